@@ -1,0 +1,280 @@
+#pragma once
+// The typed configuration: SPEC §2 parsed once into structs. Nothing past the
+// loader reads YAML or strings-as-config; everything downstream takes these types.
+// Every struct remembers where it was written (Location) for later diagnostics.
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/cron.hpp"
+
+namespace datawatch::config {
+
+using namespace std::chrono_literals;
+
+struct Location {
+  std::string file;
+  int line = 0;    // 1-based; 0 = unknown
+  int column = 0;  // 1-based
+  std::string str() const;
+};
+
+// ---------------------------------------------------------------- agent
+struct PostmortemsConfig {
+  std::filesystem::path dir = "./postmortems";
+  std::optional<std::filesystem::path> template_path;
+  std::optional<std::string> dashboard_url;
+};
+
+struct AgentConfig {
+  std::string listen = "0.0.0.0:9464";
+  // "sqlite://<absolute path>" or "postgres://..." (relative sqlite paths are resolved).
+  std::string state = "sqlite://./datawatch-state.db";
+  Duration retention = std::chrono::hours(24 * 35);
+  std::optional<std::string> api_token;  // secret
+  PostmortemsConfig postmortems;
+  std::vector<std::string> default_notify;
+  int max_concurrent_probes = 8;  // the worker pool size
+  Location loc;
+};
+
+// ---------------------------------------------------------------- sources
+enum class SourceType { Postgres, Sqlite, Kafka };
+const char* toString(SourceType t);
+
+struct PostgresSourceConfig {
+  std::string dsn;  // secret parts are registered with the Redactor
+};
+struct SqliteSourceConfig {
+  std::filesystem::path path;  // resolved against the config file's folder
+  Duration busy_timeout = 5s;
+};
+struct KafkaSourceConfig {
+  std::string brokers;
+  std::map<std::string, std::string> properties;  // passed to librdkafka as-is
+};
+
+struct SourceConfig {
+  std::string name;
+  SourceType type = SourceType::Sqlite;
+  int max_connections = 4;  // per-source concurrency limit for probe runs
+  Duration statement_timeout = 30s;
+  std::variant<PostgresSourceConfig, SqliteSourceConfig, KafkaSourceConfig> spec;
+  Location loc;
+  bool isSql() const { return type != SourceType::Kafka; }
+};
+
+// ---------------------------------------------------------------- probes
+enum class ProbeType { Freshness, Volume, Drift, Schema, Values, Sql, ConsumerLag };
+const char* toString(ProbeType t);
+std::optional<ProbeType> probeTypeFromString(std::string_view s);
+
+struct ProbeAlertConfig {
+  int after = 1;  // consecutive failing runs before it fires
+  std::string severity = "warning";
+  std::vector<std::string> notify;
+};
+
+struct FreshnessSpec {
+  std::string column;                // tables only
+  std::optional<Duration> max_age;   // at least one of max_age / schedule
+  std::optional<CronExpr> schedule;  // batch tables: expected loads
+  Duration grace = 0s;
+  std::string timezone = "UTC";
+  Duration utc_offset = 0s;  // derived from timezone
+  std::optional<std::string> filter;  // an extra SQL predicate (from dbt); trusted config
+};
+
+enum class Seasonality { None, HourOfDay, DayOfWeek, HourOfWeek };
+struct AnomalyConfig {
+  double sensitivity = 3.0;  // robust z-score threshold
+  Duration training = std::chrono::hours(24 * 14);
+  Seasonality seasonality = Seasonality::None;
+  double min_change_absolute = 0;
+  double min_change_relative = 0;
+};
+
+struct VolumeSpec {
+  std::string column;  // optional: count rows with column >= now - window
+  std::optional<Duration> window;
+  std::optional<double> min;
+  std::optional<double> max;
+  std::optional<double> max_change;  // relative to the previous run: 0.5 = 50%
+  std::optional<AnomalyConfig> anomaly;
+  std::optional<std::string> filter;
+};
+
+enum class DriftMethod { Psi, Ks, Js, Wasserstein, Chi2 };
+enum class ColumnKind { Auto, Numeric, Categorical };
+struct DriftBaseline {
+  bool pinned = false;
+  Duration window = std::chrono::hours(24 * 7);
+  Duration lag = std::chrono::hours(24 * 7);
+};
+struct DriftSpec {
+  std::string column;
+  std::string time_column;
+  std::optional<Duration> window;
+  DriftMethod method = DriftMethod::Psi;
+  double threshold = 0.2;
+  int bins = 20;
+  DriftBaseline baseline;
+  int64_t sample_rows = 100000;
+  ColumnKind kind = ColumnKind::Auto;
+};
+
+struct SchemaSpec {
+  std::vector<std::pair<std::string, std::string>> columns;  // declared order
+  bool allow_extra_columns = false;
+};
+
+struct ValuesSpec {
+  std::string column;
+  std::vector<std::string> accepted;
+  std::optional<double> max_null_ratio;
+  bool unique = false;
+  std::optional<double> min;
+  std::optional<double> max;
+  std::string time_column;
+  std::optional<Duration> window;
+  std::optional<std::string> filter;
+};
+
+struct SqlSpec {
+  std::string query;
+  std::optional<double> min;
+  std::optional<double> max;
+  std::optional<double> equals;
+};
+
+struct ConsumerLagSpec {
+  std::string group;
+  std::optional<int64_t> max_lag_messages;
+  std::optional<Duration> max_lag_seconds;
+};
+
+using ProbeSpec =
+    std::variant<FreshnessSpec, VolumeSpec, DriftSpec, SchemaSpec, ValuesSpec, SqlSpec, ConsumerLagSpec>;
+
+struct ProbeConfig {
+  std::string name;
+  ProbeType type = ProbeType::Freshness;
+  std::string source;
+  std::string table;  // "schema.table" or "table" (SQL sources)
+  std::string topic;  // kafka sources
+  Duration every = 5min;
+  Duration timeout = 30s;
+  std::string owner;
+  std::string description;
+  std::vector<std::string> consumers;
+  std::vector<std::string> upstream;
+  std::optional<ProbeAlertConfig> alert;
+  ProbeSpec spec;
+  Location loc;
+  // The table or topic, or "" for sql probes.
+  const std::string& target() const { return table.empty() ? topic : table; }
+};
+
+// ---------------------------------------------------------------- SLOs
+enum class Budgeting { Occurrences, Timeslices };
+enum class ErrorPolicy { Bad, Ignore };
+
+struct BurnWindow {
+  std::string severity;  // page | ticket
+  Duration long_window;
+  Duration short_window;
+  double burn_rate;
+};
+
+struct SloAlerting {
+  std::optional<std::vector<std::string>> page_notify;    // nullopt: agent.default_notify
+  std::optional<std::vector<std::string>> ticket_notify;  // nullopt: agent.default_notify
+  std::vector<BurnWindow> windows;  // empty: the default table of SPEC §4
+  int min_bad_events = 2;
+};
+
+struct SloConfig {
+  std::string name;
+  std::string description;
+  double objective = 99.0;  // percent, 0 < objective < 100
+  Duration window = std::chrono::hours(24 * 28);
+  std::vector<std::string> probes;
+  Budgeting budgeting = Budgeting::Occurrences;
+  ErrorPolicy errors = ErrorPolicy::Bad;
+  SloAlerting alerting;
+  Location loc;
+};
+
+// ---------------------------------------------------------------- notifiers
+enum class NotifierType { Slack, Webhook, Pagerduty, Alertmanager, File };
+const char* toString(NotifierType t);
+
+struct SlackNotifierConfig {
+  std::string webhook_url;  // secret
+  std::string mention;
+  std::string channel;
+  Duration group_wait = 30s;
+};
+enum class WebhookFormat { Datawatch, Alertmanager };
+struct WebhookNotifierConfig {
+  std::string url;  // secret (may carry a token)
+  std::optional<std::string> secret;
+  WebhookFormat format = WebhookFormat::Datawatch;
+  std::map<std::string, std::string> headers;
+};
+struct PagerdutyNotifierConfig {
+  std::string routing_key;  // secret
+  std::string url = "https://events.pagerduty.com";
+};
+struct AlertmanagerNotifierConfig {
+  std::string url;
+};
+struct FileNotifierConfig {
+  std::filesystem::path path;
+};
+
+struct NotifierConfig {
+  std::string name;
+  NotifierType type = NotifierType::File;
+  Duration repeat_interval = 4h;
+  Duration timeout = 10s;
+  std::variant<SlackNotifierConfig, WebhookNotifierConfig, PagerdutyNotifierConfig,
+               AlertmanagerNotifierConfig, FileNotifierConfig>
+      spec;
+  Location loc;
+};
+
+// ---------------------------------------------------------------- silences
+struct SilenceConfig {
+  std::map<std::string, std::string> match;  // alert label -> value, all must match
+  std::optional<TimePoint> starts;
+  TimePoint until;
+  std::string reason;
+  Location loc;
+};
+
+// ---------------------------------------------------------------- the whole
+struct Config {
+  AgentConfig agent;
+  std::vector<SourceConfig> sources;
+  std::vector<ProbeConfig> probes;
+  std::vector<SloConfig> slos;
+  std::vector<NotifierConfig> notifiers;
+  std::vector<SilenceConfig> silences;
+  std::vector<std::string> environments;  // names defined (informational)
+  std::string environment;                // the one applied, or ""
+  std::vector<std::string> files;         // the files read, in order
+  std::vector<std::string> secrets;       // values to redact (expanded secrets)
+
+  const SourceConfig* findSource(std::string_view name) const;
+  const ProbeConfig* findProbe(std::string_view name) const;
+  const SloConfig* findSlo(std::string_view name) const;
+  const NotifierConfig* findNotifier(std::string_view name) const;
+};
+
+}  // namespace datawatch::config

@@ -1,0 +1,32 @@
+#pragma once
+// Secrets never reach logs, errors or the API. A Redactor knows the secret values
+// of the loaded config (DSN passwords, tokens, webhook URLs) and also masks
+// credentials it recognises by shape (user:password@ in URLs, password=... in DSNs).
+//
+// Immutable after construction; share it as std::shared_ptr<const Redactor>.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace datawatch {
+
+class Redactor {
+ public:
+  static constexpr std::string_view kMask = "<redacted>";
+
+  Redactor() = default;
+  explicit Redactor(std::vector<std::string> secrets);
+
+  // Returns `text` with every known secret and every recognised credential masked.
+  std::string redact(std::string_view text) const;
+
+  // Masks the password of a URL-style or key=value DSN, keeping the rest readable:
+  // "postgres://u:pw@h/db" -> "postgres://u:<redacted>@h/db".
+  static std::string redactDsn(std::string_view dsn);
+
+ private:
+  std::vector<std::string> secrets_;  // longest first, so overlapping secrets mask fully
+};
+
+}  // namespace datawatch

@@ -1,0 +1,120 @@
+#include "core/time_format.hpp"
+
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+namespace datawatch {
+namespace {
+
+using namespace std::chrono;
+
+bool readInt(std::string_view s, size_t& i, int digits, int& out) {
+  if (i + static_cast<size_t>(digits) > s.size()) return false;
+  int v = 0;
+  for (int k = 0; k < digits; ++k) {
+    char c = s[i + static_cast<size_t>(k)];
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+    v = v * 10 + (c - '0');
+  }
+  i += static_cast<size_t>(digits);
+  out = v;
+  return true;
+}
+
+}  // namespace
+
+std::string formatRfc3339(TimePoint t) {
+  const auto secs = floor<seconds>(t);
+  const auto day = floor<days>(secs);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{secs - day};
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()));
+  return buf;
+}
+
+std::string formatRfc3339Millis(TimePoint t) {
+  std::string s = formatRfc3339(t);
+  const auto ms = duration_cast<milliseconds>(t - floor<seconds>(t)).count();
+  char buf[8];
+  std::snprintf(buf, sizeof buf, ".%03d", static_cast<int>(ms));
+  s.insert(s.size() - 1, buf);
+  return s;
+}
+
+std::string formatCompactDate(TimePoint t) {
+  const year_month_day ymd{floor<days>(t)};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d%02u%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return buf;
+}
+
+std::optional<TimePoint> parseTimestamp(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  size_t i = 0;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
+  if (!readInt(s, i, 4, y) || i >= s.size() || s[i++] != '-' || !readInt(s, i, 2, mo) ||
+      i >= s.size() || s[i++] != '-' || !readInt(s, i, 2, d)) {
+    return std::nullopt;
+  }
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  if (!ymd.ok()) return std::nullopt;
+  TimePoint t = sys_days{ymd};
+  if (i == s.size()) return t;
+  if (s[i] != 'T' && s[i] != 't' && s[i] != ' ') return std::nullopt;
+  ++i;
+  if (!readInt(s, i, 2, h) || i >= s.size() || s[i++] != ':' || !readInt(s, i, 2, mi)) {
+    return std::nullopt;
+  }
+  double frac = 0;
+  if (i < s.size() && s[i] == ':') {
+    ++i;
+    if (!readInt(s, i, 2, se)) return std::nullopt;
+    if (i < s.size() && (s[i] == '.' || s[i] == ',')) {
+      ++i;
+      double scale = 0.1;
+      size_t start = i;
+      while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+        frac += (s[i] - '0') * scale;
+        scale /= 10;
+        ++i;
+      }
+      if (i == start) return std::nullopt;
+    }
+  }
+  if (h > 23 || mi > 59 || se > 60) return std::nullopt;
+  t += hours{h} + minutes{mi} + seconds{se} +
+       duration_cast<system_clock::duration>(duration<double>(frac));
+  if (i == s.size()) return t;
+  if (s[i] == 'Z' || s[i] == 'z') return i + 1 == s.size() ? std::optional(t) : std::nullopt;
+  if (s[i] != '+' && s[i] != '-') return std::nullopt;
+  const int sign = s[i] == '-' ? -1 : 1;
+  ++i;
+  int oh = 0, om = 0;
+  if (!readInt(s, i, 2, oh)) return std::nullopt;
+  if (i < s.size() && s[i] == ':') ++i;
+  if (i < s.size() && !readInt(s, i, 2, om)) return std::nullopt;
+  if (i != s.size() || oh > 23 || om > 59) return std::nullopt;
+  return t - sign * (hours{oh} + minutes{om});
+}
+
+double toUnixSeconds(TimePoint t) { return duration<double>(t.time_since_epoch()).count(); }
+
+TimePoint fromUnixSeconds(double s) {
+  return TimePoint{duration_cast<system_clock::duration>(duration<double>(s))};
+}
+
+int64_t toUnixMillis(TimePoint t) {
+  return duration_cast<milliseconds>(t.time_since_epoch()).count();
+}
+
+TimePoint fromUnixMillis(int64_t ms) { return TimePoint{milliseconds{ms}}; }
+
+}  // namespace datawatch
