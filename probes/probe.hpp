@@ -1,0 +1,47 @@
+#pragma once
+// Probe: one check of one target. Built once from its config by a factory that
+// validates it (registry.hpp); run many times.
+//
+// Contract: run() never throws and never blocks past ctx.limits.deadline by more
+// than the source needs to interrupt a statement. Failures to evaluate are
+// ProbeResult::error values. The runner fills identity, observed_at and duration.
+// run() may be called from any worker thread, but never concurrently for one
+// probe (the scheduler guarantees it).
+
+#include <memory>
+
+#include "config/types.hpp"
+#include "probes/result.hpp"
+#include "probes/source.hpp"
+
+namespace datawatch {
+
+struct RunContext {
+  TimePoint now;  // the agent's clock: the `now` every query is given
+  QueryLimits limits;
+  // The last run of this probe that measured a value (pass or fail), if any.
+  const ProbeResult* previous = nullptr;
+};
+
+class Probe {
+ public:
+  virtual ~Probe() = default;
+  virtual const config::ProbeConfig& config() const = 0;
+  virtual ProbeResult run(const RunContext& ctx) = 0;
+};
+
+// A probe that always reports the same error: a type this build cannot run yet,
+// or a source that could not be set up. Keeps the rest of the agent going.
+class ErrorProbe final : public Probe {
+ public:
+  ErrorProbe(config::ProbeConfig cfg, std::string message)
+      : cfg_(std::move(cfg)), message_(std::move(message)) {}
+  const config::ProbeConfig& config() const override { return cfg_; }
+  ProbeResult run(const RunContext&) override { return ProbeResult::error(message_); }
+
+ private:
+  config::ProbeConfig cfg_;
+  std::string message_;
+};
+
+}  // namespace datawatch

@@ -1,0 +1,56 @@
+#include "probes/registry.hpp"
+
+#include <stdexcept>
+
+#include "probes/sql_probes.hpp"
+#include "probes/sqlite_source.hpp"
+
+namespace datawatch {
+
+void SourceRegistry::add(const std::string& type, Factory f) {
+  if (!factories_.emplace(type, std::move(f)).second) {
+    throw std::logic_error("source type registered twice: " + type);
+  }
+}
+
+Result<std::unique_ptr<Source>> SourceRegistry::create(const config::SourceConfig& cfg, const Clock& clock) const {
+  auto it = factories_.find(toString(cfg.type));
+  if (it == factories_.end()) {
+    return Result<std::unique_ptr<Source>>::Error(std::string("source type ") + toString(cfg.type) +
+                                                  " is not supported by this build yet");
+  }
+  return it->second(cfg, clock);
+}
+
+void ProbeRegistry::add(const std::string& type, Factory f) {
+  if (!factories_.emplace(type, std::move(f)).second) {
+    throw std::logic_error("probe type registered twice: " + type);
+  }
+}
+
+std::string unsupportedProbeMessage(std::string_view type) {
+  return "probe type " + std::string(type) + " is not supported by this build yet";
+}
+
+std::unique_ptr<Probe> ProbeRegistry::create(const config::ProbeConfig& cfg, Source* source) const {
+  auto it = factories_.find(toString(cfg.type));
+  if (it == factories_.end()) return std::make_unique<ErrorProbe>(cfg, unsupportedProbeMessage(toString(cfg.type)));
+  if (source == nullptr) return std::make_unique<ErrorProbe>(cfg, "source \"" + cfg.source + "\" is not available");
+  auto made = it->second(cfg, *source);
+  if (!made) return std::make_unique<ErrorProbe>(cfg, made.error());
+  return std::move(made).value();
+}
+
+void registerBuiltinSources(SourceRegistry& r) {
+  r.add("sqlite", [](const config::SourceConfig& cfg, const Clock& clock) -> Result<std::unique_ptr<Source>> {
+    return std::unique_ptr<Source>(std::make_unique<SqliteSource>(
+        cfg.name, std::get<config::SqliteSourceConfig>(cfg.spec), cfg.max_connections, clock));
+  });
+}
+
+void registerBuiltinProbes(ProbeRegistry& r) {
+  r.add("freshness", makeFreshnessProbe);
+  r.add("volume", makeVolumeProbe);
+}
+
+}  // namespace datawatch

@@ -1,0 +1,71 @@
+#pragma once
+// Source: a connection to where data lives (a database, a Kafka cluster).
+// SqlSource: a source that answers read-only SQL with bound parameters.
+//
+// Contract for every implementation:
+// - Thread-safe: query() may be called from several workers at once (up to the
+//   source's max_connections, which the scheduler enforces).
+// - Read-only: every query runs in a read-only transaction.
+// - Never throws for runtime failures (connection refused, timeout, missing
+//   table): they come back as a Status error with a clear, redacted message.
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "config/types.hpp"
+#include "core/clock.hpp"
+#include "core/result.hpp"
+
+namespace datawatch {
+
+using SqlValue = std::variant<std::monostate, int64_t, double, std::string>;
+
+struct QueryResult {
+  std::vector<std::string> columns;
+  std::vector<std::vector<SqlValue>> rows;
+};
+
+// Limits of one query: a deadline on the source's clock, and a flag the agent
+// sets to abandon in-flight work on shutdown.
+struct QueryLimits {
+  MonoTime deadline = MonoTime::max();
+  const std::atomic<bool>* cancelled = nullptr;
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual const std::string& name() const = 0;
+  virtual config::SourceType type() const = 0;
+};
+
+enum class SqlDialect { Sqlite, Postgres };
+
+class SqlSource : public Source {
+ public:
+  // Runs one read-only statement with positional parameters (see placeholder()).
+  virtual Result<QueryResult> query(const std::string& sql, const std::vector<SqlValue>& params,
+                                    const QueryLimits& limits) = 0;
+  virtual SqlDialect dialect() const = 0;
+  // The n-th (1-based) parameter marker: "?1" (SQLite) or "$1" (PostgreSQL).
+  virtual std::string placeholder(int n) const = 0;
+  // An expression giving `quoted_column` as Unix seconds (double), or NULL when
+  // the value is not a timestamp.
+  virtual std::string epochSecondsExpr(const std::string& quoted_column) const = 0;
+};
+
+// Quotes one identifier: foo -> "foo", a"b -> "a""b". Standard SQL, valid for
+// both SQLite and PostgreSQL.
+std::string quoteIdentifier(std::string_view name);
+// Quotes a dotted name part by part: shop.orders -> "shop"."orders".
+std::string quoteQualified(std::string_view dotted);
+
+// Renders a SqlValue for messages and details.
+std::string sqlValueToString(const SqlValue& v);
+std::optional<double> sqlValueToDouble(const SqlValue& v);
+
+}  // namespace datawatch

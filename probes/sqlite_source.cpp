@@ -1,0 +1,197 @@
+#include "probes/sqlite_source.hpp"
+
+#include <sqlite3.h>
+
+#include "core/duration.hpp"
+
+namespace datawatch {
+
+SqliteConnection& SqliteConnection::operator=(SqliteConnection&& o) noexcept {
+  if (this != &o) {
+    if (db_) sqlite3_close_v2(db_);
+    db_ = o.db_;
+    o.db_ = nullptr;
+  }
+  return *this;
+}
+
+SqliteConnection::~SqliteConnection() {
+  if (db_) sqlite3_close_v2(db_);
+}
+
+namespace {
+
+// Owns a prepared statement.
+class Statement {
+ public:
+  explicit Statement(sqlite3_stmt* s) : s_(s) {}
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  ~Statement() {
+    if (s_) sqlite3_finalize(s_);
+  }
+  sqlite3_stmt* get() const { return s_; }
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+struct ProgressState {
+  const Clock* clock;
+  MonoTime deadline;
+  const std::atomic<bool>* cancelled;
+  bool timed_out = false;
+  bool was_cancelled = false;
+};
+
+int progressHandler(void* arg) {
+  auto* st = static_cast<ProgressState*>(arg);
+  if (st->cancelled && st->cancelled->load(std::memory_order_relaxed)) {
+    st->was_cancelled = true;
+    return 1;
+  }
+  if (st->clock->monotonic() >= st->deadline) {
+    st->timed_out = true;
+    return 1;
+  }
+  return 0;
+}
+
+// Resets the progress handler when a query ends, however it ends.
+class ProgressGuard {
+ public:
+  ProgressGuard(sqlite3* db, ProgressState* st) : db_(db) { sqlite3_progress_handler(db_, 1000, progressHandler, st); }
+  ProgressGuard(const ProgressGuard&) = delete;
+  ProgressGuard& operator=(const ProgressGuard&) = delete;
+  ~ProgressGuard() { sqlite3_progress_handler(db_, 0, nullptr, nullptr); }
+
+ private:
+  sqlite3* db_;
+};
+
+bool execSimple(sqlite3* db, const char* sql, std::string& err) {
+  char* msg = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
+    err = msg ? msg : sqlite3_errmsg(db);
+    sqlite3_free(msg);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+SqliteSource::SqliteSource(std::string name, config::SqliteSourceConfig cfg, int max_connections,
+                           const Clock& clock)
+    : name_(std::move(name)), cfg_(std::move(cfg)), max_idle_(static_cast<size_t>(max_connections)), clock_(clock) {}
+
+std::string SqliteSource::epochSecondsExpr(const std::string& c) const {
+  // Numbers are Unix seconds; text is ISO-8601 (with or without a zone), read by
+  // julianday(); anything else is NULL. Returns fractional seconds.
+  return "(CASE WHEN typeof(" + c + ") IN ('integer','real') THEN CAST(" + c +
+         " AS REAL) WHEN typeof(" + c + ") = 'text' THEN (julianday(" + c +
+         ") - 2440587.5) * 86400.0 ELSE NULL END)";
+}
+
+Result<SqliteConnection> SqliteSource::open() {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(cfg_.path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  SqliteConnection conn(raw);
+  if (rc != SQLITE_OK) {
+    std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
+    return Result<SqliteConnection>::Error("cannot open SQLite database " + cfg_.path.string() + ": " + msg);
+  }
+  sqlite3_busy_timeout(raw, static_cast<int>(cfg_.busy_timeout.count()));
+  std::string err;
+  if (!execSimple(raw, "PRAGMA query_only = 1", err)) {
+    return Result<SqliteConnection>::Error("cannot configure SQLite database " + cfg_.path.string() + ": " + err);
+  }
+  return conn;
+}
+
+Result<QueryResult> SqliteSource::query(const std::string& sql, const std::vector<SqlValue>& params,
+                                        const QueryLimits& limits) {
+  SqliteConnection conn;
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      conn = std::move(idle_.back());
+      idle_.pop_back();
+    }
+  }
+  if (!conn.get()) {
+    auto opened = open();
+    if (!opened) return opened.status();
+    conn = std::move(opened).value();
+  }
+  sqlite3* db = conn.get();
+  ProgressState st{&clock_, limits.deadline, limits.cancelled};
+  ProgressGuard guard(db, &st);
+  std::string err;
+  auto fail = [&](const std::string& what) -> Result<QueryResult> {
+    std::string msg;
+    if (st.timed_out) msg = "query timed out (deadline exceeded) and was interrupted";
+    else if (st.was_cancelled) msg = "query cancelled: the agent is shutting down";
+    else msg = what;
+    std::string ignored;
+    execSimple(db, "ROLLBACK", ignored);
+    return Result<QueryResult>::Error(msg);
+  };
+  // A read transaction: one consistent snapshot for the statement.
+  if (!execSimple(db, "BEGIN", err)) return fail("cannot begin transaction: " + err);
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr) != SQLITE_OK) {
+    return fail(std::string("query failed: ") + sqlite3_errmsg(db));
+  }
+  Statement stmt(raw);
+  if (!sqlite3_stmt_readonly(raw)) return fail("query refused: probes may only read (the statement would write)");
+  for (size_t i = 0; i < params.size(); ++i) {
+    const int idx = static_cast<int>(i) + 1;
+    const auto& p = params[i];
+    int rc = SQLITE_OK;
+    if (std::holds_alternative<std::monostate>(p)) rc = sqlite3_bind_null(raw, idx);
+    else if (const auto* iv = std::get_if<int64_t>(&p)) rc = sqlite3_bind_int64(raw, idx, *iv);
+    else if (const auto* dv = std::get_if<double>(&p)) rc = sqlite3_bind_double(raw, idx, *dv);
+    else {
+      const auto& s = std::get<std::string>(p);
+      rc = sqlite3_bind_text(raw, idx, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    }
+    if (rc != SQLITE_OK) return fail(std::string("cannot bind parameter: ") + sqlite3_errmsg(db));
+  }
+  QueryResult out;
+  const int ncol = sqlite3_column_count(raw);
+  for (int c = 0; c < ncol; ++c) out.columns.emplace_back(sqlite3_column_name(raw, c));
+  while (true) {
+    const int rc = sqlite3_step(raw);
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) {
+      std::string msg = sqlite3_errmsg(db);
+      if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+        msg = "database is locked (waited " + formatDuration(cfg_.busy_timeout) + ")";
+      }
+      return fail("query failed: " + msg);
+    }
+    std::vector<SqlValue> row;
+    row.reserve(static_cast<size_t>(ncol));
+    for (int c = 0; c < ncol; ++c) {
+      switch (sqlite3_column_type(raw, c)) {
+        case SQLITE_INTEGER: row.emplace_back(static_cast<int64_t>(sqlite3_column_int64(raw, c))); break;
+        case SQLITE_FLOAT: row.emplace_back(sqlite3_column_double(raw, c)); break;
+        case SQLITE_NULL: row.emplace_back(std::monostate{}); break;
+        default: {
+          const auto* txt = reinterpret_cast<const char*>(sqlite3_column_text(raw, c));
+          row.emplace_back(std::string(txt ? txt : "", static_cast<size_t>(sqlite3_column_bytes(raw, c))));
+        }
+      }
+    }
+    out.rows.push_back(std::move(row));
+  }
+  if (!execSimple(db, "COMMIT", err)) return fail("cannot end transaction: " + err);
+  {
+    std::lock_guard lock(mu_);
+    if (idle_.size() < max_idle_) idle_.push_back(std::move(conn));
+  }
+  return out;
+}
+
+}  // namespace datawatch

@@ -1,0 +1,54 @@
+#pragma once
+// SqlSource over a SQLite file: read-only connections (SQLITE_OPEN_READONLY plus
+// PRAGMA query_only), a busy timeout, bound parameters, and a deadline enforced
+// with a progress handler that interrupts the statement.
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "probes/source.hpp"
+
+struct sqlite3;
+
+namespace datawatch {
+
+// Owns one sqlite3 connection. Non-copyable; closes on destruction.
+class SqliteConnection {
+ public:
+  SqliteConnection() = default;
+  explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  SqliteConnection(const SqliteConnection&) = delete;
+  SqliteConnection& operator=(const SqliteConnection&) = delete;
+  SqliteConnection(SqliteConnection&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
+  SqliteConnection& operator=(SqliteConnection&& o) noexcept;
+  ~SqliteConnection();
+  sqlite3* get() const { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class SqliteSource final : public SqlSource {
+ public:
+  SqliteSource(std::string name, config::SqliteSourceConfig cfg, int max_connections, const Clock& clock);
+
+  const std::string& name() const override { return name_; }
+  config::SourceType type() const override { return config::SourceType::Sqlite; }
+  Result<QueryResult> query(const std::string& sql, const std::vector<SqlValue>& params,
+                            const QueryLimits& limits) override;
+  SqlDialect dialect() const override { return SqlDialect::Sqlite; }
+  std::string placeholder(int n) const override { return "?" + std::to_string(n); }
+  std::string epochSecondsExpr(const std::string& quoted_column) const override;
+
+ private:
+  Result<SqliteConnection> open();
+  std::string name_;
+  config::SqliteSourceConfig cfg_;
+  size_t max_idle_;
+  const Clock& clock_;
+  std::mutex mu_;
+  std::vector<SqliteConnection> idle_;  // guarded by mu_
+};
+
+}  // namespace datawatch

@@ -1,0 +1,266 @@
+#include "store/sqlite_state_store.hpp"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+
+#include "core/redact.hpp"
+#include "core/time_format.hpp"
+
+namespace datawatch {
+namespace {
+
+// Forward-only migrations; index + 1 is the schema version.
+const char* const kMigrations[] = {
+    // 1: probe runs
+    "CREATE TABLE probe_runs ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  probe TEXT NOT NULL, type TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL,"
+    "  owner TEXT NOT NULL DEFAULT '',"
+    "  status TEXT NOT NULL CHECK (status IN ('pass','fail','error')),"
+    "  value REAL, unit TEXT NOT NULL DEFAULT '', message TEXT NOT NULL DEFAULT '',"
+    "  threshold TEXT NOT NULL DEFAULT '{}', details TEXT NOT NULL DEFAULT '{}',"
+    "  observed_at_ms INTEGER NOT NULL, duration_seconds REAL NOT NULL DEFAULT 0);"
+    "CREATE INDEX probe_runs_probe_time ON probe_runs (probe, observed_at_ms);"
+    "CREATE INDEX probe_runs_time ON probe_runs (observed_at_ms);",
+};
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) { ok_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) == SQLITE_OK; }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  ~Stmt() {
+    if (s_) sqlite3_finalize(s_);
+  }
+  bool ok() const { return ok_; }
+  sqlite3_stmt* get() const { return s_; }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+  bool ok_ = false;
+};
+
+bool exec(sqlite3* db, const char* sql, std::string& err) {
+  char* msg = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
+    err = msg ? msg : sqlite3_errmsg(db);
+    sqlite3_free(msg);
+    return false;
+  }
+  return true;
+}
+
+std::string text(sqlite3_stmt* s, int col) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, col));
+  return p ? std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, col))) : std::string();
+}
+
+void bindText(sqlite3_stmt* s, int idx, const std::string& v) {
+  sqlite3_bind_text(s, idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+
+constexpr const char* kColumns =
+    "probe, type, source, target, owner, status, value, unit, message, threshold, details, "
+    "observed_at_ms, duration_seconds";
+
+ProbeResult readRow(sqlite3_stmt* s) {
+  ProbeResult r;
+  r.probe = text(s, 0);
+  r.type = text(s, 1);
+  r.source = text(s, 2);
+  r.target = text(s, 3);
+  r.owner = text(s, 4);
+  r.status = probeStatusFromString(text(s, 5)).value_or(ProbeStatus::Error);
+  if (sqlite3_column_type(s, 6) != SQLITE_NULL) r.value = sqlite3_column_double(s, 6);
+  r.unit = text(s, 7);
+  r.message = text(s, 8);
+  r.threshold = nlohmann::json::parse(text(s, 9), nullptr, false);
+  if (r.threshold.is_discarded()) r.threshold = nlohmann::json::object();
+  r.details = nlohmann::json::parse(text(s, 10), nullptr, false);
+  if (r.details.is_discarded()) r.details = nlohmann::json::object();
+  r.observed_at = fromUnixMillis(sqlite3_column_int64(s, 11));
+  r.duration_seconds = sqlite3_column_double(s, 12);
+  return r;
+}
+
+}  // namespace
+
+int SqliteStateStore::latestSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
+
+Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::open(const std::string& path) {
+  using R = Result<std::unique_ptr<SqliteStateStore>>;
+  std::error_code ec;
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    if (db) sqlite3_close_v2(db);
+    return R::Error("cannot open state store sqlite://" + path + ": " + msg);
+  }
+  std::unique_ptr<SqliteStateStore> store(new SqliteStateStore(db, path));
+  sqlite3_busy_timeout(db, 5000);
+  std::string err;
+  if (!exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err)) {
+    return R::Error("cannot configure state store sqlite://" + path + ": " + err);
+  }
+  if (auto st = store->migrate(); !st) return R(st);
+  const char* insert =
+      "INSERT INTO probe_runs (probe, type, source, target, owner, status, value, unit, message, "
+      "threshold, details, observed_at_ms, duration_seconds) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  if (sqlite3_prepare_v2(db, insert, -1, &store->insert_, nullptr) != SQLITE_OK) {
+    return R::Error(std::string("cannot prepare state store statement: ") + sqlite3_errmsg(db));
+  }
+  return R(std::move(store));
+}
+
+SqliteStateStore::~SqliteStateStore() {
+  if (insert_) sqlite3_finalize(insert_);
+  sqlite3_close_v2(db_);
+}
+
+Status SqliteStateStore::migrate() {
+  std::string err;
+  if (!exec(db_, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at_ms INTEGER NOT NULL)", err)) {
+    return Status::Error("state store migration failed: " + err);
+  }
+  const int current = schemaVersion();
+  if (current > latestSchemaVersion()) {
+    return Status::Error("state store " + path_ + " has schema version " + std::to_string(current) +
+                         ", newer than this build understands (" + std::to_string(latestSchemaVersion()) +
+                         "): upgrade datawatch");
+  }
+  for (int v = current + 1; v <= latestSchemaVersion(); ++v) {
+    if (!exec(db_, "BEGIN IMMEDIATE", err)) return Status::Error("state store migration failed: " + err);
+    if (!exec(db_, kMigrations[v - 1], err)) {
+      std::string ignored;
+      exec(db_, "ROLLBACK", ignored);
+      return Status::Error("state store migration to version " + std::to_string(v) + " failed: " + err);
+    }
+    Stmt s(db_, "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (?, 0)");
+    sqlite3_bind_int(s.get(), 1, v);
+    if (!s.ok() || sqlite3_step(s.get()) != SQLITE_DONE || !exec(db_, "COMMIT", err)) {
+      std::string ignored;
+      exec(db_, "ROLLBACK", ignored);
+      return Status::Error("state store migration to version " + std::to_string(v) + " failed: " + sqlite3_errmsg(db_));
+    }
+  }
+  return Status::Ok();
+}
+
+int SqliteStateStore::schemaVersion() {
+  Stmt s(db_, "SELECT COALESCE(max(version), 0) FROM schema_migrations");
+  if (!s.ok() || sqlite3_step(s.get()) != SQLITE_ROW) return 0;
+  return sqlite3_column_int(s.get(), 0);
+}
+
+Status SqliteStateStore::recordRun(const ProbeResult& r) {
+  std::lock_guard lock(mu_);
+  sqlite3_stmt* s = insert_;
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  bindText(s, 1, r.probe);
+  bindText(s, 2, r.type);
+  bindText(s, 3, r.source);
+  bindText(s, 4, r.target);
+  bindText(s, 5, r.owner);
+  bindText(s, 6, toString(r.status));
+  if (r.value && std::isfinite(*r.value)) sqlite3_bind_double(s, 7, *r.value);
+  else sqlite3_bind_null(s, 7);
+  bindText(s, 8, r.unit);
+  bindText(s, 9, r.message);
+  bindText(s, 10, r.threshold.dump());
+  bindText(s, 11, r.details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  sqlite3_bind_int64(s, 12, toUnixMillis(r.observed_at));
+  sqlite3_bind_double(s, 13, r.duration_seconds);
+  if (sqlite3_step(s) != SQLITE_DONE) {
+    return Status::Error(std::string("cannot record probe run in the state store: ") + sqlite3_errmsg(db_));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<ProbeResult>> SqliteStateStore::select(const std::string& where_sql, const std::string& probe,
+                                                          int64_t from_ms, int64_t to_ms, size_t limit,
+                                                          bool newest_first) {
+  std::lock_guard lock(mu_);
+  const std::string sql = std::string("SELECT ") + kColumns + " FROM probe_runs WHERE probe = ?1 AND observed_at_ms >= ?2 AND observed_at_ms < ?3" +
+                          where_sql + " ORDER BY observed_at_ms " + (newest_first ? "DESC" : "ASC") + ", id " +
+                          (newest_first ? "DESC" : "ASC") + " LIMIT ?4";
+  Stmt s(db_, sql.c_str());
+  if (!s.ok()) return Result<std::vector<ProbeResult>>::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
+  bindText(s.get(), 1, probe);
+  sqlite3_bind_int64(s.get(), 2, from_ms);
+  sqlite3_bind_int64(s.get(), 3, to_ms);
+  sqlite3_bind_int64(s.get(), 4, static_cast<int64_t>(limit));
+  std::vector<ProbeResult> out;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(readRow(s.get()));
+  if (rc != SQLITE_DONE) return Result<std::vector<ProbeResult>>::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Result<std::optional<ProbeResult>> SqliteStateStore::lastRun(const std::string& probe) {
+  auto r = select("", probe, INT64_MIN, INT64_MAX, 1, true);
+  if (!r) return r.status();
+  if (r->empty()) return std::optional<ProbeResult>{};
+  return std::optional<ProbeResult>(std::move(r->front()));
+}
+
+Result<std::optional<ProbeResult>> SqliteStateStore::lastMeasuredRun(const std::string& probe) {
+  auto r = select(" AND value IS NOT NULL AND status != 'error'", probe, INT64_MIN, INT64_MAX, 1, true);
+  if (!r) return r.status();
+  if (r->empty()) return std::optional<ProbeResult>{};
+  return std::optional<ProbeResult>(std::move(r->front()));
+}
+
+Result<std::vector<ProbeResult>> SqliteStateStore::runs(const std::string& probe, TimePoint from, TimePoint to,
+                                                        size_t limit) {
+  return select("", probe, toUnixMillis(from), toUnixMillis(to), limit, false);
+}
+
+Result<int64_t> SqliteStateStore::countRuns() {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT count(*) FROM probe_runs");
+  if (!s.ok() || sqlite3_step(s.get()) != SQLITE_ROW) {
+    return Result<int64_t>::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
+  }
+  return static_cast<int64_t>(sqlite3_column_int64(s.get(), 0));
+}
+
+Result<int64_t> SqliteStateStore::pruneBefore(TimePoint cutoff) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "DELETE FROM probe_runs WHERE observed_at_ms < ?1");
+  if (!s.ok()) return Result<int64_t>::Error(std::string("state store prune failed: ") + sqlite3_errmsg(db_));
+  sqlite3_bind_int64(s.get(), 1, toUnixMillis(cutoff));
+  if (sqlite3_step(s.get()) != SQLITE_DONE) {
+    return Result<int64_t>::Error(std::string("state store prune failed: ") + sqlite3_errmsg(db_));
+  }
+  return static_cast<int64_t>(sqlite3_changes(db_));
+}
+
+Status SqliteStateStore::ping() {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT 1 FROM schema_migrations LIMIT 1");
+  if (!s.ok() || sqlite3_step(s.get()) == SQLITE_ERROR) {
+    return Status::Error(std::string("state store unreachable: ") + sqlite3_errmsg(db_));
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<StateStore>> openStateStore(const std::string& url) {
+  using R = Result<std::unique_ptr<StateStore>>;
+  if (url.rfind("sqlite://", 0) == 0) {
+    auto s = SqliteStateStore::open(url.substr(9));
+    if (!s) return s.status();
+    return R(std::unique_ptr<StateStore>(std::move(s).value()));
+  }
+  if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0) {
+    return R::Error("state store " + Redactor::redactDsn(url) +
+                    ": the PostgreSQL state store is not supported by this build yet (use sqlite://)");
+  }
+  return R::Error("state store URL must start with sqlite:// or postgres://");
+}
+
+}  // namespace datawatch

@@ -1,0 +1,47 @@
+#pragma once
+// StateStore on a SQLite file: WAL journal, versioned schema with forward-only
+// migrations (table schema_migrations), one connection guarded by a mutex.
+
+#include <mutex>
+
+#include "store/state_store.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace datawatch {
+
+class SqliteStateStore final : public StateStore {
+ public:
+  // Creates the file (and its folder) if missing and applies pending migrations.
+  static Result<std::unique_ptr<SqliteStateStore>> open(const std::string& path);
+  ~SqliteStateStore() override;
+  SqliteStateStore(const SqliteStateStore&) = delete;
+  SqliteStateStore& operator=(const SqliteStateStore&) = delete;
+
+  Status recordRun(const ProbeResult& result) override;
+  Result<std::optional<ProbeResult>> lastRun(const std::string& probe) override;
+  Result<std::optional<ProbeResult>> lastMeasuredRun(const std::string& probe) override;
+  Result<std::vector<ProbeResult>> runs(const std::string& probe, TimePoint from, TimePoint to,
+                                        size_t limit) override;
+  Result<int64_t> countRuns() override;
+  Result<int64_t> pruneBefore(TimePoint cutoff) override;
+  Status ping() override;
+  std::string describe() const override { return "sqlite://" + path_; }
+
+  // The schema version after migrations (for tests and `version`).
+  int schemaVersion();
+  static int latestSchemaVersion();
+
+ private:
+  SqliteStateStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  Status migrate();
+  Result<std::vector<ProbeResult>> select(const std::string& where_sql, const std::string& probe,
+                                          int64_t from_ms, int64_t to_ms, size_t limit, bool newest_first);
+  std::mutex mu_;
+  sqlite3* db_;
+  sqlite3_stmt* insert_ = nullptr;  // guarded by mu_
+  std::string path_;
+};
+
+}  // namespace datawatch
