@@ -1,0 +1,220 @@
+#include "agent/agent.hpp"
+
+#include <signal.h>
+
+#include <ctime>
+
+#include "agent/version.hpp"
+#include "core/duration.hpp"
+#include "core/time_format.hpp"
+
+namespace datawatch {
+
+void blockAgentSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+Agent::Agent(AgentOptions options, const Clock& clock, std::shared_ptr<spdlog::logger> log,
+             std::shared_ptr<RedactorHolder> redactor)
+    : opts_(std::move(options)), clock_(clock), log_(std::move(log)), redactor_(std::move(redactor)),
+      metrics_(kVersion) {
+  registerBuiltinSources(source_registry_);
+  registerBuiltinProbes(probe_registry_);
+}
+
+Agent::~Agent() {
+  if (http_) http_->stop();
+  if (loop_) loop_->stop(Duration{0});
+}
+
+Result<std::shared_ptr<const config::Config>> Agent::loadConfig() {
+  config::LoadOptions lo;
+  lo.paths = opts_.config_paths;
+  lo.environment = opts_.environment;
+  auto r = config::loadConfig(lo);
+  for (const auto& d : r.diagnostics) {
+    if (d.severity == config::Diagnostic::Severity::Error) log_->error("config: {}", d.str());
+    else log_->warn("config: {}", d.str());
+  }
+  if (!r.ok()) {
+    size_t errors = 0;
+    for (const auto& d : r.diagnostics) errors += d.severity == config::Diagnostic::Severity::Error;
+    return Result<std::shared_ptr<const config::Config>>::Error("configuration has " + std::to_string(errors) +
+                                                                " error(s)");
+  }
+  return std::shared_ptr<const config::Config>(std::make_shared<config::Config>(std::move(*r.config)));
+}
+
+void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
+  redactor_->set(std::make_shared<Redactor>(cfg->secrets));
+  metrics_.setProbes(cfg->probes);
+  const int workers = cfg->agent.max_concurrent_probes;
+  auto rt = std::make_shared<Runtime>(std::move(cfg), clock_, source_registry_, probe_registry_, store_.get(),
+                                      &metrics_, log_);
+  rt->primeFromStore();
+  {
+    std::lock_guard lock(mu_);
+    runtime_ = rt;
+  }
+  loop_ = std::make_unique<ProbeLoop>(rt, clock_, workers, &metrics_);
+  loop_->start();
+}
+
+int Agent::run() {
+  auto cfg = loadConfig();
+  if (!cfg) {
+    log_->error("{}: not starting", cfg.error());
+    return 2;
+  }
+  redactor_->set(std::make_shared<Redactor>((*cfg)->secrets));
+  auto store = openStateStore((*cfg)->agent.state);
+  if (!store) {
+    log_->error("{}", store.error());
+    return 2;
+  }
+  store_ = std::move(store).value();
+  log_->info("state store {}", store_->describe());
+  const std::string listen = opts_.listen.value_or((*cfg)->agent.listen);
+  http_ = std::make_unique<HttpServer>(*this);
+  auto port = http_->start(listen);
+  if (!port) {
+    log_->error("{}", port.error());
+    return 2;
+  }
+  const auto host = listen.substr(0, listen.rfind(':'));
+  log_->info("listening on http://{}:{}", host, *port);
+  {
+    std::lock_guard lock(reload_mu_);
+    const size_t probes = (*cfg)->probes.size();
+    startRuntime(*cfg);
+    metrics_.setReload(true, clock_.now());
+    log_->info("datawatch {} started: {} probes from {}", kVersion, probes,
+               (*cfg)->files.empty() ? std::string("-") : (*cfg)->files.front());
+  }
+  prune();
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  while (true) {
+    timespec timeout{1, 0};
+    const int sig = sigtimedwait(&set, nullptr, &timeout);
+    if (sig == SIGTERM || sig == SIGINT) {
+      log_->info("received {}: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      break;
+    }
+    if (sig == SIGHUP) {
+      log_->info("received SIGHUP: reloading configuration");
+      (void)reload();
+    }
+    if (clock_.now() - last_prune_ >= std::chrono::hours(1)) prune();
+  }
+  http_->stop();
+  {
+    std::lock_guard lock(reload_mu_);
+    const uint64_t runs = loop_ ? loop_->completedRuns() : 0;
+    if (loop_) loop_->stop(opts_.drain_grace);
+    log_->info("stopped cleanly after {} probe runs", runs);
+  }
+  return 0;
+}
+
+Status Agent::reload() {
+  std::lock_guard lock(reload_mu_);
+  auto cfg = loadConfig();
+  if (!cfg) {
+    metrics_.setReload(false, clock_.now());
+    log_->error("reload rejected: {}; the previous configuration keeps running", cfg.error());
+    return Status::Error("reload rejected: " + cfg.error());
+  }
+  {
+    std::lock_guard l(mu_);
+    if (runtime_ && (*cfg)->agent.state != runtime_->config().agent.state) {
+      log_->warn("reload: agent.state changed; the new state store takes effect after a restart");
+    }
+    if (runtime_ && (*cfg)->agent.listen != runtime_->config().agent.listen && !opts_.listen) {
+      log_->warn("reload: agent.listen changed; the new address takes effect after a restart");
+    }
+  }
+  if (loop_) loop_->stop(opts_.drain_grace);
+  startRuntime(*cfg);
+  metrics_.setReload(true, clock_.now());
+  log_->info("configuration reloaded: {} probes", (*cfg)->probes.size());
+  return Status::Ok();
+}
+
+void Agent::prune() {
+  last_prune_ = clock_.now();
+  std::shared_ptr<Runtime> rt;
+  {
+    std::lock_guard lock(mu_);
+    rt = runtime_;
+  }
+  if (!rt || !store_) return;
+  const auto cutoff = clock_.now() - rt->config().agent.retention;
+  auto n = store_->pruneBefore(cutoff);
+  if (!n) {
+    log_->warn("{}", n.error());
+    metrics_.stateStoreError();
+  } else if (*n > 0) {
+    log_->info("state store: pruned {} probe runs older than {}", *n, formatRfc3339(cutoff));
+  }
+}
+
+std::string Agent::metricsText() { return metrics_.render(); }
+
+Status Agent::ready() {
+  std::shared_ptr<Runtime> rt;
+  {
+    std::lock_guard lock(mu_);
+    rt = runtime_;
+  }
+  if (!rt) return Status::Error("configuration not loaded yet");
+  if (!store_) return Status::Error("state store not open");
+  return store_->ping();
+}
+
+std::optional<std::string> Agent::apiToken() {
+  std::lock_guard lock(mu_);
+  if (!runtime_) return std::nullopt;
+  return runtime_->config().agent.api_token;
+}
+
+nlohmann::json Agent::status() {
+  std::shared_ptr<Runtime> rt;
+  {
+    std::lock_guard lock(mu_);
+    rt = runtime_;
+  }
+  nlohmann::json j;
+  j["version"] = kVersion;
+  j["now"] = formatRfc3339(clock_.now());
+  j["probes"] = nlohmann::json::array();
+  j["slos"] = nlohmann::json::array();
+  j["alerts"] = nlohmann::json::array();
+  j["incidents"] = nlohmann::json::array();
+  if (!rt) return j;
+  j["config"] = {{"files", rt->config().files}, {"environment", rt->config().environment}};
+  for (size_t i = 0; i < rt->size(); ++i) {
+    const auto& c = rt->probeConfig(i);
+    nlohmann::json p{{"name", c.name},
+                     {"type", config::toString(c.type)},
+                     {"source", c.source},
+                     {"target", c.target()},
+                     {"owner", c.owner},
+                     {"every", formatDuration(c.every)}};
+    if (auto last = rt->lastResult(i)) p["last"] = redactor_->get() ? nlohmann::json::parse(redactor_->redact(last->toJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)), nullptr, false) : last->toJson();
+    else p["last"] = nullptr;
+    j["probes"].push_back(std::move(p));
+  }
+  return j;
+}
+
+}  // namespace datawatch

@@ -1,0 +1,173 @@
+#include "agent/commands.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <set>
+
+#include "agent/agent.hpp"
+#include "agent/logging.hpp"
+#include "agent/run_once.hpp"
+#include "agent/runtime.hpp"
+#include "agent/version.hpp"
+#include "config/loader.hpp"
+#include "core/duration.hpp"
+
+namespace datawatch {
+namespace {
+
+std::shared_ptr<spdlog::logger> makeCliLogger(const CommonOptions& o, std::shared_ptr<RedactorHolder> redactor) {
+  auto level = spdlog::level::from_str(o.log_level);
+  return makeLogger(o.log_format == "json" ? LogFormat::Json : LogFormat::Text, level, std::move(redactor));
+}
+
+// Prints diagnostics to stderr; returns true when there is no error.
+bool report(const config::LoadResult& r, bool github = false) {
+  for (const auto& d : r.diagnostics) {
+    if (github) std::cout << d.github() << "\n";
+    else std::cerr << d.str() << "\n";
+  }
+  return r.ok();
+}
+
+bool colorOn(FILE* f) { return isatty(fileno(f)) && std::getenv("NO_COLOR") == nullptr; }  // NOLINT
+
+std::string pad(const std::string& s, size_t w) { return s.size() >= w ? s : s + std::string(w - s.size(), ' '); }
+
+std::string valueText(const ProbeResult& r) {
+  if (!r.value) return "-";
+  char buf[64];
+  if (r.unit == "seconds") return humanDuration(std::chrono::milliseconds(static_cast<int64_t>(*r.value * 1000)));
+  std::snprintf(buf, sizeof buf, "%.6g", *r.value);
+  return std::string(buf) + (r.unit.empty() ? "" : " " + r.unit);
+}
+
+}  // namespace
+
+int cmdVersion() {
+  std::cout << "datawatch " << kVersion << " (git " << kGitRevision << ", built " << __DATE__ << ")\n";
+  return 0;
+}
+
+int cmdValidate(const CommonOptions& common, const std::string& format) {
+  if (format != "text" && format != "github") {
+    std::cerr << "datawatch validate: --format must be text or github\n";
+    return 2;
+  }
+  config::LoadOptions lo;
+  lo.paths = common.config_paths;
+  lo.environment = common.environment;
+  auto r = config::loadConfig(lo);
+  const bool ok = report(r, format == "github");
+  if (!ok) {
+    size_t errors = 0;
+    for (const auto& d : r.diagnostics) errors += d.severity == config::Diagnostic::Severity::Error;
+    std::cerr << "config invalid: " << errors << " error(s)\n";
+    return 2;
+  }
+  const auto& c = *r.config;
+  std::cout << "config OK: " << c.sources.size() << " sources, " << c.probes.size() << " probes, " << c.slos.size()
+            << " SLOs, " << c.notifiers.size() << " notifiers"
+            << (c.environment.empty() ? "" : " (environment " + c.environment + ")") << "\n";
+  return 0;
+}
+
+int cmdCheck(const CommonOptions& common, const std::vector<std::string>& only, const std::string& format) {
+  if (format != "table" && format != "json") {
+    std::cerr << "datawatch check: --format must be table or json\n";
+    return 2;
+  }
+  config::LoadOptions lo;
+  lo.paths = common.config_paths;
+  lo.environment = common.environment;
+  auto loaded = config::loadConfig(lo);
+  if (!report(loaded)) return 2;
+  auto cfg = std::make_shared<config::Config>(std::move(*loaded.config));
+  if (!only.empty()) {
+    bool bad = false;
+    for (const auto& name : only) {
+      if (!cfg->findProbe(name)) {
+        std::cerr << "datawatch check: no probe named \"" << name << "\"\n";
+        bad = true;
+      }
+    }
+    if (bad) return 2;
+    std::erase_if(cfg->probes, [&](const config::ProbeConfig& p) {
+      return std::find(only.begin(), only.end(), p.name) == only.end();
+    });
+  }
+  auto redactor = std::make_shared<RedactorHolder>();
+  redactor->set(std::make_shared<Redactor>(cfg->secrets));
+  auto log = makeCliLogger(common, redactor);
+  log->set_level(std::max(log->level(), spdlog::level::err));  // check reports through its output, not logs
+  SystemClock clock;
+  std::unique_ptr<StateStore> store;
+  if (auto s = openStateStore(cfg->agent.state); s) {
+    store = std::move(s).value();
+  } else {
+    std::cerr << "warning: " << redactor->redact(s.error()) << " (results are not recorded)\n";
+  }
+  SourceRegistry sources;
+  ProbeRegistry probes;
+  registerBuiltinSources(sources);
+  registerBuiltinProbes(probes);
+  Runtime rt(cfg, clock, sources, probes, store.get(), nullptr, log);
+  rt.primeFromStore();
+  const bool progress = format == "table" && cfg->probes.size() > 3 && isatty(fileno(stderr));
+  auto results = runAllOnce(rt, clock, cfg->agent.max_concurrent_probes, [&](size_t done, size_t total) {
+    if (progress) std::fprintf(stderr, "\r\033[Krunning probes %zu/%zu", done, total);
+  });
+  if (progress) std::fprintf(stderr, "\r\033[K");
+
+  int passed = 0, failed = 0, errored = 0;
+  for (const auto& r : results) {
+    passed += r.status == ProbeStatus::Pass;
+    failed += r.status == ProbeStatus::Fail;
+    errored += r.status == ProbeStatus::Error;
+  }
+  if (format == "json") {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& r : results) arr.push_back(r.toJson());
+    std::cout << redactor->redact(arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)) << "\n";
+  } else {
+    const bool color = colorOn(stdout);
+    size_t wp = 5, wt = 4, wg = 6, wv = 5;
+    for (const auto& r : results) {
+      wp = std::max(wp, r.probe.size());
+      wt = std::max(wt, r.type.size());
+      wg = std::max(wg, r.target.size());
+      wv = std::max(wv, valueText(r).size());
+    }
+    std::cout << pad("STATUS", 7) << pad("PROBE", wp + 2) << pad("TYPE", wt + 2) << pad("TARGET", wg + 2)
+              << pad("VALUE", wv + 2) << "MESSAGE\n";
+    for (const auto& r : results) {
+      std::string st = r.status == ProbeStatus::Pass ? "PASS" : r.status == ProbeStatus::Fail ? "FAIL" : "ERROR";
+      const char* code = r.status == ProbeStatus::Pass ? "\033[32m" : r.status == ProbeStatus::Fail ? "\033[31;1m" : "\033[33;1m";
+      std::cout << (color ? code : "") << pad(st, 7) << (color ? "\033[0m" : "") << pad(r.probe, wp + 2)
+                << pad(r.type, wt + 2) << pad(r.target, wg + 2) << pad(valueText(r), wv + 2)
+                << redactor->redact(r.message) << "\n";
+    }
+    std::cout << "\n" << passed << " passed, " << failed << " failed, " << errored << " errored"
+              << (store ? " (recorded in " + store->describe() + ")" : std::string()) << "\n";
+  }
+  if (failed > 0) return 1;
+  if (errored > 0) return 3;
+  return 0;
+}
+
+int cmdRun(const CommonOptions& common, const std::optional<std::string>& listen) {
+  blockAgentSignals();  // before any thread starts
+  auto redactor = std::make_shared<RedactorHolder>();
+  auto log = makeCliLogger(common, redactor);
+  SystemClock clock;
+  AgentOptions opts;
+  opts.config_paths = common.config_paths;
+  opts.environment = common.environment;
+  opts.listen = listen;
+  Agent agent(std::move(opts), clock, log, redactor);
+  return agent.run();
+}
+
+}  // namespace datawatch

@@ -1,0 +1,23 @@
+#pragma once
+// The subcommands (SPEC §1). Each returns the process exit code.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace datawatch {
+
+struct CommonOptions {
+  std::vector<std::string> config_paths;
+  std::string environment;
+  std::string log_format = "text";  // text | json
+  std::string log_level = "info";
+};
+
+int cmdCheck(const CommonOptions& common, const std::vector<std::string>& probes, const std::string& format);
+int cmdValidate(const CommonOptions& common, const std::string& format);
+int cmdRun(const CommonOptions& common, const std::optional<std::string>& listen);
+int cmdDemo(const CommonOptions& common, const std::string& dir);
+int cmdVersion();
+
+}  // namespace datawatch

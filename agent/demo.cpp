@@ -1,0 +1,222 @@
+// `datawatch demo`: the embedded default end to end — a SQLite warehouse, a
+// simulated loader, the real config loader, Runtime, Scheduler, probes and state
+// store — on a simulated clock through two days in which the loader stalls.
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+
+#include "agent/commands.hpp"
+#include "agent/logging.hpp"
+#include "agent/runtime.hpp"
+#include "agent/scheduler.hpp"
+#include "config/loader.hpp"
+#include "core/duration.hpp"
+#include "core/time_format.hpp"
+
+namespace datawatch {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr const char* kDemoConfig = R"(# Written by `datawatch demo`. Try: datawatch validate -c datawatch.yaml
+agent:
+  state: sqlite://./state.db
+  max_concurrent_probes: 2
+sources:
+  shop: {type: sqlite, path: ./warehouse.db}
+probes:
+  - name: orders_fresh
+    type: freshness
+    source: shop
+    table: orders
+    column: created_at
+    max_age: 30m
+    every: 5m
+    owner: team-shop
+    consumers: [revenue-dashboard, churn-model]
+  - name: orders_volume
+    type: volume
+    source: shop
+    table: orders
+    column: created_at
+    window: 1h
+    min: 100
+    every: 15m
+    owner: team-shop
+)";
+
+// The simulated world: an orders loader writing batches every 5 minutes.
+class DemoLoader {
+ public:
+  DemoLoader(const fs::path& db, TimePoint start, TimePoint stall_from, TimePoint stall_to)
+      : next_(start), stall_from_(stall_from), stall_to_(stall_to), rng_(20261126) {
+    sqlite3_open(db.c_str(), &db_);
+    exec("PRAGMA journal_mode=WAL;"
+         "CREATE TABLE orders (id INTEGER PRIMARY KEY, amount REAL NOT NULL, status TEXT NOT NULL,"
+         " created_at TEXT NOT NULL)");
+  }
+  DemoLoader(const DemoLoader&) = delete;
+  DemoLoader& operator=(const DemoLoader&) = delete;
+  ~DemoLoader() { sqlite3_close(db_); }
+
+  // Loads every batch due up to `t`. During the stall nothing arrives; when the
+  // loader resumes it backfills the stalled batches with their original times.
+  void advanceTo(TimePoint t) {
+    while (next_ + 5min <= t) {
+      if (next_ >= stall_from_ && next_ < stall_to_) {
+        pending_.push_back(next_);
+      } else {
+        for (auto b : pending_) writeBatch(b);
+        pending_.clear();
+        writeBatch(next_);
+      }
+      next_ += 5min;
+    }
+  }
+  int64_t rows() const { return rows_; }
+
+ private:
+  void exec(const char* sql) { sqlite3_exec(db_, sql, nullptr, nullptr, nullptr); }
+  void writeBatch(TimePoint from) {
+    const auto hour = std::chrono::duration_cast<std::chrono::hours>(from.time_since_epoch()).count() % 24;
+    const int n = (hour >= 8 && hour < 20) ? 30 : 12;
+    std::uniform_real_distribution<double> amount(5, 250);
+    std::uniform_int_distribution<int> offset_ms(0, 5 * 60 * 1000 - 1);
+    std::discrete_distribution<int> status({80, 15, 5});
+    static const char* kStatus[] = {"paid", "pending", "refunded"};
+    exec("BEGIN");
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db_, "INSERT INTO orders (amount, status, created_at) VALUES (?, ?, ?)", -1, &st, nullptr);
+    for (int i = 0; i < n; ++i) {
+      const auto ts = formatRfc3339(from + std::chrono::milliseconds(offset_ms(rng_)));
+      sqlite3_bind_double(st, 1, amount(rng_));
+      sqlite3_bind_text(st, 2, kStatus[status(rng_)], -1, SQLITE_STATIC);
+      sqlite3_bind_text(st, 3, ts.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_step(st);
+      sqlite3_reset(st);
+      ++rows_;
+    }
+    sqlite3_finalize(st);
+    exec("COMMIT");
+  }
+
+  sqlite3* db_ = nullptr;
+  TimePoint next_;
+  TimePoint stall_from_;
+  TimePoint stall_to_;
+  std::vector<TimePoint> pending_;
+  std::mt19937 rng_;
+  int64_t rows_ = 0;
+};
+
+std::string shortTime(TimePoint t) {
+  auto s = formatRfc3339(t);  // 2026-11-23T09:35:00Z -> 2026-11-23 09:35
+  return s.substr(0, 10) + " " + s.substr(11, 5);
+}
+
+}  // namespace
+
+int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
+  const fs::path dir = fs::absolute(dir_arg).lexically_normal();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    std::cerr << "datawatch demo: cannot create " << dir.string() << ": " << ec.message() << "\n";
+    return 2;
+  }
+  for (const char* f : {"warehouse.db", "warehouse.db-wal", "warehouse.db-shm", "state.db", "state.db-wal", "state.db-shm"}) {
+    fs::remove(dir / f, ec);
+  }
+  const fs::path config_path = dir / "datawatch.yaml";
+  std::ofstream(config_path) << kDemoConfig;
+
+  const TimePoint start = *parseTimestamp("2026-11-23T00:00:00Z");
+  const TimePoint end = start + 48h;
+  const TimePoint stall_from = start + 24h + 9h;
+  const TimePoint stall_to = start + 24h + 14h;
+  DemoLoader loader(dir / "warehouse.db", start - 2h, stall_from, stall_to);
+  loader.advanceTo(start);
+
+  config::LoadOptions lo;
+  lo.paths = {config_path.string()};
+  auto loaded = config::loadConfig(lo);
+  for (const auto& d : loaded.diagnostics) std::cerr << d.str() << "\n";
+  if (!loaded.ok()) return 2;
+  auto cfg = std::make_shared<config::Config>(std::move(*loaded.config));
+
+  auto redactor = std::make_shared<RedactorHolder>();
+  auto log = makeLogger(common.log_format == "json" ? LogFormat::Json : LogFormat::Text, spdlog::level::err, redactor);
+  auto store = openStateStore(cfg->agent.state);
+  if (!store) {
+    std::cerr << "datawatch demo: " << store.error() << "\n";
+    return 2;
+  }
+  SimulatedClock clock(start);
+  SourceRegistry sources;
+  ProbeRegistry probes;
+  registerBuiltinSources(sources);
+  registerBuiltinProbes(probes);
+  Runtime rt(cfg, clock, sources, probes, store->get(), nullptr, log);
+  Scheduler sched(Scheduler::Options{cfg->agent.max_concurrent_probes, rt.sourceLimits(), 30s}, rt.schedule(), start);
+
+  std::cout << "datawatch demo: two simulated days of an orders pipeline on SQLite\n"
+            << "  " << shortTime(start) << " -> " << shortTime(end) << " UTC; the loader stalls "
+            << shortTime(stall_from).substr(11) << "-" << shortTime(stall_to).substr(11) << " on day 2\n\n"
+            << "timeline (UTC)\n";
+  std::vector<ProbeStatus> last(rt.size(), ProbeStatus::Pass);
+  std::vector<std::optional<TimePoint>> failing_since(rt.size());
+  std::vector<int> runs(rt.size()), bad(rt.size());
+  bool stall_printed = false, resume_printed = false;
+  while (auto next = sched.nextWakeup()) {
+    if (*next >= end) break;
+    if (!stall_printed && *next >= stall_from) {
+      std::cout << "  " << shortTime(stall_from) << "  loader   stalls (simulated outage)\n";
+      stall_printed = true;
+    }
+    if (!resume_printed && *next >= stall_to) {
+      std::cout << "  " << shortTime(stall_to) << "  loader   resumes and backfills the missed batches\n";
+      resume_printed = true;
+    }
+    loader.advanceTo(*next);
+    clock.advanceTo(*next);
+    for (const auto& d : sched.takeDue(*next)) {
+      const ProbeResult r = rt.runProbe(d.index);
+      sched.finished(d.index, *next);
+      ++runs[d.index];
+      if (r.status != ProbeStatus::Pass) ++bad[d.index];
+      if (r.status != last[d.index]) {
+        std::string extra;
+        if (r.status == ProbeStatus::Pass && failing_since[d.index]) {
+          extra = "  (after " + humanDuration(std::chrono::duration_cast<Duration>(*next - *failing_since[d.index])) + ")";
+          failing_since[d.index].reset();
+        } else if (r.status != ProbeStatus::Pass && !failing_since[d.index]) {
+          failing_since[d.index] = *next;
+        }
+        std::string st = r.status == ProbeStatus::Pass ? "PASS " : r.status == ProbeStatus::Fail ? "FAIL " : "ERROR";
+        std::cout << "  " << shortTime(*next) << "  " << r.probe << std::string(r.probe.size() < 14 ? 14 - r.probe.size() : 1, ' ')
+                  << st << "  " << r.message << extra << "\n";
+        last[d.index] = r.status;
+      }
+    }
+  }
+  auto count = (*store)->countRuns();
+  std::cout << "\nsummary\n";
+  for (size_t i = 0; i < rt.size(); ++i) {
+    std::cout << "  " << rt.probeConfig(i).name << ": " << runs[i] << " runs, " << bad[i] << " not passing\n";
+  }
+  std::cout << "\nfiles\n"
+            << "  warehouse  " << (dir / "warehouse.db").string() << " (" << loader.rows() << " orders)\n"
+            << "  config     " << config_path.string() << "\n"
+            << "  state      " << (*store)->describe() << " (" << (count ? *count : 0) << " probe runs)\n"
+            << "\nnext: datawatch validate -c " << config_path.string() << "\n"
+            << "      sqlite3 " << (dir / "state.db").string()
+            << " \"select probe, status, message from probe_runs where status != 'pass' limit 5\"\n";
+  return 0;
+}
+
+}  // namespace datawatch

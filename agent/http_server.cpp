@@ -1,0 +1,143 @@
+#include "agent/http_server.hpp"
+
+#include <httplib.h>
+
+#include <charconv>
+
+namespace datawatch {
+
+bool tokensEqual(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  const std::string& longer = a.size() >= b.size() ? a : b;
+  for (size_t i = 0; i < longer.size(); ++i) {
+    const unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    const unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned char>(x ^ y);
+  }
+  return diff == 0;
+}
+
+namespace {
+
+void jsonError(httplib::Response& res, int code, const std::string& message) {
+  res.status = code;
+  res.set_content(nlohmann::json{{"error", message}}.dump(), "application/json");
+}
+
+std::string htmlEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string renderStatusPage(const nlohmann::json& status) {
+  std::string rows;
+  for (const auto& p : status.value("probes", nlohmann::json::array())) {
+    const auto last = p.value("last", nlohmann::json());
+    const std::string st = last.is_object() ? last.value("status", "") : "pending";
+    std::string value = "";
+    if (last.is_object() && last.contains("value") && last["value"].is_number()) {
+      value = nlohmann::json(last["value"]).dump() + " " + last.value("unit", "");
+    }
+    rows += "<tr class=\"" + htmlEscape(st) + "\"><td>" + htmlEscape(p.value("name", "")) + "</td><td>" +
+            htmlEscape(p.value("type", "")) + "</td><td>" + htmlEscape(p.value("target", "")) + "</td><td>" +
+            htmlEscape(st) + "</td><td>" + htmlEscape(value) + "</td><td>" +
+            htmlEscape(last.is_object() ? last.value("message", "") : "") + "</td><td>" +
+            htmlEscape(last.is_object() ? last.value("observed_at", "") : "") + "</td></tr>\n";
+  }
+  return "<!doctype html><html><head><meta charset=\"utf-8\"><title>datawatch</title>"
+         "<meta http-equiv=\"refresh\" content=\"30\">"
+         "<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
+         "table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}"
+         "tr.pass td:nth-child(4){color:#1a7f37}tr.fail td:nth-child(4){color:#cf222e;font-weight:bold}"
+         "tr.error td:nth-child(4){color:#9a6700;font-weight:bold}</style></head><body>"
+         "<h1>datawatch</h1><p>version " + htmlEscape(status.value("version", "")) + " &middot; " +
+         htmlEscape(status.value("now", "")) + " &middot; <a href=\"/metrics\">/metrics</a> &middot; "
+         "<a href=\"/api/v1/status\">/api/v1/status</a> &middot; <a href=\"/healthz\">/healthz</a> &middot; "
+         "<a href=\"/readyz\">/readyz</a></p>"
+         "<table><tr><th>probe</th><th>type</th><th>target</th><th>status</th><th>value</th><th>message</th>"
+         "<th>observed</th></tr>\n" + rows + "</table></body></html>\n";
+}
+
+HttpServer::HttpServer(HttpApi& api) : api_(api), server_(std::make_unique<httplib::Server>()) { routes(); }
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::routes() {
+  auto& s = *server_;
+  s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(api_.metricsText(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  s.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    auto st = api_.ready();
+    if (st) {
+      res.set_content("ready\n", "text/plain");
+    } else {
+      res.status = 503;
+      res.set_content("not ready: " + st.message() + "\n", "text/plain");
+    }
+  });
+  s.Post("/-/reload", [this](const httplib::Request& req, httplib::Response& res) {
+    auto token = api_.apiToken();
+    if (!token) return jsonError(res, 403, "reload over HTTP is disabled: set agent.api_token");
+    const std::string auth = req.get_header_value("Authorization");
+    if (auth.rfind("Bearer ", 0) != 0 || !tokensEqual(auth.substr(7), *token)) {
+      return jsonError(res, 401, "missing or wrong bearer token");
+    }
+    auto st = api_.reload();
+    if (!st) return jsonError(res, 400, st.message());
+    res.set_content(nlohmann::json{{"status", "reloaded"}}.dump(), "application/json");
+  });
+  s.Get("/api/v1/status", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(api_.status().dump(2, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+  });
+  s.Get("/", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(renderStatusPage(api_.status()), "text/html; charset=utf-8");
+  });
+  s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.status == 404) jsonError(res, 404, "not found");
+  });
+  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    jsonError(res, 500, "internal error");
+  });
+}
+
+Result<int> HttpServer::start(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return Result<int>::Error("listen address must be HOST:PORT, got \"" + listen + "\"");
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = -1;
+  const std::string ps = listen.substr(colon + 1);
+  auto [p, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), port);
+  if (ec != std::errc() || p != ps.data() + ps.size() || port < 0 || port > 65535) {
+    return Result<int>::Error("listen address must be HOST:PORT, got \"" + listen + "\"");
+  }
+  if (port == 0) {
+    port = server_->bind_to_any_port(host);
+    if (port < 0) return Result<int>::Error("cannot listen on " + listen);
+  } else if (!server_->bind_to_port(host, port)) {
+    return Result<int>::Error("cannot listen on " + listen + " (address in use or not available)");
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  return port;
+}
+
+void HttpServer::stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace datawatch

@@ -1,0 +1,91 @@
+// datawatch: command-line entry point. Parses the subcommand and its options
+// (Boost.Program_options) and hands over to agent/commands.
+
+#include <boost/program_options.hpp>
+
+#include <iostream>
+
+#include "agent/commands.hpp"
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: datawatch COMMAND [options]
+
+commands:
+  run        -c F [--listen ADDR]                   run the agent
+  check      -c F [--probe NAME]... [--format table|json]   run probes once
+  validate   -c F [--format text|github]            check a config without connecting
+  demo       [--dir D]                              the whole loop on a simulated clock
+  version                                           version and build info
+
+common options:
+  -c, --config PATH     config file or directory (repeatable)
+  --env NAME            apply environments.NAME overrides
+  --log-format FORMAT   text (default) or json
+  --log-level LEVEL     trace, debug, info (default), warn, error
+)";
+
+int usageError(const std::string& msg) {
+  std::cerr << "datawatch: " << msg << "\n\n" << kUsage;
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    if (argc < 2) return usageError("missing command");
+    const std::string cmd = argv[1];
+    if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+      std::cout << kUsage;
+      return 0;
+    }
+    datawatch::CommonOptions common;
+    std::vector<std::string> probes;
+    std::string format;
+    std::string listen;
+    std::string dir = "./datawatch-demo";
+
+    po::options_description opts("options");
+    opts.add_options()("help,h", "show help")("config,c", po::value(&common.config_paths)->composing(), "config")(
+        "env", po::value(&common.environment), "environment")("log-format", po::value(&common.log_format), "log format")(
+        "log-level", po::value(&common.log_level), "log level");
+    if (cmd == "check") {
+      opts.add_options()("probe", po::value(&probes)->composing(), "probe")("format", po::value(&format)->default_value("table"), "format");
+    } else if (cmd == "validate") {
+      opts.add_options()("format", po::value(&format)->default_value("text"), "format");
+    } else if (cmd == "run") {
+      opts.add_options()("listen", po::value(&listen), "listen address");
+    } else if (cmd == "demo") {
+      opts.add_options()("dir", po::value(&dir), "demo folder");
+    } else if (cmd == "version" || cmd == "--version") {
+      return datawatch::cmdVersion();
+    } else if (cmd == "import" || cmd == "rules" || cmd == "incidents" || cmd == "postmortem") {
+      std::cerr << "datawatch: " << cmd << " is not supported by this build yet\n";
+      return 2;
+    } else {
+      return usageError("unknown command \"" + cmd + "\"");
+    }
+    po::variables_map vm;
+    po::store(po::command_line_parser(argc - 1, argv + 1).options(opts).run(), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (common.log_format != "text" && common.log_format != "json") return usageError("--log-format must be text or json");
+    if (cmd != "demo" && common.config_paths.empty()) return usageError(cmd + " needs -c/--config");
+    if (cmd == "check") return datawatch::cmdCheck(common, probes, format);
+    if (cmd == "validate") return datawatch::cmdValidate(common, format);
+    if (cmd == "run") return datawatch::cmdRun(common, vm.count("listen") ? std::optional<std::string>(listen) : std::nullopt);
+    if (cmd == "demo") return datawatch::cmdDemo(common, dir);
+  } catch (const po::error& ex) {
+    return usageError(ex.what());
+  } catch (const std::exception& ex) {
+    std::cerr << "datawatch: internal error: " << ex.what() << "\n";
+    return 2;
+  }
+  return 2;
+}

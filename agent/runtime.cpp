@@ -1,0 +1,118 @@
+#include "agent/runtime.hpp"
+
+#include <exception>
+
+namespace datawatch {
+
+Runtime::Runtime(std::shared_ptr<const config::Config> cfg, const Clock& clock, const SourceRegistry& sources,
+                 const ProbeRegistry& probes, StateStore* store, Metrics* metrics,
+                 std::shared_ptr<spdlog::logger> log)
+    : cfg_(std::move(cfg)), clock_(clock), store_(store), metrics_(metrics), log_(std::move(log)) {
+  std::map<std::string, std::string> source_errors;
+  for (const auto& sc : cfg_->sources) {
+    auto made = sources.create(sc, clock_);
+    if (made) {
+      sources_[sc.name] = std::move(made).value();
+    } else {
+      source_errors[sc.name] = made.error();
+      log_->warn("source {}: {}", sc.name, made.error());
+    }
+  }
+  for (const auto& pc : cfg_->probes) {
+    auto slot = std::make_unique<Slot>();
+    if (auto err = source_errors.find(pc.source); err != source_errors.end()) {
+      slot->probe = std::make_unique<ErrorProbe>(pc, err->second);
+    } else {
+      auto it = sources_.find(pc.source);
+      slot->probe = probes.create(pc, it == sources_.end() ? nullptr : it->second.get());
+    }
+    slots_.push_back(std::move(slot));
+  }
+}
+
+std::vector<ScheduledProbe> Runtime::schedule() const {
+  std::vector<ScheduledProbe> out;
+  for (const auto& s : slots_) {
+    const auto& c = s->probe->config();
+    out.push_back({c.name, c.source, c.every});
+  }
+  return out;
+}
+
+std::map<std::string, int> Runtime::sourceLimits() const {
+  std::map<std::string, int> out;
+  for (const auto& s : cfg_->sources) out[s.name] = s.max_connections;
+  return out;
+}
+
+void Runtime::primeFromStore() {
+  if (!store_) return;
+  for (auto& slot : slots_) {
+    const auto& name = slot->probe->config().name;
+    auto last = store_->lastRun(name);
+    auto measured = store_->lastMeasuredRun(name);
+    std::lock_guard lock(slot->mu);
+    if (last) slot->last = *last;
+    if (measured) slot->last_measured = *measured;
+    if (!last || !measured) log_->warn("state store: cannot read the last runs of probe {}", name);
+  }
+}
+
+std::optional<ProbeResult> Runtime::lastResult(size_t i) const {
+  std::lock_guard lock(slots_[i]->mu);
+  return slots_[i]->last;
+}
+
+ProbeResult Runtime::runProbe(size_t i, const std::atomic<bool>* cancelled) {
+  Slot& slot = *slots_[i];
+  const auto& cfg = slot.probe->config();
+  std::optional<ProbeResult> previous;
+  {
+    std::lock_guard lock(slot.mu);
+    previous = slot.last_measured;
+  }
+  RunContext ctx;
+  ctx.now = clock_.now();
+  const MonoTime start = clock_.monotonic();
+  ctx.limits.deadline = start + cfg.timeout;
+  ctx.limits.cancelled = cancelled;
+  ctx.previous = previous ? &*previous : nullptr;
+  ProbeResult r;
+  try {
+    r = slot.probe->run(ctx);
+  } catch (const std::exception& ex) {
+    // Probes report failures as values; an exception is a bug, but it must not stop the agent.
+    r = ProbeResult::error(std::string("internal error: ") + ex.what());
+  }
+  r.duration_seconds = std::chrono::duration<double>(clock_.monotonic() - start).count();
+  if (r.status != ProbeStatus::Error && clock_.monotonic() > ctx.limits.deadline) {
+    r = ProbeResult::error("timed out after " + std::to_string(r.duration_seconds) + "s (timeout " +
+                           std::to_string(std::chrono::duration<double>(cfg.timeout).count()) + "s)");
+  }
+  r.probe = cfg.name;
+  r.type = config::toString(cfg.type);
+  r.source = cfg.source;
+  r.target = cfg.target();
+  r.owner = cfg.owner;
+  r.observed_at = ctx.now;
+  if (cancelled && cancelled->load() && r.status == ProbeStatus::Error) {
+    return r;  // abandoned for shutdown: not a measurement, not recorded
+  }
+  if (store_) {
+    if (auto st = store_->recordRun(r); !st) {
+      log_->warn("{} (probe {})", st.message(), cfg.name);
+      if (metrics_) metrics_->stateStoreError();
+    }
+  }
+  if (metrics_) metrics_->observe(r);
+  {
+    std::lock_guard lock(slot.mu);
+    slot.last = r;
+    if (r.status != ProbeStatus::Error && r.value) slot.last_measured = r;
+  }
+  if (r.status == ProbeStatus::Error) log_->warn("probe {} error: {}", cfg.name, r.message);
+  else log_->debug("probe {} {}: {}", cfg.name, toString(r.status), r.message);
+  return r;
+}
+
+}  // namespace datawatch

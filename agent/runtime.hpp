@@ -1,0 +1,66 @@
+#pragma once
+// Runtime: everything built from one loaded Config — its sources and probes —
+// plus the act of running one probe: measure, stamp, record in the state store,
+// update metrics, remember the last result. A reload builds a new Runtime and
+// swaps it in; the old one is destroyed once its in-flight runs are done.
+
+#include <spdlog/logger.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "agent/metrics.hpp"
+#include "agent/scheduler.hpp"
+#include "config/types.hpp"
+#include "probes/registry.hpp"
+#include "store/state_store.hpp"
+
+namespace datawatch {
+
+class Runtime {
+ public:
+  // Builds every source and probe of `cfg`. Never fails: a source that cannot be
+  // set up makes its probes report an error on every run. `store` and `metrics`
+  // may be null (no recording / no metrics) and must outlive the Runtime.
+  Runtime(std::shared_ptr<const config::Config> cfg, const Clock& clock, const SourceRegistry& sources,
+          const ProbeRegistry& probes, StateStore* store, Metrics* metrics, std::shared_ptr<spdlog::logger> log);
+
+  const config::Config& config() const { return *cfg_; }
+  size_t size() const { return slots_.size(); }
+  const config::ProbeConfig& probeConfig(size_t i) const { return slots_[i]->probe->config(); }
+
+  // The scheduler's view: every probe with its interval and the sources' limits.
+  std::vector<ScheduledProbe> schedule() const;
+  std::map<std::string, int> sourceLimits() const;
+
+  // Runs probe `i` once at the clock's now. Thread-safe across different probes;
+  // the caller never runs one probe twice at once. Never throws.
+  ProbeResult runProbe(size_t i, const std::atomic<bool>* cancelled = nullptr);
+
+  // Loads each probe's last results from the store (previous values survive restarts).
+  void primeFromStore();
+
+  // The last result of probe `i`, if it has run.
+  std::optional<ProbeResult> lastResult(size_t i) const;
+
+ private:
+  struct Slot {
+    std::unique_ptr<Probe> probe;
+    mutable std::mutex mu;
+    std::optional<ProbeResult> last;           // guarded by mu
+    std::optional<ProbeResult> last_measured;  // guarded by mu
+  };
+  std::shared_ptr<const config::Config> cfg_;
+  const Clock& clock_;
+  StateStore* store_;
+  Metrics* metrics_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::map<std::string, std::unique_ptr<Source>> sources_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+};
+
+}  // namespace datawatch

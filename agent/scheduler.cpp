@@ -1,0 +1,82 @@
+#include "agent/scheduler.hpp"
+
+#include <algorithm>
+
+namespace datawatch {
+
+Duration Scheduler::jitterFor(const std::string& name, Duration every, Duration max_jitter) {
+  const int64_t span = std::min(every, max_jitter).count();
+  if (span <= 0) return Duration{0};
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across runs and builds
+  for (unsigned char c : name) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return Duration{static_cast<int64_t>(h % static_cast<uint64_t>(span))};
+}
+
+Scheduler::Scheduler(Options options, std::vector<ScheduledProbe> probes, TimePoint start) : opts_(std::move(options)) {
+  probes_.reserve(probes.size());
+  for (auto& p : probes) {
+    State s;
+    s.due = start + jitterFor(p.name, p.every, opts_.max_jitter);
+    s.cfg = std::move(p);
+    probes_.push_back(std::move(s));
+  }
+  for (size_t i = 0; i < probes_.size(); ++i) ready_.push({probes_[i].due, i});
+}
+
+bool Scheduler::sourceFull(const std::string& source) const {
+  auto lim = opts_.source_limits.find(source);
+  if (lim == opts_.source_limits.end()) return false;
+  auto cur = in_flight_.find(source);
+  return cur != in_flight_.end() && cur->second >= lim->second;
+}
+
+std::vector<Dispatch> Scheduler::takeDue(TimePoint now) {
+  std::vector<Dispatch> out;
+  while (!ready_.empty() && running_ < static_cast<size_t>(opts_.max_concurrent)) {
+    const QueueItem top = ready_.top();
+    if (top.due > now) break;
+    ready_.pop();
+    State& s = probes_[top.index];
+    if (sourceFull(s.cfg.source)) {
+      blocked_[s.cfg.source].push_back(top.index);
+      continue;
+    }
+    // Ticks of the interval that passed while it could not start are missed, not stacked.
+    const auto behind = now - s.due;
+    const uint64_t missed = static_cast<uint64_t>(behind / s.cfg.every);
+    s.missed_total += missed;
+    const TimePoint due = s.due + missed * s.cfg.every;
+    s.due = due;
+    s.running = true;
+    ++running_;
+    ++in_flight_[s.cfg.source];
+    out.push_back({top.index, due, missed});
+  }
+  return out;
+}
+
+void Scheduler::finished(size_t index, TimePoint now) {
+  State& s = probes_[index];
+  if (!s.running) return;
+  s.running = false;
+  --running_;
+  if (--in_flight_[s.cfg.source] < 0) in_flight_[s.cfg.source] = 0;
+  s.due += s.cfg.every;
+  (void)now;  // the next due time follows the interval grid, not the finish time
+  ready_.push({s.due, index});
+  // A slot on this source opened: the probes waiting for it are eligible again.
+  if (auto it = blocked_.find(s.cfg.source); it != blocked_.end()) {
+    for (size_t i : it->second) ready_.push({probes_[i].due, i});
+    blocked_.erase(it);
+  }
+}
+
+std::optional<TimePoint> Scheduler::nextWakeup() const {
+  if (running_ >= static_cast<size_t>(opts_.max_concurrent) || ready_.empty()) return std::nullopt;
+  return ready_.top().due;
+}
+
+}  // namespace datawatch

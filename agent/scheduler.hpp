@@ -1,0 +1,92 @@
+#pragma once
+// Scheduler: decides which probe runs start when. A pure state machine with no
+// threads and no clock of its own — the caller passes `now` — so it is tested on
+// simulated time and shared by `run`, `check`, the demo and the benchmark.
+//
+// Guarantees:
+// - each probe runs every `every`, its first run offset by a stable jitter in
+//   [0, min(every, max_jitter)) derived from its name, so probes spread out and
+//   keep their phase across restarts;
+// - never two runs of one probe at once;
+// - at most `max_concurrent` runs in flight, and at most the source's limit per source;
+// - a probe that falls behind (overrun, no free worker) runs once when it can and
+//   counts the runs it missed; missed runs are never stacked.
+//
+// Not thread-safe: the owner serialises calls.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <queue>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+
+namespace datawatch {
+
+struct ScheduledProbe {
+  std::string name;
+  std::string source;
+  Duration every{std::chrono::minutes(5)};
+};
+
+struct Dispatch {
+  size_t index;       // into the probes given at construction
+  TimePoint due;      // when it should have started
+  uint64_t missed;    // runs skipped since the previous dispatch of this probe
+};
+
+class Scheduler {
+ public:
+  struct Options {
+    int max_concurrent = 8;
+    std::map<std::string, int> source_limits;  // absent source: unlimited
+    Duration max_jitter{std::chrono::seconds(30)};
+  };
+
+  Scheduler(Options options, std::vector<ScheduledProbe> probes, TimePoint start);
+
+  // Every run that may start at `now`, earliest due first; marks them running.
+  std::vector<Dispatch> takeDue(TimePoint now);
+  // Marks a run finished at `now`; its next run is due at the next tick of its
+  // interval after the one it ran for.
+  void finished(size_t index, TimePoint now);
+  // The earliest time a call to takeDue() can return something, or nullopt when
+  // nothing can start until a running probe finishes.
+  std::optional<TimePoint> nextWakeup() const;
+
+  const ScheduledProbe& probe(size_t index) const { return probes_[index].cfg; }
+  size_t size() const { return probes_.size(); }
+  size_t running() const { return running_; }
+  bool isRunning(size_t index) const { return probes_[index].running; }
+  uint64_t missedRuns(size_t index) const { return probes_[index].missed_total; }
+  TimePoint nextDue(size_t index) const { return probes_[index].due; }
+
+  // The stable offset of a probe's first run (exposed for tests).
+  static Duration jitterFor(const std::string& name, Duration every, Duration max_jitter);
+
+ private:
+  struct State {
+    ScheduledProbe cfg;
+    TimePoint due;
+    bool running = false;
+    uint64_t missed_total = 0;
+  };
+  struct QueueItem {
+    TimePoint due;
+    size_t index;
+    bool operator>(const QueueItem& o) const { return due != o.due ? due > o.due : index > o.index; }
+  };
+
+  bool sourceFull(const std::string& source) const;
+
+  Options opts_;
+  std::vector<State> probes_;
+  std::priority_queue<QueueItem, std::vector<QueueItem>, std::greater<>> ready_;  // idle probes by due time
+  std::map<std::string, std::vector<size_t>> blocked_;  // due, but their source is at its limit
+  std::map<std::string, int> in_flight_;                // per source
+  size_t running_ = 0;
+};
+
+}  // namespace datawatch
