@@ -11,6 +11,7 @@
 #include <functional>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "core/duration.hpp"
 #include "core/redact.hpp"
@@ -261,6 +262,7 @@ class MapReader {
     if (!ok_) ctx_.error(doc_, node_, what_ + " must be a map, got " + nodeKind(node_));
   }
   bool ok() const { return ok_; }
+  void setWhat(std::string what) { what_ = std::move(what); }
   const Doc& doc() const { return doc_; }
   Ctx& ctx() { return ctx_; }
   const YAML::Node& node() const { return node_; }
@@ -281,7 +283,9 @@ class MapReader {
       if (auto e = elsewhere.find(key); e != elsewhere.end()) {
         ctx_.error(doc_, it->first, "\"" + key + "\" is not valid in " + what_ + " (" + e->second + ")");
       } else {
-        ctx_.error(doc_, it->first, "unknown key \"" + key + "\" in " + what_ + didYouMean(key, allowed));
+        std::vector<std::string_view> candidates = allowed;
+        for (const auto& [k, _] : elsewhere) candidates.push_back(k);
+        ctx_.error(doc_, it->first, "unknown key \"" + key + "\" in " + what_ + didYouMean(key, candidates));
       }
     }
   }
@@ -625,6 +629,7 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
     if (!validName(p.name, false)) m.error("name", "probe name \"" + p.name + "\" must match [a-z0-9_]+");
   }
   const std::string what = "probe \"" + p.name + "\"";
+  m.setWhat(what);
   auto type = m.str("type", true);
   if (!type) return;
   auto pt = probeTypeFromString(*type);
@@ -1386,6 +1391,9 @@ LoadResult finish(Ctx& ctx, std::vector<Diagnostic>& diags, std::vector<std::uni
     for (const auto& e : g.silences) parseSilence(ctx, e, c.silences);
     crossCheck(ctx, c);
     c.secrets = ctx.secrets;
+    std::stable_sort(diags.begin(), diags.end(), [](const Diagnostic& a, const Diagnostic& b) {
+      return std::tie(a.loc.file, a.loc.line, a.loc.column) < std::tie(b.loc.file, b.loc.line, b.loc.column);
+    });
     LoadResult r;
     const bool failed = std::any_of(diags.begin(), diags.end(), [](const Diagnostic& d) {
       return d.severity == Diagnostic::Severity::Error;

@@ -23,7 +23,7 @@ class SqliteStateStore final : public StateStore {
   Result<std::optional<ProbeResult>> lastRun(const std::string& probe) override;
   Result<std::optional<ProbeResult>> lastMeasuredRun(const std::string& probe) override;
   Result<std::vector<ProbeResult>> runs(const std::string& probe, TimePoint from, TimePoint to,
-                                        size_t limit) override;
+                                        size_t limit = 100000) override;
   Result<int64_t> countRuns() override;
   Result<int64_t> pruneBefore(TimePoint cutoff) override;
   Status ping() override;

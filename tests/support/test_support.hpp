@@ -1,0 +1,88 @@
+#pragma once
+// Helpers shared by the tests: temporary folders, SQLite fixtures, env maps.
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <map>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "config/loader.hpp"
+
+namespace datawatch::testing {
+
+// A fresh folder under the system temp dir, removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A writable SQLite database for arranging test data.
+class SqliteDb {
+ public:
+  explicit SqliteDb(const std::filesystem::path& path);
+  ~SqliteDb();
+  SqliteDb(const SqliteDb&) = delete;
+  SqliteDb& operator=(const SqliteDb&) = delete;
+  // Runs SQL; fails the test (throws) on error.
+  void exec(const std::string& sql);
+  sqlite3* get() const { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// An EnvLookup over a fixed map.
+config::EnvLookup envFrom(std::map<std::string, std::string> vars);
+
+void writeFile(const std::filesystem::path& p, const std::string& text);
+std::string readFile(const std::filesystem::path& p);
+
+}  // namespace datawatch::testing
+
+namespace datawatch::testing {
+
+// A child process (fork/exec) with stdout and stderr sent to files.
+class Process {
+ public:
+  Process(const std::vector<std::string>& argv, const std::filesystem::path& out, const std::filesystem::path& err,
+          const std::map<std::string, std::string>& extra_env = {});
+  ~Process();  // kills the child if it still runs
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  void signal(int sig);
+  // Waits up to `timeout` for exit; returns the exit code, or -1 on timeout / by signal.
+  int wait(std::chrono::milliseconds timeout);
+  bool running();
+
+ private:
+  int pid_ = -1;
+  bool reaped_ = false;
+  int status_ = 0;
+};
+
+struct CommandResult {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+// Runs a command to completion (at most `timeout`), capturing its output.
+CommandResult runCommand(const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra_env = {},
+                         std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// Polls `condition` every 50 ms until it holds or `timeout` passes. For waiting on
+// another process, where no fake clock can reach.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
+
+}  // namespace datawatch::testing

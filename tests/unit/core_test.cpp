@@ -1,0 +1,110 @@
+#include <catch2/catch.hpp>
+
+#include "core/cron.hpp"
+#include "core/duration.hpp"
+#include "core/redact.hpp"
+#include "core/time_format.hpp"
+
+using namespace datawatch;
+using namespace std::chrono_literals;
+
+TEST_CASE("durations parse in config syntax", "[core][duration]") {
+  CHECK(*parseDuration("500ms") == 500ms);
+  CHECK(*parseDuration("30s") == 30s);
+  CHECK(*parseDuration("5m") == 5min);
+  CHECK(*parseDuration("1h") == 1h);
+  CHECK(*parseDuration("1d") == 24h);
+  CHECK(*parseDuration("28d") == 28 * 24h);
+  CHECK(*parseDuration("1h30m") == 90min);
+  CHECK(*parseDuration("2w") == 14 * 24h);
+  CHECK(*parseDuration("0s") == 0s);
+}
+
+TEST_CASE("bad durations are errors that say why", "[core][duration]") {
+  CHECK(parseDuration("").error() == "empty duration");
+  CHECK_THAT(parseDuration("5").error(), Catch::Contains("missing unit"));
+  CHECK_THAT(parseDuration("1hour").error(), Catch::Contains("unknown unit \"hour\""));
+  CHECK_THAT(parseDuration("-5m").error(), Catch::Contains("expected a number"));
+  CHECK_THAT(parseDuration("m5").error(), Catch::Contains("invalid duration"));
+  CHECK_THAT(parseDuration("99999999999999999999d").error(), Catch::Contains("too large"));
+}
+
+TEST_CASE("durations format back", "[core][duration]") {
+  CHECK(formatDuration(90min) == "1h30m");
+  CHECK(formatDuration(28 * 24h) == "28d");
+  CHECK(formatDuration(1500ms) == "1s500ms");
+  CHECK(formatDuration(0s) == "0s");
+  CHECK(humanDuration(13min + 32s) == "13m32s");
+  CHECK(humanDuration(2h) == "2h");
+  CHECK(humanDuration(50h) == "2d2h");
+  CHECK(humanDuration(1500ms) == "1.5s");
+  for (auto d : {500ms, Duration(30s), Duration(5min), Duration(26h + 1s)}) {
+    CHECK(*parseDuration(formatDuration(d)) == d);
+  }
+}
+
+TEST_CASE("timestamps parse with and without zones", "[core][time]") {
+  const auto base = *parseTimestamp("2026-11-26T10:00:00Z");
+  CHECK(formatRfc3339(base) == "2026-11-26T10:00:00Z");
+  CHECK(toUnixSeconds(base) == 1795687200.0);
+  CHECK(*parseTimestamp("2026-11-26 10:00:00") == base);
+  CHECK(*parseTimestamp("2026-11-26T12:00:00+02:00") == base);
+  CHECK(*parseTimestamp("2026-11-26T05:30:00-0430") == base);
+  CHECK(*parseTimestamp("2026-11-26T10:00") == base);
+  CHECK(*parseTimestamp("2026-11-26") == base - 10h);
+  CHECK(*parseTimestamp("2026-11-26T10:00:00.250Z") == base + 250ms);
+  CHECK_FALSE(parseTimestamp("yesterday"));
+  CHECK_FALSE(parseTimestamp("2026-13-01"));
+  CHECK_FALSE(parseTimestamp("2026-02-30"));
+  CHECK_FALSE(parseTimestamp("2026-11-26T25:00:00Z"));
+  CHECK_FALSE(parseTimestamp("2026-11-26T10:00:00Zjunk"));
+  CHECK(formatRfc3339Millis(base + 5ms) == "2026-11-26T10:00:00.005Z");
+  CHECK(formatCompactDate(base) == "20261126");
+}
+
+TEST_CASE("cron expressions find the previous and next run", "[core][cron]") {
+  const auto t = *parseTimestamp("2026-11-26T07:30:00Z");  // a Thursday
+  auto daily6 = CronExpr::parse("0 6 * * *");
+  REQUIRE(daily6);
+  CHECK(formatRfc3339(*daily6->previous(t)) == "2026-11-26T06:00:00Z");
+  CHECK(formatRfc3339(*daily6->previous(*parseTimestamp("2026-11-26T05:59:00Z"))) == "2026-11-25T06:00:00Z");
+  CHECK(formatRfc3339(*daily6->next(t)) == "2026-11-27T06:00:00Z");
+  auto every15 = CronExpr::parse("*/15 * * * *");
+  REQUIRE(every15);
+  CHECK(formatRfc3339(*every15->previous(*parseTimestamp("2026-11-26T07:44:59Z"))) == "2026-11-26T07:30:00Z");
+  auto weekdays = CronExpr::parse("30 9 * * mon-fri");
+  REQUIRE(weekdays);
+  CHECK(formatRfc3339(*weekdays->next(*parseTimestamp("2026-11-27T10:00:00Z"))) == "2026-11-30T09:30:00Z");
+  auto monthly = CronExpr::parse("@monthly");
+  REQUIRE(monthly);
+  CHECK(formatRfc3339(*monthly->previous(t)) == "2026-11-01T00:00:00Z");
+  // A fixed offset: 06:00 at +02:00 is 04:00 UTC.
+  CHECK(formatRfc3339(*daily6->previous(t, 2h)) == "2026-11-26T04:00:00Z");
+  // Sunday as 7.
+  auto sunday = CronExpr::parse("0 0 * * 7");
+  REQUIRE(sunday);
+  CHECK(formatRfc3339(*sunday->next(t)) == "2026-11-29T00:00:00Z");
+}
+
+TEST_CASE("bad cron expressions are rejected with the field named", "[core][cron]") {
+  CHECK_THAT(CronExpr::parse("0 6 * *").error(), Catch::Contains("expected 5 fields"));
+  CHECK_THAT(CronExpr::parse("60 * * * *").error(), Catch::Contains("minute"));
+  CHECK_THAT(CronExpr::parse("0 24 * * *").error(), Catch::Contains("hour"));
+  CHECK_THAT(CronExpr::parse("0 0 0 * *").error(), Catch::Contains("day-of-month"));
+  CHECK_THAT(CronExpr::parse("0 0 * foo *").error(), Catch::Contains("month"));
+  CHECK_THAT(CronExpr::parse("*/0 * * * *").error(), Catch::Contains("step"));
+}
+
+TEST_CASE("the redactor masks secrets and DSN passwords", "[core][redact]") {
+  Redactor r({"s3cr3t-token", "hooks.slack.com/services/T000/B000/XXXX"});
+  CHECK(r.redact("token=abc s3cr3t-token end") == "token=<redacted> <redacted> end");
+  CHECK(r.redact("posting to https://hooks.slack.com/services/T000/B000/XXXX failed") ==
+        "posting to https://<redacted> failed");
+  CHECK(Redactor::redactDsn("postgres://user:pa55@db:5432/x") == "postgres://user:<redacted>@db:5432/x");
+  CHECK(Redactor::redactDsn("host=db user=u password=pa55 dbname=x") == "host=db user=u password=<redacted> dbname=x");
+  CHECK(Redactor::redactDsn("host=db password='pa 55' dbname=x") == "host=db password=<redacted> dbname=x");
+  CHECK(Redactor::redactDsn("postgres://db/x") == "postgres://db/x");
+  // Short values are not treated as secrets (they would mask ordinary words).
+  Redactor short_ones({"on"});
+  CHECK(short_ones.redact("connection") == "connection");
+}

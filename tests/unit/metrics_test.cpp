@@ -1,0 +1,73 @@
+#include <catch2/catch.hpp>
+
+#include "agent/metrics.hpp"
+#include "config/loader.hpp"
+#include "core/time_format.hpp"
+#include "tests/support/test_support.hpp"
+
+using namespace datawatch;
+
+namespace {
+
+std::vector<config::ProbeConfig> probes(const std::string& yaml) {
+  auto r = config::loadConfigFromString("sources:\n  db: {type: sqlite, path: w.db}\nprobes:\n" + yaml, "/t/c.yaml", "",
+                                        datawatch::testing::envFrom({}));
+  REQUIRE(r.ok());
+  return r.config->probes;
+}
+
+bool hasLine(const std::string& text, const std::string& line) {
+  return text.find("\n" + line + "\n") != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("probe series exist at 0 from the start and follow results", "[metrics]") {
+  Metrics m("1.2.3");
+  m.setProbes(probes("  - {name: f, type: freshness, source: db, table: shop.orders, column: c, max_age: 1h, owner: billing}\n"
+                     "  - {name: v, type: volume, source: db, table: t, min: 1}\n"));
+  const std::string labels = R"({owner="billing",probe="f",probe_type="freshness",source="db",target="shop.orders"})";
+  auto text = m.render();
+  CHECK(hasLine(text, "datawatch_probe_runs_total" + labels + " 0"));
+  CHECK(hasLine(text, "datawatch_probe_success" + labels + " 0"));
+  CHECK(hasLine(text, "datawatch_freshness_age_seconds" + labels + " 0"));
+  CHECK(hasLine(text, R"(datawatch_build_info{version="1.2.3"} 1)"));
+  CHECK(text.find("datawatch_volume_rows{owner=\"\",probe=\"v\"") != std::string::npos);
+
+  ProbeResult r = ProbeResult::pass(812, "seconds", "ok");
+  r.probe = "f";
+  r.type = "freshness";
+  r.observed_at = *parseTimestamp("2026-11-26T10:00:00Z");
+  r.duration_seconds = 0.004;
+  r.details["newest_timestamp_seconds"] = 1795686388.0;
+  m.observe(r);
+  ProbeResult e = ProbeResult::error("boom");
+  e.probe = "f";
+  e.type = "freshness";
+  e.observed_at = r.observed_at;
+  m.observe(e);
+  text = m.render();
+  CHECK(hasLine(text, "datawatch_probe_runs_total" + labels + " 2"));
+  CHECK(hasLine(text, "datawatch_probe_errors_total" + labels + " 1"));
+  CHECK(hasLine(text, "datawatch_probe_failures_total" + labels + " 0"));
+  CHECK(hasLine(text, "datawatch_probe_success" + labels + " 0"));
+  CHECK(hasLine(text, "datawatch_probe_error" + labels + " 1"));
+  CHECK(hasLine(text, "datawatch_freshness_age_seconds" + labels + " 812"));  // kept from the last measurement
+  CHECK(hasLine(text, "datawatch_freshness_newest_timestamp_seconds" + labels + " 1795686388"));
+  CHECK(hasLine(text, "datawatch_probe_last_run_timestamp_seconds" + labels + " 1795687200"));
+}
+
+TEST_CASE("a reload drops the series of removed probes and keeps the others' counters", "[metrics]") {
+  Metrics m("x");
+  m.setProbes(probes("  - {name: a, type: volume, source: db, table: t, min: 1}\n"
+                     "  - {name: b, type: volume, source: db, table: t, min: 1}\n"));
+  ProbeResult r = ProbeResult::pass(5, "rows", "");
+  r.probe = "a";
+  m.observe(r);
+  m.setProbes(probes("  - {name: a, type: volume, source: db, table: t, min: 1}\n"));
+  const auto text = m.render();
+  CHECK(text.find("probe=\"b\"") == std::string::npos);
+  CHECK(text.find(R"(datawatch_probe_runs_total{owner="",probe="a",probe_type="volume",source="db",target="t"} 1)") != std::string::npos);
+  m.setReload(false, *parseTimestamp("2026-11-26T10:00:00Z"));
+  CHECK(hasLine(m.render(), "datawatch_config_last_reload_success 0"));
+}

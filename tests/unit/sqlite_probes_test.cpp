@@ -1,0 +1,287 @@
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "agent/runtime.hpp"
+#include "config/loader.hpp"
+#include "core/time_format.hpp"
+#include "probes/registry.hpp"
+#include "probes/sqlite_source.hpp"
+#include "tests/support/test_support.hpp"
+
+using namespace datawatch;
+using namespace std::chrono_literals;
+using datawatch::testing::SqliteDb;
+using datawatch::testing::TempDir;
+
+namespace {
+
+const TimePoint kNow = *parseTimestamp("2026-11-26T10:00:00Z");
+
+// Loads a config with one sqlite source "db" at `dir/w.db` plus `probes_yaml`.
+std::shared_ptr<config::Config> configWith(const TempDir& dir, const std::string& probes_yaml) {
+  auto r = config::loadConfigFromString(
+      "sources:\n  db: {type: sqlite, path: ./w.db, busy_timeout: 200ms}\nprobes:\n" + probes_yaml,
+      (dir / "datawatch.yaml").string(), "", datawatch::testing::envFrom({}));
+  std::string errs;
+  for (const auto& d : r.diagnostics) errs += d.str() + "\n";
+  INFO(errs);
+  REQUIRE(r.ok());
+  return std::make_shared<config::Config>(std::move(*r.config));
+}
+
+struct Harness {
+  SimulatedClock clock{kNow};
+  SourceRegistry sources;
+  ProbeRegistry probes;
+  std::shared_ptr<spdlog::logger> log = std::make_shared<spdlog::logger>("test");
+  std::unique_ptr<Runtime> rt;
+  explicit Harness(std::shared_ptr<config::Config> cfg) {
+    registerBuiltinSources(sources);
+    registerBuiltinProbes(probes);
+    rt = std::make_unique<Runtime>(std::move(cfg), clock, sources, probes, nullptr, nullptr, log);
+  }
+  ProbeResult run(size_t i = 0) { return rt->runProbe(i); }
+};
+
+}  // namespace
+
+TEST_CASE("freshness reads ISO-8601 text with and without zones, and Unix seconds", "[probes][sqlite][freshness]") {
+  TempDir dir;
+  SqliteDb db(dir / "w.db");
+  db.exec("CREATE TABLE iso (id INTEGER, t TEXT);"
+          "INSERT INTO iso VALUES (1, '2026-11-26T08:00:00Z'), (2, '2026-11-26 09:40:00'), (3, NULL);"
+          "CREATE TABLE zoned (t TEXT); INSERT INTO zoned VALUES ('2026-11-26T11:30:00+02:00'), ('2026-11-26T09:00:00Z');"
+          "CREATE TABLE epoch (t INTEGER); INSERT INTO epoch VALUES (1795687200 - 7200), (1795687200 - 90);"
+          "CREATE TABLE \"odd \"\"name\" (\"ts col\" REAL); INSERT INTO \"odd \"\"name\" VALUES (1795687200.0 - 30.5);");
+  Harness h(configWith(dir,
+                       "  - {name: iso, type: freshness, source: db, table: iso, column: t, max_age: 30m}\n"
+                       "  - {name: zoned, type: freshness, source: db, table: zoned, column: t, max_age: 5m}\n"
+                       "  - {name: epoch, type: freshness, source: db, table: epoch, column: t, max_age: 1m}\n"
+                       "  - {name: odd, type: freshness, source: db, table: 'odd \"name', column: 'ts col', max_age: 1m}\n"));
+  auto iso = h.run(0);
+  CHECK(iso.status == ProbeStatus::Pass);
+  CHECK(iso.value == Approx(20 * 60));
+  CHECK(iso.unit == "seconds");
+  CHECK(iso.message == "age 20m <= 30m");
+  CHECK(iso.threshold["max"] == 1800.0);
+  CHECK(iso.details["newest"] == "2026-11-26T09:40:00Z");
+  CHECK(iso.observed_at == kNow);
+
+  auto zoned = h.run(1);  // 11:30+02:00 = 09:30Z, newer than 09:00Z
+  CHECK(zoned.status == ProbeStatus::Fail);
+  CHECK(zoned.value == Approx(30 * 60));
+  CHECK(zoned.message == "age 30m > 5m");
+
+  auto epoch = h.run(2);
+  CHECK(epoch.status == ProbeStatus::Fail);
+  CHECK(epoch.value == Approx(90));
+
+  auto odd = h.run(3);  // hostile identifiers are quoted, not spliced
+  CHECK(odd.status == ProbeStatus::Pass);
+  CHECK(odd.value == Approx(30.5));
+}
+
+TEST_CASE("freshness uses the agent's clock, not the database's", "[probes][sqlite][freshness]") {
+  TempDir dir;
+  SqliteDb db(dir / "w.db");
+  db.exec("CREATE TABLE t (c TEXT); INSERT INTO t VALUES ('2026-11-26T09:00:00Z'), ('2026-11-26T12:00:00Z');");
+  Harness h(configWith(dir, "  - {name: p, type: freshness, source: db, table: t, column: c, max_age: 2h}\n"));
+  auto r = h.run();
+  CHECK(r.value == Approx(3600));  // the 12:00 row is in the future at 10:00: not counted
+  CHECK(r.details["future_rows"] == 1);
+  h.clock.advance(3h);
+  r = h.run();
+  CHECK(r.value == Approx(3600));  // 13:00 - 12:00
+  CHECK(r.observed_at == kNow + 3h);
+}
+
+TEST_CASE("freshness with a schedule and grace models batch tables", "[probes][sqlite][freshness]") {
+  TempDir dir;
+  SqliteDb db(dir / "w.db");
+  db.exec("CREATE TABLE daily (loaded_at TEXT); INSERT INTO daily VALUES ('2026-11-25T06:10:00Z');");
+  auto cfg = configWith(dir, "  - {name: p, type: freshness, source: db, table: daily, column: loaded_at, schedule: \"0 6 * * *\", grace: 2h}\n");
+  Harness h(cfg);
+  h.clock.advanceTo(*parseTimestamp("2026-11-26T07:59:00Z"));  // today's 06:00 load is within grace
+  auto r = h.run();
+  CHECK(r.status == ProbeStatus::Pass);
+  CHECK(r.threshold["expected_after"] == "2026-11-25T06:00:00Z");
+  h.clock.advanceTo(*parseTimestamp("2026-11-26T08:01:00Z"));  // grace passed, no new load
+  r = h.run();
+  CHECK(r.status == ProbeStatus::Fail);
+  CHECK(r.threshold["expected_after"] == "2026-11-26T06:00:00Z");
+  CHECK_THAT(r.message, Catch::Contains("missing the load scheduled at 2026-11-26T06:00:00Z"));
+  db.exec("INSERT INTO daily VALUES ('2026-11-26T08:30:00Z')");
+  h.clock.advanceTo(*parseTimestamp("2026-11-26T09:00:00Z"));
+  CHECK(h.run().status == ProbeStatus::Pass);
+}
+
+TEST_CASE("freshness errors and failures say what is wrong", "[probes][sqlite][freshness][errors]") {
+  TempDir dir;
+  SqliteDb db(dir / "w.db");
+  db.exec("CREATE TABLE junk (c TEXT); INSERT INTO junk VALUES ('yesterday'), ('soon');"
+          "CREATE TABLE mixed (c TEXT); INSERT INTO mixed VALUES ('n/a'), ('2026-11-26T09:59:00Z');"
+          "CREATE TABLE empty (c TEXT);");
+  Harness h(configWith(dir,
+                       "  - {name: junk, type: freshness, source: db, table: junk, column: c, max_age: 1h}\n"
+                       "  - {name: missing_table, type: freshness, source: db, table: nope, column: c, max_age: 1h}\n"
+                       "  - {name: missing_column, type: freshness, source: db, table: junk, column: nope, max_age: 1h}\n"
+                       "  - {name: empty, type: freshness, source: db, table: empty, column: c, max_age: 1h}\n"
+                       "  - {name: mixed, type: freshness, source: db, table: mixed, column: c, max_age: 1h}\n"));
+  auto junk = h.run(0);
+  CHECK(junk.status == ProbeStatus::Error);
+  CHECK(junk.message == "column c holds no readable timestamps (2 values such as \"soon\"): use ISO-8601 text or Unix seconds");
+  auto mt = h.run(1);
+  CHECK(mt.status == ProbeStatus::Error);
+  CHECK_THAT(mt.message, Catch::Contains("no such table: nope"));
+  auto mc = h.run(2);
+  CHECK(mc.status == ProbeStatus::Error);
+  CHECK_THAT(mc.message, Catch::Contains("no such column: nope"));
+  auto empty = h.run(3);
+  CHECK(empty.status == ProbeStatus::Fail);
+  CHECK(empty.message == "no rows with a c value");
+  CHECK_FALSE(empty.value);
+  auto mixed = h.run(4);
+  CHECK(mixed.status == ProbeStatus::Pass);
+  CHECK(mixed.details["unparseable_rows"] == 1);
+}
+
+TEST_CASE("a missing database file and a locked database are errors, not crashes", "[probes][sqlite][errors]") {
+  TempDir dir;
+  {
+    Harness h(configWith(dir, "  - {name: p, type: volume, source: db, table: t, min: 1}\n"));
+    auto r = h.run();
+    CHECK(r.status == ProbeStatus::Error);
+    CHECK_THAT(r.message, Catch::Contains("cannot open SQLite database") && Catch::Contains("w.db"));
+  }
+  SqliteDb db(dir / "w.db");
+  db.exec("PRAGMA journal_mode=DELETE; CREATE TABLE t (c TEXT); INSERT INTO t VALUES ('x');");
+  db.exec("BEGIN EXCLUSIVE; INSERT INTO t VALUES ('y');");  // holds the lock
+  Harness h(configWith(dir, "  - {name: p, type: volume, source: db, table: t, min: 1}\n"));
+  auto r = h.run();
+  CHECK(r.status == ProbeStatus::Error);
+  CHECK_THAT(r.message, Catch::Contains("locked"));
+  db.exec("COMMIT");
+  r = h.run();
+  CHECK(r.status == ProbeStatus::Pass);
+  CHECK(r.value == 2);
+}
+
+TEST_CASE("probes cannot write, even through a custom filter", "[probes][sqlite][security]") {
+  TempDir dir;
+  SqliteDb db(dir / "w.db");
+  db.exec("CREATE TABLE t (c TEXT); INSERT INTO t VALUES ('2026-11-26T09:00:00Z');");
+  SystemClock clock;
+  SqliteSource src("db", config::SqliteSourceConfig{dir / "w.db", 100ms}, 2, clock);
+  auto r = src.query("DELETE FROM t", {}, {});
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error(), Catch::Contains("probes may only read") || Catch::Contains("readonly"));
+  auto count = src.query("SELECT count(*) FROM t WHERE c = ?1", {std::string("2026-11-26T09:00:00Z")}, {});
+  REQUIRE(count.ok());
+  CHECK(std::get<int64_t>(count->rows[0][0]) == 1);
+  // A parameter is a value, never SQL.
+  auto inj = src.query("SELECT count(*) FROM t WHERE c = ?1", {std::string("x' OR '1'='1")}, {});
+  REQUIRE(inj.ok());
+  CHECK(std::get<int64_t>(inj->rows[0][0]) == 0);
+}
+
+TEST_CASE("a query past its deadline is interrupted", "[probes][sqlite][timeout]") {
+  TempDir dir;
+  SqliteDb db(dir / "w.db");
+  db.exec("CREATE TABLE t (c INTEGER)");
+  SystemClock clock;
+  SqliteSource src("db", config::SqliteSourceConfig{dir / "w.db", 100ms}, 1, clock);
+  QueryLimits limits;
+  limits.deadline = clock.monotonic() + 200ms;
+  const auto t0 = clock.monotonic();
+  // An endless recursive query: only the deadline stops it.
+  auto r = src.query("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n", {}, limits);
+  const auto took = clock.monotonic() - t0;
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error(), Catch::Contains("timed out"));
+  CHECK(took < 5s);
+  // The connection is still usable afterwards.
+  auto ok = src.query("SELECT 1", {}, {});
+  CHECK(ok.ok());
+}
+
+TEST_CASE("the runner turns a probe over its timeout into an error", "[probes][timeout]") {
+  TempDir dir;
+  SqliteDb db(dir / "w.db");
+  db.exec("CREATE TABLE t (c INTEGER)");
+  auto cfg = configWith(dir, "  - {name: p, type: sql, source: db, query: \"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n\", max: 1, timeout: 300ms}\n");
+  SystemClock clock;
+  SourceRegistry sources;
+  ProbeRegistry probes;
+  registerBuiltinSources(sources);
+  probes.add("sql", [](const config::ProbeConfig& pc, Source& s) -> Result<std::unique_ptr<Probe>> {
+    // A minimal sql probe for this test: runs the query, reports the number.
+    struct P : Probe {
+      config::ProbeConfig c;
+      SqlSource& src;
+      P(config::ProbeConfig cc, SqlSource& ss) : c(std::move(cc)), src(ss) {}
+      const config::ProbeConfig& config() const override { return c; }
+      ProbeResult run(const RunContext& ctx) override {
+        auto q = src.query(std::get<config::SqlSpec>(c.spec).query, {}, ctx.limits);
+        if (!q) return ProbeResult::error(q.error());
+        return ProbeResult::pass(0, "", "");
+      }
+    };
+    return std::unique_ptr<Probe>(std::make_unique<P>(pc, dynamic_cast<SqlSource&>(s)));
+  });
+  Runtime rt(cfg, clock, sources, probes, nullptr, nullptr, std::make_shared<spdlog::logger>("t"));
+  auto r = rt.runProbe(0);
+  CHECK(r.status == ProbeStatus::Error);
+  CHECK_THAT(r.message, Catch::Contains("timed out"));
+  CHECK(r.duration_seconds < 5);
+}
+
+TEST_CASE("volume counts rows, recent rows, and compares with the previous run", "[probes][sqlite][volume]") {
+  TempDir dir;
+  SqliteDb db(dir / "w.db");
+  db.exec("CREATE TABLE orders (id INTEGER, created_at TEXT);"
+          "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) "
+          "INSERT INTO orders SELECT i, strftime('%Y-%m-%dT%H:%M:%SZ', 1795687200 - i * 60, 'unixepoch') FROM n;");
+  // Row i was created i minutes before 10:00: 30 rows in the last 30 minutes (i = 1..30).
+  Harness h(configWith(dir,
+                       "  - {name: all_rows, type: volume, source: db, table: orders, min: 50, max: 200}\n"
+                       "  - {name: recent, type: volume, source: db, table: orders, column: created_at, window: 30m, min: 40}\n"
+                       "  - {name: change, type: volume, source: db, table: orders, max_change: 0.5}\n"));
+  auto all = h.run(0);
+  CHECK(all.status == ProbeStatus::Pass);
+  CHECK(all.value == 100);
+  CHECK(all.unit == "rows");
+  CHECK(all.threshold["min"] == 50.0);
+  auto recent = h.run(1);
+  CHECK(recent.status == ProbeStatus::Fail);
+  CHECK(recent.value == 30);
+  CHECK(recent.message == "30 rows < min 40 in the last 30m");
+
+  auto first = h.run(2);
+  CHECK(first.status == ProbeStatus::Pass);
+  CHECK(first.details["previous"].is_null());
+  db.exec("DELETE FROM orders WHERE id > 40");  // 100 -> 40: -60%
+  h.clock.advance(5min);
+  auto dropped = h.run(2);
+  CHECK(dropped.status == ProbeStatus::Fail);
+  CHECK(dropped.details["previous"] == 100.0);
+  CHECK(dropped.details["change"] == Approx(-0.6));
+  CHECK_THAT(dropped.message, Catch::Contains("changed -60% since the previous run (100 -> 40)"));
+  db.exec("INSERT INTO orders SELECT id + 1000, created_at FROM orders WHERE id <= 10");  // 40 -> 50: +25%
+  auto back = h.run(2);
+  CHECK(back.status == ProbeStatus::Pass);
+  CHECK(back.details["previous"] == 40.0);
+}
+
+TEST_CASE("probe types this build cannot run yet report an error and the rest go on", "[probes]") {
+  TempDir dir;
+  SqliteDb db(dir / "w.db");
+  db.exec("CREATE TABLE t (c TEXT); INSERT INTO t VALUES ('2026-11-26T09:59:00Z');");
+  Harness h(configWith(dir,
+                       "  - {name: d, type: drift, source: db, table: t, column: c}\n"
+                       "  - {name: f, type: freshness, source: db, table: t, column: c, max_age: 1h}\n"));
+  auto d = h.run(0);
+  CHECK(d.status == ProbeStatus::Error);
+  CHECK(d.message == "probe type drift is not supported by this build yet");
+  CHECK(h.run(1).status == ProbeStatus::Pass);
+}

@@ -1,0 +1,125 @@
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "core/time_format.hpp"
+#include "store/sqlite_state_store.hpp"
+#include "tests/support/test_support.hpp"
+
+using namespace datawatch;
+using namespace std::chrono_literals;
+
+namespace {
+
+const TimePoint kT0 = *parseTimestamp("2026-11-26T00:00:00Z");
+
+ProbeResult run(const std::string& probe, TimePoint at, ProbeStatus st, std::optional<double> v) {
+  ProbeResult r;
+  r.probe = probe;
+  r.type = "volume";
+  r.source = "db";
+  r.target = "shop.orders";
+  r.owner = "team";
+  r.status = st;
+  r.value = v;
+  r.unit = "rows";
+  r.message = "m";
+  r.threshold = {{"min", 10}};
+  r.details = {{"k", "v"}};
+  r.observed_at = at;
+  r.duration_seconds = 0.25;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("the state store records runs and reads them back", "[store]") {
+  datawatch::testing::TempDir dir;
+  auto opened = SqliteStateStore::open((dir / "sub/state.db").string());
+  REQUIRE(opened.ok());
+  auto& store = **opened;
+  CHECK(store.schemaVersion() == SqliteStateStore::latestSchemaVersion());
+  REQUIRE(store.recordRun(run("a", kT0, ProbeStatus::Pass, 5)).ok());
+  REQUIRE(store.recordRun(run("a", kT0 + 1min, ProbeStatus::Fail, 3)).ok());
+  REQUIRE(store.recordRun(run("a", kT0 + 2min, ProbeStatus::Error, std::nullopt)).ok());
+  REQUIRE(store.recordRun(run("b", kT0 + 2min, ProbeStatus::Pass, 9)).ok());
+
+  auto last = store.lastRun("a");
+  REQUIRE(last.ok());
+  REQUIRE(last->has_value());
+  CHECK((*last)->status == ProbeStatus::Error);
+  CHECK((*last)->observed_at == kT0 + 2min);
+
+  auto measured = store.lastMeasuredRun("a");
+  REQUIRE(measured.ok());
+  REQUIRE(measured->has_value());
+  CHECK((*measured)->value == 3);
+  CHECK((*measured)->threshold["min"] == 10);
+  CHECK((*measured)->details["k"] == "v");
+  CHECK((*measured)->duration_seconds == 0.25);
+  CHECK((*measured)->target == "shop.orders");
+
+  auto range = store.runs("a", kT0 + 30s, kT0 + 2min);
+  REQUIRE(range.ok());
+  REQUIRE(range->size() == 1);
+  CHECK(range->front().observed_at == kT0 + 1min);
+  CHECK(store.lastRun("nobody")->has_value() == false);
+  CHECK(*store.countRuns() == 4);
+}
+
+TEST_CASE("retention prunes old runs", "[store]") {
+  datawatch::testing::TempDir dir;
+  auto store = std::move(SqliteStateStore::open((dir / "s.db").string())).value();
+  for (int i = 0; i < 10; ++i) REQUIRE(store->recordRun(run("a", kT0 + i * 1h, ProbeStatus::Pass, i)).ok());
+  auto pruned = store->pruneBefore(kT0 + 4h);
+  REQUIRE(pruned.ok());
+  CHECK(*pruned == 4);
+  CHECK(*store->countRuns() == 6);
+  CHECK(store->runs("a", kT0, kT0 + 1000h)->front().observed_at == kT0 + 4h);
+}
+
+TEST_CASE("the store survives reopening and refuses a newer schema", "[store]") {
+  datawatch::testing::TempDir dir;
+  const auto path = (dir / "s.db").string();
+  {
+    auto store = std::move(SqliteStateStore::open(path)).value();
+    REQUIRE(store->recordRun(run("a", kT0, ProbeStatus::Pass, 1)).ok());
+  }
+  {
+    auto store = std::move(SqliteStateStore::open(path)).value();
+    CHECK(*store->countRuns() == 1);
+    CHECK(store->ping().ok());
+  }
+  {
+    datawatch::testing::SqliteDb db(dir / "s.db");
+    db.exec("INSERT INTO schema_migrations VALUES (999, 0)");
+  }
+  auto newer = SqliteStateStore::open(path);
+  REQUIRE_FALSE(newer.ok());
+  CHECK_THAT(newer.error(), Catch::Contains("newer than this build understands"));
+}
+
+TEST_CASE("the store is safe under concurrent writers", "[store]") {
+  datawatch::testing::TempDir dir;
+  auto store = std::move(SqliteStateStore::open((dir / "s.db").string())).value();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 250; ++i) (void)store->recordRun(run("p" + std::to_string(t), kT0 + i * 1s, ProbeStatus::Pass, i));
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(*store->countRuns() == 1000);
+}
+
+TEST_CASE("unsupported and malformed state URLs are clear errors", "[store]") {
+  auto pg = openStateStore("postgres://u:secretpw@db/state");
+  REQUIRE_FALSE(pg.ok());
+  CHECK_THAT(pg.error(), Catch::Contains("not supported by this build yet"));
+  CHECK_THAT(pg.error(), !Catch::Contains("secretpw"));
+  auto bad = openStateStore("redis://x");
+  REQUIRE_FALSE(bad.ok());
+  auto unwritable = openStateStore("sqlite:///proc/no/such/dir/state.db");
+  REQUIRE_FALSE(unwritable.ok());
+  CHECK_THAT(unwritable.error(), Catch::Contains("cannot open state store"));
+}
