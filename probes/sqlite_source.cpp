@@ -102,6 +102,10 @@ Result<SqliteConnection> SqliteSource::open() {
     return Result<SqliteConnection>::Error("cannot open SQLite database " + cfg_.path.string() + ": " + msg);
   }
   sqlite3_busy_timeout(raw, static_cast<int>(cfg_.busy_timeout.count()));
+  // A double-quoted identifier must never fall back to a string literal: a missing
+  // column would otherwise be read as the text "name" instead of an error.
+  sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
+  sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
   std::string err;
   if (!execSimple(raw, "PRAGMA query_only = 1", err)) {
     return Result<SqliteConnection>::Error("cannot configure SQLite database " + cfg_.path.string() + ": " + err);

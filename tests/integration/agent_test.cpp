@@ -228,10 +228,10 @@ TEST_CASE("datawatch validate exits 0 or 2 and speaks GitHub", "[integration][va
   CHECK_FALSE(std::filesystem::exists(dir / "w.db"));  // validate connects to nothing
   auto bad = runCommand({kBinary, "validate", "-c", (dir / "bad.yaml").string()});
   CHECK(bad.exit_code == 2);
-  CHECK(bad.err.find((dir / "bad.yaml").string() + ":4:60: unknown key \"mni\"") != std::string::npos);
+  CHECK(bad.err.find((dir / "bad.yaml").string() + ":4:61: unknown key \"mni\"") != std::string::npos);
   auto gh = runCommand({kBinary, "validate", "-c", (dir / "bad.yaml").string(), "--format", "github"});
   CHECK(gh.exit_code == 2);
-  CHECK(gh.out.find("::error file=" + (dir / "bad.yaml").string() + ",line=4,col=60::unknown key") != std::string::npos);
+  CHECK(gh.out.find("::error file=" + (dir / "bad.yaml").string() + ",line=4,col=61::unknown key") != std::string::npos);
   auto nothing = runCommand({kBinary, "validate"});
   CHECK(nothing.exit_code == 2);
   auto version = runCommand({kBinary, "version"});
