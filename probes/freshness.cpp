@@ -3,39 +3,34 @@
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
 #include "probes/sql_probes.hpp"
+#include "probes/timestamp_values.hpp"
 
 namespace datawatch {
 namespace {
 
 class SqlFreshnessProbe final : public Probe {
  public:
-  SqlFreshnessProbe(config::ProbeConfig cfg, SqlSource& src) : cfg_(std::move(cfg)), spec_(std::get<config::FreshnessSpec>(cfg_.spec)), src_(src) {
+  SqlFreshnessProbe(config::ProbeConfig cfg, SqlSource& src)
+      : cfg_(std::move(cfg)), spec_(std::get<config::FreshnessSpec>(cfg_.spec)), src_(src) {
     const std::string col = quoteIdentifier(spec_.column);
-    const std::string ts = src_.epochSecondsExpr(col);
-    const std::string now = src_.placeholder(1);
-    // One pass: the newest parseable timestamp not after `now`, how many values
-    // could not be read as timestamps (and one of them), and rows from the future.
-    sql_ = "SELECT max(CASE WHEN ts <= " + now + " THEN ts END), count(v), "
-           "sum(CASE WHEN v IS NOT NULL AND ts IS NULL THEN 1 ELSE 0 END), "
-           "min(CASE WHEN v IS NOT NULL AND ts IS NULL THEN CAST(v AS TEXT) END), "
-           "sum(CASE WHEN ts > " + now + " THEN 1 ELSE 0 END) "
-           "FROM (SELECT " + col + " AS v, " + ts + " AS ts FROM " + quoteQualified(cfg_.table) +
-           (spec_.filter ? " WHERE (" + *spec_.filter + ")" : std::string()) + ") AS t";
+    const std::string from = " FROM " + quoteQualified(cfg_.table);
+    const std::string filter = spec_.filter ? "(" + *spec_.filter + ")" : "";
+    // max(column): one index probe when the column is indexed.
+    newest_sql_ = "SELECT max(" + col + ")" + from + (filter.empty() ? "" : " WHERE " + filter);
+    // Only when the newest row is in the future (clock skew, preloaded rows): the
+    // newest row at or before `now`.
+    not_after_sql_ = "SELECT max(" + col + ")" + from + " WHERE " + col + " <= " + src_.placeholder(1) +
+                     (filter.empty() ? "" : " AND " + filter);
   }
 
   const config::ProbeConfig& config() const override { return cfg_; }
 
   ProbeResult run(const RunContext& ctx) override {
-    const double now_s = toUnixSeconds(ctx.now);
-    auto q = src_.query(sql_, {now_s}, ctx.limits);
+    auto q = src_.query(newest_sql_, {}, ctx.limits);
     if (!q) return ProbeResult::error(q.error());
-    if (q->rows.size() != 1 || q->rows[0].size() != 5) return ProbeResult::error("unexpected result shape from freshness query");
-    const auto& row = q->rows[0];
-    const auto newest = sqlValueToDouble(row[0]);
-    const auto non_null = sqlValueToDouble(row[1]).value_or(0);
-    const auto unparseable = sqlValueToDouble(row[2]).value_or(0);
-    const auto future = sqlValueToDouble(row[4]).value_or(0);
-
+    if (q->rows.size() != 1 || q->rows[0].size() != 1) return ProbeResult::error("unexpected result shape from freshness query");
+    SqlValue raw = q->rows[0][0];
+    nlohmann::json details = {{"column", spec_.column}};
     nlohmann::json threshold = nlohmann::json::object();
     if (spec_.max_age) threshold["max"] = std::chrono::duration<double>(*spec_.max_age).count();
     std::optional<TimePoint> expected_after;
@@ -48,31 +43,33 @@ class SqlFreshnessProbe final : public Probe {
         threshold["grace"] = formatDuration(spec_.grace);
       }
     }
-    nlohmann::json details = {{"column", spec_.column}, {"non_null_rows", non_null}};
-    if (unparseable > 0) {
-      details["unparseable_rows"] = unparseable;
-      details["unparseable_example"] = sqlValueToString(row[3]);
-    }
-    if (future > 0) details["future_rows"] = future;
-
-    if (!newest) {
-      if (unparseable > 0) {
-        auto r = ProbeResult::error("column " + spec_.column + " holds no readable timestamps (" +
-                                    std::to_string(static_cast<int64_t>(unparseable)) + " values such as \"" +
-                                    sqlValueToString(row[3]) +
-                                    "\"): use ISO-8601 text or Unix seconds");
-        r.details = details;
-        return r;
-      }
-      auto r = ProbeResult::fail(std::nullopt, "seconds",
-                                 non_null == 0 ? "no rows with a " + spec_.column + " value" : "all rows are in the future");
+    auto noRows = [&](const std::string& why) {
+      auto r = ProbeResult::fail(std::nullopt, "seconds", why);
       r.threshold = threshold;
       r.details = details;
       return r;
+    };
+    if (std::holds_alternative<std::monostate>(raw)) return noRows("no rows with a " + spec_.column + " value");
+    auto newest = timestampFromValue(raw);
+    if (!newest) {
+      auto r = ProbeResult::error("column " + spec_.column + " holds a value that is not a timestamp (newest: \"" +
+                                  sqlValueToString(raw) + "\"): store ISO-8601 text or Unix seconds");
+      r.details = details;
+      return r;
     }
-    const double age = std::max(0.0, now_s - *newest);
-    details["newest"] = formatRfc3339(fromUnixSeconds(*newest));
-    details["newest_timestamp_seconds"] = *newest;
+    if (*newest > ctx.now) {
+      details["future_newest"] = formatRfc3339(*newest);
+      const auto format = detectTimestampFormat(raw);
+      auto q2 = src_.query(not_after_sql_, {timestampToValue(*format, ctx.now)}, ctx.limits);
+      if (!q2) return ProbeResult::error(q2.error());
+      raw = q2->rows.at(0).at(0);
+      if (std::holds_alternative<std::monostate>(raw)) return noRows("all rows are in the future");
+      newest = timestampFromValue(raw);
+      if (!newest) return ProbeResult::error("column " + spec_.column + " holds values that are not timestamps");
+    }
+    const double age = std::max(0.0, toUnixSeconds(ctx.now) - toUnixSeconds(*newest));
+    details["newest"] = formatRfc3339(*newest);
+    details["newest_timestamp_seconds"] = toUnixSeconds(*newest);
     const auto age_d = std::chrono::milliseconds(static_cast<int64_t>(std::llround(age * 1000)));
     bool ok = true;
     std::string message = "age " + humanDuration(age_d);
@@ -82,11 +79,11 @@ class SqlFreshnessProbe final : public Probe {
       message += (within ? " <= " : " > ") + humanDuration(*spec_.max_age);
     }
     if (expected_after) {
-      const bool loaded = fromUnixSeconds(*newest) >= *expected_after;
+      const bool loaded = *newest >= *expected_after;
       ok = ok && loaded;
       message += loaded ? "; loaded since the " + formatRfc3339(*expected_after) + " run"
-                        : "; missing the load scheduled at " + formatRfc3339(*expected_after) +
-                              " (grace " + humanDuration(spec_.grace) + ")";
+                        : "; missing the load scheduled at " + formatRfc3339(*expected_after) + " (grace " +
+                              humanDuration(spec_.grace) + ")";
     }
     auto r = ok ? ProbeResult::pass(age, "seconds", message) : ProbeResult::fail(age, "seconds", message);
     r.threshold = threshold;
@@ -98,7 +95,8 @@ class SqlFreshnessProbe final : public Probe {
   config::ProbeConfig cfg_;
   const config::FreshnessSpec& spec_;
   SqlSource& src_;
-  std::string sql_;
+  std::string newest_sql_;
+  std::string not_after_sql_;
 };
 
 }  // namespace

@@ -53,9 +53,6 @@ class SqlSource : public Source {
   virtual SqlDialect dialect() const = 0;
   // The n-th (1-based) parameter marker: "?1" (SQLite) or "$1" (PostgreSQL).
   virtual std::string placeholder(int n) const = 0;
-  // An expression giving `quoted_column` as Unix seconds (double), or NULL when
-  // the value is not a timestamp.
-  virtual std::string epochSecondsExpr(const std::string& quoted_column) const = 0;
 };
 
 // Quotes one identifier: foo -> "foo", a"b -> "a""b". Standard SQL, valid for

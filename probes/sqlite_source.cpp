@@ -85,14 +85,6 @@ SqliteSource::SqliteSource(std::string name, config::SqliteSourceConfig cfg, int
                            const Clock& clock)
     : name_(std::move(name)), cfg_(std::move(cfg)), max_idle_(static_cast<size_t>(max_connections)), clock_(clock) {}
 
-std::string SqliteSource::epochSecondsExpr(const std::string& c) const {
-  // Numbers are Unix seconds; text is ISO-8601 (with or without a zone), read by
-  // julianday(); anything else is NULL. Returns fractional seconds.
-  return "(CASE WHEN typeof(" + c + ") IN ('integer','real') THEN CAST(" + c +
-         " AS REAL) WHEN typeof(" + c + ") = 'text' THEN (julianday(" + c +
-         ") - 2440587.5) * 86400.0 ELSE NULL END)";
-}
-
 Result<SqliteConnection> SqliteSource::open() {
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(cfg_.path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);

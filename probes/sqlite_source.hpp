@@ -39,7 +39,6 @@ class SqliteSource final : public SqlSource {
                             const QueryLimits& limits) override;
   SqlDialect dialect() const override { return SqlDialect::Sqlite; }
   std::string placeholder(int n) const override { return "?" + std::to_string(n); }
-  std::string epochSecondsExpr(const std::string& quoted_column) const override;
 
  private:
   Result<SqliteConnection> open();

@@ -4,6 +4,7 @@
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
 #include "probes/sql_probes.hpp"
+#include "probes/timestamp_values.hpp"
 
 namespace datawatch {
 namespace {
@@ -21,8 +22,11 @@ class SqlVolumeProbe final : public Probe {
       : cfg_(std::move(cfg)), spec_(std::get<config::VolumeSpec>(cfg_.spec)), src_(src) {
     std::string where;
     if (!spec_.column.empty() && spec_.window) {
-      const std::string ts = src_.epochSecondsExpr(quoteIdentifier(spec_.column));
-      where = ts + " >= " + src_.placeholder(1) + " AND " + ts + " <= " + src_.placeholder(2);
+      // Compared in the column's own representation (see timestamp_values.hpp), so an
+      // index on the column serves the range.
+      const std::string col = quoteIdentifier(spec_.column);
+      where = col + " >= " + src_.placeholder(1) + " AND " + col + " <= " + src_.placeholder(2);
+      sample_sql_ = "SELECT max(" + col + ") FROM " + quoteQualified(cfg_.table);
     }
     if (spec_.filter) where += (where.empty() ? "(" : " AND (") + *spec_.filter + ")";
     sql_ = "SELECT count(*) FROM " + quoteQualified(cfg_.table) + (where.empty() ? "" : " WHERE " + where);
@@ -34,14 +38,36 @@ class SqlVolumeProbe final : public Probe {
     std::vector<SqlValue> params;
     const bool windowed = !spec_.column.empty() && spec_.window;
     if (windowed) {
-      params.emplace_back(toUnixSeconds(ctx.now - *spec_.window));
-      params.emplace_back(toUnixSeconds(ctx.now));
+      if (!format_) {
+        // Learn how the column stores times once, from its newest value.
+        auto sample = src_.query(sample_sql_, {}, ctx.limits);
+        if (!sample) return ProbeResult::error(sample.error());
+        const SqlValue v = sample->rows.at(0).at(0);
+        if (!std::holds_alternative<std::monostate>(v)) {
+          format_ = detectTimestampFormat(v);
+          if (!format_) {
+            return ProbeResult::error("column " + spec_.column + " holds a value that is not a timestamp (newest: \"" +
+                                      sqlValueToString(v) + "\"): store ISO-8601 text or Unix seconds");
+          }
+        }
+      }
+      if (!format_) return evaluate(ctx, 0);  // no timestamps at all: the window holds no rows
+      params.push_back(timestampToValue(*format_, ctx.now - *spec_.window));
+      params.push_back(timestampToValue(*format_, ctx.now));
     }
     auto q = src_.query(sql_, params, ctx.limits);
     if (!q) return ProbeResult::error(q.error());
     if (q->rows.size() != 1 || q->rows[0].size() != 1) return ProbeResult::error("unexpected result shape from volume query");
     const auto rows = sqlValueToDouble(q->rows[0][0]);
     if (!rows) return ProbeResult::error("volume query returned no number");
+    return evaluate(ctx, *rows);
+  }
+
+ private:
+  // Checks a row count against min / max / max_change.
+  ProbeResult evaluate(const RunContext& ctx, double count) {
+    const std::optional<double> rows = count;
+    const bool windowed = !spec_.column.empty() && spec_.window;
 
     nlohmann::json threshold = nlohmann::json::object();
     nlohmann::json details = nlohmann::json::object();
@@ -90,11 +116,12 @@ class SqlVolumeProbe final : public Probe {
     return r;
   }
 
- private:
   config::ProbeConfig cfg_;
   const config::VolumeSpec& spec_;
   SqlSource& src_;
   std::string sql_;
+  std::string sample_sql_;
+  std::optional<TimestampFormat> format_;  // learnt on the first windowed run
 };
 
 }  // namespace

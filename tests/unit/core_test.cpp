@@ -4,6 +4,7 @@
 #include "core/duration.hpp"
 #include "core/redact.hpp"
 #include "core/time_format.hpp"
+#include "probes/timestamp_values.hpp"
 
 using namespace datawatch;
 using namespace std::chrono_literals;
@@ -107,4 +108,35 @@ TEST_CASE("the redactor masks secrets and DSN passwords", "[core][redact]") {
   // Short values are not treated as secrets (they would mask ordinary words).
   Redactor short_ones({"on"});
   CHECK(short_ones.redact("connection") == "connection");
+}
+
+
+
+TEST_CASE("stored timestamp representations are detected and written back comparably", "[core][time]") {
+  const auto t = *parseTimestamp("2026-11-26T10:00:00Z");
+  struct Case {
+    SqlValue sample;
+    SqlValue expected_bound;
+  };
+  const Case cases[] = {
+      {SqlValue{std::string("2026-11-20T01:02:03Z")}, SqlValue{std::string("2026-11-26T10:00:00Z")}},
+      {SqlValue{std::string("2026-11-20 01:02:03")}, SqlValue{std::string("2026-11-26 10:00:00")}},
+      {SqlValue{std::string("2026-11-20T01:02:03.123456+02:00")}, SqlValue{std::string("2026-11-26T12:00:00.000000+02:00")}},
+      {SqlValue{std::string("2026-11-20T01:02")}, SqlValue{std::string("2026-11-26T10:00")}},
+      {SqlValue{std::string("2026-11-20")}, SqlValue{std::string("2026-11-26")}},
+      {SqlValue{int64_t{1795000000}}, SqlValue{1795687200.0}},
+      {SqlValue{int64_t{1795000000000}}, SqlValue{1795687200000.0}},
+  };
+  for (const auto& c : cases) {
+    auto f = detectTimestampFormat(c.sample);
+    REQUIRE(f);
+    CHECK(timestampToValue(*f, t) == c.expected_bound);
+    // The bound reads back as the same time (to the format's precision).
+    auto back = timestampFromValue(timestampToValue(*f, t));
+    REQUIRE(back);
+    CHECK(std::chrono::abs(*back - t) < std::chrono::hours(24));
+  }
+  CHECK(*timestampFromValue(SqlValue{int64_t{1795687200000}}) == t);
+  CHECK_FALSE(detectTimestampFormat(SqlValue{std::string("soon")}));
+  CHECK_FALSE(detectTimestampFormat(SqlValue{}));
 }
