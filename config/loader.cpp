@@ -1145,7 +1145,7 @@ void gather(Ctx& ctx, const Doc& doc, Gathered& g) {
                                                   "notifiers", "silences", "environments"};
   for (auto it = doc.root.begin(); it != doc.root.end(); ++it) {
     const std::string key = it->first.Scalar();
-    const YAML::Node& v = it->second;
+    const YAML::Node v = it->second;  // a copy: the iterator's value is a temporary
     if (key == "agent") {
       if (v.IsNull()) continue;
       if (!v.IsMap()) {
@@ -1224,7 +1224,7 @@ void applyEnvironment(Ctx& ctx, const std::string& env, Gathered& g, const std::
     }
     for (auto sec = overlay.node.begin(); sec != overlay.node.end(); ++sec) {
       const std::string s = sec->first.Scalar();
-      const YAML::Node& v = sec->second;
+      const YAML::Node v = sec->second;
       if (s == "agent" && v.IsMap()) {
         for (auto a = v.begin(); a != v.end(); ++a) {
           const std::string k = a->first.Scalar();

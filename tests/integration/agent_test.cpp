@@ -6,7 +6,6 @@
 #include <signal.h>
 
 #include <nlohmann/json.hpp>
-#include <regex>
 
 #include "core/time_format.hpp"
 #include "store/sqlite_state_store.hpp"
@@ -43,11 +42,11 @@ probes:
 )";
 
 int listenPort(const std::filesystem::path& log) {
-  static const std::regex re("listening on http://127\\.0\\.0\\.1:([0-9]+)");
-  std::smatch m;
+  const std::string marker = "listening on http://127.0.0.1:";
   const std::string text = readFile(log);
-  if (std::regex_search(text, m, re)) return std::stoi(m[1]);
-  return 0;
+  const auto pos = text.find(marker);
+  if (pos == std::string::npos) return 0;
+  return std::atoi(text.c_str() + pos + marker.size());
 }
 
 // The value of the sample `name{labels}` in Prometheus text, or nullopt.

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# One command from a fresh Debian 12 machine to `datawatch demo`:
+# installs the packages, builds (Release) into build/, runs the demo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDATAWATCH_BUILD_TESTS=OFF >/dev/null
+cmake --build build -j"$(nproc)" --target datawatch
+exec ./build/agent/datawatch demo "$@"

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages datawatch needs to build, test and run.
+# Idempotent: packages already installed are not fetched again, and apt-get
+# update runs only when something is missing.
+#
+# usage: scripts/install-deps.sh [--test]   (--test adds what the test suite needs)
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config git
+  libboost-program-options-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  prometheus-cpp-dev libcurl4-openssl-dev libpqxx-dev libsqlite3-dev sqlite3
+  librdkafka-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev
+  libkainjow-mustache-dev
+)
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(catch2)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

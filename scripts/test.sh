@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# One command from a fresh Debian 12 machine to the whole test suite:
+# installs the packages, builds with AddressSanitizer + UndefinedBehaviorSanitizer
+# and warnings as errors into build-test/, starts the services the tests need,
+# and runs every test with ctest. Exits non-zero when anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh --test
+
+build=build-test
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDATAWATCH_SANITIZE=ON -DDATAWATCH_WERROR=ON \
+  -DDATAWATCH_BUILD_TESTS=ON -DDATAWATCH_BUILD_BENCH=ON >/dev/null
+cmake --build "$build" -j"$(nproc)"
+
+# Sanitizers: fail on the first report; keep leak checks on.
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+
+# Services: the current tests need none beyond what they start themselves
+# (the datawatch binary, HTTP on 127.0.0.1). PostgreSQL and Prometheus are
+# started here as the issues that test against them land.
+
+cd "$build"
+ctest --output-on-failure -j"$(nproc)" --timeout 600
