@@ -21,7 +21,10 @@ void blockAgentSignals() {
 
 Agent::Agent(AgentOptions options, const Clock& clock, std::shared_ptr<spdlog::logger> log,
              std::shared_ptr<RedactorHolder> redactor)
-    : opts_(std::move(options)), clock_(clock), log_(std::move(log)), redactor_(std::move(redactor)),
+    : opts_(std::move(options)),
+      clock_(clock),
+      log_(std::move(log)),
+      redactor_(std::move(redactor)),
       metrics_(kVersion) {
   registerBuiltinSources(source_registry_);
   registerBuiltinProbes(probe_registry_);
@@ -38,24 +41,27 @@ Result<std::shared_ptr<const config::Config>> Agent::loadConfig() {
   lo.environment = opts_.environment;
   auto r = config::loadConfig(lo);
   for (const auto& d : r.diagnostics) {
-    if (d.severity == config::Diagnostic::Severity::Error) log_->error("config: {}", d.str());
-    else log_->warn("config: {}", d.str());
+    if (d.severity == config::Diagnostic::Severity::Error)
+      log_->error("config: {}", d.str());
+    else
+      log_->warn("config: {}", d.str());
   }
   if (!r.ok()) {
     size_t errors = 0;
     for (const auto& d : r.diagnostics) errors += d.severity == config::Diagnostic::Severity::Error;
-    return Result<std::shared_ptr<const config::Config>>::Error("configuration has " + std::to_string(errors) +
-                                                                " error(s)");
+    return Result<std::shared_ptr<const config::Config>>::Error(
+        "configuration has " + std::to_string(errors) + " error(s)");
   }
-  return std::shared_ptr<const config::Config>(std::make_shared<config::Config>(std::move(*r.config)));
+  return std::shared_ptr<const config::Config>(
+      std::make_shared<config::Config>(std::move(*r.config)));
 }
 
 void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
   redactor_->set(std::make_shared<Redactor>(cfg->secrets));
   metrics_.setProbes(cfg->probes);
   const int workers = cfg->agent.max_concurrent_probes;
-  auto rt = std::make_shared<Runtime>(std::move(cfg), clock_, source_registry_, probe_registry_, store_.get(),
-                                      &metrics_, log_);
+  auto rt = std::make_shared<Runtime>(std::move(cfg), clock_, source_registry_, probe_registry_,
+                                      store_.get(), &metrics_, log_);
   rt->primeFromStore();
   {
     std::lock_guard lock(mu_);
@@ -168,7 +174,9 @@ void Agent::prune() {
   }
 }
 
-std::string Agent::metricsText() { return metrics_.render(); }
+std::string Agent::metricsText() {
+  return metrics_.render();
+}
 
 Status Agent::ready() {
   std::shared_ptr<Runtime> rt;
@@ -204,14 +212,18 @@ nlohmann::json Agent::status() {
   j["config"] = {{"files", rt->config().files}, {"environment", rt->config().environment}};
   for (size_t i = 0; i < rt->size(); ++i) {
     const auto& c = rt->probeConfig(i);
-    nlohmann::json p{{"name", c.name},
-                     {"type", config::toString(c.type)},
-                     {"source", c.source},
-                     {"target", c.target()},
-                     {"owner", c.owner},
-                     {"every", formatDuration(c.every)}};
-    if (auto last = rt->lastResult(i)) p["last"] = redactor_->get() ? nlohmann::json::parse(redactor_->redact(last->toJson().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)), nullptr, false) : last->toJson();
-    else p["last"] = nullptr;
+    nlohmann::json p{{"name", c.name},     {"type", config::toString(c.type)},
+                     {"source", c.source}, {"target", c.target()},
+                     {"owner", c.owner},   {"every", formatDuration(c.every)}};
+    if (auto last = rt->lastResult(i))
+      p["last"] = redactor_->get()
+                      ? nlohmann::json::parse(
+                            redactor_->redact(last->toJson().dump(
+                                -1, ' ', false, nlohmann::json::error_handler_t::replace)),
+                            nullptr, false)
+                      : last->toJson();
+    else
+      p["last"] = nullptr;
     j["probes"].push_back(std::move(p));
   }
   return j;

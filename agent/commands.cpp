@@ -18,28 +18,37 @@
 namespace datawatch {
 namespace {
 
-std::shared_ptr<spdlog::logger> makeCliLogger(const CommonOptions& o, std::shared_ptr<RedactorHolder> redactor) {
+std::shared_ptr<spdlog::logger> makeCliLogger(const CommonOptions& o,
+                                              std::shared_ptr<RedactorHolder> redactor) {
   auto level = spdlog::level::from_str(o.log_level);
-  return makeLogger(o.log_format == "json" ? LogFormat::Json : LogFormat::Text, level, std::move(redactor));
+  return makeLogger(o.log_format == "json" ? LogFormat::Json : LogFormat::Text, level,
+                    std::move(redactor));
 }
 
 // Prints diagnostics to stderr; returns true when there is no error.
 bool report(const config::LoadResult& r, bool github = false) {
   for (const auto& d : r.diagnostics) {
-    if (github) std::cout << d.github() << "\n";
-    else std::cerr << d.str() << "\n";
+    if (github)
+      std::cout << d.github() << "\n";
+    else
+      std::cerr << d.str() << "\n";
   }
   return r.ok();
 }
 
-bool colorOn(FILE* f) { return isatty(fileno(f)) && std::getenv("NO_COLOR") == nullptr; }  // NOLINT
+bool colorOn(FILE* f) {
+  return isatty(fileno(f)) && std::getenv("NO_COLOR") == nullptr;
+}  // NOLINT
 
-std::string pad(const std::string& s, size_t w) { return s.size() >= w ? s : s + std::string(w - s.size(), ' '); }
+std::string pad(const std::string& s, size_t w) {
+  return s.size() >= w ? s : s + std::string(w - s.size(), ' ');
+}
 
 std::string valueText(const ProbeResult& r) {
   if (!r.value) return "-";
   char buf[64];
-  if (r.unit == "seconds") return humanDuration(std::chrono::milliseconds(static_cast<int64_t>(*r.value * 1000)));
+  if (r.unit == "seconds")
+    return humanDuration(std::chrono::milliseconds(static_cast<int64_t>(*r.value * 1000)));
   std::snprintf(buf, sizeof buf, "%.6g", *r.value);
   return std::string(buf) + (r.unit.empty() ? "" : " " + r.unit);
 }
@@ -47,7 +56,8 @@ std::string valueText(const ProbeResult& r) {
 }  // namespace
 
 int cmdVersion() {
-  std::cout << "datawatch " << kVersion << " (git " << kGitRevision << ", built " << __DATE__ << ")\n";
+  std::cout << "datawatch " << kVersion << " (git " << kGitRevision << ", built " << __DATE__
+            << ")\n";
   return 0;
 }
 
@@ -68,13 +78,14 @@ int cmdValidate(const CommonOptions& common, const std::string& format) {
     return 2;
   }
   const auto& c = *r.config;
-  std::cout << "config OK: " << c.sources.size() << " sources, " << c.probes.size() << " probes, " << c.slos.size()
-            << " SLOs, " << c.notifiers.size() << " notifiers"
+  std::cout << "config OK: " << c.sources.size() << " sources, " << c.probes.size() << " probes, "
+            << c.slos.size() << " SLOs, " << c.notifiers.size() << " notifiers"
             << (c.environment.empty() ? "" : " (environment " + c.environment + ")") << "\n";
   return 0;
 }
 
-int cmdCheck(const CommonOptions& common, const std::vector<std::string>& only, const std::string& format) {
+int cmdCheck(const CommonOptions& common, const std::vector<std::string>& only,
+             const std::string& format) {
   if (format != "table" && format != "json") {
     std::cerr << "datawatch check: --format must be table or json\n";
     return 2;
@@ -101,7 +112,8 @@ int cmdCheck(const CommonOptions& common, const std::vector<std::string>& only, 
   auto redactor = std::make_shared<RedactorHolder>();
   redactor->set(std::make_shared<Redactor>(cfg->secrets));
   auto log = makeCliLogger(common, redactor);
-  log->set_level(std::max(log->level(), spdlog::level::err));  // check reports through its output, not logs
+  log->set_level(
+      std::max(log->level(), spdlog::level::err));  // check reports through its output, not logs
   SystemClock clock;
   std::unique_ptr<StateStore> store;
   if (auto s = openStateStore(cfg->agent.state); s) {
@@ -116,9 +128,10 @@ int cmdCheck(const CommonOptions& common, const std::vector<std::string>& only, 
   Runtime rt(cfg, clock, sources, probes, store.get(), nullptr, log);
   rt.primeFromStore();
   const bool progress = format == "table" && cfg->probes.size() > 3 && isatty(fileno(stderr));
-  auto results = runAllOnce(rt, clock, cfg->agent.max_concurrent_probes, [&](size_t done, size_t total) {
-    if (progress) std::fprintf(stderr, "\r\033[Krunning probes %zu/%zu", done, total);
-  });
+  auto results =
+      runAllOnce(rt, clock, cfg->agent.max_concurrent_probes, [&](size_t done, size_t total) {
+        if (progress) std::fprintf(stderr, "\r\033[Krunning probes %zu/%zu", done, total);
+      });
   if (progress) std::fprintf(stderr, "\r\033[K");
 
   int passed = 0, failed = 0, errored = 0;
@@ -130,7 +143,8 @@ int cmdCheck(const CommonOptions& common, const std::vector<std::string>& only, 
   if (format == "json") {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& r : results) arr.push_back(r.toJson());
-    std::cout << redactor->redact(arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)) << "\n";
+    std::cout << redactor->redact(arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace))
+              << "\n";
   } else {
     const bool color = colorOn(stdout);
     size_t wp = 5, wt = 4, wg = 6, wv = 5;
@@ -140,16 +154,21 @@ int cmdCheck(const CommonOptions& common, const std::vector<std::string>& only, 
       wg = std::max(wg, r.target.size());
       wv = std::max(wv, valueText(r).size());
     }
-    std::cout << pad("STATUS", 7) << pad("PROBE", wp + 2) << pad("TYPE", wt + 2) << pad("TARGET", wg + 2)
-              << pad("VALUE", wv + 2) << "MESSAGE\n";
+    std::cout << pad("STATUS", 7) << pad("PROBE", wp + 2) << pad("TYPE", wt + 2)
+              << pad("TARGET", wg + 2) << pad("VALUE", wv + 2) << "MESSAGE\n";
     for (const auto& r : results) {
-      std::string st = r.status == ProbeStatus::Pass ? "PASS" : r.status == ProbeStatus::Fail ? "FAIL" : "ERROR";
-      const char* code = r.status == ProbeStatus::Pass ? "\033[32m" : r.status == ProbeStatus::Fail ? "\033[31;1m" : "\033[33;1m";
-      std::cout << (color ? code : "") << pad(st, 7) << (color ? "\033[0m" : "") << pad(r.probe, wp + 2)
-                << pad(r.type, wt + 2) << pad(r.target, wg + 2) << pad(valueText(r), wv + 2)
-                << redactor->redact(r.message) << "\n";
+      std::string st = r.status == ProbeStatus::Pass   ? "PASS"
+                       : r.status == ProbeStatus::Fail ? "FAIL"
+                                                       : "ERROR";
+      const char* code = r.status == ProbeStatus::Pass   ? "\033[32m"
+                         : r.status == ProbeStatus::Fail ? "\033[31;1m"
+                                                         : "\033[33;1m";
+      std::cout << (color ? code : "") << pad(st, 7) << (color ? "\033[0m" : "")
+                << pad(r.probe, wp + 2) << pad(r.type, wt + 2) << pad(r.target, wg + 2)
+                << pad(valueText(r), wv + 2) << redactor->redact(r.message) << "\n";
     }
-    std::cout << "\n" << passed << " passed, " << failed << " failed, " << errored << " errored"
+    std::cout << "\n"
+              << passed << " passed, " << failed << " failed, " << errored << " errored"
               << (store ? " (recorded in " + store->describe() + ")" : std::string()) << "\n";
   }
   if (failed > 0) return 1;

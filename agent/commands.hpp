@@ -14,7 +14,8 @@ struct CommonOptions {
   std::string log_level = "info";
 };
 
-int cmdCheck(const CommonOptions& common, const std::vector<std::string>& probes, const std::string& format);
+int cmdCheck(const CommonOptions& common, const std::vector<std::string>& probes,
+             const std::string& format);
 int cmdValidate(const CommonOptions& common, const std::string& format);
 int cmdRun(const CommonOptions& common, const std::optional<std::string>& listen);
 int cmdDemo(const CommonOptions& common, const std::string& dir);

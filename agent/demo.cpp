@@ -23,7 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-constexpr const char* kDemoConfig = R"(# Written by `datawatch demo`. Try: datawatch validate -c datawatch.yaml
+constexpr const char* kDemoConfig =
+    R"(# Written by `datawatch demo`. Try: datawatch validate -c datawatch.yaml
 agent:
   state: sqlite://./state.db
   max_concurrent_probes: 2
@@ -56,9 +57,10 @@ class DemoLoader {
   DemoLoader(const fs::path& db, TimePoint start, TimePoint stall_from, TimePoint stall_to)
       : next_(start), stall_from_(stall_from), stall_to_(stall_to), rng_(20261126) {
     sqlite3_open(db.c_str(), &db_);
-    exec("PRAGMA journal_mode=WAL;"
-         "CREATE TABLE orders (id INTEGER PRIMARY KEY, amount REAL NOT NULL, status TEXT NOT NULL,"
-         " created_at TEXT NOT NULL)");
+    exec(
+        "PRAGMA journal_mode=WAL;"
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, amount REAL NOT NULL, status TEXT NOT NULL,"
+        " created_at TEXT NOT NULL)");
   }
   DemoLoader(const DemoLoader&) = delete;
   DemoLoader& operator=(const DemoLoader&) = delete;
@@ -83,7 +85,8 @@ class DemoLoader {
  private:
   void exec(const char* sql) { sqlite3_exec(db_, sql, nullptr, nullptr, nullptr); }
   void writeBatch(TimePoint from) {
-    const auto hour = std::chrono::duration_cast<std::chrono::hours>(from.time_since_epoch()).count() % 24;
+    const auto hour =
+        std::chrono::duration_cast<std::chrono::hours>(from.time_since_epoch()).count() % 24;
     const int n = (hour >= 8 && hour < 20) ? 30 : 12;
     std::uniform_real_distribution<double> amount(5, 250);
     std::uniform_int_distribution<int> offset_ms(0, 5 * 60 * 1000 - 1);
@@ -91,7 +94,8 @@ class DemoLoader {
     static const char* kStatus[] = {"paid", "pending", "refunded"};
     exec("BEGIN");
     sqlite3_stmt* st = nullptr;
-    sqlite3_prepare_v2(db_, "INSERT INTO orders (amount, status, created_at) VALUES (?, ?, ?)", -1, &st, nullptr);
+    sqlite3_prepare_v2(db_, "INSERT INTO orders (amount, status, created_at) VALUES (?, ?, ?)", -1,
+                       &st, nullptr);
     for (int i = 0; i < n; ++i) {
       const auto ts = formatRfc3339(from + std::chrono::milliseconds(offset_ms(rng_)));
       sqlite3_bind_double(st, 1, amount(rng_));
@@ -129,7 +133,8 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
     std::cerr << "datawatch demo: cannot create " << dir.string() << ": " << ec.message() << "\n";
     return 2;
   }
-  for (const char* f : {"warehouse.db", "warehouse.db-wal", "warehouse.db-shm", "state.db", "state.db-wal", "state.db-shm"}) {
+  for (const char* f : {"warehouse.db", "warehouse.db-wal", "warehouse.db-shm", "state.db",
+                        "state.db-wal", "state.db-shm"}) {
     fs::remove(dir / f, ec);
   }
   const fs::path config_path = dir / "datawatch.yaml";
@@ -150,7 +155,8 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
   auto cfg = std::make_shared<config::Config>(std::move(*loaded.config));
 
   auto redactor = std::make_shared<RedactorHolder>();
-  auto log = makeLogger(common.log_format == "json" ? LogFormat::Json : LogFormat::Text, spdlog::level::err, redactor);
+  auto log = makeLogger(common.log_format == "json" ? LogFormat::Json : LogFormat::Text,
+                        spdlog::level::err, redactor);
   auto store = openStateStore(cfg->agent.state);
   if (!store) {
     std::cerr << "datawatch demo: " << store.error() << "\n";
@@ -162,11 +168,13 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
   registerBuiltinSources(sources);
   registerBuiltinProbes(probes);
   Runtime rt(cfg, clock, sources, probes, store->get(), nullptr, log);
-  Scheduler sched(Scheduler::Options{cfg->agent.max_concurrent_probes, rt.sourceLimits(), 30s}, rt.schedule(), start);
+  Scheduler sched(Scheduler::Options{cfg->agent.max_concurrent_probes, rt.sourceLimits(), 30s},
+                  rt.schedule(), start);
 
   std::cout << "datawatch demo: two simulated days of an orders pipeline on SQLite\n"
             << "  " << shortTime(start) << " -> " << shortTime(end) << " UTC; the loader stalls "
-            << shortTime(stall_from).substr(11) << "-" << shortTime(stall_to).substr(11) << " on day 2\n\n"
+            << shortTime(stall_from).substr(11) << "-" << shortTime(stall_to).substr(11)
+            << " on day 2\n\n"
             << "timeline (UTC)\n";
   std::vector<ProbeStatus> last(rt.size(), ProbeStatus::Pass);
   std::vector<std::optional<TimePoint>> failing_since(rt.size());
@@ -179,7 +187,8 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
       stall_printed = true;
     }
     if (!resume_printed && *next >= stall_to) {
-      std::cout << "  " << shortTime(stall_to) << "  loader   resumes and backfills the missed batches\n";
+      std::cout << "  " << shortTime(stall_to)
+                << "  loader   resumes and backfills the missed batches\n";
       resume_printed = true;
     }
     loader.advanceTo(*next);
@@ -192,14 +201,20 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
       if (r.status != last[d.index]) {
         std::string extra;
         if (r.status == ProbeStatus::Pass && failing_since[d.index]) {
-          extra = "  (after " + humanDuration(std::chrono::duration_cast<Duration>(*next - *failing_since[d.index])) + ")";
+          extra =
+              "  (after " +
+              humanDuration(std::chrono::duration_cast<Duration>(*next - *failing_since[d.index])) +
+              ")";
           failing_since[d.index].reset();
         } else if (r.status != ProbeStatus::Pass && !failing_since[d.index]) {
           failing_since[d.index] = *next;
         }
-        std::string st = r.status == ProbeStatus::Pass ? "PASS " : r.status == ProbeStatus::Fail ? "FAIL " : "ERROR";
-        std::cout << "  " << shortTime(*next) << "  " << r.probe << std::string(r.probe.size() < 14 ? 14 - r.probe.size() : 1, ' ')
-                  << st << "  " << r.message << extra << "\n";
+        std::string st = r.status == ProbeStatus::Pass   ? "PASS "
+                         : r.status == ProbeStatus::Fail ? "FAIL "
+                                                         : "ERROR";
+        std::cout << "  " << shortTime(*next) << "  " << r.probe
+                  << std::string(r.probe.size() < 14 ? 14 - r.probe.size() : 1, ' ') << st << "  "
+                  << r.message << extra << "\n";
         last[d.index] = r.status;
       }
     }
@@ -207,15 +222,17 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
   auto count = (*store)->countRuns();
   std::cout << "\nsummary\n";
   for (size_t i = 0; i < rt.size(); ++i) {
-    std::cout << "  " << rt.probeConfig(i).name << ": " << runs[i] << " runs, " << bad[i] << " not passing\n";
+    std::cout << "  " << rt.probeConfig(i).name << ": " << runs[i] << " runs, " << bad[i]
+              << " not passing\n";
   }
-  std::cout << "\nfiles\n"
-            << "  warehouse  " << (dir / "warehouse.db").string() << " (" << loader.rows() << " orders)\n"
-            << "  config     " << config_path.string() << "\n"
-            << "  state      " << (*store)->describe() << " (" << (count ? *count : 0) << " probe runs)\n"
-            << "\nnext: datawatch validate -c " << config_path.string() << "\n"
-            << "      sqlite3 " << (dir / "state.db").string()
-            << " \"select probe, status, message from probe_runs where status != 'pass' limit 5\"\n";
+  std::cout
+      << "\nfiles\n"
+      << "  warehouse  " << (dir / "warehouse.db").string() << " (" << loader.rows() << " orders)\n"
+      << "  config     " << config_path.string() << "\n"
+      << "  state      " << (*store)->describe() << " (" << (count ? *count : 0) << " probe runs)\n"
+      << "\nnext: datawatch validate -c " << config_path.string() << "\n"
+      << "      sqlite3 " << (dir / "state.db").string()
+      << " \"select probe, status, message from probe_runs where status != 'pass' limit 5\"\n";
   return 0;
 }
 

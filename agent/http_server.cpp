@@ -28,12 +28,23 @@ std::string htmlEscape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -50,36 +61,50 @@ std::string renderStatusPage(const nlohmann::json& status) {
     if (last.is_object() && last.contains("value") && last["value"].is_number()) {
       value = nlohmann::json(last["value"]).dump() + " " + last.value("unit", "");
     }
-    rows += "<tr class=\"" + htmlEscape(st) + "\"><td>" + htmlEscape(p.value("name", "")) + "</td><td>" +
-            htmlEscape(p.value("type", "")) + "</td><td>" + htmlEscape(p.value("target", "")) + "</td><td>" +
-            htmlEscape(st) + "</td><td>" + htmlEscape(value) + "</td><td>" +
+    rows += "<tr class=\"" + htmlEscape(st) + "\"><td>" + htmlEscape(p.value("name", "")) +
+            "</td><td>" + htmlEscape(p.value("type", "")) + "</td><td>" +
+            htmlEscape(p.value("target", "")) + "</td><td>" + htmlEscape(st) + "</td><td>" +
+            htmlEscape(value) + "</td><td>" +
             htmlEscape(last.is_object() ? last.value("message", "") : "") + "</td><td>" +
             htmlEscape(last.is_object() ? last.value("observed_at", "") : "") + "</td></tr>\n";
   }
   return "<!doctype html><html><head><meta charset=\"utf-8\"><title>datawatch</title>"
          "<meta http-equiv=\"refresh\" content=\"30\">"
          "<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
-         "table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:left}"
-         "tr.pass td:nth-child(4){color:#1a7f37}tr.fail td:nth-child(4){color:#cf222e;font-weight:bold}"
+         "table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid "
+         "#ddd;text-align:left}"
+         "tr.pass td:nth-child(4){color:#1a7f37}tr.fail "
+         "td:nth-child(4){color:#cf222e;font-weight:bold}"
          "tr.error td:nth-child(4){color:#9a6700;font-weight:bold}</style></head><body>"
-         "<h1>datawatch</h1><p>version " + htmlEscape(status.value("version", "")) + " &middot; " +
-         htmlEscape(status.value("now", "")) + " &middot; <a href=\"/metrics\">/metrics</a> &middot; "
-         "<a href=\"/api/v1/status\">/api/v1/status</a> &middot; <a href=\"/healthz\">/healthz</a> &middot; "
+         "<h1>datawatch</h1><p>version " +
+         htmlEscape(status.value("version", "")) + " &middot; " +
+         htmlEscape(status.value("now", "")) +
+         " &middot; <a href=\"/metrics\">/metrics</a> &middot; "
+         "<a href=\"/api/v1/status\">/api/v1/status</a> &middot; <a href=\"/healthz\">/healthz</a> "
+         "&middot; "
          "<a href=\"/readyz\">/readyz</a></p>"
-         "<table><tr><th>probe</th><th>type</th><th>target</th><th>status</th><th>value</th><th>message</th>"
-         "<th>observed</th></tr>\n" + rows + "</table></body></html>\n";
+         "<table><tr><th>probe</th><th>type</th><th>target</th><th>status</th><th>value</"
+         "th><th>message</th>"
+         "<th>observed</th></tr>\n" +
+         rows + "</table></body></html>\n";
 }
 
-HttpServer::HttpServer(HttpApi& api) : api_(api), server_(std::make_unique<httplib::Server>()) { routes(); }
+HttpServer::HttpServer(HttpApi& api) : api_(api), server_(std::make_unique<httplib::Server>()) {
+  routes();
+}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 void HttpServer::routes() {
   auto& s = *server_;
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(api_.metricsText(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  s.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
   s.Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
     auto st = api_.ready();
     if (st) {
@@ -101,7 +126,8 @@ void HttpServer::routes() {
     res.set_content(nlohmann::json{{"status", "reloaded"}}.dump(), "application/json");
   });
   s.Get("/api/v1/status", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(api_.status().dump(2, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+    res.set_content(api_.status().dump(2, ' ', false, nlohmann::json::error_handler_t::replace),
+                    "application/json");
   });
   s.Get("/", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(renderStatusPage(api_.status()), "text/html; charset=utf-8");
@@ -116,9 +142,11 @@ void HttpServer::routes() {
 
 Result<int> HttpServer::start(const std::string& listen) {
   const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) return Result<int>::Error("listen address must be HOST:PORT, got \"" + listen + "\"");
+  if (colon == std::string::npos)
+    return Result<int>::Error("listen address must be HOST:PORT, got \"" + listen + "\"");
   std::string host = listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   int port = -1;
   const std::string ps = listen.substr(colon + 1);
   auto [p, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), port);

@@ -15,10 +15,12 @@ class RedactingFormatter final : public spdlog::formatter {
         redactor_(std::move(redactor)),
         text_(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %^%-5l%$ %v",
                                                           spdlog::pattern_time_type::utc)),
-        ts_(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ", spdlog::pattern_time_type::utc, "")) {}
+        ts_(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ",
+                                                        spdlog::pattern_time_type::utc, "")) {}
 
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    const std::string clean = redactor_->redact(std::string_view(msg.payload.data(), msg.payload.size()));
+    const std::string clean =
+        redactor_->redact(std::string_view(msg.payload.data(), msg.payload.size()));
     spdlog::details::log_msg copy = msg;
     copy.payload = clean;
     if (format_ == LogFormat::Text) {
@@ -34,7 +36,8 @@ class RedactingFormatter final : public spdlog::formatter {
     const auto level = spdlog::level::to_string_view(msg.level);
     j["level"] = std::string(level.data(), level.size());
     j["msg"] = clean;
-    const std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    const std::string line =
+        j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     dest.append(line.data(), line.data() + line.size());
   }
 

@@ -49,11 +49,14 @@ int main(int argc, char** argv) {
     std::string dir = "./datawatch-demo";
 
     po::options_description opts("options");
-    opts.add_options()("help,h", "show help")("config,c", po::value(&common.config_paths)->composing(), "config")(
-        "env", po::value(&common.environment), "environment")("log-format", po::value(&common.log_format), "log format")(
+    opts.add_options()("help,h", "show help")(
+        "config,c", po::value(&common.config_paths)->composing(), "config")(
+        "env", po::value(&common.environment), "environment")(
+        "log-format", po::value(&common.log_format), "log format")(
         "log-level", po::value(&common.log_level), "log level");
     if (cmd == "check") {
-      opts.add_options()("probe", po::value(&probes)->composing(), "probe")("format", po::value(&format)->default_value("table"), "format");
+      opts.add_options()("probe", po::value(&probes)->composing(), "probe")(
+          "format", po::value(&format)->default_value("table"), "format");
     } else if (cmd == "validate") {
       opts.add_options()("format", po::value(&format)->default_value("text"), "format");
     } else if (cmd == "run") {
@@ -75,11 +78,14 @@ int main(int argc, char** argv) {
       std::cout << kUsage;
       return 0;
     }
-    if (common.log_format != "text" && common.log_format != "json") return usageError("--log-format must be text or json");
+    if (common.log_format != "text" && common.log_format != "json")
+      return usageError("--log-format must be text or json");
     if (cmd != "demo" && common.config_paths.empty()) return usageError(cmd + " needs -c/--config");
     if (cmd == "check") return datawatch::cmdCheck(common, probes, format);
     if (cmd == "validate") return datawatch::cmdValidate(common, format);
-    if (cmd == "run") return datawatch::cmdRun(common, vm.count("listen") ? std::optional<std::string>(listen) : std::nullopt);
+    if (cmd == "run")
+      return datawatch::cmdRun(
+          common, vm.count("listen") ? std::optional<std::string>(listen) : std::nullopt);
     if (cmd == "demo") return datawatch::cmdDemo(common, dir);
   } catch (const po::error& ex) {
     return usageError(ex.what());

@@ -14,27 +14,96 @@ using prometheus::BuildGauge;
 
 Metrics::Metrics(const std::string& version)
     : registry_(std::make_shared<prometheus::Registry>()),
-      success_(BuildGauge().Name("datawatch_probe_success").Help("1 if the probe's last run passed, 0 if it failed or errored").Register(*registry_)),
-      error_(BuildGauge().Name("datawatch_probe_error").Help("1 if the probe's last run could not evaluate").Register(*registry_)),
-      runs_(BuildCounter().Name("datawatch_probe_runs_total").Help("Probe runs").Register(*registry_)),
-      failures_(BuildCounter().Name("datawatch_probe_failures_total").Help("Probe runs that failed their check").Register(*registry_)),
-      errors_(BuildCounter().Name("datawatch_probe_errors_total").Help("Probe runs that could not evaluate").Register(*registry_)),
-      missed_(BuildCounter().Name("datawatch_probe_missed_runs_total").Help("Scheduled probe runs skipped because the probe was still running or no worker was free").Register(*registry_)),
-      duration_(BuildGauge().Name("datawatch_probe_duration_seconds").Help("Duration of the probe's last run").Register(*registry_)),
-      last_run_(BuildGauge().Name("datawatch_probe_last_run_timestamp_seconds").Help("When the probe last ran (Unix seconds)").Register(*registry_)),
-      freshness_age_(BuildGauge().Name("datawatch_freshness_age_seconds").Help("Age of the newest row or message").Register(*registry_)),
-      freshness_newest_(BuildGauge().Name("datawatch_freshness_newest_timestamp_seconds").Help("Timestamp of the newest row or message (Unix seconds)").Register(*registry_)),
-      volume_rows_(BuildGauge().Name("datawatch_volume_rows").Help("Rows (or messages) counted by a volume probe").Register(*registry_)),
-      drift_score_(BuildGauge().Name("datawatch_drift_score").Help("Distribution drift score").Register(*registry_)),
-      schema_changes_(BuildGauge().Name("datawatch_schema_changes").Help("Differences from the schema contract and the last snapshot").Register(*registry_)),
-      values_violations_(BuildGauge().Name("datawatch_values_violations").Help("Rows violating a values probe").Register(*registry_)),
-      sql_value_(BuildGauge().Name("datawatch_sql_value").Help("The number a sql probe's query returned").Register(*registry_)),
-      lag_messages_(BuildGauge().Name("datawatch_consumer_lag_messages").Help("Messages behind the high watermark").Register(*registry_)),
-      lag_seconds_(BuildGauge().Name("datawatch_consumer_lag_seconds").Help("Age of the oldest unconsumed message").Register(*registry_)),
-      reload_success_(BuildGauge().Name("datawatch_config_last_reload_success").Help("1 if the last configuration load succeeded").Register(*registry_).Add({})),
-      reload_timestamp_(BuildGauge().Name("datawatch_config_last_reload_timestamp_seconds").Help("When the configuration was last loaded (Unix seconds)").Register(*registry_).Add({})),
-      store_errors_(BuildCounter().Name("datawatch_state_store_errors_total").Help("State store operations that failed (results kept in memory only)").Register(*registry_).Add({})) {
-  BuildGauge().Name("datawatch_build_info").Help("Build information").Register(*registry_).Add({{"version", version}}).Set(1);
+      success_(BuildGauge()
+                   .Name("datawatch_probe_success")
+                   .Help("1 if the probe's last run passed, 0 if it failed or errored")
+                   .Register(*registry_)),
+      error_(BuildGauge()
+                 .Name("datawatch_probe_error")
+                 .Help("1 if the probe's last run could not evaluate")
+                 .Register(*registry_)),
+      runs_(BuildCounter()
+                .Name("datawatch_probe_runs_total")
+                .Help("Probe runs")
+                .Register(*registry_)),
+      failures_(BuildCounter()
+                    .Name("datawatch_probe_failures_total")
+                    .Help("Probe runs that failed their check")
+                    .Register(*registry_)),
+      errors_(BuildCounter()
+                  .Name("datawatch_probe_errors_total")
+                  .Help("Probe runs that could not evaluate")
+                  .Register(*registry_)),
+      missed_(BuildCounter()
+                  .Name("datawatch_probe_missed_runs_total")
+                  .Help("Scheduled probe runs skipped because the probe was still running or no "
+                        "worker was free")
+                  .Register(*registry_)),
+      duration_(BuildGauge()
+                    .Name("datawatch_probe_duration_seconds")
+                    .Help("Duration of the probe's last run")
+                    .Register(*registry_)),
+      last_run_(BuildGauge()
+                    .Name("datawatch_probe_last_run_timestamp_seconds")
+                    .Help("When the probe last ran (Unix seconds)")
+                    .Register(*registry_)),
+      freshness_age_(BuildGauge()
+                         .Name("datawatch_freshness_age_seconds")
+                         .Help("Age of the newest row or message")
+                         .Register(*registry_)),
+      freshness_newest_(BuildGauge()
+                            .Name("datawatch_freshness_newest_timestamp_seconds")
+                            .Help("Timestamp of the newest row or message (Unix seconds)")
+                            .Register(*registry_)),
+      volume_rows_(BuildGauge()
+                       .Name("datawatch_volume_rows")
+                       .Help("Rows (or messages) counted by a volume probe")
+                       .Register(*registry_)),
+      drift_score_(BuildGauge()
+                       .Name("datawatch_drift_score")
+                       .Help("Distribution drift score")
+                       .Register(*registry_)),
+      schema_changes_(BuildGauge()
+                          .Name("datawatch_schema_changes")
+                          .Help("Differences from the schema contract and the last snapshot")
+                          .Register(*registry_)),
+      values_violations_(BuildGauge()
+                             .Name("datawatch_values_violations")
+                             .Help("Rows violating a values probe")
+                             .Register(*registry_)),
+      sql_value_(BuildGauge()
+                     .Name("datawatch_sql_value")
+                     .Help("The number a sql probe's query returned")
+                     .Register(*registry_)),
+      lag_messages_(BuildGauge()
+                        .Name("datawatch_consumer_lag_messages")
+                        .Help("Messages behind the high watermark")
+                        .Register(*registry_)),
+      lag_seconds_(BuildGauge()
+                       .Name("datawatch_consumer_lag_seconds")
+                       .Help("Age of the oldest unconsumed message")
+                       .Register(*registry_)),
+      reload_success_(BuildGauge()
+                          .Name("datawatch_config_last_reload_success")
+                          .Help("1 if the last configuration load succeeded")
+                          .Register(*registry_)
+                          .Add({})),
+      reload_timestamp_(BuildGauge()
+                            .Name("datawatch_config_last_reload_timestamp_seconds")
+                            .Help("When the configuration was last loaded (Unix seconds)")
+                            .Register(*registry_)
+                            .Add({})),
+      store_errors_(BuildCounter()
+                        .Name("datawatch_state_store_errors_total")
+                        .Help("State store operations that failed (results kept in memory only)")
+                        .Register(*registry_)
+                        .Add({})) {
+  BuildGauge()
+      .Name("datawatch_build_info")
+      .Help("Build information")
+      .Register(*registry_)
+      .Add({{"version", version}})
+      .Set(1);
 }
 
 void Metrics::removeSeries(ProbeSeries& s) {
@@ -54,8 +123,11 @@ void Metrics::setProbes(const std::vector<config::ProbeConfig>& probes) {
   std::lock_guard lock(mu_);
   std::set<std::string> keep;
   for (const auto& p : probes) {
-    prometheus::Labels labels{{"probe", p.name}, {"probe_type", config::toString(p.type)}, {"source", p.source},
-                              {"target", p.target()}, {"owner", p.owner}};
+    prometheus::Labels labels{{"probe", p.name},
+                              {"probe_type", config::toString(p.type)},
+                              {"source", p.source},
+                              {"target", p.target()},
+                              {"owner", p.owner}};
     keep.insert(p.name);
     auto it = probes_.find(p.name);
     if (it != probes_.end() && it->second.labels == labels) continue;  // unchanged: keep counters
@@ -63,9 +135,17 @@ void Metrics::setProbes(const std::vector<config::ProbeConfig>& probes) {
       removeSeries(it->second);
       probes_.erase(it);
     }
-    ProbeSeries s{labels, &success_.Add(labels), &error_.Add(labels), &runs_.Add(labels), &failures_.Add(labels),
-                  &errors_.Add(labels), &missed_.Add(labels), &duration_.Add(labels), &last_run_.Add(labels)};
-    auto add = [&](prometheus::Family<prometheus::Gauge>& f, prometheus::Labels l, bool second = false) {
+    ProbeSeries s{labels,
+                  &success_.Add(labels),
+                  &error_.Add(labels),
+                  &runs_.Add(labels),
+                  &failures_.Add(labels),
+                  &errors_.Add(labels),
+                  &missed_.Add(labels),
+                  &duration_.Add(labels),
+                  &last_run_.Add(labels)};
+    auto add = [&](prometheus::Family<prometheus::Gauge>& f, prometheus::Labels l,
+                   bool second = false) {
       if (second) {
         s.value2_family = &f;
         s.value2 = &f.Add(l);
@@ -75,8 +155,13 @@ void Metrics::setProbes(const std::vector<config::ProbeConfig>& probes) {
       }
     };
     switch (p.type) {
-      case config::ProbeType::Freshness: add(freshness_age_, labels); add(freshness_newest_, labels, true); break;
-      case config::ProbeType::Volume: add(volume_rows_, labels); break;
+      case config::ProbeType::Freshness:
+        add(freshness_age_, labels);
+        add(freshness_newest_, labels, true);
+        break;
+      case config::ProbeType::Volume:
+        add(volume_rows_, labels);
+        break;
       case config::ProbeType::Drift: {
         auto l = labels;
         static const char* kMethods[] = {"psi", "ks", "js", "wasserstein", "chi2"};
@@ -84,10 +169,19 @@ void Metrics::setProbes(const std::vector<config::ProbeConfig>& probes) {
         add(drift_score_, l);
         break;
       }
-      case config::ProbeType::Schema: add(schema_changes_, labels); break;
-      case config::ProbeType::Values: add(values_violations_, labels); break;
-      case config::ProbeType::Sql: add(sql_value_, labels); break;
-      case config::ProbeType::ConsumerLag: add(lag_messages_, labels); add(lag_seconds_, labels, true); break;
+      case config::ProbeType::Schema:
+        add(schema_changes_, labels);
+        break;
+      case config::ProbeType::Values:
+        add(values_violations_, labels);
+        break;
+      case config::ProbeType::Sql:
+        add(sql_value_, labels);
+        break;
+      case config::ProbeType::ConsumerLag:
+        add(lag_messages_, labels);
+        add(lag_seconds_, labels, true);
+        break;
     }
     probes_.emplace(p.name, s);
   }
@@ -114,7 +208,8 @@ void Metrics::observe(const ProbeResult& r) {
   s.duration->Set(r.duration_seconds);
   s.last_run->Set(toUnixSeconds(r.observed_at));
   // An error measured nothing: the value gauges keep their last measurement.
-  if (r.status != ProbeStatus::Error && r.value && std::isfinite(*r.value) && s.value) s.value->Set(*r.value);
+  if (r.status != ProbeStatus::Error && r.value && std::isfinite(*r.value) && s.value)
+    s.value->Set(*r.value);
   if (s.value2 && r.status != ProbeStatus::Error) {
     if (r.type == "freshness" && r.details.contains("newest_timestamp_seconds")) {
       s.value2->Set(r.details["newest_timestamp_seconds"].get<double>());
@@ -126,10 +221,13 @@ void Metrics::observe(const ProbeResult& r) {
 
 void Metrics::addMissedRuns(const std::string& probe, uint64_t n) {
   std::lock_guard lock(mu_);
-  if (auto it = probes_.find(probe); it != probes_.end()) it->second.missed->Increment(static_cast<double>(n));
+  if (auto it = probes_.find(probe); it != probes_.end())
+    it->second.missed->Increment(static_cast<double>(n));
 }
 
-void Metrics::stateStoreError() { store_errors_.Increment(); }
+void Metrics::stateStoreError() {
+  store_errors_.Increment();
+}
 
 void Metrics::setReload(bool success, TimePoint when) {
   reload_success_.Set(success ? 1 : 0);

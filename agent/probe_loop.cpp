@@ -2,17 +2,20 @@
 
 namespace datawatch {
 
-ProbeLoop::ProbeLoop(std::shared_ptr<Runtime> runtime, const Clock& clock, int max_concurrent, Metrics* metrics,
-                     DispatchObserver observer)
+ProbeLoop::ProbeLoop(std::shared_ptr<Runtime> runtime, const Clock& clock, int max_concurrent,
+                     Metrics* metrics, DispatchObserver observer)
     : runtime_(std::move(runtime)),
       clock_(clock),
       metrics_(metrics),
       observer_(std::move(observer)),
-      scheduler_(Scheduler::Options{max_concurrent, runtime_->sourceLimits(), std::chrono::seconds(30)},
-                 runtime_->schedule(), clock.now()),
+      scheduler_(
+          Scheduler::Options{max_concurrent, runtime_->sourceLimits(), std::chrono::seconds(30)},
+          runtime_->schedule(), clock.now()),
       workers_(max_concurrent) {}
 
-ProbeLoop::~ProbeLoop() { stop(Duration{0}); }
+ProbeLoop::~ProbeLoop() {
+  stop(Duration{0});
+}
 
 void ProbeLoop::start() {
   for (int i = 0; i < workers_; ++i) worker_threads_.emplace_back([this] { worker(); });
@@ -30,7 +33,8 @@ void ProbeLoop::dispatcher() {
     const TimePoint now = clock_.now();
     auto due = scheduler_.takeDue(now);
     for (const auto& d : due) {
-      if (d.missed > 0 && metrics_) metrics_->addMissedRuns(scheduler_.probe(d.index).name, d.missed);
+      if (d.missed > 0 && metrics_)
+        metrics_->addMissedRuns(scheduler_.probe(d.index).name, d.missed);
       if (observer_) observer_(d, now);
       queue_.push_back(d);
       ++in_flight_;

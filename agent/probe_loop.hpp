@@ -24,8 +24,8 @@ class ProbeLoop {
   // dispatcher thread; keep it cheap.
   using DispatchObserver = std::function<void(const Dispatch&, TimePoint started)>;
 
-  ProbeLoop(std::shared_ptr<Runtime> runtime, const Clock& clock, int max_concurrent, Metrics* metrics,
-            DispatchObserver observer = {});
+  ProbeLoop(std::shared_ptr<Runtime> runtime, const Clock& clock, int max_concurrent,
+            Metrics* metrics, DispatchObserver observer = {});
   ~ProbeLoop();
   ProbeLoop(const ProbeLoop&) = delete;
   ProbeLoop& operator=(const ProbeLoop&) = delete;
@@ -46,13 +46,13 @@ class ProbeLoop {
   int workers_;
 
   mutable std::mutex mu_;
-  std::condition_variable wake_;       // dispatcher: something finished, or stop
-  std::condition_variable work_cv_;    // workers: a job is queued, or stop
-  std::condition_variable idle_cv_;    // stop(): in-flight count changed
-  std::deque<Dispatch> queue_;         // guarded by mu_
-  size_t in_flight_ = 0;               // guarded by mu_
-  uint64_t completed_ = 0;             // guarded by mu_
-  bool stopping_ = false;              // guarded by mu_
+  std::condition_variable wake_;     // dispatcher: something finished, or stop
+  std::condition_variable work_cv_;  // workers: a job is queued, or stop
+  std::condition_variable idle_cv_;  // stop(): in-flight count changed
+  std::deque<Dispatch> queue_;       // guarded by mu_
+  size_t in_flight_ = 0;             // guarded by mu_
+  uint64_t completed_ = 0;           // guarded by mu_
+  bool stopping_ = false;            // guarded by mu_
   std::atomic<bool> cancelled_{false};
   std::thread dispatcher_thread_;
   std::vector<std::thread> worker_threads_;

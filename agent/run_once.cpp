@@ -14,7 +14,8 @@ std::vector<ProbeResult> runAllOnce(Runtime& runtime, const Clock& clock, int ma
   const TimePoint start = clock.now();
   // No jitter: everything is due now. Always asking at `start` means a finished
   // probe (next due start + every) is never picked twice.
-  Scheduler sched(Scheduler::Options{max_concurrent, runtime.sourceLimits(), Duration{0}}, runtime.schedule(), start);
+  Scheduler sched(Scheduler::Options{max_concurrent, runtime.sourceLimits(), Duration{0}},
+                  runtime.schedule(), start);
   std::mutex mu;
   std::condition_variable cv;
   std::vector<size_t> finished;

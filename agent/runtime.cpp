@@ -4,9 +4,9 @@
 
 namespace datawatch {
 
-Runtime::Runtime(std::shared_ptr<const config::Config> cfg, const Clock& clock, const SourceRegistry& sources,
-                 const ProbeRegistry& probes, StateStore* store, Metrics* metrics,
-                 std::shared_ptr<spdlog::logger> log)
+Runtime::Runtime(std::shared_ptr<const config::Config> cfg, const Clock& clock,
+                 const SourceRegistry& sources, const ProbeRegistry& probes, StateStore* store,
+                 Metrics* metrics, std::shared_ptr<spdlog::logger> log)
     : cfg_(std::move(cfg)), clock_(clock), store_(store), metrics_(metrics), log_(std::move(log)) {
   std::map<std::string, std::string> source_errors;
   for (const auto& sc : cfg_->sources) {
@@ -87,7 +87,8 @@ ProbeResult Runtime::runProbe(size_t i, const std::atomic<bool>* cancelled) {
   r.duration_seconds = std::chrono::duration<double>(clock_.monotonic() - start).count();
   if (r.status != ProbeStatus::Error && clock_.monotonic() > ctx.limits.deadline) {
     r = ProbeResult::error("timed out after " + std::to_string(r.duration_seconds) + "s (timeout " +
-                           std::to_string(std::chrono::duration<double>(cfg.timeout).count()) + "s)");
+                           std::to_string(std::chrono::duration<double>(cfg.timeout).count()) +
+                           "s)");
   }
   r.probe = cfg.name;
   r.type = config::toString(cfg.type);
@@ -110,8 +111,10 @@ ProbeResult Runtime::runProbe(size_t i, const std::atomic<bool>* cancelled) {
     slot.last = r;
     if (r.status != ProbeStatus::Error && r.value) slot.last_measured = r;
   }
-  if (r.status == ProbeStatus::Error) log_->warn("probe {} error: {}", cfg.name, r.message);
-  else log_->debug("probe {} {}: {}", cfg.name, toString(r.status), r.message);
+  if (r.status == ProbeStatus::Error)
+    log_->warn("probe {} error: {}", cfg.name, r.message);
+  else
+    log_->debug("probe {} {}: {}", cfg.name, toString(r.status), r.message);
   return r;
 }
 

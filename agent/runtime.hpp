@@ -26,8 +26,9 @@ class Runtime {
   // Builds every source and probe of `cfg`. Never fails: a source that cannot be
   // set up makes its probes report an error on every run. `store` and `metrics`
   // may be null (no recording / no metrics) and must outlive the Runtime.
-  Runtime(std::shared_ptr<const config::Config> cfg, const Clock& clock, const SourceRegistry& sources,
-          const ProbeRegistry& probes, StateStore* store, Metrics* metrics, std::shared_ptr<spdlog::logger> log);
+  Runtime(std::shared_ptr<const config::Config> cfg, const Clock& clock,
+          const SourceRegistry& sources, const ProbeRegistry& probes, StateStore* store,
+          Metrics* metrics, std::shared_ptr<spdlog::logger> log);
 
   const config::Config& config() const { return *cfg_; }
   size_t size() const { return slots_.size(); }

@@ -15,7 +15,8 @@ Duration Scheduler::jitterFor(const std::string& name, Duration every, Duration 
   return Duration{static_cast<int64_t>(h % static_cast<uint64_t>(span))};
 }
 
-Scheduler::Scheduler(Options options, std::vector<ScheduledProbe> probes, TimePoint start) : opts_(std::move(options)) {
+Scheduler::Scheduler(Options options, std::vector<ScheduledProbe> probes, TimePoint start)
+    : opts_(std::move(options)) {
   probes_.reserve(probes.size());
   for (auto& p : probes) {
     State s;

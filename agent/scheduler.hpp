@@ -32,9 +32,9 @@ struct ScheduledProbe {
 };
 
 struct Dispatch {
-  size_t index;       // into the probes given at construction
-  TimePoint due;      // when it should have started
-  uint64_t missed;    // runs skipped since the previous dispatch of this probe
+  size_t index;     // into the probes given at construction
+  TimePoint due;    // when it should have started
+  uint64_t missed;  // runs skipped since the previous dispatch of this probe
 };
 
 class Scheduler {
@@ -76,14 +76,17 @@ class Scheduler {
   struct QueueItem {
     TimePoint due;
     size_t index;
-    bool operator>(const QueueItem& o) const { return due != o.due ? due > o.due : index > o.index; }
+    bool operator>(const QueueItem& o) const {
+      return due != o.due ? due > o.due : index > o.index;
+    }
   };
 
   bool sourceFull(const std::string& source) const;
 
   Options opts_;
   std::vector<State> probes_;
-  std::priority_queue<QueueItem, std::vector<QueueItem>, std::greater<>> ready_;  // idle probes by due time
+  std::priority_queue<QueueItem, std::vector<QueueItem>, std::greater<>>
+      ready_;                                           // idle probes by due time
   std::map<std::string, std::vector<size_t>> blocked_;  // due, but their source is at its limit
   std::map<std::string, int> in_flight_;                // per source
   size_t running_ = 0;

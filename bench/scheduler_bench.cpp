@@ -56,10 +56,12 @@ long peakRssKb() {
 // Wraps the real SQLite source and accumulates the CPU time spent in its queries.
 class TimedSqliteSource final : public SqlSource {
  public:
-  TimedSqliteSource(std::unique_ptr<SqliteSource> inner, std::atomic<double>& cpu) : inner_(std::move(inner)), cpu_(cpu) {}
+  TimedSqliteSource(std::unique_ptr<SqliteSource> inner, std::atomic<double>& cpu)
+      : inner_(std::move(inner)), cpu_(cpu) {}
   const std::string& name() const override { return inner_->name(); }
   config::SourceType type() const override { return inner_->type(); }
-  Result<QueryResult> query(const std::string& sql, const std::vector<SqlValue>& params, const QueryLimits& l) override {
+  Result<QueryResult> query(const std::string& sql, const std::vector<SqlValue>& params,
+                            const QueryLimits& l) override {
     const double t0 = threadCpuSeconds();
     auto r = inner_->query(sql, params, l);
     const double dt = threadCpuSeconds() - t0;
@@ -79,7 +81,8 @@ class TimedSqliteSource final : public SqlSource {
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const size_t idx = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5));
+  const size_t idx =
+      std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5));
   return v[idx];
 }
 
@@ -89,17 +92,21 @@ int main(int argc, char** argv) {
   const int probes = argc > 1 ? std::atoi(argv[1]) : 1000;
   const int seconds = argc > 2 ? std::atoi(argv[2]) : 60;
   const int workers = argc > 3 ? std::atoi(argv[3]) : 8;
-  const auto dir = std::filesystem::temp_directory_path() / ("datawatch-bench-" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("datawatch-bench-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
 
   SystemClock clock;
   {
     sqlite3* db = nullptr;
     sqlite3_open((dir / "w.db").c_str(), &db);
-    sqlite3_exec(db, "PRAGMA journal_mode=WAL; CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT)", nullptr, nullptr, nullptr);
+    sqlite3_exec(db,
+                 "PRAGMA journal_mode=WAL; CREATE TABLE events (id INTEGER PRIMARY KEY, at TEXT)",
+                 nullptr, nullptr, nullptr);
     sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
     for (int i = 0; i < 1000; ++i) {
-      const std::string sql = "INSERT INTO events (at) VALUES ('" + formatRfc3339(clock.now() - std::chrono::seconds(i)) + "')";
+      const std::string sql = "INSERT INTO events (at) VALUES ('" +
+                              formatRfc3339(clock.now() - std::chrono::seconds(i)) + "')";
       sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
     }
     sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
@@ -107,9 +114,11 @@ int main(int argc, char** argv) {
   }
   std::ostringstream yaml;
   yaml << "agent: {state: sqlite://./state.db, max_concurrent_probes: " << workers << "}\n"
-       << "sources:\n  w: {type: sqlite, path: ./w.db, max_connections: " << workers << "}\nprobes:\n";
+       << "sources:\n  w: {type: sqlite, path: ./w.db, max_connections: " << workers
+       << "}\nprobes:\n";
   for (int i = 0; i < probes; ++i) {
-    yaml << "  - {name: p" << i << ", type: freshness, source: w, table: events, column: at, max_age: 1h, every: 1s}\n";
+    yaml << "  - {name: p" << i
+         << ", type: freshness, source: w, table: events, column: at, max_age: 1h, every: 1s}\n";
   }
   auto loaded = config::loadConfigFromString(yaml.str(), (dir / "bench.yaml").string());
   if (!loaded.ok()) {
@@ -123,14 +132,19 @@ int main(int argc, char** argv) {
 
   std::atomic<double> query_cpu{0};
   SourceRegistry sources;
-  sources.add("sqlite", [&](const config::SourceConfig& sc, const Clock& c) -> Result<std::unique_ptr<Source>> {
-    auto inner = std::make_unique<SqliteSource>(sc.name, std::get<config::SqliteSourceConfig>(sc.spec), sc.max_connections, c);
-    return std::unique_ptr<Source>(std::make_unique<TimedSqliteSource>(std::move(inner), query_cpu));
-  });
+  sources.add(
+      "sqlite",
+      [&](const config::SourceConfig& sc, const Clock& c) -> Result<std::unique_ptr<Source>> {
+        auto inner = std::make_unique<SqliteSource>(
+            sc.name, std::get<config::SqliteSourceConfig>(sc.spec), sc.max_connections, c);
+        return std::unique_ptr<Source>(
+            std::make_unique<TimedSqliteSource>(std::move(inner), query_cpu));
+      });
   ProbeRegistry probe_registry;
   registerBuiltinProbes(probe_registry);
   auto log = std::make_shared<spdlog::logger>("bench");  // no sinks: silent
-  auto rt = std::make_shared<Runtime>(cfg, clock, sources, probe_registry, store.get(), &metrics, log);
+  auto rt =
+      std::make_shared<Runtime>(cfg, clock, sources, probe_registry, store.get(), &metrics, log);
 
   std::mutex lag_mu;
   std::vector<double> lags_ms;
@@ -148,7 +162,8 @@ int main(int argc, char** argv) {
   // The metrics scrape a Prometheus server would make: time one render.
   const auto r0 = std::chrono::steady_clock::now();
   const std::string text = metrics.render();
-  const double render_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - r0).count();
+  const double render_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - r0).count();
 
   uint64_t missed = 0;
   for (size_t i = 0; i < text.size();) {
@@ -158,16 +173,22 @@ int main(int argc, char** argv) {
     missed += static_cast<uint64_t>(std::stod(text.substr(sp + 2)));
     i = sp;
   }
-  std::printf("scheduler_bench: %d SQLite freshness probes every 1s for %ds, %d workers, state store + metrics on\n",
-              probes, seconds, workers);
-  std::printf("  runs completed        %llu (%.0f/s, expected %d/s)\n", static_cast<unsigned long long>(runs),
-              static_cast<double>(runs) / seconds, probes);
+  std::printf(
+      "scheduler_bench: %d SQLite freshness probes every 1s for %ds, %d workers, state store + "
+      "metrics on\n",
+      probes, seconds, workers);
+  std::printf("  runs completed        %llu (%.0f/s, expected %d/s)\n",
+              static_cast<unsigned long long>(runs), static_cast<double>(runs) / seconds, probes);
   std::printf("  missed runs           %llu\n", static_cast<unsigned long long>(missed));
-  std::printf("  scheduling lag        p50 %.2f ms   p99 %.2f ms   max %.2f ms   (%zu dispatches)\n",
-              percentile(lags_ms, 0.5), percentile(lags_ms, 0.99), percentile(lags_ms, 1.0), lags_ms.size());
-  std::printf("  CPU per probe run     %.1f us total = %.1f us in SQLite probe queries + %.1f us agent (scheduling, state store, metrics)\n",
-              cpu / static_cast<double>(runs) * 1e6, query_cpu.load() / static_cast<double>(runs) * 1e6,
-              (cpu - query_cpu.load()) / static_cast<double>(runs) * 1e6);
+  std::printf(
+      "  scheduling lag        p50 %.2f ms   p99 %.2f ms   max %.2f ms   (%zu dispatches)\n",
+      percentile(lags_ms, 0.5), percentile(lags_ms, 0.99), percentile(lags_ms, 1.0),
+      lags_ms.size());
+  std::printf(
+      "  CPU per probe run     %.1f us total = %.1f us in SQLite probe queries + %.1f us agent "
+      "(scheduling, state store, metrics)\n",
+      cpu / static_cast<double>(runs) * 1e6, query_cpu.load() / static_cast<double>(runs) * 1e6,
+      (cpu - query_cpu.load()) / static_cast<double>(runs) * 1e6);
   std::printf("  CPU utilisation       %.1f%% of one core\n", cpu / seconds * 100);
   std::printf("  /metrics render       %.2f ms (%zu bytes)\n", render_ms, text.size());
   std::printf("  peak RSS              %.1f MB\n", static_cast<double>(peakRssKb()) / 1024.0);

@@ -38,12 +38,18 @@ std::string Diagnostic::github() const {
   auto esc = [](const std::string& s, bool property) {
     std::string out;
     for (char c : s) {
-      if (c == '%') out += "%25";
-      else if (c == '\r') out += "%0D";
-      else if (c == '\n') out += "%0A";
-      else if (property && c == ':') out += "%3A";
-      else if (property && c == ',') out += "%2C";
-      else out += c;
+      if (c == '%')
+        out += "%25";
+      else if (c == '\r')
+        out += "%0D";
+      else if (c == '\n')
+        out += "%0A";
+      else if (property && c == ':')
+        out += "%3A";
+      else if (property && c == ',')
+        out += "%2C";
+      else
+        out += c;
     }
     return out;
   };
@@ -73,7 +79,8 @@ size_t editDistance(std::string_view a, std::string_view b) {
     for (size_t j = 1; j <= b.size(); ++j) {
       const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
       d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
     }
   }
   return d[a.size()][b.size()];
@@ -81,22 +88,32 @@ size_t editDistance(std::string_view a, std::string_view b) {
 
 const char* toString(SourceType t) {
   switch (t) {
-    case SourceType::Postgres: return "postgres";
-    case SourceType::Sqlite: return "sqlite";
-    case SourceType::Kafka: return "kafka";
+    case SourceType::Postgres:
+      return "postgres";
+    case SourceType::Sqlite:
+      return "sqlite";
+    case SourceType::Kafka:
+      return "kafka";
   }
   return "?";
 }
 
 const char* toString(ProbeType t) {
   switch (t) {
-    case ProbeType::Freshness: return "freshness";
-    case ProbeType::Volume: return "volume";
-    case ProbeType::Drift: return "drift";
-    case ProbeType::Schema: return "schema";
-    case ProbeType::Values: return "values";
-    case ProbeType::Sql: return "sql";
-    case ProbeType::ConsumerLag: return "consumer_lag";
+    case ProbeType::Freshness:
+      return "freshness";
+    case ProbeType::Volume:
+      return "volume";
+    case ProbeType::Drift:
+      return "drift";
+    case ProbeType::Schema:
+      return "schema";
+    case ProbeType::Values:
+      return "values";
+    case ProbeType::Sql:
+      return "sql";
+    case ProbeType::ConsumerLag:
+      return "consumer_lag";
   }
   return "?";
 }
@@ -111,11 +128,16 @@ std::optional<ProbeType> probeTypeFromString(std::string_view s) {
 
 const char* toString(NotifierType t) {
   switch (t) {
-    case NotifierType::Slack: return "slack";
-    case NotifierType::Webhook: return "webhook";
-    case NotifierType::Pagerduty: return "pagerduty";
-    case NotifierType::Alertmanager: return "alertmanager";
-    case NotifierType::File: return "file";
+    case NotifierType::Slack:
+      return "slack";
+    case NotifierType::Webhook:
+      return "webhook";
+    case NotifierType::Pagerduty:
+      return "pagerduty";
+    case NotifierType::Alertmanager:
+      return "alertmanager";
+    case NotifierType::File:
+      return "file";
   }
   return "?";
 }
@@ -126,9 +148,15 @@ static const T* findByName(const std::vector<T>& v, std::string_view name) {
     if (x.name == name) return &x;
   return nullptr;
 }
-const SourceConfig* Config::findSource(std::string_view n) const { return findByName(sources, n); }
-const ProbeConfig* Config::findProbe(std::string_view n) const { return findByName(probes, n); }
-const SloConfig* Config::findSlo(std::string_view n) const { return findByName(slos, n); }
+const SourceConfig* Config::findSource(std::string_view n) const {
+  return findByName(sources, n);
+}
+const ProbeConfig* Config::findProbe(std::string_view n) const {
+  return findByName(probes, n);
+}
+const SloConfig* Config::findSlo(std::string_view n) const {
+  return findByName(slos, n);
+}
 const NotifierConfig* Config::findNotifier(std::string_view n) const {
   return findByName(notifiers, n);
 }
@@ -191,7 +219,9 @@ class Ctx {
   void warning(const Location& l, std::string msg) {
     diags_.push_back({Diagnostic::Severity::Warning, l, std::move(msg)});
   }
-  void error(const Doc& d, const YAML::Node& n, std::string msg) { error(loc(d, n), std::move(msg)); }
+  void error(const Doc& d, const YAML::Node& n, std::string msg) {
+    error(loc(d, n), std::move(msg));
+  }
 
   // Expands ${VAR} (and $$ to $). Missing variables are errors naming them.
   std::optional<std::string> expand(const Doc& d, const YAML::Node& n, const std::string& raw) {
@@ -241,11 +271,16 @@ class Ctx {
 
 const char* nodeKind(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Map: return "a map";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "a scalar";
-    case YAML::NodeType::Null: return "null";
-    default: return "nothing";
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Null:
+      return "null";
+    default:
+      return "nothing";
   }
 }
 
@@ -284,11 +319,13 @@ class MapReader {
       const std::string key = it->first.Scalar();
       if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
       if (auto e = elsewhere.find(key); e != elsewhere.end()) {
-        ctx_.error(doc_, it->first, "\"" + key + "\" is not valid in " + what_ + " (" + e->second + ")");
+        ctx_.error(doc_, it->first,
+                   "\"" + key + "\" is not valid in " + what_ + " (" + e->second + ")");
       } else {
         std::vector<std::string_view> candidates = allowed;
         for (const auto& [k, _] : elsewhere) candidates.push_back(k);
-        ctx_.error(doc_, it->first, "unknown key \"" + key + "\" in " + what_ + didYouMean(key, candidates));
+        ctx_.error(doc_, it->first,
+                   "unknown key \"" + key + "\" in " + what_ + didYouMean(key, candidates));
       }
     }
   }
@@ -305,7 +342,8 @@ class MapReader {
     return n.IsDefined() && !n.IsNull();
   }
 
-  std::optional<std::string> str(const std::string& key, bool required = false, bool secret = false) {
+  std::optional<std::string> str(const std::string& key, bool required = false,
+                                 bool secret = false) {
     auto n = raw(key);
     if (!n.IsDefined() || n.IsNull()) {
       if (required) missing(key);
@@ -403,8 +441,8 @@ class MapReader {
     }
     for (const auto& item : n) {
       if (!item.IsScalar()) {
-        ctx_.error(doc_, item, key + " must be a list of strings, got an item that is " +
-                                   nodeKind(item));
+        ctx_.error(doc_, item,
+                   key + " must be a list of strings, got an item that is " + nodeKind(item));
         continue;
       }
       if (auto v = ctx_.expand(doc_, item, item.Scalar())) out.push_back(*v);
@@ -434,7 +472,9 @@ class MapReader {
     return out;
   }
 
-  void missing(const std::string& key) { ctx_.error(loc(), what_ + ": missing required key \"" + key + "\""); }
+  void missing(const std::string& key) {
+    ctx_.error(loc(), what_ + ": missing required key \"" + key + "\"");
+  }
   void error(const std::string& key, std::string msg) { ctx_.error(loc(key), std::move(msg)); }
 
  private:
@@ -468,15 +508,20 @@ void addDsnSecret(Ctx& ctx, const std::string& dsn) {
 
 void parseAgent(Ctx& ctx, const std::map<std::string, Entry>& keys, AgentConfig& a) {
   // Each agent key may come from a different file; read each from its own entry.
-  static const std::vector<std::string_view> kKeys{"listen",      "state",          "retention",
-                                                   "api_token",   "postmortems",    "default_notify",
+  static const std::vector<std::string_view> kKeys{"listen",
+                                                   "state",
+                                                   "retention",
+                                                   "api_token",
+                                                   "postmortems",
+                                                   "default_notify",
                                                    "max_concurrent_probes"};
   for (const auto& [key, e] : keys) {
     YAML::Node wrapper(YAML::NodeType::Map);
     wrapper[key] = e.node;
     // Keep the original key node's mark for unknown-key errors.
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
-      ctx.error(ctx.loc(*e.doc, e.key_node), "unknown key \"" + key + "\" in agent" + didYouMean(key, kKeys));
+      ctx.error(ctx.loc(*e.doc, e.key_node),
+                "unknown key \"" + key + "\" in agent" + didYouMean(key, kKeys));
       continue;
     }
     MapReader m(ctx, *e.doc, wrapper, "agent");
@@ -490,7 +535,8 @@ void parseAgent(Ctx& ctx, const std::map<std::string, Entry>& keys, AgentConfig&
           if (ec != std::errc() || p != ps.data() + ps.size()) port = -1;
         }
         if (port < 0 || port > 65535) {
-          ctx.error(ctx.loc(*e.doc, e.node), "agent.listen must be HOST:PORT (port 0-65535), got \"" + *v + "\"");
+          ctx.error(ctx.loc(*e.doc, e.node),
+                    "agent.listen must be HOST:PORT (port 0-65535), got \"" + *v + "\"");
         } else {
           a.listen = *v;
         }
@@ -515,7 +561,8 @@ void parseAgent(Ctx& ctx, const std::map<std::string, Entry>& keys, AgentConfig&
     } else if (key == "default_notify") {
       if (auto v = m.strList("default_notify")) a.default_notify = *v;
     } else if (key == "max_concurrent_probes") {
-      if (auto v = m.intInRange("max_concurrent_probes", 1, 256)) a.max_concurrent_probes = static_cast<int>(*v);
+      if (auto v = m.intInRange("max_concurrent_probes", 1, 256))
+        a.max_concurrent_probes = static_cast<int>(*v);
     } else if (key == "postmortems") {
       MapReader p(ctx, *e.doc, e.node, "agent.postmortems");
       p.checkKeys({"dir", "template", "dashboard_url"});
@@ -537,7 +584,8 @@ void parseSource(Ctx& ctx, const Entry& e, std::vector<SourceConfig>& out) {
   }
   auto type = m.str("type", true);
   if (!type) return;
-  const std::vector<std::string_view> common{"type", "max_connections", "statement_timeout", "description"};
+  const std::vector<std::string_view> common{"type", "max_connections", "statement_timeout",
+                                             "description"};
   auto with = [&](std::vector<std::string_view> extra) {
     extra.insert(extra.end(), common.begin(), common.end());
     return extra;
@@ -546,7 +594,8 @@ void parseSource(Ctx& ctx, const Entry& e, std::vector<SourceConfig>& out) {
   if (auto d = m.duration("statement_timeout")) s.statement_timeout = *d;
   if (*type == "postgres") {
     s.type = SourceType::Postgres;
-    m.checkKeys(with({"dsn"}), {{"path", "sqlite sources only"}, {"brokers", "kafka sources only"}});
+    m.checkKeys(with({"dsn"}),
+                {{"path", "sqlite sources only"}, {"brokers", "kafka sources only"}});
     PostgresSourceConfig pg;
     if (auto v = m.str("dsn", true)) {
       pg.dsn = *v;
@@ -555,14 +604,16 @@ void parseSource(Ctx& ctx, const Entry& e, std::vector<SourceConfig>& out) {
     s.spec = pg;
   } else if (*type == "sqlite") {
     s.type = SourceType::Sqlite;
-    m.checkKeys(with({"path", "busy_timeout"}), {{"dsn", "postgres sources only"}, {"brokers", "kafka sources only"}});
+    m.checkKeys(with({"path", "busy_timeout"}),
+                {{"dsn", "postgres sources only"}, {"brokers", "kafka sources only"}});
     SqliteSourceConfig sq;
     if (auto v = m.str("path", true)) sq.path = resolvePath(*e.doc, *v);
     if (auto d = m.duration("busy_timeout")) sq.busy_timeout = *d;
     s.spec = sq;
   } else if (*type == "kafka") {
     s.type = SourceType::Kafka;
-    m.checkKeys(with({"brokers", "properties"}), {{"dsn", "postgres sources only"}, {"path", "sqlite sources only"}});
+    m.checkKeys(with({"brokers", "properties"}),
+                {{"dsn", "postgres sources only"}, {"path", "sqlite sources only"}});
     KafkaSourceConfig k;
     if (auto v = m.str("brokers", true)) k.brokers = *v;
     if (auto p = m.strMap("properties")) {
@@ -589,10 +640,12 @@ const std::map<ProbeType, std::vector<std::string_view>>& probeKeys() {
       {ProbeType::Freshness, {"column", "max_age", "schedule", "grace", "timezone", "filter"}},
       {ProbeType::Volume, {"column", "window", "min", "max", "max_change", "anomaly", "filter"}},
       {ProbeType::Drift,
-       {"column", "time_column", "window", "method", "threshold", "bins", "baseline", "sample_rows", "kind"}},
+       {"column", "time_column", "window", "method", "threshold", "bins", "baseline", "sample_rows",
+        "kind"}},
       {ProbeType::Schema, {"columns", "allow_extra_columns"}},
       {ProbeType::Values,
-       {"column", "accepted", "max_null_ratio", "unique", "min", "max", "time_column", "window", "filter"}},
+       {"column", "accepted", "max_null_ratio", "unique", "min", "max", "time_column", "window",
+        "filter"}},
       {ProbeType::Sql, {"query", "min", "max", "equals"}},
       {ProbeType::ConsumerLag, {"group", "max_lag_messages", "max_lag_seconds"}},
   };
@@ -601,8 +654,10 @@ const std::map<ProbeType, std::vector<std::string_view>>& probeKeys() {
 
 std::optional<Duration> parseUtcOffset(const std::string& tz) {
   if (tz == "UTC" || tz == "Etc/UTC" || tz == "Z" || tz == "GMT") return Duration{0};
-  if (tz.size() == 6 && (tz[0] == '+' || tz[0] == '-') && tz[3] == ':' && std::isdigit(static_cast<unsigned char>(tz[1])) &&
-      std::isdigit(static_cast<unsigned char>(tz[2])) && std::isdigit(static_cast<unsigned char>(tz[4])) &&
+  if (tz.size() == 6 && (tz[0] == '+' || tz[0] == '-') && tz[3] == ':' &&
+      std::isdigit(static_cast<unsigned char>(tz[1])) &&
+      std::isdigit(static_cast<unsigned char>(tz[2])) &&
+      std::isdigit(static_cast<unsigned char>(tz[4])) &&
       std::isdigit(static_cast<unsigned char>(tz[5]))) {
     int h = (tz[1] - '0') * 10 + (tz[2] - '0');
     int mi = (tz[4] - '0') * 10 + (tz[5] - '0');
@@ -629,7 +684,8 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
   auto name = m.str("name", true);
   if (name) {
     p.name = *name;
-    if (!validName(p.name, false)) m.error("name", "probe name \"" + p.name + "\" must match [a-z0-9_]+");
+    if (!validName(p.name, false))
+      m.error("name", "probe name \"" + p.name + "\" must match [a-z0-9_]+");
   }
   const std::string what = "probe \"" + p.name + "\"";
   m.setWhat(what);
@@ -637,15 +693,17 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
   if (!type) return;
   auto pt = probeTypeFromString(*type);
   if (!pt) {
-    m.error("type", what + ": unknown probe type \"" + *type +
-                        "\" (expected freshness, volume, drift, schema, values, sql or consumer_lag)" +
-                        didYouMean(*type, {"freshness", "volume", "drift", "schema", "values", "sql", "consumer_lag"}));
+    m.error("type",
+            what + ": unknown probe type \"" + *type +
+                "\" (expected freshness, volume, drift, schema, values, sql or consumer_lag)" +
+                didYouMean(*type, {"freshness", "volume", "drift", "schema", "values", "sql",
+                                   "consumer_lag"}));
     return;
   }
   p.type = *pt;
-  std::vector<std::string_view> allowed{"name",  "type",        "source",   "table",    "topic",
-                                        "every", "timeout",     "owner",    "consumers", "upstream",
-                                        "alert", "description"};
+  std::vector<std::string_view> allowed{"name",      "type",     "source",  "table",
+                                        "topic",     "every",    "timeout", "owner",
+                                        "consumers", "upstream", "alert",   "description"};
   const auto& own = probeKeys().at(p.type);
   allowed.insert(allowed.end(), own.begin(), own.end());
   std::map<std::string_view, std::string> elsewhere;
@@ -674,9 +732,11 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
       ProbeAlertConfig ac;
       if (auto v = a.intInRange("after", 1, 1000)) ac.after = static_cast<int>(*v);
       if (auto v = a.str("severity")) {
-        static const std::vector<std::string_view> sev{"page", "ticket", "critical", "warning", "info"};
+        static const std::vector<std::string_view> sev{"page", "ticket", "critical", "warning",
+                                                       "info"};
         if (std::find(sev.begin(), sev.end(), *v) == sev.end()) {
-          a.error("severity", what + ": alert severity \"" + *v + "\" must be one of " + joinNames(sev) + didYouMean(*v, sev));
+          a.error("severity", what + ": alert severity \"" + *v + "\" must be one of " +
+                                  joinNames(sev) + didYouMean(*v, sev));
         } else {
           ac.severity = *v;
         }
@@ -696,8 +756,10 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
     size_t start = 0;
     while (true) {
       size_t dot = p.table.find('.', start);
-      if (p.table.substr(start, dot == std::string::npos ? std::string::npos : dot - start).empty()) {
-        m.error("table", what + ": table \"" + p.table + "\" must be \"table\" or \"schema.table\"");
+      if (p.table.substr(start, dot == std::string::npos ? std::string::npos : dot - start)
+              .empty()) {
+        m.error("table",
+                what + ": table \"" + p.table + "\" must be \"table\" or \"schema.table\"");
         break;
       }
       if (dot == std::string::npos) break;
@@ -705,7 +767,9 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
     }
   }
   auto needTable = [&](const char* why) {
-    if (!p.topic.empty()) m.error("topic", what + ": " + toString(p.type) + " probes need a table, not a topic (" + why + ")");
+    if (!p.topic.empty())
+      m.error("topic",
+              what + ": " + toString(p.type) + " probes need a table, not a topic (" + why + ")");
   };
 
   switch (p.type) {
@@ -716,20 +780,28 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
       if (auto d = m.duration("max_age")) s.max_age = *d;
       if (auto v = m.str("schedule")) {
         auto c = CronExpr::parse(*v);
-        if (!c) m.error("schedule", what + ": " + c.error());
-        else s.schedule = *c;
+        if (!c)
+          m.error("schedule", what + ": " + c.error());
+        else
+          s.schedule = *c;
       }
       if (auto d = m.duration("grace", false, Duration{0})) s.grace = *d;
       if (auto v = m.str("timezone")) {
         auto off = parseUtcOffset(*v);
-        if (!off) m.error("timezone", what + ": time zone \"" + *v + "\" is not supported: use UTC or a fixed offset such as +01:00");
-        else { s.timezone = *v; s.utc_offset = *off; }
+        if (!off)
+          m.error("timezone", what + ": time zone \"" + *v +
+                                  "\" is not supported: use UTC or a fixed offset such as +01:00");
+        else {
+          s.timezone = *v;
+          s.utc_offset = *off;
+        }
       }
       if (auto v = m.str("filter")) s.filter = *v;
       if (!m.has("max_age") && !m.has("schedule")) {
         ctx.error(p.loc, what + ": freshness needs max_age, schedule (with grace), or both");
       }
-      if (m.has("grace") && !m.has("schedule")) m.error("grace", what + ": grace applies only with a schedule");
+      if (m.has("grace") && !m.has("schedule"))
+        m.error("grace", what + ": grace applies only with a schedule");
       p.spec = s;
       break;
     }
@@ -740,10 +812,13 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
       s.min = m.num("min");
       s.max = m.num("max");
       s.max_change = m.num("max_change");
-      if (s.max_change && *s.max_change <= 0) m.error("max_change", what + ": max_change must be > 0 (0.5 = 50%)");
+      if (s.max_change && *s.max_change <= 0)
+        m.error("max_change", what + ": max_change must be > 0 (0.5 = 50%)");
       if (s.min && s.max && *s.min > *s.max) m.error("min", what + ": min is greater than max");
-      if (s.window && p.topic.empty() && s.column.empty()) m.error("window", what + ": window needs a column to count recent rows by");
-      if (!s.column.empty() && !s.window && p.topic.empty()) m.error("column", what + ": column needs a window (rows with column >= now - window)");
+      if (s.window && p.topic.empty() && s.column.empty())
+        m.error("window", what + ": window needs a column to count recent rows by");
+      if (!s.column.empty() && !s.window && p.topic.empty())
+        m.error("column", what + ": column needs a window (rows with column >= now - window)");
       if (!p.topic.empty() && !s.window) m.missing("window");
       if (auto v = m.str("filter")) s.filter = *v;
       if (m.has("anomaly")) {
@@ -752,17 +827,26 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
           a.checkKeys({"sensitivity", "training", "seasonality", "min_change"});
           AnomalyConfig ac;
           if (auto v = a.num("sensitivity")) {
-            if (*v <= 0) a.error("sensitivity", what + ": anomaly sensitivity must be > 0");
-            else ac.sensitivity = *v;
+            if (*v <= 0)
+              a.error("sensitivity", what + ": anomaly sensitivity must be > 0");
+            else
+              ac.sensitivity = *v;
           }
           if (auto d = a.duration("training", false, std::chrono::hours(1))) ac.training = *d;
           if (auto v = a.str("seasonality")) {
-            if (*v == "hour_of_day") ac.seasonality = Seasonality::HourOfDay;
-            else if (*v == "day_of_week") ac.seasonality = Seasonality::DayOfWeek;
-            else if (*v == "hour_of_week") ac.seasonality = Seasonality::HourOfWeek;
-            else if (*v == "none") ac.seasonality = Seasonality::None;
-            else a.error("seasonality", what + ": seasonality must be hour_of_day, day_of_week, hour_of_week or none" +
-                                            didYouMean(*v, {"hour_of_day", "day_of_week", "hour_of_week"}));
+            if (*v == "hour_of_day")
+              ac.seasonality = Seasonality::HourOfDay;
+            else if (*v == "day_of_week")
+              ac.seasonality = Seasonality::DayOfWeek;
+            else if (*v == "hour_of_week")
+              ac.seasonality = Seasonality::HourOfWeek;
+            else if (*v == "none")
+              ac.seasonality = Seasonality::None;
+            else
+              a.error("seasonality",
+                      what +
+                          ": seasonality must be hour_of_day, day_of_week, hour_of_week or none" +
+                          didYouMean(*v, {"hour_of_day", "day_of_week", "hour_of_week"}));
           }
           if (a.has("min_change")) {
             auto mc = a.raw("min_change");
@@ -789,13 +873,19 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
       if (auto v = m.str("time_column")) s.time_column = *v;
       if (auto d = m.duration("window")) s.window = *d;
       if (auto v = m.str("kind")) {
-        if (*v == "numeric") s.kind = ColumnKind::Numeric;
-        else if (*v == "categorical") s.kind = ColumnKind::Categorical;
-        else m.error("kind", what + ": kind must be numeric or categorical");
+        if (*v == "numeric")
+          s.kind = ColumnKind::Numeric;
+        else if (*v == "categorical")
+          s.kind = ColumnKind::Categorical;
+        else
+          m.error("kind", what + ": kind must be numeric or categorical");
       }
       if (auto v = m.str("method")) {
-        static const std::map<std::string, DriftMethod> methods{{"psi", DriftMethod::Psi},
-            {"ks", DriftMethod::Ks}, {"js", DriftMethod::Js}, {"wasserstein", DriftMethod::Wasserstein},
+        static const std::map<std::string, DriftMethod> methods{
+            {"psi", DriftMethod::Psi},
+            {"ks", DriftMethod::Ks},
+            {"js", DriftMethod::Js},
+            {"wasserstein", DriftMethod::Wasserstein},
             {"chi2", DriftMethod::Chi2}};
         auto it = methods.find(*v);
         if (it == methods.end()) {
@@ -803,23 +893,31 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
                                 didYouMean(*v, {"psi", "ks", "js", "wasserstein", "chi2"}));
         } else {
           s.method = it->second;
-          if (s.kind == ColumnKind::Categorical && (s.method == DriftMethod::Ks || s.method == DriftMethod::Wasserstein))
-            m.error("method", what + ": " + *v + " needs a numeric column (categorical: psi, js or chi2)");
+          if (s.kind == ColumnKind::Categorical &&
+              (s.method == DriftMethod::Ks || s.method == DriftMethod::Wasserstein))
+            m.error("method",
+                    what + ": " + *v + " needs a numeric column (categorical: psi, js or chi2)");
           if (s.kind == ColumnKind::Numeric && s.method == DriftMethod::Chi2)
-            m.error("method", what + ": chi2 needs a categorical column (numeric: psi, ks, js or wasserstein)");
+            m.error(
+                "method",
+                what + ": chi2 needs a categorical column (numeric: psi, ks, js or wasserstein)");
         }
       }
       if (auto v = m.num("threshold")) {
-        if (*v <= 0) m.error("threshold", what + ": threshold must be > 0");
-        else s.threshold = *v;
+        if (*v <= 0)
+          m.error("threshold", what + ": threshold must be > 0");
+        else
+          s.threshold = *v;
       }
       if (auto v = m.intInRange("bins", 2, 1000)) s.bins = static_cast<int>(*v);
       if (auto v = m.intInRange("sample_rows", 100, 1000000000)) s.sample_rows = *v;
       if (m.has("baseline")) {
         auto b = m.raw("baseline");
         if (b.IsScalar()) {
-          if (b.Scalar() == "pinned") s.baseline.pinned = true;
-          else m.error("baseline", what + ": baseline must be \"pinned\" or {window, lag}");
+          if (b.Scalar() == "pinned")
+            s.baseline.pinned = true;
+          else
+            m.error("baseline", what + ": baseline must be \"pinned\" or {window, lag}");
         } else {
           MapReader br(ctx, *e.doc, b, what + " baseline");
           if (br.ok()) {
@@ -850,7 +948,8 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
       } else {
         for (auto it = c.begin(); it != c.end(); ++it) {
           if (!it->second.IsScalar()) {
-            ctx.error(*e.doc, it->second, what + ": the type of column " + it->first.Scalar() + " must be a string");
+            ctx.error(*e.doc, it->second,
+                      what + ": the type of column " + it->first.Scalar() + " must be a string");
             continue;
           }
           s.columns.emplace_back(it->first.Scalar(), it->second.Scalar());
@@ -869,8 +968,10 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
         if (s.accepted.empty()) m.error("accepted", what + ": accepted must not be empty");
       }
       if (auto v = m.num("max_null_ratio")) {
-        if (*v < 0 || *v > 1) m.error("max_null_ratio", what + ": max_null_ratio must be between 0 and 1");
-        else s.max_null_ratio = *v;
+        if (*v < 0 || *v > 1)
+          m.error("max_null_ratio", what + ": max_null_ratio must be between 0 and 1");
+        else
+          s.max_null_ratio = *v;
       }
       if (auto v = m.boolean("unique")) s.unique = *v;
       s.min = m.num("min");
@@ -890,9 +991,11 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
       if (auto v = m.str("query", true)) {
         s.query = *v;
         std::string trimmed = *v;
-        while (!trimmed.empty() && (std::isspace(static_cast<unsigned char>(trimmed.back())) || trimmed.back() == ';'))
+        while (!trimmed.empty() &&
+               (std::isspace(static_cast<unsigned char>(trimmed.back())) || trimmed.back() == ';'))
           trimmed.pop_back();
-        if (trimmed.find(';') != std::string::npos) m.error("query", what + ": query must be a single statement");
+        if (trimmed.find(';') != std::string::npos)
+          m.error("query", what + ": query must be a single statement");
       }
       s.min = m.num("min");
       s.max = m.num("max");
@@ -903,15 +1006,20 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
     }
     case ProbeType::ConsumerLag: {
       ConsumerLagSpec s;
-      if (!p.table.empty()) m.error("table", what + ": consumer_lag probes need a topic, not a table");
+      if (!p.table.empty())
+        m.error("table", what + ": consumer_lag probes need a topic, not a table");
       if (auto v = m.str("group", true)) s.group = *v;
       if (auto v = m.integer("max_lag_messages")) {
-        if (*v < 0) m.error("max_lag_messages", what + ": max_lag_messages must be >= 0");
-        else s.max_lag_messages = *v;
+        if (*v < 0)
+          m.error("max_lag_messages", what + ": max_lag_messages must be >= 0");
+        else
+          s.max_lag_messages = *v;
       }
       if (m.has("max_lag_seconds")) {
         auto raw = m.str("max_lag_seconds");
-        if (raw && !raw->empty() && std::all_of(raw->begin(), raw->end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+        if (raw && !raw->empty() && std::all_of(raw->begin(), raw->end(), [](char c) {
+              return std::isdigit(static_cast<unsigned char>(c));
+            })) {
           s.max_lag_seconds = std::chrono::seconds(std::stoll(*raw));
         } else if (auto d = m.duration("max_lag_seconds")) {
           s.max_lag_seconds = *d;
@@ -928,18 +1036,23 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
 void parseSlo(Ctx& ctx, const Entry& e, std::vector<SloConfig>& out) {
   MapReader m(ctx, *e.doc, e.node, "slo");
   if (!m.ok()) return;
-  m.checkKeys({"name", "description", "objective", "window", "probes", "budgeting", "errors", "alerting"});
+  m.checkKeys(
+      {"name", "description", "objective", "window", "probes", "budgeting", "errors", "alerting"});
   SloConfig s;
   s.loc = m.loc();
   if (auto v = m.str("name", true)) {
     s.name = *v;
-    if (!validName(s.name, true)) m.error("name", "slo name \"" + s.name + "\" must match [a-z0-9_-]+");
+    if (!validName(s.name, true))
+      m.error("name", "slo name \"" + s.name + "\" must match [a-z0-9_-]+");
   }
   const std::string what = "slo \"" + s.name + "\"";
   if (auto v = m.str("description")) s.description = *v;
   if (auto v = m.num("objective", true)) {
-    if (*v <= 0 || *v >= 100) m.error("objective", what + ": objective is a percentage strictly between 0 and 100, got " + m.str("objective").value_or(""));
-    else s.objective = *v;
+    if (*v <= 0 || *v >= 100)
+      m.error("objective", what + ": objective is a percentage strictly between 0 and 100, got " +
+                               m.str("objective").value_or(""));
+    else
+      s.objective = *v;
   }
   if (auto d = m.duration("window", false, std::chrono::hours(1))) s.window = *d;
   if (auto v = m.strList("probes", true)) {
@@ -947,14 +1060,21 @@ void parseSlo(Ctx& ctx, const Entry& e, std::vector<SloConfig>& out) {
     if (s.probes.empty()) m.error("probes", what + ": probes must not be empty");
   }
   if (auto v = m.str("budgeting")) {
-    if (*v == "occurrences") s.budgeting = Budgeting::Occurrences;
-    else if (*v == "timeslices") s.budgeting = Budgeting::Timeslices;
-    else m.error("budgeting", what + ": budgeting must be occurrences or timeslices" + didYouMean(*v, {"occurrences", "timeslices"}));
+    if (*v == "occurrences")
+      s.budgeting = Budgeting::Occurrences;
+    else if (*v == "timeslices")
+      s.budgeting = Budgeting::Timeslices;
+    else
+      m.error("budgeting", what + ": budgeting must be occurrences or timeslices" +
+                               didYouMean(*v, {"occurrences", "timeslices"}));
   }
   if (auto v = m.str("errors")) {
-    if (*v == "bad") s.errors = ErrorPolicy::Bad;
-    else if (*v == "ignore") s.errors = ErrorPolicy::Ignore;
-    else m.error("errors", what + ": errors must be bad or ignore");
+    if (*v == "bad")
+      s.errors = ErrorPolicy::Bad;
+    else if (*v == "ignore")
+      s.errors = ErrorPolicy::Ignore;
+    else
+      m.error("errors", what + ": errors must be bad or ignore");
   }
   if (m.has("alerting")) {
     MapReader a(ctx, *e.doc, m.raw("alerting"), what + " alerting");
@@ -966,14 +1086,19 @@ void parseSlo(Ctx& ctx, const Entry& e, std::vector<SloConfig>& out) {
         if (!r.ok()) continue;
         r.checkKeys({"notify"});
         auto n = r.strList("notify");
-        if (std::string(sev) == "page") s.alerting.page_notify = n.value_or(std::vector<std::string>{});
-        else s.alerting.ticket_notify = n.value_or(std::vector<std::string>{});
+        if (std::string(sev) == "page")
+          s.alerting.page_notify = n.value_or(std::vector<std::string>{});
+        else
+          s.alerting.ticket_notify = n.value_or(std::vector<std::string>{});
       }
-      if (auto v = a.intInRange("min_bad_events", 1, 1000000)) s.alerting.min_bad_events = static_cast<int>(*v);
+      if (auto v = a.intInRange("min_bad_events", 1, 1000000))
+        s.alerting.min_bad_events = static_cast<int>(*v);
       if (a.has("windows")) {
         auto w = a.raw("windows");
         if (!w.IsSequence()) {
-          ctx.error(*e.doc, w, what + ": alerting.windows must be a list of {severity, long, short, burn_rate}");
+          ctx.error(
+              *e.doc, w,
+              what + ": alerting.windows must be a list of {severity, long, short, burn_rate}");
         } else {
           for (const auto& item : w) {
             MapReader r(ctx, *e.doc, item, what + " alerting window");
@@ -984,8 +1109,10 @@ void parseSlo(Ctx& ctx, const Entry& e, std::vector<SloConfig>& out) {
             auto lw = r.duration("long", true);
             auto sw = r.duration("short", true);
             auto br = r.num("burn_rate", true);
-            if (sev && *sev != "page" && *sev != "ticket") r.error("severity", what + ": window severity must be page or ticket");
-            if (lw && sw && *sw >= *lw) r.error("short", what + ": the short window must be shorter than the long window");
+            if (sev && *sev != "page" && *sev != "ticket")
+              r.error("severity", what + ": window severity must be page or ticket");
+            if (lw && sw && *sw >= *lw)
+              r.error("short", what + ": the short window must be shorter than the long window");
             if (br && *br <= 0) r.error("burn_rate", what + ": burn_rate must be > 0");
             if (sev && lw && sw && br) s.alerting.windows.push_back({*sev, *lw, *sw, *br});
           }
@@ -1003,7 +1130,8 @@ void parseNotifier(Ctx& ctx, const Entry& e, std::vector<NotifierConfig>& out) {
   n.name = e.key;
   n.loc = ctx.loc(*e.doc, e.key_node);
   const std::string what = "notifier \"" + n.name + "\"";
-  if (!validName(n.name, true)) ctx.error(n.loc, "notifier name \"" + n.name + "\" must match [a-z0-9_-]+");
+  if (!validName(n.name, true))
+    ctx.error(n.loc, "notifier name \"" + n.name + "\" must match [a-z0-9_-]+");
   auto type = m.str("type", true);
   if (!type) return;
   std::vector<std::string_view> common{"type", "repeat_interval", "timeout"};
@@ -1011,7 +1139,8 @@ void parseNotifier(Ctx& ctx, const Entry& e, std::vector<NotifierConfig>& out) {
     extra.insert(extra.end(), common.begin(), common.end());
     return extra;
   };
-  if (auto d = m.duration("repeat_interval", false, std::chrono::minutes(1))) n.repeat_interval = *d;
+  if (auto d = m.duration("repeat_interval", false, std::chrono::minutes(1)))
+    n.repeat_interval = *d;
   if (auto d = m.duration("timeout")) n.timeout = *d;
   auto url = [&](const std::string& key, bool required, bool secret) -> std::string {
     auto v = m.str(key, required, secret);
@@ -1037,9 +1166,13 @@ void parseNotifier(Ctx& ctx, const Entry& e, std::vector<NotifierConfig>& out) {
     w.url = url("url", true, true);
     if (auto v = m.str("secret", false, true)) w.secret = *v;
     if (auto v = m.str("format")) {
-      if (*v == "datawatch") w.format = WebhookFormat::Datawatch;
-      else if (*v == "alertmanager") w.format = WebhookFormat::Alertmanager;
-      else m.error("format", what + ": format must be datawatch or alertmanager" + didYouMean(*v, {"datawatch", "alertmanager"}));
+      if (*v == "datawatch")
+        w.format = WebhookFormat::Datawatch;
+      else if (*v == "alertmanager")
+        w.format = WebhookFormat::Alertmanager;
+      else
+        m.error("format", what + ": format must be datawatch or alertmanager" +
+                              didYouMean(*v, {"datawatch", "alertmanager"}));
     }
     if (auto h = m.strMap("headers", true)) w.headers = *h;
     n.spec = w;
@@ -1061,8 +1194,10 @@ void parseNotifier(Ctx& ctx, const Entry& e, std::vector<NotifierConfig>& out) {
     if (auto v = m.str("path", true)) f.path = resolvePath(*e.doc, *v);
     n.spec = f;
   } else {
-    m.error("type", what + ": unknown notifier type \"" + *type + "\" (expected slack, webhook, pagerduty, alertmanager or file)" +
-                        didYouMean(*type, {"slack", "webhook", "pagerduty", "alertmanager", "file"}));
+    m.error("type",
+            what + ": unknown notifier type \"" + *type +
+                "\" (expected slack, webhook, pagerduty, alertmanager or file)" +
+                didYouMean(*type, {"slack", "webhook", "pagerduty", "alertmanager", "file"}));
     return;
   }
   out.push_back(std::move(n));
@@ -1084,7 +1219,10 @@ void parseSilence(Ctx& ctx, const Entry& e, std::vector<SilenceConfig>& out) {
     auto v = m.str(key, required);
     if (!v) return std::nullopt;
     auto t = parseTimestamp(*v);
-    if (!t) m.error(key, "silence: " + key + " must be an RFC 3339 time such as 2026-12-01T00:00:00Z, got \"" + *v + "\"");
+    if (!t)
+      m.error(key, "silence: " + key +
+                       " must be an RFC 3339 time such as 2026-12-01T00:00:00Z, got \"" + *v +
+                       "\"");
     return t;
   };
   s.starts = ts("starts", false);
@@ -1117,8 +1255,9 @@ void gatherKeyed(Ctx& ctx, const Doc& doc, const YAML::Node& section, const std:
     const std::string key = it->first.Scalar();
     auto dup = std::find_if(into.begin(), into.end(), [&](const Entry& x) { return x.key == key; });
     if (dup != into.end()) {
-      ctx.error(doc, it->first, "duplicate " + name.substr(0, name.size() - 1) + " \"" + key +
-                                    "\" (first defined at " + ctx.loc(*dup->doc, dup->key_node).str() + ")");
+      ctx.error(doc, it->first,
+                "duplicate " + name.substr(0, name.size() - 1) + " \"" + key +
+                    "\" (first defined at " + ctx.loc(*dup->doc, dup->key_node).str() + ")");
       continue;
     }
     into.push_back({it->second, &doc, key, it->first});
@@ -1138,10 +1277,12 @@ void gatherList(Ctx& ctx, const Doc& doc, const YAML::Node& section, const std::
 void gather(Ctx& ctx, const Doc& doc, Gathered& g) {
   if (doc.root.IsNull()) return;  // an empty file is fine
   if (!doc.root.IsMap()) {
-    ctx.error(doc, doc.root, "the top level must be a map (agent, sources, probes, slos, notifiers, silences, environments)");
+    ctx.error(doc, doc.root,
+              "the top level must be a map (agent, sources, probes, slos, notifiers, silences, "
+              "environments)");
     return;
   }
-  static const std::vector<std::string_view> kTop{"agent", "sources", "probes", "slos",
+  static const std::vector<std::string_view> kTop{"agent",     "sources",  "probes",      "slos",
                                                   "notifiers", "silences", "environments"};
   for (auto it = doc.root.begin(); it != doc.root.end(); ++it) {
     const std::string key = it->first.Scalar();
@@ -1155,8 +1296,9 @@ void gather(Ctx& ctx, const Doc& doc, Gathered& g) {
       for (auto a = v.begin(); a != v.end(); ++a) {
         const std::string k = a->first.Scalar();
         if (auto prev = g.agent.find(k); prev != g.agent.end()) {
-          ctx.error(doc, a->first, "agent." + k + " is set twice (also at " +
-                                       ctx.loc(*prev->second.doc, prev->second.key_node).str() + ")");
+          ctx.error(doc, a->first,
+                    "agent." + k + " is set twice (also at " +
+                        ctx.loc(*prev->second.doc, prev->second.key_node).str() + ")");
           continue;
         }
         g.agent[k] = {a->second, &doc, k, a->first};
@@ -1178,7 +1320,8 @@ void gather(Ctx& ctx, const Doc& doc, Gathered& g) {
         continue;
       }
       for (auto en = v.begin(); en != v.end(); ++en) {
-        g.environments[en->first.Scalar()].push_back({en->second, &doc, en->first.Scalar(), en->first});
+        g.environments[en->first.Scalar()].push_back(
+            {en->second, &doc, en->first.Scalar(), en->first});
       }
     } else {
       ctx.error(doc, it->first, "unknown top-level key \"" + key + "\"" + didYouMean(key, kTop));
@@ -1205,15 +1348,17 @@ YAML::Node deepMerge(const YAML::Node& base, const YAML::Node& over) {
   return out;
 }
 
-void applyEnvironment(Ctx& ctx, const std::string& env, Gathered& g, const std::vector<std::unique_ptr<Doc>>& docs) {
+void applyEnvironment(Ctx& ctx, const std::string& env, Gathered& g,
+                      const std::vector<std::unique_ptr<Doc>>& docs) {
   auto it = g.environments.find(env);
   if (it == g.environments.end()) {
     std::vector<std::string_view> names;
     for (const auto& [n, _] : g.environments) names.push_back(n);
     Location l{docs.empty() ? std::string("--env") : docs.front()->file, 0, 0};
-    ctx.error(l, "environment \"" + env + "\" is not defined" +
-                     (names.empty() ? std::string(" (no environments are defined)")
-                                    : " (defined: " + joinNames(names) + ")" + didYouMean(env, names)));
+    ctx.error(
+        l, "environment \"" + env + "\" is not defined" +
+               (names.empty() ? std::string(" (no environments are defined)")
+                              : " (defined: " + joinNames(names) + ")" + didYouMean(env, names)));
     return;
   }
   for (const Entry& overlay : it->second) {
@@ -1239,10 +1384,12 @@ void applyEnvironment(Ctx& ctx, const std::string& env, Gathered& g, const std::
       } else if ((s == "sources" || s == "notifiers") && v.IsMap()) {
         auto& list = s == "sources" ? g.sources : g.notifiers;
         for (auto o = v.begin(); o != v.end(); ++o) {
-          auto target = std::find_if(list.begin(), list.end(), [&](const Entry& x) { return x.key == o->first.Scalar(); });
+          auto target = std::find_if(list.begin(), list.end(),
+                                     [&](const Entry& x) { return x.key == o->first.Scalar(); });
           if (target == list.end()) {
-            ctx.error(*overlay.doc, o->first, "environment \"" + env + "\" overrides " + s.substr(0, s.size() - 1) +
-                                                  " \"" + o->first.Scalar() + "\", which is not defined");
+            ctx.error(*overlay.doc, o->first,
+                      "environment \"" + env + "\" overrides " + s.substr(0, s.size() - 1) + " \"" +
+                          o->first.Scalar() + "\", which is not defined");
             continue;
           }
           target->node = deepMerge(target->node, o->second);
@@ -1255,17 +1402,21 @@ void applyEnvironment(Ctx& ctx, const std::string& env, Gathered& g, const std::
                    x.node["name"].Scalar() == o->first.Scalar();
           });
           if (target == list.end()) {
-            ctx.error(*overlay.doc, o->first, "environment \"" + env + "\" overrides " + s.substr(0, s.size() - 1) +
-                                                  " \"" + o->first.Scalar() + "\", which is not defined");
+            ctx.error(*overlay.doc, o->first,
+                      "environment \"" + env + "\" overrides " + s.substr(0, s.size() - 1) + " \"" +
+                          o->first.Scalar() + "\", which is not defined");
             continue;
           }
           target->node = deepMerge(target->node, o->second);
         }
-      } else if (s == "agent" || s == "sources" || s == "notifiers" || s == "probes" || s == "slos") {
-        ctx.error(*overlay.doc, v, "environment \"" + env + "\": " + s + " overrides must be a map keyed by name");
+      } else if (s == "agent" || s == "sources" || s == "notifiers" || s == "probes" ||
+                 s == "slos") {
+        ctx.error(*overlay.doc, v,
+                  "environment \"" + env + "\": " + s + " overrides must be a map keyed by name");
       } else {
-        ctx.error(*overlay.doc, sec->first, "environment \"" + env + "\": unknown key \"" + s + "\"" +
-                                                didYouMean(s, {"agent", "sources", "notifiers", "probes", "slos"}));
+        ctx.error(*overlay.doc, sec->first,
+                  "environment \"" + env + "\": unknown key \"" + s + "\"" +
+                      didYouMean(s, {"agent", "sources", "notifiers", "probes", "slos"}));
       }
     }
   }
@@ -1288,38 +1439,49 @@ bool hasCycle(const Config& c, const std::string& start, std::set<std::string>& 
 }
 
 void crossCheck(Ctx& ctx, Config& c) {
-  auto checkNotify = [&](const std::vector<std::string>& names, const Location& loc, const std::string& what) {
+  auto checkNotify = [&](const std::vector<std::string>& names, const Location& loc,
+                         const std::string& what) {
     for (const auto& n : names) {
       if (!c.findNotifier(n)) {
         std::vector<std::string_view> known;
         for (const auto& x : c.notifiers) known.push_back(x.name);
-        ctx.error(loc, what + " notifies \"" + n + "\", which is not a defined notifier" + didYouMean(n, known));
+        ctx.error(loc, what + " notifies \"" + n + "\", which is not a defined notifier" +
+                           didYouMean(n, known));
       }
     }
   };
   std::set<std::string> seen;
   for (const auto& p : c.probes) {
     if (!p.name.empty() && !seen.insert(p.name).second) {
-      ctx.error(p.loc, "duplicate probe name \"" + p.name + "\" (first defined at " + c.findProbe(p.name)->loc.str() + ")");
+      ctx.error(p.loc, "duplicate probe name \"" + p.name + "\" (first defined at " +
+                           c.findProbe(p.name)->loc.str() + ")");
     }
     const std::string what = "probe \"" + p.name + "\"";
     const auto* src = c.findSource(p.source);
     if (!src) {
       std::vector<std::string_view> known;
       for (const auto& x : c.sources) known.push_back(x.name);
-      if (!p.source.empty()) ctx.error(p.loc, what + ": source \"" + p.source + "\" is not defined" + didYouMean(p.source, known));
+      if (!p.source.empty())
+        ctx.error(p.loc, what + ": source \"" + p.source + "\" is not defined" +
+                             didYouMean(p.source, known));
     } else if (!p.table.empty() && !src->isSql()) {
-      ctx.error(p.loc, what + ": table needs a SQL source (postgres or sqlite); source \"" + src->name + "\" is " + toString(src->type));
+      ctx.error(p.loc, what + ": table needs a SQL source (postgres or sqlite); source \"" +
+                           src->name + "\" is " + toString(src->type));
     } else if (!p.topic.empty() && src->isSql()) {
-      ctx.error(p.loc, what + ": topic needs a kafka source; source \"" + src->name + "\" is " + toString(src->type));
+      ctx.error(p.loc, what + ": topic needs a kafka source; source \"" + src->name + "\" is " +
+                           toString(src->type));
     } else if (p.type == ProbeType::Sql && !src->isSql()) {
-      ctx.error(p.loc, what + ": sql probes need a SQL source (postgres or sqlite); source \"" + src->name + "\" is kafka");
+      ctx.error(p.loc, what + ": sql probes need a SQL source (postgres or sqlite); source \"" +
+                           src->name + "\" is kafka");
     } else if (p.type == ProbeType::ConsumerLag && src->isSql()) {
-      ctx.error(p.loc, what + ": consumer_lag probes need a kafka source; source \"" + src->name + "\" is " + toString(src->type));
+      ctx.error(p.loc, what + ": consumer_lag probes need a kafka source; source \"" + src->name +
+                           "\" is " + toString(src->type));
     }
     for (const auto& u : p.upstream) {
-      if (u == p.name) ctx.error(p.loc, what + " lists itself as upstream");
-      else if (!c.findProbe(u)) ctx.error(p.loc, what + ": upstream probe \"" + u + "\" is not defined");
+      if (u == p.name)
+        ctx.error(p.loc, what + " lists itself as upstream");
+      else if (!c.findProbe(u))
+        ctx.error(p.loc, what + ": upstream probe \"" + u + "\" is not defined");
     }
     if (p.alert) checkNotify(p.alert->notify, p.loc, what);
   }
@@ -1331,27 +1493,33 @@ void crossCheck(Ctx& ctx, Config& c) {
   }
   std::set<std::string> slo_names;
   for (const auto& s : c.slos) {
-    if (!s.name.empty() && !slo_names.insert(s.name).second) ctx.error(s.loc, "duplicate slo name \"" + s.name + "\"");
+    if (!s.name.empty() && !slo_names.insert(s.name).second)
+      ctx.error(s.loc, "duplicate slo name \"" + s.name + "\"");
     for (const auto& p : s.probes) {
       if (!c.findProbe(p)) {
         std::vector<std::string_view> known;
         for (const auto& x : c.probes) known.push_back(x.name);
-        ctx.error(s.loc, "slo \"" + s.name + "\": probe \"" + p + "\" is not defined" + didYouMean(p, known));
+        ctx.error(s.loc, "slo \"" + s.name + "\": probe \"" + p + "\" is not defined" +
+                             didYouMean(p, known));
       }
     }
-    if (s.alerting.page_notify) checkNotify(*s.alerting.page_notify, s.loc, "slo \"" + s.name + "\"");
-    if (s.alerting.ticket_notify) checkNotify(*s.alerting.ticket_notify, s.loc, "slo \"" + s.name + "\"");
+    if (s.alerting.page_notify)
+      checkNotify(*s.alerting.page_notify, s.loc, "slo \"" + s.name + "\"");
+    if (s.alerting.ticket_notify)
+      checkNotify(*s.alerting.ticket_notify, s.loc, "slo \"" + s.name + "\"");
     for (const auto& w : s.alerting.windows) {
       if (w.long_window > s.window) {
-        ctx.error(s.loc, "slo \"" + s.name + "\": alerting window " + formatDuration(w.long_window) +
-                             " is longer than the SLO window " + formatDuration(s.window));
+        ctx.error(s.loc, "slo \"" + s.name + "\": alerting window " +
+                             formatDuration(w.long_window) + " is longer than the SLO window " +
+                             formatDuration(s.window));
       }
     }
   }
   checkNotify(c.agent.default_notify, c.agent.loc, "agent.default_notify");
 }
 
-Doc* parseDoc(Ctx& ctx, std::vector<std::unique_ptr<Doc>>& docs, const std::string& text, const std::string& file) {
+Doc* parseDoc(Ctx& ctx, std::vector<std::unique_ptr<Doc>>& docs, const std::string& text,
+              const std::string& file) {
   auto doc = std::make_unique<Doc>();
   doc->file = file;
   doc->dir = fs::path(file).parent_path();
@@ -1382,10 +1550,12 @@ LoadResult finish(Ctx& ctx, std::vector<Diagnostic>& diags, std::vector<std::uni
     c.environment = environment;
     if (!docs.empty()) {
       c.agent.loc = Location{docs.front()->file, 0, 0};
-      c.agent.state = "sqlite://" + (docs.front()->dir / "datawatch-state.db").lexically_normal().string();
+      c.agent.state =
+          "sqlite://" + (docs.front()->dir / "datawatch-state.db").lexically_normal().string();
       c.agent.postmortems.dir = (docs.front()->dir / "postmortems").lexically_normal();
     }
-    if (auto it = g.agent.begin(); it != g.agent.end()) c.agent.loc = ctx.loc(*it->second.doc, it->second.key_node);
+    if (auto it = g.agent.begin(); it != g.agent.end())
+      c.agent.loc = ctx.loc(*it->second.doc, it->second.key_node);
     parseAgent(ctx, g.agent, c.agent);
     for (const auto& e : g.sources) parseSource(ctx, e, c.sources);
     for (const auto& e : g.notifiers) parseNotifier(ctx, e, c.notifiers);
@@ -1395,7 +1565,8 @@ LoadResult finish(Ctx& ctx, std::vector<Diagnostic>& diags, std::vector<std::uni
     crossCheck(ctx, c);
     c.secrets = ctx.secrets;
     std::stable_sort(diags.begin(), diags.end(), [](const Diagnostic& a, const Diagnostic& b) {
-      return std::tie(a.loc.file, a.loc.line, a.loc.column) < std::tie(b.loc.file, b.loc.line, b.loc.column);
+      return std::tie(a.loc.file, a.loc.line, a.loc.column) <
+             std::tie(b.loc.file, b.loc.line, b.loc.column);
     });
     LoadResult r;
     const bool failed = std::any_of(diags.begin(), diags.end(), [](const Diagnostic& d) {
@@ -1406,8 +1577,9 @@ LoadResult finish(Ctx& ctx, std::vector<Diagnostic>& diags, std::vector<std::uni
     return r;
   } catch (const YAML::Exception& ex) {
     // yaml-cpp may throw on malformed nodes we did not foresee; never let it escape.
-    ctx.error(Location{docs.empty() ? "" : docs.front()->file, ex.mark.line + 1, ex.mark.column + 1},
-              "invalid configuration: " + ex.msg);
+    ctx.error(
+        Location{docs.empty() ? "" : docs.front()->file, ex.mark.line + 1, ex.mark.column + 1},
+        "invalid configuration: " + ex.msg);
     LoadResult r;
     r.diagnostics = std::move(diags);
     return r;
@@ -1427,7 +1599,8 @@ LoadResult loadConfig(const LoadOptions& options) {
       std::vector<std::string> found;
       for (const auto& ent : fs::directory_iterator(p, ec)) {
         const auto ext = ent.path().extension();
-        if (ent.is_regular_file() && (ext == ".yaml" || ext == ".yml")) found.push_back(ent.path().string());
+        if (ent.is_regular_file() && (ext == ".yaml" || ext == ".yml"))
+          found.push_back(ent.path().string());
       }
       std::sort(found.begin(), found.end());
       if (found.empty()) ctx.error(Location{p, 0, 0}, "directory has no *.yaml or *.yml files");
@@ -1438,7 +1611,8 @@ LoadResult loadConfig(const LoadOptions& options) {
       ctx.error(Location{p, 0, 0}, "no such file or directory");
     }
   }
-  if (options.paths.empty()) ctx.error(Location{"datawatch", 0, 0}, "no config given (use -c FILE or -c DIR)");
+  if (options.paths.empty())
+    ctx.error(Location{"datawatch", 0, 0}, "no config given (use -c FILE or -c DIR)");
   for (const auto& f : files) {
     std::ifstream in(f);
     if (!in) {

@@ -47,8 +47,7 @@ LoadResult loadConfig(const LoadOptions& options);
 // Loads from YAML text (tests, the demo's embedded config). `file` names it in
 // diagnostics and anchors relative paths (its folder).
 LoadResult loadConfigFromString(const std::string& yaml, const std::string& file,
-                                const std::string& environment = "",
-                                EnvLookup env = processEnv());
+                                const std::string& environment = "", EnvLookup env = processEnv());
 
 // Edit distance, for "did you mean" hints.
 size_t editDistance(std::string_view a, std::string_view b);

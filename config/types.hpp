@@ -86,7 +86,7 @@ struct FreshnessSpec {
   std::optional<CronExpr> schedule;  // batch tables: expected loads
   Duration grace = 0s;
   std::string timezone = "UTC";
-  Duration utc_offset = 0s;  // derived from timezone
+  Duration utc_offset = 0s;           // derived from timezone
   std::optional<std::string> filter;  // an extra SQL predicate (from dbt); trusted config
 };
 
@@ -158,8 +158,8 @@ struct ConsumerLagSpec {
   std::optional<Duration> max_lag_seconds;
 };
 
-using ProbeSpec =
-    std::variant<FreshnessSpec, VolumeSpec, DriftSpec, SchemaSpec, ValuesSpec, SqlSpec, ConsumerLagSpec>;
+using ProbeSpec = std::variant<FreshnessSpec, VolumeSpec, DriftSpec, SchemaSpec, ValuesSpec,
+                               SqlSpec, ConsumerLagSpec>;
 
 struct ProbeConfig {
   std::string name;
@@ -194,7 +194,7 @@ struct BurnWindow {
 struct SloAlerting {
   std::optional<std::vector<std::string>> page_notify;    // nullopt: agent.default_notify
   std::optional<std::vector<std::string>> ticket_notify;  // nullopt: agent.default_notify
-  std::vector<BurnWindow> windows;  // empty: the default table of SPEC §4
+  std::vector<BurnWindow> windows;                        // empty: the default table of SPEC §4
   int min_bad_events = 2;
 };
 

@@ -53,12 +53,13 @@ std::string parseField(std::string_view field, const FieldSpec& f, std::bitset<N
   size_t start = 0;
   while (start <= field.size()) {
     size_t comma = field.find(',', start);
-    std::string_view part =
-        field.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    std::string_view part = field.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     int step = 1;
     if (auto slash = part.find('/'); slash != std::string_view::npos) {
       auto s = parseValue(part.substr(slash + 1), FieldSpec{f.name, 1, 1000, false, false});
-      if (!s || *s == 0) return "invalid step in " + std::string(f.name) + " field \"" + std::string(part) + "\"";
+      if (!s || *s == 0)
+        return "invalid step in " + std::string(f.name) + " field \"" + std::string(part) + "\"";
       step = *s;
       part = part.substr(0, slash);
     }
@@ -92,11 +93,16 @@ std::string parseField(std::string_view field, const FieldSpec& f, std::bitset<N
 
 Result<CronExpr> CronExpr::parse(std::string_view text) {
   std::string expanded(text);
-  if (text == "@hourly") expanded = "0 * * * *";
-  else if (text == "@daily" || text == "@midnight") expanded = "0 0 * * *";
-  else if (text == "@weekly") expanded = "0 0 * * 0";
-  else if (text == "@monthly") expanded = "0 0 1 * *";
-  else if (text == "@yearly" || text == "@annually") expanded = "0 0 1 1 *";
+  if (text == "@hourly")
+    expanded = "0 * * * *";
+  else if (text == "@daily" || text == "@midnight")
+    expanded = "0 0 * * *";
+  else if (text == "@weekly")
+    expanded = "0 0 * * 0";
+  else if (text == "@monthly")
+    expanded = "0 0 1 * *";
+  else if (text == "@yearly" || text == "@annually")
+    expanded = "0 0 1 1 *";
   std::vector<std::string_view> fields;
   std::string_view rest = expanded;
   while (!rest.empty()) {
@@ -110,7 +116,8 @@ Result<CronExpr> CronExpr::parse(std::string_view text) {
   if (fields.size() != 5) {
     return Result<CronExpr>::Error("invalid cron expression \"" + std::string(text) +
                                    "\": expected 5 fields (minute hour day-of-month month "
-                                   "day-of-week), got " + std::to_string(fields.size()));
+                                   "day-of-week), got " +
+                                   std::to_string(fields.size()));
   }
   CronExpr c;
   c.text_ = std::string(text);
@@ -118,9 +125,12 @@ Result<CronExpr> CronExpr::parse(std::string_view text) {
   std::string err;
   if (!(err = parseField(fields[0], {"minute", 0, 59, false, false}, c.minutes_, r)).empty() ||
       !(err = parseField(fields[1], {"hour", 0, 23, false, false}, c.hours_, r)).empty() ||
-      !(err = parseField(fields[2], {"day-of-month", 1, 31, false, false}, c.dom_, c.dom_restricted_)).empty() ||
+      !(err =
+            parseField(fields[2], {"day-of-month", 1, 31, false, false}, c.dom_, c.dom_restricted_))
+           .empty() ||
       !(err = parseField(fields[3], {"month", 1, 12, true, false}, c.months_, r)).empty() ||
-      !(err = parseField(fields[4], {"day-of-week", 0, 6, false, true}, c.dow_, c.dow_restricted_)).empty()) {
+      !(err = parseField(fields[4], {"day-of-week", 0, 6, false, true}, c.dow_, c.dow_restricted_))
+           .empty()) {
     return Result<CronExpr>::Error("invalid cron expression \"" + std::string(text) + "\": " + err);
   }
   return c;
@@ -145,7 +155,8 @@ std::optional<TimePoint> CronExpr::previous(TimePoint t, Duration utc_offset) co
                    static_cast<int>(static_cast<unsigned>(ymd.month())),
                    static_cast<int>(wd.c_encoding()))) {
       for (int m = minute_of_day; m >= 0; --m) {
-        if (hours_.test(static_cast<size_t>(m / 60)) && minutes_.test(static_cast<size_t>(m % 60))) {
+        if (hours_.test(static_cast<size_t>(m / 60)) &&
+            minutes_.test(static_cast<size_t>(m % 60))) {
           return TimePoint(day + minutes{m}) - utc_offset;
         }
       }
@@ -167,7 +178,8 @@ std::optional<TimePoint> CronExpr::next(TimePoint t, Duration utc_offset) const 
                    static_cast<int>(static_cast<unsigned>(ymd.month())),
                    static_cast<int>(wd.c_encoding()))) {
       for (int m = minute_of_day; m < 24 * 60; ++m) {
-        if (hours_.test(static_cast<size_t>(m / 60)) && minutes_.test(static_cast<size_t>(m % 60))) {
+        if (hours_.test(static_cast<size_t>(m / 60)) &&
+            minutes_.test(static_cast<size_t>(m % 60))) {
           return TimePoint(day + minutes{m}) - utc_offset;
         }
       }

@@ -47,10 +47,10 @@ Result<Duration> parseDuration(std::string_view text) {
       if (u.name == unit) found = &u;
     }
     if (found == nullptr) {
-      return Result<Duration>::Error(
-          "invalid duration \"" + std::string(text) + "\": " +
-          (unit.empty() ? std::string("missing unit") : "unknown unit \"" + std::string(unit) + "\"") +
-          " (use ms, s, m, h, d or w)");
+      return Result<Duration>::Error("invalid duration \"" + std::string(text) + "\": " +
+                                     (unit.empty() ? std::string("missing unit")
+                                                   : "unknown unit \"" + std::string(unit) + "\"") +
+                                     " (use ms, s, m, h, d or w)");
     }
     if (n > std::numeric_limits<int64_t>::max() / found->ms - total) {
       return Result<Duration>::Error("duration \"" + std::string(text) + "\" is too large");
@@ -93,7 +93,8 @@ std::string humanDuration(Duration d) {
   const int64_t seconds = s % 60;
   std::string out;
   if (days > 0) return std::to_string(days) + "d" + (hours ? std::to_string(hours) + "h" : "");
-  if (hours > 0) return std::to_string(hours) + "h" + (minutes ? std::to_string(minutes) + "m" : "");
+  if (hours > 0)
+    return std::to_string(hours) + "h" + (minutes ? std::to_string(minutes) + "m" : "");
   out = std::to_string(minutes) + "m";
   if (seconds) out += std::to_string(seconds) + "s";
   return out;

@@ -64,7 +64,8 @@ std::optional<TimePoint> parseTimestamp(std::string_view s) {
       i >= s.size() || s[i++] != '-' || !readInt(s, i, 2, d)) {
     return std::nullopt;
   }
-  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
+                           day{static_cast<unsigned>(d)}};
   if (!ymd.ok()) return std::nullopt;
   TimePoint t = sys_days{ymd};
   if (i == s.size()) return t;
@@ -105,7 +106,9 @@ std::optional<TimePoint> parseTimestamp(std::string_view s) {
   return t - sign * (hours{oh} + minutes{om});
 }
 
-double toUnixSeconds(TimePoint t) { return duration<double>(t.time_since_epoch()).count(); }
+double toUnixSeconds(TimePoint t) {
+  return duration<double>(t.time_since_epoch()).count();
+}
 
 TimePoint fromUnixSeconds(double s) {
   return TimePoint{duration_cast<system_clock::duration>(duration<double>(s))};
@@ -115,6 +118,8 @@ int64_t toUnixMillis(TimePoint t) {
   return duration_cast<milliseconds>(t.time_since_epoch()).count();
 }
 
-TimePoint fromUnixMillis(int64_t ms) { return TimePoint{milliseconds{ms}}; }
+TimePoint fromUnixMillis(int64_t ms) {
+  return TimePoint{milliseconds{ms}};
+}
 
 }  // namespace datawatch

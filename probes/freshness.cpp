@@ -19,8 +19,8 @@ class SqlFreshnessProbe final : public Probe {
     newest_sql_ = "SELECT max(" + col + ")" + from + (filter.empty() ? "" : " WHERE " + filter);
     // Only when the newest row is in the future (clock skew, preloaded rows): the
     // newest row at or before `now`.
-    not_after_sql_ = "SELECT max(" + col + ")" + from + " WHERE " + col + " <= " + src_.placeholder(1) +
-                     (filter.empty() ? "" : " AND " + filter);
+    not_after_sql_ = "SELECT max(" + col + ")" + from + " WHERE " + col +
+                     " <= " + src_.placeholder(1) + (filter.empty() ? "" : " AND " + filter);
   }
 
   const config::ProbeConfig& config() const override { return cfg_; }
@@ -28,7 +28,8 @@ class SqlFreshnessProbe final : public Probe {
   ProbeResult run(const RunContext& ctx) override {
     auto q = src_.query(newest_sql_, {}, ctx.limits);
     if (!q) return ProbeResult::error(q.error());
-    if (q->rows.size() != 1 || q->rows[0].size() != 1) return ProbeResult::error("unexpected result shape from freshness query");
+    if (q->rows.size() != 1 || q->rows[0].size() != 1)
+      return ProbeResult::error("unexpected result shape from freshness query");
     SqlValue raw = q->rows[0][0];
     nlohmann::json details = {{"column", spec_.column}};
     nlohmann::json threshold = nlohmann::json::object();
@@ -49,11 +50,13 @@ class SqlFreshnessProbe final : public Probe {
       r.details = details;
       return r;
     };
-    if (std::holds_alternative<std::monostate>(raw)) return noRows("no rows with a " + spec_.column + " value");
+    if (std::holds_alternative<std::monostate>(raw))
+      return noRows("no rows with a " + spec_.column + " value");
     auto newest = timestampFromValue(raw);
     if (!newest) {
-      auto r = ProbeResult::error("column " + spec_.column + " holds a value that is not a timestamp (newest: \"" +
-                                  sqlValueToString(raw) + "\"): store ISO-8601 text or Unix seconds");
+      auto r = ProbeResult::error(
+          "column " + spec_.column + " holds a value that is not a timestamp (newest: \"" +
+          sqlValueToString(raw) + "\"): store ISO-8601 text or Unix seconds");
       r.details = details;
       return r;
     }
@@ -65,7 +68,9 @@ class SqlFreshnessProbe final : public Probe {
       raw = q2->rows.at(0).at(0);
       if (std::holds_alternative<std::monostate>(raw)) return noRows("all rows are in the future");
       newest = timestampFromValue(raw);
-      if (!newest) return ProbeResult::error("column " + spec_.column + " holds values that are not timestamps");
+      if (!newest)
+        return ProbeResult::error("column " + spec_.column +
+                                  " holds values that are not timestamps");
     }
     const double age = std::max(0.0, toUnixSeconds(ctx.now) - toUnixSeconds(*newest));
     details["newest"] = formatRfc3339(*newest);
@@ -82,10 +87,11 @@ class SqlFreshnessProbe final : public Probe {
       const bool loaded = *newest >= *expected_after;
       ok = ok && loaded;
       message += loaded ? "; loaded since the " + formatRfc3339(*expected_after) + " run"
-                        : "; missing the load scheduled at " + formatRfc3339(*expected_after) + " (grace " +
-                              humanDuration(spec_.grace) + ")";
+                        : "; missing the load scheduled at " + formatRfc3339(*expected_after) +
+                              " (grace " + humanDuration(spec_.grace) + ")";
     }
-    auto r = ok ? ProbeResult::pass(age, "seconds", message) : ProbeResult::fail(age, "seconds", message);
+    auto r = ok ? ProbeResult::pass(age, "seconds", message)
+                : ProbeResult::fail(age, "seconds", message);
     r.threshold = threshold;
     r.details = details;
     return r;
@@ -104,7 +110,8 @@ class SqlFreshnessProbe final : public Probe {
 Result<std::unique_ptr<Probe>> makeFreshnessProbe(const config::ProbeConfig& cfg, Source& source) {
   auto* sql = dynamic_cast<SqlSource*>(&source);
   if (sql == nullptr || cfg.table.empty()) {
-    return Result<std::unique_ptr<Probe>>::Error("freshness on kafka topics is not supported by this build yet");
+    return Result<std::unique_ptr<Probe>>::Error(
+        "freshness on kafka topics is not supported by this build yet");
   }
   return std::unique_ptr<Probe>(std::make_unique<SqlFreshnessProbe>(cfg, *sql));
 }

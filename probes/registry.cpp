@@ -13,7 +13,8 @@ void SourceRegistry::add(const std::string& type, Factory f) {
   }
 }
 
-Result<std::unique_ptr<Source>> SourceRegistry::create(const config::SourceConfig& cfg, const Clock& clock) const {
+Result<std::unique_ptr<Source>> SourceRegistry::create(const config::SourceConfig& cfg,
+                                                       const Clock& clock) const {
   auto it = factories_.find(toString(cfg.type));
   if (it == factories_.end()) {
     return Result<std::unique_ptr<Source>>::Error(std::string("source type ") + toString(cfg.type) +
@@ -34,18 +35,22 @@ std::string unsupportedProbeMessage(std::string_view type) {
 
 std::unique_ptr<Probe> ProbeRegistry::create(const config::ProbeConfig& cfg, Source* source) const {
   auto it = factories_.find(toString(cfg.type));
-  if (it == factories_.end()) return std::make_unique<ErrorProbe>(cfg, unsupportedProbeMessage(toString(cfg.type)));
-  if (source == nullptr) return std::make_unique<ErrorProbe>(cfg, "source \"" + cfg.source + "\" is not available");
+  if (it == factories_.end())
+    return std::make_unique<ErrorProbe>(cfg, unsupportedProbeMessage(toString(cfg.type)));
+  if (source == nullptr)
+    return std::make_unique<ErrorProbe>(cfg, "source \"" + cfg.source + "\" is not available");
   auto made = it->second(cfg, *source);
   if (!made) return std::make_unique<ErrorProbe>(cfg, made.error());
   return std::move(made).value();
 }
 
 void registerBuiltinSources(SourceRegistry& r) {
-  r.add("sqlite", [](const config::SourceConfig& cfg, const Clock& clock) -> Result<std::unique_ptr<Source>> {
-    return std::unique_ptr<Source>(std::make_unique<SqliteSource>(
-        cfg.name, std::get<config::SqliteSourceConfig>(cfg.spec), cfg.max_connections, clock));
-  });
+  r.add(
+      "sqlite",
+      [](const config::SourceConfig& cfg, const Clock& clock) -> Result<std::unique_ptr<Source>> {
+        return std::unique_ptr<Source>(std::make_unique<SqliteSource>(
+            cfg.name, std::get<config::SqliteSourceConfig>(cfg.spec), cfg.max_connections, clock));
+      });
 }
 
 void registerBuiltinProbes(ProbeRegistry& r) {

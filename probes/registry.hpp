@@ -16,7 +16,8 @@ namespace datawatch {
 
 class SourceRegistry {
  public:
-  using Factory = std::function<Result<std::unique_ptr<Source>>(const config::SourceConfig&, const Clock&)>;
+  using Factory =
+      std::function<Result<std::unique_ptr<Source>>(const config::SourceConfig&, const Clock&)>;
   void add(const std::string& type, Factory f);
   bool has(const std::string& type) const { return factories_.count(type) > 0; }
   // Unknown types are an error naming the type ("not supported by this build yet").
@@ -30,7 +31,8 @@ class ProbeRegistry {
  public:
   // `source` outlives the probe. Returns an error when the probe cannot run on
   // that kind of source (e.g. a table probe on a stream source).
-  using Factory = std::function<Result<std::unique_ptr<Probe>>(const config::ProbeConfig&, Source&)>;
+  using Factory =
+      std::function<Result<std::unique_ptr<Probe>>(const config::ProbeConfig&, Source&)>;
   void add(const std::string& type, Factory f);
   bool has(const std::string& type) const { return factories_.count(type) > 0; }
   // Always returns a probe: types without a factory (or whose factory refuses)

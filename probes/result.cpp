@@ -8,9 +8,12 @@ namespace datawatch {
 
 const char* toString(ProbeStatus s) {
   switch (s) {
-    case ProbeStatus::Pass: return "pass";
-    case ProbeStatus::Fail: return "fail";
-    case ProbeStatus::Error: return "error";
+    case ProbeStatus::Pass:
+      return "pass";
+    case ProbeStatus::Fail:
+      return "fail";
+    case ProbeStatus::Error:
+      return "error";
   }
   return "error";
 }
@@ -54,8 +57,10 @@ nlohmann::json ProbeResult::toJson() const {
   j["source"] = source;
   j["target"] = target;
   j["status"] = toString(status);
-  if (value && std::isfinite(*value)) j["value"] = *value;
-  else j["value"] = nullptr;
+  if (value && std::isfinite(*value))
+    j["value"] = *value;
+  else
+    j["value"] = nullptr;
   j["unit"] = unit;
   j["threshold"] = threshold;
   j["message"] = message;
@@ -79,7 +84,8 @@ ProbeResult ProbeResult::fromJson(const nlohmann::json& j) {
   r.threshold = j.value("threshold", nlohmann::json::object());
   r.message = j.value("message", "");
   r.details = j.value("details", nlohmann::json::object());
-  r.observed_at = parseTimestamp(j.value("observed_at", "1970-01-01T00:00:00Z")).value_or(TimePoint{});
+  r.observed_at =
+      parseTimestamp(j.value("observed_at", "1970-01-01T00:00:00Z")).value_or(TimePoint{});
   r.duration_seconds = j.value("duration_seconds", 0.0);
   return r;
 }

@@ -8,8 +8,10 @@ namespace datawatch {
 std::string quoteIdentifier(std::string_view name) {
   std::string out = "\"";
   for (char c : name) {
-    if (c == '"') out += "\"\"";
-    else if (c != '\0') out += c;  // NUL cannot appear in an identifier; drop it
+    if (c == '"')
+      out += "\"\"";
+    else if (c != '\0')
+      out += c;  // NUL cannot appear in an identifier; drop it
   }
   return out + "\"";
 }
@@ -20,7 +22,8 @@ std::string quoteQualified(std::string_view dotted) {
   while (true) {
     size_t dot = dotted.find('.', start);
     if (!out.empty()) out += '.';
-    out += quoteIdentifier(dotted.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+    out += quoteIdentifier(
+        dotted.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
     if (dot == std::string_view::npos) break;
     start = dot + 1;
   }

@@ -60,7 +60,9 @@ int progressHandler(void* arg) {
 // Resets the progress handler when a query ends, however it ends.
 class ProgressGuard {
  public:
-  ProgressGuard(sqlite3* db, ProgressState* st) : db_(db) { sqlite3_progress_handler(db_, 1000, progressHandler, st); }
+  ProgressGuard(sqlite3* db, ProgressState* st) : db_(db) {
+    sqlite3_progress_handler(db_, 1000, progressHandler, st);
+  }
   ProgressGuard(const ProgressGuard&) = delete;
   ProgressGuard& operator=(const ProgressGuard&) = delete;
   ~ProgressGuard() { sqlite3_progress_handler(db_, 0, nullptr, nullptr); }
@@ -83,15 +85,20 @@ bool execSimple(sqlite3* db, const char* sql, std::string& err) {
 
 SqliteSource::SqliteSource(std::string name, config::SqliteSourceConfig cfg, int max_connections,
                            const Clock& clock)
-    : name_(std::move(name)), cfg_(std::move(cfg)), max_idle_(static_cast<size_t>(max_connections)), clock_(clock) {}
+    : name_(std::move(name)),
+      cfg_(std::move(cfg)),
+      max_idle_(static_cast<size_t>(max_connections)),
+      clock_(clock) {}
 
 Result<SqliteConnection> SqliteSource::open() {
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(cfg_.path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  const int rc =
+      sqlite3_open_v2(cfg_.path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
   SqliteConnection conn(raw);
   if (rc != SQLITE_OK) {
     std::string msg = raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc);
-    return Result<SqliteConnection>::Error("cannot open SQLite database " + cfg_.path.string() + ": " + msg);
+    return Result<SqliteConnection>::Error("cannot open SQLite database " + cfg_.path.string() +
+                                           ": " + msg);
   }
   sqlite3_busy_timeout(raw, static_cast<int>(cfg_.busy_timeout.count()));
   // A double-quoted identifier must never fall back to a string literal: a missing
@@ -100,7 +107,8 @@ Result<SqliteConnection> SqliteSource::open() {
   sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
   std::string err;
   if (!execSimple(raw, "PRAGMA query_only = 1", err)) {
-    return Result<SqliteConnection>::Error("cannot configure SQLite database " + cfg_.path.string() + ": " + err);
+    return Result<SqliteConnection>::Error("cannot configure SQLite database " +
+                                           cfg_.path.string() + ": " + err);
   }
   return conn;
 }
@@ -126,9 +134,12 @@ Result<QueryResult> SqliteSource::query(const std::string& sql, const std::vecto
   std::string err;
   auto fail = [&](const std::string& what) -> Result<QueryResult> {
     std::string msg;
-    if (st.timed_out) msg = "query timed out (deadline exceeded) and was interrupted";
-    else if (st.was_cancelled) msg = "query cancelled: the agent is shutting down";
-    else msg = what;
+    if (st.timed_out)
+      msg = "query timed out (deadline exceeded) and was interrupted";
+    else if (st.was_cancelled)
+      msg = "query cancelled: the agent is shutting down";
+    else
+      msg = what;
     std::string ignored;
     execSimple(db, "ROLLBACK", ignored);
     return Result<QueryResult>::Error(msg);
@@ -136,18 +147,23 @@ Result<QueryResult> SqliteSource::query(const std::string& sql, const std::vecto
   // A read transaction: one consistent snapshot for the statement.
   if (!execSimple(db, "BEGIN", err)) return fail("cannot begin transaction: " + err);
   sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr) !=
+      SQLITE_OK) {
     return fail(std::string("query failed: ") + sqlite3_errmsg(db));
   }
   Statement stmt(raw);
-  if (!sqlite3_stmt_readonly(raw)) return fail("query refused: probes may only read (the statement would write)");
+  if (!sqlite3_stmt_readonly(raw))
+    return fail("query refused: probes may only read (the statement would write)");
   for (size_t i = 0; i < params.size(); ++i) {
     const int idx = static_cast<int>(i) + 1;
     const auto& p = params[i];
     int rc = SQLITE_OK;
-    if (std::holds_alternative<std::monostate>(p)) rc = sqlite3_bind_null(raw, idx);
-    else if (const auto* iv = std::get_if<int64_t>(&p)) rc = sqlite3_bind_int64(raw, idx, *iv);
-    else if (const auto* dv = std::get_if<double>(&p)) rc = sqlite3_bind_double(raw, idx, *dv);
+    if (std::holds_alternative<std::monostate>(p))
+      rc = sqlite3_bind_null(raw, idx);
+    else if (const auto* iv = std::get_if<int64_t>(&p))
+      rc = sqlite3_bind_int64(raw, idx, *iv);
+    else if (const auto* dv = std::get_if<double>(&p))
+      rc = sqlite3_bind_double(raw, idx, *dv);
     else {
       const auto& s = std::get<std::string>(p);
       rc = sqlite3_bind_text(raw, idx, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
@@ -171,12 +187,19 @@ Result<QueryResult> SqliteSource::query(const std::string& sql, const std::vecto
     row.reserve(static_cast<size_t>(ncol));
     for (int c = 0; c < ncol; ++c) {
       switch (sqlite3_column_type(raw, c)) {
-        case SQLITE_INTEGER: row.emplace_back(static_cast<int64_t>(sqlite3_column_int64(raw, c))); break;
-        case SQLITE_FLOAT: row.emplace_back(sqlite3_column_double(raw, c)); break;
-        case SQLITE_NULL: row.emplace_back(std::monostate{}); break;
+        case SQLITE_INTEGER:
+          row.emplace_back(static_cast<int64_t>(sqlite3_column_int64(raw, c)));
+          break;
+        case SQLITE_FLOAT:
+          row.emplace_back(sqlite3_column_double(raw, c));
+          break;
+        case SQLITE_NULL:
+          row.emplace_back(std::monostate{});
+          break;
         default: {
           const auto* txt = reinterpret_cast<const char*>(sqlite3_column_text(raw, c));
-          row.emplace_back(std::string(txt ? txt : "", static_cast<size_t>(sqlite3_column_bytes(raw, c))));
+          row.emplace_back(
+              std::string(txt ? txt : "", static_cast<size_t>(sqlite3_column_bytes(raw, c))));
         }
       }
     }

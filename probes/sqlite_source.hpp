@@ -31,7 +31,8 @@ class SqliteConnection {
 
 class SqliteSource final : public SqlSource {
  public:
-  SqliteSource(std::string name, config::SqliteSourceConfig cfg, int max_connections, const Clock& clock);
+  SqliteSource(std::string name, config::SqliteSourceConfig cfg, int max_connections,
+               const Clock& clock);
 
   const std::string& name() const override { return name_; }
   config::SourceType type() const override { return config::SourceType::Sqlite; }

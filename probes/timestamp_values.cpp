@@ -30,7 +30,8 @@ std::optional<TimestampFormat> detectTimestampFormat(const SqlValue& sample) {
   TimestampFormat f;
   if (std::holds_alternative<int64_t>(sample) || std::holds_alternative<double>(sample)) {
     const double d = *sqlValueToDouble(sample);
-    f.kind = std::fabs(d) >= kMillisThreshold ? TimestampFormat::Kind::EpochMillis : TimestampFormat::Kind::EpochSeconds;
+    f.kind = std::fabs(d) >= kMillisThreshold ? TimestampFormat::Kind::EpochMillis
+                                              : TimestampFormat::Kind::EpochSeconds;
     return f;
   }
   const auto* s = std::get_if<std::string>(&sample);
@@ -62,9 +63,12 @@ std::optional<TimestampFormat> detectTimestampFormat(const SqlValue& sample) {
 
 SqlValue timestampToValue(const TimestampFormat& f, TimePoint t) {
   switch (f.kind) {
-    case TimestampFormat::Kind::EpochSeconds: return toUnixSeconds(t);
-    case TimestampFormat::Kind::EpochMillis: return static_cast<double>(toUnixMillis(t));
-    case TimestampFormat::Kind::IsoText: break;
+    case TimestampFormat::Kind::EpochSeconds:
+      return toUnixSeconds(t);
+    case TimestampFormat::Kind::EpochMillis:
+      return static_cast<double>(toUnixMillis(t));
+    case TimestampFormat::Kind::IsoText:
+      break;
   }
   const TimePoint local = t + f.utc_offset;
   std::string s = formatRfc3339(local);  // YYYY-MM-DDTHH:MM:SSZ
@@ -72,7 +76,9 @@ SqlValue timestampToValue(const TimestampFormat& f, TimePoint t) {
   s = s.substr(0, f.has_seconds ? 19 : 16);
   s[10] = f.separator;
   if (f.fraction_digits > 0) {
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(local - std::chrono::floor<std::chrono::seconds>(local)).count();
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        local - std::chrono::floor<std::chrono::seconds>(local))
+                        .count();
     char buf[16];
     std::snprintf(buf, sizeof buf, "%09lld", static_cast<long long>(ns));
     s += "." + std::string(buf).substr(0, static_cast<size_t>(std::min(f.fraction_digits, 9)));

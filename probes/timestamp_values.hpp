@@ -16,11 +16,11 @@ namespace datawatch {
 struct TimestampFormat {
   enum class Kind { EpochSeconds, EpochMillis, IsoText };
   Kind kind = Kind::IsoText;
-  char separator = 'T';       // between date and time; 0 for a date only
-  bool has_seconds = true;    // "HH:MM" alone when false
-  int fraction_digits = 0;    // digits after the seconds
-  std::string zone_suffix;    // "", "Z", "+02:00", "+0200"
-  Duration utc_offset{0};     // of zone_suffix
+  char separator = 'T';     // between date and time; 0 for a date only
+  bool has_seconds = true;  // "HH:MM" alone when false
+  int fraction_digits = 0;  // digits after the seconds
+  std::string zone_suffix;  // "", "Z", "+02:00", "+0200"
+  Duration utc_offset{0};   // of zone_suffix
 };
 
 // Reads a stored value as a time; nullopt when it is not a timestamp.

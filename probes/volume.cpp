@@ -11,8 +11,10 @@ namespace {
 
 std::string fmtNumber(double v) {
   char buf[64];
-  if (std::fabs(v - std::round(v)) < 1e-9 && std::fabs(v) < 1e15) std::snprintf(buf, sizeof buf, "%.0f", v);
-  else std::snprintf(buf, sizeof buf, "%.4g", v);
+  if (std::fabs(v - std::round(v)) < 1e-9 && std::fabs(v) < 1e15)
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.4g", v);
   return buf;
 }
 
@@ -29,7 +31,8 @@ class SqlVolumeProbe final : public Probe {
       sample_sql_ = "SELECT max(" + col + ") FROM " + quoteQualified(cfg_.table);
     }
     if (spec_.filter) where += (where.empty() ? "(" : " AND (") + *spec_.filter + ")";
-    sql_ = "SELECT count(*) FROM " + quoteQualified(cfg_.table) + (where.empty() ? "" : " WHERE " + where);
+    sql_ = "SELECT count(*) FROM " + quoteQualified(cfg_.table) +
+           (where.empty() ? "" : " WHERE " + where);
   }
 
   const config::ProbeConfig& config() const override { return cfg_; }
@@ -46,8 +49,9 @@ class SqlVolumeProbe final : public Probe {
         if (!std::holds_alternative<std::monostate>(v)) {
           format_ = detectTimestampFormat(v);
           if (!format_) {
-            return ProbeResult::error("column " + spec_.column + " holds a value that is not a timestamp (newest: \"" +
-                                      sqlValueToString(v) + "\"): store ISO-8601 text or Unix seconds");
+            return ProbeResult::error(
+                "column " + spec_.column + " holds a value that is not a timestamp (newest: \"" +
+                sqlValueToString(v) + "\"): store ISO-8601 text or Unix seconds");
           }
         }
       }
@@ -57,7 +61,8 @@ class SqlVolumeProbe final : public Probe {
     }
     auto q = src_.query(sql_, params, ctx.limits);
     if (!q) return ProbeResult::error(q.error());
-    if (q->rows.size() != 1 || q->rows[0].size() != 1) return ProbeResult::error("unexpected result shape from volume query");
+    if (q->rows.size() != 1 || q->rows[0].size() != 1)
+      return ProbeResult::error("unexpected result shape from volume query");
     const auto rows = sqlValueToDouble(q->rows[0][0]);
     if (!rows) return ProbeResult::error("volume query returned no number");
     return evaluate(ctx, *rows);
@@ -79,11 +84,13 @@ class SqlVolumeProbe final : public Probe {
     std::vector<std::string> problems;
     if (spec_.min) {
       threshold["min"] = *spec_.min;
-      if (*rows < *spec_.min) problems.push_back(fmtNumber(*rows) + " rows < min " + fmtNumber(*spec_.min));
+      if (*rows < *spec_.min)
+        problems.push_back(fmtNumber(*rows) + " rows < min " + fmtNumber(*spec_.min));
     }
     if (spec_.max) {
       threshold["max"] = *spec_.max;
-      if (*rows > *spec_.max) problems.push_back(fmtNumber(*rows) + " rows > max " + fmtNumber(*spec_.max));
+      if (*rows > *spec_.max)
+        problems.push_back(fmtNumber(*rows) + " rows > max " + fmtNumber(*spec_.max));
     }
     if (spec_.max_change) {
       threshold["max_change"] = *spec_.max_change;
@@ -94,18 +101,22 @@ class SqlVolumeProbe final : public Probe {
         details["previous_observed_at"] = formatRfc3339(ctx.previous->observed_at);
         if (std::isfinite(change)) details["change"] = change;
         if (std::fabs(change) > *spec_.max_change) {
-          problems.push_back("changed " + (std::isfinite(change) ? fmtNumber(change * 100) + "%" : std::string("from 0")) +
-                             " since the previous run (" + fmtNumber(prev) + " -> " + fmtNumber(*rows) +
-                             "), more than " + fmtNumber(*spec_.max_change * 100) + "%");
+          problems.push_back(
+              "changed " +
+              (std::isfinite(change) ? fmtNumber(change * 100) + "%" : std::string("from 0")) +
+              " since the previous run (" + fmtNumber(prev) + " -> " + fmtNumber(*rows) +
+              "), more than " + fmtNumber(*spec_.max_change * 100) + "%");
         }
       } else {
         details["previous"] = nullptr;  // first run: nothing to compare against
       }
     }
-    if (spec_.anomaly) details["anomaly"] = "not evaluated: anomaly detection is not supported by this build yet";
+    if (spec_.anomaly)
+      details["anomaly"] = "not evaluated: anomaly detection is not supported by this build yet";
     const std::string scope = windowed ? " in the last " + humanDuration(*spec_.window) : "";
     ProbeResult r = problems.empty()
-                        ? ProbeResult::pass(*rows, "rows", fmtNumber(*rows) + " rows" + scope + " within bounds")
+                        ? ProbeResult::pass(*rows, "rows",
+                                            fmtNumber(*rows) + " rows" + scope + " within bounds")
                         : ProbeResult::fail(*rows, "rows", "");
     if (!problems.empty()) {
       for (const auto& p : problems) r.message += (r.message.empty() ? "" : "; ") + p;
@@ -129,7 +140,8 @@ class SqlVolumeProbe final : public Probe {
 Result<std::unique_ptr<Probe>> makeVolumeProbe(const config::ProbeConfig& cfg, Source& source) {
   auto* sql = dynamic_cast<SqlSource*>(&source);
   if (sql == nullptr || cfg.table.empty()) {
-    return Result<std::unique_ptr<Probe>>::Error("volume on kafka topics is not supported by this build yet");
+    return Result<std::unique_ptr<Probe>>::Error(
+        "volume on kafka topics is not supported by this build yet");
   }
   return std::unique_ptr<Probe>(std::make_unique<SqlVolumeProbe>(cfg, *sql));
 }

@@ -27,7 +27,9 @@ const char* const kMigrations[] = {
 
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) { ok_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) == SQLITE_OK; }
+  Stmt(sqlite3* db, const char* sql) {
+    ok_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) == SQLITE_OK;
+  }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
   ~Stmt() {
@@ -86,7 +88,9 @@ ProbeResult readRow(sqlite3_stmt* s) {
 
 }  // namespace
 
-int SqliteStateStore::latestSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
+int SqliteStateStore::latestSchemaVersion() {
+  return static_cast<int>(std::size(kMigrations));
+}
 
 Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::open(const std::string& path) {
   using R = Result<std::unique_ptr<SqliteStateStore>>;
@@ -94,7 +98,8 @@ Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::open(const std::stri
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     if (db) sqlite3_close_v2(db);
@@ -103,7 +108,8 @@ Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::open(const std::stri
   std::unique_ptr<SqliteStateStore> store(new SqliteStateStore(db, path));
   sqlite3_busy_timeout(db, 5000);
   std::string err;
-  if (!exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", err)) {
+  if (!exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            err)) {
     return R::Error("cannot configure state store sqlite://" + path + ": " + err);
   }
   if (auto st = store->migrate(); !st) return R(st);
@@ -123,28 +129,34 @@ SqliteStateStore::~SqliteStateStore() {
 
 Status SqliteStateStore::migrate() {
   std::string err;
-  if (!exec(db_, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at_ms INTEGER NOT NULL)", err)) {
+  if (!exec(db_,
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+            "applied_at_ms INTEGER NOT NULL)",
+            err)) {
     return Status::Error("state store migration failed: " + err);
   }
   const int current = schemaVersion();
   if (current > latestSchemaVersion()) {
     return Status::Error("state store " + path_ + " has schema version " + std::to_string(current) +
-                         ", newer than this build understands (" + std::to_string(latestSchemaVersion()) +
-                         "): upgrade datawatch");
+                         ", newer than this build understands (" +
+                         std::to_string(latestSchemaVersion()) + "): upgrade datawatch");
   }
   for (int v = current + 1; v <= latestSchemaVersion(); ++v) {
-    if (!exec(db_, "BEGIN IMMEDIATE", err)) return Status::Error("state store migration failed: " + err);
+    if (!exec(db_, "BEGIN IMMEDIATE", err))
+      return Status::Error("state store migration failed: " + err);
     if (!exec(db_, kMigrations[v - 1], err)) {
       std::string ignored;
       exec(db_, "ROLLBACK", ignored);
-      return Status::Error("state store migration to version " + std::to_string(v) + " failed: " + err);
+      return Status::Error("state store migration to version " + std::to_string(v) +
+                           " failed: " + err);
     }
     Stmt s(db_, "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (?, 0)");
     sqlite3_bind_int(s.get(), 1, v);
     if (!s.ok() || sqlite3_step(s.get()) != SQLITE_DONE || !exec(db_, "COMMIT", err)) {
       std::string ignored;
       exec(db_, "ROLLBACK", ignored);
-      return Status::Error("state store migration to version " + std::to_string(v) + " failed: " + sqlite3_errmsg(db_));
+      return Status::Error("state store migration to version " + std::to_string(v) +
+                           " failed: " + sqlite3_errmsg(db_));
     }
   }
   return Status::Ok();
@@ -167,8 +179,10 @@ Status SqliteStateStore::recordRun(const ProbeResult& r) {
   bindText(s, 4, r.target);
   bindText(s, 5, r.owner);
   bindText(s, 6, toString(r.status));
-  if (r.value && std::isfinite(*r.value)) sqlite3_bind_double(s, 7, *r.value);
-  else sqlite3_bind_null(s, 7);
+  if (r.value && std::isfinite(*r.value))
+    sqlite3_bind_double(s, 7, *r.value);
+  else
+    sqlite3_bind_null(s, 7);
   bindText(s, 8, r.unit);
   bindText(s, 9, r.message);
   bindText(s, 10, r.threshold.dump());
@@ -176,20 +190,26 @@ Status SqliteStateStore::recordRun(const ProbeResult& r) {
   sqlite3_bind_int64(s, 12, toUnixMillis(r.observed_at));
   sqlite3_bind_double(s, 13, r.duration_seconds);
   if (sqlite3_step(s) != SQLITE_DONE) {
-    return Status::Error(std::string("cannot record probe run in the state store: ") + sqlite3_errmsg(db_));
+    return Status::Error(std::string("cannot record probe run in the state store: ") +
+                         sqlite3_errmsg(db_));
   }
   return Status::Ok();
 }
 
-Result<std::vector<ProbeResult>> SqliteStateStore::select(const std::string& where_sql, const std::string& probe,
-                                                          int64_t from_ms, int64_t to_ms, size_t limit,
+Result<std::vector<ProbeResult>> SqliteStateStore::select(const std::string& where_sql,
+                                                          const std::string& probe, int64_t from_ms,
+                                                          int64_t to_ms, size_t limit,
                                                           bool newest_first) {
   std::lock_guard lock(mu_);
-  const std::string sql = std::string("SELECT ") + kColumns + " FROM probe_runs WHERE probe = ?1 AND observed_at_ms >= ?2 AND observed_at_ms < ?3" +
-                          where_sql + " ORDER BY observed_at_ms " + (newest_first ? "DESC" : "ASC") + ", id " +
-                          (newest_first ? "DESC" : "ASC") + " LIMIT ?4";
+  const std::string sql =
+      std::string("SELECT ") + kColumns +
+      " FROM probe_runs WHERE probe = ?1 AND observed_at_ms >= ?2 AND observed_at_ms < ?3" +
+      where_sql + " ORDER BY observed_at_ms " + (newest_first ? "DESC" : "ASC") + ", id " +
+      (newest_first ? "DESC" : "ASC") + " LIMIT ?4";
   Stmt s(db_, sql.c_str());
-  if (!s.ok()) return Result<std::vector<ProbeResult>>::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
+  if (!s.ok())
+    return Result<std::vector<ProbeResult>>::Error(std::string("state store query failed: ") +
+                                                   sqlite3_errmsg(db_));
   bindText(s.get(), 1, probe);
   sqlite3_bind_int64(s.get(), 2, from_ms);
   sqlite3_bind_int64(s.get(), 3, to_ms);
@@ -197,7 +217,9 @@ Result<std::vector<ProbeResult>> SqliteStateStore::select(const std::string& whe
   std::vector<ProbeResult> out;
   int rc;
   while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(readRow(s.get()));
-  if (rc != SQLITE_DONE) return Result<std::vector<ProbeResult>>::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
+  if (rc != SQLITE_DONE)
+    return Result<std::vector<ProbeResult>>::Error(std::string("state store query failed: ") +
+                                                   sqlite3_errmsg(db_));
   return out;
 }
 
@@ -209,14 +231,15 @@ Result<std::optional<ProbeResult>> SqliteStateStore::lastRun(const std::string& 
 }
 
 Result<std::optional<ProbeResult>> SqliteStateStore::lastMeasuredRun(const std::string& probe) {
-  auto r = select(" AND value IS NOT NULL AND status != 'error'", probe, INT64_MIN, INT64_MAX, 1, true);
+  auto r =
+      select(" AND value IS NOT NULL AND status != 'error'", probe, INT64_MIN, INT64_MAX, 1, true);
   if (!r) return r.status();
   if (r->empty()) return std::optional<ProbeResult>{};
   return std::optional<ProbeResult>(std::move(r->front()));
 }
 
-Result<std::vector<ProbeResult>> SqliteStateStore::runs(const std::string& probe, TimePoint from, TimePoint to,
-                                                        size_t limit) {
+Result<std::vector<ProbeResult>> SqliteStateStore::runs(const std::string& probe, TimePoint from,
+                                                        TimePoint to, size_t limit) {
   return select("", probe, toUnixMillis(from), toUnixMillis(to), limit, false);
 }
 
@@ -232,7 +255,8 @@ Result<int64_t> SqliteStateStore::countRuns() {
 Result<int64_t> SqliteStateStore::pruneBefore(TimePoint cutoff) {
   std::lock_guard lock(mu_);
   Stmt s(db_, "DELETE FROM probe_runs WHERE observed_at_ms < ?1");
-  if (!s.ok()) return Result<int64_t>::Error(std::string("state store prune failed: ") + sqlite3_errmsg(db_));
+  if (!s.ok())
+    return Result<int64_t>::Error(std::string("state store prune failed: ") + sqlite3_errmsg(db_));
   sqlite3_bind_int64(s.get(), 1, toUnixMillis(cutoff));
   if (sqlite3_step(s.get()) != SQLITE_DONE) {
     return Result<int64_t>::Error(std::string("state store prune failed: ") + sqlite3_errmsg(db_));
@@ -257,8 +281,9 @@ Result<std::unique_ptr<StateStore>> openStateStore(const std::string& url) {
     return R(std::unique_ptr<StateStore>(std::move(s).value()));
   }
   if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0) {
-    return R::Error("state store " + Redactor::redactDsn(url) +
-                    ": the PostgreSQL state store is not supported by this build yet (use sqlite://)");
+    return R::Error(
+        "state store " + Redactor::redactDsn(url) +
+        ": the PostgreSQL state store is not supported by this build yet (use sqlite://)");
   }
   return R::Error("state store URL must start with sqlite:// or postgres://");
 }

@@ -37,7 +37,8 @@ class SqliteStateStore final : public StateStore {
   SqliteStateStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   Status migrate();
   Result<std::vector<ProbeResult>> select(const std::string& where_sql, const std::string& probe,
-                                          int64_t from_ms, int64_t to_ms, size_t limit, bool newest_first);
+                                          int64_t from_ms, int64_t to_ms, size_t limit,
+                                          bool newest_first);
   std::mutex mu_;
   sqlite3* db_;
   sqlite3_stmt* insert_ = nullptr;  // guarded by mu_

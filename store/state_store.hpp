@@ -29,8 +29,8 @@ class StateStore {
   // The newest run of `probe` that measured a value (pass or fail), if any.
   virtual Result<std::optional<ProbeResult>> lastMeasuredRun(const std::string& probe) = 0;
   // Runs of `probe` with from <= observed_at < to, oldest first, at most `limit`.
-  virtual Result<std::vector<ProbeResult>> runs(const std::string& probe, TimePoint from, TimePoint to,
-                                                size_t limit = 100000) = 0;
+  virtual Result<std::vector<ProbeResult>> runs(const std::string& probe, TimePoint from,
+                                                TimePoint to, size_t limit = 100000) = 0;
   virtual Result<int64_t> countRuns() = 0;
   // Deletes runs observed before `cutoff`; returns how many.
   virtual Result<int64_t> pruneBefore(TimePoint cutoff) = 0;

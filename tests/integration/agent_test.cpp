@@ -1,9 +1,9 @@
 // End-to-end tests of the `datawatch` binary: `run` over real HTTP on 127.0.0.1,
 // signals, and the exit codes of `check` and `validate`.
 
-#include <catch2/catch.hpp>
 #include <httplib.h>
 #include <signal.h>
+#include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -26,7 +26,8 @@ void makeWarehouse(const TempDir& dir) {
   db.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, created_at TEXT)");
   const auto now = std::chrono::system_clock::now();
   for (int i = 0; i < 42; ++i) {
-    db.exec("INSERT INTO orders (created_at) VALUES ('" + formatRfc3339(now - 10min - i * 1min) + "')");
+    db.exec("INSERT INTO orders (created_at) VALUES ('" + formatRfc3339(now - 10min - i * 1min) +
+            "')");
   }
 }
 
@@ -58,12 +59,14 @@ std::optional<double> sample(const std::string& text, const std::string& series)
 
 }  // namespace
 
-TEST_CASE("datawatch run serves metrics and status, reloads on SIGHUP and stops on SIGTERM", "[integration][run]") {
+TEST_CASE("datawatch run serves metrics and status, reloads on SIGHUP and stops on SIGTERM",
+          "[integration][run]") {
   TempDir dir;
   makeWarehouse(dir);
   writeFile(dir / "datawatch.yaml", kConfig);
-  Process agent({kBinary, "run", "-c", (dir / "datawatch.yaml").string(), "--listen", "127.0.0.1:0"}, dir / "out.log",
-                dir / "err.log", {{"DW_TOKEN", kToken}});
+  Process agent(
+      {kBinary, "run", "-c", (dir / "datawatch.yaml").string(), "--listen", "127.0.0.1:0"},
+      dir / "out.log", dir / "err.log", {{"DW_TOKEN", kToken}});
   int port = 0;
   REQUIRE(eventually([&] { return (port = listenPort(dir / "err.log")) > 0; }, 20s));
   httplib::Client http("127.0.0.1", port);
@@ -92,10 +95,13 @@ TEST_CASE("datawatch run serves metrics and status, reloads on SIGHUP and stops 
   auto metrics = http.Get("/metrics");
   REQUIRE(metrics);
   CHECK(metrics->status == 200);
-  const std::string fl = R"({owner="team-shop",probe="orders_fresh",probe_type="freshness",source="shop",target="orders"})";
-  const std::string vl = R"({owner="",probe="orders_volume",probe_type="volume",source="shop",target="orders"})";
+  const std::string fl =
+      R"({owner="team-shop",probe="orders_fresh",probe_type="freshness",source="shop",target="orders"})";
+  const std::string vl =
+      R"({owner="",probe="orders_volume",probe_type="volume",source="shop",target="orders"})";
   CHECK(sample(metrics->body, "datawatch_probe_success" + fl) == 1.0);
-  CHECK(sample(metrics->body, "datawatch_freshness_age_seconds" + fl).value_or(-1) == Approx(600).margin(15));
+  CHECK(sample(metrics->body, "datawatch_freshness_age_seconds" + fl).value_or(-1) ==
+        Approx(600).margin(15));
   CHECK(sample(metrics->body, "datawatch_volume_rows" + vl) == 42.0);
   CHECK(sample(metrics->body, "datawatch_probe_success" + vl) == 0.0);
   CHECK(sample(metrics->body, "datawatch_probe_failures_total" + vl).value_or(0) >= 1.0);
@@ -119,31 +125,47 @@ TEST_CASE("datawatch run serves metrics and status, reloads on SIGHUP and stops 
 
   // SIGHUP with a broken config: rejected, the old config keeps running.
   writeFile(dir / "datawatch.yaml", "probes:\n  - {name: x, type: nonsense}\n");
-  const double runs_before = sample(http.Get("/metrics")->body, "datawatch_probe_runs_total" + fl).value_or(0);
+  const double runs_before =
+      sample(http.Get("/metrics")->body, "datawatch_probe_runs_total" + fl).value_or(0);
   agent.signal(SIGHUP);
-  REQUIRE(eventually([&] { return sample(http.Get("/metrics")->body, "datawatch_config_last_reload_success") == 0.0; }, 10s));
-  REQUIRE(eventually([&] { return sample(http.Get("/metrics")->body, "datawatch_probe_runs_total" + fl).value_or(0) > runs_before + 1; }, 10s));
+  REQUIRE(eventually(
+      [&] {
+        return sample(http.Get("/metrics")->body, "datawatch_config_last_reload_success") == 0.0;
+      },
+      10s));
+  REQUIRE(eventually(
+      [&] {
+        return sample(http.Get("/metrics")->body, "datawatch_probe_runs_total" + fl).value_or(0) >
+               runs_before + 1;
+      },
+      10s));
   CHECK(readFile(dir / "err.log").find("reload rejected") != std::string::npos);
 
   // A good config over HTTP with the token: the new probe appears, the removed ones go.
   writeFile(dir / "datawatch.yaml",
             "agent: {state: sqlite://./state.db, api_token: \"${DW_TOKEN}\"}\n"
             "sources:\n  shop: {type: sqlite, path: ./warehouse.db}\n"
-            "probes:\n  - {name: orders_fresh, type: freshness, source: shop, table: orders, column: created_at, max_age: 1h, every: 1s, owner: team-shop}\n"
-            "  - {name: recent_orders, type: volume, source: shop, table: orders, column: created_at, window: 30m, min: 1, every: 1s}\n");
+            "probes:\n  - {name: orders_fresh, type: freshness, source: shop, table: orders, "
+            "column: created_at, max_age: 1h, every: 1s, owner: team-shop}\n"
+            "  - {name: recent_orders, type: volume, source: shop, table: orders, column: "
+            "created_at, window: 30m, min: 1, every: 1s}\n");
   httplib::Headers good{{"Authorization", "Bearer " + kToken}};
   auto reloaded = http.Post("/-/reload", good, "", "text/plain");
   REQUIRE(reloaded);
   CHECK(reloaded->status == 200);
-  const std::string rl = R"({owner="",probe="recent_orders",probe_type="volume",source="shop",target="orders"})";
-  REQUIRE(eventually([&] { return sample(http.Get("/metrics")->body, "datawatch_volume_rows" + rl) == 20.0; }, 10s));
+  const std::string rl =
+      R"({owner="",probe="recent_orders",probe_type="volume",source="shop",target="orders"})";
+  REQUIRE(eventually(
+      [&] { return sample(http.Get("/metrics")->body, "datawatch_volume_rows" + rl) == 20.0; },
+      10s));
   const auto after = http.Get("/metrics")->body;
   CHECK(sample(after, "datawatch_config_last_reload_success") == 1.0);
   CHECK(after.find("orders_volume") == std::string::npos);
 
   // Secrets never reach the log or the API.
   CHECK(readFile(dir / "err.log").find(kToken) == std::string::npos);
-  CHECK(readFile(dir / "err.log").find("<redacted>") != std::string::npos);  // the secret table's error was logged, masked
+  CHECK(readFile(dir / "err.log").find("<redacted>") !=
+        std::string::npos);  // the secret table's error was logged, masked
   CHECK(http.Get("/api/v1/status")->body.find(kToken) == std::string::npos);
 
   // SIGTERM: clean exit within 10 s, every finished run recorded.
@@ -161,18 +183,25 @@ TEST_CASE("datawatch run serves metrics and status, reloads on SIGHUP and stops 
 
 TEST_CASE("datawatch run exits 2 on a bad config at start", "[integration][run]") {
   TempDir dir;
-  writeFile(dir / "bad.yaml", "probes:\n  - {name: p, type: freshness, source: nowhere, table: t, column: c, max_age: 1h}\n");
-  auto r = runCommand({kBinary, "run", "-c", (dir / "bad.yaml").string(), "--listen", "127.0.0.1:0"});
+  writeFile(dir / "bad.yaml",
+            "probes:\n  - {name: p, type: freshness, source: nowhere, table: t, column: c, "
+            "max_age: 1h}\n");
+  auto r =
+      runCommand({kBinary, "run", "-c", (dir / "bad.yaml").string(), "--listen", "127.0.0.1:0"});
   CHECK(r.exit_code == 2);
-  CHECK(r.err.find("bad.yaml:2:5: probe \"p\": source \"nowhere\" is not defined") != std::string::npos);
+  CHECK(r.err.find("bad.yaml:2:5: probe \"p\": source \"nowhere\" is not defined") !=
+        std::string::npos);
 }
 
 TEST_CASE("datawatch check prints results and exits 0, 1, 2 or 3", "[integration][check]") {
   TempDir dir;
   makeWarehouse(dir);
-  writeFile(dir / "pass.yaml", "agent: {state: sqlite://./state.db}\nsources:\n  shop: {type: sqlite, path: ./warehouse.db}\n"
-                               "probes:\n  - {name: fresh, type: freshness, source: shop, table: orders, column: created_at, max_age: 1h}\n"
-                               "  - {name: rows, type: volume, source: shop, table: orders, min: 10, max: 100}\n");
+  writeFile(dir / "pass.yaml",
+            "agent: {state: sqlite://./state.db}\nsources:\n  shop: {type: sqlite, path: "
+            "./warehouse.db}\n"
+            "probes:\n  - {name: fresh, type: freshness, source: shop, table: orders, column: "
+            "created_at, max_age: 1h}\n"
+            "  - {name: rows, type: volume, source: shop, table: orders, min: 10, max: 100}\n");
   auto ok = runCommand({kBinary, "check", "-c", (dir / "pass.yaml").string(), "--format", "json"});
   CHECK(ok.exit_code == 0);
   auto arr = nlohmann::json::parse(ok.out);
@@ -189,24 +218,30 @@ TEST_CASE("datawatch check prints results and exits 0, 1, 2 or 3", "[integration
   CHECK(arr[0]["details"].is_object());
   CHECK(arr[1]["value"] == 42.0);
 
-  auto table = runCommand({kBinary, "check", "-c", (dir / "pass.yaml").string(), "--probe", "rows"});
+  auto table =
+      runCommand({kBinary, "check", "-c", (dir / "pass.yaml").string(), "--probe", "rows"});
   CHECK(table.exit_code == 0);
   CHECK(table.out.find("PASS   rows") != std::string::npos);
   CHECK(table.out.find("fresh") == std::string::npos);
   CHECK(table.out.find("1 passed, 0 failed, 0 errored") != std::string::npos);
 
-  writeFile(dir / "fail.yaml", "agent: {state: sqlite://./state.db}\nsources:\n  shop: {type: sqlite, path: ./warehouse.db}\n"
-                               "probes:\n  - {name: rows, type: volume, source: shop, table: orders, min: 1000}\n"
-                               "  - {name: broken, type: volume, source: shop, table: no_such_table, min: 1}\n");
+  writeFile(dir / "fail.yaml",
+            "agent: {state: sqlite://./state.db}\nsources:\n  shop: {type: sqlite, path: "
+            "./warehouse.db}\n"
+            "probes:\n  - {name: rows, type: volume, source: shop, table: orders, min: 1000}\n"
+            "  - {name: broken, type: volume, source: shop, table: no_such_table, min: 1}\n");
   auto fail = runCommand({kBinary, "check", "-c", (dir / "fail.yaml").string()});
   CHECK(fail.exit_code == 1);
-  auto errored = runCommand({kBinary, "check", "-c", (dir / "fail.yaml").string(), "--probe", "broken"});
+  auto errored =
+      runCommand({kBinary, "check", "-c", (dir / "fail.yaml").string(), "--probe", "broken"});
   CHECK(errored.exit_code == 3);
   CHECK(errored.out.find("no such table: no_such_table") != std::string::npos);
-  auto unknown = runCommand({kBinary, "check", "-c", (dir / "fail.yaml").string(), "--probe", "nope"});
+  auto unknown =
+      runCommand({kBinary, "check", "-c", (dir / "fail.yaml").string(), "--probe", "nope"});
   CHECK(unknown.exit_code == 2);
   CHECK(unknown.err.find("no probe named \"nope\"") != std::string::npos);
-  auto usage = runCommand({kBinary, "check", "-c", (dir / "fail.yaml").string(), "--format", "xml"});
+  auto usage =
+      runCommand({kBinary, "check", "-c", (dir / "fail.yaml").string(), "--format", "xml"});
   CHECK(usage.exit_code == 2);
 
   // Every check run was recorded.
@@ -217,20 +252,25 @@ TEST_CASE("datawatch check prints results and exits 0, 1, 2 or 3", "[integration
 
 TEST_CASE("datawatch validate exits 0 or 2 and speaks GitHub", "[integration][validate]") {
   TempDir dir;
-  writeFile(dir / "good.yaml", "sources:\n  shop: {type: sqlite, path: ./w.db}\n"
-                               "probes:\n  - {name: rows, type: volume, source: shop, table: orders, min: 10}\n");
-  writeFile(dir / "bad.yaml", "sources:\n  shop: {type: sqlite, path: ./w.db}\n"
-                              "probes:\n  - {name: rows, type: volume, source: shop, table: orders, mni: 10}\n");
+  writeFile(dir / "good.yaml",
+            "sources:\n  shop: {type: sqlite, path: ./w.db}\n"
+            "probes:\n  - {name: rows, type: volume, source: shop, table: orders, min: 10}\n");
+  writeFile(dir / "bad.yaml",
+            "sources:\n  shop: {type: sqlite, path: ./w.db}\n"
+            "probes:\n  - {name: rows, type: volume, source: shop, table: orders, mni: 10}\n");
   auto good = runCommand({kBinary, "validate", "-c", (dir / "good.yaml").string()});
   CHECK(good.exit_code == 0);
   CHECK(good.out.find("config OK: 1 sources, 1 probes") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir / "w.db"));  // validate connects to nothing
   auto bad = runCommand({kBinary, "validate", "-c", (dir / "bad.yaml").string()});
   CHECK(bad.exit_code == 2);
-  CHECK(bad.err.find((dir / "bad.yaml").string() + ":4:61: unknown key \"mni\"") != std::string::npos);
-  auto gh = runCommand({kBinary, "validate", "-c", (dir / "bad.yaml").string(), "--format", "github"});
+  CHECK(bad.err.find((dir / "bad.yaml").string() + ":4:61: unknown key \"mni\"") !=
+        std::string::npos);
+  auto gh =
+      runCommand({kBinary, "validate", "-c", (dir / "bad.yaml").string(), "--format", "github"});
   CHECK(gh.exit_code == 2);
-  CHECK(gh.out.find("::error file=" + (dir / "bad.yaml").string() + ",line=4,col=61::unknown key") != std::string::npos);
+  CHECK(gh.out.find("::error file=" + (dir / "bad.yaml").string() +
+                    ",line=4,col=61::unknown key") != std::string::npos);
   auto nothing = runCommand({kBinary, "validate"});
   CHECK(nothing.exit_code == 2);
   auto version = runCommand({kBinary, "version"});

@@ -22,10 +22,13 @@ TempDir::~TempDir() {
 }
 
 SqliteDb::SqliteDb(const std::filesystem::path& path) {
-  if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) throw std::runtime_error("cannot open " + path.string());
+  if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK)
+    throw std::runtime_error("cannot open " + path.string());
 }
 
-SqliteDb::~SqliteDb() { sqlite3_close(db_); }
+SqliteDb::~SqliteDb() {
+  sqlite3_close(db_);
+}
 
 void SqliteDb::exec(const std::string& sql) {
   char* err = nullptr;
@@ -58,16 +61,17 @@ std::string readFile(const std::filesystem::path& p) {
 
 }  // namespace datawatch::testing
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 
 #include <thread>
 
 namespace datawatch::testing {
 
 Process::Process(const std::vector<std::string>& argv, const std::filesystem::path& out,
-                 const std::filesystem::path& err, const std::map<std::string, std::string>& extra_env) {
+                 const std::filesystem::path& err,
+                 const std::map<std::string, std::string>& extra_env) {
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -116,7 +120,8 @@ int Process::wait(std::chrono::milliseconds timeout) {
   return WIFEXITED(status_) ? WEXITSTATUS(status_) : -1;
 }
 
-CommandResult runCommand(const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra_env,
+CommandResult runCommand(const std::vector<std::string>& argv,
+                         const std::map<std::string, std::string>& extra_env,
                          std::chrono::milliseconds timeout) {
   TempDir dir;
   int code;

@@ -3,10 +3,10 @@
 
 #include <sqlite3.h>
 
-#include <filesystem>
-#include <map>
 #include <chrono>
+#include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -56,7 +56,8 @@ namespace datawatch::testing {
 // A child process (fork/exec) with stdout and stderr sent to files.
 class Process {
  public:
-  Process(const std::vector<std::string>& argv, const std::filesystem::path& out, const std::filesystem::path& err,
+  Process(const std::vector<std::string>& argv, const std::filesystem::path& out,
+          const std::filesystem::path& err,
           const std::map<std::string, std::string>& extra_env = {});
   ~Process();  // kills the child if it still runs
   Process(const Process&) = delete;
@@ -78,7 +79,8 @@ struct CommandResult {
   std::string err;
 };
 // Runs a command to completion (at most `timeout`), capturing its output.
-CommandResult runCommand(const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra_env = {},
+CommandResult runCommand(const std::vector<std::string>& argv,
+                         const std::map<std::string, std::string>& extra_env = {},
                          std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 // Polls `condition` every 50 ms until it holds or `timeout` passes. For waiting on

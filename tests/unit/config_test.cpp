@@ -112,7 +112,8 @@ TEST_CASE("the full SPEC example parses into typed config", "[config]") {
   REQUIRE(r.ok());
   const Config& c = *r.config;
   CHECK(c.agent.listen == "0.0.0.0:9464");
-  CHECK(c.agent.state == "sqlite:///etc/datawatch/datawatch-state.db");  // relative to the file's folder
+  CHECK(c.agent.state ==
+        "sqlite:///etc/datawatch/datawatch-state.db");  // relative to the file's folder
   CHECK(c.agent.retention == 35 * 24h);
   CHECK(c.agent.api_token == "tok-123456");
   CHECK(c.agent.postmortems.dir == "/etc/datawatch/postmortems");
@@ -125,8 +126,10 @@ TEST_CASE("the full SPEC example parses into typed config", "[config]") {
   CHECK(wh->type == SourceType::Postgres);
   CHECK(std::get<PostgresSourceConfig>(wh->spec).dsn == "postgres://dw:hunter22@db:5432/shop");
   CHECK(wh->max_connections == 4);
-  CHECK(std::get<SqliteSourceConfig>(c.findSource("local")->spec).path == "/etc/datawatch/warehouse.db");
-  CHECK(std::get<KafkaSourceConfig>(c.findSource("events")->spec).properties.at("security.protocol") == "SASL_SSL");
+  CHECK(std::get<SqliteSourceConfig>(c.findSource("local")->spec).path ==
+        "/etc/datawatch/warehouse.db");
+  CHECK(std::get<KafkaSourceConfig>(c.findSource("events")->spec)
+            .properties.at("security.protocol") == "SASL_SSL");
 
   REQUIRE(c.probes.size() == 10);
   const auto* f = c.findProbe("orders_fresh");
@@ -189,8 +192,10 @@ TEST_CASE("the full SPEC example parses into typed config", "[config]") {
 
   REQUIRE(c.notifiers.size() == 5);
   CHECK(std::get<SlackNotifierConfig>(c.findNotifier("oncall-slack")->spec).group_wait == 30s);
-  CHECK(std::get<WebhookNotifierConfig>(c.findNotifier("team-webhook")->spec).secret == "whsec-987654");
-  CHECK(std::get<PagerdutyNotifierConfig>(c.findNotifier("pagerduty")->spec).url == "https://events.pagerduty.com");
+  CHECK(std::get<WebhookNotifierConfig>(c.findNotifier("team-webhook")->spec).secret ==
+        "whsec-987654");
+  CHECK(std::get<PagerdutyNotifierConfig>(c.findNotifier("pagerduty")->spec).url ==
+        "https://events.pagerduty.com");
   CHECK(c.findNotifier("oncall-slack")->repeat_interval == 4h);
 
   REQUIRE(c.silences.size() == 1);
@@ -199,7 +204,9 @@ TEST_CASE("the full SPEC example parses into typed config", "[config]") {
   CHECK(c.environments == std::vector<std::string>{"staging"});
 
   // Secrets are known to the redactor: the DSN password, tokens, webhook URL.
-  auto has = [&](const std::string& s) { return std::find(c.secrets.begin(), c.secrets.end(), s) != c.secrets.end(); };
+  auto has = [&](const std::string& s) {
+    return std::find(c.secrets.begin(), c.secrets.end(), s) != c.secrets.end();
+  };
   CHECK(has("hunter22"));
   CHECK(has("tok-123456"));
   CHECK(has("whsec-987654"));
@@ -220,7 +227,8 @@ TEST_CASE("an environment overlay replaces what it names and keeps the rest", "[
 
   auto missing = load(kFullExample, "prod");
   REQUIRE_FALSE(missing.ok());
-  CHECK_THAT(allErrors(missing), Catch::Contains("environment \"prod\" is not defined (defined: staging)"));
+  CHECK_THAT(allErrors(missing),
+             Catch::Contains("environment \"prod\" is not defined (defined: staging)"));
 }
 
 TEST_CASE("environment variables expand, and a missing one is named", "[config][env]") {
@@ -242,13 +250,16 @@ TEST_CASE("environment variables expand, and a missing one is named", "[config][
 
 TEST_CASE("several files and directories merge; duplicates are errors", "[config][merge]") {
   datawatch::testing::TempDir dir;
-  datawatch::testing::writeFile(dir / "conf.d/10-sources.yaml",
-                                "sources:\n  local: {type: sqlite, path: ./data/w.db}\nagent:\n  retention: 7d\n");
+  datawatch::testing::writeFile(
+      dir / "conf.d/10-sources.yaml",
+      "sources:\n  local: {type: sqlite, path: ./data/w.db}\nagent:\n  retention: 7d\n");
   datawatch::testing::writeFile(dir / "conf.d/20-probes.yml",
-                                "probes:\n  - {name: a_fresh, type: freshness, source: local, table: a, column: t, max_age: 1h}\n");
+                                "probes:\n  - {name: a_fresh, type: freshness, source: local, "
+                                "table: a, column: t, max_age: 1h}\n");
   datawatch::testing::writeFile(dir / "conf.d/notes.txt", "not yaml: [");
-  datawatch::testing::writeFile(dir / "extra.yaml",
-                                "probes:\n  - {name: b_volume, type: volume, source: local, table: b, min: 1}\n");
+  datawatch::testing::writeFile(
+      dir / "extra.yaml",
+      "probes:\n  - {name: b_volume, type: volume, source: local, table: b, min: 1}\n");
   LoadOptions lo;
   lo.paths = {(dir / "conf.d").string(), (dir / "extra.yaml").string()};
   lo.env = envFrom({});
@@ -259,12 +270,14 @@ TEST_CASE("several files and directories merge; duplicates are errors", "[config
   CHECK(r.config->files.size() == 3);
   CHECK(r.config->agent.retention == 7 * 24h);
   // Relative paths resolve against the folder of the file that names them.
-  CHECK(std::get<SqliteSourceConfig>(r.config->sources[0].spec).path == (dir / "conf.d/data/w.db").lexically_normal());
+  CHECK(std::get<SqliteSourceConfig>(r.config->sources[0].spec).path ==
+        (dir / "conf.d/data/w.db").lexically_normal());
 
-  datawatch::testing::writeFile(dir / "dup.yaml",
-                                "sources:\n  local: {type: sqlite, path: x.db}\nprobes:\n"
-                                "  - {name: a_fresh, type: freshness, source: local, table: a, column: t, max_age: 1h}\n"
-                                "agent:\n  retention: 1d\n");
+  datawatch::testing::writeFile(
+      dir / "dup.yaml",
+      "sources:\n  local: {type: sqlite, path: x.db}\nprobes:\n"
+      "  - {name: a_fresh, type: freshness, source: local, table: a, column: t, max_age: 1h}\n"
+      "agent:\n  retention: 1d\n");
   lo.paths.push_back((dir / "dup.yaml").string());
   auto d = loadConfig(lo);
   REQUIRE_FALSE(d.ok());
@@ -283,8 +296,10 @@ TEST_CASE("GitHub annotations carry file, line and column", "[config]") {
   auto r = load("probes:\n  - {name: x, type: freshnes, source: s}\n");
   REQUIRE_FALSE(r.ok());
   CHECK(r.diagnostics[0].github() ==
-        "::error file=/etc/datawatch/test.yaml,line=2,col=21::probe \"x\": unknown probe type \"freshnes\" (expected "
-        "freshness, volume, drift, schema, values, sql or consumer_lag) (did you mean \"freshness\"?)");
+        "::error file=/etc/datawatch/test.yaml,line=2,col=21::probe \"x\": unknown probe type "
+        "\"freshnes\" (expected "
+        "freshness, volume, drift, schema, values, sql or consumer_lag) (did you mean "
+        "\"freshness\"?)");
 }
 
 namespace {
@@ -307,48 +322,127 @@ const char* kPrelude =
 
 const BrokenCase kBroken[] = {
     {"yaml syntax", "probes: [ {name: a\n", 7, "YAML syntax error"},
-    {"top-level typo", "probs: []\n", 6, "unknown top-level key \"probs\" (did you mean \"probes\"?)"},
-    {"agent typo", "agent: {retension: 7d}\n", 6, "unknown key \"retension\" in agent (did you mean \"retention\"?)"},
+    {"top-level typo", "probs: []\n", 6,
+     "unknown top-level key \"probs\" (did you mean \"probes\"?)"},
+    {"agent typo", "agent: {retension: 7d}\n", 6,
+     "unknown key \"retension\" in agent (did you mean \"retention\"?)"},
     {"bad listen", "agent: {listen: \"localhost\"}\n", 6, "agent.listen must be HOST:PORT"},
-    {"bad state url", "agent: {state: \"mysql://x\"}\n", 6, "agent.state must start with sqlite:// or postgres://"},
+    {"bad state url", "agent: {state: \"mysql://x\"}\n", 6,
+     "agent.state must start with sqlite:// or postgres://"},
     {"retention too short", "agent: {retention: 5m}\n", 6, "retention must be at least 1h"},
-    {"default_notify unknown", "agent: {default_notify: [opz]}\n", 6, "notifies \"opz\", which is not a defined notifier (did you mean \"ops\"?)"},
-    {"probe missing name", "probes:\n  - {type: freshness, source: db, table: t, column: c, max_age: 1h}\n", 7, "missing required key \"name\""},
-    {"probe bad name", "probes:\n  - {name: Orders-Fresh, type: freshness, source: db, table: t, column: c, max_age: 1h}\n", 7, "must match [a-z0-9_]+"},
-    {"probe unknown type", "probes:\n  - {name: p, type: freshnes, source: db, table: t}\n", 7, "unknown probe type \"freshnes\""},
-    {"probe unknown source", "probes:\n  - {name: p, type: freshness, source: dbb, table: t, column: c, max_age: 1h}\n", 7, "source \"dbb\" is not defined (did you mean \"db\"?)"},
-    {"freshness without column", "probes:\n  - {name: p, type: freshness, source: db, table: t, max_age: 1h}\n", 7, "missing required key \"column\""},
-    {"freshness without threshold", "probes:\n  - {name: p, type: freshness, source: db, table: t, column: c}\n", 7, "freshness needs max_age, schedule"},
-    {"bad duration", "probes:\n  - {name: p, type: freshness, source: db, table: t, column: c, max_age: 1hour}\n", 7, "max_age: invalid duration \"1hour\""},
-    {"bad cron", "probes:\n  - {name: p, type: freshness, source: db, table: t, column: c, schedule: \"0 25 * * *\"}\n", 7, "hour \"25\" out of range"},
-    {"grace without schedule", "probes:\n  - {name: p, type: freshness, source: db, table: t, column: c, max_age: 1h, grace: 1h}\n", 7, "grace applies only with a schedule"},
-    {"key of another type", "probes:\n  - {name: p, type: volume, source: db, table: t, min: 1, max_age: 1h}\n", 7, "\"max_age\" is not valid in probe \"p\" (it belongs to freshness probes)"},
-    {"unknown probe key", "probes:\n  - {name: p, type: volume, source: db, table: t, mni: 1, min: 2}\n", 7, "unknown key \"mni\" in probe \"p\" (did you mean \"min\"?)"},
-    {"volume checks nothing", "probes:\n  - {name: p, type: volume, source: db, table: t}\n", 7, "checks nothing: set at least one of min, max, max_change, anomaly"},
-    {"min above max", "probes:\n  - {name: p, type: volume, source: db, table: t, min: 10, max: 5}\n", 7, "min is greater than max"},
-    {"number expected", "probes:\n  - {name: p, type: volume, source: db, table: t, min: lots}\n", 7, "min must be a number, got \"lots\""},
-    {"table on kafka", "probes:\n  - {name: p, type: freshness, source: events, table: t, column: c, max_age: 1h}\n", 7, "table needs a SQL source (postgres or sqlite); source \"events\" is kafka"},
-    {"topic on sql", "probes:\n  - {name: p, type: freshness, source: db, topic: t, max_age: 1h}\n", 7, "topic needs a kafka source; source \"db\" is sqlite"},
-    {"consumer_lag on sql", "probes:\n  - {name: p, type: consumer_lag, source: db, topic: t, group: g, max_lag_messages: 5}\n", 7, "topic needs a kafka source"},
-    {"sql two statements", "probes:\n  - {name: p, type: sql, source: db, query: \"select 1; drop table t\", max: 1}\n", 7, "query must be a single statement"},
-    {"drift bad method", "probes:\n  - {name: p, type: drift, source: db, table: t, column: c, method: kl}\n", 7, "method must be psi, ks, js, wasserstein or chi2"},
-    {"drift bins range", "probes:\n  - {name: p, type: drift, source: db, table: t, column: c, bins: 1}\n", 7, "bins must be between 2 and 1000"},
-    {"values ratio range", "probes:\n  - {name: p, type: values, source: db, table: t, column: c, max_null_ratio: 1.5}\n", 7, "max_null_ratio must be between 0 and 1"},
-    {"values window needs time column", "probes:\n  - {name: p, type: values, source: db, table: t, column: c, unique: true, window: 1d}\n", 7, "window needs time_column"},
-    {"schema columns empty", "probes:\n  - {name: p, type: schema, source: db, table: t, columns: {}}\n", 7, "columns must be a non-empty map"},
-    {"every too short", "probes:\n  - {name: p, type: volume, source: db, table: t, min: 1, every: 10ms}\n", 7, "every must be at least 1s"},
-    {"upstream unknown", "probes:\n  - {name: p, type: volume, source: db, table: t, min: 1, upstream: [q]}\n", 7, "upstream probe \"q\" is not defined"},
-    {"upstream cycle", "probes:\n  - {name: p, type: volume, source: db, table: t, min: 1, upstream: [q]}\n  - {name: q, type: volume, source: db, table: t, min: 1, upstream: [p]}\n", 7, "upstream lineage forms a cycle"},
-    {"alert severity", "probes:\n  - {name: p, type: volume, source: db, table: t, min: 1, alert: {severity: urgent}}\n", 7, "alert severity \"urgent\" must be one of"},
-    {"slo objective 100", "probes:\n  - {name: p, type: volume, source: db, table: t, min: 1}\nslos:\n  - {name: s, objective: 100, probes: [p]}\n", 9, "objective is a percentage strictly between 0 and 100"},
-    {"slo unknown probe", "probes:\n  - {name: p, type: volume, source: db, table: t, min: 1}\nslos:\n  - {name: s, objective: 99, probes: [pp]}\n", 9, "probe \"pp\" is not defined (did you mean \"p\"?)"},
-    {"slo budgeting", "probes:\n  - {name: p, type: volume, source: db, table: t, min: 1}\nslos:\n  - {name: s, objective: 99, probes: [p], budgeting: slices}\n", 9, "budgeting must be occurrences or timeslices"},
-    {"slo window order", "probes:\n  - {name: p, type: volume, source: db, table: t, min: 1}\nslos:\n  - {name: s, objective: 99, probes: [p], alerting: {windows: [{severity: page, long: 5m, short: 1h, burn_rate: 10}]}}\n", 9, "the short window must be shorter than the long window"},
-    {"silence bad until", "silences:\n  - {match: {slo: x}, until: \"next tuesday\"}\n", 7, "until must be an RFC 3339 time"},
-    {"silence without match", "silences:\n  - {until: \"2026-12-01T00:00:00Z\"}\n", 7, "missing required key \"match\""},
+    {"default_notify unknown", "agent: {default_notify: [opz]}\n", 6,
+     "notifies \"opz\", which is not a defined notifier (did you mean \"ops\"?)"},
+    {"probe missing name",
+     "probes:\n  - {type: freshness, source: db, table: t, column: c, max_age: 1h}\n", 7,
+     "missing required key \"name\""},
+    {"probe bad name",
+     "probes:\n  - {name: Orders-Fresh, type: freshness, source: db, table: t, column: c, max_age: "
+     "1h}\n",
+     7, "must match [a-z0-9_]+"},
+    {"probe unknown type", "probes:\n  - {name: p, type: freshnes, source: db, table: t}\n", 7,
+     "unknown probe type \"freshnes\""},
+    {"probe unknown source",
+     "probes:\n  - {name: p, type: freshness, source: dbb, table: t, column: c, max_age: 1h}\n", 7,
+     "source \"dbb\" is not defined (did you mean \"db\"?)"},
+    {"freshness without column",
+     "probes:\n  - {name: p, type: freshness, source: db, table: t, max_age: 1h}\n", 7,
+     "missing required key \"column\""},
+    {"freshness without threshold",
+     "probes:\n  - {name: p, type: freshness, source: db, table: t, column: c}\n", 7,
+     "freshness needs max_age, schedule"},
+    {"bad duration",
+     "probes:\n  - {name: p, type: freshness, source: db, table: t, column: c, max_age: 1hour}\n",
+     7, "max_age: invalid duration \"1hour\""},
+    {"bad cron",
+     "probes:\n  - {name: p, type: freshness, source: db, table: t, column: c, schedule: \"0 25 * "
+     "* *\"}\n",
+     7, "hour \"25\" out of range"},
+    {"grace without schedule",
+     "probes:\n  - {name: p, type: freshness, source: db, table: t, column: c, max_age: 1h, grace: "
+     "1h}\n",
+     7, "grace applies only with a schedule"},
+    {"key of another type",
+     "probes:\n  - {name: p, type: volume, source: db, table: t, min: 1, max_age: 1h}\n", 7,
+     "\"max_age\" is not valid in probe \"p\" (it belongs to freshness probes)"},
+    {"unknown probe key",
+     "probes:\n  - {name: p, type: volume, source: db, table: t, mni: 1, min: 2}\n", 7,
+     "unknown key \"mni\" in probe \"p\" (did you mean \"min\"?)"},
+    {"volume checks nothing", "probes:\n  - {name: p, type: volume, source: db, table: t}\n", 7,
+     "checks nothing: set at least one of min, max, max_change, anomaly"},
+    {"min above max",
+     "probes:\n  - {name: p, type: volume, source: db, table: t, min: 10, max: 5}\n", 7,
+     "min is greater than max"},
+    {"number expected", "probes:\n  - {name: p, type: volume, source: db, table: t, min: lots}\n",
+     7, "min must be a number, got \"lots\""},
+    {"table on kafka",
+     "probes:\n  - {name: p, type: freshness, source: events, table: t, column: c, max_age: 1h}\n",
+     7, "table needs a SQL source (postgres or sqlite); source \"events\" is kafka"},
+    {"topic on sql", "probes:\n  - {name: p, type: freshness, source: db, topic: t, max_age: 1h}\n",
+     7, "topic needs a kafka source; source \"db\" is sqlite"},
+    {"consumer_lag on sql",
+     "probes:\n  - {name: p, type: consumer_lag, source: db, topic: t, group: g, max_lag_messages: "
+     "5}\n",
+     7, "topic needs a kafka source"},
+    {"sql two statements",
+     "probes:\n  - {name: p, type: sql, source: db, query: \"select 1; drop table t\", max: 1}\n",
+     7, "query must be a single statement"},
+    {"drift bad method",
+     "probes:\n  - {name: p, type: drift, source: db, table: t, column: c, method: kl}\n", 7,
+     "method must be psi, ks, js, wasserstein or chi2"},
+    {"drift bins range",
+     "probes:\n  - {name: p, type: drift, source: db, table: t, column: c, bins: 1}\n", 7,
+     "bins must be between 2 and 1000"},
+    {"values ratio range",
+     "probes:\n  - {name: p, type: values, source: db, table: t, column: c, max_null_ratio: 1.5}\n",
+     7, "max_null_ratio must be between 0 and 1"},
+    {"values window needs time column",
+     "probes:\n  - {name: p, type: values, source: db, table: t, column: c, unique: true, window: "
+     "1d}\n",
+     7, "window needs time_column"},
+    {"schema columns empty",
+     "probes:\n  - {name: p, type: schema, source: db, table: t, columns: {}}\n", 7,
+     "columns must be a non-empty map"},
+    {"every too short",
+     "probes:\n  - {name: p, type: volume, source: db, table: t, min: 1, every: 10ms}\n", 7,
+     "every must be at least 1s"},
+    {"upstream unknown",
+     "probes:\n  - {name: p, type: volume, source: db, table: t, min: 1, upstream: [q]}\n", 7,
+     "upstream probe \"q\" is not defined"},
+    {"upstream cycle",
+     "probes:\n  - {name: p, type: volume, source: db, table: t, min: 1, upstream: [q]}\n  - "
+     "{name: q, type: volume, source: db, table: t, min: 1, upstream: [p]}\n",
+     7, "upstream lineage forms a cycle"},
+    {"alert severity",
+     "probes:\n  - {name: p, type: volume, source: db, table: t, min: 1, alert: {severity: "
+     "urgent}}\n",
+     7, "alert severity \"urgent\" must be one of"},
+    {"slo objective 100",
+     "probes:\n  - {name: p, type: volume, source: db, table: t, min: 1}\nslos:\n  - {name: s, "
+     "objective: 100, probes: [p]}\n",
+     9, "objective is a percentage strictly between 0 and 100"},
+    {"slo unknown probe",
+     "probes:\n  - {name: p, type: volume, source: db, table: t, min: 1}\nslos:\n  - {name: s, "
+     "objective: 99, probes: [pp]}\n",
+     9, "probe \"pp\" is not defined (did you mean \"p\"?)"},
+    {"slo budgeting",
+     "probes:\n  - {name: p, type: volume, source: db, table: t, min: 1}\nslos:\n  - {name: s, "
+     "objective: 99, probes: [p], budgeting: slices}\n",
+     9, "budgeting must be occurrences or timeslices"},
+    {"slo window order",
+     "probes:\n  - {name: p, type: volume, source: db, table: t, min: 1}\nslos:\n  - {name: s, "
+     "objective: 99, probes: [p], alerting: {windows: [{severity: page, long: 5m, short: 1h, "
+     "burn_rate: 10}]}}\n",
+     9, "the short window must be shorter than the long window"},
+    {"silence bad until", "silences:\n  - {match: {slo: x}, until: \"next tuesday\"}\n", 7,
+     "until must be an RFC 3339 time"},
+    {"silence without match", "silences:\n  - {until: \"2026-12-01T00:00:00Z\"}\n", 7,
+     "missing required key \"match\""},
     {"list expected", "probes: {name: p}\n", 6, "probes must be a list"},
     {"map expected", "probes:\n  - just-a-string\n", 7, "probe must be a map, got a scalar"},
-    {"timezone by name", "probes:\n  - {name: p, type: freshness, source: db, table: t, column: c, schedule: \"0 6 * * *\", timezone: Europe/Berlin}\n", 7, "time zone \"Europe/Berlin\" is not supported"},
+    {"timezone by name",
+     "probes:\n  - {name: p, type: freshness, source: db, table: t, column: c, schedule: \"0 6 * * "
+     "*\", timezone: Europe/Berlin}\n",
+     7, "time zone \"Europe/Berlin\" is not supported"},
 };
 
 }  // namespace
@@ -363,8 +457,8 @@ TEST_CASE("broken configs are reported with file, line and message", "[config][b
       REQUIRE_FALSE(r.ok());
       bool found = false;
       for (const auto& d : r.diagnostics) {
-        found = found || (d.message.find(bc.message) != std::string::npos && d.loc.line == bc.line &&
-                          d.loc.file == "/etc/datawatch/test.yaml");
+        found = found || (d.message.find(bc.message) != std::string::npos &&
+                          d.loc.line == bc.line && d.loc.file == "/etc/datawatch/test.yaml");
       }
       CHECK(found);
     }
@@ -386,13 +480,19 @@ TEST_CASE("source and notifier errors name the entry and the fix", "[config][bro
       "  x: {type: sms}\n");
   REQUIRE_FALSE(r.ok());
   const auto e = allErrors(r);
-  CHECK_THAT(e, Catch::Contains("test.yaml:2:13: unknown source type \"mysql\" (expected postgres, sqlite or kafka)"));
+  CHECK_THAT(
+      e, Catch::Contains(
+             "test.yaml:2:13: unknown source type \"mysql\" (expected postgres, sqlite or kafka)"));
   CHECK_THAT(e, Catch::Contains("test.yaml:3:6: source \"b\": missing required key \"path\""));
-  CHECK_THAT(e, Catch::Contains("test.yaml:4:44: \"path\" is not valid in source \"c\" (sqlite sources only)"));
-  CHECK_THAT(e, Catch::Contains("test.yaml:6:6: notifier \"s\": missing required key \"webhook_url\""));
-  CHECK_THAT(e, Catch::Contains("test.yaml:7:27: notifier \"w\": url must be an http:// or https:// URL"));
+  CHECK_THAT(e, Catch::Contains(
+                    "test.yaml:4:44: \"path\" is not valid in source \"c\" (sqlite sources only)"));
+  CHECK_THAT(
+      e, Catch::Contains("test.yaml:6:6: notifier \"s\": missing required key \"webhook_url\""));
+  CHECK_THAT(
+      e, Catch::Contains("test.yaml:7:27: notifier \"w\": url must be an http:// or https:// URL"));
   CHECK_THAT(e, Catch::Contains("format must be datawatch or alertmanager"));
-  CHECK_THAT(e, Catch::Contains("test.yaml:8:6: notifier \"p\": missing required key \"routing_key\""));
+  CHECK_THAT(
+      e, Catch::Contains("test.yaml:8:6: notifier \"p\": missing required key \"routing_key\""));
   CHECK_THAT(e, Catch::Contains("test.yaml:9:13: notifier \"x\": unknown notifier type \"sms\""));
 }
 
@@ -405,11 +505,14 @@ TEST_CASE("every problem is reported in one run", "[config][broken]") {
   REQUIRE_FALSE(r.ok());
   CHECK(r.diagnostics.size() >= 4);
   // Sorted by position.
-  for (size_t i = 1; i < r.diagnostics.size(); ++i) CHECK(r.diagnostics[i - 1].loc.line <= r.diagnostics[i].loc.line);
+  for (size_t i = 1; i < r.diagnostics.size(); ++i)
+    CHECK(r.diagnostics[i - 1].loc.line <= r.diagnostics[i].loc.line);
 }
 
 TEST_CASE("environment overlay errors are reported", "[config][env]") {
-  auto r = load(std::string(kPrelude) + "environments:\n  e: {sources: {dbx: {path: y.db}}, agnet: {}}\n", "e");
+  auto r = load(
+      std::string(kPrelude) + "environments:\n  e: {sources: {dbx: {path: y.db}}, agnet: {}}\n",
+      "e");
   REQUIRE_FALSE(r.ok());
   const auto errs = allErrors(r);
   CHECK_THAT(errs, Catch::Contains("overrides source \"dbx\", which is not defined"));

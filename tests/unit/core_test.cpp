@@ -68,14 +68,17 @@ TEST_CASE("cron expressions find the previous and next run", "[core][cron]") {
   auto daily6 = CronExpr::parse("0 6 * * *");
   REQUIRE(daily6);
   CHECK(formatRfc3339(*daily6->previous(t)) == "2026-11-26T06:00:00Z");
-  CHECK(formatRfc3339(*daily6->previous(*parseTimestamp("2026-11-26T05:59:00Z"))) == "2026-11-25T06:00:00Z");
+  CHECK(formatRfc3339(*daily6->previous(*parseTimestamp("2026-11-26T05:59:00Z"))) ==
+        "2026-11-25T06:00:00Z");
   CHECK(formatRfc3339(*daily6->next(t)) == "2026-11-27T06:00:00Z");
   auto every15 = CronExpr::parse("*/15 * * * *");
   REQUIRE(every15);
-  CHECK(formatRfc3339(*every15->previous(*parseTimestamp("2026-11-26T07:44:59Z"))) == "2026-11-26T07:30:00Z");
+  CHECK(formatRfc3339(*every15->previous(*parseTimestamp("2026-11-26T07:44:59Z"))) ==
+        "2026-11-26T07:30:00Z");
   auto weekdays = CronExpr::parse("30 9 * * mon-fri");
   REQUIRE(weekdays);
-  CHECK(formatRfc3339(*weekdays->next(*parseTimestamp("2026-11-27T10:00:00Z"))) == "2026-11-30T09:30:00Z");
+  CHECK(formatRfc3339(*weekdays->next(*parseTimestamp("2026-11-27T10:00:00Z"))) ==
+        "2026-11-30T09:30:00Z");
   auto monthly = CronExpr::parse("@monthly");
   REQUIRE(monthly);
   CHECK(formatRfc3339(*monthly->previous(t)) == "2026-11-01T00:00:00Z");
@@ -101,27 +104,31 @@ TEST_CASE("the redactor masks secrets and DSN passwords", "[core][redact]") {
   CHECK(r.redact("token=abc s3cr3t-token end") == "token=<redacted> <redacted> end");
   CHECK(r.redact("posting to https://hooks.slack.com/services/T000/B000/XXXX failed") ==
         "posting to https://<redacted> failed");
-  CHECK(Redactor::redactDsn("postgres://user:pa55@db:5432/x") == "postgres://user:<redacted>@db:5432/x");
-  CHECK(Redactor::redactDsn("host=db user=u password=pa55 dbname=x") == "host=db user=u password=<redacted> dbname=x");
-  CHECK(Redactor::redactDsn("host=db password='pa 55' dbname=x") == "host=db password=<redacted> dbname=x");
+  CHECK(Redactor::redactDsn("postgres://user:pa55@db:5432/x") ==
+        "postgres://user:<redacted>@db:5432/x");
+  CHECK(Redactor::redactDsn("host=db user=u password=pa55 dbname=x") ==
+        "host=db user=u password=<redacted> dbname=x");
+  CHECK(Redactor::redactDsn("host=db password='pa 55' dbname=x") ==
+        "host=db password=<redacted> dbname=x");
   CHECK(Redactor::redactDsn("postgres://db/x") == "postgres://db/x");
   // Short values are not treated as secrets (they would mask ordinary words).
   Redactor short_ones({"on"});
   CHECK(short_ones.redact("connection") == "connection");
 }
 
-
-
-TEST_CASE("stored timestamp representations are detected and written back comparably", "[core][time]") {
+TEST_CASE("stored timestamp representations are detected and written back comparably",
+          "[core][time]") {
   const auto t = *parseTimestamp("2026-11-26T10:00:00Z");
   struct Case {
     SqlValue sample;
     SqlValue expected_bound;
   };
   const Case cases[] = {
-      {SqlValue{std::string("2026-11-20T01:02:03Z")}, SqlValue{std::string("2026-11-26T10:00:00Z")}},
+      {SqlValue{std::string("2026-11-20T01:02:03Z")},
+       SqlValue{std::string("2026-11-26T10:00:00Z")}},
       {SqlValue{std::string("2026-11-20 01:02:03")}, SqlValue{std::string("2026-11-26 10:00:00")}},
-      {SqlValue{std::string("2026-11-20T01:02:03.123456+02:00")}, SqlValue{std::string("2026-11-26T12:00:00.000000+02:00")}},
+      {SqlValue{std::string("2026-11-20T01:02:03.123456+02:00")},
+       SqlValue{std::string("2026-11-26T12:00:00.000000+02:00")}},
       {SqlValue{std::string("2026-11-20T01:02")}, SqlValue{std::string("2026-11-26T10:00")}},
       {SqlValue{std::string("2026-11-20")}, SqlValue{std::string("2026-11-26")}},
       {SqlValue{int64_t{1795000000}}, SqlValue{1795687200.0}},

@@ -10,8 +10,9 @@ using namespace datawatch;
 namespace {
 
 std::vector<config::ProbeConfig> probes(const std::string& yaml) {
-  auto r = config::loadConfigFromString("sources:\n  db: {type: sqlite, path: w.db}\nprobes:\n" + yaml, "/t/c.yaml", "",
-                                        datawatch::testing::envFrom({}));
+  auto r =
+      config::loadConfigFromString("sources:\n  db: {type: sqlite, path: w.db}\nprobes:\n" + yaml,
+                                   "/t/c.yaml", "", datawatch::testing::envFrom({}));
   REQUIRE(r.ok());
   return r.config->probes;
 }
@@ -24,9 +25,12 @@ bool hasLine(const std::string& text, const std::string& line) {
 
 TEST_CASE("probe series exist at 0 from the start and follow results", "[metrics]") {
   Metrics m("1.2.3");
-  m.setProbes(probes("  - {name: f, type: freshness, source: db, table: shop.orders, column: c, max_age: 1h, owner: billing}\n"
-                     "  - {name: v, type: volume, source: db, table: t, min: 1}\n"));
-  const std::string labels = R"({owner="billing",probe="f",probe_type="freshness",source="db",target="shop.orders"})";
+  m.setProbes(
+      probes("  - {name: f, type: freshness, source: db, table: shop.orders, column: c, max_age: "
+             "1h, owner: billing}\n"
+             "  - {name: v, type: volume, source: db, table: t, min: 1}\n"));
+  const std::string labels =
+      R"({owner="billing",probe="f",probe_type="freshness",source="db",target="shop.orders"})";
   auto text = m.render();
   CHECK(hasLine(text, "datawatch_probe_runs_total" + labels + " 0"));
   CHECK(hasLine(text, "datawatch_probe_success" + labels + " 0"));
@@ -52,22 +56,28 @@ TEST_CASE("probe series exist at 0 from the start and follow results", "[metrics
   CHECK(hasLine(text, "datawatch_probe_failures_total" + labels + " 0"));
   CHECK(hasLine(text, "datawatch_probe_success" + labels + " 0"));
   CHECK(hasLine(text, "datawatch_probe_error" + labels + " 1"));
-  CHECK(hasLine(text, "datawatch_freshness_age_seconds" + labels + " 812"));  // kept from the last measurement
+  CHECK(hasLine(text, "datawatch_freshness_age_seconds" + labels +
+                          " 812"));  // kept from the last measurement
   CHECK(hasLine(text, "datawatch_freshness_newest_timestamp_seconds" + labels + " 1795686388"));
   CHECK(hasLine(text, "datawatch_probe_last_run_timestamp_seconds" + labels + " 1795687200"));
 }
 
-TEST_CASE("a reload drops the series of removed probes and keeps the others' counters", "[metrics]") {
+TEST_CASE("a reload drops the series of removed probes and keeps the others' counters",
+          "[metrics]") {
   Metrics m("x");
-  m.setProbes(probes("  - {name: a, type: volume, source: db, table: t, min: 1}\n"
-                     "  - {name: b, type: volume, source: db, table: t, min: 1}\n"));
+  m.setProbes(
+      probes("  - {name: a, type: volume, source: db, table: t, min: 1}\n"
+             "  - {name: b, type: volume, source: db, table: t, min: 1}\n"));
   ProbeResult r = ProbeResult::pass(5, "rows", "");
   r.probe = "a";
   m.observe(r);
   m.setProbes(probes("  - {name: a, type: volume, source: db, table: t, min: 1}\n"));
   const auto text = m.render();
   CHECK(text.find("probe=\"b\"") == std::string::npos);
-  CHECK(text.find(R"(datawatch_probe_runs_total{owner="",probe="a",probe_type="volume",source="db",target="t"} 1)") != std::string::npos);
+  CHECK(
+      text.find(
+          R"(datawatch_probe_runs_total{owner="",probe="a",probe_type="volume",source="db",target="t"} 1)") !=
+      std::string::npos);
   m.setReload(false, *parseTimestamp("2026-11-26T10:00:00Z"));
   CHECK(hasLine(m.render(), "datawatch_config_last_reload_success 0"));
 }

@@ -83,7 +83,8 @@ TEST_CASE("jitter spreads many probes across the interval", "[scheduler]") {
   CHECK(*offsets.rbegin() < 1000);
 }
 
-TEST_CASE("a probe never overlaps itself; overruns are counted as missed, not stacked", "[scheduler]") {
+TEST_CASE("a probe never overlaps itself; overruns are counted as missed, not stacked",
+          "[scheduler]") {
   Scheduler s({8, {}, 0s}, {{"slow", "db", 1min}}, kStart);
   Sim sim{s, 150s};  // every run takes 2.5 intervals
   sim.until(kStart + 10min);
@@ -124,7 +125,8 @@ TEST_CASE("the global worker limit and per-source limits hold", "[scheduler]") {
 }
 
 TEST_CASE("a source at its limit does not block other sources", "[scheduler]") {
-  Scheduler s({8, {{"one", 1}}, 0s}, {{"x1", "one", 1min}, {"x2", "one", 1min}, {"y", "other", 1min}}, kStart);
+  Scheduler s({8, {{"one", 1}}, 0s},
+              {{"x1", "one", 1min}, {"x2", "one", 1min}, {"y", "other", 1min}}, kStart);
   auto d = s.takeDue(kStart);
   REQUIRE(d.size() == 2);  // x1 and y; x2 waits for x1
   std::set<std::string> names{s.probe(d[0].index).name, s.probe(d[1].index).name};

@@ -46,20 +46,27 @@ struct Harness {
 
 }  // namespace
 
-TEST_CASE("freshness reads ISO-8601 text with and without zones, and Unix seconds", "[probes][sqlite][freshness]") {
+TEST_CASE("freshness reads ISO-8601 text with and without zones, and Unix seconds",
+          "[probes][sqlite][freshness]") {
   TempDir dir;
   SqliteDb db(dir / "w.db");
-  db.exec("CREATE TABLE iso (id INTEGER, t TEXT);"
-          "INSERT INTO iso VALUES (1, '2026-11-26 08:00:00'), (2, '2026-11-26 09:40:00'), (3, NULL);"
-          "CREATE INDEX iso_t ON iso (t);"
-          "CREATE TABLE zoned (t TEXT); INSERT INTO zoned VALUES ('2026-11-26T11:30:00+02:00'), ('2026-11-26T10:00:00+02:00');"
-          "CREATE TABLE epoch (t INTEGER); INSERT INTO epoch VALUES (1795687200 - 7200), (1795687200 - 90);"
-          "CREATE TABLE \"odd \"\"name\" (\"ts col\" REAL); INSERT INTO \"odd \"\"name\" VALUES (1795687200.0 - 30.5);");
-  Harness h(configWith(dir,
-                       "  - {name: iso, type: freshness, source: db, table: iso, column: t, max_age: 30m}\n"
-                       "  - {name: zoned, type: freshness, source: db, table: zoned, column: t, max_age: 5m}\n"
-                       "  - {name: epoch, type: freshness, source: db, table: epoch, column: t, max_age: 1m}\n"
-                       "  - {name: odd, type: freshness, source: db, table: 'odd \"name', column: 'ts col', max_age: 1m}\n"));
+  db.exec(
+      "CREATE TABLE iso (id INTEGER, t TEXT);"
+      "INSERT INTO iso VALUES (1, '2026-11-26 08:00:00'), (2, '2026-11-26 09:40:00'), (3, NULL);"
+      "CREATE INDEX iso_t ON iso (t);"
+      "CREATE TABLE zoned (t TEXT); INSERT INTO zoned VALUES ('2026-11-26T11:30:00+02:00'), "
+      "('2026-11-26T10:00:00+02:00');"
+      "CREATE TABLE epoch (t INTEGER); INSERT INTO epoch VALUES (1795687200 - 7200), (1795687200 - "
+      "90);"
+      "CREATE TABLE \"odd \"\"name\" (\"ts col\" REAL); INSERT INTO \"odd \"\"name\" VALUES "
+      "(1795687200.0 - 30.5);");
+  Harness h(configWith(
+      dir,
+      "  - {name: iso, type: freshness, source: db, table: iso, column: t, max_age: 30m}\n"
+      "  - {name: zoned, type: freshness, source: db, table: zoned, column: t, max_age: 5m}\n"
+      "  - {name: epoch, type: freshness, source: db, table: epoch, column: t, max_age: 1m}\n"
+      "  - {name: odd, type: freshness, source: db, table: 'odd \"name', column: 'ts col', "
+      "max_age: 1m}\n"));
   auto iso = h.run(0);
   CHECK(iso.status == ProbeStatus::Pass);
   CHECK(iso.value == Approx(20 * 60));
@@ -86,8 +93,11 @@ TEST_CASE("freshness reads ISO-8601 text with and without zones, and Unix second
 TEST_CASE("freshness uses the agent's clock, not the database's", "[probes][sqlite][freshness]") {
   TempDir dir;
   SqliteDb db(dir / "w.db");
-  db.exec("CREATE TABLE t (c TEXT); INSERT INTO t VALUES ('2026-11-26T09:00:00Z'), ('2026-11-26T12:00:00Z');");
-  Harness h(configWith(dir, "  - {name: p, type: freshness, source: db, table: t, column: c, max_age: 2h}\n"));
+  db.exec(
+      "CREATE TABLE t (c TEXT); INSERT INTO t VALUES ('2026-11-26T09:00:00Z'), "
+      "('2026-11-26T12:00:00Z');");
+  Harness h(configWith(
+      dir, "  - {name: p, type: freshness, source: db, table: t, column: c, max_age: 2h}\n"));
   auto r = h.run();
   CHECK(r.value == Approx(3600));  // the 12:00 row is in the future at 10:00: not counted
   CHECK(r.details["future_newest"] == "2026-11-26T12:00:00Z");
@@ -97,12 +107,17 @@ TEST_CASE("freshness uses the agent's clock, not the database's", "[probes][sqli
   CHECK(r.observed_at == kNow + 3h);
 }
 
-TEST_CASE("freshness with a schedule and grace models batch tables", "[probes][sqlite][freshness]") {
+TEST_CASE("freshness with a schedule and grace models batch tables",
+          "[probes][sqlite][freshness]") {
   TempDir dir;
   SqliteDb db(dir / "w.db");
-  db.exec("CREATE TABLE daily (loaded_at TEXT); INSERT INTO daily VALUES ('2026-11-25T06:10:00Z');");
-  auto cfg = configWith(dir, "  - {name: p, type: freshness, source: db, table: daily, column: loaded_at, schedule: \"0 6 * * *\", grace: 2h}\n");
-  Harness h(cfg, *parseTimestamp("2026-11-26T07:59:00Z"));  // today's 06:00 load is still within grace
+  db.exec(
+      "CREATE TABLE daily (loaded_at TEXT); INSERT INTO daily VALUES ('2026-11-25T06:10:00Z');");
+  auto cfg = configWith(dir,
+                        "  - {name: p, type: freshness, source: db, table: daily, column: "
+                        "loaded_at, schedule: \"0 6 * * *\", grace: 2h}\n");
+  Harness h(cfg,
+            *parseTimestamp("2026-11-26T07:59:00Z"));  // today's 06:00 load is still within grace
   auto r = h.run();
   CHECK(r.status == ProbeStatus::Pass);
   CHECK(r.threshold["expected_after"] == "2026-11-25T06:00:00Z");
@@ -116,21 +131,28 @@ TEST_CASE("freshness with a schedule and grace models batch tables", "[probes][s
   CHECK(h.run().status == ProbeStatus::Pass);
 }
 
-TEST_CASE("freshness errors and failures say what is wrong", "[probes][sqlite][freshness][errors]") {
+TEST_CASE("freshness errors and failures say what is wrong",
+          "[probes][sqlite][freshness][errors]") {
   TempDir dir;
   SqliteDb db(dir / "w.db");
-  db.exec("CREATE TABLE junk (c TEXT); INSERT INTO junk VALUES ('yesterday'), ('soon');"
-          "CREATE TABLE mixed (c TEXT); INSERT INTO mixed VALUES ('n/a'), ('2026-11-26T09:59:00Z');"
-          "CREATE TABLE empty (c TEXT);");
-  Harness h(configWith(dir,
-                       "  - {name: junk, type: freshness, source: db, table: junk, column: c, max_age: 1h}\n"
-                       "  - {name: missing_table, type: freshness, source: db, table: nope, column: c, max_age: 1h}\n"
-                       "  - {name: missing_column, type: freshness, source: db, table: junk, column: nope, max_age: 1h}\n"
-                       "  - {name: empty, type: freshness, source: db, table: empty, column: c, max_age: 1h}\n"
-                       "  - {name: mixed, type: freshness, source: db, table: mixed, column: c, max_age: 1h}\n"));
+  db.exec(
+      "CREATE TABLE junk (c TEXT); INSERT INTO junk VALUES ('yesterday'), ('soon');"
+      "CREATE TABLE mixed (c TEXT); INSERT INTO mixed VALUES ('n/a'), ('2026-11-26T09:59:00Z');"
+      "CREATE TABLE empty (c TEXT);");
+  Harness h(configWith(
+      dir,
+      "  - {name: junk, type: freshness, source: db, table: junk, column: c, max_age: 1h}\n"
+      "  - {name: missing_table, type: freshness, source: db, table: nope, column: c, max_age: "
+      "1h}\n"
+      "  - {name: missing_column, type: freshness, source: db, table: junk, column: nope, max_age: "
+      "1h}\n"
+      "  - {name: empty, type: freshness, source: db, table: empty, column: c, max_age: 1h}\n"
+      "  - {name: mixed, type: freshness, source: db, table: mixed, column: c, max_age: 1h}\n"));
   auto junk = h.run(0);
   CHECK(junk.status == ProbeStatus::Error);
-  CHECK(junk.message == "column c holds a value that is not a timestamp (newest: \"yesterday\"): store ISO-8601 text or Unix seconds");
+  CHECK(junk.message ==
+        "column c holds a value that is not a timestamp (newest: \"yesterday\"): store ISO-8601 "
+        "text or Unix seconds");
   auto mt = h.run(1);
   CHECK(mt.status == ProbeStatus::Error);
   CHECK_THAT(mt.message, Catch::Contains("no such table: nope"));
@@ -141,18 +163,21 @@ TEST_CASE("freshness errors and failures say what is wrong", "[probes][sqlite][f
   CHECK(empty.status == ProbeStatus::Fail);
   CHECK(empty.message == "no rows with a c value");
   CHECK_FALSE(empty.value);
-  auto mixed = h.run(4);  // text that sorts after every timestamp hides them: reported, not guessed around
+  auto mixed =
+      h.run(4);  // text that sorts after every timestamp hides them: reported, not guessed around
   CHECK(mixed.status == ProbeStatus::Error);
   CHECK_THAT(mixed.message, Catch::Contains("\"n/a\""));
 }
 
-TEST_CASE("a missing database file and a locked database are errors, not crashes", "[probes][sqlite][errors]") {
+TEST_CASE("a missing database file and a locked database are errors, not crashes",
+          "[probes][sqlite][errors]") {
   TempDir dir;
   {
     Harness h(configWith(dir, "  - {name: p, type: volume, source: db, table: t, min: 1}\n"));
     auto r = h.run();
     CHECK(r.status == ProbeStatus::Error);
-    CHECK_THAT(r.message, Catch::Contains("cannot open SQLite database") && Catch::Contains("w.db"));
+    CHECK_THAT(r.message,
+               Catch::Contains("cannot open SQLite database") && Catch::Contains("w.db"));
   }
   SqliteDb db(dir / "w.db");
   db.exec("PRAGMA journal_mode=DELETE; CREATE TABLE t (c TEXT); INSERT INTO t VALUES ('x');");
@@ -176,7 +201,8 @@ TEST_CASE("probes cannot write, even through a custom filter", "[probes][sqlite]
   auto r = src.query("DELETE FROM t", {}, {});
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.error(), Catch::Contains("probes may only read") || Catch::Contains("readonly"));
-  auto count = src.query("SELECT count(*) FROM t WHERE c = ?1", {std::string("2026-11-26T09:00:00Z")}, {});
+  auto count =
+      src.query("SELECT count(*) FROM t WHERE c = ?1", {std::string("2026-11-26T09:00:00Z")}, {});
   REQUIRE(count.ok());
   CHECK(std::get<int64_t>(count->rows[0][0]) == 1);
   // A parameter is a value, never SQL.
@@ -195,7 +221,9 @@ TEST_CASE("a query past its deadline is interrupted", "[probes][sqlite][timeout]
   limits.deadline = clock.monotonic() + 200ms;
   const auto t0 = clock.monotonic();
   // An endless recursive query: only the deadline stops it.
-  auto r = src.query("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n", {}, limits);
+  auto r = src.query(
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n", {},
+      limits);
   const auto took = clock.monotonic() - t0;
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.error(), Catch::Contains("timed out"));
@@ -209,7 +237,10 @@ TEST_CASE("the runner turns a probe over its timeout into an error", "[probes][t
   TempDir dir;
   SqliteDb db(dir / "w.db");
   db.exec("CREATE TABLE t (c INTEGER)");
-  auto cfg = configWith(dir, "  - {name: p, type: sql, source: db, query: \"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n\", max: 1, timeout: 300ms}\n");
+  auto cfg = configWith(
+      dir,
+      "  - {name: p, type: sql, source: db, query: \"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+      "SELECT i + 1 FROM n) SELECT count(*) FROM n\", max: 1, timeout: 300ms}\n");
   SystemClock clock;
   SourceRegistry sources;
   ProbeRegistry probes;
@@ -236,17 +267,22 @@ TEST_CASE("the runner turns a probe over its timeout into an error", "[probes][t
   CHECK(r.duration_seconds < 5);
 }
 
-TEST_CASE("volume counts rows, recent rows, and compares with the previous run", "[probes][sqlite][volume]") {
+TEST_CASE("volume counts rows, recent rows, and compares with the previous run",
+          "[probes][sqlite][volume]") {
   TempDir dir;
   SqliteDb db(dir / "w.db");
-  db.exec("CREATE TABLE orders (id INTEGER, created_at TEXT);"
-          "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) "
-          "INSERT INTO orders SELECT i, strftime('%Y-%m-%dT%H:%M:%SZ', 1795687200 - i * 60, 'unixepoch') FROM n;");
+  db.exec(
+      "CREATE TABLE orders (id INTEGER, created_at TEXT);"
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100) "
+      "INSERT INTO orders SELECT i, strftime('%Y-%m-%dT%H:%M:%SZ', 1795687200 - i * 60, "
+      "'unixepoch') FROM n;");
   // Row i was created i minutes before 10:00: 30 rows in the last 30 minutes (i = 1..30).
-  Harness h(configWith(dir,
-                       "  - {name: all_rows, type: volume, source: db, table: orders, min: 50, max: 200}\n"
-                       "  - {name: recent, type: volume, source: db, table: orders, column: created_at, window: 30m, min: 40}\n"
-                       "  - {name: change, type: volume, source: db, table: orders, max_change: 0.5}\n"));
+  Harness h(configWith(
+      dir,
+      "  - {name: all_rows, type: volume, source: db, table: orders, min: 50, max: 200}\n"
+      "  - {name: recent, type: volume, source: db, table: orders, column: created_at, window: "
+      "30m, min: 40}\n"
+      "  - {name: change, type: volume, source: db, table: orders, max_change: 0.5}\n"));
   auto all = h.run(0);
   CHECK(all.status == ProbeStatus::Pass);
   CHECK(all.value == 100);
@@ -267,7 +303,9 @@ TEST_CASE("volume counts rows, recent rows, and compares with the previous run",
   CHECK(dropped.details["previous"] == 100.0);
   CHECK(dropped.details["change"] == Approx(-0.6));
   CHECK_THAT(dropped.message, Catch::Contains("changed -60% since the previous run (100 -> 40)"));
-  db.exec("INSERT INTO orders SELECT id + 1000, created_at FROM orders WHERE id <= 10");  // 40 -> 50: +25%
+  db.exec(
+      "INSERT INTO orders SELECT id + 1000, created_at FROM orders WHERE id <= 10");  // 40 -> 50:
+                                                                                      // +25%
   auto back = h.run(2);
   CHECK(back.status == ProbeStatus::Pass);
   CHECK(back.details["previous"] == 40.0);
@@ -277,28 +315,35 @@ TEST_CASE("probe types this build cannot run yet report an error and the rest go
   TempDir dir;
   SqliteDb db(dir / "w.db");
   db.exec("CREATE TABLE t (c TEXT); INSERT INTO t VALUES ('2026-11-26T09:59:00Z');");
-  Harness h(configWith(dir,
-                       "  - {name: d, type: drift, source: db, table: t, column: c}\n"
-                       "  - {name: f, type: freshness, source: db, table: t, column: c, max_age: 1h}\n"));
+  Harness h(
+      configWith(dir,
+                 "  - {name: d, type: drift, source: db, table: t, column: c}\n"
+                 "  - {name: f, type: freshness, source: db, table: t, column: c, max_age: 1h}\n"));
   auto d = h.run(0);
   CHECK(d.status == ProbeStatus::Error);
   CHECK(d.message == "probe type drift is not supported by this build yet");
   CHECK(h.run(1).status == ProbeStatus::Pass);
 }
 
-TEST_CASE("volume windows work on Unix seconds, milliseconds and offset text", "[probes][sqlite][volume]") {
+TEST_CASE("volume windows work on Unix seconds, milliseconds and offset text",
+          "[probes][sqlite][volume]") {
   TempDir dir;
   SqliteDb db(dir / "w.db");
   // Ten rows a minute apart, the newest one minute before 10:00, in three representations.
-  db.exec("CREATE TABLE secs (t INTEGER); CREATE TABLE millis (t INTEGER); CREATE TABLE local (t TEXT);"
-          "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10) "
-          "INSERT INTO secs SELECT 1795687200 - i * 60 FROM n;"
-          "INSERT INTO millis SELECT (1795687200 - 60 * rowid) * 1000 FROM secs;"
-          "INSERT INTO local SELECT strftime('%Y-%m-%dT%H:%M:%S.000+05:30', t + 19800, 'unixepoch') FROM secs;");
-  Harness h(configWith(dir,
-                       "  - {name: secs, type: volume, source: db, table: secs, column: t, window: 5m30s, min: 1}\n"
-                       "  - {name: millis, type: volume, source: db, table: millis, column: t, window: 5m30s, min: 1}\n"
-                       "  - {name: local, type: volume, source: db, table: local, column: t, window: 5m30s, min: 1}\n"));
+  db.exec(
+      "CREATE TABLE secs (t INTEGER); CREATE TABLE millis (t INTEGER); CREATE TABLE local (t TEXT);"
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10) "
+      "INSERT INTO secs SELECT 1795687200 - i * 60 FROM n;"
+      "INSERT INTO millis SELECT (1795687200 - 60 * rowid) * 1000 FROM secs;"
+      "INSERT INTO local SELECT strftime('%Y-%m-%dT%H:%M:%S.000+05:30', t + 19800, 'unixepoch') "
+      "FROM secs;");
+  Harness h(configWith(
+      dir,
+      "  - {name: secs, type: volume, source: db, table: secs, column: t, window: 5m30s, min: 1}\n"
+      "  - {name: millis, type: volume, source: db, table: millis, column: t, window: 5m30s, min: "
+      "1}\n"
+      "  - {name: local, type: volume, source: db, table: local, column: t, window: 5m30s, min: "
+      "1}\n"));
   for (size_t i = 0; i < 3; ++i) {
     auto r = h.run(i);
     INFO(r.probe << ": " << r.message);

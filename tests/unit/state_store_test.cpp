@@ -70,7 +70,8 @@ TEST_CASE("the state store records runs and reads them back", "[store]") {
 TEST_CASE("retention prunes old runs", "[store]") {
   datawatch::testing::TempDir dir;
   auto store = std::move(SqliteStateStore::open((dir / "s.db").string())).value();
-  for (int i = 0; i < 10; ++i) REQUIRE(store->recordRun(run("a", kT0 + i * 1h, ProbeStatus::Pass, i)).ok());
+  for (int i = 0; i < 10; ++i)
+    REQUIRE(store->recordRun(run("a", kT0 + i * 1h, ProbeStatus::Pass, i)).ok());
   auto pruned = store->pruneBefore(kT0 + 4h);
   REQUIRE(pruned.ok());
   CHECK(*pruned == 4);
@@ -105,7 +106,8 @@ TEST_CASE("the store is safe under concurrent writers", "[store]") {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
-      for (int i = 0; i < 250; ++i) (void)store->recordRun(run("p" + std::to_string(t), kT0 + i * 1s, ProbeStatus::Pass, i));
+      for (int i = 0; i < 250; ++i)
+        (void)store->recordRun(run("p" + std::to_string(t), kT0 + i * 1s, ProbeStatus::Pass, i));
     });
   }
   for (auto& th : threads) th.join();
