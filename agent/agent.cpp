@@ -209,21 +209,18 @@ nlohmann::json Agent::status() {
   j["alerts"] = nlohmann::json::array();
   j["incidents"] = nlohmann::json::array();
   if (!rt) return j;
-  j["config"] = {{"files", rt->config().files}, {"environment", rt->config().environment}};
+  j["config"] = redactor_->redactJson(
+      {{"files", rt->config().files}, {"environment", rt->config().environment}});
   for (size_t i = 0; i < rt->size(); ++i) {
     const auto& c = rt->probeConfig(i);
     nlohmann::json p{{"name", c.name},     {"type", config::toString(c.type)},
                      {"source", c.source}, {"target", c.target()},
                      {"owner", c.owner},   {"every", formatDuration(c.every)}};
-    if (auto last = rt->lastResult(i))
-      p["last"] = redactor_->get()
-                      ? nlohmann::json::parse(
-                            redactor_->redact(last->toJson().dump(
-                                -1, ' ', false, nlohmann::json::error_handler_t::replace)),
-                            nullptr, false)
-                      : last->toJson();
-    else
+    if (auto last = rt->lastResult(i)) {
+      p["last"] = redactor_->redactJson(last->toJson());
+    } else {
       p["last"] = nullptr;
+    }
     j["probes"].push_back(std::move(p));
   }
   return j;

@@ -25,6 +25,13 @@ std::shared_ptr<spdlog::logger> makeCliLogger(const CommonOptions& o,
                     std::move(redactor));
 }
 
+config::LoadResult loadCommon(const CommonOptions& common) {
+  config::LoadOptions lo;
+  lo.paths = common.config_paths;
+  lo.environment = common.environment;
+  return config::loadConfig(lo);
+}
+
 // Prints diagnostics to stderr; returns true when there is no error.
 bool report(const config::LoadResult& r, bool github = false) {
   for (const auto& d : r.diagnostics) {
@@ -66,10 +73,7 @@ int cmdValidate(const CommonOptions& common, const std::string& format) {
     std::cerr << "datawatch validate: --format must be text or github\n";
     return 2;
   }
-  config::LoadOptions lo;
-  lo.paths = common.config_paths;
-  lo.environment = common.environment;
-  auto r = config::loadConfig(lo);
+  auto r = loadCommon(common);
   const bool ok = report(r, format == "github");
   if (!ok) {
     size_t errors = 0;
@@ -90,10 +94,7 @@ int cmdCheck(const CommonOptions& common, const std::vector<std::string>& only,
     std::cerr << "datawatch check: --format must be table or json\n";
     return 2;
   }
-  config::LoadOptions lo;
-  lo.paths = common.config_paths;
-  lo.environment = common.environment;
-  auto loaded = config::loadConfig(lo);
+  auto loaded = loadCommon(common);
   if (!report(loaded)) return 2;
   auto cfg = std::make_shared<config::Config>(std::move(*loaded.config));
   if (!only.empty()) {
@@ -142,9 +143,8 @@ int cmdCheck(const CommonOptions& common, const std::vector<std::string>& only,
   }
   if (format == "json") {
     nlohmann::json arr = nlohmann::json::array();
-    for (const auto& r : results) arr.push_back(r.toJson());
-    std::cout << redactor->redact(arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace))
-              << "\n";
+    for (const auto& r : results) arr.push_back(redactor->redactJson(r.toJson()));
+    std::cout << arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     const bool color = colorOn(stdout);
     size_t wp = 5, wt = 4, wg = 6, wv = 5;

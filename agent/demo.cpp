@@ -195,7 +195,7 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
     clock.advanceTo(*next);
     for (const auto& d : sched.takeDue(*next)) {
       const ProbeResult r = rt.runProbe(d.index);
-      sched.finished(d.index, *next);
+      sched.finished(d.index);
       ++runs[d.index];
       if (r.status != ProbeStatus::Pass) ++bad[d.index];
       if (r.status != last[d.index]) {

@@ -4,6 +4,7 @@
 // loaded config never reach the log.
 
 #include <spdlog/logger.h>
+#include <nlohmann/json.hpp>
 
 #include <memory>
 #include <mutex>
@@ -28,6 +29,14 @@ class RedactorHolder {
   std::string redact(std::string_view s) const {
     auto r = get();
     return r ? r->redact(s) : Redactor::redactDsn(s);
+  }
+  // A copy of `j` with every string (keys stay) redacted: for API and CLI output.
+  nlohmann::json redactJson(const nlohmann::json& j) const {
+    if (j.is_string()) return redact(j.get_ref<const std::string&>());
+    if (!j.is_structured()) return j;
+    nlohmann::json out = j;
+    for (auto& [key, value] : out.items()) value = redactJson(value);
+    return out;
   }
 
  private:

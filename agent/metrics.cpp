@@ -159,9 +159,7 @@ void Metrics::setProbes(const std::vector<config::ProbeConfig>& probes) {
         add(freshness_age_, labels);
         add(freshness_newest_, labels, true);
         break;
-      case config::ProbeType::Volume:
-        add(volume_rows_, labels);
-        break;
+      case config::ProbeType::Volume: add(volume_rows_, labels); break;
       case config::ProbeType::Drift: {
         auto l = labels;
         static const char* kMethods[] = {"psi", "ks", "js", "wasserstein", "chi2"};
@@ -169,15 +167,9 @@ void Metrics::setProbes(const std::vector<config::ProbeConfig>& probes) {
         add(drift_score_, l);
         break;
       }
-      case config::ProbeType::Schema:
-        add(schema_changes_, labels);
-        break;
-      case config::ProbeType::Values:
-        add(values_violations_, labels);
-        break;
-      case config::ProbeType::Sql:
-        add(sql_value_, labels);
-        break;
+      case config::ProbeType::Schema: add(schema_changes_, labels); break;
+      case config::ProbeType::Values: add(values_violations_, labels); break;
+      case config::ProbeType::Sql: add(sql_value_, labels); break;
       case config::ProbeType::ConsumerLag:
         add(lag_messages_, labels);
         add(lag_seconds_, labels, true);

@@ -60,7 +60,7 @@ void ProbeLoop::worker() {
     lock.unlock();
     (void)runtime_->runProbe(d.index, &cancelled_);
     lock.lock();
-    scheduler_.finished(d.index, clock_.now());
+    scheduler_.finished(d.index);
     --in_flight_;
     ++completed_;
     wake_.notify_one();

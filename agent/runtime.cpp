@@ -2,6 +2,8 @@
 
 #include <exception>
 
+#include "core/duration.hpp"
+
 namespace datawatch {
 
 Runtime::Runtime(std::shared_ptr<const config::Config> cfg, const Clock& clock,
@@ -84,12 +86,14 @@ ProbeResult Runtime::runProbe(size_t i, const std::atomic<bool>* cancelled) {
     // Probes report failures as values; an exception is a bug, but it must not stop the agent.
     r = ProbeResult::error(std::string("internal error: ") + ex.what());
   }
-  r.duration_seconds = std::chrono::duration<double>(clock_.monotonic() - start).count();
+  const auto took = clock_.monotonic() - start;
   if (r.status != ProbeStatus::Error && clock_.monotonic() > ctx.limits.deadline) {
-    r = ProbeResult::error("timed out after " + std::to_string(r.duration_seconds) + "s (timeout " +
-                           std::to_string(std::chrono::duration<double>(cfg.timeout).count()) +
-                           "s)");
+    // The source did not notice the deadline: a late answer is not a measurement.
+    r = ProbeResult::error("timed out after " +
+                           humanDuration(std::chrono::duration_cast<Duration>(took)) +
+                           " (timeout " + humanDuration(cfg.timeout) + ")");
   }
+  r.duration_seconds = std::chrono::duration<double>(took).count();
   r.probe = cfg.name;
   r.type = config::toString(cfg.type);
   r.source = cfg.source;

@@ -59,14 +59,13 @@ std::vector<Dispatch> Scheduler::takeDue(TimePoint now) {
   return out;
 }
 
-void Scheduler::finished(size_t index, TimePoint now) {
+void Scheduler::finished(size_t index) {
   State& s = probes_[index];
   if (!s.running) return;
   s.running = false;
   --running_;
   if (--in_flight_[s.cfg.source] < 0) in_flight_[s.cfg.source] = 0;
   s.due += s.cfg.every;
-  (void)now;  // the next due time follows the interval grid, not the finish time
   ready_.push({s.due, index});
   // A slot on this source opened: the probes waiting for it are eligible again.
   if (auto it = blocked_.find(s.cfg.source); it != blocked_.end()) {

@@ -49,9 +49,9 @@ class Scheduler {
 
   // Every run that may start at `now`, earliest due first; marks them running.
   std::vector<Dispatch> takeDue(TimePoint now);
-  // Marks a run finished at `now`; its next run is due at the next tick of its
-  // interval after the one it ran for.
-  void finished(size_t index, TimePoint now);
+  // Marks a run finished; its next run is due one interval after the tick it ran
+  // for (the grid is kept: a late or slow run does not shift later runs).
+  void finished(size_t index);
   // The earliest time a call to takeDue() can return something, or nullopt when
   // nothing can start until a running probe finishes.
   std::optional<TimePoint> nextWakeup() const;

@@ -88,32 +88,22 @@ size_t editDistance(std::string_view a, std::string_view b) {
 
 const char* toString(SourceType t) {
   switch (t) {
-    case SourceType::Postgres:
-      return "postgres";
-    case SourceType::Sqlite:
-      return "sqlite";
-    case SourceType::Kafka:
-      return "kafka";
+    case SourceType::Postgres: return "postgres";
+    case SourceType::Sqlite: return "sqlite";
+    case SourceType::Kafka: return "kafka";
   }
   return "?";
 }
 
 const char* toString(ProbeType t) {
   switch (t) {
-    case ProbeType::Freshness:
-      return "freshness";
-    case ProbeType::Volume:
-      return "volume";
-    case ProbeType::Drift:
-      return "drift";
-    case ProbeType::Schema:
-      return "schema";
-    case ProbeType::Values:
-      return "values";
-    case ProbeType::Sql:
-      return "sql";
-    case ProbeType::ConsumerLag:
-      return "consumer_lag";
+    case ProbeType::Freshness: return "freshness";
+    case ProbeType::Volume: return "volume";
+    case ProbeType::Drift: return "drift";
+    case ProbeType::Schema: return "schema";
+    case ProbeType::Values: return "values";
+    case ProbeType::Sql: return "sql";
+    case ProbeType::ConsumerLag: return "consumer_lag";
   }
   return "?";
 }
@@ -128,16 +118,11 @@ std::optional<ProbeType> probeTypeFromString(std::string_view s) {
 
 const char* toString(NotifierType t) {
   switch (t) {
-    case NotifierType::Slack:
-      return "slack";
-    case NotifierType::Webhook:
-      return "webhook";
-    case NotifierType::Pagerduty:
-      return "pagerduty";
-    case NotifierType::Alertmanager:
-      return "alertmanager";
-    case NotifierType::File:
-      return "file";
+    case NotifierType::Slack: return "slack";
+    case NotifierType::Webhook: return "webhook";
+    case NotifierType::Pagerduty: return "pagerduty";
+    case NotifierType::Alertmanager: return "alertmanager";
+    case NotifierType::File: return "file";
   }
   return "?";
 }
@@ -271,16 +256,11 @@ class Ctx {
 
 const char* nodeKind(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Map:
-      return "a map";
-    case YAML::NodeType::Sequence:
-      return "a list";
-    case YAML::NodeType::Scalar:
-      return "a scalar";
-    case YAML::NodeType::Null:
-      return "null";
-    default:
-      return "nothing";
+    case YAML::NodeType::Map: return "a map";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Scalar: return "a scalar";
+    case YAML::NodeType::Null: return "null";
+    default: return "nothing";
   }
 }
 

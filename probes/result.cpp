@@ -8,12 +8,9 @@ namespace datawatch {
 
 const char* toString(ProbeStatus s) {
   switch (s) {
-    case ProbeStatus::Pass:
-      return "pass";
-    case ProbeStatus::Fail:
-      return "fail";
-    case ProbeStatus::Error:
-      return "error";
+    case ProbeStatus::Pass: return "pass";
+    case ProbeStatus::Fail: return "fail";
+    case ProbeStatus::Error: return "error";
   }
   return "error";
 }

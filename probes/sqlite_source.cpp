@@ -6,35 +6,7 @@
 
 namespace datawatch {
 
-SqliteConnection& SqliteConnection::operator=(SqliteConnection&& o) noexcept {
-  if (this != &o) {
-    if (db_) sqlite3_close_v2(db_);
-    db_ = o.db_;
-    o.db_ = nullptr;
-  }
-  return *this;
-}
-
-SqliteConnection::~SqliteConnection() {
-  if (db_) sqlite3_close_v2(db_);
-}
-
 namespace {
-
-// Owns a prepared statement.
-class Statement {
- public:
-  explicit Statement(sqlite3_stmt* s) : s_(s) {}
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  ~Statement() {
-    if (s_) sqlite3_finalize(s_);
-  }
-  sqlite3_stmt* get() const { return s_; }
-
- private:
-  sqlite3_stmt* s_;
-};
 
 struct ProgressState {
   const Clock* clock;
@@ -71,16 +43,6 @@ class ProgressGuard {
   sqlite3* db_;
 };
 
-bool execSimple(sqlite3* db, const char* sql, std::string& err) {
-  char* msg = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
-    err = msg ? msg : sqlite3_errmsg(db);
-    sqlite3_free(msg);
-    return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 SqliteSource::SqliteSource(std::string name, config::SqliteSourceConfig cfg, int max_connections,
@@ -106,7 +68,7 @@ Result<SqliteConnection> SqliteSource::open() {
   sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
   sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
   std::string err;
-  if (!execSimple(raw, "PRAGMA query_only = 1", err)) {
+  if (!sqliteExec(raw, "PRAGMA query_only = 1", err)) {
     return Result<SqliteConnection>::Error("cannot configure SQLite database " +
                                            cfg_.path.string() + ": " + err);
   }
@@ -141,17 +103,14 @@ Result<QueryResult> SqliteSource::query(const std::string& sql, const std::vecto
     else
       msg = what;
     std::string ignored;
-    execSimple(db, "ROLLBACK", ignored);
+    sqliteExec(db, "ROLLBACK", ignored);
     return Result<QueryResult>::Error(msg);
   };
   // A read transaction: one consistent snapshot for the statement.
-  if (!execSimple(db, "BEGIN", err)) return fail("cannot begin transaction: " + err);
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr) !=
-      SQLITE_OK) {
-    return fail(std::string("query failed: ") + sqlite3_errmsg(db));
-  }
-  Statement stmt(raw);
+  if (!sqliteExec(db, "BEGIN", err)) return fail("cannot begin transaction: " + err);
+  SqliteStatement stmt(db, sql);
+  if (!stmt.ok()) return fail(std::string("query failed: ") + sqlite3_errmsg(db));
+  sqlite3_stmt* raw = stmt.get();
   if (!sqlite3_stmt_readonly(raw))
     return fail("query refused: probes may only read (the statement would write)");
   for (size_t i = 0; i < params.size(); ++i) {
@@ -190,12 +149,8 @@ Result<QueryResult> SqliteSource::query(const std::string& sql, const std::vecto
         case SQLITE_INTEGER:
           row.emplace_back(static_cast<int64_t>(sqlite3_column_int64(raw, c)));
           break;
-        case SQLITE_FLOAT:
-          row.emplace_back(sqlite3_column_double(raw, c));
-          break;
-        case SQLITE_NULL:
-          row.emplace_back(std::monostate{});
-          break;
+        case SQLITE_FLOAT: row.emplace_back(sqlite3_column_double(raw, c)); break;
+        case SQLITE_NULL: row.emplace_back(std::monostate{}); break;
         default: {
           const auto* txt = reinterpret_cast<const char*>(sqlite3_column_text(raw, c));
           row.emplace_back(
@@ -205,7 +160,7 @@ Result<QueryResult> SqliteSource::query(const std::string& sql, const std::vecto
     }
     out.rows.push_back(std::move(row));
   }
-  if (!execSimple(db, "COMMIT", err)) return fail("cannot end transaction: " + err);
+  if (!sqliteExec(db, "COMMIT", err)) return fail("cannot end transaction: " + err);
   {
     std::lock_guard lock(mu_);
     if (idle_.size() < max_idle_) idle_.push_back(std::move(conn));

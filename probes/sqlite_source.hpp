@@ -8,26 +8,9 @@
 #include <vector>
 
 #include "probes/source.hpp"
-
-struct sqlite3;
+#include "probes/sqlite_handle.hpp"
 
 namespace datawatch {
-
-// Owns one sqlite3 connection. Non-copyable; closes on destruction.
-class SqliteConnection {
- public:
-  SqliteConnection() = default;
-  explicit SqliteConnection(sqlite3* db) : db_(db) {}
-  SqliteConnection(const SqliteConnection&) = delete;
-  SqliteConnection& operator=(const SqliteConnection&) = delete;
-  SqliteConnection(SqliteConnection&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
-  SqliteConnection& operator=(SqliteConnection&& o) noexcept;
-  ~SqliteConnection();
-  sqlite3* get() const { return db_; }
-
- private:
-  sqlite3* db_ = nullptr;
-};
 
 class SqliteSource final : public SqlSource {
  public:

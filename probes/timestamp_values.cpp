@@ -63,12 +63,9 @@ std::optional<TimestampFormat> detectTimestampFormat(const SqlValue& sample) {
 
 SqlValue timestampToValue(const TimestampFormat& f, TimePoint t) {
   switch (f.kind) {
-    case TimestampFormat::Kind::EpochSeconds:
-      return toUnixSeconds(t);
-    case TimestampFormat::Kind::EpochMillis:
-      return static_cast<double>(toUnixMillis(t));
-    case TimestampFormat::Kind::IsoText:
-      break;
+    case TimestampFormat::Kind::EpochSeconds: return toUnixSeconds(t);
+    case TimestampFormat::Kind::EpochMillis: return static_cast<double>(toUnixMillis(t));
+    case TimestampFormat::Kind::IsoText: break;
   }
   const TimePoint local = t + f.utc_offset;
   std::string s = formatRfc3339(local);  // YYYY-MM-DDTHH:MM:SSZ

@@ -6,6 +6,7 @@
 
 #include "core/redact.hpp"
 #include "core/time_format.hpp"
+#include "probes/sqlite_handle.hpp"
 
 namespace datawatch {
 namespace {
@@ -24,34 +25,6 @@ const char* const kMigrations[] = {
     "CREATE INDEX probe_runs_probe_time ON probe_runs (probe, observed_at_ms);"
     "CREATE INDEX probe_runs_time ON probe_runs (observed_at_ms);",
 };
-
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) {
-    ok_ = sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) == SQLITE_OK;
-  }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  ~Stmt() {
-    if (s_) sqlite3_finalize(s_);
-  }
-  bool ok() const { return ok_; }
-  sqlite3_stmt* get() const { return s_; }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-  bool ok_ = false;
-};
-
-bool exec(sqlite3* db, const char* sql, std::string& err) {
-  char* msg = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
-    err = msg ? msg : sqlite3_errmsg(db);
-    sqlite3_free(msg);
-    return false;
-  }
-  return true;
-}
 
 std::string text(sqlite3_stmt* s, int col) {
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, col));
@@ -108,8 +81,8 @@ Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::open(const std::stri
   std::unique_ptr<SqliteStateStore> store(new SqliteStateStore(db, path));
   sqlite3_busy_timeout(db, 5000);
   std::string err;
-  if (!exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-            err)) {
+  if (!sqliteExec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+                  err)) {
     return R::Error("cannot configure state store sqlite://" + path + ": " + err);
   }
   if (auto st = store->migrate(); !st) return R(st);
@@ -129,7 +102,7 @@ SqliteStateStore::~SqliteStateStore() {
 
 Status SqliteStateStore::migrate() {
   std::string err;
-  if (!exec(db_,
+  if (!sqliteExec(db_,
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
             "applied_at_ms INTEGER NOT NULL)",
             err)) {
@@ -142,19 +115,19 @@ Status SqliteStateStore::migrate() {
                          std::to_string(latestSchemaVersion()) + "): upgrade datawatch");
   }
   for (int v = current + 1; v <= latestSchemaVersion(); ++v) {
-    if (!exec(db_, "BEGIN IMMEDIATE", err))
+    if (!sqliteExec(db_, "BEGIN IMMEDIATE", err))
       return Status::Error("state store migration failed: " + err);
-    if (!exec(db_, kMigrations[v - 1], err)) {
+    if (!sqliteExec(db_, kMigrations[v - 1], err)) {
       std::string ignored;
-      exec(db_, "ROLLBACK", ignored);
+      sqliteExec(db_, "ROLLBACK", ignored);
       return Status::Error("state store migration to version " + std::to_string(v) +
                            " failed: " + err);
     }
-    Stmt s(db_, "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (?, 0)");
+    SqliteStatement s(db_, "INSERT INTO schema_migrations (version, applied_at_ms) VALUES (?, 0)");
     sqlite3_bind_int(s.get(), 1, v);
-    if (!s.ok() || sqlite3_step(s.get()) != SQLITE_DONE || !exec(db_, "COMMIT", err)) {
+    if (!s.ok() || sqlite3_step(s.get()) != SQLITE_DONE || !sqliteExec(db_, "COMMIT", err)) {
       std::string ignored;
-      exec(db_, "ROLLBACK", ignored);
+      sqliteExec(db_, "ROLLBACK", ignored);
       return Status::Error("state store migration to version " + std::to_string(v) +
                            " failed: " + sqlite3_errmsg(db_));
     }
@@ -163,7 +136,7 @@ Status SqliteStateStore::migrate() {
 }
 
 int SqliteStateStore::schemaVersion() {
-  Stmt s(db_, "SELECT COALESCE(max(version), 0) FROM schema_migrations");
+  SqliteStatement s(db_, "SELECT COALESCE(max(version), 0) FROM schema_migrations");
   if (!s.ok() || sqlite3_step(s.get()) != SQLITE_ROW) return 0;
   return sqlite3_column_int(s.get(), 0);
 }
@@ -206,7 +179,7 @@ Result<std::vector<ProbeResult>> SqliteStateStore::select(const std::string& whe
       " FROM probe_runs WHERE probe = ?1 AND observed_at_ms >= ?2 AND observed_at_ms < ?3" +
       where_sql + " ORDER BY observed_at_ms " + (newest_first ? "DESC" : "ASC") + ", id " +
       (newest_first ? "DESC" : "ASC") + " LIMIT ?4";
-  Stmt s(db_, sql.c_str());
+  SqliteStatement s(db_, sql);
   if (!s.ok())
     return Result<std::vector<ProbeResult>>::Error(std::string("state store query failed: ") +
                                                    sqlite3_errmsg(db_));
@@ -245,7 +218,7 @@ Result<std::vector<ProbeResult>> SqliteStateStore::runs(const std::string& probe
 
 Result<int64_t> SqliteStateStore::countRuns() {
   std::lock_guard lock(mu_);
-  Stmt s(db_, "SELECT count(*) FROM probe_runs");
+  SqliteStatement s(db_, "SELECT count(*) FROM probe_runs");
   if (!s.ok() || sqlite3_step(s.get()) != SQLITE_ROW) {
     return Result<int64_t>::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
   }
@@ -254,7 +227,7 @@ Result<int64_t> SqliteStateStore::countRuns() {
 
 Result<int64_t> SqliteStateStore::pruneBefore(TimePoint cutoff) {
   std::lock_guard lock(mu_);
-  Stmt s(db_, "DELETE FROM probe_runs WHERE observed_at_ms < ?1");
+  SqliteStatement s(db_, "DELETE FROM probe_runs WHERE observed_at_ms < ?1");
   if (!s.ok())
     return Result<int64_t>::Error(std::string("state store prune failed: ") + sqlite3_errmsg(db_));
   sqlite3_bind_int64(s.get(), 1, toUnixMillis(cutoff));
@@ -266,7 +239,7 @@ Result<int64_t> SqliteStateStore::pruneBefore(TimePoint cutoff) {
 
 Status SqliteStateStore::ping() {
   std::lock_guard lock(mu_);
-  Stmt s(db_, "SELECT 1 FROM schema_migrations LIMIT 1");
+  SqliteStatement s(db_, "SELECT 1 FROM schema_migrations LIMIT 1");
   if (!s.ok() || sqlite3_step(s.get()) == SQLITE_ERROR) {
     return Status::Error(std::string("state store unreachable: ") + sqlite3_errmsg(db_));
   }

@@ -33,7 +33,7 @@ struct Sim {
       now = std::max(now, *next);
       for (auto it = running.begin(); it != running.end();) {
         if (it->first <= now) {
-          s.finished(it->second, now);
+          s.finished(it->second);
           it = running.erase(it);
         } else {
           ++it;
@@ -131,8 +131,8 @@ TEST_CASE("a source at its limit does not block other sources", "[scheduler]") {
   REQUIRE(d.size() == 2);  // x1 and y; x2 waits for x1
   std::set<std::string> names{s.probe(d[0].index).name, s.probe(d[1].index).name};
   CHECK(names == std::set<std::string>{"x1", "y"});
-  s.finished(d[0].index, kStart + 1s);
-  s.finished(d[1].index, kStart + 1s);
+  s.finished(d[0].index);
+  s.finished(d[1].index);
   auto d2 = s.takeDue(kStart + 1s);
   REQUIRE(d2.size() == 1);
   CHECK(s.probe(d2[0].index).name == "x2");
@@ -145,6 +145,69 @@ TEST_CASE("a long pause skips to the latest tick and counts the missed ones", "[
   REQUIRE(d.size() == 1);
   CHECK(d[0].missed == 10);
   CHECK(d[0].due == kStart + 10min);
-  s.finished(d[0].index, kStart + 10min + 31s);
+  s.finished(d[0].index);
   CHECK(*s.nextWakeup() == kStart + 11min);
+}
+
+#include "agent/runtime.hpp"
+#include "config/loader.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace {
+
+// A probe whose run takes `cost` of simulated time: it advances the clock itself.
+class SlowProbe final : public Probe {
+ public:
+  SlowProbe(config::ProbeConfig cfg, SimulatedClock& clock, Duration cost)
+      : cfg_(std::move(cfg)), clock_(clock), cost_(cost) {}
+  const config::ProbeConfig& config() const override { return cfg_; }
+  ProbeResult run(const RunContext&) override {
+    clock_.advance(cost_);
+    return ProbeResult::pass(1, "rows", "done");
+  }
+
+ private:
+  config::ProbeConfig cfg_;
+  SimulatedClock& clock_;
+  Duration cost_;
+};
+
+}  // namespace
+
+TEST_CASE("a run that outlives its timeout on the simulated clock is an error",
+          "[scheduler][timeout]") {
+  auto loaded = config::loadConfigFromString(
+      "sources:\n  db: {type: sqlite, path: w.db}\nprobes:\n"
+      "  - {name: quick, type: volume, source: db, table: t, min: 1, timeout: 2s}\n"
+      "  - {name: slow, type: volume, source: db, table: t, min: 1, timeout: 2s}\n",
+      "/t/c.yaml", "", datawatch::testing::envFrom({}));
+  REQUIRE(loaded.ok());
+  auto cfg = std::make_shared<config::Config>(std::move(*loaded.config));
+  SimulatedClock clock(kStart);
+  SourceRegistry sources;  // empty: the fake probes need no source
+  ProbeRegistry probes;
+  probes.add("volume",
+             [&](const config::ProbeConfig& pc, Source&) -> Result<std::unique_ptr<Probe>> {
+               return std::unique_ptr<Probe>(std::make_unique<SlowProbe>(
+                   pc, clock, pc.name == "slow" ? Duration(3s) : Duration(1s)));
+             });
+  // Without a source the registry refuses: give the probes a stand-in source.
+  struct NullSource final : Source {
+    std::string n = "db";
+    const std::string& name() const override { return n; }
+    config::SourceType type() const override { return config::SourceType::Sqlite; }
+  };
+  sources.add("sqlite",
+              [](const config::SourceConfig&, const Clock&) -> Result<std::unique_ptr<Source>> {
+                return std::unique_ptr<Source>(std::make_unique<NullSource>());
+              });
+  Runtime rt(cfg, clock, sources, probes, nullptr, nullptr, std::make_shared<spdlog::logger>("t"));
+  auto quick = rt.runProbe(0);
+  CHECK(quick.status == ProbeStatus::Pass);
+  CHECK(quick.duration_seconds == 1.0);
+  auto slow = rt.runProbe(1);
+  CHECK(slow.status == ProbeStatus::Error);
+  CHECK(slow.message == "timed out after 3s (timeout 2s)");
+  CHECK(slow.duration_seconds == 3.0);
+  CHECK(slow.observed_at == kStart + 1s);  // when it started
 }
