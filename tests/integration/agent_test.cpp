@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/time_format.hpp"
 #include "store/sqlite_state_store.hpp"
@@ -191,6 +192,25 @@ TEST_CASE("datawatch run exits 2 on a bad config at start", "[integration][run]"
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("bad.yaml:2:5: probe \"p\": source \"nowhere\" is not defined") !=
         std::string::npos);
+
+  // The same as JSON lines: every line parses, with a level and the message.
+  auto j = runCommand({kBinary, "run", "-c", (dir / "bad.yaml").string(), "--log-format", "json"});
+  CHECK(j.exit_code == 2);
+  std::istringstream lines(j.err);
+  std::string line;
+  int parsed = 0;
+  bool named = false;
+  while (std::getline(lines, line)) {
+    auto doc = nlohmann::json::parse(line, nullptr, false);
+    REQUIRE_FALSE(doc.is_discarded());
+    CHECK(doc["level"] == "error");
+    CHECK(doc.contains("ts"));
+    named = named || doc["msg"].get<std::string>().find("source \"nowhere\" is not defined") !=
+                         std::string::npos;
+    ++parsed;
+  }
+  CHECK(parsed >= 2);
+  CHECK(named);
 }
 
 TEST_CASE("datawatch check prints results and exits 0, 1, 2 or 3", "[integration][check]") {
