@@ -39,8 +39,9 @@ void ProbeLoop::dispatcher() {
       queue_.push_back(d);
       ++in_flight_;
     }
-    if (!due.empty()) work_cv_.notify_all();
+    for (size_t i = 0; i < due.size(); ++i) work_cv_.notify_one();
     const auto next = scheduler_.nextWakeup();
+    wait_until_ = next.value_or(TimePoint::max());
     if (next) {
       const auto wait = *next - clock_.now();
       if (wait > std::chrono::nanoseconds::zero()) wake_.wait_for(lock, wait);
@@ -63,8 +64,14 @@ void ProbeLoop::worker() {
     scheduler_.finished(d.index);
     --in_flight_;
     ++completed_;
-    wake_.notify_one();
-    idle_cv_.notify_all();
+    // Wake the dispatcher only when this finish moved its next deadline earlier
+    // (a freed worker or source slot for a run already due).
+    const auto next = scheduler_.nextWakeup();
+    if (next && *next < wait_until_) {
+      wait_until_ = *next;
+      wake_.notify_one();
+    }
+    if (stopping_) idle_cv_.notify_all();
   }
 }
 

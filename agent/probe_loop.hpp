@@ -53,6 +53,7 @@ class ProbeLoop {
   size_t in_flight_ = 0;             // guarded by mu_
   uint64_t completed_ = 0;           // guarded by mu_
   bool stopping_ = false;            // guarded by mu_
+  TimePoint wait_until_ = TimePoint::max();  // the dispatcher's current deadline; guarded by mu_
   std::atomic<bool> cancelled_{false};
   std::thread dispatcher_thread_;
   std::vector<std::thread> worker_threads_;
