@@ -79,7 +79,11 @@ std::string formatDuration(Duration d) {
 }
 
 std::string humanDuration(Duration d) {
-  if (d.count() < 0) return "-" + humanDuration(-d);
+  if (d.count() < 0) {
+    std::string out(1, '-');
+    out += humanDuration(-d);
+    return out;
+  }
   if (d < std::chrono::seconds(1)) return std::to_string(d.count()) + "ms";
   if (d < std::chrono::minutes(1)) {
     const int64_t tenths = d.count() / 100;
