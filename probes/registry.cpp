@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "probes/sql_probes.hpp"
+#include "probes/postgres_source.hpp"
 #include "probes/sqlite_source.hpp"
 
 namespace datawatch {
@@ -51,6 +52,12 @@ void registerBuiltinSources(SourceRegistry& r) {
         return std::unique_ptr<Source>(std::make_unique<SqliteSource>(
             cfg.name, std::get<config::SqliteSourceConfig>(cfg.spec), cfg.max_connections, clock));
       });
+  r.add("postgres",
+        [](const config::SourceConfig& cfg, const Clock& clock) -> Result<std::unique_ptr<Source>> {
+          return std::unique_ptr<Source>(std::make_unique<PostgresSource>(
+              cfg.name, std::get<config::PostgresSourceConfig>(cfg.spec), cfg.max_connections,
+              cfg.statement_timeout, clock));
+        });
 }
 
 void registerBuiltinProbes(ProbeRegistry& r) {

@@ -14,7 +14,7 @@ packages=(
   libkainjow-mustache-dev
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(catch2)
+  packages+=(catch2 postgresql)
 fi
 
 missing=()

@@ -16,9 +16,14 @@ cmake --build "$build" -j"$(nproc)"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
-# Services: the current tests need none beyond what they start themselves
-# (the datawatch binary, HTTP on 127.0.0.1). PostgreSQL and Prometheus are
-# started here as the issues that test against them land.
+# Services. PostgreSQL: a throwaway server from Debian's packages, initialised in
+# a temp dir, run as the postgres user, on a free port; removed on exit.
+pgdir=$(mktemp -d /tmp/datawatch-pg.XXXXXX)
+root=$PWD
+trap '"$root/scripts/pg-test-server.sh" destroy "$pgdir"' EXIT
+export DATAWATCH_TEST_PG_DSN=$("$root/scripts/pg-test-server.sh" start "$pgdir")
+export DATAWATCH_PG_TEST_SERVER="$root/scripts/pg-test-server.sh"
+echo "test.sh: PostgreSQL for tests at ${DATAWATCH_TEST_PG_DSN/:datawatch-test@/:***@}"
 
 cd "$build"
 ctest --output-on-failure -j"$(nproc)" --timeout 600

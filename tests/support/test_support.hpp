@@ -88,3 +88,32 @@ CommandResult runCommand(const std::vector<std::string>& argv,
 bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
 }  // namespace datawatch::testing
+
+namespace datawatch::testing {
+
+// The shared test PostgreSQL started by scripts/test.sh (DATAWATCH_TEST_PG_DSN).
+// Throws when it is not set, so a PostgreSQL test can never pass without a server.
+std::string testPgDsn();
+
+// A private PostgreSQL server (scripts/pg-test-server.sh) for tests that stop
+// and restart the database. Destroyed with the object.
+class PgServer {
+ public:
+  PgServer();
+  ~PgServer();
+  PgServer(const PgServer&) = delete;
+  PgServer& operator=(const PgServer&) = delete;
+  const std::string& dsn() const { return dsn_; }
+  void stop();
+  void restart();
+
+ private:
+  TempDir dir_;
+  std::string script_;
+  std::string dsn_;
+};
+
+// Runs SQL on PostgreSQL with psql (arranging test data); throws on failure.
+void pgExec(const std::string& dsn, const std::string& sql);
+
+}  // namespace datawatch::testing

@@ -1,0 +1,195 @@
+#include "probes/postgres_source.hpp"
+
+#include <pqxx/pqxx>
+
+#include <algorithm>
+
+#include "core/duration.hpp"
+#include "core/redact.hpp"
+
+namespace datawatch {
+
+struct PgConnection {
+  explicit PgConnection(const std::string& dsn) : c(dsn) {}
+  pqxx::connection c;
+};
+
+namespace {
+
+// PostgreSQL type OIDs (pg_type.h) mapped to SqlValue alternatives.
+constexpr pqxx::oid kBool = 16, kInt8 = 20, kInt2 = 21, kInt4 = 23, kOid = 26, kFloat4 = 700,
+                    kFloat8 = 701, kNumeric = 1700;
+
+SqlValue toSqlValue(const pqxx::field& f) {
+  if (f.is_null()) return std::monostate{};
+  switch (f.type()) {
+    case kInt2:
+    case kInt4:
+    case kInt8:
+    case kOid: return f.as<int64_t>();
+    case kFloat4:
+    case kFloat8:
+    case kNumeric: {
+      try {
+        return f.as<double>();
+      } catch (const std::exception&) {
+        return std::string(f.c_str());  // NaN / Infinity spelled out
+      }
+    }
+    case kBool: return static_cast<int64_t>(f.as<bool>() ? 1 : 0);
+    default: return std::string(f.c_str(), f.size());
+  }
+}
+
+// The first line of a server message, without libpq's "ERROR:  " prefix.
+std::string firstLine(const std::string& s) {
+  std::string out = s.substr(0, s.find('\n'));
+  for (const char* prefix : {"ERROR:  ", "FATAL:  "}) {
+    if (out.rfind(prefix, 0) == 0) out = out.substr(std::string(prefix).size());
+  }
+  while (!out.empty() && (out.back() == ' ' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+// A probe-facing message for a PostgreSQL error, by SQLSTATE class.
+std::string describe(const pqxx::sql_error& e) {
+  const std::string& st = e.sqlstate();
+  const std::string msg = firstLine(e.what());
+  if (st == "57014") return "query timed out (statement_timeout) and was cancelled";
+  if (st == "25006") return "query refused: probes may only read (" + msg + ")";
+  if (st == "42501" || msg.rfind("permission denied", 0) == 0) {
+    return msg.rfind("permission denied", 0) == 0 ? msg : "permission denied: " + msg;
+  }
+  return "query failed: " + msg + (st.empty() ? "" : " [SQLSTATE " + st + "]");
+}
+
+bool isUrl(const std::string& dsn) {
+  return dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0;
+}
+
+}  // namespace
+
+std::string PostgresSource::effectiveDsn(const std::string& dsn) {
+  std::string out = dsn;
+  auto add = [&](const std::string& key, const std::string& value) {
+    if (out.find(key + "=") != std::string::npos) return;
+    if (isUrl(out)) {
+      out += (out.find('?') == std::string::npos ? "?" : "&") + key + "=" + value;
+    } else {
+      out += (out.empty() ? "" : " ") + key + "=" + value;
+    }
+  };
+  add("application_name", "datawatch");
+  add("connect_timeout", "10");
+  return out;
+}
+
+PostgresSource::PostgresSource(std::string name, config::PostgresSourceConfig cfg, int max_connections,
+                               Duration statement_timeout, const Clock& clock)
+    : name_(std::move(name)),
+      dsn_(effectiveDsn(cfg.dsn)),
+      max_idle_(static_cast<size_t>(max_connections)),
+      statement_timeout_(statement_timeout),
+      clock_(clock) {}
+
+PostgresSource::~PostgresSource() = default;
+
+Result<std::unique_ptr<PgConnection>> PostgresSource::connect() {
+  using R = Result<std::unique_ptr<PgConnection>>;
+  {
+    std::lock_guard lock(mu_);
+    const MonoTime now = clock_.monotonic();
+    if (now < retry_after_) {
+      return R::Error("cannot connect to PostgreSQL (retrying in " +
+                      humanDuration(std::chrono::duration_cast<Duration>(retry_after_ - now)) +
+                      "): " + last_connect_error_);
+    }
+  }
+  try {
+    auto c = std::make_unique<PgConnection>(dsn_);
+    pqxx::nontransaction setup(c->c);
+    setup.exec0("SET TIME ZONE 'UTC'");
+    setup.commit();
+    std::lock_guard lock(mu_);
+    backoff_ = Duration{0};
+    retry_after_ = MonoTime{};
+    return R(std::move(c));
+  } catch (const std::exception& e) {
+    const std::string msg = Redactor::redactDsn(firstLine(e.what()));
+    std::lock_guard lock(mu_);
+    backoff_ = std::clamp(backoff_ * 2, Duration(std::chrono::seconds(1)), Duration(std::chrono::seconds(60)));
+    retry_after_ = clock_.monotonic() + backoff_;
+    last_connect_error_ = msg;
+    return R::Error("cannot connect to PostgreSQL: " + msg);
+  }
+}
+
+void PostgresSource::release(std::unique_ptr<PgConnection> c) {
+  std::lock_guard lock(mu_);
+  if (idle_.size() < max_idle_) idle_.push_back(std::move(c));
+}
+
+Result<QueryResult> PostgresSource::query(const std::string& sql, const std::vector<SqlValue>& params,
+                                          const QueryLimits& limits) {
+  using R = Result<QueryResult>;
+  if (limits.cancelled && limits.cancelled->load()) return R::Error("query cancelled: the agent is shutting down");
+  std::unique_ptr<PgConnection> conn;
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      conn = std::move(idle_.back());
+      idle_.pop_back();
+    }
+  }
+  if (!conn) {
+    auto c = connect();
+    if (!c) return c.status();
+    conn = std::move(c).value();
+  }
+  // The statement may use what is left of the probe's time, within the source's limit.
+  auto timeout = statement_timeout_;
+  if (limits.deadline != MonoTime::max()) {
+    const auto left = std::chrono::duration_cast<Duration>(limits.deadline - clock_.monotonic());
+    if (left <= Duration{0}) return R::Error("query timed out (deadline exceeded before it could start)");
+    timeout = std::min(timeout, left);
+  }
+  // Text parameters; PostgreSQL infers each one's type from where it is used.
+  std::vector<std::optional<std::string>> storage;
+  storage.reserve(params.size());
+  for (const auto& p : params) {
+    if (std::holds_alternative<std::monostate>(p)) storage.emplace_back(std::nullopt);
+    else storage.emplace_back(sqlValueToString(p));
+  }
+  std::vector<const char*> raw;
+  raw.reserve(storage.size());
+  for (const auto& s : storage) raw.push_back(s ? s->c_str() : nullptr);
+  try {
+    QueryResult out;
+    {
+      pqxx::read_transaction tx(conn->c);
+      tx.exec0("SET LOCAL statement_timeout = " + std::to_string(std::max<int64_t>(1, timeout.count())));
+      const pqxx::result r = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(raw));
+      for (pqxx::row_size_type c = 0; c < r.columns(); ++c) out.columns.emplace_back(r.column_name(c));
+      out.rows.reserve(r.size());
+      for (const auto& row : r) {
+        std::vector<SqlValue> values;
+        values.reserve(row.size());
+        for (const auto& f : row) values.push_back(toSqlValue(f));
+        out.rows.push_back(std::move(values));
+      }
+      tx.commit();
+    }
+    release(std::move(conn));
+    return out;
+  } catch (const pqxx::broken_connection& e) {
+    return R::Error("lost the connection to PostgreSQL: " + Redactor::redactDsn(firstLine(e.what())));
+  } catch (const pqxx::sql_error& e) {
+    // The transaction was rolled back; the connection is still good.
+    if (conn->c.is_open()) release(std::move(conn));
+    return R::Error(Redactor::redactDsn(describe(e)));
+  } catch (const std::exception& e) {
+    return R::Error("query failed: " + Redactor::redactDsn(firstLine(e.what())));
+  }
+}
+
+}  // namespace datawatch

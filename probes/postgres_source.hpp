@@ -1,0 +1,57 @@
+#pragma once
+// SqlSource over PostgreSQL (and Redshift, which speaks its protocol), with libpqxx.
+//
+// - A pool of at most `max_connections` connections, opened on demand; a broken
+//   connection is dropped, and after a failure to connect new attempts back off
+//   exponentially (1 s doubling to 60 s) so a dead database is not hammered.
+// - Every query runs in a READ ONLY transaction with SET LOCAL statement_timeout =
+//   min(source statement_timeout, time left before the probe's deadline).
+// - Sessions run with TimeZone UTC, application_name=datawatch and, unless the DSN
+//   says otherwise, connect_timeout=10; TLS and other libpq options pass through.
+// - Failures (connection refused, authentication, timeout, missing table or
+//   column, permission denied, a write attempt) are Status errors with the DSN
+//   password redacted. Thread-safe.
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "probes/source.hpp"
+
+namespace datawatch {
+
+struct PgConnection;  // owns a pqxx::connection (postgres_source.cpp)
+
+class PostgresSource final : public SqlSource {
+ public:
+  PostgresSource(std::string name, config::PostgresSourceConfig cfg, int max_connections,
+                 Duration statement_timeout, const Clock& clock);
+  ~PostgresSource() override;
+
+  const std::string& name() const override { return name_; }
+  config::SourceType type() const override { return config::SourceType::Postgres; }
+  Result<QueryResult> query(const std::string& sql, const std::vector<SqlValue>& params,
+                            const QueryLimits& limits) override;
+  SqlDialect dialect() const override { return SqlDialect::Postgres; }
+  std::string placeholder(int n) const override { return "$" + std::to_string(n); }
+
+  // The DSN with application_name and connect_timeout added (for tests).
+  static std::string effectiveDsn(const std::string& dsn);
+
+ private:
+  Result<std::unique_ptr<PgConnection>> connect();
+  void release(std::unique_ptr<PgConnection> c);
+
+  std::string name_;
+  std::string dsn_;
+  size_t max_idle_;
+  Duration statement_timeout_;
+  const Clock& clock_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<PgConnection>> idle_;  // guarded by mu_
+  MonoTime retry_after_{};                                // guarded by mu_
+  Duration backoff_{0};                                   // guarded by mu_
+  std::string last_connect_error_;                        // guarded by mu_
+};
+
+}  // namespace datawatch
