@@ -63,6 +63,8 @@ void registerBuiltinSources(SourceRegistry& r) {
 void registerBuiltinProbes(ProbeRegistry& r) {
   r.add("freshness", makeFreshnessProbe);
   r.add("volume", makeVolumeProbe);
+  r.add("sql", makeSqlProbe);
+  r.add("values", makeValuesProbe);
 }
 
 }  // namespace datawatch

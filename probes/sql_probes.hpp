@@ -16,3 +16,18 @@ Result<std::unique_ptr<Probe>> makeFreshnessProbe(const config::ProbeConfig& cfg
 Result<std::unique_ptr<Probe>> makeVolumeProbe(const config::ProbeConfig& cfg, Source& source);
 
 }  // namespace datawatch
+
+namespace datawatch {
+
+// sql: the single number a read-only query returns; min / max / equals.
+Result<std::unique_ptr<Probe>> makeSqlProbe(const config::ProbeConfig& cfg, Source& source);
+
+// values: violating rows — outside `accepted`, nulls beyond max_null_ratio,
+// duplicates when unique, outside min/max — counted in one query; up to 5
+// sample violating values fetched by a second query only when there are any.
+Result<std::unique_ptr<Probe>> makeValuesProbe(const config::ProbeConfig& cfg, Source& source);
+
+// Formats a number for messages: integers without decimals, others with 4 significant digits.
+std::string formatNumber(double v);
+
+}  // namespace datawatch

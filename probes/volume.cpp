@@ -4,19 +4,19 @@
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
 #include "probes/sql_probes.hpp"
-#include "probes/timestamp_values.hpp"
+#include "probes/time_window.hpp"
 
 namespace datawatch {
-namespace {
 
-std::string fmtNumber(double v) {
+std::string formatNumber(double v) {
   char buf[64];
-  if (std::fabs(v - std::round(v)) < 1e-9 && std::fabs(v) < 1e15)
-    std::snprintf(buf, sizeof buf, "%.0f", v);
-  else
-    std::snprintf(buf, sizeof buf, "%.4g", v);
+  if (std::fabs(v - std::round(v)) < 1e-9 && std::fabs(v) < 1e15) std::snprintf(buf, sizeof buf, "%.0f", v);
+  else std::snprintf(buf, sizeof buf, "%.4g", v);
   return buf;
 }
+
+namespace {
+
 
 class SqlVolumeProbe final : public Probe {
  public:
@@ -24,40 +24,22 @@ class SqlVolumeProbe final : public Probe {
       : cfg_(std::move(cfg)), spec_(std::get<config::VolumeSpec>(cfg_.spec)), src_(src) {
     std::string where;
     if (!spec_.column.empty() && spec_.window) {
-      // Compared in the column's own representation (see timestamp_values.hpp), so an
-      // index on the column serves the range.
-      const std::string col = quoteIdentifier(spec_.column);
-      where = col + " >= " + src_.placeholder(1) + " AND " + col + " <= " + src_.placeholder(2);
-      sample_sql_ = "SELECT max(" + col + ") FROM " + quoteQualified(cfg_.table);
+      window_.emplace(src_, cfg_.table, spec_.column, *spec_.window);
+      where = window_->condition(1);
     }
     if (spec_.filter) where += (where.empty() ? "(" : " AND (") + *spec_.filter + ")";
-    sql_ = "SELECT count(*) FROM " + quoteQualified(cfg_.table) +
-           (where.empty() ? "" : " WHERE " + where);
+    sql_ = "SELECT count(*) FROM " + quoteQualified(cfg_.table) + (where.empty() ? "" : " WHERE " + where);
   }
 
   const config::ProbeConfig& config() const override { return cfg_; }
 
   ProbeResult run(const RunContext& ctx) override {
     std::vector<SqlValue> params;
-    const bool windowed = !spec_.column.empty() && spec_.window;
-    if (windowed) {
-      if (!format_) {
-        // Learn how the column stores times once, from its newest value.
-        auto sample = src_.query(sample_sql_, {}, ctx.limits);
-        if (!sample) return ProbeResult::error(sample.error());
-        const SqlValue v = sample->rows.at(0).at(0);
-        if (!std::holds_alternative<std::monostate>(v)) {
-          format_ = detectTimestampFormat(v);
-          if (!format_) {
-            return ProbeResult::error(
-                "column " + spec_.column + " holds a value that is not a timestamp (newest: \"" +
-                sqlValueToString(v) + "\"): store ISO-8601 text or Unix seconds");
-          }
-        }
-      }
-      if (!format_) return evaluate(ctx, 0);  // no timestamps at all: the window holds no rows
-      params.push_back(timestampToValue(*format_, ctx.now - *spec_.window));
-      params.push_back(timestampToValue(*format_, ctx.now));
+    if (window_) {
+      auto bounds = window_->bounds(ctx);
+      if (!bounds) return ProbeResult::error(bounds.error());
+      if (!*bounds) return evaluate(ctx, 0);  // no timestamps at all: the window holds no rows
+      params = std::move(**bounds);
     }
     auto q = src_.query(sql_, params, ctx.limits);
     if (!q) return ProbeResult::error(q.error());
@@ -85,12 +67,12 @@ class SqlVolumeProbe final : public Probe {
     if (spec_.min) {
       threshold["min"] = *spec_.min;
       if (*rows < *spec_.min)
-        problems.push_back(fmtNumber(*rows) + " rows < min " + fmtNumber(*spec_.min));
+        problems.push_back(formatNumber(*rows) + " rows < min " + formatNumber(*spec_.min));
     }
     if (spec_.max) {
       threshold["max"] = *spec_.max;
       if (*rows > *spec_.max)
-        problems.push_back(fmtNumber(*rows) + " rows > max " + fmtNumber(*spec_.max));
+        problems.push_back(formatNumber(*rows) + " rows > max " + formatNumber(*spec_.max));
     }
     if (spec_.max_change) {
       threshold["max_change"] = *spec_.max_change;
@@ -103,9 +85,9 @@ class SqlVolumeProbe final : public Probe {
         if (std::fabs(change) > *spec_.max_change) {
           problems.push_back(
               "changed " +
-              (std::isfinite(change) ? fmtNumber(change * 100) + "%" : std::string("from 0")) +
-              " since the previous run (" + fmtNumber(prev) + " -> " + fmtNumber(*rows) +
-              "), more than " + fmtNumber(*spec_.max_change * 100) + "%");
+              (std::isfinite(change) ? formatNumber(change * 100) + "%" : std::string("from 0")) +
+              " since the previous run (" + formatNumber(prev) + " -> " + formatNumber(*rows) +
+              "), more than " + formatNumber(*spec_.max_change * 100) + "%");
         }
       } else {
         details["previous"] = nullptr;  // first run: nothing to compare against
@@ -116,7 +98,7 @@ class SqlVolumeProbe final : public Probe {
     const std::string scope = windowed ? " in the last " + humanDuration(*spec_.window) : "";
     ProbeResult r = problems.empty()
                         ? ProbeResult::pass(*rows, "rows",
-                                            fmtNumber(*rows) + " rows" + scope + " within bounds")
+                                            formatNumber(*rows) + " rows" + scope + " within bounds")
                         : ProbeResult::fail(*rows, "rows", "");
     if (!problems.empty()) {
       for (const auto& p : problems) r.message += (r.message.empty() ? "" : "; ") + p;
@@ -131,8 +113,7 @@ class SqlVolumeProbe final : public Probe {
   const config::VolumeSpec& spec_;
   SqlSource& src_;
   std::string sql_;
-  std::string sample_sql_;
-  std::optional<TimestampFormat> format_;  // learnt on the first windowed run
+  std::optional<TimeWindow> window_;
 };
 
 }  // namespace

@@ -1,0 +1,191 @@
+// The same table-probe cases (values, sql) run on SQLite and on a real PostgreSQL,
+// with the expected numbers worked out by hand from the rows inserted.
+
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "agent/runtime.hpp"
+#include "config/loader.hpp"
+#include "core/time_format.hpp"
+#include "tests/support/test_support.hpp"
+
+using namespace datawatch;
+using namespace datawatch::testing;
+
+namespace {
+
+const TimePoint kNow = *parseTimestamp("2026-11-26T10:00:00Z");
+
+// One database under test: SQLite in a temp dir, or a schema of the test PostgreSQL.
+class Db {
+ public:
+  virtual ~Db() = default;
+  virtual void exec(const std::string& sql) = 0;
+  virtual std::string table(const std::string& name) const = 0;  // as written in probe config
+  virtual std::string sourceYaml() const = 0;
+  virtual std::string timestampType() const = 0;
+  virtual std::map<std::string, std::string> env() const { return {}; }
+};
+
+class SqliteDbUnderTest final : public Db {
+ public:
+  SqliteDbUnderTest() : db_(dir_ / "w.db") {}
+  void exec(const std::string& sql) override { db_.exec(sql); }
+  std::string table(const std::string& name) const override { return name; }
+  std::string sourceYaml() const override { return "{type: sqlite, path: " + (dir_ / "w.db").string() + "}"; }
+  std::string timestampType() const override { return "text"; }
+
+ private:
+  TempDir dir_;
+  SqliteDb db_;
+};
+
+class PgDbUnderTest final : public Db {
+ public:
+  PgDbUnderTest() : dsn_(testPgDsn()) {
+    std::random_device rd;
+    schema_ = "dw_tp" + std::to_string(getpid()) + "_" + std::to_string(rd() % 100000);
+    pgExec(dsn_, "CREATE SCHEMA " + schema_);
+  }
+  ~PgDbUnderTest() override {
+    try {
+      pgExec(dsn_, "DROP SCHEMA " + schema_ + " CASCADE");
+    } catch (const std::exception&) {
+    }
+  }
+  void exec(const std::string& sql) override { pgExec(dsn_, "SET search_path TO " + schema_ + "; " + sql); }
+  std::string table(const std::string& name) const override { return schema_ + "." + name; }
+  std::string sourceYaml() const override { return "{type: postgres, dsn: \"${PGDSN}\"}"; }
+  std::string timestampType() const override { return "timestamptz"; }
+  std::map<std::string, std::string> env() const override { return {{"PGDSN", dsn_}}; }
+
+ private:
+  std::string dsn_;
+  std::string schema_;
+};
+
+struct Runner {
+  SimulatedClock clock{kNow};
+  SourceRegistry sources;
+  ProbeRegistry probes;
+  std::unique_ptr<Runtime> rt;
+  Runner(const Db& db, const std::string& probes_yaml) {
+    auto r = config::loadConfigFromString("sources:\n  db: " + db.sourceYaml() + "\nprobes:\n" + probes_yaml,
+                                          "/tmp/t.yaml", "", envFrom(db.env()));
+    std::string errs;
+    for (const auto& d : r.diagnostics) errs += d.str() + "\n";
+    INFO(errs);
+    REQUIRE(r.ok());
+    registerBuiltinSources(sources);
+    registerBuiltinProbes(probes);
+    rt = std::make_unique<Runtime>(std::make_shared<config::Config>(std::move(*r.config)), clock, sources, probes,
+                                   nullptr, nullptr, std::make_shared<spdlog::logger>("t"));
+  }
+  ProbeResult run(size_t i) { return rt->runProbe(i); }
+};
+
+std::unique_ptr<Db> makeDb(const std::string& kind) {
+  if (kind == "sqlite") return std::make_unique<SqliteDbUnderTest>();
+  return std::make_unique<PgDbUnderTest>();
+}
+
+// Ten orders: status paid x5, pending x2, refunded, lost, NULL; id 3 twice;
+// amount -5 once; created 5, 15, ... 95 minutes before 10:00.
+void fillOrders(Db& db) {
+  db.exec("CREATE TABLE orders (id int, status text, amount real, created_at " + db.timestampType() + ");"
+          "INSERT INTO orders VALUES "
+          "(1, 'paid', 10, '2026-11-26T09:55:00Z'), (2, 'paid', 20, '2026-11-26T09:45:00Z'),"
+          "(3, 'paid', 30, '2026-11-26T09:35:00Z'), (3, 'paid', 40, '2026-11-26T09:25:00Z'),"
+          "(5, 'paid', -5, '2026-11-26T09:15:00Z'), (6, 'pending', 60, '2026-11-26T09:05:00Z'),"
+          "(7, 'pending', 70, '2026-11-26T08:55:00Z'), (8, 'refunded', 80, '2026-11-26T08:45:00Z'),"
+          "(9, 'lost', 90, '2026-11-26T08:35:00Z'), (10, NULL, 100, '2026-11-26T08:25:00Z');");
+}
+
+}  // namespace
+
+TEST_CASE("values probes count violations and sample them, on SQLite and PostgreSQL", "[values][postgres]") {
+  for (const std::string kind : {"sqlite", "postgres"}) {
+    DYNAMIC_SECTION(kind) {
+      auto db = makeDb(kind);
+      fillOrders(*db);
+      const std::string t = db->table("orders");
+      Runner r(*db,
+               "  - {name: status, type: values, source: db, table: " + t +
+                   ", column: status, accepted: [pending, paid, refunded], max_null_ratio: 0.05}\n"
+                   "  - {name: status_ok, type: values, source: db, table: " + t +
+                   ", column: status, accepted: [pending, paid, refunded, lost], max_null_ratio: 0.2}\n"
+                   "  - {name: ids, type: values, source: db, table: " + t + ", column: id, unique: true}\n"
+                   "  - {name: amounts, type: values, source: db, table: " + t + ", column: amount, min: 0, max: 1000}\n"
+                   "  - {name: recent, type: values, source: db, table: " + t +
+                   ", column: amount, min: 0, time_column: created_at, window: 40m}\n"
+                   "  - {name: recent_ok, type: values, source: db, table: " + t +
+                   ", column: amount, min: 0, time_column: created_at, window: 30m}\n");
+      auto status = r.run(0);
+      INFO(status.message);
+      CHECK(status.status == ProbeStatus::Fail);
+      CHECK(status.value == 2);  // 'lost' + the NULL (10% > 5%)
+      CHECK(status.details["not_accepted"] == 1.0);
+      CHECK(status.details["nulls"] == 1.0);
+      CHECK(status.details["null_ratio"] == Approx(0.1));
+      CHECK(status.details["samples"] == std::vector<std::string>{"lost"});
+      CHECK(status.message == "2 violating rows of 10: 1 not accepted, 1 nulls (10% > 5%) (e.g. \"lost\")");
+      auto ok = r.run(1);
+      CHECK(ok.status == ProbeStatus::Pass);
+      CHECK(ok.value == 0);
+      auto ids = r.run(2);
+      CHECK(ids.status == ProbeStatus::Fail);
+      CHECK(ids.value == 1);
+      CHECK(ids.details["duplicate_values"] == std::vector<std::string>{"3"});
+      auto amounts = r.run(3);
+      CHECK(amounts.status == ProbeStatus::Fail);
+      CHECK(amounts.value == 1);
+      CHECK(std::stod(amounts.details["samples"][0].get<std::string>()) == -5);
+      auto recent = r.run(4);  // 09:20..10:00 holds ids 1,2,3,3 (09:25) -> no -5 (09:15)
+      CHECK(recent.status == ProbeStatus::Pass);
+      CHECK(recent.details["rows"] == 4.0);
+      auto recent_ok = r.run(5);
+      CHECK(recent_ok.details["rows"] == 3.0);
+    }
+  }
+}
+
+TEST_CASE("sql probes check one number and reject anything else, on SQLite and PostgreSQL", "[sql][postgres]") {
+  for (const std::string kind : {"sqlite", "postgres"}) {
+    DYNAMIC_SECTION(kind) {
+      auto db = makeDb(kind);
+      fillOrders(*db);
+      const std::string t = db->table("orders");
+      auto q = [&](const std::string& sql, const std::string& bounds) {
+        return "  - {name: p" + std::to_string(std::rand() % 100000) + ", type: sql, source: db, query: \"" + sql +
+               "\", " + bounds + "}\n";
+      };
+      Runner r(*db, q("select count(*) from " + t + " where amount < 0", "max: 0") +
+                        q("select count(*) from " + t, "equals: 10") +
+                        q("select sum(amount) from " + t, "min: 100, max: 400") +
+                        q("select 1 from " + t + " where id < 0", "max: 1") +
+                        q("select id from " + t, "max: 1") + q("select 1, 2", "max: 1") +
+                        q("select 'abc'", "max: 1") + q("select null", "max: 1") +
+                        q("select count(*) from no_such_table", "max: 1"));
+      auto neg = r.run(0);
+      CHECK(neg.status == ProbeStatus::Fail);
+      CHECK(neg.value == 1);
+      CHECK(neg.message == "value 1 > max 0");
+      auto eq = r.run(1);
+      CHECK(eq.status == ProbeStatus::Pass);
+      CHECK(eq.value == 10);
+      auto sum = r.run(2);
+      CHECK(sum.status == ProbeStatus::Fail);
+      CHECK(sum.value == Approx(495));
+      CHECK(sum.message == "value 495 > max 400");
+      CHECK(r.run(3).message == "query returned no row (expected one row with one number)");
+      CHECK(r.run(4).message == "query returned 10 rows (expected one row with one number)");
+      CHECK(r.run(5).message == "query returned 2 columns (expected one number)");
+      CHECK(r.run(6).message == "query returned \"abc\", not a number");
+      CHECK(r.run(7).message == "query returned NULL (expected a number)");
+      auto missing = r.run(8);
+      CHECK(missing.status == ProbeStatus::Error);
+      CHECK_THAT(missing.message, Catch::Contains("no_such_table"));
+    }
+  }
+}
