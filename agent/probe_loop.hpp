@@ -46,13 +46,13 @@ class ProbeLoop {
   int workers_;
 
   mutable std::mutex mu_;
-  std::condition_variable wake_;     // dispatcher: something finished, or stop
-  std::condition_variable work_cv_;  // workers: a job is queued, or stop
-  std::condition_variable idle_cv_;  // stop(): in-flight count changed
-  std::deque<Dispatch> queue_;       // guarded by mu_
-  size_t in_flight_ = 0;             // guarded by mu_
-  uint64_t completed_ = 0;           // guarded by mu_
-  bool stopping_ = false;            // guarded by mu_
+  std::condition_variable wake_;             // dispatcher: something finished, or stop
+  std::condition_variable work_cv_;          // workers: a job is queued, or stop
+  std::condition_variable idle_cv_;          // stop(): in-flight count changed
+  std::deque<Dispatch> queue_;               // guarded by mu_
+  size_t in_flight_ = 0;                     // guarded by mu_
+  uint64_t completed_ = 0;                   // guarded by mu_
+  bool stopping_ = false;                    // guarded by mu_
   TimePoint wait_until_ = TimePoint::max();  // the dispatcher's current deadline; guarded by mu_
   std::atomic<bool> cancelled_{false};
   std::thread dispatcher_thread_;

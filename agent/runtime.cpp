@@ -79,6 +79,7 @@ ProbeResult Runtime::runProbe(size_t i, const std::atomic<bool>* cancelled) {
   ctx.limits.deadline = start + cfg.timeout;
   ctx.limits.cancelled = cancelled;
   ctx.previous = previous ? &*previous : nullptr;
+  ctx.snapshots = store_;
   ProbeResult r;
   try {
     r = slot.probe->run(ctx);

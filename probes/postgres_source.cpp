@@ -84,8 +84,8 @@ std::string PostgresSource::effectiveDsn(const std::string& dsn) {
   return out;
 }
 
-PostgresSource::PostgresSource(std::string name, config::PostgresSourceConfig cfg, int max_connections,
-                               Duration statement_timeout, const Clock& clock)
+PostgresSource::PostgresSource(std::string name, config::PostgresSourceConfig cfg,
+                               int max_connections, Duration statement_timeout, const Clock& clock)
     : name_(std::move(name)),
       dsn_(effectiveDsn(cfg.dsn)),
       max_idle_(static_cast<size_t>(max_connections)),
@@ -117,7 +117,8 @@ Result<std::unique_ptr<PgConnection>> PostgresSource::connect() {
   } catch (const std::exception& e) {
     const std::string msg = Redactor::redactDsn(firstLine(e.what()));
     std::lock_guard lock(mu_);
-    backoff_ = std::clamp(backoff_ * 2, Duration(std::chrono::seconds(1)), Duration(std::chrono::seconds(60)));
+    backoff_ = std::clamp(backoff_ * 2, Duration(std::chrono::seconds(1)),
+                          Duration(std::chrono::seconds(60)));
     retry_after_ = clock_.monotonic() + backoff_;
     last_connect_error_ = msg;
     return R::Error("cannot connect to PostgreSQL: " + msg);
@@ -129,10 +130,12 @@ void PostgresSource::release(std::unique_ptr<PgConnection> c) {
   if (idle_.size() < max_idle_) idle_.push_back(std::move(c));
 }
 
-Result<QueryResult> PostgresSource::query(const std::string& sql, const std::vector<SqlValue>& params,
+Result<QueryResult> PostgresSource::query(const std::string& sql,
+                                          const std::vector<SqlValue>& params,
                                           const QueryLimits& limits) {
   using R = Result<QueryResult>;
-  if (limits.cancelled && limits.cancelled->load()) return R::Error("query cancelled: the agent is shutting down");
+  if (limits.cancelled && limits.cancelled->load())
+    return R::Error("query cancelled: the agent is shutting down");
   std::unique_ptr<PgConnection> conn;
   {
     std::lock_guard lock(mu_);
@@ -150,15 +153,18 @@ Result<QueryResult> PostgresSource::query(const std::string& sql, const std::vec
   auto timeout = statement_timeout_;
   if (limits.deadline != MonoTime::max()) {
     const auto left = std::chrono::duration_cast<Duration>(limits.deadline - clock_.monotonic());
-    if (left <= Duration{0}) return R::Error("query timed out (deadline exceeded before it could start)");
+    if (left <= Duration{0})
+      return R::Error("query timed out (deadline exceeded before it could start)");
     timeout = std::min(timeout, left);
   }
   // Text parameters; PostgreSQL infers each one's type from where it is used.
   std::vector<std::optional<std::string>> storage;
   storage.reserve(params.size());
   for (const auto& p : params) {
-    if (std::holds_alternative<std::monostate>(p)) storage.emplace_back(std::nullopt);
-    else storage.emplace_back(sqlValueToString(p));
+    if (std::holds_alternative<std::monostate>(p))
+      storage.emplace_back(std::nullopt);
+    else
+      storage.emplace_back(sqlValueToString(p));
   }
   std::vector<const char*> raw;
   raw.reserve(storage.size());
@@ -167,9 +173,11 @@ Result<QueryResult> PostgresSource::query(const std::string& sql, const std::vec
     QueryResult out;
     {
       pqxx::read_transaction tx(conn->c);
-      tx.exec0("SET LOCAL statement_timeout = " + std::to_string(std::max<int64_t>(1, timeout.count())));
+      tx.exec0("SET LOCAL statement_timeout = " +
+               std::to_string(std::max<int64_t>(1, timeout.count())));
       const pqxx::result r = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(raw));
-      for (pqxx::row_size_type c = 0; c < r.columns(); ++c) out.columns.emplace_back(r.column_name(c));
+      for (pqxx::row_size_type c = 0; c < r.columns(); ++c)
+        out.columns.emplace_back(r.column_name(c));
       out.rows.reserve(r.size());
       for (const auto& row : r) {
         std::vector<SqlValue> values;
@@ -182,7 +190,8 @@ Result<QueryResult> PostgresSource::query(const std::string& sql, const std::vec
     release(std::move(conn));
     return out;
   } catch (const pqxx::broken_connection& e) {
-    return R::Error("lost the connection to PostgreSQL: " + Redactor::redactDsn(firstLine(e.what())));
+    return R::Error("lost the connection to PostgreSQL: " +
+                    Redactor::redactDsn(firstLine(e.what())));
   } catch (const pqxx::sql_error& e) {
     // The transaction was rolled back; the connection is still good.
     if (conn->c.is_open()) release(std::move(conn));

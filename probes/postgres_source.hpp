@@ -49,9 +49,9 @@ class PostgresSource final : public SqlSource {
   const Clock& clock_;
   std::mutex mu_;
   std::vector<std::unique_ptr<PgConnection>> idle_;  // guarded by mu_
-  MonoTime retry_after_{};                                // guarded by mu_
-  Duration backoff_{0};                                   // guarded by mu_
-  std::string last_connect_error_;                        // guarded by mu_
+  MonoTime retry_after_{};                           // guarded by mu_
+  Duration backoff_{0};                              // guarded by mu_
+  std::string last_connect_error_;                   // guarded by mu_
 };
 
 }  // namespace datawatch

@@ -12,6 +12,7 @@
 
 #include "config/types.hpp"
 #include "probes/result.hpp"
+#include "probes/snapshot_store.hpp"
 #include "probes/source.hpp"
 
 namespace datawatch {
@@ -21,6 +22,8 @@ struct RunContext {
   QueryLimits limits;
   // The last run of this probe that measured a value (pass or fail), if any.
   const ProbeResult* previous = nullptr;
+  // Where the probe may keep state between runs; null when running without a store.
+  SnapshotStore* snapshots = nullptr;
 };
 
 class Probe {

@@ -2,8 +2,8 @@
 
 #include <stdexcept>
 
-#include "probes/sql_probes.hpp"
 #include "probes/postgres_source.hpp"
+#include "probes/sql_probes.hpp"
 #include "probes/sqlite_source.hpp"
 
 namespace datawatch {
@@ -65,6 +65,7 @@ void registerBuiltinProbes(ProbeRegistry& r) {
   r.add("volume", makeVolumeProbe);
   r.add("sql", makeSqlProbe);
   r.add("values", makeValuesProbe);
+  r.add("schema", makeSchemaProbe);
 }
 
 }  // namespace datawatch

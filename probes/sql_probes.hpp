@@ -31,3 +31,16 @@ Result<std::unique_ptr<Probe>> makeValuesProbe(const config::ProbeConfig& cfg, S
 std::string formatNumber(double v);
 
 }  // namespace datawatch
+
+namespace datawatch {
+
+// schema: columns and types from the catalog, compared with the declared
+// contract and with the last snapshot (kept through RunContext::snapshots).
+// Value: the number of differences; fails on any contract violation or breaking change.
+Result<std::unique_ptr<Probe>> makeSchemaProbe(const config::ProbeConfig& cfg, Source& source);
+
+// A column type in one canonical spelling ("int8" -> "bigint", "varchar(20)" ->
+// "character varying(20)", "timestamptz" -> "timestamp with time zone").
+std::string canonicalType(std::string_view type);
+
+}  // namespace datawatch

@@ -2,14 +2,15 @@
 
 namespace datawatch {
 
-TimeWindow::TimeWindow(SqlSource& src, const std::string& table, std::string column, Duration window)
+TimeWindow::TimeWindow(SqlSource& src, const std::string& table, std::string column,
+                       Duration window)
     : src_(src), column_(std::move(column)), quoted_(quoteIdentifier(column_)), window_(window) {
   sample_sql_ = "SELECT max(" + quoted_ + ") FROM " + quoteQualified(table);
 }
 
 std::string TimeWindow::condition(int first_param) const {
-  return quoted_ + " >= " + src_.placeholder(first_param) + " AND " + quoted_ + " <= " +
-         src_.placeholder(first_param + 1);
+  return quoted_ + " >= " + src_.placeholder(first_param) + " AND " + quoted_ +
+         " <= " + src_.placeholder(first_param + 1);
 }
 
 Result<std::optional<std::vector<SqlValue>>> TimeWindow::bounds(const RunContext& ctx) {
@@ -25,8 +26,8 @@ Result<std::optional<std::vector<SqlValue>>> TimeWindow::bounds(const RunContext
                       sqlValueToString(v) + "\"): store ISO-8601 text or Unix seconds");
     }
   }
-  return std::optional<std::vector<SqlValue>>(
-      std::vector<SqlValue>{timestampToValue(*format_, ctx.now - window_), timestampToValue(*format_, ctx.now)});
+  return std::optional<std::vector<SqlValue>>(std::vector<SqlValue>{
+      timestampToValue(*format_, ctx.now - window_), timestampToValue(*format_, ctx.now)});
 }
 
 }  // namespace datawatch

@@ -30,7 +30,8 @@ class ValuesProbe final : public Probe {
     std::string sql = "SELECT count(*), sum(CASE WHEN " + col + " IS NULL THEN 1 ELSE 0 END)";
     if (!spec_.accepted.empty()) {
       std::string list;
-      for (size_t i = 0; i < spec_.accepted.size(); ++i) list += (i ? ", " : "") + src_.placeholder(p++);
+      for (size_t i = 0; i < spec_.accepted.size(); ++i)
+        list += (i ? ", " : "") + src_.placeholder(p++);
       const std::string pred = col + " IS NOT NULL AND " + col + " NOT IN (" + list + ")";
       sql += ", sum(CASE WHEN " + pred + " THEN 1 ELSE 0 END)";
       bad.push_back(pred);
@@ -52,12 +53,14 @@ class ValuesProbe final : public Probe {
     if (!bad.empty()) {
       std::string any;
       for (const auto& b : bad) any += (any.empty() ? "" : " OR ") + b;
-      samples_sql_ = "SELECT DISTINCT " + col + from + (where.empty() ? " WHERE " : " AND ") + "(" + any +
-                     ") ORDER BY 1 LIMIT " + std::to_string(kMaxSamples);
+      samples_sql_ = "SELECT DISTINCT " + col + from + (where.empty() ? " WHERE " : " AND ") + "(" +
+                     any + ") ORDER BY 1 LIMIT " + std::to_string(kMaxSamples);
     }
     if (spec_.unique) {
-      dup_sql_ = "SELECT " + col + from + (where.empty() ? " WHERE " : " AND ") + col + " IS NOT NULL GROUP BY " +
-                 col + " HAVING count(*) > 1 ORDER BY count(*) DESC, 1 LIMIT " + std::to_string(kMaxSamples);
+      dup_sql_ = "SELECT " + col + from + (where.empty() ? " WHERE " : " AND ") + col +
+                 " IS NOT NULL GROUP BY " + col +
+                 " HAVING count(*) > 1 ORDER BY count(*) DESC, 1 LIMIT " +
+                 std::to_string(kMaxSamples);
     }
   }
 
@@ -76,7 +79,8 @@ class ValuesProbe final : public Probe {
     if (spec_.max) params.emplace_back(*spec_.max);
     auto q = src_.query(counts_sql_, params, ctx.limits);
     if (!q) return ProbeResult::error(q.error());
-    if (q->rows.size() != 1 || q->rows[0].size() != 5) return ProbeResult::error("unexpected result shape from values query");
+    if (q->rows.size() != 1 || q->rows[0].size() != 5)
+      return ProbeResult::error("unexpected result shape from values query");
     std::array<double, 5> c{};
     for (size_t i = 0; i < 5; ++i) c[i] = sqlValueToDouble(q->rows[0][i]).value_or(0);
     std::vector<std::string> samples, duplicates;
@@ -108,9 +112,13 @@ class ValuesProbe final : public Probe {
     if (spec_.unique) threshold["unique"] = true;
     if (spec_.min) threshold["min"] = *spec_.min;
     if (spec_.max) threshold["max"] = *spec_.max;
-    nlohmann::json details = {{"column", spec_.column}, {"rows", rows}, {"nulls", nulls},
-                              {"null_ratio", null_ratio}, {"not_accepted", not_accepted},
-                              {"out_of_range", out_of_range}, {"duplicates", dups},
+    nlohmann::json details = {{"column", spec_.column},
+                              {"rows", rows},
+                              {"nulls", nulls},
+                              {"null_ratio", null_ratio},
+                              {"not_accepted", not_accepted},
+                              {"out_of_range", out_of_range},
+                              {"duplicates", dups},
                               {"samples", samples}};
     if (!duplicates.empty()) details["duplicate_values"] = duplicates;
     if (window_) details["window"] = formatDuration(window_->window());
@@ -126,13 +134,16 @@ class ValuesProbe final : public Probe {
     for (const auto& p : parts) msg += (msg.empty() ? "" : ", ") + p;
     if (!samples.empty()) {
       msg += " (e.g. ";
-      for (size_t i = 0; i < samples.size(); ++i) msg += (i ? ", " : "") + std::string("\"") + samples[i] + "\"";
+      for (size_t i = 0; i < samples.size(); ++i)
+        msg += (i ? ", " : "") + std::string("\"") + samples[i] + "\"";
       msg += ")";
     }
-    ProbeResult r = violations == 0
-                        ? ProbeResult::pass(0, "rows", "no violations in " + formatNumber(rows) + " rows")
-                        : ProbeResult::fail(violations, "rows",
-                                            formatNumber(violations) + " violating rows of " + formatNumber(rows) + ": " + msg);
+    ProbeResult r =
+        violations == 0
+            ? ProbeResult::pass(0, "rows", "no violations in " + formatNumber(rows) + " rows")
+            : ProbeResult::fail(violations, "rows",
+                                formatNumber(violations) + " violating rows of " +
+                                    formatNumber(rows) + ": " + msg);
     r.threshold = threshold;
     r.details = details;
     return r;
@@ -151,7 +162,8 @@ class ValuesProbe final : public Probe {
 
 Result<std::unique_ptr<Probe>> makeValuesProbe(const config::ProbeConfig& cfg, Source& source) {
   auto* sql = dynamic_cast<SqlSource*>(&source);
-  if (sql == nullptr) return Result<std::unique_ptr<Probe>>::Error("values probes need a SQL source");
+  if (sql == nullptr)
+    return Result<std::unique_ptr<Probe>>::Error("values probes need a SQL source");
   return std::unique_ptr<Probe>(std::make_unique<ValuesProbe>(cfg, *sql));
 }
 

@@ -10,13 +10,14 @@ namespace datawatch {
 
 std::string formatNumber(double v) {
   char buf[64];
-  if (std::fabs(v - std::round(v)) < 1e-9 && std::fabs(v) < 1e15) std::snprintf(buf, sizeof buf, "%.0f", v);
-  else std::snprintf(buf, sizeof buf, "%.4g", v);
+  if (std::fabs(v - std::round(v)) < 1e-9 && std::fabs(v) < 1e15)
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.4g", v);
   return buf;
 }
 
 namespace {
-
 
 class SqlVolumeProbe final : public Probe {
  public:
@@ -28,7 +29,8 @@ class SqlVolumeProbe final : public Probe {
       where = window_->condition(1);
     }
     if (spec_.filter) where += (where.empty() ? "(" : " AND (") + *spec_.filter + ")";
-    sql_ = "SELECT count(*) FROM " + quoteQualified(cfg_.table) + (where.empty() ? "" : " WHERE " + where);
+    sql_ = "SELECT count(*) FROM " + quoteQualified(cfg_.table) +
+           (where.empty() ? "" : " WHERE " + where);
   }
 
   const config::ProbeConfig& config() const override { return cfg_; }
@@ -96,10 +98,10 @@ class SqlVolumeProbe final : public Probe {
     if (spec_.anomaly)
       details["anomaly"] = "not evaluated: anomaly detection is not supported by this build yet";
     const std::string scope = windowed ? " in the last " + humanDuration(*spec_.window) : "";
-    ProbeResult r = problems.empty()
-                        ? ProbeResult::pass(*rows, "rows",
-                                            formatNumber(*rows) + " rows" + scope + " within bounds")
-                        : ProbeResult::fail(*rows, "rows", "");
+    ProbeResult r = problems.empty() ? ProbeResult::pass(
+                                           *rows, "rows",
+                                           formatNumber(*rows) + " rows" + scope + " within bounds")
+                                     : ProbeResult::fail(*rows, "rows", "");
     if (!problems.empty()) {
       for (const auto& p : problems) r.message += (r.message.empty() ? "" : "; ") + p;
       r.message += scope;

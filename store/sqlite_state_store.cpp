@@ -24,6 +24,9 @@ const char* const kMigrations[] = {
     "  observed_at_ms INTEGER NOT NULL, duration_seconds REAL NOT NULL DEFAULT 0);"
     "CREATE INDEX probe_runs_probe_time ON probe_runs (probe, observed_at_ms);"
     "CREATE INDEX probe_runs_time ON probe_runs (observed_at_ms);",
+    // 2: probe snapshots (last seen schemas, pinned baselines)
+    "CREATE TABLE snapshots (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at_ms INTEGER NOT "
+    "NULL);",
 };
 
 std::string text(sqlite3_stmt* s, int col) {
@@ -103,9 +106,9 @@ SqliteStateStore::~SqliteStateStore() {
 Status SqliteStateStore::migrate() {
   std::string err;
   if (!sqliteExec(db_,
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-            "applied_at_ms INTEGER NOT NULL)",
-            err)) {
+                  "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                  "applied_at_ms INTEGER NOT NULL)",
+                  err)) {
     return Status::Error("state store migration failed: " + err);
   }
   const int current = schemaVersion();
@@ -243,6 +246,39 @@ Status SqliteStateStore::ping() {
   if (!s.ok() || sqlite3_step(s.get()) == SQLITE_ERROR) {
     return Status::Error(std::string("state store unreachable: ") + sqlite3_errmsg(db_));
   }
+  return Status::Ok();
+}
+
+Result<std::optional<nlohmann::json>> SqliteStateStore::loadSnapshot(const std::string& key) {
+  std::lock_guard lock(mu_);
+  SqliteStatement s(db_, "SELECT value FROM snapshots WHERE key = ?1");
+  if (!s.ok())
+    return Result<std::optional<nlohmann::json>>::Error(std::string("state store query failed: ") +
+                                                        sqlite3_errmsg(db_));
+  bindText(s.get(), 1, key);
+  const int rc = sqlite3_step(s.get());
+  if (rc == SQLITE_DONE) return std::optional<nlohmann::json>{};
+  if (rc != SQLITE_ROW)
+    return Result<std::optional<nlohmann::json>>::Error(std::string("state store query failed: ") +
+                                                        sqlite3_errmsg(db_));
+  auto j = nlohmann::json::parse(text(s.get(), 0), nullptr, false);
+  if (j.is_discarded())
+    return Result<std::optional<nlohmann::json>>::Error("state store: snapshot " + key +
+                                                        " is corrupt");
+  return std::optional<nlohmann::json>(std::move(j));
+}
+
+Status SqliteStateStore::saveSnapshot(const std::string& key, const nlohmann::json& value) {
+  std::lock_guard lock(mu_);
+  SqliteStatement s(db_,
+                    "INSERT INTO snapshots (key, value, updated_at_ms) VALUES (?1, ?2, 0) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  if (!s.ok())
+    return Status::Error(std::string("state store write failed: ") + sqlite3_errmsg(db_));
+  bindText(s.get(), 1, key);
+  bindText(s.get(), 2, value.dump());
+  if (sqlite3_step(s.get()) != SQLITE_DONE)
+    return Status::Error(std::string("state store write failed: ") + sqlite3_errmsg(db_));
   return Status::Ok();
 }
 

@@ -27,6 +27,8 @@ class SqliteStateStore final : public StateStore {
   Result<int64_t> countRuns() override;
   Result<int64_t> pruneBefore(TimePoint cutoff) override;
   Status ping() override;
+  Result<std::optional<nlohmann::json>> loadSnapshot(const std::string& key) override;
+  Status saveSnapshot(const std::string& key, const nlohmann::json& value) override;
   std::string describe() const override { return "sqlite://" + path_; }
 
   // The schema version after migrations (for tests and `version`).

@@ -16,12 +16,13 @@
 
 #include "core/result.hpp"
 #include "probes/result.hpp"
+#include "probes/snapshot_store.hpp"
 
 namespace datawatch {
 
-class StateStore {
+class StateStore : public SnapshotStore {
  public:
-  virtual ~StateStore() = default;
+  ~StateStore() override = default;
 
   virtual Status recordRun(const ProbeResult& result) = 0;
   // The newest run of `probe`, if any.

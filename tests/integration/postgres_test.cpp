@@ -36,7 +36,9 @@ class PgSchema {
   PgSchema(const PgSchema&) = delete;
   PgSchema& operator=(const PgSchema&) = delete;
   const std::string& name() const { return name_; }
-  void exec(const std::string& sql) const { pgExec(dsn_, "SET search_path TO " + name_ + "; " + sql); }
+  void exec(const std::string& sql) const {
+    pgExec(dsn_, "SET search_path TO " + name_ + "; " + sql);
+  }
 
  private:
   std::string dsn_;
@@ -48,40 +50,55 @@ struct PgHarness {
   SourceRegistry sources;
   ProbeRegistry probes;
   std::unique_ptr<Runtime> rt;
-  PgHarness(const std::string& dsn, const std::string& probes_yaml, const std::string& source_extra = "") {
-    auto r = config::loadConfigFromString(
-        "sources:\n  pg: {type: postgres, dsn: \"${PGDSN}\"" + source_extra + "}\nprobes:\n" + probes_yaml,
-        "/tmp/pg.yaml", "", envFrom({{"PGDSN", dsn}}));
+  PgHarness(const std::string& dsn, const std::string& probes_yaml,
+            const std::string& source_extra = "") {
+    auto r = config::loadConfigFromString("sources:\n  pg: {type: postgres, dsn: \"${PGDSN}\"" +
+                                              source_extra + "}\nprobes:\n" + probes_yaml,
+                                          "/tmp/pg.yaml", "", envFrom({{"PGDSN", dsn}}));
     std::string errs;
     for (const auto& d : r.diagnostics) errs += d.str() + "\n";
     INFO(errs);
     REQUIRE(r.ok());
     registerBuiltinSources(sources);
     registerBuiltinProbes(probes);
-    rt = std::make_unique<Runtime>(std::make_shared<config::Config>(std::move(*r.config)), clock, sources,
-                                   probes, nullptr, nullptr, std::make_shared<spdlog::logger>("t"));
+    rt = std::make_unique<Runtime>(std::make_shared<config::Config>(std::move(*r.config)), clock,
+                                   sources, probes, nullptr, nullptr,
+                                   std::make_shared<spdlog::logger>("t"));
   }
   ProbeResult run(size_t i = 0) { return rt->runProbe(i); }
 };
 
 }  // namespace
 
-TEST_CASE("postgres freshness on timestamptz, timestamp and epoch columns", "[postgres][freshness]") {
+TEST_CASE("postgres freshness on timestamptz, timestamp and epoch columns",
+          "[postgres][freshness]") {
   const auto dsn = testPgDsn();
   PgSchema s(dsn);
-  s.exec("CREATE TABLE orders (id bigint, updated_at timestamptz);"
-         "CREATE INDEX ON orders (updated_at);"
-         "INSERT INTO orders VALUES (1, '2026-11-26 08:00:00+00'), (2, '2026-11-26 11:20:00+02'), (3, NULL);"
-         "CREATE TABLE naive (loaded_at timestamp); INSERT INTO naive VALUES ('2026-11-26 09:59:00');"
-         "CREATE TABLE epoch (ts bigint); INSERT INTO epoch VALUES (1795687200 - 7200), (1795687200 - 45);"
-         "CREATE TABLE future (t timestamptz); INSERT INTO future VALUES ('2026-11-26 09:00:00Z'), ('2026-11-27 00:00:00Z');"
-         "CREATE TABLE empty (t timestamptz);");
+  s.exec(
+      "CREATE TABLE orders (id bigint, updated_at timestamptz);"
+      "CREATE INDEX ON orders (updated_at);"
+      "INSERT INTO orders VALUES (1, '2026-11-26 08:00:00+00'), (2, '2026-11-26 11:20:00+02'), (3, "
+      "NULL);"
+      "CREATE TABLE naive (loaded_at timestamp); INSERT INTO naive VALUES ('2026-11-26 09:59:00');"
+      "CREATE TABLE epoch (ts bigint); INSERT INTO epoch VALUES (1795687200 - 7200), (1795687200 - "
+      "45);"
+      "CREATE TABLE future (t timestamptz); INSERT INTO future VALUES ('2026-11-26 09:00:00Z'), "
+      "('2026-11-27 00:00:00Z');"
+      "CREATE TABLE empty (t timestamptz);");
   const std::string t = s.name() + ".";
-  PgHarness h(dsn, "  - {name: orders, type: freshness, source: pg, table: " + t + "orders, column: updated_at, max_age: 30m}\n"
-                   "  - {name: naive, type: freshness, source: pg, table: " + t + "naive, column: loaded_at, max_age: 30s}\n"
-                   "  - {name: epoch, type: freshness, source: pg, table: " + t + "epoch, column: ts, max_age: 1m}\n"
-                   "  - {name: future, type: freshness, source: pg, table: " + t + "future, column: t, max_age: 2h}\n"
-                   "  - {name: empty, type: freshness, source: pg, table: " + t + "empty, column: t, max_age: 2h}\n");
+  PgHarness h(dsn, "  - {name: orders, type: freshness, source: pg, table: " + t +
+                       "orders, column: updated_at, max_age: 30m}\n"
+                       "  - {name: naive, type: freshness, source: pg, table: " +
+                       t +
+                       "naive, column: loaded_at, max_age: 30s}\n"
+                       "  - {name: epoch, type: freshness, source: pg, table: " +
+                       t +
+                       "epoch, column: ts, max_age: 1m}\n"
+                       "  - {name: future, type: freshness, source: pg, table: " +
+                       t +
+                       "future, column: t, max_age: 2h}\n"
+                       "  - {name: empty, type: freshness, source: pg, table: " +
+                       t + "empty, column: t, max_age: 2h}\n");
   auto orders = h.run(0);  // 11:20+02 = 09:20Z
   INFO(orders.message);
   CHECK(orders.status == ProbeStatus::Fail);
@@ -105,7 +122,9 @@ TEST_CASE("postgres freshness on timestamptz, timestamp and epoch columns", "[po
 TEST_CASE("postgres freshness with a schedule", "[postgres][freshness]") {
   const auto dsn = testPgDsn();
   PgSchema s(dsn);
-  s.exec("CREATE TABLE daily (loaded_at timestamptz); INSERT INTO daily VALUES ('2026-11-25 06:10:00Z');");
+  s.exec(
+      "CREATE TABLE daily (loaded_at timestamptz); INSERT INTO daily VALUES ('2026-11-25 "
+      "06:10:00Z');");
   PgHarness h(dsn, "  - {name: d, type: freshness, source: pg, table: " + s.name() +
                        ".daily, column: loaded_at, schedule: \"0 6 * * *\", grace: 2h}\n");
   h.clock.advanceTo(*parseTimestamp("2026-11-26T08:30:00Z"));
@@ -120,10 +139,14 @@ TEST_CASE("postgres volume: all rows and a window", "[postgres][volume]") {
   const auto dsn = testPgDsn();
   PgSchema s(dsn);
   // Row i created i minutes before 10:00, i = 1..100.
-  s.exec("CREATE TABLE orders (id int, created_at timestamptz);"
-         "INSERT INTO orders SELECT i, timestamptz '2026-11-26 10:00:00Z' - i * interval '1 minute' FROM generate_series(1, 100) i;");
-  PgHarness h(dsn, "  - {name: all_rows, type: volume, source: pg, table: " + s.name() + ".orders, min: 100}\n"
-                   "  - {name: recent, type: volume, source: pg, table: " + s.name() + ".orders, column: created_at, window: 30m, min: 31}\n");
+  s.exec(
+      "CREATE TABLE orders (id int, created_at timestamptz);"
+      "INSERT INTO orders SELECT i, timestamptz '2026-11-26 10:00:00Z' - i * interval '1 minute' "
+      "FROM generate_series(1, 100) i;");
+  PgHarness h(dsn, "  - {name: all_rows, type: volume, source: pg, table: " + s.name() +
+                       ".orders, min: 100}\n"
+                       "  - {name: recent, type: volume, source: pg, table: " +
+                       s.name() + ".orders, column: created_at, window: 30m, min: 31}\n");
   auto all = h.run(0);
   CHECK(all.status == ProbeStatus::Pass);
   CHECK(all.value == 100);
@@ -132,20 +155,31 @@ TEST_CASE("postgres volume: all rows and a window", "[postgres][volume]") {
   CHECK(recent.value == 30);
 }
 
-TEST_CASE("postgres errors are clear results: missing table and column, permission, hostile names", "[postgres][errors]") {
+TEST_CASE("postgres errors are clear results: missing table and column, permission, hostile names",
+          "[postgres][errors]") {
   const auto dsn = testPgDsn();
   PgSchema s(dsn);
   const std::string role = "dw_noselect_" + s.name();
-  s.exec("CREATE TABLE victims (id int); INSERT INTO victims VALUES (1);"
-         "CREATE TABLE secret (t timestamptz); INSERT INTO secret VALUES (now());"
-         "CREATE ROLE " + role + " LOGIN PASSWORD 'pw-noselect';"
-         "GRANT USAGE ON SCHEMA " + s.name() + " TO " + role + ";");
+  s.exec(
+      "CREATE TABLE victims (id int); INSERT INTO victims VALUES (1);"
+      "CREATE TABLE secret (t timestamptz); INSERT INTO secret VALUES (now());"
+      "CREATE ROLE " +
+      role +
+      " LOGIN PASSWORD 'pw-noselect';"
+      "GRANT USAGE ON SCHEMA " +
+      s.name() + " TO " + role + ";");
   const std::string t = s.name() + ".";
-  PgHarness h(dsn,
-              "  - {name: no_table, type: freshness, source: pg, table: " + t + "nope, column: t, max_age: 1h}\n"
-              "  - {name: no_column, type: freshness, source: pg, table: " + t + "victims, column: nope, max_age: 1h}\n"
-              "  - {name: hostile, type: volume, source: pg, table: '" + t + "victims\"; DROP TABLE victims; --', min: 1}\n"
-              "  - {name: hostile_col, type: freshness, source: pg, table: " + t + "victims, column: 'id) FROM victims; DROP TABLE victims; --', max_age: 1h}\n");
+  PgHarness h(
+      dsn, "  - {name: no_table, type: freshness, source: pg, table: " + t +
+               "nope, column: t, max_age: 1h}\n"
+               "  - {name: no_column, type: freshness, source: pg, table: " +
+               t +
+               "victims, column: nope, max_age: 1h}\n"
+               "  - {name: hostile, type: volume, source: pg, table: '" +
+               t +
+               "victims\"; DROP TABLE victims; --', min: 1}\n"
+               "  - {name: hostile_col, type: freshness, source: pg, table: " +
+               t + "victims, column: 'id) FROM victims; DROP TABLE victims; --', max_age: 1h}\n");
   auto nt = h.run(0);
   CHECK(nt.status == ProbeStatus::Error);
   CHECK_THAT(nt.message, Catch::Contains("relation \"" + s.name() + ".nope\" does not exist"));
@@ -155,23 +189,26 @@ TEST_CASE("postgres errors are clear results: missing table and column, permissi
   CHECK(h.run(2).status == ProbeStatus::Error);
   CHECK(h.run(3).status == ProbeStatus::Error);
   // Nothing was executed: the table is still there with its row.
-  PgHarness check(dsn, "  - {name: v, type: volume, source: pg, table: " + t + "victims, min: 1}\n");
+  PgHarness check(dsn,
+                  "  - {name: v, type: volume, source: pg, table: " + t + "victims, min: 1}\n");
   auto v = check.run();
   CHECK(v.status == ProbeStatus::Pass);
   CHECK(v.value == 1);
 
   // A role that may not read the table.
   std::string role_dsn = dsn;
-  role_dsn.replace(role_dsn.find("postgres:datawatch-test@"), std::string("postgres:datawatch-test@").size(),
-                   role + ":pw-noselect@");
-  PgHarness denied(role_dsn, "  - {name: p, type: freshness, source: pg, table: " + t + "secret, column: t, max_age: 1h}\n");
+  role_dsn.replace(role_dsn.find("postgres:datawatch-test@"),
+                   std::string("postgres:datawatch-test@").size(), role + ":pw-noselect@");
+  PgHarness denied(role_dsn, "  - {name: p, type: freshness, source: pg, table: " + t +
+                                 "secret, column: t, max_age: 1h}\n");
   auto d = denied.run();
   CHECK(d.status == ProbeStatus::Error);
   CHECK_THAT(d.message, Catch::StartsWith("permission denied"));
   pgExec(dsn, "DROP OWNED BY " + role + "; DROP ROLE " + role);
 }
 
-TEST_CASE("postgres: a write is refused, a slow query is cancelled by the statement timeout", "[postgres][errors]") {
+TEST_CASE("postgres: a write is refused, a slow query is cancelled by the statement timeout",
+          "[postgres][errors]") {
   const auto dsn = testPgDsn();
   PgSchema s(dsn);
   s.exec("CREATE TABLE t (id int); INSERT INTO t VALUES (1);");
@@ -180,7 +217,9 @@ TEST_CASE("postgres: a write is refused, a slow query is cancelled by the statem
   auto del = src.query("DELETE FROM " + s.name() + ".t", {}, {});
   REQUIRE_FALSE(del.ok());
   CHECK_THAT(del.error(), Catch::StartsWith("query refused: probes may only read"));
-  auto cte = src.query("WITH x AS (INSERT INTO " + s.name() + ".t VALUES (2) RETURNING 1) SELECT count(*) FROM x", {}, {});
+  auto cte = src.query(
+      "WITH x AS (INSERT INTO " + s.name() + ".t VALUES (2) RETURNING 1) SELECT count(*) FROM x",
+      {}, {});
   REQUIRE_FALSE(cte.ok());
   auto count = src.query("SELECT count(*) FROM " + s.name() + ".t WHERE id = $1", {int64_t{1}}, {});
   REQUIRE(count.ok());
@@ -198,22 +237,26 @@ TEST_CASE("postgres: a write is refused, a slow query is cancelled by the statem
   REQUIRE_FALSE(slow2.ok());
   CHECK_THAT(slow2.error(), Catch::Contains("timed out"));
   // A parameter is a value, never SQL.
-  auto inj = src.query("SELECT count(*) FROM " + s.name() + ".t WHERE id::text = $1", {std::string("1' OR '1'='1")}, {});
+  auto inj = src.query("SELECT count(*) FROM " + s.name() + ".t WHERE id::text = $1",
+                       {std::string("1' OR '1'='1")}, {});
   REQUIRE(inj.ok());
   CHECK(std::get<int64_t>(inj->rows[0][0]) == 0);
 }
 
-TEST_CASE("postgres: wrong password and refused connections are errors without secrets", "[postgres][errors]") {
+TEST_CASE("postgres: wrong password and refused connections are errors without secrets",
+          "[postgres][errors]") {
   const auto dsn = testPgDsn();
   std::string bad = dsn;
-  bad.replace(bad.find(":datawatch-test@"), std::string(":datawatch-test@").size(), ":wrong-pw-123@");
+  bad.replace(bad.find(":datawatch-test@"), std::string(":datawatch-test@").size(),
+              ":wrong-pw-123@");
   SystemClock clock;
   PostgresSource wrong("pg", config::PostgresSourceConfig{bad}, 1, 5s, clock);
   auto r = wrong.query("SELECT 1", {}, {});
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.error(), Catch::Contains("password authentication failed"));
   CHECK_THAT(r.error(), !Catch::Contains("wrong-pw-123"));
-  PostgresSource refused("pg", config::PostgresSourceConfig{"postgresql://u:pw-xyz-987@127.0.0.1:1/db"}, 1, 5s, clock);
+  PostgresSource refused(
+      "pg", config::PostgresSourceConfig{"postgresql://u:pw-xyz-987@127.0.0.1:1/db"}, 1, 5s, clock);
   auto c = refused.query("SELECT 1", {}, {});
   REQUIRE_FALSE(c.ok());
   CHECK_THAT(c.error(), Catch::StartsWith("cannot connect to PostgreSQL"));
@@ -221,15 +264,19 @@ TEST_CASE("postgres: wrong password and refused connections are errors without s
   // Backing off: the next attempt within the backoff does not hit the network.
   auto again = refused.query("SELECT 1", {}, {});
   CHECK_THAT(again.error(), Catch::Contains("retrying in"));
-  CHECK(PostgresSource::effectiveDsn("postgresql://h/db") == "postgresql://h/db?application_name=datawatch&connect_timeout=10");
+  CHECK(PostgresSource::effectiveDsn("postgresql://h/db") ==
+        "postgresql://h/db?application_name=datawatch&connect_timeout=10");
   CHECK(PostgresSource::effectiveDsn("host=h dbname=db connect_timeout=3") ==
         "host=h dbname=db connect_timeout=3 application_name=datawatch");
 }
 
-TEST_CASE("postgres stopped mid-run and restarted: errors, then recovery", "[postgres][errors][restart]") {
+TEST_CASE("postgres stopped mid-run and restarted: errors, then recovery",
+          "[postgres][errors][restart]") {
   PgServer server;
-  pgExec(server.dsn(), "CREATE TABLE t (at timestamptz); INSERT INTO t VALUES ('2026-11-26 09:50:00Z');");
-  PgHarness h(server.dsn(), "  - {name: p, type: freshness, source: pg, table: t, column: at, max_age: 1h}\n");
+  pgExec(server.dsn(),
+         "CREATE TABLE t (at timestamptz); INSERT INTO t VALUES ('2026-11-26 09:50:00Z');");
+  PgHarness h(server.dsn(),
+              "  - {name: p, type: freshness, source: pg, table: t, column: at, max_age: 1h}\n");
   REQUIRE(h.run().status == ProbeStatus::Pass);  // a pooled connection now exists
   server.stop();
   auto down = h.run();

@@ -8,6 +8,7 @@
 #include "agent/runtime.hpp"
 #include "config/loader.hpp"
 #include "core/time_format.hpp"
+#include "store/sqlite_state_store.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace datawatch;
@@ -33,7 +34,9 @@ class SqliteDbUnderTest final : public Db {
   SqliteDbUnderTest() : db_(dir_ / "w.db") {}
   void exec(const std::string& sql) override { db_.exec(sql); }
   std::string table(const std::string& name) const override { return name; }
-  std::string sourceYaml() const override { return "{type: sqlite, path: " + (dir_ / "w.db").string() + "}"; }
+  std::string sourceYaml() const override {
+    return "{type: sqlite, path: " + (dir_ / "w.db").string() + "}";
+  }
   std::string timestampType() const override { return "text"; }
 
  private:
@@ -54,7 +57,9 @@ class PgDbUnderTest final : public Db {
     } catch (const std::exception&) {
     }
   }
-  void exec(const std::string& sql) override { pgExec(dsn_, "SET search_path TO " + schema_ + "; " + sql); }
+  void exec(const std::string& sql) override {
+    pgExec(dsn_, "SET search_path TO " + schema_ + "; " + sql);
+  }
   std::string table(const std::string& name) const override { return schema_ + "." + name; }
   std::string sourceYaml() const override { return "{type: postgres, dsn: \"${PGDSN}\"}"; }
   std::string timestampType() const override { return "timestamptz"; }
@@ -70,17 +75,19 @@ struct Runner {
   SourceRegistry sources;
   ProbeRegistry probes;
   std::unique_ptr<Runtime> rt;
-  Runner(const Db& db, const std::string& probes_yaml) {
-    auto r = config::loadConfigFromString("sources:\n  db: " + db.sourceYaml() + "\nprobes:\n" + probes_yaml,
-                                          "/tmp/t.yaml", "", envFrom(db.env()));
+  Runner(const Db& db, const std::string& probes_yaml, StateStore* store = nullptr) {
+    auto r = config::loadConfigFromString(
+        "sources:\n  db: " + db.sourceYaml() + "\nprobes:\n" + probes_yaml, "/tmp/t.yaml", "",
+        envFrom(db.env()));
     std::string errs;
     for (const auto& d : r.diagnostics) errs += d.str() + "\n";
     INFO(errs);
     REQUIRE(r.ok());
     registerBuiltinSources(sources);
     registerBuiltinProbes(probes);
-    rt = std::make_unique<Runtime>(std::make_shared<config::Config>(std::move(*r.config)), clock, sources, probes,
-                                   nullptr, nullptr, std::make_shared<spdlog::logger>("t"));
+    rt = std::make_unique<Runtime>(std::make_shared<config::Config>(std::move(*r.config)), clock,
+                                   sources, probes, store, nullptr,
+                                   std::make_shared<spdlog::logger>("t"));
   }
   ProbeResult run(size_t i) { return rt->runProbe(i); }
 };
@@ -93,7 +100,9 @@ std::unique_ptr<Db> makeDb(const std::string& kind) {
 // Ten orders: status paid x5, pending x2, refunded, lost, NULL; id 3 twice;
 // amount -5 once; created 5, 15, ... 95 minutes before 10:00.
 void fillOrders(Db& db) {
-  db.exec("CREATE TABLE orders (id int, status text, amount real, created_at " + db.timestampType() + ");"
+  db.exec("CREATE TABLE orders (id int, status text, amount real, created_at " +
+          db.timestampType() +
+          ");"
           "INSERT INTO orders VALUES "
           "(1, 'paid', 10, '2026-11-26T09:55:00Z'), (2, 'paid', 20, '2026-11-26T09:45:00Z'),"
           "(3, 'paid', 30, '2026-11-26T09:35:00Z'), (3, 'paid', 40, '2026-11-26T09:25:00Z'),"
@@ -104,23 +113,31 @@ void fillOrders(Db& db) {
 
 }  // namespace
 
-TEST_CASE("values probes count violations and sample them, on SQLite and PostgreSQL", "[values][postgres]") {
+TEST_CASE("values probes count violations and sample them, on SQLite and PostgreSQL",
+          "[values][postgres]") {
   for (const std::string kind : {"sqlite", "postgres"}) {
     DYNAMIC_SECTION(kind) {
       auto db = makeDb(kind);
       fillOrders(*db);
       const std::string t = db->table("orders");
-      Runner r(*db,
-               "  - {name: status, type: values, source: db, table: " + t +
-                   ", column: status, accepted: [pending, paid, refunded], max_null_ratio: 0.05}\n"
-                   "  - {name: status_ok, type: values, source: db, table: " + t +
-                   ", column: status, accepted: [pending, paid, refunded, lost], max_null_ratio: 0.2}\n"
-                   "  - {name: ids, type: values, source: db, table: " + t + ", column: id, unique: true}\n"
-                   "  - {name: amounts, type: values, source: db, table: " + t + ", column: amount, min: 0, max: 1000}\n"
-                   "  - {name: recent, type: values, source: db, table: " + t +
-                   ", column: amount, min: 0, time_column: created_at, window: 40m}\n"
-                   "  - {name: recent_ok, type: values, source: db, table: " + t +
-                   ", column: amount, min: 0, time_column: created_at, window: 30m}\n");
+      Runner r(
+          *db,
+          "  - {name: status, type: values, source: db, table: " + t +
+              ", column: status, accepted: [pending, paid, refunded], max_null_ratio: 0.05}\n"
+              "  - {name: status_ok, type: values, source: db, table: " +
+              t +
+              ", column: status, accepted: [pending, paid, refunded, lost], max_null_ratio: 0.2}\n"
+              "  - {name: ids, type: values, source: db, table: " +
+              t +
+              ", column: id, unique: true}\n"
+              "  - {name: amounts, type: values, source: db, table: " +
+              t +
+              ", column: amount, min: 0, max: 1000}\n"
+              "  - {name: recent, type: values, source: db, table: " +
+              t +
+              ", column: amount, min: 0, time_column: created_at, window: 40m}\n"
+              "  - {name: recent_ok, type: values, source: db, table: " +
+              t + ", column: amount, min: 0, time_column: created_at, window: 30m}\n");
       auto status = r.run(0);
       INFO(status.message);
       CHECK(status.status == ProbeStatus::Fail);
@@ -129,7 +146,8 @@ TEST_CASE("values probes count violations and sample them, on SQLite and Postgre
       CHECK(status.details["nulls"] == 1.0);
       CHECK(status.details["null_ratio"] == Approx(0.1));
       CHECK(status.details["samples"] == std::vector<std::string>{"lost"});
-      CHECK(status.message == "2 violating rows of 10: 1 not accepted, 1 nulls (10% > 5%) (e.g. \"lost\")");
+      CHECK(status.message ==
+            "2 violating rows of 10: 1 not accepted, 1 nulls (10% > 5%) (e.g. \"lost\")");
       auto ok = r.run(1);
       CHECK(ok.status == ProbeStatus::Pass);
       CHECK(ok.value == 0);
@@ -150,15 +168,16 @@ TEST_CASE("values probes count violations and sample them, on SQLite and Postgre
   }
 }
 
-TEST_CASE("sql probes check one number and reject anything else, on SQLite and PostgreSQL", "[sql][postgres]") {
+TEST_CASE("sql probes check one number and reject anything else, on SQLite and PostgreSQL",
+          "[sql][postgres]") {
   for (const std::string kind : {"sqlite", "postgres"}) {
     DYNAMIC_SECTION(kind) {
       auto db = makeDb(kind);
       fillOrders(*db);
       const std::string t = db->table("orders");
       auto q = [&](const std::string& sql, const std::string& bounds) {
-        return "  - {name: p" + std::to_string(std::rand() % 100000) + ", type: sql, source: db, query: \"" + sql +
-               "\", " + bounds + "}\n";
+        return "  - {name: p" + std::to_string(std::rand() % 100000) +
+               ", type: sql, source: db, query: \"" + sql + "\", " + bounds + "}\n";
       };
       Runner r(*db, q("select count(*) from " + t + " where amount < 0", "max: 0") +
                         q("select count(*) from " + t, "equals: 10") +
@@ -188,4 +207,82 @@ TEST_CASE("sql probes check one number and reject anything else, on SQLite and P
       CHECK_THAT(missing.message, Catch::Contains("no_such_table"));
     }
   }
+}
+
+TEST_CASE("schema probes check the contract and report changes since the last snapshot",
+          "[schema][postgres]") {
+  for (const std::string kind : {"sqlite", "postgres"}) {
+    DYNAMIC_SECTION(kind) {
+      auto db = makeDb(kind);
+      TempDir state_dir;
+      auto store = std::move(SqliteStateStore::open((state_dir / "state.db").string())).value();
+      db->exec(
+          "CREATE TABLE orders (id BIGINT NOT NULL, amount NUMERIC(10,2), status TEXT, note TEXT)");
+      const std::string t = db->table("orders");
+      const std::string probes =
+          "  - {name: contract, type: schema, source: db, table: " + t +
+          ", columns: {id: int8, amount: numeric, status: text}, allow_extra_columns: true}\n"
+          "  - {name: strict, type: schema, source: db, table: " +
+          t +
+          ", columns: {id: bigint, amount: numeric, status: text}}\n"
+          "  - {name: missing, type: schema, source: db, table: " +
+          db->table("nope") + ", columns: {id: bigint}}\n";
+      {
+        Runner r(*db, probes, store.get());
+        auto first = r.run(0);
+        INFO(first.message);
+        CHECK(first.status == ProbeStatus::Pass);
+        CHECK(first.value == 0);
+        CHECK(first.details["first_snapshot"] == true);
+        CHECK(first.details["extra_columns"] == 1);
+        auto strict = r.run(1);
+        CHECK(strict.status == ProbeStatus::Fail);
+        CHECK(strict.value == 1);
+        CHECK(strict.message == "note extra");
+        auto missing = r.run(2);
+        CHECK(missing.status == ProbeStatus::Error);
+        CHECK_THAT(missing.message, Catch::Contains("does not exist"));
+        CHECK(r.run(0).value == 0);  // unchanged: nothing new since the snapshot
+      }
+      db->exec(
+          "ALTER TABLE orders DROP COLUMN status; ALTER TABLE orders ADD COLUMN created_at TEXT;");
+      Runner r(*db, probes, store.get());  // a restart: the snapshot comes from the store
+      auto after = r.run(0);
+      INFO(after.message);
+      CHECK(after.status == ProbeStatus::Fail);
+      CHECK(after.value ==
+            3);  // status missing from the contract; status removed and created_at added since
+      CHECK(after.details["breaking"] == 2);
+      CHECK(after.message ==
+            "status missing [breaking]; status removed [breaking]; created_at added");
+      auto again = r.run(0);  // the change is reported once; the contract violation stays
+      CHECK(again.value == 1);
+      CHECK(again.status == ProbeStatus::Fail);
+    }
+  }
+}
+
+TEST_CASE("postgres schema: type changes are classified", "[schema][postgres]") {
+  auto db = makeDb("postgres");
+  TempDir state_dir;
+  auto store = std::move(SqliteStateStore::open((state_dir / "state.db").string())).value();
+  db->exec("CREATE TABLE t (id integer, code varchar(10), amount real, flag boolean)");
+  Runner r(*db,
+           "  - {name: s, type: schema, source: db, table: " + db->table("t") +
+               ", columns: {id: integer, code: varchar, amount: real, flag: bool}}\n",
+           store.get());
+  REQUIRE(r.run(0).status == ProbeStatus::Pass);
+  db->exec(
+      "ALTER TABLE t ALTER COLUMN id TYPE bigint, ALTER COLUMN code TYPE varchar(20), "
+      "ALTER COLUMN flag TYPE text, ALTER COLUMN amount SET NOT NULL");
+  auto res = r.run(0);
+  INFO(res.message);
+  CHECK(res.status == ProbeStatus::Fail);
+  std::map<std::string, bool> breaking;
+  for (const auto& c : res.details["since_last_snapshot"])
+    breaking[c["column"].get<std::string>() + ":" + c["change"].get<std::string>()] = c["breaking"];
+  CHECK(breaking == std::map<std::string, bool>{{"id:type", false},
+                                                {"code:type", false},
+                                                {"flag:type", true},
+                                                {"amount:nullability", true}});
 }

@@ -150,7 +150,8 @@ namespace datawatch::testing {
 std::string testPgDsn() {
   const char* dsn = std::getenv("DATAWATCH_TEST_PG_DSN");  // NOLINT(concurrency-mt-unsafe)
   if (dsn == nullptr || *dsn == '\0') {
-    throw std::runtime_error("DATAWATCH_TEST_PG_DSN is not set: run the suite with scripts/test.sh");
+    throw std::runtime_error(
+        "DATAWATCH_TEST_PG_DSN is not set: run the suite with scripts/test.sh");
   }
   return dsn;
 }
@@ -158,10 +159,13 @@ std::string testPgDsn() {
 namespace {
 std::string pgScript() {
   const char* s = std::getenv("DATAWATCH_PG_TEST_SERVER");  // NOLINT(concurrency-mt-unsafe)
-  if (s == nullptr) throw std::runtime_error("DATAWATCH_PG_TEST_SERVER is not set: run the suite with scripts/test.sh");
+  if (s == nullptr)
+    throw std::runtime_error(
+        "DATAWATCH_PG_TEST_SERVER is not set: run the suite with scripts/test.sh");
   return s;
 }
-void runScript(const std::string& script, const std::string& cmd, const std::filesystem::path& dir) {
+void runScript(const std::string& script, const std::string& cmd,
+               const std::filesystem::path& dir) {
   auto r = runCommand({"/bin/bash", script, cmd, dir.string()}, {}, std::chrono::seconds(60));
   if (r.exit_code != 0) throw std::runtime_error("pg-test-server " + cmd + " failed: " + r.err);
 }
@@ -181,8 +185,12 @@ PgServer::~PgServer() {
   }
 }
 
-void PgServer::stop() { runScript(script_, "stop", dir_.path() / "pg"); }
-void PgServer::restart() { runScript(script_, "restart", dir_.path() / "pg"); }
+void PgServer::stop() {
+  runScript(script_, "stop", dir_.path() / "pg");
+}
+void PgServer::restart() {
+  runScript(script_, "restart", dir_.path() / "pg");
+}
 
 void pgExec(const std::string& dsn, const std::string& sql) {
   auto r = runCommand({"/usr/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", dsn, "-c", sql});

@@ -1,0 +1,249 @@
+#include <algorithm>
+#include <cctype>
+#include <map>
+
+#include "probes/sql_probes.hpp"
+
+namespace datawatch {
+
+std::string canonicalType(std::string_view type) {
+  std::string t;
+  for (char c : type) t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
+  while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.erase(t.begin());
+  std::string mod;
+  if (auto p = t.find('('); p != std::string::npos) {
+    mod = t.substr(p);
+    t = t.substr(0, p);
+    while (!t.empty() && t.back() == ' ') t.pop_back();
+  }
+  static const std::map<std::string, std::string> kAliases{
+      {"int8", "bigint"},
+      {"int4", "integer"},
+      {"int", "integer"},
+      {"int2", "smallint"},
+      {"float8", "double precision"},
+      {"double", "double precision"},
+      {"float4", "real"},
+      {"bool", "boolean"},
+      {"varchar", "character varying"},
+      {"char", "character"},
+      {"decimal", "numeric"},
+      {"timestamptz", "timestamp with time zone"},
+      {"timestamp", "timestamp without time zone"},
+      {"timetz", "time with time zone"},
+      {"time", "time without time zone"},
+      {"serial", "integer"},
+      {"bigserial", "bigint"}};
+  if (auto it = kAliases.find(t); it != kAliases.end()) t = it->second;
+  return t + mod;
+}
+
+namespace {
+
+std::string baseType(const std::string& canonical) {
+  return canonical.substr(0, canonical.find('('));
+}
+
+// Whether a declared type accepts an actual one: equal, or the declaration names
+// no modifier ("numeric" accepts "numeric(10,2)").
+bool typeMatches(const std::string& declared, const std::string& actual) {
+  if (declared == actual) return true;
+  return declared.find('(') == std::string::npos && baseType(actual) == declared;
+}
+
+// A type change consumers can absorb: integer widening, float widening, to text.
+bool wideningChange(const std::string& from, const std::string& to) {
+  static const std::vector<std::string> kInts{"smallint", "integer", "bigint", "numeric"};
+  auto rank = [](const std::vector<std::string>& v, const std::string& t) {
+    auto it = std::find(v.begin(), v.end(), baseType(t));
+    return it == v.end() ? -1 : static_cast<int>(it - v.begin());
+  };
+  const int a = rank(kInts, from), b = rank(kInts, to);
+  if (a >= 0 && b >= 0) return b >= a;
+  if (baseType(from) == "real" && baseType(to) == "double precision") return true;
+  if ((baseType(from) == "character varying" || baseType(from) == "character") &&
+      baseType(to) == "text")
+    return true;
+  if (baseType(from) == "character varying" && baseType(to) == "character varying") {
+    // varchar(n) -> varchar(m): widening when m >= n (or unbounded).
+    auto len = [](const std::string& t) {
+      auto p = t.find('(');
+      return p == std::string::npos ? 1 << 30 : std::atoi(t.c_str() + p + 1);
+    };
+    return len(to) >= len(from);
+  }
+  return false;
+}
+
+struct Column {
+  std::string name;
+  std::string type;  // canonical
+  bool not_null = false;
+};
+
+class SchemaProbe final : public Probe {
+ public:
+  SchemaProbe(config::ProbeConfig cfg, SqlSource& src)
+      : cfg_(std::move(cfg)), spec_(std::get<config::SchemaSpec>(cfg_.spec)), src_(src) {
+    const auto dot = cfg_.table.find('.');
+    schema_ = dot == std::string::npos ? "" : cfg_.table.substr(0, dot);
+    table_ = dot == std::string::npos ? cfg_.table : cfg_.table.substr(dot + 1);
+    if (src_.dialect() == SqlDialect::Postgres) {
+      sql_ =
+          "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull::int "
+          "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+          "JOIN pg_namespace n ON n.oid = c.relnamespace "
+          "WHERE n.nspname = COALESCE(NULLIF($1::text, ''), current_schema()) AND c.relname = $2 "
+          "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
+    } else {
+      sql_ =
+          "SELECT name, type, \"notnull\" FROM pragma_table_info(?2, COALESCE(NULLIF(?1, ''), "
+          "'main'))";
+    }
+  }
+
+  const config::ProbeConfig& config() const override { return cfg_; }
+
+  ProbeResult run(const RunContext& ctx) override {
+    auto q = src_.query(sql_, {schema_, table_}, ctx.limits);
+    if (!q) return ProbeResult::error(q.error());
+    if (q->rows.empty()) {
+      return ProbeResult::error("table " + cfg_.table +
+                                " does not exist (or is not visible to this user)");
+    }
+    std::vector<Column> current;
+    for (const auto& row : q->rows) {
+      current.push_back({sqlValueToString(row.at(0)), canonicalType(sqlValueToString(row.at(1))),
+                         sqlValueToDouble(row.at(2)).value_or(0) != 0});
+    }
+    auto find = [](const std::vector<Column>& cols, const std::string& name) -> const Column* {
+      for (const auto& c : cols)
+        if (c.name == name) return &c;
+      return nullptr;
+    };
+
+    nlohmann::json contract = nlohmann::json::array();
+    for (const auto& [name, type] : spec_.columns) {
+      const std::string want = canonicalType(type);
+      const Column* have = find(current, name);
+      if (!have) {
+        contract.push_back(
+            {{"column", name}, {"change", "missing"}, {"expected", want}, {"breaking", true}});
+      } else if (!typeMatches(want, have->type)) {
+        contract.push_back({{"column", name},
+                            {"change", "type"},
+                            {"expected", want},
+                            {"actual", have->type},
+                            {"breaking", !wideningChange(want, have->type)}});
+      }
+    }
+    int extra = 0;
+    for (const auto& c : current) {
+      const bool declared = std::any_of(spec_.columns.begin(), spec_.columns.end(),
+                                        [&](const auto& kv) { return kv.first == c.name; });
+      if (!declared) {
+        ++extra;
+        if (!spec_.allow_extra_columns) {
+          contract.push_back(
+              {{"column", c.name}, {"change", "extra"}, {"actual", c.type}, {"breaking", false}});
+        }
+      }
+    }
+
+    nlohmann::json since = nlohmann::json::array();
+    nlohmann::json snapshot = nlohmann::json::array();
+    for (const auto& c : current)
+      snapshot.push_back({{"name", c.name}, {"type", c.type}, {"not_null", c.not_null}});
+    bool have_previous = false;
+    if (ctx.snapshots) {
+      auto prev = ctx.snapshots->loadSnapshot(snapshotKey());
+      if (prev && *prev) {
+        have_previous = true;
+        std::vector<Column> before;
+        for (const auto& c : **prev)
+          before.push_back({c.value("name", ""), c.value("type", ""), c.value("not_null", false)});
+        for (const auto& b : before) {
+          const Column* now = find(current, b.name);
+          if (!now) {
+            since.push_back(
+                {{"column", b.name}, {"change", "removed"}, {"from", b.type}, {"breaking", true}});
+          } else {
+            if (now->type != b.type) {
+              since.push_back({{"column", b.name},
+                               {"change", "type"},
+                               {"from", b.type},
+                               {"to", now->type},
+                               {"breaking", !wideningChange(b.type, now->type)}});
+            }
+            if (now->not_null != b.not_null) {
+              since.push_back(
+                  {{"column", b.name},
+                   {"change", "nullability"},
+                   {"from", b.not_null ? "not null" : "null"},
+                   {"to", now->not_null ? "not null" : "null"},
+                   {"breaking", now->not_null}});  // tightened: writers that sent nulls now fail
+            }
+          }
+        }
+        for (const auto& c : current) {
+          if (!find(before, c.name))
+            since.push_back(
+                {{"column", c.name}, {"change", "added"}, {"to", c.type}, {"breaking", false}});
+        }
+      }
+      if (!have_previous || !since.empty())
+        (void)ctx.snapshots->saveSnapshot(snapshotKey(), snapshot);
+    }
+
+    const size_t changes = contract.size() + since.size();
+    size_t breaking = 0;
+    for (const auto* list : {&contract, &since})
+      for (const auto& c : *list) breaking += c["breaking"].get<bool>() ? 1 : 0;
+    std::string msg;
+    auto describe = [&](const nlohmann::json& c) {
+      std::string s = c["column"].get<std::string>() + " " + c["change"].get<std::string>();
+      if (c.contains("expected") && c.contains("actual"))
+        s +=
+            " (" + c["expected"].get<std::string>() + " -> " + c["actual"].get<std::string>() + ")";
+      else if (c.contains("from") && c.contains("to"))
+        s += " (" + c["from"].get<std::string>() + " -> " + c["to"].get<std::string>() + ")";
+      return s + (c["breaking"].get<bool>() ? " [breaking]" : "");
+    };
+    for (const auto* list : {&contract, &since})
+      for (const auto& c : *list) msg += (msg.empty() ? "" : "; ") + describe(c);
+    const bool ok = contract.empty() && breaking == 0;
+    ProbeResult r = ok ? ProbeResult::pass(static_cast<double>(changes), "changes",
+                                           changes == 0 ? std::to_string(current.size()) +
+                                                              " columns match the contract"
+                                                        : "non-breaking changes: " + msg)
+                       : ProbeResult::fail(static_cast<double>(changes), "changes", msg);
+    r.threshold = {{"columns", spec_.columns.size()},
+                   {"allow_extra_columns", spec_.allow_extra_columns}};
+    r.details = {{"contract", contract}, {"since_last_snapshot", since},
+                 {"breaking", breaking}, {"extra_columns", extra},
+                 {"columns", snapshot},  {"first_snapshot", !have_previous}};
+    return r;
+  }
+
+ private:
+  std::string snapshotKey() const { return cfg_.name + ":schema"; }
+
+  config::ProbeConfig cfg_;
+  const config::SchemaSpec& spec_;
+  SqlSource& src_;
+  std::string schema_;
+  std::string table_;
+  std::string sql_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Probe>> makeSchemaProbe(const config::ProbeConfig& cfg, Source& source) {
+  auto* sql = dynamic_cast<SqlSource*>(&source);
+  if (sql == nullptr)
+    return Result<std::unique_ptr<Probe>>::Error("schema probes need a SQL source");
+  return std::unique_ptr<Probe>(std::make_unique<SchemaProbe>(cfg, *sql));
+}
+
+}  // namespace datawatch
