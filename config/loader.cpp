@@ -618,7 +618,8 @@ void parseSource(Ctx& ctx, const Entry& e, std::vector<SourceConfig>& out) {
 const std::map<ProbeType, std::vector<std::string_view>>& probeKeys() {
   static const std::map<ProbeType, std::vector<std::string_view>> k{
       {ProbeType::Freshness, {"column", "max_age", "schedule", "grace", "timezone", "filter"}},
-      {ProbeType::Volume, {"column", "window", "min", "max", "max_change", "anomaly", "filter"}},
+      {ProbeType::Volume,
+       {"column", "window", "min", "max", "max_change", "anomaly", "filter", "method"}},
       {ProbeType::Drift,
        {"column", "time_column", "window", "method", "threshold", "bins", "baseline", "sample_rows",
         "kind"}},
@@ -800,6 +801,20 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
       if (!s.column.empty() && !s.window && p.topic.empty())
         m.error("column", what + ": column needs a window (rows with column >= now - window)");
       if (!p.topic.empty() && !s.window) m.missing("window");
+      if (auto v = m.str("method")) {
+        if (*v == "count")
+          s.method = VolumeMethod::Count;
+        else if (*v == "estimate")
+          s.method = VolumeMethod::Estimate;
+        else
+          m.error("method", what + ": method must be count or estimate" +
+                                didYouMean(*v, {"count", "estimate"}));
+        if (s.method == VolumeMethod::Estimate && (m.has("column") || m.has("filter"))) {
+          m.error("method", what +
+                                ": method estimate counts the whole table (from catalog "
+                                "statistics); it takes no column, window or filter");
+        }
+      }
       if (auto v = m.str("filter")) s.filter = *v;
       if (m.has("anomaly")) {
         MapReader a(ctx, *e.doc, m.raw("anomaly"), what + " anomaly");
@@ -1453,6 +1468,10 @@ void crossCheck(Ctx& ctx, Config& c) {
     } else if (p.type == ProbeType::Sql && !src->isSql()) {
       ctx.error(p.loc, what + ": sql probes need a SQL source (postgres or sqlite); source \"" +
                            src->name + "\" is kafka");
+    } else if (p.type == ProbeType::Volume && src->type != SourceType::Postgres &&
+               std::get<VolumeSpec>(p.spec).method == VolumeMethod::Estimate) {
+      ctx.error(p.loc,
+                what + ": method estimate needs a postgres source (it reads pg_class statistics)");
     } else if (p.type == ProbeType::ConsumerLag && src->isSql()) {
       ctx.error(p.loc, what + ": consumer_lag probes need a kafka source; source \"" + src->name +
                            "\" is " + toString(src->type));

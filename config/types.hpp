@@ -99,8 +99,10 @@ struct AnomalyConfig {
   double min_change_relative = 0;
 };
 
+enum class VolumeMethod { Count, Estimate };
 struct VolumeSpec {
-  std::string column;  // optional: count rows with column >= now - window
+  VolumeMethod method = VolumeMethod::Count;  // estimate: catalog statistics, no scan (PostgreSQL)
+  std::string column;                         // optional: count rows with column >= now - window
   std::optional<Duration> window;
   std::optional<double> min;
   std::optional<double> max;

@@ -14,6 +14,23 @@ std::string TimeWindow::condition(int first_param) const {
 }
 
 Result<std::optional<std::vector<SqlValue>>> TimeWindow::bounds(const RunContext& ctx) {
+  return range(ctx, ctx.now - window_, ctx.now);
+}
+
+std::string TimeWindow::epochExpr() const {
+  const auto kind = format_ ? format_->kind : TimestampFormat::Kind::IsoText;
+  switch (kind) {
+    case TimestampFormat::Kind::EpochSeconds: return "(" + quoted_ + ")";
+    case TimestampFormat::Kind::EpochMillis: return "(" + quoted_ + " / 1000.0)";
+    case TimestampFormat::Kind::IsoText: break;
+  }
+  if (src_.dialect() == SqlDialect::Postgres)
+    return "extract(epoch from " + quoted_ + "::timestamptz)";
+  return "((julianday(" + quoted_ + ") - 2440587.5) * 86400.0)";
+}
+
+Result<std::optional<std::vector<SqlValue>>> TimeWindow::range(const RunContext& ctx,
+                                                               TimePoint from, TimePoint to) {
   using R = Result<std::optional<std::vector<SqlValue>>>;
   if (!format_) {
     auto sample = src_.query(sample_sql_, {}, ctx.limits);
@@ -26,8 +43,8 @@ Result<std::optional<std::vector<SqlValue>>> TimeWindow::bounds(const RunContext
                       sqlValueToString(v) + "\"): store ISO-8601 text or Unix seconds");
     }
   }
-  return std::optional<std::vector<SqlValue>>(std::vector<SqlValue>{
-      timestampToValue(*format_, ctx.now - window_), timestampToValue(*format_, ctx.now)});
+  return std::optional<std::vector<SqlValue>>(
+      std::vector<SqlValue>{timestampToValue(*format_, from), timestampToValue(*format_, to)});
 }
 
 }  // namespace datawatch

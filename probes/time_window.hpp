@@ -27,6 +27,15 @@ class TimeWindow {
   // not a timestamp or the lookup failed.
   Result<std::optional<std::vector<SqlValue>>> bounds(const RunContext& ctx);
 
+  // Bounds for an arbitrary range [from, to], in the column's representation
+  // (same contract as bounds()).
+  Result<std::optional<std::vector<SqlValue>>> range(const RunContext& ctx, TimePoint from,
+                                                     TimePoint to);
+
+  // An SQL expression of the column as Unix seconds (valid after a successful
+  // bounds()/range() call that returned values).
+  std::string epochExpr() const;
+
   const std::string& column() const { return column_; }
   Duration window() const { return window_; }
 

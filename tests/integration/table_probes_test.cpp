@@ -286,3 +286,73 @@ TEST_CASE("postgres schema: type changes are classified", "[schema][postgres]") 
                                                 {"flag:type", true},
                                                 {"amount:nullability", true}});
 }
+
+TEST_CASE("volume anomaly detection backfills from the table on the first run",
+          "[volume][anomaly][postgres]") {
+  for (const std::string kind : {"sqlite", "postgres"}) {
+    DYNAMIC_SECTION(kind) {
+      auto db = makeDb(kind);
+      TempDir state_dir;
+      auto store = std::move(SqliteStateStore::open((state_dir / "state.db").string())).value();
+      // Ten events an hour for the past 8 days (the newest in the hour before 10:00).
+      db->exec("CREATE TABLE events (at " + db->timestampType() + ")");
+      std::string values;
+      for (int h = 0; h < 8 * 24; ++h) {
+        for (int i = 0; i < 10; ++i) {
+          values += std::string(values.empty() ? "" : ",") + "('" +
+                    formatRfc3339(kNow - (h + 1) * std::chrono::hours(1) +
+                                  i * std::chrono::minutes(5) + std::chrono::minutes(1)) +
+                    "')";
+        }
+      }
+      db->exec("INSERT INTO events VALUES " + values);
+      const std::string probe =
+          "  - {name: ev, type: volume, source: db, table: " + db->table("events") +
+          ", column: at, window: 1h, every: 1h, anomaly: {training: 7d}}\n";
+      {
+        Runner r(*db, probe, store.get());
+        auto first = r.run(0);
+        INFO(first.message << " " << first.details.dump());
+        CHECK(first.status == ProbeStatus::Pass);
+        CHECK(first.value == 10);
+        CHECK(first.details["anomaly_backfilled_points"] == 168);  // one per hour over 7 days
+        CHECK(first.details["anomaly"]["training_points"] == 168);
+        CHECK(first.details["anomaly"]["median"] == 10.0);
+        // The loader stops: the next hour is empty.
+        r.clock.advance(std::chrono::hours(1));
+        auto drop = r.run(0);
+        CHECK(drop.status == ProbeStatus::Fail);
+        CHECK(drop.value == 0);
+        CHECK(drop.details["anomaly"]["anomalous"] == true);
+        CHECK_THAT(drop.message,
+                   Catch::StartsWith("0 rows is anomalous (expected 10..10, median 10)"));
+      }
+      // After a restart the series comes from the store, and the anomalous point stays out of
+      // training.
+      Runner again(*db, probe, store.get());
+      again.clock.advanceTo(kNow + std::chrono::hours(2));
+      auto next = again.run(0);
+      CHECK_FALSE(next.details.contains("anomaly_backfilled_points"));
+      CHECK(next.details["anomaly"]["median"] == 10.0);
+      CHECK(next.status == ProbeStatus::Fail);  // still nothing arriving
+    }
+  }
+}
+
+TEST_CASE("postgres volume estimate reads catalog statistics", "[volume][postgres]") {
+  auto db = makeDb("postgres");
+  db->exec(
+      "CREATE TABLE big (id int); INSERT INTO big SELECT generate_series(1, 5000); ANALYZE big;");
+  Runner r(*db, "  - {name: est, type: volume, source: db, table: " + db->table("big") +
+                    ", method: estimate, min: 1000}\n"
+                    "  - {name: none, type: volume, source: db, table: " +
+                    db->table("nope") + ", method: estimate, min: 1}\n");
+  auto est = r.run(0);
+  INFO(est.message);
+  CHECK(est.status == ProbeStatus::Pass);
+  CHECK(est.value == 5000);
+  CHECK(est.details["method"] == "estimate");
+  CHECK(est.details["estimate_source"] == "pg_class.reltuples");
+  CHECK_THAT(est.message, Catch::StartsWith("~5000 rows"));
+  CHECK(r.run(1).status == ProbeStatus::Error);
+}

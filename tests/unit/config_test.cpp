@@ -439,6 +439,13 @@ const BrokenCase kBroken[] = {
      "missing required key \"match\""},
     {"list expected", "probes: {name: p}\n", 6, "probes must be a list"},
     {"map expected", "probes:\n  - just-a-string\n", 7, "probe must be a map, got a scalar"},
+    {"estimate on sqlite",
+     "probes:\n  - {name: p, type: volume, source: db, table: t, method: estimate, min: 1}\n", 7,
+     "method estimate needs a postgres source"},
+    {"estimate with column",
+     "probes:\n  - {name: p, type: volume, source: db, table: t, method: estimate, column: c, "
+     "window: 1h, min: 1}\n",
+     7, "it takes no column, window or filter"},
     {"timezone by name",
      "probes:\n  - {name: p, type: freshness, source: db, table: t, column: c, schedule: \"0 6 * * "
      "*\", timezone: Europe/Berlin}\n",
