@@ -12,7 +12,11 @@
 #include "agent/run_once.hpp"
 #include "agent/runtime.hpp"
 #include "agent/version.hpp"
+#include "config/dbt_import.hpp"
 #include "config/loader.hpp"
+
+#include <fstream>
+#include <sstream>
 #include "core/duration.hpp"
 
 namespace datawatch {
@@ -65,6 +69,42 @@ std::string valueText(const ProbeResult& r) {
 int cmdVersion() {
   std::cout << "datawatch " << kVersion << " (git " << kGitRevision << ", built " << __DATE__
             << ")\n";
+  return 0;
+}
+
+int cmdImportDbt(const std::string& manifest, const std::string& output, const std::string& source,
+                 const std::string& dsn_env, bool probes_only) {
+  std::ifstream in(manifest);
+  if (!in) {
+    std::cerr << manifest << ": cannot read file\n";
+    return 2;
+  }
+  auto j = nlohmann::json::parse(in, nullptr, false);
+  if (j.is_discarded()) {
+    std::cerr << manifest << ": not valid JSON\n";
+    return 2;
+  }
+  config::DbtImportOptions o;
+  o.source = source;
+  o.dsn_env = dsn_env;
+  o.probes_only = probes_only;
+  o.manifest_name = std::filesystem::path(manifest).filename().string();
+  auto yaml = config::importDbtManifest(j, o);
+  if (!yaml) {
+    std::cerr << manifest << ": " << yaml.error() << "\n";
+    return 2;
+  }
+  if (output.empty() || output == "-") {
+    std::cout << *yaml;
+    return 0;
+  }
+  std::ofstream out(output);
+  out << *yaml;
+  if (!out) {
+    std::cerr << output << ": cannot write file\n";
+    return 2;
+  }
+  std::cerr << "wrote " << output << "\n";
   return 0;
 }
 

@@ -20,5 +20,7 @@ int cmdValidate(const CommonOptions& common, const std::string& format);
 int cmdRun(const CommonOptions& common, const std::optional<std::string>& listen);
 int cmdDemo(const CommonOptions& common, const std::string& dir);
 int cmdVersion();
+int cmdImportDbt(const std::string& manifest, const std::string& output, const std::string& source,
+                 const std::string& dsn_env, bool probes_only);
 
 }  // namespace datawatch

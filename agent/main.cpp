@@ -18,6 +18,8 @@ commands:
   check      -c F [--probe NAME]... [--format table|json]   run probes once
   validate   -c F [--format text|github]            check a config without connecting
   demo       [--dir D]                              the whole loop on a simulated clock
+  import dbt MANIFEST [-o FILE] [--source NAME] [--dsn-env VAR] [--probes-only]
+                                                    probes from a dbt manifest.json
   version                                           version and build info
 
 common options:
@@ -65,7 +67,23 @@ int main(int argc, char** argv) {
       opts.add_options()("dir", po::value(&dir), "demo folder");
     } else if (cmd == "version" || cmd == "--version") {
       return datawatch::cmdVersion();
-    } else if (cmd == "import" || cmd == "rules" || cmd == "incidents" || cmd == "postmortem") {
+    } else if (cmd == "import") {
+      std::vector<std::string> args;
+      std::string output, source = "warehouse", dsn_env = "WAREHOUSE_DSN";
+      po::options_description io("import options");
+      io.add_options()("help,h", "help")("output,o", po::value(&output), "output")(
+          "source", po::value(&source), "source")("dsn-env", po::value(&dsn_env), "dsn env")(
+          "probes-only", "omit sources")("args", po::value(&args), "args");
+      po::positional_options_description pos;
+      pos.add("args", -1);
+      po::variables_map ivm;
+      po::store(po::command_line_parser(argc - 1, argv + 1).options(io).positional(pos).run(), ivm);
+      po::notify(ivm);
+      if (args.size() != 2 || args[0] != "dbt")
+        return usageError("usage: datawatch import dbt MANIFEST [-o FILE]");
+      return datawatch::cmdImportDbt(args[1], output, source, dsn_env,
+                                     ivm.count("probes-only") > 0);
+    } else if (cmd == "rules" || cmd == "incidents" || cmd == "postmortem") {
       std::cerr << "datawatch: " << cmd << " is not supported by this build yet\n";
       return 2;
     } else {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "config/loader.hpp"
 #include "core/time_format.hpp"
 #include "store/sqlite_state_store.hpp"
 #include "tests/support/test_support.hpp"
@@ -308,4 +309,52 @@ TEST_CASE("datawatch demo runs the embedded default end to end", "[integration][
   auto store = SqliteStateStore::open((dir / "demo/state.db").string());
   REQUIRE(store.ok());
   CHECK(*(*store)->countRuns() == 768);  // 48h of 5m + 15m probes
+}
+
+TEST_CASE("datawatch import dbt turns a manifest into probes that validate", "[integration][dbt]") {
+  TempDir dir;
+  const std::string manifest =
+      std::string(DATAWATCH_SOURCE_DIR) + "/tests/fixtures/dbt/manifest.json";
+  auto r = runCommand({kBinary, "import", "dbt", manifest, "-o", (dir / "dbt.yaml").string()});
+  REQUIRE(r.exit_code == 0);
+  const std::string yaml = readFile(dir / "dbt.yaml");
+  CHECK(yaml.find("relationships") != std::string::npos);  // listed as skipped
+  auto loaded = config::loadConfigFromString(yaml, (dir / "dbt.yaml").string(), "",
+                                             envFrom({{"WAREHOUSE_DSN", "postgresql://u@h/db"}}));
+  REQUIRE(loaded.ok());
+  const auto& c = *loaded.config;
+  REQUIRE(c.probes.size() == 7);
+  const auto* fresh = c.findProbe("raw_orders_fresh");
+  REQUIRE(fresh);
+  CHECK(fresh->table == "landing.raw_orders");
+  const auto& fs = std::get<config::FreshnessSpec>(fresh->spec);
+  CHECK(fs.column == "_etl_loaded_at");
+  CHECK(fs.max_age == std::chrono::hours(24));  // error_after 1 day
+  CHECK(fs.filter == "_etl_loaded_at >= '2020-01-01'");
+  CHECK(std::get<config::FreshnessSpec>(c.findProbe("raw_payments_fresh")->spec).max_age ==
+        std::chrono::minutes(30));
+  const auto* accepted =
+      c.findProbe("accepted_values_orders_status_placed_shipped_completed_returned");
+  REQUIRE(accepted);
+  CHECK(std::get<config::ValuesSpec>(accepted->spec).accepted ==
+        std::vector<std::string>{"placed", "shipped", "completed", "returned"});
+  CHECK(c.findProbe("not_null_customers_customer_id")->table ==
+        "analytics.dim_customers");  // the alias
+  CHECK(
+      std::get<config::ValuesSpec>(c.findProbe("not_null_orders_order_id")->spec).max_null_ratio ==
+      0.0);
+  CHECK(std::get<config::ValuesSpec>(c.findProbe("unique_orders_order_id")->spec).unique);
+  CHECK(c.findProbe("source_not_null_raw_orders_id")->table == "landing.raw_orders");
+
+  auto validate = runCommand({kBinary, "validate", "-c", (dir / "dbt.yaml").string()},
+                             {{"WAREHOUSE_DSN", "postgresql://u@h/db"}});
+  CHECK(validate.exit_code == 0);
+  writeFile(dir / "broken.json", "{\"nodes\": [");
+  auto broken = runCommand({kBinary, "import", "dbt", (dir / "broken.json").string()});
+  CHECK(broken.exit_code == 2);
+  CHECK(broken.err.find("not valid JSON") != std::string::npos);
+  writeFile(dir / "other.json", "{\"hello\": 1}");
+  auto other = runCommand({kBinary, "import", "dbt", (dir / "other.json").string()});
+  CHECK(other.exit_code == 2);
+  CHECK(other.err.find("not a dbt manifest") != std::string::npos);
 }
