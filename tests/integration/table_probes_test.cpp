@@ -185,7 +185,8 @@ TEST_CASE("sql probes check one number and reject anything else, on SQLite and P
                         q("select 1 from " + t + " where id < 0", "max: 1") +
                         q("select id from " + t, "max: 1") + q("select 1, 2", "max: 1") +
                         q("select 'abc'", "max: 1") + q("select null", "max: 1") +
-                        q("select count(*) from no_such_table", "max: 1"));
+                        q("select count(*) from no_such_table", "max: 1") +
+                        q("delete from " + t, "max: 1"));
       auto neg = r.run(0);
       CHECK(neg.status == ProbeStatus::Fail);
       CHECK(neg.value == 1);
@@ -205,6 +206,10 @@ TEST_CASE("sql probes check one number and reject anything else, on SQLite and P
       auto missing = r.run(8);
       CHECK(missing.status == ProbeStatus::Error);
       CHECK_THAT(missing.message, Catch::Contains("no_such_table"));
+      auto write = r.run(9);  // a query that writes is refused; the rows are still there
+      CHECK(write.status == ProbeStatus::Error);
+      CHECK_THAT(write.message, Catch::StartsWith("query refused: probes may only read"));
+      CHECK(r.run(1).value == 10);
     }
   }
 }
