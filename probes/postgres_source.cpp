@@ -108,7 +108,10 @@ Result<std::unique_ptr<PgConnection>> PostgresSource::connect() {
   try {
     auto c = std::make_unique<PgConnection>(dsn_);
     pqxx::nontransaction setup(c->c);
-    setup.exec0("SET TIME ZONE 'UTC'");
+    // Session defaults; a query lowers the timeout with SET LOCAL only when its
+    // probe has less time left than this.
+    setup.exec0("SET TIME ZONE 'UTC'; SET statement_timeout = " +
+                std::to_string(statement_timeout_.count()));
     setup.commit();
     std::lock_guard lock(mu_);
     backoff_ = Duration{0};
@@ -172,20 +175,33 @@ Result<QueryResult> PostgresSource::query(const std::string& sql,
   try {
     QueryResult out;
     {
-      pqxx::read_transaction tx(conn->c);
-      tx.exec0("SET LOCAL statement_timeout = " +
-               std::to_string(std::max<int64_t>(1, timeout.count())));
-      const pqxx::result r = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(raw));
-      for (pqxx::row_size_type c = 0; c < r.columns(); ++c)
-        out.columns.emplace_back(r.column_name(c));
-      out.rows.reserve(r.size());
-      for (const auto& row : r) {
-        std::vector<SqlValue> values;
-        values.reserve(row.size());
-        for (const auto& f : row) values.push_back(toSqlValue(f));
-        out.rows.push_back(std::move(values));
+      // Three round trips: BEGIN READ ONLY (with SET LOCAL when the probe's deadline
+      // is nearer than the session's statement_timeout), the query, COMMIT. An
+      // explicit read-only transaction per query, so no statement can make the
+      // session writable for the next one.
+      pqxx::nontransaction tx(conn->c);
+      std::string begin = "BEGIN READ ONLY";
+      if (timeout + std::chrono::milliseconds(1000) < statement_timeout_) {
+        begin += "; SET LOCAL statement_timeout = " +
+                 std::to_string(std::max<int64_t>(1, timeout.count()));
       }
-      tx.commit();
+      tx.exec(begin);
+      try {
+        const pqxx::result r = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(raw));
+        for (pqxx::row_size_type c = 0; c < r.columns(); ++c)
+          out.columns.emplace_back(r.column_name(c));
+        out.rows.reserve(r.size());
+        for (const auto& row : r) {
+          std::vector<SqlValue> values;
+          values.reserve(row.size());
+          for (const auto& f : row) values.push_back(toSqlValue(f));
+          out.rows.push_back(std::move(values));
+        }
+        tx.exec("COMMIT");
+      } catch (const pqxx::sql_error&) {
+        tx.exec("ROLLBACK");
+        throw;
+      }
     }
     release(std::move(conn));
     return out;
