@@ -633,22 +633,6 @@ const std::map<ProbeType, std::vector<std::string_view>>& probeKeys() {
   return k;
 }
 
-std::optional<Duration> parseUtcOffset(const std::string& tz) {
-  if (tz == "UTC" || tz == "Etc/UTC" || tz == "Z" || tz == "GMT") return Duration{0};
-  if (tz.size() == 6 && (tz[0] == '+' || tz[0] == '-') && tz[3] == ':' &&
-      std::isdigit(static_cast<unsigned char>(tz[1])) &&
-      std::isdigit(static_cast<unsigned char>(tz[2])) &&
-      std::isdigit(static_cast<unsigned char>(tz[4])) &&
-      std::isdigit(static_cast<unsigned char>(tz[5]))) {
-    int h = (tz[1] - '0') * 10 + (tz[2] - '0');
-    int mi = (tz[4] - '0') * 10 + (tz[5] - '0');
-    if (h > 14 || mi > 59) return std::nullopt;
-    Duration d = std::chrono::hours(h) + std::chrono::minutes(mi);
-    return tz[0] == '-' ? -d : d;
-  }
-  return std::nullopt;
-}
-
 void requireOneOf(MapReader& m, const std::string& what, const std::vector<std::string>& keys) {
   for (const auto& k : keys)
     if (m.has(k)) return;
@@ -768,14 +752,15 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
       }
       if (auto d = m.duration("grace", false, Duration{0})) s.grace = *d;
       if (auto v = m.str("timezone")) {
-        auto off = parseUtcOffset(*v);
-        if (!off)
-          m.error("timezone", what + ": time zone \"" + *v +
-                                  "\" is not supported: use UTC or a fixed offset such as +01:00");
-        else {
+        auto tz = TimeZone::load(*v);
+        if (!tz) {
+          m.error("timezone", what + ": " + tz.error());
+        } else {
           s.timezone = *v;
-          s.utc_offset = *off;
+          s.tz = std::make_shared<TimeZone>(std::move(tz).value());
         }
+        if (!m.has("schedule"))
+          m.error("timezone", what + ": timezone applies only with a schedule");
       }
       if (auto v = m.str("filter")) s.filter = *v;
       if (!m.has("max_age") && !m.has("schedule")) {

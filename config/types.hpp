@@ -12,6 +12,9 @@
 
 #include "core/clock.hpp"
 #include "core/cron.hpp"
+#include "core/timezone.hpp"
+
+#include <memory>
 
 namespace datawatch::config {
 
@@ -86,7 +89,8 @@ struct FreshnessSpec {
   std::optional<CronExpr> schedule;  // batch tables: expected loads
   Duration grace = 0s;
   std::string timezone = "UTC";
-  Duration utc_offset = 0s;           // derived from timezone
+  // Loaded from `timezone`; shared by copies of the config.
+  std::shared_ptr<const TimeZone> tz = std::make_shared<TimeZone>(TimeZone::fixed(0s, "UTC"));
   std::optional<std::string> filter;  // an extra SQL predicate (from dbt); trusted config
 };
 

@@ -37,7 +37,7 @@ class SqlFreshnessProbe final : public Probe {
     std::optional<TimePoint> expected_after;
     if (spec_.schedule) {
       // The latest scheduled load whose grace has passed: rows must be newer than it.
-      if (auto run_at = spec_.schedule->previous(ctx.now - spec_.grace, spec_.utc_offset)) {
+      if (auto run_at = previousRun(*spec_.schedule, ctx.now - spec_.grace, *spec_.tz)) {
         expected_after = *run_at;
         threshold["expected_after"] = formatRfc3339(*run_at);
         threshold["schedule"] = spec_.schedule->text();

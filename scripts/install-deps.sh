@@ -11,7 +11,7 @@ packages=(
   libboost-program-options-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   prometheus-cpp-dev libcurl4-openssl-dev libpqxx-dev libsqlite3-dev sqlite3
   librdkafka-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev
-  libkainjow-mustache-dev
+  libkainjow-mustache-dev tzdata
 )
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(catch2 postgresql)

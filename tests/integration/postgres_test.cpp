@@ -237,12 +237,17 @@ TEST_CASE("postgres: a write is refused, a slow query is cancelled by the statem
   REQUIRE_FALSE(slow2.ok());
   CHECK_THAT(slow2.error(), Catch::Contains("timed out"));
   // Sessions say who they are, and run in UTC.
-  auto who = src.query("SELECT current_setting('application_name') || ' ' || current_setting('TimeZone')", {}, {});
+  auto who = src.query(
+      "SELECT current_setting('application_name') || ' ' || current_setting('TimeZone')", {}, {});
   REQUIRE(who.ok());
   CHECK(std::get<std::string>(who->rows[0][0]) == "datawatch UTC");
   // freshness's max(column) is one index descent, not a scan.
-  pgExec(dsn, "CREATE TABLE " + s.name() + ".ev (at timestamptz); CREATE INDEX ON " + s.name() +
-                  ".ev (at); INSERT INTO " + s.name() + ".ev SELECT now() - i * interval '1 second' FROM generate_series(1, 20000) i; ANALYZE " + s.name() + ".ev;");
+  pgExec(
+      dsn,
+      "CREATE TABLE " + s.name() + ".ev (at timestamptz); CREATE INDEX ON " + s.name() +
+          ".ev (at); INSERT INTO " + s.name() +
+          ".ev SELECT now() - i * interval '1 second' FROM generate_series(1, 20000) i; ANALYZE " +
+          s.name() + ".ev;");
   auto plan = src.query("EXPLAIN SELECT max(\"at\") FROM \"" + s.name() + "\".\"ev\"", {}, {});
   REQUIRE(plan.ok());
   std::string plan_text;

@@ -147,3 +147,42 @@ TEST_CASE("stored timestamp representations are detected and written back compar
   CHECK_FALSE(detectTimestampFormat(SqlValue{std::string("soon")}));
   CHECK_FALSE(detectTimestampFormat(SqlValue{}));
 }
+
+#include "core/timezone.hpp"
+
+TEST_CASE("named time zones follow the zoneinfo tables and their rules", "[core][timezone]") {
+  auto berlin = TimeZone::load("Europe/Berlin");
+  REQUIRE(berlin.ok());
+  CHECK(berlin->offsetAt(*parseTimestamp("2026-01-15T12:00:00Z")) == 1h);
+  CHECK(berlin->offsetAt(*parseTimestamp("2026-07-01T12:00:00Z")) == 2h);
+  // The 2026 switches: 29 March 01:00 UTC, 25 October 01:00 UTC.
+  CHECK(berlin->offsetAt(*parseTimestamp("2026-03-29T00:59:59Z")) == 1h);
+  CHECK(berlin->offsetAt(*parseTimestamp("2026-03-29T01:00:00Z")) == 2h);
+  CHECK(berlin->offsetAt(*parseTimestamp("2026-10-25T00:59:59Z")) == 2h);
+  CHECK(berlin->offsetAt(*parseTimestamp("2026-10-25T01:00:00Z")) == 1h);
+  // Past the table (2037): the POSIX rule CET-1CEST,M3.5.0,M10.5.0/3.
+  CHECK(berlin->offsetAt(*parseTimestamp("2045-07-01T12:00:00Z")) == 2h);
+  CHECK(berlin->offsetAt(*parseTimestamp("2045-12-01T12:00:00Z")) == 1h);
+  CHECK(berlin->offsetAt(*parseTimestamp("2045-03-26T01:00:00Z")) ==
+        2h);                                         // last Sunday of March 2045
+  auto sydney = TimeZone::load("Australia/Sydney");  // southern hemisphere
+  REQUIRE(sydney.ok());
+  CHECK(sydney->offsetAt(*parseTimestamp("2045-01-15T00:00:00Z")) == 11h);
+  CHECK(sydney->offsetAt(*parseTimestamp("2045-07-15T00:00:00Z")) == 10h);
+  auto kolkata = TimeZone::load("+05:30");
+  REQUIRE(kolkata.ok());
+  CHECK(kolkata->offsetAt(*parseTimestamp("2026-07-01T00:00:00Z")) == 5h + 30min);
+  CHECK_THAT(TimeZone::load("Mars/Olympus").error(), Catch::Contains("unknown time zone"));
+  CHECK_FALSE(TimeZone::load("../../etc/passwd").ok());
+
+  // "06:00 every day, Berlin time": 05:00 UTC in winter, 04:00 UTC in summer.
+  auto daily6 = CronExpr::parse("0 6 * * *");
+  REQUIRE(daily6);
+  CHECK(formatRfc3339(*previousRun(*daily6, *parseTimestamp("2026-01-15T07:00:00Z"), *berlin)) ==
+        "2026-01-15T05:00:00Z");
+  CHECK(formatRfc3339(*previousRun(*daily6, *parseTimestamp("2026-07-01T07:00:00Z"), *berlin)) ==
+        "2026-07-01T04:00:00Z");
+  // The day after the spring switch, early: the run is the previous day's, in the old offset.
+  CHECK(formatRfc3339(*previousRun(*daily6, *parseTimestamp("2026-03-29T03:00:00Z"), *berlin)) ==
+        "2026-03-28T05:00:00Z");
+}
