@@ -26,7 +26,7 @@ class SqlFreshnessProbe final : public Probe {
   const config::ProbeConfig& config() const override { return cfg_; }
 
   ProbeResult run(const RunContext& ctx) override {
-    auto q = src_.query(newest_sql_, {}, ctx.limits);
+    auto q = src_.query(newest_sql_, {}, builtQuery(ctx.limits, spec_.filter.has_value()));
     if (!q) return ProbeResult::error(q.error());
     if (q->rows.size() != 1 || q->rows[0].size() != 1)
       return ProbeResult::error("unexpected result shape from freshness query");
@@ -63,7 +63,7 @@ class SqlFreshnessProbe final : public Probe {
     if (*newest > ctx.now) {
       details["future_newest"] = formatRfc3339(*newest);
       const auto format = detectTimestampFormat(raw);
-      auto q2 = src_.query(not_after_sql_, {timestampToValue(*format, ctx.now)}, ctx.limits);
+      auto q2 = src_.query(not_after_sql_, {timestampToValue(*format, ctx.now)}, builtQuery(ctx.limits, spec_.filter.has_value()));
       if (!q2) return ProbeResult::error(q2.error());
       raw = q2->rows.at(0).at(0);
       if (std::holds_alternative<std::monostate>(raw)) return noRows("all rows are in the future");

@@ -128,6 +128,11 @@ Result<std::unique_ptr<PgConnection>> PostgresSource::connect() {
   }
 }
 
+std::string PostgresSource::sessionDefaults() const {
+  return "SET TIME ZONE 'UTC'; SET statement_timeout = " + std::to_string(statement_timeout_.count()) +
+         "; SET default_transaction_read_only = on";
+}
+
 void PostgresSource::release(std::unique_ptr<PgConnection> c) {
   std::lock_guard lock(mu_);
   if (idle_.size() < max_idle_) idle_.push_back(std::move(c));
@@ -175,21 +180,8 @@ Result<QueryResult> PostgresSource::query(const std::string& sql,
   try {
     QueryResult out;
     {
-      // Three round trips: BEGIN READ ONLY (with SET LOCAL when the probe's deadline
-      // is nearer than the session's statement_timeout), the query, COMMIT. An
-      // explicit read-only transaction per query, so no statement can make the
-      // session writable for the next one.
-      pqxx::nontransaction tx(conn->c);
-      std::string begin = "BEGIN READ ONLY";
-      if (timeout + std::chrono::milliseconds(1000) < statement_timeout_) {
-        begin += "; SET LOCAL statement_timeout = " +
-                 std::to_string(std::max<int64_t>(1, timeout.count()));
-      }
-      tx.exec(begin);
-      try {
-        const pqxx::result r = tx.exec_params(sql, pqxx::prepare::make_dynamic_params(raw));
-        for (pqxx::row_size_type c = 0; c < r.columns(); ++c)
-          out.columns.emplace_back(r.column_name(c));
+      auto collect = [&](const pqxx::result& r) {
+        for (pqxx::row_size_type c = 0; c < r.columns(); ++c) out.columns.emplace_back(r.column_name(c));
         out.rows.reserve(r.size());
         for (const auto& row : r) {
           std::vector<SqlValue> values;
@@ -197,10 +189,28 @@ Result<QueryResult> PostgresSource::query(const std::string& sql,
           for (const auto& f : row) values.push_back(toSqlValue(f));
           out.rows.push_back(std::move(values));
         }
-        tx.exec("COMMIT");
-      } catch (const pqxx::sql_error&) {
-        tx.exec("ROLLBACK");
-        throw;
+      };
+      pqxx::nontransaction tx(conn->c);
+      const bool shorter = timeout + std::chrono::milliseconds(1000) < statement_timeout_;
+      if (limits.generated && !shorter) {
+        // One round trip: a datawatch-built SELECT as a single statement, in a
+        // session whose transactions default to READ ONLY with the statement timeout.
+        // Without parameters, the simple protocol: one message each way, as psql does.
+        collect(raw.empty() ? tx.exec(sql) : tx.exec_params(sql, pqxx::prepare::make_dynamic_params(raw)));
+      } else {
+        // Three: BEGIN READ ONLY (+ SET LOCAL when the deadline is nearer), the query,
+        // COMMIT. The explicit READ ONLY cannot be lifted by the statement; the session
+        // defaults are restored after it in case it changed them (set_config).
+        std::string begin = "BEGIN READ ONLY";
+        if (shorter) begin += "; SET LOCAL statement_timeout = " + std::to_string(std::max<int64_t>(1, timeout.count()));
+        tx.exec(begin);
+        try {
+          collect(tx.exec_params(sql, pqxx::prepare::make_dynamic_params(raw)));
+          tx.exec("COMMIT; " + sessionDefaults());
+        } catch (const pqxx::sql_error&) {
+          tx.exec("ROLLBACK");
+          throw;
+        }
       }
     }
     release(std::move(conn));

@@ -4,8 +4,12 @@
 // - A pool of at most `max_connections` connections, opened on demand; a broken
 //   connection is dropped, and after a failure to connect new attempts back off
 //   exponentially (1 s doubling to 60 s) so a dead database is not hammered.
-// - Every query runs in a READ ONLY transaction with SET LOCAL statement_timeout =
-//   min(source statement_timeout, time left before the probe's deadline).
+// - Sessions default to READ ONLY transactions and the source's statement_timeout.
+//   User-written SQL (sql probes, filters) runs in an explicit BEGIN READ ONLY
+//   transaction (with SET LOCAL statement_timeout when the probe's deadline is
+//   nearer), after which the session defaults are restored; a SELECT datawatch
+//   built itself runs as one statement (one round trip) when no shorter timeout
+//   is needed. Either way nothing can write.
 // - Sessions run with TimeZone UTC, application_name=datawatch and, unless the DSN
 //   says otherwise, connect_timeout=10; TLS and other libpq options pass through.
 // - Failures (connection refused, authentication, timeout, missing table or
@@ -41,6 +45,8 @@ class PostgresSource final : public SqlSource {
  private:
   Result<std::unique_ptr<PgConnection>> connect();
   void release(std::unique_ptr<PgConnection> c);
+  // TimeZone UTC, the source's statement_timeout, transactions READ ONLY by default.
+  std::string sessionDefaults() const;
 
   std::string name_;
   std::string dsn_;

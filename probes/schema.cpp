@@ -106,7 +106,7 @@ class SchemaProbe final : public Probe {
   const config::ProbeConfig& config() const override { return cfg_; }
 
   ProbeResult run(const RunContext& ctx) override {
-    auto q = src_.query(sql_, {schema_, table_}, ctx.limits);
+    auto q = src_.query(sql_, {schema_, table_}, builtQuery(ctx.limits));
     if (!q) return ProbeResult::error(q.error());
     if (q->rows.empty()) {
       return ProbeResult::error("table " + cfg_.table +

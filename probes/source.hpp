@@ -34,7 +34,19 @@ struct QueryResult {
 struct QueryLimits {
   MonoTime deadline = MonoTime::max();
   const std::atomic<bool>* cancelled = nullptr;
+  // True for a SELECT built wholly by datawatch (quoted identifiers, bound values,
+  // no user-written SQL such as a `filter` or a sql probe's query). A source may
+  // then skip the explicit transaction around it (PostgreSQL: one round trip in a
+  // session whose default is read-only). User SQL always gets the full treatment.
+  bool generated = false;
 };
+
+// `limits` for a query datawatch built; `with_user_sql` when a user fragment
+// (a `filter`) is part of it.
+inline QueryLimits builtQuery(QueryLimits limits, bool with_user_sql = false) {
+  limits.generated = !with_user_sql;
+  return limits;
+}
 
 class Source {
  public:

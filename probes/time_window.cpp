@@ -33,7 +33,7 @@ Result<std::optional<std::vector<SqlValue>>> TimeWindow::range(const RunContext&
                                                                TimePoint from, TimePoint to) {
   using R = Result<std::optional<std::vector<SqlValue>>>;
   if (!format_) {
-    auto sample = src_.query(sample_sql_, {}, ctx.limits);
+    auto sample = src_.query(sample_sql_, {}, builtQuery(ctx.limits));
     if (!sample) return sample.status();
     const SqlValue v = sample->rows.at(0).at(0);
     if (std::holds_alternative<std::monostate>(v)) return std::optional<std::vector<SqlValue>>{};

@@ -77,7 +77,8 @@ class ValuesProbe final : public Probe {
     for (const auto& a : spec_.accepted) params.emplace_back(a);
     if (spec_.min) params.emplace_back(*spec_.min);
     if (spec_.max) params.emplace_back(*spec_.max);
-    auto q = src_.query(counts_sql_, params, ctx.limits);
+    const QueryLimits limits = builtQuery(ctx.limits, spec_.filter.has_value());
+    auto q = src_.query(counts_sql_, params, limits);
     if (!q) return ProbeResult::error(q.error());
     if (q->rows.size() != 1 || q->rows[0].size() != 5)
       return ProbeResult::error("unexpected result shape from values query");
@@ -85,13 +86,13 @@ class ValuesProbe final : public Probe {
     for (size_t i = 0; i < 5; ++i) c[i] = sqlValueToDouble(q->rows[0][i]).value_or(0);
     std::vector<std::string> samples, duplicates;
     if ((c[2] > 0 || c[3] > 0) && !samples_sql_.empty()) {
-      if (auto s = src_.query(samples_sql_, params, ctx.limits)) {
+      if (auto s = src_.query(samples_sql_, params, limits)) {
         for (const auto& row : s->rows) samples.push_back(sqlValueToString(row.at(0)));
       }
     }
     if (c[4] > 0 && !dup_sql_.empty()) {
       std::vector<SqlValue> wparams(params.begin(), params.begin() + (window_ ? 2 : 0));
-      if (auto s = src_.query(dup_sql_, wparams, ctx.limits)) {
+      if (auto s = src_.query(dup_sql_, wparams, limits)) {
         for (const auto& row : s->rows) duplicates.push_back(sqlValueToString(row.at(0)));
       }
     }

@@ -59,7 +59,7 @@ class SqlVolumeProbe final : public Probe {
     nlohmann::json details = nlohmann::json::object();
     std::optional<double> rows;
     if (spec_.method == config::VolumeMethod::Estimate) {
-      auto q = src_.query(sql_, {schema_, table_}, ctx.limits);
+      auto q = src_.query(sql_, {schema_, table_}, builtQuery(ctx.limits));
       if (!q) return ProbeResult::error(q.error());
       if (q->rows.empty())
         return ProbeResult::error("table " + cfg_.table +
@@ -91,7 +91,7 @@ class SqlVolumeProbe final : public Probe {
       if (empty_window) {
         rows = 0;
       } else {
-        auto q = src_.query(sql_, params, ctx.limits);
+        auto q = src_.query(sql_, params, builtQuery(ctx.limits, !filter_.empty()));
         if (!q) return ProbeResult::error(q.error());
         if (q->rows.size() != 1 || q->rows[0].size() != 1)
           return ProbeResult::error("unexpected result shape from volume query");
@@ -255,7 +255,7 @@ class SqlVolumeProbe final : public Probe {
     std::vector<SqlValue> params = std::move(**bounds);
     params.emplace_back(toUnixSeconds(t0));
     params.emplace_back(std::chrono::duration<double>(g).count());
-    auto q = src_.query(sql, params, ctx.limits);
+    auto q = src_.query(sql, params, builtQuery(ctx.limits, !filter_.empty()));
     if (!q) return q.status();
     const int64_t n = (ctx.now - t0) / g;
     std::vector<double> counts(static_cast<size_t>(n + 1), 0);

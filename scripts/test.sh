@@ -15,6 +15,7 @@ cmake --build "$build" -j"$(nproc)"
 # Sanitizers: fail on the first report; keep leak checks on.
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
 
 # Services. PostgreSQL: a throwaway server from Debian's packages, initialised in
 # a temp dir, run as the postgres user, on a free port; removed on exit.

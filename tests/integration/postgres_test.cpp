@@ -236,6 +236,22 @@ TEST_CASE("postgres: a write is refused, a slow query is cancelled by the statem
   auto slow2 = src2.query("SELECT pg_sleep(5)", {}, limits);
   REQUIRE_FALSE(slow2.ok());
   CHECK_THAT(slow2.error(), Catch::Contains("timed out"));
+  // User SQL cannot loosen the session for the queries after it on the same connection.
+  PostgresSource one("pg", config::PostgresSourceConfig{dsn}, 1, 300ms, clock);
+  auto flip = one.query(
+      "SELECT set_config('default_transaction_read_only', 'off', false) || set_config('statement_timeout', '0', false)",
+      {}, {});
+  REQUIRE(flip.ok());
+  QueryLimits built;
+  built.generated = true;
+  auto after = one.query("SELECT current_setting('default_transaction_read_only') || ' ' || current_setting('statement_timeout')",
+                         {}, built);
+  REQUIRE(after.ok());
+  CHECK(std::get<std::string>(after->rows[0][0]) == "on 300ms");
+  // Even a one-statement query runs read-only.
+  auto sneaky = one.query("INSERT INTO " + s.name() + ".t VALUES (3)", {}, built);
+  REQUIRE_FALSE(sneaky.ok());
+  CHECK_THAT(sneaky.error(), Catch::StartsWith("query refused: probes may only read"));
   // Sessions say who they are, and run in UTC.
   auto who = src.query(
       "SELECT current_setting('application_name') || ' ' || current_setting('TimeZone')", {}, {});
