@@ -144,7 +144,8 @@ int main(int argc, char** argv) {
       "  freshness probe       %.3f ms   (whole probe path: pool, READ ONLY tx, SET LOCAL, "
       "query)\n",
       f);
-  std::printf("  source query alone    %.3f ms   (PostgresSource::query, no probe logic)\n", medianOf(src_ms));
+  std::printf("  source query alone    %.3f ms   (PostgresSource::query, no probe logic)\n",
+              medianOf(src_ms));
   std::printf("  bare select max(at)   %.3f ms   (psql \\timing, %zu samples)\n", p,
               psql_ms.size());
   std::printf("  ratio                 %.2fx     (target <= 1.5x)\n", p > 0 ? f / p : 0);

@@ -63,7 +63,8 @@ class SqlFreshnessProbe final : public Probe {
     if (*newest > ctx.now) {
       details["future_newest"] = formatRfc3339(*newest);
       const auto format = detectTimestampFormat(raw);
-      auto q2 = src_.query(not_after_sql_, {timestampToValue(*format, ctx.now)}, builtQuery(ctx.limits, spec_.filter.has_value()));
+      auto q2 = src_.query(not_after_sql_, {timestampToValue(*format, ctx.now)},
+                           builtQuery(ctx.limits, spec_.filter.has_value()));
       if (!q2) return ProbeResult::error(q2.error());
       raw = q2->rows.at(0).at(0);
       if (std::holds_alternative<std::monostate>(raw)) return noRows("all rows are in the future");

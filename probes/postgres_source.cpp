@@ -129,8 +129,8 @@ Result<std::unique_ptr<PgConnection>> PostgresSource::connect() {
 }
 
 std::string PostgresSource::sessionDefaults() const {
-  return "SET TIME ZONE 'UTC'; SET statement_timeout = " + std::to_string(statement_timeout_.count()) +
-         "; SET default_transaction_read_only = on";
+  return "SET TIME ZONE 'UTC'; SET statement_timeout = " +
+         std::to_string(statement_timeout_.count()) + "; SET default_transaction_read_only = on";
 }
 
 void PostgresSource::release(std::unique_ptr<PgConnection> c) {
@@ -181,7 +181,8 @@ Result<QueryResult> PostgresSource::query(const std::string& sql,
     QueryResult out;
     {
       auto collect = [&](const pqxx::result& r) {
-        for (pqxx::row_size_type c = 0; c < r.columns(); ++c) out.columns.emplace_back(r.column_name(c));
+        for (pqxx::row_size_type c = 0; c < r.columns(); ++c)
+          out.columns.emplace_back(r.column_name(c));
         out.rows.reserve(r.size());
         for (const auto& row : r) {
           std::vector<SqlValue> values;
@@ -196,13 +197,16 @@ Result<QueryResult> PostgresSource::query(const std::string& sql,
         // One round trip: a datawatch-built SELECT as a single statement, in a
         // session whose transactions default to READ ONLY with the statement timeout.
         // Without parameters, the simple protocol: one message each way, as psql does.
-        collect(raw.empty() ? tx.exec(sql) : tx.exec_params(sql, pqxx::prepare::make_dynamic_params(raw)));
+        collect(raw.empty() ? tx.exec(sql)
+                            : tx.exec_params(sql, pqxx::prepare::make_dynamic_params(raw)));
       } else {
         // Three: BEGIN READ ONLY (+ SET LOCAL when the deadline is nearer), the query,
         // COMMIT. The explicit READ ONLY cannot be lifted by the statement; the session
         // defaults are restored after it in case it changed them (set_config).
         std::string begin = "BEGIN READ ONLY";
-        if (shorter) begin += "; SET LOCAL statement_timeout = " + std::to_string(std::max<int64_t>(1, timeout.count()));
+        if (shorter)
+          begin += "; SET LOCAL statement_timeout = " +
+                   std::to_string(std::max<int64_t>(1, timeout.count()));
         tx.exec(begin);
         try {
           collect(tx.exec_params(sql, pqxx::prepare::make_dynamic_params(raw)));

@@ -239,13 +239,16 @@ TEST_CASE("postgres: a write is refused, a slow query is cancelled by the statem
   // User SQL cannot loosen the session for the queries after it on the same connection.
   PostgresSource one("pg", config::PostgresSourceConfig{dsn}, 1, 300ms, clock);
   auto flip = one.query(
-      "SELECT set_config('default_transaction_read_only', 'off', false) || set_config('statement_timeout', '0', false)",
+      "SELECT set_config('default_transaction_read_only', 'off', false) || "
+      "set_config('statement_timeout', '0', false)",
       {}, {});
   REQUIRE(flip.ok());
   QueryLimits built;
   built.generated = true;
-  auto after = one.query("SELECT current_setting('default_transaction_read_only') || ' ' || current_setting('statement_timeout')",
-                         {}, built);
+  auto after = one.query(
+      "SELECT current_setting('default_transaction_read_only') || ' ' || "
+      "current_setting('statement_timeout')",
+      {}, built);
   REQUIRE(after.ok());
   CHECK(std::get<std::string>(after->rows[0][0]) == "on 300ms");
   // Even a one-statement query runs read-only.

@@ -81,3 +81,30 @@ TEST_CASE("a reload drops the series of removed probes and keeps the others' cou
   m.setReload(false, *parseTimestamp("2026-11-26T10:00:00Z"));
   CHECK(hasLine(m.render(), "datawatch_config_last_reload_success 0"));
 }
+
+TEST_CASE("each probe type exports its own value gauge", "[metrics]") {
+  Metrics m("x");
+  m.setProbes(
+      probes("  - {name: v, type: values, source: db, table: t, column: c, unique: true}\n"
+             "  - {name: q, type: sql, source: db, query: \"select 1\", max: 1}\n"
+             "  - {name: s, type: schema, source: db, table: t, columns: {id: bigint}}\n"));
+  auto result = [](const char* probe, const char* type, double v) {
+    ProbeResult r = ProbeResult::fail(v, "", "");
+    r.probe = probe;
+    r.type = type;
+    return r;
+  };
+  m.observe(result("v", "values", 3));
+  m.observe(result("q", "sql", 42.5));
+  m.observe(result("s", "schema", 2));
+  const auto text = m.render();
+  CHECK(hasLine(
+      text,
+      R"(datawatch_values_violations{owner="",probe="v",probe_type="values",source="db",target="t"} 3)"));
+  CHECK(hasLine(
+      text,
+      R"(datawatch_sql_value{owner="",probe="q",probe_type="sql",source="db",target=""} 42.5)"));
+  CHECK(hasLine(
+      text,
+      R"(datawatch_schema_changes{owner="",probe="s",probe_type="schema",source="db",target="t"} 2)"));
+}
