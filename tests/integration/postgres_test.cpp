@@ -45,27 +45,14 @@ class PgSchema {
   std::string name_;
 };
 
-struct PgHarness {
-  SimulatedClock clock{kNow};
-  SourceRegistry sources;
-  ProbeRegistry probes;
-  std::unique_ptr<Runtime> rt;
-  PgHarness(const std::string& dsn, const std::string& probes_yaml,
-            const std::string& source_extra = "") {
-    auto r = config::loadConfigFromString("sources:\n  pg: {type: postgres, dsn: \"${PGDSN}\"" +
-                                              source_extra + "}\nprobes:\n" + probes_yaml,
-                                          "/tmp/pg.yaml", "", envFrom({{"PGDSN", dsn}}));
-    std::string errs;
-    for (const auto& d : r.diagnostics) errs += d.str() + "\n";
-    INFO(errs);
-    REQUIRE(r.ok());
-    registerBuiltinSources(sources);
-    registerBuiltinProbes(probes);
-    rt = std::make_unique<Runtime>(std::make_shared<config::Config>(std::move(*r.config)), clock,
-                                   sources, probes, nullptr, nullptr,
-                                   std::make_shared<spdlog::logger>("t"));
-  }
-  ProbeResult run(size_t i = 0) { return rt->runProbe(i); }
+// The built-in probes against source "pg" (the DSN through ${PGDSN}, as users write it).
+struct PgHarness : ProbeHarness {
+  PgHarness(const std::string& dsn, const std::string& probes_yaml)
+      : ProbeHarness(
+            loadTestConfig(
+                "sources:\n  pg: {type: postgres, dsn: \"${PGDSN}\"}\nprobes:\n" + probes_yaml,
+                "/tmp/pg.yaml", {{"PGDSN", dsn}}),
+            kNow) {}
 };
 
 }  // namespace

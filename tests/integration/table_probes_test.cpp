@@ -70,26 +70,13 @@ class PgDbUnderTest final : public Db {
   std::string schema_;
 };
 
-struct Runner {
-  SimulatedClock clock{kNow};
-  SourceRegistry sources;
-  ProbeRegistry probes;
-  std::unique_ptr<Runtime> rt;
-  Runner(const Db& db, const std::string& probes_yaml, StateStore* store = nullptr) {
-    auto r = config::loadConfigFromString(
-        "sources:\n  db: " + db.sourceYaml() + "\nprobes:\n" + probes_yaml, "/tmp/t.yaml", "",
-        envFrom(db.env()));
-    std::string errs;
-    for (const auto& d : r.diagnostics) errs += d.str() + "\n";
-    INFO(errs);
-    REQUIRE(r.ok());
-    registerBuiltinSources(sources);
-    registerBuiltinProbes(probes);
-    rt = std::make_unique<Runtime>(std::make_shared<config::Config>(std::move(*r.config)), clock,
-                                   sources, probes, store, nullptr,
-                                   std::make_shared<spdlog::logger>("t"));
-  }
-  ProbeResult run(size_t i) { return rt->runProbe(i); }
+// The built-in probes against source "db" of the database under test.
+struct Runner : ProbeHarness {
+  Runner(const Db& db, const std::string& probes_yaml, StateStore* store = nullptr)
+      : ProbeHarness(
+            loadTestConfig("sources:\n  db: " + db.sourceYaml() + "\nprobes:\n" + probes_yaml,
+                           "/tmp/t.yaml", db.env()),
+            kNow, store) {}
 };
 
 std::unique_ptr<Db> makeDb(const std::string& kind) {

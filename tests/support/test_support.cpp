@@ -198,3 +198,27 @@ void pgExec(const std::string& dsn, const std::string& sql) {
 }
 
 }  // namespace datawatch::testing
+
+#include <catch2/catch.hpp>
+
+namespace datawatch::testing {
+
+std::shared_ptr<config::Config> loadTestConfig(const std::string& yaml, const std::string& file,
+                                               const std::map<std::string, std::string>& env) {
+  auto r = config::loadConfigFromString(yaml, file, "", envFrom(env));
+  std::string errs;
+  for (const auto& d : r.diagnostics) errs += d.str() + "\n";
+  INFO(errs);
+  REQUIRE(r.ok());
+  return std::make_shared<config::Config>(std::move(*r.config));
+}
+
+ProbeHarness::ProbeHarness(std::shared_ptr<config::Config> cfg, TimePoint start, StateStore* store)
+    : clock(start) {
+  registerBuiltinSources(sources_);
+  registerBuiltinProbes(probes_);
+  rt_ = std::make_unique<Runtime>(std::move(cfg), clock, sources_, probes_, store, nullptr,
+                                  std::make_shared<spdlog::logger>("test"));
+}
+
+}  // namespace datawatch::testing

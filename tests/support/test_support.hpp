@@ -117,3 +117,31 @@ class PgServer {
 void pgExec(const std::string& dsn, const std::string& sql);
 
 }  // namespace datawatch::testing
+
+#include "agent/runtime.hpp"
+#include "core/time_format.hpp"
+
+namespace datawatch::testing {
+
+// Parses a whole config; fails the test (REQUIRE) with every diagnostic when invalid.
+// `file` names it and anchors its relative paths.
+std::shared_ptr<config::Config> loadTestConfig(const std::string& yaml, const std::string& file,
+                                               const std::map<std::string, std::string>& env = {});
+
+// The built-in sources and probes of a config, on a simulated clock: run probe i
+// and look at its result. The store, when given, must outlive the harness.
+class ProbeHarness {
+ public:
+  explicit ProbeHarness(std::shared_ptr<config::Config> cfg,
+                        TimePoint start = *parseTimestamp("2026-11-26T10:00:00Z"),
+                        StateStore* store = nullptr);
+  ProbeResult run(size_t i = 0) { return rt_->runProbe(i); }
+  SimulatedClock clock;
+
+ private:
+  SourceRegistry sources_;
+  ProbeRegistry probes_;
+  std::unique_ptr<Runtime> rt_;
+};
+
+}  // namespace datawatch::testing

@@ -18,31 +18,14 @@ namespace {
 
 const TimePoint kNow = *parseTimestamp("2026-11-26T10:00:00Z");
 
-// Loads a config with one sqlite source "db" at `dir/w.db` plus `probes_yaml`.
+// A config with one sqlite source "db" at `dir/w.db` plus `probes_yaml`.
 std::shared_ptr<config::Config> configWith(const TempDir& dir, const std::string& probes_yaml) {
-  auto r = config::loadConfigFromString(
+  return datawatch::testing::loadTestConfig(
       "sources:\n  db: {type: sqlite, path: ./w.db, busy_timeout: 200ms}\nprobes:\n" + probes_yaml,
-      (dir / "datawatch.yaml").string(), "", datawatch::testing::envFrom({}));
-  std::string errs;
-  for (const auto& d : r.diagnostics) errs += d.str() + "\n";
-  INFO(errs);
-  REQUIRE(r.ok());
-  return std::make_shared<config::Config>(std::move(*r.config));
+      (dir / "datawatch.yaml").string());
 }
 
-struct Harness {
-  SimulatedClock clock;
-  SourceRegistry sources;
-  ProbeRegistry probes;
-  std::shared_ptr<spdlog::logger> log = std::make_shared<spdlog::logger>("test");
-  std::unique_ptr<Runtime> rt;
-  explicit Harness(std::shared_ptr<config::Config> cfg, TimePoint start = kNow) : clock(start) {
-    registerBuiltinSources(sources);
-    registerBuiltinProbes(probes);
-    rt = std::make_unique<Runtime>(std::move(cfg), clock, sources, probes, nullptr, nullptr, log);
-  }
-  ProbeResult run(size_t i = 0) { return rt->runProbe(i); }
-};
+using Harness = datawatch::testing::ProbeHarness;
 
 }  // namespace
 
