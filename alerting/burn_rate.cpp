@@ -1,0 +1,34 @@
+#include "alerting/burn_rate.hpp"
+
+namespace datawatch {
+
+std::vector<BurnRow> defaultBurnRows(Duration slo_window) {
+  using std::chrono::hours;
+  using std::chrono::minutes;
+  const struct {
+    const char* severity;
+    Duration long_w, short_w;
+    double share;
+  } kTable[] = {{"page", hours(1), minutes(5), 0.02},
+                {"page", hours(6), minutes(30), 0.05},
+                {"ticket", hours(24), hours(2), 0.10},
+                {"ticket", hours(72), hours(6), 0.10}};
+  std::vector<BurnRow> rows;
+  for (const auto& r : kTable) {
+    if (r.long_w > slo_window) continue;
+    const double rate = r.share * std::chrono::duration<double>(slo_window).count() /
+                        std::chrono::duration<double>(r.long_w).count();
+    rows.push_back({r.severity, r.long_w, r.short_w, rate, r.share});
+  }
+  return rows;
+}
+
+std::vector<BurnRow> burnRows(const config::SloConfig& slo) {
+  if (slo.alerting.windows.empty()) return defaultBurnRows(slo.window);
+  std::vector<BurnRow> rows;
+  for (const auto& w : slo.alerting.windows)
+    rows.push_back({w.severity, w.long_window, w.short_window, w.burn_rate, 0});
+  return rows;
+}
+
+}  // namespace datawatch

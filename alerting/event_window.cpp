@@ -1,0 +1,58 @@
+#include "alerting/event_window.hpp"
+
+#include <algorithm>
+
+namespace datawatch {
+
+SlidingCounter::SlidingCounter(Duration window, int buckets)
+    : window_(window),
+      resolution_(std::max<Duration::rep>(1, window.count() / std::max(1, buckets))),
+      ring_(static_cast<size_t>(std::max(1, buckets))) {}
+
+int64_t SlidingCounter::bucketOf(TimePoint t) const {
+  const auto ms = std::chrono::duration_cast<Duration>(t.time_since_epoch()).count();
+  const auto r = resolution_.count();
+  return ms >= 0 ? ms / r : -((-ms + r - 1) / r);
+}
+
+void SlidingCounter::advance(int64_t bucket) {
+  const auto n = static_cast<int64_t>(ring_.size());
+  if (head_ == INT64_MIN) {
+    head_ = bucket;
+    return;
+  }
+  if (bucket <= head_) return;
+  // Every bucket from head_+1 to `bucket` is new; the ring slot it reuses expires.
+  const int64_t steps = std::min(bucket - head_, n);
+  for (int64_t k = 1; k <= steps; ++k) {
+    EventCounts& slot = ring_[static_cast<size_t>(((head_ + k) % n + n) % n)];
+    sum_.total -= slot.total;
+    sum_.bad -= slot.bad;
+    slot = {};
+  }
+  head_ = bucket;
+}
+
+void SlidingCounter::add(TimePoint at, bool bad, uint64_t count) {
+  const int64_t b = bucketOf(at);
+  advance(b);
+  const auto n = static_cast<int64_t>(ring_.size());
+  if (b <= head_ - n) {
+    dropped_ += count;  // older than the window
+    return;
+  }
+  EventCounts& slot = ring_[static_cast<size_t>((b % n + n) % n)];
+  slot.total += count;
+  sum_.total += count;
+  if (bad) {
+    slot.bad += count;
+    sum_.bad += count;
+  }
+}
+
+EventCounts SlidingCounter::sums(TimePoint now) {
+  advance(bucketOf(now));
+  return sum_;
+}
+
+}  // namespace datawatch
