@@ -69,3 +69,67 @@ TEST_CASE("late events inside the window are counted in their own bucket", "[slo
   CHECK(s2.total == 1);
   CHECK(s2.bad == 0);
 }
+
+#include "alerting/slo_engine.hpp"
+
+TEST_CASE("a burst of failures pages from the minute both windows burn, until the short one clears",
+          "[slo][engine]") {
+  config::SloConfig cfg;
+  cfg.name = "orders-fresh";
+  cfg.objective = 99.5;  // budget 0.005
+  cfg.window = 28 * 24h;
+  SloState slo(cfg);
+  REQUIRE(slo.rows().size() == 4);
+  // One good event a minute for three days, then minutes 50-59 of the next hour bad.
+  const TimePoint start = kT0 - 72h;
+  std::map<int, std::set<std::string>> breaching;  // minute after kT0 -> severities
+  for (TimePoint t = start; t <= kT0 + 90min; t += 1min) {
+    const int minute = static_cast<int>((t - kT0) / 1min);
+    slo.recordEvent(t, minute >= 50 && minute < 60);
+    if (t >= kT0) breaching[minute] = slo.evaluate(t).breaching;
+  }
+  // Page needs the 1h burn > 13.44, i.e. more than 6.72% of 60 events: 5 bad (at 54),
+  // with the 5-minute window burning too and at least 2 bad events.
+  CHECK(breaching[53].empty());
+  CHECK(breaching[54] == std::set<std::string>{"page"});
+  CHECK(breaching[59] == std::set<std::string>{"page"});
+  // The 5-minute window still holds minute 59 at 63:00 (burn 40), not at 64:00.
+  CHECK(breaching[63] == std::set<std::string>{"page"});
+  CHECK(breaching[64].empty());
+  // Ten bad events never reach the ticket rows: 1d burn 10/1440/0.005 = 1.39 < 2.8,
+  // 3d burn 10/4320/0.005 = 0.46 < 0.93.
+  for (const auto& [m, sev] : breaching) CHECK(sev.count("ticket") == 0);
+  auto st = slo.evaluate(kT0 + 90min);
+  // The 28d window holds every event since `start`: 4411, of them 10 bad.
+  CHECK(st.windows.back().window == 28 * 24h);
+  CHECK(st.windows.back().counts.total == 72 * 60 + 91);
+  CHECK(st.windows.back().counts.bad == 10);
+  CHECK(st.error_budget_remaining == Approx(1 - (10.0 / 4411) / 0.005));
+}
+
+TEST_CASE("min_bad_events keeps a single bad run from paging; errors can be ignored",
+          "[slo][engine]") {
+  config::SloConfig cfg;
+  cfg.objective = 99.5;
+  cfg.window = 28 * 24h;
+  cfg.alerting.min_bad_events = 2;
+  SloState slo(cfg);
+  // A probe every 5 minutes: 12 events an hour; one bad run is 1/12 = 8.3% > 6.72%.
+  for (TimePoint t = kT0 - 1h; t < kT0; t += 5min) slo.recordEvent(t, false);
+  slo.recordEvent(kT0, true);
+  CHECK(slo.evaluate(kT0).breaching.empty());  // one bad event: not enough
+  slo.recordEvent(kT0 + 5min, true);
+  // Two bad of 13 (with only an hour of history every row burns, tickets too).
+  CHECK(slo.evaluate(kT0 + 5min).breaching == std::set<std::string>{"page", "ticket"});
+
+  cfg.errors = config::ErrorPolicy::Ignore;
+  SloState ignoring(cfg);
+  ProbeResult err = ProbeResult::error("connection refused");
+  err.observed_at = kT0;
+  ignoring.record(err);
+  CHECK(ignoring.evaluate(kT0).windows.back().counts.total == 0);
+  cfg.errors = config::ErrorPolicy::Bad;
+  SloState counting(cfg);
+  counting.record(err);
+  CHECK(counting.evaluate(kT0).windows.back().counts.bad == 1);
+}
