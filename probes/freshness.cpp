@@ -54,9 +54,7 @@ class SqlFreshnessProbe final : public Probe {
       return noRows("no rows with a " + spec_.column + " value");
     auto newest = timestampFromValue(raw);
     if (!newest) {
-      auto r = ProbeResult::error(
-          "column " + spec_.column + " holds a value that is not a timestamp (newest: \"" +
-          sqlValueToString(raw) + "\"): store ISO-8601 text or Unix seconds");
+      auto r = ProbeResult::error(notATimestampMessage(spec_.column, raw));
       r.details = details;
       return r;
     }

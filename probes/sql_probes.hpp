@@ -15,10 +15,6 @@ Result<std::unique_ptr<Probe>> makeFreshnessProbe(const config::ProbeConfig& cfg
 // min / max / max_change (relative to the previous measured run).
 Result<std::unique_ptr<Probe>> makeVolumeProbe(const config::ProbeConfig& cfg, Source& source);
 
-}  // namespace datawatch
-
-namespace datawatch {
-
 // sql: the single number a read-only query returns; min / max / equals.
 Result<std::unique_ptr<Probe>> makeSqlProbe(const config::ProbeConfig& cfg, Source& source);
 
@@ -29,10 +25,6 @@ Result<std::unique_ptr<Probe>> makeValuesProbe(const config::ProbeConfig& cfg, S
 
 // Formats a number for messages: integers without decimals, others with 4 significant digits.
 std::string formatNumber(double v);
-
-}  // namespace datawatch
-
-namespace datawatch {
 
 // schema: columns and types from the catalog, compared with the declared
 // contract and with the last snapshot (kept through RunContext::snapshots).

@@ -39,8 +39,7 @@ Result<std::optional<std::vector<SqlValue>>> TimeWindow::range(const RunContext&
     if (std::holds_alternative<std::monostate>(v)) return std::optional<std::vector<SqlValue>>{};
     format_ = detectTimestampFormat(v);
     if (!format_) {
-      return R::Error("column " + column_ + " holds a value that is not a timestamp (newest: \"" +
-                      sqlValueToString(v) + "\"): store ISO-8601 text or Unix seconds");
+      return R::Error(notATimestampMessage(column_, v));
     }
   }
   return std::optional<std::vector<SqlValue>>(

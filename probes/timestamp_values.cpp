@@ -84,4 +84,9 @@ SqlValue timestampToValue(const TimestampFormat& f, TimePoint t) {
   return s + f.zone_suffix;
 }
 
+std::string notATimestampMessage(const std::string& column, const SqlValue& newest) {
+  return "column " + column + " holds a value that is not a timestamp (newest: \"" +
+         sqlValueToString(newest) + "\"): store ISO-8601 text or Unix seconds";
+}
+
 }  // namespace datawatch

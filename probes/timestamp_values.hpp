@@ -33,4 +33,7 @@ std::optional<TimestampFormat> detectTimestampFormat(const SqlValue& sample);
 // SQL (as numbers or as text) orders the same way as comparing the times.
 SqlValue timestampToValue(const TimestampFormat& f, TimePoint t);
 
+// The error for a timestamp column whose newest value is not a timestamp.
+std::string notATimestampMessage(const std::string& column, const SqlValue& newest);
+
 }  // namespace datawatch
