@@ -1,52 +1,238 @@
 #include "alerting/slo_engine.hpp"
 
+#include <algorithm>
+#include <sstream>
+
+#include "store/state_store.hpp"
+
 namespace datawatch {
+namespace {
 
-SloState::SloState(const config::SloConfig& cfg)
+using std::chrono::minutes;
+
+constexpr size_t kMaxGaps = 10;
+constexpr Duration kSloBucket = std::chrono::hours(4);
+
+TimePoint floorMinute(TimePoint t) {
+  return std::chrono::floor<minutes>(t);
+}
+
+int sloWindowBuckets(Duration window) {
+  return static_cast<int>(std::clamp<int64_t>(window / kSloBucket, 60, 720));
+}
+
+bool counted(const ProbeResult& run, config::ErrorPolicy errors) {
+  return run.status != ProbeStatus::Error || errors == config::ErrorPolicy::Bad;
+}
+
+}  // namespace
+
+const WindowStatus* SloStatus::find(Duration w) const {
+  for (const auto& ws : windows)
+    if (ws.window == w) return &ws;
+  return nullptr;
+}
+
+Duration SloState::staleAfter(Duration every) {
+  return std::max<Duration>(2 * every, minutes(2));
+}
+
+SloState::SloState(const config::SloConfig& cfg, std::vector<SloProbe> probes)
     : cfg_(cfg), objective_(cfg.objective / 100.0), rows_(burnRows(cfg)) {
+  std::set<Duration> windows;
   for (const auto& r : rows_) {
-    counters_.try_emplace(r.long_window, r.long_window);
-    counters_.try_emplace(r.short_window, r.short_window);
+    windows.insert(r.long_window);
+    windows.insert(r.short_window);
   }
-  counters_.try_emplace(cfg_.window, cfg_.window);
+  windows.erase(cfg_.window);
+  for (Duration w : windows) counters_.emplace_back(w, SlidingCounter(w));
+  counters_.emplace_back(cfg_.window, SlidingCounter(cfg_.window, sloWindowBuckets(cfg_.window)));
+  for (auto& p : probes) tracks_.push_back({p, staleAfter(p.every), std::nullopt, false});
 }
 
-SlidingCounter& SloState::counter(Duration w) {
-  return counters_.at(w);
-}
-
-void SloState::record(const ProbeResult& run) {
-  if (run.status == ProbeStatus::Error && cfg_.errors == config::ErrorPolicy::Ignore) return;
-  recordEvent(run.observed_at, run.status != ProbeStatus::Pass);
+void SloState::addEvent(TimePoint at, bool bad, bool replay) {
+  for (auto& [w, c] : counters_) c.add(at, bad);
+  if (!replay) {
+    ++events_;
+    bad_events_ += bad;
+  }
 }
 
 void SloState::recordEvent(TimePoint at, bool bad) {
-  for (auto& [w, c] : counters_) c.add(at, bad);
+  addEvent(at, bad, false);
+}
+
+void SloState::record(const ProbeResult& run, bool replay) {
+  auto it = std::find_if(tracks_.begin(), tracks_.end(),
+                         [&](const Track& t) { return t.probe.name == run.probe; });
+  if (it == tracks_.end() || !counted(run, cfg_.errors)) return;
+  const bool bad = run.status != ProbeStatus::Pass;
+  if (!cursor_) {
+    cursor_ = floorMinute(run.observed_at);
+    data_since_ = cursor_;
+  }
+  closeUntil(run.observed_at, replay);  // the minutes before this run end with the old state
+  if (!it->last_at || run.observed_at >= *it->last_at) {
+    it->last_at = run.observed_at;
+    it->last_bad = bad;
+  }
+  if (cfg_.budgeting == config::Budgeting::Occurrences) addEvent(run.observed_at, bad, replay);
+}
+
+void SloState::closeUntil(TimePoint t, bool replay) {
+  if (!cursor_) return;
+  const TimePoint limit = floorMinute(t);  // minutes [m, m+1) with m < limit have ended
+  // Minutes older than the longest window cannot count any more: skip them, but
+  // keep an open gap's start.
+  Duration longest{0};
+  for (const auto& [w, c] : counters_) longest = std::max(longest, w);
+  if (limit - *cursor_ > longest + minutes(1)) {
+    const TimePoint skip_to = floorMinute(limit - longest);
+    closeMinute(*cursor_, replay);  // decides whether the skipped stretch starts a gap
+    cursor_ = skip_to;
+  }
+  for (; *cursor_ < limit; *cursor_ += minutes(1)) closeMinute(*cursor_, replay);
+}
+
+void SloState::closeMinute(TimePoint m, bool replay) {
+  const TimePoint end = m + minutes(1);
+  bool covered = true, bad = false;
+  for (const auto& t : tracks_) {
+    if (!t.last_at || *t.last_at >= end || end - *t.last_at > t.stale_after) {
+      covered = false;
+      break;
+    }
+    bad = bad || t.last_bad;
+  }
+  if (!covered) {
+    for (auto& [w, c] : counters_) c.addNoData(m);
+    if (!gap_start_) gap_start_ = m;
+    return;
+  }
+  if (gap_start_) {
+    gaps_.push_back({*gap_start_, m});
+    if (gaps_.size() > kMaxGaps) gaps_.pop_front();
+    gap_start_.reset();
+  }
+  if (cfg_.budgeting == config::Budgeting::Timeslices) addEvent(m, bad, replay);
 }
 
 SloStatus SloState::evaluate(TimePoint now) {
+  closeUntil(now, false);
   SloStatus st;
-  std::map<Duration, WindowStatus> by_window;
+  st.name = cfg_.name;
+  st.objective = objective_;
+  st.window = cfg_.window;
+  st.budgeting = cfg_.budgeting;
   for (auto& [w, c] : counters_) {
     WindowStatus ws{w, c.sums(now)};
     ws.error_ratio = ws.counts.errorRatio();
     ws.burn_rate = burnRate(ws.error_ratio, objective_);
-    by_window[w] = ws;
+    st.windows.push_back(ws);
   }
-  for (const auto& [w, ws] : by_window) {
-    if (w != cfg_.window) st.windows.push_back(ws);
-  }
-  st.windows.push_back(by_window.at(cfg_.window));
-  st.error_budget_remaining = 1.0 - by_window.at(cfg_.window).burn_rate;
+  st.error_budget_remaining = 1.0 - st.sloWindow().burn_rate;
   for (const auto& r : rows_) {
-    const auto& lw = by_window.at(r.long_window);
-    const auto& sw = by_window.at(r.short_window);
-    if (lw.burn_rate > r.burn_rate && sw.burn_rate > r.burn_rate &&
-        lw.counts.bad >= static_cast<uint64_t>(cfg_.alerting.min_bad_events)) {
-      st.breaching.insert(r.severity);
-    }
+    const WindowStatus* lw = st.find(r.long_window);
+    const WindowStatus* sw = st.find(r.short_window);
+    RowStatus rs{r, lw->burn_rate, sw->burn_rate, lw->counts.bad, false};
+    rs.breaching =
+        lw->burn_rate > r.burn_rate && sw->burn_rate > r.burn_rate &&
+        lw->counts.bad >= static_cast<uint64_t>(std::max(0, cfg_.alerting.min_bad_events));
+    if (rs.breaching) st.breaching.insert(r.severity);
+    st.rows.push_back(rs);
   }
+  st.data_since = data_since_;
+  st.no_data_since = gap_start_;
+  st.recent_gaps.assign(gaps_.begin(), gaps_.end());
+  st.events_total = events_;
+  st.bad_events_total = bad_events_;
   return st;
+}
+
+// ------------------------------------------------------------------ SloEngine
+
+namespace {
+
+// Everything that shapes an SLO's state: when it changes, the state is rebuilt.
+std::string fingerprint(const config::SloConfig& s, const std::vector<SloProbe>& probes) {
+  std::ostringstream o;
+  o << s.objective << '|' << s.window.count() << '|' << static_cast<int>(s.budgeting) << '|'
+    << static_cast<int>(s.errors) << '|' << s.alerting.min_bad_events;
+  for (const auto& w : s.alerting.windows)
+    o << '|' << w.severity << ':' << w.long_window.count() << ':' << w.short_window.count() << ':'
+      << w.burn_rate;
+  for (const auto& p : probes) o << '|' << p.name << ':' << p.every.count();
+  return o.str();
+}
+
+}  // namespace
+
+SloEngine::RebuildStats SloEngine::configure(const config::Config& cfg, StateStore* store,
+                                             TimePoint now) {
+  RebuildStats stats;
+  std::map<std::string, Entry> next;
+  std::lock_guard lock(mu_);
+  for (const auto& s : cfg.slos) {
+    std::vector<SloProbe> probes;
+    for (const auto& name : s.probes) {
+      const auto* p = cfg.findProbe(name);
+      probes.push_back({name, p ? p->every : Duration{std::chrono::minutes(5)}});
+    }
+    const std::string fp = fingerprint(s, probes);
+    if (auto old = slos_.find(s.name); old != slos_.end() && old->second.fingerprint == fp) {
+      next[s.name] = std::move(old->second);
+      ++stats.kept;
+      continue;
+    }
+    auto state = std::make_unique<SloState>(s, probes);
+    if (store) {
+      // Replay the runs of the SLO window in time order across the SLO's probes.
+      std::vector<ProbeResult> runs;
+      const TimePoint from = now - s.window;
+      for (const auto& p : probes) {
+        const auto expected =
+            static_cast<size_t>(s.window / std::max<Duration>(p.every, Duration{1}));
+        auto r = store->runs(p.name, from, now + Duration{1}, expected * 2 + 1000);
+        if (!r) {
+          stats.errors.push_back("slo " + s.name + ": " + r.error());
+          continue;
+        }
+        for (auto& run : *r) runs.push_back(std::move(run));
+      }
+      std::stable_sort(runs.begin(), runs.end(), [](const ProbeResult& a, const ProbeResult& b) {
+        return a.observed_at < b.observed_at;
+      });
+      for (const auto& run : runs) state->record(run, true);
+      stats.runs += runs.size();
+      ++stats.slos;
+    }
+    next[s.name] = Entry{fp, std::move(state)};
+  }
+  slos_ = std::move(next);
+  by_probe_.clear();
+  for (auto& [name, e] : slos_)
+    for (const auto& p : e.state->config().probes) by_probe_[p].push_back(e.state.get());
+  return stats;
+}
+
+void SloEngine::record(const ProbeResult& run) {
+  std::lock_guard lock(mu_);
+  auto it = by_probe_.find(run.probe);
+  if (it == by_probe_.end()) return;
+  for (SloState* s : it->second) s->record(run);
+}
+
+std::vector<SloStatus> SloEngine::evaluate(TimePoint now) {
+  std::lock_guard lock(mu_);
+  std::vector<SloStatus> out;
+  out.reserve(slos_.size());
+  for (auto& [name, e] : slos_) out.push_back(e.state->evaluate(now));
+  return out;
+}
+
+size_t SloEngine::size() const {
+  std::lock_guard lock(mu_);
+  return slos_.size();
 }
 
 }  // namespace datawatch

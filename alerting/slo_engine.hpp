@@ -1,14 +1,33 @@
 #pragma once
-// SloState: one SLO's events (budgeting: occurrences — each probe run one event)
-// in sliding windows, and its evaluation against the burn-rate rows of SPEC §4.
-// O(1) amortised work per event and per window; fixed memory (60 buckets per
-// distinct window). Not thread-safe.
+// The SLO engine (SPEC §4): probe runs in, per-SLO error ratios, burn rates,
+// error budget and breaching severities out.
 //
-// Still to come (issue 4): timeslices budgeting, gap reporting, rebuild from the
-// state store after a restart, metrics, the status API, `validate` warnings,
-// `datawatch rules`.
+// SloState is one SLO. Its SLI:
+// - occurrences: each counted run of its probes is one event, bad unless it passed;
+// - timeslices: each whole minute is one event, good when the latest counted
+//   result of every probe at the end of that minute passed.
+// A run that errored is bad under `errors: bad` and not counted under
+// `errors: ignore`.
+//
+// No data: a probe's latest counted result is current for staleAfter(every) —
+// one missed run is tolerated, two are a gap. A minute in which some probe of the
+// SLO has no current result is a no-data minute: never a good event (timeslices
+// count no event for it) and reported per window and as gaps. Coverage starts
+// at the SLO's first counted run.
+//
+// Windows are SlidingCounters: the alert windows with 60 buckets each (5 s of a
+// 5m window, 1 min of 1h, 72 min of 3d), the SLO window with one bucket per 4
+// hours (168 for 28 days). Each sum misses at most one bucket at its trailing
+// edge; that is the worst-case error. O(1) amortised work per event and per
+// window; about 7 KB per SLO with the default table, whatever the event count.
+//
+// SloState is not thread-safe; SloEngine (below) is.
 
+#include <deque>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -16,42 +35,129 @@
 #include "alerting/burn_rate.hpp"
 #include "alerting/event_window.hpp"
 #include "config/types.hpp"
+#include "core/result.hpp"
 #include "probes/result.hpp"
 
 namespace datawatch {
 
+class StateStore;
+
 struct WindowStatus {
   Duration window;
-  EventCounts counts;
+  EventCounts counts;  // counts.no_data is in minutes
   double error_ratio = 0;
   double burn_rate = 0;
 };
 
+struct RowStatus {
+  BurnRow row;
+  double long_burn_rate = 0;
+  double short_burn_rate = 0;
+  uint64_t long_bad_events = 0;
+  bool breaching = false;
+};
+
+struct DataGap {
+  TimePoint from;  // first minute without data
+  TimePoint to;    // first minute with data again
+};
+
 struct SloStatus {
-  std::vector<WindowStatus> windows;  // every alert window, then the SLO window
-  double error_budget_remaining = 1;  // 1 untouched, < 0 overspent
-  std::set<std::string> breaching;    // severities with a breaching row
+  std::string name;
+  double objective = 0;  // ratio, 0.995
+  Duration window{};
+  config::Budgeting budgeting = config::Budgeting::Occurrences;
+  std::vector<WindowStatus> windows;       // the alert windows, shortest first, then the SLO window
+  std::vector<RowStatus> rows;             // the burn-rate rows in force
+  double error_budget_remaining = 1;       // 1 untouched, < 0 overspent
+  std::set<std::string> breaching;         // severities with a breaching row
+  std::optional<TimePoint> data_since;     // coverage start; nullopt: no counted run yet
+  std::optional<TimePoint> no_data_since;  // set while a gap is open
+  std::vector<DataGap> recent_gaps;        // closed gaps, oldest first, at most 10
+  uint64_t events_total = 0;      // live events since this state was created (not replayed)
+  uint64_t bad_events_total = 0;  // of them bad
+
+  const WindowStatus& sloWindow() const { return windows.back(); }
+  const WindowStatus* find(Duration w) const;
+};
+
+// A probe of an SLO, with the cadence that decides when its result goes stale.
+struct SloProbe {
+  std::string name;
+  Duration every{};
 };
 
 class SloState {
  public:
-  explicit SloState(const config::SloConfig& cfg);
+  SloState(const config::SloConfig& cfg, std::vector<SloProbe> probes);
 
-  // One probe run of one of the SLO's probes. Errors count as bad or are ignored
-  // per `errors:`.
-  void record(const ProbeResult& run);
+  // One run of one of the SLO's probes (others are ignored). Runs should arrive
+  // in time order; a late run still counts as an occurrence inside the windows.
+  // `replay`: rebuilding from the state store — not added to the live totals.
+  void record(const ProbeResult& run, bool replay = false);
+  // One event, bypassing the probes (occurrences; tests and benchmarks).
   void recordEvent(TimePoint at, bool bad);
+  // Closes the minutes before `now` and evaluates every window and row.
   SloStatus evaluate(TimePoint now);
 
+  const config::SloConfig& config() const { return cfg_; }
   const std::vector<BurnRow>& rows() const { return rows_; }
 
+  // How long a result counts as current: twice the probe's interval, at least 2 min.
+  static Duration staleAfter(Duration every);
+
  private:
-  SlidingCounter& counter(Duration w);
+  struct Track {
+    SloProbe probe;
+    Duration stale_after;
+    std::optional<TimePoint> last_at;  // newest counted run
+    bool last_bad = false;
+  };
+  void closeUntil(TimePoint t, bool replay);
+  void closeMinute(TimePoint m, bool replay);
+  void addEvent(TimePoint at, bool bad, bool replay);
 
   config::SloConfig cfg_;
-  double objective_;  // ratio
+  double objective_;
   std::vector<BurnRow> rows_;
-  std::map<Duration, SlidingCounter> counters_;  // one per distinct window
+  std::vector<std::pair<Duration, SlidingCounter>> counters_;  // ascending windows; SLO window last
+  std::vector<Track> tracks_;
+  std::optional<TimePoint> cursor_;  // the first minute not yet closed
+  std::optional<TimePoint> data_since_;
+  std::optional<TimePoint> gap_start_;
+  std::deque<DataGap> gaps_;
+  uint64_t events_ = 0;
+  uint64_t bad_events_ = 0;
+};
+
+// Every SLO of a configuration. Thread-safe.
+class SloEngine {
+ public:
+  struct RebuildStats {
+    size_t slos = 0;  // SLOs rebuilt from the store
+    size_t kept = 0;  // SLOs whose state survived a reload unchanged
+    size_t runs = 0;  // probe runs replayed
+    std::vector<std::string> errors;
+  };
+
+  // Takes the SLOs of `cfg`. An SLO whose definition (and its probes' cadence) is
+  // unchanged since the last configure keeps its state; every other one starts
+  // empty and, with a store, replays its probes' runs of the last SLO window up to
+  // `now` — so a restart or reload neither resets budgets nor flips alerts.
+  RebuildStats configure(const config::Config& cfg, StateStore* store, TimePoint now);
+
+  void record(const ProbeResult& run);
+  std::vector<SloStatus> evaluate(TimePoint now);
+  size_t size() const;
+
+ private:
+  struct Entry {
+    std::string fingerprint;
+    std::unique_ptr<SloState> state;
+  };
+  mutable std::mutex mu_;
+  std::map<std::string, Entry> slos_;                       // guarded by mu_
+  std::map<std::string, std::vector<SloState*>> by_probe_;  // guarded by mu_
 };
 
 }  // namespace datawatch

@@ -14,7 +14,7 @@ packages=(
   libkainjow-mustache-dev tzdata
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(catch2 postgresql)
+  packages+=(catch2 postgresql prometheus)
 fi
 
 missing=()

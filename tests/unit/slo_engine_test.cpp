@@ -78,7 +78,7 @@ TEST_CASE("a burst of failures pages from the minute both windows burn, until th
   cfg.name = "orders-fresh";
   cfg.objective = 99.5;  // budget 0.005
   cfg.window = 28 * 24h;
-  SloState slo(cfg);
+  SloState slo(cfg, {});
   REQUIRE(slo.rows().size() == 4);
   // One good event a minute for three days, then minutes 50-59 of the next hour bad.
   const TimePoint start = kT0 - 72h;
@@ -113,7 +113,7 @@ TEST_CASE("min_bad_events keeps a single bad run from paging; errors can be igno
   cfg.objective = 99.5;
   cfg.window = 28 * 24h;
   cfg.alerting.min_bad_events = 2;
-  SloState slo(cfg);
+  SloState slo(cfg, {});
   // A probe every 5 minutes: 12 events an hour; one bad run is 1/12 = 8.3% > 6.72%.
   for (TimePoint t = kT0 - 1h; t < kT0; t += 5min) slo.recordEvent(t, false);
   slo.recordEvent(kT0, true);
@@ -123,13 +123,279 @@ TEST_CASE("min_bad_events keeps a single bad run from paging; errors can be igno
   CHECK(slo.evaluate(kT0 + 5min).breaching == std::set<std::string>{"page", "ticket"});
 
   cfg.errors = config::ErrorPolicy::Ignore;
-  SloState ignoring(cfg);
+  SloState ignoring(cfg, {{"p", 5min}});
   ProbeResult err = ProbeResult::error("connection refused");
+  err.probe = "p";
   err.observed_at = kT0;
   ignoring.record(err);
   CHECK(ignoring.evaluate(kT0).windows.back().counts.total == 0);
   cfg.errors = config::ErrorPolicy::Bad;
-  SloState counting(cfg);
+  SloState counting(cfg, {{"p", 5min}});
   counting.record(err);
   CHECK(counting.evaluate(kT0).windows.back().counts.bad == 1);
+}
+
+// ---------------------------------------------------------------- through probe runs
+
+#include "store/state_store.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace {
+
+ProbeResult run(const std::string& probe, TimePoint at, ProbeStatus status) {
+  ProbeResult r;
+  r.probe = probe;
+  r.status = status;
+  r.observed_at = at;
+  r.message = "test";
+  return r;
+}
+
+config::SloConfig sloConfig(double objective, Duration window, config::Budgeting b,
+                            std::vector<std::string> probes = {"p"}) {
+  config::SloConfig cfg;
+  cfg.name = "s";
+  cfg.objective = objective;
+  cfg.window = window;
+  cfg.budgeting = b;
+  cfg.probes = std::move(probes);
+  return cfg;
+}
+
+// Feeds a probe that runs every minute at second `offset` from minute `from` to
+// `to` (exclusive; minutes relative to kT0), failing where `bad(minute)`, and
+// evaluates at every whole minute from kT0 on (after that minute's run when
+// offset is 0, before it otherwise).
+std::map<int, SloStatus> simulate(SloState& slo, int from, int to,
+                                  const std::function<bool(int)>& bad,
+                                  Duration offset = Duration{0}) {
+  std::map<int, SloStatus> out;
+  for (int m = from; m < to; ++m) {
+    const TimePoint t = kT0 + m * 1min;
+    if (m >= 0 && offset > Duration{0}) out[m] = slo.evaluate(t);
+    slo.record(run("p", t + offset, bad(m) ? ProbeStatus::Fail : ProbeStatus::Pass));
+    if (m >= 0 && offset == Duration{0}) out[m] = slo.evaluate(t);
+  }
+  return out;
+}
+
+// The minutes at which `severity` starts and stops breaching.
+// The minutes at which `severity` starts and stops breaching: "34 on, 74 off".
+std::string transitions(const std::map<int, SloStatus>& b, const std::string& severity) {
+  std::string out;
+  bool on = false;
+  for (const auto& [m, s] : b) {
+    const bool now = s.breaching.count(severity) > 0;
+    if (now != on) out += (out.empty() ? "" : ", ") + std::to_string(m) + (now ? " on" : " off");
+    on = now;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("occurrences, flapping: page from the 5th bad run in the hour until the 5m window clears",
+          "[slo][engine]") {
+  SloState slo(sloConfig(99.5, 28 * 24h, config::Budgeting::Occurrences), {{"p", 1min}});
+  // Three good days, then minutes 0-9 alternate (odd minutes fail), then good.
+  auto b = simulate(slo, -72 * 60, 120, [](int m) { return m >= 0 && m < 10 && m % 2 == 1; });
+  // 1h window at minute k holds runs k-59..k (60); page needs > 13.44 × 0.005 = 6.72%:
+  // 5 bad (at minute 9; 4/60 = 6.67% at minute 7 is not enough). The 5m window holds
+  // runs k-4..k: it still holds minute 9 at 13, not at 14. No 6h row: 5/360 = 1.4% < 2.8%.
+  CHECK(transitions(b, "page") == "9 on, 14 off");
+  CHECK(transitions(b, "ticket") == "");
+  const auto& st = b.at(10);
+  const auto* h1 = st.find(1h);
+  REQUIRE(h1);
+  CHECK(h1->counts.total == 60);
+  CHECK(h1->counts.bad == 5);
+  CHECK(h1->error_ratio == Approx(5.0 / 60));
+  CHECK(h1->burn_rate == Approx(5.0 / 60 / 0.005));
+  CHECK(st.no_data_since == std::nullopt);
+  CHECK(st.recent_gaps.empty());
+}
+
+TEST_CASE("occurrences, slow leak: tickets, never a page", "[slo][engine]") {
+  SloState slo(sloConfig(99.5, 28 * 24h, config::Budgeting::Occurrences), {{"p", 1min}});
+  // One bad run every 50 minutes from minute 0 (burn 4 in every window).
+  auto b = simulate(slo, -72 * 60, 1100, [](int m) { return m >= 0 && m % 50 == 0; });
+  CHECK(transitions(b, "page") == "");  // 1h: at most 2/60 (burn 6.7 < 13.44); 6h: burn ~4 < 5.6
+  // A slow leak hovers at the ticket thresholds, so the exact minutes show the bucket
+  // arithmetic. 3d/6h row (0.933 × 0.005 = 0.4667%), 72-minute buckets: at minute 950 the
+  // 3d window holds minutes -3312..950 = 4263 runs, 20 bad: 0.4692% (at 949: 19 bad).
+  // It grows with each run inside the bucket: at 973, 20/4286 = 0.4666%, off.
+  // 1d/2h row (2.8 × 0.005 = 1.4%), 24-minute buckets: at 984 the 1d window holds
+  // minutes -432..984 = 1417 runs, 20 bad: 1.411%, on; at 996, 20/1429 = 1.3996%, off.
+  // At 1000 the 21st bad run puts both rows above their rate.
+  CHECK(transitions(b, "ticket") == "950 on, 973 off, 984 on, 996 off, 1000 on");
+  const auto& st = b.at(1000);
+  const auto* d1 = st.find(24h);
+  REQUIRE(d1);
+  // 1d window, 24-minute buckets: minutes -432..1000 = 1433 runs, 21 bad (0, 50, ..., 1000).
+  CHECK(d1->counts.total == 1433);
+  CHECK(d1->counts.bad == 21);
+  REQUIRE(st.rows.size() == 4);
+  CHECK(st.rows[2].breaching);  // 21/1433 = 1.47% > 2.8 × 0.5% = 1.4%
+  CHECK(st.rows[2].long_burn_rate == Approx(21.0 / 1433 / 0.005));
+  CHECK(st.rows[3].breaching);
+}
+
+TEST_CASE("timeslices: each minute is one event, judged by the latest result at its end",
+          "[slo][engine]") {
+  SloState slo(sloConfig(99.5, 28 * 24h, config::Budgeting::Timeslices), {{"p", 1min}});
+  // Runs at second 10 of each minute; those of minutes 30-44 fail.
+  auto b = simulate(
+      slo, -72 * 60, 120, [](int m) { return m >= 30 && m < 45; }, 10s);
+  // Evaluated at minute k, the closed minutes are ..k-1: the 1h window holds minutes
+  // k-59..k-1 (59 events), the 5m window k-4..k-1. The 1h/5m row needs > 6.72%: 4 bad of
+  // 59 (6.78%) at minute 34. The 6h/30m row (> 2.8%) holds on: 15 bad of ~355 is 4.2%,
+  // until the 30m window (minutes k-29..k-1) has no bad minute left: k - 29 >= 45, at 74.
+  CHECK(transitions(b, "page") == "34 on, 74 off");
+  CHECK(transitions(b, "ticket") == "");
+  const auto& st = b.at(40);
+  const auto* h1 = st.find(1h);
+  CHECK(h1->counts.total == 59);
+  CHECK(h1->counts.bad == 10);
+  CHECK(st.events_total == 72 * 60 + 40);  // one per closed minute, none for the open one
+}
+
+TEST_CASE("timeslices with two probes: a minute is good only when both latest results pass",
+          "[slo][engine]") {
+  SloState slo(sloConfig(99, 7 * 24h, config::Budgeting::Timeslices, {"a", "b"}),
+               {{"a", 1min}, {"b", 5min}});
+  for (int m = 0; m < 20; ++m) {
+    slo.record(run("a", kT0 + m * 1min, ProbeStatus::Pass));
+    // b runs every 5 minutes and fails at minute 5: minutes 5-9 are bad.
+    if (m % 5 == 0)
+      slo.record(run("b", kT0 + m * 1min, m == 5 ? ProbeStatus::Fail : ProbeStatus::Pass));
+  }
+  auto st = slo.evaluate(kT0 + 20min);  // minutes 0..19 closed
+  CHECK(st.sloWindow().counts.total == 20);
+  CHECK(st.sloWindow().counts.bad == 5);
+  CHECK(st.sloWindow().counts.no_data == 0);
+}
+
+TEST_CASE("a gap is no data, not good events, and is reported", "[slo][engine]") {
+  for (auto budgeting : {config::Budgeting::Occurrences, config::Budgeting::Timeslices}) {
+    SloState slo(sloConfig(99.5, 28 * 24h, budgeting), {{"p", 1min}});
+    // Runs each minute from -120 to -1, nothing from 0 to 29 (agent down), runs again from 30.
+    for (int m = -120; m < 0; ++m) slo.record(run("p", kT0 + m * 1min, ProbeStatus::Pass));
+    auto during = slo.evaluate(kT0 + 20min);
+    // A result is current for 2 minutes: minute 0 (ending at 1) still has the run of -1.
+    REQUIRE(during.no_data_since);
+    CHECK(*during.no_data_since == kT0 + 1min);
+    for (int m = 30; m < 60; ++m) slo.record(run("p", kT0 + m * 1min, ProbeStatus::Pass));
+    auto st = slo.evaluate(kT0 + 60min);
+    CHECK_FALSE(st.no_data_since);
+    REQUIRE(st.recent_gaps.size() == 1);
+    CHECK(st.recent_gaps[0].from == kT0 + 1min);
+    CHECK(st.recent_gaps[0].to == kT0 + 30min);
+    const auto* h1 = st.find(1h);  // minutes 1..60
+    CHECK(h1->counts.no_data == 29);
+    // Occurrences: runs 30..59; timeslices: closed covered minutes 30..59. Never 60.
+    CHECK(h1->counts.total == 30);
+    CHECK(h1->counts.bad == 0);
+    CHECK(st.data_since == kT0 - 120min);
+  }
+}
+
+TEST_CASE("errors: ignore leaves no data behind, errors: bad burns", "[slo][engine]") {
+  auto cfg = sloConfig(99, 7 * 24h, config::Budgeting::Timeslices);
+  cfg.errors = config::ErrorPolicy::Ignore;
+  SloState ignoring(cfg, {{"p", 1min}});
+  for (int m = 0; m < 10; ++m)
+    ignoring.record(run("p", kT0 + m * 1min, m < 3 ? ProbeStatus::Pass : ProbeStatus::Error));
+  auto st = ignoring.evaluate(kT0 + 10min);
+  // The pass at minute 2 stays current until 4: minutes 0..3 good, 4..9 no data.
+  CHECK(st.sloWindow().counts.total == 4);
+  CHECK(st.sloWindow().counts.bad == 0);
+  CHECK(st.sloWindow().counts.no_data == 6);
+  cfg.errors = config::ErrorPolicy::Bad;
+  SloState bad(cfg, {{"p", 1min}});
+  for (int m = 0; m < 10; ++m)
+    bad.record(run("p", kT0 + m * 1min, m < 3 ? ProbeStatus::Pass : ProbeStatus::Error));
+  auto st2 = bad.evaluate(kT0 + 10min);
+  CHECK(st2.sloWindow().counts.total == 10);
+  CHECK(st2.sloWindow().counts.bad == 7);
+}
+
+TEST_CASE("custom alerting windows replace the default table", "[slo][engine]") {
+  auto cfg = sloConfig(99, 30 * 24h, config::Budgeting::Occurrences);
+  cfg.alerting.windows = {{"page", 2h, 10min, 5.0}};
+  cfg.alerting.min_bad_events = 3;
+  SloState slo(cfg, {{"p", 1min}});
+  REQUIRE(slo.rows().size() == 1);
+  CHECK(slo.rows()[0].long_window == 2h);
+  // 2h window, 2-minute buckets: at minute k it holds minutes 2*floor(k/2)-118..k, 119
+  // runs at even k, 120 at odd. The row needs > 5% (burn 5 at 99%): 6/120 at minute 5 is
+  // not more, 7/119 at 6 is. The 10m window (10-second buckets, minutes k-9..k) holds
+  // the last bad run (6) until minute 15.
+  auto b = simulate(slo, -180, 60, [](int m) { return m >= 0 && m < 7; });
+  CHECK(transitions(b, "page") == "6 on, 16 off");
+  CHECK(b.at(6).windows.size() == 3);  // 10m, 2h, 30d  // 10m, 2h, 30d
+}
+
+TEST_CASE("thresholds follow the SLO window: 7d, 28d, 30d", "[slo][engine]") {
+  for (auto [days, page1] : {std::pair{7, 3.36}, {28, 13.44}, {30, 14.4}}) {
+    SloState slo(sloConfig(99.9, days * 24h, config::Budgeting::Occurrences), {{"p", 1min}});
+    CHECK(slo.rows()[0].burn_rate == Approx(page1));
+    CHECK(slo.rows()[1].burn_rate == Approx(page1 * 5 / 12.0));  // 5% over 6h vs 2% over 1h
+  }
+}
+
+TEST_CASE("after a restart the engine rebuilds its windows from the state store",
+          "[slo][engine][store]") {
+  datawatch::testing::TempDir dir;
+  auto store = openStateStore("sqlite://" + (dir / "state.db").string());
+  REQUIRE(store);
+  config::Config cfg;
+  config::ProbeConfig p;
+  p.name = "p";
+  p.every = 1min;
+  cfg.probes.push_back(p);
+  cfg.slos.push_back(sloConfig(99.5, 7 * 24h, config::Budgeting::Occurrences));
+  cfg.slos.push_back(sloConfig(99.5, 7 * 24h, config::Budgeting::Timeslices));
+  cfg.slos.back().name = "t";
+
+  SloEngine live;
+  live.configure(cfg, store->get(), kT0 - 6h);
+  // Six hours of runs, the last 20 minutes failing: both SLOs page at the "restart".
+  for (int m = -360; m < 0; ++m) {
+    auto r = run("p", kT0 + m * 1min + 5s, m >= -20 ? ProbeStatus::Fail : ProbeStatus::Pass);
+    REQUIRE((*store)->recordRun(r));
+    live.record(r);
+  }
+  auto before = live.evaluate(kT0);
+  REQUIRE(before.size() == 2);
+  CHECK(before[0].breaching == std::set<std::string>{"page", "ticket"});
+
+  SloEngine restarted;
+  auto stats = restarted.configure(cfg, store->get(), kT0);
+  CHECK(stats.slos == 2);
+  CHECK(stats.runs == 2 * 360);
+  CHECK(stats.errors.empty());
+  auto after = restarted.evaluate(kT0);
+  REQUIRE(after.size() == 2);
+  for (size_t i = 0; i < 2; ++i) {
+    INFO(after[i].name);
+    CHECK(after[i].breaching == before[i].breaching);
+    CHECK(after[i].error_budget_remaining == Approx(before[i].error_budget_remaining));
+    REQUIRE(after[i].windows.size() == before[i].windows.size());
+    for (size_t w = 0; w < after[i].windows.size(); ++w) {
+      CHECK(after[i].windows[w].counts.total == before[i].windows[w].counts.total);
+      CHECK(after[i].windows[w].counts.bad == before[i].windows[w].counts.bad);
+    }
+    // Replayed events are not live (the Prometheus counters restart at 0); the one
+    // timeslice that ended after the last stored run is.
+    CHECK(after[i].events_total == (i == 0 ? 0u : 1u));
+  }
+  // A reload with the same definitions keeps the state; a changed objective rebuilds.
+  auto same = restarted.configure(cfg, store->get(), kT0);
+  CHECK(same.kept == 2);
+  CHECK(same.runs == 0);
+  cfg.slos[0].objective = 99;
+  auto changed = restarted.configure(cfg, store->get(), kT0);
+  CHECK(changed.kept == 1);
+  CHECK(changed.slos == 1);
+  // The store going away does not lose the engine: an empty SLO and an error, no crash.
 }
