@@ -9,6 +9,11 @@
 #include "core/time_format.hpp"
 
 namespace datawatch {
+namespace {
+// SLO metrics and breaching logs are refreshed this often (burn-rate windows
+// start at 5 minutes; Prometheus scrapes every 15-60 s).
+constexpr Duration kSloEvaluationInterval = std::chrono::seconds(10);
+}  // namespace
 
 void blockAgentSignals() {
   sigset_t set;
@@ -59,10 +64,19 @@ Result<std::shared_ptr<const config::Config>> Agent::loadConfig() {
 void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
   redactor_->set(std::make_shared<Redactor>(cfg->secrets));
   metrics_.setProbes(cfg->probes);
+  metrics_.setSlos(cfg->slos);
+  // Before the new loop runs: the SLOs replay their history from the store first.
+  const auto stats = slos_.configure(*cfg, store_.get(), clock_.now());
+  for (const auto& e : stats.errors) log_->warn("{}", e);
+  if (!cfg->slos.empty()) {
+    log_->info("SLOs: {} rebuilt from {} stored probe runs, {} kept", stats.slos, stats.runs,
+               stats.kept);
+  }
   const int workers = cfg->agent.max_concurrent_probes;
   auto rt = std::make_shared<Runtime>(std::move(cfg), clock_, source_registry_, probe_registry_,
                                       store_.get(), &metrics_, log_);
   rt->primeFromStore();
+  rt->setResultObserver([this](const ProbeResult& r) { slos_.record(r); });
   {
     std::lock_guard lock(mu_);
     runtime_ = rt;
@@ -121,6 +135,7 @@ int Agent::run() {
       (void)reload();
     }
     if (clock_.now() - last_prune_ >= std::chrono::hours(1)) prune();
+    if (clock_.now() - last_slo_eval_ >= kSloEvaluationInterval) evaluateSlos();
   }
   http_->stop();
   {
@@ -174,6 +189,32 @@ void Agent::prune() {
   }
 }
 
+void Agent::evaluateSlos() {
+  last_slo_eval_ = clock_.now();
+  for (const auto& st : slos_.evaluate(last_slo_eval_)) {
+    metrics_.observeSlo(st);
+    auto& before = breaching_[st.name];
+    for (const auto& r : st.rows) {
+      const bool was = before.count(r.row.severity) > 0;
+      const bool is = st.breaching.count(r.row.severity) > 0;
+      if (is && !was && r.breaching) {
+        log_->warn("slo {}: {} burn rate breaching: {} window {:.2f}, {} window {:.2f} > {:.2f}",
+                   st.name, r.row.severity, formatDuration(r.row.long_window), r.long_burn_rate,
+                   formatDuration(r.row.short_window), r.short_burn_rate, r.row.burn_rate);
+        before.insert(r.row.severity);
+      }
+    }
+    for (auto it = before.begin(); it != before.end();) {
+      if (st.breaching.count(*it) == 0) {
+        log_->info("slo {}: {} burn rate no longer breaching", st.name, *it);
+        it = before.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
 std::string Agent::metricsText() {
   return metrics_.render();
 }
@@ -206,6 +247,7 @@ nlohmann::json Agent::status() {
   j["now"] = formatRfc3339(clock_.now());
   j["probes"] = nlohmann::json::array();
   j["slos"] = nlohmann::json::array();
+  for (const auto& st : slos_.evaluate(clock_.now())) j["slos"].push_back(toJson(st));
   j["alerts"] = nlohmann::json::array();
   j["incidents"] = nlohmann::json::array();
   if (!rt) return j;

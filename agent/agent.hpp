@@ -7,9 +7,11 @@
 #include <spdlog/logger.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,7 @@
 #include "agent/metrics.hpp"
 #include "agent/probe_loop.hpp"
 #include "agent/runtime.hpp"
+#include "alerting/slo_engine.hpp"
 #include "config/loader.hpp"
 #include "store/state_store.hpp"
 
@@ -52,6 +55,9 @@ class Agent final : public HttpApi {
   Result<std::shared_ptr<const config::Config>> loadConfig();
   void startRuntime(std::shared_ptr<const config::Config> cfg);
   void prune();
+  // Evaluates every SLO, publishes the metrics and logs severities that start or
+  // stop breaching.
+  void evaluateSlos();
 
   AgentOptions opts_;
   const Clock& clock_;
@@ -61,6 +67,8 @@ class Agent final : public HttpApi {
   ProbeRegistry probe_registry_;
   std::unique_ptr<StateStore> store_;
   Metrics metrics_;
+  SloEngine slos_;
+  std::map<std::string, std::set<std::string>> breaching_;  // per SLO; evaluation thread only
   std::unique_ptr<HttpServer> http_;
 
   std::mutex reload_mu_;  // serialises reloads (signal thread vs HTTP)
@@ -68,6 +76,7 @@ class Agent final : public HttpApi {
   std::shared_ptr<Runtime> runtime_;  // guarded by mu_
   std::unique_ptr<ProbeLoop> loop_;   // guarded by reload_mu_
   TimePoint last_prune_{};
+  TimePoint last_slo_eval_{};
 };
 
 // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread (and the threads it

@@ -8,16 +8,19 @@
 #include <set>
 
 #include "agent/agent.hpp"
+#include "agent/cli_text.hpp"
 #include "agent/logging.hpp"
 #include "agent/run_once.hpp"
 #include "agent/runtime.hpp"
 #include "agent/version.hpp"
+#include "alerting/slo_engine.hpp"
 #include "config/dbt_import.hpp"
 #include "config/loader.hpp"
 
 #include <fstream>
 #include <sstream>
 #include "core/duration.hpp"
+#include "core/time_format.hpp"
 
 namespace datawatch {
 namespace {
@@ -50,10 +53,6 @@ bool report(const config::LoadResult& r, bool github = false) {
 bool colorOn(FILE* f) {
   return isatty(fileno(f)) && std::getenv("NO_COLOR") == nullptr;
 }  // NOLINT
-
-std::string pad(const std::string& s, size_t w) {
-  return s.size() >= w ? s : s + std::string(w - s.size(), ' ');
-}
 
 std::string valueText(const ProbeResult& r) {
   if (!r.value) return "-";
@@ -210,6 +209,13 @@ int cmdCheck(const CommonOptions& common, const std::vector<std::string>& only,
     std::cout << "\n"
               << passed << " passed, " << failed << " failed, " << errored << " errored"
               << (store ? " (recorded in " + store->describe() + ")" : std::string()) << "\n";
+    // The SLOs' current state: their history from the store, with this run in it.
+    SloEngine slos;
+    const auto stats = slos.configure(*cfg, store.get(), clock.now());
+    for (const auto& e : stats.errors) std::cerr << "warning: " << redactor->redact(e) << "\n";
+    if (!store)
+      for (const auto& r : results) slos.record(r);
+    printSloTable(std::cout, slos.evaluate(clock.now()), color);
   }
   if (failed > 0) return 1;
   if (errored > 0) return 3;

@@ -1,6 +1,7 @@
 // `datawatch demo`: the embedded default end to end — a SQLite warehouse, a
 // simulated loader, the real config loader, Runtime, Scheduler, probes and state
-// store — on a simulated clock through two days in which the loader stalls.
+// store and SLO engine — on a simulated clock through two days in which the
+// loader stalls and burns the orders-fresh SLO.
 
 #include <sqlite3.h>
 
@@ -9,10 +10,12 @@
 #include <iostream>
 #include <random>
 
+#include "agent/cli_text.hpp"
 #include "agent/commands.hpp"
 #include "agent/logging.hpp"
 #include "agent/runtime.hpp"
 #include "agent/scheduler.hpp"
+#include "alerting/slo_engine.hpp"
 #include "config/loader.hpp"
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
@@ -49,6 +52,13 @@ probes:
     min: 100
     every: 15m
     owner: team-shop
+slos:
+  - name: orders-fresh
+    description: orders reach the warehouse within 30 minutes
+    objective: 99.5
+    window: 28d
+    probes: [orders_fresh]
+    budgeting: timeslices
 )";
 
 // The simulated world: an orders loader writing batches every 5 minutes.
@@ -123,6 +133,54 @@ std::string shortTime(TimePoint t) {
   return s.substr(0, 10) + " " + s.substr(11, 5);
 }
 
+// Prints the minutes at which an SLO's severities start and stop breaching, with
+// the burn rates that decided it, and remembers each window's peak burn rate.
+class BreachTracker {
+ public:
+  explicit BreachTracker(std::ostream& out) : out_(out) {}
+
+  void observe(TimePoint at, const SloStatus& st) {
+    for (const auto& w : st.windows) {
+      auto& peak = peaks_[w.window];
+      if (w.burn_rate > peak.first) peak = {w.burn_rate, at};
+    }
+    for (const char* severity : {"page", "ticket"}) {
+      const bool on = st.breaching.count(severity) > 0;
+      bool& was = breaching_[severity];
+      if (on == was) continue;
+      was = on;
+      std::string burns;
+      for (const auto& r : st.rows) {
+        if (r.row.severity != severity || (on && !r.breaching)) continue;
+        char buf[128];
+        std::snprintf(buf, sizeof buf, "%s%s %.1f / %s %.1f %s %.2f", burns.empty() ? "" : "; ",
+                      formatDuration(r.row.long_window).c_str(), r.long_burn_rate,
+                      formatDuration(r.row.short_window).c_str(), r.short_burn_rate,
+                      on ? ">" : "vs", r.row.burn_rate);
+        burns += buf;
+      }
+      out_ << "  " << shortTime(at) << "  slo " << st.name << "  " << severity
+           << (on ? " burn rate BREACHING: " : " burn rate back under threshold: ") << burns
+           << "  (budget left " << percent(st.error_budget_remaining, 1) << ")\n";
+    }
+  }
+
+  void printPeaks() const {
+    out_ << "  peak burn rates:";
+    for (const auto& [w, p] : peaks_) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, " %s %.1f", formatDuration(w).c_str(), p.first);
+      out_ << buf;
+    }
+    out_ << "\n";
+  }
+
+ private:
+  std::ostream& out_;
+  std::map<std::string, bool> breaching_;
+  std::map<Duration, std::pair<double, TimePoint>> peaks_;
+};
+
 }  // namespace
 
 int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
@@ -168,6 +226,9 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
   registerBuiltinSources(sources);
   registerBuiltinProbes(probes);
   Runtime rt(cfg, clock, sources, probes, store->get(), nullptr, log);
+  SloEngine slos;
+  slos.configure(*cfg, store->get(), start);
+  rt.setResultObserver([&](const ProbeResult& r) { slos.record(r); });
   Scheduler sched(Scheduler::Options{cfg->agent.max_concurrent_probes, rt.sourceLimits(), 30s},
                   rt.schedule(), start);
 
@@ -180,6 +241,9 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
   std::vector<std::optional<TimePoint>> failing_since(rt.size());
   std::vector<int> runs(rt.size()), bad(rt.size());
   bool stall_printed = false, resume_printed = false;
+  TimePoint next_eval = start;
+  BreachTracker tracker(std::cout);
+  std::optional<SloStatus> final_status;
   while (auto next = sched.nextWakeup()) {
     if (*next >= end) break;
     if (!stall_printed && *next >= stall_from) {
@@ -190,6 +254,13 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
       std::cout << "  " << shortTime(stall_to)
                 << "  loader   resumes and backfills the missed batches\n";
       resume_printed = true;
+    }
+    // The agent evaluates its SLOs continuously; here, at every simulated minute.
+    for (; next_eval <= *next; next_eval += 1min) {
+      for (const auto& st : slos.evaluate(next_eval)) {
+        tracker.observe(next_eval, st);
+        final_status = st;
+      }
     }
     loader.advanceTo(*next);
     clock.advanceTo(*next);
@@ -224,6 +295,10 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
   for (size_t i = 0; i < rt.size(); ++i) {
     std::cout << "  " << rt.probeConfig(i).name << ": " << runs[i] << " runs, " << bad[i]
               << " not passing\n";
+  }
+  if (final_status) {
+    tracker.printPeaks();
+    printSloTable(std::cout, {*final_status}, false);
   }
   std::cout
       << "\nfiles\n"

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <set>
 
+#include "core/duration.hpp"
 #include "core/time_format.hpp"
 
 namespace datawatch {
@@ -83,6 +84,31 @@ Metrics::Metrics(const std::string& version)
                        .Name("datawatch_consumer_lag_seconds")
                        .Help("Age of the oldest unconsumed message")
                        .Register(*registry_)),
+      slo_objective_(BuildGauge()
+                         .Name("datawatch_slo_objective_ratio")
+                         .Help("The SLO's objective (0.995 for 99.5%)")
+                         .Register(*registry_)),
+      slo_events_(BuildCounter()
+                      .Name("datawatch_slo_events_total")
+                      .Help("SLO events: probe runs (occurrences) or minutes (timeslices)")
+                      .Register(*registry_)),
+      slo_bad_events_(BuildCounter()
+                          .Name("datawatch_slo_bad_events_total")
+                          .Help("SLO events that were bad")
+                          .Register(*registry_)),
+      slo_error_ratio_(BuildGauge()
+                           .Name("datawatch_slo_error_ratio")
+                           .Help("Bad events / events over the window")
+                           .Register(*registry_)),
+      slo_burn_rate_(BuildGauge()
+                         .Name("datawatch_slo_burn_rate")
+                         .Help("Error ratio over the window / (1 - objective)")
+                         .Register(*registry_)),
+      slo_budget_remaining_(BuildGauge()
+                                .Name("datawatch_slo_error_budget_remaining_ratio")
+                                .Help("Error budget left over the SLO window: 1 untouched, < 0 "
+                                      "overspent")
+                                .Register(*registry_)),
       reload_success_(BuildGauge()
                           .Name("datawatch_config_last_reload_success")
                           .Help("1 if the last configuration load succeeded")
@@ -208,6 +234,84 @@ void Metrics::observe(const ProbeResult& r) {
     } else if (r.type == "consumer_lag" && r.details.contains("lag_seconds")) {
       s.value2->Set(r.details["lag_seconds"].get<double>());
     }
+  }
+}
+
+void Metrics::removeSeries(SloSeries& s) {
+  slo_objective_.Remove(s.objective);
+  slo_events_.Remove(s.events);
+  slo_bad_events_.Remove(s.bad_events);
+  slo_budget_remaining_.Remove(s.budget_remaining);
+  for (auto& [w, g] : s.per_window) {
+    slo_error_ratio_.Remove(g.first);
+    slo_burn_rate_.Remove(g.second);
+  }
+}
+
+void Metrics::setSlos(const std::vector<config::SloConfig>& slos) {
+  std::lock_guard lock(mu_);
+  std::set<std::string> keep;
+  for (const auto& cfg : slos) {
+    keep.insert(cfg.name);
+    std::set<Duration> set{cfg.window};
+    for (const auto& r : burnRows(cfg)) {
+      set.insert(r.long_window);
+      set.insert(r.short_window);
+    }
+    std::vector<Duration> windows(set.begin(), set.end());
+    const double objective = cfg.objective / 100.0;
+    auto it = slos_.find(cfg.name);
+    if (it != slos_.end() && it->second.windows == windows) {
+      it->second.objective->Set(objective);
+      continue;  // same series: keep the counters
+    }
+    if (it != slos_.end()) {
+      removeSeries(it->second);
+      slos_.erase(it);
+    }
+    const prometheus::Labels labels{{"slo", cfg.name}};
+    SloSeries s{windows,
+                &slo_objective_.Add(labels),
+                &slo_events_.Add(labels),
+                &slo_bad_events_.Add(labels),
+                &slo_budget_remaining_.Add(labels),
+                {}};
+    s.objective->Set(objective);
+    s.budget_remaining->Set(1);
+    for (Duration w : windows) {
+      const prometheus::Labels wl{{"slo", cfg.name}, {"window", formatDuration(w)}};
+      s.per_window[w] = {&slo_error_ratio_.Add(wl), &slo_burn_rate_.Add(wl)};
+    }
+    slos_.emplace(cfg.name, std::move(s));
+  }
+  for (auto it = slos_.begin(); it != slos_.end();) {
+    if (keep.count(it->first)) {
+      ++it;
+    } else {
+      removeSeries(it->second);
+      it = slos_.erase(it);
+    }
+  }
+}
+
+void Metrics::observeSlo(const SloStatus& st) {
+  std::lock_guard lock(mu_);
+  auto it = slos_.find(st.name);
+  if (it == slos_.end()) return;
+  SloSeries& s = it->second;
+  // A rebuilt engine state starts its totals at 0 again: count from there.
+  if (st.events_total < s.seen_events || st.bad_events_total < s.seen_bad)
+    s.seen_events = s.seen_bad = 0;
+  s.events->Increment(static_cast<double>(st.events_total - s.seen_events));
+  s.bad_events->Increment(static_cast<double>(st.bad_events_total - s.seen_bad));
+  s.seen_events = st.events_total;
+  s.seen_bad = st.bad_events_total;
+  s.budget_remaining->Set(st.error_budget_remaining);
+  for (const auto& ws : st.windows) {
+    auto w = s.per_window.find(ws.window);
+    if (w == s.per_window.end()) continue;
+    w->second.first->Set(ws.error_ratio);
+    w->second.second->Set(ws.burn_rate);
   }
 }
 

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 
+#include "alerting/slo_engine.hpp"
 #include "config/types.hpp"
 #include "probes/result.hpp"
 
@@ -28,6 +29,11 @@ class Metrics {
   void setProbes(const std::vector<config::ProbeConfig>& probes);
   // Records one finished run. Unknown probes are ignored.
   void observe(const ProbeResult& r);
+  // Makes the series of exactly these SLOs exist, one error ratio and burn rate per
+  // window (its alert windows and the SLO window).
+  void setSlos(const std::vector<config::SloConfig>& slos);
+  // Publishes one evaluation. The event counters advance by the engine's live totals.
+  void observeSlo(const SloStatus& st);
   void addMissedRuns(const std::string& probe, uint64_t n);
   void stateStoreError();
   void setReload(bool success, TimePoint when);
@@ -52,6 +58,18 @@ class Metrics {
     prometheus::Family<prometheus::Gauge>* value2_family = nullptr;
   };
   void removeSeries(ProbeSeries& s);
+  struct SloSeries {
+    std::vector<Duration> windows;
+    prometheus::Gauge* objective;
+    prometheus::Counter* events;
+    prometheus::Counter* bad_events;
+    prometheus::Gauge* budget_remaining;
+    std::map<Duration, std::pair<prometheus::Gauge*, prometheus::Gauge*>>
+        per_window;            // ratio, burn
+    uint64_t seen_events = 0;  // the engine totals already added to the counters
+    uint64_t seen_bad = 0;
+  };
+  void removeSeries(SloSeries& s);
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Gauge>& success_;
@@ -71,12 +89,19 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& sql_value_;
   prometheus::Family<prometheus::Gauge>& lag_messages_;
   prometheus::Family<prometheus::Gauge>& lag_seconds_;
+  prometheus::Family<prometheus::Gauge>& slo_objective_;
+  prometheus::Family<prometheus::Counter>& slo_events_;
+  prometheus::Family<prometheus::Counter>& slo_bad_events_;
+  prometheus::Family<prometheus::Gauge>& slo_error_ratio_;
+  prometheus::Family<prometheus::Gauge>& slo_burn_rate_;
+  prometheus::Family<prometheus::Gauge>& slo_budget_remaining_;
   prometheus::Gauge& reload_success_;
   prometheus::Gauge& reload_timestamp_;
   prometheus::Counter& store_errors_;
 
   mutable std::mutex mu_;
   std::map<std::string, ProbeSeries> probes_;  // guarded by mu_
+  std::map<std::string, SloSeries> slos_;      // guarded by mu_
 };
 
 }  // namespace datawatch

@@ -111,6 +111,7 @@ ProbeResult Runtime::runProbe(size_t i, const std::atomic<bool>* cancelled) {
     }
   }
   if (metrics_) metrics_->observe(r);
+  if (observer_) observer_(r);
   {
     std::lock_guard lock(slot.mu);
     slot.last = r;

@@ -7,6 +7,7 @@
 #include <spdlog/logger.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -42,6 +43,12 @@ class Runtime {
   // the caller never runs one probe twice at once. Never throws.
   ProbeResult runProbe(size_t i, const std::atomic<bool>* cancelled = nullptr);
 
+  // Called with every recorded run, on the thread that ran it (the SLO engine
+  // listens here). Set before the first runProbe.
+  void setResultObserver(std::function<void(const ProbeResult&)> observer) {
+    observer_ = std::move(observer);
+  }
+
   // Loads each probe's last results from the store (previous values survive restarts).
   void primeFromStore();
 
@@ -60,6 +67,7 @@ class Runtime {
   StateStore* store_;
   Metrics* metrics_;
   std::shared_ptr<spdlog::logger> log_;
+  std::function<void(const ProbeResult&)> observer_;
   std::map<std::string, std::unique_ptr<Source>> sources_;
   std::vector<std::unique_ptr<Slot>> slots_;
 };

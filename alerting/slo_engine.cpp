@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "core/duration.hpp"
+#include "core/time_format.hpp"
 #include "store/state_store.hpp"
 
 namespace datawatch {
@@ -31,6 +33,60 @@ const WindowStatus* SloStatus::find(Duration w) const {
   for (const auto& ws : windows)
     if (ws.window == w) return &ws;
   return nullptr;
+}
+
+nlohmann::json toJson(const SloStatus& st) {
+  auto ts = [](const std::optional<TimePoint>& t) -> nlohmann::json {
+    return t ? nlohmann::json(formatRfc3339(*t)) : nlohmann::json(nullptr);
+  };
+  nlohmann::json j{
+      {"name", st.name},
+      {"objective_percent", st.objective * 100},
+      {"window", formatDuration(st.window)},
+      {"budgeting", st.budgeting == config::Budgeting::Timeslices ? "timeslices" : "occurrences"},
+      {"sli", st.sloWindow().counts.total == 0 ? nlohmann::json(nullptr)
+                                               : nlohmann::json(1 - st.sloWindow().error_ratio)},
+      {"error_budget_remaining", st.error_budget_remaining},
+      {"error_budget_events", st.error_budget_events},
+      {"breaching", st.breaching},
+      {"data_since", ts(st.data_since)},
+      {"no_data_since", ts(st.no_data_since)}};
+  j["windows"] = nlohmann::json::array();
+  for (const auto& w : st.windows) {
+    j["windows"].push_back({{"window", formatDuration(w.window)},
+                            {"events", w.counts.total},
+                            {"bad_events", w.counts.bad},
+                            {"no_data_minutes", w.counts.no_data},
+                            {"error_ratio", w.error_ratio},
+                            {"burn_rate", w.burn_rate}});
+  }
+  j["rows"] = nlohmann::json::array();
+  for (const auto& r : st.rows) {
+    j["rows"].push_back({{"severity", r.row.severity},
+                         {"long_window", formatDuration(r.row.long_window)},
+                         {"short_window", formatDuration(r.row.short_window)},
+                         {"burn_rate_threshold", r.row.burn_rate},
+                         {"long_burn_rate", r.long_burn_rate},
+                         {"short_burn_rate", r.short_burn_rate},
+                         {"long_bad_events", r.long_bad_events},
+                         {"breaching", r.breaching}});
+  }
+  j["recent_gaps"] = nlohmann::json::array();
+  for (const auto& g : st.recent_gaps) {
+    j["recent_gaps"].push_back(
+        {{"from", formatRfc3339(g.from)},
+         {"to", formatRfc3339(g.to)},
+         {"duration", formatDuration(std::chrono::duration_cast<Duration>(g.to - g.from))}});
+  }
+  return j;
+}
+
+double SloState::plannedEvents() const {
+  if (cfg_.budgeting == config::Budgeting::Timeslices) return cfg_.window / minutes(1);
+  double n = 0;
+  for (const auto& t : tracks_)
+    if (t.probe.every > Duration{0}) n += static_cast<double>(cfg_.window / t.probe.every);
+  return n;
 }
 
 Duration SloState::staleAfter(Duration every) {
@@ -130,7 +186,13 @@ SloStatus SloState::evaluate(TimePoint now) {
     ws.burn_rate = burnRate(ws.error_ratio, objective_);
     st.windows.push_back(ws);
   }
-  st.error_budget_remaining = 1.0 - st.sloWindow().burn_rate;
+  const auto& slo_counts = st.sloWindow().counts;
+  st.error_budget_events =
+      (1.0 - objective_) * std::max(static_cast<double>(slo_counts.total), plannedEvents());
+  st.error_budget_remaining =
+      st.error_budget_events > 0
+          ? 1.0 - static_cast<double>(slo_counts.bad) / st.error_budget_events
+          : 1.0;
   for (const auto& r : rows_) {
     const WindowStatus* lw = st.find(r.long_window);
     const WindowStatus* sw = st.find(r.short_window);

@@ -23,6 +23,8 @@
 //
 // SloState is not thread-safe; SloEngine (below) is.
 
+#include <nlohmann/json.hpp>
+
 #include <deque>
 #include <map>
 #include <memory>
@@ -67,11 +69,15 @@ struct SloStatus {
   double objective = 0;  // ratio, 0.995
   Duration window{};
   config::Budgeting budgeting = config::Budgeting::Occurrences;
-  std::vector<WindowStatus> windows;       // the alert windows, shortest first, then the SLO window
-  std::vector<RowStatus> rows;             // the burn-rate rows in force
-  double error_budget_remaining = 1;       // 1 untouched, < 0 overspent
-  std::set<std::string> breaching;         // severities with a breaching row
-  std::optional<TimePoint> data_since;     // coverage start; nullopt: no counted run yet
+  std::vector<WindowStatus> windows;  // the alert windows, shortest first, then the SLO window
+  std::vector<RowStatus> rows;        // the burn-rate rows in force
+  // The bad events the SLO window allows: (1 - objective) × its events, where the
+  // events are at least those the probes' cadence plans for a full window (so a
+  // young SLO spends the month's budget, not a fraction of its first day's).
+  double error_budget_events = 0;
+  double error_budget_remaining = 1;    // 1 - bad / error_budget_events: 1 untouched, < 0 overspent
+  std::set<std::string> breaching;      // severities with a breaching row
+  std::optional<TimePoint> data_since;  // coverage start; nullopt: no counted run yet
   std::optional<TimePoint> no_data_since;  // set while a gap is open
   std::vector<DataGap> recent_gaps;        // closed gaps, oldest first, at most 10
   uint64_t events_total = 0;      // live events since this state was created (not replayed)
@@ -80,6 +86,9 @@ struct SloStatus {
   const WindowStatus& sloWindow() const { return windows.back(); }
   const WindowStatus* find(Duration w) const;
 };
+
+// The status as the HTTP API and `check --format json` show it.
+nlohmann::json toJson(const SloStatus& st);
 
 // A probe of an SLO, with the cadence that decides when its result goes stale.
 struct SloProbe {
@@ -102,6 +111,10 @@ class SloState {
 
   const config::SloConfig& config() const { return cfg_; }
   const std::vector<BurnRow>& rows() const { return rows_; }
+
+  // Events a full SLO window holds at the probes' cadence: window / 1m for
+  // timeslices, the sum of window / every over the probes for occurrences.
+  double plannedEvents() const;
 
   // How long a result counts as current: twice the probe's interval, at least 2 min.
   static Duration staleAfter(Duration every);

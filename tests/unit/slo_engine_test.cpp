@@ -399,3 +399,18 @@ TEST_CASE("after a restart the engine rebuilds its windows from the state store"
   CHECK(changed.slos == 1);
   // The store going away does not lose the engine: an empty SLO and an error, no crash.
 }
+
+TEST_CASE("the error budget is the full window's: a young SLO spends the month's budget",
+          "[slo][engine]") {
+  // Every 5 minutes over 28 days plans 8064 runs: 40.32 bad runs allowed at 99.5%.
+  SloState slo(sloConfig(99.5, 28 * 24h, config::Budgeting::Occurrences), {{"p", 5min}});
+  CHECK(slo.plannedEvents() == Approx(8064));
+  for (int i = 0; i < 100; ++i)
+    slo.record(run("p", kT0 + i * 5min, i < 10 ? ProbeStatus::Fail : ProbeStatus::Pass));
+  auto st = slo.evaluate(kT0 + 500min);
+  CHECK(st.error_budget_events == Approx(40.32));
+  CHECK(st.error_budget_remaining == Approx(1 - 10 / 40.32));
+  // Timeslices plan one event a minute: 40320 minutes, 201.6 bad minutes allowed.
+  SloState ts(sloConfig(99.5, 28 * 24h, config::Budgeting::Timeslices), {{"p", 5min}});
+  CHECK(ts.plannedEvents() == Approx(40320));
+}
