@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "agent/version.hpp"
+#include "alerting/slo_advice.hpp"
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
 
@@ -45,6 +46,9 @@ Result<std::shared_ptr<const config::Config>> Agent::loadConfig() {
   lo.paths = opts_.config_paths;
   lo.environment = opts_.environment;
   auto r = config::loadConfig(lo);
+  if (r.config) {
+    for (auto& w : sloCadenceWarnings(*r.config)) r.diagnostics.push_back(std::move(w));
+  }
   for (const auto& d : r.diagnostics) {
     if (d.severity == config::Diagnostic::Severity::Error)
       log_->error("config: {}", d.str());

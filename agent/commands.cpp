@@ -13,6 +13,7 @@
 #include "agent/run_once.hpp"
 #include "agent/runtime.hpp"
 #include "agent/version.hpp"
+#include "alerting/slo_advice.hpp"
 #include "alerting/slo_engine.hpp"
 #include "config/dbt_import.hpp"
 #include "config/loader.hpp"
@@ -113,6 +114,9 @@ int cmdValidate(const CommonOptions& common, const std::string& format) {
     return 2;
   }
   auto r = loadCommon(common);
+  if (r.config) {
+    for (auto& w : sloCadenceWarnings(*r.config)) r.diagnostics.push_back(std::move(w));
+  }
   const bool ok = report(r, format == "github");
   if (!ok) {
     size_t errors = 0;

@@ -414,3 +414,41 @@ TEST_CASE("the error budget is the full window's: a young SLO spends the month's
   SloState ts(sloConfig(99.5, 28 * 24h, config::Budgeting::Timeslices), {{"p", 5min}});
   CHECK(ts.plannedEvents() == Approx(40320));
 }
+
+#include "alerting/slo_advice.hpp"
+
+TEST_CASE("validate warns when one bad event would page, with the numbers and remedies",
+          "[slo][advice]") {
+  const std::string yaml = R"(
+sources:
+  shop: {type: sqlite, path: /nonexistent.db}
+probes:
+  - {name: fresh, type: freshness, source: shop, table: orders, column: ts, max_age: 30m, every: 5m}
+  - {name: fast, type: freshness, source: shop, table: orders, column: ts, max_age: 30m, every: 1m}
+slos:
+  - {name: occ, objective: 99.5, window: 28d, probes: [fresh]}
+  - {name: slices-strict, objective: 99.9, window: 30d, probes: [fresh], budgeting: timeslices}
+  - {name: slices-ok, objective: 99.5, window: 28d, probes: [fresh], budgeting: timeslices}
+  - {name: fast-ok, objective: 99.5, window: 28d, probes: [fast]}
+)";
+  auto r = config::loadConfigFromString(
+      yaml, "slos.yaml", "", [](const std::string&) { return std::optional<std::string>(); });
+  REQUIRE(r.ok());
+  auto w = sloCadenceWarnings(*r.config);
+  REQUIRE(w.size() == 2);
+  CHECK(w[0].severity == config::Diagnostic::Severity::Warning);
+  CHECK(w[0].loc.line == 8);
+  // 12 runs an hour: 1/12 = 8.33%, burn 16.67 > 13.44. Fixes: objective <= 1 - 1/(12 × 13.44)
+  // = 99.37%; more than 1/(13.44 × 0.005) = 14.9 runs an hour, i.e. 15: every 4m; timeslices
+  // make one bad minute 1/60/0.005 = 3.33.
+  CHECK_THAT(w[0].message, Catch::Contains("slo \"occ\"") &&
+                               Catch::Contains("run 12 times in 1h") &&
+                               Catch::Contains("8.33% over 1h, a burn rate of 16.67 > 13.44") &&
+                               Catch::Contains("an objective of 99.37% or lower") &&
+                               Catch::Contains("15 runs per 1h: every 4m or faster") &&
+                               Catch::Contains("one bad minute is a burn rate of 3.33)"));
+  // Timeslices at 99.9% over 30d: 1/60/0.001 = 16.67 > 14.4; objective <= 1 - 1/(60 × 14.4).
+  CHECK_THAT(w[1].message, Catch::Contains("slo \"slices-strict\"") &&
+                               Catch::Contains("1.67% over 1h, a burn rate of 16.67 > 14.40") &&
+                               Catch::Contains("an objective of 99.88% or lower"));
+}
