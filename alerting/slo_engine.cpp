@@ -13,14 +13,12 @@ namespace {
 using std::chrono::minutes;
 
 constexpr size_t kMaxGaps = 10;
-constexpr Duration kSloBucket = std::chrono::hours(4);
+constexpr Duration kMinuteTierMax = std::chrono::hours(6);
+constexpr Duration kQuarterTierMax = std::chrono::hours(72);
+constexpr int64_t kLongTierBuckets = 168;
 
 TimePoint floorMinute(TimePoint t) {
   return std::chrono::floor<minutes>(t);
-}
-
-int sloWindowBuckets(Duration window) {
-  return static_cast<int>(std::clamp<int64_t>(window / kSloBucket, 60, 720));
 }
 
 bool counted(const ProbeResult& run, config::ErrorPolicy errors) {
@@ -95,19 +93,36 @@ Duration SloState::staleAfter(Duration every) {
 
 SloState::SloState(const config::SloConfig& cfg, std::vector<SloProbe> probes)
     : cfg_(cfg), objective_(cfg.objective / 100.0), rows_(burnRows(cfg)) {
-  std::set<Duration> windows;
+  std::set<Duration> alert;
   for (const auto& r : rows_) {
-    windows.insert(r.long_window);
-    windows.insert(r.short_window);
+    alert.insert(r.long_window);
+    alert.insert(r.short_window);
   }
-  windows.erase(cfg_.window);
-  for (Duration w : windows) counters_.emplace_back(w, SlidingCounter(w));
-  counters_.emplace_back(cfg_.window, SlidingCounter(cfg_.window, sloWindowBuckets(cfg_.window)));
+  alert.erase(cfg_.window);
+  std::vector<Duration> ordered(alert.begin(), alert.end());
+  ordered.push_back(cfg_.window);
+  // Three tiers of resolution (see the header).
+  std::vector<Duration> tiers[3];
+  for (Duration w : ordered)
+    tiers[w <= kMinuteTierMax ? 0 : w <= kQuarterTierMax ? 1 : 2].push_back(w);
+  Duration longest{0};
+  for (Duration w : tiers[2]) longest = std::max(longest, w);
+  const Duration resolutions[3] = {
+      minutes(1), minutes(15),
+      std::max<Duration>(minutes(1), std::chrono::ceil<minutes>(longest / kLongTierBuckets))};
+  std::map<Duration, WindowRef> refs;
+  for (size_t t = 0; t < 3; ++t) {
+    if (tiers[t].empty()) continue;
+    for (size_t i = 0; i < tiers[t].size(); ++i)
+      refs[tiers[t][i]] = {tiers[t][i], rings_.size(), i};
+    rings_.emplace_back(resolutions[t], tiers[t]);
+  }
+  for (Duration w : ordered) windows_.push_back(refs.at(w));
   for (auto& p : probes) tracks_.push_back({p, staleAfter(p.every), std::nullopt, false});
 }
 
 void SloState::addEvent(TimePoint at, bool bad, bool replay) {
-  for (auto& [w, c] : counters_) c.add(at, bad);
+  for (auto& ring : rings_) ring.add(at, bad);
   if (!replay) {
     ++events_;
     bad_events_ += bad;
@@ -141,7 +156,7 @@ void SloState::closeUntil(TimePoint t, bool replay) {
   // Minutes older than the longest window cannot count any more: skip them, but
   // keep an open gap's start.
   Duration longest{0};
-  for (const auto& [w, c] : counters_) longest = std::max(longest, w);
+  for (const auto& w : windows_) longest = std::max(longest, w.window);
   if (limit - *cursor_ > longest + minutes(1)) {
     const TimePoint skip_to = floorMinute(limit - longest);
     closeMinute(*cursor_, replay);  // decides whether the skipped stretch starts a gap
@@ -161,7 +176,7 @@ void SloState::closeMinute(TimePoint m, bool replay) {
     bad = bad || t.last_bad;
   }
   if (!covered) {
-    for (auto& [w, c] : counters_) c.addNoData(m);
+    for (auto& ring : rings_) ring.addNoData(m);
     if (!gap_start_) gap_start_ = m;
     return;
   }
@@ -180,8 +195,8 @@ SloStatus SloState::evaluate(TimePoint now) {
   st.objective = objective_;
   st.window = cfg_.window;
   st.budgeting = cfg_.budgeting;
-  for (auto& [w, c] : counters_) {
-    WindowStatus ws{w, c.sums(now)};
+  for (const auto& ref : windows_) {
+    WindowStatus ws{ref.window, rings_[ref.ring].sums(now, ref.index)};
     ws.error_ratio = ws.counts.errorRatio();
     ws.burn_rate = burnRate(ws.error_ratio, objective_);
     st.windows.push_back(ws);

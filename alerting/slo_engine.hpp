@@ -15,11 +15,12 @@
 // count no event for it) and reported per window and as gaps. Coverage starts
 // at the SLO's first counted run.
 //
-// Windows are SlidingCounters: the alert windows with 60 buckets each (5 s of a
-// 5m window, 1 min of 1h, 72 min of 3d), the SLO window with one bucket per 4
-// hours (168 for 28 days). Each sum misses at most one bucket at its trailing
-// edge; that is the worst-case error. O(1) amortised work per event and per
-// window; about 7 KB per SLO with the default table, whatever the event count.
+// Windows live in three WindowRings: those up to 6h (5m, 30m, 1h, 2h, 6h by
+// default) in one-minute buckets, those up to 3d (1d, 3d) in 15-minute buckets,
+// longer ones (the SLO window) in 168 buckets (4 hours at 28 days). Each sum
+// misses at most one bucket at its trailing edge: that is the worst-case error.
+// O(1) work per event and per window; about 10 KB per SLO with the default
+// table, whatever the event count.
 //
 // SloState is not thread-safe; SloEngine (below) is.
 
@@ -133,7 +134,13 @@ class SloState {
   config::SloConfig cfg_;
   double objective_;
   std::vector<BurnRow> rows_;
-  std::vector<std::pair<Duration, SlidingCounter>> counters_;  // ascending windows; SLO window last
+  struct WindowRef {
+    Duration window;
+    size_t ring;
+    size_t index;  // in the ring's windows
+  };
+  std::vector<WindowRing> rings_;
+  std::vector<WindowRef> windows_;  // the alert windows ascending, then the SLO window
   std::vector<Track> tracks_;
   std::optional<TimePoint> cursor_;  // the first minute not yet closed
   std::optional<TimePoint> data_since_;

@@ -70,6 +70,52 @@ TEST_CASE("late events inside the window are counted in their own bucket", "[slo
   CHECK(s2.bad == 0);
 }
 
+#include <random>
+
+TEST_CASE("a window ring keeps every window's sum equal to a brute-force count", "[slo][window]") {
+  // Windows of 5, 30 and 60 one-minute buckets over one ring; random events, some
+  // late, some older than the ring; checked against counting the kept events.
+  WindowRing ring(1min, {5min, 30min, 1h});
+  CHECK(ring.buckets() == 60);
+  const auto minute = [](TimePoint t) -> TimePoint {
+    return std::chrono::floor<std::chrono::minutes>(t);
+  };
+  std::mt19937 rng(7);
+  std::vector<std::pair<TimePoint, bool>> kept;  // events the ring accepted
+  TimePoint head = minute(kT0);                  // the newest minute the ring has seen
+  TimePoint now = kT0;
+  uint64_t dropped = 0;
+  for (int step = 0; step < 3000; ++step) {
+    now += std::chrono::seconds(std::uniform_int_distribution<int>(0, 150)(rng));
+    const TimePoint at =
+        now - std::chrono::seconds(std::uniform_int_distribution<int>(0, 4000)(rng));
+    const bool bad = std::uniform_int_distribution<int>(0, 3)(rng) == 0;
+    ring.add(at, bad);  // up to 67 minutes late
+    head = std::max(head, minute(at));
+    if (minute(at) <= head - 60min) {
+      ++dropped;  // older than the ring when it arrived
+    } else {
+      kept.emplace_back(at, bad);
+    }
+    if (step % 7 != 0) continue;
+    head = std::max(head, minute(now));
+    const std::vector<Duration> windows{5min, 30min, 1h};
+    for (size_t i = 0; i < windows.size(); ++i) {
+      uint64_t total = 0, bad_n = 0;
+      for (const auto& [t, b] : kept) {
+        if (minute(t) <= minute(now) - windows[i]) continue;
+        ++total;
+        bad_n += b;
+      }
+      const auto sums = ring.sums(now, i);
+      REQUIRE(sums.total == total);
+      REQUIRE(sums.bad == bad_n);
+    }
+  }
+  CHECK(ring.dropped() == dropped);
+  CHECK(dropped > 0);
+}
+
 #include "alerting/slo_engine.hpp"
 
 TEST_CASE("a burst of failures pages from the minute both windows burn, until the short one clears",
@@ -221,22 +267,23 @@ TEST_CASE("occurrences, slow leak: tickets, never a page", "[slo][engine]") {
   auto b = simulate(slo, -72 * 60, 1100, [](int m) { return m >= 0 && m % 50 == 0; });
   CHECK(transitions(b, "page") == "");  // 1h: at most 2/60 (burn 6.7 < 13.44); 6h: burn ~4 < 5.6
   // A slow leak hovers at the ticket thresholds, so the exact minutes show the bucket
-  // arithmetic. 3d/6h row (0.933 × 0.005 = 0.4667%), 72-minute buckets: at minute 950 the
-  // 3d window holds minutes -3312..950 = 4263 runs, 20 bad: 0.4692% (at 949: 19 bad).
-  // It grows with each run inside the bucket: at 973, 20/4286 = 0.4666%, off.
-  // 1d/2h row (2.8 × 0.005 = 1.4%), 24-minute buckets: at 984 the 1d window holds
-  // minutes -432..984 = 1417 runs, 20 bad: 1.411%, on; at 996, 20/1429 = 1.3996%, off.
+  // arithmetic. The 1d window has 15-minute buckets: at minute k it holds minutes
+  // 15*floor(k/15)-1425..k, i.e. 1426 + (k mod 15) runs. 1d/2h row: > 2.8 × 0.5% = 1.4%.
+  // From minute 950 to 999 it holds 20 bad runs: above 1.4% only with at most 1428 runs,
+  // i.e. k mod 15 <= 2: minutes 960-962, 975-977, 990-992. The 2h window (minute
+  // buckets) holds the bad runs of 900 and 950: 2/120 = 1.7%, burning as well.
+  // The 3d window holds 4306 + (k mod 15) runs: 20 bad is never above 0.467%, 21 is.
   // At 1000 the 21st bad run puts both rows above their rate.
-  CHECK(transitions(b, "ticket") == "950 on, 973 off, 984 on, 996 off, 1000 on");
+  CHECK(transitions(b, "ticket") == "960 on, 963 off, 975 on, 978 off, 990 on, 993 off, 1000 on");
   const auto& st = b.at(1000);
   const auto* d1 = st.find(24h);
   REQUIRE(d1);
-  // 1d window, 24-minute buckets: minutes -432..1000 = 1433 runs, 21 bad (0, 50, ..., 1000).
-  CHECK(d1->counts.total == 1433);
+  // 1d window at 1000: 1426 + 10 = 1436 runs, 21 bad (0, 50, ..., 1000).
+  CHECK(d1->counts.total == 1436);
   CHECK(d1->counts.bad == 21);
   REQUIRE(st.rows.size() == 4);
-  CHECK(st.rows[2].breaching);  // 21/1433 = 1.47% > 2.8 × 0.5% = 1.4%
-  CHECK(st.rows[2].long_burn_rate == Approx(21.0 / 1433 / 0.005));
+  CHECK(st.rows[2].breaching);  // 21/1436 = 1.46% > 2.8 × 0.5% = 1.4%
+  CHECK(st.rows[2].long_burn_rate == Approx(21.0 / 1436 / 0.005));
   CHECK(st.rows[3].breaching);
 }
 
@@ -248,7 +295,7 @@ TEST_CASE("timeslices: each minute is one event, judged by the latest result at 
       slo, -72 * 60, 120, [](int m) { return m >= 30 && m < 45; }, 10s);
   // Evaluated at minute k, the closed minutes are ..k-1: the 1h window holds minutes
   // k-59..k-1 (59 events), the 5m window k-4..k-1. The 1h/5m row needs > 6.72%: 4 bad of
-  // 59 (6.78%) at minute 34. The 6h/30m row (> 2.8%) holds on: 15 bad of ~355 is 4.2%,
+  // 59 (6.78%) at minute 34. The 6h/30m row (> 2.8%) holds on: 15 bad of 359 is 4.2%,
   // until the 30m window (minutes k-29..k-1) has no bad minute left: k - 29 >= 45, at 74.
   CHECK(transitions(b, "page") == "34 on, 74 off");
   CHECK(transitions(b, "ticket") == "");
