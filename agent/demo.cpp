@@ -266,7 +266,7 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
     clock.advanceTo(*next);
     for (const auto& d : sched.takeDue(*next)) {
       const ProbeResult r = rt.runProbe(d.index);
-      sched.finished(d.index);
+      sched.finished(d.index, clock.now());
       ++runs[d.index];
       if (r.status != ProbeStatus::Pass) ++bad[d.index];
       if (r.status != last[d.index]) {

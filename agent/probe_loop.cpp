@@ -61,7 +61,7 @@ void ProbeLoop::worker() {
     lock.unlock();
     (void)runtime_->runProbe(d.index, &cancelled_);
     lock.lock();
-    scheduler_.finished(d.index);
+    scheduler_.finished(d.index, clock_.now());
     --in_flight_;
     ++completed_;
     // Wake the dispatcher only when this finish moved its next deadline earlier

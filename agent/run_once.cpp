@@ -34,7 +34,7 @@ std::vector<ProbeResult> runAllOnce(Runtime& runtime, const Clock& clock, int ma
     }
     cv.wait(lock, [&] { return !finished.empty(); });
     for (size_t idx : finished) {
-      sched.finished(idx);
+      sched.finished(idx, clock.now());
       ++done;
       if (progress) progress(done, n);
     }

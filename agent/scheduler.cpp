@@ -59,13 +59,18 @@ std::vector<Dispatch> Scheduler::takeDue(TimePoint now) {
   return out;
 }
 
-void Scheduler::finished(size_t index) {
+void Scheduler::finished(size_t index, TimePoint now) {
   State& s = probes_[index];
   if (!s.running) return;
   s.running = false;
   --running_;
   if (--in_flight_[s.cfg.source] < 0) in_flight_[s.cfg.source] = 0;
   s.due += s.cfg.every;
+  if (now > s.due) {
+    const auto passed = static_cast<uint64_t>((now - s.due) / s.cfg.every) + 1;
+    s.missed_total += passed;
+    s.due += passed * s.cfg.every;
+  }
   ready_.push({s.due, index});
   // A slot on this source opened: the probes waiting for it are eligible again.
   if (auto it = blocked_.find(s.cfg.source); it != blocked_.end()) {

@@ -49,9 +49,12 @@ class Scheduler {
 
   // Every run that may start at `now`, earliest due first; marks them running.
   std::vector<Dispatch> takeDue(TimePoint now);
-  // Marks a run finished; its next run is due one interval after the tick it ran
-  // for (the grid is kept: a late or slow run does not shift later runs).
-  void finished(size_t index);
+  // Marks a run finished at `now`; its next run is due one interval after the
+  // tick it ran for (the grid is kept: a late or slow run does not shift later
+  // runs). Ticks that passed while it ran are missed: a run that overruns its
+  // interval waits for the next tick instead of starting again at once, so a slow
+  // query never runs back to back on a struggling database.
+  void finished(size_t index, TimePoint now);
   // The earliest time a call to takeDue() can return something, or nullopt when
   // nothing can start until a running probe finishes.
   std::optional<TimePoint> nextWakeup() const;

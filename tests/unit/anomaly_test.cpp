@@ -38,7 +38,7 @@ TEST_CASE("robust z-score against hand-computed median and MAD", "[anomaly]") {
   CHECK(low.anomalous);
 }
 
-TEST_CASE("too little training is not evaluated; anomalous points are left out", "[anomaly]") {
+TEST_CASE("too little training is not evaluated, anomalous points are left out", "[anomaly]") {
   config::AnomalyConfig cfg;
   auto six = detectAnomaly(hourly({1, 2, 3, 4, 5, 6}), kNow, 100, cfg);
   CHECK_FALSE(six.evaluated);

@@ -248,7 +248,7 @@ TEST_CASE("environment variables expand, and a missing one is named", "[config][
   CHECK(escaped.config->agent.api_token == "${NOT_A_VAR}");
 }
 
-TEST_CASE("several files and directories merge; duplicates are errors", "[config][merge]") {
+TEST_CASE("several files and directories merge, duplicates are errors", "[config][merge]") {
   datawatch::testing::TempDir dir;
   datawatch::testing::writeFile(
       dir / "conf.d/10-sources.yaml",

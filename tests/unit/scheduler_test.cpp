@@ -33,7 +33,7 @@ struct Sim {
       now = std::max(now, *next);
       for (auto it = running.begin(); it != running.end();) {
         if (it->first <= now) {
-          s.finished(it->second);
+          s.finished(it->second, now);
           it = running.erase(it);
         } else {
           ++it;
@@ -83,7 +83,7 @@ TEST_CASE("jitter spreads many probes across the interval", "[scheduler]") {
   CHECK(*offsets.rbegin() < 1000);
 }
 
-TEST_CASE("a probe never overlaps itself; overruns are counted as missed, not stacked",
+TEST_CASE("a probe never overlaps itself: overruns are counted as missed, not stacked",
           "[scheduler]") {
   Scheduler s({8, {}, 0s}, {{"slow", "db", 1min}}, kStart);
   Sim sim{s, 150s};  // every run takes 2.5 intervals
@@ -131,8 +131,8 @@ TEST_CASE("a source at its limit does not block other sources", "[scheduler]") {
   REQUIRE(d.size() == 2);  // x1 and y; x2 waits for x1
   std::set<std::string> names{s.probe(d[0].index).name, s.probe(d[1].index).name};
   CHECK(names == std::set<std::string>{"x1", "y"});
-  s.finished(d[0].index);
-  s.finished(d[1].index);
+  s.finished(d[0].index, kStart);
+  s.finished(d[1].index, kStart);
   auto d2 = s.takeDue(kStart + 1s);
   REQUIRE(d2.size() == 1);
   CHECK(s.probe(d2[0].index).name == "x2");
@@ -145,7 +145,7 @@ TEST_CASE("a long pause skips to the latest tick and counts the missed ones", "[
   REQUIRE(d.size() == 1);
   CHECK(d[0].missed == 10);
   CHECK(d[0].due == kStart + 10min);
-  s.finished(d[0].index);
+  s.finished(d[0].index, kStart);
   CHECK(*s.nextWakeup() == kStart + 11min);
 }
 

@@ -153,7 +153,7 @@ TEST_CASE("a burst of failures pages from the minute both windows burn, until th
   CHECK(st.error_budget_remaining == Approx(1 - (10.0 / 4411) / 0.005));
 }
 
-TEST_CASE("min_bad_events keeps a single bad run from paging; errors can be ignored",
+TEST_CASE("min_bad_events keeps a single bad run from paging, errors can be ignored",
           "[slo][engine]") {
   config::SloConfig cfg;
   cfg.objective = 99.5;
