@@ -13,6 +13,7 @@
 #include "agent/run_once.hpp"
 #include "agent/runtime.hpp"
 #include "agent/version.hpp"
+#include "alerting/prometheus_rules.hpp"
 #include "alerting/slo_advice.hpp"
 #include "alerting/slo_engine.hpp"
 #include "config/dbt_import.hpp"
@@ -128,6 +129,13 @@ int cmdValidate(const CommonOptions& common, const std::string& format) {
   std::cout << "config OK: " << c.sources.size() << " sources, " << c.probes.size() << " probes, "
             << c.slos.size() << " SLOs, " << c.notifiers.size() << " notifiers"
             << (c.environment.empty() ? "" : " (environment " + c.environment + ")") << "\n";
+  return 0;
+}
+
+int cmdRules(const CommonOptions& common) {
+  auto r = loadCommon(common);
+  if (!report(r)) return 2;
+  std::cout << prometheusRules(*r.config);
   return 0;
 }
 

@@ -18,6 +18,7 @@ int cmdCheck(const CommonOptions& common, const std::vector<std::string>& probes
              const std::string& format);
 int cmdValidate(const CommonOptions& common, const std::string& format);
 int cmdRun(const CommonOptions& common, const std::optional<std::string>& listen);
+int cmdRules(const CommonOptions& common);
 int cmdDemo(const CommonOptions& common, const std::string& dir);
 int cmdVersion();
 int cmdImportDbt(const std::string& manifest, const std::string& output, const std::string& source,

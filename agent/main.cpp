@@ -17,6 +17,7 @@ commands:
   run        -c F [--listen ADDR]                   run the agent
   check      -c F [--probe NAME]... [--format table|json]   run probes once
   validate   -c F [--format text|github]            check a config without connecting
+  rules      -c F                                   Prometheus rules for the SLOs
   demo       [--dir D]                              the whole loop on a simulated clock
   import dbt MANIFEST [-o FILE] [--source NAME] [--dsn-env VAR] [--probes-only]
                                                     probes from a dbt manifest.json
@@ -83,7 +84,9 @@ int main(int argc, char** argv) {
         return usageError("usage: datawatch import dbt MANIFEST [-o FILE]");
       return datawatch::cmdImportDbt(args[1], output, source, dsn_env,
                                      ivm.count("probes-only") > 0);
-    } else if (cmd == "rules" || cmd == "incidents" || cmd == "postmortem") {
+    } else if (cmd == "rules") {
+      // -c and --env only
+    } else if (cmd == "incidents" || cmd == "postmortem") {
       std::cerr << "datawatch: " << cmd << " is not supported by this build yet\n";
       return 2;
     } else {
@@ -105,6 +108,7 @@ int main(int argc, char** argv) {
       return datawatch::cmdRun(
           common, vm.count("listen") ? std::optional<std::string>(listen) : std::nullopt);
     if (cmd == "demo") return datawatch::cmdDemo(common, dir);
+    if (cmd == "rules") return datawatch::cmdRules(common);
   } catch (const po::error& ex) {
     return usageError(ex.what());
   } catch (const std::exception& ex) {

@@ -1,0 +1,27 @@
+#pragma once
+// `datawatch rules`: the SLOs of a configuration as Prometheus recording and
+// alerting rules over datawatch_slo_events_total and datawatch_slo_bad_events_total,
+// so Prometheus evaluates the same SLIs, windows, thresholds and min_bad_events as
+// the agent (SPEC §4), independently of it. Naming follows Sloth:
+//
+//   slo:sli_error:ratio_rate<W>           error ratio over each window W
+//   slo:sli_bad_events:increase<W>        bad events over each long window (min_bad_events)
+//   slo:objective:ratio, slo:error_budget:ratio
+//   slo:period_error_budget_remaining:ratio
+//   alert DatawatchSLOBurnRate{slo, severity=page|ticket}
+//   alert DatawatchProbeNotReporting{probe, severity=ticket}
+
+#include <string>
+
+#include "config/types.hpp"
+
+namespace datawatch {
+
+// The rules file (YAML), `promtool check rules` clean.
+std::string prometheusRules(const config::Config& cfg);
+
+// The alert names used above.
+inline constexpr const char* kSloBurnAlert = "DatawatchSLOBurnRate";
+inline constexpr const char* kProbeNotReportingAlert = "DatawatchProbeNotReporting";
+
+}  // namespace datawatch

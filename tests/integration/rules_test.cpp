@@ -1,0 +1,229 @@
+// `datawatch rules` against Prometheus itself: promtool checks the generated
+// rules, and `promtool test rules` evaluates them over the same event series the
+// engine sees; both must agree on which alerts fire and when.
+
+#include <yaml-cpp/yaml.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "alerting/prometheus_rules.hpp"
+#include "alerting/slo_engine.hpp"
+#include "tests/support/test_support.hpp"
+
+using namespace datawatch;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* kConfig = R"(
+sources:
+  shop: {type: sqlite, path: /nonexistent.db}
+probes:
+  - {name: orders_fresh, type: freshness, source: shop, table: orders, column: ts, max_age: 30m, every: 1m}
+slos:
+  - name: orders-fresh
+    objective: 99.5
+    window: 28d
+    probes: [orders_fresh]
+  - name: orders-custom
+    objective: 99
+    window: 7d
+    probes: [orders_fresh]
+    alerting:
+      min_bad_events: 3
+      windows:
+        - {severity: page, long: 2h, short: 10m, burn_rate: 5}
+        - {severity: ticket, long: 12h, short: 1h, burn_rate: 2}
+)";
+
+config::Config loadRulesConfig() {
+  auto r = config::loadConfigFromString(kConfig, "rules.yaml", "",
+                                        [](const std::string&) { return std::nullopt; });
+  for (const auto& d : r.diagnostics) UNSCOPED_INFO(d.str());
+  REQUIRE(r.ok());
+  return *r.config;
+}
+
+std::string promtool() {
+  const std::string path = DATAWATCH_PROMTOOL;
+  if (path.empty() || path.find("NOTFOUND") != std::string::npos)
+    FAIL("promtool not found: `scripts/install-deps.sh --test` installs Debian's prometheus");
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("datawatch rules passes promtool check rules", "[rules][prometheus]") {
+  datawatch::testing::TempDir dir;
+  std::ofstream(dir / "datawatch.yaml") << kConfig;
+  auto gen = datawatch::testing::runCommand(
+      {DATAWATCH_BINARY, "rules", "-c", (dir / "datawatch.yaml").string()});
+  INFO(gen.err);
+  REQUIRE(gen.exit_code == 0);
+  std::ofstream(dir / "rules.yaml") << gen.out;
+  auto check =
+      datawatch::testing::runCommand({promtool(), "check", "rules", (dir / "rules.yaml").string()});
+  INFO(check.out << check.err);
+  CHECK(check.exit_code == 0);
+  // 2 SLOs: default table (7 ratio + 4 bad-event records + 2 alerts + 4 period records),
+  // custom (4 + 2 + 2 + 4), and one not-reporting alert per probe.
+  CHECK_THAT(check.out, Catch::Contains("SUCCESS: 30 rules found"));
+  // A broken config is exit 2 with the error, not half a rules file.
+  std::ofstream(dir / "bad.yaml") << "slos:\n  - name: x\n    objective: 120\n";
+  auto bad = datawatch::testing::runCommand(
+      {DATAWATCH_BINARY, "rules", "-c", (dir / "bad.yaml").string()});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.out.empty());
+}
+
+TEST_CASE("Prometheus evaluating the generated rules agrees with the engine, minute by minute",
+          "[rules][prometheus]") {
+  const config::Config cfg = loadRulesConfig();
+  const std::string rules = prometheusRules(cfg);
+  datawatch::testing::TempDir dir;
+  std::ofstream(dir / "rules.yaml") << rules;
+
+  // The annotations promtool compares, as generated.
+  std::map<std::pair<std::string, std::string>, YAML::Node> annotations;  // (slo, severity)
+  for (const auto& g : YAML::Load(rules)["groups"]) {
+    for (const auto& r : g["rules"]) {
+      if (r["alert"] && r["alert"].as<std::string>() == kSloBurnAlert)
+        annotations[{r["labels"]["slo"].as<std::string>(),
+                     r["labels"]["severity"].as<std::string>()}] = r["annotations"];
+    }
+  }
+  REQUIRE(annotations.size() == 4);
+
+  // One event a minute for 32 hours: seven good hours; an 8-minute burst (with
+  // the 6h window full of good events, only the 1h/5m page row fires); good; a
+  // 20-minute burst; good; a leak (every 25th minute bad: the 6h/30m row); good.
+  // Sample m of the counters holds events 0..m.
+  const int minutes = 32 * 60;
+  const std::function<bool(int)> bad = [](int m) {
+    return (m >= 420 && m < 428) || (m >= 720 && m < 740) || (m >= 1000 && m < 1300 && m % 25 == 0);
+  };
+  const TimePoint t0{};  // promtool's clock starts at the Unix epoch
+  std::vector<SloState> engines;
+  for (const auto& s : cfg.slos) engines.emplace_back(s, std::vector<SloProbe>{});
+  std::vector<std::map<int, std::set<std::string>>> breaching(engines.size());
+  std::ostringstream events, bad_events;
+  uint64_t total = 0, bad_total = 0;
+  for (int m = 0; m < minutes; ++m) {
+    const bool b = bad(m);
+    ++total;
+    bad_total += b;
+    events << (m ? " " : "") << total;
+    bad_events << (m ? " " : "") << bad_total;
+    for (size_t i = 0; i < engines.size(); ++i) {
+      engines[i].recordEvent(t0 + m * 1min, b);
+      breaching[i][m] = engines[i].evaluate(t0 + m * 1min).breaching;
+    }
+  }
+  // Each alert stream (SLO, severity) is compared at every minute after the first
+  // hour, except within one evaluation interval (1 minute) of that stream's own
+  // transitions in the engine.
+  struct Stream {
+    size_t slo;
+    std::string severity;
+    std::set<int> skip;
+    int transitions = 0;
+    int firing_minutes = 0;
+  };
+  std::vector<Stream> streams;
+  for (size_t i = 0; i < engines.size(); ++i) {
+    for (const char* sev : {"page", "ticket"}) {
+      Stream st{i, sev, {}};
+      for (int m = 1; m < minutes; ++m) {
+        const bool on = breaching[i][m].count(sev) > 0;
+        st.firing_minutes += on;
+        if (on != (breaching[i][m - 1].count(sev) > 0)) {
+          ++st.transitions;
+          for (int d = -1; d <= 1; ++d) st.skip.insert(m + d);
+        }
+      }
+      streams.push_back(st);
+    }
+  }
+  // The scenario makes every stream fire and resolve.
+  int transitions = 0;
+  std::set<int> near_transition;  // of any stream
+  for (const auto& st : streams) {
+    INFO(cfg.slos[st.slo].name << "/" << st.severity);
+    CHECK(st.transitions >= 2);
+    CHECK(st.firing_minutes > 0);
+    transitions += st.transitions;
+    near_transition.insert(st.skip.begin(), st.skip.end());
+  }
+
+  YAML::Emitter y;
+  y << YAML::BeginMap << YAML::Key << "rule_files" << YAML::Value << YAML::BeginSeq
+    << (dir / "rules.yaml").string() << YAML::EndSeq;
+  y << YAML::Key << "evaluation_interval" << YAML::Value << "1m";
+  y << YAML::Key << "tests" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
+  y << YAML::Key << "interval" << YAML::Value << "1m";
+  y << YAML::Key << "input_series" << YAML::Value << YAML::BeginSeq;
+  for (const auto& s : cfg.slos) {
+    y << YAML::BeginMap << YAML::Key << "series" << YAML::Value
+      << "datawatch_slo_events_total{slo=\"" + s.name + "\"}" << YAML::Key << "values"
+      << YAML::Value << events.str() << YAML::EndMap;
+    y << YAML::BeginMap << YAML::Key << "series" << YAML::Value
+      << "datawatch_slo_bad_events_total{slo=\"" + s.name + "\"}" << YAML::Key << "values"
+      << YAML::Value << bad_events.str() << YAML::EndMap;
+  }
+  y << YAML::EndSeq;
+  // Per stream: the ALERTS series Prometheus writes for firing alerts.
+  y << YAML::Key << "promql_expr_test" << YAML::Value << YAML::BeginSeq;
+  int compared = 0;
+  for (const auto& st : streams) {
+    const std::string labels = "alertname=\"" + std::string(kSloBurnAlert) + "\", slo=\"" +
+                               cfg.slos[st.slo].name + "\", severity=\"" + st.severity + "\"";
+    for (int m = 60; m < minutes; ++m) {
+      if (st.skip.count(m)) continue;
+      ++compared;
+      y << YAML::BeginMap << YAML::Key << "expr" << YAML::Value << "ALERTS{" + labels + "}";
+      y << YAML::Key << "eval_time" << YAML::Value << std::to_string(m) + "m";
+      y << YAML::Key << "exp_samples" << YAML::Value << YAML::BeginSeq;
+      if (breaching[st.slo][m].count(st.severity)) {
+        y << YAML::BeginMap << YAML::Key << "labels" << YAML::Value
+          << "ALERTS{" + labels + ", alertstate=\"firing\"}" << YAML::Key << "value" << YAML::Value
+          << 1 << YAML::EndMap;
+      }
+      y << YAML::EndSeq << YAML::EndMap;
+    }
+  }
+  y << YAML::EndSeq;
+  // Whole alerts, with their labels and annotations, every 10 minutes away from
+  // any transition.
+  y << YAML::Key << "alert_rule_test" << YAML::Value << YAML::BeginSeq;
+  for (int m = 60; m < minutes; m += 10) {
+    if (near_transition.count(m)) continue;
+    y << YAML::BeginMap << YAML::Key << "eval_time" << YAML::Value << std::to_string(m) + "m";
+    y << YAML::Key << "alertname" << YAML::Value << kSloBurnAlert;
+    y << YAML::Key << "exp_alerts" << YAML::Value << YAML::BeginSeq;
+    for (size_t i = 0; i < engines.size(); ++i) {
+      for (const auto& sev : breaching[i][m]) {
+        y << YAML::BeginMap << YAML::Key << "exp_labels" << YAML::Value << YAML::BeginMap
+          << YAML::Key << "slo" << YAML::Value << cfg.slos[i].name << YAML::Key << "severity"
+          << YAML::Value << sev << YAML::EndMap;
+        y << YAML::Key << "exp_annotations" << YAML::Value
+          << annotations.at({cfg.slos[i].name, sev}) << YAML::EndMap;
+      }
+    }
+    y << YAML::EndSeq << YAML::EndMap;
+  }
+  y << YAML::EndSeq << YAML::EndMap << YAML::EndSeq << YAML::EndMap;
+  std::ofstream(dir / "test.yaml") << y.c_str();
+  CHECK(compared >= 4 * (minutes - 60) - 3 * transitions);
+
+  auto r = datawatch::testing::runCommand(
+      {promtool(), "test", "rules", (dir / "test.yaml").string()}, {}, std::chrono::minutes(5));
+  // On a disagreement promtool names the eval time and both alert sets.
+  INFO(r.out.substr(0, 4000) << r.err.substr(0, 4000));
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("SUCCESS"));
+}
