@@ -1,0 +1,190 @@
+// SLOs through the `datawatch` binary: the agent rebuilds them from the state
+// store (no amnesia), serves them in /api/v1/status and /metrics; `check`
+// prints them; `validate` warns; the demo burns one.
+
+#include <httplib.h>
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/time_format.hpp"
+#include "store/sqlite_state_store.hpp"
+#include "tests/support/test_support.hpp"
+
+using namespace datawatch;
+using namespace datawatch::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kBinary = DATAWATCH_BINARY;
+
+int listenPort(const std::filesystem::path& log) {
+  const std::string marker = "listening on http://127.0.0.1:";
+  const std::string text = readFile(log);
+  const auto pos = text.find(marker);
+  return pos == std::string::npos ? 0 : std::atoi(text.c_str() + pos + marker.size());
+}
+
+std::optional<double> sample(const std::string& text, const std::string& series) {
+  const auto pos = text.find("\n" + series + " ");
+  if (pos == std::string::npos) return std::nullopt;
+  return std::stod(text.substr(pos + series.size() + 2));
+}
+
+// 42 orders, the newest 10 minutes old.
+void makeWarehouse(const TempDir& dir) {
+  SqliteDb db(dir / "warehouse.db");
+  db.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, created_at TEXT)");
+  const auto now = std::chrono::system_clock::now();
+  for (int i = 0; i < 42; ++i)
+    db.exec("INSERT INTO orders (created_at) VALUES ('" + formatRfc3339(now - 10min - i * 1min) +
+            "')");
+}
+
+const char* kConfig = R"(agent:
+  state: sqlite://./state.db
+sources:
+  shop: {type: sqlite, path: ./warehouse.db}
+probes:
+  - {name: orders_volume, type: volume, source: shop, table: orders, min: 1000, every: 1m}
+slos:
+  - name: orders-complete
+    objective: 99.5
+    window: 28d
+    probes: [orders_volume]
+)";
+
+}  // namespace
+
+TEST_CASE("after a restart the agent's SLOs pick up where they were: status API and metrics",
+          "[integration][slo]") {
+  TempDir dir;
+  makeWarehouse(dir);
+  writeFile(dir / "datawatch.yaml", kConfig);
+  // Two hours of history before this start: one run a minute, the last 30 failing.
+  const auto now = std::chrono::system_clock::now();
+  {
+    auto store = SqliteStateStore::open((dir / "state.db").string());
+    REQUIRE(store.ok());
+    for (int m = 120; m >= 1; --m) {
+      ProbeResult r;
+      r.probe = "orders_volume";
+      r.type = "volume";
+      r.status = m <= 30 ? ProbeStatus::Fail : ProbeStatus::Pass;
+      r.value = 42;
+      r.observed_at = std::chrono::time_point_cast<Duration>(now - m * 1min);
+      REQUIRE((*store)->recordRun(r));
+    }
+  }
+  Process agent(
+      {kBinary, "run", "-c", (dir / "datawatch.yaml").string(), "--listen", "127.0.0.1:0"},
+      dir / "out.log", dir / "err.log");
+  int port = 0;
+  REQUIRE(eventually([&] { return (port = listenPort(dir / "err.log")) > 0; }, 20s));
+  httplib::Client http("127.0.0.1", port);
+  http.set_read_timeout(5, 0);
+
+  nlohmann::json slo;
+  REQUIRE(eventually(
+      [&] {
+        auto res = http.Get("/api/v1/status");
+        if (!res || res->status != 200) return false;
+        auto j = nlohmann::json::parse(res->body);
+        if (j["slos"].size() != 1) return false;
+        slo = j["slos"][0];
+        return true;
+      },
+      20s));
+  // Straight after the start, from the store alone (the first live run may or may
+  // not have landed): 30 bad of the last 60 runs over 1h, paging and ticketing.
+  CHECK(slo["name"] == "orders-complete");
+  CHECK(slo["objective_percent"] == 99.5);
+  CHECK(slo["window"] == "28d");
+  CHECK(slo["breaching"] == nlohmann::json::array({"page", "ticket"}));
+  const auto& w = slo["windows"];
+  REQUIRE(w.size() == 8);
+  CHECK(w[2]["window"] == "1h");
+  CHECK(w[2]["events"].get<int>() >= 59);
+  CHECK(w[2]["bad_events"].get<int>() >= 30);
+  CHECK(w[7]["window"] == "28d");
+  CHECK(w[7]["events"].get<int>() >= 120);
+  // 28 days at one run a minute plan 40320 runs; 0.5% of them, 201.6, may be bad.
+  CHECK(slo["error_budget_events"].get<double>() == Approx(201.6));
+  CHECK(slo["error_budget_remaining"].get<double>() <= 1 - 30 / 201.6 + 1e-9);
+  CHECK(slo["rows"][0]["breaching"] == true);
+  CHECK(readFile(dir / "err.log").find("SLOs: 1 rebuilt from 120 stored probe runs") !=
+        std::string::npos);
+
+  // The metrics of SPEC §3.
+  std::string metrics;
+  REQUIRE(eventually(
+      [&] {
+        metrics = http.Get("/metrics")->body;
+        return sample(metrics, R"(datawatch_slo_burn_rate{slo="orders-complete",window="1h"})")
+                   .value_or(0) > 50;
+      },
+      20s));
+  CHECK(sample(metrics, R"(datawatch_slo_objective_ratio{slo="orders-complete"})") == 0.995);
+  CHECK(sample(metrics, R"(datawatch_slo_error_ratio{slo="orders-complete",window="5m"})") == 1.0);
+  CHECK(sample(metrics, R"(datawatch_slo_error_budget_remaining_ratio{slo="orders-complete"})")
+            .value_or(1) < 0.86);
+  CHECK(metrics.find(R"(datawatch_slo_events_total{slo="orders-complete"})") != std::string::npos);
+  CHECK(metrics.find(R"(datawatch_slo_bad_events_total{slo="orders-complete"})") !=
+        std::string::npos);
+  CHECK(readFile(dir / "err.log").find("slo orders-complete: page burn rate breaching") !=
+        std::string::npos);
+
+  // The live runs (every minute, failing) feed the counters.
+  agent.signal(SIGTERM);
+  CHECK(agent.wait(10s) == 0);
+}
+
+TEST_CASE("check prints each SLO's state after the probes", "[integration][slo][check]") {
+  TempDir dir;
+  makeWarehouse(dir);
+  writeFile(dir / "datawatch.yaml", kConfig);
+  auto r = runCommand({kBinary, "check", "-c", (dir / "datawatch.yaml").string()});
+  CHECK(r.exit_code == 1);
+  INFO(r.out);
+  CHECK(r.out.find("SLO              OBJECTIVE") != std::string::npos);
+  // One failing run: SLI 0%, and 1 of the 201.6 bad runs the month allows spent.
+  CHECK(r.out.find("orders-complete  99.50% / 28d      0.000%    99.5%") != std::string::npos);
+  CHECK(r.out.find("1h 200.00") != std::string::npos);
+  // JSON stays one array of probe runs (SPEC §1).
+  auto j =
+      runCommand({kBinary, "check", "-c", (dir / "datawatch.yaml").string(), "--format", "json"});
+  CHECK(nlohmann::json::parse(j.out).is_array());
+}
+
+TEST_CASE("validate warns when one bad event would page", "[integration][slo][validate]") {
+  TempDir dir;
+  writeFile(dir / "datawatch.yaml",
+            "sources:\n  shop: {type: sqlite, path: ./w.db}\n"
+            "probes:\n  - {name: rows, type: volume, source: shop, table: orders, min: 1, every: "
+            "10m}\n"
+            "slos:\n  - {name: rows-ok, objective: 99.9, window: 30d, probes: [rows]}\n");
+  auto r = runCommand({kBinary, "validate", "-c", (dir / "datawatch.yaml").string()});
+  CHECK(r.exit_code == 0);  // a warning, not an error
+  CHECK(r.err.find(":6:5: warning: slo \"rows-ok\": a single bad event would page: its probes run "
+                   "6 times in 1h") != std::string::npos);
+  auto gh = runCommand(
+      {kBinary, "validate", "-c", (dir / "datawatch.yaml").string(), "--format", "github"});
+  CHECK(gh.out.find("::warning file=") != std::string::npos);
+}
+
+TEST_CASE("the demo burns an SLO and prints when each severity starts and stops breaching",
+          "[integration][slo][demo]") {
+  TempDir dir;
+  auto r = runCommand({kBinary, "demo", "--dir", (dir / "demo").string()}, {}, 120s);
+  INFO(r.out);
+  CHECK(r.exit_code == 0);
+  // The loader stalls at 09:00 on day 2; the freshness limit is 30 minutes.
+  CHECK(r.out.find("2026-11-24 09:34  slo orders-fresh  page burn rate BREACHING: 1h 13.6 / 5m "
+                   "200.0 > 13.44") != std::string::npos);
+  CHECK(r.out.find("slo orders-fresh  ticket burn rate BREACHING") != std::string::npos);
+  CHECK(r.out.find("slo orders-fresh  page burn rate back under threshold") != std::string::npos);
+  CHECK(r.out.find("slo orders-fresh  ticket burn rate back under threshold") != std::string::npos);
+  CHECK(r.out.find("peak burn rates: 5m 200.0") != std::string::npos);
+}
