@@ -1,19 +1,20 @@
 #pragma once
-// WindowRing: counts of events (all, bad) and of minutes without data over
-// several sliding windows that share one ring of buckets, in O(1) work per event
-// and per window and fixed memory.
+// Sliding-window event counts for the SLO engine, in O(1) work per event and
+// per window and fixed memory.
 //
-// The ring has one bucket per `resolution` and spans the longest of its
-// windows; each window keeps a running sum of its newest k = window/resolution
-// buckets (rounded up). Adding an event updates the bucket and the sums of the
-// windows it falls in; moving to a new bucket subtracts, for each window, the
-// bucket that has just left it. sums(now, w) covers the buckets that start after
+// A RingSet holds one or more tiers; a tier is a ring of buckets of one
+// resolution spanning the longest of its windows, and each window keeps a
+// running sum of its newest k = window/resolution buckets (rounded up). Adding
+// an event updates its bucket and the sums of the windows it falls in; moving a
+// tier to a new bucket subtracts, for each of its windows, the bucket that has
+// just left it. A window's sum at `now` covers the buckets that start after
 // now - window: between window - resolution and window of history, so at most one
 // bucket (one resolution) is missing at the trailing edge — the worst-case error.
 //
-// Memory: 12 bytes a bucket (32-bit counts per bucket, 64-bit running sums).
-// Events may arrive out of order as long as they fall inside the ring; older
-// ones are ignored (and counted in dropped()). Not thread-safe.
+// Memory: 12 bytes a bucket; every bucket and window of a RingSet lives in three
+// allocations, so evaluating all windows touches a few cache lines. Events may
+// arrive out of order as long as they fall inside their tier; older ones are
+// ignored (and counted in dropped()). Not thread-safe.
 
 #include <cstdint>
 #include <vector>
@@ -31,19 +32,29 @@ struct EventCounts {
   }
 };
 
-class WindowRing {
+class RingSet {
  public:
-  // `windows` must not be empty; the ring spans the longest.
-  WindowRing(Duration resolution, std::vector<Duration> windows);
+  struct Tier {
+    Duration resolution;
+    std::vector<Duration> windows;
+  };
+  // Windows are numbered in the order given, tier after tier. No tier may be empty.
+  explicit RingSet(const std::vector<Tier>& tiers);
 
   void add(TimePoint at, bool bad, uint32_t count = 1);
   void addNoData(TimePoint at, uint32_t minutes = 1);
-  // The counts of window `i` (in constructor order) at `now`, to the resolution.
-  EventCounts sums(TimePoint now, size_t i);
+  // Moves every tier to `now` (expiring what left each window); then sum() reads.
+  void advanceTo(TimePoint now);
+  const EventCounts& sum(size_t window) const { return windows_[window].sum; }
+  EventCounts sums(TimePoint now, size_t window) {
+    advanceTo(now);
+    return sum(window);
+  }
 
-  const std::vector<Duration>& windows() const { return windows_; }
-  Duration resolution() const { return resolution_; }
-  size_t buckets() const { return ring_.size(); }
+  size_t windowCount() const { return windows_.size(); }
+  Duration window(size_t i) const { return windows_[i].window; }
+  Duration resolution(size_t window) const { return tiers_[windows_[window].tier].resolution; }
+  size_t buckets() const { return buckets_.size(); }
   uint64_t dropped() const { return dropped_; }
 
  private:
@@ -52,35 +63,56 @@ class WindowRing {
     uint32_t bad = 0;
     uint32_t no_data = 0;
   };
-  int64_t bucketOf(TimePoint t) const;
-  Bucket& slot(int64_t bucket) {
-    const auto n = static_cast<int64_t>(ring_.size());
-    return ring_[static_cast<size_t>((bucket % n + n) % n)];
-  }
-  void advance(int64_t bucket);  // makes `bucket` the newest, expiring what leaves each window
+  struct TierState {
+    Duration resolution;
+    size_t offset;  // first bucket in buckets_
+    int64_t size;   // buckets in the ring
+    size_t first_window, end_window;
+    int64_t head = INT64_MIN;  // absolute number of the newest bucket
+  };
+  struct WindowState {
+    Duration window;
+    size_t tier;
+    int64_t span;  // buckets
+    EventCounts sum;
+  };
+  int64_t bucketOf(const TierState& t, TimePoint at) const;
+  Bucket& slot(const TierState& t, int64_t bucket);
+  void advance(TierState& t, int64_t bucket);
   void add(TimePoint at, const Bucket& delta);
 
-  Duration resolution_;
-  std::vector<Duration> windows_;
-  std::vector<int64_t> spans_;  // buckets per window
-  std::vector<EventCounts> sums_;
-  std::vector<Bucket> ring_;
-  int64_t head_ = INT64_MIN;  // absolute number of the newest bucket
+  std::vector<TierState> tiers_;
+  std::vector<WindowState> windows_;
+  std::vector<Bucket> buckets_;
   uint64_t dropped_ = 0;
 };
 
-// One window alone (tests, simple uses): 60 buckets.
+// One tier of windows (tests, simple uses).
+class WindowRing {
+ public:
+  WindowRing(Duration resolution, std::vector<Duration> windows)
+      : set_({{resolution, std::move(windows)}}) {}
+  void add(TimePoint at, bool bad, uint32_t count = 1) { set_.add(at, bad, count); }
+  EventCounts sums(TimePoint now, size_t i) { return set_.sums(now, i); }
+  size_t buckets() const { return set_.buckets(); }
+  uint64_t dropped() const { return set_.dropped(); }
+
+ private:
+  RingSet set_;
+};
+
+// One window alone, in 60 buckets.
 class SlidingCounter {
  public:
   explicit SlidingCounter(Duration window, int buckets = 60);
-  void add(TimePoint at, bool bad, uint32_t count = 1) { ring_.add(at, bad, count); }
-  EventCounts sums(TimePoint now) { return ring_.sums(now, 0); }
-  Duration window() const { return ring_.windows()[0]; }
-  Duration resolution() const { return ring_.resolution(); }
-  uint64_t dropped() const { return ring_.dropped(); }
+  void add(TimePoint at, bool bad, uint32_t count = 1) { set_.add(at, bad, count); }
+  EventCounts sums(TimePoint now) { return set_.sums(now, 0); }
+  Duration window() const { return set_.window(0); }
+  Duration resolution() const { return set_.resolution(0); }
+  uint64_t dropped() const { return set_.dropped(); }
 
  private:
-  WindowRing ring_;
+  RingSet set_;
 };
 
 }  // namespace datawatch

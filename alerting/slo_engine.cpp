@@ -91,38 +91,40 @@ Duration SloState::staleAfter(Duration every) {
   return std::max<Duration>(2 * every, minutes(2));
 }
 
+namespace {
+
+// The SLO's windows ascending (the SLO window, the longest, last) in three tiers
+// of resolution (see the header).
+std::vector<RingSet::Tier> windowTiers(const config::SloConfig& cfg,
+                                       const std::vector<BurnRow>& rows) {
+  std::set<Duration> windows{cfg.window};
+  for (const auto& r : rows) {
+    windows.insert(r.long_window);
+    windows.insert(r.short_window);
+  }
+  std::vector<RingSet::Tier> tiers{{minutes(1), {}}, {minutes(15), {}}, {minutes(1), {}}};
+  for (Duration w : windows)
+    tiers[w <= kMinuteTierMax ? 0 : w <= kQuarterTierMax ? 1 : 2].windows.push_back(w);
+  if (!tiers[2].windows.empty()) {
+    tiers[2].resolution = std::max<Duration>(
+        minutes(1), std::chrono::ceil<minutes>(tiers[2].windows.back() / kLongTierBuckets));
+  }
+  std::erase_if(tiers, [](const RingSet::Tier& t) { return t.windows.empty(); });
+  return tiers;
+}
+
+}  // namespace
+
 SloState::SloState(const config::SloConfig& cfg, std::vector<SloProbe> probes)
-    : cfg_(cfg), objective_(cfg.objective / 100.0), rows_(burnRows(cfg)) {
-  std::set<Duration> alert;
-  for (const auto& r : rows_) {
-    alert.insert(r.long_window);
-    alert.insert(r.short_window);
-  }
-  alert.erase(cfg_.window);
-  std::vector<Duration> ordered(alert.begin(), alert.end());
-  ordered.push_back(cfg_.window);
-  // Three tiers of resolution (see the header).
-  std::vector<Duration> tiers[3];
-  for (Duration w : ordered)
-    tiers[w <= kMinuteTierMax ? 0 : w <= kQuarterTierMax ? 1 : 2].push_back(w);
-  Duration longest{0};
-  for (Duration w : tiers[2]) longest = std::max(longest, w);
-  const Duration resolutions[3] = {
-      minutes(1), minutes(15),
-      std::max<Duration>(minutes(1), std::chrono::ceil<minutes>(longest / kLongTierBuckets))};
-  std::map<Duration, WindowRef> refs;
-  for (size_t t = 0; t < 3; ++t) {
-    if (tiers[t].empty()) continue;
-    for (size_t i = 0; i < tiers[t].size(); ++i)
-      refs[tiers[t][i]] = {tiers[t][i], rings_.size(), i};
-    rings_.emplace_back(resolutions[t], tiers[t]);
-  }
-  for (Duration w : ordered) windows_.push_back(refs.at(w));
+    : cfg_(cfg),
+      objective_(cfg.objective / 100.0),
+      rows_(burnRows(cfg)),
+      rings_(windowTiers(cfg, rows_)) {
   for (auto& p : probes) tracks_.push_back({p, staleAfter(p.every), std::nullopt, false});
 }
 
 void SloState::addEvent(TimePoint at, bool bad, bool replay) {
-  for (auto& ring : rings_) ring.add(at, bad);
+  rings_.add(at, bad);
   if (!replay) {
     ++events_;
     bad_events_ += bad;
@@ -155,8 +157,7 @@ void SloState::closeUntil(TimePoint t, bool replay) {
   const TimePoint limit = floorMinute(t);  // minutes [m, m+1) with m < limit have ended
   // Minutes older than the longest window cannot count any more: skip them, but
   // keep an open gap's start.
-  Duration longest{0};
-  for (const auto& w : windows_) longest = std::max(longest, w.window);
+  const Duration longest = rings_.window(rings_.windowCount() - 1);
   if (limit - *cursor_ > longest + minutes(1)) {
     const TimePoint skip_to = floorMinute(limit - longest);
     closeMinute(*cursor_, replay);  // decides whether the skipped stretch starts a gap
@@ -176,30 +177,38 @@ void SloState::closeMinute(TimePoint m, bool replay) {
     bad = bad || t.last_bad;
   }
   if (!covered) {
-    for (auto& ring : rings_) ring.addNoData(m);
+    rings_.addNoData(m);
     if (!gap_start_) gap_start_ = m;
     return;
   }
   if (gap_start_) {
+    if (gaps_.size() == kMaxGaps) gaps_.erase(gaps_.begin());
     gaps_.push_back({*gap_start_, m});
-    if (gaps_.size() > kMaxGaps) gaps_.pop_front();
     gap_start_.reset();
   }
   if (cfg_.budgeting == config::Budgeting::Timeslices) addEvent(m, bad, replay);
 }
 
 SloStatus SloState::evaluate(TimePoint now) {
-  closeUntil(now, false);
   SloStatus st;
-  st.name = cfg_.name;
+  evaluate(now, st);
+  return st;
+}
+
+void SloState::evaluate(TimePoint now, SloStatus& st) {
+  closeUntil(now, false);
+  if (st.name != cfg_.name) st.name = cfg_.name;  // reused buffers: copy only what changed
   st.objective = objective_;
   st.window = cfg_.window;
   st.budgeting = cfg_.budgeting;
-  for (const auto& ref : windows_) {
-    WindowStatus ws{ref.window, rings_[ref.ring].sums(now, ref.index)};
+  rings_.advanceTo(now);
+  st.windows.resize(rings_.windowCount());
+  for (size_t i = 0; i < st.windows.size(); ++i) {
+    WindowStatus& ws = st.windows[i];
+    ws.window = rings_.window(i);
+    ws.counts = rings_.sum(i);
     ws.error_ratio = ws.counts.errorRatio();
     ws.burn_rate = burnRate(ws.error_ratio, objective_);
-    st.windows.push_back(ws);
   }
   const auto& slo_counts = st.sloWindow().counts;
   st.error_budget_events =
@@ -208,22 +217,42 @@ SloStatus SloState::evaluate(TimePoint now) {
       st.error_budget_events > 0
           ? 1.0 - static_cast<double>(slo_counts.bad) / st.error_budget_events
           : 1.0;
-  for (const auto& r : rows_) {
+  st.rows.resize(rows_.size());
+  bool page = false, ticket = false, other = false;
+  const auto min_bad = static_cast<uint64_t>(std::max(0, cfg_.alerting.min_bad_events));
+  for (size_t i = 0; i < rows_.size(); ++i) {
+    const BurnRow& r = rows_[i];
     const WindowStatus* lw = st.find(r.long_window);
     const WindowStatus* sw = st.find(r.short_window);
-    RowStatus rs{r, lw->burn_rate, sw->burn_rate, lw->counts.bad, false};
+    RowStatus& rs = st.rows[i];
+    if (rs.row.severity != r.severity) rs.row.severity = r.severity;
+    rs.row.long_window = r.long_window;
+    rs.row.short_window = r.short_window;
+    rs.row.burn_rate = r.burn_rate;
+    rs.row.budget_share = r.budget_share;
+    rs.long_burn_rate = lw->burn_rate;
+    rs.short_burn_rate = sw->burn_rate;
+    rs.long_bad_events = lw->counts.bad;
     rs.breaching =
-        lw->burn_rate > r.burn_rate && sw->burn_rate > r.burn_rate &&
-        lw->counts.bad >= static_cast<uint64_t>(std::max(0, cfg_.alerting.min_bad_events));
-    if (rs.breaching) st.breaching.insert(r.severity);
-    st.rows.push_back(rs);
+        lw->burn_rate > r.burn_rate && sw->burn_rate > r.burn_rate && lw->counts.bad >= min_bad;
+    if (rs.breaching) {
+      page = page || r.severity == "page";
+      ticket = ticket || r.severity == "ticket";
+      other = other || (r.severity != "page" && r.severity != "ticket");
+    }
+  }
+  // The set is rebuilt only when it changes: no allocation on a steady tick.
+  if (other || st.breaching.size() != static_cast<size_t>(page) + ticket ||
+      (page && !st.breaching.count("page")) || (ticket && !st.breaching.count("ticket"))) {
+    st.breaching.clear();
+    for (const auto& rs : st.rows)
+      if (rs.breaching) st.breaching.insert(rs.row.severity);
   }
   st.data_since = data_since_;
   st.no_data_since = gap_start_;
-  st.recent_gaps.assign(gaps_.begin(), gaps_.end());
+  st.recent_gaps = gaps_;
   st.events_total = events_;
   st.bad_events_total = bad_events_;
-  return st;
 }
 
 // ------------------------------------------------------------------ SloEngine
@@ -300,11 +329,16 @@ void SloEngine::record(const ProbeResult& run) {
 }
 
 std::vector<SloStatus> SloEngine::evaluate(TimePoint now) {
-  std::lock_guard lock(mu_);
   std::vector<SloStatus> out;
-  out.reserve(slos_.size());
-  for (auto& [name, e] : slos_) out.push_back(e.state->evaluate(now));
+  evaluate(now, out);
   return out;
+}
+
+void SloEngine::evaluate(TimePoint now, std::vector<SloStatus>& out) {
+  std::lock_guard lock(mu_);
+  out.resize(slos_.size());
+  size_t i = 0;
+  for (auto& [name, e] : slos_) e.state->evaluate(now, out[i++]);
 }
 
 size_t SloEngine::size() const {

@@ -15,7 +15,7 @@
 // count no event for it) and reported per window and as gaps. Coverage starts
 // at the SLO's first counted run.
 //
-// Windows live in three WindowRings: those up to 6h (5m, 30m, 1h, 2h, 6h by
+// Windows live in one RingSet of three tiers: those up to 6h (5m, 30m, 1h, 2h, 6h by
 // default) in one-minute buckets, those up to 3d (1d, 3d) in 15-minute buckets,
 // longer ones (the SLO window) in 168 buckets (4 hours at 28 days). Each sum
 // misses at most one bucket at its trailing edge: that is the worst-case error.
@@ -26,7 +26,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -109,6 +108,8 @@ class SloState {
   void recordEvent(TimePoint at, bool bad);
   // Closes the minutes before `now` and evaluates every window and row.
   SloStatus evaluate(TimePoint now);
+  // The same into `out`, reusing its buffers (no allocation in the steady state).
+  void evaluate(TimePoint now, SloStatus& out);
 
   const config::SloConfig& config() const { return cfg_; }
   const std::vector<BurnRow>& rows() const { return rows_; }
@@ -134,18 +135,12 @@ class SloState {
   config::SloConfig cfg_;
   double objective_;
   std::vector<BurnRow> rows_;
-  struct WindowRef {
-    Duration window;
-    size_t ring;
-    size_t index;  // in the ring's windows
-  };
-  std::vector<WindowRing> rings_;
-  std::vector<WindowRef> windows_;  // the alert windows ascending, then the SLO window
+  RingSet rings_;  // windows ascending: the alert windows, then the SLO window (the longest)
   std::vector<Track> tracks_;
   std::optional<TimePoint> cursor_;  // the first minute not yet closed
   std::optional<TimePoint> data_since_;
   std::optional<TimePoint> gap_start_;
-  std::deque<DataGap> gaps_;
+  std::vector<DataGap> gaps_;  // oldest first, at most 10
   uint64_t events_ = 0;
   uint64_t bad_events_ = 0;
 };
@@ -168,6 +163,8 @@ class SloEngine {
 
   void record(const ProbeResult& run);
   std::vector<SloStatus> evaluate(TimePoint now);
+  // Every SLO into `out` (resized to the SLO count), reusing its buffers.
+  void evaluate(TimePoint now, std::vector<SloStatus>& out);
   size_t size() const;
 
  private:

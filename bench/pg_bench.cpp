@@ -18,6 +18,7 @@
 
 #include "agent/probe_loop.hpp"
 #include "agent/runtime.hpp"
+#include "bench/bench_util.hpp"
 #include "config/loader.hpp"
 #include "probes/postgres_source.hpp"
 
@@ -25,13 +26,8 @@ using namespace datawatch;
 
 namespace {
 
-long peakRssKb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
-}
+using bench::peakRssKb;
+using bench::processCpuSeconds;
 
 double medianOf(std::vector<double> v) {
   std::sort(v.begin(), v.end());

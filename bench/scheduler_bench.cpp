@@ -22,6 +22,7 @@
 #include "agent/metrics.hpp"
 #include "agent/probe_loop.hpp"
 #include "agent/runtime.hpp"
+#include "bench/bench_util.hpp"
 #include "config/loader.hpp"
 #include "core/time_format.hpp"
 #include "probes/sqlite_source.hpp"
@@ -31,26 +32,13 @@ using namespace datawatch;
 
 namespace {
 
+using bench::peakRssKb;
+using bench::processCpuSeconds;
+
 double threadCpuSeconds() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-double processCpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-long peakRssKb() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
 }
 
 // Wraps the real SQLite source and accumulates the CPU time spent in its queries.
