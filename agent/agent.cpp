@@ -195,7 +195,8 @@ void Agent::prune() {
 
 void Agent::evaluateSlos() {
   last_slo_eval_ = clock_.now();
-  for (const auto& st : slos_.evaluate(last_slo_eval_)) {
+  slos_.evaluate(last_slo_eval_, slo_statuses_);
+  for (const auto& st : slo_statuses_) {
     metrics_.observeSlo(st);
     auto& before = breaching_[st.name];
     for (const auto& r : st.rows) {

@@ -69,6 +69,7 @@ class Agent final : public HttpApi {
   Metrics metrics_;
   SloEngine slos_;
   std::map<std::string, std::set<std::string>> breaching_;  // per SLO; evaluation thread only
+  std::vector<SloStatus> slo_statuses_;                     // reused; evaluation thread only
   std::unique_ptr<HttpServer> http_;
 
   std::mutex reload_mu_;  // serialises reloads (signal thread vs HTTP)
