@@ -35,6 +35,15 @@ double eventsIn(const config::Config& cfg, const config::SloConfig& slo, Duratio
 std::vector<config::Diagnostic> sloCadenceWarnings(const config::Config& cfg) {
   std::vector<config::Diagnostic> out;
   for (const auto& slo : cfg.slos) {
+    if (cfg.agent.retention < slo.window) {
+      out.push_back({config::Diagnostic::Severity::Warning, slo.loc,
+                     "slo \"" + slo.name + "\": agent.retention (" +
+                         formatDuration(cfg.agent.retention) + ") is shorter than its window (" +
+                         formatDuration(slo.window) +
+                         "): after a restart only that much history can be rebuilt; set "
+                         "agent.retention to at least " +
+                         formatDuration(slo.window)});
+    }
     const double budget = 1.0 - slo.objective / 100.0;
     if (budget <= 0 || slo.probes.empty()) continue;
     const bool timeslices = slo.budgeting == config::Budgeting::Timeslices;

@@ -14,6 +14,8 @@ namespace datawatch {
 // (events per window, the error ratio and burn rate of one bad event, the
 // threshold) and the remedies with the values that would fix it — a lower
 // objective, faster probes, timeslices budgeting, a longer page window.
+// Also one when agent.retention is shorter than an SLO's window (the history a
+// restart rebuilds from).
 std::vector<config::Diagnostic> sloCadenceWarnings(const config::Config& cfg);
 
 }  // namespace datawatch

@@ -498,4 +498,11 @@ slos:
   CHECK_THAT(w[1].message, Catch::Contains("slo \"slices-strict\"") &&
                                Catch::Contains("1.67% over 1h, a burn rate of 16.67 > 14.40") &&
                                Catch::Contains("an objective of 99.88% or lower"));
+  // Retention shorter than a window: the rebuild after a restart would be partial.
+  auto cfg = *r.config;
+  cfg.agent.retention = 7 * 24h;
+  auto short_retention = sloCadenceWarnings(cfg);
+  REQUIRE(short_retention.size() == 2 + 4);
+  CHECK_THAT(short_retention[0].message,
+             Catch::Contains("agent.retention (7d) is shorter than its window (28d)"));
 }
