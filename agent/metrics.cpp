@@ -145,6 +145,18 @@ void Metrics::removeSeries(ProbeSeries& s) {
   if (s.value2) s.value2_family->Remove(s.value2);
 }
 
+template <typename Series>
+void Metrics::dropAllBut(std::map<std::string, Series>& series, const std::set<std::string>& keep) {
+  for (auto it = series.begin(); it != series.end();) {
+    if (keep.count(it->first)) {
+      ++it;
+    } else {
+      removeSeries(it->second);
+      it = series.erase(it);
+    }
+  }
+}
+
 void Metrics::setProbes(const std::vector<config::ProbeConfig>& probes) {
   std::lock_guard lock(mu_);
   std::set<std::string> keep;
@@ -203,14 +215,7 @@ void Metrics::setProbes(const std::vector<config::ProbeConfig>& probes) {
     }
     probes_.emplace(p.name, s);
   }
-  for (auto it = probes_.begin(); it != probes_.end();) {
-    if (keep.count(it->first)) {
-      ++it;
-    } else {
-      removeSeries(it->second);
-      it = probes_.erase(it);
-    }
-  }
+  dropAllBut(probes_, keep);
 }
 
 void Metrics::observe(const ProbeResult& r) {
@@ -284,14 +289,7 @@ void Metrics::setSlos(const std::vector<config::SloConfig>& slos) {
     }
     slos_.emplace(cfg.name, std::move(s));
   }
-  for (auto it = slos_.begin(); it != slos_.end();) {
-    if (keep.count(it->first)) {
-      ++it;
-    } else {
-      removeSeries(it->second);
-      it = slos_.erase(it);
-    }
-  }
+  dropAllBut(slos_, keep);
 }
 
 void Metrics::observeSlo(const SloStatus& st) {

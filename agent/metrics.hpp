@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "alerting/slo_engine.hpp"
@@ -70,6 +71,9 @@ class Metrics {
     uint64_t seen_bad = 0;
   };
   void removeSeries(SloSeries& s);
+  // Removes every entry (and its series) whose name is not in `keep`.
+  template <typename Series>
+  void dropAllBut(std::map<std::string, Series>& series, const std::set<std::string>& keep);
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Gauge>& success_;

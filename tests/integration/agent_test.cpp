@@ -22,17 +22,6 @@ namespace {
 const std::string kBinary = DATAWATCH_BINARY;
 const std::string kToken = "tok-Zq81xx-never-log-me";
 
-// A warehouse whose newest order is 10 minutes old and holds 42 orders.
-void makeWarehouse(const TempDir& dir) {
-  SqliteDb db(dir / "warehouse.db");
-  db.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, created_at TEXT)");
-  const auto now = std::chrono::system_clock::now();
-  for (int i = 0; i < 42; ++i) {
-    db.exec("INSERT INTO orders (created_at) VALUES ('" + formatRfc3339(now - 10min - i * 1min) +
-            "')");
-  }
-}
-
 const char* kConfig = R"(agent:
   state: sqlite://./state.db
   api_token: ${DW_TOKEN}
@@ -44,27 +33,12 @@ probes:
   - {name: secret_table, type: volume, source: shop, table: "${DW_TOKEN}", min: 1, every: 1s}
 )";
 
-int listenPort(const std::filesystem::path& log) {
-  const std::string marker = "listening on http://127.0.0.1:";
-  const std::string text = readFile(log);
-  const auto pos = text.find(marker);
-  if (pos == std::string::npos) return 0;
-  return std::atoi(text.c_str() + pos + marker.size());
-}
-
-// The value of the sample `name{labels}` in Prometheus text, or nullopt.
-std::optional<double> sample(const std::string& text, const std::string& series) {
-  const auto pos = text.find("\n" + series + " ");
-  if (pos == std::string::npos) return std::nullopt;
-  return std::stod(text.substr(pos + series.size() + 2));
-}
-
 }  // namespace
 
 TEST_CASE("datawatch run serves metrics and status, reloads on SIGHUP and stops on SIGTERM",
           "[integration][run]") {
   TempDir dir;
-  makeWarehouse(dir);
+  makeOrdersWarehouse(dir.path());
   writeFile(dir / "datawatch.yaml", kConfig);
   Process agent(
       {kBinary, "run", "-c", (dir / "datawatch.yaml").string(), "--listen", "127.0.0.1:0"},
@@ -101,13 +75,13 @@ TEST_CASE("datawatch run serves metrics and status, reloads on SIGHUP and stops 
       R"({owner="team-shop",probe="orders_fresh",probe_type="freshness",source="shop",target="orders"})";
   const std::string vl =
       R"({owner="",probe="orders_volume",probe_type="volume",source="shop",target="orders"})";
-  CHECK(sample(metrics->body, "datawatch_probe_success" + fl) == 1.0);
-  CHECK(sample(metrics->body, "datawatch_freshness_age_seconds" + fl).value_or(-1) ==
+  CHECK(promSample(metrics->body, "datawatch_probe_success" + fl) == 1.0);
+  CHECK(promSample(metrics->body, "datawatch_freshness_age_seconds" + fl).value_or(-1) ==
         Approx(600).margin(15));
-  CHECK(sample(metrics->body, "datawatch_volume_rows" + vl) == 42.0);
-  CHECK(sample(metrics->body, "datawatch_probe_success" + vl) == 0.0);
-  CHECK(sample(metrics->body, "datawatch_probe_failures_total" + vl).value_or(0) >= 1.0);
-  CHECK(sample(metrics->body, "datawatch_config_last_reload_success") == 1.0);
+  CHECK(promSample(metrics->body, "datawatch_volume_rows" + vl) == 42.0);
+  CHECK(promSample(metrics->body, "datawatch_probe_success" + vl) == 0.0);
+  CHECK(promSample(metrics->body, "datawatch_probe_failures_total" + vl).value_or(0) >= 1.0);
+  CHECK(promSample(metrics->body, "datawatch_config_last_reload_success") == 1.0);
   CHECK(metrics->body.find("datawatch_build_info{version=") != std::string::npos);
 
   CHECK(http.Get("/healthz")->status == 200);
@@ -128,17 +102,18 @@ TEST_CASE("datawatch run serves metrics and status, reloads on SIGHUP and stops 
   // SIGHUP with a broken config: rejected, the old config keeps running.
   writeFile(dir / "datawatch.yaml", "probes:\n  - {name: x, type: nonsense}\n");
   const double runs_before =
-      sample(http.Get("/metrics")->body, "datawatch_probe_runs_total" + fl).value_or(0);
+      promSample(http.Get("/metrics")->body, "datawatch_probe_runs_total" + fl).value_or(0);
   agent.signal(SIGHUP);
   REQUIRE(eventually(
       [&] {
-        return sample(http.Get("/metrics")->body, "datawatch_config_last_reload_success") == 0.0;
+        return promSample(http.Get("/metrics")->body, "datawatch_config_last_reload_success") ==
+               0.0;
       },
       10s));
   REQUIRE(eventually(
       [&] {
-        return sample(http.Get("/metrics")->body, "datawatch_probe_runs_total" + fl).value_or(0) >
-               runs_before + 1;
+        return promSample(http.Get("/metrics")->body, "datawatch_probe_runs_total" + fl)
+                   .value_or(0) > runs_before + 1;
       },
       10s));
   CHECK(readFile(dir / "err.log").find("reload rejected") != std::string::npos);
@@ -158,10 +133,10 @@ TEST_CASE("datawatch run serves metrics and status, reloads on SIGHUP and stops 
   const std::string rl =
       R"({owner="",probe="recent_orders",probe_type="volume",source="shop",target="orders"})";
   REQUIRE(eventually(
-      [&] { return sample(http.Get("/metrics")->body, "datawatch_volume_rows" + rl) == 20.0; },
+      [&] { return promSample(http.Get("/metrics")->body, "datawatch_volume_rows" + rl) == 20.0; },
       10s));
   const auto after = http.Get("/metrics")->body;
-  CHECK(sample(after, "datawatch_config_last_reload_success") == 1.0);
+  CHECK(promSample(after, "datawatch_config_last_reload_success") == 1.0);
   CHECK(after.find("orders_volume") == std::string::npos);
 
   // Secrets never reach the log or the API.
@@ -216,7 +191,7 @@ TEST_CASE("datawatch run exits 2 on a bad config at start", "[integration][run]"
 
 TEST_CASE("datawatch check prints results and exits 0, 1, 2 or 3", "[integration][check]") {
   TempDir dir;
-  makeWarehouse(dir);
+  makeOrdersWarehouse(dir.path());
   writeFile(dir / "pass.yaml",
             "agent: {state: sqlite://./state.db}\nsources:\n  shop: {type: sqlite, path: "
             "./warehouse.db}\n"

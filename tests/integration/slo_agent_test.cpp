@@ -20,29 +20,6 @@ namespace {
 
 const std::string kBinary = DATAWATCH_BINARY;
 
-int listenPort(const std::filesystem::path& log) {
-  const std::string marker = "listening on http://127.0.0.1:";
-  const std::string text = readFile(log);
-  const auto pos = text.find(marker);
-  return pos == std::string::npos ? 0 : std::atoi(text.c_str() + pos + marker.size());
-}
-
-std::optional<double> sample(const std::string& text, const std::string& series) {
-  const auto pos = text.find("\n" + series + " ");
-  if (pos == std::string::npos) return std::nullopt;
-  return std::stod(text.substr(pos + series.size() + 2));
-}
-
-// 42 orders, the newest 10 minutes old.
-void makeWarehouse(const TempDir& dir) {
-  SqliteDb db(dir / "warehouse.db");
-  db.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, created_at TEXT)");
-  const auto now = std::chrono::system_clock::now();
-  for (int i = 0; i < 42; ++i)
-    db.exec("INSERT INTO orders (created_at) VALUES ('" + formatRfc3339(now - 10min - i * 1min) +
-            "')");
-}
-
 const char* kConfig = R"(agent:
   state: sqlite://./state.db
 sources:
@@ -61,7 +38,7 @@ slos:
 TEST_CASE("after a restart the agent's SLOs pick up where they were: status API and metrics",
           "[integration][slo]") {
   TempDir dir;
-  makeWarehouse(dir);
+  makeOrdersWarehouse(dir.path());
   writeFile(dir / "datawatch.yaml", kConfig);
   // Two hours of history before this start: one run a minute, the last 30 failing.
   const auto now = std::chrono::system_clock::now();
@@ -122,13 +99,14 @@ TEST_CASE("after a restart the agent's SLOs pick up where they were: status API 
   REQUIRE(eventually(
       [&] {
         metrics = http.Get("/metrics")->body;
-        return sample(metrics, R"(datawatch_slo_burn_rate{slo="orders-complete",window="1h"})")
+        return promSample(metrics, R"(datawatch_slo_burn_rate{slo="orders-complete",window="1h"})")
                    .value_or(0) > 50;
       },
       20s));
-  CHECK(sample(metrics, R"(datawatch_slo_objective_ratio{slo="orders-complete"})") == 0.995);
-  CHECK(sample(metrics, R"(datawatch_slo_error_ratio{slo="orders-complete",window="5m"})") == 1.0);
-  CHECK(sample(metrics, R"(datawatch_slo_error_budget_remaining_ratio{slo="orders-complete"})")
+  CHECK(promSample(metrics, R"(datawatch_slo_objective_ratio{slo="orders-complete"})") == 0.995);
+  CHECK(promSample(metrics, R"(datawatch_slo_error_ratio{slo="orders-complete",window="5m"})") ==
+        1.0);
+  CHECK(promSample(metrics, R"(datawatch_slo_error_budget_remaining_ratio{slo="orders-complete"})")
             .value_or(1) < 0.86);
   CHECK(metrics.find(R"(datawatch_slo_events_total{slo="orders-complete"})") != std::string::npos);
   CHECK(metrics.find(R"(datawatch_slo_bad_events_total{slo="orders-complete"})") !=
@@ -143,7 +121,7 @@ TEST_CASE("after a restart the agent's SLOs pick up where they were: status API 
 
 TEST_CASE("check prints each SLO's state after the probes", "[integration][slo][check]") {
   TempDir dir;
-  makeWarehouse(dir);
+  makeOrdersWarehouse(dir.path());
   writeFile(dir / "datawatch.yaml", kConfig);
   auto r = runCommand({kBinary, "check", "-c", (dir / "datawatch.yaml").string()});
   CHECK(r.exit_code == 1);

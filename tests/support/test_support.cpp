@@ -1,5 +1,7 @@
 #include "tests/support/test_support.hpp"
 
+#include "core/time_format.hpp"
+
 #include <unistd.h>
 
 #include <fstream>
@@ -219,6 +221,30 @@ ProbeHarness::ProbeHarness(std::shared_ptr<config::Config> cfg, TimePoint start,
   registerBuiltinProbes(probes_);
   rt_ = std::make_unique<Runtime>(std::move(cfg), clock, sources_, probes_, store, nullptr,
                                   std::make_shared<spdlog::logger>("test"));
+}
+
+int listenPort(const std::filesystem::path& log) {
+  const std::string marker = "listening on http://127.0.0.1:";
+  const std::string text = readFile(log);
+  const auto pos = text.find(marker);
+  if (pos == std::string::npos) return 0;
+  return std::atoi(text.c_str() + pos + marker.size());
+}
+
+std::optional<double> promSample(const std::string& text, const std::string& series) {
+  const auto pos = text.find("\n" + series + " ");
+  if (pos == std::string::npos) return std::nullopt;
+  return std::stod(text.substr(pos + series.size() + 2));
+}
+
+void makeOrdersWarehouse(const std::filesystem::path& dir) {
+  SqliteDb db(dir / "warehouse.db");
+  db.exec("CREATE TABLE orders (id INTEGER PRIMARY KEY, created_at TEXT)");
+  const auto now = std::chrono::system_clock::now();
+  for (int i = 0; i < 42; ++i) {
+    db.exec("INSERT INTO orders (created_at) VALUES ('" +
+            formatRfc3339(now - std::chrono::minutes(10) - i * std::chrono::minutes(1)) + "')");
+  }
 }
 
 }  // namespace datawatch::testing

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,16 @@ struct CommandResult {
 CommandResult runCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& extra_env = {},
                          std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
+// The port of "listening on http://127.0.0.1:PORT" in an agent's log, or 0.
+int listenPort(const std::filesystem::path& log);
+
+// The value of the sample `name{labels}` in Prometheus text, or nullopt.
+std::optional<double> promSample(const std::string& text, const std::string& series);
+
+// warehouse.db in `dir`: table orders(id, created_at), 42 rows, the newest 10
+// minutes old (RFC 3339 text).
+void makeOrdersWarehouse(const std::filesystem::path& dir);
 
 // Polls `condition` every 50 ms until it holds or `timeout` passes. For waiting on
 // another process, where no fake clock can reach.
