@@ -347,23 +347,24 @@ TEST_CASE("a gap is no data, not good events, and is reported", "[slo][engine]")
 }
 
 TEST_CASE("errors: ignore leaves no data behind, errors: bad burns", "[slo][engine]") {
-  auto cfg = sloConfig(99, 7 * 24h, config::Budgeting::Timeslices);
-  cfg.errors = config::ErrorPolicy::Ignore;
-  SloState ignoring(cfg, {{"p", 1min}});
-  for (int m = 0; m < 10; ++m)
-    ignoring.record(run("p", kT0 + m * 1min, m < 3 ? ProbeStatus::Pass : ProbeStatus::Error));
-  auto st = ignoring.evaluate(kT0 + 10min);
-  // The pass at minute 2 stays current until 4: minutes 0..3 good, 4..9 no data.
-  CHECK(st.sloWindow().counts.total == 4);
-  CHECK(st.sloWindow().counts.bad == 0);
-  CHECK(st.sloWindow().counts.no_data == 6);
-  cfg.errors = config::ErrorPolicy::Bad;
-  SloState bad(cfg, {{"p", 1min}});
-  for (int m = 0; m < 10; ++m)
-    bad.record(run("p", kT0 + m * 1min, m < 3 ? ProbeStatus::Pass : ProbeStatus::Error));
-  auto st2 = bad.evaluate(kT0 + 10min);
-  CHECK(st2.sloWindow().counts.total == 10);
-  CHECK(st2.sloWindow().counts.bad == 7);
+  // Three passing runs, then seven errors, one a minute; evaluated after minute 9.
+  auto evaluated = [](config::ErrorPolicy errors) {
+    auto cfg = sloConfig(99, 7 * 24h, config::Budgeting::Timeslices);
+    cfg.errors = errors;
+    SloState slo(cfg, {{"p", 1min}});
+    for (int m = 0; m < 10; ++m)
+      slo.record(run("p", kT0 + m * 1min, m < 3 ? ProbeStatus::Pass : ProbeStatus::Error));
+    return slo.evaluate(kT0 + 10min).sloWindow().counts;
+  };
+  // Ignored: the pass at minute 2 stays current until 4: minutes 0..3 good, 4..9 no data.
+  auto ignoring = evaluated(config::ErrorPolicy::Ignore);
+  CHECK(ignoring.total == 4);
+  CHECK(ignoring.bad == 0);
+  CHECK(ignoring.no_data == 6);
+  auto bad = evaluated(config::ErrorPolicy::Bad);
+  CHECK(bad.total == 10);
+  CHECK(bad.bad == 7);
+  CHECK(bad.no_data == 0);
 }
 
 TEST_CASE("custom alerting windows replace the default table", "[slo][engine]") {
