@@ -507,3 +507,35 @@ slos:
   CHECK_THAT(short_retention[0].message,
              Catch::Contains("agent.retention (7d) is shorter than its window (28d)"));
 }
+
+TEST_CASE("timeslices: steady good, flapping and a slow leak", "[slo][engine]") {
+  // Runs at second 10 of every minute: minute m's event is the result of the run at
+  // m:10, closed once the minute ends. Evaluated at minute k, before its run, the
+  // closed minutes are ..k-1.
+  SloState steady(sloConfig(99.5, 28 * 24h, config::Budgeting::Timeslices), {{"p", 1min}});
+  auto good = simulate(
+      steady, -72 * 60, 60, [](int) { return false; }, 10s);
+  CHECK(transitions(good, "page") == "");
+  CHECK(transitions(good, "ticket") == "");
+  CHECK(good.at(59).error_budget_remaining == 1.0);
+  CHECK(good.at(59).sloWindow().counts.total == 72 * 60 + 59);
+
+  SloState flapping(sloConfig(99.5, 28 * 24h, config::Budgeting::Timeslices), {{"p", 1min}});
+  auto f = simulate(
+      flapping, -72 * 60, 60, [](int m) { return m >= 0 && m < 10 && m % 2 == 1; }, 10s);
+  // 1h window: minutes k-59..k-1 (59). Page needs > 6.72%: 4 bad (6.78%), the 4th bad
+  // minute is 7, closed at k = 8. The 5m window (k-4..k-1) holds minute 9 until 13.
+  // 6h/30m: 5 of 359 is 1.4% < 2.8%.
+  CHECK(transitions(f, "page") == "8 on, 14 off");
+  CHECK(transitions(f, "ticket") == "");
+
+  SloState leak(sloConfig(99.5, 28 * 24h, config::Budgeting::Timeslices), {{"p", 1min}});
+  auto l = simulate(
+      leak, -72 * 60, 1100, [](int m) { return m >= 0 && m % 50 == 0; }, 10s);
+  CHECK(transitions(l, "page") == "");
+  // 1d window (15-minute buckets) at k: 1425 + (k mod 15) closed minutes. From k = 951
+  // to 1000 it holds 20 bad minutes (0, 50, ..., 950): above 1.4% only when it holds at
+  // most 1428, i.e. k mod 15 <= 3; the 2h window holds 900 and 950 (2/119). From
+  // 1001 the 21st bad minute keeps both ticket rows above (3d: 21 of ~4310 > 0.467%).
+  CHECK(transitions(l, "ticket") == "960 on, 964 off, 975 on, 979 off, 990 on, 994 off, 1001 on");
+}
