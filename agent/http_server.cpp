@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <cstdio>
+
 #include <charconv>
 
 namespace datawatch {
@@ -57,6 +59,39 @@ std::string renderStatusPage(const nlohmann::json& status) {
             htmlEscape(last.is_object() ? last.value("message", "") : "") + "</td><td>" +
             htmlEscape(last.is_object() ? last.value("observed_at", "") : "") + "</td></tr>\n";
   }
+  // SLOs: objective, SLI and budget over the window, what is breaching, burn rates.
+  std::string slo_rows;
+  auto pct = [](const nlohmann::json& v) {
+    if (!v.is_number()) return std::string("-");
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f%%", v.get<double>() * 100);
+    return std::string(buf);
+  };
+  for (const auto& s : status.value("slos", nlohmann::json::array())) {
+    std::string breaching, burns;
+    for (const auto& b : s.value("breaching", nlohmann::json::array()))
+      breaching += (breaching.empty() ? "" : ", ") + b.get<std::string>();
+    for (const auto& w : s.value("windows", nlohmann::json::array())) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%s %.2f", w.value("window", "").c_str(),
+                    w.value("burn_rate", 0.0));
+      burns += (burns.empty() ? "" : " &middot; ") + htmlEscape(buf);
+    }
+    const std::string cls = breaching.empty() ? "pass" : "fail";
+    slo_rows += "<tr class=\"" + cls + "\"><td>" + htmlEscape(s.value("name", "")) + "</td><td>" +
+                htmlEscape(nlohmann::json(s.value("objective_percent", 0.0)).dump()) + "% / " +
+                htmlEscape(s.value("window", "")) + "</td><td>" +
+                pct(s.value("sli", nlohmann::json())) + "</td><td>" +
+                htmlEscape(breaching.empty() ? "ok" : breaching) + "</td><td>" +
+                pct(s.value("error_budget_remaining", nlohmann::json())) + "</td><td>" + burns +
+                "</td></tr>\n";
+  }
+  const std::string slo_table =
+      slo_rows.empty()
+          ? std::string()
+          : "<h2>SLOs</h2><table><tr><th>slo</th><th>objective</th><th>SLI</th><th>breaching</"
+            "th><th>budget left</th><th>burn rates</th></tr>\n" +
+                slo_rows + "</table>";
   return "<!doctype html><html><head><meta charset=\"utf-8\"><title>datawatch</title>"
          "<meta http-equiv=\"refresh\" content=\"30\">"
          "<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
@@ -71,8 +106,10 @@ std::string renderStatusPage(const nlohmann::json& status) {
          " &middot; <a href=\"/metrics\">/metrics</a> &middot; "
          "<a href=\"/api/v1/status\">/api/v1/status</a> &middot; <a href=\"/healthz\">/healthz</a> "
          "&middot; "
-         "<a href=\"/readyz\">/readyz</a></p>"
-         "<table><tr><th>probe</th><th>type</th><th>target</th><th>status</th><th>value</"
+         "<a href=\"/readyz\">/readyz</a></p>" +
+         slo_table +
+         "<h2>Probes</h2><table><tr><th>probe</th><th>type</th><th>target</th><th>status</"
+         "th><th>value</"
          "th><th>message</th>"
          "<th>observed</th></tr>\n" +
          rows + "</table></body></html>\n";

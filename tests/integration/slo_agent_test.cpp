@@ -114,7 +114,13 @@ TEST_CASE("after a restart the agent's SLOs pick up where they were: status API 
   CHECK(readFile(dir / "err.log").find("slo orders-complete: page burn rate breaching") !=
         std::string::npos);
 
-  // The live runs (every minute, failing) feed the counters.
+  // The status page shows the SLO and what is breaching.
+  auto page = http.Get("/");
+  REQUIRE(page);
+  CHECK(page->body.find("<h2>SLOs</h2>") != std::string::npos);
+  CHECK(page->body.find("<td>orders-complete</td><td>99.5% / 28d</td>") != std::string::npos);
+  CHECK(page->body.find("<td>page, ticket</td>") != std::string::npos);
+
   agent.signal(SIGTERM);
   CHECK(agent.wait(10s) == 0);
 }
