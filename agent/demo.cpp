@@ -306,6 +306,8 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
       << "  config     " << config_path.string() << "\n"
       << "  state      " << (*store)->describe() << " (" << (count ? *count : 0) << " probe runs)\n"
       << "\nnext: datawatch validate -c " << config_path.string() << "\n"
+      << "      datawatch rules -c " << config_path.string()
+      << "    # the SLO as Prometheus rules\n"
       << "      sqlite3 " << (dir / "state.db").string()
       << " \"select probe, status, message from probe_runs where status != 'pass' limit 5\"\n";
   return 0;

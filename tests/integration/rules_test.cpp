@@ -227,3 +227,44 @@ TEST_CASE("Prometheus evaluating the generated rules agrees with the engine, min
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Contains("SUCCESS"));
 }
+
+TEST_CASE("the probe-not-reporting alert fires when runs stop (evaluated by Prometheus)",
+          "[rules][prometheus]") {
+  const config::Config cfg = loadRulesConfig();
+  datawatch::testing::TempDir dir;
+  std::ofstream(dir / "rules.yaml") << prometheusRules(cfg);
+  // orders_fresh runs every minute until minute 10 (its last-run gauge then stays at
+  // 600 s); the limit is max(3 × 1m, 5m) = 5m, held for 5m: true after 900 s
+  // (minute 16 on), firing from minute 21. Before the first run the gauge is 0 —
+  // like an agent that has just started — which only the `for: 5m` keeps quiet.
+  std::string values;
+  for (int m = 0; m <= 30; ++m) values += (m ? " " : "") + std::to_string(std::min(m, 10) * 60);
+  std::ostringstream y;
+  y << "rule_files: ['" << (dir / "rules.yaml").string() << "']\n"
+    << "evaluation_interval: 1m\n"
+    << "tests:\n"
+    << "  - interval: 1m\n"
+    << "    input_series:\n"
+    << "      - series: 'datawatch_probe_last_run_timestamp_seconds{probe=\"orders_fresh\"}'\n"
+    << "        values: '" << values << "'\n"
+    << "    alert_rule_test:\n";
+  const std::string annotation =
+      "Probe orders_fresh has not reported for more than 5m (it runs every 1m)";
+  for (int m : {3, 15, 20}) {
+    y << "      - {eval_time: " << m << "m, alertname: " << kProbeNotReportingAlert
+      << ", exp_alerts: []}\n";
+  }
+  for (int m : {21, 30}) {
+    y << "      - eval_time: " << m << "m\n"
+      << "        alertname: " << kProbeNotReportingAlert << "\n"
+      << "        exp_alerts:\n"
+      << "          - exp_labels: {probe: orders_fresh, severity: ticket}\n"
+      << "            exp_annotations: {summary: '" << annotation << "'}\n";
+  }
+  std::ofstream(dir / "test.yaml") << y.str();
+  auto r =
+      datawatch::testing::runCommand({promtool(), "test", "rules", (dir / "test.yaml").string()});
+  INFO(y.str() << r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("SUCCESS"));
+}
