@@ -69,6 +69,15 @@ void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
   redactor_->set(std::make_shared<Redactor>(cfg->secrets));
   metrics_.setProbes(cfg->probes);
   metrics_.setSlos(cfg->slos);
+  metrics_.setAlerts(*cfg);
+  {
+    std::vector<AlertChange> gone;
+    {
+      std::lock_guard lock(alerts_mu_);
+      gone = alerts_.configure(cfg, clock_.now());
+    }
+    onAlertChanges(gone);
+  }
   // Before the new loop runs: the SLOs replay their history from the store first.
   const auto stats = slos_.configure(*cfg, store_.get(), clock_.now());
   for (const auto& e : stats.errors) log_->warn("{}", e);
@@ -80,7 +89,15 @@ void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
   auto rt = std::make_shared<Runtime>(std::move(cfg), clock_, source_registry_, probe_registry_,
                                       store_.get(), &metrics_, log_);
   rt->primeFromStore();
-  rt->setResultObserver([this](const ProbeResult& r) { slos_.record(r); });
+  rt->setResultObserver([this](const ProbeResult& r) {
+    slos_.record(r);
+    std::vector<AlertChange> changes;
+    {
+      std::lock_guard lock(alerts_mu_);
+      changes = alerts_.observeProbe(r);
+    }
+    onAlertChanges(changes);
+  });
   {
     std::lock_guard lock(mu_);
     runtime_ = rt;
@@ -196,26 +213,27 @@ void Agent::prune() {
 void Agent::evaluateSlos() {
   last_slo_eval_ = clock_.now();
   slos_.evaluate(last_slo_eval_, slo_statuses_);
-  for (const auto& st : slo_statuses_) {
-    metrics_.observeSlo(st);
-    auto& before = breaching_[st.name];
-    for (const auto& r : st.rows) {
-      const bool was = before.count(r.row.severity) > 0;
-      const bool is = st.breaching.count(r.row.severity) > 0;
-      if (is && !was && r.breaching) {
-        log_->warn("slo {}: {} burn rate breaching: {} window {:.2f}, {} window {:.2f} > {:.2f}",
-                   st.name, r.row.severity, formatDuration(r.row.long_window), r.long_burn_rate,
-                   formatDuration(r.row.short_window), r.short_burn_rate, r.row.burn_rate);
-        before.insert(r.row.severity);
-      }
+  std::vector<AlertChange> changes;
+  {
+    std::lock_guard lock(alerts_mu_);
+    for (const auto& st : slo_statuses_) {
+      metrics_.observeSlo(st);
+      for (auto& c : alerts_.observeSlo(st, last_slo_eval_)) changes.push_back(std::move(c));
     }
-    for (auto it = before.begin(); it != before.end();) {
-      if (st.breaching.count(*it) == 0) {
-        log_->info("slo {}: {} burn rate no longer breaching", st.name, *it);
-        it = before.erase(it);
-      } else {
-        ++it;
-      }
+  }
+  onAlertChanges(changes);
+}
+
+void Agent::onAlertChanges(const std::vector<AlertChange>& changes) {
+  for (const auto& c : changes) {
+    metrics_.setAlertFiring(c.alert);
+    if (c.fired) {
+      log_->warn("alert {} firing: {}", c.alert.id(), c.alert.summary);
+    } else {
+      log_->info("alert {} resolved after {}: {}", c.alert.id(),
+                 humanDuration(std::chrono::duration_cast<Duration>(*c.alert.resolved_at -
+                                                                    c.alert.started_at)),
+                 c.alert.summary);
     }
   }
 }
@@ -254,6 +272,20 @@ nlohmann::json Agent::status() {
   j["slos"] = nlohmann::json::array();
   for (const auto& st : slos_.evaluate(clock_.now())) j["slos"].push_back(toJson(st));
   j["alerts"] = nlohmann::json::array();
+  {
+    std::lock_guard lock(alerts_mu_);
+    for (const auto& a : alerts_.firing()) {
+      j["alerts"].push_back({{"id", a.id()},
+                             {"kind", a.kind},
+                             {"subject", a.subject},
+                             {"severity", a.severity},
+                             {"status", "firing"},
+                             {"started_at", formatRfc3339(a.started_at)},
+                             {"summary", a.summary},
+                             {"owner", a.owner},
+                             {"notify", a.notify}});
+    }
+  }
   j["incidents"] = nlohmann::json::array();
   if (!rt) return j;
   j["config"] = redactor_->redactJson(

@@ -20,6 +20,7 @@
 #include "agent/metrics.hpp"
 #include "agent/probe_loop.hpp"
 #include "agent/runtime.hpp"
+#include "alerting/alerts.hpp"
 #include "alerting/slo_engine.hpp"
 #include "config/loader.hpp"
 #include "store/state_store.hpp"
@@ -55,9 +56,10 @@ class Agent final : public HttpApi {
   Result<std::shared_ptr<const config::Config>> loadConfig();
   void startRuntime(std::shared_ptr<const config::Config> cfg);
   void prune();
-  // Evaluates every SLO, publishes the metrics and logs severities that start or
-  // stop breaching.
+  // Evaluates every SLO, publishes the metrics and turns breaches into alerts.
   void evaluateSlos();
+  // Logs alert changes and publishes them as metrics.
+  void onAlertChanges(const std::vector<AlertChange>& changes);
 
   AgentOptions opts_;
   const Clock& clock_;
@@ -68,8 +70,9 @@ class Agent final : public HttpApi {
   std::unique_ptr<StateStore> store_;
   Metrics metrics_;
   SloEngine slos_;
-  std::map<std::string, std::set<std::string>> breaching_;  // per SLO; evaluation thread only
-  std::vector<SloStatus> slo_statuses_;                     // reused; evaluation thread only
+  mutable std::mutex alerts_mu_;
+  AlertTracker alerts_;                  // guarded by alerts_mu_
+  std::vector<SloStatus> slo_statuses_;  // reused; evaluation thread only
   std::unique_ptr<HttpServer> http_;
 
   std::mutex reload_mu_;  // serialises reloads (signal thread vs HTTP)

@@ -109,6 +109,10 @@ Metrics::Metrics(const std::string& version)
                                 .Help("Error budget left over the SLO window: 1 untouched, < 0 "
                                       "overspent")
                                 .Register(*registry_)),
+      alert_firing_(BuildGauge()
+                        .Name("datawatch_alert_firing")
+                        .Help("1 while the alert fires (kind slo or probe)")
+                        .Register(*registry_)),
       reload_success_(BuildGauge()
                           .Name("datawatch_config_last_reload_success")
                           .Help("1 if the last configuration load succeeded")
@@ -311,6 +315,44 @@ void Metrics::observeSlo(const SloStatus& st) {
     w->second.first->Set(ws.error_ratio);
     w->second.second->Set(ws.burn_rate);
   }
+}
+
+void Metrics::setAlerts(const config::Config& cfg) {
+  std::vector<Alert> possible;
+  auto add = [&](const char* kind, const std::string& subject, const std::string& severity) {
+    Alert a;
+    a.kind = kind;
+    a.subject = subject;
+    a.severity = severity;
+    possible.push_back(a);
+  };
+  for (const auto& slo : cfg.slos) {
+    std::set<std::string> severities;
+    for (const auto& r : burnRows(slo)) severities.insert(r.severity);
+    for (const auto& sev : severities) add("slo", slo.name, sev);
+  }
+  for (const auto& p : cfg.probes)
+    if (p.alert) add("probe", p.name, p.alert->severity);
+  std::lock_guard lock(mu_);
+  std::map<std::string, prometheus::Gauge*> next;
+  for (const auto& a : possible) {
+    auto it = alerts_.find(a.id());
+    if (it != alerts_.end()) {
+      next[a.id()] = it->second;
+      alerts_.erase(it);
+    } else {
+      next[a.id()] =
+          &alert_firing_.Add({{"alert", a.subject}, {"kind", a.kind}, {"severity", a.severity}});
+    }
+  }
+  for (auto& [id, g] : alerts_) alert_firing_.Remove(g);
+  alerts_ = std::move(next);
+}
+
+void Metrics::setAlertFiring(const Alert& alert) {
+  std::lock_guard lock(mu_);
+  if (auto it = alerts_.find(alert.id()); it != alerts_.end())
+    it->second->Set(alert.firing ? 1 : 0);
 }
 
 void Metrics::addMissedRuns(const std::string& probe, uint64_t n) {

@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 
+#include "alerting/alerts.hpp"
 #include "alerting/slo_engine.hpp"
 #include "config/types.hpp"
 #include "probes/result.hpp"
@@ -35,6 +36,9 @@ class Metrics {
   void setSlos(const std::vector<config::SloConfig>& slos);
   // Publishes one evaluation. The event counters advance by the engine's live totals.
   void observeSlo(const SloStatus& st);
+  // Makes datawatch_alert_firing exist (at 0) for every alert `cfg` can raise.
+  void setAlerts(const config::Config& cfg);
+  void setAlertFiring(const Alert& alert);  // 1 while firing, 0 once resolved
   void addMissedRuns(const std::string& probe, uint64_t n);
   void stateStoreError();
   void setReload(bool success, TimePoint when);
@@ -99,13 +103,15 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& slo_error_ratio_;
   prometheus::Family<prometheus::Gauge>& slo_burn_rate_;
   prometheus::Family<prometheus::Gauge>& slo_budget_remaining_;
+  prometheus::Family<prometheus::Gauge>& alert_firing_;
   prometheus::Gauge& reload_success_;
   prometheus::Gauge& reload_timestamp_;
   prometheus::Counter& store_errors_;
 
   mutable std::mutex mu_;
-  std::map<std::string, ProbeSeries> probes_;  // guarded by mu_
-  std::map<std::string, SloSeries> slos_;      // guarded by mu_
+  std::map<std::string, ProbeSeries> probes_;         // guarded by mu_
+  std::map<std::string, SloSeries> slos_;             // guarded by mu_
+  std::map<std::string, prometheus::Gauge*> alerts_;  // by alert id; guarded by mu_
 };
 
 }  // namespace datawatch

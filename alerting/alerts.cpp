@@ -6,7 +6,36 @@
 
 namespace datawatch {
 
-AlertTracker::AlertTracker(const config::Config& cfg) : cfg_(cfg) {}
+std::vector<AlertChange> AlertTracker::configure(std::shared_ptr<const config::Config> cfg,
+                                                 TimePoint now) {
+  cfg_ = std::move(cfg);
+  std::vector<AlertChange> out;
+  for (auto it = alerts_.begin(); it != alerts_.end();) {
+    const Alert& a = it->second;
+    const auto* probe = a.kind == "probe" ? cfg_->findProbe(a.subject) : nullptr;
+    const bool exists = a.kind == "slo"
+                            ? cfg_->findSlo(a.subject) != nullptr
+                            : probe && probe->alert && probe->alert->severity == a.severity;
+    if (exists) {
+      ++it;
+      continue;
+    }
+    Alert resolved = a;
+    resolved.firing = false;
+    resolved.resolved_at = now;
+    resolved.summary = "no longer configured";
+    out.push_back({resolved, false});
+    it = alerts_.erase(it);
+  }
+  for (auto it = fail_streak_.begin(); it != fail_streak_.end();) {
+    if (cfg_->findProbe(it->first)) {
+      ++it;
+    } else {
+      it = fail_streak_.erase(it);
+    }
+  }
+  return out;
+}
 
 std::optional<AlertChange> AlertTracker::set(Alert candidate, bool on, TimePoint now) {
   const std::string id = candidate.id();
@@ -32,11 +61,12 @@ std::optional<AlertChange> AlertTracker::set(Alert candidate, bool on, TimePoint
 
 std::vector<AlertChange> AlertTracker::observeSlo(const SloStatus& st, TimePoint now) {
   std::vector<AlertChange> out;
-  const auto* slo = cfg_.findSlo(st.name);
+  if (!cfg_) return out;
+  const auto* slo = cfg_->findSlo(st.name);
   if (!slo) return out;
   std::string owner;
   for (const auto& p : slo->probes) {
-    if (const auto* pc = cfg_.findProbe(p); pc && !pc->owner.empty()) {
+    if (const auto* pc = cfg_->findProbe(p); pc && !pc->owner.empty()) {
       owner = pc->owner;
       break;
     }
@@ -66,7 +96,7 @@ std::vector<AlertChange> AlertTracker::observeSlo(const SloStatus& st, TimePoint
     a.owner = owner;
     const auto& routed =
         std::string(severity) == "page" ? slo->alerting.page_notify : slo->alerting.ticket_notify;
-    a.notify = routed ? *routed : cfg_.agent.default_notify;
+    a.notify = routed ? *routed : cfg_->agent.default_notify;
     if (auto change = set(std::move(a), on, now)) out.push_back(std::move(*change));
   }
   return out;
@@ -74,7 +104,8 @@ std::vector<AlertChange> AlertTracker::observeSlo(const SloStatus& st, TimePoint
 
 std::vector<AlertChange> AlertTracker::observeProbe(const ProbeResult& run) {
   std::vector<AlertChange> out;
-  const auto* p = cfg_.findProbe(run.probe);
+  if (!cfg_) return out;
+  const auto* p = cfg_->findProbe(run.probe);
   if (!p || !p->alert) return out;
   int& streak = fail_streak_[run.probe];
   streak = run.status == ProbeStatus::Pass ? 0 : streak + 1;
@@ -83,7 +114,7 @@ std::vector<AlertChange> AlertTracker::observeProbe(const ProbeResult& run) {
   a.subject = run.probe;
   a.severity = p->alert->severity;
   a.owner = p->owner;
-  a.notify = p->alert->notify.empty() ? cfg_.agent.default_notify : p->alert->notify;
+  a.notify = p->alert->notify.empty() ? cfg_->agent.default_notify : p->alert->notify;
   a.summary = "probe " + run.probe + " " + toString(run.status) +
               (streak > 1 ? " (" + std::to_string(streak) + " runs in a row)" : "") + ": " +
               run.message;

@@ -10,6 +10,7 @@
 // persistence in the state store, notifiers and the outbox, metrics and API.
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,7 +43,14 @@ struct AlertChange {
 
 class AlertTracker {
  public:
-  explicit AlertTracker(const config::Config& cfg);
+  AlertTracker() = default;
+  explicit AlertTracker(std::shared_ptr<const config::Config> cfg) {
+    configure(std::move(cfg), {});
+  }
+
+  // Takes a (re)loaded configuration. Firing alerts whose SLO, probe or probe
+  // `alert:` block is gone resolve at `now` and are returned.
+  std::vector<AlertChange> configure(std::shared_ptr<const config::Config> cfg, TimePoint now);
 
   // The SLO's severities that started or stopped breaching.
   std::vector<AlertChange> observeSlo(const SloStatus& st, TimePoint now);
@@ -55,7 +63,7 @@ class AlertTracker {
  private:
   std::optional<AlertChange> set(Alert candidate, bool on, TimePoint now);
 
-  const config::Config& cfg_;
+  std::shared_ptr<const config::Config> cfg_;
   std::map<std::string, Alert> alerts_;     // by id; firing ones (resolved are dropped)
   std::map<std::string, int> fail_streak_;  // per probe: consecutive runs not passing
 };

@@ -111,8 +111,23 @@ TEST_CASE("after a restart the agent's SLOs pick up where they were: status API 
   CHECK(metrics.find(R"(datawatch_slo_events_total{slo="orders-complete"})") != std::string::npos);
   CHECK(metrics.find(R"(datawatch_slo_bad_events_total{slo="orders-complete"})") !=
         std::string::npos);
-  CHECK(readFile(dir / "err.log").find("slo orders-complete: page burn rate breaching") !=
-        std::string::npos);
+  CHECK(readFile(dir / "err.log")
+            .find("alert slo:orders-complete:page firing: SLO orders-complete "
+                  "(99.5% over 28d) burn rate") != std::string::npos);
+  // Both severities fire as alerts: in the status API and as datawatch_alert_firing.
+  CHECK(
+      promSample(metrics,
+                 R"(datawatch_alert_firing{alert="orders-complete",kind="slo",severity="page"})") ==
+      1.0);
+  CHECK(promSample(
+            metrics,
+            R"(datawatch_alert_firing{alert="orders-complete",kind="slo",severity="ticket"})") ==
+        1.0);
+  auto alerts = nlohmann::json::parse(http.Get("/api/v1/status")->body)["alerts"];
+  REQUIRE(alerts.size() == 2);
+  CHECK(alerts[0]["id"] == "slo:orders-complete:page");
+  CHECK(alerts[0]["status"] == "firing");
+  CHECK(alerts[1]["id"] == "slo:orders-complete:ticket");
 
   // The status page shows the SLO and what is breaching.
   auto page = http.Get("/");

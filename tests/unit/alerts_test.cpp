@@ -11,7 +11,7 @@ namespace {
 
 const TimePoint kT0 = *parseTimestamp("2026-11-26T00:00:00Z");
 
-config::Config alertConfig() {
+std::shared_ptr<const config::Config> alertConfig() {
   const char* yaml = R"(
 agent: {default_notify: [team-webhook]}
 sources:
@@ -36,7 +36,7 @@ notifiers:
                                         [](const std::string&) { return std::nullopt; });
   for (const auto& d : r.diagnostics) UNSCOPED_INFO(d.str());
   REQUIRE(r.ok());
-  return *r.config;
+  return std::make_shared<const config::Config>(*r.config);
 }
 
 ProbeResult run(const std::string& probe, TimePoint at, ProbeStatus s) {
@@ -53,7 +53,7 @@ ProbeResult run(const std::string& probe, TimePoint at, ProbeStatus s) {
 TEST_CASE("an SLO alert fires once per severity, routes, and resolves", "[alerts]") {
   const auto cfg = alertConfig();
   AlertTracker tracker(cfg);
-  SloState slo(cfg.slos[0], {{"fresh", 1min}});
+  SloState slo(cfg->slos[0], {{"fresh", 1min}});
   // Three good days, then failing runs from minute 0: the page row trips at the 5th
   // bad run of the hour (minute 4), the ticket rows later.
   std::vector<std::pair<int, AlertChange>> changes;
@@ -124,4 +124,20 @@ TEST_CASE("a probe alert fires after N runs that did not pass; one pass resolves
   CHECK(rows[0].alert.notify == std::vector<std::string>{"team-webhook"});
   CHECK(at(9, "quiet", ProbeStatus::Fail).empty());
   CHECK(at(10, "unknown", ProbeStatus::Fail).empty());
+}
+
+TEST_CASE("a reload resolves the alerts whose SLO or probe alert is gone", "[alerts]") {
+  auto cfg = alertConfig();
+  AlertTracker tracker(cfg);
+  REQUIRE(tracker.observeProbe(run("rows", kT0, ProbeStatus::Fail)).size() == 1);
+  REQUIRE(tracker.firing().size() == 1);
+  CHECK(tracker.configure(cfg, kT0 + 1min).empty());  // same config: still firing
+  auto changed = std::make_shared<config::Config>(*cfg);
+  changed->probes[1].alert.reset();
+  auto gone = tracker.configure(changed, kT0 + 2min);
+  REQUIRE(gone.size() == 1);
+  CHECK(gone[0].alert.id() == "probe:rows:critical");
+  CHECK_FALSE(gone[0].fired);
+  CHECK(gone[0].alert.resolved_at == kT0 + 2min);
+  CHECK(tracker.firing().empty());
 }
