@@ -14,6 +14,8 @@ namespace {
 // SLO metrics and breaching logs are refreshed this often (burn-rate windows
 // start at 5 minutes; Prometheus scrapes every 15-60 s).
 constexpr Duration kSloEvaluationInterval = std::chrono::seconds(10);
+// The state store snapshot holding the firing alerts (a JSON array).
+constexpr const char* kAlertsSnapshot = "alerts/firing";
 }  // namespace
 
 void blockAgentSignals() {
@@ -77,6 +79,10 @@ void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
       gone = alerts_.configure(cfg, clock_.now());
     }
     onAlertChanges(gone);
+  }
+  if (!alerts_restored_) {  // first start: before any probe runs
+    restoreAlerts();
+    alerts_restored_ = true;
   }
   // Before the new loop runs: the SLOs replay their history from the store first.
   const auto stats = slos_.configure(*cfg, store_.get(), clock_.now());
@@ -225,6 +231,8 @@ void Agent::evaluateSlos() {
 }
 
 void Agent::onAlertChanges(const std::vector<AlertChange>& changes) {
+  if (changes.empty()) return;
+  persistAlerts();
   for (const auto& c : changes) {
     metrics_.setAlertFiring(c.alert);
     if (c.fired) {
@@ -236,6 +244,35 @@ void Agent::onAlertChanges(const std::vector<AlertChange>& changes) {
                  c.alert.summary);
     }
   }
+}
+
+void Agent::persistAlerts() {
+  if (!store_) return;
+  std::lock_guard lock(alerts_mu_);  // one writer at a time, newest list last
+  nlohmann::json firing = nlohmann::json::array();
+  for (const auto& a : alerts_.firing()) firing.push_back(toJson(a));
+  if (auto st = store_->saveSnapshot(kAlertsSnapshot, firing); !st) {
+    log_->warn("{} (firing alerts not saved)", st.message());
+    metrics_.stateStoreError();
+  }
+}
+
+void Agent::restoreAlerts() {
+  if (!store_) return;
+  auto saved = store_->loadSnapshot(kAlertsSnapshot);
+  if (!saved) {
+    log_->warn("{} (firing alerts not restored)", saved.error());
+    return;
+  }
+  if (!*saved || !(*saved)->is_array()) return;
+  std::vector<Alert> firing;
+  for (const auto& j : **saved)
+    if (auto a = alertFromJson(j)) firing.push_back(*a);
+  std::lock_guard lock(alerts_mu_);
+  alerts_.restore(firing);
+  for (const auto& a : alerts_.firing()) metrics_.setAlertFiring(a);
+  if (!firing.empty())
+    log_->info("alerts: {} firing alert(s) restored from the state store", firing.size());
 }
 
 std::string Agent::metricsText() {
@@ -274,17 +311,7 @@ nlohmann::json Agent::status() {
   j["alerts"] = nlohmann::json::array();
   {
     std::lock_guard lock(alerts_mu_);
-    for (const auto& a : alerts_.firing()) {
-      j["alerts"].push_back({{"id", a.id()},
-                             {"kind", a.kind},
-                             {"subject", a.subject},
-                             {"severity", a.severity},
-                             {"status", "firing"},
-                             {"started_at", formatRfc3339(a.started_at)},
-                             {"summary", a.summary},
-                             {"owner", a.owner},
-                             {"notify", a.notify}});
-    }
+    for (const auto& a : alerts_.firing()) j["alerts"].push_back(toJson(a));
   }
   j["incidents"] = nlohmann::json::array();
   if (!rt) return j;

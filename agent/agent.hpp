@@ -58,8 +58,11 @@ class Agent final : public HttpApi {
   void prune();
   // Evaluates every SLO, publishes the metrics and turns breaches into alerts.
   void evaluateSlos();
-  // Logs alert changes and publishes them as metrics.
+  // Logs alert changes, publishes them as metrics, saves the firing alerts.
   void onAlertChanges(const std::vector<AlertChange>& changes);
+  // The firing alerts in the state store: written on every change, read at start.
+  void persistAlerts();
+  void restoreAlerts();
 
   AgentOptions opts_;
   const Clock& clock_;
@@ -72,6 +75,7 @@ class Agent final : public HttpApi {
   SloEngine slos_;
   mutable std::mutex alerts_mu_;
   AlertTracker alerts_;                  // guarded by alerts_mu_
+  bool alerts_restored_ = false;         // guarded by reload_mu_
   std::vector<SloStatus> slo_statuses_;  // reused; evaluation thread only
   std::unique_ptr<HttpServer> http_;
 

@@ -3,8 +3,57 @@
 #include <cstdio>
 
 #include "core/duration.hpp"
+#include "core/time_format.hpp"
 
 namespace datawatch {
+
+nlohmann::json toJson(const Alert& a) {
+  return {{"id", a.id()},
+          {"kind", a.kind},
+          {"subject", a.subject},
+          {"severity", a.severity},
+          {"status", a.firing ? "firing" : "resolved"},
+          {"started_at", formatRfc3339(a.started_at)},
+          {"resolved_at",
+           a.resolved_at ? nlohmann::json(formatRfc3339(*a.resolved_at)) : nlohmann::json(nullptr)},
+          {"summary", a.summary},
+          {"owner", a.owner},
+          {"notify", a.notify}};
+}
+
+std::optional<Alert> alertFromJson(const nlohmann::json& j) {
+  if (!j.is_object()) return std::nullopt;
+  try {
+    Alert a;
+    a.kind = j.at("kind").get<std::string>();
+    a.subject = j.at("subject").get<std::string>();
+    a.severity = j.at("severity").get<std::string>();
+    a.firing = j.at("status").get<std::string>() == "firing";
+    auto started = parseTimestamp(j.at("started_at").get<std::string>());
+    if (!started) return std::nullopt;
+    a.started_at = *started;
+    if (j.contains("resolved_at") && j["resolved_at"].is_string())
+      a.resolved_at = parseTimestamp(j["resolved_at"].get<std::string>());
+    a.summary = j.value("summary", "");
+    a.owner = j.value("owner", "");
+    a.notify = j.value("notify", std::vector<std::string>{});
+    return a;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+bool AlertTracker::configured(const Alert& a) const {
+  if (a.kind == "slo") return cfg_->findSlo(a.subject) != nullptr;
+  const auto* probe = cfg_->findProbe(a.subject);
+  return probe && probe->alert && probe->alert->severity == a.severity;
+}
+
+void AlertTracker::restore(const std::vector<Alert>& firing) {
+  if (!cfg_) return;
+  for (const auto& a : firing)
+    if (a.firing && configured(a)) alerts_.emplace(a.id(), a);
+}
 
 std::vector<AlertChange> AlertTracker::configure(std::shared_ptr<const config::Config> cfg,
                                                  TimePoint now) {
@@ -12,11 +61,7 @@ std::vector<AlertChange> AlertTracker::configure(std::shared_ptr<const config::C
   std::vector<AlertChange> out;
   for (auto it = alerts_.begin(); it != alerts_.end();) {
     const Alert& a = it->second;
-    const auto* probe = a.kind == "probe" ? cfg_->findProbe(a.subject) : nullptr;
-    const bool exists = a.kind == "slo"
-                            ? cfg_->findSlo(a.subject) != nullptr
-                            : probe && probe->alert && probe->alert->severity == a.severity;
-    if (exists) {
+    if (configured(a)) {
       ++it;
       continue;
     }

@@ -7,13 +7,15 @@
 // delivery layer to send. Not thread-safe.
 //
 // Still to come (issue 5): repeat notifications, silences, lineage inhibition,
-// persistence in the state store, notifiers and the outbox, metrics and API.
+// notifiers and the outbox.
 
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "alerting/slo_engine.hpp"
 #include "config/types.hpp"
@@ -35,6 +37,12 @@ struct Alert {
   // "slo:orders-fresh:page" — stable across restarts.
   std::string id() const { return kind + ":" + subject + ":" + severity; }
 };
+
+// The alert as stored and served (status API): id, kind, subject, severity,
+// status, started_at, resolved_at, summary, owner, notify.
+nlohmann::json toJson(const Alert& a);
+// nullopt when `j` is not an alert written by toJson.
+std::optional<Alert> alertFromJson(const nlohmann::json& j);
 
 struct AlertChange {
   Alert alert;  // its state after the change
@@ -59,9 +67,14 @@ class AlertTracker {
 
   // Every firing alert, by id.
   std::vector<Alert> firing() const;
+  // Takes back the firing alerts of a previous run (from the state store), so a
+  // restart neither re-fires nor forgets them. Alerts no longer configured are
+  // dropped; call after configure().
+  void restore(const std::vector<Alert>& firing);
 
  private:
   std::optional<AlertChange> set(Alert candidate, bool on, TimePoint now);
+  bool configured(const Alert& a) const;  // its SLO or probe alert is in cfg_
 
   std::shared_ptr<const config::Config> cfg_;
   std::map<std::string, Alert> alerts_;     // by id; firing ones (resolved are dropped)

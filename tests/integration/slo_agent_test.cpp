@@ -136,8 +136,41 @@ TEST_CASE("after a restart the agent's SLOs pick up where they were: status API 
   CHECK(page->body.find("<td>orders-complete</td><td>99.5% / 28d</td>") != std::string::npos);
   CHECK(page->body.find("<td>page, ticket</td>") != std::string::npos);
 
+  const std::string started_at = alerts[0]["started_at"];
   agent.signal(SIGTERM);
   CHECK(agent.wait(10s) == 0);
+
+  // A second restart, mid-breach: the alerts come back from the state store with
+  // their start time, and nothing fires again (no re-notification storm).
+  Process again(
+      {kBinary, "run", "-c", (dir / "datawatch.yaml").string(), "--listen", "127.0.0.1:0"},
+      dir / "out2.log", dir / "err2.log");
+  REQUIRE(eventually([&] { return (port = listenPort(dir / "err2.log")) > 0; }, 20s));
+  httplib::Client http2("127.0.0.1", port);
+  http2.set_read_timeout(5, 0);
+  nlohmann::json restored;
+  REQUIRE(eventually(
+      [&] {
+        auto res = http2.Get("/api/v1/status");
+        if (!res || res->status != 200) return false;
+        restored = nlohmann::json::parse(res->body)["alerts"];
+        return restored.size() == 2;
+      },
+      20s));
+  CHECK(restored[0]["started_at"] == started_at);
+  // Past the first SLO evaluation, which sees both severities still breaching.
+  REQUIRE(eventually(
+      [&] {
+        return promSample(http2.Get("/metrics")->body,
+                          R"(datawatch_slo_burn_rate{slo="orders-complete",window="1h"})")
+                   .value_or(0) > 50;
+      },
+      20s));
+  const std::string log2 = readFile(dir / "err2.log");
+  CHECK(log2.find("2 firing alert(s) restored from the state store") != std::string::npos);
+  CHECK(log2.find("firing: SLO") == std::string::npos);
+  again.signal(SIGTERM);
+  CHECK(again.wait(10s) == 0);
 }
 
 TEST_CASE("check prints each SLO's state after the probes", "[integration][slo][check]") {

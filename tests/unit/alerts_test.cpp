@@ -141,3 +141,33 @@ TEST_CASE("a reload resolves the alerts whose SLO or probe alert is gone", "[ale
   CHECK(gone[0].alert.resolved_at == kT0 + 2min);
   CHECK(tracker.firing().empty());
 }
+
+TEST_CASE("firing alerts survive a restart as JSON and are restored only if configured",
+          "[alerts]") {
+  auto cfg = alertConfig();
+  AlertTracker before(cfg);
+  REQUIRE(before.observeProbe(run("rows", kT0, ProbeStatus::Fail)).size() == 1);
+  nlohmann::json saved = nlohmann::json::array();
+  for (const auto& a : before.firing()) saved.push_back(toJson(a));
+  saved.push_back({{"kind", "probe"},
+                   {"subject", "gone"},
+                   {"severity", "critical"},
+                   {"status", "firing"},
+                   {"started_at", "2026-11-26T00:00:00Z"}});
+  saved.push_back({{"kind", "probe"}});  // damaged: skipped
+  std::vector<Alert> firing;
+  for (const auto& j : saved)
+    if (auto a = alertFromJson(j)) firing.push_back(*a);
+  REQUIRE(firing.size() == 2);
+  AlertTracker after(cfg);
+  after.restore(firing);
+  REQUIRE(after.firing().size() == 1);  // "gone" is not configured
+  CHECK(after.firing()[0].id() == "probe:rows:critical");
+  CHECK(after.firing()[0].started_at == kT0);
+  // Still failing after the restart: no new change; a pass resolves it.
+  CHECK(after.observeProbe(run("rows", kT0 + 1min, ProbeStatus::Fail)).empty());
+  auto resolved = after.observeProbe(run("rows", kT0 + 2min, ProbeStatus::Pass));
+  REQUIRE(resolved.size() == 1);
+  CHECK_FALSE(resolved[0].fired);
+  CHECK(resolved[0].alert.started_at == kT0);
+}
