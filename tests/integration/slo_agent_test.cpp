@@ -20,6 +20,13 @@ namespace {
 
 const std::string kBinary = DATAWATCH_BINARY;
 
+// GET `path` as JSON, or nullopt when the agent does not answer 200 (yet).
+std::optional<nlohmann::json> getJson(httplib::Client& http, const std::string& path) {
+  auto res = http.Get(path);
+  if (!res || res->status != 200) return std::nullopt;
+  return nlohmann::json::parse(res->body);
+}
+
 const char* kConfig = R"(agent:
   state: sqlite://./state.db
 sources:
@@ -66,11 +73,9 @@ TEST_CASE("after a restart the agent's SLOs pick up where they were: status API 
   nlohmann::json slo;
   REQUIRE(eventually(
       [&] {
-        auto res = http.Get("/api/v1/status");
-        if (!res || res->status != 200) return false;
-        auto j = nlohmann::json::parse(res->body);
-        if (j["slos"].size() != 1) return false;
-        slo = j["slos"][0];
+        auto j = getJson(http, "/api/v1/status");
+        if (!j || (*j)["slos"].size() != 1) return false;
+        slo = (*j)["slos"][0];
         return true;
       },
       20s));
@@ -151,9 +156,9 @@ TEST_CASE("after a restart the agent's SLOs pick up where they were: status API 
   nlohmann::json restored;
   REQUIRE(eventually(
       [&] {
-        auto res = http2.Get("/api/v1/status");
-        if (!res || res->status != 200) return false;
-        restored = nlohmann::json::parse(res->body)["alerts"];
+        auto j = getJson(http2, "/api/v1/status");
+        if (!j) return false;
+        restored = (*j)["alerts"];
         return restored.size() == 2;
       },
       20s));
