@@ -91,7 +91,8 @@ TEST_CASE("an SLO alert fires once per severity, routes, and resolves", "[alerts
   CHECK(tracker.firing().empty());
 }
 
-TEST_CASE("a probe alert fires after N runs that did not pass and one pass resolves it", "[alerts]") {
+TEST_CASE("a probe alert fires after N runs that did not pass and one pass resolves it",
+          "[alerts]") {
   const auto cfg = alertConfig();
   AlertTracker tracker(cfg);
   auto at = [&](int m, const std::string& probe, ProbeStatus s) {
