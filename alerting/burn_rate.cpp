@@ -31,4 +31,15 @@ std::vector<BurnRow> burnRows(const config::SloConfig& slo) {
   return rows;
 }
 
+double plannedEvents(const config::Config& cfg, const config::SloConfig& slo, Duration window) {
+  if (slo.budgeting == config::Budgeting::Timeslices) return window / std::chrono::minutes(1);
+  double n = 0;
+  for (const auto& name : slo.probes) {
+    const auto* p = cfg.findProbe(name);
+    if (p && p->every > Duration{0})
+      n += std::chrono::duration<double>(window) / std::chrono::duration<double>(p->every);
+  }
+  return n;
+}
+
 }  // namespace datawatch

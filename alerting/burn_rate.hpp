@@ -25,6 +25,10 @@ std::vector<BurnRow> defaultBurnRows(Duration slo_window);
 // The rows in force for an SLO: its custom `alerting.windows`, else the defaults.
 std::vector<BurnRow> burnRows(const config::SloConfig& slo);
 
+// The events an SLO counts in `window` at its probes' cadence: window / 1m for
+// timeslices, the sum of window / every over its probes for occurrences.
+double plannedEvents(const config::Config& cfg, const config::SloConfig& slo, Duration window);
+
 // Burn rate = error ratio / (1 - objective), objective as a ratio (0.995).
 inline double burnRate(double error_ratio, double objective_ratio) {
   return error_ratio / (1.0 - objective_ratio);

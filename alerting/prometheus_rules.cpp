@@ -116,12 +116,7 @@ void sloGroups(YAML::Emitter& y, const config::Config& cfg, const config::SloCon
   y << YAML::EndSeq << YAML::EndMap;
 
   // The SLO window is long: evaluated every 5 minutes, in its own group.
-  std::vector<SloProbe> probes;
-  for (const auto& name : slo.probes) {
-    const auto* p = cfg.findProbe(name);
-    if (p) probes.push_back({name, p->every});
-  }
-  const double planned = SloState(slo, probes).plannedEvents();
+  const double planned = plannedEvents(cfg, slo, slo.window);
   const std::string period = formatDuration(slo.window);
   y << YAML::BeginMap << YAML::Key << "name" << YAML::Value
     << "datawatch-slo-" + slo.name + "-period";

@@ -18,18 +18,6 @@ std::string num(double v, int decimals = 2) {
   return buf;
 }
 
-// Events an SLO counts in `window` at its probes' cadence.
-double eventsIn(const config::Config& cfg, const config::SloConfig& slo, Duration window) {
-  if (slo.budgeting == config::Budgeting::Timeslices) return window / minutes(1);
-  double n = 0;
-  for (const auto& name : slo.probes) {
-    const auto* p = cfg.findProbe(name);
-    if (p && p->every > Duration{0})
-      n += std::chrono::duration<double>(window) / std::chrono::duration<double>(p->every);
-  }
-  return n;
-}
-
 }  // namespace
 
 std::vector<config::Diagnostic> sloCadenceWarnings(const config::Config& cfg) {
@@ -49,8 +37,8 @@ std::vector<config::Diagnostic> sloCadenceWarnings(const config::Config& cfg) {
     const bool timeslices = slo.budgeting == config::Budgeting::Timeslices;
     for (const auto& row : burnRows(slo)) {
       if (row.severity != "page") continue;
-      const double n_long = eventsIn(cfg, slo, row.long_window);
-      const double n_short = std::max(1.0, eventsIn(cfg, slo, row.short_window));
+      const double n_long = plannedEvents(cfg, slo, row.long_window);
+      const double n_short = std::max(1.0, plannedEvents(cfg, slo, row.short_window));
       if (n_long <= 0) continue;
       const double burn_long = 1.0 / n_long / budget;
       const double burn_short = 1.0 / n_short / budget;

@@ -83,7 +83,9 @@ double SloState::plannedEvents() const {
   if (cfg_.budgeting == config::Budgeting::Timeslices) return cfg_.window / minutes(1);
   double n = 0;
   for (const auto& t : tracks_)
-    if (t.probe.every > Duration{0}) n += static_cast<double>(cfg_.window / t.probe.every);
+    if (t.probe.every > Duration{0})  // as plannedEvents(cfg, slo, window) in burn_rate.hpp
+      n +=
+          std::chrono::duration<double>(cfg_.window) / std::chrono::duration<double>(t.probe.every);
   return n;
 }
 
