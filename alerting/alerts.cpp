@@ -1,13 +1,28 @@
 #include "alerting/alerts.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <set>
 
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
 
 namespace datawatch {
 
+std::map<std::string, std::string> Alert::labels() const {
+  std::map<std::string, std::string> l{
+      {"alertname", kind == "slo" ? "DatawatchSLOBurnRate" : "DatawatchProbeFailing"},
+      {"alert", id()},
+      {"kind", kind},
+      {"severity", severity},
+      {kind == "slo" ? "slo" : "probe", subject}};
+  if (!owner.empty()) l["owner"] = owner;
+  return l;
+}
+
 nlohmann::json toJson(const Alert& a) {
+  nlohmann::json notified = nlohmann::json::object();
+  for (const auto& [n, t] : a.notified) notified[n] = formatRfc3339(t);
   return {{"id", a.id()},
           {"kind", a.kind},
           {"subject", a.subject},
@@ -18,7 +33,10 @@ nlohmann::json toJson(const Alert& a) {
            a.resolved_at ? nlohmann::json(formatRfc3339(*a.resolved_at)) : nlohmann::json(nullptr)},
           {"summary", a.summary},
           {"owner", a.owner},
-          {"notify", a.notify}};
+          {"notify", a.notify},
+          {"notified", std::move(notified)},
+          {"silenced_by", a.silenced_by.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.silenced_by)},
+          {"inhibited_by", a.inhibited_by}};
 }
 
 std::optional<Alert> alertFromJson(const nlohmann::json& j) {
@@ -37,6 +55,11 @@ std::optional<Alert> alertFromJson(const nlohmann::json& j) {
     a.summary = j.value("summary", "");
     a.owner = j.value("owner", "");
     a.notify = j.value("notify", std::vector<std::string>{});
+    if (auto n = j.find("notified"); n != j.end() && n->is_object()) {
+      for (const auto& [name, t] : n->items())
+        if (auto when = t.is_string() ? parseTimestamp(t.get<std::string>()) : std::nullopt)
+          a.notified[name] = *when;
+    }
     return a;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
@@ -72,13 +95,8 @@ std::vector<AlertChange> AlertTracker::configure(std::shared_ptr<const config::C
     out.push_back({resolved, false});
     it = alerts_.erase(it);
   }
-  for (auto it = fail_streak_.begin(); it != fail_streak_.end();) {
-    if (cfg_->findProbe(it->first)) {
-      ++it;
-    } else {
-      it = fail_streak_.erase(it);
-    }
-  }
+  std::erase_if(fail_streak_, [&](const auto& kv) { return !cfg_->findProbe(kv.first); });
+  std::erase_if(last_run_, [&](const auto& kv) { return !cfg_->findProbe(kv.first); });
   return out;
 }
 
@@ -91,8 +109,10 @@ std::optional<AlertChange> AlertTracker::set(Alert candidate, bool on, TimePoint
     alerts_.emplace(id, candidate);
     return AlertChange{candidate, true};
   }
-  if (on) {
-    it->second.summary = candidate.summary;  // keep the latest numbers
+  if (on) {  // still firing: keep the latest numbers and routing
+    it->second.summary = candidate.summary;
+    it->second.owner = candidate.owner;
+    it->second.notify = candidate.notify;
     return std::nullopt;
   }
   if (it == alerts_.end()) return std::nullopt;
@@ -150,6 +170,7 @@ std::vector<AlertChange> AlertTracker::observeSlo(const SloStatus& st, TimePoint
 std::vector<AlertChange> AlertTracker::observeProbe(const ProbeResult& run) {
   std::vector<AlertChange> out;
   if (!cfg_) return out;
+  last_run_[run.probe] = run;
   const auto* p = cfg_->findProbe(run.probe);
   if (!p || !p->alert) return out;
   int& streak = fail_streak_[run.probe];
@@ -166,6 +187,81 @@ std::vector<AlertChange> AlertTracker::observeProbe(const ProbeResult& run) {
   if (auto change = set(std::move(a), streak >= std::max(1, p->alert->after), run.observed_at))
     out.push_back(std::move(*change));
   return out;
+}
+
+const ProbeResult* AlertTracker::lastRun(const std::string& probe) const {
+  auto it = last_run_.find(probe);
+  return it == last_run_.end() ? nullptr : &it->second;
+}
+
+bool AlertTracker::failing(const std::string& probe) const {
+  const auto* r = lastRun(probe);
+  return r && r->status != ProbeStatus::Pass;
+}
+
+std::vector<std::string> AlertTracker::inhibitors(const Alert& a) const {
+  std::vector<std::string> probes;
+  if (a.kind == "slo") {
+    if (const auto* slo = cfg_->findSlo(a.subject)) {
+      for (const auto& p : slo->probes)
+        if (failing(p)) probes.push_back(p);
+    }
+  } else {
+    probes.push_back(a.subject);
+  }
+  std::set<std::string> by;
+  for (const auto& p : probes) {
+    const auto* pc = cfg_->findProbe(p);
+    bool inhibited = false;
+    for (const auto& up : pc ? pc->upstream : std::vector<std::string>{}) {
+      if (failing(up)) {
+        by.insert(up);
+        inhibited = true;
+      }
+    }
+    if (!inhibited) return {};  // this failing probe is a cause of its own
+  }
+  return {by.begin(), by.end()};
+}
+
+std::vector<Outgoing> AlertTracker::plan(const std::vector<AlertChange>& changes,
+                                         const SilenceSet& silences, TimePoint now) {
+  std::vector<Outgoing> out;
+  if (!cfg_) return out;
+  for (const auto& c : changes) {
+    if (c.fired) continue;
+    // The notifiers that heard it fire hear it resolve, muted or not: a
+    // PagerDuty incident or a Slack thread must not be left open.
+    for (const auto& [notifier, when] : c.alert.notified) {
+      (void)when;
+      if (cfg_->findNotifier(notifier)) out.push_back({c.alert, notifier, false, false, now});
+    }
+  }
+  for (auto& [id, a] : alerts_) {
+    const auto* silence = silences.silencing(a.labels(), now);
+    a.silenced_by = silence ? silence->id : "";
+    a.inhibited_by = inhibitors(a);
+    if (a.muted()) continue;
+    for (const auto& notifier : a.notify) {
+      const auto* nc = cfg_->findNotifier(notifier);
+      if (!nc) continue;
+      auto it = a.notified.find(notifier);
+      const bool repeat = it != a.notified.end();
+      if (repeat && now - it->second < repeatInterval(*nc)) continue;
+      a.notified[notifier] = now;
+      out.push_back({a, notifier, true, repeat, now});
+    }
+  }
+  return out;
+}
+
+Duration repeatInterval(const config::NotifierConfig& n) {
+  // Alertmanager resolves an alert it has not heard of for resolve_timeout
+  // (5m by default) or past its endsAt: clients re-send active alerts every
+  // minute, as Prometheus does.
+  if (n.type == config::NotifierType::Alertmanager)
+    return std::min<Duration>(n.repeat_interval, std::chrono::minutes(1));
+  return n.repeat_interval;
 }
 
 std::vector<Alert> AlertTracker::firing() const {

@@ -1,14 +1,17 @@
 #pragma once
-// Alert lifecycle (SPEC §5), the first part of issue 5: alerts from the SLO
-// engine (page, ticket) and direct probe alerts (`alert: {after: N}` — N
-// consecutive runs that did not pass fire, one pass resolves). An alert is
-// identified by (kind, subject, severity); it goes firing → resolved. Each
-// change is returned once, with its routing (the notifier names), for the
-// delivery layer to send. Not thread-safe.
+// Alert lifecycle (SPEC §5): alerts from the SLO engine (page, ticket) and
+// direct probe alerts (`alert: {after: N}` — N consecutive runs that did not
+// pass fire, one pass resolves). An alert is identified by (kind, subject,
+// severity); it goes firing → resolved. Each change is returned once.
 //
-// Still to come (issue 5): repeat notifications, silences, lineage inhibition,
-// notifiers and the outbox.
+// plan() decides which notifications go out: when an alert fires, every
+// notifier's `repeat_interval` while it fires, and on resolve to the notifiers
+// that were told it fired. A silenced alert, or one inhibited because an
+// `upstream` probe of its probes is failing, sends nothing (it still fires,
+// counts and shows in the status API); once the mute ends while it still
+// fires, the firing notification goes out then. Not thread-safe.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "alerting/silences.hpp"
 #include "alerting/slo_engine.hpp"
 #include "config/types.hpp"
 #include "probes/result.hpp"
@@ -33,9 +37,18 @@ struct Alert {
   std::string summary;              // one line, as of the last change
   std::string owner;                // of the probe, or of the SLO's first probe
   std::vector<std::string> notify;  // notifier names (routing)
+  // notifier -> when its last firing notification was queued (drives repeats
+  // and who hears the resolve).
+  std::map<std::string, TimePoint> notified;
+  std::string silenced_by;                // the silence muting it, or ""
+  std::vector<std::string> inhibited_by;  // failing upstream probes muting it
 
   // "slo:orders-fresh:page" — stable across restarts.
   std::string id() const { return kind + ":" + subject + ":" + severity; }
+  bool muted() const { return !silenced_by.empty() || !inhibited_by.empty(); }
+  // What silences match and receivers group by: alertname, alert (the id),
+  // kind, severity, slo or probe (the subject), owner (when set).
+  std::map<std::string, std::string> labels() const;
 };
 
 // The alert as stored and served (status API): id, kind, subject, severity,
@@ -48,6 +61,19 @@ struct AlertChange {
   Alert alert;  // its state after the change
   bool fired;   // true: it started firing; false: it resolved
 };
+
+// A notification to queue: one alert, one notifier.
+struct Outgoing {
+  Alert alert;  // as of now
+  std::string notifier;
+  bool firing = true;   // false: the resolve
+  bool repeat = false;  // a repeat of a firing notification
+  TimePoint at{};       // when it was decided
+};
+
+// How often a firing alert is re-sent to the notifier: its repeat_interval,
+// at most 1m for Alertmanager (which forgets alerts not re-sent).
+Duration repeatInterval(const config::NotifierConfig& n);
 
 class AlertTracker {
  public:
@@ -65,6 +91,15 @@ class AlertTracker {
   // A probe run, for probes with an `alert:` block (others are ignored).
   std::vector<AlertChange> observeProbe(const ProbeResult& run);
 
+  // The notifications due at `now`, given the changes just returned by the
+  // observe/configure calls (their resolves) and the silences. Updates every
+  // firing alert's mute state and notification times, so persist after it.
+  std::vector<Outgoing> plan(const std::vector<AlertChange>& changes, const SilenceSet& silences,
+                             TimePoint now);
+
+  // The latest run of every probe seen (for notification details), or null.
+  const ProbeResult* lastRun(const std::string& probe) const;
+
   // Every firing alert, by id.
   std::vector<Alert> firing() const;
   // Takes back the firing alerts of a previous run (from the state store), so a
@@ -78,7 +113,13 @@ class AlertTracker {
 
   std::shared_ptr<const config::Config> cfg_;
   std::map<std::string, Alert> alerts_;     // by id; firing ones (resolved are dropped)
+  // Failing upstream probes of the alert's probes, when every probe of it that
+  // is failing has one; else empty.
+  std::vector<std::string> inhibitors(const Alert& a) const;
+  bool failing(const std::string& probe) const;
+
   std::map<std::string, int> fail_streak_;  // per probe: consecutive runs not passing
+  std::map<std::string, ProbeResult> last_run_;  // per probe
 };
 
 }  // namespace datawatch

@@ -27,6 +27,14 @@ const char* const kMigrations[] = {
     // 2: probe snapshots (last seen schemas, pinned baselines)
     "CREATE TABLE snapshots (key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at_ms INTEGER NOT "
     "NULL);",
+    // 3: the notification outbox (SPEC §5: written before sending, kept until
+    // delivered or given up after 24 h)
+    "CREATE TABLE outbox ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT, delivery_id TEXT NOT NULL UNIQUE,"
+    "  notifier TEXT NOT NULL, alert_id TEXT NOT NULL, payload TEXT NOT NULL,"
+    "  created_at_ms INTEGER NOT NULL, next_attempt_ms INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX outbox_due ON outbox (notifier, next_attempt_ms);",
 };
 
 std::string text(sqlite3_stmt* s, int col) {
@@ -270,6 +278,10 @@ Result<std::optional<nlohmann::json>> SqliteStateStore::loadSnapshot(const std::
 
 Status SqliteStateStore::saveSnapshot(const std::string& key, const nlohmann::json& value) {
   std::lock_guard lock(mu_);
+  return saveSnapshotLocked(key, value);
+}
+
+Status SqliteStateStore::saveSnapshotLocked(const std::string& key, const nlohmann::json& value) {
   SqliteStatement s(db_,
                     "INSERT INTO snapshots (key, value, updated_at_ms) VALUES (?1, ?2, 0) "
                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
@@ -280,6 +292,127 @@ Status SqliteStateStore::saveSnapshot(const std::string& key, const nlohmann::js
   if (sqlite3_step(s.get()) != SQLITE_DONE)
     return Status::Error(std::string("state store write failed: ") + sqlite3_errmsg(db_));
   return Status::Ok();
+}
+
+Status SqliteStateStore::commitAlerts(const std::string& key, const nlohmann::json& value,
+                                      const std::vector<OutboxItem>& items) {
+  std::lock_guard lock(mu_);
+  std::string err;
+  if (!sqliteExec(db_, "BEGIN IMMEDIATE", err))
+    return Status::Error("state store write failed: " + err);
+  auto fail = [&](const std::string& what) {
+    std::string ignored;
+    sqliteExec(db_, "ROLLBACK", ignored);
+    return Status::Error("state store write failed (" + what + "): " + sqlite3_errmsg(db_));
+  };
+  if (auto st = saveSnapshotLocked(key, value); !st) return fail("alerts");
+  SqliteStatement s(db_,
+                    "INSERT INTO outbox (delivery_id, notifier, alert_id, payload, created_at_ms, "
+                    "next_attempt_ms, attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0) "
+                    "ON CONFLICT (delivery_id) DO NOTHING");
+  if (!s.ok()) return fail("outbox");
+  for (const auto& it : items) {
+    sqlite3_reset(s.get());
+    bindText(s.get(), 1, it.delivery_id);
+    bindText(s.get(), 2, it.notifier);
+    bindText(s.get(), 3, it.alert_id);
+    bindText(s.get(), 4,
+             it.payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    sqlite3_bind_int64(s.get(), 5, toUnixMillis(it.created_at));
+    sqlite3_bind_int64(s.get(), 6, toUnixMillis(it.next_attempt));
+    if (sqlite3_step(s.get()) != SQLITE_DONE) return fail("outbox");
+  }
+  if (!sqliteExec(db_, "COMMIT", err)) return fail("commit");
+  return Status::Ok();
+}
+
+Result<std::vector<OutboxItem>> SqliteStateStore::dueNotifications(const std::string& notifier,
+                                                                   TimePoint due, size_t limit) {
+  using R = Result<std::vector<OutboxItem>>;
+  std::lock_guard lock(mu_);
+  SqliteStatement s(db_,
+                    "SELECT seq, delivery_id, notifier, alert_id, payload, created_at_ms, "
+                    "next_attempt_ms, attempts, last_error FROM outbox "
+                    "WHERE notifier = ?1 AND next_attempt_ms <= ?2 ORDER BY seq LIMIT ?3");
+  if (!s.ok()) return R::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
+  bindText(s.get(), 1, notifier);
+  sqlite3_bind_int64(s.get(), 2, toUnixMillis(due));
+  sqlite3_bind_int64(s.get(), 3, static_cast<int64_t>(limit));
+  std::vector<OutboxItem> out;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    OutboxItem it;
+    it.seq = sqlite3_column_int64(s.get(), 0);
+    it.delivery_id = text(s.get(), 1);
+    it.notifier = text(s.get(), 2);
+    it.alert_id = text(s.get(), 3);
+    it.payload = nlohmann::json::parse(text(s.get(), 4), nullptr, false);
+    if (it.payload.is_discarded()) it.payload = nlohmann::json::object();
+    it.created_at = fromUnixMillis(sqlite3_column_int64(s.get(), 5));
+    it.next_attempt = fromUnixMillis(sqlite3_column_int64(s.get(), 6));
+    it.attempts = sqlite3_column_int(s.get(), 7);
+    it.last_error = text(s.get(), 8);
+    out.push_back(std::move(it));
+  }
+  if (rc != SQLITE_DONE)
+    return R::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Result<std::optional<TimePoint>> SqliteStateStore::nextNotificationAt(const std::string& notifier) {
+  using R = Result<std::optional<TimePoint>>;
+  std::lock_guard lock(mu_);
+  SqliteStatement s(db_, "SELECT min(next_attempt_ms) FROM outbox WHERE notifier = ?1");
+  if (!s.ok()) return R::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
+  bindText(s.get(), 1, notifier);
+  if (sqlite3_step(s.get()) != SQLITE_ROW)
+    return R::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
+  if (sqlite3_column_type(s.get(), 0) == SQLITE_NULL) return std::optional<TimePoint>{};
+  return std::optional<TimePoint>(fromUnixMillis(sqlite3_column_int64(s.get(), 0)));
+}
+
+Status SqliteStateStore::removeNotification(int64_t seq) {
+  std::lock_guard lock(mu_);
+  SqliteStatement s(db_, "DELETE FROM outbox WHERE seq = ?1");
+  if (!s.ok()) return Status::Error(std::string("state store write failed: ") + sqlite3_errmsg(db_));
+  sqlite3_bind_int64(s.get(), 1, seq);
+  if (sqlite3_step(s.get()) != SQLITE_DONE)
+    return Status::Error(std::string("state store write failed: ") + sqlite3_errmsg(db_));
+  return Status::Ok();
+}
+
+Status SqliteStateStore::rescheduleNotification(int64_t seq, int attempts, TimePoint next_attempt,
+                                                const std::string& error) {
+  std::lock_guard lock(mu_);
+  SqliteStatement s(db_,
+                    "UPDATE outbox SET attempts = ?2, next_attempt_ms = ?3, last_error = ?4 "
+                    "WHERE seq = ?1");
+  if (!s.ok()) return Status::Error(std::string("state store write failed: ") + sqlite3_errmsg(db_));
+  sqlite3_bind_int64(s.get(), 1, seq);
+  sqlite3_bind_int(s.get(), 2, attempts);
+  sqlite3_bind_int64(s.get(), 3, toUnixMillis(next_attempt));
+  bindText(s.get(), 4, error);
+  if (sqlite3_step(s.get()) != SQLITE_DONE)
+    return Status::Error(std::string("state store write failed: ") + sqlite3_errmsg(db_));
+  return Status::Ok();
+}
+
+Result<int64_t> SqliteStateStore::countNotifications() {
+  std::lock_guard lock(mu_);
+  SqliteStatement s(db_, "SELECT count(*) FROM outbox");
+  if (!s.ok() || sqlite3_step(s.get()) != SQLITE_ROW)
+    return Result<int64_t>::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
+  return static_cast<int64_t>(sqlite3_column_int64(s.get(), 0));
+}
+
+Result<std::vector<std::string>> SqliteStateStore::queuedNotifiers() {
+  using R = Result<std::vector<std::string>>;
+  std::lock_guard lock(mu_);
+  SqliteStatement s(db_, "SELECT DISTINCT notifier FROM outbox ORDER BY notifier");
+  if (!s.ok()) return R::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
+  std::vector<std::string> out;
+  while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(text(s.get(), 0));
+  return out;
 }
 
 Result<std::unique_ptr<StateStore>> openStateStore(const std::string& url) {

@@ -29,6 +29,16 @@ class SqliteStateStore final : public StateStore {
   Status ping() override;
   Result<std::optional<nlohmann::json>> loadSnapshot(const std::string& key) override;
   Status saveSnapshot(const std::string& key, const nlohmann::json& value) override;
+  Status commitAlerts(const std::string& key, const nlohmann::json& value,
+                      const std::vector<OutboxItem>& items) override;
+  Result<std::vector<OutboxItem>> dueNotifications(const std::string& notifier, TimePoint due,
+                                                   size_t limit) override;
+  Result<std::optional<TimePoint>> nextNotificationAt(const std::string& notifier) override;
+  Status removeNotification(int64_t seq) override;
+  Status rescheduleNotification(int64_t seq, int attempts, TimePoint next_attempt,
+                                const std::string& error) override;
+  Result<int64_t> countNotifications() override;
+  Result<std::vector<std::string>> queuedNotifiers() override;
   std::string describe() const override { return "sqlite://" + path_; }
 
   // The schema version after migrations (for tests and `version`).
@@ -38,6 +48,7 @@ class SqliteStateStore final : public StateStore {
  private:
   SqliteStateStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   Status migrate();
+  Status saveSnapshotLocked(const std::string& key, const nlohmann::json& value);
   Result<std::vector<ProbeResult>> select(const std::string& where_sql, const std::string& probe,
                                           int64_t from_ms, int64_t to_ms, size_t limit,
                                           bool newest_first);

@@ -20,6 +20,21 @@
 
 namespace datawatch {
 
+// One notification in the durable outbox (SPEC §5): written before it is sent,
+// deleted once delivered or given up. `payload` is the SPEC §5 body
+// (format datawatch); notifiers render their own formats from it.
+struct OutboxItem {
+  int64_t seq = 0;  // assigned by the store, ascending in enqueue order
+  std::string delivery_id;
+  std::string notifier;
+  std::string alert_id;
+  nlohmann::json payload;
+  TimePoint created_at{};
+  TimePoint next_attempt{};
+  int attempts = 0;
+  std::string last_error;
+};
+
 class StateStore : public SnapshotStore {
  public:
   ~StateStore() override = default;
@@ -35,6 +50,29 @@ class StateStore : public SnapshotStore {
   virtual Result<int64_t> countRuns() = 0;
   // Deletes runs observed before `cutoff`; returns how many.
   virtual Result<int64_t> pruneBefore(TimePoint cutoff) = 0;
+  // ---- alerts and the notification outbox
+  // Atomically (one transaction): saves the snapshot `key` (the firing alerts)
+  // and appends `items` to the outbox, so an alert's state and the
+  // notifications it caused are never stored one without the other.
+  // An item whose delivery_id is already queued is not added twice.
+  virtual Status commitAlerts(const std::string& key, const nlohmann::json& value,
+                              const std::vector<OutboxItem>& items) = 0;
+  // The queued notifications of `notifier` with next_attempt <= `due`, oldest
+  // first, at most `limit`.
+  virtual Result<std::vector<OutboxItem>> dueNotifications(const std::string& notifier,
+                                                           TimePoint due, size_t limit) = 0;
+  // The earliest next_attempt among `notifier`'s queued notifications.
+  virtual Result<std::optional<TimePoint>> nextNotificationAt(const std::string& notifier) = 0;
+  // Removes a delivered (or given up) notification.
+  virtual Status removeNotification(int64_t seq) = 0;
+  // Records a failed attempt: attempts, next_attempt and the (redacted) error.
+  virtual Status rescheduleNotification(int64_t seq, int attempts, TimePoint next_attempt,
+                                        const std::string& error) = 0;
+  // Queued notifications of every notifier.
+  virtual Result<int64_t> countNotifications() = 0;
+  // The notifiers with queued notifications (to find ones no longer configured).
+  virtual Result<std::vector<std::string>> queuedNotifiers() = 0;
+
   // Cheap reachability check for /readyz.
   virtual Status ping() = 0;
   // Where the store lives, safe to log ("sqlite:///var/lib/datawatch/state.db").

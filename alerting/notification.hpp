@@ -1,0 +1,40 @@
+#pragma once
+// What a notification says: the SPEC §5 generic body, built once when the
+// notification is queued and kept in the outbox. Every notifier renders its
+// own format (Slack Block Kit, PagerDuty Events v2, Alertmanager) from it.
+
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "alerting/alerts.hpp"
+#include "alerting/slo_engine.hpp"
+#include "config/types.hpp"
+#include "store/state_store.hpp"
+
+namespace datawatch {
+
+struct NotificationContext {
+  const config::Config* cfg = nullptr;
+  const SloStatus* slo = nullptr;  // the alert's SLO as of now (kind slo), or null
+  // The latest run of a probe, or null when it has not run yet.
+  std::function<const ProbeResult*(const std::string& probe)> last_run;
+};
+
+// A stable id: the same alert, event (fire, repeat at time T, resolve) and
+// notifier give the same id, on any agent and after any restart (32 hex).
+std::string deliveryId(const Outgoing& o);
+
+// The SPEC §5 body: {"version":"1","delivery_id","status","alert":{…}}.
+// alert.probes lists the alert's probes with their latest results; for a
+// probe alert, also `downstream`: the probes (transitively) naming its
+// probes as `upstream`, and every consumer affected.
+nlohmann::json notificationBody(const Outgoing& o, const std::string& delivery_id,
+                                const NotificationContext& ctx);
+
+// The outbox row for `o`. Slack notifications wait group_wait first, so the
+// changes of that time go out as one message.
+OutboxItem outboxItem(const Outgoing& o, const NotificationContext& ctx);
+
+}  // namespace datawatch

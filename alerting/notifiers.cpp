@@ -1,0 +1,442 @@
+#include "alerting/notifiers.hpp"
+
+#include <fcntl.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "alerting/http_client.hpp"
+#include "core/time_format.hpp"
+
+namespace datawatch {
+namespace {
+
+using nlohmann::json;
+
+// Slack's limits (Block Kit reference): 50 blocks a message, 3000 characters
+// in a section's text, 150 in a header. Counting bytes keeps under them.
+constexpr size_t kSlackMaxBlocks = 50;
+constexpr size_t kSlackSectionChars = 3000;
+constexpr size_t kSlackHeaderChars = 150;
+constexpr size_t kSlackBlocksPerAlert = 2;  // section + context
+constexpr size_t kSlackMaxAlerts = (kSlackMaxBlocks - 2) / kSlackBlocksPerAlert;  // header, overflow
+constexpr size_t kPagerdutySummaryChars = 1024;
+// Alertmanager: a firing alert not re-sent by then is resolved by Alertmanager.
+constexpr Duration kAlertmanagerHold = std::chrono::minutes(5);
+
+std::string str(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// Slack mrkdwn: &, < and > are control characters in user text.
+std::string slackEscape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (c == '&')
+      out += "&amp;";
+    else if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string number(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.4g", v);
+  return b;
+}
+
+std::string titleOf(const json& p) {
+  const json& a = p.at("alert");
+  std::string status = str(p, "status") == "resolved" ? "RESOLVED" : "FIRING";
+  return "[" + status + "] " + str(a, "severity") + ": " +
+         (str(a, "kind") == "slo" ? "SLO " : "probe ") + str(a, "name");
+}
+
+// One line per probe: `name` status: value unit (threshold) — message.
+std::string probeLines(const json& a, bool markdown) {
+  std::string out;
+  for (const auto& p : a.value("probes", json::array())) {
+    std::string line = markdown ? "• `" + str(p, "probe") + "` " : "- " + str(p, "probe") + " ";
+    line += str(p, "status");
+    if (p.contains("value") && p["value"].is_number())
+      line += ": " + number(p["value"].get<double>()) + " " + str(p, "unit");
+    if (p.contains("threshold") && p["threshold"].is_object() && !p["threshold"].empty())
+      line += " (threshold " + p["threshold"].dump() + ")";
+    const std::string msg = str(p, "message");
+    if (!msg.empty()) line += " — " + msg;
+    out += (markdown ? slackEscape(line) : line) + "\n";
+  }
+  return out;
+}
+
+std::string sloLine(const json& a, bool markdown) {
+  if (!a.contains("slo") || !a["slo"].is_object()) return "";
+  const json& s = a["slo"];
+  std::string burns;
+  for (const auto& [w, v] : s.value("burn_rates", json::object()).items())
+    if (v.is_number()) burns += (burns.empty() ? "" : " · ") + w + " " + number(v.get<double>());
+  std::string out = markdown ? "*Burn rates:* " : "Burn rates: ";
+  out += burns.empty() ? "-" : burns;
+  if (s.contains("error_budget_remaining") && s["error_budget_remaining"].is_number()) {
+    out += markdown ? "   *Error budget left:* " : "; error budget left: ";
+    out += number(s["error_budget_remaining"].get<double>() * 100) + "%";
+  }
+  return out + "\n";
+}
+
+std::string downstreamLine(const json& a, bool markdown) {
+  const json d = a.value("downstream", json::object());
+  const auto probes = d.value("probes", std::vector<std::string>{});
+  const auto consumers = d.value("consumers", std::vector<std::string>{});
+  if (probes.empty() && consumers.empty()) return "";
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+  };
+  std::string out = markdown ? "*Impact:* " : "Impact: ";
+  if (!probes.empty()) out += "downstream probes " + join(probes);
+  if (!consumers.empty()) out += std::string(probes.empty() ? "" : "; ") + "consumers " + join(consumers);
+  return (markdown ? slackEscape(out) : out) + "\n";
+}
+
+json mrkdwn(const std::string& text, size_t limit) {
+  return {{"type", "mrkdwn"}, {"text", truncateUtf8(text, limit)}};
+}
+
+// Alertmanager labels and annotations of a SPEC §5 body.
+json amLabels(const json& a) {
+  json l = json::object();
+  for (const auto& [k, v] : a.value("labels", json::object()).items())
+    if (v.is_string()) l[k] = v;
+  return l;
+}
+
+json amAnnotations(const json& p) {
+  const json& a = p.at("alert");
+  json an{{"summary", str(a, "summary")},
+          {"description", sloLine(a, false) + probeLines(a, false) + downstreamLine(a, false)},
+          {"delivery_id", str(p, "delivery_id")}};
+  if (!str(a, "owner").empty()) an["owner"] = str(a, "owner");
+  return an;
+}
+
+std::string dashboardOf(const json& a) {
+  return a.contains("links") && a["links"].is_object() ? str(a["links"], "dashboard") : "";
+}
+
+std::string fingerprint(const json& labels) {
+  const std::string s = labels.dump();  // object keys are sorted
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), md);
+  char hex[17];
+  for (int i = 0; i < 8; ++i) std::snprintf(hex + 2 * i, 3, "%02x", md[i]);
+  return hex;
+}
+
+SendResult fromHttp(const HttpResponse& r) {
+  SendResult s;
+  s.ok = r.ok();
+  if (!s.ok) {
+    s.retryable = r.retryable();
+    s.retry_after = r.retry_after;
+    s.error = r.describe();
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------- notifiers
+class SlackNotifier final : public Notifier {
+ public:
+  SlackNotifier(config::SlackNotifierConfig c, Duration timeout)
+      : cfg_(std::move(c)), timeout_(timeout) {}
+  size_t maxBatch() const override { return 200; }
+  Duration groupWait() const override { return cfg_.group_wait; }
+  SendResult send(const std::vector<OutboxItem>& batch, TimePoint now) override {
+    std::vector<json> payloads;
+    for (const auto& it : batch) payloads.push_back(it.payload);
+    return fromHttp(
+        httpPost({cfg_.webhook_url, slackMessage(payloads, cfg_).dump(), {}, timeout_}, now));
+  }
+
+ private:
+  config::SlackNotifierConfig cfg_;
+  Duration timeout_;
+};
+
+class WebhookNotifier final : public Notifier {
+ public:
+  WebhookNotifier(config::WebhookNotifierConfig c, std::string name, Duration timeout)
+      : cfg_(std::move(c)), name_(std::move(name)), timeout_(timeout) {}
+  SendResult send(const std::vector<OutboxItem>& batch, TimePoint now) override {
+    const OutboxItem& it = batch.front();
+    const std::string body = cfg_.format == config::WebhookFormat::Alertmanager
+                                 ? alertmanagerWebhook(it.payload, name_).dump()
+                                 : it.payload.dump();
+    const std::string ts = std::to_string(
+        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
+    HttpRequest req{cfg_.url, body, {}, timeout_};
+    req.headers.push_back("X-Datawatch-Delivery: " + it.delivery_id);
+    req.headers.push_back("X-Datawatch-Timestamp: " + ts);
+    if (cfg_.secret)
+      req.headers.push_back("X-Datawatch-Signature: sha256=" +
+                            hmacSha256Hex(*cfg_.secret, ts + "." + body));
+    for (const auto& [k, v] : cfg_.headers) req.headers.push_back(k + ": " + v);
+    return fromHttp(httpPost(req, now));
+  }
+
+ private:
+  config::WebhookNotifierConfig cfg_;
+  std::string name_;
+  Duration timeout_;
+};
+
+class PagerdutyNotifier final : public Notifier {
+ public:
+  PagerdutyNotifier(config::PagerdutyNotifierConfig c, Duration timeout)
+      : cfg_(std::move(c)), timeout_(timeout) {
+    while (!cfg_.url.empty() && cfg_.url.back() == '/') cfg_.url.pop_back();
+  }
+  SendResult send(const std::vector<OutboxItem>& batch, TimePoint now) override {
+    return fromHttp(httpPost({cfg_.url + "/v2/enqueue",
+                              pagerdutyEvent(batch.front().payload, cfg_.routing_key).dump(),
+                              {},
+                              timeout_},
+                             now));
+  }
+
+ private:
+  config::PagerdutyNotifierConfig cfg_;
+  Duration timeout_;
+};
+
+class AlertmanagerNotifier final : public Notifier {
+ public:
+  AlertmanagerNotifier(config::AlertmanagerNotifierConfig c, Duration timeout)
+      : cfg_(std::move(c)), timeout_(timeout) {
+    while (!cfg_.url.empty() && cfg_.url.back() == '/') cfg_.url.pop_back();
+  }
+  size_t maxBatch() const override { return 100; }
+  SendResult send(const std::vector<OutboxItem>& batch, TimePoint now) override {
+    std::vector<json> payloads;
+    for (const auto& it : batch) payloads.push_back(it.payload);
+    return fromHttp(httpPost(
+        {cfg_.url + "/api/v2/alerts", alertmanagerAlerts(payloads, now).dump(), {}, timeout_},
+        now));
+  }
+
+ private:
+  config::AlertmanagerNotifierConfig cfg_;
+  Duration timeout_;
+};
+
+class FileNotifier final : public Notifier {
+ public:
+  explicit FileNotifier(config::FileNotifierConfig c) : cfg_(std::move(c)) {}
+  size_t maxBatch() const override { return 500; }
+  SendResult send(const std::vector<OutboxItem>& batch, TimePoint) override {
+    SendResult r;
+    std::string lines;
+    for (const auto& it : batch) lines += it.payload.dump() + "\n";
+    const int fd = ::open(cfg_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      r.error = "cannot open " + cfg_.path.string() + ": " + std::strerror(errno);
+      return r;
+    }
+    size_t off = 0;
+    while (off < lines.size()) {
+      const ssize_t n = ::write(fd, lines.data() + off, lines.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        r.error = "cannot write " + cfg_.path.string() + ": " + std::strerror(errno);
+        ::close(fd);
+        return r;
+      }
+      off += static_cast<size_t>(n);
+    }
+    if (::fsync(fd) != 0) r.error = "cannot sync " + cfg_.path.string() + ": " + std::strerror(errno);
+    ::close(fd);
+    r.ok = r.error.empty();
+    return r;
+  }
+
+ private:
+  config::FileNotifierConfig cfg_;
+};
+
+}  // namespace
+
+std::string truncateUtf8(const std::string& s, size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  static const std::string kEllipsis = "…";
+  if (max_bytes < kEllipsis.size()) return "";
+  size_t cut = max_bytes - kEllipsis.size();
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  return s.substr(0, cut) + kEllipsis;
+}
+
+std::string hmacSha256Hex(const std::string& key, const std::string& message) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), md, &len);
+  std::string out;
+  char b[3];
+  for (unsigned int i = 0; i < len; ++i) {
+    std::snprintf(b, sizeof b, "%02x", md[i]);
+    out += b;
+  }
+  return out;
+}
+
+json slackMessage(const std::vector<json>& payloads, const config::SlackNotifierConfig& cfg) {
+  size_t firing = 0;
+  for (const auto& p : payloads) firing += str(p, "status") == "firing";
+  const size_t resolved = payloads.size() - firing;
+  std::string header;
+  if (payloads.size() == 1) {
+    header = titleOf(payloads.front());
+  } else {
+    header = "datawatch: " + std::to_string(firing) + " firing, " + std::to_string(resolved) +
+             " resolved";
+  }
+  header = truncateUtf8(header, kSlackHeaderChars);
+  json blocks = json::array();
+  blocks.push_back({{"type", "header"}, {"text", {{"type", "plain_text"}, {"text", header}}}});
+  const size_t shown = std::min(payloads.size(), kSlackMaxAlerts);
+  for (size_t i = 0; i < shown; ++i) {
+    const json& p = payloads[i];
+    const json& a = p.at("alert");
+    const bool is_firing = str(p, "status") == "firing";
+    const std::string sev = str(a, "severity");
+    std::string emoji = !is_firing                                     ? ":white_check_mark:"
+                        : (sev == "page" || sev == "critical") ? ":rotating_light:"
+                                                                       : ":warning:";
+    std::string text;
+    if (i == 0 && firing > 0 && !cfg.mention.empty()) text += cfg.mention + " ";
+    text += emoji + " *" + slackEscape(titleOf(p)) + "*" + (a.value("repeat", false) ? " (still firing)" : "") + "\n";
+    text += slackEscape(str(a, "summary")) + "\n";
+    text += sloLine(a, true);
+    const std::string probes = probeLines(a, true);
+    if (!probes.empty()) text += "*Probes:*\n" + probes;
+    if (!str(a, "owner").empty()) text += "*Owner:* " + slackEscape(str(a, "owner")) + "\n";
+    text += downstreamLine(a, true);
+    blocks.push_back({{"type", "section"}, {"text", mrkdwn(text, kSlackSectionChars)}});
+    std::string ctx = "Started " + str(a, "started_at");
+    if (!is_firing) ctx += " · resolved " + str(a, "resolved_at");
+    ctx += " · `" + slackEscape(str(a, "id")) + "`";
+    const std::string dash = dashboardOf(a);
+    if (!dash.empty()) ctx += " · <" + dash + "|Dashboard>";
+    blocks.push_back(
+        {{"type", "context"}, {"elements", json::array({mrkdwn(ctx, kSlackSectionChars)})}});
+  }
+  if (payloads.size() > shown) {
+    std::string more = "…and " + std::to_string(payloads.size() - shown) + " more:";
+    for (size_t i = shown; i < payloads.size(); ++i) {
+      const json& a = payloads[i].at("alert");
+      more += "\n• `" + slackEscape(str(a, "id")) + "` " + str(payloads[i], "status");
+    }
+    blocks.push_back({{"type", "section"}, {"text", mrkdwn(more, kSlackSectionChars)}});
+  }
+  json msg{{"text", header}, {"blocks", std::move(blocks)}};
+  if (!cfg.channel.empty()) msg["channel"] = cfg.channel;
+  return msg;
+}
+
+json pagerdutyEvent(const json& p, const std::string& routing_key) {
+  const json& a = p.at("alert");
+  json e{{"routing_key", routing_key}, {"dedup_key", str(a, "id")}, {"client", "datawatch"}};
+  if (str(p, "status") == "resolved") {
+    e["event_action"] = "resolve";
+    return e;
+  }
+  e["event_action"] = "trigger";
+  const std::string sev = str(a, "severity");
+  std::string pd_sev = "warning";
+  if (sev == "page")
+    pd_sev = "critical";
+  else if (sev == "critical" || sev == "error" || sev == "warning" || sev == "info")
+    pd_sev = sev;
+  std::string component = str(a, "name");
+  if (const auto& probes = a.value("probes", json::array()); probes.size() == 1)
+    if (!str(probes[0], "target").empty()) component = str(probes[0], "target");
+  json details = a;
+  e["payload"] = {{"summary", truncateUtf8(titleOf(p) + " — " + str(a, "summary"),
+                                           kPagerdutySummaryChars)},
+                  {"source", "datawatch"},
+                  {"severity", pd_sev},
+                  {"timestamp", str(a, "started_at")},
+                  {"component", component},
+                  {"class", str(a, "kind")},
+                  {"custom_details", std::move(details)}};
+  if (!str(a, "owner").empty()) e["payload"]["group"] = str(a, "owner");
+  const std::string dash = dashboardOf(a);
+  if (!dash.empty()) e["links"] = json::array({{{"href", dash}, {"text", "Dashboard"}}});
+  return e;
+}
+
+json alertmanagerAlerts(const std::vector<json>& payloads, TimePoint now) {
+  json out = json::array();
+  for (const auto& p : payloads) {
+    const json& a = p.at("alert");
+    const bool firing = str(p, "status") == "firing";
+    json alert{{"labels", amLabels(a)},
+               {"annotations", amAnnotations(p)},
+               {"startsAt", str(a, "started_at")},
+               {"endsAt", firing ? formatRfc3339(now + kAlertmanagerHold) : str(a, "resolved_at")}};
+    const std::string dash = dashboardOf(a);
+    if (!dash.empty()) alert["generatorURL"] = dash;
+    out.push_back(std::move(alert));
+  }
+  return out;
+}
+
+json alertmanagerWebhook(const json& p, const std::string& receiver) {
+  const json& a = p.at("alert");
+  const bool firing = str(p, "status") == "firing";
+  const json labels = amLabels(a);
+  const json annotations = amAnnotations(p);
+  json alert{{"status", firing ? "firing" : "resolved"},
+             {"labels", labels},
+             {"annotations", annotations},
+             {"startsAt", str(a, "started_at")},
+             {"endsAt", firing ? std::string("0001-01-01T00:00:00Z") : str(a, "resolved_at")},
+             {"generatorURL", dashboardOf(a)},
+             {"fingerprint", fingerprint(labels)}};
+  return {{"version", "4"},
+          {"groupKey", "{}:{alert=\"" + str(a, "id") + "\"}"},
+          {"truncatedAlerts", 0},
+          {"status", firing ? "firing" : "resolved"},
+          {"receiver", receiver},
+          {"groupLabels", {{"alert", str(a, "id")}}},
+          {"commonLabels", labels},
+          {"commonAnnotations", annotations},
+          {"externalURL", ""},
+          {"alerts", json::array({std::move(alert)})}};
+}
+
+std::unique_ptr<Notifier> makeNotifier(const config::NotifierConfig& cfg) {
+  if (const auto* s = std::get_if<config::SlackNotifierConfig>(&cfg.spec))
+    return std::make_unique<SlackNotifier>(*s, cfg.timeout);
+  if (const auto* w = std::get_if<config::WebhookNotifierConfig>(&cfg.spec))
+    return std::make_unique<WebhookNotifier>(*w, cfg.name, cfg.timeout);
+  if (const auto* pd = std::get_if<config::PagerdutyNotifierConfig>(&cfg.spec))
+    return std::make_unique<PagerdutyNotifier>(*pd, cfg.timeout);
+  if (const auto* am = std::get_if<config::AlertmanagerNotifierConfig>(&cfg.spec))
+    return std::make_unique<AlertmanagerNotifier>(*am, cfg.timeout);
+  return std::make_unique<FileNotifier>(std::get<config::FileNotifierConfig>(cfg.spec));
+}
+
+}  // namespace datawatch

@@ -1,0 +1,185 @@
+#include "alerting/outbox.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace datawatch {
+namespace {
+// Workers poll at least this often (new items also wake them).
+constexpr Duration kMaxIdle = std::chrono::seconds(1);
+// Retry-After is honoured up to this.
+constexpr Duration kMaxRetryAfter = std::chrono::hours(1);
+}  // namespace
+
+Duration RetryPolicy::delay(int attempts, std::mt19937_64& rng) const {
+  const int exp = std::clamp(attempts - 1, 0, 30);
+  const double base = std::min<double>(static_cast<double>(max.count()),
+                                       static_cast<double>(initial.count()) * std::pow(2.0, exp));
+  std::uniform_real_distribution<double> spread(1.0 - jitter, 1.0 + jitter);
+  return Duration{static_cast<int64_t>(base * spread(rng))};
+}
+
+NotifierQueue::NotifierQueue(std::string name, std::unique_ptr<Notifier> notifier,
+                             StateStore& store, const Clock& clock, DeliveryObserver* observer,
+                             RetryPolicy policy)
+    : name_(std::move(name)),
+      notifier_(std::move(notifier)),
+      store_(store),
+      clock_(clock),
+      observer_(observer),
+      policy_(policy),
+      rng_(std::random_device{}()) {}
+
+NotifierQueue::Pumped NotifierQueue::pump() {
+  Pumped out;
+  auto report = [&](const Status& st) {
+    if (!st && observer_) observer_->storeError(st.message());
+  };
+  const TimePoint start = clock_.now();
+  if (start < paused_until_) {
+    out.next = paused_until_;
+    return out;
+  }
+  // Bounded, so a flood cannot starve the caller's stop checks.
+  for (int batches = 0; batches < 1000; ++batches) {
+    const TimePoint now = clock_.now();
+    auto first = store_.dueNotifications(name_, now, 1);
+    if (!first) {
+      report(first.status());
+      out.next = now + kMaxIdle;
+      return out;
+    }
+    if (first->empty()) break;
+    // Slack: the changes queued within group_wait of the first go together.
+    const TimePoint horizon =
+        notifier_->groupWait() > Duration{0} ? first->front().next_attempt + notifier_->groupWait() : now;
+    auto batch = store_.dueNotifications(name_, std::max(now, horizon), notifier_->maxBatch());
+    if (!batch || batch->empty()) {
+      if (!batch) report(batch.status());
+      break;
+    }
+    if (observer_) observer_->attempted(name_, *batch);
+    const SendResult r = notifier_->send(*batch, now);
+    if (r.ok) {
+      for (const auto& it : *batch) report(store_.removeNotification(it.seq));
+      out.delivered += batch->size();
+      if (observer_) observer_->delivered(name_, *batch);
+      continue;
+    }
+    std::vector<OutboxItem> expired, retry;
+    for (auto& it : *batch) {
+      if (!r.retryable || now - it.created_at >= policy_.give_up)
+        expired.push_back(std::move(it));
+      else
+        retry.push_back(std::move(it));
+    }
+    for (const auto& it : expired) report(store_.removeNotification(it.seq));
+    if (!expired.empty() && observer_) {
+      observer_->dropped(name_, expired,
+                         r.retryable ? "still failing " +
+                                           std::to_string(std::chrono::duration_cast<std::chrono::hours>(
+                                                              policy_.give_up)
+                                                              .count()) +
+                                           "h after it was queued: " + r.error
+                                     : "rejected by the receiver: " + r.error);
+    }
+    out.dropped += expired.size();
+    if (retry.empty()) continue;
+    const int attempts = retry.front().attempts + 1;
+    const Duration wait = r.retry_after ? std::min(*r.retry_after, kMaxRetryAfter)
+                                        : policy_.delay(attempts, rng_);
+    paused_until_ = now + wait;
+    for (const auto& it : retry)
+      report(store_.rescheduleNotification(it.seq, it.attempts + 1, paused_until_, r.error));
+    out.failed += retry.size();
+    if (observer_) observer_->failed(name_, retry, r.error, paused_until_);
+    out.next = paused_until_;
+    return out;
+  }
+  auto next = store_.nextNotificationAt(name_);
+  if (!next) {
+    report(next.status());
+    out.next = clock_.now() + kMaxIdle;
+  } else {
+    out.next = *next;
+  }
+  return out;
+}
+
+Dispatcher::Dispatcher(StateStore& store, const Clock& clock, DeliveryObserver* observer,
+                       RetryPolicy policy)
+    : store_(store), clock_(clock), observer_(observer), policy_(policy) {}
+
+Dispatcher::~Dispatcher() {
+  stop();
+}
+
+void Dispatcher::stopWorkers() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  queues_.clear();
+  std::lock_guard lock(mu_);
+  stopping_ = false;
+}
+
+void Dispatcher::stop() {
+  stopWorkers();
+}
+
+void Dispatcher::configure(const config::Config& cfg) {
+  stopWorkers();
+  if (auto queued = store_.queuedNotifiers()) {
+    for (const auto& name : *queued) {
+      if (cfg.findNotifier(name)) continue;
+      // Its notifier is gone from the config: nothing can deliver these.
+      if (auto items = store_.dueNotifications(name, TimePoint::max(), 1000000)) {
+        for (const auto& it : *items) (void)store_.removeNotification(it.seq);
+        if (observer_ && !items->empty())
+          observer_->dropped(name, *items, "notifier \"" + name + "\" is no longer configured");
+      }
+    }
+  } else if (observer_) {
+    observer_->storeError(queued.error());
+  }
+  for (const auto& n : cfg.notifiers)
+    queues_.push_back(std::make_unique<NotifierQueue>(n.name, makeNotifier(n), store_, clock_,
+                                                      observer_, policy_));
+  for (auto& q : queues_) threads_.emplace_back([this, qp = q.get()] { work(*qp); });
+}
+
+void Dispatcher::wake() {
+  {
+    std::lock_guard lock(mu_);
+    ++wakes_;
+  }
+  cv_.notify_all();
+}
+
+void Dispatcher::work(NotifierQueue& q) {
+  uint64_t seen = 0;
+  while (true) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      seen = wakes_;
+    }
+    const auto r = q.pump();
+    if (observer_) {
+      if (auto n = store_.countNotifications()) observer_->queueSize(*n);
+    }
+    Duration idle = kMaxIdle;
+    if (r.next) {
+      idle = std::clamp(std::chrono::duration_cast<Duration>(*r.next - clock_.now()), Duration{0},
+                        kMaxIdle);
+    }
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, idle, [&] { return stopping_ || wakes_ != seen; });
+  }
+}
+
+}  // namespace datawatch

@@ -1,0 +1,120 @@
+#pragma once
+// Delivery of the notification outbox (SPEC §5, at least once).
+//
+// Notifications are written to the state store's outbox (StateStore::
+// commitAlerts) before anything is sent. A NotifierQueue sends one notifier's
+// due notifications in order and deletes each only once its receiver accepted
+// it, so a crash or kill -9 at any point re-sends rather than loses (receivers
+// drop duplicates by delivery_id, which never changes). A failure pauses that
+// notifier's queue with exponential backoff and jitter (or the receiver's
+// Retry-After); a notification still failing 24 h after it was queued, or
+// rejected for good (4xx other than 408/429), is dropped, counted and reported.
+//
+// The Dispatcher runs one thread per notifier, so a slow or dead receiver
+// delays only its own queue.
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "alerting/notifiers.hpp"
+#include "config/types.hpp"
+#include "core/clock.hpp"
+#include "store/state_store.hpp"
+
+namespace datawatch {
+
+// Told about every delivery event (metrics, logs, incident timelines). Called
+// from the dispatcher's threads; implementations must be thread-safe.
+class DeliveryObserver {
+ public:
+  virtual ~DeliveryObserver() = default;
+  virtual void attempted(const std::string& notifier, const std::vector<OutboxItem>& batch) = 0;
+  virtual void delivered(const std::string& notifier, const std::vector<OutboxItem>& batch) = 0;
+  // A retryable failure; the batch is tried again at `retry_at`.
+  virtual void failed(const std::string& notifier, const std::vector<OutboxItem>& batch,
+                      const std::string& error, TimePoint retry_at) = 0;
+  // Given up: too old, rejected for good, or its notifier is gone.
+  virtual void dropped(const std::string& notifier, const std::vector<OutboxItem>& batch,
+                       const std::string& why) = 0;
+  virtual void queueSize(int64_t undelivered) = 0;
+  // The outbox could not be read or updated (the item stays queued).
+  virtual void storeError(const std::string& error) = 0;
+};
+
+struct RetryPolicy {
+  Duration initial{std::chrono::seconds(5)};  // first retry after ~5 s
+  Duration max{std::chrono::minutes(5)};      // backoff doubles up to this
+  Duration give_up{std::chrono::hours(24)};   // counted from when it was queued
+  double jitter = 0.2;                        // ± this share of the delay
+  // The delay before attempt `attempts` + 1, jittered with `rng`.
+  Duration delay(int attempts, std::mt19937_64& rng) const;
+};
+
+// One notifier's share of the outbox. Single-threaded: one caller at a time.
+class NotifierQueue {
+ public:
+  NotifierQueue(std::string name, std::unique_ptr<Notifier> notifier, StateStore& store,
+                const Clock& clock, DeliveryObserver* observer, RetryPolicy policy = {});
+
+  struct Pumped {
+    size_t delivered = 0;  // notifications accepted by the receiver
+    size_t failed = 0;     // notifications whose attempt failed (will retry)
+    size_t dropped = 0;
+    std::optional<TimePoint> next;  // when to pump again; nullopt: queue empty
+  };
+  // Sends, batch after batch, what is due at the clock's now; stops at the first
+  // failure (the queue then pauses until the retry is due).
+  Pumped pump();
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  std::unique_ptr<Notifier> notifier_;
+  StateStore& store_;
+  const Clock& clock_;
+  DeliveryObserver* observer_;
+  RetryPolicy policy_;
+  std::mt19937_64 rng_;
+  TimePoint paused_until_{};
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(StateStore& store, const Clock& clock, DeliveryObserver* observer,
+             RetryPolicy policy = {});
+  ~Dispatcher();
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // (Re)starts one worker per notifier of `cfg`. Queued notifications of
+  // notifiers no longer configured are dropped (and reported).
+  void configure(const config::Config& cfg);
+  // New notifications were queued: pump now instead of at the next poll.
+  void wake();
+  // Lets in-flight requests finish (each bounded by its notifier's timeout).
+  void stop();
+
+ private:
+  void work(NotifierQueue& q);
+  void stopWorkers();
+
+  StateStore& store_;
+  const Clock& clock_;
+  DeliveryObserver* observer_;
+  RetryPolicy policy_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;  // guarded by mu_
+  uint64_t wakes_ = 0;     // guarded by mu_
+  std::vector<std::unique_ptr<NotifierQueue>> queues_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace datawatch
