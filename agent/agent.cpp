@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "agent/version.hpp"
+#include "alerting/notification.hpp"
 #include "alerting/slo_advice.hpp"
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
@@ -16,6 +17,18 @@ namespace {
 constexpr Duration kSloEvaluationInterval = std::chrono::seconds(10);
 // The state store snapshot holding the firing alerts (a JSON array).
 constexpr const char* kAlertsSnapshot = "alerts/firing";
+// The silences created over the API (a JSON array).
+constexpr const char* kSilencesSnapshot = "silences/api";
+
+std::string describeMute(const Alert& a) {
+  if (!a.silenced_by.empty()) return " (silenced by " + a.silenced_by + ": not sent)";
+  if (!a.inhibited_by.empty()) {
+    std::string ups;
+    for (const auto& u : a.inhibited_by) ups += (ups.empty() ? "" : ", ") + u;
+    return " (inhibited: upstream " + ups + " failing; not sent)";
+  }
+  return "";
+}
 }  // namespace
 
 void blockAgentSignals() {
@@ -41,6 +54,7 @@ Agent::Agent(AgentOptions options, const Clock& clock, std::shared_ptr<spdlog::l
 Agent::~Agent() {
   if (http_) http_->stop();
   if (loop_) loop_->stop(Duration{0});
+  if (dispatcher_) dispatcher_->stop();
 }
 
 Result<std::shared_ptr<const config::Config>> Agent::loadConfig() {
@@ -72,18 +86,20 @@ void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
   metrics_.setProbes(cfg->probes);
   metrics_.setSlos(cfg->slos);
   metrics_.setAlerts(*cfg);
+  metrics_.setNotifiers(cfg->notifiers);
+  std::vector<AlertChange> gone;
   {
-    std::vector<AlertChange> gone;
-    {
-      std::lock_guard lock(alerts_mu_);
-      gone = alerts_.configure(cfg, clock_.now());
-    }
-    onAlertChanges(gone);
+    std::lock_guard lock(alerts_mu_);
+    alert_cfg_ = cfg;
+    silences_.configure(cfg->silences);
+    gone = alerts_.configure(cfg, clock_.now());
   }
   if (!alerts_restored_) {  // first start: before any probe runs
     restoreAlerts();
     alerts_restored_ = true;
   }
+  handleAlerts(gone, clock_.now());
+  if (dispatcher_) dispatcher_->configure(*cfg);
   // Before the new loop runs: the SLOs replay their history from the store first.
   const auto stats = slos_.configure(*cfg, store_.get(), clock_.now());
   for (const auto& e : stats.errors) log_->warn("{}", e);
@@ -102,7 +118,9 @@ void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
       std::lock_guard lock(alerts_mu_);
       changes = alerts_.observeProbe(r);
     }
-    onAlertChanges(changes);
+    // Probe alerts go out as soon as they change; repeats and mutes are
+    // reconsidered at every SLO evaluation.
+    if (!changes.empty()) handleAlerts(changes, r.observed_at);
   });
   {
     std::lock_guard lock(mu_);
@@ -126,6 +144,7 @@ int Agent::run() {
   }
   store_ = std::move(store).value();
   log_->info("state store {}", store_->describe());
+  dispatcher_ = std::make_unique<Dispatcher>(*store_, clock_, &delivery_report_);
   const std::string listen = opts_.listen.value_or((*cfg)->agent.listen);
   http_ = std::make_unique<HttpServer>(*this);
   auto port = http_->start(listen);
@@ -169,6 +188,8 @@ int Agent::run() {
     std::lock_guard lock(reload_mu_);
     const uint64_t runs = loop_ ? loop_->completedRuns() : 0;
     if (loop_) loop_->stop(opts_.drain_grace);
+    // Undelivered notifications stay in the outbox for the next start.
+    dispatcher_->stop();
     log_->info("stopped cleanly after {} probe runs", runs);
   }
   return 0;
@@ -225,54 +246,164 @@ void Agent::evaluateSlos() {
     for (const auto& st : slo_statuses_) {
       metrics_.observeSlo(st);
       for (auto& c : alerts_.observeSlo(st, last_slo_eval_)) changes.push_back(std::move(c));
+      if (!st.breaching.empty() || alerts_.find("slo:" + st.name + ":page") ||
+          alerts_.find("slo:" + st.name + ":ticket"))
+        slo_now_[st.name] = st;  // what notifications about it say
     }
   }
-  onAlertChanges(changes);
+  handleAlerts(changes, last_slo_eval_);
 }
 
-void Agent::onAlertChanges(const std::vector<AlertChange>& changes) {
-  if (changes.empty()) return;
-  persistAlerts();
-  for (const auto& c : changes) {
-    metrics_.setAlertFiring(c.alert);
-    if (c.fired) {
-      log_->warn("alert {} firing: {}", c.alert.id(), c.alert.summary);
-    } else {
-      log_->info("alert {} resolved after {}: {}", c.alert.id(),
-                 humanDuration(std::chrono::duration_cast<Duration>(*c.alert.resolved_at -
-                                                                    c.alert.started_at)),
-                 c.alert.summary);
+void Agent::handleAlerts(const std::vector<AlertChange>& changes, TimePoint now) {
+  std::vector<Alert> fired;  // as of after planning: with their mute state
+  size_t queued = 0;
+  Status st;
+  {
+    std::lock_guard lock(alerts_mu_);
+    auto outgoing = alerts_.plan(changes, silences_, now);
+    if (changes.empty() && outgoing.empty() && unqueued_.empty()) return;
+    NotificationContext ctx;
+    ctx.cfg = alert_cfg_.get();
+    ctx.last_run = [this](const std::string& p) { return alerts_.lastRun(p); };
+    for (const auto& o : outgoing) {
+      auto it = slo_now_.find(o.alert.subject);
+      ctx.slo = o.alert.kind == "slo" && it != slo_now_.end() ? &it->second : nullptr;
+      unqueued_.push_back(outboxItem(o, ctx));
+    }
+    for (const auto& c : changes) {
+      const Alert* now_firing = c.fired ? alerts_.find(c.alert.id()) : nullptr;
+      fired.push_back(now_firing ? *now_firing : c.alert);
+      if (!c.fired) slo_now_.erase(c.alert.subject);
+    }
+    nlohmann::json firing = nlohmann::json::array();
+    for (const auto& a : alerts_.firing()) firing.push_back(toJson(a));
+    // Under alerts_mu_: snapshots commit in the order they were taken.
+    st = store_ ? store_->commitAlerts(kAlertsSnapshot, firing, unqueued_)
+                : Status::Error("no state store");
+    if (st) {
+      queued = unqueued_.size();
+      unqueued_.clear();
     }
   }
-}
-
-void Agent::persistAlerts() {
-  if (!store_) return;
-  std::lock_guard lock(alerts_mu_);  // one writer at a time, newest list last
-  nlohmann::json firing = nlohmann::json::array();
-  for (const auto& a : alerts_.firing()) firing.push_back(toJson(a));
-  if (auto st = store_->saveSnapshot(kAlertsSnapshot, firing); !st) {
-    log_->warn("{} (firing alerts not saved)", st.message());
+  if (!st) {
+    log_->error("{}: alert state and notifications kept in memory, retried in {}s", st.message(),
+                std::chrono::duration_cast<std::chrono::seconds>(kSloEvaluationInterval).count());
     metrics_.stateStoreError();
   }
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const auto& a = fired[i];
+    metrics_.setAlertFiring(a);
+    if (changes[i].fired) {
+      log_->warn("alert {} firing: {}{}", a.id(), a.summary, describeMute(a));
+    } else {
+      log_->info("alert {} resolved after {}: {}", a.id(),
+                 humanDuration(std::chrono::duration_cast<Duration>(*a.resolved_at - a.started_at)),
+                 a.summary);
+    }
+  }
+  if (queued > 0 && dispatcher_) dispatcher_->wake();
 }
 
 void Agent::restoreAlerts() {
   if (!store_) return;
   auto saved = store_->loadSnapshot(kAlertsSnapshot);
-  if (!saved) {
-    log_->warn("{} (firing alerts not restored)", saved.error());
-    return;
-  }
-  if (!*saved || !(*saved)->is_array()) return;
+  if (!saved) log_->warn("{} (firing alerts not restored)", saved.error());
   std::vector<Alert> firing;
-  for (const auto& j : **saved)
-    if (auto a = alertFromJson(j)) firing.push_back(*a);
+  if (saved && *saved && (*saved)->is_array()) {
+    for (const auto& j : **saved)
+      if (auto a = alertFromJson(j)) firing.push_back(*a);
+  }
+  auto silences = store_->loadSnapshot(kSilencesSnapshot);
+  if (!silences) log_->warn("{} (API silences not restored)", silences.error());
   std::lock_guard lock(alerts_mu_);
+  if (silences && *silences) silences_.restoreApiSilences(**silences);
   alerts_.restore(firing);
   for (const auto& a : alerts_.firing()) metrics_.setAlertFiring(a);
   if (!firing.empty())
     log_->info("alerts: {} firing alert(s) restored from the state store", firing.size());
+}
+
+void Agent::persistSilences() {
+  if (!store_) return;
+  if (auto st = store_->saveSnapshot(kSilencesSnapshot, silences_.apiSilencesJson()); !st) {
+    log_->warn("{} (API silences not saved: they last until a restart)", st.message());
+    metrics_.stateStoreError();
+  }
+}
+
+nlohmann::json Agent::silences() {
+  std::lock_guard lock(alerts_mu_);
+  const auto now = clock_.now();
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& s : silences_.list(now)) out.push_back(toJson(s, now));
+  return out;
+}
+
+Result<nlohmann::json> Agent::addSilence(const nlohmann::json& body) {
+  const auto now = clock_.now();
+  auto s = silenceFromRequest(body, now);
+  if (!s) return Result<nlohmann::json>::Error(s.error());
+  Silence added;
+  {
+    std::lock_guard lock(alerts_mu_);
+    added = silences_.add(*s);
+    persistSilences();
+  }
+  log_->info("silence {} added until {}: {}", added.id, formatRfc3339(added.ends), added.reason);
+  handleAlerts({}, now);  // mute state shows at once
+  return toJson(added, now);
+}
+
+Status Agent::deleteSilence(const std::string& id) {
+  {
+    std::lock_guard lock(alerts_mu_);
+    if (!silences_.remove(id))
+      return Status::Error("no API silence \"" + id + "\" (config silences are removed in the config)");
+    persistSilences();
+  }
+  log_->info("silence {} removed", id);
+  handleAlerts({}, clock_.now());  // what it muted goes out now
+  return Status::Ok();
+}
+
+void Agent::DeliveryReport::attempted(const std::string& notifier,
+                                      const std::vector<OutboxItem>& batch) {
+  a_.metrics_.notificationsAttempted(notifier, batch.size());
+}
+
+void Agent::DeliveryReport::delivered(const std::string& notifier,
+                                      const std::vector<OutboxItem>& batch) {
+  for (const auto& it : batch) {
+    a_.log_->info("notification {} delivered to {}: {} {}{}", it.delivery_id, notifier,
+                  it.alert_id, it.payload.value("status", ""),
+                  it.attempts > 0 ? " after " + std::to_string(it.attempts + 1) + " attempts" : "");
+  }
+}
+
+void Agent::DeliveryReport::failed(const std::string& notifier,
+                                   const std::vector<OutboxItem>& batch, const std::string& error,
+                                   TimePoint retry_at) {
+  a_.metrics_.notificationsFailed(notifier, batch.size());
+  a_.log_->warn("notifier {}: {} notification(s) not delivered ({}); retry at {}", notifier,
+                batch.size(), error, formatRfc3339(retry_at));
+}
+
+void Agent::DeliveryReport::dropped(const std::string& notifier,
+                                    const std::vector<OutboxItem>& batch, const std::string& why) {
+  a_.metrics_.notificationsDropped(notifier, batch.size());
+  for (const auto& it : batch) {
+    a_.log_->error("notification {} to {} for {} dropped: {}", it.delivery_id, notifier,
+                   it.alert_id, why);
+  }
+}
+
+void Agent::DeliveryReport::queueSize(int64_t undelivered) {
+  a_.metrics_.setNotificationQueue(undelivered);
+}
+
+void Agent::DeliveryReport::storeError(const std::string& error) {
+  a_.metrics_.stateStoreError();
+  a_.log_->warn("notification outbox: {}", error);
 }
 
 std::string Agent::metricsText() {
@@ -313,6 +444,7 @@ nlohmann::json Agent::status() {
     std::lock_guard lock(alerts_mu_);
     for (const auto& a : alerts_.firing()) j["alerts"].push_back(toJson(a));
   }
+  j["silences"] = silences();
   j["incidents"] = nlohmann::json::array();
   if (!rt) return j;
   j["config"] = redactor_->redactJson(

@@ -21,6 +21,8 @@
 #include "agent/probe_loop.hpp"
 #include "agent/runtime.hpp"
 #include "alerting/alerts.hpp"
+#include "alerting/outbox.hpp"
+#include "alerting/silences.hpp"
 #include "alerting/slo_engine.hpp"
 #include "config/loader.hpp"
 #include "store/state_store.hpp"
@@ -51,6 +53,9 @@ class Agent final : public HttpApi {
   Status ready() override;
   Status reload() override;
   std::optional<std::string> apiToken() override;
+  nlohmann::json silences() override;
+  Result<nlohmann::json> addSilence(const nlohmann::json& body) override;
+  Status deleteSilence(const std::string& id) override;
 
  private:
   Result<std::shared_ptr<const config::Config>> loadConfig();
@@ -58,11 +63,30 @@ class Agent final : public HttpApi {
   void prune();
   // Evaluates every SLO, publishes the metrics and turns breaches into alerts.
   void evaluateSlos();
-  // Logs alert changes, publishes them as metrics, saves the firing alerts.
-  void onAlertChanges(const std::vector<AlertChange>& changes);
-  // The firing alerts in the state store: written on every change, read at start.
-  void persistAlerts();
+  // Plans the notifications due (fires, repeats, resolves), commits them with
+  // the firing alerts to the state store in one transaction, wakes the
+  // dispatcher, logs the changes and publishes them as metrics.
+  void handleAlerts(const std::vector<AlertChange>& changes, TimePoint now);
+  // Firing alerts and API silences from the state store, at first start.
   void restoreAlerts();
+  void persistSilences();  // caller holds alerts_mu_
+
+  // Delivery events to logs and metrics.
+  class DeliveryReport final : public DeliveryObserver {
+   public:
+    explicit DeliveryReport(Agent& a) : a_(a) {}
+    void attempted(const std::string& notifier, const std::vector<OutboxItem>& batch) override;
+    void delivered(const std::string& notifier, const std::vector<OutboxItem>& batch) override;
+    void failed(const std::string& notifier, const std::vector<OutboxItem>& batch,
+                const std::string& error, TimePoint retry_at) override;
+    void dropped(const std::string& notifier, const std::vector<OutboxItem>& batch,
+                 const std::string& why) override;
+    void queueSize(int64_t undelivered) override;
+    void storeError(const std::string& error) override;
+
+   private:
+    Agent& a_;
+  };
 
   AgentOptions opts_;
   const Clock& clock_;
@@ -75,6 +99,12 @@ class Agent final : public HttpApi {
   SloEngine slos_;
   mutable std::mutex alerts_mu_;
   AlertTracker alerts_;                  // guarded by alerts_mu_
+  SilenceSet silences_;                  // guarded by alerts_mu_
+  std::shared_ptr<const config::Config> alert_cfg_;  // guarded by alerts_mu_
+  std::map<std::string, SloStatus> slo_now_;         // latest evaluation; alerts_mu_
+  std::vector<OutboxItem> unqueued_;  // notifications the store refused; alerts_mu_
+  DeliveryReport delivery_report_{*this};
+  std::unique_ptr<Dispatcher> dispatcher_;
   bool alerts_restored_ = false;         // guarded by reload_mu_
   std::vector<SloStatus> slo_statuses_;  // reused; evaluation thread only
   std::unique_ptr<HttpServer> http_;

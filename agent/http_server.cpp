@@ -140,13 +140,24 @@ void HttpServer::routes() {
       res.set_content("not ready: " + st.message() + "\n", "text/plain");
     }
   });
-  s.Post("/-/reload", [this](const httplib::Request& req, httplib::Response& res) {
+  // Mutations need `Authorization: Bearer <agent.api_token>`; false (and the
+  // response set) when the request may not go on.
+  auto authorized = [this](const httplib::Request& req, httplib::Response& res,
+                           const char* what) {
     auto token = api_.apiToken();
-    if (!token) return jsonError(res, 403, "reload over HTTP is disabled: set agent.api_token");
+    if (!token) {
+      jsonError(res, 403, std::string(what) + " over HTTP is disabled: set agent.api_token");
+      return false;
+    }
     const std::string auth = req.get_header_value("Authorization");
     if (auth.rfind("Bearer ", 0) != 0 || !tokensEqual(auth.substr(7), *token)) {
-      return jsonError(res, 401, "missing or wrong bearer token");
+      jsonError(res, 401, "missing or wrong bearer token");
+      return false;
     }
+    return true;
+  };
+  s.Post("/-/reload", [this, authorized](const httplib::Request& req, httplib::Response& res) {
+    if (!authorized(req, res, "reload")) return;
     auto st = api_.reload();
     if (!st) return jsonError(res, 400, st.message());
     res.set_content(nlohmann::json{{"status", "reloaded"}}.dump(), "application/json");
@@ -155,6 +166,26 @@ void HttpServer::routes() {
     res.set_content(api_.status().dump(2, ' ', false, nlohmann::json::error_handler_t::replace),
                     "application/json");
   });
+  s.Get("/api/v1/silences", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(api_.silences().dump(2), "application/json");
+  });
+  s.Post("/api/v1/silences", [this, authorized](const httplib::Request& req,
+                                                httplib::Response& res) {
+    if (!authorized(req, res, "changing silences")) return;
+    auto body = nlohmann::json::parse(req.body, nullptr, false);
+    if (body.is_discarded()) return jsonError(res, 400, "the body is not valid JSON");
+    auto created = api_.addSilence(body);
+    if (!created) return jsonError(res, 400, created.error());
+    res.status = 201;
+    res.set_content(created->dump(2), "application/json");
+  });
+  s.Delete(R"(/api/v1/silences/([A-Za-z0-9_-]+))",
+           [this, authorized](const httplib::Request& req, httplib::Response& res) {
+             if (!authorized(req, res, "changing silences")) return;
+             auto st = api_.deleteSilence(req.matches[1]);
+             if (!st) return jsonError(res, 404, st.message());
+             res.status = 204;
+           });
   s.Get("/", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(renderStatusPage(api_.status()), "text/html; charset=utf-8");
   });

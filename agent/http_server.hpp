@@ -1,6 +1,6 @@
 #pragma once
 // The agent's HTTP endpoints (SPEC §7) on cpp-httplib: /metrics, /healthz,
-// /readyz, /-/reload, /api/v1/status and the status page at /.
+// /readyz, /-/reload, /api/v1/status, /api/v1/silences and the status page at /.
 // Handlers run on httplib's threads and call the Api, which must be thread-safe.
 
 #include <nlohmann/json.hpp>
@@ -26,6 +26,12 @@ class HttpApi {
   virtual Status ready() = 0;   // config loaded and state store reachable
   virtual Status reload() = 0;  // same as SIGHUP
   virtual std::optional<std::string> apiToken() = 0;
+  // Silences (SPEC §7): the list; a new API silence from a request body (the
+  // error explains a bad body); removal (an error when there is no such API
+  // silence).
+  virtual nlohmann::json silences() = 0;
+  virtual Result<nlohmann::json> addSilence(const nlohmann::json& body) = 0;
+  virtual Status deleteSilence(const std::string& id) = 0;
 };
 
 class HttpServer {

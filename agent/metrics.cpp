@@ -123,6 +123,24 @@ Metrics::Metrics(const std::string& version)
                             .Help("When the configuration was last loaded (Unix seconds)")
                             .Register(*registry_)
                             .Add({})),
+      notifications_(BuildCounter()
+                         .Name("datawatch_notifications_total")
+                         .Help("Notification send attempts (a Slack message may carry several)")
+                         .Register(*registry_)),
+      notification_failures_(BuildCounter()
+                                 .Name("datawatch_notification_failures_total")
+                                 .Help("Notifications whose attempt failed (they will be retried)")
+                                 .Register(*registry_)),
+      notifications_dropped_(BuildCounter()
+                                 .Name("datawatch_notifications_dropped_total")
+                                 .Help("Notifications given up (24 h of failures, rejected, or "
+                                       "their notifier removed)")
+                                 .Register(*registry_)),
+      notification_queue_(BuildGauge()
+                              .Name("datawatch_notification_queue_size")
+                              .Help("Notifications in the outbox, not yet delivered")
+                              .Register(*registry_)
+                              .Add({})),
       store_errors_(BuildCounter()
                         .Name("datawatch_state_store_errors_total")
                         .Help("State store operations that failed (results kept in memory only)")
@@ -359,6 +377,49 @@ void Metrics::addMissedRuns(const std::string& probe, uint64_t n) {
   std::lock_guard lock(mu_);
   if (auto it = probes_.find(probe); it != probes_.end())
     it->second.missed->Increment(static_cast<double>(n));
+}
+
+void Metrics::setNotifiers(const std::vector<config::NotifierConfig>& notifiers) {
+  std::lock_guard lock(mu_);
+  std::map<std::string, NotifierSeries> next;
+  for (const auto& n : notifiers) {
+    if (auto it = notifiers_.find(n.name); it != notifiers_.end()) {
+      next.emplace(n.name, it->second);
+      notifiers_.erase(it);
+      continue;
+    }
+    const prometheus::Labels l{{"notifier", n.name}};
+    next.emplace(n.name, NotifierSeries{&notifications_.Add(l), &notification_failures_.Add(l),
+                                        &notifications_dropped_.Add(l)});
+  }
+  for (auto& [name, s] : notifiers_) {
+    notifications_.Remove(s.attempts);
+    notification_failures_.Remove(s.failures);
+    notifications_dropped_.Remove(s.dropped);
+  }
+  notifiers_ = std::move(next);
+}
+
+void Metrics::notificationsAttempted(const std::string& notifier, size_t n) {
+  std::lock_guard lock(mu_);
+  if (auto it = notifiers_.find(notifier); it != notifiers_.end())
+    it->second.attempts->Increment(static_cast<double>(n));
+}
+
+void Metrics::notificationsFailed(const std::string& notifier, size_t n) {
+  std::lock_guard lock(mu_);
+  if (auto it = notifiers_.find(notifier); it != notifiers_.end())
+    it->second.failures->Increment(static_cast<double>(n));
+}
+
+void Metrics::notificationsDropped(const std::string& notifier, size_t n) {
+  std::lock_guard lock(mu_);
+  if (auto it = notifiers_.find(notifier); it != notifiers_.end())
+    it->second.dropped->Increment(static_cast<double>(n));
+}
+
+void Metrics::setNotificationQueue(int64_t undelivered) {
+  notification_queue_.Set(static_cast<double>(undelivered));
 }
 
 void Metrics::stateStoreError() {

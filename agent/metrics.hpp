@@ -39,6 +39,12 @@ class Metrics {
   // Makes datawatch_alert_firing exist (at 0) for every alert `cfg` can raise.
   void setAlerts(const config::Config& cfg);
   void setAlertFiring(const Alert& alert);  // 1 while firing, 0 once resolved
+  // Makes the notification counters exist (at 0) for exactly these notifiers.
+  void setNotifiers(const std::vector<config::NotifierConfig>& notifiers);
+  void notificationsAttempted(const std::string& notifier, size_t n);
+  void notificationsFailed(const std::string& notifier, size_t n);
+  void notificationsDropped(const std::string& notifier, size_t n);
+  void setNotificationQueue(int64_t undelivered);
   void addMissedRuns(const std::string& probe, uint64_t n);
   void stateStoreError();
   void setReload(bool success, TimePoint when);
@@ -106,12 +112,22 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& alert_firing_;
   prometheus::Gauge& reload_success_;
   prometheus::Gauge& reload_timestamp_;
+  prometheus::Family<prometheus::Counter>& notifications_;
+  prometheus::Family<prometheus::Counter>& notification_failures_;
+  prometheus::Family<prometheus::Counter>& notifications_dropped_;
+  prometheus::Gauge& notification_queue_;
   prometheus::Counter& store_errors_;
 
   mutable std::mutex mu_;
   std::map<std::string, ProbeSeries> probes_;         // guarded by mu_
   std::map<std::string, SloSeries> slos_;             // guarded by mu_
   std::map<std::string, prometheus::Gauge*> alerts_;  // by alert id; guarded by mu_
+  struct NotifierSeries {
+    prometheus::Counter* attempts;
+    prometheus::Counter* failures;
+    prometheus::Counter* dropped;
+  };
+  std::map<std::string, NotifierSeries> notifiers_;  // guarded by mu_
 };
 
 }  // namespace datawatch

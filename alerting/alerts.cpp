@@ -264,6 +264,11 @@ Duration repeatInterval(const config::NotifierConfig& n) {
   return n.repeat_interval;
 }
 
+const Alert* AlertTracker::find(const std::string& id) const {
+  auto it = alerts_.find(id);
+  return it == alerts_.end() ? nullptr : &it->second;
+}
+
 std::vector<Alert> AlertTracker::firing() const {
   std::vector<Alert> out;
   for (const auto& [id, a] : alerts_) out.push_back(a);

@@ -100,6 +100,8 @@ class AlertTracker {
   // The latest run of every probe seen (for notification details), or null.
   const ProbeResult* lastRun(const std::string& probe) const;
 
+  // The firing alert with this id, or null.
+  const Alert* find(const std::string& id) const;
   // Every firing alert, by id.
   std::vector<Alert> firing() const;
   // Takes back the firing alerts of a previous run (from the state store), so a
