@@ -81,8 +81,8 @@ Result<Silence> silenceFromRequest(const nlohmann::json& body, TimePoint now) {
     if (!starts) return R::Error("\"starts\" must be an RFC 3339 timestamp");
     s.starts = *starts;
   }
-  if (s.ends <= s.starts) return R::Error("\"until\" must be after \"starts\"");
   if (s.ends <= now) return R::Error("\"until\" is in the past");
+  if (s.ends <= s.starts) return R::Error("\"until\" must be after \"starts\"");
   if (auto r = body.find("reason"); r != body.end()) {
     if (!r->is_string()) return R::Error("\"reason\" must be a string");
     s.reason = r->get<std::string>();

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "alerting/alerts.hpp"
+#include "alerting/silences.hpp"
 #include "config/loader.hpp"
 #include "core/time_format.hpp"
 
@@ -171,4 +172,176 @@ TEST_CASE("firing alerts survive a restart as JSON and are restored only if conf
   REQUIRE(resolved.size() == 1);
   CHECK_FALSE(resolved[0].fired);
   CHECK(resolved[0].alert.started_at == kT0);
+}
+
+namespace {
+
+std::shared_ptr<const config::Config> routingConfig() {
+  const char* yaml = R"(
+sources:
+  shop: {type: sqlite, path: /nonexistent.db}
+probes:
+  - {name: raw_orders, type: freshness, source: shop, table: raw_orders, column: ts, max_age: 30m,
+     consumers: [ingest-monitor], alert: {after: 1, severity: critical, notify: [pager]}}
+  - {name: orders, type: freshness, source: shop, table: orders, column: ts, max_age: 30m,
+     upstream: [raw_orders], consumers: [finance-dashboard],
+     alert: {after: 1, severity: warning, notify: [pager, chat]}}
+  - {name: revenue, type: volume, source: shop, table: revenue, min: 1, upstream: [orders],
+     consumers: [churn-model]}
+notifiers:
+  pager: {type: file, path: /tmp/pager.jsonl, repeat_interval: 1h}
+  chat: {type: file, path: /tmp/chat.jsonl}
+silences:
+  - {match: {probe: orders, severity: warning}, starts: "2026-11-26T02:00:00Z", until: "2026-11-26T03:00:00Z", reason: backfill}
+)";
+  auto r = config::loadConfigFromString(yaml, "routing.yaml", "",
+                                        [](const std::string&) { return std::nullopt; });
+  for (const auto& d : r.diagnostics) UNSCOPED_INFO(d.str());
+  REQUIRE(r.ok());
+  return std::make_shared<const config::Config>(*r.config);
+}
+
+// "notifier firing|resolved[ repeat]" for each planned notification of `id`.
+std::vector<std::string> sent(const std::vector<Outgoing>& out, const std::string& id) {
+  std::vector<std::string> s;
+  for (const auto& o : out) {
+    if (o.alert.id() != id) continue;
+    s.push_back(o.notifier + (o.firing ? " firing" : " resolved") + (o.repeat ? " repeat" : ""));
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("notifications go out on fire, every repeat_interval per notifier, and on resolve",
+          "[alerts][notify]") {
+  const auto cfg = routingConfig();
+  AlertTracker tracker(cfg);
+  SilenceSet silences;
+  silences.configure(cfg->silences);
+  const std::string id = "probe:orders:warning";
+  auto changes = tracker.observeProbe(run("orders", kT0, ProbeStatus::Fail));
+  REQUIRE(changes.size() == 1);
+  auto out = tracker.plan(changes, silences, kT0);
+  CHECK(sent(out, id) == std::vector<std::string>{"pager firing", "chat firing"});
+  CHECK(tracker.plan({}, silences, kT0 + 59min).empty());
+  // pager repeats every 1h, chat every 4h (the default).
+  CHECK(sent(tracker.plan({}, silences, kT0 + 60min), id) ==
+        std::vector<std::string>{"pager firing repeat"});
+  CHECK(tracker.plan({}, silences, kT0 + 61min).empty());
+  // 02:00-03:00 a config silence matches {probe: orders, severity: warning}: nothing goes out,
+  // the alert shows who silenced it.
+  CHECK(tracker.plan({}, silences, kT0 + 150min).empty());
+  REQUIRE(tracker.find(id));
+  CHECK(tracker.find(id)->silenced_by == "config-1");
+  // At 03:00 the silence ends: the repeat owed to pager and chat's 4h repeat... chat
+  // was told at 00:00, so only pager (last told at 01:00) is due.
+  CHECK(sent(tracker.plan({}, silences, kT0 + 180min), id) ==
+        std::vector<std::string>{"pager firing repeat"});
+  CHECK(tracker.find(id)->silenced_by.empty());
+  CHECK(sent(tracker.plan({}, silences, kT0 + 240min), id) ==
+        std::vector<std::string>{"pager firing repeat", "chat firing repeat"});
+  // The resolve goes to both notifiers that heard it fire.
+  auto resolved = tracker.observeProbe(run("orders", kT0 + 250min, ProbeStatus::Pass));
+  REQUIRE(resolved.size() == 1);
+  CHECK(sent(tracker.plan(resolved, silences, kT0 + 250min), id) ==
+        std::vector<std::string>{"chat resolved", "pager resolved"});
+}
+
+TEST_CASE("an alert silenced from the start sends nothing, not even its resolve",
+          "[alerts][notify]") {
+  const auto cfg = routingConfig();
+  AlertTracker tracker(cfg);
+  SilenceSet silences;
+  Silence s;
+  s.match = {{"alert", "probe:orders:warning"}};
+  s.starts = kT0;
+  s.ends = kT0 + 1h;
+  const auto added = silences.add(s);
+  CHECK_THAT(added.id, Catch::StartsWith("api-"));
+  auto changes = tracker.observeProbe(run("orders", kT0 + 1min, ProbeStatus::Fail));
+  CHECK(tracker.plan(changes, silences, kT0 + 1min).empty());
+  CHECK(tracker.firing().at(0).silenced_by == added.id);
+  auto resolved = tracker.observeProbe(run("orders", kT0 + 2min, ProbeStatus::Pass));
+  CHECK(tracker.plan(resolved, silences, kT0 + 2min).empty());
+  // Removed: the next alert is sent.
+  CHECK(silences.remove(added.id));
+  CHECK_FALSE(silences.remove(added.id));
+  changes = tracker.observeProbe(run("orders", kT0 + 3min, ProbeStatus::Fail));
+  CHECK(tracker.plan(changes, silences, kT0 + 3min).size() == 2);
+}
+
+TEST_CASE("a failing upstream probe inhibits its downstream alerts until it recovers",
+          "[alerts][notify]") {
+  const auto cfg = routingConfig();
+  AlertTracker tracker(cfg);
+  SilenceSet silences;
+  auto up = tracker.observeProbe(run("raw_orders", kT0, ProbeStatus::Fail));
+  auto down = tracker.observeProbe(run("orders", kT0, ProbeStatus::Fail));
+  up.insert(up.end(), down.begin(), down.end());
+  auto out = tracker.plan(up, silences, kT0);
+  CHECK(sent(out, "probe:raw_orders:critical") == std::vector<std::string>{"pager firing"});
+  CHECK(sent(out, "probe:orders:warning").empty());
+  CHECK(tracker.find("probe:orders:warning")->inhibited_by == std::vector<std::string>{"raw_orders"});
+  // The upstream recovers while the downstream still fails: the downstream alert,
+  // never sent, goes out now (it is its own problem).
+  auto rec = tracker.observeProbe(run("raw_orders", kT0 + 5min, ProbeStatus::Pass));
+  out = tracker.plan(rec, silences, kT0 + 5min);
+  CHECK(sent(out, "probe:raw_orders:critical") == std::vector<std::string>{"pager resolved"});
+  CHECK(sent(out, "probe:orders:warning") ==
+        std::vector<std::string>{"pager firing", "chat firing"});
+  CHECK(tracker.find("probe:orders:warning")->inhibited_by.empty());
+}
+
+TEST_CASE("API silences: request bodies are checked and matchers need every label",
+          "[alerts][silences]") {
+  const auto now = kT0;
+  auto ok = silenceFromRequest(nlohmann::json::parse(
+                                   R"({"match":{"slo":"orders-fresh"},"until":"2026-11-27T00:00:00Z","reason":"backfill"})"),
+                               now);
+  REQUIRE(ok);
+  CHECK(ok->starts == now);
+  CHECK(ok->reason == "backfill");
+  CHECK(ok->matches({{"slo", "orders-fresh"}, {"severity", "page"}}));
+  CHECK_FALSE(ok->matches({{"slo", "orders"}, {"severity", "page"}}));
+  CHECK_FALSE(ok->matches({{"severity", "page"}}));
+  auto bad = [&](const char* body) {
+    auto r = silenceFromRequest(nlohmann::json::parse(body), now);
+    return r ? std::string("accepted") : r.error();
+  };
+  CHECK_THAT(bad(R"({"until":"2026-11-27T00:00:00Z"})"), Catch::Contains("match"));
+  CHECK_THAT(bad(R"({"match":{},"until":"2026-11-27T00:00:00Z"})"), Catch::Contains("non-empty"));
+  CHECK_THAT(bad(R"({"match":{"slo":"x"}})"), Catch::Contains("until"));
+  CHECK_THAT(bad(R"({"match":{"slo":"x"},"until":"tomorrow"})"), Catch::Contains("RFC 3339"));
+  CHECK_THAT(bad(R"({"match":{"slo":"x"},"until":"2026-11-25T00:00:00Z"})"), Catch::Contains("past"));
+  CHECK_THAT(bad(R"({"match":{"slo":1},"until":"2026-11-27T00:00:00Z"})"), Catch::Contains("string"));
+  CHECK_THAT(bad(R"({"match":{"slo":"x"},"until":"2026-11-27T00:00:00Z","ttl":5})"),
+             Catch::Contains("unknown field \"ttl\""));
+  // Stored API silences come back with their ids; expired ones are dropped from the list.
+  SilenceSet set;
+  auto a = set.add(*ok);
+  SilenceSet restored;
+  restored.restoreApiSilences(set.apiSilencesJson());
+  auto listed = restored.list(now);
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0].id == a.id);
+  CHECK(listed[0].match == ok->match);
+  CHECK(restored.list(now + 25h).empty());
+}
+
+TEST_CASE("notification state survives the alert's JSON round trip", "[alerts][notify]") {
+  Alert a;
+  a.kind = "probe";
+  a.subject = "orders";
+  a.severity = "warning";
+  a.started_at = kT0;
+  a.notified = {{"pager", kT0 + 1min}, {"chat", kT0 + 2min}};
+  auto back = alertFromJson(toJson(a));
+  REQUIRE(back);
+  CHECK(back->notified == a.notified);
+  CHECK(back->labels() == std::map<std::string, std::string>{{"alertname", "DatawatchProbeFailing"},
+                                                            {"alert", "probe:orders:warning"},
+                                                            {"kind", "probe"},
+                                                            {"severity", "warning"},
+                                                            {"probe", "orders"}});
 }
