@@ -85,7 +85,8 @@ std::string sloLine(const json& a, bool markdown) {
   if (!a.contains("slo") || !a["slo"].is_object()) return "";
   const json& s = a["slo"];
   std::string burns;
-  for (const auto& [w, v] : s.value("burn_rates", json::object()).items())
+  const json rates = s.value("burn_rates", json::object());
+  for (const auto& [w, v] : rates.items())
     if (v.is_number()) burns += (burns.empty() ? "" : " · ") + w + " " + number(v.get<double>());
   std::string out = markdown ? "*Burn rates:* " : "Burn rates: ";
   out += burns.empty() ? "-" : burns;
@@ -119,7 +120,8 @@ json mrkdwn(const std::string& text, size_t limit) {
 // Alertmanager labels and annotations of a SPEC §5 body.
 json amLabels(const json& a) {
   json l = json::object();
-  for (const auto& [k, v] : a.value("labels", json::object()).items())
+  const json labels = a.value("labels", json::object());
+  for (const auto& [k, v] : labels.items())
     if (v.is_string()) l[k] = v;
   return l;
 }
