@@ -7,6 +7,8 @@ namespace datawatch {
 namespace {
 // Workers poll at least this often (new items also wake them).
 constexpr Duration kMaxIdle = std::chrono::seconds(1);
+// Sends failing in a row before the whole queue pauses (the receiver is down).
+constexpr int kTripAfter = 3;
 // Retry-After is honoured up to this.
 constexpr Duration kMaxRetryAfter = std::chrono::hours(1);
 }  // namespace
@@ -61,6 +63,7 @@ NotifierQueue::Pumped NotifierQueue::pump() {
     if (observer_) observer_->attempted(name_, *batch);
     const SendResult r = notifier_->send(*batch, now);
     if (r.ok) {
+      consecutive_failures_ = 0;
       for (const auto& it : *batch) report(store_.removeNotification(it.seq));
       out.delivered += batch->size();
       if (observer_) observer_->delivered(name_, *batch);
@@ -85,16 +88,25 @@ NotifierQueue::Pumped NotifierQueue::pump() {
     }
     out.dropped += expired.size();
     if (retry.empty()) continue;
+    // The batch waits its own backoff (or the receiver's Retry-After). Once
+    // several sends in a row failed, the receiver is taken to be down and the
+    // whole queue pauses, so a dead receiver costs one request per pause, not
+    // one per queued notification; a flaky one keeps the queue moving.
+    ++consecutive_failures_;
     const int attempts = retry.front().attempts + 1;
     const Duration wait = r.retry_after ? std::min(*r.retry_after, kMaxRetryAfter)
                                         : policy_.delay(attempts, rng_);
-    paused_until_ = now + wait;
     for (const auto& it : retry)
-      report(store_.rescheduleNotification(it.seq, it.attempts + 1, paused_until_, r.error));
+      report(store_.rescheduleNotification(it.seq, it.attempts + 1, now + wait, r.error));
     out.failed += retry.size();
-    if (observer_) observer_->failed(name_, retry, r.error, paused_until_);
-    out.next = paused_until_;
-    return out;
+    if (observer_) observer_->failed(name_, retry, r.error, now + wait);
+    if (r.retry_after || consecutive_failures_ >= kTripAfter) {
+      paused_until_ = now + (r.retry_after ? wait
+                                           : policy_.delay(consecutive_failures_ - kTripAfter + 1,
+                                                           rng_));
+      out.next = paused_until_;
+      return out;
+    }
   }
   auto next = store_.nextNotificationAt(name_);
   if (!next) {

@@ -5,10 +5,12 @@
 // commitAlerts) before anything is sent. A NotifierQueue sends one notifier's
 // due notifications in order and deletes each only once its receiver accepted
 // it, so a crash or kill -9 at any point re-sends rather than loses (receivers
-// drop duplicates by delivery_id, which never changes). A failure pauses that
-// notifier's queue with exponential backoff and jitter (or the receiver's
-// Retry-After); a notification still failing 24 h after it was queued, or
-// rejected for good (4xx other than 408/429), is dropped, counted and reported.
+// drop duplicates by delivery_id, which never changes). A failed notification
+// is retried with exponential backoff and jitter, or after the receiver's
+// Retry-After; three failures in a row (or a Retry-After) pause the whole
+// queue, so a dead receiver is probed, not flooded. A notification still
+// failing 24 h after it was queued, or rejected for good (4xx other than
+// 408/429), is dropped, counted and reported.
 //
 // The Dispatcher runs one thread per notifier, so a slow or dead receiver
 // delays only its own queue.
@@ -69,8 +71,8 @@ class NotifierQueue {
     size_t dropped = 0;
     std::optional<TimePoint> next;  // when to pump again; nullopt: queue empty
   };
-  // Sends, batch after batch, what is due at the clock's now; stops at the first
-  // failure (the queue then pauses until the retry is due).
+  // Sends, batch after batch, what is due at the clock's now, in queue order;
+  // stops early when the queue pauses.
   Pumped pump();
   const std::string& name() const { return name_; }
 
@@ -83,6 +85,7 @@ class NotifierQueue {
   RetryPolicy policy_;
   std::mt19937_64 rng_;
   TimePoint paused_until_{};
+  int consecutive_failures_ = 0;
 };
 
 class Dispatcher {

@@ -531,3 +531,42 @@ notifiers:
   dispatcher.stop();
   CHECK(*store->countNotifications() == 10);  // the dead one's, kept for later
 }
+
+TEST_CASE("a dead receiver is probed not flooded - a flaky one keeps the queue moving",
+          "[integration][notify][retry]") {
+  Receiver hook;
+  std::string probes;
+  for (int i = 0; i < 10; ++i)
+    probes += "  - {name: t" + std::to_string(i) +
+              ", type: freshness, source: shop, table: t, column: ts, max_age: 1h, "
+              "alert: {after: 1, severity: warning, notify: [hook]}}\n";
+  Pipeline p("sources:\n  shop: {type: sqlite, path: /nonexistent.db}\nprobes:\n" + probes +
+             "notifiers:\n  hook: {type: webhook, url: \"" + hook.url() + "\"}\n");
+  for (int i = 0; i < 10; ++i) p.run("t" + std::to_string(i), ProbeStatus::Fail);
+  REQUIRE(p.queued() == 10);
+  // Down: three requests, then the queue pauses instead of trying all ten.
+  hook.respondWith(500, "down");
+  auto r = p.pump("hook");
+  CHECK(hook.requests().size() == 3);
+  CHECK(r.failed == 3);
+  REQUIRE(r.next);
+  CHECK(*r.next > p.clock.now());
+  CHECK(p.pump("hook").failed == 0);  // paused
+  // Flaky: every other request fails; the queue keeps going and the failed ones
+  // come back after their backoff, in order.
+  int n = 0;
+  hook.respond([&n](const Receiver::Request&) {
+    return Receiver::Reply{++n % 2 ? 200 : 500, "", {}, {}};
+  });
+  p.clock.advanceTo(*r.next);
+  while (p.queued() > 0 && p.clock.now() < kT0 + 1h) {
+    r = p.pump("hook");
+    if (r.next) p.clock.advanceTo(*r.next);
+  }
+  CHECK(p.queued() == 0);
+  CHECK(p.clock.now() < kT0 + 5min);
+  std::set<std::string> ids;
+  for (const auto& a : hook.accepted()) ids.insert(a.header("x-datawatch-delivery"));
+  CHECK(ids.size() == 10);
+  CHECK(hook.accepted().size() == 10);  // each delivered once
+}
