@@ -108,3 +108,35 @@ TEST_CASE("each probe type exports its own value gauge", "[metrics]") {
       text,
       R"(datawatch_schema_changes{owner="",probe="s",probe_type="schema",source="db",target="t"} 2)"));
 }
+
+TEST_CASE("notification series exist at 0 per notifier and follow deliveries", "[metrics]") {
+  auto r = config::loadConfigFromString(
+      "notifiers:\n  hook: {type: file, path: a.jsonl}\n  pd: {type: pagerduty, routing_key: k}\n",
+      "/t/c.yaml", "", datawatch::testing::envFrom({}));
+  REQUIRE(r.ok());
+  Metrics m("1.2.3");
+  m.setNotifiers(r.config->notifiers);
+  auto text = m.render();
+  for (const char* n : {"hook", "pd"}) {
+    const std::string l = std::string("{notifier=\"") + n + "\"} 0";
+    CHECK(hasLine(text, "datawatch_notifications_total" + l));
+    CHECK(hasLine(text, "datawatch_notification_failures_total" + l));
+    CHECK(hasLine(text, "datawatch_notifications_dropped_total" + l));
+  }
+  CHECK(hasLine(text, "datawatch_notification_queue_size 0"));
+  m.notificationsAttempted("hook", 3);
+  m.notificationsFailed("hook", 1);
+  m.notificationsDropped("pd", 2);
+  m.setNotificationQueue(7);
+  text = m.render();
+  CHECK(hasLine(text, R"(datawatch_notifications_total{notifier="hook"} 3)"));
+  CHECK(hasLine(text, R"(datawatch_notification_failures_total{notifier="hook"} 1)"));
+  CHECK(hasLine(text, R"(datawatch_notifications_dropped_total{notifier="pd"} 2)"));
+  CHECK(hasLine(text, "datawatch_notification_queue_size 7"));
+  // A reload without pd drops its series and keeps hook's counts.
+  r.config->notifiers.pop_back();
+  m.setNotifiers(r.config->notifiers);
+  text = m.render();
+  CHECK(text.find(R"(notifier="pd")") == std::string::npos);
+  CHECK(hasLine(text, R"(datawatch_notifications_total{notifier="hook"} 3)"));
+}

@@ -125,3 +125,48 @@ TEST_CASE("unsupported and malformed state URLs are clear errors", "[store]") {
   REQUIRE_FALSE(unwritable.ok());
   CHECK_THAT(unwritable.error(), Catch::Contains("cannot open state store"));
 }
+
+TEST_CASE("the outbox commits with the alert state, keeps order and never queues an id twice",
+          "[store][outbox]") {
+  datawatch::testing::TempDir dir;
+  auto store = std::move(SqliteStateStore::open((dir / "state.db").string())).value();
+  auto item = [](const std::string& id, const std::string& notifier, TimePoint due) {
+    OutboxItem it;
+    it.delivery_id = id;
+    it.notifier = notifier;
+    it.alert_id = "probe:p:warning";
+    it.payload = {{"delivery_id", id}, {"text", "héllo"}};
+    it.created_at = kT0;
+    it.next_attempt = due;
+    return it;
+  };
+  REQUIRE(store->commitAlerts("alerts/firing", nlohmann::json::array({"a"}),
+                              {item("d1", "hook", kT0), item("d2", "hook", kT0 + 1min),
+                               item("d3", "slack", kT0)}));
+  CHECK((*store->loadSnapshot("alerts/firing"))->at(0) == "a");
+  // The same delivery id again (a replayed plan) is not queued twice.
+  REQUIRE(store->commitAlerts("alerts/firing", nlohmann::json::array(), {item("d1", "hook", kT0)}));
+  CHECK(*store->countNotifications() == 3);
+  CHECK((*store->loadSnapshot("alerts/firing"))->empty());
+  auto due = *store->dueNotifications("hook", kT0, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].delivery_id == "d1");
+  CHECK(due[0].payload["text"] == "héllo");
+  CHECK(due[0].attempts == 0);
+  CHECK(*store->nextNotificationAt("hook") == kT0);
+  REQUIRE(store->rescheduleNotification(due[0].seq, 1, kT0 + 5min, "HTTP 500"));
+  CHECK(*store->nextNotificationAt("hook") == kT0 + 1min);
+  due = *store->dueNotifications("hook", kT0 + 5min, 10);
+  REQUIRE(due.size() == 2);
+  CHECK(due[0].delivery_id == "d1");  // queue order, not due order
+  CHECK(due[0].attempts == 1);
+  CHECK(due[0].last_error == "HTTP 500");
+  REQUIRE(store->removeNotification(due[0].seq));
+  CHECK(*store->countNotifications() == 2);
+  CHECK(*store->queuedNotifiers() == std::vector<std::string>{"hook", "slack"});
+  CHECK_FALSE(store->nextNotificationAt("nobody")->has_value());
+  // Reopened (a restart): everything is still there.
+  store.reset();
+  store = std::move(SqliteStateStore::open((dir / "state.db").string())).value();
+  CHECK(*store->countNotifications() == 2);
+}
