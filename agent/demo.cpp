@@ -15,6 +15,9 @@
 #include "agent/logging.hpp"
 #include "agent/runtime.hpp"
 #include "agent/scheduler.hpp"
+#include "alerting/alerts.hpp"
+#include "alerting/notification.hpp"
+#include "alerting/outbox.hpp"
 #include "alerting/slo_engine.hpp"
 #include "config/loader.hpp"
 #include "core/duration.hpp"
@@ -31,6 +34,7 @@ constexpr const char* kDemoConfig =
 agent:
   state: sqlite://./state.db
   max_concurrent_probes: 2
+  default_notify: [local-log]
 sources:
   shop: {type: sqlite, path: ./warehouse.db}
 probes:
@@ -43,6 +47,7 @@ probes:
     every: 5m
     owner: team-shop
     consumers: [revenue-dashboard, churn-model]
+    alert: {after: 2, severity: warning}   # two failing runs in a row
   - name: orders_volume
     type: volume
     source: shop
@@ -59,6 +64,8 @@ slos:
     window: 28d
     probes: [orders_fresh]
     budgeting: timeslices
+notifiers:
+  local-log: {type: file, path: ./alerts.jsonl}   # one JSON notification a line
 )";
 
 // The simulated world: an orders loader writing batches every 5 minutes.
@@ -192,7 +199,7 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
     return 2;
   }
   for (const char* f : {"warehouse.db", "warehouse.db-wal", "warehouse.db-shm", "state.db",
-                        "state.db-wal", "state.db-shm"}) {
+                        "state.db-wal", "state.db-shm", "alerts.jsonl"}) {
     fs::remove(dir / f, ec);
   }
   const fs::path config_path = dir / "datawatch.yaml";
@@ -228,7 +235,40 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
   Runtime rt(cfg, clock, sources, probes, store->get(), nullptr, log);
   SloEngine slos;
   slos.configure(*cfg, store->get(), start);
-  rt.setResultObserver([&](const ProbeResult& r) { slos.record(r); });
+  // Alerts as the agent raises them: tracked, planned, queued in the state
+  // store's outbox and delivered by the file notifier.
+  AlertTracker alerts(cfg);
+  SilenceSet silences;
+  std::map<std::string, SloStatus> slo_now;
+  std::vector<std::string> alert_lines;
+  size_t notifications = 0;
+  auto handleAlerts = [&](const std::vector<AlertChange>& changes, TimePoint now) {
+    NotificationContext ctx;
+    ctx.cfg = cfg.get();
+    ctx.last_run = [&](const std::string& p) { return alerts.lastRun(p); };
+    std::vector<OutboxItem> items;
+    for (const auto& o : alerts.plan(changes, silences, now)) {
+      auto it = slo_now.find(o.alert.subject);
+      ctx.slo = o.alert.kind == "slo" && it != slo_now.end() ? &it->second : nullptr;
+      items.push_back(outboxItem(o, ctx));
+    }
+    for (const auto& c : changes) {
+      alert_lines.push_back("  " + shortTime(now) + "  alert    " + c.alert.id() +
+                            (c.fired ? " FIRING" : " resolved") + " -> local-log");
+    }
+    if (changes.empty() && items.empty()) return;
+    nlohmann::json firing = nlohmann::json::array();
+    for (const auto& a : alerts.firing()) firing.push_back(toJson(a));
+    if (auto st = (*store)->commitAlerts("alerts/firing", firing, items); !st)
+      std::cerr << "datawatch demo: " << st.message() << "\n";
+    notifications += items.size();
+  };
+  rt.setResultObserver([&](const ProbeResult& r) {
+    slos.record(r);
+    handleAlerts(alerts.observeProbe(r), r.observed_at);
+  });
+  NotifierQueue outbox(cfg->notifiers.at(0).name, makeNotifier(cfg->notifiers.at(0)), **store,
+                       clock, nullptr);
   Scheduler sched(Scheduler::Options{cfg->agent.max_concurrent_probes, rt.sourceLimits(), 30s},
                   rt.schedule(), start);
 
@@ -259,11 +299,16 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
     for (; next_eval <= *next; next_eval += 1min) {
       for (const auto& st : slos.evaluate(next_eval)) {
         tracker.observe(next_eval, st);
+        slo_now[st.name] = st;
+        handleAlerts(alerts.observeSlo(st, next_eval), next_eval);
         final_status = st;
       }
+      for (const auto& line : alert_lines) std::cout << line << "\n";
+      alert_lines.clear();
     }
     loader.advanceTo(*next);
     clock.advanceTo(*next);
+    (void)outbox.pump();  // the file notifier delivers what is queued
     for (const auto& d : sched.takeDue(*next)) {
       const ProbeResult r = rt.runProbe(d.index);
       sched.finished(d.index, clock.now());
@@ -289,7 +334,11 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
         last[d.index] = r.status;
       }
     }
+    for (const auto& line : alert_lines) std::cout << line << "\n";  // after the runs' lines
+    alert_lines.clear();
   }
+  for (const auto& line : alert_lines) std::cout << line << "\n";
+  (void)outbox.pump();
   auto count = (*store)->countRuns();
   std::cout << "\nsummary\n";
   for (size_t i = 0; i < rt.size(); ++i) {
@@ -305,6 +354,8 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
       << "  warehouse  " << (dir / "warehouse.db").string() << " (" << loader.rows() << " orders)\n"
       << "  config     " << config_path.string() << "\n"
       << "  state      " << (*store)->describe() << " (" << (count ? *count : 0) << " probe runs)\n"
+      << "  alerts     " << (dir / "alerts.jsonl").string() << " (" << notifications
+      << " notifications, SPEC §5 bodies)\n"
       << "\nnext: datawatch validate -c " << config_path.string() << "\n"
       << "      datawatch rules -c " << config_path.string()
       << "    # the SLO as Prometheus rules\n"

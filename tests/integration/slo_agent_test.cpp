@@ -6,6 +6,9 @@
 #include <signal.h>
 
 #include <catch2/catch.hpp>
+
+#include <set>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "core/time_format.hpp"
@@ -224,4 +227,25 @@ TEST_CASE("the demo burns an SLO and prints when each severity starts and stops 
   CHECK(r.out.find("slo orders-fresh  page burn rate back under threshold") != std::string::npos);
   CHECK(r.out.find("slo orders-fresh  ticket burn rate back under threshold") != std::string::npos);
   CHECK(r.out.find("peak burn rates: 5m 200.0") != std::string::npos);
+  // Its alerts go to the file notifier through the outbox: each fire has its
+  // resolve, every 4 h of firing a repeat, each with its own delivery id.
+  CHECK(r.out.find("2026-11-24 09:34  alert    slo:orders-fresh:page FIRING -> local-log") !=
+        std::string::npos);
+  CHECK(r.out.find("2026-11-24 14:34  alert    slo:orders-fresh:page resolved -> local-log") !=
+        std::string::npos);
+  std::map<std::string, std::vector<std::string>> by_alert;  // id -> statuses in order
+  std::set<std::string> delivery_ids;
+  std::istringstream lines(readFile(dir / "demo" / "alerts.jsonl"));
+  for (std::string line; std::getline(lines, line);) {
+    const auto j = nlohmann::json::parse(line);
+    delivery_ids.insert(j["delivery_id"].get<std::string>());
+    by_alert[j["alert"]["id"]].push_back(j["status"].get<std::string>() +
+                                         (j["alert"]["repeat"] == true ? "+" : ""));
+  }
+  using V = std::vector<std::string>;
+  CHECK(by_alert["slo:orders-fresh:page"] == V{"firing", "firing+", "resolved"});   // 09:34-14:34
+  CHECK(by_alert["probe:orders_fresh:warning"] == V{"firing", "firing+", "resolved"});
+  CHECK(by_alert["slo:orders-fresh:ticket"] == V{"firing", "firing+", "firing+", "resolved"});
+  CHECK(delivery_ids.size() == 10);
+  CHECK(r.out.find("(10 notifications, SPEC §5 bodies)") != std::string::npos);
 }
