@@ -92,6 +92,30 @@ std::string renderStatusPage(const nlohmann::json& status) {
           : "<h2>SLOs</h2><table><tr><th>slo</th><th>objective</th><th>SLI</th><th>breaching</"
             "th><th>budget left</th><th>burn rates</th></tr>\n" +
                 slo_rows + "</table>";
+  // Firing alerts, with what mutes them; then the silences.
+  std::string alert_rows;
+  for (const auto& a : status.value("alerts", nlohmann::json::array())) {
+    std::string muted = "sent";
+    if (a.contains("silenced_by") && a["silenced_by"].is_string())
+      muted = "silenced by " + a["silenced_by"].get<std::string>();
+    else if (!a.value("inhibited_by", nlohmann::json::array()).empty())
+      muted = "inhibited by failing upstream " + a["inhibited_by"].dump();
+    alert_rows += "<tr class=\"fail\"><td>" + htmlEscape(a.value("id", "")) + "</td><td>" +
+                  htmlEscape(a.value("started_at", "")) + "</td><td>" + htmlEscape(muted) +
+                  "</td><td>firing</td><td>" + htmlEscape(a.value("summary", "")) + "</td></tr>\n";
+  }
+  for (const auto& x : status.value("silences", nlohmann::json::array())) {
+    alert_rows += "<tr><td>silence " + htmlEscape(x.value("id", "")) + "</td><td>until " +
+                  htmlEscape(x.value("ends", "")) + "</td><td>" +
+                  htmlEscape(x.value("match", nlohmann::json::object()).dump()) + "</td><td>" +
+                  (x.value("active", false) ? "active" : "pending") + "</td><td>" +
+                  htmlEscape(x.value("reason", "")) + "</td></tr>\n";
+  }
+  const std::string alert_table =
+      alert_rows.empty() ? std::string()
+                         : "<h2>Alerts</h2><table><tr><th>alert</th><th>since</th><th>notified</"
+                           "th><th>state</th><th>summary</th></tr>\n" +
+                               alert_rows + "</table>";
   return "<!doctype html><html><head><meta charset=\"utf-8\"><title>datawatch</title>"
          "<meta http-equiv=\"refresh\" content=\"30\">"
          "<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
@@ -107,7 +131,7 @@ std::string renderStatusPage(const nlohmann::json& status) {
          "<a href=\"/api/v1/status\">/api/v1/status</a> &middot; <a href=\"/healthz\">/healthz</a> "
          "&middot; "
          "<a href=\"/readyz\">/readyz</a></p>" +
-         slo_table +
+         alert_table + slo_table +
          "<h2>Probes</h2><table><tr><th>probe</th><th>type</th><th>target</th><th>status</"
          "th><th>value</"
          "th><th>message</th>"

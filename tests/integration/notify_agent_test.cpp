@@ -132,6 +132,9 @@ notifiers:
   REQUIRE(status["alerts"].size() == 1);
   CHECK(status["alerts"][0]["silenced_by"] == silence);  // still firing, still shown
   CHECK(status["silences"].size() == 1);
+  const std::string page = http.Get("/")->body;  // the status page shows both
+  CHECK(page.find("probe:orders_fresh:warning") != std::string::npos);
+  CHECK(page.find("silenced by " + silence) != std::string::npos);
   CHECK(http.Delete("/api/v1/silences/" + silence)->status == 401);
   CHECK(http.Delete("/api/v1/silences/" + silence, auth)->status == 204);
   CHECK(http.Delete("/api/v1/silences/" + silence, auth)->status == 404);
