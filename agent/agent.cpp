@@ -245,10 +245,12 @@ void Agent::evaluateSlos() {
     std::lock_guard lock(alerts_mu_);
     for (const auto& st : slo_statuses_) {
       metrics_.observeSlo(st);
+      // What notifications about it say: kept while it breaches or alerts,
+      // including the evaluation that resolves it.
+      if (!st.breaching.empty() || slo_now_.count(st.name) ||
+          alerts_.find("slo:" + st.name + ":page") || alerts_.find("slo:" + st.name + ":ticket"))
+        slo_now_[st.name] = st;
       for (auto& c : alerts_.observeSlo(st, last_slo_eval_)) changes.push_back(std::move(c));
-      if (!st.breaching.empty() || alerts_.find("slo:" + st.name + ":page") ||
-          alerts_.find("slo:" + st.name + ":ticket"))
-        slo_now_[st.name] = st;  // what notifications about it say
     }
   }
   handleAlerts(changes, last_slo_eval_);
@@ -273,8 +275,12 @@ void Agent::handleAlerts(const std::vector<AlertChange>& changes, TimePoint now)
     for (const auto& c : changes) {
       const Alert* now_firing = c.fired ? alerts_.find(c.alert.id()) : nullptr;
       fired.push_back(now_firing ? *now_firing : c.alert);
-      if (!c.fired) slo_now_.erase(c.alert.subject);
     }
+    // An SLO with no firing alert left needs no status kept.
+    std::erase_if(slo_now_, [&](const auto& kv) {
+      return !alerts_.find("slo:" + kv.first + ":page") &&
+             !alerts_.find("slo:" + kv.first + ":ticket") && kv.second.breaching.empty();
+    });
     nlohmann::json firing = nlohmann::json::array();
     for (const auto& a : alerts_.firing()) firing.push_back(toJson(a));
     // Under alerts_mu_: snapshots commit in the order they were taken.
@@ -358,7 +364,8 @@ Status Agent::deleteSilence(const std::string& id) {
   {
     std::lock_guard lock(alerts_mu_);
     if (!silences_.remove(id))
-      return Status::Error("no API silence \"" + id + "\" (config silences are removed in the config)");
+      return Status::Error("no API silence \"" + id +
+                           "\" (config silences are removed in the config)");
     persistSilences();
   }
   log_->info("silence {} removed", id);
@@ -374,8 +381,8 @@ void Agent::DeliveryReport::attempted(const std::string& notifier,
 void Agent::DeliveryReport::delivered(const std::string& notifier,
                                       const std::vector<OutboxItem>& batch) {
   for (const auto& it : batch) {
-    a_.log_->info("notification {} delivered to {}: {} {}{}", it.delivery_id, notifier,
-                  it.alert_id, it.payload.value("status", ""),
+    a_.log_->info("notification {} delivered to {}: {} {}{}", it.delivery_id, notifier, it.alert_id,
+                  it.payload.value("status", ""),
                   it.attempts > 0 ? " after " + std::to_string(it.attempts + 1) + " attempts" : "");
   }
 }

@@ -98,11 +98,11 @@ class Agent final : public HttpApi {
   Metrics metrics_;
   SloEngine slos_;
   mutable std::mutex alerts_mu_;
-  AlertTracker alerts_;                  // guarded by alerts_mu_
-  SilenceSet silences_;                  // guarded by alerts_mu_
+  AlertTracker alerts_;                              // guarded by alerts_mu_
+  SilenceSet silences_;                              // guarded by alerts_mu_
   std::shared_ptr<const config::Config> alert_cfg_;  // guarded by alerts_mu_
   std::map<std::string, SloStatus> slo_now_;         // latest evaluation; alerts_mu_
-  std::vector<OutboxItem> unqueued_;  // notifications the store refused; alerts_mu_
+  std::vector<OutboxItem> unqueued_;                 // notifications the store refused; alerts_mu_
   DeliveryReport delivery_report_{*this};
   std::unique_ptr<Dispatcher> dispatcher_;
   bool alerts_restored_ = false;         // guarded by reload_mu_

@@ -166,8 +166,7 @@ void HttpServer::routes() {
   });
   // Mutations need `Authorization: Bearer <agent.api_token>`; false (and the
   // response set) when the request may not go on.
-  auto authorized = [this](const httplib::Request& req, httplib::Response& res,
-                           const char* what) {
+  auto authorized = [this](const httplib::Request& req, httplib::Response& res, const char* what) {
     auto token = api_.apiToken();
     if (!token) {
       jsonError(res, 403, std::string(what) + " over HTTP is disabled: set agent.api_token");
@@ -193,16 +192,16 @@ void HttpServer::routes() {
   s.Get("/api/v1/silences", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(api_.silences().dump(2), "application/json");
   });
-  s.Post("/api/v1/silences", [this, authorized](const httplib::Request& req,
-                                                httplib::Response& res) {
-    if (!authorized(req, res, "changing silences")) return;
-    auto body = nlohmann::json::parse(req.body, nullptr, false);
-    if (body.is_discarded()) return jsonError(res, 400, "the body is not valid JSON");
-    auto created = api_.addSilence(body);
-    if (!created) return jsonError(res, 400, created.error());
-    res.status = 201;
-    res.set_content(created->dump(2), "application/json");
-  });
+  s.Post("/api/v1/silences",
+         [this, authorized](const httplib::Request& req, httplib::Response& res) {
+           if (!authorized(req, res, "changing silences")) return;
+           auto body = nlohmann::json::parse(req.body, nullptr, false);
+           if (body.is_discarded()) return jsonError(res, 400, "the body is not valid JSON");
+           auto created = api_.addSilence(body);
+           if (!created) return jsonError(res, 400, created.error());
+           res.status = 201;
+           res.set_content(created->dump(2), "application/json");
+         });
   s.Delete(R"(/api/v1/silences/([A-Za-z0-9_-]+))",
            [this, authorized](const httplib::Request& req, httplib::Response& res) {
              if (!authorized(req, res, "changing silences")) return;

@@ -35,7 +35,8 @@ nlohmann::json toJson(const Alert& a) {
           {"owner", a.owner},
           {"notify", a.notify},
           {"notified", std::move(notified)},
-          {"silenced_by", a.silenced_by.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.silenced_by)},
+          {"silenced_by",
+           a.silenced_by.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.silenced_by)},
           {"inhibited_by", a.inhibited_by}};
 }
 

@@ -114,13 +114,13 @@ class AlertTracker {
   bool configured(const Alert& a) const;  // its SLO or probe alert is in cfg_
 
   std::shared_ptr<const config::Config> cfg_;
-  std::map<std::string, Alert> alerts_;     // by id; firing ones (resolved are dropped)
+  std::map<std::string, Alert> alerts_;  // by id; firing ones (resolved are dropped)
   // Failing upstream probes of the alert's probes, when every probe of it that
   // is failing has one; else empty.
   std::vector<std::string> inhibitors(const Alert& a) const;
   bool failing(const std::string& probe) const;
 
-  std::map<std::string, int> fail_streak_;  // per probe: consecutive runs not passing
+  std::map<std::string, int> fail_streak_;       // per probe: consecutive runs not passing
   std::map<std::string, ProbeResult> last_run_;  // per probe
 };
 

@@ -18,9 +18,9 @@ struct HttpRequest {
 };
 
 struct HttpResponse {
-  long status = 0;     // 0 when no response arrived (see error)
-  std::string body;    // the first 4 KB
-  std::string error;   // transport error (connection refused, timeout), or ""
+  long status = 0;                      // 0 when no response arrived (see error)
+  std::string body;                     // the first 4 KB
+  std::string error;                    // transport error (connection refused, timeout), or ""
   std::optional<Duration> retry_after;  // from a Retry-After header (seconds or HTTP date)
 
   bool ok() const { return error.empty() && status >= 200 && status < 300; }

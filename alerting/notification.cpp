@@ -67,19 +67,18 @@ nlohmann::json notificationBody(const Outgoing& o, const std::string& delivery_i
                                 const NotificationContext& ctx) {
   const Alert& a = o.alert;
   const auto& cfg = *ctx.cfg;
-  nlohmann::json alert{
-      {"id", a.id()},
-      {"kind", a.kind},
-      {"name", a.subject},
-      {"severity", a.severity},
-      {"summary", a.summary},
-      {"started_at", formatRfc3339(a.started_at)},
-      {"resolved_at",
-       a.resolved_at ? nlohmann::json(formatRfc3339(*a.resolved_at)) : nlohmann::json(nullptr)},
-      {"owner", a.owner},
-      {"labels", a.labels()},
-      {"incident_id", nullptr},
-      {"repeat", o.repeat}};
+  nlohmann::json alert{{"id", a.id()},
+                       {"kind", a.kind},
+                       {"name", a.subject},
+                       {"severity", a.severity},
+                       {"summary", a.summary},
+                       {"started_at", formatRfc3339(a.started_at)},
+                       {"resolved_at", a.resolved_at ? nlohmann::json(formatRfc3339(*a.resolved_at))
+                                                     : nlohmann::json(nullptr)},
+                       {"owner", a.owner},
+                       {"labels", a.labels()},
+                       {"incident_id", nullptr},
+                       {"repeat", o.repeat}};
   if (a.kind == "slo") {
     nlohmann::json slo = nlohmann::json::object();
     if (const auto* sc = cfg.findSlo(a.subject)) {
@@ -108,7 +107,7 @@ nlohmann::json notificationBody(const Outgoing& o, const std::string& delivery_i
     if (r) {
       p["status"] = toString(r->status);
       p["value"] = r->value && std::isfinite(*r->value) ? nlohmann::json(*r->value)
-                                                         : nlohmann::json(nullptr);
+                                                        : nlohmann::json(nullptr);
       p["unit"] = r->unit;
       p["threshold"] = r->threshold;
       p["message"] = r->message;
@@ -121,11 +120,14 @@ nlohmann::json notificationBody(const Outgoing& o, const std::string& delivery_i
   alert["probes"] = std::move(pj);
   const auto down = downstreamOf(probes, cfg);
   for (const auto& d : down)
-    if (const auto* pc = cfg.findProbe(d)) consumers.insert(pc->consumers.begin(), pc->consumers.end());
-  alert["downstream"] = {{"probes", down},
-                         {"consumers", std::vector<std::string>(consumers.begin(), consumers.end())}};
+    if (const auto* pc = cfg.findProbe(d))
+      consumers.insert(pc->consumers.begin(), pc->consumers.end());
+  alert["downstream"] = {
+      {"probes", down},
+      {"consumers", std::vector<std::string>(consumers.begin(), consumers.end())}};
   nlohmann::json links = nlohmann::json::object();
-  if (cfg.agent.postmortems.dashboard_url) links["dashboard"] = *cfg.agent.postmortems.dashboard_url;
+  if (cfg.agent.postmortems.dashboard_url)
+    links["dashboard"] = *cfg.agent.postmortems.dashboard_url;
   alert["links"] = std::move(links);
   return {{"version", "1"},
           {"delivery_id", delivery_id},

@@ -24,7 +24,8 @@ constexpr size_t kSlackMaxBlocks = 50;
 constexpr size_t kSlackSectionChars = 3000;
 constexpr size_t kSlackHeaderChars = 150;
 constexpr size_t kSlackBlocksPerAlert = 2;  // section + context
-constexpr size_t kSlackMaxAlerts = (kSlackMaxBlocks - 2) / kSlackBlocksPerAlert;  // header, overflow
+constexpr size_t kSlackMaxAlerts =
+    (kSlackMaxBlocks - 2) / kSlackBlocksPerAlert;  // header, overflow
 constexpr size_t kPagerdutySummaryChars = 1024;
 // Alertmanager: a firing alert not re-sent by then is resolved by Alertmanager.
 constexpr Duration kAlertmanagerHold = std::chrono::minutes(5);
@@ -109,7 +110,8 @@ std::string downstreamLine(const json& a, bool markdown) {
   };
   std::string out = markdown ? "*Impact:* " : "Impact: ";
   if (!probes.empty()) out += "downstream probes " + join(probes);
-  if (!consumers.empty()) out += std::string(probes.empty() ? "" : "; ") + "consumers " + join(consumers);
+  if (!consumers.empty())
+    out += std::string(probes.empty() ? "" : "; ") + "consumers " + join(consumers);
   return (markdown ? slackEscape(out) : out) + "\n";
 }
 
@@ -268,7 +270,8 @@ class FileNotifier final : public Notifier {
       }
       off += static_cast<size_t>(n);
     }
-    if (::fsync(fd) != 0) r.error = "cannot sync " + cfg_.path.string() + ": " + std::strerror(errno);
+    if (::fsync(fd) != 0)
+      r.error = "cannot sync " + cfg_.path.string() + ": " + std::strerror(errno);
     ::close(fd);
     r.ok = r.error.empty();
     return r;
@@ -323,12 +326,13 @@ json slackMessage(const std::vector<json>& payloads, const config::SlackNotifier
     const json& a = p.at("alert");
     const bool is_firing = str(p, "status") == "firing";
     const std::string sev = str(a, "severity");
-    std::string emoji = !is_firing                                     ? ":white_check_mark:"
+    std::string emoji = !is_firing                             ? ":white_check_mark:"
                         : (sev == "page" || sev == "critical") ? ":rotating_light:"
-                                                                       : ":warning:";
+                                                               : ":warning:";
     std::string text;
     if (i == 0 && firing > 0 && !cfg.mention.empty()) text += cfg.mention + " ";
-    text += emoji + " *" + slackEscape(titleOf(p)) + "*" + (a.value("repeat", false) ? " (still firing)" : "") + "\n";
+    text += emoji + " *" + slackEscape(titleOf(p)) + "*" +
+            (a.value("repeat", false) ? " (still firing)" : "") + "\n";
     text += slackEscape(str(a, "summary")) + "\n";
     text += sloLine(a, true);
     const std::string probes = probeLines(a, true);
@@ -375,14 +379,14 @@ json pagerdutyEvent(const json& p, const std::string& routing_key) {
   if (const auto& probes = a.value("probes", json::array()); probes.size() == 1)
     if (!str(probes[0], "target").empty()) component = str(probes[0], "target");
   json details = a;
-  e["payload"] = {{"summary", truncateUtf8(titleOf(p) + " — " + str(a, "summary"),
-                                           kPagerdutySummaryChars)},
-                  {"source", "datawatch"},
-                  {"severity", pd_sev},
-                  {"timestamp", str(a, "started_at")},
-                  {"component", component},
-                  {"class", str(a, "kind")},
-                  {"custom_details", std::move(details)}};
+  e["payload"] = {
+      {"summary", truncateUtf8(titleOf(p) + " — " + str(a, "summary"), kPagerdutySummaryChars)},
+      {"source", "datawatch"},
+      {"severity", pd_sev},
+      {"timestamp", str(a, "started_at")},
+      {"component", component},
+      {"class", str(a, "kind")},
+      {"custom_details", std::move(details)}};
   if (!str(a, "owner").empty()) e["payload"]["group"] = str(a, "owner");
   const std::string dash = dashboardOf(a);
   if (!dash.empty()) e["links"] = json::array({{{"href", dash}, {"text", "Dashboard"}}});
@@ -417,16 +421,11 @@ json alertmanagerWebhook(const json& p, const std::string& receiver) {
              {"endsAt", firing ? std::string("0001-01-01T00:00:00Z") : str(a, "resolved_at")},
              {"generatorURL", dashboardOf(a)},
              {"fingerprint", fingerprint(labels)}};
-  return {{"version", "4"},
-          {"groupKey", "{}:{alert=\"" + str(a, "id") + "\"}"},
-          {"truncatedAlerts", 0},
-          {"status", firing ? "firing" : "resolved"},
-          {"receiver", receiver},
-          {"groupLabels", {{"alert", str(a, "id")}}},
-          {"commonLabels", labels},
-          {"commonAnnotations", annotations},
-          {"externalURL", ""},
-          {"alerts", json::array({std::move(alert)})}};
+  return {{"version", "4"},         {"groupKey", "{}:{alert=\"" + str(a, "id") + "\"}"},
+          {"truncatedAlerts", 0},   {"status", firing ? "firing" : "resolved"},
+          {"receiver", receiver},   {"groupLabels", {{"alert", str(a, "id")}}},
+          {"commonLabels", labels}, {"commonAnnotations", annotations},
+          {"externalURL", ""},      {"alerts", json::array({std::move(alert)})}};
 }
 
 std::unique_ptr<Notifier> makeNotifier(const config::NotifierConfig& cfg) {

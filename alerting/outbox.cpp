@@ -53,8 +53,9 @@ NotifierQueue::Pumped NotifierQueue::pump() {
     }
     if (first->empty()) break;
     // Slack: the changes queued within group_wait of the first go together.
-    const TimePoint horizon =
-        notifier_->groupWait() > Duration{0} ? first->front().next_attempt + notifier_->groupWait() : now;
+    const TimePoint horizon = notifier_->groupWait() > Duration{0}
+                                  ? first->front().next_attempt + notifier_->groupWait()
+                                  : now;
     auto batch = store_.dueNotifications(name_, std::max(now, horizon), notifier_->maxBatch());
     if (!batch || batch->empty()) {
       if (!batch) report(batch.status());
@@ -78,13 +79,14 @@ NotifierQueue::Pumped NotifierQueue::pump() {
     }
     for (const auto& it : expired) report(store_.removeNotification(it.seq));
     if (!expired.empty() && observer_) {
-      observer_->dropped(name_, expired,
-                         r.retryable ? "still failing " +
-                                           std::to_string(std::chrono::duration_cast<std::chrono::hours>(
-                                                              policy_.give_up)
-                                                              .count()) +
-                                           "h after it was queued: " + r.error
-                                     : "rejected by the receiver: " + r.error);
+      observer_->dropped(
+          name_, expired,
+          r.retryable
+              ? "still failing " +
+                    std::to_string(
+                        std::chrono::duration_cast<std::chrono::hours>(policy_.give_up).count()) +
+                    "h after it was queued: " + r.error
+              : "rejected by the receiver: " + r.error);
     }
     out.dropped += expired.size();
     if (retry.empty()) continue;
@@ -94,16 +96,16 @@ NotifierQueue::Pumped NotifierQueue::pump() {
     // one per queued notification; a flaky one keeps the queue moving.
     ++consecutive_failures_;
     const int attempts = retry.front().attempts + 1;
-    const Duration wait = r.retry_after ? std::min(*r.retry_after, kMaxRetryAfter)
-                                        : policy_.delay(attempts, rng_);
+    const Duration wait =
+        r.retry_after ? std::min(*r.retry_after, kMaxRetryAfter) : policy_.delay(attempts, rng_);
     for (const auto& it : retry)
       report(store_.rescheduleNotification(it.seq, it.attempts + 1, now + wait, r.error));
     out.failed += retry.size();
     if (observer_) observer_->failed(name_, retry, r.error, now + wait);
     if (r.retry_after || consecutive_failures_ >= kTripAfter) {
-      paused_until_ = now + (r.retry_after ? wait
-                                           : policy_.delay(consecutive_failures_ - kTripAfter + 1,
-                                                           rng_));
+      paused_until_ =
+          now +
+          (r.retry_after ? wait : policy_.delay(consecutive_failures_ - kTripAfter + 1, rng_));
       out.next = paused_until_;
       return out;
     }

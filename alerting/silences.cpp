@@ -129,8 +129,9 @@ const Silence* SilenceSet::silencing(const std::map<std::string, std::string>& l
 }
 
 std::vector<Silence> SilenceSet::list(TimePoint now) {
-  api_.erase(std::remove_if(api_.begin(), api_.end(), [&](const Silence& s) { return s.ends <= now; }),
-             api_.end());
+  api_.erase(
+      std::remove_if(api_.begin(), api_.end(), [&](const Silence& s) { return s.ends <= now; }),
+      api_.end());
   std::vector<Silence> out = config_;
   out.insert(out.end(), api_.begin(), api_.end());
   return out;

@@ -316,8 +316,7 @@ Status SqliteStateStore::commitAlerts(const std::string& key, const nlohmann::js
     bindText(s.get(), 1, it.delivery_id);
     bindText(s.get(), 2, it.notifier);
     bindText(s.get(), 3, it.alert_id);
-    bindText(s.get(), 4,
-             it.payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    bindText(s.get(), 4, it.payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     sqlite3_bind_int64(s.get(), 5, toUnixMillis(it.created_at));
     sqlite3_bind_int64(s.get(), 6, toUnixMillis(it.next_attempt));
     if (sqlite3_step(s.get()) != SQLITE_DONE) return fail("outbox");
@@ -374,7 +373,8 @@ Result<std::optional<TimePoint>> SqliteStateStore::nextNotificationAt(const std:
 Status SqliteStateStore::removeNotification(int64_t seq) {
   std::lock_guard lock(mu_);
   SqliteStatement s(db_, "DELETE FROM outbox WHERE seq = ?1");
-  if (!s.ok()) return Status::Error(std::string("state store write failed: ") + sqlite3_errmsg(db_));
+  if (!s.ok())
+    return Status::Error(std::string("state store write failed: ") + sqlite3_errmsg(db_));
   sqlite3_bind_int64(s.get(), 1, seq);
   if (sqlite3_step(s.get()) != SQLITE_DONE)
     return Status::Error(std::string("state store write failed: ") + sqlite3_errmsg(db_));
@@ -387,7 +387,8 @@ Status SqliteStateStore::rescheduleNotification(int64_t seq, int attempts, TimeP
   SqliteStatement s(db_,
                     "UPDATE outbox SET attempts = ?2, next_attempt_ms = ?3, last_error = ?4 "
                     "WHERE seq = ?1");
-  if (!s.ok()) return Status::Error(std::string("state store write failed: ") + sqlite3_errmsg(db_));
+  if (!s.ok())
+    return Status::Error(std::string("state store write failed: ") + sqlite3_errmsg(db_));
   sqlite3_bind_int64(s.get(), 1, seq);
   sqlite3_bind_int(s.get(), 2, attempts);
   sqlite3_bind_int64(s.get(), 3, toUnixMillis(next_attempt));

@@ -36,9 +36,10 @@ std::unique_ptr<Process> startAgent(const TempDir& dir, const std::string& log,
 
 }  // namespace
 
-TEST_CASE("kill -9 while a notification is being retried: delivered after the restart once "
-          "with its delivery id - silences API - no secret in logs or responses",
-          "[integration][notify][agent]") {
+TEST_CASE(
+    "kill -9 while a notification is being retried: delivered after the restart once "
+    "with its delivery id - silences API - no secret in logs or responses",
+    "[integration][notify][agent]") {
   TempDir dir;
   makeOrdersWarehouse(dir.path());  // newest row 10 minutes old: older than max_age 1m
   Receiver hook;
@@ -54,10 +55,9 @@ probes:
 notifiers:
   hook: {type: webhook, url: "${HOOK_URL}", secret: "${HOOK_SECRET}", timeout: 2s}
 )");
-  const std::map<std::string, std::string> env{
-      {"DW_TOKEN", kToken},
-      {"HOOK_URL", hook.url("/dw?token=" + kUrlSecret)},
-      {"HOOK_SECRET", kHmacSecret}};
+  const std::map<std::string, std::string> env{{"DW_TOKEN", kToken},
+                                               {"HOOK_URL", hook.url("/dw?token=" + kUrlSecret)},
+                                               {"HOOK_SECRET", kHmacSecret}};
 
   auto agent = startAgent(dir, "first", env);
   // The alert fires, its notification fails (500) and is retried with backoff.
@@ -111,9 +111,9 @@ notifiers:
   // Silences over the API: reads are open, changes need the bearer token.
   auto get = [&](const std::string& path) { return json::parse(http.Get(path)->body); };
   CHECK(get("/api/v1/silences") == json::array());
-  const std::string body =
-      R"({"match":{"probe":"orders_fresh"},"until":")" +
-      formatRfc3339(std::chrono::system_clock::now() + 1h) + R"(","reason":"backfill"})";
+  const std::string body = R"({"match":{"probe":"orders_fresh"},"until":")" +
+                           formatRfc3339(std::chrono::system_clock::now() + 1h) +
+                           R"(","reason":"backfill"})";
   auto res = http.Post("/api/v1/silences", body, "application/json");
   REQUIRE(res);
   CHECK(res->status == 401);
@@ -153,9 +153,10 @@ notifiers:
   CHECK(agent->wait(20s) == 0);
 }
 
-TEST_CASE("end to end: a table goes stale and the SLO alert reaches the receiver - the table is "
-          "fixed and the resolve arrives",
-          "[integration][notify][agent][e2e]") {
+TEST_CASE(
+    "end to end: a table goes stale and the SLO alert reaches the receiver - the table is "
+    "fixed and the resolve arrives",
+    "[integration][notify][agent][e2e]") {
   TempDir dir;
   makeOrdersWarehouse(dir.path());
   Receiver hook;
@@ -176,7 +177,8 @@ slos:
       ticket: {notify: []}
       windows: [{severity: page, long: 5m, short: 1m, burn_rate: 5}]
 notifiers:
-  hook: {type: webhook, url: ")" + hook.url("/dw") + R"("}
+  hook: {type: webhook, url: ")" + hook.url("/dw") +
+                                        R"("}
 )");
   auto agent = startAgent(dir, "agent", {});
   REQUIRE(eventually([&] { return listenPort(dir / "agent.err") > 0; }, 20s));

@@ -2,8 +2,8 @@
 // each payload is checked against its receiver's documented format, and the
 // delivery guarantees (retries, Retry-After, timeouts, 24 h give-up, isolation
 // between notifiers) are exercised on the simulated clock where time matters.
-#include <catch2/catch.hpp>
 #include <openssl/hmac.h>
+#include <catch2/catch.hpp>
 
 #include <set>
 
@@ -181,8 +181,8 @@ struct Pipeline {
     cfg = loadTestConfig(yaml, (dir / "datawatch.yaml").string());
     tracker.configure(cfg, kT0);
     for (const auto& n : cfg->notifiers)
-      queues[n.name] = std::make_unique<NotifierQueue>(n.name, makeNotifier(n), *store, clock,
-                                                       &events);
+      queues[n.name] =
+          std::make_unique<NotifierQueue>(n.name, makeNotifier(n), *store, clock, &events);
   }
   // Runs of `probe` at the clock's now; queues what the tracker plans. Returns the count.
   size_t run(const std::string& probe, ProbeStatus s, double value = 7260) {
@@ -228,7 +228,8 @@ probes:
   - {name: orders_fresh, type: freshness, source: shop, table: orders, column: ts, max_age: 1h,
      owner: team-billing, alert: {after: 1, severity: warning, notify: [hook]}}
 notifiers:
-  hook: )" + notifier_yaml + "\n";
+  hook: )" +
+         notifier_yaml + "\n";
 }
 
 }  // namespace
@@ -247,11 +248,16 @@ probes:
   - {name: orders_fresh, type: freshness, source: shop, table: orders, column: ts, max_age: 1h,
      upstream: [raw_orders_fresh], consumers: [finance-dashboard, churn-model]}
 notifiers:
-  slack: {type: slack, webhook_url: ")" + slack.url("/services/T0/B0/XYZ") + R"(", mention: "<!subteam^S0123>", group_wait: 30s}
-  hook: {type: webhook, url: ")" + hook.url("/dw") + R"(", secret: s3cret-hmac-key, headers: {X-Team: billing}}
-  am-hook: {type: webhook, url: ")" + am_hook.url("/am") + R"(", format: alertmanager}
-  pd: {type: pagerduty, routing_key: 0123456789abcdef0123456789abcdef, url: ")" + pd.url() + R"("}
-  am: {type: alertmanager, url: ")" + am.url() + R"("}
+  slack: {type: slack, webhook_url: ")" +
+             slack.url("/services/T0/B0/XYZ") + R"(", mention: "<!subteam^S0123>", group_wait: 30s}
+  hook: {type: webhook, url: ")" +
+             hook.url("/dw") + R"(", secret: s3cret-hmac-key, headers: {X-Team: billing}}
+  am-hook: {type: webhook, url: ")" +
+             am_hook.url("/am") + R"(", format: alertmanager}
+  pd: {type: pagerduty, routing_key: 0123456789abcdef0123456789abcdef, url: ")" +
+             pd.url() + R"("}
+  am: {type: alertmanager, url: ")" +
+             am.url() + R"("}
   log: {type: file, path: alerts.jsonl}
 )");
   REQUIRE(p.run("raw_orders_fresh", ProbeStatus::Fail) == 6);
@@ -283,9 +289,9 @@ notifiers:
         json::array({"churn-model", "finance-dashboard", "ingest-monitor"}));
   CHECK(hr.header("x-datawatch-delivery") == body["delivery_id"]);
   CHECK(hr.header("x-datawatch-timestamp") ==
-        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                           p.clock.now().time_since_epoch() - 30s)
-                           .count()));
+        std::to_string(
+            std::chrono::duration_cast<std::chrono::seconds>(p.clock.now().time_since_epoch() - 30s)
+                .count()));
   CHECK(hr.header("x-datawatch-signature") ==
         "sha256=" + hmacHex("s3cret-hmac-key", hr.header("x-datawatch-timestamp") + "." + hr.body));
   CHECK(hr.header("x-team") == "billing");
@@ -358,16 +364,19 @@ TEST_CASE("Slack: a storm of changes is one message within Block Kit limits, 429
 sources:
   shop: {type: sqlite, path: /nonexistent.db}
 probes:
-)" + [] {
-    std::string probes;
-    for (int i = 0; i < 60; ++i)
-      probes += "  - {name: t" + std::to_string(i) +
-                ", type: freshness, source: shop, table: t, column: ts, max_age: 1h, "
-                "alert: {after: 1, severity: warning, notify: [slack]}}\n";
-    return probes;
-  }() + R"(
+)" +
+             [] {
+               std::string probes;
+               for (int i = 0; i < 60; ++i)
+                 probes += "  - {name: t" + std::to_string(i) +
+                           ", type: freshness, source: shop, table: t, column: ts, max_age: 1h, "
+                           "alert: {after: 1, severity: warning, notify: [slack]}}\n";
+               return probes;
+             }() +
+             R"(
 notifiers:
-  slack: {type: slack, webhook_url: ")" + slack.url("/hook") + R"(", mention: "@here", group_wait: 30s}
+  slack: {type: slack, webhook_url: ")" +
+             slack.url("/hook") + R"(", mention: "@here", group_wait: 30s}
 )");
   // 60 alerts fire over 20 s, with messages of 5,000 characters each.
   for (int i = 0; i < 60; ++i) {
@@ -500,8 +509,10 @@ sources:
   shop: {type: sqlite, path: /nonexistent.db}
 probes: []
 notifiers:
-  dead: {type: webhook, url: ")" + dead.url() + R"(", timeout: 10s}
-  live: {type: webhook, url: ")" + live.url() + R"("}
+  dead: {type: webhook, url: ")" +
+                                dead.url() + R"(", timeout: 10s}
+  live: {type: webhook, url: ")" +
+                                live.url() + R"("}
 )",
                             (dir / "d.yaml").string());
   SystemClock clock;
@@ -526,7 +537,7 @@ notifiers:
   dispatcher.wake();
   CHECK(live.waitAccepted(10, 5s));
   CHECK(std::chrono::steady_clock::now() - start < 5s);  // well before the dead one's 10 s timeout
-  CHECK(dead.requests().size() == 1);                     // stuck on its first
+  CHECK(dead.requests().size() == 1);                    // stuck on its first
   dead.stop();  // release the held request so the dispatcher can stop
   dispatcher.stop();
   CHECK(*store->countNotifications() == 10);  // the dead one's, kept for later

@@ -7,9 +7,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
-#include <nlohmann/json.hpp>
 
 #include "core/time_format.hpp"
 #include "store/sqlite_state_store.hpp"
@@ -243,7 +243,7 @@ TEST_CASE("the demo burns an SLO and prints when each severity starts and stops 
                                          (j["alert"]["repeat"] == true ? "+" : ""));
   }
   using V = std::vector<std::string>;
-  CHECK(by_alert["slo:orders-fresh:page"] == V{"firing", "firing+", "resolved"});   // 09:34-14:34
+  CHECK(by_alert["slo:orders-fresh:page"] == V{"firing", "firing+", "resolved"});  // 09:34-14:34
   CHECK(by_alert["probe:orders_fresh:warning"] == V{"firing", "firing+", "resolved"});
   CHECK(by_alert["slo:orders-fresh:ticket"] == V{"firing", "firing+", "firing+", "resolved"});
   CHECK(delivery_ids.size() == 10);

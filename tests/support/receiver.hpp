@@ -51,7 +51,8 @@ class Receiver {
   int port() const { return port_; }
   std::string url(const std::string& path = "") const;
   void respond(Responder r);
-  void respondWith(int status, std::string body = "", std::map<std::string, std::string> headers = {});
+  void respondWith(int status, std::string body = "",
+                   std::map<std::string, std::string> headers = {});
   // Every request received (answered or not), in order.
   std::vector<Request> requests() const;
   // Requests answered with a 2xx.

@@ -282,7 +282,8 @@ TEST_CASE("a failing upstream probe inhibits its downstream alerts until it reco
   auto out = tracker.plan(up, silences, kT0);
   CHECK(sent(out, "probe:raw_orders:critical") == std::vector<std::string>{"pager firing"});
   CHECK(sent(out, "probe:orders:warning").empty());
-  CHECK(tracker.find("probe:orders:warning")->inhibited_by == std::vector<std::string>{"raw_orders"});
+  CHECK(tracker.find("probe:orders:warning")->inhibited_by ==
+        std::vector<std::string>{"raw_orders"});
   // The upstream recovers while the downstream still fails: the downstream alert,
   // never sent, goes out now (it is its own problem).
   auto rec = tracker.observeProbe(run("raw_orders", kT0 + 5min, ProbeStatus::Pass));
@@ -296,9 +297,10 @@ TEST_CASE("a failing upstream probe inhibits its downstream alerts until it reco
 TEST_CASE("API silences: request bodies are checked and matchers need every label",
           "[alerts][silences]") {
   const auto now = kT0;
-  auto ok = silenceFromRequest(nlohmann::json::parse(
-                                   R"({"match":{"slo":"orders-fresh"},"until":"2026-11-27T00:00:00Z","reason":"backfill"})"),
-                               now);
+  auto ok = silenceFromRequest(
+      nlohmann::json::parse(
+          R"({"match":{"slo":"orders-fresh"},"until":"2026-11-27T00:00:00Z","reason":"backfill"})"),
+      now);
   REQUIRE(ok);
   CHECK(ok->starts == now);
   CHECK(ok->reason == "backfill");
@@ -313,8 +315,10 @@ TEST_CASE("API silences: request bodies are checked and matchers need every labe
   CHECK_THAT(bad(R"({"match":{},"until":"2026-11-27T00:00:00Z"})"), Catch::Contains("non-empty"));
   CHECK_THAT(bad(R"({"match":{"slo":"x"}})"), Catch::Contains("until"));
   CHECK_THAT(bad(R"({"match":{"slo":"x"},"until":"tomorrow"})"), Catch::Contains("RFC 3339"));
-  CHECK_THAT(bad(R"({"match":{"slo":"x"},"until":"2026-11-25T00:00:00Z"})"), Catch::Contains("past"));
-  CHECK_THAT(bad(R"({"match":{"slo":1},"until":"2026-11-27T00:00:00Z"})"), Catch::Contains("string"));
+  CHECK_THAT(bad(R"({"match":{"slo":"x"},"until":"2026-11-25T00:00:00Z"})"),
+             Catch::Contains("past"));
+  CHECK_THAT(bad(R"({"match":{"slo":1},"until":"2026-11-27T00:00:00Z"})"),
+             Catch::Contains("string"));
   CHECK_THAT(bad(R"({"match":{"slo":"x"},"until":"2026-11-27T00:00:00Z","ttl":5})"),
              Catch::Contains("unknown field \"ttl\""));
   // Stored API silences come back with their ids; expired ones are dropped from the list.
@@ -340,8 +344,21 @@ TEST_CASE("notification state survives the alert's JSON round trip", "[alerts][n
   REQUIRE(back);
   CHECK(back->notified == a.notified);
   CHECK(back->labels() == std::map<std::string, std::string>{{"alertname", "DatawatchProbeFailing"},
-                                                            {"alert", "probe:orders:warning"},
-                                                            {"kind", "probe"},
-                                                            {"severity", "warning"},
-                                                            {"probe", "orders"}});
+                                                             {"alert", "probe:orders:warning"},
+                                                             {"kind", "probe"},
+                                                             {"severity", "warning"},
+                                                             {"probe", "orders"}});
+}
+
+TEST_CASE("Alertmanager notifiers re-send firing alerts every minute", "[alerts][notify]") {
+  config::NotifierConfig am;
+  am.type = config::NotifierType::Alertmanager;
+  am.repeat_interval = 4h;
+  CHECK(repeatInterval(am) == 1min);
+  am.repeat_interval = 30s;
+  CHECK(repeatInterval(am) == 30s);
+  config::NotifierConfig hook;
+  hook.type = config::NotifierType::Webhook;
+  hook.repeat_interval = 2h;
+  CHECK(repeatInterval(hook) == 2h);
 }

@@ -140,9 +140,9 @@ TEST_CASE("the outbox commits with the alert state, keeps order and never queues
     it.next_attempt = due;
     return it;
   };
-  REQUIRE(store->commitAlerts("alerts/firing", nlohmann::json::array({"a"}),
-                              {item("d1", "hook", kT0), item("d2", "hook", kT0 + 1min),
-                               item("d3", "slack", kT0)}));
+  REQUIRE(store->commitAlerts(
+      "alerts/firing", nlohmann::json::array({"a"}),
+      {item("d1", "hook", kT0), item("d2", "hook", kT0 + 1min), item("d3", "slack", kT0)}));
   CHECK((*store->loadSnapshot("alerts/firing"))->at(0) == "a");
   // The same delivery id again (a replayed plan) is not queued twice.
   REQUIRE(store->commitAlerts("alerts/firing", nlohmann::json::array(), {item("d1", "hook", kT0)}));
