@@ -107,6 +107,16 @@ notifiers:
       },
       10s));
   CHECK(readFile(dir / "second.err").find("1 firing alert(s) restored") != std::string::npos);
+  {
+    // Restored, not re-fired: this agent made exactly the one attempt, the outbox is empty.
+    std::string metrics = http.Get("/metrics")->body;
+    CHECK(promSample(metrics, R"(datawatch_notifications_total{notifier="hook"})") == 1);
+    CHECK(eventually(
+        [&] {
+          return promSample(http.Get("/metrics")->body, "datawatch_notification_queue_size") == 0;
+        },
+        5s));
+  }
 
   // Silences over the API: reads are open, changes need the bearer token.
   auto get = [&](const std::string& path) { return json::parse(http.Get(path)->body); };

@@ -581,3 +581,34 @@ TEST_CASE("a dead receiver is probed not flooded - a flaky one keeps the queue m
   CHECK(ids.size() == 10);
   CHECK(hook.accepted().size() == 10);  // each delivered once
 }
+
+TEST_CASE("fire then repeat every repeat_interval then resolve - each with its own delivery id",
+          "[integration][notify]") {
+  Receiver hook;
+  Pipeline p(oneNotifier("{type: webhook, url: \"" + hook.url() + "\", repeat_interval: 1h}"));
+  REQUIRE(p.run("orders_fresh", ProbeStatus::Fail) == 1);
+  CHECK(p.pump("hook").delivered == 1);
+  // Still failing: nothing new within the hour, a repeat at the hour.
+  p.clock.advance(59min);
+  CHECK(p.run("orders_fresh", ProbeStatus::Fail) == 0);
+  CHECK(p.queue({}) == 0);
+  p.clock.advance(1min);
+  CHECK(p.queue({}) == 1);
+  CHECK(p.pump("hook").delivered == 1);
+  p.clock.advance(10min);
+  REQUIRE(p.run("orders_fresh", ProbeStatus::Pass) == 1);
+  CHECK(p.pump("hook").delivered == 1);
+  const auto got = hook.accepted();
+  REQUIRE(got.size() == 3);
+  std::vector<std::string> seq;
+  std::set<std::string> ids;
+  for (const auto& r : got) {
+    const json b = r.json();
+    seq.push_back(b["status"].get<std::string>() + (b["alert"]["repeat"] == true ? "+" : ""));
+    ids.insert(b["delivery_id"].get<std::string>());
+    CHECK(b["alert"]["started_at"] == formatRfc3339(kT0));
+  }
+  CHECK(seq == std::vector<std::string>{"firing", "firing+", "resolved"});
+  CHECK(ids.size() == 3);
+  CHECK(got[2].json()["alert"]["resolved_at"] == formatRfc3339(kT0 + 70min));
+}
