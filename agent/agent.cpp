@@ -6,6 +6,7 @@
 
 #include "agent/version.hpp"
 #include "alerting/notification.hpp"
+#include "alerting/postmortem.hpp"
 #include "alerting/slo_advice.hpp"
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
@@ -92,6 +93,7 @@ void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
     std::lock_guard lock(alerts_mu_);
     alert_cfg_ = cfg;
     silences_.configure(cfg->silences);
+    incidents_.configure(cfg);
     gone = alerts_.configure(cfg, clock_.now());
   }
   if (!alerts_restored_) {  // first start: before any probe runs
@@ -116,6 +118,7 @@ void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
     std::vector<AlertChange> changes;
     {
       std::lock_guard lock(alerts_mu_);
+      incidents_.observeProbe(r);
       changes = alerts_.observeProbe(r);
     }
     // Probe alerts go out as soon as they change; repeats and mutes are
@@ -250,10 +253,12 @@ void Agent::evaluateSlos() {
       if (!st.breaching.empty() || slo_now_.count(st.name) ||
           alerts_.find("slo:" + st.name + ":page") || alerts_.find("slo:" + st.name + ":ticket"))
         slo_now_[st.name] = st;
+      incidents_.observeSlo(st, last_slo_eval_);
       for (auto& c : alerts_.observeSlo(st, last_slo_eval_)) changes.push_back(std::move(c));
     }
   }
   handleAlerts(changes, last_slo_eval_);
+  persistIncidents();  // burn peaks and delivery events of the last 10 s
 }
 
 void Agent::handleAlerts(const std::vector<AlertChange>& changes, TimePoint now) {
@@ -263,6 +268,7 @@ void Agent::handleAlerts(const std::vector<AlertChange>& changes, TimePoint now)
   {
     std::lock_guard lock(alerts_mu_);
     auto outgoing = alerts_.plan(changes, silences_, now);
+    incidents_.observeAlerts(changes, alerts_, now);
     if (changes.empty() && outgoing.empty() && unqueued_.empty()) return;
     NotificationContext ctx;
     ctx.cfg = alert_cfg_.get();
@@ -308,6 +314,56 @@ void Agent::handleAlerts(const std::vector<AlertChange>& changes, TimePoint now)
     }
   }
   if (queued > 0 && dispatcher_) dispatcher_->wake();
+  if (!changes.empty()) persistIncidents();
+}
+
+void Agent::persistIncidents() {
+  std::vector<Incident> changed;
+  std::shared_ptr<const config::Config> cfg;
+  {
+    std::lock_guard lock(alerts_mu_);
+    changed = incidents_.takeChanged();
+    cfg = alert_cfg_;
+  }
+  if (!store_ || !cfg) return;
+  for (auto& inc : changed) {
+    if (!inc.open) {
+      auto written = writePostmortem(inc, *cfg, *store_, clock_.now());
+      if (written) {
+        inc.postmortem = written->markdown.string();
+        log_->info("incident {} resolved after {}: post-mortem draft {}", inc.id,
+                   humanDuration(inc.duration(clock_.now())), inc.postmortem);
+      } else {
+        log_->error("incident {}: cannot write the post-mortem: {}", inc.id, written.error());
+      }
+    }
+    if (auto st = store_->saveIncident(toJson(inc, true)); !st) {
+      log_->warn("{} (incident {} not saved)", st.message(), inc.id);
+      metrics_.stateStoreError();
+    }
+  }
+}
+
+nlohmann::json Agent::incidents() {
+  nlohmann::json out = nlohmann::json::array();
+  if (!store_) return out;
+  auto list = store_->loadIncidents(false, 100);
+  if (!list) return out;
+  for (const auto& j : *list) {
+    nlohmann::json brief = j;
+    brief.erase("timeline");
+    brief.erase("burn_series");
+    out.push_back(std::move(brief));
+  }
+  return out;
+}
+
+std::optional<nlohmann::json> Agent::incident(const std::string& id) {
+  if (!store_) return std::nullopt;
+  auto j = store_->loadIncident(id);
+  if (!j || !*j) return std::nullopt;
+  (*j)->erase("burn_series");
+  return **j;
 }
 
 void Agent::restoreAlerts() {
@@ -321,7 +377,13 @@ void Agent::restoreAlerts() {
   }
   auto silences = store_->loadSnapshot(kSilencesSnapshot);
   if (!silences) log_->warn("{} (API silences not restored)", silences.error());
+  std::vector<Incident> open_incidents;
+  if (auto open = store_->loadIncidents(true, 1000)) {
+    for (const auto& j : *open)
+      if (auto inc = incidentFromJson(j)) open_incidents.push_back(std::move(*inc));
+  }
   std::lock_guard lock(alerts_mu_);
+  incidents_.restore(std::move(open_incidents));
   if (silences && *silences) silences_.restoreApiSilences(**silences);
   alerts_.restore(firing);
   for (const auto& a : alerts_.firing()) metrics_.setAlertFiring(a);
@@ -380,6 +442,12 @@ void Agent::DeliveryReport::attempted(const std::string& notifier,
 
 void Agent::DeliveryReport::delivered(const std::string& notifier,
                                       const std::vector<OutboxItem>& batch) {
+  {
+    std::lock_guard lock(a_.alerts_mu_);
+    for (const auto& it : batch)
+      a_.incidents_.observeDelivery(it.alert_id, notifier, true, it.payload.value("status", ""),
+                                    a_.clock_.now());
+  }
   for (const auto& it : batch) {
     a_.log_->info("notification {} delivered to {}: {} {}{}", it.delivery_id, notifier, it.alert_id,
                   it.payload.value("status", ""),
@@ -391,6 +459,11 @@ void Agent::DeliveryReport::failed(const std::string& notifier,
                                    const std::vector<OutboxItem>& batch, const std::string& error,
                                    TimePoint retry_at) {
   a_.metrics_.notificationsFailed(notifier, batch.size());
+  {
+    std::lock_guard lock(a_.alerts_mu_);
+    for (const auto& it : batch)
+      a_.incidents_.observeDelivery(it.alert_id, notifier, false, error, a_.clock_.now());
+  }
   a_.log_->warn("notifier {}: {} notification(s) not delivered ({}); retry at {}", notifier,
                 batch.size(), error, formatRfc3339(retry_at));
 }
@@ -453,6 +526,10 @@ nlohmann::json Agent::status() {
   }
   j["silences"] = silences();
   j["incidents"] = nlohmann::json::array();
+  {
+    std::lock_guard lock(alerts_mu_);
+    for (const auto& inc : incidents_.open()) j["incidents"].push_back(toJson(inc, false));
+  }
   if (!rt) return j;
   j["config"] = redactor_->redactJson(
       {{"files", rt->config().files}, {"environment", rt->config().environment}});

@@ -21,6 +21,7 @@
 #include "agent/probe_loop.hpp"
 #include "agent/runtime.hpp"
 #include "alerting/alerts.hpp"
+#include "alerting/incidents.hpp"
 #include "alerting/outbox.hpp"
 #include "alerting/silences.hpp"
 #include "alerting/slo_engine.hpp"
@@ -54,6 +55,8 @@ class Agent final : public HttpApi {
   Status reload() override;
   std::optional<std::string> apiToken() override;
   nlohmann::json silences() override;
+  nlohmann::json incidents() override;
+  std::optional<nlohmann::json> incident(const std::string& id) override;
   Result<nlohmann::json> addSilence(const nlohmann::json& body) override;
   Status deleteSilence(const std::string& id) override;
 
@@ -70,6 +73,9 @@ class Agent final : public HttpApi {
   // Firing alerts and API silences from the state store, at first start.
   void restoreAlerts();
   void persistSilences();  // caller holds alerts_mu_
+  // Saves the incidents changed since the last call; drafts the post-mortems
+  // of those that resolved. Takes alerts_mu_.
+  void persistIncidents();
 
   // Delivery events to logs and metrics.
   class DeliveryReport final : public DeliveryObserver {
@@ -100,6 +106,10 @@ class Agent final : public HttpApi {
   mutable std::mutex alerts_mu_;
   AlertTracker alerts_;                              // guarded by alerts_mu_
   SilenceSet silences_;                              // guarded by alerts_mu_
+  IncidentTracker incidents_{[this](const std::string& day) {
+    auto n = store_ ? store_->nextIncidentSeq(day) : Result<int>(1);
+    return n ? *n : 1;
+  }};  // guarded by alerts_mu_
   std::shared_ptr<const config::Config> alert_cfg_;  // guarded by alerts_mu_
   std::map<std::string, SloStatus> slo_now_;         // latest evaluation; alerts_mu_
   std::vector<OutboxItem> unqueued_;                 // notifications the store refused; alerts_mu_

@@ -16,6 +16,8 @@
 #include "agent/runtime.hpp"
 #include "agent/scheduler.hpp"
 #include "alerting/alerts.hpp"
+#include "alerting/incidents.hpp"
+#include "alerting/postmortem.hpp"
 #include "alerting/notification.hpp"
 #include "alerting/outbox.hpp"
 #include "alerting/slo_engine.hpp"
@@ -35,6 +37,7 @@ agent:
   state: sqlite://./state.db
   max_concurrent_probes: 2
   default_notify: [local-log]
+  postmortems: {dir: ./postmortems}
 sources:
   shop: {type: sqlite, path: ./warehouse.db}
 probes:
@@ -199,8 +202,8 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
     return 2;
   }
   for (const char* f : {"warehouse.db", "warehouse.db-wal", "warehouse.db-shm", "state.db",
-                        "state.db-wal", "state.db-shm", "alerts.jsonl"}) {
-    fs::remove(dir / f, ec);
+                        "state.db-wal", "state.db-shm", "alerts.jsonl", "postmortems"}) {
+    fs::remove_all(dir / f, ec);
   }
   const fs::path config_path = dir / "datawatch.yaml";
   std::ofstream(config_path) << kDemoConfig;
@@ -242,6 +245,31 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
   std::map<std::string, SloStatus> slo_now;
   std::vector<std::string> alert_lines;
   size_t notifications = 0;
+  // Incidents and their post-mortems, as the agent keeps them.
+  IncidentTracker incidents([&](const std::string& day) {
+    auto n = (*store)->nextIncidentSeq(day);
+    return n ? *n : 1;
+  });
+  incidents.configure(cfg);
+  std::vector<std::string> artefacts;
+  auto persistIncidents = [&](TimePoint now) {
+    for (auto& inc : incidents.takeChanged()) {
+      if (!inc.open) {
+        auto files = writePostmortem(inc, *cfg, **store, now);
+        if (files) {
+          inc.postmortem = files->markdown.string();
+          alert_lines.push_back("  " + shortTime(now) + "  incident " + inc.id + " resolved after " +
+                                humanDuration(inc.duration(now)) + "; post-mortem drafted");
+          artefacts.push_back(files->markdown.string());
+          artefacts.push_back(files->chart.string());
+        } else {
+          std::cerr << "datawatch demo: " << files.error() << "\n";
+        }
+      }
+      if (auto st = (*store)->saveIncident(toJson(inc, true)); !st)
+        std::cerr << "datawatch demo: " << st.message() << "\n";
+    }
+  };
   auto handleAlerts = [&](const std::vector<AlertChange>& changes, TimePoint now) {
     NotificationContext ctx;
     ctx.cfg = cfg.get();
@@ -252,10 +280,17 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
       ctx.slo = o.alert.kind == "slo" && it != slo_now.end() ? &it->second : nullptr;
       items.push_back(outboxItem(o, ctx));
     }
+    const auto open_before = incidents.open().size();
+    incidents.observeAlerts(changes, alerts, now);
     for (const auto& c : changes) {
       alert_lines.push_back("  " + shortTime(now) + "  alert    " + c.alert.id() +
                             (c.fired ? " FIRING" : " resolved") + " -> local-log");
     }
+    if (incidents.open().size() > open_before) {
+      const auto open = incidents.open();
+      alert_lines.push_back("  " + shortTime(now) + "  incident " + open.back().id + " opened");
+    }
+    persistIncidents(now);
     if (changes.empty() && items.empty()) return;
     nlohmann::json firing = nlohmann::json::array();
     for (const auto& a : alerts.firing()) firing.push_back(toJson(a));
@@ -265,10 +300,29 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
   };
   rt.setResultObserver([&](const ProbeResult& r) {
     slos.record(r);
+    incidents.observeProbe(r);
     handleAlerts(alerts.observeProbe(r), r.observed_at);
   });
+  // Deliveries join the incident timeline.
+  struct Deliveries final : DeliveryObserver {
+    IncidentTracker& inc;
+    const Clock& clock;
+    Deliveries(IncidentTracker& i, const Clock& c) : inc(i), clock(c) {}
+    void attempted(const std::string&, const std::vector<OutboxItem>&) override {}
+    void delivered(const std::string& n, const std::vector<OutboxItem>& b) override {
+      for (const auto& it : b)
+        inc.observeDelivery(it.alert_id, n, true, it.payload.value("status", ""), clock.now());
+    }
+    void failed(const std::string& n, const std::vector<OutboxItem>& b, const std::string& e,
+                TimePoint) override {
+      for (const auto& it : b) inc.observeDelivery(it.alert_id, n, false, e, clock.now());
+    }
+    void dropped(const std::string&, const std::vector<OutboxItem>&, const std::string&) override {}
+    void queueSize(int64_t) override {}
+    void storeError(const std::string& e) override { std::cerr << "datawatch demo: " << e << "\n"; }
+  } deliveries(incidents, clock);
   NotifierQueue outbox(cfg->notifiers.at(0).name, makeNotifier(cfg->notifiers.at(0)), **store,
-                       clock, nullptr);
+                       clock, &deliveries);
   Scheduler sched(Scheduler::Options{cfg->agent.max_concurrent_probes, rt.sourceLimits(), 30s},
                   rt.schedule(), start);
 
@@ -300,6 +354,7 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
       for (const auto& st : slos.evaluate(next_eval)) {
         tracker.observe(next_eval, st);
         slo_now[st.name] = st;
+        incidents.observeSlo(st, next_eval);
         handleAlerts(alerts.observeSlo(st, next_eval), next_eval);
         final_status = st;
       }
@@ -355,7 +410,9 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
       << "  config     " << config_path.string() << "\n"
       << "  state      " << (*store)->describe() << " (" << (count ? *count : 0) << " probe runs)\n"
       << "  alerts     " << (dir / "alerts.jsonl").string() << " (" << notifications
-      << " notifications, SPEC §5 bodies)\n"
+      << " notifications, SPEC §5 bodies)\n";
+  for (const auto& a : artefacts) std::cout << "  postmortem " << a << "\n";
+  std::cout
       << "\nnext: datawatch validate -c " << config_path.string() << "\n"
       << "      datawatch rules -c " << config_path.string()
       << "    # the SLO as Prometheus rules\n"

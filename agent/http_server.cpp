@@ -189,6 +189,15 @@ void HttpServer::routes() {
     res.set_content(api_.status().dump(2, ' ', false, nlohmann::json::error_handler_t::replace),
                     "application/json");
   });
+  s.Get("/api/v1/incidents", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(api_.incidents().dump(2), "application/json");
+  });
+  s.Get(R"(/api/v1/incidents/([A-Za-z0-9_-]+))",
+        [this](const httplib::Request& req, httplib::Response& res) {
+          auto inc = api_.incident(req.matches[1]);
+          if (!inc) return jsonError(res, 404, "no incident " + std::string(req.matches[1]));
+          res.set_content(inc->dump(2), "application/json");
+        });
   s.Get("/api/v1/silences", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(api_.silences().dump(2), "application/json");
   });

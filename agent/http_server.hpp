@@ -32,6 +32,9 @@ class HttpApi {
   virtual nlohmann::json silences() = 0;
   virtual Result<nlohmann::json> addSilence(const nlohmann::json& body) = 0;
   virtual Status deleteSilence(const std::string& id) = 0;
+  // Incidents (SPEC §6, §7): newest first; one with its timeline, or nullopt.
+  virtual nlohmann::json incidents() = 0;
+  virtual std::optional<nlohmann::json> incident(const std::string& id) = 0;
 };
 
 class HttpServer {

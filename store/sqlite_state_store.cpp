@@ -35,6 +35,10 @@ const char* const kMigrations[] = {
     "  created_at_ms INTEGER NOT NULL, next_attempt_ms INTEGER NOT NULL,"
     "  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX outbox_due ON outbox (notifier, next_attempt_ms);",
+    // 4: incidents (SPEC §6), one JSON document each
+    "CREATE TABLE incidents (id TEXT PRIMARY KEY, status TEXT NOT NULL, opened_at_ms INTEGER NOT "
+    "NULL, doc TEXT NOT NULL);"
+    "CREATE INDEX incidents_opened ON incidents (opened_at_ms);",
 };
 
 std::string text(sqlite3_stmt* s, int col) {
@@ -414,6 +418,67 @@ Result<std::vector<std::string>> SqliteStateStore::queuedNotifiers() {
   std::vector<std::string> out;
   while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(text(s.get(), 0));
   return out;
+}
+
+Status SqliteStateStore::saveIncident(const nlohmann::json& doc) {
+  std::lock_guard lock(mu_);
+  SqliteStatement s(db_,
+                    "INSERT INTO incidents (id, status, opened_at_ms, doc) VALUES (?1, ?2, ?3, ?4) "
+                    "ON CONFLICT (id) DO UPDATE SET status = excluded.status, doc = excluded.doc");
+  if (!s.ok()) return Status::Error(std::string("state store write failed: ") + sqlite3_errmsg(db_));
+  const auto opened = parseTimestamp(doc.value("opened_at", ""));
+  bindText(s.get(), 1, doc.value("id", ""));
+  bindText(s.get(), 2, doc.value("status", "open"));
+  sqlite3_bind_int64(s.get(), 3, opened ? toUnixMillis(*opened) : 0);
+  bindText(s.get(), 4, doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  if (sqlite3_step(s.get()) != SQLITE_DONE)
+    return Status::Error(std::string("state store write failed: ") + sqlite3_errmsg(db_));
+  return Status::Ok();
+}
+
+Result<std::vector<nlohmann::json>> SqliteStateStore::loadIncidents(bool open_only, size_t limit) {
+  using R = Result<std::vector<nlohmann::json>>;
+  std::lock_guard lock(mu_);
+  SqliteStatement s(db_, std::string("SELECT doc FROM incidents") +
+                             (open_only ? " WHERE status = 'open'" : "") +
+                             " ORDER BY opened_at_ms DESC, id DESC LIMIT ?1");
+  if (!s.ok()) return R::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
+  sqlite3_bind_int64(s.get(), 1, static_cast<int64_t>(limit));
+  std::vector<nlohmann::json> out;
+  int rc;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    auto j = nlohmann::json::parse(text(s.get(), 0), nullptr, false);
+    if (!j.is_discarded()) out.push_back(std::move(j));
+  }
+  if (rc != SQLITE_DONE)
+    return R::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
+  return out;
+}
+
+Result<std::optional<nlohmann::json>> SqliteStateStore::loadIncident(const std::string& id) {
+  using R = Result<std::optional<nlohmann::json>>;
+  std::lock_guard lock(mu_);
+  SqliteStatement s(db_, "SELECT doc FROM incidents WHERE id = ?1");
+  if (!s.ok()) return R::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
+  bindText(s.get(), 1, id);
+  const int rc = sqlite3_step(s.get());
+  if (rc == SQLITE_DONE) return std::optional<nlohmann::json>{};
+  if (rc != SQLITE_ROW)
+    return R::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
+  auto j = nlohmann::json::parse(text(s.get(), 0), nullptr, false);
+  if (j.is_discarded()) return R::Error("state store: incident " + id + " is corrupt");
+  return std::optional<nlohmann::json>(std::move(j));
+}
+
+Result<int> SqliteStateStore::nextIncidentSeq(const std::string& day) {
+  std::lock_guard lock(mu_);
+  SqliteStatement s(db_, "SELECT count(*) FROM incidents WHERE id LIKE ?1");
+  if (!s.ok())
+    return Result<int>::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
+  bindText(s.get(), 1, "INC-" + day + "-%");
+  if (sqlite3_step(s.get()) != SQLITE_ROW)
+    return Result<int>::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
+  return sqlite3_column_int(s.get(), 0) + 1;
 }
 
 Result<std::unique_ptr<StateStore>> openStateStore(const std::string& url) {

@@ -39,6 +39,10 @@ class SqliteStateStore final : public StateStore {
                                 const std::string& error) override;
   Result<int64_t> countNotifications() override;
   Result<std::vector<std::string>> queuedNotifiers() override;
+  Status saveIncident(const nlohmann::json& doc) override;
+  Result<std::vector<nlohmann::json>> loadIncidents(bool open_only, size_t limit) override;
+  Result<std::optional<nlohmann::json>> loadIncident(const std::string& id) override;
+  Result<int> nextIncidentSeq(const std::string& day) override;
   std::string describe() const override { return "sqlite://" + path_; }
 
   // The schema version after migrations (for tests and `version`).

@@ -73,6 +73,15 @@ class StateStore : public SnapshotStore {
   // The notifiers with queued notifications (to find ones no longer configured).
   virtual Result<std::vector<std::string>> queuedNotifiers() = 0;
 
+  // ---- incidents (SPEC §6), stored as their JSON document
+  // Inserts or replaces the incident `doc` (its "id", "status", "opened_at").
+  virtual Status saveIncident(const nlohmann::json& doc) = 0;
+  // Newest first; only open ones when `open_only`.
+  virtual Result<std::vector<nlohmann::json>> loadIncidents(bool open_only, size_t limit) = 0;
+  virtual Result<std::optional<nlohmann::json>> loadIncident(const std::string& id) = 0;
+  // 1 + the number of incidents whose id is INC-<day>-N ("20261124").
+  virtual Result<int> nextIncidentSeq(const std::string& day) = 0;
+
   // Cheap reachability check for /readyz.
   virtual Status ping() = 0;
   // Where the store lives, safe to log ("sqlite:///var/lib/datawatch/state.db").

@@ -1,0 +1,122 @@
+#pragma once
+// Incidents (SPEC §6): data issues treated as outages. An incident opens when
+// an alert fires and no open incident covers it; later alerts of the same
+// subject join it — so do alerts of the probes of an open SLO incident, and
+// alerts inhibited by a failing upstream probe of an open incident. It
+// resolves when every alert that joined has resolved.
+//
+// Its timeline records, with UTC times: the first failing run of each probe
+// involved (the start of its streak), alerts fired and resolved (with their
+// mute state), notifications sent or failed, the burn-rate peak, the first
+// passing run of each probe, and the resolution.
+//
+// IncidentTracker is fed by the agent (or the demo) with the same events the
+// alerting layer sees. Not thread-safe. Ids come from a caller-supplied
+// counter (the state store), so they are unique across restarts.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "alerting/alerts.hpp"
+#include "alerting/slo_engine.hpp"
+#include "config/types.hpp"
+#include "probes/result.hpp"
+
+namespace datawatch {
+
+struct TimelineEvent {
+  TimePoint at{};
+  // opened, probe_failing, alert_fired, alert_resolved, notification_sent,
+  // notification_failed, burn_rate_peak, probe_recovered, resolved
+  std::string kind;
+  std::string text;  // one plain-language line
+};
+
+struct Incident {
+  std::string id;        // INC-YYYYMMDD-N
+  std::string subject;   // the SLO or probe its first alert is about
+  std::string kind;      // of its first alert: slo | probe
+  std::string severity;  // the most severe of its alerts
+  bool open = true;
+  TimePoint opened_at{};
+  std::optional<TimePoint> resolved_at;
+  std::vector<std::string> alerts;  // ids that joined, in order
+  std::set<std::string> firing;     // of them, still firing
+  std::vector<std::string> probes;  // involved, in order of appearance
+  std::optional<TimePoint> first_bad_run;   // earliest failing run of the involved probes
+  std::optional<TimePoint> first_alert_at;  // = opened_at
+  // SLO subjects: error budget left when it opened and now (or at resolution),
+  // and the highest burn rate per window with when it was seen.
+  std::optional<double> budget_at_open;
+  std::optional<double> budget_now;
+  std::map<std::string, std::pair<double, TimePoint>> peak_burn;  // window -> (rate, at)
+  // The highest burn rate of the alert windows, one sample a minute (chart).
+  std::vector<std::pair<TimePoint, double>> burn_series;
+  std::string postmortem;  // path of the last draft written, or ""
+  std::vector<TimelineEvent> timeline;
+
+  Duration duration(TimePoint now) const {
+    return std::chrono::duration_cast<Duration>(resolved_at.value_or(now) - opened_at);
+  }
+};
+
+// SPEC §1 incident object: id, status, subject, kind, severity, opened_at,
+// resolved_at, alerts, probes, postmortem, first_bad_run, budget and peaks;
+// with_timeline adds "timeline" (and the burn series, for redrafting).
+nlohmann::json toJson(const Incident& inc, bool with_timeline);
+std::optional<Incident> incidentFromJson(const nlohmann::json& j);
+
+// "INC-20261124-3".
+std::string incidentId(TimePoint opened_at, int seq);
+
+class IncidentTracker {
+ public:
+  // seq(day) returns the next number for incidents opened that UTC day
+  // ("20261124" -> 1, 2, ...).
+  using SeqFn = std::function<int(const std::string& day)>;
+  explicit IncidentTracker(SeqFn seq) : seq_(std::move(seq)) {}
+
+  void configure(std::shared_ptr<const config::Config> cfg) { cfg_ = std::move(cfg); }
+  // Takes back the open incidents of a previous run.
+  void restore(std::vector<Incident> open);
+
+  // Every probe run: failing streaks and recoveries.
+  void observeProbe(const ProbeResult& run);
+  // Alert changes, after AlertTracker::plan (so mute state is known): opens,
+  // joins, resolves. `tracker` gives the alerts' current state.
+  void observeAlerts(const std::vector<AlertChange>& changes, const AlertTracker& tracker,
+                     TimePoint now);
+  // Each SLO evaluation: burn-rate peaks, the burn series and the budget of
+  // open incidents about that SLO.
+  void observeSlo(const SloStatus& st, TimePoint now);
+  // A notification about `alert_id` was delivered (ok) or failed.
+  void observeDelivery(const std::string& alert_id, const std::string& notifier, bool ok,
+                       const std::string& detail, TimePoint at);
+
+  // Incidents changed since the last call (to persist), then forgotten if resolved.
+  std::vector<Incident> takeChanged();
+  std::vector<Incident> open() const;
+
+ private:
+  Incident* openFor(const Alert& a);
+  void involve(Incident& inc, const std::string& probe);
+  std::vector<std::string> probesOf(const Alert& a) const;
+  void event(Incident& inc, TimePoint at, std::string kind, std::string text);
+
+  SeqFn seq_;
+  std::shared_ptr<const config::Config> cfg_;
+  std::map<std::string, Incident> open_;      // by id
+  std::set<std::string> changed_;             // ids
+  std::vector<Incident> resolved_;            // resolved since takeChanged
+  std::map<std::string, ProbeResult> streak_start_;  // probe -> first failing run of its streak
+  std::map<std::string, int> last_seq_;              // day -> last number given
+};
+
+}  // namespace datawatch

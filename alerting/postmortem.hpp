@@ -1,0 +1,41 @@
+#pragma once
+// Post-mortem drafts (SPEC §6): on resolution (or on demand) an incident
+// becomes <postmortems.dir>/<ID>.md and <ID>.svg. The facts come from the
+// incident (timeline, peaks, budget) and the state store (probe values before,
+// during and after); the prose sections are prompts pre-filled with them.
+//
+// postmortemData() is the data model a user template (mustache, issue 6
+// follow-up) renders; renderPostmortem() is the default Markdown; renderChart()
+// the SVG: the probe value with its threshold and the firing span, the burn
+// rate below.
+
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "alerting/incidents.hpp"
+#include "config/types.hpp"
+#include "core/result.hpp"
+#include "store/state_store.hpp"
+
+namespace datawatch {
+
+nlohmann::json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& store,
+                              TimePoint now);
+std::string renderPostmortem(const nlohmann::json& data);
+std::string renderChart(const nlohmann::json& data);
+// Markdown-escapes inline text: `\ ` * _ [ ] < > | #` and newlines.
+std::string markdownEscape(const std::string& s);
+
+struct PostmortemFiles {
+  std::filesystem::path markdown;
+  std::filesystem::path chart;
+};
+// Writes both files into cfg.agent.postmortems.dir (created if missing), or
+// the markdown to `markdown_path` when given (the chart beside it).
+Result<PostmortemFiles> writePostmortem(const Incident& inc, const config::Config& cfg,
+                                        StateStore& store, TimePoint now,
+                                        const std::filesystem::path& markdown_path = {});
+
+}  // namespace datawatch
