@@ -13,6 +13,7 @@
 #include "agent/run_once.hpp"
 #include "agent/runtime.hpp"
 #include "agent/version.hpp"
+#include "alerting/postmortem.hpp"
 #include "alerting/prometheus_rules.hpp"
 #include "alerting/slo_advice.hpp"
 #include "alerting/slo_engine.hpp"
@@ -136,6 +137,112 @@ int cmdRules(const CommonOptions& common) {
   auto r = loadCommon(common);
   if (!report(r)) return 2;
   std::cout << prometheusRules(*r.config);
+  return 0;
+}
+
+namespace {
+
+// The state store named by the config, for the read-side commands.
+Result<std::unique_ptr<StateStore>> storeOf(const config::Config& cfg) {
+  return openStateStore(cfg.agent.state);
+}
+
+}  // namespace
+
+int cmdIncidents(const CommonOptions& common, const std::vector<std::string>& args,
+                 const std::string& format) {
+  if (format != "table" && format != "json") {
+    std::cerr << "datawatch incidents: --format must be table or json\n";
+    return 2;
+  }
+  const std::string action = args.empty() ? "list" : args[0];
+  if (!((action == "list" && args.size() <= 1) || (action == "show" && args.size() == 2))) {
+    std::cerr << "datawatch incidents: usage: incidents [list|show ID] [--format table|json]\n";
+    return 2;
+  }
+  auto loaded = loadCommon(common);
+  if (!report(loaded)) return 2;
+  auto store = storeOf(*loaded.config);
+  if (!store) {
+    std::cerr << "datawatch incidents: " << store.error() << "\n";
+    return 2;
+  }
+  if (action == "show") {
+    auto inc = (*store)->loadIncident(args[1]);
+    if (!inc || !*inc) {
+      std::cerr << "datawatch incidents: "
+                << (inc ? "no incident " + args[1] : inc.error()) << "\n";
+      return 2;
+    }
+    nlohmann::json j = **inc;
+    j.erase("burn_series");
+    if (format == "json") {
+      std::cout << j.dump(2) << "\n";
+      return 0;
+    }
+    std::cout << j.value("id", "") << "  " << j.value("status", "") << "  "
+              << j.value("severity", "") << "  " << j.value("subject", "") << "\n"
+              << "opened   " << j.value("opened_at", "") << "\n"
+              << "resolved " << (j["resolved_at"].is_string() ? j["resolved_at"].get<std::string>() : "-")
+              << "\n"
+              << "alerts   " << j["alerts"].dump() << "\n"
+              << "postmortem " << (j["postmortem"].is_string() ? j["postmortem"].get<std::string>() : "-")
+              << "\n\ntimeline (UTC)\n";
+    for (const auto& e : j.value("timeline", nlohmann::json::array()))
+      std::cout << "  " << e.value("at", "") << "  " << e.value("text", "") << "\n";
+    return 0;
+  }
+  auto list = (*store)->loadIncidents(false, 1000);
+  if (!list) {
+    std::cerr << "datawatch incidents: " << list.error() << "\n";
+    return 2;
+  }
+  if (format == "json") {
+    nlohmann::json out = nlohmann::json::array();
+    for (auto j : *list) {
+      j.erase("timeline");
+      j.erase("burn_series");
+      out.push_back(std::move(j));
+    }
+    std::cout << out.dump(2) << "\n";
+    return 0;
+  }
+  std::cout << pad("ID", 18) << pad("STATUS", 10) << pad("SEVERITY", 10) << pad("OPENED", 22)
+            << pad("RESOLVED", 22) << "SUBJECT\n";
+  for (const auto& j : *list) {
+    std::cout << pad(j.value("id", ""), 18) << pad(j.value("status", ""), 10)
+              << pad(j.value("severity", ""), 10) << pad(j.value("opened_at", ""), 22)
+              << pad(j["resolved_at"].is_string() ? j["resolved_at"].get<std::string>() : "-", 22)
+              << j.value("subject", "") << "\n";
+  }
+  return 0;
+}
+
+int cmdPostmortem(const CommonOptions& common, const std::string& id, const std::string& output) {
+  auto loaded = loadCommon(common);
+  if (!report(loaded)) return 2;
+  auto store = storeOf(*loaded.config);
+  if (!store) {
+    std::cerr << "datawatch postmortem: " << store.error() << "\n";
+    return 2;
+  }
+  auto doc = (*store)->loadIncident(id);
+  if (!doc || !*doc) {
+    std::cerr << "datawatch postmortem: " << (doc ? "no incident " + id : doc.error()) << "\n";
+    return 2;
+  }
+  auto inc = incidentFromJson(**doc);
+  if (!inc) {
+    std::cerr << "datawatch postmortem: incident " << id << " is unreadable in the state store\n";
+    return 2;
+  }
+  SystemClock clock;
+  auto files = writePostmortem(*inc, *loaded.config, **store, clock.now(), output);
+  if (!files) {
+    std::cerr << "datawatch postmortem: " << files.error() << "\n";
+    return 2;
+  }
+  std::cout << files->markdown.string() << "\n" << files->chart.string() << "\n";
   return 0;
 }
 

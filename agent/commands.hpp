@@ -19,6 +19,11 @@ int cmdCheck(const CommonOptions& common, const std::vector<std::string>& probes
 int cmdValidate(const CommonOptions& common, const std::string& format);
 int cmdRun(const CommonOptions& common, const std::optional<std::string>& listen);
 int cmdRules(const CommonOptions& common);
+// `incidents [list|show ID] [--format table|json]`: from the config's state store.
+int cmdIncidents(const CommonOptions& common, const std::vector<std::string>& args,
+                 const std::string& format);
+// `postmortem ID [-o FILE]`: drafts the post-mortem (an open incident's is marked so).
+int cmdPostmortem(const CommonOptions& common, const std::string& id, const std::string& output);
 int cmdDemo(const CommonOptions& common, const std::string& dir);
 int cmdVersion();
 int cmdImportDbt(const std::string& manifest, const std::string& output, const std::string& source,

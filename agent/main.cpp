@@ -18,6 +18,8 @@ commands:
   check      -c F [--probe NAME]... [--format table|json]   run probes once
   validate   -c F [--format text|github]            check a config without connecting
   rules      -c F                                   Prometheus rules for the SLOs
+  incidents  -c F [list|show ID] [--format table|json]   incidents from the state store
+  postmortem -c F ID [-o FILE]                      (re)draft an incident's post-mortem
   demo       [--dir D]                              the whole loop on a simulated clock
   import dbt MANIFEST [-o FILE] [--source NAME] [--dsn-env VAR] [--probes-only]
                                                     probes from a dbt manifest.json
@@ -87,13 +89,17 @@ int main(int argc, char** argv) {
     } else if (cmd == "rules") {
       // -c and --env only
     } else if (cmd == "incidents" || cmd == "postmortem") {
-      std::cerr << "datawatch: " << cmd << " is not supported by this build yet\n";
-      return 2;
+      opts.add_options()("format", po::value(&format)->default_value("table"), "format")(
+          "output,o", po::value(&listen), "output file")("args", po::value(&probes), "args");
     } else {
       return usageError("unknown command \"" + cmd + "\"");
     }
+    po::positional_options_description positional;
+    if (cmd == "incidents" || cmd == "postmortem") positional.add("args", -1);
     po::variables_map vm;
-    po::store(po::command_line_parser(argc - 1, argv + 1).options(opts).run(), vm);
+    po::store(
+        po::command_line_parser(argc - 1, argv + 1).options(opts).positional(positional).run(),
+        vm);
     po::notify(vm);
     if (vm.count("help")) {
       std::cout << kUsage;
@@ -109,6 +115,11 @@ int main(int argc, char** argv) {
           common, vm.count("listen") ? std::optional<std::string>(listen) : std::nullopt);
     if (cmd == "demo") return datawatch::cmdDemo(common, dir);
     if (cmd == "rules") return datawatch::cmdRules(common);
+    if (cmd == "incidents") return datawatch::cmdIncidents(common, probes, format);
+    if (cmd == "postmortem") {
+      if (probes.size() != 1) return usageError("usage: datawatch postmortem -c F ID [-o FILE]");
+      return datawatch::cmdPostmortem(common, probes[0], listen);
+    }
   } catch (const po::error& ex) {
     return usageError(ex.what());
   } catch (const std::exception& ex) {
