@@ -242,6 +242,9 @@ int cmdPostmortem(const CommonOptions& common, const std::string& id, const std:
     std::cerr << "datawatch postmortem: " << files.error() << "\n";
     return 2;
   }
+  if (!files->template_error.empty())
+    std::cerr << "datawatch postmortem: " << files->template_error
+              << " (the default draft was written)\n";
   std::cout << files->markdown.string() << "\n" << files->chart.string() << "\n";
   return 0;
 }

@@ -6,6 +6,11 @@
 #include <fstream>
 #include <set>
 
+#include <kainjow/mustache.hpp>
+
+#include <regex>
+#include <sstream>
+
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
 
@@ -378,6 +383,57 @@ std::string renderChart(const json& d) {
   return svg;
 }
 
+namespace {
+
+kainjow::mustache::data toMustache(const json& j) {
+  using kainjow::mustache::data;
+  switch (j.type()) {
+    case json::value_t::object: {
+      data d{data::type::object};
+      for (const auto& [k, v] : j.items()) d.set(k, toMustache(v));
+      return d;
+    }
+    case json::value_t::array: {
+      data d{data::type::list};
+      for (const auto& v : j) d.push_back(toMustache(v));
+      return d;
+    }
+    case json::value_t::string: return data{j.get<std::string>()};
+    case json::value_t::boolean: return data{j.get<bool>()};
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float: return data{num(j.get<double>())};
+    default: return data{false};  // null: falsy in sections, empty as a value
+  }
+}
+
+}  // namespace
+
+Result<std::string> renderPostmortemTemplate(const std::string& tmpl, const std::string& name,
+                                             const json& data) {
+  kainjow::mustache::mustache m{tmpl};
+  std::string error = m.is_valid() ? "" : m.error_message();
+  std::string out;
+  if (error.empty()) {
+    out = m.render(toMustache(data));
+    if (!m.is_valid()) error = m.error_message();
+  }
+  if (error.empty()) return out;
+  // kainjow names a byte offset ("Unclosed section \"x\" at 120"): make it a line.
+  std::smatch at;
+  if (std::regex_search(error, at, std::regex("at (\\d+)$"))) {
+    const size_t pos = std::min<size_t>(std::stoul(at[1]), tmpl.size());
+    const size_t line = 1 + static_cast<size_t>(std::count(tmpl.begin(), tmpl.begin() + static_cast<std::ptrdiff_t>(pos), '\n'));
+    const size_t col = pos - (tmpl.rfind('\n', pos == 0 ? 0 : pos - 1) == std::string::npos
+                                  ? 0
+                                  : tmpl.rfind('\n', pos == 0 ? 0 : pos - 1) + 1) + 1;
+    return Result<std::string>::Error(name + ":" + std::to_string(line) + ":" +
+                                      std::to_string(col) + ": " +
+                                      error.substr(0, static_cast<size_t>(at.position(0)) - 1));
+  }
+  return Result<std::string>::Error(name + ": " + error);
+}
+
 Result<PostmortemFiles> writePostmortem(const Incident& inc, const config::Config& cfg,
                                         StateStore& store, TimePoint now,
                                         const std::filesystem::path& markdown_path) {
@@ -388,7 +444,21 @@ Result<PostmortemFiles> writePostmortem(const Incident& inc, const config::Confi
   if (!f.markdown.parent_path().empty()) std::filesystem::create_directories(f.markdown.parent_path(), ec);
   if (ec) return Result<PostmortemFiles>::Error("cannot create " + f.markdown.parent_path().string() + ": " + ec.message());
   const json data = postmortemData(inc, cfg, store, now);
-  for (const auto& [path, text] : {std::pair{f.markdown, renderPostmortem(data)},
+  std::string markdown;
+  if (const auto& tp = cfg.agent.postmortems.template_path) {
+    std::ifstream in(*tp);
+    std::stringstream buf;
+    buf << in.rdbuf();
+    if (!in) {
+      f.template_error = "cannot read the post-mortem template " + tp->string();
+    } else if (auto r = renderPostmortemTemplate(buf.str(), tp->string(), data)) {
+      markdown = *r;
+    } else {
+      f.template_error = r.error();
+    }
+  }
+  if (markdown.empty()) markdown = renderPostmortem(data);
+  for (const auto& [path, text] : {std::pair{f.markdown, markdown},
                                    std::pair{f.chart, renderChart(data)}}) {
     std::ofstream out(path, std::ios::trunc);
     out << text;

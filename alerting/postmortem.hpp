@@ -28,12 +28,21 @@ std::string renderChart(const nlohmann::json& data);
 // Markdown-escapes inline text: `\ ` * _ [ ] < > | #` and newlines.
 std::string markdownEscape(const std::string& s);
 
+// Renders a mustache template (kainjow) over postmortemData(). A template
+// that does not parse is an error naming FILE:LINE:COLUMN and the problem.
+Result<std::string> renderPostmortemTemplate(const std::string& tmpl, const std::string& name,
+                                             const nlohmann::json& data);
+
 struct PostmortemFiles {
   std::filesystem::path markdown;
   std::filesystem::path chart;
+  // Set when agent.postmortems.template could not be used: the reason; the
+  // default draft was written instead.
+  std::string template_error;
 };
 // Writes both files into cfg.agent.postmortems.dir (created if missing), or
-// the markdown to `markdown_path` when given (the chart beside it).
+// the markdown to `markdown_path` when given (the chart beside it). With
+// agent.postmortems.template, the markdown comes from that template.
 Result<PostmortemFiles> writePostmortem(const Incident& inc, const config::Config& cfg,
                                         StateStore& store, TimePoint now,
                                         const std::filesystem::path& markdown_path = {});
