@@ -330,7 +330,8 @@ void Agent::persistIncidents() {
     if (!inc.open) {
       auto written = writePostmortem(inc, *cfg, *store_, clock_.now());
       if (written && !written->template_error.empty())
-        log_->error("post-mortem template: {}; the default draft was written", written->template_error);
+        log_->error("post-mortem template: {}; the default draft was written",
+                    written->template_error);
       if (written) {
         inc.postmortem = written->markdown.string();
         log_->info("incident {} resolved after {}: post-mortem draft {}", inc.id,

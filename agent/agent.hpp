@@ -104,12 +104,12 @@ class Agent final : public HttpApi {
   Metrics metrics_;
   SloEngine slos_;
   mutable std::mutex alerts_mu_;
-  AlertTracker alerts_;                              // guarded by alerts_mu_
-  SilenceSet silences_;                              // guarded by alerts_mu_
+  AlertTracker alerts_;  // guarded by alerts_mu_
+  SilenceSet silences_;  // guarded by alerts_mu_
   IncidentTracker incidents_{[this](const std::string& day) {
     auto n = store_ ? store_->nextIncidentSeq(day) : Result<int>(1);
     return n ? *n : 1;
-  }};  // guarded by alerts_mu_
+  }};                                                // guarded by alerts_mu_
   std::shared_ptr<const config::Config> alert_cfg_;  // guarded by alerts_mu_
   std::map<std::string, SloStatus> slo_now_;         // latest evaluation; alerts_mu_
   std::vector<OutboxItem> unqueued_;                 // notifications the store refused; alerts_mu_

@@ -170,8 +170,8 @@ int cmdIncidents(const CommonOptions& common, const std::vector<std::string>& ar
   if (action == "show") {
     auto inc = (*store)->loadIncident(args[1]);
     if (!inc || !*inc) {
-      std::cerr << "datawatch incidents: "
-                << (inc ? "no incident " + args[1] : inc.error()) << "\n";
+      std::cerr << "datawatch incidents: " << (inc ? "no incident " + args[1] : inc.error())
+                << "\n";
       return 2;
     }
     nlohmann::json j = **inc;
@@ -183,10 +183,11 @@ int cmdIncidents(const CommonOptions& common, const std::vector<std::string>& ar
     std::cout << j.value("id", "") << "  " << j.value("status", "") << "  "
               << j.value("severity", "") << "  " << j.value("subject", "") << "\n"
               << "opened   " << j.value("opened_at", "") << "\n"
-              << "resolved " << (j["resolved_at"].is_string() ? j["resolved_at"].get<std::string>() : "-")
-              << "\n"
+              << "resolved "
+              << (j["resolved_at"].is_string() ? j["resolved_at"].get<std::string>() : "-") << "\n"
               << "alerts   " << j["alerts"].dump() << "\n"
-              << "postmortem " << (j["postmortem"].is_string() ? j["postmortem"].get<std::string>() : "-")
+              << "postmortem "
+              << (j["postmortem"].is_string() ? j["postmortem"].get<std::string>() : "-")
               << "\n\ntimeline (UTC)\n";
     for (const auto& e : j.value("timeline", nlohmann::json::array()))
       std::cout << "  " << e.value("at", "") << "  " << e.value("text", "") << "\n";

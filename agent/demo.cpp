@@ -17,9 +17,9 @@
 #include "agent/scheduler.hpp"
 #include "alerting/alerts.hpp"
 #include "alerting/incidents.hpp"
-#include "alerting/postmortem.hpp"
 #include "alerting/notification.hpp"
 #include "alerting/outbox.hpp"
+#include "alerting/postmortem.hpp"
 #include "alerting/slo_engine.hpp"
 #include "config/loader.hpp"
 #include "core/duration.hpp"
@@ -258,8 +258,9 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
         auto files = writePostmortem(inc, *cfg, **store, now);
         if (files) {
           inc.postmortem = files->markdown.string();
-          alert_lines.push_back("  " + shortTime(now) + "  incident " + inc.id + " resolved after " +
-                                humanDuration(inc.duration(now)) + "; post-mortem drafted");
+          alert_lines.push_back("  " + shortTime(now) + "  incident " + inc.id +
+                                " resolved after " + humanDuration(inc.duration(now)) +
+                                "; post-mortem drafted");
           artefacts.push_back(files->markdown.string());
           artefacts.push_back(files->chart.string());
         } else {
@@ -404,13 +405,14 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
     tracker.printPeaks();
     printSloTable(std::cout, {*final_status}, false);
   }
-  std::cout
-      << "\nfiles\n"
-      << "  warehouse  " << (dir / "warehouse.db").string() << " (" << loader.rows() << " orders)\n"
-      << "  config     " << config_path.string() << "\n"
-      << "  state      " << (*store)->describe() << " (" << (count ? *count : 0) << " probe runs)\n"
-      << "  alerts     " << (dir / "alerts.jsonl").string() << " (" << notifications
-      << " notifications, SPEC §5 bodies)\n";
+  std::cout << "\nfiles\n"
+            << "  warehouse  " << (dir / "warehouse.db").string() << " (" << loader.rows()
+            << " orders)\n"
+            << "  config     " << config_path.string() << "\n"
+            << "  state      " << (*store)->describe() << " (" << (count ? *count : 0)
+            << " probe runs)\n"
+            << "  alerts     " << (dir / "alerts.jsonl").string() << " (" << notifications
+            << " notifications, SPEC §5 bodies)\n";
   for (const auto& a : artefacts) std::cout << "  postmortem " << a << "\n";
   std::cout
       << "\nnext: datawatch validate -c " << config_path.string() << "\n"

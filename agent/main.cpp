@@ -98,8 +98,7 @@ int main(int argc, char** argv) {
     if (cmd == "incidents" || cmd == "postmortem") positional.add("args", -1);
     po::variables_map vm;
     po::store(
-        po::command_line_parser(argc - 1, argv + 1).options(opts).positional(positional).run(),
-        vm);
+        po::command_line_parser(argc - 1, argv + 1).options(opts).positional(positional).run(), vm);
     po::notify(vm);
     if (vm.count("help")) {
       std::cout << kUsage;

@@ -10,7 +10,7 @@ namespace datawatch {
 namespace {
 
 int severityRank(const std::string& s) {
-  static const std::map<std::string, int> rank{{"info", 0},   {"warning", 1}, {"error", 2},
+  static const std::map<std::string, int> rank{{"info", 0},   {"warning", 1},  {"error", 2},
                                                {"ticket", 3}, {"critical", 4}, {"page", 5}};
   auto it = rank.find(s);
   return it == rank.end() ? 1 : it->second;
@@ -44,24 +44,24 @@ nlohmann::json toJson(const Incident& inc, bool with_timeline) {
   nlohmann::json peaks = nlohmann::json::object();
   for (const auto& [w, p] : inc.peak_burn)
     peaks[w] = {{"burn_rate", p.first}, {"at", formatRfc3339(p.second)}};
-  nlohmann::json j{{"id", inc.id},
-                   {"status", inc.open ? "open" : "resolved"},
-                   {"subject", inc.subject},
-                   {"kind", inc.kind},
-                   {"severity", inc.severity},
-                   {"opened_at", formatRfc3339(inc.opened_at)},
-                   {"resolved_at", optTime(inc.resolved_at)},
-                   {"alerts", inc.alerts},
-                   {"firing", std::vector<std::string>(inc.firing.begin(), inc.firing.end())},
-                   {"probes", inc.probes},
-                   {"first_bad_run", optTime(inc.first_bad_run)},
-                   {"budget_at_open", inc.budget_at_open ? nlohmann::json(*inc.budget_at_open)
-                                                          : nlohmann::json(nullptr)},
-                   {"budget_now", inc.budget_now ? nlohmann::json(*inc.budget_now)
-                                                  : nlohmann::json(nullptr)},
-                   {"peak_burn_rates", std::move(peaks)},
-                   {"postmortem", inc.postmortem.empty() ? nlohmann::json(nullptr)
-                                                          : nlohmann::json(inc.postmortem)}};
+  nlohmann::json j{
+      {"id", inc.id},
+      {"status", inc.open ? "open" : "resolved"},
+      {"subject", inc.subject},
+      {"kind", inc.kind},
+      {"severity", inc.severity},
+      {"opened_at", formatRfc3339(inc.opened_at)},
+      {"resolved_at", optTime(inc.resolved_at)},
+      {"alerts", inc.alerts},
+      {"firing", std::vector<std::string>(inc.firing.begin(), inc.firing.end())},
+      {"probes", inc.probes},
+      {"first_bad_run", optTime(inc.first_bad_run)},
+      {"budget_at_open",
+       inc.budget_at_open ? nlohmann::json(*inc.budget_at_open) : nlohmann::json(nullptr)},
+      {"budget_now", inc.budget_now ? nlohmann::json(*inc.budget_now) : nlohmann::json(nullptr)},
+      {"peak_burn_rates", std::move(peaks)},
+      {"postmortem",
+       inc.postmortem.empty() ? nlohmann::json(nullptr) : nlohmann::json(inc.postmortem)}};
   if (with_timeline) {
     nlohmann::json tl = nlohmann::json::array();
     for (const auto& e : inc.timeline)
@@ -127,8 +127,9 @@ void IncidentTracker::event(Incident& inc, TimePoint at, std::string kind, std::
   // Kept in time order: retro-dated events (a streak's first failing run) go
   // before the ones already recorded after them.
   TimelineEvent e{at, std::move(kind), std::move(text)};
-  auto pos = std::upper_bound(inc.timeline.begin(), inc.timeline.end(), e,
-                              [](const TimelineEvent& a, const TimelineEvent& b) { return a.at < b.at; });
+  auto pos =
+      std::upper_bound(inc.timeline.begin(), inc.timeline.end(), e,
+                       [](const TimelineEvent& a, const TimelineEvent& b) { return a.at < b.at; });
   inc.timeline.insert(pos, std::move(e));
   changed_.insert(inc.id);
 }
@@ -204,13 +205,13 @@ void IncidentTracker::observeAlerts(const std::vector<AlertChange>& changes,
         fresh.first_alert_at = fresh.opened_at;
         auto [it, ok] = open_.emplace(fresh.id, std::move(fresh));
         inc = &it->second;
-        event(*inc, inc->opened_at, "opened",
-              "incident " + inc->id + " opened by alert " + id);
+        event(*inc, inc->opened_at, "opened", "incident " + inc->id + " opened by alert " + id);
       }
       if (std::find(inc->alerts.begin(), inc->alerts.end(), id) == inc->alerts.end())
         inc->alerts.push_back(id);
       inc->firing.insert(id);
-      if (severityRank(alert.severity) > severityRank(inc->severity)) inc->severity = alert.severity;
+      if (severityRank(alert.severity) > severityRank(inc->severity))
+        inc->severity = alert.severity;
       std::string muted;
       if (!alert.silenced_by.empty()) muted = " (silenced by " + alert.silenced_by + ")";
       if (!alert.inhibited_by.empty()) {
@@ -218,7 +219,8 @@ void IncidentTracker::observeAlerts(const std::vector<AlertChange>& changes,
         for (const auto& u : alert.inhibited_by) muted += " " + u;
         muted += " failing)";
       }
-      event(*inc, c.alert.started_at, "alert_fired", "alert " + id + " fired" + muted + ": " + alert.summary);
+      event(*inc, c.alert.started_at, "alert_fired",
+            "alert " + id + " fired" + muted + ": " + alert.summary);
       for (const auto& p : probesOf(alert)) involve(*inc, p);
       continue;
     }
@@ -234,10 +236,9 @@ void IncidentTracker::observeAlerts(const std::vector<AlertChange>& changes,
         inc.resolved_at = at;
         if (!inc.peak_burn.empty()) {
           // The peak of the shortest window that peaked highest tells the story.
-          auto best = std::max_element(inc.peak_burn.begin(), inc.peak_burn.end(),
-                                       [](const auto& x, const auto& y) {
-                                         return x.second.first < y.second.first;
-                                       });
+          auto best = std::max_element(
+              inc.peak_burn.begin(), inc.peak_burn.end(),
+              [](const auto& x, const auto& y) { return x.second.first < y.second.first; });
           event(inc, best->second.second, "burn_rate_peak",
                 "peak burn rate " + number(best->second.first) + " over " + best->first);
         }

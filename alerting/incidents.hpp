@@ -47,9 +47,9 @@ struct Incident {
   bool open = true;
   TimePoint opened_at{};
   std::optional<TimePoint> resolved_at;
-  std::vector<std::string> alerts;  // ids that joined, in order
-  std::set<std::string> firing;     // of them, still firing
-  std::vector<std::string> probes;  // involved, in order of appearance
+  std::vector<std::string> alerts;          // ids that joined, in order
+  std::set<std::string> firing;             // of them, still firing
+  std::vector<std::string> probes;          // involved, in order of appearance
   std::optional<TimePoint> first_bad_run;   // earliest failing run of the involved probes
   std::optional<TimePoint> first_alert_at;  // = opened_at
   // SLO subjects: error budget left when it opened and now (or at resolution),
@@ -112,9 +112,9 @@ class IncidentTracker {
 
   SeqFn seq_;
   std::shared_ptr<const config::Config> cfg_;
-  std::map<std::string, Incident> open_;      // by id
-  std::set<std::string> changed_;             // ids
-  std::vector<Incident> resolved_;            // resolved since takeChanged
+  std::map<std::string, Incident> open_;             // by id
+  std::set<std::string> changed_;                    // ids
+  std::vector<Incident> resolved_;                   // resolved since takeChanged
   std::map<std::string, ProbeResult> streak_start_;  // probe -> first failing run of its streak
   std::map<std::string, int> last_seq_;              // day -> last number given
 };

@@ -85,8 +85,8 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
                     TimePoint now) {
   const TimePoint end = inc.resolved_at.value_or(now);
   const Duration duration = inc.duration(now);
-  const Duration margin =
-      std::max<Duration>(std::chrono::minutes(30), std::chrono::duration_cast<Duration>(duration / 4));
+  const Duration margin = std::max<Duration>(std::chrono::minutes(30),
+                                             std::chrono::duration_cast<Duration>(duration / 4));
   const TimePoint from = inc.first_bad_run.value_or(inc.opened_at) - margin;
   const TimePoint to = end + margin;
 
@@ -173,7 +173,8 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
     peaks.push_back({{"window", w}, {"burn_rate", p.first}, {"at", formatRfc3339(p.second)}});
   d["peak_burn_rates"] = peaks;
   json series = json::array();
-  for (const auto& [t, v] : inc.burn_series) series.push_back({{"at", formatRfc3339(t)}, {"burn_rate", v}});
+  for (const auto& [t, v] : inc.burn_series)
+    series.push_back({{"at", formatRfc3339(t)}, {"burn_rate", v}});
   d["burn_series"] = series;
   d["targets"] = std::vector<std::string>(targets.begin(), targets.end());
   d["consumers"] = std::vector<std::string>(consumers.begin(), consumers.end());
@@ -181,7 +182,8 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
   d["alerts"] = inc.alerts;
   json tl = json::array();
   for (const auto& e : inc.timeline)
-    tl.push_back({{"at", formatRfc3339(e.at)}, {"time", hhmm(e.at)}, {"kind", e.kind}, {"text", e.text}});
+    tl.push_back(
+        {{"at", formatRfc3339(e.at)}, {"time", hhmm(e.at)}, {"kind", e.kind}, {"text", e.text}});
   d["timeline"] = tl;
   d["window_from"] = formatRfc3339(from);
   d["window_to"] = formatRfc3339(to);
@@ -226,7 +228,8 @@ std::string renderPostmortem(const json& d) {
   std::string md;
   md += "# " + markdownEscape(s(d["id"])) + ": " + markdownEscape(s(d["subject"])) + " (" +
         markdownEscape(s(d["severity"])) + ")\n\n";
-  md += "**Status:** " + s(d["status"]) + " — written by datawatch from what it recorded; edit "
+  md += "**Status:** " + s(d["status"]) +
+        " — written by datawatch from what it recorded; edit "
         "freely.\n\n";
   md += "## Summary\n\n" + markdownEscape(s(d["summary"])) + "\n\n";
   md += "## Impact\n\n";
@@ -263,25 +266,32 @@ std::string renderPostmortem(const json& d) {
   for (const auto& e : d["timeline"])
     md += "| " + s(e["time"]) + " | " + markdownEscape(s(e["text"])) + " |\n";
   md += "\n## Data\n\n![probe values and burn rate](" + s(d["chart"]) + ")\n\n";
-  md += "| probe | target | unit | threshold | before | worst | after |\n|---|---|---|---|---|---|---|\n";
+  md +=
+      "| probe | target | unit | threshold | before | worst | after "
+      "|\n|---|---|---|---|---|---|---|\n";
   auto v = [](const json& x) { return x.is_number() ? num(x.get<double>()) : std::string("—"); };
   for (const auto& p : d["probes"]) {
     std::string th;
     if (p["threshold_max"].is_number()) th += "max " + v(p["threshold_max"]);
-    if (p["threshold_min"].is_number()) th += std::string(th.empty() ? "" : ", ") + "min " + v(p["threshold_min"]);
+    if (p["threshold_min"].is_number())
+      th += std::string(th.empty() ? "" : ", ") + "min " + v(p["threshold_min"]);
     md += "| " + markdownEscape(s(p["name"])) + " | " + markdownEscape(s(p["target"])) + " | " +
           markdownEscape(s(p["unit"])) + " | " + (th.empty() ? "—" : th) + " | " + v(p["before"]) +
           " | " + v(p["worst"]) + " | " + v(p["after"]) + " |\n";
   }
-  md += "\n## Root cause\n\n_To fill in: why did the data go wrong? The facts above: the first "
-        "bad run at " + s(d["first_bad_run"]) + "._\n\n";
-  md += "## Trigger\n\n_To fill in: what change or event set it off (a deploy, a schema change, "
-        "an upstream outage)?_\n\n";
+  md +=
+      "\n## Root cause\n\n_To fill in: why did the data go wrong? The facts above: the first "
+      "bad run at " +
+      s(d["first_bad_run"]) + "._\n\n";
+  md +=
+      "## Trigger\n\n_To fill in: what change or event set it off (a deploy, a schema change, "
+      "an upstream outage)?_\n\n";
   md += "## Resolution\n\n_To fill in: what brought the data back. datawatch saw recovery at " +
         s(d["resolved_at"]) + "._\n\n";
   md += "## Action items\n\n| action | owner | ticket | due |\n|---|---|---|---|\n| | | | |\n\n";
-  md += "## Lessons learned\n\n- **What went well:** \n- **What went badly:** \n- **Where we got "
-        "lucky:** \n\n";
+  md +=
+      "## Lessons learned\n\n- **What went well:** \n- **What went badly:** \n- **Where we got "
+      "lucky:** \n\n";
   md += "## Links\n\n";
   if (d["dashboard_url"].is_string())
     md += "- [Dashboard for the incident's time range](" + s(d["dashboard_url"]) + ")\n";
@@ -298,9 +308,10 @@ std::string renderChart(const json& d) {
   auto x = [&](TimePoint t) {
     return left + pw * std::clamp(std::chrono::duration<double>(t - from).count() / span, 0.0, 1.0);
   };
-  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"440\" "
-                    "viewBox=\"0 0 900 440\" font-family=\"sans-serif\" font-size=\"11\">\n"
-                    "<rect width=\"900\" height=\"440\" fill=\"white\"/>\n";
+  std::string svg =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"440\" "
+      "viewBox=\"0 0 900 440\" font-family=\"sans-serif\" font-size=\"11\">\n"
+      "<rect width=\"900\" height=\"440\" fill=\"white\"/>\n";
   svg += "<text x=\"" + fixed(left, 0) + "\" y=\"20\" font-size=\"14\" font-weight=\"bold\">" +
          xmlEscape(d["id"].get<std::string>() + " — " + d["subject"].get<std::string>()) +
          "</text>\n";
@@ -335,9 +346,9 @@ std::string renderChart(const json& d) {
       probe = &p;
       break;
     }
-  auto panel = [&](const std::vector<std::pair<TimePoint, double>>& pts, std::optional<double> threshold,
-                   double top, double h, const std::string& label, const std::string& color,
-                   const std::string& id) {
+  auto panel = [&](const std::vector<std::pair<TimePoint, double>>& pts,
+                   std::optional<double> threshold, double top, double h, const std::string& label,
+                   const std::string& color, const std::string& id) {
     double lo = 0, hi = 1;
     for (const auto& [t, v] : pts) hi = std::max(hi, v), lo = std::min(lo, v);
     if (threshold) hi = std::max(hi, *threshold);
@@ -358,7 +369,8 @@ std::string renderChart(const json& d) {
              "\" text-anchor=\"end\" fill=\"#cf222e\">threshold " + num(*threshold) + "</text>\n";
     }
     std::string path;
-    for (const auto& [t, v] : pts) path += (path.empty() ? "M" : " L") + fixed(x(t)) + " " + fixed(y(v));
+    for (const auto& [t, v] : pts)
+      path += (path.empty() ? "M" : " L") + fixed(x(t)) + " " + fixed(y(v));
     if (!path.empty())
       out += "<path id=\"" + id + "\" d=\"" + path + "\" fill=\"none\" stroke=\"" + color +
              "\" stroke-width=\"1.5\"/>\n";
@@ -369,11 +381,14 @@ std::string renderChart(const json& d) {
     for (const auto& v : (*probe)["values"])
       pts.push_back({*parseTimestamp(v["at"].get<std::string>()), v["value"].get<double>()});
     std::optional<double> th;
-    if ((*probe)["threshold_max"].is_number()) th = (*probe)["threshold_max"].get<double>();
-    else if ((*probe)["threshold_min"].is_number()) th = (*probe)["threshold_min"].get<double>();
-    svg += panel(pts, th, top1, h1,
-                 (*probe)["name"].get<std::string>() + " (" + (*probe)["unit"].get<std::string>() + ")",
-                 "#0969da", "probe-value");
+    if ((*probe)["threshold_max"].is_number())
+      th = (*probe)["threshold_max"].get<double>();
+    else if ((*probe)["threshold_min"].is_number())
+      th = (*probe)["threshold_min"].get<double>();
+    svg += panel(
+        pts, th, top1, h1,
+        (*probe)["name"].get<std::string>() + " (" + (*probe)["unit"].get<std::string>() + ")",
+        "#0969da", "probe-value");
   }
   std::vector<std::pair<TimePoint, double>> burn;
   for (const auto& b : d["burn_series"])
@@ -423,10 +438,14 @@ Result<std::string> renderPostmortemTemplate(const std::string& tmpl, const std:
   std::smatch at;
   if (std::regex_search(error, at, std::regex("at (\\d+)$"))) {
     const size_t pos = std::min<size_t>(std::stoul(at[1]), tmpl.size());
-    const size_t line = 1 + static_cast<size_t>(std::count(tmpl.begin(), tmpl.begin() + static_cast<std::ptrdiff_t>(pos), '\n'));
-    const size_t col = pos - (tmpl.rfind('\n', pos == 0 ? 0 : pos - 1) == std::string::npos
-                                  ? 0
-                                  : tmpl.rfind('\n', pos == 0 ? 0 : pos - 1) + 1) + 1;
+    const size_t line =
+        1 + static_cast<size_t>(
+                std::count(tmpl.begin(), tmpl.begin() + static_cast<std::ptrdiff_t>(pos), '\n'));
+    const size_t col = pos -
+                       (tmpl.rfind('\n', pos == 0 ? 0 : pos - 1) == std::string::npos
+                            ? 0
+                            : tmpl.rfind('\n', pos == 0 ? 0 : pos - 1) + 1) +
+                       1;
     return Result<std::string>::Error(name + ":" + std::to_string(line) + ":" +
                                       std::to_string(col) + ": " +
                                       error.substr(0, static_cast<size_t>(at.position(0)) - 1));
@@ -441,8 +460,11 @@ Result<PostmortemFiles> writePostmortem(const Incident& inc, const config::Confi
   f.markdown = markdown_path.empty() ? cfg.agent.postmortems.dir / (inc.id + ".md") : markdown_path;
   f.chart = f.markdown.parent_path() / (inc.id + ".svg");
   std::error_code ec;
-  if (!f.markdown.parent_path().empty()) std::filesystem::create_directories(f.markdown.parent_path(), ec);
-  if (ec) return Result<PostmortemFiles>::Error("cannot create " + f.markdown.parent_path().string() + ": " + ec.message());
+  if (!f.markdown.parent_path().empty())
+    std::filesystem::create_directories(f.markdown.parent_path(), ec);
+  if (ec)
+    return Result<PostmortemFiles>::Error("cannot create " + f.markdown.parent_path().string() +
+                                          ": " + ec.message());
   const json data = postmortemData(inc, cfg, store, now);
   std::string markdown;
   if (const auto& tp = cfg.agent.postmortems.template_path) {
@@ -458,8 +480,8 @@ Result<PostmortemFiles> writePostmortem(const Incident& inc, const config::Confi
     }
   }
   if (markdown.empty()) markdown = renderPostmortem(data);
-  for (const auto& [path, text] : {std::pair{f.markdown, markdown},
-                                   std::pair{f.chart, renderChart(data)}}) {
+  for (const auto& [path, text] :
+       {std::pair{f.markdown, markdown}, std::pair{f.chart, renderChart(data)}}) {
     std::ofstream out(path, std::ios::trunc);
     out << text;
     if (!out) return Result<PostmortemFiles>::Error("cannot write " + path.string());

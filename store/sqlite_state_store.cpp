@@ -425,7 +425,8 @@ Status SqliteStateStore::saveIncident(const nlohmann::json& doc) {
   SqliteStatement s(db_,
                     "INSERT INTO incidents (id, status, opened_at_ms, doc) VALUES (?1, ?2, ?3, ?4) "
                     "ON CONFLICT (id) DO UPDATE SET status = excluded.status, doc = excluded.doc");
-  if (!s.ok()) return Status::Error(std::string("state store write failed: ") + sqlite3_errmsg(db_));
+  if (!s.ok())
+    return Status::Error(std::string("state store write failed: ") + sqlite3_errmsg(db_));
   const auto opened = parseTimestamp(doc.value("opened_at", ""));
   bindText(s.get(), 1, doc.value("id", ""));
   bindText(s.get(), 2, doc.value("status", "open"));

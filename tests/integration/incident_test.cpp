@@ -1,0 +1,185 @@
+// Incidents and post-mortems end to end: the demo's simulated outage goes
+// through the real engine, alerting and incident code; the test checks the
+// incident, its timeline, impact numbers recomputed from the state store, the
+// Markdown sections and the SVG chart's geometry; plus the CLI and templates.
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <regex>
+
+#include "alerting/postmortem.hpp"
+#include "core/duration.hpp"
+#include "core/time_format.hpp"
+#include "tests/support/test_support.hpp"
+
+using namespace datawatch;
+using namespace datawatch::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+const std::string kBinary = DATAWATCH_BINARY;
+
+// The value of attribute `attr` of the element with id="`id`" in `svg`.
+double svgAttr(const std::string& svg, const std::string& id, const std::string& attr) {
+  const auto at = svg.find("id=\"" + id + "\"");
+  REQUIRE(at != std::string::npos);
+  const auto start = svg.rfind('<', at);
+  const auto end = svg.find('>', at);
+  std::smatch m;
+  const std::string tag = svg.substr(start, end - start);
+  REQUIRE(std::regex_search(tag, m, std::regex(" " + attr + "=\"([-0-9.]+)\"")));
+  return std::stod(m[1]);
+}
+
+// True when every element opened is closed in order (a small XML check; a
+// hand-written scanner, std::regex recurses too deep on a whole document).
+bool wellFormed(const std::string& xml) {
+  std::vector<std::string> stack;
+  size_t pos = 0;
+  while ((pos = xml.find('<', pos)) != std::string::npos) {
+    const size_t end = xml.find('>', pos);
+    if (end == std::string::npos) return false;
+    std::string tag = xml.substr(pos + 1, end - pos - 1);
+    pos = end + 1;
+    if (tag.empty() || tag[0] == '?' || tag[0] == '!') continue;
+    const bool closing = tag[0] == '/';
+    const bool self = tag.back() == '/';
+    const size_t name_start = closing ? 1 : 0;
+    const std::string name =
+        tag.substr(name_start, tag.find_first_of(" /\t\n", name_start) - name_start);
+    if (self) continue;
+    if (closing) {
+      if (stack.empty() || stack.back() != name) return false;
+      stack.pop_back();
+    } else {
+      stack.push_back(name);
+    }
+  }
+  return stack.empty() && xml.find("<svg") != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("the demo's outage becomes one incident with a timeline and a post-mortem",
+          "[integration][incident][demo]") {
+  TempDir dir;
+  const auto demo = dir / "demo";
+  auto r = runCommand({kBinary, "demo", "--dir", demo.string()}, {}, 120s);
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("incident INC-20261124-1 opened") != std::string::npos);
+  CHECK(r.out.find("incident INC-20261124-1 resolved after 10h29m; post-mortem drafted") !=
+        std::string::npos);
+
+  // The CLI reads it back (SPEC §1 fields).
+  const std::string cfg = (demo / "datawatch.yaml").string();
+  auto list = runCommand({kBinary, "incidents", "-c", cfg, "list", "--format", "json"});
+  REQUIRE(list.exit_code == 0);
+  const json incidents = json::parse(list.out);
+  REQUIRE(incidents.size() == 1);
+  const json& inc = incidents[0];
+  CHECK(inc["id"] == "INC-20261124-1");
+  CHECK(inc["status"] == "resolved");
+  CHECK(inc["subject"] == "orders-fresh");
+  CHECK(inc["severity"] == "page");
+  CHECK(inc["alerts"] == json::array({"slo:orders-fresh:page", "probe:orders_fresh:warning",
+                                      "slo:orders-fresh:ticket"}));
+  CHECK(inc["postmortem"] == (demo / "postmortems" / "INC-20261124-1.md").string());
+  auto show =
+      runCommand({kBinary, "incidents", "-c", cfg, "show", "INC-20261124-1", "--format", "json"});
+  REQUIRE(show.exit_code == 0);
+  const json full = json::parse(show.out);
+  const json& tl = full["timeline"];
+  REQUIRE(tl.size() >= 8);
+  // In time order; it starts with the first failing run and ends with the resolution.
+  for (size_t i = 1; i < tl.size(); ++i) CHECK(tl[i - 1]["at"] <= tl[i]["at"]);
+  CHECK(tl.front()["kind"] == "probe_failing");
+  CHECK(tl.back()["kind"] == "resolved");
+  std::vector<std::string> kinds;
+  for (const auto& e : tl) kinds.push_back(e["kind"]);
+  for (const char* k : {"opened", "alert_fired", "notification_sent", "probe_recovered",
+                        "alert_resolved", "burn_rate_peak"}) {
+    INFO(k);
+    CHECK(std::find(kinds.begin(), kinds.end(), k) != kinds.end());
+  }
+  CHECK(runCommand({kBinary, "incidents", "-c", cfg, "show", "INC-19990101-1"}).exit_code == 2);
+
+  // Impact, recomputed from the state store: the streak of orders_fresh.
+  SqliteDb state(demo / "state.db");
+  auto scalar = [&](const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    REQUIRE(sqlite3_prepare_v2(state.get(), sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+    const int64_t v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+  };
+  const int64_t first_bad_ms = scalar(
+      "select min(observed_at_ms) from probe_runs where probe = 'orders_fresh' and status != "
+      "'pass'");
+  const int64_t recovered_ms = scalar(
+      "select min(observed_at_ms) from probe_runs where probe = 'orders_fresh' and status = "
+      "'pass' and observed_at_ms > " +
+      std::to_string(first_bad_ms));
+  CHECK(full["first_bad_run"] == formatRfc3339(fromUnixMillis(first_bad_ms)));
+  const auto opened = *parseTimestamp(full["opened_at"].get<std::string>());
+  const auto resolved = *parseTimestamp(full["resolved_at"].get<std::string>());
+  // Timeslices: a minute is bad when the latest result at its end failed. The
+  // budget is counted from the first evaluation after the incident opened.
+  const int64_t bad_minutes = (recovered_ms / 60000) - (toUnixMillis(opened) / 60000 + 1);
+  const std::string md = readFile(demo / "postmortems" / "INC-20261124-1.md");
+  std::smatch m;
+  REQUIRE(std::regex_search(md, m, std::regex(R"(\(([0-9.]+) budget minutes\))")));
+  CHECK(std::abs(std::stod(m[1]) - static_cast<double>(bad_minutes)) <= 1.0);
+  CHECK(md.find("| Duration | 10h29m") != std::string::npos);
+  const auto detect = std::chrono::duration_cast<Duration>(opened - fromUnixMillis(first_bad_ms));
+  CHECK(md.find("- Time to detect: " + humanDuration(detect)) != std::string::npos);
+  for (const char* section :
+       {"# INC-20261124-1: orders-fresh (page)", "**Status:** Draft", "## Summary", "## Impact",
+        "## Detection", "## Timeline (UTC)", "## Data", "## Root cause", "## Trigger",
+        "## Resolution", "## Action items", "## Lessons learned", "## Links",
+        "| Downstream consumers | churn-model, revenue-dashboard |", "| Owner | team-shop |"}) {
+    INFO(section);
+    CHECK(md.find(section) != std::string::npos);
+  }
+
+  // The chart: well-formed, the threshold line and the firing span where they belong.
+  const std::string svg = readFile(demo / "postmortems" / "INC-20261124-1.svg");
+  CHECK(wellFormed(svg));
+  const auto duration = resolved - opened;
+  const auto margin = std::max<std::chrono::system_clock::duration>(30min, duration / 4);
+  const int64_t from_ms = first_bad_ms - std::chrono::duration_cast<Duration>(margin).count();
+  const int64_t to_ms =
+      toUnixMillis(resolved) + std::chrono::duration_cast<Duration>(margin).count();
+  const double span = static_cast<double>(to_ms - from_ms);
+  auto x = [&](int64_t ms) { return 70 + 810 * static_cast<double>(ms - from_ms) / span; };
+  CHECK(svgAttr(svg, "firing", "x") == Approx(x(toUnixMillis(opened))).margin(0.1));
+  CHECK(svgAttr(svg, "firing", "width") ==
+        Approx(x(toUnixMillis(resolved)) - x(toUnixMillis(opened))).margin(0.2));
+  // Written at resolution: the values seen up to then.
+  const double max_value = static_cast<double>(
+      scalar("select cast(max(value) as integer) from probe_runs where probe = 'orders_fresh' and "
+             "observed_at_ms between " +
+             std::to_string(from_ms) + " and " + std::to_string(toUnixMillis(resolved))));
+  const double hi = std::max(max_value, 1800.0) * 1.1;
+  CHECK(svgAttr(svg, "probe-value-threshold", "y1") == Approx(240 - 200 * 1800 / hi).margin(0.2));
+  CHECK(svg.find("threshold 1800") != std::string::npos);
+}
+
+TEST_CASE("post-mortem text is escaped and templates fail with a line number",
+          "[integration][incident][template]") {
+  CHECK(markdownEscape("a|b*c_d<e>`[x]#\nnext") == R"(a\|b\*c\_d\<e\>\`\[x\]\# next)");
+  json data{{"id", "INC-1"}, {"timeline", json::array({{{"time", "10:00"}, {"text", "x"}}})}};
+  auto ok = renderPostmortemTemplate("# {{id}}\n{{#timeline}}- {{time}} {{text}}\n{{/timeline}}",
+                                     "pm.mustache", data);
+  REQUIRE(ok);
+  CHECK(*ok == "# INC-1\n- 10:00 x\n");
+  auto bad = renderPostmortemTemplate("# {{id}}\n\n{{#timeline}}\n- {{time}}\n{{/timelin}}\n",
+                                      "pm.mustache", data);
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(bad.error(), Catch::StartsWith("pm.mustache:3:1: "));
+  CHECK_THAT(bad.error(), Catch::Contains("timeline"));
+}
