@@ -127,9 +127,11 @@ void IncidentTracker::event(Incident& inc, TimePoint at, std::string kind, std::
   // Kept in time order: retro-dated events (a streak's first failing run) go
   // before the ones already recorded after them.
   TimelineEvent e{at, std::move(kind), std::move(text)};
-  auto pos =
-      std::upper_bound(inc.timeline.begin(), inc.timeline.end(), e,
-                       [](const TimelineEvent& a, const TimelineEvent& b) { return a.at < b.at; });
+  auto before = [](const TimelineEvent& a, const TimelineEvent& b) { return a.at < b.at; };
+  // A failing run comes before what it caused at the same instant.
+  auto pos = e.kind == "probe_failing"
+                 ? std::lower_bound(inc.timeline.begin(), inc.timeline.end(), e, before)
+                 : std::upper_bound(inc.timeline.begin(), inc.timeline.end(), e, before);
   inc.timeline.insert(pos, std::move(e));
   changed_.insert(inc.id);
 }

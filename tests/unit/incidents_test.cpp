@@ -1,0 +1,114 @@
+#include <catch2/catch.hpp>
+
+#include "alerting/incidents.hpp"
+#include "config/loader.hpp"
+#include "core/time_format.hpp"
+
+using namespace datawatch;
+using namespace std::chrono_literals;
+
+namespace {
+
+const TimePoint kT0 = *parseTimestamp("2026-11-26T10:00:00Z");
+
+std::shared_ptr<const config::Config> lineageConfig() {
+  const char* yaml = R"(
+sources:
+  shop: {type: sqlite, path: /nonexistent.db}
+probes:
+  - {name: raw, type: freshness, source: shop, table: raw, column: ts, max_age: 30m,
+     alert: {after: 1, severity: critical}}
+  - {name: orders, type: freshness, source: shop, table: orders, column: ts, max_age: 30m,
+     upstream: [raw], alert: {after: 1, severity: warning}}
+  - {name: other, type: freshness, source: shop, table: other, column: ts, max_age: 30m,
+     alert: {after: 1, severity: warning}}
+)";
+  auto r = config::loadConfigFromString(yaml, "l.yaml", "",
+                                        [](const std::string&) { return std::nullopt; });
+  for (const auto& d : r.diagnostics) UNSCOPED_INFO(d.str());
+  REQUIRE(r.ok());
+  return std::make_shared<const config::Config>(*r.config);
+}
+
+ProbeResult run(const std::string& probe, TimePoint at, ProbeStatus s) {
+  ProbeResult r;
+  r.probe = probe;
+  r.status = s;
+  r.observed_at = at;
+  r.message = s == ProbeStatus::Pass ? "fresh" : "stale";
+  return r;
+}
+
+struct World {
+  std::shared_ptr<const config::Config> cfg = lineageConfig();
+  AlertTracker alerts{cfg};
+  SilenceSet silences;
+  int stored_today = 0;  // what the store would count
+  IncidentTracker incidents{[this](const std::string&) { return stored_today + 1; }};
+  World() { incidents.configure(cfg); }
+  void feed(const std::string& probe, TimePoint at, ProbeStatus s) {
+    const auto r = run(probe, at, s);
+    incidents.observeProbe(r);
+    auto changes = alerts.observeProbe(r);
+    alerts.plan(changes, silences, at);
+    incidents.observeAlerts(changes, alerts, at);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("an inhibited downstream alert joins its upstream's incident, an unrelated one opens "
+          "its own",
+          "[incidents]") {
+  World w;
+  w.feed("raw", kT0, ProbeStatus::Fail);
+  w.feed("orders", kT0 + 1min, ProbeStatus::Fail);  // inhibited by raw
+  w.feed("other", kT0 + 2min, ProbeStatus::Fail);
+  auto open = w.incidents.open();
+  REQUIRE(open.size() == 2);
+  const auto& up = open[0].subject == "raw" ? open[0] : open[1];
+  const auto& unrelated = open[0].subject == "raw" ? open[1] : open[0];
+  CHECK(up.id == "INC-20261126-1");
+  CHECK(unrelated.id == "INC-20261126-2");  // numbered even before anything is stored
+  CHECK(up.alerts == std::vector<std::string>{"probe:raw:critical", "probe:orders:warning"});
+  CHECK(up.severity == "critical");
+  CHECK(up.first_bad_run == kT0);
+  bool inhibited_noted = false;
+  for (const auto& e : up.timeline)
+    inhibited_noted |= e.text.find("inhibited: upstream raw failing") != std::string::npos;
+  CHECK(inhibited_noted);
+  // It resolves when both have resolved, not before.
+  w.feed("raw", kT0 + 5min, ProbeStatus::Pass);
+  CHECK(w.incidents.open().size() == 2);
+  w.feed("orders", kT0 + 7min, ProbeStatus::Pass);
+  auto changed = w.incidents.takeChanged();
+  auto resolved = std::find_if(changed.begin(), changed.end(),
+                               [](const Incident& i) { return i.id == "INC-20261126-1"; });
+  REQUIRE(resolved != changed.end());
+  CHECK_FALSE(resolved->open);
+  CHECK(resolved->resolved_at == kT0 + 7min);
+  CHECK(resolved->timeline.back().kind == "resolved");
+  CHECK(w.incidents.open().size() == 1);
+}
+
+TEST_CASE("an open incident survives a restart as JSON and resolves under its id",
+          "[incidents]") {
+  World before;
+  before.feed("other", kT0, ProbeStatus::Fail);
+  auto saved = before.incidents.takeChanged();
+  REQUIRE(saved.size() == 1);
+  const auto doc = toJson(saved[0], true);
+  CHECK(doc["status"] == "open");
+
+  World after;
+  after.alerts.restore(before.alerts.firing());
+  auto back = incidentFromJson(doc);
+  REQUIRE(back);
+  after.incidents.restore({*back});
+  after.feed("other", kT0 + 3min, ProbeStatus::Pass);
+  auto changed = after.incidents.takeChanged();
+  REQUIRE(changed.size() == 1);
+  CHECK(changed[0].id == saved[0].id);
+  CHECK_FALSE(changed[0].open);
+  CHECK(changed[0].timeline.front().kind == "probe_failing");  // kept from before the restart
+}
