@@ -172,6 +172,7 @@ TEST_CASE(
   Receiver hook;
   writeFile(dir / "datawatch.yaml", R"(agent:
   state: sqlite://./state.db
+  postmortems: {dir: ./pm}
 sources:
   shop: {type: sqlite, path: ./warehouse.db}
 probes:
@@ -219,6 +220,25 @@ notifiers:
   CHECK(resolved["alert"]["started_at"] == fired["alert"]["started_at"]);
   CHECK(resolved["delivery_id"] != fired["delivery_id"]);
   CHECK(hook.accepted().size() == 2);
+  // The incident it opened has resolved, with its post-mortem drafted.
+  httplib::Client http("127.0.0.1", listenPort(dir / "agent.err"));
+  json incidents;
+  REQUIRE(eventually(
+      [&] {
+        auto res = http.Get("/api/v1/incidents");
+        if (!res) return false;
+        incidents = json::parse(res->body);
+        return incidents.size() == 1 && incidents[0]["status"] == "resolved";
+      },
+      20s));
+  const std::string id = incidents[0]["id"];
+  CHECK(incidents[0]["subject"] == "orders-fresh");
+  CHECK(std::filesystem::exists(dir / "pm" / (id + ".md")));
+  CHECK(std::filesystem::exists(dir / "pm" / (id + ".svg")));
+  auto one = http.Get("/api/v1/incidents/" + id);
+  REQUIRE(one);
+  CHECK(json::parse(one->body)["timeline"].size() >= 4);
+  CHECK(http.Get("/api/v1/incidents/INC-19990101-1")->status == 404);
   agent->signal(SIGTERM);
   CHECK(agent->wait(20s) == 0);
 }
