@@ -57,9 +57,10 @@ struct World {
 
 }  // namespace
 
-TEST_CASE("an inhibited downstream alert joins its upstream's incident, an unrelated one opens "
-          "its own",
-          "[incidents]") {
+TEST_CASE(
+    "an inhibited downstream alert joins its upstream's incident, an unrelated one opens "
+    "its own",
+    "[incidents]") {
   World w;
   w.feed("raw", kT0, ProbeStatus::Fail);
   w.feed("orders", kT0 + 1min, ProbeStatus::Fail);  // inhibited by raw
@@ -91,8 +92,7 @@ TEST_CASE("an inhibited downstream alert joins its upstream's incident, an unrel
   CHECK(w.incidents.open().size() == 1);
 }
 
-TEST_CASE("an open incident survives a restart as JSON and resolves under its id",
-          "[incidents]") {
+TEST_CASE("an open incident survives a restart as JSON and resolves under its id", "[incidents]") {
   World before;
   before.feed("other", kT0, ProbeStatus::Fail);
   auto saved = before.incidents.takeChanged();
