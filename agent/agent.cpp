@@ -269,6 +269,7 @@ void Agent::handleAlerts(const std::vector<AlertChange>& changes, TimePoint now)
     std::lock_guard lock(alerts_mu_);
     auto outgoing = alerts_.plan(changes, silences_, now);
     incidents_.observeAlerts(changes, alerts_, now);
+    incidents_.observeMutes(alerts_, now);
     if (changes.empty() && outgoing.empty() && unqueued_.empty()) return;
     NotificationContext ctx;
     ctx.cfg = alert_cfg_.get();
@@ -318,6 +319,7 @@ void Agent::handleAlerts(const std::vector<AlertChange>& changes, TimePoint now)
 }
 
 void Agent::persistIncidents() {
+  std::lock_guard store_lock(incidents_store_mu_);
   std::vector<Incident> changed;
   std::shared_ptr<const config::Config> cfg;
   {
@@ -344,6 +346,25 @@ void Agent::persistIncidents() {
       log_->warn("{} (incident {} not saved)", st.message(), inc.id);
       metrics_.stateStoreError();
     }
+  }
+}
+
+void Agent::recordLateDelivery(const TimelineEvent& e, const std::string& alert_id) {
+  if (!store_) return;
+  std::lock_guard store_lock(incidents_store_mu_);
+  auto recent = store_->loadIncidents(false, 50);
+  if (!recent) return;
+  for (const auto& j : *recent) {
+    const auto alerts = j.value("alerts", std::vector<std::string>{});
+    if (std::find(alerts.begin(), alerts.end(), alert_id) == alerts.end()) continue;
+    auto inc = incidentFromJson(j);
+    if (!inc) return;
+    addTimelineEvent(*inc, e);
+    if (auto st = store_->saveIncident(toJson(*inc, true)); !st) {
+      log_->warn("{} (incident {} not updated)", st.message(), inc->id);
+      metrics_.stateStoreError();
+    }
+    return;
   }
 }
 
@@ -445,11 +466,20 @@ void Agent::DeliveryReport::attempted(const std::string& notifier,
 
 void Agent::DeliveryReport::delivered(const std::string& notifier,
                                       const std::vector<OutboxItem>& batch) {
+  const TimePoint now = a_.clock_.now();
+  std::vector<const OutboxItem*> late;
   {
     std::lock_guard lock(a_.alerts_mu_);
-    for (const auto& it : batch)
-      a_.incidents_.observeDelivery(it.alert_id, notifier, true, it.payload.value("status", ""),
-                                    a_.clock_.now());
+    for (const auto& it : batch) {
+      if (!a_.incidents_.observeDelivery(it.alert_id, notifier, true,
+                                         it.payload.value("status", ""), now))
+        late.push_back(&it);
+    }
+  }
+  for (const auto* it : late) {
+    a_.recordLateDelivery(
+        deliveryEvent(it->alert_id, notifier, true, it->payload.value("status", ""), now),
+        it->alert_id);
   }
   for (const auto& it : batch) {
     a_.log_->info("notification {} delivered to {}: {} {}{}", it.delivery_id, notifier, it.alert_id,
@@ -462,10 +492,16 @@ void Agent::DeliveryReport::failed(const std::string& notifier,
                                    const std::vector<OutboxItem>& batch, const std::string& error,
                                    TimePoint retry_at) {
   a_.metrics_.notificationsFailed(notifier, batch.size());
+  std::vector<const OutboxItem*> late;
   {
     std::lock_guard lock(a_.alerts_mu_);
     for (const auto& it : batch)
-      a_.incidents_.observeDelivery(it.alert_id, notifier, false, error, a_.clock_.now());
+      if (!a_.incidents_.observeDelivery(it.alert_id, notifier, false, error, a_.clock_.now()))
+        late.push_back(&it);
+  }
+  for (const auto* it : late) {
+    a_.recordLateDelivery(deliveryEvent(it->alert_id, notifier, false, error, a_.clock_.now()),
+                          it->alert_id);
   }
   a_.log_->warn("notifier {}: {} notification(s) not delivered ({}); retry at {}", notifier,
                 batch.size(), error, formatRfc3339(retry_at));

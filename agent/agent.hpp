@@ -76,6 +76,9 @@ class Agent final : public HttpApi {
   // Saves the incidents changed since the last call; drafts the post-mortems
   // of those that resolved. Takes alerts_mu_.
   void persistIncidents();
+  // A delivery for an alert whose incident already resolved: added to the
+  // newest stored incident holding the alert.
+  void recordLateDelivery(const TimelineEvent& e, const std::string& alert_id);
 
   // Delivery events to logs and metrics.
   class DeliveryReport final : public DeliveryObserver {
@@ -113,6 +116,9 @@ class Agent final : public HttpApi {
   std::shared_ptr<const config::Config> alert_cfg_;  // guarded by alerts_mu_
   std::map<std::string, SloStatus> slo_now_;         // latest evaluation; alerts_mu_
   std::vector<OutboxItem> unqueued_;                 // notifications the store refused; alerts_mu_
+  // Serialises incident writes to the store (persistIncidents vs late
+  // deliveries); taken before alerts_mu_, never inside it.
+  std::mutex incidents_store_mu_;
   DeliveryReport delivery_report_{*this};
   std::unique_ptr<Dispatcher> dispatcher_;
   bool alerts_restored_ = false;         // guarded by reload_mu_

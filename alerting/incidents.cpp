@@ -26,6 +26,15 @@ nlohmann::json optTime(const std::optional<TimePoint>& t) {
   return t ? nlohmann::json(formatRfc3339(*t)) : nlohmann::json(nullptr);
 }
 
+// "silenced by api-1f…", "inhibited: upstream raw failing", or "".
+std::string muteOf(const Alert& a) {
+  if (!a.silenced_by.empty()) return "silenced by " + a.silenced_by;
+  if (a.inhibited_by.empty()) return "";
+  std::string s = "inhibited: upstream";
+  for (const auto& u : a.inhibited_by) s += " " + u;
+  return s + " failing";
+}
+
 std::optional<TimePoint> readTime(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_string()) return std::nullopt;
@@ -123,16 +132,24 @@ void IncidentTracker::restore(std::vector<Incident> open) {
     if (inc.open) open_.emplace(inc.id, std::move(inc));
 }
 
-void IncidentTracker::event(Incident& inc, TimePoint at, std::string kind, std::string text) {
-  // Kept in time order: retro-dated events (a streak's first failing run) go
-  // before the ones already recorded after them.
-  TimelineEvent e{at, std::move(kind), std::move(text)};
+void addTimelineEvent(Incident& inc, TimelineEvent e) {
   auto before = [](const TimelineEvent& a, const TimelineEvent& b) { return a.at < b.at; };
   // A failing run comes before what it caused at the same instant.
   auto pos = e.kind == "probe_failing"
                  ? std::lower_bound(inc.timeline.begin(), inc.timeline.end(), e, before)
                  : std::upper_bound(inc.timeline.begin(), inc.timeline.end(), e, before);
   inc.timeline.insert(pos, std::move(e));
+}
+
+TimelineEvent deliveryEvent(const std::string& alert_id, const std::string& notifier, bool ok,
+                            const std::string& detail, TimePoint at) {
+  return {at, ok ? "notification_sent" : "notification_failed",
+          (ok ? "notified " : "notification to ") + notifier + (ok ? "" : " failed") + " (" +
+              alert_id + (detail.empty() ? "" : ", " + detail) + ")"};
+}
+
+void IncidentTracker::event(Incident& inc, TimePoint at, std::string kind, std::string text) {
+  addTimelineEvent(inc, {at, std::move(kind), std::move(text)});
   changed_.insert(inc.id);
 }
 
@@ -214,21 +231,18 @@ void IncidentTracker::observeAlerts(const std::vector<AlertChange>& changes,
       inc->firing.insert(id);
       if (severityRank(alert.severity) > severityRank(inc->severity))
         inc->severity = alert.severity;
-      std::string muted;
-      if (!alert.silenced_by.empty()) muted = " (silenced by " + alert.silenced_by + ")";
-      if (!alert.inhibited_by.empty()) {
-        muted = " (inhibited: upstream";
-        for (const auto& u : alert.inhibited_by) muted += " " + u;
-        muted += " failing)";
-      }
+      const std::string mute = muteOf(alert);
+      mute_[id] = mute;
       event(*inc, c.alert.started_at, "alert_fired",
-            "alert " + id + " fired" + muted + ": " + alert.summary);
+            "alert " + id + " fired" + (mute.empty() ? "" : " (" + mute + ")") + ": " +
+                alert.summary);
       for (const auto& p : probesOf(alert)) involve(*inc, p);
       continue;
     }
     for (auto& [iid, inc] : open_) {
       if (!inc.firing.count(id)) continue;
       inc.firing.erase(id);
+      mute_.erase(id);
       const TimePoint at = c.alert.resolved_at.value_or(now);
       event(inc, at, "alert_resolved",
             "alert " + id + " resolved after " +
@@ -262,6 +276,23 @@ void IncidentTracker::observeAlerts(const std::vector<AlertChange>& changes,
   }
 }
 
+void IncidentTracker::observeMutes(const AlertTracker& tracker, TimePoint now) {
+  for (auto& [id, inc] : open_) {
+    for (const auto& alert_id : inc.firing) {
+      const Alert* a = tracker.find(alert_id);
+      if (!a) continue;
+      const std::string mute = muteOf(*a);
+      auto it = mute_.find(alert_id);
+      const std::string before = it == mute_.end() ? "" : it->second;
+      if (mute == before) continue;
+      mute_[alert_id] = mute;
+      if (it == mute_.end() && mute.empty()) continue;
+      event(inc, now, mute.empty() ? "unmuted" : "muted",
+            "alert " + alert_id + (mute.empty() ? " no longer " + before : " " + mute));
+    }
+  }
+}
+
 void IncidentTracker::observeSlo(const SloStatus& st, TimePoint now) {
   for (auto& [id, inc] : open_) {
     if (inc.kind != "slo" || inc.subject != st.name) continue;
@@ -281,14 +312,21 @@ void IncidentTracker::observeSlo(const SloStatus& st, TimePoint now) {
   }
 }
 
-void IncidentTracker::observeDelivery(const std::string& alert_id, const std::string& notifier,
+bool IncidentTracker::observeDelivery(const std::string& alert_id, const std::string& notifier,
                                       bool ok, const std::string& detail, TimePoint at) {
+  bool held = false;
   for (auto& [id, inc] : open_) {
     if (std::find(inc.alerts.begin(), inc.alerts.end(), alert_id) == inc.alerts.end()) continue;
-    event(inc, at, ok ? "notification_sent" : "notification_failed",
-          (ok ? "notified " : "notification to ") + notifier + (ok ? "" : " failed") + " (" +
-              alert_id + (detail.empty() ? "" : ", " + detail) + ")");
+    addTimelineEvent(inc, deliveryEvent(alert_id, notifier, ok, detail, at));
+    changed_.insert(id);
+    held = true;
   }
+  for (auto& inc : resolved_) {  // resolved, not yet handed to takeChanged()
+    if (std::find(inc.alerts.begin(), inc.alerts.end(), alert_id) == inc.alerts.end()) continue;
+    addTimelineEvent(inc, deliveryEvent(alert_id, notifier, ok, detail, at));
+    held = true;
+  }
+  return held;
 }
 
 std::vector<Incident> IncidentTracker::takeChanged() {

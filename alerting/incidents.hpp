@@ -73,8 +73,16 @@ struct Incident {
 nlohmann::json toJson(const Incident& inc, bool with_timeline);
 std::optional<Incident> incidentFromJson(const nlohmann::json& j);
 
+// Inserts `e` in time order (a failing run before what it caused at the same
+// instant).
+void addTimelineEvent(Incident& inc, TimelineEvent e);
+
 // "INC-20261124-3".
 std::string incidentId(TimePoint opened_at, int seq);
+
+// The timeline event of a delivery outcome.
+TimelineEvent deliveryEvent(const std::string& alert_id, const std::string& notifier, bool ok,
+                            const std::string& detail, TimePoint at);
 
 class IncidentTracker {
  public:
@@ -93,11 +101,16 @@ class IncidentTracker {
   // joins, resolves. `tracker` gives the alerts' current state.
   void observeAlerts(const std::vector<AlertChange>& changes, const AlertTracker& tracker,
                      TimePoint now);
+  // After each AlertTracker::plan: records silences and inhibitions that start
+  // or end on the alerts of open incidents.
+  void observeMutes(const AlertTracker& tracker, TimePoint now);
   // Each SLO evaluation: burn-rate peaks, the burn series and the budget of
   // open incidents about that SLO.
   void observeSlo(const SloStatus& st, TimePoint now);
-  // A notification about `alert_id` was delivered (ok) or failed.
-  void observeDelivery(const std::string& alert_id, const std::string& notifier, bool ok,
+  // A notification about `alert_id` was delivered (ok) or failed. False when
+  // no open incident holds the alert (it resolved already: the caller adds
+  // the event to the stored incident, see deliveryEvent()).
+  bool observeDelivery(const std::string& alert_id, const std::string& notifier, bool ok,
                        const std::string& detail, TimePoint at);
 
   // Incidents changed since the last call (to persist), then forgotten if resolved.
@@ -117,6 +130,7 @@ class IncidentTracker {
   std::vector<Incident> resolved_;                   // resolved since takeChanged
   std::map<std::string, ProbeResult> streak_start_;  // probe -> first failing run of its streak
   std::map<std::string, int> last_seq_;              // day -> last number given
+  std::map<std::string, std::string> mute_;          // alert id -> its mute as last recorded
 };
 
 }  // namespace datawatch

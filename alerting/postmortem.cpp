@@ -121,6 +121,7 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
     auto runs = store.runs(name, from, to, 5000);
     json values = json::array();
     std::optional<double> before, after, worst, max_limit, min_limit;
+    bool failed_since = false;  // a failing run was seen since `after` was last set
     if (runs) {
       for (const auto& r : *runs) {
         if (!r.unit.empty()) p["unit"] = r.unit;
@@ -131,7 +132,13 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
                           {"value", *r.value},
                           {"status", toString(r.status)}});
         if (r.observed_at < first_bad) before = r.value;
-        if (r.observed_at > end && !after) after = r.value;
+        // After: the first passing value once the probe's last failure is over.
+        if (r.observed_at >= first_bad && r.status != ProbeStatus::Pass) {
+          failed_since = true;
+          after.reset();
+        } else if (failed_since && !after && r.status == ProbeStatus::Pass) {
+          after = r.value;
+        }
         if (r.observed_at >= first_bad && r.observed_at <= end) {
           const bool high = max_limit.has_value() || !min_limit;
           if (!worst || (high ? *r.value > *worst : *r.value < *worst)) worst = r.value;

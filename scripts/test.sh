@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 
 build=build-test
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDATAWATCH_SANITIZE=ON -DDATAWATCH_WERROR=ON \
+# -O1 -g1: sanitizer reports keep file:line, and the build takes a third less
+# time than -O2 -g (CI must stay under 20 minutes on 2 cores).
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
+  -DDATAWATCH_SANITIZE=ON -DDATAWATCH_WERROR=ON \
   -DDATAWATCH_BUILD_TESTS=ON -DDATAWATCH_BUILD_BENCH=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"
 

@@ -7,10 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include <regex>
+#include <sstream>
 
 #include "alerting/postmortem.hpp"
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
+#include "store/sqlite_state_store.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace datawatch;
@@ -135,6 +137,22 @@ TEST_CASE("the demo's outage becomes one incident with a timeline and a post-mor
   REQUIRE(std::regex_search(md, m, std::regex(R"(\(([0-9.]+) budget minutes\))")));
   CHECK(std::abs(std::stod(m[1]) - static_cast<double>(bad_minutes)) <= 1.0);
   CHECK(md.find("| Duration | 10h29m") != std::string::npos);
+  // Data "after": the first passing value once the failures were over.
+  {
+    sqlite3_stmt* s = nullptr;
+    REQUIRE(sqlite3_prepare_v2(state.get(),
+                               "select value from probe_runs where probe = 'orders_fresh' and "
+                               "status = 'pass' and observed_at_ms > (select max(observed_at_ms) "
+                               "from probe_runs where probe = 'orders_fresh' and status != 'pass') "
+                               "order by observed_at_ms limit 1",
+                               -1, &s, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+    char after[32];
+    std::snprintf(after, sizeof after, "%.4g", sqlite3_column_double(s, 0));
+    sqlite3_finalize(s);
+    CHECK(md.find("| max 1800 | ") != std::string::npos);
+    CHECK(md.find(std::string(" | ") + after + " |\n") != std::string::npos);
+  }
   const auto detect = std::chrono::duration_cast<Duration>(opened - fromUnixMillis(first_bad_ms));
   CHECK(md.find("- Time to detect: " + humanDuration(detect)) != std::string::npos);
   for (const char* section :
@@ -182,4 +200,71 @@ TEST_CASE("post-mortem text is escaped and templates fail with a line number",
   REQUIRE_FALSE(bad);
   CHECK_THAT(bad.error(), Catch::StartsWith("pm.mustache:3:1: "));
   CHECK_THAT(bad.error(), Catch::Contains("timeline"));
+}
+
+TEST_CASE("quotes, pipes and Unicode in names and messages survive into the post-mortem",
+          "[integration][incident][escaping]") {
+  TempDir dir;
+  auto store = std::move(SqliteStateStore::open((dir / "state.db").string())).value();
+  auto cfg = loadTestConfig(R"(
+sources:
+  shop: {type: sqlite, path: /nonexistent.db}
+probes:
+  - name: orders_fresh
+    type: freshness
+    source: shop
+    table: "shop.Orders|2026"
+    column: ts
+    max_age: 30m
+    owner: 'team "billing" | ops'
+    consumers: ["finance | dash", "Zürich <report>", "*bold* _it_"]
+    alert: {after: 1, severity: warning}
+)",
+                            (dir / "c.yaml").string());
+  AlertTracker alerts(cfg);
+  SilenceSet silences;
+  IncidentTracker incidents([](const std::string&) { return 1; });
+  incidents.configure(cfg);
+  const TimePoint t0 = *parseTimestamp("2026-11-26T10:00:00Z");
+  auto feed = [&](TimePoint at, ProbeStatus s, double value, const std::string& msg) {
+    ProbeResult r;
+    r.probe = "orders_fresh";
+    r.type = "freshness";
+    r.status = s;
+    r.value = value;
+    r.unit = "seconds";
+    r.threshold = {{"max", 1800}};
+    r.message = msg;
+    r.observed_at = at;
+    REQUIRE(store->recordRun(r));
+    incidents.observeProbe(r);
+    auto changes = alerts.observeProbe(r);
+    alerts.plan(changes, silences, at);
+    incidents.observeAlerts(changes, alerts, at);
+  };
+  feed(t0, ProbeStatus::Pass, 60, "fresh");
+  feed(t0 + 5min, ProbeStatus::Fail, 2400, "age | 40m > 30m * `late` ünïcödé\nsecond line");
+  feed(t0 + 10min, ProbeStatus::Pass, 30, "fresh again");
+  auto done = incidents.takeChanged();
+  REQUIRE(done.size() == 1);
+  REQUIRE_FALSE(done[0].open);
+  auto files = writePostmortem(done[0], *cfg, *store, t0 + 11min, dir / "pm" / "x.md");
+  REQUIRE(files);
+  const std::string md = readFile(files->markdown);
+  CHECK(md.find(R"(finance \| dash)") != std::string::npos);
+  CHECK(md.find(R"(Zürich \<report\>)") != std::string::npos);
+  CHECK(md.find(R"(\*bold\* \_it\_)") != std::string::npos);
+  CHECK(md.find(R"(team "billing" \| ops)") != std::string::npos);
+  CHECK(md.find(R"(age \| 40m \> 30m \* \`late\` ünïcödé second line)") != std::string::npos);
+  // Every table row keeps its columns: count the pipes that are not escaped.
+  std::istringstream lines(md);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("| 2026-11-26", 0) != 0) continue;  // timeline rows: | time | event |
+    int pipes = 0;
+    for (size_t i = 0; i < line.size(); ++i)
+      pipes += line[i] == '|' && (i == 0 || line[i - 1] != '\\');
+    INFO(line);
+    CHECK(pipes == 3);
+  }
+  CHECK(wellFormed(readFile(files->chart)));
 }

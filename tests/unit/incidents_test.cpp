@@ -112,3 +112,28 @@ TEST_CASE("an open incident survives a restart as JSON and resolves under its id
   CHECK_FALSE(changed[0].open);
   CHECK(changed[0].timeline.front().kind == "probe_failing");  // kept from before the restart
 }
+
+TEST_CASE("silences that start and end during an incident are on its timeline", "[incidents]") {
+  World w;
+  w.feed("other", kT0, ProbeStatus::Fail);
+  Silence s;
+  s.match = {{"probe", "other"}};
+  s.starts = kT0;
+  s.ends = kT0 + 1h;
+  const auto added = w.silences.add(s);
+  w.alerts.plan({}, w.silences, kT0 + 1min);
+  w.incidents.observeMutes(w.alerts, kT0 + 1min);
+  w.alerts.plan({}, w.silences, kT0 + 2min);  // unchanged: no second event
+  w.incidents.observeMutes(w.alerts, kT0 + 2min);
+  w.silences.remove(added.id);
+  w.alerts.plan({}, w.silences, kT0 + 3min);
+  w.incidents.observeMutes(w.alerts, kT0 + 3min);
+  const auto open = w.incidents.open();
+  REQUIRE(open.size() == 1);
+  std::vector<std::string> mutes;
+  for (const auto& e : open[0].timeline)
+    if (e.kind == "muted" || e.kind == "unmuted") mutes.push_back(e.text);
+  CHECK(mutes ==
+        std::vector<std::string>{"alert probe:other:warning silenced by " + added.id,
+                                 "alert probe:other:warning no longer silenced by " + added.id});
+}
