@@ -6,6 +6,8 @@
 
 #include <charconv>
 
+#include "core/markup.hpp"
+
 namespace datawatch {
 
 bool tokensEqual(const std::string& a, const std::string& b) {
@@ -26,21 +28,6 @@ void jsonError(httplib::Response& res, int code, const std::string& message) {
   res.set_content(nlohmann::json{{"error", message}}.dump(), "application/json");
 }
 
-std::string htmlEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string renderStatusPage(const nlohmann::json& status) {
@@ -52,12 +39,12 @@ std::string renderStatusPage(const nlohmann::json& status) {
     if (last.is_object() && last.contains("value") && last["value"].is_number()) {
       value = nlohmann::json(last["value"]).dump() + " " + last.value("unit", "");
     }
-    rows += "<tr class=\"" + htmlEscape(st) + "\"><td>" + htmlEscape(p.value("name", "")) +
-            "</td><td>" + htmlEscape(p.value("type", "")) + "</td><td>" +
-            htmlEscape(p.value("target", "")) + "</td><td>" + htmlEscape(st) + "</td><td>" +
-            htmlEscape(value) + "</td><td>" +
-            htmlEscape(last.is_object() ? last.value("message", "") : "") + "</td><td>" +
-            htmlEscape(last.is_object() ? last.value("observed_at", "") : "") + "</td></tr>\n";
+    rows += "<tr class=\"" + xmlEscape(st) + "\"><td>" + xmlEscape(p.value("name", "")) +
+            "</td><td>" + xmlEscape(p.value("type", "")) + "</td><td>" +
+            xmlEscape(p.value("target", "")) + "</td><td>" + xmlEscape(st) + "</td><td>" +
+            xmlEscape(value) + "</td><td>" +
+            xmlEscape(last.is_object() ? last.value("message", "") : "") + "</td><td>" +
+            xmlEscape(last.is_object() ? last.value("observed_at", "") : "") + "</td></tr>\n";
   }
   // SLOs: objective, SLI and budget over the window, what is breaching, burn rates.
   std::string slo_rows;
@@ -75,14 +62,14 @@ std::string renderStatusPage(const nlohmann::json& status) {
       char buf[64];
       std::snprintf(buf, sizeof buf, "%s %.2f", w.value("window", "").c_str(),
                     w.value("burn_rate", 0.0));
-      burns += (burns.empty() ? "" : " &middot; ") + htmlEscape(buf);
+      burns += (burns.empty() ? "" : " &middot; ") + xmlEscape(buf);
     }
     const std::string cls = breaching.empty() ? "pass" : "fail";
-    slo_rows += "<tr class=\"" + cls + "\"><td>" + htmlEscape(s.value("name", "")) + "</td><td>" +
-                htmlEscape(nlohmann::json(s.value("objective_percent", 0.0)).dump()) + "% / " +
-                htmlEscape(s.value("window", "")) + "</td><td>" +
+    slo_rows += "<tr class=\"" + cls + "\"><td>" + xmlEscape(s.value("name", "")) + "</td><td>" +
+                xmlEscape(nlohmann::json(s.value("objective_percent", 0.0)).dump()) + "% / " +
+                xmlEscape(s.value("window", "")) + "</td><td>" +
                 pct(s.value("sli", nlohmann::json())) + "</td><td>" +
-                htmlEscape(breaching.empty() ? "ok" : breaching) + "</td><td>" +
+                xmlEscape(breaching.empty() ? "ok" : breaching) + "</td><td>" +
                 pct(s.value("error_budget_remaining", nlohmann::json())) + "</td><td>" + burns +
                 "</td></tr>\n";
   }
@@ -100,16 +87,16 @@ std::string renderStatusPage(const nlohmann::json& status) {
       muted = "silenced by " + a["silenced_by"].get<std::string>();
     else if (!a.value("inhibited_by", nlohmann::json::array()).empty())
       muted = "inhibited by failing upstream " + a["inhibited_by"].dump();
-    alert_rows += "<tr class=\"fail\"><td>" + htmlEscape(a.value("id", "")) + "</td><td>" +
-                  htmlEscape(a.value("started_at", "")) + "</td><td>" + htmlEscape(muted) +
-                  "</td><td>firing</td><td>" + htmlEscape(a.value("summary", "")) + "</td></tr>\n";
+    alert_rows += "<tr class=\"fail\"><td>" + xmlEscape(a.value("id", "")) + "</td><td>" +
+                  xmlEscape(a.value("started_at", "")) + "</td><td>" + xmlEscape(muted) +
+                  "</td><td>firing</td><td>" + xmlEscape(a.value("summary", "")) + "</td></tr>\n";
   }
   for (const auto& x : status.value("silences", nlohmann::json::array())) {
-    alert_rows += "<tr><td>silence " + htmlEscape(x.value("id", "")) + "</td><td>until " +
-                  htmlEscape(x.value("ends", "")) + "</td><td>" +
-                  htmlEscape(x.value("match", nlohmann::json::object()).dump()) + "</td><td>" +
+    alert_rows += "<tr><td>silence " + xmlEscape(x.value("id", "")) + "</td><td>until " +
+                  xmlEscape(x.value("ends", "")) + "</td><td>" +
+                  xmlEscape(x.value("match", nlohmann::json::object()).dump()) + "</td><td>" +
                   (x.value("active", false) ? "active" : "pending") + "</td><td>" +
-                  htmlEscape(x.value("reason", "")) + "</td></tr>\n";
+                  xmlEscape(x.value("reason", "")) + "</td></tr>\n";
   }
   const std::string alert_table =
       alert_rows.empty() ? std::string()
@@ -125,8 +112,8 @@ std::string renderStatusPage(const nlohmann::json& status) {
          "td:nth-child(4){color:#cf222e;font-weight:bold}"
          "tr.error td:nth-child(4){color:#9a6700;font-weight:bold}</style></head><body>"
          "<h1>datawatch</h1><p>version " +
-         htmlEscape(status.value("version", "")) + " &middot; " +
-         htmlEscape(status.value("now", "")) +
+         xmlEscape(status.value("version", "")) + " &middot; " +
+         xmlEscape(status.value("now", "")) +
          " &middot; <a href=\"/metrics\">/metrics</a> &middot; "
          "<a href=\"/api/v1/status\">/api/v1/status</a> &middot; <a href=\"/healthz\">/healthz</a> "
          "&middot; "

@@ -150,6 +150,11 @@ std::string fingerprint(const json& labels) {
   return hex;
 }
 
+std::string withoutTrailingSlashes(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
 SendResult fromHttp(const HttpResponse& r) {
   SendResult s;
   s.ok = r.ok();
@@ -211,7 +216,7 @@ class PagerdutyNotifier final : public Notifier {
  public:
   PagerdutyNotifier(config::PagerdutyNotifierConfig c, Duration timeout)
       : cfg_(std::move(c)), timeout_(timeout) {
-    while (!cfg_.url.empty() && cfg_.url.back() == '/') cfg_.url.pop_back();
+    cfg_.url = withoutTrailingSlashes(cfg_.url);
   }
   SendResult send(const std::vector<OutboxItem>& batch, TimePoint now) override {
     return fromHttp(httpPost({cfg_.url + "/v2/enqueue",
@@ -230,7 +235,7 @@ class AlertmanagerNotifier final : public Notifier {
  public:
   AlertmanagerNotifier(config::AlertmanagerNotifierConfig c, Duration timeout)
       : cfg_(std::move(c)), timeout_(timeout) {
-    while (!cfg_.url.empty() && cfg_.url.back() == '/') cfg_.url.pop_back();
+    cfg_.url = withoutTrailingSlashes(cfg_.url);
   }
   size_t maxBatch() const override { return 100; }
   SendResult send(const std::vector<OutboxItem>& batch, TimePoint now) override {

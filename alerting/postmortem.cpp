@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/duration.hpp"
+#include "core/markup.hpp"
 #include "core/time_format.hpp"
 
 namespace datawatch {
@@ -49,21 +50,6 @@ std::optional<double> limit(const json& threshold, const char* key) {
   auto it = threshold.find(key);
   if (it == threshold.end() || !it->is_number()) return std::nullopt;
   return it->get<double>();
-}
-
-std::string xmlEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
 }
 
 }  // namespace

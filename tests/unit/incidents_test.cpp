@@ -3,6 +3,7 @@
 #include "alerting/incidents.hpp"
 #include "config/loader.hpp"
 #include "core/time_format.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace datawatch;
 using namespace std::chrono_literals;
@@ -23,11 +24,7 @@ probes:
   - {name: other, type: freshness, source: shop, table: other, column: ts, max_age: 30m,
      alert: {after: 1, severity: warning}}
 )";
-  auto r = config::loadConfigFromString(yaml, "l.yaml", "",
-                                        [](const std::string&) { return std::nullopt; });
-  for (const auto& d : r.diagnostics) UNSCOPED_INFO(d.str());
-  REQUIRE(r.ok());
-  return std::make_shared<const config::Config>(*r.config);
+  return datawatch::testing::loadTestConfig(yaml, "l.yaml");
 }
 
 ProbeResult run(const std::string& probe, TimePoint at, ProbeStatus s) {
