@@ -95,7 +95,6 @@ std::optional<Incident> incidentFromJson(const nlohmann::json& j) {
     auto opened = readTime(j, "opened_at");
     if (!opened) return std::nullopt;
     inc.opened_at = *opened;
-    inc.first_alert_at = opened;
     inc.resolved_at = readTime(j, "resolved_at");
     inc.alerts = j.value("alerts", std::vector<std::string>{});
     for (const auto& f : j.value("firing", std::vector<std::string>{})) inc.firing.insert(f);
@@ -221,7 +220,6 @@ void IncidentTracker::observeAlerts(const std::vector<AlertChange>& changes,
         fresh.subject = alert.subject;
         fresh.kind = alert.kind;
         fresh.severity = alert.severity;
-        fresh.first_alert_at = fresh.opened_at;
         auto [it, ok] = open_.emplace(fresh.id, std::move(fresh));
         inc = &it->second;
         event(*inc, inc->opened_at, "opened", "incident " + inc->id + " opened by alert " + id);

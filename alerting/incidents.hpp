@@ -51,7 +51,6 @@ struct Incident {
   std::set<std::string> firing;             // of them, still firing
   std::vector<std::string> probes;          // involved, in order of appearance
   std::optional<TimePoint> first_bad_run;   // earliest failing run of the involved probes
-  std::optional<TimePoint> first_alert_at;  // = opened_at
   // SLO subjects: error budget left when it opened and now (or at resolution),
   // and the highest burn rate per window with when it was seen.
   std::optional<double> budget_at_open;
