@@ -19,6 +19,7 @@
 #include "alerting/slo_engine.hpp"
 #include "config/dbt_import.hpp"
 #include "config/loader.hpp"
+#include "probes/drift.hpp"
 
 #include <fstream>
 #include <sstream>
@@ -251,7 +252,7 @@ int cmdPostmortem(const CommonOptions& common, const std::string& id, const std:
 }
 
 int cmdCheck(const CommonOptions& common, const std::vector<std::string>& only,
-             const std::string& format) {
+             const std::string& format, bool repin) {
   if (format != "table" && format != "json") {
     std::cerr << "datawatch check: --format must be table or json\n";
     return 2;
@@ -283,6 +284,22 @@ int cmdCheck(const CommonOptions& common, const std::vector<std::string>& only,
     store = std::move(s).value();
   } else {
     std::cerr << "warning: " << redactor->redact(s.error()) << " (results are not recorded)\n";
+  }
+  if (repin) {
+    if (!store) {
+      std::cerr << "datawatch check: --repin needs the state store\n";
+      return 2;
+    }
+    // Clearing a pinned baseline makes its probe capture a new one on this run.
+    for (const auto& p : cfg->probes) {
+      if (p.type != config::ProbeType::Drift ||
+          !std::get<config::DriftSpec>(p.spec).baseline.pinned)
+        continue;
+      if (auto st = store->saveSnapshot(driftBaselineKey(p.name), nullptr); !st) {
+        std::cerr << "datawatch check: " << redactor->redact(st.message()) << "\n";
+        return 2;
+      }
+    }
   }
   SourceRegistry sources;
   ProbeRegistry probes;

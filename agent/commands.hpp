@@ -15,7 +15,7 @@ struct CommonOptions {
 };
 
 int cmdCheck(const CommonOptions& common, const std::vector<std::string>& probes,
-             const std::string& format);
+             const std::string& format, bool repin = false);
 int cmdValidate(const CommonOptions& common, const std::string& format);
 int cmdRun(const CommonOptions& common, const std::optional<std::string>& listen);
 int cmdRules(const CommonOptions& common);

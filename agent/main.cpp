@@ -15,7 +15,8 @@ constexpr const char* kUsage = R"(usage: datawatch COMMAND [options]
 
 commands:
   run        -c F [--listen ADDR]                   run the agent
-  check      -c F [--probe NAME]... [--format table|json]   run probes once
+  check      -c F [--probe NAME]... [--format table|json] [--repin]
+                                                    run probes once (--repin: new pinned drift baselines)
   validate   -c F [--format text|github]            check a config without connecting
   rules      -c F                                   Prometheus rules for the SLOs
   incidents  -c F [list|show ID] [--format table|json]   incidents from the state store
@@ -61,7 +62,8 @@ int main(int argc, char** argv) {
         "log-level", po::value(&common.log_level), "log level");
     if (cmd == "check") {
       opts.add_options()("probe", po::value(&probes)->composing(), "probe")(
-          "format", po::value(&format)->default_value("table"), "format");
+          "format", po::value(&format)->default_value("table"), "format")(
+          "repin", "re-capture pinned drift baselines");
     } else if (cmd == "validate") {
       opts.add_options()("format", po::value(&format)->default_value("text"), "format");
     } else if (cmd == "run") {
@@ -107,7 +109,7 @@ int main(int argc, char** argv) {
     if (common.log_format != "text" && common.log_format != "json")
       return usageError("--log-format must be text or json");
     if (cmd != "demo" && common.config_paths.empty()) return usageError(cmd + " needs -c/--config");
-    if (cmd == "check") return datawatch::cmdCheck(common, probes, format);
+    if (cmd == "check") return datawatch::cmdCheck(common, probes, format, vm.count("repin") > 0);
     if (cmd == "validate") return datawatch::cmdValidate(common, format);
     if (cmd == "run")
       return datawatch::cmdRun(

@@ -886,6 +886,9 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
       if (auto v = m.num("threshold")) {
         if (*v <= 0)
           m.error("threshold", what + ": threshold must be > 0");
+        else if (s.method == DriftMethod::Chi2 && *v >= 1)
+          m.error("threshold",
+                  what + ": a chi2 threshold is a significance level on the p-value, in (0, 1)");
         else
           s.threshold = *v;
       }

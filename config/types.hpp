@@ -127,7 +127,7 @@ struct DriftSpec {
   std::string time_column;
   std::optional<Duration> window;
   DriftMethod method = DriftMethod::Psi;
-  double threshold = 0.2;
+  std::optional<double> threshold;  // default by method: probes/drift.hpp
   int bins = 20;
   DriftBaseline baseline;
   int64_t sample_rows = 100000;

@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "probes/drift.hpp"
 #include "probes/postgres_source.hpp"
 #include "probes/sql_probes.hpp"
 #include "probes/sqlite_source.hpp"
@@ -66,6 +67,7 @@ void registerBuiltinProbes(ProbeRegistry& r) {
   r.add("sql", makeSqlProbe);
   r.add("values", makeValuesProbe);
   r.add("schema", makeSchemaProbe);
+  r.add("drift", makeDriftProbe);
 }
 
 }  // namespace datawatch

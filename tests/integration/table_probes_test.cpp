@@ -9,6 +9,7 @@
 #include "config/loader.hpp"
 #include "core/time_format.hpp"
 #include "store/sqlite_state_store.hpp"
+#include "tests/support/db_under_test.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace datawatch;
@@ -18,58 +19,6 @@ namespace {
 
 const TimePoint kNow = *parseTimestamp("2026-11-26T10:00:00Z");
 
-// One database under test: SQLite in a temp dir, or a schema of the test PostgreSQL.
-class Db {
- public:
-  virtual ~Db() = default;
-  virtual void exec(const std::string& sql) = 0;
-  virtual std::string table(const std::string& name) const = 0;  // as written in probe config
-  virtual std::string sourceYaml() const = 0;
-  virtual std::string timestampType() const = 0;
-  virtual std::map<std::string, std::string> env() const { return {}; }
-};
-
-class SqliteDbUnderTest final : public Db {
- public:
-  SqliteDbUnderTest() : db_(dir_ / "w.db") {}
-  void exec(const std::string& sql) override { db_.exec(sql); }
-  std::string table(const std::string& name) const override { return name; }
-  std::string sourceYaml() const override {
-    return "{type: sqlite, path: " + (dir_ / "w.db").string() + "}";
-  }
-  std::string timestampType() const override { return "text"; }
-
- private:
-  TempDir dir_;
-  SqliteDb db_;
-};
-
-class PgDbUnderTest final : public Db {
- public:
-  PgDbUnderTest() : dsn_(testPgDsn()) {
-    std::random_device rd;
-    schema_ = "dw_tp" + std::to_string(getpid()) + "_" + std::to_string(rd() % 100000);
-    pgExec(dsn_, "CREATE SCHEMA " + schema_);
-  }
-  ~PgDbUnderTest() override {
-    try {
-      pgExec(dsn_, "DROP SCHEMA " + schema_ + " CASCADE");
-    } catch (const std::exception&) {
-    }
-  }
-  void exec(const std::string& sql) override {
-    pgExec(dsn_, "SET search_path TO " + schema_ + "; " + sql);
-  }
-  std::string table(const std::string& name) const override { return schema_ + "." + name; }
-  std::string sourceYaml() const override { return "{type: postgres, dsn: \"${PGDSN}\"}"; }
-  std::string timestampType() const override { return "timestamptz"; }
-  std::map<std::string, std::string> env() const override { return {{"PGDSN", dsn_}}; }
-
- private:
-  std::string dsn_;
-  std::string schema_;
-};
-
 // The built-in probes against source "db" of the database under test.
 struct Runner : ProbeHarness {
   Runner(const Db& db, const std::string& probes_yaml, StateStore* store = nullptr)
@@ -78,11 +27,6 @@ struct Runner : ProbeHarness {
                            "/tmp/t.yaml", db.env()),
             kNow, store) {}
 };
-
-std::unique_ptr<Db> makeDb(const std::string& kind) {
-  if (kind == "sqlite") return std::make_unique<SqliteDbUnderTest>();
-  return std::make_unique<PgDbUnderTest>();
-}
 
 // Ten orders: status paid x5, pending x2, refunded, lost, NULL; id 3 twice;
 // amount -5 once; created 5, 15, ... 95 minutes before 10:00.
