@@ -114,14 +114,15 @@ struct Histogram {
   }
   nlohmann::json toJson() const {
     nlohmann::json b = nlohmann::json::array();
-    for (const auto& x : bins) b.push_back({x.count, exact(x.min), exact(x.max)});
+    for (const auto& x : bins) b.push_back({x.count, exact(x.min), exact(x.max), exact(x.mean)});
     return {{"bins", b}, {"rows", rows}, {"nulls", nulls}, {"sample", sample}};
   }
   static Histogram fromJson(const nlohmann::json& j) {
     Histogram h;
     for (const auto& x : j.at("bins"))
       h.bins.push_back({x.at(0).get<double>(), std::stod(x.at(1).get<std::string>()),
-                        std::stod(x.at(2).get<std::string>())});
+                        std::stod(x.at(2).get<std::string>()),
+                        std::stod(x.at(3).get<std::string>())});
     h.rows = j.at("rows").get<double>();
     h.nulls = j.at("nulls").get<double>();
     h.sample = j.at("sample");
@@ -455,10 +456,10 @@ class DriftProbe final : public Probe {
       }
       key += " ELSE " + std::to_string(bins.categories.size()) + " END";
     }
-    auto q =
-        src_.query("SELECT b, count(*), min(x), max(x) FROM (SELECT " + key + " AS b, " +
-                       (bins.numeric ? "v" : "NULL") + " AS x FROM (" + inner + ") s) h GROUP BY b",
-                   params, limits_);
+    auto q = src_.query("SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT " + key +
+                            " AS b, " + (bins.numeric ? "v" : "CAST(NULL AS DOUBLE PRECISION)") +
+                            " AS x FROM (" + inner + ") s) h GROUP BY b",
+                        params, limits_);
     if (!q) return q.status();
     Histogram h;
     h.bins.assign(bins.valueBins(), {});
@@ -473,6 +474,7 @@ class DriftProbe final : public Probe {
         bin.count = count;
         bin.min = sqlValueToDouble(r.at(2)).value_or(0);
         bin.max = sqlValueToDouble(r.at(3)).value_or(0);
+        bin.mean = sqlValueToDouble(r.at(4)).value_or(0);
       }
     }
     h.sample = sampleJson(s, h.rows);

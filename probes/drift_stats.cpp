@@ -115,64 +115,29 @@ double ksErrorBound(const std::vector<double>& baseline, const std::vector<doubl
   return bound;
 }
 
-namespace {
-
-// P(X <= t) of a histogram read as uniform spreads / point masses, normalised by
-// `total`; `at_end` evaluates the uniform parts at `t` while point masses count
-// only when strictly below `t` (the left limit at a breakpoint), else both at `t`.
-double cdf(const std::vector<NumericBin>& bins, double total, double t, bool left_limit) {
-  double mass = 0;
-  for (const auto& b : bins) {
-    if (b.count <= 0) continue;
-    if (b.max <= b.min) {
-      if (left_limit ? b.min < t : b.min <= t) mass += b.count;
-    } else {
-      mass += b.count * std::clamp((t - b.min) / (b.max - b.min), 0.0, 1.0);
-    }
-  }
-  return mass / total;
-}
-
-}  // namespace
-
 Score wasserstein(const std::vector<NumericBin>& baseline, const std::vector<NumericBin>& current) {
   Score s;
   s.contributions.assign(baseline.size(), 0);
   double nb = 0, nc = 0;
-  std::vector<double> grid;
-  for (const auto* side : {&baseline, &current}) {
-    for (const auto& b : *side) {
-      if (b.count <= 0) continue;
-      (side == &baseline ? nb : nc) += b.count;
-      grid.push_back(b.min);
-      grid.push_back(b.max);
-    }
-  }
+  for (const auto& b : baseline) nb += b.count;
+  for (const auto& b : current) nc += b.count;
   if (nb <= 0 || nc <= 0) return s;
-  std::sort(grid.begin(), grid.end());
-  grid.erase(std::unique(grid.begin(), grid.end()), grid.end());
-  // The bin an interval belongs to: the last non-empty bin starting at or before it.
-  auto binOf = [&](double t) {
-    size_t found = 0;
-    for (size_t i = 0; i < baseline.size(); ++i) {
-      double lo = INFINITY;
-      if (baseline[i].count > 0) lo = baseline[i].min;
-      if (i < current.size() && current[i].count > 0) lo = std::min(lo, current[i].min);
-      if (lo <= t) found = i;
-    }
-    return found;
+  struct Atom {
+    double at;
+    double weight;  // + baseline, - current: F - G grows by it
+    size_t bin;
   };
-  for (size_t k = 0; k + 1 < grid.size(); ++k) {
-    const double a = grid[k], b = grid[k + 1], w = b - a;
-    // Just right of a (point masses at a included) and just left of b (excluded).
-    const double d0 = cdf(baseline, nb, a, false) - cdf(current, nc, a, false);
-    const double d1 = cdf(baseline, nb, b, true) - cdf(current, nc, b, true);
-    double area;
-    if (d0 * d1 >= 0)
-      area = w * (std::abs(d0) + std::abs(d1)) / 2;
-    else  // the difference crosses zero inside the interval
-      area = w * (d0 * d0 + d1 * d1) / (2 * (std::abs(d0) + std::abs(d1)));
-    s.contributions[binOf(a)] += area;
+  std::vector<Atom> atoms;
+  for (size_t i = 0; i < baseline.size(); ++i)
+    if (baseline[i].count > 0) atoms.push_back({baseline[i].mean, baseline[i].count / nb, i});
+  for (size_t i = 0; i < current.size() && i < baseline.size(); ++i)
+    if (current[i].count > 0) atoms.push_back({current[i].mean, -current[i].count / nc, i});
+  std::sort(atoms.begin(), atoms.end(), [](const Atom& a, const Atom& b) { return a.at < b.at; });
+  double diff = 0;  // F - G just right of the current atom
+  for (size_t k = 0; k + 1 < atoms.size(); ++k) {
+    diff += atoms[k].weight;
+    const double area = std::abs(diff) * (atoms[k + 1].at - atoms[k].at);
+    s.contributions[atoms[k].bin] += area;
     s.value += area;
   }
   return s;
@@ -186,7 +151,7 @@ double wassersteinErrorBound(const std::vector<NumericBin>& baseline,
     for (const auto& b : *side) n += b.count;
     if (n <= 0) continue;
     for (const auto& b : *side)
-      if (b.count > 0) bound += b.count / n * (b.max - b.min);
+      if (b.count > 0) bound += b.count / n * (b.max - b.min) / 2;
   }
   return bound;
 }

@@ -49,24 +49,25 @@ Score chiSquare(const std::vector<double>& baseline, const std::vector<double>& 
 Score ksBinned(const std::vector<double>& baseline, const std::vector<double>& current);
 double ksErrorBound(const std::vector<double>& baseline, const std::vector<double>& current);
 
-// One bin of a numeric histogram: its count and the smallest and largest value
-// that fell in it (unused when count is 0).
+// One bin of a numeric histogram: its count, and the smallest, largest and mean
+// value that fell in it (unused when count is 0).
 struct NumericBin {
   double count = 0;
   double min = 0;
   double max = 0;
+  double mean = 0;
 };
 
-// First Wasserstein distance between two numeric histograms whose bins are in
-// value order, each bin's mass taken as spread uniformly over [min, max] of the
-// values in it (a point mass when min == max); in the column's unit. The
-// contributions are per bin of the merged breakpoint grid, reported per input bin
-// (the part of the area inside each bin's value range).
+// First Wasserstein distance between two numeric histograms, each bin's mass
+// placed at the mean of its values; in the column's unit. Exact when every bin
+// holds a single distinct value; otherwise within wassersteinErrorBound(), and in
+// practice far closer (docs/drift.md). Contributions: the area of |F - G| over
+// the gap to the right of each bin's mean, per input bin.
 Score wasserstein(const std::vector<NumericBin>& baseline, const std::vector<NumericBin>& current);
 
-// A bound on |binned - exact| Wasserstein distance: each side's mass in a bin, times
-// the width of its values there, summed (the uniform spread can misplace at most
-// the bin's mass by at most its width). Proportions, so in the column's unit.
+// A bound on |binned - exact| Wasserstein distance: moving a bin's values to
+// their mean moves mass p by at most half the bin's width (max - min), so
+// sum over both sides and bins of p * width / 2.
 double wassersteinErrorBound(const std::vector<NumericBin>& baseline,
                              const std::vector<NumericBin>& current);
 

@@ -128,7 +128,7 @@ TEST_CASE("drift scores match the numpy and scipy reference on SQLite and Postgr
             Approx(c.at("wasserstein_spread").get<double>()).epsilon(1e-9));
       CHECK(std::abs(score - exact) <= d.at("error_bound").get<double>() + 1e-9);
       // The documented practical tolerance (docs/drift.md).
-      CHECK(std::abs(score - exact) <= 0.02 + 0.1 * exact);
+      CHECK(std::abs(score - exact) <= 0.01 + 0.02 * exact);
     } else if (method == "chi2") {
       if (c.contains("chi2")) {
         CHECK(score == Approx(c.at("chi2").get<double>()).epsilon(1e-9));

@@ -47,13 +47,15 @@ TEST_CASE("binned ks: the largest CDF gap at bin boundaries, and its error bound
   CHECK(ksErrorBound({25, 25, 25, 25}, {0, 50, 25, 25}) == Approx(0.5));
 }
 
-TEST_CASE("wasserstein: point masses move exactly, uniform spreads by their mean shift",
-          "[drift]") {
+TEST_CASE("wasserstein: mass moves between bin means", "[drift]") {
   // All mass at 0 vs all at 3: distance 3.
-  CHECK(wasserstein({{10, 0, 0}, {0, 0, 0}}, {{0, 0, 0}, {10, 3, 3}}).value == Approx(3));
-  // Uniform on [0, 1] vs uniform on [2, 3]: distance 2.
-  CHECK(wasserstein({{10, 0, 1}, {0, 0, 0}}, {{0, 0, 0}, {10, 2, 3}}).value == Approx(2));
-  // Uniform on [0, 2] vs a point mass at 1: integral of |x/2 - [x >= 1]| = 1/2.
-  CHECK(wasserstein({{10, 0, 2}}, {{10, 1, 1}}).value == Approx(0.5));
-  CHECK(wassersteinErrorBound({{10, 0, 2}}, {{10, 1, 1}}) == Approx(2));
+  CHECK(wasserstein({{10, 0, 0, 0}, {0, 0, 0, 0}}, {{0, 0, 0, 0}, {10, 3, 3, 3}}).value ==
+        Approx(3));
+  // Half at 0 and half at 4 vs all at 1: |F - G| is 1/2 on [0, 1), 1/2 on [1, 4).
+  const Score s = wasserstein({{5, 0, 0, 0}, {5, 4, 4, 4}}, {{10, 1, 1, 1}, {0, 0, 0, 0}});
+  CHECK(s.value == Approx(0.5 * 1 + 0.5 * 3));
+  CHECK(s.contributions[0] == Approx(0.5 + 1.5));  // both gaps start at bin 0's atoms
+  // Values spread over [0, 2] (mean 1) vs a point at 1: 0 between means, bound 1/2.
+  CHECK(wasserstein({{10, 0, 2, 1}}, {{10, 1, 1, 1}}).value == Approx(0).margin(1e-12));
+  CHECK(wassersteinErrorBound({{10, 0, 2, 1}}, {{10, 1, 1, 1}}) == Approx(1));
 }
