@@ -60,6 +60,17 @@ probes:
     min: 100
     every: 15m
     owner: team-shop
+  - name: amount_drift
+    type: drift            # the last hour's amounts against the same hours a day earlier
+    source: shop
+    table: orders
+    column: amount
+    time_column: created_at
+    window: 1h
+    baseline: {window: 6h, lag: 1d}
+    bins: 10
+    every: 1h
+    owner: team-shop
 slos:
   - name: orders-fresh
     description: orders reach the warehouse within 30 minutes
@@ -71,11 +82,19 @@ notifiers:
   local-log: {type: file, path: ./alerts.jsonl}   # one JSON notification a line
 )";
 
-// The simulated world: an orders loader writing batches every 5 minutes.
+// A span of simulated time.
+struct Span {
+  TimePoint from;
+  TimePoint to;
+  bool contains(TimePoint t) const { return t >= from && t < to; }
+};
+
+// The simulated world: an orders loader writing batches every 5 minutes. During
+// `stall` nothing arrives; during `cents` a bad release writes amounts in cents.
 class DemoLoader {
  public:
-  DemoLoader(const fs::path& db, TimePoint start, TimePoint stall_from, TimePoint stall_to)
-      : next_(start), stall_from_(stall_from), stall_to_(stall_to), rng_(20261126) {
+  DemoLoader(const fs::path& db, TimePoint start, Span stall, Span cents)
+      : next_(start), stall_(stall), cents_(cents), rng_(20261126) {
     sqlite3_open(db.c_str(), &db_);
     exec(
         "PRAGMA journal_mode=WAL;"
@@ -90,7 +109,7 @@ class DemoLoader {
   // loader resumes it backfills the stalled batches with their original times.
   void advanceTo(TimePoint t) {
     while (next_ + 5min <= t) {
-      if (next_ >= stall_from_ && next_ < stall_to_) {
+      if (stall_.contains(next_)) {
         pending_.push_back(next_);
       } else {
         for (auto b : pending_) writeBatch(b);
@@ -118,7 +137,7 @@ class DemoLoader {
                        &st, nullptr);
     for (int i = 0; i < n; ++i) {
       const auto ts = formatRfc3339(from + std::chrono::milliseconds(offset_ms(rng_)));
-      sqlite3_bind_double(st, 1, amount(rng_));
+      sqlite3_bind_double(st, 1, amount(rng_) * (cents_.contains(from) ? 100 : 1));
       sqlite3_bind_text(st, 2, kStatus[status(rng_)], -1, SQLITE_STATIC);
       sqlite3_bind_text(st, 3, ts.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_step(st);
@@ -131,8 +150,8 @@ class DemoLoader {
 
   sqlite3* db_ = nullptr;
   TimePoint next_;
-  TimePoint stall_from_;
-  TimePoint stall_to_;
+  Span stall_;
+  Span cents_;
   std::vector<TimePoint> pending_;
   std::mt19937 rng_;
   int64_t rows_ = 0;
@@ -212,7 +231,9 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
   const TimePoint end = start + 48h;
   const TimePoint stall_from = start + 24h + 9h;
   const TimePoint stall_to = start + 24h + 14h;
-  DemoLoader loader(dir / "warehouse.db", start - 2h, stall_from, stall_to);
+  const Span cents{start + 24h + 18h, start + 24h + 21h};
+  // A day of history before the agent starts: the drift probe's baseline.
+  DemoLoader loader(dir / "warehouse.db", start - 24h, {stall_from, stall_to}, cents);
   loader.advanceTo(start);
 
   config::LoadOptions lo;
@@ -335,7 +356,8 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
   std::vector<ProbeStatus> last(rt.size(), ProbeStatus::Pass);
   std::vector<std::optional<TimePoint>> failing_since(rt.size());
   std::vector<int> runs(rt.size()), bad(rt.size());
-  bool stall_printed = false, resume_printed = false;
+  bool stall_printed = false, resume_printed = false, cents_printed = false,
+       euros_printed = false;
   TimePoint next_eval = start;
   BreachTracker tracker(std::cout);
   std::optional<SloStatus> final_status;
@@ -349,6 +371,15 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
       std::cout << "  " << shortTime(stall_to)
                 << "  loader   resumes and backfills the missed batches\n";
       resume_printed = true;
+    }
+    if (!cents_printed && *next >= cents.from) {
+      std::cout << "  " << shortTime(cents.from)
+                << "  loader   a bad release writes amounts in cents\n";
+      cents_printed = true;
+    }
+    if (!euros_printed && *next >= cents.to) {
+      std::cout << "  " << shortTime(cents.to) << "  loader   fixed: amounts in euros again\n";
+      euros_printed = true;
     }
     // The agent evaluates its SLOs continuously; here, at every simulated minute.
     for (; next_eval <= *next; next_eval += 1min) {

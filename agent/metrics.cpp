@@ -222,8 +222,7 @@ void Metrics::setProbes(const std::vector<config::ProbeConfig>& probes) {
       case config::ProbeType::Volume: add(volume_rows_, labels); break;
       case config::ProbeType::Drift: {
         auto l = labels;
-        static const char* kMethods[] = {"psi", "ks", "js", "wasserstein", "chi2"};
-        l["method"] = kMethods[static_cast<int>(std::get<config::DriftSpec>(p.spec).method)];
+        l["method"] = toString(std::get<config::DriftSpec>(p.spec).method);
         add(drift_score_, l);
         break;
       }

@@ -108,6 +108,17 @@ const char* toString(ProbeType t) {
   return "?";
 }
 
+const char* toString(DriftMethod m) {
+  switch (m) {
+    case DriftMethod::Psi: return "psi";
+    case DriftMethod::Ks: return "ks";
+    case DriftMethod::Js: return "js";
+    case DriftMethod::Wasserstein: return "wasserstein";
+    case DriftMethod::Chi2: return "chi2";
+  }
+  return "?";
+}
+
 std::optional<ProbeType> probeTypeFromString(std::string_view s) {
   for (auto t : {ProbeType::Freshness, ProbeType::Volume, ProbeType::Drift, ProbeType::Schema,
                  ProbeType::Values, ProbeType::Sql, ProbeType::ConsumerLag}) {
@@ -861,12 +872,10 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
           m.error("kind", what + ": kind must be numeric or categorical");
       }
       if (auto v = m.str("method")) {
-        static const std::map<std::string, DriftMethod> methods{
-            {"psi", DriftMethod::Psi},
-            {"ks", DriftMethod::Ks},
-            {"js", DriftMethod::Js},
-            {"wasserstein", DriftMethod::Wasserstein},
-            {"chi2", DriftMethod::Chi2}};
+        std::map<std::string, DriftMethod> methods;
+        for (auto d : {DriftMethod::Psi, DriftMethod::Ks, DriftMethod::Js, DriftMethod::Wasserstein,
+                       DriftMethod::Chi2})
+          methods[toString(d)] = d;
         auto it = methods.find(*v);
         if (it == methods.end()) {
           m.error("method", what + ": method must be psi, ks, js, wasserstein or chi2" +

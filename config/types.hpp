@@ -116,6 +116,7 @@ struct VolumeSpec {
 };
 
 enum class DriftMethod { Psi, Ks, Js, Wasserstein, Chi2 };
+const char* toString(DriftMethod m);  // "psi", ... as in the config
 enum class ColumnKind { Auto, Numeric, Categorical };
 struct DriftBaseline {
   bool pinned = false;

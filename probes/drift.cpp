@@ -22,17 +22,6 @@ constexpr double kMinSampledPages = 50;  // below this, TABLESAMPLE SYSTEM is to
 constexpr size_t kTopMoved = 3;
 constexpr size_t kNewCategories = 5;
 
-const char* methodName(DriftMethod m) {
-  switch (m) {
-    case DriftMethod::Psi: return "psi";
-    case DriftMethod::Ks: return "ks";
-    case DriftMethod::Js: return "js";
-    case DriftMethod::Wasserstein: return "wasserstein";
-    case DriftMethod::Chi2: return "chi2";
-  }
-  return "?";
-}
-
 // Exact decimal text of a double, for bound parameters and stored baselines.
 std::string exact(double v) {
   char buf[32];
@@ -204,7 +193,7 @@ class DriftProbe final : public Probe {
     numeric_ = std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
     const auto m = spec_.method;
     if (!*numeric_ && (m == DriftMethod::Ks || m == DriftMethod::Wasserstein)) {
-      const std::string name = methodName(m);
+      const std::string name = config::toString(m);
       numeric_.reset();
       return Status::Error(name + " needs a numeric column; " + spec_.column +
                            " holds text (use psi, js or chi2)");
@@ -221,8 +210,10 @@ class DriftProbe final : public Probe {
   // The rows of the current window (baseline = false) or of the baseline window.
   Result<Scope> scope(const RunContext& ctx, bool baseline) {
     Scope s;
-    s.seed = std::chrono::duration_cast<std::chrono::seconds>(ctx.now.time_since_epoch()).count() %
-             1000000007;
+    // A new sample every run (REPEATABLE only ties a run's queries together).
+    s.seed =
+        std::chrono::duration_cast<std::chrono::milliseconds>(ctx.now.time_since_epoch()).count() %
+        2147483647;
     if (window_) {
       TimePoint from = ctx.now - *spec_.window, to = ctx.now;
       if (baseline) {
@@ -245,7 +236,7 @@ class DriftProbe final : public Probe {
 
   // Decides whether and how to sample `s` (above sample_rows rows).
   Status planSample(Scope& s) {
-    double rows = 0, pages = 0;
+    double rows = 0, pages = 0, table_rows = -1;
     if (pg_) {
       auto c = src_.query(
           "SELECT reltuples::float8, relpages::float8 FROM pg_class WHERE oid = to_regclass(" +
@@ -254,7 +245,7 @@ class DriftProbe final : public Probe {
       if (!c) return c.status();
       if (c->rows.empty() || std::holds_alternative<std::monostate>(c->rows[0][0]))
         return Status::Error("table " + cfg_.table + " does not exist");
-      rows = sqlValueToDouble(c->rows[0][0]).value_or(-1);
+      rows = table_rows = sqlValueToDouble(c->rows[0][0]).value_or(-1);
       pages = sqlValueToDouble(c->rows[0][1]).value_or(0);
       if (!s.where.empty() || rows < 0) {
         // The planner's estimate of the rows in scope: no scan.
@@ -281,7 +272,14 @@ class DriftProbe final : public Probe {
     }
     if (rows <= static_cast<double>(spec_.sample_rows)) return Status::Ok();
     s.sample_percent = std::max(1e-4, 100.0 * static_cast<double>(spec_.sample_rows) / rows);
-    if (!pg_)
+    // TABLESAMPLE samples the whole table before the window's condition applies:
+    // it reads percent% of every page. Reading the window through its index reads
+    // (rows / table_rows) of them. Page sampling wins only when
+    // sample_rows / rows < rows / table_rows; otherwise the window's rows are read
+    // and thinned with random() (which spares the sort, not the reads).
+    const bool window_cheaper = !s.where.empty() && table_rows > 0 &&
+                                rows * rows <= static_cast<double>(spec_.sample_rows) * table_rows;
+    if (!pg_ || window_cheaper)
       s.sample_method = "random";
     else
       s.sample_method = pages * s.sample_percent / 100 >= kMinSampledPages ? "system" : "bernoulli";
@@ -297,8 +295,10 @@ class DriftProbe final : public Probe {
       sql += std::string(" TABLESAMPLE ") + (s.sample_method == "system" ? "SYSTEM" : "BERNOULLI") +
              " (" + exact(s.sample_percent) + ") REPEATABLE (" + std::to_string(s.seed) + ")";
     } else if (s.sample_method == "random") {
-      where.push_back("abs(random() % 1000000) < " +
-                      std::to_string(static_cast<int64_t>(s.sample_percent * 10000)));
+      // SQLite: random() is a 64-bit integer; PostgreSQL: a double in [0, 1).
+      where.push_back(pg_ ? "random() < " + exact(s.sample_percent / 100)
+                          : "abs(random() % 1000000) < " +
+                                std::to_string(static_cast<int64_t>(s.sample_percent * 10000)));
     }
     for (size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : " WHERE ") + where[i];
     return sql;
@@ -546,7 +546,7 @@ class DriftProbe final : public Probe {
       case DriftMethod::Ks:
       case DriftMethod::Wasserstein: {
         if (cur.values() == 0) {
-          return ProbeResult::error(std::string(methodName(method)) +
+          return ProbeResult::error(std::string(config::toString(method)) +
                                     ": every row of the current " + (window_ ? "window" : "table") +
                                     " is null (" + formatNumber(cur.nulls) +
                                     " rows); use psi or js to score nulls");
@@ -605,7 +605,7 @@ class DriftProbe final : public Probe {
     if (!current_range.empty()) current["range"] = current_range;
     nlohmann::json details = {{"column", spec_.column},
                               {"kind", bins.numeric ? "numeric" : "categorical"},
-                              {"method", methodName(method)},
+                              {"method", config::toString(method)},
                               {"score", score.value},
                               {"baseline", baseline_info},
                               {"current", current},
@@ -620,7 +620,7 @@ class DriftProbe final : public Probe {
 
     const bool failing =
         method == DriftMethod::Chi2 ? *score.p_value < threshold : score.value > threshold;
-    std::string msg = std::string(methodName(method)) + " " + formatNumber(score.value);
+    std::string msg = std::string(config::toString(method)) + " " + formatNumber(score.value);
     if (method == DriftMethod::Chi2) {
       msg += " (df " + std::to_string(score.df) + ", p " + formatNumber(*score.p_value) +
              (failing ? " < " : " >= ") + formatNumber(threshold) + ")";
