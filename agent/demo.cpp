@@ -61,13 +61,13 @@ probes:
     every: 15m
     owner: team-shop
   - name: amount_drift
-    type: drift            # the last hour's amounts against the same hours a day earlier
+    type: drift            # the last 3 hours' amounts against 12 hours a day earlier
     source: shop
     table: orders
     column: amount
     time_column: created_at
-    window: 1h
-    baseline: {window: 6h, lag: 1d}
+    window: 3h
+    baseline: {window: 12h, lag: 1d}
     bins: 10
     every: 1h
     owner: team-shop
@@ -231,9 +231,9 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
   const TimePoint end = start + 48h;
   const TimePoint stall_from = start + 24h + 9h;
   const TimePoint stall_to = start + 24h + 14h;
-  const Span cents{start + 24h + 18h, start + 24h + 21h};
-  // A day of history before the agent starts: the drift probe's baseline.
-  DemoLoader loader(dir / "warehouse.db", start - 24h, {stall_from, stall_to}, cents);
+  const Span cents{start + 24h + 16h, start + 24h + 18h};
+  // Two days of history before the agent starts: the drift probe's baseline.
+  DemoLoader loader(dir / "warehouse.db", start - 48h, {stall_from, stall_to}, cents);
   loader.advanceTo(start);
 
   config::LoadOptions lo;
@@ -351,7 +351,8 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
   std::cout << "datawatch demo: two simulated days of an orders pipeline on SQLite\n"
             << "  " << shortTime(start) << " -> " << shortTime(end) << " UTC; the loader stalls "
             << shortTime(stall_from).substr(11) << "-" << shortTime(stall_to).substr(11)
-            << " on day 2\n\n"
+            << " and writes amounts in cents " << shortTime(cents.from).substr(11) << "-"
+            << shortTime(cents.to).substr(11) << " on day 2\n\n"
             << "timeline (UTC)\n";
   std::vector<ProbeStatus> last(rt.size(), ProbeStatus::Pass);
   std::vector<std::optional<TimePoint>> failing_since(rt.size());

@@ -280,10 +280,14 @@ TEST_CASE("datawatch demo runs the embedded default end to end", "[integration][
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("orders_fresh  FAIL") != std::string::npos);
   CHECK(r.out.find("orders_fresh  PASS") != std::string::npos);
+  // The bad release (amounts in cents, 16:00-18:00) is drift: above the baseline's maximum.
+  CHECK(r.out.find("17:00  amount_drift  FAIL   psi") != std::string::npos);
+  CHECK(r.out.find("moved most: > ") != std::string::npos);
+  CHECK(r.out.find("21:00  amount_drift  PASS") != std::string::npos);
   CHECK(std::filesystem::exists(dir / "demo/state.db"));
   auto store = SqliteStateStore::open((dir / "demo/state.db").string());
   REQUIRE(store.ok());
-  CHECK(*(*store)->countRuns() == 768);  // 48h of 5m + 15m probes
+  CHECK(*(*store)->countRuns() == 816);  // 48h of 5m, 15m and 1h probes
 }
 
 TEST_CASE("datawatch import dbt turns a manifest into probes that validate", "[integration][dbt]") {
