@@ -357,8 +357,7 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
   std::vector<ProbeStatus> last(rt.size(), ProbeStatus::Pass);
   std::vector<std::optional<TimePoint>> failing_since(rt.size());
   std::vector<int> runs(rt.size()), bad(rt.size());
-  bool stall_printed = false, resume_printed = false, cents_printed = false,
-       euros_printed = false;
+  bool stall_printed = false, resume_printed = false, cents_printed = false, euros_printed = false;
   TimePoint next_eval = start;
   BreachTracker tracker(std::cout);
   std::optional<SloStatus> final_status;

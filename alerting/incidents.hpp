@@ -47,10 +47,10 @@ struct Incident {
   bool open = true;
   TimePoint opened_at{};
   std::optional<TimePoint> resolved_at;
-  std::vector<std::string> alerts;          // ids that joined, in order
-  std::set<std::string> firing;             // of them, still firing
-  std::vector<std::string> probes;          // involved, in order of appearance
-  std::optional<TimePoint> first_bad_run;   // earliest failing run of the involved probes
+  std::vector<std::string> alerts;         // ids that joined, in order
+  std::set<std::string> firing;            // of them, still firing
+  std::vector<std::string> probes;         // involved, in order of appearance
+  std::optional<TimePoint> first_bad_run;  // earliest failing run of the involved probes
   // SLO subjects: error budget left when it opened and now (or at resolution),
   // and the highest burn rate per window with when it was seen.
   std::optional<double> budget_at_open;

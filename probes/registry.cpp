@@ -3,6 +3,8 @@
 #include <stdexcept>
 
 #include "probes/drift.hpp"
+#include "probes/kafka_probes.hpp"
+#include "probes/kafka_source.hpp"
 #include "probes/postgres_source.hpp"
 #include "probes/sql_probes.hpp"
 #include "probes/sqlite_source.hpp"
@@ -59,10 +61,21 @@ void registerBuiltinSources(SourceRegistry& r) {
               cfg.name, std::get<config::PostgresSourceConfig>(cfg.spec), cfg.max_connections,
               cfg.statement_timeout, clock));
         });
+  r.add("kafka",
+        [](const config::SourceConfig& cfg, const Clock& clock) -> Result<std::unique_ptr<Source>> {
+          return std::unique_ptr<Source>(std::make_unique<KafkaSource>(
+              cfg.name, std::get<config::KafkaSourceConfig>(cfg.spec), clock));
+        });
 }
 
 void registerBuiltinProbes(ProbeRegistry& r) {
-  r.add("freshness", makeFreshnessProbe);
+  // freshness reads a table or a topic, whichever the source holds.
+  r.add("freshness",
+        [](const config::ProbeConfig& cfg, Source& src) -> Result<std::unique_ptr<Probe>> {
+          if (src.type() == config::SourceType::Kafka) return makeTopicFreshnessProbe(cfg, src);
+          return makeFreshnessProbe(cfg, src);
+        });
+  r.add("consumer_lag", makeConsumerLagProbe);
   r.add("volume", makeVolumeProbe);
   r.add("sql", makeSqlProbe);
   r.add("values", makeValuesProbe);

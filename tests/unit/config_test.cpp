@@ -389,6 +389,10 @@ const BrokenCase kBroken[] = {
     {"drift bad method",
      "probes:\n  - {name: p, type: drift, source: db, table: t, column: c, method: kl}\n", 7,
      "method must be psi, ks, js, wasserstein or chi2"},
+    {"drift chi2 threshold is a p-value",
+     "probes:\n  - {name: p, type: drift, source: db, table: t, column: c, method: chi2, "
+     "threshold: 5}\n",
+     7, "a chi2 threshold is a significance level on the p-value, in (0, 1)"},
     {"drift bins range",
      "probes:\n  - {name: p, type: drift, source: db, table: t, column: c, bins: 1}\n", 7,
      "bins must be between 2 and 1000"},

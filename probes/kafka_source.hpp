@@ -1,0 +1,82 @@
+#pragma once
+// KafkaSource: a Kafka cluster, read through one librdkafka consumer handle that
+// never subscribes, never joins a group and never commits. It answers metadata,
+// offset and committed-offset requests, and reads single messages by offset.
+//
+// Contract:
+// - Thread-safe: requests are serialised on the handle (a probe run holds it for
+//   a few requests; the scheduler's per-source limit bounds the queue).
+// - Every request has a deadline; a broker that does not answer is an error
+//   value, never a hang. Errors never carry the `properties` (secrets).
+// - Requests go to partition leaders in one batch per broker (librdkafka groups
+//   offset requests and fetches by leader), never one request per partition.
+
+#include <librdkafka/rdkafka.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "probes/source.hpp"
+
+namespace datawatch {
+
+class KafkaSource final : public Source {
+ public:
+  // Builds the handle; an invalid property is an error at first use (reported by
+  // every request) rather than a throw.
+  // `clock` (its monotonic time) is the one request deadlines are read on.
+  KafkaSource(std::string name, const config::KafkaSourceConfig& cfg, const Clock& clock);
+  ~KafkaSource() override;
+  KafkaSource(const KafkaSource&) = delete;
+  KafkaSource& operator=(const KafkaSource&) = delete;
+
+  const std::string& name() const override { return name_; }
+  config::SourceType type() const override { return config::SourceType::Kafka; }
+
+  struct PartitionOffsets {
+    int32_t partition = 0;
+    int64_t low = 0;   // first retained offset
+    int64_t high = 0;  // next offset to be written (high watermark)
+  };
+  // Partitions of `topic` with their watermarks. Errors: unknown topic, no broker.
+  Result<std::vector<PartitionOffsets>> watermarks(const std::string& topic, MonoTime deadline);
+
+  // For each partition, the earliest offset whose timestamp is >= `at`, or -1
+  // when no message is that new (Kafka's ListOffsets by timestamp).
+  Result<std::map<int32_t, int64_t>> offsetsForTime(const std::string& topic,
+                                                    const std::vector<int32_t>& partitions,
+                                                    TimePoint at, MonoTime deadline);
+
+  struct Message {
+    int32_t partition = 0;
+    int64_t offset = 0;
+    TimePoint timestamp;
+    std::string timestamp_type;  // "CreateTime" | "LogAppendTime" | "none"
+  };
+  // Reads the message at `offsets[p]` of each listed partition (one fetch
+  // session for all of them). A partition whose message is gone (retention,
+  // compaction) yields the next one, or nothing when it has none.
+  Result<std::vector<Message>> readAt(const std::string& topic,
+                                      const std::map<int32_t, int64_t>& offsets, MonoTime deadline);
+
+  // The offsets `group` committed for `topic`'s partitions (-1: none), with the
+  // Admin API's OffsetFetch: it neither joins nor disturbs the group.
+  Result<std::map<int32_t, int64_t>> committed(const std::string& group, const std::string& topic,
+                                               const std::vector<int32_t>& partitions,
+                                               MonoTime deadline);
+
+ private:
+  // Milliseconds left until `deadline` on the source's clock (30 s when none).
+  int timeoutMs(MonoTime deadline) const;
+
+  std::string name_;
+  const Clock& clock_;
+  std::string setup_error_;  // non-empty when the handle could not be built
+  rd_kafka_t* rk_ = nullptr;
+  std::mutex mu_;
+};
+
+}  // namespace datawatch
