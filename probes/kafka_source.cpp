@@ -38,6 +38,9 @@ KafkaSource::KafkaSource(std::string name, const config::KafkaSourceConfig& cfg,
   set("client.id", "datawatch");
   for (const auto& [k, v] : cfg.properties) set(k, v);
   // Whatever the properties say: never commit, never create topics, see partition ends.
+  // librdkafka's assign() wants a group id; this one is never joined (no
+  // subscribe) and never committed to.
+  set("group.id", "datawatch-reader");
   set("enable.auto.commit", "false");
   set("enable.auto.offset.store", "false");
   set("allow.auto.create.topics", "false");

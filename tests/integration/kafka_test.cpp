@@ -57,11 +57,24 @@ class MockCluster {
   void produce(const std::string& topic, int32_t partition, TimePoint at, int n = 1) {
     const int64_t ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
+    static char payload[] = "m";
     for (int i = 0; i < n; ++i) {
-      REQUIRE(rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC(topic.c_str()),
-                                RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_VALUE((void*)"m", 1),
-                                RD_KAFKA_V_TIMESTAMP(ms),
-                                RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR_NO_ERROR);
+      rd_kafka_vu_t vu[4];
+      vu[0].vtype = RD_KAFKA_VTYPE_TOPIC;
+      vu[0].u.cstr = topic.c_str();
+      vu[1].vtype = RD_KAFKA_VTYPE_PARTITION;
+      vu[1].u.i32 = partition;
+      vu[2].vtype = RD_KAFKA_VTYPE_VALUE;
+      vu[2].u.mem.ptr = payload;
+      vu[2].u.mem.size = 1;
+      vu[3].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+      vu[3].u.i64 = ms;
+      rd_kafka_error_t* e = rd_kafka_produceva(producer_, vu, 4);
+      if (e) {
+        const std::string what = rd_kafka_error_string(e);
+        rd_kafka_error_destroy(e);
+        FAIL(what);
+      }
     }
     REQUIRE(rd_kafka_flush(producer_, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR);
   }
@@ -80,6 +93,10 @@ class MockCluster {
     rd_kafka_consumer_close(c);
     rd_kafka_destroy(c);
     REQUIRE(err == RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  // What a broker without auto-creation answers for a topic it does not have.
+  void unknownTopic(const std::string& topic) {
+    rd_kafka_mock_topic_set_error(cluster_, topic.c_str(), RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
   }
   void brokerDown() { rd_kafka_mock_broker_set_down(cluster_, 1); }
   void brokerUp() { rd_kafka_mock_broker_set_up(cluster_, 1); }
@@ -109,6 +126,7 @@ TEST_CASE("topic freshness: the newest message over all partitions, empty ones i
   mc.produce("orders.v1", 1, kNow - 20min, 2);
   mc.produce("orders.v1", 1, kNow - 3min);  // the newest, last in partition 1
   mc.produce("orders.v1", 2, kNow - 2h);    // partition 3 stays empty
+  mc.unknownTopic("nope.v1");
   auto h = harness(mc,
                    "  - {name: fresh, type: freshness, source: events, topic: orders.v1, "
                    "max_age: 5m, timeout: 10s}\n"
