@@ -6,6 +6,8 @@
 #include <librdkafka/rdkafka_mock.h>
 #include <catch2/catch.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "core/time_format.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -226,4 +228,34 @@ TEST_CASE("a broker down is an error within the timeout, and the probe recovers"
   CHECK(took < 6s);  // the probe's 2s timeout, not librdkafka's retries
   mc.brokerUp();
   CHECK(eventually([&] { return h.run().status == ProbeStatus::Pass; }, 20s));
+}
+
+TEST_CASE("datawatch check runs stream probes from a config file", "[kafka]") {
+  MockCluster mc;
+  mc.createTopic("orders.v1", 2);
+  const TimePoint now = std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
+  mc.produce("orders.v1", 0, now - 2min, 4);
+  mc.produce("orders.v1", 1, now - 1min, 2);
+  mc.commit("billing-loader", "orders.v1", {{0, 1}, {1, 2}});
+  TempDir dir;
+  writeFile(dir / "dw.yaml",
+            "sources:\n  events: {type: kafka, brokers: \"" + mc.bootstraps() +
+                "\", properties: {socket.timeout.ms: \"5000\"}}\nprobes:\n"
+                "  - {name: topic_fresh, type: freshness, source: events, topic: orders.v1, "
+                "max_age: 5m, timeout: 10s}\n"
+                "  - {name: loader_lag, type: consumer_lag, source: events, topic: orders.v1, "
+                "group: billing-loader, max_lag_messages: 2, timeout: 10s}\n");
+  auto r =
+      runCommand({DATAWATCH_BINARY, "check", "-c", (dir / "dw.yaml").string(), "--format", "json"});
+  INFO(r.err);
+  CHECK(r.exit_code == 1);  // the lag fails
+  const auto out = nlohmann::json::parse(r.out);
+  REQUIRE(out.size() == 2);
+  CHECK(out[0]["probe"] == "topic_fresh");
+  CHECK(out[0]["status"] == "pass");
+  CHECK(out[0]["target"] == "orders.v1");
+  CHECK(out[0]["value"].get<double>() == Approx(60).margin(30));
+  CHECK(out[1]["status"] == "fail");
+  CHECK(out[1]["value"] == 3.0);
+  CHECK(out[1]["details"]["worst_partition"] == 0);
 }
