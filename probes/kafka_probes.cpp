@@ -9,8 +9,9 @@
 
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
-#include "probes/kafka_source.hpp"
 #include "probes/sql_probes.hpp"
+#include "probes/stream_source.hpp"
+#include "probes/volume_judge.hpp"
 
 namespace datawatch {
 namespace {
@@ -22,7 +23,7 @@ std::string seconds(Duration d) {
 // freshness on a topic: the newest message timestamp over all partitions.
 class TopicFreshnessProbe final : public Probe {
  public:
-  TopicFreshnessProbe(config::ProbeConfig cfg, KafkaSource& src)
+  TopicFreshnessProbe(config::ProbeConfig cfg, StreamSource& src)
       : cfg_(std::move(cfg)), spec_(std::get<config::FreshnessSpec>(cfg_.spec)), src_(src) {}
   const config::ProbeConfig& config() const override { return cfg_; }
 
@@ -82,17 +83,17 @@ class TopicFreshnessProbe final : public Probe {
   }
 
  private:
-  using Message = KafkaSource::Message;
+  using Message = StreamSource::Message;
   config::ProbeConfig cfg_;
   const config::FreshnessSpec& spec_;
-  KafkaSource& src_;
+  StreamSource& src_;
 };
 
 // consumer_lag: how far a group is behind the high watermark, in messages and
 // in seconds (the age of the next message it has not consumed).
 class ConsumerLagProbe final : public Probe {
  public:
-  ConsumerLagProbe(config::ProbeConfig cfg, KafkaSource& src)
+  ConsumerLagProbe(config::ProbeConfig cfg, StreamSource& src)
       : cfg_(std::move(cfg)), spec_(std::get<config::ConsumerLagSpec>(cfg_.spec)), src_(src) {}
   const config::ProbeConfig& config() const override { return cfg_; }
 
@@ -208,23 +209,81 @@ class ConsumerLagProbe final : public Probe {
  private:
   config::ProbeConfig cfg_;
   const config::ConsumerLagSpec& spec_;
-  KafkaSource& src_;
+  StreamSource& src_;
+};
+
+// volume on a topic: messages produced in [now - window, now] from offsets by
+// time (the earliest offset at or after now - window, up to the high watermark),
+// or every retained message without a window. Never reads a message.
+class TopicVolumeProbe final : public Probe {
+ public:
+  TopicVolumeProbe(config::ProbeConfig cfg, StreamSource& src)
+      : cfg_(std::move(cfg)),
+        spec_(std::get<config::VolumeSpec>(cfg_.spec)),
+        src_(src),
+        judge_(cfg_, "messages", false) {}
+  const config::ProbeConfig& config() const override { return cfg_; }
+
+  ProbeResult run(const RunContext& ctx) override {
+    const auto& deadline = ctx.limits.deadline;
+    auto marks = src_.watermarks(cfg_.topic, deadline);
+    if (!marks) return ProbeResult::error(marks.error());
+    std::map<int32_t, int64_t> from;
+    for (const auto& m : *marks) from[m.partition] = m.low;
+    if (spec_.window) {
+      std::vector<int32_t> partitions;
+      for (const auto& m : *marks) partitions.push_back(m.partition);
+      auto at = src_.offsetsForTime(cfg_.topic, partitions, ctx.now - *spec_.window, deadline);
+      if (!at) return ProbeResult::error(at.error());
+      for (const auto& m : *marks) {
+        const auto it = at->find(m.partition);
+        // -1: no message that new, so none in the window.
+        const int64_t o = it == at->end() || it->second < 0 ? m.high : it->second;
+        from[m.partition] = std::clamp(o, m.low, m.high);
+      }
+    }
+    double total = 0;
+    nlohmann::json per = nlohmann::json::array();
+    for (const auto& m : *marks) {
+      const int64_t n = m.high - from[m.partition];
+      total += static_cast<double>(n);
+      per.push_back({{"partition", m.partition},
+                     {"from_offset", from[m.partition]},
+                     {"high_watermark", m.high},
+                     {"messages", n}});
+    }
+    nlohmann::json details = {{"topic", cfg_.topic}, {"partitions", per}};
+    return judge_.judge(ctx, total, std::move(details));
+  }
+
+ private:
+  config::ProbeConfig cfg_;
+  const config::VolumeSpec& spec_;
+  StreamSource& src_;
+  VolumeJudge judge_;  // after cfg_
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Probe>> makeTopicFreshnessProbe(const config::ProbeConfig& cfg,
                                                        Source& source) {
-  auto* k = dynamic_cast<KafkaSource*>(&source);
+  auto* k = dynamic_cast<StreamSource*>(&source);
   if (!k) return Result<std::unique_ptr<Probe>>::Error("topic probes need a kafka source");
   return std::unique_ptr<Probe>(std::make_unique<TopicFreshnessProbe>(cfg, *k));
 }
 
 Result<std::unique_ptr<Probe>> makeConsumerLagProbe(const config::ProbeConfig& cfg,
                                                     Source& source) {
-  auto* k = dynamic_cast<KafkaSource*>(&source);
+  auto* k = dynamic_cast<StreamSource*>(&source);
   if (!k) return Result<std::unique_ptr<Probe>>::Error("consumer_lag probes need a kafka source");
   return std::unique_ptr<Probe>(std::make_unique<ConsumerLagProbe>(cfg, *k));
+}
+
+Result<std::unique_ptr<Probe>> makeTopicVolumeProbe(const config::ProbeConfig& cfg,
+                                                    Source& source) {
+  auto* k = dynamic_cast<StreamSource*>(&source);
+  if (!k) return Result<std::unique_ptr<Probe>>::Error("topic probes need a kafka source");
+  return std::unique_ptr<Probe>(std::make_unique<TopicVolumeProbe>(cfg, *k));
 }
 
 }  // namespace datawatch

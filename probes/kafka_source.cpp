@@ -73,8 +73,8 @@ int KafkaSource::timeoutMs(MonoTime deadline) const {
   return static_cast<int>(std::clamp<int64_t>(left.count(), 1, 600000));
 }
 
-Result<std::vector<KafkaSource::PartitionOffsets>> KafkaSource::watermarks(const std::string& topic,
-                                                                           MonoTime deadline) {
+Result<std::vector<StreamSource::PartitionOffsets>> KafkaSource::watermarks(
+    const std::string& topic, MonoTime deadline) {
   using R = Result<std::vector<PartitionOffsets>>;
   if (!rk_) return R::Error(setup_error_);
   std::lock_guard lock(mu_);
@@ -137,7 +137,7 @@ Result<std::map<int32_t, int64_t>> KafkaSource::offsetsForTime(
   return out;
 }
 
-Result<std::vector<KafkaSource::Message>> KafkaSource::readAt(
+Result<std::vector<StreamSource::Message>> KafkaSource::readAt(
     const std::string& topic, const std::map<int32_t, int64_t>& offsets, MonoTime deadline) {
   using R = Result<std::vector<Message>>;
   if (!rk_) return R::Error(setup_error_);

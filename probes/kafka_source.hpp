@@ -1,9 +1,8 @@
 #pragma once
-// KafkaSource: a Kafka cluster, read through one librdkafka consumer handle that
-// never subscribes, never joins a group and never commits. It answers metadata,
-// offset and committed-offset requests, and reads single messages by offset.
+// KafkaSource: a Kafka cluster (StreamSource), read through one librdkafka
+// consumer handle that never subscribes, never joins a group and never commits.
 //
-// Contract:
+// Contract (beyond StreamSource's):
 // - Thread-safe: requests are serialised on the handle (a probe run holds it for
 //   a few requests; the scheduler's per-source limit bounds the queue).
 // - Every request has a deadline; a broker that does not answer is an error
@@ -19,11 +18,11 @@
 #include <string>
 #include <vector>
 
-#include "probes/source.hpp"
+#include "probes/stream_source.hpp"
 
 namespace datawatch {
 
-class KafkaSource final : public Source {
+class KafkaSource final : public StreamSource {
  public:
   // Builds the handle; an invalid property is an error at first use (reported by
   // every request) rather than a throw.
@@ -36,37 +35,18 @@ class KafkaSource final : public Source {
   const std::string& name() const override { return name_; }
   config::SourceType type() const override { return config::SourceType::Kafka; }
 
-  struct PartitionOffsets {
-    int32_t partition = 0;
-    int64_t low = 0;   // first retained offset
-    int64_t high = 0;  // next offset to be written (high watermark)
-  };
-  // Partitions of `topic` with their watermarks. Errors: unknown topic, no broker.
-  Result<std::vector<PartitionOffsets>> watermarks(const std::string& topic, MonoTime deadline);
-
-  // For each partition, the earliest offset whose timestamp is >= `at`, or -1
-  // when no message is that new (Kafka's ListOffsets by timestamp).
+  Result<std::vector<PartitionOffsets>> watermarks(const std::string& topic,
+                                                   MonoTime deadline) override;
   Result<std::map<int32_t, int64_t>> offsetsForTime(const std::string& topic,
                                                     const std::vector<int32_t>& partitions,
-                                                    TimePoint at, MonoTime deadline);
-
-  struct Message {
-    int32_t partition = 0;
-    int64_t offset = 0;
-    TimePoint timestamp;
-    std::string timestamp_type;  // "CreateTime" | "LogAppendTime" | "none"
-  };
-  // Reads the message at `offsets[p]` of each listed partition (one fetch
-  // session for all of them). A partition whose message is gone (retention,
-  // compaction) yields the next one, or nothing when it has none.
+                                                    TimePoint at, MonoTime deadline) override;
   Result<std::vector<Message>> readAt(const std::string& topic,
-                                      const std::map<int32_t, int64_t>& offsets, MonoTime deadline);
-
-  // The offsets `group` committed for `topic`'s partitions (-1: none), with the
-  // Admin API's OffsetFetch: it neither joins nor disturbs the group.
+                                      const std::map<int32_t, int64_t>& offsets,
+                                      MonoTime deadline) override;
+  // With the Admin API's ListConsumerGroupOffsets (an OffsetFetch).
   Result<std::map<int32_t, int64_t>> committed(const std::string& group, const std::string& topic,
                                                const std::vector<int32_t>& partitions,
-                                               MonoTime deadline);
+                                               MonoTime deadline) override;
 
  private:
   // Milliseconds left until `deadline` on the source's clock (30 s when none).

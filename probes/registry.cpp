@@ -76,7 +76,11 @@ void registerBuiltinProbes(ProbeRegistry& r) {
           return makeFreshnessProbe(cfg, src);
         });
   r.add("consumer_lag", makeConsumerLagProbe);
-  r.add("volume", makeVolumeProbe);
+  r.add("volume",
+        [](const config::ProbeConfig& cfg, Source& src) -> Result<std::unique_ptr<Probe>> {
+          if (src.type() == config::SourceType::Kafka) return makeTopicVolumeProbe(cfg, src);
+          return makeVolumeProbe(cfg, src);
+        });
   r.add("sql", makeSqlProbe);
   r.add("values", makeValuesProbe);
   r.add("schema", makeSchemaProbe);
