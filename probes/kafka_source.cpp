@@ -38,9 +38,6 @@ KafkaSource::KafkaSource(std::string name, const config::KafkaSourceConfig& cfg,
   set("client.id", "datawatch");
   for (const auto& [k, v] : cfg.properties) set(k, v);
   // Whatever the properties say: never commit, never create topics, see partition ends.
-  // librdkafka's assign() wants a group id; this one is never joined (no
-  // subscribe) and never committed to.
-  set("group.id", "datawatch-reader");
   set("enable.auto.commit", "false");
   set("enable.auto.offset.store", "false");
   set("allow.auto.create.topics", "false");
@@ -60,10 +57,7 @@ KafkaSource::KafkaSource(std::string name, const config::KafkaSourceConfig& cfg,
 }
 
 KafkaSource::~KafkaSource() {
-  if (rk_) {
-    rd_kafka_consumer_close(rk_);
-    rd_kafka_destroy(rk_);
-  }
+  if (rk_) rd_kafka_destroy(rk_);
 }
 
 int KafkaSource::timeoutMs(MonoTime deadline) const {
@@ -143,23 +137,31 @@ Result<std::vector<StreamSource::Message>> KafkaSource::readAt(
   if (!rk_) return R::Error(setup_error_);
   if (offsets.empty()) return std::vector<Message>{};
   std::lock_guard lock(mu_);
-  std::vector<int32_t> partitions;
-  for (const auto& [p, o] : offsets) partitions.push_back(p);
-  auto list = makeList(topic, partitions, 0);
-  for (int i = 0; i < list->cnt; ++i) list->elems[i].offset = offsets.at(list->elems[i].partition);
-  if (auto e = rd_kafka_assign(rk_, list.get())) return R::Error(kafkaError("assign", e));
-  std::vector<Message> out;
-  std::set<int32_t> pending(partitions.begin(), partitions.end());
+  // The simple (legacy) consumer: partitions started at an offset onto one
+  // queue. Unlike assign() it needs no group id; librdkafka still fetches per
+  // leader broker, all of its partitions in one request.
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk_);
+  std::vector<int32_t> started;
   std::string error;
+  for (const auto& [p, o] : offsets) {
+    if (rd_kafka_consume_start_queue(rkt, p, o, queue) == -1) {
+      error = kafkaError("reading " + topic, rd_kafka_last_error());
+      break;
+    }
+    started.push_back(p);
+  }
+  std::vector<Message> out;
+  std::set<int32_t> pending(started.begin(), started.end());
   // The budget is taken once: polling waits in real time whatever the clock is.
   const auto until =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs(deadline));
-  while (!pending.empty()) {
+  while (error.empty() && !pending.empty()) {
     if (std::chrono::steady_clock::now() >= until) {
       error = "timed out reading messages of " + topic;
       break;
     }
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100);
+    rd_kafka_message_t* m = rd_kafka_consume_queue(queue, 100);
     if (!m) continue;
     const int32_t p = m->partition;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -181,9 +183,10 @@ Result<std::vector<StreamSource::Message>> KafkaSource::readAt(
       pending.erase(p);
     }
     rd_kafka_message_destroy(m);
-    if (!error.empty()) break;
   }
-  (void)rd_kafka_assign(rk_, nullptr);
+  for (int32_t p : started) rd_kafka_consume_stop(rkt, p);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_topic_destroy(rkt);
   if (!error.empty()) return R::Error(error);
   std::sort(out.begin(), out.end(),
             [](const Message& a, const Message& b) { return a.partition < b.partition; });

@@ -120,7 +120,8 @@ class SqlVolumeProbe final : public Probe {
     Duration g = std::max(cfg_.every, Duration(w.count() / 24));
     const int64_t k = std::max<int64_t>(1, (w.count() + g.count() - 1) / g.count());
     g = Duration(w.count() / k);
-    if (g.count() <= 0) return Result<size_t>::Error("window too small to backfill");
+    if (g.count() <= 0)
+      return Result<std::vector<SeriesPoint>>::Error("window too small to backfill");
     const TimePoint t0 = ctx.now - cfg.training - w;
     auto bounds = window_->range(ctx, t0, ctx.now);
     if (!bounds) return bounds.status();

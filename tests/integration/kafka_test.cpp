@@ -260,25 +260,25 @@ TEST_CASE("datawatch check runs stream probes from a config file", "[kafka]") {
   CHECK(out[1]["details"]["worst_partition"] == 0);
 }
 
-TEST_CASE("topic volume without a window counts the retained messages from the watermarks",
-          "[kafka][volume]") {
+TEST_CASE("topic volume sends its offsets-by-time request to the brokers", "[kafka][volume]") {
+  // The mock answers ListOffsets by timestamp with -1 ("no message that new")
+  // whatever the data: only a window holding no message can be checked here.
+  // Exact counts inside a window: tests/unit/topic_volume_test.cpp.
   MockCluster mc;
   mc.createTopic("orders.v1", 3);
-  mc.produce("orders.v1", 0, kNow - 1h, 7);
-  mc.produce("orders.v1", 2, kNow - 1min, 5);
+  mc.produce("orders.v1", 0, kNow - 2h, 7);
+  mc.produce("orders.v1", 2, kNow - 3h, 5);
   mc.unknownTopic("nope.v1");
   auto h = harness(mc,
-                   "  - {name: all, type: volume, source: events, topic: orders.v1, min: 10, "
-                   "max: 12, timeout: 10s}\n"
-                   "  - {name: unknown, type: volume, source: events, topic: nope.v1, min: 1, "
-                   "timeout: 10s}\n");
-  const ProbeResult all = h.run(0);
-  INFO(all.message);
-  CHECK(all.status == ProbeStatus::Pass);
-  CHECK(*all.value == 12);
-  CHECK(all.details["partitions"][1]["messages"] == 0);
-  mc.produce("orders.v1", 1, kNow, 1);
-  CHECK(h.run(0).status == ProbeStatus::Fail);  // 13 > max 12
+                   "  - {name: quiet, type: volume, source: events, topic: orders.v1, window: 1h, "
+                   "min: 1, timeout: 10s}\n"
+                   "  - {name: unknown, type: volume, source: events, topic: nope.v1, window: 1h, "
+                   "min: 1, timeout: 10s}\n");
+  const ProbeResult quiet = h.run(0);
+  INFO(quiet.message);
+  CHECK(quiet.status == ProbeStatus::Fail);
+  CHECK(quiet.message == "0 messages < min 1 in the last 1h");
+  CHECK(quiet.details["partitions"][0]["from_offset"] == 7);  // the high watermark
   const ProbeResult unknown = h.run(1);
   CHECK(unknown.status == ProbeStatus::Error);
   CHECK(unknown.message == "topic nope.v1 does not exist");
