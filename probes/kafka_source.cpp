@@ -36,6 +36,9 @@ KafkaSource::KafkaSource(std::string name, const config::KafkaSourceConfig& cfg,
   };
   set("bootstrap.servers", cfg.brokers);
   set("client.id", "datawatch");
+  // A probe reads single messages: a broker need not hold a fetch open waiting
+  // for more data (the default 500 ms made each probe wait that long).
+  set("fetch.wait.max.ms", "10");
   for (const auto& [k, v] : cfg.properties) set(k, v);
   // Whatever the properties say: never commit, never create topics, see partition ends.
   set("enable.auto.commit", "false");
