@@ -1,5 +1,7 @@
 #include "agent/http_server.hpp"
 
+#include "agent/status_page.hpp"
+
 #include <httplib.h>
 
 #include <cstdio>
@@ -29,102 +31,6 @@ void jsonError(httplib::Response& res, int code, const std::string& message) {
 }
 
 }  // namespace
-
-std::string renderStatusPage(const nlohmann::json& status) {
-  std::string rows;
-  for (const auto& p : status.value("probes", nlohmann::json::array())) {
-    const auto last = p.value("last", nlohmann::json());
-    const std::string st = last.is_object() ? last.value("status", "") : "pending";
-    std::string value = "";
-    if (last.is_object() && last.contains("value") && last["value"].is_number()) {
-      value = nlohmann::json(last["value"]).dump() + " " + last.value("unit", "");
-    }
-    rows += "<tr class=\"" + xmlEscape(st) + "\"><td>" + xmlEscape(p.value("name", "")) +
-            "</td><td>" + xmlEscape(p.value("type", "")) + "</td><td>" +
-            xmlEscape(p.value("target", "")) + "</td><td>" + xmlEscape(st) + "</td><td>" +
-            xmlEscape(value) + "</td><td>" +
-            xmlEscape(last.is_object() ? last.value("message", "") : "") + "</td><td>" +
-            xmlEscape(last.is_object() ? last.value("observed_at", "") : "") + "</td></tr>\n";
-  }
-  // SLOs: objective, SLI and budget over the window, what is breaching, burn rates.
-  std::string slo_rows;
-  auto pct = [](const nlohmann::json& v) {
-    if (!v.is_number()) return std::string("-");
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.3f%%", v.get<double>() * 100);
-    return std::string(buf);
-  };
-  for (const auto& s : status.value("slos", nlohmann::json::array())) {
-    std::string breaching, burns;
-    for (const auto& b : s.value("breaching", nlohmann::json::array()))
-      breaching += (breaching.empty() ? "" : ", ") + b.get<std::string>();
-    for (const auto& w : s.value("windows", nlohmann::json::array())) {
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "%s %.2f", w.value("window", "").c_str(),
-                    w.value("burn_rate", 0.0));
-      burns += (burns.empty() ? "" : " &middot; ") + xmlEscape(buf);
-    }
-    const std::string cls = breaching.empty() ? "pass" : "fail";
-    slo_rows += "<tr class=\"" + cls + "\"><td>" + xmlEscape(s.value("name", "")) + "</td><td>" +
-                xmlEscape(nlohmann::json(s.value("objective_percent", 0.0)).dump()) + "% / " +
-                xmlEscape(s.value("window", "")) + "</td><td>" +
-                pct(s.value("sli", nlohmann::json())) + "</td><td>" +
-                xmlEscape(breaching.empty() ? "ok" : breaching) + "</td><td>" +
-                pct(s.value("error_budget_remaining", nlohmann::json())) + "</td><td>" + burns +
-                "</td></tr>\n";
-  }
-  const std::string slo_table =
-      slo_rows.empty()
-          ? std::string()
-          : "<h2>SLOs</h2><table><tr><th>slo</th><th>objective</th><th>SLI</th><th>breaching</"
-            "th><th>budget left</th><th>burn rates</th></tr>\n" +
-                slo_rows + "</table>";
-  // Firing alerts, with what mutes them; then the silences.
-  std::string alert_rows;
-  for (const auto& a : status.value("alerts", nlohmann::json::array())) {
-    std::string muted = "sent";
-    if (a.contains("silenced_by") && a["silenced_by"].is_string())
-      muted = "silenced by " + a["silenced_by"].get<std::string>();
-    else if (!a.value("inhibited_by", nlohmann::json::array()).empty())
-      muted = "inhibited by failing upstream " + a["inhibited_by"].dump();
-    alert_rows += "<tr class=\"fail\"><td>" + xmlEscape(a.value("id", "")) + "</td><td>" +
-                  xmlEscape(a.value("started_at", "")) + "</td><td>" + xmlEscape(muted) +
-                  "</td><td>firing</td><td>" + xmlEscape(a.value("summary", "")) + "</td></tr>\n";
-  }
-  for (const auto& x : status.value("silences", nlohmann::json::array())) {
-    alert_rows += "<tr><td>silence " + xmlEscape(x.value("id", "")) + "</td><td>until " +
-                  xmlEscape(x.value("ends", "")) + "</td><td>" +
-                  xmlEscape(x.value("match", nlohmann::json::object()).dump()) + "</td><td>" +
-                  (x.value("active", false) ? "active" : "pending") + "</td><td>" +
-                  xmlEscape(x.value("reason", "")) + "</td></tr>\n";
-  }
-  const std::string alert_table =
-      alert_rows.empty() ? std::string()
-                         : "<h2>Alerts</h2><table><tr><th>alert</th><th>since</th><th>notified</"
-                           "th><th>state</th><th>summary</th></tr>\n" +
-                               alert_rows + "</table>";
-  return "<!doctype html><html><head><meta charset=\"utf-8\"><title>datawatch</title>"
-         "<meta http-equiv=\"refresh\" content=\"30\">"
-         "<style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}"
-         "table{border-collapse:collapse}td,th{padding:4px 10px;border-bottom:1px solid "
-         "#ddd;text-align:left}"
-         "tr.pass td:nth-child(4){color:#1a7f37}tr.fail "
-         "td:nth-child(4){color:#cf222e;font-weight:bold}"
-         "tr.error td:nth-child(4){color:#9a6700;font-weight:bold}</style></head><body>"
-         "<h1>datawatch</h1><p>version " +
-         xmlEscape(status.value("version", "")) + " &middot; " +
-         xmlEscape(status.value("now", "")) +
-         " &middot; <a href=\"/metrics\">/metrics</a> &middot; "
-         "<a href=\"/api/v1/status\">/api/v1/status</a> &middot; <a href=\"/healthz\">/healthz</a> "
-         "&middot; "
-         "<a href=\"/readyz\">/readyz</a></p>" +
-         alert_table + slo_table +
-         "<h2>Probes</h2><table><tr><th>probe</th><th>type</th><th>target</th><th>status</"
-         "th><th>value</"
-         "th><th>message</th>"
-         "<th>observed</th></tr>\n" +
-         rows + "</table></body></html>\n";
-}
 
 HttpServer::HttpServer(HttpApi& api) : api_(api), server_(std::make_unique<httplib::Server>()) {
   routes();

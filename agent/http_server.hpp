@@ -59,7 +59,4 @@ class HttpServer {
 // Constant-time comparison for bearer tokens.
 bool tokensEqual(const std::string& a, const std::string& b);
 
-// The status page (HTML) rendered from a status() document.
-std::string renderStatusPage(const nlohmann::json& status);
-
 }  // namespace datawatch

@@ -64,6 +64,11 @@ Metrics::Metrics(const std::string& version)
                        .Name("datawatch_drift_score")
                        .Help("Distribution drift score")
                        .Register(*registry_)),
+      probe_threshold_(BuildGauge()
+                           .Name("datawatch_probe_threshold")
+                           .Help("The bound the last result was judged against, in the value's "
+                                 "unit (bound: min, max, expected_lower, expected_upper)")
+                           .Register(*registry_)),
       schema_changes_(BuildGauge()
                           .Name("datawatch_schema_changes")
                           .Help("Differences from the schema contract and the last snapshot")
@@ -165,6 +170,7 @@ void Metrics::removeSeries(ProbeSeries& s) {
   last_run_.Remove(s.last_run);
   if (s.value) s.value_family->Remove(s.value);
   if (s.value2) s.value2_family->Remove(s.value2);
+  for (auto& [bound, g] : s.thresholds) probe_threshold_.Remove(g);
 }
 
 template <typename Series>
@@ -254,6 +260,20 @@ void Metrics::observe(const ProbeResult& r) {
   // An error measured nothing: the value gauges keep their last measurement.
   if (r.status != ProbeStatus::Error && r.value && std::isfinite(*r.value) && s.value)
     s.value->Set(*r.value);
+  // Thresholds: dashboards draw them beside the value.
+  if (r.status != ProbeStatus::Error && r.threshold.is_object()) {
+    for (const char* bound : {"min", "max", "expected_lower", "expected_upper"}) {
+      const auto t = r.threshold.find(bound);
+      if (t == r.threshold.end() || !t->is_number()) continue;
+      auto& g = s.thresholds[bound];
+      if (!g) {
+        auto l = s.labels;
+        l["bound"] = bound;
+        g = &probe_threshold_.Add(l);
+      }
+      g->Set(t->get<double>());
+    }
+  }
   if (s.value2 && r.status != ProbeStatus::Error) {
     if (r.type == "freshness" && r.details.contains("newest_timestamp_seconds")) {
       s.value2->Set(r.details["newest_timestamp_seconds"].get<double>());

@@ -67,6 +67,9 @@ class Metrics {
     prometheus::Gauge* value2 = nullptr;  // freshness newest timestamp, lag seconds
     prometheus::Family<prometheus::Gauge>* value_family = nullptr;
     prometheus::Family<prometheus::Gauge>* value2_family = nullptr;
+    // datawatch_probe_threshold by bound (min, max, expected_lower, expected_upper),
+    // added when a result first carries that bound.
+    std::map<std::string, prometheus::Gauge*> thresholds{};
   };
   void removeSeries(ProbeSeries& s);
   struct SloSeries {
@@ -98,6 +101,7 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& freshness_newest_;
   prometheus::Family<prometheus::Gauge>& volume_rows_;
   prometheus::Family<prometheus::Gauge>& drift_score_;
+  prometheus::Family<prometheus::Gauge>& probe_threshold_;
   prometheus::Family<prometheus::Gauge>& schema_changes_;
   prometheus::Family<prometheus::Gauge>& values_violations_;
   prometheus::Family<prometheus::Gauge>& sql_value_;

@@ -14,7 +14,7 @@ packages=(
   libkainjow-mustache-dev tzdata
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(catch2 postgresql prometheus)
+  packages+=(catch2 postgresql prometheus chromium)
 fi
 
 missing=()

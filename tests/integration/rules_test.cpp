@@ -50,10 +50,7 @@ config::Config loadRulesConfig() {
 }
 
 std::string promtool() {
-  const std::string path = DATAWATCH_PROMTOOL;
-  if (path.empty() || path.find("NOTFOUND") != std::string::npos)
-    FAIL("promtool not found: `scripts/install-deps.sh --test` installs Debian's prometheus");
-  return path;
+  return datawatch::testing::requiredTool(DATAWATCH_PROMTOOL, "promtool");
 }
 
 }  // namespace

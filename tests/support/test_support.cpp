@@ -223,6 +223,12 @@ ProbeHarness::ProbeHarness(std::shared_ptr<config::Config> cfg, TimePoint start,
                                   std::make_shared<spdlog::logger>("test"));
 }
 
+std::string requiredTool(const std::string& found, const std::string& name) {
+  if (found.empty() || found.find("NOTFOUND") != std::string::npos)
+    throw std::runtime_error(name + " not found: `scripts/install-deps.sh --test` installs it");
+  return found;
+}
+
 int listenPort(const std::filesystem::path& log) {
   const std::string marker = "listening on http://127.0.0.1:";
   const std::string text = readFile(log);

@@ -84,6 +84,10 @@ CommandResult runCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& extra_env = {},
                          std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+// A program CMake's find_program looked for (`found`: its path, or "" /
+// "…-NOTFOUND"). Throws (failing the test), saying how to install it, when missing.
+std::string requiredTool(const std::string& found, const std::string& name);
+
 // The port of "listening on http://127.0.0.1:PORT" in an agent's log, or 0.
 int listenPort(const std::filesystem::path& log);
 

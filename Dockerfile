@@ -1,0 +1,34 @@
+# datawatch image: built from Debian 12 packages, runs as a non-root user.
+#   docker build -t datawatch:0.1.0 .
+#   docker run --rm -p 9464:9464 -v $PWD/datawatch.yaml:/etc/datawatch/datawatch.yaml:ro datawatch:0.1.0
+
+# --- build: the same packages and flags as scripts/install-deps.sh, Release, no tests
+FROM debian:12-slim AS build
+WORKDIR /src
+COPY scripts/install-deps.sh scripts/install-deps.sh
+RUN scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+COPY . .
+RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDATAWATCH_BUILD_TESTS=OFF \
+      -DDATAWATCH_BUILD_BENCH=OFF \
+ && cmake --build build -j"$(nproc)" --target datawatch \
+ && strip build/agent/datawatch
+
+# --- runtime: only the shared libraries the binary links, CA certificates, time zones
+FROM debian:12-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      ca-certificates tzdata libboost-program-options1.74.0 libcpp-httplib0.11 libcurl4 \
+      libfmt9 libpqxx-6.4 libprometheus-cpp-core1.0 librdkafka1 libspdlog1.10 libsqlite3-0 \
+      libssl3 libyaml-cpp0.7 \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --gid 65532 datawatch \
+ && useradd --uid 65532 --gid 65532 --no-create-home --home-dir /var/lib/datawatch \
+      --shell /usr/sbin/nologin datawatch \
+ && mkdir -p /etc/datawatch /var/lib/datawatch \
+ && chown 65532:65532 /var/lib/datawatch
+COPY --from=build /src/build/agent/datawatch /usr/local/bin/datawatch
+USER 65532:65532
+WORKDIR /var/lib/datawatch
+EXPOSE 9464
+ENTRYPOINT ["/usr/local/bin/datawatch"]
+CMD ["run", "-c", "/etc/datawatch"]
