@@ -82,7 +82,13 @@ TEST_CASE("the status page renders SLOs, alerts, incidents and probes in Chromiu
   CHECK(html.find("1 open incidents") != std::string::npos);
   CHECK(html.find("1 passing") != std::string::npos);
   CHECK(html.find("1 failing") != std::string::npos);
-  CHECK(html.find("s ago</td>") != std::string::npos);  // the age of the last run
+  // The age of each probe's last run ("now" within its first second).
+  const auto count = [&](const std::string& needle) {
+    size_t n = 0;
+    for (auto at = html.find(needle); at != std::string::npos; at = html.find(needle, at + 1)) ++n;
+    return n;
+  };
+  CHECK(count(" ago</td><td class=\"msg\">") + count(">now</td><td class=\"msg\">") == 2);
   CHECK(html.find("http-equiv=\"refresh\"") != std::string::npos);
   CHECK(html.find("src=\"http") == std::string::npos);  // no external assets
   CHECK(html.find("href=\"http") == std::string::npos);
