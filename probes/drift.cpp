@@ -692,10 +692,7 @@ double driftThreshold(const config::DriftSpec& spec) {
 }
 
 Result<std::unique_ptr<Probe>> makeDriftProbe(const config::ProbeConfig& cfg, Source& source) {
-  auto* sql = dynamic_cast<SqlSource*>(&source);
-  if (sql == nullptr)
-    return Result<std::unique_ptr<Probe>>::Error("drift probes need a SQL source (table:)");
-  return std::unique_ptr<Probe>(std::make_unique<DriftProbe>(cfg, *sql));
+  return makeProbeOn<DriftProbe, SqlSource>(cfg, source, "drift probes need a SQL source (table:)");
 }
 
 }  // namespace datawatch

@@ -107,12 +107,9 @@ class SqlFreshnessProbe final : public Probe {
 }  // namespace
 
 Result<std::unique_ptr<Probe>> makeFreshnessProbe(const config::ProbeConfig& cfg, Source& source) {
-  auto* sql = dynamic_cast<SqlSource*>(&source);
-  if (sql == nullptr || cfg.table.empty()) {
-    return Result<std::unique_ptr<Probe>>::Error(
-        "freshness on kafka topics is not supported by this build yet");
-  }
-  return std::unique_ptr<Probe>(std::make_unique<SqlFreshnessProbe>(cfg, *sql));
+  const std::string needs = "freshness probes need a table on a SQL source";
+  if (cfg.table.empty()) return Result<std::unique_ptr<Probe>>::Error(needs);
+  return makeProbeOn<SqlFreshnessProbe, SqlSource>(cfg, source, needs);
 }
 
 }  // namespace datawatch

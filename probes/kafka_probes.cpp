@@ -16,10 +16,6 @@
 namespace datawatch {
 namespace {
 
-std::string seconds(Duration d) {
-  return humanDuration(d);
-}
-
 // freshness on a topic: the newest message timestamp over all partitions.
 class TopicFreshnessProbe final : public Probe {
  public:
@@ -68,7 +64,7 @@ class TopicFreshnessProbe final : public Probe {
         types.size() == 1 ? *types.begin() : std::string("mixed");  // CreateTime | LogAppendTime
     details["last_messages"] = per;
     ProbeResult r;
-    const std::string text = "newest message " + seconds(std::max(age, Duration(0))) + " old";
+    const std::string text = "newest message " + humanDuration(std::max(age, Duration(0))) + " old";
     if (spec_.max_age && age > *spec_.max_age) {
       r = ProbeResult::fail(age_s, "seconds", text + " > " + humanDuration(*spec_.max_age));
     } else {
@@ -267,23 +263,20 @@ class TopicVolumeProbe final : public Probe {
 
 Result<std::unique_ptr<Probe>> makeTopicFreshnessProbe(const config::ProbeConfig& cfg,
                                                        Source& source) {
-  auto* k = dynamic_cast<StreamSource*>(&source);
-  if (!k) return Result<std::unique_ptr<Probe>>::Error("topic probes need a kafka source");
-  return std::unique_ptr<Probe>(std::make_unique<TopicFreshnessProbe>(cfg, *k));
-}
-
-Result<std::unique_ptr<Probe>> makeConsumerLagProbe(const config::ProbeConfig& cfg,
-                                                    Source& source) {
-  auto* k = dynamic_cast<StreamSource*>(&source);
-  if (!k) return Result<std::unique_ptr<Probe>>::Error("consumer_lag probes need a kafka source");
-  return std::unique_ptr<Probe>(std::make_unique<ConsumerLagProbe>(cfg, *k));
+  return makeProbeOn<TopicFreshnessProbe, StreamSource>(cfg, source,
+                                                        "topic probes need a kafka source");
 }
 
 Result<std::unique_ptr<Probe>> makeTopicVolumeProbe(const config::ProbeConfig& cfg,
                                                     Source& source) {
-  auto* k = dynamic_cast<StreamSource*>(&source);
-  if (!k) return Result<std::unique_ptr<Probe>>::Error("topic probes need a kafka source");
-  return std::unique_ptr<Probe>(std::make_unique<TopicVolumeProbe>(cfg, *k));
+  return makeProbeOn<TopicVolumeProbe, StreamSource>(cfg, source,
+                                                     "topic probes need a kafka source");
+}
+
+Result<std::unique_ptr<Probe>> makeConsumerLagProbe(const config::ProbeConfig& cfg,
+                                                    Source& source) {
+  return makeProbeOn<ConsumerLagProbe, StreamSource>(cfg, source,
+                                                     "consumer_lag probes need a kafka source");
 }
 
 }  // namespace datawatch

@@ -33,6 +33,16 @@ class Probe {
   virtual ProbeResult run(const RunContext& ctx) = 0;
 };
 
+// The usual factory body: a `P(cfg, s)` when `source` is an `S` (SqlSource,
+// StreamSource), else the error `needs` ("values probes need a SQL source").
+template <typename P, typename S>
+Result<std::unique_ptr<Probe>> makeProbeOn(const config::ProbeConfig& cfg, Source& source,
+                                           const std::string& needs) {
+  auto* s = dynamic_cast<S*>(&source);
+  if (s == nullptr) return Result<std::unique_ptr<Probe>>::Error(needs);
+  return std::unique_ptr<Probe>(std::make_unique<P>(cfg, *s));
+}
+
 // A probe that always reports the same error: a type this build cannot run yet,
 // or a source that could not be set up. Keeps the rest of the agent going.
 class ErrorProbe final : public Probe {

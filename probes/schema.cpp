@@ -240,10 +240,7 @@ class SchemaProbe final : public Probe {
 }  // namespace
 
 Result<std::unique_ptr<Probe>> makeSchemaProbe(const config::ProbeConfig& cfg, Source& source) {
-  auto* sql = dynamic_cast<SqlSource*>(&source);
-  if (sql == nullptr)
-    return Result<std::unique_ptr<Probe>>::Error("schema probes need a SQL source");
-  return std::unique_ptr<Probe>(std::make_unique<SchemaProbe>(cfg, *sql));
+  return makeProbeOn<SchemaProbe, SqlSource>(cfg, source, "schema probes need a SQL source");
 }
 
 }  // namespace datawatch

@@ -69,9 +69,7 @@ class SqlProbe final : public Probe {
 }  // namespace
 
 Result<std::unique_ptr<Probe>> makeSqlProbe(const config::ProbeConfig& cfg, Source& source) {
-  auto* sql = dynamic_cast<SqlSource*>(&source);
-  if (sql == nullptr) return Result<std::unique_ptr<Probe>>::Error("sql probes need a SQL source");
-  return std::unique_ptr<Probe>(std::make_unique<SqlProbe>(cfg, *sql));
+  return makeProbeOn<SqlProbe, SqlSource>(cfg, source, "sql probes need a SQL source");
 }
 
 }  // namespace datawatch

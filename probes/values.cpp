@@ -162,10 +162,7 @@ class ValuesProbe final : public Probe {
 }  // namespace
 
 Result<std::unique_ptr<Probe>> makeValuesProbe(const config::ProbeConfig& cfg, Source& source) {
-  auto* sql = dynamic_cast<SqlSource*>(&source);
-  if (sql == nullptr)
-    return Result<std::unique_ptr<Probe>>::Error("values probes need a SQL source");
-  return std::unique_ptr<Probe>(std::make_unique<ValuesProbe>(cfg, *sql));
+  return makeProbeOn<ValuesProbe, SqlSource>(cfg, source, "values probes need a SQL source");
 }
 
 }  // namespace datawatch

@@ -175,11 +175,9 @@ class SqlVolumeProbe final : public Probe {
 }  // namespace
 
 Result<std::unique_ptr<Probe>> makeVolumeProbe(const config::ProbeConfig& cfg, Source& source) {
-  auto* sql = dynamic_cast<SqlSource*>(&source);
-  if (sql == nullptr || cfg.table.empty()) {
-    return Result<std::unique_ptr<Probe>>::Error("volume probes need a table on a SQL source");
-  }
-  return std::unique_ptr<Probe>(std::make_unique<SqlVolumeProbe>(cfg, *sql));
+  const std::string needs = "volume probes need a table on a SQL source";
+  if (cfg.table.empty()) return Result<std::unique_ptr<Probe>>::Error(needs);
+  return makeProbeOn<SqlVolumeProbe, SqlSource>(cfg, source, needs);
 }
 
 }  // namespace datawatch

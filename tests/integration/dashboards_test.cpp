@@ -174,8 +174,9 @@ TEST_CASE("every dashboard panel query returns data from a real Prometheus",
   auto metrics = agent_http.Get("/metrics");
   REQUIRE(metrics);
   writeFile(dir / "metrics.txt", metrics->body);
-  auto lint = runCommand(
-      {"/bin/sh", "-c", "'" + promtool + "' check metrics < '" + (dir / "metrics.txt").string() + "'"});
+  auto lint =
+      runCommand({"/bin/sh", "-c",
+                  "'" + promtool + "' check metrics < '" + (dir / "metrics.txt").string() + "'"});
   INFO(lint.out << lint.err);
   CHECK(lint.exit_code == 0);
   CHECK(metrics->body.find("datawatch_probe_threshold{bound=\"max\"") != std::string::npos);

@@ -142,7 +142,7 @@ TEST_CASE("after a restart the agent's SLOs pick up where they were: status API 
   REQUIRE(page);
   CHECK(page->body.find("<h2>SLOs</h2>") != std::string::npos);
   CHECK(page->body.find("<td>orders-complete</td><td>99.5% / 28d</td>") != std::string::npos);
-  CHECK(page->body.find("<td>page, ticket</td>") != std::string::npos);
+  CHECK(page->body.find("<td class=\"fail\">page, ticket</td>") != std::string::npos);
 
   const std::string started_at = alerts[0]["started_at"];
   agent.signal(SIGTERM);
