@@ -262,8 +262,9 @@ TEST_CASE("postgres drift samples big tables with TABLESAMPLE and says how", "[d
   const json& s = big.details.at("current").at("sample");
   CHECK(s.at("method") == "system");
   CHECK(s.at("percent").get<double>() == Approx(10).epsilon(0.05));
-  CHECK(s.at("rows").get<double>() > 20000 * 0.7);
-  CHECK(s.at("rows").get<double>() < 20000 * 1.3);
+  // SYSTEM samples ~108 of 1081 pages: about +-9% (1 sd); +-40% is over 4 sd.
+  CHECK(s.at("rows").get<double>() > 20000 * 0.6);
+  CHECK(s.at("rows").get<double>() < 20000 * 1.4);
   const ProbeResult small = h.run(1);
   INFO(small.message);
   REQUIRE(small.status != ProbeStatus::Error);
