@@ -106,7 +106,12 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
     }
     auto runs = store.runs(name, from, to, 5000);
     json values = json::array();
-    std::optional<double> before, after, worst, max_limit, min_limit;
+    std::optional<double> before, worst, max_limit, min_limit;
+    // `after` as a flag and a value, not an optional: GCC 12 at -O2 reports the
+    // optional's payload as maybe-uninitialised (a false positive that breaks
+    // Release builds with warnings as errors).
+    bool has_after = false;
+    double after = 0;
     bool failed_since = false;  // a failing run was seen since `after` was last set
     if (runs) {
       for (const auto& r : *runs) {
@@ -121,9 +126,10 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
         // After: the first passing value once the probe's last failure is over.
         if (r.observed_at >= first_bad && r.status != ProbeStatus::Pass) {
           failed_since = true;
-          after.reset();
-        } else if (failed_since && !after && r.status == ProbeStatus::Pass) {
-          after = r.value;
+          has_after = false;
+        } else if (failed_since && !has_after && r.status == ProbeStatus::Pass) {
+          has_after = true;
+          after = *r.value;
         }
         if (r.observed_at >= first_bad && r.observed_at <= end) {
           const bool high = max_limit.has_value() || !min_limit;
@@ -135,7 +141,7 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
     p["values"] = std::move(values);
     p["before"] = opt(before);
     p["worst"] = opt(worst);
-    p["after"] = opt(after);
+    p["after"] = has_after ? json(after) : json(nullptr);
     p["threshold_max"] = opt(max_limit);
     p["threshold_min"] = opt(min_limit);
     probes.push_back(std::move(p));

@@ -1,10 +1,17 @@
 #pragma once
-// Process figures the benchmarks print: CPU time and resident memory.
+// What the benchmarks share: their config, and the process figures they print
+// (CPU time, resident memory).
 
 #include <sys/resource.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <string>
+
+#include "config/loader.hpp"
 
 namespace datawatch::bench {
 
@@ -24,6 +31,24 @@ inline long statusKb(const std::string& field) {
     if (line.rfind(field, 0) == 0) return std::stol(line.substr(field.size()));
   }
   return -1;
+}
+
+// The benchmark's config from YAML, `${NAME}` expanding from `env` only. An
+// invalid config prints its diagnostics and exits with 2.
+inline std::shared_ptr<config::Config> loadConfigOrExit(
+    const std::string& yaml, const std::string& file,
+    const std::map<std::string, std::string>& env = {}) {
+  auto r = config::loadConfigFromString(yaml, file, "",
+                                        [&](const std::string& name) -> std::optional<std::string> {
+                                          auto it = env.find(name);
+                                          if (it == env.end()) return std::nullopt;
+                                          return it->second;
+                                        });
+  if (!r.ok()) {
+    for (const auto& d : r.diagnostics) std::fprintf(stderr, "%s\n", d.str().c_str());
+    std::exit(2);
+  }
+  return std::make_shared<config::Config>(std::move(*r.config));
 }
 
 inline long peakRssKb() {

@@ -77,18 +77,11 @@ double median(std::vector<double> v) {
 
 Figures measureProbe(const std::string& dsn, const std::string& probe_yaml, int runs,
                      const Clock& clock) {
-  auto loaded = config::loadConfigFromString(
+  const auto loaded = bench::loadConfigOrExit(
       "sources:\n  pg: {type: postgres, dsn: \"${DSN}\", statement_timeout: 10m}\nprobes:\n" +
           probe_yaml,
-      "/tmp/drift_bench.yaml", "", [&](const std::string& n) -> std::optional<std::string> {
-        if (n == "DSN") return dsn;
-        return std::nullopt;
-      });
-  if (!loaded.ok()) {
-    for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", d.str().c_str());
-    std::exit(2);
-  }
-  const auto& cfg = *loaded.config;
+      "/tmp/drift_bench.yaml", {{"DSN", dsn}});
+  const auto& cfg = *loaded;
   SourceRegistry sources;
   ProbeRegistry probes;
   registerBuiltinSources(sources);

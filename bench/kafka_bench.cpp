@@ -147,14 +147,10 @@ int main(int argc, char** argv) {
               ", type: consumer_lag, source: events, topic: orders.v1, group: billing-loader, "
               "max_lag_messages: 1000, every: 10s}\n";
   }
-  auto loaded = config::loadConfigFromString(
+  const auto loaded = bench::loadConfigOrExit(
       "sources:\n  events: {type: kafka, brokers: \"" + bootstraps + "\"}\nprobes:\n" + probes,
-      "/tmp/kafka_bench.yaml", "", {});
-  if (!loaded.ok()) {
-    for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", d.str().c_str());
-    return 2;
-  }
-  const auto& cfg = *loaded.config;
+      "/tmp/kafka_bench.yaml");
+  const auto& cfg = *loaded;
   SystemClock clock;
   SourceRegistry sources;
   ProbeRegistry registry;

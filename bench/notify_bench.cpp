@@ -91,13 +91,7 @@ int main(int argc, char** argv) {
     yaml += "notifiers:\n  out: {type: alertmanager, url: \"" + url + "\"}\n";
   else
     yaml += "notifiers:\n  out: {type: webhook, url: \"" + url + "\", secret: k}\n";
-  auto loaded = config::loadConfigFromString(yaml, "bench.yaml", "",
-                                             [](const std::string&) { return std::nullopt; });
-  if (!loaded.ok()) {
-    for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", d.str().c_str());
-    return 2;
-  }
-  auto cfg = std::make_shared<const config::Config>(std::move(*loaded.config));
+  std::shared_ptr<const config::Config> cfg = bench::loadConfigOrExit(yaml, "bench.yaml");
 
   const auto dir = std::filesystem::temp_directory_path() /
                    ("datawatch-notify-bench-" + std::to_string(::getpid()));

@@ -44,19 +44,6 @@ std::string run(const std::string& cmd) {
   return out;
 }
 
-std::shared_ptr<config::Config> load(const std::string& yaml, const std::string& dsn) {
-  auto r = config::loadConfigFromString(yaml, "/tmp/pg_bench.yaml", "",
-                                        [&](const std::string& n) -> std::optional<std::string> {
-                                          if (n == "DSN") return dsn;
-                                          return std::nullopt;
-                                        });
-  if (!r.ok()) {
-    for (const auto& d : r.diagnostics) std::fprintf(stderr, "%s\n", d.str().c_str());
-    std::exit(2);
-  }
-  return std::make_shared<config::Config>(std::move(*r.config));
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -90,13 +77,13 @@ int main(int argc, char** argv) {
   }
 
   const int iterations = 101;
-  auto cfg = load(
+  auto cfg = bench::loadConfigOrExit(
       "sources:\n  pg: {type: postgres, dsn: \"${DSN}\", max_connections: 1}\nprobes:\n"
       "  - {name: fresh, type: freshness, source: pg, table: dw_bench.bench_events, column: at, "
       "max_age: 1h}\n"
       "  - {name: est, type: volume, source: pg, table: dw_bench.bench_events, method: estimate, "
       "min: 1}\n",
-      dsn);
+      "/tmp/pg_bench.yaml", {{"DSN", dsn}});
   SourceRegistry sources;
   ProbeRegistry probes;
   registerBuiltinSources(sources);
@@ -161,7 +148,7 @@ int main(int argc, char** argv) {
            "every: 1s}\n";
     }
   }
-  auto many = load(y.str(), dsn);
+  auto many = bench::loadConfigOrExit(y.str(), "/tmp/pg_bench.yaml", {{"DSN", dsn}});
   auto rt2 = std::make_shared<Runtime>(many, clock, sources, probes, nullptr, nullptr, log);
   ProbeLoop loop(rt2, clock, 8, nullptr);
   loop.start();

@@ -108,12 +108,7 @@ int main(int argc, char** argv) {
     yaml << "  - {name: p" << i
          << ", type: freshness, source: w, table: events, column: at, max_age: 1h, every: 1s}\n";
   }
-  auto loaded = config::loadConfigFromString(yaml.str(), (dir / "bench.yaml").string());
-  if (!loaded.ok()) {
-    for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", d.str().c_str());
-    return 2;
-  }
-  auto cfg = std::make_shared<config::Config>(std::move(*loaded.config));
+  auto cfg = bench::loadConfigOrExit(yaml.str(), (dir / "bench.yaml").string());
   auto store = std::move(SqliteStateStore::open((dir / "state.db").string())).value();
   Metrics metrics("bench");
   metrics.setProbes(cfg->probes);
