@@ -6,8 +6,8 @@
 
 #include "agent/version.hpp"
 #include "alerting/notification.hpp"
-#include "alerting/postmortem.hpp"
-#include "alerting/slo_advice.hpp"
+#include "incidents/postmortem.hpp"
+#include "slo/slo_advice.hpp"
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
 

@@ -21,10 +21,10 @@
 #include "agent/probe_loop.hpp"
 #include "agent/runtime.hpp"
 #include "alerting/alerts.hpp"
-#include "alerting/incidents.hpp"
+#include "incidents/incidents.hpp"
 #include "alerting/outbox.hpp"
 #include "alerting/silences.hpp"
-#include "alerting/slo_engine.hpp"
+#include "slo/slo_engine.hpp"
 #include "config/loader.hpp"
 #include "store/state_store.hpp"
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "alerting/slo_engine.hpp"
+#include "slo/slo_engine.hpp"
 
 namespace datawatch {
 

@@ -17,7 +17,7 @@
 #include <string>
 
 #include "alerting/alerts.hpp"
-#include "alerting/slo_engine.hpp"
+#include "slo/slo_engine.hpp"
 #include "config/types.hpp"
 #include "probes/result.hpp"
 

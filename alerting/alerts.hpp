@@ -21,7 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "alerting/silences.hpp"
-#include "alerting/slo_engine.hpp"
+#include "slo/slo_engine.hpp"
 #include "config/types.hpp"
 #include "probes/result.hpp"
 

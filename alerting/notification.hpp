@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "alerting/alerts.hpp"
-#include "alerting/slo_engine.hpp"
+#include "slo/slo_engine.hpp"
 #include "config/types.hpp"
 #include "store/state_store.hpp"
 

@@ -11,7 +11,7 @@
 #include <memory>
 #include <vector>
 
-#include "alerting/slo_engine.hpp"
+#include "slo/slo_engine.hpp"
 #include "bench/bench_util.hpp"
 #include "core/time_format.hpp"
 

@@ -9,7 +9,7 @@
 #include <regex>
 #include <sstream>
 
-#include "alerting/postmortem.hpp"
+#include "incidents/postmortem.hpp"
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
 #include "store/sqlite_state_store.hpp"

@@ -11,8 +11,8 @@
 #include <set>
 #include <sstream>
 
-#include "alerting/prometheus_rules.hpp"
-#include "alerting/slo_engine.hpp"
+#include "slo/prometheus_rules.hpp"
+#include "slo/slo_engine.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace datawatch;

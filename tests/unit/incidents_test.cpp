@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "alerting/incidents.hpp"
+#include "incidents/incidents.hpp"
 #include "config/loader.hpp"
 #include "core/time_format.hpp"
 #include "tests/support/test_support.hpp"

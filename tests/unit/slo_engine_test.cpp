@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "alerting/burn_rate.hpp"
-#include "alerting/event_window.hpp"
+#include "slo/burn_rate.hpp"
+#include "slo/event_window.hpp"
 #include "core/time_format.hpp"
 
 using namespace datawatch;
@@ -116,7 +116,7 @@ TEST_CASE("a window ring keeps every window's sum equal to a brute-force count",
   CHECK(dropped > 0);
 }
 
-#include "alerting/slo_engine.hpp"
+#include "slo/slo_engine.hpp"
 
 TEST_CASE("a burst of failures pages from the minute both windows burn, until the short one clears",
           "[slo][engine]") {
@@ -463,7 +463,7 @@ TEST_CASE("the error budget is the full window's: a young SLO spends the month's
   CHECK(ts.plannedEvents() == Approx(40320));
 }
 
-#include "alerting/slo_advice.hpp"
+#include "slo/slo_advice.hpp"
 
 TEST_CASE("validate warns when one bad event would page, with the numbers and remedies",
           "[slo][advice]") {

@@ -1,4 +1,4 @@
-#include "alerting/postmortem.hpp"
+#include "incidents/postmortem.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -34,8 +34,8 @@
 #include <string>
 #include <vector>
 
-#include "alerting/burn_rate.hpp"
-#include "alerting/event_window.hpp"
+#include "slo/burn_rate.hpp"
+#include "slo/event_window.hpp"
 #include "config/types.hpp"
 #include "core/result.hpp"
 #include "probes/result.hpp"

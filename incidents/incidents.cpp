@@ -1,4 +1,4 @@
-#include "alerting/incidents.hpp"
+#include "incidents/incidents.hpp"
 
 #include <algorithm>
 #include <cstdio>

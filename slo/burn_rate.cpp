@@ -1,4 +1,4 @@
-#include "alerting/burn_rate.hpp"
+#include "slo/burn_rate.hpp"
 
 namespace datawatch {
 

@@ -1,12 +1,12 @@
-#include "alerting/prometheus_rules.hpp"
+#include "slo/prometheus_rules.hpp"
 
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
 #include <set>
 
-#include "alerting/burn_rate.hpp"
-#include "alerting/slo_engine.hpp"
+#include "slo/burn_rate.hpp"
+#include "slo/slo_engine.hpp"
 #include "core/duration.hpp"
 
 namespace datawatch {

@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "alerting/incidents.hpp"
+#include "incidents/incidents.hpp"
 #include "config/types.hpp"
 #include "core/result.hpp"
 #include "store/state_store.hpp"

@@ -1,4 +1,4 @@
-#include "alerting/event_window.hpp"
+#include "slo/event_window.hpp"
 
 #include <algorithm>
 

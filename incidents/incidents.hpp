@@ -25,7 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "alerting/alerts.hpp"
-#include "alerting/slo_engine.hpp"
+#include "slo/slo_engine.hpp"
 #include "config/types.hpp"
 #include "probes/result.hpp"
 

@@ -1,4 +1,4 @@
-#include "alerting/slo_engine.hpp"
+#include "slo/slo_engine.hpp"
 
 #include <algorithm>
 #include <sstream>

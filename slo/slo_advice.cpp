@@ -1,9 +1,9 @@
-#include "alerting/slo_advice.hpp"
+#include "slo/slo_advice.hpp"
 
 #include <cmath>
 #include <cstdio>
 
-#include "alerting/burn_rate.hpp"
+#include "slo/burn_rate.hpp"
 #include "core/duration.hpp"
 
 namespace datawatch {
