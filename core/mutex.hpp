@@ -7,7 +7,9 @@
 //
 // Waiting on a condition: CondVar::wait(lock, pred) with the MutexLock held;
 // the analysis treats the mutex as held throughout (it is, whenever the
-// predicate and the caller's code run).
+// predicate and the caller's code run). Clang analyses a lambda on its own, so
+// a predicate reading guarded members says so:
+//   cv_.wait(lock, [&]() REQUIRES(mu_) { return count_ > 0; });
 
 #include <chrono>
 #include <condition_variable>
@@ -31,13 +33,14 @@ class CAPABILITY("mutex") Mutex {
 
  private:
   friend class CondVar;
+  friend class MutexLock;
   std::mutex mu_;
 };
 
 // Holds a Mutex for its scope; may be released early and re-taken.
 class SCOPED_CAPABILITY MutexLock {
  public:
-  explicit MutexLock(Mutex& mu) ACQUIRE(mu) : mu_(mu), lock_(mu.mu_) {}
+  explicit MutexLock(Mutex& mu) ACQUIRE(mu) : lock_(mu.mu_) {}
   ~MutexLock() RELEASE() {}
   MutexLock(const MutexLock&) = delete;
   MutexLock& operator=(const MutexLock&) = delete;
@@ -47,7 +50,6 @@ class SCOPED_CAPABILITY MutexLock {
 
  private:
   friend class CondVar;
-  Mutex& mu_;
   std::unique_lock<std::mutex> lock_;
 };
 
