@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
-#include <mutex>
 
+#include "core/mutex.hpp"
 #include "core/redact.hpp"
 
 namespace datawatch {
@@ -19,11 +19,11 @@ enum class LogFormat { Text, Json };
 class RedactorHolder {
  public:
   void set(std::shared_ptr<const Redactor> r) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     r_ = std::move(r);
   }
   std::shared_ptr<const Redactor> get() const {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return r_;
   }
   std::string redact(std::string_view s) const {
@@ -40,8 +40,8 @@ class RedactorHolder {
   }
 
  private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const Redactor> r_;
+  mutable Mutex mu_;
+  std::shared_ptr<const Redactor> r_ GUARDED_BY(mu_);
 };
 
 // A logger writing to stderr. `name` appears in JSON lines as "logger".

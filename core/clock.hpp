@@ -4,7 +4,8 @@
 // parameter, never the database's now()), the state store pruning, the demo.
 
 #include <chrono>
-#include <mutex>
+
+#include "core/mutex.hpp"
 
 namespace datawatch {
 
@@ -39,9 +40,9 @@ class SimulatedClock final : public Clock {
   void advanceTo(TimePoint t);
 
  private:
-  mutable std::mutex mu_;
-  TimePoint wall_;
-  Duration elapsed_{0};
+  mutable Mutex mu_;
+  TimePoint wall_ GUARDED_BY(mu_);
+  Duration elapsed_ GUARDED_BY(mu_){0};
 };
 
 }  // namespace datawatch

@@ -279,7 +279,7 @@ SloEngine::RebuildStats SloEngine::configure(const config::Config& cfg, StateSto
                                              TimePoint now) {
   RebuildStats stats;
   std::map<std::string, Entry> next;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (const auto& s : cfg.slos) {
     std::vector<SloProbe> probes;
     for (const auto& name : s.probes) {
@@ -324,7 +324,7 @@ SloEngine::RebuildStats SloEngine::configure(const config::Config& cfg, StateSto
 }
 
 void SloEngine::record(const ProbeResult& run) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = by_probe_.find(run.probe);
   if (it == by_probe_.end()) return;
   for (SloState* s : it->second) s->record(run);
@@ -337,14 +337,14 @@ std::vector<SloStatus> SloEngine::evaluate(TimePoint now) {
 }
 
 void SloEngine::evaluate(TimePoint now, std::vector<SloStatus>& out) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   out.resize(slos_.size());
   size_t i = 0;
   for (auto& [name, e] : slos_) e.state->evaluate(now, out[i++]);
 }
 
 size_t SloEngine::size() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return slos_.size();
 }
 

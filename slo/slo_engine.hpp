@@ -28,7 +28,6 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -37,6 +36,7 @@
 #include "slo/burn_rate.hpp"
 #include "slo/event_window.hpp"
 #include "config/types.hpp"
+#include "core/mutex.hpp"
 #include "core/result.hpp"
 #include "probes/result.hpp"
 
@@ -172,9 +172,9 @@ class SloEngine {
     std::string fingerprint;
     std::unique_ptr<SloState> state;
   };
-  mutable std::mutex mu_;
-  std::map<std::string, Entry> slos_;                       // guarded by mu_
-  std::map<std::string, std::vector<SloState*>> by_probe_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::map<std::string, Entry> slos_ GUARDED_BY(mu_);
+  std::map<std::string, std::vector<SloState*>> by_probe_ GUARDED_BY(mu_);
 };
 
 }  // namespace datawatch

@@ -21,7 +21,7 @@ std::string Receiver::url(const std::string& path) const {
 }
 
 void Receiver::respond(Responder r) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   responder_ = std::move(r);
 }
 
@@ -31,12 +31,12 @@ void Receiver::respondWith(int status, std::string body,
 }
 
 std::vector<Receiver::Request> Receiver::requests() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return requests_;
 }
 
 std::vector<Receiver::Request> Receiver::accepted() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<Request> out;
   for (size_t i = 0; i < requests_.size(); ++i)
     if (accepted_[i]) out.push_back(requests_[i]);
@@ -44,20 +44,20 @@ std::vector<Receiver::Request> Receiver::accepted() const {
 }
 
 bool Receiver::waitAccepted(size_t n, std::chrono::milliseconds timeout) const {
-  std::unique_lock lock(mu_);
-  return cv_.wait_for(lock, timeout, [&] {
+  MutexLock lock(mu_);
+  return cv_.waitFor(lock, timeout, [&]() REQUIRES(mu_) {
     return static_cast<size_t>(std::count(accepted_.begin(), accepted_.end(), true)) >= n;
   });
 }
 
 bool Receiver::waitRequests(size_t n, std::chrono::milliseconds timeout) const {
-  std::unique_lock lock(mu_);
-  return cv_.wait_for(lock, timeout, [&] { return requests_.size() >= n; });
+  MutexLock lock(mu_);
+  return cv_.waitFor(lock, timeout, [&]() REQUIRES(mu_) { return requests_.size() >= n; });
 }
 
 void Receiver::start() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = false;
   }
   server_ = std::make_unique<httplib::Server>();
@@ -72,15 +72,16 @@ void Receiver::start() {
     Reply reply;
     size_t index;
     {
-      std::unique_lock lock(mu_);
+      MutexLock lock(mu_);
       reply = responder_(r);
       index = requests_.size();
       requests_.push_back(r);
       accepted_.push_back(false);
-      cv_.notify_all();
-      if (reply.hold.count() > 0) cv_.wait_for(lock, reply.hold, [&] { return stopping_; });
+      cv_.notifyAll();
+      if (reply.hold.count() > 0)
+        cv_.waitFor(lock, reply.hold, [&]() REQUIRES(mu_) { return stopping_; });
       accepted_[index] = reply.status >= 200 && reply.status < 300;
-      cv_.notify_all();
+      cv_.notifyAll();
     }
     res.status = reply.status;
     for (const auto& [k, v] : reply.headers) res.set_header(k, v);
@@ -100,10 +101,10 @@ void Receiver::start() {
 
 void Receiver::stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  cv_.notifyAll();
   if (server_) server_->stop();
   if (thread_.joinable()) thread_.join();
   server_.reset();

@@ -5,16 +5,16 @@
 // client's timeout — or is stopped so connections are refused.
 
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "core/mutex.hpp"
 
 namespace httplib {
 class Server;
@@ -69,12 +69,12 @@ class Receiver {
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;
-  mutable std::mutex mu_;
-  mutable std::condition_variable cv_;
-  bool stopping_ = false;  // releases held replies
-  Responder responder_;
-  std::vector<Request> requests_;
-  std::vector<bool> accepted_;
+  mutable Mutex mu_;
+  mutable CondVar cv_;
+  bool stopping_ GUARDED_BY(mu_) = false;  // releases held replies
+  Responder responder_ GUARDED_BY(mu_);
+  std::vector<Request> requests_ GUARDED_BY(mu_);
+  std::vector<bool> accepted_ GUARDED_BY(mu_);
 };
 
 }  // namespace datawatch::testing
