@@ -25,6 +25,7 @@
 #include <sstream>
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
+#include "core/utf8.hpp"
 
 namespace datawatch {
 namespace {
@@ -178,7 +179,7 @@ int cmdIncidents(const CommonOptions& common, const std::vector<std::string>& ar
     nlohmann::json j = **inc;
     j.erase("burn_series");
     if (format == "json") {
-      std::cout << j.dump(2) << "\n";
+      std::cout << dumpJson(j, 2) << "\n";
       return 0;
     }
     std::cout << j.value("id", "") << "  " << j.value("status", "") << "  "
@@ -186,7 +187,7 @@ int cmdIncidents(const CommonOptions& common, const std::vector<std::string>& ar
               << "opened   " << j.value("opened_at", "") << "\n"
               << "resolved "
               << (j["resolved_at"].is_string() ? j["resolved_at"].get<std::string>() : "-") << "\n"
-              << "alerts   " << j["alerts"].dump() << "\n"
+              << "alerts   " << dumpJson(j["alerts"]) << "\n"
               << "postmortem "
               << (j["postmortem"].is_string() ? j["postmortem"].get<std::string>() : "-")
               << "\n\ntimeline (UTC)\n";
@@ -206,7 +207,7 @@ int cmdIncidents(const CommonOptions& common, const std::vector<std::string>& ar
       j.erase("burn_series");
       out.push_back(std::move(j));
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << dumpJson(out, 2) << "\n";
     return 0;
   }
   std::cout << pad("ID", 18) << pad("STATUS", 10) << pad("SEVERITY", 10) << pad("OPENED", 22)
@@ -323,7 +324,7 @@ int cmdCheck(const CommonOptions& common, const std::vector<std::string>& only,
   if (format == "json") {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& r : results) arr.push_back(redactor->redactJson(r.toJson()));
-    std::cout << arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << dumpJson(arr, 2) << "\n";
   } else {
     const bool color = colorOn(stdout);
     size_t wp = 5, wt = 4, wg = 6, wv = 5;

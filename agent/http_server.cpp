@@ -9,6 +9,7 @@
 #include <charconv>
 
 #include "core/markup.hpp"
+#include "core/utf8.hpp"
 
 namespace datawatch {
 
@@ -27,7 +28,7 @@ namespace {
 
 void jsonError(httplib::Response& res, int code, const std::string& message) {
   res.status = code;
-  res.set_content(nlohmann::json{{"error", message}}.dump(), "application/json");
+  res.set_content(dumpJson(nlohmann::json{{"error", message}}), "application/json");
 }
 
 }  // namespace
@@ -76,23 +77,22 @@ void HttpServer::routes() {
     if (!authorized(req, res, "reload")) return;
     auto st = api_.reload();
     if (!st) return jsonError(res, 400, st.message());
-    res.set_content(nlohmann::json{{"status", "reloaded"}}.dump(), "application/json");
+    res.set_content(dumpJson(nlohmann::json{{"status", "reloaded"}}), "application/json");
   });
   s.Get("/api/v1/status", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(api_.status().dump(2, ' ', false, nlohmann::json::error_handler_t::replace),
-                    "application/json");
+    res.set_content(dumpJson(api_.status(), 2), "application/json");
   });
   s.Get("/api/v1/incidents", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(api_.incidents().dump(2), "application/json");
+    res.set_content(dumpJson(api_.incidents(), 2), "application/json");
   });
   s.Get(R"(/api/v1/incidents/([A-Za-z0-9_-]+))",
         [this](const httplib::Request& req, httplib::Response& res) {
           auto inc = api_.incident(req.matches[1]);
           if (!inc) return jsonError(res, 404, "no incident " + std::string(req.matches[1]));
-          res.set_content(inc->dump(2), "application/json");
+          res.set_content(dumpJson(*inc, 2), "application/json");
         });
   s.Get("/api/v1/silences", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(api_.silences().dump(2), "application/json");
+    res.set_content(dumpJson(api_.silences(), 2), "application/json");
   });
   s.Post("/api/v1/silences",
          [this, authorized](const httplib::Request& req, httplib::Response& res) {
@@ -102,7 +102,7 @@ void HttpServer::routes() {
            auto created = api_.addSilence(body);
            if (!created) return jsonError(res, 400, created.error());
            res.status = 201;
-           res.set_content(created->dump(2), "application/json");
+           res.set_content(dumpJson(*created, 2), "application/json");
          });
   s.Delete(R"(/api/v1/silences/([A-Za-z0-9_-]+))",
            [this, authorized](const httplib::Request& req, httplib::Response& res) {

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/utf8.hpp"
+
 namespace datawatch {
 namespace {
 
@@ -36,8 +38,7 @@ class RedactingFormatter final : public spdlog::formatter {
     const auto level = spdlog::level::to_string_view(msg.level);
     j["level"] = std::string(level.data(), level.size());
     j["msg"] = clean;
-    const std::string line =
-        j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    const std::string line = dumpJson(j) + "\n";
     dest.append(line.data(), line.data() + line.size());
   }
 

@@ -7,6 +7,7 @@
 #include "core/duration.hpp"
 #include "core/markup.hpp"
 #include "core/time_format.hpp"
+#include "core/utf8.hpp"
 #include "probes/sql_probes.hpp"
 
 namespace datawatch {
@@ -107,7 +108,7 @@ std::string renderStatusPage(const json& status) {
       char width_css[32];
       std::snprintf(width_css, sizeof width_css, "%.1f", width);
       html += "<tr><td>" + esc(s.value("name", json())) + "</td><td>" +
-              xmlEscape(json(s.value("objective_percent", 0.0)).dump()) + "% / " +
+              xmlEscape(dumpJson(json(s.value("objective_percent", 0.0)))) + "% / " +
               esc(s.value("window", json())) + "</td><td>" + percent(s.value("sli", json()), 3) +
               "</td><td><span class=\"bar " + cls + "\" title=\"" + percent(budget, 1) +
               "\"><i style=\"width:" + width_css + "%\"></i></span> " + percent(budget, 1) +
@@ -129,7 +130,7 @@ std::string renderStatusPage(const json& status) {
       if (a.contains("silenced_by") && a["silenced_by"].is_string())
         muted = "silenced by " + a["silenced_by"].get<std::string>();
       else if (!a.value("inhibited_by", json::array()).empty())
-        muted = "inhibited: failing upstream " + a["inhibited_by"].dump();
+        muted = "inhibited: failing upstream " + dumpJson(a["inhibited_by"]);
       html += "<tr><td class=\"fail\">" + esc(a.value("id", json())) + "</td><td>" +
               esc(a.value("severity", json())) + "</td><td>" +
               xmlEscape(ago(a.value("started_at", json()), now)) + "</td><td>" + xmlEscape(muted) +
@@ -143,7 +144,7 @@ std::string renderStatusPage(const json& status) {
     bool first = true;
     for (const auto& x : silences) {
       html += std::string(first ? "" : "; ") + esc(x.value("id", json())) + " " +
-              xmlEscape(x.value("match", json::object()).dump()) + " until " +
+              xmlEscape(dumpJson(x.value("match", json::object()))) + " until " +
               esc(x.value("ends", json())) + (x.value("active", false) ? "" : " (pending)");
       first = false;
     }
@@ -163,7 +164,7 @@ std::string renderStatusPage(const json& status) {
               xmlEscape(id) + "</a></td><td>" + esc(i.value("subject", json())) + "</td><td>" +
               esc(i.value("severity", json())) + "</td><td>" +
               xmlEscape(ago(i.value("opened_at", json()), now)) + "</td><td>" +
-              xmlEscape(i.value("alerts", json::array()).dump()) + "</td></tr>\n";
+              xmlEscape(dumpJson(i.value("alerts", json::array()))) + "</td></tr>\n";
     }
     html += "</table>\n";
   }

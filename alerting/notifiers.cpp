@@ -12,6 +12,7 @@
 
 #include "alerting/http_client.hpp"
 #include "core/time_format.hpp"
+#include "core/utf8.hpp"
 
 namespace datawatch {
 namespace {
@@ -74,7 +75,7 @@ std::string probeLines(const json& a, bool markdown) {
     if (p.contains("value") && p["value"].is_number())
       line += ": " + number(p["value"].get<double>()) + " " + str(p, "unit");
     if (p.contains("threshold") && p["threshold"].is_object() && !p["threshold"].empty())
-      line += " (threshold " + p["threshold"].dump() + ")";
+      line += " (threshold " + dumpJson(p["threshold"]) + ")";
     const std::string msg = str(p, "message");
     if (!msg.empty()) line += " — " + msg;
     out += (markdown ? slackEscape(line) : line) + "\n";
@@ -142,7 +143,7 @@ std::string dashboardOf(const json& a) {
 }
 
 std::string fingerprint(const json& labels) {
-  const std::string s = labels.dump();  // object keys are sorted
+  const std::string s = dumpJson(labels);  // object keys are sorted
   unsigned char md[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), md);
   char hex[17];
@@ -162,6 +163,7 @@ SendResult fromHttp(const HttpResponse& r) {
     s.retryable = r.retryable();
     s.retry_after = r.retry_after;
     s.error = r.describe();
+    s.aborted = r.aborted;
   }
   return s;
 }
@@ -177,7 +179,7 @@ class SlackNotifier final : public Notifier {
     std::vector<json> payloads;
     for (const auto& it : batch) payloads.push_back(it.payload);
     return fromHttp(
-        httpPost({cfg_.webhook_url, slackMessage(payloads, cfg_).dump(), {}, timeout_}, now));
+        httpPost({cfg_.webhook_url, dumpJson(slackMessage(payloads, cfg_)), {}, timeout_}, now, abort_));
   }
 
  private:
@@ -192,8 +194,8 @@ class WebhookNotifier final : public Notifier {
   SendResult send(const std::vector<OutboxItem>& batch, TimePoint now) override {
     const OutboxItem& it = batch.front();
     const std::string body = cfg_.format == config::WebhookFormat::Alertmanager
-                                 ? alertmanagerWebhook(it.payload, name_).dump()
-                                 : it.payload.dump();
+                                 ? dumpJson(alertmanagerWebhook(it.payload, name_))
+                                 : dumpJson(it.payload);
     const std::string ts = std::to_string(
         std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
     HttpRequest req{cfg_.url, body, {}, timeout_};
@@ -203,7 +205,7 @@ class WebhookNotifier final : public Notifier {
       req.headers.push_back("X-Datawatch-Signature: sha256=" +
                             hmacSha256Hex(*cfg_.secret, ts + "." + body));
     for (const auto& [k, v] : cfg_.headers) req.headers.push_back(k + ": " + v);
-    return fromHttp(httpPost(req, now));
+    return fromHttp(httpPost(req, now, abort_));
   }
 
  private:
@@ -220,10 +222,10 @@ class PagerdutyNotifier final : public Notifier {
   }
   SendResult send(const std::vector<OutboxItem>& batch, TimePoint now) override {
     return fromHttp(httpPost({cfg_.url + "/v2/enqueue",
-                              pagerdutyEvent(batch.front().payload, cfg_.routing_key).dump(),
+                              dumpJson(pagerdutyEvent(batch.front().payload, cfg_.routing_key)),
                               {},
                               timeout_},
-                             now));
+                             now, abort_));
   }
 
  private:
@@ -242,8 +244,8 @@ class AlertmanagerNotifier final : public Notifier {
     std::vector<json> payloads;
     for (const auto& it : batch) payloads.push_back(it.payload);
     return fromHttp(httpPost(
-        {cfg_.url + "/api/v2/alerts", alertmanagerAlerts(payloads, now).dump(), {}, timeout_},
-        now));
+        {cfg_.url + "/api/v2/alerts", dumpJson(alertmanagerAlerts(payloads, now)), {}, timeout_},
+        now, abort_));
   }
 
  private:
@@ -258,7 +260,7 @@ class FileNotifier final : public Notifier {
   SendResult send(const std::vector<OutboxItem>& batch, TimePoint) override {
     SendResult r;
     std::string lines;
-    for (const auto& it : batch) lines += it.payload.dump() + "\n";
+    for (const auto& it : batch) lines += dumpJson(it.payload) + "\n";
     const int fd = ::open(cfg_.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) {
       r.error = "cannot open " + cfg_.path.string() + ": " + std::strerror(errno);

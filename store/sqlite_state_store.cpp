@@ -6,6 +6,7 @@
 
 #include "core/redact.hpp"
 #include "core/time_format.hpp"
+#include "core/utf8.hpp"
 #include "probes/sqlite_handle.hpp"
 
 namespace datawatch {
@@ -173,8 +174,8 @@ Status SqliteStateStore::recordRun(const ProbeResult& r) {
     sqlite3_bind_null(s, 7);
   bindText(s, 8, r.unit);
   bindText(s, 9, r.message);
-  bindText(s, 10, r.threshold.dump());
-  bindText(s, 11, r.details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  bindText(s, 10, dumpJson(r.threshold));
+  bindText(s, 11, dumpJson(r.details));
   sqlite3_bind_int64(s, 12, toUnixMillis(r.observed_at));
   sqlite3_bind_double(s, 13, r.duration_seconds);
   if (sqlite3_step(s) != SQLITE_DONE) {
@@ -292,7 +293,7 @@ Status SqliteStateStore::saveSnapshotLocked(const std::string& key, const nlohma
   if (!s.ok())
     return Status::Error(std::string("state store write failed: ") + sqlite3_errmsg(db_));
   bindText(s.get(), 1, key);
-  bindText(s.get(), 2, value.dump());
+  bindText(s.get(), 2, dumpJson(value));
   if (sqlite3_step(s.get()) != SQLITE_DONE)
     return Status::Error(std::string("state store write failed: ") + sqlite3_errmsg(db_));
   return Status::Ok();
@@ -320,7 +321,7 @@ Status SqliteStateStore::commitAlerts(const std::string& key, const nlohmann::js
     bindText(s.get(), 1, it.delivery_id);
     bindText(s.get(), 2, it.notifier);
     bindText(s.get(), 3, it.alert_id);
-    bindText(s.get(), 4, it.payload.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    bindText(s.get(), 4, dumpJson(it.payload));
     sqlite3_bind_int64(s.get(), 5, toUnixMillis(it.created_at));
     sqlite3_bind_int64(s.get(), 6, toUnixMillis(it.next_attempt));
     if (sqlite3_step(s.get()) != SQLITE_DONE) return fail("outbox");
@@ -431,7 +432,7 @@ Status SqliteStateStore::saveIncident(const nlohmann::json& doc) {
   bindText(s.get(), 1, doc.value("id", ""));
   bindText(s.get(), 2, doc.value("status", "open"));
   sqlite3_bind_int64(s.get(), 3, opened ? toUnixMillis(*opened) : 0);
-  bindText(s.get(), 4, doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  bindText(s.get(), 4, dumpJson(doc));
   if (sqlite3_step(s.get()) != SQLITE_DONE)
     return Status::Error(std::string("state store write failed: ") + sqlite3_errmsg(db_));
   return Status::Ok();
