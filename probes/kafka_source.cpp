@@ -74,7 +74,7 @@ Result<std::vector<StreamSource::PartitionOffsets>> KafkaSource::watermarks(
     const std::string& topic, MonoTime deadline) {
   using R = Result<std::vector<PartitionOffsets>>;
   if (!rk_) return R::Error(setup_error_);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
   const rd_kafka_metadata_t* md = nullptr;
   const rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 0, rkt, &md, timeoutMs(deadline));
@@ -119,7 +119,7 @@ Result<std::map<int32_t, int64_t>> KafkaSource::offsetsForTime(
     MonoTime deadline) {
   using R = Result<std::map<int32_t, int64_t>>;
   if (!rk_) return R::Error(setup_error_);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const int64_t ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count();
   auto list = makeList(topic, partitions, ms);
@@ -139,7 +139,7 @@ Result<std::vector<StreamSource::Message>> KafkaSource::readAt(
   using R = Result<std::vector<Message>>;
   if (!rk_) return R::Error(setup_error_);
   if (offsets.empty()) return std::vector<Message>{};
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   // The simple (legacy) consumer: partitions started at an offset onto one
   // queue. Unlike assign() it needs no group id; librdkafka still fetches per
   // leader broker, all of its partitions in one request.
@@ -202,7 +202,7 @@ Result<std::map<int32_t, int64_t>> KafkaSource::committed(const std::string& gro
                                                           MonoTime deadline) {
   using R = Result<std::map<int32_t, int64_t>>;
   if (!rk_) return R::Error(setup_error_);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto list = makeList(topic, partitions, RD_KAFKA_OFFSET_INVALID);
   rd_kafka_ListConsumerGroupOffsets_t* req =
       rd_kafka_ListConsumerGroupOffsets_new(group.c_str(), list.get());

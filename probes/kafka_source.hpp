@@ -14,10 +14,10 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "core/mutex.hpp"
 #include "probes/stream_source.hpp"
 
 namespace datawatch {
@@ -55,8 +55,9 @@ class KafkaSource final : public StreamSource {
   std::string name_;
   const Clock& clock_;
   std::string setup_error_;  // non-empty when the handle could not be built
-  rd_kafka_t* rk_ = nullptr;
-  std::mutex mu_;
+  Mutex mu_;
+  // Set once by the constructor; requests on the handle hold mu_.
+  rd_kafka_t* rk_ PT_GUARDED_BY(mu_) = nullptr;
 };
 
 }  // namespace datawatch
