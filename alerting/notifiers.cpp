@@ -163,7 +163,6 @@ SendResult fromHttp(const HttpResponse& r) {
     s.retryable = r.retryable();
     s.retry_after = r.retry_after;
     s.error = r.describe();
-    s.aborted = r.aborted;
   }
   return s;
 }
@@ -179,7 +178,7 @@ class SlackNotifier final : public Notifier {
     std::vector<json> payloads;
     for (const auto& it : batch) payloads.push_back(it.payload);
     return fromHttp(
-        httpPost({cfg_.webhook_url, dumpJson(slackMessage(payloads, cfg_)), {}, timeout_}, now, abort_));
+        httpPost({cfg_.webhook_url, dumpJson(slackMessage(payloads, cfg_)), {}, timeout_}, now));
   }
 
  private:
@@ -205,7 +204,7 @@ class WebhookNotifier final : public Notifier {
       req.headers.push_back("X-Datawatch-Signature: sha256=" +
                             hmacSha256Hex(*cfg_.secret, ts + "." + body));
     for (const auto& [k, v] : cfg_.headers) req.headers.push_back(k + ": " + v);
-    return fromHttp(httpPost(req, now, abort_));
+    return fromHttp(httpPost(req, now));
   }
 
  private:
@@ -225,7 +224,7 @@ class PagerdutyNotifier final : public Notifier {
                               dumpJson(pagerdutyEvent(batch.front().payload, cfg_.routing_key)),
                               {},
                               timeout_},
-                             now, abort_));
+                             now));
   }
 
  private:
@@ -245,7 +244,7 @@ class AlertmanagerNotifier final : public Notifier {
     for (const auto& it : batch) payloads.push_back(it.payload);
     return fromHttp(httpPost(
         {cfg_.url + "/api/v2/alerts", dumpJson(alertmanagerAlerts(payloads, now)), {}, timeout_},
-        now, abort_));
+        now));
   }
 
  private:
