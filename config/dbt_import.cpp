@@ -7,6 +7,8 @@
 #include <set>
 #include <vector>
 
+#include "core/utf8.hpp"
+
 namespace datawatch::config {
 namespace {
 
@@ -140,7 +142,7 @@ Result<std::string> importDbtManifest(const json& manifest, const DbtImportOptio
     } else {
       out << YAML::Key << "accepted" << YAML::Value << YAML::Flow << YAML::BeginSeq;
       for (const auto& v : kwargs.value("values", json::array())) {
-        out << YAML::DoubleQuoted << (v.is_string() ? v.get<std::string>() : v.dump());
+        out << YAML::DoubleQuoted << (v.is_string() ? v.get<std::string>() : dumpJson(v));
       }
       out << YAML::EndSeq;
       if (!kwargs.contains("values") || kwargs["values"].empty()) {
