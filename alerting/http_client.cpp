@@ -42,6 +42,13 @@ size_t onHeader(char* data, size_t size, size_t n, void* user) {
   return len;
 }
 
+// libcurl's progress callback: non-zero makes the transfer fail with
+// CURLE_ABORTED_BY_CALLBACK.
+int onProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto* abort = static_cast<const std::atomic<bool>*>(user);
+  return abort->load() ? 1 : 0;
+}
+
 void globalInit() {
   static std::once_flag once;
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -68,7 +75,7 @@ std::string HttpResponse::describe() const {
   return "HTTP " + std::to_string(status) + (b.empty() ? "" : ": " + b);
 }
 
-HttpResponse httpPost(const HttpRequest& req, TimePoint now) {
+HttpResponse httpPost(const HttpRequest& req, TimePoint now, const std::atomic<bool>* abort) {
   globalInit();
   HttpResponse res;
   CURL* curl = curl_easy_init();
@@ -99,8 +106,16 @@ HttpResponse httpPost(const HttpRequest& req, TimePoint now) {
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &got);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, onHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &got);
-  const CURLcode rc = curl_easy_perform(curl);
-  if (rc != CURLE_OK) {
+  if (abort) {
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, onProgress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(abort));
+  }
+  const CURLcode rc = abort && abort->load() ? CURLE_ABORTED_BY_CALLBACK : curl_easy_perform(curl);
+  if (rc == CURLE_ABORTED_BY_CALLBACK) {
+    res.aborted = true;
+    res.error = "aborted: the agent is stopping";
+  } else if (rc != CURLE_OK) {
     // The error buffer names host and port at most, never the URL's path or
     // query, where webhook secrets live.
     res.error = errbuf[0] ? errbuf : curl_easy_strerror(rc);

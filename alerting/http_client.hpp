@@ -1,7 +1,14 @@
 #pragma once
 // One HTTP POST with libcurl, for the notifiers. Blocking, thread-safe (a
 // fresh easy handle per call), with a total timeout. Never throws.
+//
+// Abort: a request given an abort flag gives up within about a second of the
+// flag turning true (libcurl's progress callback, called at least once a
+// second while connecting or waiting), and answers with `aborted` set: no
+// verdict on the receiver, so the caller neither retries it as a failure nor
+// drops it.
 
+#include <atomic>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +29,7 @@ struct HttpResponse {
   std::string body;                     // the first 4 KB
   std::string error;                    // transport error (connection refused, timeout), or ""
   std::optional<Duration> retry_after;  // from a Retry-After header (seconds or HTTP date)
+  bool aborted = false;                 // given up because the abort flag was set
 
   bool ok() const { return error.empty() && status >= 200 && status < 300; }
   // Worth retrying: no response, 408, 429 or 5xx. Other 4xx mean the request
@@ -33,7 +41,9 @@ struct HttpResponse {
   std::string describe() const;
 };
 
-// `now` resolves Retry-After dates into a delay.
-HttpResponse httpPost(const HttpRequest& req, TimePoint now);
+// `now` resolves Retry-After dates into a delay. `abort`, when given, must
+// outlive the call.
+HttpResponse httpPost(const HttpRequest& req, TimePoint now,
+                      const std::atomic<bool>* abort = nullptr);
 
 }  // namespace datawatch

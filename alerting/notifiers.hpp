@@ -14,6 +14,7 @@
 // - alertmanager: POST <url>/api/v2/alerts, an array of postable alerts.
 // - file: one SPEC §5 body per line, appended and fsync'ed.
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,7 @@ struct SendResult {
   bool retryable = true;                // false: the receiver rejected it for good (4xx)
   std::optional<Duration> retry_after;  // the receiver asked for this delay (429)
   std::string error;                    // for logs: never holds the URL or a secret
+  bool aborted = false;  // given up because the agent is stopping: no verdict, not a failure
 };
 
 class Notifier {
@@ -42,6 +44,12 @@ class Notifier {
   virtual Duration groupWait() const { return Duration{0}; }
   // Sends `batch` (1..maxBatch() items) at `now`.
   virtual SendResult send(const std::vector<OutboxItem>& batch, TimePoint now) = 0;
+  // Set before the first send(): a send in flight gives up (SendResult::aborted)
+  // within about a second of the flag turning true. Must outlive the notifier.
+  void setAbortFlag(const std::atomic<bool>* abort) { abort_ = abort; }
+
+ protected:
+  const std::atomic<bool>* abort_ = nullptr;
 };
 
 std::unique_ptr<Notifier> makeNotifier(const config::NotifierConfig& cfg);

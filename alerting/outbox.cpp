@@ -63,6 +63,10 @@ NotifierQueue::Pumped NotifierQueue::pump() {
     }
     if (observer_) observer_->attempted(name_, *batch);
     const SendResult r = notifier_->send(*batch, now);
+    if (r.aborted) {  // stopping: no verdict; the batch stays queued as it was
+      out.next = now;
+      return out;
+    }
     if (r.ok) {
       consecutive_failures_ = 0;
       for (const auto& it : *batch) report(store_.removeNotification(it.seq));
@@ -130,14 +134,16 @@ Dispatcher::~Dispatcher() {
 
 void Dispatcher::stopWorkers() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
+  abort_ = true;
+  cv_.notifyAll();
   for (auto& t : threads_) t.join();
   threads_.clear();
   queues_.clear();
-  std::lock_guard lock(mu_);
+  abort_ = false;
+  MutexLock lock(mu_);
   stopping_ = false;
 }
 
@@ -160,39 +166,54 @@ void Dispatcher::configure(const config::Config& cfg) {
   } else if (observer_) {
     observer_->storeError(queued.error());
   }
-  for (const auto& n : cfg.notifiers)
-    queues_.push_back(std::make_unique<NotifierQueue>(n.name, makeNotifier(n), store_, clock_,
+  for (const auto& n : cfg.notifiers) {
+    auto notifier = makeNotifier(n);
+    notifier->setAbortFlag(&abort_);
+    queues_.push_back(std::make_unique<NotifierQueue>(n.name, std::move(notifier), store_, clock_,
                                                       observer_, policy_));
+  }
   for (auto& q : queues_) threads_.emplace_back([this, qp = q.get()] { work(*qp); });
 }
 
 void Dispatcher::wake() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     ++wakes_;
   }
-  cv_.notify_all();
+  cv_.notifyAll();
+}
+
+void Dispatcher::pumpOnce(NotifierQueue& q, Duration& idle) {
+  idle = kMaxIdle;
+  try {
+    const auto r = q.pump();
+    if (observer_) {
+      if (auto n = store_.countNotifications()) observer_->queueSize(*n);
+    }
+    if (r.next) {
+      idle = std::clamp(std::chrono::duration_cast<Duration>(*r.next - clock_.now()), Duration{0},
+                        kMaxIdle);
+    }
+  } catch (const std::exception& ex) {
+    // A bug; the items stay queued and are tried again at the next poll.
+    if (observer_) observer_->internalError(q.name(), ex.what());
+  } catch (...) {
+    if (observer_) observer_->internalError(q.name(), "unknown exception");
+  }
 }
 
 void Dispatcher::work(NotifierQueue& q) {
   uint64_t seen = 0;
   while (true) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (stopping_) return;
       seen = wakes_;
     }
-    const auto r = q.pump();
-    if (observer_) {
-      if (auto n = store_.countNotifications()) observer_->queueSize(*n);
-    }
     Duration idle = kMaxIdle;
-    if (r.next) {
-      idle = std::clamp(std::chrono::duration_cast<Duration>(*r.next - clock_.now()), Duration{0},
-                        kMaxIdle);
-    }
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, idle, [&] { return stopping_ || wakes_ != seen; });
+    pumpOnce(q, idle);
+    MutexLock lock(mu_);
+    cv_.waitFor(lock, idle, [&]() REQUIRES(mu_) { return stopping_ || wakes_ != seen; });
   }
 }
 

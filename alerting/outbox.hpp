@@ -13,9 +13,13 @@
 // 408/429), is dropped, counted and reported.
 //
 // The Dispatcher runs one thread per notifier, so a slow or dead receiver
-// delays only its own queue.
+// delays only its own queue. Stopping it aborts the sends in flight (within
+// about a second): an aborted send is no verdict on the receiver, so its
+// notifications stay queued as they were (attempts and backoff unchanged) and
+// go out after the next start. An exception thrown while pumping a queue is
+// reported (DeliveryObserver::internalError) and the worker carries on.
 
-#include <condition_variable>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -28,6 +32,7 @@
 #include "alerting/notifiers.hpp"
 #include "config/types.hpp"
 #include "core/clock.hpp"
+#include "core/mutex.hpp"
 #include "store/state_store.hpp"
 
 namespace datawatch {
@@ -48,6 +53,11 @@ class DeliveryObserver {
   virtual void queueSize(int64_t undelivered) = 0;
   // The outbox could not be read or updated (the item stays queued).
   virtual void storeError(const std::string& error) = 0;
+  // A bug: pumping `notifier`'s queue threw `what`; the worker goes on.
+  virtual void internalError(const std::string& notifier, const std::string& what) {
+    (void)notifier;
+    (void)what;
+  }
 };
 
 struct RetryPolicy {
@@ -101,21 +111,26 @@ class Dispatcher {
   void configure(const config::Config& cfg);
   // New notifications were queued: pump now instead of at the next poll.
   void wake();
-  // Lets in-flight requests finish (each bounded by its notifier's timeout).
+  // Stops the workers, aborting the sends in flight (returns within about a
+  // second whatever the receivers do); their notifications stay queued.
   void stop();
 
  private:
   void work(NotifierQueue& q);
+  void pumpOnce(NotifierQueue& q, Duration& idle);
   void stopWorkers();
 
   StateStore& store_;
   const Clock& clock_;
   DeliveryObserver* observer_;
   RetryPolicy policy_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;  // guarded by mu_
-  uint64_t wakes_ = 0;     // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  uint64_t wakes_ GUARDED_BY(mu_) = 0;
+  // Set while stopping: the notifiers' HTTP sends in flight give up.
+  std::atomic<bool> abort_{false};
+  // configure() and stop() only, on the owner's thread (never concurrently).
   std::vector<std::unique_ptr<NotifierQueue>> queues_;
   std::vector<std::thread> threads_;
 };
