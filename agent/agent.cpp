@@ -2,24 +2,22 @@
 
 #include <signal.h>
 
+#include <cstdlib>
 #include <ctime>
+#include <thread>
 
 #include "agent/version.hpp"
 #include "alerting/notification.hpp"
-#include "incidents/postmortem.hpp"
-#include "slo/slo_advice.hpp"
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
+#include "incidents/postmortem.hpp"
+#include "slo/slo_advice.hpp"
 
 namespace datawatch {
 namespace {
 // SLO metrics and breaching logs are refreshed this often (burn-rate windows
 // start at 5 minutes; Prometheus scrapes every 15-60 s).
 constexpr Duration kSloEvaluationInterval = std::chrono::seconds(10);
-// The state store snapshot holding the firing alerts (a JSON array).
-constexpr const char* kAlertsSnapshot = "alerts/firing";
-// The silences created over the API (a JSON array).
-constexpr const char* kSilencesSnapshot = "silences/api";
 
 std::string describeMute(const Alert& a) {
   if (!a.silenced_by.empty()) return " (silenced by " + a.silenced_by + ": not sent)";
@@ -85,22 +83,16 @@ Result<std::shared_ptr<const config::Config>> Agent::loadConfig() {
 void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
   redactor_->set(std::make_shared<Redactor>(cfg->secrets));
   metrics_.setProbes(cfg->probes);
-  metrics_.setSlos(cfg->slos);
+  metrics_.setSlos(*cfg);
   metrics_.setAlerts(*cfg);
   metrics_.setNotifiers(cfg->notifiers);
-  std::vector<AlertChange> gone;
-  {
-    std::lock_guard lock(alerts_mu_);
-    alert_cfg_ = cfg;
-    silences_.configure(cfg->silences);
-    incidents_.configure(cfg);
-    gone = alerts_.configure(cfg, clock_.now());
-  }
   if (!alerts_restored_) {  // first start: before any probe runs
-    restoreAlerts();
+    restoreIncidents();
     alerts_restored_ = true;
   }
-  handleAlerts(gone, clock_.now());
+  report(lifecycle_->configure(cfg, clock_.now()));
+  for (const auto& w : lifecycle_->takeWarnings()) log_->warn("{}", w);
+  for (const auto& a : lifecycle_->firing()) metrics_.setAlertFiring(a);
   if (dispatcher_) dispatcher_->configure(*cfg);
   // Before the new loop runs: the SLOs replay their history from the store first.
   const auto stats = slos_.configure(*cfg, store_.get(), clock_.now());
@@ -115,22 +107,18 @@ void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
   rt->primeFromStore();
   rt->setResultObserver([this](const ProbeResult& r) {
     slos_.record(r);
-    std::vector<AlertChange> changes;
-    {
-      std::lock_guard lock(alerts_mu_);
-      incidents_.observeProbe(r);
-      changes = alerts_.observeProbe(r);
-    }
-    // Probe alerts go out as soon as they change; repeats and mutes are
-    // reconsidered at every SLO evaluation.
-    if (!changes.empty()) handleAlerts(changes, r.observed_at);
+    report(lifecycle_->observeProbe(r));
   });
   {
     std::lock_guard lock(mu_);
     runtime_ = rt;
   }
-  loop_ = std::make_unique<ProbeLoop>(rt, clock_, workers, &metrics_);
-  loop_->start();
+  if (loop_) {
+    loop_->replaceRuntime(rt, workers);  // a reload: probing never pauses
+  } else {
+    loop_ = std::make_unique<ProbeLoop>(rt, clock_, workers, &metrics_);
+    loop_->start();
+  }
 }
 
 int Agent::run() {
@@ -147,9 +135,10 @@ int Agent::run() {
   }
   store_ = std::move(store).value();
   log_->info("state store {}", store_->describe());
+  lifecycle_ = std::make_unique<AlertLifecycle>(store_.get(), &incidents_);
   dispatcher_ = std::make_unique<Dispatcher>(*store_, clock_, &delivery_report_);
   const std::string listen = opts_.listen.value_or((*cfg)->agent.listen);
-  http_ = std::make_unique<HttpServer>(*this);
+  http_ = std::make_unique<HttpServer>(*this, log_);
   auto port = http_->start(listen);
   if (!port) {
     log_->error("{}", port.error());
@@ -179,27 +168,51 @@ int Agent::run() {
       log_->info("received {}: draining", sig == SIGTERM ? "SIGTERM" : "SIGINT");
       break;
     }
-    if (sig == SIGHUP) {
-      log_->info("received SIGHUP: reloading configuration");
-      (void)reload();
+    try {  // an exception here is a bug: logged, and the agent goes on
+      if (sig == SIGHUP) {
+        log_->info("received SIGHUP: reloading configuration");
+        (void)reload();
+      }
+      if (clock_.now() - last_prune_ >= std::chrono::hours(1)) prune();
+      if (clock_.now() - last_slo_eval_ >= kSloEvaluationInterval) evaluateSlos();
+    } catch (const std::exception& ex) {
+      log_->error("agent loop (reload, prune, SLO evaluation): {}", ex.what());
+    } catch (...) {
+      log_->error("agent loop (reload, prune, SLO evaluation): unknown exception");
     }
-    if (clock_.now() - last_prune_ >= std::chrono::hours(1)) prune();
-    if (clock_.now() - last_slo_eval_ >= kSloEvaluationInterval) evaluateSlos();
   }
-  http_->stop();
+  return stop();
+}
+
+int Agent::stop() {
+  // Bounded (SPEC: within 10 s) whatever is in flight: the HTTP server stops
+  // alongside the drain; probes get drain_grace, then are cancelled and get
+  // ProbeLoop::kCancelWait; notifications in flight are aborted and stay in
+  // the outbox for the next start, like every undelivered one.
+  std::thread http_stop([this] { http_->stop(); });
+  uint64_t runs = 0;
+  bool drained = true;
   {
     std::lock_guard lock(reload_mu_);
-    const uint64_t runs = loop_ ? loop_->completedRuns() : 0;
-    if (loop_) loop_->stop(opts_.drain_grace);
-    // Undelivered notifications stay in the outbox for the next start.
+    stopping_ = true;  // a reload still arriving over HTTP is refused
+    runs = loop_ ? loop_->completedRuns() : 0;
+    if (loop_) drained = loop_->stop(opts_.drain_grace);
     dispatcher_->stop();
-    log_->info("stopped cleanly after {} probe runs", runs);
   }
+  http_stop.join();
+  if (!drained) {
+    // A run ignored cancellation: its thread cannot be joined, so exit now.
+    log_->error("stopped after {} probe runs, abandoning runs that ignored cancellation", runs);
+    log_->flush();
+    std::_Exit(0);
+  }
+  log_->info("stopped cleanly after {} probe runs", runs);
   return 0;
 }
 
 Status Agent::reload() {
   std::lock_guard lock(reload_mu_);
+  if (stopping_) return Status::Error("the agent is stopping");
   auto cfg = loadConfig();
   if (!cfg) {
     metrics_.setReload(false, clock_.now());
@@ -215,8 +228,7 @@ Status Agent::reload() {
       log_->warn("reload: agent.listen changed; the new address takes effect after a restart");
     }
   }
-  if (loop_) loop_->stop(opts_.drain_grace);
-  startRuntime(*cfg);
+  startRuntime(*cfg);  // swaps the new runtime into the running loop
   metrics_.setReload(true, clock_.now());
   log_->info("configuration reloaded: {} probes", (*cfg)->probes.size());
   return Status::Ok();
@@ -243,70 +255,26 @@ void Agent::prune() {
 void Agent::evaluateSlos() {
   last_slo_eval_ = clock_.now();
   slos_.evaluate(last_slo_eval_, slo_statuses_);
-  std::vector<AlertChange> changes;
-  {
-    std::lock_guard lock(alerts_mu_);
-    for (const auto& st : slo_statuses_) {
-      metrics_.observeSlo(st);
-      // What notifications about it say: kept while it breaches or alerts,
-      // including the evaluation that resolves it.
-      if (!st.breaching.empty() || slo_now_.count(st.name) ||
-          alerts_.find("slo:" + st.name + ":page") || alerts_.find("slo:" + st.name + ":ticket"))
-        slo_now_[st.name] = st;
-      incidents_.observeSlo(st, last_slo_eval_);
-      for (auto& c : alerts_.observeSlo(st, last_slo_eval_)) changes.push_back(std::move(c));
-    }
+  for (const auto& st : slo_statuses_) metrics_.observeSlo(st);
+  report(lifecycle_->observeSlos(slo_statuses_, last_slo_eval_));
+  // Burn peaks and delivery events of the last 10 s, saved on change only.
+  if (auto st = lifecycle_->saveChangedIncidents(); !st) {
+    log_->warn("{} (incidents kept in memory, saved with the next change)", st.message());
+    metrics_.stateStoreError();
   }
-  handleAlerts(changes, last_slo_eval_);
-  persistIncidents();  // burn peaks and delivery events of the last 10 s
 }
 
-void Agent::handleAlerts(const std::vector<AlertChange>& changes, TimePoint now) {
-  std::vector<Alert> fired;  // as of after planning: with their mute state
-  size_t queued = 0;
-  Status st;
-  {
-    std::lock_guard lock(alerts_mu_);
-    auto outgoing = alerts_.plan(changes, silences_, now);
-    incidents_.observeAlerts(changes, alerts_, now);
-    incidents_.observeMutes(alerts_, now);
-    if (changes.empty() && outgoing.empty() && unqueued_.empty()) return;
-    NotificationContext ctx;
-    ctx.cfg = alert_cfg_.get();
-    ctx.last_run = [this](const std::string& p) { return alerts_.lastRun(p); };
-    for (const auto& o : outgoing) {
-      auto it = slo_now_.find(o.alert.subject);
-      ctx.slo = o.alert.kind == "slo" && it != slo_now_.end() ? &it->second : nullptr;
-      unqueued_.push_back(outboxItem(o, ctx));
-    }
-    for (const auto& c : changes) {
-      const Alert* now_firing = c.fired ? alerts_.find(c.alert.id()) : nullptr;
-      fired.push_back(now_firing ? *now_firing : c.alert);
-    }
-    // An SLO with no firing alert left needs no status kept.
-    std::erase_if(slo_now_, [&](const auto& kv) {
-      return !alerts_.find("slo:" + kv.first + ":page") &&
-             !alerts_.find("slo:" + kv.first + ":ticket") && kv.second.breaching.empty();
-    });
-    nlohmann::json firing = nlohmann::json::array();
-    for (const auto& a : alerts_.firing()) firing.push_back(toJson(a));
-    // Under alerts_mu_: snapshots commit in the order they were taken.
-    st = store_ ? store_->commitAlerts(kAlertsSnapshot, firing, unqueued_)
-                : Status::Error("no state store");
-    if (st) {
-      queued = unqueued_.size();
-      unqueued_.clear();
-    }
-  }
-  if (!st) {
-    log_->error("{}: alert state and notifications kept in memory, retried in {}s", st.message(),
+void Agent::report(const LifecycleStep& step) {
+  if (!step.committed) {
+    log_->error("{}: alert state and notifications kept in memory, retried in {}s",
+                step.committed.message(),
                 std::chrono::duration_cast<std::chrono::seconds>(kSloEvaluationInterval).count());
     metrics_.stateStoreError();
   }
-  for (size_t i = 0; i < changes.size(); ++i) {
-    const auto& a = fired[i];
+  for (const auto& c : step.changes) {
+    const auto& a = c.alert;
     metrics_.setAlertFiring(a);
-    if (changes[i].fired) {
+    if (c.fired) {
       log_->warn("alert {} firing: {}{}", a.id(), a.summary, describeMute(a));
     } else {
       log_->info("alert {} resolved after {}: {}", a.id(),
@@ -314,38 +282,35 @@ void Agent::handleAlerts(const std::vector<AlertChange>& changes, TimePoint now)
                  a.summary);
     }
   }
-  if (queued > 0 && dispatcher_) dispatcher_->wake();
-  if (!changes.empty()) persistIncidents();
+  if (step.queued > 0 && dispatcher_) dispatcher_->wake();
+  draftPostmortems(step.resolved_incidents);
 }
 
-void Agent::persistIncidents() {
-  std::lock_guard store_lock(incidents_store_mu_);
-  std::vector<Incident> changed;
-  std::shared_ptr<const config::Config> cfg;
+void Agent::draftPostmortems(const std::vector<std::string>& ids) {
+  if (ids.empty() || !store_) return;
+  std::shared_ptr<Runtime> rt;
   {
-    std::lock_guard lock(alerts_mu_);
-    changed = incidents_.takeChanged();
-    cfg = alert_cfg_;
+    std::lock_guard lock(mu_);
+    rt = runtime_;
   }
-  if (!store_ || !cfg) return;
-  for (auto& inc : changed) {
-    if (!inc.open) {
-      auto written = writePostmortem(inc, *cfg, *store_, clock_.now());
-      if (written && !written->template_error.empty())
-        log_->error("post-mortem template: {}; the default draft was written",
-                    written->template_error);
-      if (written) {
-        inc.postmortem = written->markdown.string();
-        log_->info("incident {} resolved after {}: post-mortem draft {}", inc.id,
-                   humanDuration(inc.duration(clock_.now())), inc.postmortem);
-      } else {
-        log_->error("incident {}: cannot write the post-mortem: {}", inc.id, written.error());
-      }
+  if (!rt) return;
+  for (const auto& id : ids) {
+    auto doc = store_->loadIncident(id);
+    auto inc = doc && *doc ? incidentFromJson(**doc) : std::nullopt;
+    if (!inc) {
+      log_->error("incident {}: not found in the state store; no post-mortem drafted", id);
+      continue;
     }
-    if (auto st = store_->saveIncident(toJson(inc, true)); !st) {
-      log_->warn("{} (incident {} not saved)", st.message(), inc.id);
-      metrics_.stateStoreError();
+    auto written = writePostmortem(*inc, rt->config(), *store_, clock_.now());
+    if (!written) {
+      log_->error("incident {}: cannot write the post-mortem: {}", id, written.error());
+      continue;
     }
+    if (!written->template_error.empty())
+      log_->error("post-mortem template: {}; the default draft was written",
+                  written->template_error);
+    log_->info("incident {} resolved after {}: post-mortem draft {}", id,
+               humanDuration(inc->duration(clock_.now())), written->markdown.string());
   }
 }
 
@@ -359,7 +324,7 @@ void Agent::recordLateDelivery(const TimelineEvent& e, const std::string& alert_
     if (std::find(alerts.begin(), alerts.end(), alert_id) == alerts.end()) continue;
     auto inc = incidentFromJson(j);
     if (!inc) return;
-    addTimelineEvent(*inc, e);
+    addDeliveryEvent(*inc, e);
     if (auto st = store_->saveIncident(toJson(*inc, true)); !st) {
       log_->warn("{} (incident {} not updated)", st.message(), inc->id);
       metrics_.stateStoreError();
@@ -390,44 +355,23 @@ std::optional<nlohmann::json> Agent::incident(const std::string& id) {
   return **j;
 }
 
-void Agent::restoreAlerts() {
+void Agent::restoreIncidents() {
   if (!store_) return;
-  auto saved = store_->loadSnapshot(kAlertsSnapshot);
-  if (!saved) log_->warn("{} (firing alerts not restored)", saved.error());
-  std::vector<Alert> firing;
-  if (saved && *saved && (*saved)->is_array()) {
-    for (const auto& j : **saved)
-      if (auto a = alertFromJson(j)) firing.push_back(*a);
-  }
-  auto silences = store_->loadSnapshot(kSilencesSnapshot);
-  if (!silences) log_->warn("{} (API silences not restored)", silences.error());
   std::vector<Incident> open_incidents;
   if (auto open = store_->loadIncidents(true, 1000)) {
     for (const auto& j : *open)
       if (auto inc = incidentFromJson(j)) open_incidents.push_back(std::move(*inc));
+  } else {
+    log_->warn("{} (open incidents not restored)", open.error());
   }
-  std::lock_guard lock(alerts_mu_);
+  // Before the lifecycle exists on any other thread: no lock needed yet.
   incidents_.restore(std::move(open_incidents));
-  if (silences && *silences) silences_.restoreApiSilences(**silences);
-  alerts_.restore(firing);
-  for (const auto& a : alerts_.firing()) metrics_.setAlertFiring(a);
-  if (!firing.empty())
-    log_->info("alerts: {} firing alert(s) restored from the state store", firing.size());
-}
-
-void Agent::persistSilences() {
-  if (!store_) return;
-  if (auto st = store_->saveSnapshot(kSilencesSnapshot, silences_.apiSilencesJson()); !st) {
-    log_->warn("{} (API silences not saved: they last until a restart)", st.message());
-    metrics_.stateStoreError();
-  }
 }
 
 nlohmann::json Agent::silences() {
-  std::lock_guard lock(alerts_mu_);
   const auto now = clock_.now();
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& s : silences_.list(now)) out.push_back(toJson(s, now));
+  for (const auto& s : lifecycle_->silences(now)) out.push_back(toJson(s, now));
   return out;
 }
 
@@ -435,27 +379,20 @@ Result<nlohmann::json> Agent::addSilence(const nlohmann::json& body) {
   const auto now = clock_.now();
   auto s = silenceFromRequest(body, now);
   if (!s) return Result<nlohmann::json>::Error(s.error());
-  Silence added;
-  {
-    std::lock_guard lock(alerts_mu_);
-    added = silences_.add(*s);
-    persistSilences();
-  }
+  const Silence added = lifecycle_->addSilence(*s);
+  for (const auto& w : lifecycle_->takeWarnings()) log_->warn("{}", w);
   log_->info("silence {} added until {}: {}", added.id, formatRfc3339(added.ends), added.reason);
-  handleAlerts({}, now);  // mute state shows at once
+  report(lifecycle_->tick(now));  // mute state shows at once
   return toJson(added, now);
 }
 
 Status Agent::deleteSilence(const std::string& id) {
-  {
-    std::lock_guard lock(alerts_mu_);
-    if (!silences_.remove(id))
-      return Status::Error("no API silence \"" + id +
-                           "\" (config silences are removed in the config)");
-    persistSilences();
-  }
+  if (!lifecycle_->removeSilence(id))
+    return Status::Error("no API silence \"" + id +
+                         "\" (config silences are removed in the config)");
+  for (const auto& w : lifecycle_->takeWarnings()) log_->warn("{}", w);
   log_->info("silence {} removed", id);
-  handleAlerts({}, clock_.now());  // what it muted goes out now
+  report(lifecycle_->tick(clock_.now()));  // what it muted goes out now
   return Status::Ok();
 }
 
@@ -467,19 +404,10 @@ void Agent::DeliveryReport::attempted(const std::string& notifier,
 void Agent::DeliveryReport::delivered(const std::string& notifier,
                                       const std::vector<OutboxItem>& batch) {
   const TimePoint now = a_.clock_.now();
-  std::vector<const OutboxItem*> late;
-  {
-    std::lock_guard lock(a_.alerts_mu_);
-    for (const auto& it : batch) {
-      if (!a_.incidents_.observeDelivery(it.alert_id, notifier, true,
-                                         it.payload.value("status", ""), now))
-        late.push_back(&it);
-    }
-  }
-  for (const auto* it : late) {
+  for (const auto& it : a_.lifecycle_->observeDelivery(notifier, batch, true, "", now)) {
     a_.recordLateDelivery(
-        deliveryEvent(it->alert_id, notifier, true, it->payload.value("status", ""), now),
-        it->alert_id);
+        deliveryEvent(it.alert_id, notifier, true, it.payload.value("status", ""), now),
+        it.alert_id);
   }
   for (const auto& it : batch) {
     a_.log_->info("notification {} delivered to {}: {} {}{}", it.delivery_id, notifier, it.alert_id,
@@ -492,17 +420,9 @@ void Agent::DeliveryReport::failed(const std::string& notifier,
                                    const std::vector<OutboxItem>& batch, const std::string& error,
                                    TimePoint retry_at) {
   a_.metrics_.notificationsFailed(notifier, batch.size());
-  std::vector<const OutboxItem*> late;
-  {
-    std::lock_guard lock(a_.alerts_mu_);
-    for (const auto& it : batch)
-      if (!a_.incidents_.observeDelivery(it.alert_id, notifier, false, error, a_.clock_.now()))
-        late.push_back(&it);
-  }
-  for (const auto* it : late) {
-    a_.recordLateDelivery(deliveryEvent(it->alert_id, notifier, false, error, a_.clock_.now()),
-                          it->alert_id);
-  }
+  const TimePoint now = a_.clock_.now();
+  for (const auto& it : a_.lifecycle_->observeDelivery(notifier, batch, false, error, now))
+    a_.recordLateDelivery(deliveryEvent(it.alert_id, notifier, false, error, now), it.alert_id);
   a_.log_->warn("notifier {}: {} notification(s) not delivered ({}); retry at {}", notifier,
                 batch.size(), error, formatRfc3339(retry_at));
 }
@@ -518,6 +438,11 @@ void Agent::DeliveryReport::dropped(const std::string& notifier,
 
 void Agent::DeliveryReport::queueSize(int64_t undelivered) {
   a_.metrics_.setNotificationQueue(undelivered);
+}
+
+void Agent::DeliveryReport::internalError(const std::string& notifier, const std::string& what) {
+  a_.log_->error("notifier {}: delivering threw: {}; the notifications stay queued", notifier,
+                 what);
 }
 
 void Agent::DeliveryReport::storeError(const std::string& error) {
@@ -559,15 +484,16 @@ nlohmann::json Agent::status() {
   j["slos"] = nlohmann::json::array();
   for (const auto& st : slos_.evaluate(clock_.now())) j["slos"].push_back(toJson(st));
   j["alerts"] = nlohmann::json::array();
-  {
-    std::lock_guard lock(alerts_mu_);
-    for (const auto& a : alerts_.firing()) j["alerts"].push_back(toJson(a));
-  }
+  for (const auto& a : lifecycle_->firing()) j["alerts"].push_back(toJson(a));
   j["silences"] = silences();
   j["incidents"] = nlohmann::json::array();
-  {
-    std::lock_guard lock(alerts_mu_);
-    for (const auto& inc : incidents_.open()) j["incidents"].push_back(toJson(inc, false));
+  if (auto open = store_ ? store_->loadIncidents(true, 100)
+                         : Result<std::vector<nlohmann::json>>(std::vector<nlohmann::json>{})) {
+    for (auto& inc : *open) {
+      inc.erase("timeline");
+      inc.erase("burn_series");
+      j["incidents"].push_back(std::move(inc));
+    }
   }
   if (!rt) return j;
   j["config"] = redactor_->redactJson(

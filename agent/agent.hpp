@@ -21,11 +21,12 @@
 #include "agent/probe_loop.hpp"
 #include "agent/runtime.hpp"
 #include "alerting/alerts.hpp"
-#include "incidents/incidents.hpp"
+#include "alerting/lifecycle.hpp"
 #include "alerting/outbox.hpp"
 #include "alerting/silences.hpp"
-#include "slo/slo_engine.hpp"
 #include "config/loader.hpp"
+#include "incidents/incidents.hpp"
+#include "slo/slo_engine.hpp"
 #include "store/state_store.hpp"
 
 namespace datawatch {
@@ -62,20 +63,19 @@ class Agent final : public HttpApi {
 
  private:
   Result<std::shared_ptr<const config::Config>> loadConfig();
+  // Drains and stops (run() after SIGTERM/SIGINT); returns the exit code.
+  int stop();
   void startRuntime(std::shared_ptr<const config::Config> cfg);
   void prune();
-  // Evaluates every SLO, publishes the metrics and turns breaches into alerts.
+  // Evaluates every SLO, publishes the metrics and hands the statuses to the
+  // alert lifecycle (alerts, repeats, mutes, incidents).
   void evaluateSlos();
-  // Plans the notifications due (fires, repeats, resolves), commits them with
-  // the firing alerts to the state store in one transaction, wakes the
-  // dispatcher, logs the changes and publishes them as metrics.
-  void handleAlerts(const std::vector<AlertChange>& changes, TimePoint now);
-  // Firing alerts and API silences from the state store, at first start.
-  void restoreAlerts();
-  void persistSilences();  // caller holds alerts_mu_
-  // Saves the incidents changed since the last call; drafts the post-mortems
-  // of those that resolved. Takes alerts_mu_.
-  void persistIncidents();
+  // Logs a lifecycle step, publishes it as metrics, wakes the dispatcher and
+  // drafts the post-mortems of the incidents it resolved.
+  void report(const LifecycleStep& step);
+  void draftPostmortems(const std::vector<std::string>& incident_ids);
+  // Open incidents from the state store, at first start.
+  void restoreIncidents();
   // A delivery for an alert whose incident already resolved: added to the
   // newest stored incident holding the alert.
   void recordLateDelivery(const TimelineEvent& e, const std::string& alert_id);
@@ -92,6 +92,7 @@ class Agent final : public HttpApi {
                  const std::string& why) override;
     void queueSize(int64_t undelivered) override;
     void storeError(const std::string& error) override;
+    void internalError(const std::string& notifier, const std::string& what) override;
 
    private:
     Agent& a_;
@@ -106,18 +107,15 @@ class Agent final : public HttpApi {
   std::unique_ptr<StateStore> store_;
   Metrics metrics_;
   SloEngine slos_;
-  mutable std::mutex alerts_mu_;
-  AlertTracker alerts_;  // guarded by alerts_mu_
-  SilenceSet silences_;  // guarded by alerts_mu_
+  // Incidents listen to the lifecycle: touched only through lifecycle_ (under
+  // its mutex), and by restoreIncidents() before any other thread starts.
   IncidentTracker incidents_{[this](const std::string& day) {
     auto n = store_ ? store_->nextIncidentSeq(day) : Result<int>(1);
     return n ? *n : 1;
-  }};                                                // guarded by alerts_mu_
-  std::shared_ptr<const config::Config> alert_cfg_;  // guarded by alerts_mu_
-  std::map<std::string, SloStatus> slo_now_;         // latest evaluation; alerts_mu_
-  std::vector<OutboxItem> unqueued_;                 // notifications the store refused; alerts_mu_
-  // Serialises incident writes to the store (persistIncidents vs late
-  // deliveries); taken before alerts_mu_, never inside it.
+  }};
+  // The one owner of fire -> notify -> resolve (alerting/lifecycle.hpp).
+  std::unique_ptr<AlertLifecycle> lifecycle_;
+  // Serialises late-delivery writes to stored incidents.
   std::mutex incidents_store_mu_;
   DeliveryReport delivery_report_{*this};
   std::unique_ptr<Dispatcher> dispatcher_;
@@ -129,6 +127,7 @@ class Agent final : public HttpApi {
   mutable std::mutex mu_;
   std::shared_ptr<Runtime> runtime_;  // guarded by mu_
   std::unique_ptr<ProbeLoop> loop_;   // guarded by reload_mu_
+  bool stopping_ = false;             // guarded by reload_mu_
   TimePoint last_prune_{};
   TimePoint last_slo_eval_{};
 };

@@ -9,21 +9,22 @@
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <set>
 
 #include "agent/cli_text.hpp"
 #include "agent/commands.hpp"
 #include "agent/logging.hpp"
 #include "agent/runtime.hpp"
 #include "agent/scheduler.hpp"
-#include "alerting/alerts.hpp"
-#include "incidents/incidents.hpp"
+#include "alerting/lifecycle.hpp"
 #include "alerting/notification.hpp"
 #include "alerting/outbox.hpp"
-#include "incidents/postmortem.hpp"
-#include "slo/slo_engine.hpp"
 #include "config/loader.hpp"
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
+#include "incidents/incidents.hpp"
+#include "incidents/postmortem.hpp"
+#include "slo/slo_engine.hpp"
 
 namespace datawatch {
 namespace {
@@ -259,90 +260,65 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
   Runtime rt(cfg, clock, sources, probes, store->get(), nullptr, log);
   SloEngine slos;
   slos.configure(*cfg, store->get(), start);
-  // Alerts as the agent raises them: tracked, planned, queued in the state
-  // store's outbox and delivered by the file notifier.
-  AlertTracker alerts(cfg);
-  SilenceSet silences;
-  std::map<std::string, SloStatus> slo_now;
+  // Alerts as the agent raises them: the same lifecycle (alerts, outbox,
+  // incidents in one transaction), delivered by the file notifier.
   std::vector<std::string> alert_lines;
   size_t notifications = 0;
-  // Incidents and their post-mortems, as the agent keeps them.
   IncidentTracker incidents([&](const std::string& day) {
     auto n = (*store)->nextIncidentSeq(day);
     return n ? *n : 1;
   });
-  incidents.configure(cfg);
+  AlertLifecycle lifecycle(store->get(), &incidents);
+  (void)lifecycle.configure(cfg, start);
   std::vector<std::string> artefacts;
-  auto persistIncidents = [&](TimePoint now) {
-    for (auto& inc : incidents.takeChanged()) {
-      if (!inc.open) {
-        auto files = writePostmortem(inc, *cfg, **store, now);
-        if (files) {
-          inc.postmortem = files->markdown.string();
-          alert_lines.push_back("  " + shortTime(now) + "  incident " + inc.id +
-                                " resolved after " + humanDuration(inc.duration(now)) +
-                                "; post-mortem drafted");
-          artefacts.push_back(files->markdown.string());
-          artefacts.push_back(files->chart.string());
-        } else {
-          std::cerr << "datawatch demo: " << files.error() << "\n";
-        }
-      }
-      if (auto st = (*store)->saveIncident(toJson(inc, true)); !st)
-        std::cerr << "datawatch demo: " << st.message() << "\n";
+  std::set<std::string> announced;  // incidents whose opening was printed
+  auto draft = [&](const std::string& id, TimePoint now) {
+    auto doc = (*store)->loadIncident(id);
+    auto inc = doc && *doc ? incidentFromJson(**doc) : std::nullopt;
+    if (!inc) return;
+    auto files = writePostmortem(*inc, *cfg, **store, now);
+    if (!files) {
+      std::cerr << "datawatch demo: " << files.error() << "\n";
+      return;
     }
+    alert_lines.push_back("  " + shortTime(now) + "  incident " + id + " resolved after " +
+                          humanDuration(inc->duration(now)) + "; post-mortem drafted");
+    artefacts.push_back(files->markdown.string());
+    artefacts.push_back(files->chart.string());
   };
-  auto handleAlerts = [&](const std::vector<AlertChange>& changes, TimePoint now) {
-    NotificationContext ctx;
-    ctx.cfg = cfg.get();
-    ctx.last_run = [&](const std::string& p) { return alerts.lastRun(p); };
-    std::vector<OutboxItem> items;
-    for (const auto& o : alerts.plan(changes, silences, now)) {
-      auto it = slo_now.find(o.alert.subject);
-      ctx.slo = o.alert.kind == "slo" && it != slo_now.end() ? &it->second : nullptr;
-      items.push_back(outboxItem(o, ctx));
-    }
-    const auto open_before = incidents.open().size();
-    incidents.observeAlerts(changes, alerts, now);
-    for (const auto& c : changes) {
+  auto report = [&](const LifecycleStep& step, TimePoint now) {
+    if (!step.committed) std::cerr << "datawatch demo: " << step.committed.message() << "\n";
+    for (const auto& c : step.changes) {
       alert_lines.push_back("  " + shortTime(now) + "  alert    " + c.alert.id() +
                             (c.fired ? " FIRING" : " resolved") + " -> local-log");
+      const std::string id = c.fired ? incidents.incidentOf(c.alert.id()) : "";
+      if (!id.empty() && announced.insert(id).second)
+        alert_lines.push_back("  " + shortTime(now) + "  incident " + id + " opened");
     }
-    if (incidents.open().size() > open_before) {
-      const auto open = incidents.open();
-      alert_lines.push_back("  " + shortTime(now) + "  incident " + open.back().id + " opened");
-    }
-    persistIncidents(now);
-    if (changes.empty() && items.empty()) return;
-    nlohmann::json firing = nlohmann::json::array();
-    for (const auto& a : alerts.firing()) firing.push_back(toJson(a));
-    if (auto st = (*store)->commitAlerts("alerts/firing", firing, items); !st)
-      std::cerr << "datawatch demo: " << st.message() << "\n";
-    notifications += items.size();
+    for (const auto& id : step.resolved_incidents) draft(id, now);
+    notifications += step.queued;
   };
   rt.setResultObserver([&](const ProbeResult& r) {
     slos.record(r);
-    incidents.observeProbe(r);
-    handleAlerts(alerts.observeProbe(r), r.observed_at);
+    report(lifecycle.observeProbe(r), r.observed_at);
   });
   // Deliveries join the incident timeline.
   struct Deliveries final : DeliveryObserver {
-    IncidentTracker& inc;
+    AlertLifecycle& life;
     const Clock& clock;
-    Deliveries(IncidentTracker& i, const Clock& c) : inc(i), clock(c) {}
+    Deliveries(AlertLifecycle& l, const Clock& c) : life(l), clock(c) {}
     void attempted(const std::string&, const std::vector<OutboxItem>&) override {}
     void delivered(const std::string& n, const std::vector<OutboxItem>& b) override {
-      for (const auto& it : b)
-        inc.observeDelivery(it.alert_id, n, true, it.payload.value("status", ""), clock.now());
+      (void)life.observeDelivery(n, b, true, "", clock.now());
     }
     void failed(const std::string& n, const std::vector<OutboxItem>& b, const std::string& e,
                 TimePoint) override {
-      for (const auto& it : b) inc.observeDelivery(it.alert_id, n, false, e, clock.now());
+      (void)life.observeDelivery(n, b, false, e, clock.now());
     }
     void dropped(const std::string&, const std::vector<OutboxItem>&, const std::string&) override {}
     void queueSize(int64_t) override {}
     void storeError(const std::string& e) override { std::cerr << "datawatch demo: " << e << "\n"; }
-  } deliveries(incidents, clock);
+  } deliveries(lifecycle, clock);
   NotifierQueue outbox(cfg->notifiers.at(0).name, makeNotifier(cfg->notifiers.at(0)), **store,
                        clock, &deliveries);
   Scheduler sched(Scheduler::Options{cfg->agent.max_concurrent_probes, rt.sourceLimits(), 30s},
@@ -383,13 +359,14 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
     }
     // The agent evaluates its SLOs continuously; here, at every simulated minute.
     for (; next_eval <= *next; next_eval += 1min) {
-      for (const auto& st : slos.evaluate(next_eval)) {
+      const auto statuses = slos.evaluate(next_eval);
+      for (const auto& st : statuses) {
         tracker.observe(next_eval, st);
-        slo_now[st.name] = st;
-        incidents.observeSlo(st, next_eval);
-        handleAlerts(alerts.observeSlo(st, next_eval), next_eval);
         final_status = st;
       }
+      report(lifecycle.observeSlos(statuses, next_eval), next_eval);
+      if (auto st = lifecycle.saveChangedIncidents(); !st)
+        std::cerr << "datawatch demo: " << st.message() << "\n";
       for (const auto& line : alert_lines) std::cout << line << "\n";
       alert_lines.clear();
     }

@@ -73,16 +73,16 @@ bool AlertTracker::configured(const Alert& a) const {
   return probe && probe->alert && probe->alert->severity == a.severity;
 }
 
-void AlertTracker::restore(const std::vector<Alert>& firing) {
-  if (!cfg_) return;
+std::vector<AlertChange> AlertTracker::restore(const std::vector<Alert>& firing, TimePoint now) {
   for (const auto& a : firing)
-    if (a.firing && configured(a)) alerts_.emplace(a.id(), a);
+    if (a.firing) alerts_.emplace(a.id(), a);
+  // Exactly what a reload does with an alert whose definition is gone.
+  return resolveUnconfigured(now);
 }
 
-std::vector<AlertChange> AlertTracker::configure(std::shared_ptr<const config::Config> cfg,
-                                                 TimePoint now) {
-  cfg_ = std::move(cfg);
+std::vector<AlertChange> AlertTracker::resolveUnconfigured(TimePoint now) {
   std::vector<AlertChange> out;
+  if (!cfg_) return out;
   for (auto it = alerts_.begin(); it != alerts_.end();) {
     const Alert& a = it->second;
     if (configured(a)) {
@@ -96,6 +96,13 @@ std::vector<AlertChange> AlertTracker::configure(std::shared_ptr<const config::C
     out.push_back({resolved, false});
     it = alerts_.erase(it);
   }
+  return out;
+}
+
+std::vector<AlertChange> AlertTracker::configure(std::shared_ptr<const config::Config> cfg,
+                                                 TimePoint now) {
+  cfg_ = std::move(cfg);
+  auto out = resolveUnconfigured(now);
   std::erase_if(fail_streak_, [&](const auto& kv) { return !cfg_->findProbe(kv.first); });
   std::erase_if(last_run_, [&](const auto& kv) { return !cfg_->findProbe(kv.first); });
   return out;
@@ -145,7 +152,17 @@ std::vector<AlertChange> AlertTracker::observeSlo(const SloStatus& st, TimePoint
       if (r.row.severity == severity && (!worst || r.long_burn_rate > worst->long_burn_rate))
         worst = &r;
     }
-    if (!worst) continue;
+    if (!worst) {
+      // No row of this severity is in force any more (custom windows or a
+      // shorter SLO window): nothing can keep it firing.
+      Alert gone;
+      gone.kind = "slo";
+      gone.subject = st.name;
+      gone.severity = severity;
+      gone.summary = "SLO " + st.name + " has no " + severity + " burn-rate row any more";
+      if (auto change = set(std::move(gone), false, now)) out.push_back(std::move(*change));
+      continue;
+    }
     char buf[256];
     std::snprintf(buf, sizeof buf,
                   "SLO %s (%.4g%% over %s) burn rate %.1f over %s and %.1f over %s %s %.2f; error "

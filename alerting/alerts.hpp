@@ -21,9 +21,9 @@
 #include <nlohmann/json.hpp>
 
 #include "alerting/silences.hpp"
-#include "slo/slo_engine.hpp"
 #include "config/types.hpp"
 #include "probes/result.hpp"
+#include "slo/slo_engine.hpp"
 
 namespace datawatch {
 
@@ -105,11 +105,13 @@ class AlertTracker {
   // Every firing alert, by id.
   std::vector<Alert> firing() const;
   // Takes back the firing alerts of a previous run (from the state store), so a
-  // restart neither re-fires nor forgets them. Alerts no longer configured are
-  // dropped; call after configure().
-  void restore(const std::vector<Alert>& firing);
+  // restart neither re-fires nor forgets them. Call after configure(). Alerts
+  // whose definition left the config while the agent was down resolve at `now`
+  // and are returned, exactly as configure() does on a reload.
+  std::vector<AlertChange> restore(const std::vector<Alert>& firing, TimePoint now);
 
  private:
+  std::vector<AlertChange> resolveUnconfigured(TimePoint now);
   std::optional<AlertChange> set(Alert candidate, bool on, TimePoint now);
   bool configured(const Alert& a) const;  // its SLO or probe alert is in cfg_
 

@@ -67,18 +67,20 @@ nlohmann::json notificationBody(const Outgoing& o, const std::string& delivery_i
                                 const NotificationContext& ctx) {
   const Alert& a = o.alert;
   const auto& cfg = *ctx.cfg;
-  nlohmann::json alert{{"id", a.id()},
-                       {"kind", a.kind},
-                       {"name", a.subject},
-                       {"severity", a.severity},
-                       {"summary", a.summary},
-                       {"started_at", formatRfc3339(a.started_at)},
-                       {"resolved_at", a.resolved_at ? nlohmann::json(formatRfc3339(*a.resolved_at))
-                                                     : nlohmann::json(nullptr)},
-                       {"owner", a.owner},
-                       {"labels", a.labels()},
-                       {"incident_id", nullptr},
-                       {"repeat", o.repeat}};
+  const std::string incident = ctx.incident_of ? ctx.incident_of(a.id()) : "";
+  nlohmann::json alert{
+      {"id", a.id()},
+      {"kind", a.kind},
+      {"name", a.subject},
+      {"severity", a.severity},
+      {"summary", a.summary},
+      {"started_at", formatRfc3339(a.started_at)},
+      {"resolved_at",
+       a.resolved_at ? nlohmann::json(formatRfc3339(*a.resolved_at)) : nlohmann::json(nullptr)},
+      {"owner", a.owner},
+      {"labels", a.labels()},
+      {"incident_id", incident.empty() ? nlohmann::json(nullptr) : nlohmann::json(incident)},
+      {"repeat", o.repeat}};
   if (a.kind == "slo") {
     nlohmann::json slo = nlohmann::json::object();
     if (const auto* sc = cfg.findSlo(a.subject)) {
@@ -128,6 +130,8 @@ nlohmann::json notificationBody(const Outgoing& o, const std::string& delivery_i
   nlohmann::json links = nlohmann::json::object();
   if (cfg.agent.postmortems.dashboard_url)
     links["dashboard"] = *cfg.agent.postmortems.dashboard_url;
+  if (!o.firing && !incident.empty())
+    links["postmortem"] = (cfg.agent.postmortems.dir / (incident + ".md")).string();
   alert["links"] = std::move(links);
   return {{"version", "1"},
           {"delivery_id", delivery_id},

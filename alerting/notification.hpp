@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "alerting/alerts.hpp"
-#include "slo/slo_engine.hpp"
 #include "config/types.hpp"
+#include "slo/slo_engine.hpp"
 #include "store/state_store.hpp"
 
 namespace datawatch {
@@ -20,6 +20,9 @@ struct NotificationContext {
   const SloStatus* slo = nullptr;  // the alert's SLO as of now (kind slo), or null
   // The latest run of a probe, or null when it has not run yet.
   std::function<const ProbeResult*(const std::string& probe)> last_run;
+  // The incident holding the alert ("" when none): alert.incident_id, and on
+  // a resolve links.postmortem (the draft written when the incident resolves).
+  std::function<std::string(const std::string& alert_id)> incident_of;
 };
 
 // A stable id: the same alert, event (fire, repeat at time T, resolve) and

@@ -8,6 +8,9 @@
 
 namespace datawatch {
 namespace {
+// An open SLO incident's budget and burn series are saved this often (and on a
+// new peak, and with every other change); not at every 10 s evaluation.
+constexpr Duration kSloSaveEvery = std::chrono::minutes(15);
 
 int severityRank(const std::string& s) {
   static const std::map<std::string, int> rank{{"info", 0},   {"warning", 1},  {"error", 2},
@@ -73,8 +76,13 @@ nlohmann::json toJson(const Incident& inc, bool with_timeline) {
        inc.postmortem.empty() ? nlohmann::json(nullptr) : nlohmann::json(inc.postmortem)}};
   if (with_timeline) {
     nlohmann::json tl = nlohmann::json::array();
-    for (const auto& e : inc.timeline)
-      tl.push_back({{"at", formatRfc3339(e.at)}, {"kind", e.kind}, {"text", e.text}});
+    for (const auto& e : inc.timeline) {
+      nlohmann::json ej{{"at", formatRfc3339(e.at)}, {"kind", e.kind}, {"text", e.text}};
+      if (!e.key.empty()) ej["key"] = e.key;
+      if (e.count > 1) ej["count"] = e.count;
+      if (e.until) ej["until"] = formatRfc3339(*e.until);
+      tl.push_back(std::move(ej));
+    }
     j["timeline"] = std::move(tl);
     nlohmann::json series = nlohmann::json::array();
     for (const auto& [t, v] : inc.burn_series) series.push_back({formatRfc3339(t), v});
@@ -114,7 +122,12 @@ std::optional<Incident> incidentFromJson(const nlohmann::json& j) {
       inc.postmortem = j["postmortem"].get<std::string>();
     for (const auto& e : j.value("timeline", nlohmann::json::array())) {
       auto at = readTime(e, "at");
-      if (at) inc.timeline.push_back({*at, e.value("kind", ""), e.value("text", "")});
+      if (!at) continue;
+      TimelineEvent ev{*at, e.value("kind", ""), e.value("text", "")};
+      ev.key = e.value("key", "");
+      ev.count = std::max(1, e.value("count", 1));
+      ev.until = readTime(e, "until");
+      inc.timeline.push_back(std::move(ev));
     }
     for (const auto& s : j.value("burn_series", nlohmann::json::array())) {
       if (!s.is_array() || s.size() != 2 || !s[0].is_string() || !s[1].is_number()) continue;
@@ -142,9 +155,31 @@ void addTimelineEvent(Incident& inc, TimelineEvent e) {
 
 TimelineEvent deliveryEvent(const std::string& alert_id, const std::string& notifier, bool ok,
                             const std::string& detail, TimePoint at) {
-  return {at, ok ? "notification_sent" : "notification_failed",
-          (ok ? "notified " : "notification to ") + notifier + (ok ? "" : " failed") + " (" +
-              alert_id + (detail.empty() ? "" : ", " + detail) + ")"};
+  TimelineEvent e{at, ok ? "notification_sent" : "notification_failed",
+                  (ok ? "notified " : "notification to ") + notifier + (ok ? "" : " failed") +
+                      " (" + alert_id + (detail.empty() ? "" : ", " + detail) + ")"};
+  e.key = alert_id + '\x1f' + notifier + '\x1f' + e.kind + '\x1f' + detail;
+  return e;
+}
+
+namespace {
+std::string hhmm(TimePoint t) {
+  return formatRfc3339(t).substr(11, 5);
+}
+}  // namespace
+
+void addDeliveryEvent(Incident& inc, TimelineEvent e) {
+  const std::string who = e.key.substr(0, e.key.find('\x1f', e.key.find('\x1f') + 1) + 1);
+  for (auto it = inc.timeline.rbegin(); it != inc.timeline.rend(); ++it) {
+    if (it->key.rfind(who, 0) != 0) continue;      // another alert or notifier
+    if (it->key != e.key || e.at < it->at) break;  // the latest one says something else
+    ++it->count;
+    it->until = e.at;
+    it->text = e.text + " \u00d7" + std::to_string(it->count) + ", " + hhmm(it->at) + "\u2013" +
+               hhmm(e.at);
+    return;
+  }
+  addTimelineEvent(inc, std::move(e));
 }
 
 void IncidentTracker::event(Incident& inc, TimePoint at, std::string kind, std::string text) {
@@ -297,16 +332,24 @@ void IncidentTracker::observeSlo(const SloStatus& st, TimePoint now) {
     if (!inc.budget_at_open) inc.budget_at_open = st.error_budget_remaining;
     inc.budget_now = st.error_budget_remaining;
     double top = 0;
+    bool new_peak = false;
     for (const auto& w : st.windows) {
       if (w.window >= st.window) continue;  // alert windows only
       const std::string name = formatDuration(w.window);
       auto& peak = inc.peak_burn[name];
-      if (w.burn_rate > peak.first) peak = {w.burn_rate, now};
+      if (w.burn_rate > peak.first) {
+        new_peak = true;
+        peak = {w.burn_rate, now};
+      }
       top = std::max(top, w.burn_rate);
     }
     if (inc.burn_series.empty() || now - inc.burn_series.back().first >= std::chrono::minutes(1))
       inc.burn_series.push_back({now, top});
-    changed_.insert(id);
+    auto saved = slo_saved_.find(id);
+    if (new_peak || saved == slo_saved_.end() || now - saved->second >= kSloSaveEvery) {
+      slo_saved_[id] = now;
+      changed_.insert(id);
+    }
   }
 }
 
@@ -315,16 +358,40 @@ bool IncidentTracker::observeDelivery(const std::string& alert_id, const std::st
   bool held = false;
   for (auto& [id, inc] : open_) {
     if (std::find(inc.alerts.begin(), inc.alerts.end(), alert_id) == inc.alerts.end()) continue;
-    addTimelineEvent(inc, deliveryEvent(alert_id, notifier, ok, detail, at));
+    addDeliveryEvent(inc, deliveryEvent(alert_id, notifier, ok, detail, at));
     changed_.insert(id);
     held = true;
   }
   for (auto& inc : resolved_) {  // resolved, not yet handed to takeChanged()
     if (std::find(inc.alerts.begin(), inc.alerts.end(), alert_id) == inc.alerts.end()) continue;
-    addTimelineEvent(inc, deliveryEvent(alert_id, notifier, ok, detail, at));
+    addDeliveryEvent(inc, deliveryEvent(alert_id, notifier, ok, detail, at));
     held = true;
   }
   return held;
+}
+
+std::string IncidentTracker::incidentOf(const std::string& alert_id) const {
+  auto holds = [&](const Incident& inc) {
+    return std::find(inc.alerts.begin(), inc.alerts.end(), alert_id) != inc.alerts.end();
+  };
+  for (const auto& [id, inc] : open_)
+    if (holds(inc)) return id;
+  for (const auto& inc : resolved_)
+    if (holds(inc)) return inc.id;
+  return "";
+}
+
+std::vector<nlohmann::json> IncidentTracker::takeChangedDocs(std::vector<std::string>& resolved) {
+  std::vector<nlohmann::json> docs;
+  for (auto& inc : takeChanged()) {
+    if (!inc.open) {
+      if (cfg_) inc.postmortem = (cfg_->agent.postmortems.dir / (inc.id + ".md")).string();
+      resolved.push_back(inc.id);
+      slo_saved_.erase(inc.id);
+    }
+    docs.push_back(toJson(inc, true));
+  }
+  return docs;
 }
 
 std::vector<Incident> IncidentTracker::takeChanged() {

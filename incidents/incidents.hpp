@@ -25,18 +25,30 @@
 #include <nlohmann/json.hpp>
 
 #include "alerting/alerts.hpp"
-#include "slo/slo_engine.hpp"
+#include "alerting/lifecycle.hpp"
 #include "config/types.hpp"
 #include "probes/result.hpp"
+#include "slo/slo_engine.hpp"
 
 namespace datawatch {
 
 struct TimelineEvent {
+  TimelineEvent() = default;
+  TimelineEvent(TimePoint when, std::string what, std::string line)
+      : at(when), kind(std::move(what)), text(std::move(line)) {}
+
   TimePoint at{};
   // opened, probe_failing, alert_fired, alert_resolved, notification_sent,
   // notification_failed, burn_rate_peak, probe_recovered, resolved
   std::string kind;
   std::string text;  // one plain-language line
+  // Delivery events only: what makes two of them the same (alert, notifier,
+  // outcome, status or error). Repeats fold into one event: `count` of them
+  // from `at` to `until` ("notified am ×58, 13:35–14:34"), so an alert
+  // re-sent every minute adds one line, not 1,440 a day.
+  std::string key;
+  int count = 1;
+  std::optional<TimePoint> until;
 };
 
 struct Incident {
@@ -82,35 +94,47 @@ std::string incidentId(TimePoint opened_at, int seq);
 // The timeline event of a delivery outcome.
 TimelineEvent deliveryEvent(const std::string& alert_id, const std::string& notifier, bool ok,
                             const std::string& detail, TimePoint at);
+// Adds a delivery event (deliveryEvent), folded into the latest delivery event
+// of the same alert and notifier when it says the same thing.
+void addDeliveryEvent(Incident& inc, TimelineEvent e);
 
-class IncidentTracker {
+// Implements the lifecycle's IncidentSink: called with the lifecycle's mutex
+// held, so it needs no lock of its own.
+class IncidentTracker final : public IncidentSink {
  public:
   // seq(day) returns the next number for incidents opened that UTC day
   // ("20261124" -> 1, 2, ...).
   using SeqFn = std::function<int(const std::string& day)>;
   explicit IncidentTracker(SeqFn seq) : seq_(std::move(seq)) {}
 
-  void configure(std::shared_ptr<const config::Config> cfg) { cfg_ = std::move(cfg); }
+  void configure(std::shared_ptr<const config::Config> cfg) override { cfg_ = std::move(cfg); }
   // Takes back the open incidents of a previous run.
   void restore(std::vector<Incident> open);
 
   // Every probe run: failing streaks and recoveries.
-  void observeProbe(const ProbeResult& run);
+  void observeProbe(const ProbeResult& run) override;
   // Alert changes, after AlertTracker::plan (so mute state is known): opens,
   // joins, resolves. `tracker` gives the alerts' current state.
   void observeAlerts(const std::vector<AlertChange>& changes, const AlertTracker& tracker,
-                     TimePoint now);
+                     TimePoint now) override;
   // After each AlertTracker::plan: records silences and inhibitions that start
   // or end on the alerts of open incidents.
-  void observeMutes(const AlertTracker& tracker, TimePoint now);
+  void observeMutes(const AlertTracker& tracker, TimePoint now) override;
   // Each SLO evaluation: burn-rate peaks, the burn series and the budget of
   // open incidents about that SLO.
-  void observeSlo(const SloStatus& st, TimePoint now);
+  // An open incident is saved on change only: a new peak, or its budget and
+  // burn series every kSloSaveEvery (the series is kept each minute in memory).
+  void observeSlo(const SloStatus& st, TimePoint now) override;
   // A notification about `alert_id` was delivered (ok) or failed. False when
   // no open incident holds the alert (it resolved already: the caller adds
   // the event to the stored incident, see deliveryEvent()).
   bool observeDelivery(const std::string& alert_id, const std::string& notifier, bool ok,
-                       const std::string& detail, TimePoint at);
+                       const std::string& detail, TimePoint at) override;
+  // The open incident holding the alert, or one resolved since takeChanged.
+  std::string incidentOf(const std::string& alert_id) const override;
+  // takeChanged() as documents; a resolved one names its draft, which the
+  // caller writes: postmortems.dir/ID.md.
+  std::vector<nlohmann::json> takeChangedDocs(std::vector<std::string>& resolved) override;
 
   // Incidents changed since the last call (to persist), then forgotten if resolved.
   std::vector<Incident> takeChanged();
@@ -130,6 +154,7 @@ class IncidentTracker {
   std::map<std::string, ProbeResult> streak_start_;  // probe -> first failing run of its streak
   std::map<std::string, int> last_seq_;              // day -> last number given
   std::map<std::string, std::string> mute_;          // alert id -> its mute as last recorded
+  std::map<std::string, TimePoint> slo_saved_;       // incident id -> last SLO-data save
 };
 
 }  // namespace datawatch

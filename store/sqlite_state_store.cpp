@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/redact.hpp"
@@ -40,6 +41,9 @@ const char* const kMigrations[] = {
     "CREATE TABLE incidents (id TEXT PRIMARY KEY, status TEXT NOT NULL, opened_at_ms INTEGER NOT "
     "NULL, doc TEXT NOT NULL);"
     "CREATE INDEX incidents_opened ON incidents (opened_at_ms);",
+    // 5: per-alert delivery order (an alert's later notification waits for
+    // its earlier ones to one notifier: dueNotifications)
+    "CREATE INDEX outbox_alert_order ON outbox (notifier, alert_id, seq);",
 };
 
 std::string text(sqlite3_stmt* s, int col) {
@@ -232,6 +236,14 @@ Result<std::vector<ProbeResult>> SqliteStateStore::runs(const std::string& probe
   return select("", probe, toUnixMillis(from), toUnixMillis(to), limit, false);
 }
 
+Result<std::vector<ProbeResult>> SqliteStateStore::latestRuns(const std::string& probe,
+                                                              TimePoint from, TimePoint to,
+                                                              size_t limit) {
+  auto r = select("", probe, toUnixMillis(from), toUnixMillis(to), limit, true);
+  if (r) std::reverse(r->begin(), r->end());
+  return r;
+}
+
 Result<int64_t> SqliteStateStore::countRuns() {
   std::lock_guard lock(mu_);
   SqliteStatement s(db_, "SELECT count(*) FROM probe_runs");
@@ -300,7 +312,8 @@ Status SqliteStateStore::saveSnapshotLocked(const std::string& key, const nlohma
 }
 
 Status SqliteStateStore::commitAlerts(const std::string& key, const nlohmann::json& value,
-                                      const std::vector<OutboxItem>& items) {
+                                      const std::vector<OutboxItem>& items,
+                                      const std::vector<nlohmann::json>& incidents) {
   std::lock_guard lock(mu_);
   std::string err;
   if (!sqliteExec(db_, "BEGIN IMMEDIATE", err))
@@ -326,6 +339,8 @@ Status SqliteStateStore::commitAlerts(const std::string& key, const nlohmann::js
     sqlite3_bind_int64(s.get(), 6, toUnixMillis(it.next_attempt));
     if (sqlite3_step(s.get()) != SQLITE_DONE) return fail("outbox");
   }
+  for (const auto& doc : incidents)
+    if (auto st = saveIncidentLocked(doc); !st) return fail("incidents");
   if (!sqliteExec(db_, "COMMIT", err)) return fail("commit");
   return Status::Ok();
 }
@@ -336,8 +351,11 @@ Result<std::vector<OutboxItem>> SqliteStateStore::dueNotifications(const std::st
   std::lock_guard lock(mu_);
   SqliteStatement s(db_,
                     "SELECT seq, delivery_id, notifier, alert_id, payload, created_at_ms, "
-                    "next_attempt_ms, attempts, last_error FROM outbox "
-                    "WHERE notifier = ?1 AND next_attempt_ms <= ?2 ORDER BY seq LIMIT ?3");
+                    "next_attempt_ms, attempts, last_error FROM outbox o "
+                    "WHERE notifier = ?1 AND next_attempt_ms <= ?2 AND NOT EXISTS ("
+                    "  SELECT 1 FROM outbox e WHERE e.notifier = o.notifier "
+                    "  AND e.alert_id = o.alert_id AND e.seq < o.seq AND e.next_attempt_ms > ?2) "
+                    "ORDER BY seq LIMIT ?3");
   if (!s.ok()) return R::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
   bindText(s.get(), 1, notifier);
   sqlite3_bind_int64(s.get(), 2, toUnixMillis(due));
@@ -366,7 +384,11 @@ Result<std::vector<OutboxItem>> SqliteStateStore::dueNotifications(const std::st
 Result<std::optional<TimePoint>> SqliteStateStore::nextNotificationAt(const std::string& notifier) {
   using R = Result<std::optional<TimePoint>>;
   std::lock_guard lock(mu_);
-  SqliteStatement s(db_, "SELECT min(next_attempt_ms) FROM outbox WHERE notifier = ?1");
+  // Only the head of each alert's queue: the ones behind it wait for it.
+  SqliteStatement s(db_,
+                    "SELECT min(next_attempt_ms) FROM outbox o WHERE notifier = ?1 AND NOT EXISTS ("
+                    "  SELECT 1 FROM outbox e WHERE e.notifier = o.notifier "
+                    "  AND e.alert_id = o.alert_id AND e.seq < o.seq)");
   if (!s.ok()) return R::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
   bindText(s.get(), 1, notifier);
   if (sqlite3_step(s.get()) != SQLITE_ROW)
@@ -423,6 +445,10 @@ Result<std::vector<std::string>> SqliteStateStore::queuedNotifiers() {
 
 Status SqliteStateStore::saveIncident(const nlohmann::json& doc) {
   std::lock_guard lock(mu_);
+  return saveIncidentLocked(doc);
+}
+
+Status SqliteStateStore::saveIncidentLocked(const nlohmann::json& doc) {
   SqliteStatement s(db_,
                     "INSERT INTO incidents (id, status, opened_at_ms, doc) VALUES (?1, ?2, ?3, ?4) "
                     "ON CONFLICT (id) DO UPDATE SET status = excluded.status, doc = excluded.doc");

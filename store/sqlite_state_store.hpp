@@ -24,13 +24,16 @@ class SqliteStateStore final : public StateStore {
   Result<std::optional<ProbeResult>> lastMeasuredRun(const std::string& probe) override;
   Result<std::vector<ProbeResult>> runs(const std::string& probe, TimePoint from, TimePoint to,
                                         size_t limit = 100000) override;
+  Result<std::vector<ProbeResult>> latestRuns(const std::string& probe, TimePoint from,
+                                              TimePoint to, size_t limit) override;
   Result<int64_t> countRuns() override;
   Result<int64_t> pruneBefore(TimePoint cutoff) override;
   Status ping() override;
   Result<std::optional<nlohmann::json>> loadSnapshot(const std::string& key) override;
   Status saveSnapshot(const std::string& key, const nlohmann::json& value) override;
   Status commitAlerts(const std::string& key, const nlohmann::json& value,
-                      const std::vector<OutboxItem>& items) override;
+                      const std::vector<OutboxItem>& items,
+                      const std::vector<nlohmann::json>& incidents = {}) override;
   Result<std::vector<OutboxItem>> dueNotifications(const std::string& notifier, TimePoint due,
                                                    size_t limit) override;
   Result<std::optional<TimePoint>> nextNotificationAt(const std::string& notifier) override;
@@ -53,6 +56,7 @@ class SqliteStateStore final : public StateStore {
   SqliteStateStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   Status migrate();
   Status saveSnapshotLocked(const std::string& key, const nlohmann::json& value);
+  Status saveIncidentLocked(const nlohmann::json& doc);
   Result<std::vector<ProbeResult>> select(const std::string& where_sql, const std::string& probe,
                                           int64_t from_ms, int64_t to_ms, size_t limit,
                                           bool newest_first);

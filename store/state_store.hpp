@@ -47,18 +47,27 @@ class StateStore : public SnapshotStore {
   // Runs of `probe` with from <= observed_at < to, oldest first, at most `limit`.
   virtual Result<std::vector<ProbeResult>> runs(const std::string& probe, TimePoint from,
                                                 TimePoint to, size_t limit = 100000) = 0;
+  // The newest `limit` runs of `probe` with from <= observed_at < to, returned
+  // oldest first (SLO replay: a bound cuts the oldest history, never the newest).
+  virtual Result<std::vector<ProbeResult>> latestRuns(const std::string& probe, TimePoint from,
+                                                      TimePoint to, size_t limit) = 0;
   virtual Result<int64_t> countRuns() = 0;
   // Deletes runs observed before `cutoff`; returns how many.
   virtual Result<int64_t> pruneBefore(TimePoint cutoff) = 0;
   // ---- alerts and the notification outbox
-  // Atomically (one transaction): saves the snapshot `key` (the firing alerts)
-  // and appends `items` to the outbox, so an alert's state and the
-  // notifications it caused are never stored one without the other.
+  // Atomically (one transaction): saves the snapshot `key` (the firing alerts),
+  // appends `items` to the outbox and saves the `incidents` documents (as
+  // saveIncident), so an alert's state, the notifications it caused and the
+  // incidents it opened or closed are never stored one without the other.
   // An item whose delivery_id is already queued is not added twice.
   virtual Status commitAlerts(const std::string& key, const nlohmann::json& value,
-                              const std::vector<OutboxItem>& items) = 0;
+                              const std::vector<OutboxItem>& items,
+                              const std::vector<nlohmann::json>& incidents = {}) = 0;
   // The queued notifications of `notifier` with next_attempt <= `due`, oldest
-  // first, at most `limit`.
+  // first, at most `limit` — except one whose alert has an EARLIER queued
+  // notification to the same notifier that is not due: it waits behind it.
+  // Invariant: an alert's notifications reach one receiver strictly in queue
+  // order (a resolve never overtakes its firing, whatever failed and retried).
   virtual Result<std::vector<OutboxItem>> dueNotifications(const std::string& notifier,
                                                            TimePoint due, size_t limit) = 0;
   // The earliest next_attempt among `notifier`'s queued notifications.

@@ -98,7 +98,7 @@ TEST_CASE("an open incident survives a restart as JSON and resolves under its id
   CHECK(doc["status"] == "open");
 
   World after;
-  after.alerts.restore(before.alerts.firing());
+  (void)after.alerts.restore(before.alerts.firing(), kT0 + 2min);
   auto back = incidentFromJson(doc);
   REQUIRE(back);
   after.incidents.restore({*back});

@@ -155,7 +155,9 @@ TEST_CASE("the outbox commits with the alert state, keeps order and never queues
   CHECK(due[0].attempts == 0);
   CHECK(*store->nextNotificationAt("hook") == kT0);
   REQUIRE(store->rescheduleNotification(due[0].seq, 1, kT0 + 5min, "HTTP 500"));
-  CHECK(*store->nextNotificationAt("hook") == kT0 + 1min);
+  // d2 (same alert) waits behind d1: nothing of "hook" is due before d1's retry.
+  CHECK(*store->nextNotificationAt("hook") == kT0 + 5min);
+  CHECK(store->dueNotifications("hook", kT0 + 2min, 10)->empty());
   due = *store->dueNotifications("hook", kT0 + 5min, 10);
   REQUIRE(due.size() == 2);
   CHECK(due[0].delivery_id == "d1");  // queue order, not due order
@@ -169,4 +171,39 @@ TEST_CASE("the outbox commits with the alert state, keeps order and never queues
   store.reset();
   store = std::move(SqliteStateStore::open((dir / "state.db").string())).value();
   CHECK(*store->countNotifications() == 2);
+}
+
+TEST_CASE("an alert's later notification waits behind its earlier one; other alerts do not",
+          "[store][outbox]") {
+  datawatch::testing::TempDir dir;
+  auto store = std::move(SqliteStateStore::open((dir / "state.db").string())).value();
+  auto item = [](const std::string& id, const std::string& alert, TimePoint due) {
+    OutboxItem it;
+    it.delivery_id = id;
+    it.notifier = "hook";
+    it.alert_id = alert;
+    it.payload = {{"status", id}};
+    it.created_at = kT0;
+    it.next_attempt = due;
+    return it;
+  };
+  // firing(a), firing(b), resolved(a): the firing of a fails once.
+  REQUIRE(store->commitAlerts(
+      "alerts/firing", nlohmann::json::array(),
+      {item("fire-a", "a", kT0), item("fire-b", "b", kT0), item("resolve-a", "a", kT0 + 10s)}));
+  auto due = *store->dueNotifications("hook", kT0, 1);
+  REQUIRE(due.size() == 1);
+  REQUIRE(due[0].delivery_id == "fire-a");
+  REQUIRE(store->rescheduleNotification(due[0].seq, 1, kT0 + 1min, "HTTP 500"));
+  // At +20s the resolve of a is due by its own time but must not overtake its
+  // firing; b is unaffected.
+  due = *store->dueNotifications("hook", kT0 + 20s, 10);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].delivery_id == "fire-b");
+  REQUIRE(store->removeNotification(due[0].seq));
+  CHECK(*store->nextNotificationAt("hook") == kT0 + 1min);
+  due = *store->dueNotifications("hook", kT0 + 1min, 10);
+  REQUIRE(due.size() == 2);
+  CHECK(due[0].delivery_id == "fire-a");
+  CHECK(due[1].delivery_id == "resolve-a");
 }
