@@ -1,0 +1,99 @@
+// The `agent:` section.
+#include "config/sections.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include "core/redact.hpp"
+
+namespace datawatch::config::detail {
+
+namespace {
+
+void readListen(Ctx& ctx, const Entry& e, MapReader& m, AgentConfig& a) {
+  auto v = m.str("listen", true);
+  if (!v) return;
+  auto colon = v->rfind(':');
+  int port = -1;
+  if (colon != std::string::npos) {
+    auto ps = v->substr(colon + 1);
+    auto [p, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), port);
+    if (ec != std::errc() || p != ps.data() + ps.size()) port = -1;
+  }
+  if (port < 0 || port > 65535) {
+    ctx.error(ctx.loc(*e.doc, e.node),
+              "agent.listen must be HOST:PORT (port 0-65535), got \"" + *v + "\"");
+  } else {
+    a.listen = *v;
+  }
+}
+
+void readState(Ctx& ctx, const Entry& e, MapReader& m, AgentConfig& a) {
+  auto v = m.str("state", true);
+  if (!v) return;
+  if (v->rfind("sqlite://", 0) == 0) {
+    a.state = "sqlite://" + resolvePath(*e.doc, v->substr(9)).string();
+  } else if (v->rfind("postgres://", 0) == 0 || v->rfind("postgresql://", 0) == 0) {
+    a.state = *v;
+    addDsnSecret(ctx, *v);
+  } else {
+    ctx.error(ctx.loc(*e.doc, e.node),
+              "agent.state must start with sqlite:// or postgres://, got \"" +
+                  Redactor::redactDsn(*v) + "\"");
+  }
+}
+
+void readPostmortems(Ctx& ctx, const Entry& e, AgentConfig& a) {
+  MapReader p(ctx, *e.doc, e.node, "agent.postmortems");
+  p.checkKeys({"dir", "template", "dashboard_url"});
+  if (auto v = p.str("dir")) a.postmortems.dir = resolvePath(*e.doc, *v);
+  if (auto v = p.str("template")) a.postmortems.template_path = resolvePath(*e.doc, *v);
+  if (auto v = p.str("dashboard_url")) a.postmortems.dashboard_url = *v;
+}
+
+// One known agent key.
+void readAgentKey(Ctx& ctx, const std::string& key, const Entry& e, AgentConfig& a) {
+  YAML::Node wrapper(YAML::NodeType::Map);
+  wrapper[key] = e.node;
+  MapReader m(ctx, *e.doc, wrapper, "agent");
+  if (key == "listen") {
+    readListen(ctx, e, m, a);
+  } else if (key == "state") {
+    readState(ctx, e, m, a);
+  } else if (key == "retention") {
+    if (auto d = m.duration("retention", true, std::chrono::hours(1))) a.retention = *d;
+  } else if (key == "api_token") {
+    if (auto v = m.str("api_token", false, true)) a.api_token = *v;
+  } else if (key == "default_notify") {
+    if (auto v = m.strList("default_notify")) a.default_notify = *v;
+  } else if (key == "max_concurrent_probes") {
+    if (auto v = m.intInRange("max_concurrent_probes", 1, 256))
+      a.max_concurrent_probes = static_cast<int>(*v);
+  } else if (key == "postmortems") {
+    readPostmortems(ctx, e, a);
+  }
+}
+
+}  // namespace
+
+void parseAgent(Ctx& ctx, const std::map<std::string, Entry>& keys, AgentConfig& a) {
+  // Each agent key may come from a different file; read each from its own entry.
+  static const std::vector<std::string_view> kKeys{"listen",
+                                                   "state",
+                                                   "retention",
+                                                   "api_token",
+                                                   "postmortems",
+                                                   "default_notify",
+                                                   "max_concurrent_probes"};
+  for (const auto& [key, e] : keys) {
+    // Keep the original key node's mark for unknown-key errors.
+    if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {
+      ctx.error(ctx.loc(*e.doc, e.key_node),
+                "unknown key \"" + key + "\" in agent" + didYouMean(key, kKeys));
+      continue;
+    }
+    readAgentKey(ctx, key, e, a);
+  }
+}
+
+}  // namespace datawatch::config::detail

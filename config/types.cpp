@@ -1,0 +1,83 @@
+// The small functions of the typed configuration (types.hpp): names of enums,
+// lookups by name, positions.
+#include "config/types.hpp"
+
+namespace datawatch::config {
+
+std::string Location::str() const {
+  if (line <= 0) return file;
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+}
+
+const char* toString(SourceType t) {
+  switch (t) {
+    case SourceType::Postgres: return "postgres";
+    case SourceType::Sqlite: return "sqlite";
+    case SourceType::Kafka: return "kafka";
+  }
+  return "?";
+}
+
+const char* toString(ProbeType t) {
+  switch (t) {
+    case ProbeType::Freshness: return "freshness";
+    case ProbeType::Volume: return "volume";
+    case ProbeType::Drift: return "drift";
+    case ProbeType::Schema: return "schema";
+    case ProbeType::Values: return "values";
+    case ProbeType::Sql: return "sql";
+    case ProbeType::ConsumerLag: return "consumer_lag";
+  }
+  return "?";
+}
+
+const char* toString(DriftMethod m) {
+  switch (m) {
+    case DriftMethod::Psi: return "psi";
+    case DriftMethod::Ks: return "ks";
+    case DriftMethod::Js: return "js";
+    case DriftMethod::Wasserstein: return "wasserstein";
+    case DriftMethod::Chi2: return "chi2";
+  }
+  return "?";
+}
+
+std::optional<ProbeType> probeTypeFromString(std::string_view s) {
+  for (auto t : {ProbeType::Freshness, ProbeType::Volume, ProbeType::Drift, ProbeType::Schema,
+                 ProbeType::Values, ProbeType::Sql, ProbeType::ConsumerLag}) {
+    if (s == toString(t)) return t;
+  }
+  return std::nullopt;
+}
+
+const char* toString(NotifierType t) {
+  switch (t) {
+    case NotifierType::Slack: return "slack";
+    case NotifierType::Webhook: return "webhook";
+    case NotifierType::Pagerduty: return "pagerduty";
+    case NotifierType::Alertmanager: return "alertmanager";
+    case NotifierType::File: return "file";
+  }
+  return "?";
+}
+
+template <typename T>
+static const T* findByName(const std::vector<T>& v, std::string_view name) {
+  for (const auto& x : v)
+    if (x.name == name) return &x;
+  return nullptr;
+}
+const SourceConfig* Config::findSource(std::string_view n) const {
+  return findByName(sources, n);
+}
+const ProbeConfig* Config::findProbe(std::string_view n) const {
+  return findByName(probes, n);
+}
+const SloConfig* Config::findSlo(std::string_view n) const {
+  return findByName(slos, n);
+}
+const NotifierConfig* Config::findNotifier(std::string_view n) const {
+  return findByName(notifiers, n);
+}
+
+}  // namespace datawatch::config
