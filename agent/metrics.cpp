@@ -294,13 +294,13 @@ void Metrics::removeSeries(SloSeries& s) {
   }
 }
 
-void Metrics::setSlos(const std::vector<config::SloConfig>& slos) {
+void Metrics::setSlos(const config::Config& config) {
   std::lock_guard lock(mu_);
   std::set<std::string> keep;
-  for (const auto& cfg : slos) {
+  for (const auto& cfg : config.slos) {
     keep.insert(cfg.name);
     std::set<Duration> set{cfg.window};
-    for (const auto& r : burnRows(cfg)) {
+    for (const auto& r : burnRows(config, cfg)) {
       set.insert(r.long_window);
       set.insert(r.short_window);
     }

@@ -32,8 +32,8 @@ class Metrics {
   // Records one finished run. Unknown probes are ignored.
   void observe(const ProbeResult& r);
   // Makes the series of exactly these SLOs exist, one error ratio and burn rate per
-  // window (its alert windows and the SLO window).
-  void setSlos(const std::vector<config::SloConfig>& slos);
+  // window (its alert windows in force, short ones widened, and the SLO window).
+  void setSlos(const config::Config& cfg);
   // Publishes one evaluation. The event counters advance by the engine's live totals.
   void observeSlo(const SloStatus& st);
   // Makes datawatch_alert_firing exist (at 0) for every alert `cfg` can raise.

@@ -7,12 +7,16 @@ namespace datawatch {
 RingSet::RingSet(const std::vector<Tier>& tiers) {
   size_t offset = 0;
   for (const auto& t : tiers) {
-    TierState ts{std::max<Duration>(t.resolution, Duration{1}), offset, 1, windows_.size(), 0};
+    Duration r = std::max<Duration>(t.resolution, Duration{1});
+    for (Duration w : t.windows) r = std::min(r, std::max<Duration>(w, Duration{1}));
+    // Spans of floor(W / r) whole buckets, plus the trailing bucket, one more in
+    // case the window's start falls a bucket further back (W not a multiple of r),
+    // and one for a head that ran ahead of `now` (an event stamped after it).
+    TierState ts{r, offset, 1, windows_.size(), 0};
     for (Duration w : t.windows) {
-      const int64_t r = ts.resolution.count();
-      const int64_t k = std::max<int64_t>(1, (w.count() + r - 1) / r);
-      windows_.push_back({w, tiers_.size(), k, {}});
-      ts.size = std::max(ts.size, k);
+      const int64_t span = std::max<int64_t>(1, w / r);
+      windows_.push_back({w, tiers_.size(), span, {}});
+      ts.size = std::max(ts.size, span + 3);
     }
     ts.end_window = windows_.size();
     offset += static_cast<size_t>(ts.size);
@@ -31,6 +35,10 @@ RingSet::Bucket& RingSet::slot(const TierState& t, int64_t bucket) {
   return buckets_[t.offset + static_cast<size_t>((bucket % t.size + t.size) % t.size)];
 }
 
+const RingSet::Bucket& RingSet::slot(const TierState& t, int64_t bucket) const {
+  return buckets_[t.offset + static_cast<size_t>((bucket % t.size + t.size) % t.size)];
+}
+
 void RingSet::advance(TierState& t, int64_t bucket) {
   if (t.head != INT64_MIN && bucket <= t.head) return;
   if (t.head == INT64_MIN || bucket - t.head >= t.size) {
@@ -42,12 +50,12 @@ void RingSet::advance(TierState& t, int64_t bucket) {
     return;
   }
   for (int64_t b = t.head + 1; b <= bucket; ++b) {
-    // Bucket b - k leaves the window of span k. The longest window's leaver is the
-    // slot b reuses, so the subtractions come before the slot is cleared.
+    // Bucket b - span leaves the running sum (it becomes the trailing bucket). The
+    // slot b reuses is older than every window's trailing bucket.
     for (size_t w = t.first_window; w < t.end_window; ++w) {
       const Bucket& gone = slot(t, b - windows_[w].span);
-      windows_[w].sum.total -= gone.total;
-      windows_[w].sum.bad -= gone.bad;
+      windows_[w].sum.total -= gone.good.n + gone.bad.n;
+      windows_[w].sum.bad -= gone.bad.n;
       windows_[w].sum.no_data -= gone.no_data;
     }
     slot(t, b) = {};
@@ -55,37 +63,92 @@ void RingSet::advance(TierState& t, int64_t bucket) {
   t.head = bucket;
 }
 
-void RingSet::add(TimePoint at, const Bucket& delta) {
+void RingSet::Events::add(uint32_t count, uint32_t offset) {
+  if (count == 0) return;
+  first = n == 0 ? offset : std::min(first, offset);
+  last = n == 0 ? offset : std::max(last, offset);
+  n += count;
+}
+
+uint64_t RingSet::Events::after(int64_t c) const {
+  // Evenly spaced from first to last: those with first + k * step > c.
+  if (n == 0 || c < static_cast<int64_t>(first)) return n;
+  if (c >= static_cast<int64_t>(last)) return 0;
+  const int64_t k = n;
+  return static_cast<uint64_t>(k - 1 - (c - first) * (k - 1) / (last - first));
+}
+
+void RingSet::add(TimePoint at, uint32_t good, uint32_t bad, uint32_t no_data) {
+  const auto at_ms = std::chrono::duration_cast<Duration>(at.time_since_epoch()).count();
   for (auto& t : tiers_) {
     const int64_t b = bucketOf(t, at);
     advance(t, b);
     if (b <= t.head - t.size) {
-      if (&t == &tiers_.front()) dropped_ += delta.total;  // older than the ring
+      if (&t == &tiers_.front()) dropped_ += good + bad;  // older than the ring
       continue;
     }
     Bucket& s = slot(t, b);
-    s.total += delta.total;
-    s.bad += delta.bad;
-    s.no_data += delta.no_data;
+    const auto off = static_cast<uint32_t>(at_ms - b * t.resolution.count());
+    s.good.add(good, off);
+    s.bad.add(bad, off);
+    s.no_data += no_data;
     for (size_t w = t.first_window; w < t.end_window; ++w) {
-      if (b <= t.head - windows_[w].span) continue;  // already left this window
-      windows_[w].sum.total += delta.total;
-      windows_[w].sum.bad += delta.bad;
-      windows_[w].sum.no_data += delta.no_data;
+      if (b <= t.head - windows_[w].span) continue;  // trailing or older: read by sum()
+      windows_[w].sum.total += good + bad;
+      windows_[w].sum.bad += bad;
+      windows_[w].sum.no_data += no_data;
     }
   }
 }
 
 void RingSet::add(TimePoint at, bool bad, uint32_t count) {
-  add(at, Bucket{count, bad ? count : 0, 0});
+  add(at, bad ? 0 : count, bad ? count : 0, 0);
 }
 
 void RingSet::addNoData(TimePoint at, uint32_t minutes) {
-  add(at, Bucket{0, 0, minutes});
+  add(at, 0, 0, minutes);
 }
 
 void RingSet::advanceTo(TimePoint now) {
   for (auto& t : tiers_) advance(t, bucketOf(t, now));
+  now_ = now;
+}
+
+EventCounts RingSet::after(const TierState& t, const Bucket& s, int64_t b, TimePoint cutoff) {
+  const int64_t r = t.resolution.count();
+  const int64_t c = std::chrono::duration_cast<Duration>(cutoff.time_since_epoch()).count() - b * r;
+  EventCounts out;
+  out.bad = s.bad.after(c);
+  out.total = s.good.after(c) + out.bad;
+  // No-data minutes, spread over the bucket: those starting after c.
+  if (s.no_data > 0 && c < r)
+    out.no_data = static_cast<uint64_t>(std::max<int64_t>(0, r - c - 1) * s.no_data / r);
+  return out;
+}
+
+EventCounts RingSet::sum(size_t window) const {
+  const WindowState& w = windows_[window];
+  const TierState& t = tiers_[w.tier];
+  EventCounts out = w.sum;
+  if (!now_ || t.head == INT64_MIN) return out;
+  const TimePoint cutoff = *now_ - w.window;
+  const int64_t trailing = bucketOf(t, cutoff);
+  const int64_t oldest = t.head - t.size + 1;  // the oldest bucket still in the ring
+  // Whole buckets between the trailing one and the running sum (W not a multiple
+  // of the resolution, or a head that ran ahead of `now`).
+  for (int64_t b = std::max(trailing + 1, oldest); b <= t.head - w.span; ++b) {
+    const Bucket& s = slot(t, b);
+    out.total += s.good.n + s.bad.n;
+    out.bad += s.bad.n;
+    out.no_data += s.no_data;
+  }
+  if (trailing >= oldest && trailing <= t.head - w.span) {
+    const EventCounts part = after(t, slot(t, trailing), trailing, cutoff);
+    out.total += part.total;
+    out.bad += part.bad;
+    out.no_data += part.no_data;
+  }
+  return out;
 }
 
 SlidingCounter::SlidingCounter(Duration window, int buckets)

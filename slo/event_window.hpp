@@ -2,21 +2,33 @@
 // Sliding-window event counts for the SLO engine, in O(1) work per event and
 // per window and fixed memory.
 //
-// A RingSet holds one or more tiers; a tier is a ring of buckets of one
-// resolution spanning the longest of its windows, and each window keeps a
-// running sum of its newest k = window/resolution buckets (rounded up). Adding
-// an event updates its bucket and the sums of the windows it falls in; moving a
-// tier to a new bucket subtracts, for each of its windows, the bucket that has
-// just left it. A window's sum at `now` covers the buckets that start after
-// now - window: between window - resolution and window of history, so at most one
-// bucket (one resolution) is missing at the trailing edge — the worst-case error.
+// Window semantics (the contract): the window W at `now` counts the entries
+// observed in (now - W, now] — exactly the last W, no more, no less.
 //
-// Memory: 12 bytes a bucket; every bucket and window of a RingSet lives in three
-// allocations, so evaluating all windows touches a few cache lines. Events may
-// arrive out of order as long as they fall inside their tier; older ones are
-// ignored (and counted in dropped()). Not thread-safe.
+// A RingSet holds one or more tiers; a tier is a ring of buckets of one
+// resolution r spanning the longest of its windows. Each window keeps a running
+// sum of its newest span = floor(W / r) buckets — all of them inside the window
+// — and adds, when read, the part of the one bucket that straddles now - W (the
+// trailing bucket) observed after now - W:
+// - events: each bucket keeps, for its good and for its bad events apart, the
+//   offsets of the first and the last; the trailing bucket's good (bad) events
+//   are taken as evenly spaced between the two, so the count after the cutoff is
+//   exact when they are (one probe at a steady cadence, a single event, a run of
+//   failures) and otherwise off by less than the good (bad) events of that one
+//   bucket;
+// - no-data minutes: taken as spread evenly over the bucket (exact for one-minute
+//   buckets, whose minute starts at the bucket's start).
+// Moving a tier to a new bucket subtracts, for each of its windows, the bucket
+// that has just become the trailing one.
+//
+// Memory: 28 bytes a bucket, span + 3 buckets per tier; every bucket and window
+// of a RingSet lives in three allocations, so evaluating all windows touches a
+// few cache lines. Events may arrive out of order as long as they fall inside
+// their tier's ring; older ones are ignored (and counted in dropped()). Not
+// thread-safe.
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -35,7 +47,7 @@ struct EventCounts {
 class RingSet {
  public:
   struct Tier {
-    Duration resolution;
+    Duration resolution;  // clamped to [1 ms, the tier's shortest window]
     std::vector<Duration> windows;
   };
   // Windows are numbered in the order given, tier after tier. No tier may be empty.
@@ -43,9 +55,11 @@ class RingSet {
 
   void add(TimePoint at, bool bad, uint32_t count = 1);
   void addNoData(TimePoint at, uint32_t minutes = 1);
-  // Moves every tier to `now` (expiring what left each window); then sum() reads.
+  // Moves every tier to `now` (expiring what left each window); then sum() reads
+  // the windows ending at `now`.
   void advanceTo(TimePoint now);
-  const EventCounts& sum(size_t window) const { return windows_[window].sum; }
+  // Entries in (now - W, now] for the `now` of the last advanceTo.
+  EventCounts sum(size_t window) const;
   EventCounts sums(TimePoint now, size_t window) {
     advanceTo(now);
     return sum(window);
@@ -58,9 +72,17 @@ class RingSet {
   uint64_t dropped() const { return dropped_; }
 
  private:
+  // Events of one kind (good or bad) in a bucket.
+  struct Events {
+    uint32_t n = 0;
+    uint32_t first = 0;  // offset of the first from the bucket's start, ms
+    uint32_t last = 0;   // and of the last
+    void add(uint32_t count, uint32_t offset);
+    // Those after offset `c`, taken as evenly spaced from first to last.
+    uint64_t after(int64_t c) const;
+  };
   struct Bucket {
-    uint32_t total = 0;
-    uint32_t bad = 0;
+    Events good, bad;
     uint32_t no_data = 0;
   };
   struct TierState {
@@ -73,17 +95,21 @@ class RingSet {
   struct WindowState {
     Duration window;
     size_t tier;
-    int64_t span;  // buckets
-    EventCounts sum;
+    int64_t span;     // whole buckets in the running sum: floor(window / resolution)
+    EventCounts sum;  // of the buckets (head - span, head]
   };
   int64_t bucketOf(const TierState& t, TimePoint at) const;
   Bucket& slot(const TierState& t, int64_t bucket);
+  const Bucket& slot(const TierState& t, int64_t bucket) const;
   void advance(TierState& t, int64_t bucket);
-  void add(TimePoint at, const Bucket& delta);
+  void add(TimePoint at, uint32_t good, uint32_t bad, uint32_t no_data);
+  // The entries of bucket `b` observed after `cutoff` (see the header comment).
+  static EventCounts after(const TierState& t, const Bucket& s, int64_t b, TimePoint cutoff);
 
   std::vector<TierState> tiers_;
   std::vector<WindowState> windows_;
   std::vector<Bucket> buckets_;
+  std::optional<TimePoint> now_;
   uint64_t dropped_ = 0;
 };
 
@@ -93,6 +119,7 @@ class WindowRing {
   WindowRing(Duration resolution, std::vector<Duration> windows)
       : set_({{resolution, std::move(windows)}}) {}
   void add(TimePoint at, bool bad, uint32_t count = 1) { set_.add(at, bad, count); }
+  void addNoData(TimePoint at, uint32_t minutes = 1) { set_.addNoData(at, minutes); }
   EventCounts sums(TimePoint now, size_t i) { return set_.sums(now, i); }
   size_t buckets() const { return set_.buckets(); }
   uint64_t dropped() const { return set_.dropped(); }

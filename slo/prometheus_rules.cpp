@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <set>
 
+#include "core/duration.hpp"
 #include "slo/burn_rate.hpp"
 #include "slo/slo_engine.hpp"
-#include "core/duration.hpp"
 
 namespace datawatch {
 namespace {
@@ -56,7 +56,7 @@ std::string ratioRate(const std::string& slo, Duration w) {
 }
 
 void sloGroups(YAML::Emitter& y, const config::Config& cfg, const config::SloConfig& slo) {
-  const auto rows = burnRows(slo);
+  const auto rows = burnRows(cfg, slo);  // short windows widened as the engine's
   const double budget = 1.0 - slo.objective / 100.0;
   std::set<Duration> windows, long_windows;
   for (const auto& r : rows) {

@@ -10,6 +10,12 @@
 //   slo:period_error_budget_remaining:ratio
 //   alert DatawatchSLOBurnRate{slo, severity=page|ticket}
 //   alert DatawatchProbeNotReporting{probe, severity=ticket}
+//
+// The rows are the engine's rows in force (burn_rate.hpp), short windows widened
+// to two intervals of the slowest probe: `increase` over a range that holds no
+// counter step is 0 / 0, no sample, and the alert would resolve in the middle of
+// an outage; a range of two intervals always holds a step, whatever the scrape
+// phase and the probes' jitter (up to one interval).
 
 #include <string>
 

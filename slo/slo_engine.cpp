@@ -13,8 +13,11 @@ namespace {
 using std::chrono::minutes;
 
 constexpr size_t kMaxGaps = 10;
-constexpr Duration kMinuteTierMax = std::chrono::hours(6);
-constexpr Duration kQuarterTierMax = std::chrono::hours(72);
+// Tiers of bucket resolution (see the header): up to 1h in 1-minute buckets, up
+// to 6h in 5-minute ones, up to 3d in 30-minute ones, longer in 168 buckets.
+constexpr Duration kMinuteTierMax = std::chrono::hours(1);
+constexpr Duration kFiveTierMax = std::chrono::hours(6);
+constexpr Duration kHalfHourTierMax = std::chrono::hours(72);
 constexpr int64_t kLongTierBuckets = 168;
 
 TimePoint floorMinute(TimePoint t) {
@@ -67,7 +70,10 @@ nlohmann::json toJson(const SloStatus& st) {
                          {"long_burn_rate", r.long_burn_rate},
                          {"short_burn_rate", r.short_burn_rate},
                          {"long_bad_events", r.long_bad_events},
-                         {"breaching", r.breaching}});
+                         {"breaching", r.breaching},
+                         {"no_data", r.no_data}});
+    if (r.row.configured_short > Duration{0})
+      j["rows"].back()["short_window_configured"] = formatDuration(r.row.configured_short);
   }
   j["recent_gaps"] = nlohmann::json::array();
   for (const auto& g : st.recent_gaps) {
@@ -95,7 +101,17 @@ Duration SloState::staleAfter(Duration every) {
 
 namespace {
 
-// The SLO's windows ascending (the SLO window, the longest, last) in three tiers
+Duration slowest(const std::vector<SloProbe>& probes) {
+  Duration s{0};
+  for (const auto& p : probes) s = std::max(s, p.every);
+  return s;
+}
+
+}  // namespace
+
+namespace {
+
+// The SLO's windows ascending (the SLO window, the longest, last) in four tiers
 // of resolution (see the header).
 std::vector<RingSet::Tier> windowTiers(const config::SloConfig& cfg,
                                        const std::vector<BurnRow>& rows) {
@@ -104,12 +120,18 @@ std::vector<RingSet::Tier> windowTiers(const config::SloConfig& cfg,
     windows.insert(r.long_window);
     windows.insert(r.short_window);
   }
-  std::vector<RingSet::Tier> tiers{{minutes(1), {}}, {minutes(15), {}}, {minutes(1), {}}};
-  for (Duration w : windows)
-    tiers[w <= kMinuteTierMax ? 0 : w <= kQuarterTierMax ? 1 : 2].windows.push_back(w);
-  if (!tiers[2].windows.empty()) {
-    tiers[2].resolution = std::max<Duration>(
-        minutes(1), std::chrono::ceil<minutes>(tiers[2].windows.back() / kLongTierBuckets));
+  std::vector<RingSet::Tier> tiers{
+      {minutes(1), {}}, {minutes(5), {}}, {minutes(30), {}}, {minutes(1), {}}};
+  for (Duration w : windows) {
+    const size_t tier = w <= kMinuteTierMax     ? 0
+                        : w <= kFiveTierMax     ? 1
+                        : w <= kHalfHourTierMax ? 2
+                                                : 3;
+    tiers[tier].windows.push_back(w);
+  }
+  if (!tiers[3].windows.empty()) {
+    tiers[3].resolution = std::max<Duration>(
+        minutes(1), std::chrono::ceil<minutes>(tiers[3].windows.back() / kLongTierBuckets));
   }
   std::erase_if(tiers, [](const RingSet::Tier& t) { return t.windows.empty(); });
   return tiers;
@@ -120,7 +142,8 @@ std::vector<RingSet::Tier> windowTiers(const config::SloConfig& cfg,
 SloState::SloState(const config::SloConfig& cfg, std::vector<SloProbe> probes)
     : cfg_(cfg),
       objective_(cfg.objective / 100.0),
-      rows_(burnRows(cfg)),
+      rows_(burnRows(cfg, slowest(probes))),
+      row_breaching_(rows_.size(), false),
       rings_(windowTiers(cfg, rows_)) {
   for (auto& p : probes) tracks_.push_back({p, staleAfter(p.every), std::nullopt, false});
 }
@@ -219,6 +242,15 @@ void SloState::evaluate(TimePoint now, SloStatus& st) {
       st.error_budget_events > 0
           ? 1.0 - static_cast<double>(slo_counts.bad) / st.error_budget_events
           : 1.0;
+  evaluateRows(st);
+  st.data_since = data_since_;
+  st.no_data_since = gap_start_;
+  st.recent_gaps = gaps_;
+  st.events_total = events_;
+  st.bad_events_total = bad_events_;
+}
+
+void SloState::evaluateRows(SloStatus& st) {
   st.rows.resize(rows_.size());
   bool page = false, ticket = false, other = false;
   const auto min_bad = static_cast<uint64_t>(std::max(0, cfg_.alerting.min_bad_events));
@@ -232,11 +264,17 @@ void SloState::evaluate(TimePoint now, SloStatus& st) {
     rs.row.short_window = r.short_window;
     rs.row.burn_rate = r.burn_rate;
     rs.row.budget_share = r.budget_share;
+    rs.row.configured_short = r.configured_short;
     rs.long_burn_rate = lw->burn_rate;
     rs.short_burn_rate = sw->burn_rate;
     rs.long_bad_events = lw->counts.bad;
-    rs.breaching =
-        lw->burn_rate > r.burn_rate && sw->burn_rate > r.burn_rate && lw->counts.bad >= min_bad;
+    // No data (a window without events) is no evidence either way: hold.
+    rs.no_data = lw->counts.total == 0 || sw->counts.total == 0;
+    if (!rs.no_data) {
+      row_breaching_[i] =
+          lw->burn_rate > r.burn_rate && sw->burn_rate > r.burn_rate && lw->counts.bad >= min_bad;
+    }
+    rs.breaching = row_breaching_[i];
     if (rs.breaching) {
       page = page || r.severity == "page";
       ticket = ticket || r.severity == "ticket";
@@ -250,11 +288,6 @@ void SloState::evaluate(TimePoint now, SloStatus& st) {
     for (const auto& rs : st.rows)
       if (rs.breaching) st.breaching.insert(rs.row.severity);
   }
-  st.data_since = data_since_;
-  st.no_data_since = gap_start_;
-  st.recent_gaps = gaps_;
-  st.events_total = events_;
-  st.bad_events_total = bad_events_;
 }
 
 // ------------------------------------------------------------------ SloEngine
@@ -294,13 +327,17 @@ SloEngine::RebuildStats SloEngine::configure(const config::Config& cfg, StateSto
     }
     auto state = std::make_unique<SloState>(s, probes);
     if (store) {
-      // Replay the runs of the SLO window in time order across the SLO's probes.
+      // Replay the newest runs of the SLO window in time order across the SLO's
+      // probes: at most twice the current cadence's and at least one a minute, so
+      // after a cadence change the bound cuts the oldest history, not the newest.
       std::vector<ProbeResult> runs;
       const TimePoint from = now - s.window;
       for (const auto& p : probes) {
         const auto expected =
             static_cast<size_t>(s.window / std::max<Duration>(p.every, Duration{1}));
-        auto r = store->runs(p.name, from, now + Duration{1}, expected * 2 + 1000);
+        const auto per_minute = static_cast<size_t>(s.window / std::chrono::minutes(1));
+        auto r = store->latestRuns(p.name, from, now + Duration{1},
+                                   std::max(expected * 2 + 1000, per_minute + 1000));
         if (!r) {
           stats.errors.push_back("slo " + s.name + ": " + r.error());
           continue;

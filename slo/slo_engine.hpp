@@ -15,12 +15,36 @@
 // count no event for it) and reported per window and as gaps. Coverage starts
 // at the SLO's first counted run.
 //
-// Windows live in one RingSet of three tiers: those up to 6h (5m, 30m, 1h, 2h, 6h by
-// default) in one-minute buckets, those up to 3d (1d, 3d) in 15-minute buckets,
-// longer ones (the SLO window) in 168 buckets (4 hours at 28 days). Each sum
-// misses at most one bucket at its trailing edge: that is the worst-case error.
-// O(1) work per event and per window; about 10 KB per SLO with the default
-// table, whatever the event count.
+// Windows (event_window.hpp): the window W at `now` holds the events observed in
+// (now - W, now] — exactly the last W. A timeslice event is stamped at the start
+// of its minute and recorded once the minute has ended, so a W window holds the
+// W/1m - 1 minutes that ended in it (5 minutes: the 4 before the current one).
+// They live in one RingSet of four tiers: windows up to 1h (5m, 30m, 1h by
+// default) in 1-minute buckets, up to 6h (2h, 6h) in 5-minute buckets, up to 3d
+// (1d, 3d) in 30-minute buckets, longer ones (the SLO window) in 168 buckets (4
+// hours at 28 days). The one bucket straddling now - W counts only its events
+// after now - W, its good and its bad events each taken as evenly spaced between
+// their first and last: exact for a steady cadence, a single event or a run of
+// failures, otherwise off by less than that bucket's events. O(1) work per event
+// and per window; about 13 KB per SLO with the default table (462 buckets of 28
+// bytes), whatever the event count.
+//
+// Rows (burn_rate.hpp): the rows in force widen a short window shorter than two
+// intervals of the slowest probe (2 minutes for timeslices), so that it always
+// holds the latest event.
+//
+// Invariants of evaluate():
+// - No data never resolves: a row whose long or short window holds no event
+//   keeps its previous breaching state (false before its first evaluation with
+//   data). A severity breaches while any of its rows does, so an alert built on
+//   the severities only resolves on evidence: both windows of every row of the
+//   severity holding events and none of them breaching.
+// - A row breaches when both windows burn above its threshold and the long one
+//   holds at least min_bad_events bad events.
+//
+// Replay (SloEngine::configure): the newest runs of the SLO window, at most a
+// bound per probe, fed in time order — so a bound cuts the oldest history, never
+// the newest.
 //
 // SloState is not thread-safe; SloEngine (below) is.
 
@@ -33,12 +57,12 @@
 #include <string>
 #include <vector>
 
-#include "slo/burn_rate.hpp"
-#include "slo/event_window.hpp"
 #include "config/types.hpp"
 #include "core/mutex.hpp"
 #include "core/result.hpp"
 #include "probes/result.hpp"
+#include "slo/burn_rate.hpp"
+#include "slo/event_window.hpp"
 
 namespace datawatch {
 
@@ -57,6 +81,7 @@ struct RowStatus {
   double short_burn_rate = 0;
   uint64_t long_bad_events = 0;
   bool breaching = false;
+  bool no_data = false;  // a window held no event: `breaching` is the state held from before
 };
 
 struct DataGap {
@@ -129,12 +154,14 @@ class SloState {
     bool last_bad = false;
   };
   void closeUntil(TimePoint t, bool replay);
+  void evaluateRows(SloStatus& st);
   void closeMinute(TimePoint m, bool replay);
   void addEvent(TimePoint at, bool bad, bool replay);
 
   config::SloConfig cfg_;
   double objective_;
   std::vector<BurnRow> rows_;
+  std::vector<bool> row_breaching_;  // per row: the state held through no data
   RingSet rings_;  // windows ascending: the alert windows, then the SLO window (the longest)
   std::vector<Track> tracks_;
   std::optional<TimePoint> cursor_;  // the first minute not yet closed
