@@ -101,6 +101,7 @@ ProbeResult Runtime::runProbe(size_t i, const std::atomic<bool>* cancelled) {
   r.target = cfg.target();
   r.owner = cfg.owner;
   r.observed_at = ctx.now;
+  r.makeValidUtf8();  // text from data may hold any bytes (probes/result.hpp)
   if (cancelled && cancelled->load() && r.status == ProbeStatus::Error) {
     return r;  // abandoned for shutdown: not a measurement, not recorded
   }

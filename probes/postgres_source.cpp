@@ -6,6 +6,7 @@
 
 #include "core/duration.hpp"
 #include "core/redact.hpp"
+#include "core/utf8.hpp"
 
 namespace datawatch {
 
@@ -33,11 +34,11 @@ SqlValue toSqlValue(const pqxx::field& f) {
       try {
         return f.as<double>();
       } catch (const std::exception&) {
-        return std::string(f.c_str());  // NaN / Infinity spelled out
+        return toValidUtf8(f.c_str());  // NaN / Infinity spelled out
       }
     }
     case kBool: return static_cast<int64_t>(f.as<bool>() ? 1 : 0);
-    default: return std::string(f.c_str(), f.size());
+    default: return toValidUtf8(std::string_view(f.c_str(), f.size()));
   }
 }
 
@@ -90,14 +91,15 @@ PostgresSource::PostgresSource(std::string name, config::PostgresSourceConfig cf
       dsn_(effectiveDsn(cfg.dsn)),
       max_idle_(static_cast<size_t>(max_connections)),
       statement_timeout_(statement_timeout),
-      clock_(clock) {}
+      clock_(clock),
+      watcher_(clock) {}
 
 PostgresSource::~PostgresSource() = default;
 
 Result<std::unique_ptr<PgConnection>> PostgresSource::connect() {
   using R = Result<std::unique_ptr<PgConnection>>;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const MonoTime now = clock_.monotonic();
     if (now < retry_after_) {
       return R::Error("cannot connect to PostgreSQL (retrying in " +
@@ -108,18 +110,18 @@ Result<std::unique_ptr<PgConnection>> PostgresSource::connect() {
   try {
     auto c = std::make_unique<PgConnection>(dsn_);
     pqxx::nontransaction setup(c->c);
-    // Session defaults; a query lowers the timeout with SET LOCAL only when its
-    // probe has less time left than this.
-    setup.exec0("SET TIME ZONE 'UTC'; SET statement_timeout = " +
-                std::to_string(statement_timeout_.count()));
+    // Session defaults before any probe query: every transaction READ ONLY, whatever
+    // the path (issue 15, defect 4); a query lowers the timeout with SET LOCAL only
+    // when its probe has less time left than this.
+    setup.exec0(sessionDefaults());
     setup.commit();
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     backoff_ = Duration{0};
     retry_after_ = MonoTime{};
     return R(std::move(c));
   } catch (const std::exception& e) {
     const std::string msg = Redactor::redactDsn(firstLine(e.what()));
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     backoff_ = std::clamp(backoff_ * 2, Duration(std::chrono::seconds(1)),
                           Duration(std::chrono::seconds(60)));
     retry_after_ = clock_.monotonic() + backoff_;
@@ -129,13 +131,22 @@ Result<std::unique_ptr<PgConnection>> PostgresSource::connect() {
 }
 
 std::string PostgresSource::sessionDefaults() const {
-  return "SET TIME ZONE 'UTC'; SET statement_timeout = " +
-         std::to_string(statement_timeout_.count()) + "; SET default_transaction_read_only = on";
+  return "SET default_transaction_read_only = on; SET TIME ZONE 'UTC'; SET client_encoding = "
+         "'UTF8'; SET statement_timeout = " +
+         std::to_string(statement_timeout_.count());
 }
 
 void PostgresSource::release(std::unique_ptr<PgConnection> c) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (idle_.size() < max_idle_) idle_.push_back(std::move(c));
+}
+
+std::unique_ptr<PgConnection> PostgresSource::takeIdle() {
+  MutexLock lock(mu_);
+  if (idle_.empty()) return nullptr;
+  auto conn = std::move(idle_.back());
+  idle_.pop_back();
+  return conn;
 }
 
 Result<QueryResult> PostgresSource::query(const std::string& sql,
@@ -144,14 +155,7 @@ Result<QueryResult> PostgresSource::query(const std::string& sql,
   using R = Result<QueryResult>;
   if (limits.cancelled && limits.cancelled->load())
     return R::Error("query cancelled: the agent is shutting down");
-  std::unique_ptr<PgConnection> conn;
-  {
-    std::lock_guard lock(mu_);
-    if (!idle_.empty()) {
-      conn = std::move(idle_.back());
-      idle_.pop_back();
-    }
-  }
+  std::unique_ptr<PgConnection> conn = takeIdle();
   if (!conn) {
     auto c = connect();
     if (!c) return c.status();
@@ -165,6 +169,37 @@ Result<QueryResult> PostgresSource::query(const std::string& sql,
       return R::Error("query timed out (deadline exceeded before it could start)");
     timeout = std::min(timeout, left);
   }
+  Attempt attempt{R::Error("query not run"), false};
+  QueryWatcher::Reason fired = QueryWatcher::Reason::None;
+  {
+    // From another thread, PQcancel on this connection at the deadline or on stop.
+    PgConnection* c = conn.get();
+    auto watch = watcher_.watch(
+        [c] {
+          try {
+            c->c.cancel_query();
+          } catch (const std::exception&) {  // the statement ends at its timeout anyway
+          }
+        },
+        limits.deadline, limits.cancelled);
+    attempt = execute(*conn, sql, params, limits.generated, timeout);
+    fired = watch.fired();
+  }  // no cancel can reach the connection after this
+  if (fired != QueryWatcher::Reason::None) {
+    // A cancel request may land on a later statement: never pool this connection.
+    if (attempt.result.ok()) return std::move(attempt.result);
+    return R::Error(fired == QueryWatcher::Reason::Cancelled
+                        ? "query cancelled: the agent is shutting down"
+                        : "query timed out (deadline exceeded) and was cancelled");
+  }
+  if (attempt.reusable) release(std::move(conn));
+  return std::move(attempt.result);
+}
+
+PostgresSource::Attempt PostgresSource::execute(PgConnection& conn, const std::string& sql,
+                                                const std::vector<SqlValue>& params, bool generated,
+                                                Duration timeout) {
+  using R = Result<QueryResult>;
   // Text parameters; PostgreSQL infers each one's type from where it is used.
   std::vector<std::optional<std::string>> storage;
   storage.reserve(params.size());
@@ -179,55 +214,53 @@ Result<QueryResult> PostgresSource::query(const std::string& sql,
   for (const auto& s : storage) raw.push_back(s ? s->c_str() : nullptr);
   try {
     QueryResult out;
-    {
-      auto collect = [&](const pqxx::result& r) {
-        for (pqxx::row_size_type c = 0; c < r.columns(); ++c)
-          out.columns.emplace_back(r.column_name(c));
-        out.rows.reserve(r.size());
-        for (const auto& row : r) {
-          std::vector<SqlValue> values;
-          values.reserve(row.size());
-          for (const auto& f : row) values.push_back(toSqlValue(f));
-          out.rows.push_back(std::move(values));
-        }
-      };
-      pqxx::nontransaction tx(conn->c);
-      const bool shorter = timeout + std::chrono::milliseconds(1000) < statement_timeout_;
-      if (limits.generated && !shorter) {
-        // One round trip: a datawatch-built SELECT as a single statement, in a
-        // session whose transactions default to READ ONLY with the statement timeout.
-        // Without parameters, the simple protocol: one message each way, as psql does.
-        collect(raw.empty() ? tx.exec(sql)
-                            : tx.exec_params(sql, pqxx::prepare::make_dynamic_params(raw)));
-      } else {
-        // Three: BEGIN READ ONLY (+ SET LOCAL when the deadline is nearer), the query,
-        // COMMIT. The explicit READ ONLY cannot be lifted by the statement; the session
-        // defaults are restored after it in case it changed them (set_config).
-        std::string begin = "BEGIN READ ONLY";
-        if (shorter)
-          begin += "; SET LOCAL statement_timeout = " +
-                   std::to_string(std::max<int64_t>(1, timeout.count()));
-        tx.exec(begin);
-        try {
-          collect(tx.exec_params(sql, pqxx::prepare::make_dynamic_params(raw)));
-          tx.exec("COMMIT; " + sessionDefaults());
-        } catch (const pqxx::sql_error&) {
-          tx.exec("ROLLBACK");
-          throw;
-        }
+    auto collect = [&](const pqxx::result& r) {
+      for (pqxx::row_size_type c = 0; c < r.columns(); ++c)
+        out.columns.push_back(toValidUtf8(r.column_name(c)));
+      out.rows.reserve(r.size());
+      for (const auto& row : r) {
+        std::vector<SqlValue> values;
+        values.reserve(row.size());
+        for (const auto& f : row) values.push_back(toSqlValue(f));
+        out.rows.push_back(std::move(values));
+      }
+    };
+    pqxx::nontransaction tx(conn.c);
+    const bool shorter = timeout + std::chrono::milliseconds(1000) < statement_timeout_;
+    if (generated && !shorter) {
+      // One round trip: a datawatch-built SELECT as a single statement, in a
+      // session whose transactions default to READ ONLY with the statement timeout.
+      // Without parameters, the simple protocol: one message each way, as psql does.
+      collect(raw.empty() ? tx.exec(sql)
+                          : tx.exec_params(sql, pqxx::prepare::make_dynamic_params(raw)));
+    } else {
+      // Three: BEGIN READ ONLY (+ SET LOCAL when the deadline is nearer), the query,
+      // COMMIT. The explicit READ ONLY cannot be lifted by the statement; the session
+      // defaults are restored after it in case it changed them (set_config).
+      std::string begin = "BEGIN READ ONLY";
+      if (shorter)
+        begin += "; SET LOCAL statement_timeout = " +
+                 std::to_string(std::max<int64_t>(1, timeout.count()));
+      tx.exec(begin);
+      try {
+        collect(tx.exec_params(sql, pqxx::prepare::make_dynamic_params(raw)));
+        tx.exec("COMMIT; " + sessionDefaults());
+      } catch (const pqxx::sql_error&) {
+        tx.exec("ROLLBACK");
+        throw;
       }
     }
-    release(std::move(conn));
-    return out;
+    return {R(std::move(out)), true};
   } catch (const pqxx::broken_connection& e) {
-    return R::Error("lost the connection to PostgreSQL: " +
-                    Redactor::redactDsn(firstLine(e.what())));
+    return {R::Error("lost the connection to PostgreSQL: " +
+                     toValidUtf8(Redactor::redactDsn(firstLine(e.what())))),
+            false};
   } catch (const pqxx::sql_error& e) {
     // The transaction was rolled back; the connection is still good.
-    if (conn->c.is_open()) release(std::move(conn));
-    return R::Error(Redactor::redactDsn(describe(e)));
+    return {R::Error(toValidUtf8(Redactor::redactDsn(describe(e)))), conn.c.is_open()};
   } catch (const std::exception& e) {
-    return R::Error("query failed: " + Redactor::redactDsn(firstLine(e.what())));
+    return {R::Error("query failed: " + toValidUtf8(Redactor::redactDsn(firstLine(e.what())))),
+            false};
   }
 }
 

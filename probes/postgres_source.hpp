@@ -4,22 +4,31 @@
 // - A pool of at most `max_connections` connections, opened on demand; a broken
 //   connection is dropped, and after a failure to connect new attempts back off
 //   exponentially (1 s doubling to 60 s) so a dead database is not hammered.
+// - Every connection starts read-only: default_transaction_read_only=on is set
+//   right after connecting, before any probe query, so no path (built-in probes
+//   over a view whose function writes included) can write.
 // - Sessions default to READ ONLY transactions and the source's statement_timeout.
 //   User-written SQL (sql probes, filters) runs in an explicit BEGIN READ ONLY
 //   transaction (with SET LOCAL statement_timeout when the probe's deadline is
 //   nearer), after which the session defaults are restored; a SELECT datawatch
 //   built itself runs as one statement (one round trip) when no shorter timeout
 //   is needed. Either way nothing can write.
-// - Sessions run with TimeZone UTC, application_name=datawatch and, unless the DSN
+// - A statement still running at the probe's deadline, or when QueryLimits::cancelled
+//   is set (agent stop), is cancelled on the server (PQcancel from a QueryWatcher
+//   thread) within ~100 ms; the query returns "timed out" / "cancelled" and its
+//   connection is discarded, never pooled.
+// - Sessions run with TimeZone UTC, client_encoding UTF8, application_name=datawatch and, unless
+// the DSN
 //   says otherwise, connect_timeout=10; TLS and other libpq options pass through.
 // - Failures (connection refused, authentication, timeout, missing table or
 //   column, permission denied, a write attempt) are Status errors with the DSN
 //   password redacted. Thread-safe.
 
 #include <memory>
-#include <mutex>
 #include <vector>
 
+#include "core/mutex.hpp"
+#include "probes/query_watcher.hpp"
 #include "probes/source.hpp"
 
 namespace datawatch {
@@ -43,8 +52,16 @@ class PostgresSource final : public SqlSource {
   static std::string effectiveDsn(const std::string& dsn);
 
  private:
-  Result<std::unique_ptr<PgConnection>> connect();
-  void release(std::unique_ptr<PgConnection> c);
+  // One statement's outcome, and whether its connection may go back to the pool.
+  struct Attempt {
+    Result<QueryResult> result;
+    bool reusable;
+  };
+  Result<std::unique_ptr<PgConnection>> connect() EXCLUDES(mu_);
+  std::unique_ptr<PgConnection> takeIdle() EXCLUDES(mu_);
+  void release(std::unique_ptr<PgConnection> c) EXCLUDES(mu_);
+  Attempt execute(PgConnection& conn, const std::string& sql, const std::vector<SqlValue>& params,
+                  bool generated, Duration timeout);
   // TimeZone UTC, the source's statement_timeout, transactions READ ONLY by default.
   std::string sessionDefaults() const;
 
@@ -53,11 +70,12 @@ class PostgresSource final : public SqlSource {
   size_t max_idle_;
   Duration statement_timeout_;
   const Clock& clock_;
-  std::mutex mu_;
-  std::vector<std::unique_ptr<PgConnection>> idle_;  // guarded by mu_
-  MonoTime retry_after_{};                           // guarded by mu_
-  Duration backoff_{0};                              // guarded by mu_
-  std::string last_connect_error_;                   // guarded by mu_
+  Mutex mu_;
+  std::vector<std::unique_ptr<PgConnection>> idle_ GUARDED_BY(mu_);
+  MonoTime retry_after_ GUARDED_BY(mu_){};
+  Duration backoff_ GUARDED_BY(mu_){0};
+  std::string last_connect_error_ GUARDED_BY(mu_);
+  QueryWatcher watcher_;  // declared last: destroyed (joined) first
 };
 
 }  // namespace datawatch

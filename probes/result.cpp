@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/time_format.hpp"
+#include "core/utf8.hpp"
 
 namespace datawatch {
 
@@ -45,6 +46,32 @@ ProbeResult ProbeResult::error(std::string message) {
   r.status = ProbeStatus::Error;
   r.message = std::move(message);
   return r;
+}
+
+namespace {
+
+nlohmann::json validUtf8(const nlohmann::json& j) {
+  if (j.is_string()) return toValidUtf8(j.get_ref<const std::string&>());
+  if (j.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& v : j) out.push_back(validUtf8(v));
+    return out;
+  }
+  if (j.is_object()) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [k, v] : j.items()) out[toValidUtf8(k)] = validUtf8(v);
+    return out;
+  }
+  return j;
+}
+
+}  // namespace
+
+void ProbeResult::makeValidUtf8() {
+  for (std::string* s : {&probe, &type, &source, &target, &owner, &unit, &message})
+    if (!isValidUtf8(*s)) *s = toValidUtf8(*s);
+  threshold = validUtf8(threshold);
+  details = validUtf8(details);
 }
 
 nlohmann::json ProbeResult::toJson() const {

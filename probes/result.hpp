@@ -1,6 +1,11 @@
 #pragma once
 // ProbeResult: what one probe run observed. Its JSON form is SPEC §1's
 // `check --format json` object and is what the state store keeps.
+//
+// Invariant: a result that leaves the runner (Runtime::runProbe: recorded, shown,
+// alerted on) is valid UTF-8 in every string, details and threshold included, keys
+// and values at any depth. makeValidUtf8() establishes it; text from monitored data
+// (sample values, categories, column names, server messages) may hold any bytes.
 
 #include <nlohmann/json.hpp>
 
@@ -35,6 +40,10 @@ struct ProbeResult {
   static ProbeResult pass(double value, std::string unit, std::string message);
   static ProbeResult fail(std::optional<double> value, std::string unit, std::string message);
   static ProbeResult error(std::string message);
+
+  // Replaces each invalid UTF-8 sequence in every string field, and in every key
+  // and string value of threshold and details (recursively), by U+FFFD.
+  void makeValidUtf8();
 
   nlohmann::json toJson() const;
   // Inverse of toJson; throws nlohmann::json::exception on malformed input.

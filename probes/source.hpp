@@ -8,6 +8,14 @@
 // - Read-only: every query runs in a read-only transaction.
 // - Never throws for runtime failures (connection refused, timeout, missing
 //   table): they come back as a Status error with a clear, redacted message.
+// - Valid UTF-8 out: every string a query returns (column names, text values) is
+//   valid UTF-8, each invalid sequence in the data replaced by U+FFFD (toValidUtf8,
+//   core/utf8.hpp). Probes may put source text in results as it comes.
+// - Limits honoured: a statement still running at QueryLimits::deadline is
+//   interrupted (PostgreSQL: cancelled on the server), and QueryLimits::cancelled
+//   is honoured within ~100 ms; either way query() returns a Status error saying
+//   "timed out" or "cancelled", and the source stays usable (the connection is
+//   reset or discarded).
 
 #include <atomic>
 #include <cstdint>
@@ -30,7 +38,7 @@ struct QueryResult {
 };
 
 // Limits of one query: a deadline on the source's clock, and a flag the agent
-// sets to abandon in-flight work on shutdown.
+// sets to abandon in-flight work on shutdown (honoured within ~100 ms).
 struct QueryLimits {
   MonoTime deadline = MonoTime::max();
   const std::atomic<bool>* cancelled = nullptr;

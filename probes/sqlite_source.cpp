@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include "core/duration.hpp"
+#include "core/utf8.hpp"
 
 namespace datawatch {
 
@@ -75,44 +76,9 @@ Result<SqliteConnection> SqliteSource::open() {
   return conn;
 }
 
-Result<QueryResult> SqliteSource::query(const std::string& sql, const std::vector<SqlValue>& params,
-                                        const QueryLimits& limits) {
-  SqliteConnection conn;
-  {
-    std::lock_guard lock(mu_);
-    if (!idle_.empty()) {
-      conn = std::move(idle_.back());
-      idle_.pop_back();
-    }
-  }
-  if (!conn.get()) {
-    auto opened = open();
-    if (!opened) return opened.status();
-    conn = std::move(opened).value();
-  }
-  sqlite3* db = conn.get();
-  ProgressState st{&clock_, limits.deadline, limits.cancelled};
-  ProgressGuard guard(db, &st);
-  std::string err;
-  auto fail = [&](const std::string& what) -> Result<QueryResult> {
-    std::string msg;
-    if (st.timed_out)
-      msg = "query timed out (deadline exceeded) and was interrupted";
-    else if (st.was_cancelled)
-      msg = "query cancelled: the agent is shutting down";
-    else
-      msg = what;
-    std::string ignored;
-    sqliteExec(db, "ROLLBACK", ignored);
-    return Result<QueryResult>::Error(msg);
-  };
-  // A read transaction: one consistent snapshot for the statement.
-  if (!sqliteExec(db, "BEGIN", err)) return fail("cannot begin transaction: " + err);
-  SqliteStatement stmt(db, sql);
-  if (!stmt.ok()) return fail(std::string("query failed: ") + sqlite3_errmsg(db));
-  sqlite3_stmt* raw = stmt.get();
-  if (!sqlite3_stmt_readonly(raw))
-    return fail("query refused: probes may only read (the statement would write)");
+namespace {
+
+Status bindAll(sqlite3* db, sqlite3_stmt* raw, const std::vector<SqlValue>& params) {
   for (size_t i = 0; i < params.size(); ++i) {
     const int idx = static_cast<int>(i) + 1;
     const auto& p = params[i];
@@ -127,44 +93,102 @@ Result<QueryResult> SqliteSource::query(const std::string& sql, const std::vecto
       const auto& s = std::get<std::string>(p);
       rc = sqlite3_bind_text(raw, idx, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
     }
-    if (rc != SQLITE_OK) return fail(std::string("cannot bind parameter: ") + sqlite3_errmsg(db));
+    if (rc != SQLITE_OK)
+      return Status::Error(std::string("cannot bind parameter: ") + sqlite3_errmsg(db));
   }
+  return Status::Ok();
+}
+
+// One column of the current row; text (and blobs) as valid UTF-8.
+SqlValue columnValue(sqlite3_stmt* raw, int c) {
+  switch (sqlite3_column_type(raw, c)) {
+    case SQLITE_INTEGER: return static_cast<int64_t>(sqlite3_column_int64(raw, c));
+    case SQLITE_FLOAT: return sqlite3_column_double(raw, c);
+    case SQLITE_NULL: return std::monostate{};
+    default: {
+      const auto* txt = reinterpret_cast<const char*>(sqlite3_column_text(raw, c));
+      return toValidUtf8(
+          std::string_view(txt ? txt : "", static_cast<size_t>(sqlite3_column_bytes(raw, c))));
+    }
+  }
+}
+
+}  // namespace
+
+SqliteConnection SqliteSource::takeIdle() {
+  MutexLock lock(mu_);
+  if (idle_.empty()) return SqliteConnection();
+  SqliteConnection conn = std::move(idle_.back());
+  idle_.pop_back();
+  return conn;
+}
+
+void SqliteSource::giveBack(SqliteConnection conn) {
+  MutexLock lock(mu_);
+  if (idle_.size() < max_idle_) idle_.push_back(std::move(conn));
+}
+
+Result<QueryResult> SqliteSource::query(const std::string& sql, const std::vector<SqlValue>& params,
+                                        const QueryLimits& limits) {
+  SqliteConnection conn = takeIdle();
+  if (!conn.get()) {
+    auto opened = open();
+    if (!opened) return opened.status();
+    conn = std::move(opened).value();
+  }
+  // run() has finalized its statement and cleared its progress handler when it
+  // returns: only then may another worker have the connection.
+  auto result = run(conn.get(), sql, params, limits);
+  if (result.ok()) giveBack(std::move(conn));
+  return result;
+}
+
+Result<QueryResult> SqliteSource::run(sqlite3* db, const std::string& sql,
+                                      const std::vector<SqlValue>& params,
+                                      const QueryLimits& limits) {
+  ProgressState st{&clock_, limits.deadline, limits.cancelled};
+  ProgressGuard guard(db, &st);
+  std::string err;
+  auto fail = [&](const std::string& what) -> Result<QueryResult> {
+    std::string msg;
+    if (st.timed_out)
+      msg = "query timed out (deadline exceeded) and was interrupted";
+    else if (st.was_cancelled)
+      msg = "query cancelled: the agent is shutting down";
+    else
+      msg = toValidUtf8(what);
+    std::string ignored;
+    sqliteExec(db, "ROLLBACK", ignored);
+    return Result<QueryResult>::Error(msg);
+  };
+  // A read transaction: one consistent snapshot for the statement.
+  if (!sqliteExec(db, "BEGIN", err)) return fail("cannot begin transaction: " + err);
   QueryResult out;
-  const int ncol = sqlite3_column_count(raw);
-  for (int c = 0; c < ncol; ++c) out.columns.emplace_back(sqlite3_column_name(raw, c));
-  while (true) {
-    const int rc = sqlite3_step(raw);
-    if (rc == SQLITE_DONE) break;
-    if (rc != SQLITE_ROW) {
-      std::string msg = sqlite3_errmsg(db);
-      if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
-        msg = "database is locked (waited " + formatDuration(cfg_.busy_timeout) + ")";
-      }
-      return fail("query failed: " + msg);
-    }
-    std::vector<SqlValue> row;
-    row.reserve(static_cast<size_t>(ncol));
-    for (int c = 0; c < ncol; ++c) {
-      switch (sqlite3_column_type(raw, c)) {
-        case SQLITE_INTEGER:
-          row.emplace_back(static_cast<int64_t>(sqlite3_column_int64(raw, c)));
-          break;
-        case SQLITE_FLOAT: row.emplace_back(sqlite3_column_double(raw, c)); break;
-        case SQLITE_NULL: row.emplace_back(std::monostate{}); break;
-        default: {
-          const auto* txt = reinterpret_cast<const char*>(sqlite3_column_text(raw, c));
-          row.emplace_back(
-              std::string(txt ? txt : "", static_cast<size_t>(sqlite3_column_bytes(raw, c))));
-        }
-      }
-    }
-    out.rows.push_back(std::move(row));
-  }
-  if (!sqliteExec(db, "COMMIT", err)) return fail("cannot end transaction: " + err);
   {
-    std::lock_guard lock(mu_);
-    if (idle_.size() < max_idle_) idle_.push_back(std::move(conn));
-  }
+    SqliteStatement stmt(db, sql);
+    if (!stmt.ok()) return fail(std::string("query failed: ") + sqlite3_errmsg(db));
+    sqlite3_stmt* raw = stmt.get();
+    if (!sqlite3_stmt_readonly(raw))
+      return fail("query refused: probes may only read (the statement would write)");
+    if (auto st_bind = bindAll(db, raw, params); !st_bind) return fail(st_bind.message());
+    const int ncol = sqlite3_column_count(raw);
+    for (int c = 0; c < ncol; ++c) out.columns.push_back(toValidUtf8(sqlite3_column_name(raw, c)));
+    while (true) {
+      const int rc = sqlite3_step(raw);
+      if (rc == SQLITE_DONE) break;
+      if (rc != SQLITE_ROW) {
+        std::string msg = sqlite3_errmsg(db);
+        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+          msg = "database is locked (waited " + formatDuration(cfg_.busy_timeout) + ")";
+        return fail("query failed: " + msg);
+      }
+      std::vector<SqlValue> row;
+      row.reserve(static_cast<size_t>(ncol));
+      for (int c = 0; c < ncol; ++c) row.push_back(columnValue(raw, c));
+      out.rows.push_back(std::move(row));
+    }
+  }  // the statement is finalized before COMMIT
+  if (!sqliteExec(db, "COMMIT", err)) return fail("cannot end transaction: " + err);
   return out;
 }
 

@@ -2,11 +2,18 @@
 // SqlSource over a SQLite file: read-only connections (SQLITE_OPEN_READONLY plus
 // PRAGMA query_only), a busy timeout, bound parameters, and a deadline enforced
 // with a progress handler that interrupts the statement.
+//
+// Pool invariant: a connection is in idle_ only while no statement of it is alive
+// and no progress handler is set on it; run() releases both before query() gives
+// the connection back, so a second worker can never share a running connection
+// (issue 15, defect 10). A connection whose query failed is closed, not pooled.
+// The progress handler also watches QueryLimits::cancelled: a cancelled query
+// stops within milliseconds.
 
 #include <memory>
-#include <mutex>
 #include <vector>
 
+#include "core/mutex.hpp"
 #include "probes/source.hpp"
 #include "probes/sqlite_handle.hpp"
 
@@ -26,12 +33,18 @@ class SqliteSource final : public SqlSource {
 
  private:
   Result<SqliteConnection> open();
+  SqliteConnection takeIdle() EXCLUDES(mu_);
+  void giveBack(SqliteConnection conn) EXCLUDES(mu_);
+  // Runs one statement in a read transaction on `db`; leaves no statement and no
+  // progress handler behind.
+  Result<QueryResult> run(sqlite3* db, const std::string& sql, const std::vector<SqlValue>& params,
+                          const QueryLimits& limits);
   std::string name_;
   config::SqliteSourceConfig cfg_;
   size_t max_idle_;
   const Clock& clock_;
-  std::mutex mu_;
-  std::vector<SqliteConnection> idle_;  // guarded by mu_
+  Mutex mu_;
+  std::vector<SqliteConnection> idle_ GUARDED_BY(mu_);
 };
 
 }  // namespace datawatch

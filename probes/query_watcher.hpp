@@ -1,0 +1,81 @@
+#pragma once
+// QueryWatcher: stops statements that run past their probe's deadline or that
+// the agent abandons on shutdown, for sources whose driver blocks (libpq).
+//
+// A query registers a cancel function for as long as it runs (a Watch). One
+// watcher thread, started with the first Watch and joined on destruction, polls
+// the registered queries every kPoll while any is registered (and sleeps
+// otherwise); a query whose `cancelled` flag is set or whose deadline (on the
+// injected Clock) has passed gets its cancel function called, once.
+//
+// Invariants:
+// - A cancel function runs at most once, on the watcher thread, and only while
+//   its Watch is alive: ~Watch waits for a call in progress, so what the
+//   function refers to (a connection) may be released right after the Watch.
+// - `cancelled` is noticed within kPoll (25 ms) plus the cancel's own round trip:
+//   the ~100 ms of the SqlSource contract.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <thread>
+
+#include "core/clock.hpp"
+#include "core/mutex.hpp"
+
+namespace datawatch {
+
+class QueryWatcher {
+ public:
+  static constexpr std::chrono::milliseconds kPoll{25};
+  enum class Reason { None, Deadline, Cancelled };
+
+  class Watch {
+   public:
+    Watch(const Watch&) = delete;
+    Watch& operator=(const Watch&) = delete;
+    ~Watch();
+    // Why the query was cancelled, or None.
+    Reason fired() const;
+
+   private:
+    friend class QueryWatcher;
+    Watch(QueryWatcher& w, uint64_t id) : w_(w), id_(id) {}
+    QueryWatcher& w_;
+    uint64_t id_;
+  };
+
+  explicit QueryWatcher(const Clock& clock) : clock_(clock) {}
+  ~QueryWatcher();
+  QueryWatcher(const QueryWatcher&) = delete;
+  QueryWatcher& operator=(const QueryWatcher&) = delete;
+
+  // Watches one query until the returned Watch is destroyed. `cancel` must not throw.
+  Watch watch(std::function<void()> cancel, MonoTime deadline, const std::atomic<bool>* cancelled)
+      EXCLUDES(mu_);
+
+ private:
+  struct Entry {
+    std::function<void()> cancel;
+    MonoTime deadline;
+    const std::atomic<bool>* cancelled;
+    Reason fired = Reason::None;
+    bool calling = false;  // cancel() is running on the watcher thread
+  };
+  void loop() EXCLUDES(mu_);
+  // The first registered query due for cancelling (marked fired and calling), or 0.
+  uint64_t due() REQUIRES(mu_);
+  void unwatch(uint64_t id) EXCLUDES(mu_);
+  Reason firedOf(uint64_t id) const EXCLUDES(mu_);
+
+  const Clock& clock_;
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::map<uint64_t, Entry> entries_ GUARDED_BY(mu_);
+  uint64_t next_id_ GUARDED_BY(mu_) = 1;
+  bool stop_ GUARDED_BY(mu_) = false;
+  std::thread thread_;  // started under mu_ by the first watch()
+};
+
+}  // namespace datawatch
