@@ -14,7 +14,8 @@ packages=(
   libkainjow-mustache-dev tzdata
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(catch2 postgresql prometheus chromium)
+  # clang + its runtimes: the ThreadSanitizer build (build-tsan in scripts/test.sh).
+  packages+=(catch2 postgresql prometheus chromium clang libclang-rt-14-dev)
 fi
 
 missing=()

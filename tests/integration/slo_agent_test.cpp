@@ -124,13 +124,15 @@ TEST_CASE("after a restart the agent's SLOs pick up where they were: status API 
                   "(99.5% over 28d) burn rate") != std::string::npos);
   // Both severities fire as alerts: in the status API and as datawatch_alert_firing.
   CHECK(
-      promSample(metrics,
-                 R"(datawatch_alert_firing{alert="orders-complete",kind="slo",severity="page"})") ==
+      promSample(
+          metrics,
+          R"(datawatch_alert_firing{alert="slo:orders-complete:page",kind="slo",severity="page",slo="orders-complete"})") ==
       1.0);
-  CHECK(promSample(
-            metrics,
-            R"(datawatch_alert_firing{alert="orders-complete",kind="slo",severity="ticket"})") ==
-        1.0);
+  CHECK(
+      promSample(
+          metrics,
+          R"(datawatch_alert_firing{alert="slo:orders-complete:ticket",kind="slo",severity="ticket",slo="orders-complete"})") ==
+      1.0);
   auto alerts = nlohmann::json::parse(http.Get("/api/v1/status")->body)["alerts"];
   REQUIRE(alerts.size() == 2);
   CHECK(alerts[0]["id"] == "slo:orders-complete:page");

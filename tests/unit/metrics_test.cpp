@@ -140,3 +140,36 @@ TEST_CASE("notification series exist at 0 per notifier and follow deliveries", "
   CHECK(text.find(R"(notifier="pd")") == std::string::npos);
   CHECK(hasLine(text, R"(datawatch_notifications_total{notifier="hook"} 3)"));
 }
+
+TEST_CASE("datawatch_alert_firing is labelled with the alert id that Alertmanager gets",
+          "[metrics]") {
+  auto r = config::loadConfigFromString(R"(sources:
+  db: {type: sqlite, path: w.db}
+probes:
+  - {name: orders_fresh, type: freshness, source: db, table: t, column: c, max_age: 1h,
+     alert: {after: 1, severity: critical}}
+slos:
+  - {name: orders-slo, objective: 99.5, window: 28d, probes: [orders_fresh]}
+)",
+                                        "/t/c.yaml", "", datawatch::testing::envFrom({}));
+  REQUIRE(r.ok());
+  Metrics m("x");
+  m.setAlerts(*r.config);
+  Alert a;
+  a.kind = "probe";
+  a.subject = "orders_fresh";
+  a.severity = "critical";
+  a.firing = true;
+  m.setAlertFiring(a);
+  // The label PromQL joins on is the one the Alertmanager notifier sends.
+  const std::string id = a.labels().at("alert");
+  REQUIRE(id == "probe:orders_fresh:critical");
+  auto text = m.render();
+  CHECK(hasLine(text, R"(datawatch_alert_firing{alert=")" + id +
+                          R"(",kind="probe",probe="orders_fresh",severity="critical"} 1)"));
+  CHECK(hasLine(
+      text,
+      R"(datawatch_alert_firing{alert="slo:orders-slo:page",kind="slo",severity="page",slo="orders-slo"} 0)"));
+  CHECK(text.find(R"(alert="orders_fresh")") == std::string::npos);
+  CHECK(text.find(R"(alert="orders-slo")") == std::string::npos);
+}
