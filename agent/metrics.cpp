@@ -186,7 +186,7 @@ void Metrics::dropAllBut(std::map<std::string, Series>& series, const std::set<s
 }
 
 void Metrics::setProbes(const std::vector<config::ProbeConfig>& probes) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::set<std::string> keep;
   for (const auto& p : probes) {
     prometheus::Labels labels{{"probe", p.name},
@@ -246,7 +246,7 @@ void Metrics::setProbes(const std::vector<config::ProbeConfig>& probes) {
 }
 
 void Metrics::observe(const ProbeResult& r) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = probes_.find(r.probe);
   if (it == probes_.end()) return;
   ProbeSeries& s = it->second;
@@ -295,7 +295,7 @@ void Metrics::removeSeries(SloSeries& s) {
 }
 
 void Metrics::setSlos(const config::Config& config) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::set<std::string> keep;
   for (const auto& cfg : config.slos) {
     keep.insert(cfg.name);
@@ -334,7 +334,7 @@ void Metrics::setSlos(const config::Config& config) {
 }
 
 void Metrics::observeSlo(const SloStatus& st) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = slos_.find(st.name);
   if (it == slos_.end()) return;
   SloSeries& s = it->second;
@@ -370,7 +370,7 @@ void Metrics::setAlerts(const config::Config& cfg) {
   }
   for (const auto& p : cfg.probes)
     if (p.alert) add("probe", p.name, p.alert->severity);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::map<std::string, prometheus::Gauge*> next;
   for (const auto& a : possible) {
     auto it = alerts_.find(a.id());
@@ -378,8 +378,11 @@ void Metrics::setAlerts(const config::Config& cfg) {
       next[a.id()] = it->second;
       alerts_.erase(it);
     } else {
-      next[a.id()] =
-          &alert_firing_.Add({{"alert", a.subject}, {"kind", a.kind}, {"severity", a.severity}});
+      // `alert` is the id, as Alertmanager's label: PromQL joins the two on it.
+      next[a.id()] = &alert_firing_.Add({{"alert", a.id()},
+                                         {"kind", a.kind},
+                                         {"severity", a.severity},
+                                         {a.kind == "slo" ? "slo" : "probe", a.subject}});
     }
   }
   for (auto& [id, g] : alerts_) alert_firing_.Remove(g);
@@ -387,19 +390,19 @@ void Metrics::setAlerts(const config::Config& cfg) {
 }
 
 void Metrics::setAlertFiring(const Alert& alert) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto it = alerts_.find(alert.id()); it != alerts_.end())
     it->second->Set(alert.firing ? 1 : 0);
 }
 
 void Metrics::addMissedRuns(const std::string& probe, uint64_t n) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto it = probes_.find(probe); it != probes_.end())
     it->second.missed->Increment(static_cast<double>(n));
 }
 
 void Metrics::setNotifiers(const std::vector<config::NotifierConfig>& notifiers) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::map<std::string, NotifierSeries> next;
   for (const auto& n : notifiers) {
     if (auto it = notifiers_.find(n.name); it != notifiers_.end()) {
@@ -420,19 +423,19 @@ void Metrics::setNotifiers(const std::vector<config::NotifierConfig>& notifiers)
 }
 
 void Metrics::notificationsAttempted(const std::string& notifier, size_t n) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto it = notifiers_.find(notifier); it != notifiers_.end())
     it->second.attempts->Increment(static_cast<double>(n));
 }
 
 void Metrics::notificationsFailed(const std::string& notifier, size_t n) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto it = notifiers_.find(notifier); it != notifiers_.end())
     it->second.failures->Increment(static_cast<double>(n));
 }
 
 void Metrics::notificationsDropped(const std::string& notifier, size_t n) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto it = notifiers_.find(notifier); it != notifiers_.end())
     it->second.dropped->Increment(static_cast<double>(n));
 }

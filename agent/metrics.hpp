@@ -12,14 +12,14 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 
 #include "alerting/alerts.hpp"
-#include "slo/slo_engine.hpp"
 #include "config/types.hpp"
+#include "core/mutex.hpp"
 #include "probes/result.hpp"
+#include "slo/slo_engine.hpp"
 
 namespace datawatch {
 
@@ -36,7 +36,9 @@ class Metrics {
   void setSlos(const config::Config& cfg);
   // Publishes one evaluation. The event counters advance by the engine's live totals.
   void observeSlo(const SloStatus& st);
-  // Makes datawatch_alert_firing exist (at 0) for every alert `cfg` can raise.
+  // Makes datawatch_alert_firing exist (at 0) for every alert `cfg` can raise,
+  // labelled alert (the id, "probe:orders_fresh:critical"), kind, severity and
+  // slo or probe (the subject) — the labels the alert carries to Alertmanager.
   void setAlerts(const config::Config& cfg);
   void setAlertFiring(const Alert& alert);  // 1 while firing, 0 once resolved
   // Makes the notification counters exist (at 0) for exactly these notifiers.
@@ -71,7 +73,7 @@ class Metrics {
     // added when a result first carries that bound.
     std::map<std::string, prometheus::Gauge*> thresholds{};
   };
-  void removeSeries(ProbeSeries& s);
+  void removeSeries(ProbeSeries& s) REQUIRES(mu_);
   struct SloSeries {
     std::vector<Duration> windows;
     prometheus::Gauge* objective;
@@ -83,10 +85,11 @@ class Metrics {
     uint64_t seen_events = 0;  // the engine totals already added to the counters
     uint64_t seen_bad = 0;
   };
-  void removeSeries(SloSeries& s);
+  void removeSeries(SloSeries& s) REQUIRES(mu_);
   // Removes every entry (and its series) whose name is not in `keep`.
   template <typename Series>
-  void dropAllBut(std::map<std::string, Series>& series, const std::set<std::string>& keep);
+  void dropAllBut(std::map<std::string, Series>& series, const std::set<std::string>& keep)
+      REQUIRES(mu_);
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Gauge>& success_;
@@ -122,16 +125,16 @@ class Metrics {
   prometheus::Gauge& notification_queue_;
   prometheus::Counter& store_errors_;
 
-  mutable std::mutex mu_;
-  std::map<std::string, ProbeSeries> probes_;         // guarded by mu_
-  std::map<std::string, SloSeries> slos_;             // guarded by mu_
-  std::map<std::string, prometheus::Gauge*> alerts_;  // by alert id; guarded by mu_
+  mutable Mutex mu_;
+  std::map<std::string, ProbeSeries> probes_ GUARDED_BY(mu_);
+  std::map<std::string, SloSeries> slos_ GUARDED_BY(mu_);
+  std::map<std::string, prometheus::Gauge*> alerts_ GUARDED_BY(mu_);  // by alert id
   struct NotifierSeries {
     prometheus::Counter* attempts;
     prometheus::Counter* failures;
     prometheus::Counter* dropped;
   };
-  std::map<std::string, NotifierSeries> notifiers_;  // guarded by mu_
+  std::map<std::string, NotifierSeries> notifiers_ GUARDED_BY(mu_);
 };
 
 }  // namespace datawatch
