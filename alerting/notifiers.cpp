@@ -5,12 +5,14 @@
 #include <openssl/sha.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 
 #include "alerting/http_client.hpp"
+#include "core/duration.hpp"
 #include "core/time_format.hpp"
 #include "core/utf8.hpp"
 
@@ -129,11 +131,67 @@ json amLabels(const json& a) {
   return l;
 }
 
+// A measurement in human units: seconds as a duration ("2h1m"), else "1200 rows".
+std::string humanValue(double v, const std::string& unit) {
+  if (unit == "seconds" && std::isfinite(v) && std::abs(v) < 1e12)
+    return humanDuration(std::chrono::milliseconds(std::llround(v * 1000)));
+  return number(v) + (unit.empty() ? "" : " " + unit);
+}
+
+// A probe's threshold as words: {"max":3600} in seconds -> "max 1h".
+std::string humanThreshold(const json& t, const std::string& unit) {
+  std::string out;
+  for (const auto& [key, v] : t.items()) {
+    std::string words = key;
+    std::replace(words.begin(), words.end(), '_', ' ');
+    if (v.is_number())
+      words += " " + humanValue(v.get<double>(),
+                                key.find("seconds") != std::string::npos ? "seconds" : unit);
+    else if (v.is_string())
+      words += " " + v.get<std::string>();
+    else if (v.is_array())
+      words += " " + std::to_string(v.size()) + " values";
+    else if (!v.is_boolean())
+      continue;
+    out += (out.empty() ? "" : ", ") + words;
+  }
+  return out;
+}
+
+// Alertmanager annotations say what the alert is, in human units, and nothing
+// that changes from one re-send to the next while the measurements stay: no
+// delivery id, run count, burn rate or send time. A probe's line is its own
+// message ("age 2h1m > 1h"), else its value and threshold in words.
+std::string amProbeLine(const json& p) {
+  std::string line = str(p, "probe") + " " + str(p, "status");
+  if (!str(p, "message").empty()) return line + ": " + str(p, "message");
+  const std::string unit = str(p, "unit");
+  if (p.contains("value") && p["value"].is_number())
+    line += ": " + humanValue(p["value"].get<double>(), unit);
+  if (p.contains("threshold") && p["threshold"].is_object() && !p["threshold"].empty())
+    line += " (" + humanThreshold(p["threshold"], unit) + ")";
+  return line;
+}
+
+std::string amSummary(const json& a) {
+  if (str(a, "kind") == "slo") {
+    const json s = a.value("slo", json::object());
+    std::string about;
+    if (s.contains("objective") && s["objective"].is_number())
+      about =
+          " (" + number(s["objective"].get<double>() * 100) + "% over " + str(s, "window") + ")";
+    return "SLO " + str(a, "name") + about + " burns its error budget: " + str(a, "severity");
+  }
+  const json probes = a.value("probes", json::array());
+  return "probe " + (probes.empty() ? str(a, "name") : amProbeLine(probes[0]));
+}
+
 json amAnnotations(const json& p) {
   const json& a = p.at("alert");
-  json an{{"summary", str(a, "summary")},
-          {"description", sloLine(a, false) + probeLines(a, false) + downstreamLine(a, false)},
-          {"delivery_id", str(p, "delivery_id")}};
+  std::string description;
+  for (const auto& pr : a.value("probes", json::array()))
+    description += "- " + amProbeLine(pr) + "\n";
+  json an{{"summary", amSummary(a)}, {"description", description + downstreamLine(a, false)}};
   if (!str(a, "owner").empty()) an["owner"] = str(a, "owner");
   return an;
 }
@@ -163,6 +221,7 @@ SendResult fromHttp(const HttpResponse& r) {
     s.retryable = r.retryable();
     s.retry_after = r.retry_after;
     s.error = r.describe();
+    s.aborted = r.aborted;
   }
   return s;
 }
@@ -178,7 +237,7 @@ class SlackNotifier final : public Notifier {
     std::vector<json> payloads;
     for (const auto& it : batch) payloads.push_back(it.payload);
     return fromHttp(
-        httpPost({cfg_.webhook_url, dumpJson(slackMessage(payloads, cfg_)), {}, timeout_}, now));
+        httpPost({cfg_.webhook_url, dumpJson(slackMessage(payloads, cfg_)), {}, timeout_}, now, abort_));
   }
 
  private:
@@ -204,7 +263,7 @@ class WebhookNotifier final : public Notifier {
       req.headers.push_back("X-Datawatch-Signature: sha256=" +
                             hmacSha256Hex(*cfg_.secret, ts + "." + body));
     for (const auto& [k, v] : cfg_.headers) req.headers.push_back(k + ": " + v);
-    return fromHttp(httpPost(req, now));
+    return fromHttp(httpPost(req, now, abort_));
   }
 
  private:
@@ -224,7 +283,7 @@ class PagerdutyNotifier final : public Notifier {
                               dumpJson(pagerdutyEvent(batch.front().payload, cfg_.routing_key)),
                               {},
                               timeout_},
-                             now));
+                             now, abort_));
   }
 
  private:
@@ -244,7 +303,7 @@ class AlertmanagerNotifier final : public Notifier {
     for (const auto& it : batch) payloads.push_back(it.payload);
     return fromHttp(httpPost(
         {cfg_.url + "/api/v2/alerts", dumpJson(alertmanagerAlerts(payloads, now)), {}, timeout_},
-        now));
+        now, abort_));
   }
 
  private:
