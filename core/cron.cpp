@@ -124,7 +124,8 @@ Result<CronExpr> CronExpr::parse(std::string_view text) {
   bool r = false;
   std::string err;
   if (!(err = parseField(fields[0], {"minute", 0, 59, false, false}, c.minutes_, r)).empty() ||
-      !(err = parseField(fields[1], {"hour", 0, 23, false, false}, c.hours_, r)).empty() ||
+      !(err = parseField(fields[1], {"hour", 0, 23, false, false}, c.hours_, c.hour_restricted_))
+           .empty() ||
       !(err =
             parseField(fields[2], {"day-of-month", 1, 31, false, false}, c.dom_, c.dom_restricted_))
            .empty() ||

@@ -3,7 +3,8 @@
 // crontab(5): lists, ranges, steps, month and weekday names, and the @hourly,
 // @daily/@midnight, @weekly, @monthly, @yearly/@annually shorthands. When both
 // day fields are restricted, a day matches if either does (Vixie cron).
-// Times are evaluated in UTC shifted by a fixed offset (`utc_offset`).
+// Times are evaluated in UTC shifted by a fixed offset (`utc_offset`); named
+// zones with DST changes are handled by previousRun() in core/timezone.hpp.
 
 #include <bitset>
 #include <optional>
@@ -25,6 +26,9 @@ class CronExpr {
   std::optional<TimePoint> next(TimePoint t, Duration utc_offset = Duration{0}) const;
 
   const std::string& text() const { return text_; }
+  // True when the hour field is "*" (the job runs every hour, even one repeated
+  // when the clocks go back).
+  bool everyHour() const { return !hour_restricted_; }
 
  private:
   bool matchesDay(int dom, int month, int dow) const;
@@ -34,6 +38,7 @@ class CronExpr {
   std::bitset<32> dom_;
   std::bitset<13> months_;
   std::bitset<8> dow_;
+  bool hour_restricted_ = false;
   bool dom_restricted_ = false;
   bool dow_restricted_ = false;
 };

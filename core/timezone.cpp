@@ -205,18 +205,56 @@ Duration TimeZone::offsetAt(TimePoint utc) const {
   return std::chrono::seconds(off);
 }
 
-std::optional<TimePoint> previousRun(const CronExpr& cron, TimePoint t, const TimeZone& tz) {
-  // Guess the offset at t, find the run in that local time, and re-check the
-  // offset at the run itself (it differs when a DST change lies between).
-  Duration offset = tz.offsetAt(t);
-  for (int i = 0; i < 3; ++i) {
-    auto run = cron.previous(t, offset);
-    if (!run) return std::nullopt;
-    const Duration at_run = tz.offsetAt(*run);
-    if (at_run == offset) return run;
-    offset = at_run;
+namespace {
+
+// The first instant in (lo, hi] whose offset is `after` (offsetAt(lo) is not).
+TimePoint transitionBetween(const TimeZone& tz, TimePoint lo, TimePoint hi, Duration after) {
+  while (hi - lo > std::chrono::seconds(1)) {
+    const TimePoint mid = lo + (hi - lo) / 2;
+    (tz.offsetAt(mid) == after ? hi : lo) = mid;
   }
-  return cron.previous(t, offset);
+  return hi;
+}
+
+// When a job scheduled at wall-clock time `local` (a local time written as if
+// UTC) runs: at the one instant it occurs; on a repeated time (clocks going
+// back) at the first occurrence only, unless the job runs every hour (then at
+// both); on a skipped time (clocks going forward) when the gap ends.
+std::vector<TimePoint> runInstants(const CronExpr& cron, TimePoint local, const TimeZone& tz) {
+  using namespace std::chrono_literals;
+  // The offsets in force before and after any change that touches `local`
+  // (a change lies within 14 h of it; zones change at most once in two days).
+  const Duration before = tz.offsetAt(local - 26h);
+  const Duration after = tz.offsetAt(local + 26h);
+  std::vector<TimePoint> valid;
+  for (Duration o : {before, after}) {
+    const TimePoint u = local - o;
+    if (tz.offsetAt(u) == o && (valid.empty() || valid.front() != u)) valid.push_back(u);
+  }
+  std::sort(valid.begin(), valid.end());
+  if (valid.size() == 2 && !cron.everyHour()) valid.pop_back();
+  if (valid.empty() && after > before)
+    valid.push_back(transitionBetween(tz, local - after, local - before, after));
+  return valid;
+}
+
+}  // namespace
+
+std::optional<TimePoint> previousRun(const CronExpr& cron, TimePoint t, const TimeZone& tz) {
+  using namespace std::chrono_literals;
+  // Walk back through scheduled wall-clock times, starting from the latest local
+  // time reachable at or before t (after the clocks went back, local time is
+  // behind where it was an hour earlier), to the first that ran at or before t.
+  TimePoint local = t + std::max(tz.offsetAt(t), tz.offsetAt(t - 26h));
+  for (int i = 0; i < 2000; ++i) {
+    const auto candidate = cron.previous(local);
+    if (!candidate) return std::nullopt;
+    const auto runs = runInstants(cron, *candidate, tz);
+    for (auto it = runs.rbegin(); it != runs.rend(); ++it)
+      if (*it <= t) return *it;
+    local = *candidate - 1min;
+  }
+  return std::nullopt;
 }
 
 }  // namespace datawatch

@@ -44,7 +44,11 @@ class TimeZone {
   friend Result<TimeZone> parseTzif(const std::string& name, const std::string& data);
 };
 
-// The latest scheduled run at or before `t`, with the schedule read in `tz`.
+// The latest scheduled run at or before `t`, with the schedule read in `tz`, as
+// cron runs it across DST changes: a wall-clock time that occurs twice (clocks
+// going back) runs at its first occurrence only — both when the hour field is
+// "*" — and one that does not occur (clocks going forward) runs when the gap
+// ends (02:30 on a 02:00 -> 03:00 day runs at 03:00 new time).
 std::optional<TimePoint> previousRun(const CronExpr& cron, TimePoint t, const TimeZone& tz);
 
 }  // namespace datawatch

@@ -16,6 +16,48 @@
 namespace datawatch {
 namespace {
 
+// How far topic freshness steps back from a partition's end for its newest data
+// message when the last offsets are transaction markers or aborted messages:
+// ranges of 1, 3, 12, 48, ... offsets below the end, kMaxStepBack in all.
+constexpr int64_t kMaxStepBack = 1024;
+
+// The newest data message of each non-empty partition, stepping back from the
+// end in growing ranges (each offset read once) until one is found, the
+// partition's first offset or kMaxStepBack is reached. Partitions with none
+// are listed in `without_data`.
+Result<std::vector<StreamSource::Message>> newestDataMessages(
+    StreamSource& src, const std::string& topic,
+    const std::vector<StreamSource::PartitionOffsets>& marks, MonoTime deadline,
+    std::vector<int32_t>& without_data) {
+  std::map<int32_t, StreamSource::OffsetRange> ranges;
+  for (const auto& m : marks)
+    if (m.high > m.low) ranges[m.partition] = {m.high - 1, m.high};
+  std::vector<StreamSource::Message> found;
+  for (int64_t back = 1; !ranges.empty(); back *= 4) {
+    auto msgs = src.readNewest(topic, ranges, deadline);
+    if (!msgs) return msgs.status();
+    for (const auto& m : *msgs) {
+      found.push_back(m);
+      ranges.erase(m.partition);
+    }
+    const int64_t next = std::min(back * 4, kMaxStepBack);
+    for (const auto& m : marks) {
+      auto it = ranges.find(m.partition);
+      if (it == ranges.end()) continue;
+      const int64_t from = std::max(m.low, m.high - next);
+      if (back >= kMaxStepBack || from >= it->second.from) {
+        without_data.push_back(m.partition);  // searched to its start or the bound
+        ranges.erase(it);
+      } else {
+        it->second = {from, it->second.from};
+      }
+    }
+  }
+  std::sort(found.begin(), found.end(),
+            [](const auto& a, const auto& b) { return a.partition < b.partition; });
+  return found;
+}
+
 // freshness on a topic: the newest message timestamp over all partitions.
 class TopicFreshnessProbe final : public Probe {
  public:
@@ -27,22 +69,29 @@ class TopicFreshnessProbe final : public Probe {
     const auto& deadline = ctx.limits.deadline;
     auto marks = src_.watermarks(cfg_.topic, deadline);
     if (!marks) return ProbeResult::error(marks.error());
-    std::map<int32_t, int64_t> last;  // the last message of each non-empty partition
-    for (const auto& m : *marks)
-      if (m.high > m.low) last[m.partition] = m.high - 1;
+    size_t non_empty = 0;
+    for (const auto& m : *marks) non_empty += m.high > m.low ? 1 : 0;
     nlohmann::json details = {{"topic", cfg_.topic},
                               {"partitions", marks->size()},
-                              {"empty_partitions", marks->size() - last.size()}};
-    if (last.empty()) {
+                              {"empty_partitions", marks->size() - non_empty}};
+    if (non_empty == 0) {
       ProbeResult r = ProbeResult::fail(std::nullopt, "seconds",
                                         "topic " + cfg_.topic + " is empty: no message in any of " +
                                             std::to_string(marks->size()) + " partitions");
       r.details = details;
       return r;
     }
-    auto msgs = src_.readAt(cfg_.topic, last, deadline);
+    std::vector<int32_t> without_data;
+    auto msgs = newestDataMessages(src_, cfg_.topic, *marks, deadline, without_data);
     if (!msgs) return ProbeResult::error(msgs.error());
-    if (msgs->empty()) return ProbeResult::error("no message could be read from " + cfg_.topic);
+    if (!without_data.empty()) details["partitions_without_data"] = without_data;
+    if (msgs->empty()) {
+      return ProbeResult::error("no data message in the last " + std::to_string(kMaxStepBack) +
+                                " offsets of any partition of " + cfg_.topic +
+                                " (only transaction markers or aborted messages)");
+    }
+    std::map<int32_t, int64_t> ends;
+    for (const auto& m : *marks) ends[m.partition] = m.high;
     const Message* newest = nullptr;
     nlohmann::json per = nlohmann::json::array();
     std::set<std::string> types;
@@ -52,6 +101,8 @@ class TopicFreshnessProbe final : public Probe {
       per.push_back(
           {{"partition", m.partition},
            {"offset", m.offset},
+           // Offsets after the newest data message: transaction markers, aborted messages.
+           {"skipped_offsets", ends[m.partition] - 1 - m.offset},
            {"timestamp", formatRfc3339Millis(m.timestamp)},
            {"age_seconds", std::chrono::duration<double>(ctx.now - m.timestamp).count()}});
     }
@@ -85,14 +136,62 @@ class TopicFreshnessProbe final : public Probe {
   StreamSource& src_;
 };
 
-// consumer_lag: how far a group is behind the high watermark, in messages and
-// in seconds (the age of the next message it has not consumed).
+// consumer_lag: how far a group is behind the end (the last stable offset), in
+// messages and in seconds (the age of the next message it has not consumed).
 class ConsumerLagProbe final : public Probe {
  public:
   ConsumerLagProbe(config::ProbeConfig cfg, StreamSource& src)
       : cfg_(std::move(cfg)), spec_(std::get<config::ConsumerLagSpec>(cfg_.spec)), src_(src) {}
   const config::ProbeConfig& config() const override { return cfg_; }
 
+ private:
+  struct PartitionLag {
+    int32_t partition = 0;
+    int64_t committed = -1;
+    int64_t end = 0;      // the last stable offset
+    int64_t lag = 0;      // offsets from the next unconsumed data message to the end
+    int64_t skipped = 0;  // markers / aborted offsets between the commit and that message
+    std::optional<double> lag_seconds;
+  };
+
+  // Each partition's lag: from the group's next offset (its first retained one
+  // without a commit) to the end, counted from the next DATA message there: a
+  // group that consumed every message commits the offset of the transaction
+  // marker that follows them, and is then 0 behind, not 1.
+  Result<std::vector<PartitionLag>> partitionLags(
+      const std::vector<StreamSource::PartitionOffsets>& marks,
+      const std::map<int32_t, int64_t>& committed, const RunContext& ctx, MonoTime deadline) {
+    std::vector<PartitionLag> out;
+    std::map<int32_t, int64_t> next;  // the next unconsumed offset where there is lag
+    for (const auto& m : marks) {
+      const auto it = committed.find(m.partition);
+      PartitionLag l;
+      l.partition = m.partition;
+      l.committed = it == committed.end() ? -1 : it->second;
+      l.end = m.high;
+      const int64_t from = l.committed < 0 ? m.low : std::max(l.committed, m.low);
+      l.lag = std::max<int64_t>(0, m.high - from);
+      if (l.lag > 0) next[m.partition] = from;
+      out.push_back(l);
+    }
+    if (next.empty()) return out;
+    auto msgs = src_.readAt(cfg_.topic, next, deadline);
+    if (!msgs) return msgs.status();
+    std::map<int32_t, const StreamSource::Message*> first;
+    for (const auto& m : *msgs) first[m.partition] = &m;
+    for (auto& l : out) {
+      if (!next.count(l.partition)) continue;
+      const auto it = first.find(l.partition);
+      const int64_t data_at = it == first.end() ? l.end : std::min(it->second->offset, l.end);
+      l.skipped = data_at - next[l.partition];
+      l.lag = l.end - data_at;  // no data message before the end: caught up
+      if (it != first.end() && l.lag > 0)
+        l.lag_seconds = std::chrono::duration<double>(ctx.now - it->second->timestamp).count();
+    }
+    return out;
+  }
+
+ public:
   ProbeResult run(const RunContext& ctx) override {
     const auto& deadline = ctx.limits.deadline;
     auto marks = src_.watermarks(cfg_.topic, deadline);
@@ -107,37 +206,30 @@ class ConsumerLagProbe final : public Probe {
       return ProbeResult::error("group " + spec_.group + " has no committed offset on " +
                                 cfg_.topic + " (unknown group, or it never committed)");
     }
+    auto lags = partitionLags(*marks, *committed, ctx, deadline);
+    if (!lags) return ProbeResult::error(lags.error());
     int64_t total = 0, worst = -1;
     int32_t worst_partition = -1;
-    std::map<int32_t, int64_t> next;  // the next unconsumed offset where there is lag
+    double lag_seconds = 0;
     nlohmann::json per = nlohmann::json::array();
     nlohmann::json offsets = nlohmann::json::object();
-    for (const auto& m : *marks) {
-      const auto it = committed->find(m.partition);
-      const int64_t c = it == committed->end() ? -1 : it->second;
-      // No commit on this partition: everything retained is unconsumed.
-      const int64_t from = c < 0 ? m.low : std::max(c, m.low);
-      const int64_t lag = std::max<int64_t>(0, m.high - from);
-      total += lag;
-      if (lag > worst) {
-        worst = lag;
-        worst_partition = m.partition;
+    for (const auto& l : *lags) {
+      total += l.lag;
+      if (l.lag > worst) {
+        worst = l.lag;
+        worst_partition = l.partition;
       }
-      if (lag > 0) next[m.partition] = from;
-      offsets[std::to_string(m.partition)] = c;
-      per.push_back(
-          {{"partition", m.partition}, {"committed", c}, {"high_watermark", m.high}, {"lag", lag}});
-    }
-    double lag_seconds = 0;
-    if (!next.empty()) {
-      auto msgs = src_.readAt(cfg_.topic, next, deadline);
-      if (!msgs) return ProbeResult::error(msgs.error());
-      for (const auto& m : *msgs) {
-        const double s = std::chrono::duration<double>(ctx.now - m.timestamp).count();
-        lag_seconds = std::max(lag_seconds, s);
-        for (auto& row : per)
-          if (row["partition"] == m.partition) row["lag_seconds"] = s;
+      offsets[std::to_string(l.partition)] = l.committed;
+      nlohmann::json row = {{"partition", l.partition},
+                            {"committed", l.committed},
+                            {"high_watermark", l.end},
+                            {"lag", l.lag}};
+      if (l.skipped > 0) row["skipped_offsets"] = l.skipped;
+      if (l.lag_seconds) {
+        row["lag_seconds"] = *l.lag_seconds;
+        lag_seconds = std::max(lag_seconds, *l.lag_seconds);
       }
+      per.push_back(row);
     }
     // Burrow-style status from the previous run's committed offsets.
     std::string status = "ok";

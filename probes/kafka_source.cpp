@@ -39,6 +39,10 @@ KafkaSource::KafkaSource(std::string name, const config::KafkaSourceConfig& cfg,
   // A probe reads single messages: a broker need not hold a fetch open waiting
   // for more data (the default 500 ms made each probe wait that long).
   set("fetch.wait.max.ms", "10");
+  // Transactional topics: offsets and reads as a read_committed consumer sees
+  // them (librdkafka's default, explicit here): ListOffsets answers the last
+  // stable offset for the end, and reads skip control records and aborted data.
+  set("isolation.level", "read_committed");
   for (const auto& [k, v] : cfg.properties) set(k, v);
   // Whatever the properties say: never commit, never create topics, see partition ends.
   set("enable.auto.commit", "false");
@@ -134,27 +138,24 @@ Result<std::map<int32_t, int64_t>> KafkaSource::offsetsForTime(
   return out;
 }
 
-Result<std::vector<StreamSource::Message>> KafkaSource::readAt(
-    const std::string& topic, const std::map<int32_t, int64_t>& offsets, MonoTime deadline) {
-  using R = Result<std::vector<Message>>;
-  if (!rk_) return R::Error(setup_error_);
-  if (offsets.empty()) return std::vector<Message>{};
-  MutexLock lock(mu_);
+std::string KafkaSource::consume(const std::string& topic, const std::map<int32_t, int64_t>& starts,
+                                 MonoTime deadline, const Take& take) {
   // The simple (legacy) consumer: partitions started at an offset onto one
   // queue. Unlike assign() it needs no group id; librdkafka still fetches per
-  // leader broker, all of its partitions in one request.
+  // leader broker, all of its partitions in one request. Under read_committed it
+  // skips control records and aborted messages, and a partition's end (EOF) is
+  // its last stable offset.
   rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_, topic.c_str(), nullptr);
   rd_kafka_queue_t* queue = rd_kafka_queue_new(rk_);
   std::vector<int32_t> started;
   std::string error;
-  for (const auto& [p, o] : offsets) {
+  for (const auto& [p, o] : starts) {
     if (rd_kafka_consume_start_queue(rkt, p, o, queue) == -1) {
       error = kafkaError("reading " + topic, rd_kafka_last_error());
       break;
     }
     started.push_back(p);
   }
-  std::vector<Message> out;
   std::set<int32_t> pending(started.begin(), started.end());
   // The budget is taken once: polling waits in real time whatever the clock is.
   const auto until =
@@ -168,21 +169,11 @@ Result<std::vector<StreamSource::Message>> KafkaSource::readAt(
     if (!m) continue;
     const int32_t p = m->partition;
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      pending.erase(p);  // nothing at or after that offset
+      pending.erase(p);  // nothing more before the end
     } else if (m->err) {
       if (m->err != RD_KAFKA_RESP_ERR__TRANSPORT && m->err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
         error = kafkaError("reading " + topic, m->err);
-    } else if (pending.count(p)) {
-      rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
-      const int64_t ts = rd_kafka_message_timestamp(m, &type);
-      Message msg;
-      msg.partition = p;
-      msg.offset = m->offset;
-      msg.timestamp = TimePoint(std::chrono::milliseconds(std::max<int64_t>(ts, 0)));
-      msg.timestamp_type = type == RD_KAFKA_TIMESTAMP_CREATE_TIME       ? "CreateTime"
-                           : type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME ? "LogAppendTime"
-                                                                        : "none";
-      out.push_back(msg);
+    } else if (pending.count(p) && take(*m)) {
       pending.erase(p);
     }
     rd_kafka_message_destroy(m);
@@ -190,9 +181,57 @@ Result<std::vector<StreamSource::Message>> KafkaSource::readAt(
   for (int32_t p : started) rd_kafka_consume_stop(rkt, p);
   rd_kafka_queue_destroy(queue);
   rd_kafka_topic_destroy(rkt);
+  return error;
+}
+
+StreamSource::Message KafkaSource::toMessage(const rd_kafka_message_t& m) {
+  rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+  const int64_t ts = rd_kafka_message_timestamp(&m, &type);
+  Message msg;
+  msg.partition = m.partition;
+  msg.offset = m.offset;
+  msg.timestamp = TimePoint(std::chrono::milliseconds(std::max<int64_t>(ts, 0)));
+  msg.timestamp_type = type == RD_KAFKA_TIMESTAMP_CREATE_TIME       ? "CreateTime"
+                       : type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME ? "LogAppendTime"
+                                                                    : "none";
+  return msg;
+}
+
+Result<std::vector<StreamSource::Message>> KafkaSource::readAt(
+    const std::string& topic, const std::map<int32_t, int64_t>& offsets, MonoTime deadline) {
+  using R = Result<std::vector<Message>>;
+  if (!rk_) return R::Error(setup_error_);
+  if (offsets.empty()) return std::vector<Message>{};
+  std::lock_guard lock(mu_);
+  std::vector<Message> out;
+  const std::string error = consume(topic, offsets, deadline, [&](const rd_kafka_message_t& m) {
+    out.push_back(toMessage(m));  // the first data message at or after the offset
+    return true;
+  });
   if (!error.empty()) return R::Error(error);
   std::sort(out.begin(), out.end(),
             [](const Message& a, const Message& b) { return a.partition < b.partition; });
+  return out;
+}
+
+Result<std::vector<StreamSource::Message>> KafkaSource::readNewest(
+    const std::string& topic, const std::map<int32_t, OffsetRange>& ranges, MonoTime deadline) {
+  using R = Result<std::vector<Message>>;
+  if (!rk_) return R::Error(setup_error_);
+  std::map<int32_t, int64_t> starts;
+  for (const auto& [p, r] : ranges)
+    if (r.to > r.from) starts[p] = r.from;
+  if (starts.empty()) return std::vector<Message>{};
+  std::lock_guard lock(mu_);
+  std::map<int32_t, Message> newest;
+  const std::string error = consume(topic, starts, deadline, [&](const rd_kafka_message_t& m) {
+    const int64_t to = ranges.at(m.partition).to;
+    if (m.offset < to) newest[m.partition] = toMessage(m);
+    return m.offset + 1 >= to;  // read up to the end of the range (or EOF)
+  });
+  if (!error.empty()) return R::Error(error);
+  std::vector<Message> out;
+  for (const auto& [p, msg] : newest) out.push_back(msg);
   return out;
 }
 

@@ -7,11 +7,14 @@
 //   a few requests; the scheduler's per-source limit bounds the queue).
 // - Every request has a deadline; a broker that does not answer is an error
 //   value, never a hang. Errors never carry the `properties` (secrets).
+// - Reads as a read_committed consumer (isolation.level, overridable by a
+//   property): ends are last stable offsets, control records are never returned.
 // - Requests go to partition leaders in one batch per broker (librdkafka groups
 //   offset requests and fetches by leader), never one request per partition.
 
 #include <librdkafka/rdkafka.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -43,6 +46,9 @@ class KafkaSource final : public StreamSource {
   Result<std::vector<Message>> readAt(const std::string& topic,
                                       const std::map<int32_t, int64_t>& offsets,
                                       MonoTime deadline) override;
+  Result<std::vector<Message>> readNewest(const std::string& topic,
+                                          const std::map<int32_t, OffsetRange>& ranges,
+                                          MonoTime deadline) override;
   // With the Admin API's ListConsumerGroupOffsets (an OffsetFetch).
   Result<std::map<int32_t, int64_t>> committed(const std::string& group, const std::string& topic,
                                                const std::vector<int32_t>& partitions,
@@ -51,6 +57,13 @@ class KafkaSource final : public StreamSource {
  private:
   // Milliseconds left until `deadline` on the source's clock (30 s when none).
   int timeoutMs(MonoTime deadline) const;
+  // Consumes `topic` from `starts[p]` on each partition (mu_ held), handing each
+  // data message to `take`, which returns true when its partition needs no more;
+  // ends when every partition is done or at its end. Returns "" or the error.
+  using Take = std::function<bool(const rd_kafka_message_t&)>;
+  std::string consume(const std::string& topic, const std::map<int32_t, int64_t>& starts,
+                      MonoTime deadline, const Take& take);
+  static Message toMessage(const rd_kafka_message_t& m);
 
   std::string name_;
   const Clock& clock_;

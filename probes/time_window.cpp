@@ -1,5 +1,8 @@
 #include "probes/time_window.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 namespace datawatch {
 
 TimeWindow::TimeWindow(SqlSource& src, const std::string& table, std::string column,
@@ -14,7 +17,18 @@ std::string TimeWindow::condition(int first_param) const {
 }
 
 Result<std::optional<std::vector<SqlValue>>> TimeWindow::bounds(const RunContext& ctx) {
-  return range(ctx, ctx.now - window_, ctx.now);
+  auto r = range(ctx, ctx.now - window_, ctx.now);  // learns the format on the first run
+  if (!r || !*r || !wholeDays()) return r;
+  // Dates: whole days ending today, [today - (n-1), today] with n the window in
+  // days rounded up; "col >= now - 1d" on a date would also take in yesterday.
+  using namespace std::chrono;
+  const auto today = floor<days>(ctx.now);
+  const auto n = std::max<int64_t>(1, (duration_cast<seconds>(window_).count() + 86399) / 86400);
+  return range(ctx, TimePoint(today - days(n - 1)), TimePoint(today));
+}
+
+bool TimeWindow::wholeDays() const {
+  return format_ && format_->kind == TimestampFormat::Kind::IsoText && format_->separator == 0;
 }
 
 std::string TimeWindow::epochExpr() const {

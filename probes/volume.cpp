@@ -93,6 +93,10 @@ class SqlVolumeProbe final : public Probe {
           empty_window = true;  // no timestamps at all: the window holds no rows
         else
           params = std::move(**bounds);
+        if (!params.empty() && window_->wholeDays()) {  // the days counted, both included
+          details["from_date"] = sqlValueToString(params[0]);
+          details["to_date"] = sqlValueToString(params[1]);
+        }
       }
       if (empty_window) {
         rows = 0;

@@ -7,9 +7,6 @@
 #include "probes/sql_probes.hpp"
 
 namespace datawatch {
-namespace {
-constexpr size_t kMaxSeriesPoints = 20000;
-}  // namespace
 
 VolumeJudge::VolumeJudge(const config::ProbeConfig& cfg, std::string unit, bool approx,
                          Backfill backfill)
@@ -17,7 +14,9 @@ VolumeJudge::VolumeJudge(const config::ProbeConfig& cfg, std::string unit, bool 
       spec_(std::get<config::VolumeSpec>(cfg.spec)),
       unit_(std::move(unit)),
       approx_(approx),
-      backfill_(std::move(backfill)) {}
+      backfill_(std::move(backfill)),
+      series_(cfg.name + ":volume_series",
+              spec_.anomaly ? spec_.anomaly->training : Duration::zero()) {}
 
 ProbeResult VolumeJudge::judge(const RunContext& ctx, double rows, nlohmann::json details) {
   nlohmann::json threshold = nlohmann::json::object();
@@ -81,32 +80,29 @@ ProbeResult VolumeJudge::judge(const RunContext& ctx, double rows, nlohmann::jso
 std::optional<std::string> VolumeJudge::checkAnomaly(const RunContext& ctx, double rows,
                                                      nlohmann::json& details,
                                                      nlohmann::json& threshold) {
-  const std::string key = cfg_.name + ":volume_series";
   const auto& cfg = *spec_.anomaly;
   if (!loaded_) {
     loaded_ = true;
     if (ctx.snapshots) {
-      if (auto snap = ctx.snapshots->loadSnapshot(key); snap && *snap) {
-        for (const auto& p : (**snap)["points"]) {
-          series_.push_back({fromUnixMillis(p.at(0).get<int64_t>()), p.at(1).get<double>(),
-                             p.at(2).get<int>() != 0});
-        }
-      }
+      if (Status st = series_.load(*ctx.snapshots, ctx.now); !st.ok())
+        details["anomaly_series_error"] = st.message();
     }
     if (series_.empty() && backfill_) {
       if (auto points = backfill_(ctx); points) {
         // Points anomalous against the rest are kept out of training, as live ones are.
+        std::vector<SeriesPoint> judged;
         for (const auto& p : *points) {
           const auto v = detectAnomaly(*points, p.at, p.value, cfg);
-          series_.push_back({p.at, p.value, v.evaluated && v.anomalous});
+          judged.push_back({p.at, p.value, v.evaluated && v.anomalous});
         }
-        details["anomaly_backfilled_points"] = series_.size();
+        series_.assign(std::move(judged), ctx.now);
+        details["anomaly_backfilled_points"] = series_.points().size();
       } else {
         details["anomaly_backfill_error"] = points.error();
       }
     }
   }
-  const AnomalyVerdict v = detectAnomaly(series_, ctx.now, rows, cfg);
+  const AnomalyVerdict v = detectAnomaly(series_.points(), ctx.now, rows, cfg);
   nlohmann::json a = {{"training_points", v.training_points},
                       {"sensitivity", cfg.sensitivity},
                       {"training", formatDuration(cfg.training)}};
@@ -131,16 +127,15 @@ std::optional<std::string> VolumeJudge::checkAnomaly(const RunContext& ctx, doub
                 formatNumber(v.median) + (v.slot.empty() ? "" : " for " + v.slot) + ")";
     }
   }
+  series_.add({ctx.now, rows, v.anomalous}, ctx.now);
+  if (series_.cappedPoints() > 0) {  // the window holds more points than the cap
+    a["series_capped"] = {{"dropped_points", series_.cappedPoints()},
+                          {"max_points", series_.maxPoints()}};
+  }
   details["anomaly"] = a;
-  series_.push_back({ctx.now, rows, v.anomalous});
-  const TimePoint cutoff = ctx.now - cfg.training;
-  std::erase_if(series_, [&](const SeriesPoint& p) { return p.at < cutoff; });
-  if (series_.size() > kMaxSeriesPoints)
-    series_.erase(series_.begin(), series_.end() - static_cast<long>(kMaxSeriesPoints));
   if (ctx.snapshots) {
-    nlohmann::json pts = nlohmann::json::array();
-    for (const auto& p : series_) pts.push_back({toUnixMillis(p.at), p.value, p.anomalous ? 1 : 0});
-    (void)ctx.snapshots->saveSnapshot(key, {{"points", pts}});
+    if (Status st = series_.save(*ctx.snapshots); !st.ok())
+      details["anomaly_series_error"] = st.message();
   }
   return problem;
 }

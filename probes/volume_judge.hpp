@@ -2,7 +2,8 @@
 // VolumeJudge: turns a count (rows in a table, messages in a topic) into a
 // volume probe's result — min / max / max_change against the previous measured
 // run, and the anomaly check with its training series (kept in memory and in the
-// probe's snapshot "<probe>:volume_series"). Shared by table and topic volume.
+// probe's snapshots "<probe>:volume_series[:<day>]", bounded by the training
+// window: see volume_series.hpp). Shared by table and topic volume.
 //
 // Not thread-safe: one per probe (a probe never runs concurrently with itself).
 
@@ -13,6 +14,7 @@
 
 #include "probes/anomaly.hpp"
 #include "probes/probe.hpp"
+#include "probes/volume_series.hpp"
 
 namespace datawatch {
 
@@ -38,7 +40,7 @@ class VolumeJudge {
   bool approx_;
   Backfill backfill_;
   bool loaded_ = false;
-  std::vector<SeriesPoint> series_;  // the anomaly training series, oldest first
+  VolumeSeries series_;  // the anomaly training series
 };
 
 }  // namespace datawatch

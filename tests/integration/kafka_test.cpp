@@ -147,6 +147,9 @@ TEST_CASE("topic freshness: the newest message over all partitions, empty ones i
   CHECK(fresh.details["empty_partitions"] == 1);
   CHECK(fresh.details["timestamp_type"] == "CreateTime");
   CHECK(fresh.details["last_messages"].size() == 3);
+  CHECK(fresh.details["last_messages"][1]["offset"] == 2);  // the last one: no marker to skip
+  CHECK(fresh.details["last_messages"][1]["skipped_offsets"] == 0);
+  CHECK_FALSE(fresh.details.contains("partitions_without_data"));
   const ProbeResult stale = h.run(1);
   CHECK(stale.status == ProbeStatus::Fail);
   CHECK(stale.message == "newest message 3m old > 1m");

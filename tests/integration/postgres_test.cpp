@@ -318,3 +318,22 @@ TEST_CASE("postgres stopped mid-run and restarted: errors, then recovery",
   CHECK(back.status == ProbeStatus::Pass);
   CHECK(back.value == Approx(12 * 60));
 }
+
+TEST_CASE("postgres volume on a date column: 1d is today only", "[postgres][volume][dates]") {
+  const auto dsn = testPgDsn();
+  PgSchema s(dsn);
+  // Rows on each of the last 3 days (the harness starts at 2026-11-26 10:00Z): 1, 2 and 4.
+  s.exec(
+      "CREATE TABLE daily (d date);"
+      "INSERT INTO daily VALUES ('2026-11-24'), ('2026-11-25'), ('2026-11-25'),"
+      " ('2026-11-26'), ('2026-11-26'), ('2026-11-26'), ('2026-11-26');");
+  PgHarness h(dsn, "  - {name: day, type: volume, source: pg, table: " + s.name() +
+                       ".daily, column: d, window: 1d, min: 1}\n"
+                       "  - {name: two, type: volume, source: pg, table: " +
+                       s.name() + ".daily, column: d, window: 2d, min: 1}\n");
+  auto day = h.run(0);
+  INFO(day.message);
+  CHECK(day.value == 4);  // not 6: yesterday is outside a 1-day window
+  CHECK(day.details["from_date"] == "2026-11-26");
+  CHECK(h.run(1).value == 6);
+}

@@ -186,3 +186,51 @@ TEST_CASE("named time zones follow the zoneinfo tables and their rules", "[core]
   CHECK(formatRfc3339(*previousRun(*daily6, *parseTimestamp("2026-03-29T03:00:00Z"), *berlin)) ==
         "2026-03-28T05:00:00Z");
 }
+
+TEST_CASE(
+    "schedules on DST days run as cron runs them: the first of a repeated time, the gap's end "
+    "for a skipped one",
+    "[core][timezone][cron]") {
+  auto berlin = TimeZone::load("Europe/Berlin");
+  REQUIRE(berlin.ok());
+  auto at230 = CronExpr::parse("30 2 * * *");
+  REQUIRE(at230);
+  auto run = [&](const char* utc) {
+    return formatRfc3339(*previousRun(*at230, *parseTimestamp(utc), *berlin));
+  };
+  // 25 Oct 2026: 03:00 CEST -> 02:00 CET at 01:00 UTC; 02:30 happens at 00:30 UTC
+  // (CEST) and again at 01:30 UTC (CET). Cron runs the first one only.
+  CHECK(run("2026-10-25T00:20:00Z") == "2026-10-24T00:30:00Z");  // 02:20 CEST: not yet
+  CHECK(run("2026-10-25T00:30:00Z") == "2026-10-25T00:30:00Z");  // the first 02:30
+  CHECK(run("2026-10-25T00:45:00Z") == "2026-10-25T00:30:00Z");  // 02:45 CEST
+  CHECK(run("2026-10-25T01:20:00Z") == "2026-10-25T00:30:00Z");  // 02:20 CET, local time went back
+  CHECK(run("2026-10-25T01:45:00Z") == "2026-10-25T00:30:00Z");  // 02:45 CET: not the second 02:30
+  CHECK(run("2026-10-25T12:00:00Z") == "2026-10-25T00:30:00Z");
+  CHECK(run("2026-10-26T02:00:00Z") == "2026-10-26T01:30:00Z");  // the next day, in CET
+  // 29 Mar 2026: 02:00 CET -> 03:00 CEST at 01:00 UTC; 02:30 does not exist and
+  // runs when the gap ends, at 03:00 CEST (01:00 UTC), as Vixie cron does.
+  CHECK(run("2026-03-29T00:59:00Z") == "2026-03-28T01:30:00Z");  // 01:59 CET: yesterday's
+  CHECK(run("2026-03-29T01:00:00Z") == "2026-03-29T01:00:00Z");
+  CHECK(run("2026-03-29T01:10:00Z") == "2026-03-29T01:00:00Z");
+  CHECK(run("2026-03-30T01:00:00Z") == "2026-03-30T00:30:00Z");  // the next day, in CEST
+  // Every 15 minutes of the skipped hour: all of them run at 03:00 CEST.
+  auto quarterly2 = CronExpr::parse("*/15 2 * * *");
+  REQUIRE(quarterly2);
+  CHECK(formatRfc3339(*previousRun(*quarterly2, *parseTimestamp("2026-03-29T01:05:00Z"),
+                                   *berlin)) == "2026-03-29T01:00:00Z");
+  // Every 15 minutes of the repeated hour: the first pass only (00:00-00:45 UTC).
+  CHECK(formatRfc3339(*previousRun(*quarterly2, *parseTimestamp("2026-10-25T01:50:00Z"),
+                                   *berlin)) == "2026-10-25T00:45:00Z");
+  // An hourly job runs in both passes of the repeated hour, as cron runs it.
+  auto hourly = CronExpr::parse("0 * * * *");
+  REQUIRE(hourly);
+  CHECK(formatRfc3339(*previousRun(*hourly, *parseTimestamp("2026-10-25T01:10:00Z"), *berlin)) ==
+        "2026-10-25T01:00:00Z");
+  CHECK(formatRfc3339(*previousRun(*hourly, *parseTimestamp("2026-10-25T00:10:00Z"), *berlin)) ==
+        "2026-10-25T00:00:00Z");
+  // A fixed offset has neither.
+  auto plus2 = TimeZone::load("+02:00");
+  REQUIRE(plus2.ok());
+  CHECK(formatRfc3339(*previousRun(*at230, *parseTimestamp("2026-10-25T01:45:00Z"), *plus2)) ==
+        "2026-10-25T00:30:00Z");
+}

@@ -336,3 +336,32 @@ TEST_CASE("volume windows work on Unix seconds, milliseconds and offset text",
     CHECK(r.value == 5);  // 09:55 .. 09:59
   }
 }
+
+TEST_CASE("volume windows on date columns are whole days ending today: 1d is today only",
+          "[probes][sqlite][volume][dates]") {
+  TempDir dir;
+  SqliteDb db(dir / "w.db");
+  // Rows on each of the last 3 days (kNow is 2026-11-26 10:00Z): 1, 2 and 4 of them.
+  db.exec(
+      "CREATE TABLE daily (d TEXT);"
+      "INSERT INTO daily VALUES ('2026-11-24'), ('2026-11-25'), ('2026-11-25'),"
+      " ('2026-11-26'), ('2026-11-26'), ('2026-11-26'), ('2026-11-26');");
+  Harness h(configWith(
+      dir,
+      "  - {name: day, type: volume, source: db, table: daily, column: d, window: 1d, min: 1}\n"
+      "  - {name: two, type: volume, source: db, table: daily, column: d, window: 2d, min: 1}\n"
+      "  - {name: part, type: volume, source: db, table: daily, column: d, window: 36h, min: 1}\n"
+      "  - {name: week, type: volume, source: db, table: daily, column: d, window: 7d, min: 1}\n"));
+  auto day = h.run(0);
+  INFO(day.message);
+  CHECK(day.value == 4);  // today only, not yesterday too
+  CHECK(day.details["from_date"] == "2026-11-26");
+  CHECK(day.details["to_date"] == "2026-11-26");
+  CHECK(h.run(1).value == 6);  // today and yesterday
+  CHECK(h.run(2).value == 6);  // 36h rounds up to 2 days
+  CHECK(h.run(3).value == 7);
+  // Just after midnight the new day starts empty: 1d counts it alone.
+  h.clock.advanceTo(*parseTimestamp("2026-11-27T00:05:00Z"));
+  CHECK(h.run(0).value == 0);
+  CHECK(h.run(1).value == 4);
+}
