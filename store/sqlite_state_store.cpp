@@ -162,7 +162,7 @@ int SqliteStateStore::schemaVersion() {
 }
 
 Status SqliteStateStore::recordRun(const ProbeResult& r) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   sqlite3_stmt* s = insert_;
   sqlite3_reset(s);
   sqlite3_clear_bindings(s);
@@ -193,7 +193,7 @@ Result<std::vector<ProbeResult>> SqliteStateStore::select(const std::string& whe
                                                           const std::string& probe, int64_t from_ms,
                                                           int64_t to_ms, size_t limit,
                                                           bool newest_first) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const std::string sql =
       std::string("SELECT ") + kColumns +
       " FROM probe_runs WHERE probe = ?1 AND observed_at_ms >= ?2 AND observed_at_ms < ?3" +
@@ -245,7 +245,7 @@ Result<std::vector<ProbeResult>> SqliteStateStore::latestRuns(const std::string&
 }
 
 Result<int64_t> SqliteStateStore::countRuns() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SqliteStatement s(db_, "SELECT count(*) FROM probe_runs");
   if (!s.ok() || sqlite3_step(s.get()) != SQLITE_ROW) {
     return Result<int64_t>::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
@@ -254,7 +254,7 @@ Result<int64_t> SqliteStateStore::countRuns() {
 }
 
 Result<int64_t> SqliteStateStore::pruneBefore(TimePoint cutoff) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SqliteStatement s(db_, "DELETE FROM probe_runs WHERE observed_at_ms < ?1");
   if (!s.ok())
     return Result<int64_t>::Error(std::string("state store prune failed: ") + sqlite3_errmsg(db_));
@@ -266,7 +266,7 @@ Result<int64_t> SqliteStateStore::pruneBefore(TimePoint cutoff) {
 }
 
 Status SqliteStateStore::ping() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SqliteStatement s(db_, "SELECT 1 FROM schema_migrations LIMIT 1");
   if (!s.ok() || sqlite3_step(s.get()) == SQLITE_ERROR) {
     return Status::Error(std::string("state store unreachable: ") + sqlite3_errmsg(db_));
@@ -275,7 +275,7 @@ Status SqliteStateStore::ping() {
 }
 
 Result<std::optional<nlohmann::json>> SqliteStateStore::loadSnapshot(const std::string& key) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SqliteStatement s(db_, "SELECT value FROM snapshots WHERE key = ?1");
   if (!s.ok())
     return Result<std::optional<nlohmann::json>>::Error(std::string("state store query failed: ") +
@@ -294,7 +294,7 @@ Result<std::optional<nlohmann::json>> SqliteStateStore::loadSnapshot(const std::
 }
 
 Status SqliteStateStore::saveSnapshot(const std::string& key, const nlohmann::json& value) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return saveSnapshotLocked(key, value);
 }
 
@@ -314,7 +314,7 @@ Status SqliteStateStore::saveSnapshotLocked(const std::string& key, const nlohma
 Status SqliteStateStore::commitAlerts(const std::string& key, const nlohmann::json& value,
                                       const std::vector<OutboxItem>& items,
                                       const std::vector<nlohmann::json>& incidents) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::string err;
   if (!sqliteExec(db_, "BEGIN IMMEDIATE", err))
     return Status::Error("state store write failed: " + err);
@@ -348,7 +348,7 @@ Status SqliteStateStore::commitAlerts(const std::string& key, const nlohmann::js
 Result<std::vector<OutboxItem>> SqliteStateStore::dueNotifications(const std::string& notifier,
                                                                    TimePoint due, size_t limit) {
   using R = Result<std::vector<OutboxItem>>;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SqliteStatement s(db_,
                     "SELECT seq, delivery_id, notifier, alert_id, payload, created_at_ms, "
                     "next_attempt_ms, attempts, last_error FROM outbox o "
@@ -383,7 +383,7 @@ Result<std::vector<OutboxItem>> SqliteStateStore::dueNotifications(const std::st
 
 Result<std::optional<TimePoint>> SqliteStateStore::nextNotificationAt(const std::string& notifier) {
   using R = Result<std::optional<TimePoint>>;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   // Only the head of each alert's queue: the ones behind it wait for it.
   SqliteStatement s(db_,
                     "SELECT min(next_attempt_ms) FROM outbox o WHERE notifier = ?1 AND NOT EXISTS ("
@@ -398,7 +398,7 @@ Result<std::optional<TimePoint>> SqliteStateStore::nextNotificationAt(const std:
 }
 
 Status SqliteStateStore::removeNotification(int64_t seq) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SqliteStatement s(db_, "DELETE FROM outbox WHERE seq = ?1");
   if (!s.ok())
     return Status::Error(std::string("state store write failed: ") + sqlite3_errmsg(db_));
@@ -410,7 +410,7 @@ Status SqliteStateStore::removeNotification(int64_t seq) {
 
 Status SqliteStateStore::rescheduleNotification(int64_t seq, int attempts, TimePoint next_attempt,
                                                 const std::string& error) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SqliteStatement s(db_,
                     "UPDATE outbox SET attempts = ?2, next_attempt_ms = ?3, last_error = ?4 "
                     "WHERE seq = ?1");
@@ -426,7 +426,7 @@ Status SqliteStateStore::rescheduleNotification(int64_t seq, int attempts, TimeP
 }
 
 Result<int64_t> SqliteStateStore::countNotifications() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SqliteStatement s(db_, "SELECT count(*) FROM outbox");
   if (!s.ok() || sqlite3_step(s.get()) != SQLITE_ROW)
     return Result<int64_t>::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
@@ -435,7 +435,7 @@ Result<int64_t> SqliteStateStore::countNotifications() {
 
 Result<std::vector<std::string>> SqliteStateStore::queuedNotifiers() {
   using R = Result<std::vector<std::string>>;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SqliteStatement s(db_, "SELECT DISTINCT notifier FROM outbox ORDER BY notifier");
   if (!s.ok()) return R::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
   std::vector<std::string> out;
@@ -444,7 +444,7 @@ Result<std::vector<std::string>> SqliteStateStore::queuedNotifiers() {
 }
 
 Status SqliteStateStore::saveIncident(const nlohmann::json& doc) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return saveIncidentLocked(doc);
 }
 
@@ -466,7 +466,7 @@ Status SqliteStateStore::saveIncidentLocked(const nlohmann::json& doc) {
 
 Result<std::vector<nlohmann::json>> SqliteStateStore::loadIncidents(bool open_only, size_t limit) {
   using R = Result<std::vector<nlohmann::json>>;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SqliteStatement s(db_, std::string("SELECT doc FROM incidents") +
                              (open_only ? " WHERE status = 'open'" : "") +
                              " ORDER BY opened_at_ms DESC, id DESC LIMIT ?1");
@@ -485,7 +485,7 @@ Result<std::vector<nlohmann::json>> SqliteStateStore::loadIncidents(bool open_on
 
 Result<std::optional<nlohmann::json>> SqliteStateStore::loadIncident(const std::string& id) {
   using R = Result<std::optional<nlohmann::json>>;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SqliteStatement s(db_, "SELECT doc FROM incidents WHERE id = ?1");
   if (!s.ok()) return R::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
   bindText(s.get(), 1, id);
@@ -499,7 +499,7 @@ Result<std::optional<nlohmann::json>> SqliteStateStore::loadIncident(const std::
 }
 
 Result<int> SqliteStateStore::nextIncidentSeq(const std::string& day) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SqliteStatement s(db_, "SELECT count(*) FROM incidents WHERE id LIKE ?1");
   if (!s.ok())
     return Result<int>::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));

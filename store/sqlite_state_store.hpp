@@ -2,8 +2,7 @@
 // StateStore on a SQLite file: WAL journal, versioned schema with forward-only
 // migrations (table schema_migrations), one connection guarded by a mutex.
 
-#include <mutex>
-
+#include "core/mutex.hpp"
 #include "store/state_store.hpp"
 
 struct sqlite3;
@@ -55,14 +54,16 @@ class SqliteStateStore final : public StateStore {
  private:
   SqliteStateStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   Status migrate();
-  Status saveSnapshotLocked(const std::string& key, const nlohmann::json& value);
-  Status saveIncidentLocked(const nlohmann::json& doc);
+  Status saveSnapshotLocked(const std::string& key, const nlohmann::json& value) REQUIRES(mu_);
+  Status saveIncidentLocked(const nlohmann::json& doc) REQUIRES(mu_);
   Result<std::vector<ProbeResult>> select(const std::string& where_sql, const std::string& probe,
                                           int64_t from_ms, int64_t to_ms, size_t limit,
                                           bool newest_first);
-  std::mutex mu_;
-  sqlite3* db_;
-  sqlite3_stmt* insert_ = nullptr;  // guarded by mu_
+  Mutex mu_;
+  // The connection: every statement on it holds mu_ (open() and migrate() run
+  // before the store is shared).
+  sqlite3* const db_ PT_GUARDED_BY(mu_);
+  sqlite3_stmt* insert_ GUARDED_BY(mu_) = nullptr;
   std::string path_;
 };
 
