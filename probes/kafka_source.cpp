@@ -202,7 +202,7 @@ Result<std::vector<StreamSource::Message>> KafkaSource::readAt(
   using R = Result<std::vector<Message>>;
   if (!rk_) return R::Error(setup_error_);
   if (offsets.empty()) return std::vector<Message>{};
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::vector<Message> out;
   const std::string error = consume(topic, offsets, deadline, [&](const rd_kafka_message_t& m) {
     out.push_back(toMessage(m));  // the first data message at or after the offset
@@ -222,7 +222,7 @@ Result<std::vector<StreamSource::Message>> KafkaSource::readNewest(
   for (const auto& [p, r] : ranges)
     if (r.to > r.from) starts[p] = r.from;
   if (starts.empty()) return std::vector<Message>{};
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   std::map<int32_t, Message> newest;
   const std::string error = consume(topic, starts, deadline, [&](const rd_kafka_message_t& m) {
     const int64_t to = ranges.at(m.partition).to;
