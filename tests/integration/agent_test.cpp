@@ -36,7 +36,7 @@ probes:
 }  // namespace
 
 TEST_CASE("datawatch run serves metrics and status, reloads on SIGHUP and stops on SIGTERM",
-          "[integration][run]") {
+          "[integration][run][threads]") {
   TempDir dir;
   makeOrdersWarehouse(dir.path());
   writeFile(dir / "datawatch.yaml", kConfig);

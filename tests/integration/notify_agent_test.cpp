@@ -39,7 +39,7 @@ std::unique_ptr<Process> startAgent(const TempDir& dir, const std::string& log,
 TEST_CASE(
     "kill -9 while a notification is being retried: delivered after the restart once "
     "with its delivery id - silences API - no secret in logs or responses",
-    "[integration][notify][agent]") {
+    "[integration][notify][agent][threads]") {
   TempDir dir;
   makeOrdersWarehouse(dir.path());  // newest row 10 minutes old: older than max_age 1m
   Receiver hook;
@@ -166,7 +166,7 @@ notifiers:
 TEST_CASE(
     "end to end: a table goes stale and the SLO alert reaches the receiver - the table is "
     "fixed and the resolve arrives",
-    "[integration][notify][agent][e2e]") {
+    "[integration][notify][agent][e2e][threads]") {
   TempDir dir;
   makeOrdersWarehouse(dir.path());
   Receiver hook;

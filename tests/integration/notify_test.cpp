@@ -235,7 +235,7 @@ notifiers:
 }  // namespace
 
 TEST_CASE("every notifier's payload matches its receiver's documented format",
-          "[integration][notify]") {
+          "[integration][notify][threads]") {
   Receiver slack, hook, am_hook, pd, am;
   Pipeline p(R"(
 agent: {postmortems: {dashboard_url: "https://grafana.example.com/d/datawatch"}}
@@ -358,7 +358,7 @@ notifiers:
 }
 
 TEST_CASE("Slack: a storm of changes is one message within Block Kit limits, 429 is honoured",
-          "[integration][notify][slack]") {
+          "[integration][notify][slack][threads]") {
   Receiver slack;
   Pipeline p(R"(
 sources:
@@ -423,7 +423,7 @@ notifiers:
 }
 
 TEST_CASE("a receiver down for an hour gets the notification once it is back, with the same id",
-          "[integration][notify][retry]") {
+          "[integration][notify][retry][threads]") {
   Receiver hook;
   Pipeline p(oneNotifier("{type: webhook, url: \"" + hook.url("/dw") + "\", timeout: 2s}"));
   hook.stop();  // connections refused
@@ -464,7 +464,7 @@ TEST_CASE("a receiver down for an hour gets the notification once it is back, wi
 }
 
 TEST_CASE("a notification still failing after 24 hours is dropped, counted and reported",
-          "[integration][notify][retry]") {
+          "[integration][notify][retry][threads]") {
   Receiver hook;
   hook.respondWith(503, "maintenance");
   Pipeline p(oneNotifier("{type: webhook, url: \"" + hook.url() + "\"}"));
@@ -483,7 +483,7 @@ TEST_CASE("a notification still failing after 24 hours is dropped, counted and r
 }
 
 TEST_CASE("a receiver that hangs fails the attempt at the notifier's timeout",
-          "[integration][notify][retry]") {
+          "[integration][notify][retry][threads]") {
   Receiver hook;
   hook.respond([](const Receiver::Request&) { return Receiver::Reply{200, "late", {}, 20s}; });
   Pipeline p(oneNotifier("{type: webhook, url: \"" + hook.url() + "\", timeout: 300ms}"));
@@ -499,7 +499,8 @@ TEST_CASE("a receiver that hangs fails the attempt at the notifier's timeout",
   CHECK(p.pump("hook").delivered == 1);
 }
 
-TEST_CASE("a dead receiver does not delay a live one", "[integration][notify][dispatcher]") {
+TEST_CASE("a dead receiver does not delay a live one",
+          "[integration][notify][dispatcher][threads]") {
   Receiver dead, live;
   dead.respond([](const Receiver::Request&) { return Receiver::Reply{503, "", {}, 30s}; });
   TempDir dir;
@@ -544,7 +545,7 @@ notifiers:
 }
 
 TEST_CASE("a dead receiver is probed not flooded - a flaky one keeps the queue moving",
-          "[integration][notify][retry]") {
+          "[integration][notify][retry][threads]") {
   Receiver hook;
   std::string probes;
   for (int i = 0; i < 10; ++i)
@@ -583,7 +584,7 @@ TEST_CASE("a dead receiver is probed not flooded - a flaky one keeps the queue m
 }
 
 TEST_CASE("fire then repeat every repeat_interval then resolve - each with its own delivery id",
-          "[integration][notify]") {
+          "[integration][notify][threads]") {
   Receiver hook;
   Pipeline p(oneNotifier("{type: webhook, url: \"" + hook.url() + "\", repeat_interval: 1h}"));
   REQUIRE(p.run("orders_fresh", ProbeStatus::Fail) == 1);
@@ -614,7 +615,7 @@ TEST_CASE("fire then repeat every repeat_interval then resolve - each with its o
 }
 
 TEST_CASE("a resolve never overtakes its firing when the firing failed first (issue 15 #3)",
-          "[integration][notify]") {
+          "[integration][notify][threads]") {
   Receiver hook;
   int answered = 0;
   hook.respond([&](const Receiver::Request&) {

@@ -100,7 +100,7 @@ TEST_CASE("the store survives reopening and refuses a newer schema", "[store]") 
   CHECK_THAT(newer.error(), Catch::Contains("newer than this build understands"));
 }
 
-TEST_CASE("the store is safe under concurrent writers", "[store]") {
+TEST_CASE("the store is safe under concurrent writers", "[store][threads]") {
   datawatch::testing::TempDir dir;
   auto store = std::move(SqliteStateStore::open((dir / "s.db").string())).value();
   std::vector<std::thread> threads;
