@@ -31,10 +31,82 @@ void jsonError(httplib::Response& res, int code, const std::string& message) {
   res.set_content(dumpJson(nlohmann::json{{"error", message}}), "application/json");
 }
 
+// Mutations need `Authorization: Bearer <agent.api_token>`; false (and the
+// response set) when the request may not go on.
+bool authorized(HttpApi& api, const httplib::Request& req, httplib::Response& res) {
+  auto token = api.apiToken();
+  if (!token) {
+    const bool reload = req.path == "/-/reload";
+    jsonError(res, 403,
+              std::string(reload ? "reload" : "changing silences") +
+                  " over HTTP is disabled: set agent.api_token");
+    return false;
+  }
+  const std::string auth = req.get_header_value("Authorization");
+  if (auth.rfind("Bearer ", 0) != 0 || !tokensEqual(auth.substr(7), *token)) {
+    jsonError(res, 401, "missing or wrong bearer token");
+    return false;
+  }
+  return true;
+}
+
+bool mutation(const httplib::Request& req) {
+  return req.method == "POST" || req.method == "PUT" || req.method == "PATCH" ||
+         req.method == "DELETE";
+}
+
+// A body this server will not read: chunked (its size unknown until read) or
+// declared larger than `max`.
+bool bodyTooLarge(const httplib::Request& req, size_t max) {
+  if (req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos) return true;
+  if (!req.has_header("Content-Length")) return false;
+  const std::string len = req.get_header_value("Content-Length");
+  uint64_t n = 0;
+  auto [p, ec] = std::from_chars(len.data(), len.data() + len.size(), n);
+  return ec != std::errc() || p != len.data() + len.size() || n > max;
+}
+
 }  // namespace
 
-HttpServer::HttpServer(HttpApi& api) : api_(api), server_(std::make_unique<httplib::Server>()) {
+HttpServer::HttpServer(HttpApi& api, std::shared_ptr<spdlog::logger> log)
+    : api_(api), log_(std::move(log)), server_(std::make_unique<httplib::Server>()) {
+  limits();
   routes();
+}
+
+void HttpServer::limits() {
+  auto& s = *server_;
+  s.set_payload_max_length(kMaxBody);
+  s.set_read_timeout(kReadTimeout);
+  s.set_write_timeout(kReadTimeout);
+  s.set_keep_alive_timeout(kKeepAliveTimeout.count());
+  // Runs once the headers are in, before any of the body is read.
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    const bool refuse = bodyTooLarge(req, kMaxBody);
+    if (refuse) {
+      jsonError(res, 413,
+                "request body too large: at most " + std::to_string(kMaxBody) +
+                    " bytes, with a Content-Length");
+    }
+    if (!refuse && (!mutation(req) || authorized(api_, req, res)))
+      return httplib::Server::HandlerResponse::Unhandled;
+    // Its body is never read: the answer says "Connection: close" (httplib
+    // takes that from the request, here a mutable local of its own).
+    const_cast<httplib::Request&>(req).set_header("Connection", "close");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  s.set_exception_handler(
+      [this](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& ex) {
+          what = ex.what();
+        } catch (...) {
+        }
+        if (log_) log_->error("HTTP {} {}: the handler threw: {}", req.method, req.path, what);
+        jsonError(res, 500, "internal error");
+      });
 }
 
 HttpServer::~HttpServer() {
@@ -58,23 +130,8 @@ void HttpServer::routes() {
       res.set_content("not ready: " + st.message() + "\n", "text/plain");
     }
   });
-  // Mutations need `Authorization: Bearer <agent.api_token>`; false (and the
-  // response set) when the request may not go on.
-  auto authorized = [this](const httplib::Request& req, httplib::Response& res, const char* what) {
-    auto token = api_.apiToken();
-    if (!token) {
-      jsonError(res, 403, std::string(what) + " over HTTP is disabled: set agent.api_token");
-      return false;
-    }
-    const std::string auth = req.get_header_value("Authorization");
-    if (auth.rfind("Bearer ", 0) != 0 || !tokensEqual(auth.substr(7), *token)) {
-      jsonError(res, 401, "missing or wrong bearer token");
-      return false;
-    }
-    return true;
-  };
-  s.Post("/-/reload", [this, authorized](const httplib::Request& req, httplib::Response& res) {
-    if (!authorized(req, res, "reload")) return;
+  // Mutations were authorised before routing (limits()).
+  s.Post("/-/reload", [this](const httplib::Request&, httplib::Response& res) {
     auto st = api_.reload();
     if (!st) return jsonError(res, 400, st.message());
     res.set_content(dumpJson(nlohmann::json{{"status", "reloaded"}}), "application/json");
@@ -94,19 +151,16 @@ void HttpServer::routes() {
   s.Get("/api/v1/silences", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(dumpJson(api_.silences(), 2), "application/json");
   });
-  s.Post("/api/v1/silences",
-         [this, authorized](const httplib::Request& req, httplib::Response& res) {
-           if (!authorized(req, res, "changing silences")) return;
-           auto body = nlohmann::json::parse(req.body, nullptr, false);
-           if (body.is_discarded()) return jsonError(res, 400, "the body is not valid JSON");
-           auto created = api_.addSilence(body);
-           if (!created) return jsonError(res, 400, created.error());
-           res.status = 201;
-           res.set_content(dumpJson(*created, 2), "application/json");
-         });
+  s.Post("/api/v1/silences", [this](const httplib::Request& req, httplib::Response& res) {
+    auto body = nlohmann::json::parse(req.body, nullptr, false);
+    if (body.is_discarded()) return jsonError(res, 400, "the body is not valid JSON");
+    auto created = api_.addSilence(body);
+    if (!created) return jsonError(res, 400, created.error());
+    res.status = 201;
+    res.set_content(dumpJson(*created, 2), "application/json");
+  });
   s.Delete(R"(/api/v1/silences/([A-Za-z0-9_-]+))",
-           [this, authorized](const httplib::Request& req, httplib::Response& res) {
-             if (!authorized(req, res, "changing silences")) return;
+           [this](const httplib::Request& req, httplib::Response& res) {
              auto st = api_.deleteSilence(req.matches[1]);
              if (!st) return jsonError(res, 404, st.message());
              res.status = 204;
@@ -116,9 +170,6 @@ void HttpServer::routes() {
   });
   s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.status == 404) jsonError(res, 404, "not found");
-  });
-  s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    jsonError(res, 500, "internal error");
   });
 }
 

@@ -2,8 +2,22 @@
 // The agent's HTTP endpoints (SPEC §7) on cpp-httplib: /metrics, /healthz,
 // /readyz, /-/reload, /api/v1/status, /api/v1/silences and the status page at /.
 // Handlers run on httplib's threads and call the Api, which must be thread-safe.
+//
+// Limits (an unauthenticated client must not be able to exhaust the agent):
+// - a request body is at most kMaxBody and must come with a Content-Length;
+//   larger or chunked bodies are refused with 413 before any of it is read;
+// - mutations (POST, PUT, PATCH, DELETE) are authorised from the headers,
+//   before the body is read (401/403);
+// - a refused request closes its connection (its body is never read);
+// - a client that stops sending mid-request is disconnected after
+//   kReadTimeout (answered 400), and its connection closed kKeepAliveTimeout
+//   later; an idle keep-alive connection is closed after kKeepAliveTimeout;
+// - a handler that throws answers 500 and is logged at error level.
 
+#include <spdlog/logger.h>
 #include <nlohmann/json.hpp>
+
+#include <chrono>
 
 #include <memory>
 #include <optional>
@@ -39,7 +53,12 @@ class HttpApi {
 
 class HttpServer {
  public:
-  explicit HttpServer(HttpApi& api);
+  static constexpr size_t kMaxBody = 1024 * 1024;
+  static constexpr std::chrono::seconds kReadTimeout{5};
+  static constexpr std::chrono::seconds kKeepAliveTimeout{2};
+
+  // `log` (may be null) receives the handlers' exceptions.
+  explicit HttpServer(HttpApi& api, std::shared_ptr<spdlog::logger> log = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -51,7 +70,9 @@ class HttpServer {
 
  private:
   void routes();
+  void limits();
   HttpApi& api_;
+  std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
 };

@@ -1,20 +1,40 @@
 #include "agent/probe_loop.hpp"
 
+#include <exception>
+
 namespace datawatch {
+namespace {
+constexpr Duration kMaxJitter{std::chrono::seconds(30)};
+
+Scheduler::Options schedulerOptions(const Runtime& rt, int max_concurrent) {
+  return Scheduler::Options{max_concurrent, rt.sourceLimits(), kMaxJitter};
+}
+
+std::string describe(const std::exception_ptr& e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    return ex.what();
+  } catch (...) {
+    return "an exception that is not a std::exception";
+  }
+}
+}  // namespace
 
 ProbeLoop::ProbeLoop(std::shared_ptr<Runtime> runtime, const Clock& clock, int max_concurrent,
                      Metrics* metrics, DispatchObserver observer)
-    : runtime_(std::move(runtime)),
-      clock_(clock),
+    : clock_(clock),
       metrics_(metrics),
       observer_(std::move(observer)),
-      scheduler_(
-          Scheduler::Options{max_concurrent, runtime_->sourceLimits(), std::chrono::seconds(30)},
-          runtime_->schedule(), clock.now()),
+      log_(runtime->logger()),
+      runtime_(runtime),
+      scheduler_(schedulerOptions(*runtime, max_concurrent), runtime->schedule(), clock.now()),
       workers_(max_concurrent) {}
 
 ProbeLoop::~ProbeLoop() {
   stop(Duration{0});
+  for (auto& t : worker_threads_)
+    if (t.joinable()) t.join();  // runs that ignored cancellation
 }
 
 void ProbeLoop::start() {
@@ -23,75 +43,158 @@ void ProbeLoop::start() {
 }
 
 uint64_t ProbeLoop::completedRuns() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return completed_;
 }
 
-void ProbeLoop::dispatcher() {
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    const TimePoint now = clock_.now();
-    auto due = scheduler_.takeDue(now);
-    for (const auto& d : due) {
-      if (d.missed > 0 && metrics_)
-        metrics_->addMissedRuns(scheduler_.probe(d.index).name, d.missed);
-      if (observer_) observer_(d, now);
-      queue_.push_back(d);
-      ++in_flight_;
+void ProbeLoop::wake() {
+  MutexLock lock(mu_);
+  woken_ = true;
+  wake_.notifyAll();
+}
+
+void ProbeLoop::logError(const std::string& what) const {
+  if (log_) log_->error("{}", what);
+}
+
+void ProbeLoop::guarded(const char* thread, const std::function<void()>& body) const {
+  while (true) {
+    try {
+      body();
+      return;
+    } catch (...) {
+      logError(std::string(thread) + ": " + describe(std::current_exception()) + "; carrying on");
     }
-    for (size_t i = 0; i < due.size(); ++i) work_cv_.notify_one();
-    const auto next = scheduler_.nextWakeup();
-    wait_until_ = next.value_or(TimePoint::max());
-    if (next) {
-      const auto wait = *next - clock_.now();
-      if (wait > std::chrono::nanoseconds::zero()) wake_.wait_for(lock, wait);
-    } else {
-      wake_.wait(lock);
-    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // no hot loop on a bug
   }
+}
+
+void ProbeLoop::dispatcher() {
+  guarded("probe scheduler", [this] {
+    MutexLock lock(mu_);
+    while (!stopping_) dispatchDue(lock);
+  });
+}
+
+void ProbeLoop::dispatchDue(MutexLock& lock) {
+  const TimePoint now = clock_.now();
+  const auto due = scheduler_.takeDue(now);
+  for (const auto& d : due) {
+    const std::string& name = scheduler_.probe(d.index).name;
+    if (d.missed > 0 && metrics_) metrics_->addMissedRuns(name, d.missed);
+    if (observer_) observer_(d, now);
+    queue_.push_back({d, runtime_, generation_, name});
+    ++in_flight_;
+  }
+  for (size_t i = 0; i < due.size(); ++i) work_cv_.notifyOne();
+  const auto next = scheduler_.nextWakeup();
+  wait_until_ = next.value_or(TimePoint::max());
+  woken_ = false;
+  auto news = [&]() REQUIRES(mu_) { return stopping_ || woken_; };
+  if (!next) return wake_.wait(lock, news);
+  const auto wait = *next - clock_.now();
+  if (wait > std::chrono::nanoseconds::zero()) wake_.waitFor(lock, wait, news);
 }
 
 void ProbeLoop::worker() {
-  std::unique_lock lock(mu_);
+  guarded("probe worker", [this] { work(); });
+}
+
+void ProbeLoop::work() {
+  MutexLock lock(mu_);
   while (true) {
-    work_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    work_cv_.wait(lock, [&]() REQUIRES(mu_) { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping and nothing left
-    const Dispatch d = queue_.front();
+    Job job = std::move(queue_.front());
     queue_.pop_front();
+    executing_.insert(job.name);
     lock.unlock();
-    (void)runtime_->runProbe(d.index, &cancelled_);
+    runJob(job);
+    job.rt.reset();  // an old Runtime whose last run this was ends here, unlocked
     lock.lock();
-    scheduler_.finished(d.index, clock_.now());
-    --in_flight_;
-    ++completed_;
-    // Wake the dispatcher only when this finish moved its next deadline earlier
-    // (a freed worker or source slot for a run already due).
-    const auto next = scheduler_.nextWakeup();
-    if (next && *next < wait_until_) {
-      wait_until_ = *next;
-      wake_.notify_one();
-    }
-    if (stopping_) idle_cv_.notify_all();
+    finish(job);
   }
 }
 
-void ProbeLoop::stop(Duration grace) {
+void ProbeLoop::runJob(const Job& job) const {
+  try {
+    (void)job.rt->runProbe(job.d.index, &cancelled_);
+  } catch (...) {
+    // Runtime::runProbe records a throwing probe as an error result; this is
+    // the backstop for anything else.
+    logError("probe " + job.name + ": the run failed with " + describe(std::current_exception()) +
+             "; the loop carries on");
+  }
+}
+
+void ProbeLoop::finish(const Job& job) {
+  executing_.erase(job.name);
+  const TimePoint now = clock_.now();
+  if (job.generation == generation_) {
+    scheduler_.finished(job.d.index, now);
+  } else if (auto i = scheduler_.find(job.name)) {
+    scheduler_.finished(*i, now);  // a run of the previous configuration held its slot
+  }
+  --in_flight_;
+  ++completed_;
+  // Wake the dispatcher only when this finish moved its next deadline earlier
+  // (a freed worker or source slot for a run already due).
+  const auto next = scheduler_.nextWakeup();
+  if (next && *next < wait_until_) {
+    wait_until_ = *next;
+    woken_ = true;
+    wake_.notifyOne();
+  }
+  if (stopping_) idle_cv_.notifyAll();
+}
+
+void ProbeLoop::replaceRuntime(std::shared_ptr<Runtime> runtime, int max_concurrent) {
+  std::deque<Job> unstarted;  // released outside the lock
+  std::shared_ptr<Runtime> old = runtime;
   {
-    std::unique_lock lock(mu_);
-    if (stopping_ && worker_threads_.empty() && !dispatcher_thread_.joinable()) return;
-    stopping_ = true;
-    // Queued but not started: drop them; they were never run.
+    MutexLock lock(mu_);
+    if (stopping_) return;
+    Scheduler next(schedulerOptions(*runtime, max_concurrent), runtime->schedule(), clock_.now(),
+                   scheduler_, executing_);
+    scheduler_ = std::move(next);
+    // Handed out but not started: the new schedule has them due at once.
     in_flight_ -= queue_.size();
-    queue_.clear();
-    wake_.notify_all();
-    work_cv_.notify_all();
-    if (!idle_cv_.wait_for(lock, grace, [&] { return in_flight_ == 0; })) {
+    unstarted.swap(queue_);
+    std::swap(runtime_, old);
+    ++generation_;
+    woken_ = true;
+    wake_.notifyAll();
+  }
+  for (; workers_ < max_concurrent; ++workers_) worker_threads_.emplace_back([this] { worker(); });
+}
+
+bool ProbeLoop::stop(Duration grace) {
+  if (!dispatcher_thread_.joinable() && worker_threads_.empty()) return true;
+  std::deque<Job> unstarted;  // never run; released outside the lock
+  std::string abandoned;
+  {
+    MutexLock lock(mu_);
+    stopping_ = true;
+    in_flight_ -= queue_.size();
+    unstarted.swap(queue_);
+    wake_.notifyAll();
+    work_cv_.notifyAll();
+    auto done = [&]() REQUIRES(mu_) { return idle(); };
+    if (!idle_cv_.waitFor(lock, grace, done)) {
       cancelled_ = true;  // interrupt the stragglers' queries
+      if (!idle_cv_.waitFor(lock, kCancelWait, done)) {
+        for (const auto& n : executing_) abandoned += (abandoned.empty() ? "" : ", ") + n;
+      }
     }
   }
   if (dispatcher_thread_.joinable()) dispatcher_thread_.join();
+  if (!abandoned.empty()) {
+    logError("probe run(s) of " + abandoned + " ignored cancellation: abandoned");
+    return false;
+  }
   for (auto& t : worker_threads_) t.join();
   worker_threads_.clear();
+  return true;
 }
 
 }  // namespace datawatch

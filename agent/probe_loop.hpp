@@ -2,59 +2,109 @@
 // ProbeLoop: drives a Scheduler in real time over a Runtime with a bounded
 // worker pool. One dispatcher thread plus `max_concurrent` workers.
 //
-// stop() drains: no new runs start; in-flight runs get `grace` to finish, then are
-// cancelled (their queries interrupted) and not recorded. Thread-safe.
+// Invariants:
+// - never two runs of one probe at once, across reloads too: a probe whose run
+//   of the previous Runtime is still going counts as running in the new
+//   schedule until that run finishes;
+// - a reload (replaceRuntime) never pauses probing: runs queued but not started
+//   move to the new Runtime at once, runs in flight finish on the old one and
+//   are recorded normally (the old Runtime lives until its last run ends), and
+//   probes whose name and interval did not change keep their next due time;
+// - stop() is bounded: no new runs start; in-flight runs get `grace` to finish,
+//   then are cancelled (QueryLimits::cancelled: their queries interrupted; a
+//   cancelled run is not recorded) and get kCancelWait more; a run that still
+//   does not return is abandoned (stop() reports it and leaves its thread);
+// - an exception never leaves a thread of the loop: a run that throws is an
+//   error result (Runtime::runProbe), anything else is logged at error level
+//   and the loop goes on.
+//
+// start(), replaceRuntime() and stop() are called by one owner, never at the
+// same time; completedRuns() and wake() from any thread.
 
-#include <condition_variable>
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
+#include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "agent/runtime.hpp"
 #include "agent/scheduler.hpp"
+#include "core/mutex.hpp"
 
 namespace datawatch {
 
 class ProbeLoop {
  public:
+  // How long cancelled runs get to return once stop()'s grace is over.
+  static constexpr Duration kCancelWait{std::chrono::seconds(2)};
+
   // Observes each dispatch (for the benchmark: scheduling lag). Called on the
   // dispatcher thread; keep it cheap.
   using DispatchObserver = std::function<void(const Dispatch&, TimePoint started)>;
 
   ProbeLoop(std::shared_ptr<Runtime> runtime, const Clock& clock, int max_concurrent,
             Metrics* metrics, DispatchObserver observer = {});
+  // Stops with no grace; waits for abandoned runs (unbounded: an owner that
+  // must exit promptly exits the process after a stop() that returned false).
   ~ProbeLoop();
   ProbeLoop(const ProbeLoop&) = delete;
   ProbeLoop& operator=(const ProbeLoop&) = delete;
 
   void start();
-  void stop(Duration grace);
+  // Swaps in the Runtime of a new configuration without stopping (see the
+  // invariants). The worker pool grows to `max_concurrent` (it never shrinks).
+  void replaceRuntime(std::shared_ptr<Runtime> runtime, int max_concurrent);
+  // True when every thread was joined; false when a run ignored cancellation
+  // for kCancelWait (its worker thread is left running).
+  bool stop(Duration grace);
+  // Re-checks what is due at the clock's now (a simulated clock was advanced).
+  void wake();
   uint64_t completedRuns() const;
 
  private:
-  void dispatcher();
-  void worker();
+  struct Job {
+    Dispatch d;
+    std::shared_ptr<Runtime> rt;  // the Runtime it was dispatched for
+    uint64_t generation;          // ... counted in replaceRuntime calls
+    std::string name;
+  };
 
-  std::shared_ptr<Runtime> runtime_;
+  void dispatcher();
+  void dispatchDue(MutexLock& lock) REQUIRES(mu_);
+  void worker();
+  void work();
+  // Runs `body` until it returns normally, logging what it throws.
+  void guarded(const char* thread, const std::function<void()>& body) const;
+  void runJob(const Job& job) const;
+  void finish(const Job& job) REQUIRES(mu_);
+  bool idle() const REQUIRES(mu_) { return in_flight_ == 0; }
+  void logError(const std::string& what) const;
+
   const Clock& clock_;
   Metrics* metrics_;
   DispatchObserver observer_;
-  Scheduler scheduler_;  // guarded by mu_
-  int workers_;
+  std::shared_ptr<spdlog::logger> log_;
 
-  mutable std::mutex mu_;
-  std::condition_variable wake_;             // dispatcher: something finished, or stop
-  std::condition_variable work_cv_;          // workers: a job is queued, or stop
-  std::condition_variable idle_cv_;          // stop(): in-flight count changed
-  std::deque<Dispatch> queue_;               // guarded by mu_
-  size_t in_flight_ = 0;                     // guarded by mu_
-  uint64_t completed_ = 0;                   // guarded by mu_
-  bool stopping_ = false;                    // guarded by mu_
-  TimePoint wait_until_ = TimePoint::max();  // the dispatcher's current deadline; guarded by mu_
+  mutable Mutex mu_;
+  CondVar wake_;     // dispatcher: something finished, reload, stop, or wake()
+  CondVar work_cv_;  // workers: a job is queued, or stop
+  CondVar idle_cv_;  // stop(): in-flight count changed
+  std::shared_ptr<Runtime> runtime_ GUARDED_BY(mu_);
+  uint64_t generation_ GUARDED_BY(mu_) = 0;  // of runtime_ and scheduler_
+  Scheduler scheduler_ GUARDED_BY(mu_);
+  std::deque<Job> queue_ GUARDED_BY(mu_);
+  std::set<std::string> executing_ GUARDED_BY(mu_);  // probes whose run has started
+  size_t in_flight_ GUARDED_BY(mu_) = 0;             // queued + executing
+  uint64_t completed_ GUARDED_BY(mu_) = 0;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  bool woken_ GUARDED_BY(mu_) = false;                       // the dispatcher has news
+  TimePoint wait_until_ GUARDED_BY(mu_) = TimePoint::max();  // the dispatcher's deadline
   std::atomic<bool> cancelled_{false};
+  // The owner's thread only (start, replaceRuntime, stop).
+  int workers_;
   std::thread dispatcher_thread_;
   std::vector<std::thread> worker_threads_;
 };

@@ -53,7 +53,7 @@ void Runtime::primeFromStore() {
     const auto& name = slot->probe->config().name;
     auto last = store_->lastRun(name);
     auto measured = store_->lastMeasuredRun(name);
-    std::lock_guard lock(slot->mu);
+    MutexLock lock(slot->mu);
     if (last) slot->last = *last;
     if (measured) slot->last_measured = *measured;
     if (!last || !measured) log_->warn("state store: cannot read the last runs of probe {}", name);
@@ -61,7 +61,7 @@ void Runtime::primeFromStore() {
 }
 
 std::optional<ProbeResult> Runtime::lastResult(size_t i) const {
-  std::lock_guard lock(slots_[i]->mu);
+  MutexLock lock(slots_[i]->mu);
   return slots_[i]->last;
 }
 
@@ -70,7 +70,7 @@ ProbeResult Runtime::runProbe(size_t i, const std::atomic<bool>* cancelled) {
   const auto& cfg = slot.probe->config();
   std::optional<ProbeResult> previous;
   {
-    std::lock_guard lock(slot.mu);
+    MutexLock lock(slot.mu);
     previous = slot.last_measured;
   }
   RunContext ctx;
@@ -80,13 +80,7 @@ ProbeResult Runtime::runProbe(size_t i, const std::atomic<bool>* cancelled) {
   ctx.limits.cancelled = cancelled;
   ctx.previous = previous ? &*previous : nullptr;
   ctx.snapshots = store_;
-  ProbeResult r;
-  try {
-    r = slot.probe->run(ctx);
-  } catch (const std::exception& ex) {
-    // Probes report failures as values; an exception is a bug, but it must not stop the agent.
-    r = ProbeResult::error(std::string("internal error: ") + ex.what());
-  }
+  ProbeResult r = measure(slot, ctx);
   const auto took = clock_.monotonic() - start;
   if (r.status != ProbeStatus::Error && clock_.monotonic() > ctx.limits.deadline) {
     // The source did not notice the deadline: a late answer is not a measurement.
@@ -105,24 +99,46 @@ ProbeResult Runtime::runProbe(size_t i, const std::atomic<bool>* cancelled) {
   if (cancelled && cancelled->load() && r.status == ProbeStatus::Error) {
     return r;  // abandoned for shutdown: not a measurement, not recorded
   }
-  if (store_) {
-    if (auto st = store_->recordRun(r); !st) {
-      log_->warn("{} (probe {})", st.message(), cfg.name);
-      if (metrics_) metrics_->stateStoreError();
-    }
-  }
-  if (metrics_) metrics_->observe(r);
-  if (observer_) observer_(r);
-  {
-    std::lock_guard lock(slot.mu);
-    slot.last = r;
-    if (r.status != ProbeStatus::Error && r.value) slot.last_measured = r;
-  }
+  record(slot, r);
   if (r.status == ProbeStatus::Error)
     log_->warn("probe {} error: {}", cfg.name, r.message);
   else
     log_->debug("probe {} {}: {}", cfg.name, toString(r.status), r.message);
   return r;
+}
+
+ProbeResult Runtime::measure(Slot& slot, const RunContext& ctx) {
+  // Probes report failures as values; an exception is a bug, but it must not stop the agent.
+  std::string what;
+  try {
+    return slot.probe->run(ctx);
+  } catch (const std::exception& ex) {
+    what = ex.what();
+  } catch (...) {
+    what = "an exception that is not a std::exception";
+  }
+  log_->error("probe {} threw: {}", slot.probe->config().name, what);
+  return ProbeResult::error("internal error: " + what);
+}
+
+void Runtime::record(Slot& slot, const ProbeResult& r) {
+  if (store_) {
+    if (auto st = store_->recordRun(r); !st) {
+      log_->warn("{} (probe {})", st.message(), r.probe);
+      if (metrics_) metrics_->stateStoreError();
+    }
+  }
+  if (metrics_) metrics_->observe(r);
+  try {
+    if (observer_) observer_(r);
+  } catch (const std::exception& ex) {
+    log_->error("probe {}: handling its result threw: {}", r.probe, ex.what());
+  } catch (...) {
+    log_->error("probe {}: handling its result threw a non-standard exception", r.probe);
+  }
+  MutexLock lock(slot.mu);
+  slot.last = r;
+  if (r.status != ProbeStatus::Error && r.value) slot.last_measured = r;
 }
 
 }  // namespace datawatch

@@ -10,13 +10,13 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <vector>
 
 #include "agent/metrics.hpp"
 #include "agent/scheduler.hpp"
 #include "config/types.hpp"
+#include "core/mutex.hpp"
 #include "probes/registry.hpp"
 #include "store/state_store.hpp"
 
@@ -32,6 +32,7 @@ class Runtime {
           Metrics* metrics, std::shared_ptr<spdlog::logger> log);
 
   const config::Config& config() const { return *cfg_; }
+  const std::shared_ptr<spdlog::logger>& logger() const { return log_; }
   size_t size() const { return slots_.size(); }
   const config::ProbeConfig& probeConfig(size_t i) const { return slots_[i]->probe->config(); }
 
@@ -40,7 +41,9 @@ class Runtime {
   std::map<std::string, int> sourceLimits() const;
 
   // Runs probe `i` once at the clock's now. Thread-safe across different probes;
-  // the caller never runs one probe twice at once. Never throws.
+  // the caller never runs one probe twice at once. Never throws: a probe that
+  // throws gives an error result carrying the exception's message (logged at
+  // error level), and a throwing observer is logged and skipped.
   ProbeResult runProbe(size_t i, const std::atomic<bool>* cancelled = nullptr);
 
   // Called with every recorded run, on the thread that ran it (the SLO engine
@@ -58,10 +61,14 @@ class Runtime {
  private:
   struct Slot {
     std::unique_ptr<Probe> probe;
-    mutable std::mutex mu;
-    std::optional<ProbeResult> last;           // guarded by mu
-    std::optional<ProbeResult> last_measured;  // guarded by mu
+    mutable Mutex mu;
+    std::optional<ProbeResult> last GUARDED_BY(mu);
+    std::optional<ProbeResult> last_measured GUARDED_BY(mu);
   };
+  // Stores, publishes and remembers a finished run; logs what throws.
+  void record(Slot& slot, const ProbeResult& r);
+  // The probe's run, a thrown exception turned into an error result.
+  ProbeResult measure(Slot& slot, const RunContext& ctx);
   std::shared_ptr<const config::Config> cfg_;
   const Clock& clock_;
   StateStore* store_;

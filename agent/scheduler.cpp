@@ -15,16 +15,49 @@ Duration Scheduler::jitterFor(const std::string& name, Duration every, Duration 
   return Duration{static_cast<int64_t>(h % static_cast<uint64_t>(span))};
 }
 
+void Scheduler::add(ScheduledProbe p, TimePoint start) {
+  State s;
+  s.due = start + jitterFor(p.name, p.every, opts_.max_jitter);
+  s.cfg = std::move(p);
+  by_name_[s.cfg.name] = probes_.size();
+  probes_.push_back(std::move(s));
+}
+
 Scheduler::Scheduler(Options options, std::vector<ScheduledProbe> probes, TimePoint start)
     : opts_(std::move(options)) {
   probes_.reserve(probes.size());
-  for (auto& p : probes) {
-    State s;
-    s.due = start + jitterFor(p.name, p.every, opts_.max_jitter);
-    s.cfg = std::move(p);
-    probes_.push_back(std::move(s));
-  }
+  for (auto& p : probes) add(std::move(p), start);
   for (size_t i = 0; i < probes_.size(); ++i) ready_.push({probes_[i].due, i});
+}
+
+Scheduler::Scheduler(Options options, std::vector<ScheduledProbe> probes, TimePoint start,
+                     const Scheduler& previous, const std::set<std::string>& in_flight)
+    : opts_(std::move(options)) {
+  probes_.reserve(probes.size());
+  for (auto& p : probes) add(std::move(p), start);
+  for (size_t i = 0; i < probes_.size(); ++i) {
+    State& s = probes_[i];
+    if (auto old = previous.find(s.cfg.name)) {
+      const State& was = previous.probes_[*old];
+      if (was.cfg.every == s.cfg.every) {
+        s.due = was.due;
+        s.missed_total = was.missed_total;
+      }
+    }
+    if (in_flight.count(s.cfg.name)) {  // its old run holds the slots until it finishes
+      s.running = true;
+      ++running_;
+      ++in_flight_[s.cfg.source];
+    } else {
+      ready_.push({s.due, i});
+    }
+  }
+}
+
+std::optional<size_t> Scheduler::find(const std::string& name) const {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return std::nullopt;
+  return it->second;
 }
 
 bool Scheduler::sourceFull(const std::string& source) const {

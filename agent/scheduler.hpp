@@ -10,7 +10,11 @@
 // - never two runs of one probe at once;
 // - at most `max_concurrent` runs in flight, and at most the source's limit per source;
 // - a probe that falls behind (overrun, no free worker) runs once when it can and
-//   counts the runs it missed; missed runs are never stacked.
+//   counts the runs it missed; missed runs are never stacked;
+// - a reload continues the schedule (the continuing constructor): a probe whose
+//   name and interval did not change keeps its next due time, and a probe whose
+//   run of the previous configuration is still going stays running until it
+//   finishes, so a reload neither delays, repeats nor overlaps runs.
 //
 // Not thread-safe: the owner serialises calls.
 
@@ -18,6 +22,7 @@
 #include <map>
 #include <optional>
 #include <queue>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -46,6 +51,15 @@ class Scheduler {
   };
 
   Scheduler(Options options, std::vector<ScheduledProbe> probes, TimePoint start);
+  // Continues `previous` under a new configuration. A probe with the same name
+  // and interval as in `previous` keeps its next due time and missed count; new
+  // probes and probes whose interval changed start as at construction (`start`
+  // plus jitter). A probe named in `in_flight` still has a run of the previous
+  // configuration going: it counts as running (a worker and a slot of its
+  // source) until finished() is called for it. A run `previous` handed out that
+  // never started (not in `in_flight`) is due again at once.
+  Scheduler(Options options, std::vector<ScheduledProbe> probes, TimePoint start,
+            const Scheduler& previous, const std::set<std::string>& in_flight);
 
   // Every run that may start at `now`, earliest due first; marks them running.
   std::vector<Dispatch> takeDue(TimePoint now);
@@ -60,6 +74,8 @@ class Scheduler {
   std::optional<TimePoint> nextWakeup() const;
 
   const ScheduledProbe& probe(size_t index) const { return probes_[index].cfg; }
+  // The index of the probe named `name`, if it is scheduled.
+  std::optional<size_t> find(const std::string& name) const;
   size_t size() const { return probes_.size(); }
   size_t running() const { return running_; }
   bool isRunning(size_t index) const { return probes_[index].running; }
@@ -85,9 +101,11 @@ class Scheduler {
   };
 
   bool sourceFull(const std::string& source) const;
+  void add(ScheduledProbe p, TimePoint start);
 
   Options opts_;
   std::vector<State> probes_;
+  std::map<std::string, size_t> by_name_;
   std::priority_queue<QueueItem, std::vector<QueueItem>, std::greater<>>
       ready_;                                           // idle probes by due time
   std::map<std::string, std::vector<size_t>> blocked_;  // due, but their source is at its limit

@@ -67,6 +67,7 @@ class Process {
   // Waits up to `timeout` for exit; returns the exit code, or -1 on timeout / by signal.
   int wait(std::chrono::milliseconds timeout);
   bool running();
+  int pid() const { return pid_; }
 
  private:
   int pid_ = -1;

@@ -211,3 +211,204 @@ TEST_CASE("a run that outlives its timeout on the simulated clock is an error",
   CHECK(slow.duration_seconds == 3.0);
   CHECK(slow.observed_at == kStart + 1s);  // when it started
 }
+
+TEST_CASE("a reload continues the schedule - kept due times and in-flight runs hold their slot",
+          "[scheduler][reload]") {
+  Scheduler old({8, {{"db", 2}}, 0s}, {{"a", "db", 1min}, {"b", "db", 1min}, {"c", "db", 5min}},
+                kStart);
+  auto first = old.takeDue(kStart);
+  REQUIRE(first.size() == 2);  // a and b; c waits for a slot of db
+  old.finished(*old.find("a"), kStart + 1s);
+  // Reload: a unchanged, b still running (in flight), c's interval changed, d new.
+  const TimePoint now = kStart + 2s;
+  Scheduler next({8, {{"db", 2}}, 0s},
+                 {{"d", "db", 1min}, {"c", "db", 2min}, {"b", "db", 1min}, {"a", "db", 1min}}, now,
+                 old, {"b"});
+  const size_t a = *next.find("a"), b = *next.find("b"), c = *next.find("c"), d = *next.find("d");
+  CHECK_FALSE(next.find("zz"));
+  CHECK(next.nextDue(a) == kStart + 1min);  // kept: no earlier, no later run
+  CHECK(next.isRunning(b));
+  CHECK(next.running() == 1);
+  CHECK(next.nextDue(c) == now);  // changed interval: starts afresh (no jitter here)
+  CHECK(next.nextDue(d) == now);
+  // b holds one of db's two slots until its old run finishes: one of c and d starts.
+  auto due = next.takeDue(now);
+  REQUIRE(due.size() == 1);
+  for (const auto& x : due) CHECK(x.index != b);
+  next.finished(b, now + 5s);  // the old run ends: b is due one interval after its tick
+  CHECK(next.nextDue(b) == kStart + 1min);
+  CHECK_FALSE(next.isRunning(b));
+}
+
+TEST_CASE("a reload re-issues a run handed out but never started", "[scheduler][reload]") {
+  Scheduler old({8, {}, 0s}, {{"a", "db", 1min}}, kStart);
+  REQUIRE(old.takeDue(kStart + 5s).size() == 1);  // queued, then the reload came
+  Scheduler next({8, {}, 0s}, {{"a", "db", 1min}}, kStart + 6s, old, {});
+  auto due = next.takeDue(kStart + 6s);
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].due == kStart);  // the same tick: neither skipped nor doubled
+  CHECK(due[0].missed == 0);
+}
+
+#include "agent/probe_loop.hpp"
+#include "core/mutex.hpp"
+#include "store/sqlite_state_store.hpp"
+
+namespace {
+
+// Probes that throw, pass, or block until released, for ProbeLoop.
+struct Gate {
+  datawatch::Mutex mu;
+  datawatch::CondVar cv;
+  bool open GUARDED_BY(mu) = false;
+  int running GUARDED_BY(mu) = 0;
+  int most_at_once GUARDED_BY(mu) = 0;
+  int started GUARDED_BY(mu) = 0;
+};
+
+class ScriptedProbe final : public Probe {
+ public:
+  ScriptedProbe(config::ProbeConfig cfg, Gate* gate) : cfg_(std::move(cfg)), gate_(gate) {}
+  const config::ProbeConfig& config() const override { return cfg_; }
+  ProbeResult run(const RunContext&) override {
+    if (cfg_.name == "boom") throw std::runtime_error("kaboom");
+    if (cfg_.name == "weird") throw 42;
+    if (cfg_.name == "slow") {
+      MutexLock lock(gate_->mu);
+      ++gate_->started;
+      gate_->most_at_once = std::max(gate_->most_at_once, ++gate_->running);
+      gate_->cv.notifyAll();
+      gate_->cv.wait(lock, [&]() REQUIRES(gate_->mu) { return gate_->open; });
+      --gate_->running;
+    }
+    return ProbeResult::pass(1, "rows", cfg_.name);
+  }
+
+ private:
+  config::ProbeConfig cfg_;
+  Gate* gate_;
+};
+
+struct NullSource final : Source {
+  std::string n = "db";
+  const std::string& name() const override { return n; }
+  config::SourceType type() const override { return config::SourceType::Sqlite; }
+};
+
+// A Runtime over `names` (every 1s, on source db) with ScriptedProbes, recording in `store`.
+struct LoopRig {
+  explicit LoopRig(StateStore* store) : store_(store) {
+    probes.add("volume",
+               [this](const config::ProbeConfig& pc, Source&) -> Result<std::unique_ptr<Probe>> {
+                 return std::unique_ptr<Probe>(std::make_unique<ScriptedProbe>(pc, &gate));
+               });
+    sources.add("sqlite",
+                [](const config::SourceConfig&, const Clock&) -> Result<std::unique_ptr<Source>> {
+                  return std::unique_ptr<Source>(std::make_unique<NullSource>());
+                });
+  }
+  std::shared_ptr<Runtime> runtime(const std::vector<std::string>& names) {
+    std::string yaml = "sources:\n  db: {type: sqlite, path: w.db}\nprobes:\n";
+    for (const auto& n : names)
+      yaml += "  - {name: " + n + ", type: volume, source: db, table: t, min: 1, every: 1s}\n";
+    auto loaded =
+        config::loadConfigFromString(yaml, "/t/c.yaml", "", datawatch::testing::envFrom({}));
+    REQUIRE(loaded.ok());
+    return std::make_shared<Runtime>(std::make_shared<config::Config>(std::move(*loaded.config)),
+                                     clock, sources, probes, store_, nullptr,
+                                     std::make_shared<spdlog::logger>("t"));
+  }
+  size_t recorded(const std::string& probe) {
+    auto r = store_->runs(probe, TimePoint{}, TimePoint::max());
+    return r ? r->size() : 0;
+  }
+  // Advances the simulated clock a second at a time until `done` holds (real time: the
+  // loop's threads); false after 100 steps.
+  bool stepUntil(ProbeLoop& loop, const std::function<bool()>& done) {
+    for (int i = 0; i < 100 && !done(); ++i) {
+      clock.advance(1s);
+      loop.wake();
+      datawatch::testing::eventually(done, 200ms);
+    }
+    return done();
+  }
+  SimulatedClock clock{kStart};
+  Gate gate;
+  SourceRegistry sources;
+  ProbeRegistry probes;
+  StateStore* store_;
+};
+
+}  // namespace
+
+TEST_CASE("a probe that throws is an error result and the loop keeps running the others",
+          "[scheduler][probe_loop][threads]") {
+  datawatch::testing::TempDir dir;
+  auto store = std::move(SqliteStateStore::open((dir / "state.db").string())).value();
+  LoopRig rig(store.get());
+  auto rt = rig.runtime({"boom", "weird", "fine"});
+  ProbeLoop loop(rt, rig.clock, 2, nullptr);
+  loop.start();
+  REQUIRE(rig.stepUntil(loop, [&] {
+    return rig.recorded("boom") >= 3 && rig.recorded("weird") >= 3 && rig.recorded("fine") >= 3;
+  }));
+  CHECK(loop.stop(0s));
+  for (const char* name : {"boom", "weird"}) {
+    auto runs = store->runs(name, TimePoint{}, TimePoint::max());
+    REQUIRE(runs.ok());
+    for (const auto& r : *runs) {
+      CHECK(r.status == ProbeStatus::Error);
+      CHECK_THAT(r.message, Catch::StartsWith("internal error: "));
+    }
+  }
+  CHECK(store->runs("boom", TimePoint{}, TimePoint::max())->front().message ==
+        "internal error: kaboom");
+  CHECK(store->runs("fine", TimePoint{}, TimePoint::max())->front().status == ProbeStatus::Pass);
+}
+
+TEST_CASE("replaceRuntime keeps probing while an in-flight run finishes on the old runtime",
+          "[scheduler][probe_loop][reload][threads]") {
+  datawatch::testing::TempDir dir;
+  auto store = std::move(SqliteStateStore::open((dir / "state.db").string())).value();
+  LoopRig rig(store.get());
+  auto old_rt = rig.runtime({"slow", "quick"});
+  std::vector<std::string> seen_old;  // results observed through each runtime
+  Mutex seen_mu;
+  old_rt->setResultObserver([&](const ProbeResult& r) {
+    MutexLock lock(seen_mu);
+    seen_old.push_back(r.probe);
+  });
+  ProbeLoop loop(old_rt, rig.clock, 4, nullptr);
+  loop.start();
+  auto slowStarted = [&](int n) {
+    return [&rig, n] {
+      MutexLock lock(rig.gate.mu);
+      return rig.gate.started >= n;
+    };
+  };
+  REQUIRE(rig.stepUntil(loop, slowStarted(1)));
+  const size_t quick_before = rig.recorded("quick");
+
+  loop.replaceRuntime(rig.runtime({"quick", "slow", "added"}), 4);
+  old_rt.reset();  // the loop keeps it alive while its run is in flight
+  // Probing goes on while slow's old run is still going; slow does not start twice.
+  REQUIRE(rig.stepUntil(loop, [&] {
+    return rig.recorded("added") >= 2 && rig.recorded("quick") >= quick_before + 2;
+  }));
+  {
+    MutexLock lock(rig.gate.mu);
+    CHECK(rig.gate.started == 1);
+    rig.gate.open = true;
+    rig.gate.cv.notifyAll();
+  }
+  // The old run is recorded normally, then slow runs again on the new runtime.
+  REQUIRE(rig.stepUntil(loop, slowStarted(2)));
+  REQUIRE(rig.stepUntil(loop, [&] { return rig.recorded("slow") >= 2; }));
+  CHECK(loop.stop(0s));
+  {
+    MutexLock lock(seen_mu);
+    CHECK(std::count(seen_old.begin(), seen_old.end(), "slow") == 1);
+  }
+  MutexLock lock(rig.gate.mu);
+  CHECK(rig.gate.most_at_once == 1);
+}
