@@ -10,8 +10,7 @@ namespace datawatch {
 
 VolumeJudge::VolumeJudge(const config::ProbeConfig& cfg, std::string unit, bool approx,
                          Backfill backfill)
-    : cfg_(cfg),
-      spec_(std::get<config::VolumeSpec>(cfg.spec)),
+    : spec_(std::get<config::VolumeSpec>(cfg.spec)),
       unit_(std::move(unit)),
       approx_(approx),
       backfill_(std::move(backfill)),

@@ -34,7 +34,6 @@ class VolumeJudge {
   std::optional<std::string> checkAnomaly(const RunContext& ctx, double count,
                                           nlohmann::json& details, nlohmann::json& threshold);
 
-  const config::ProbeConfig& cfg_;
   const config::VolumeSpec& spec_;
   std::string unit_;
   bool approx_;
