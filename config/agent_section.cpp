@@ -65,7 +65,11 @@ void readAgentKey(Ctx& ctx, const std::string& key, const Entry& e, AgentConfig&
   } else if (key == "api_token") {
     if (auto v = m.str("api_token", false, true)) a.api_token = *v;
   } else if (key == "default_notify") {
-    if (auto v = m.strList("default_notify")) a.default_notify = *v;
+    std::vector<Location> locs;
+    if (auto v = m.strList("default_notify", false, &locs)) {
+      a.default_notify = *v;
+      a.default_notify_locs = std::move(locs);
+    }
   } else if (key == "max_concurrent_probes") {
     if (auto v = m.intInRange("max_concurrent_probes", 1, 256))
       a.max_concurrent_probes = static_cast<int>(*v);

@@ -2,6 +2,7 @@
 #include "config/merge.hpp"
 
 #include <algorithm>
+#include <list>
 
 namespace datawatch::config::detail {
 
@@ -96,26 +97,58 @@ void gather(Ctx& ctx, const Doc& doc, Gathered& g) {
 
 namespace {
 
-// Overlays `over` onto `base`: maps merge key by key, anything else replaces.
-YAML::Node deepMerge(const YAML::Node& base, const YAML::Node& over) {
-  if (!base.IsMap() || !over.IsMap()) return over;
-  YAML::Node out = YAML::Clone(base);
-  for (auto it = over.begin(); it != over.end(); ++it) {
-    const std::string k = it->first.Scalar();
-    YAML::Node existing;
-    bool found = false;
-    for (auto b = out.begin(); b != out.end(); ++b) {
-      if (b->first.Scalar() == k) {
-        existing = b->second;
-        found = true;
-      }
+// yaml-cpp caveat: assigning to a YAML::Node that already points at a node
+// rewrites that node (and every alias of it), and YAML::Clone drops positions.
+// So merging never assigns to an existing handle: it collects handles, then
+// inserts them into a map, and each value keeps the line it was written on.
+using Pairs = std::list<std::pair<YAML::Node, YAML::Node>>;
+
+YAML::Node deepMerge(const YAML::Node& base, const YAML::Node& over);
+
+// The entries of `base` in order, each key of `over` merged into its entry or
+// appended.
+Pairs mergedPairs(const YAML::Node& base, const YAML::Node& over) {
+  Pairs out;
+  for (auto b = base.begin(); b != base.end(); ++b) out.emplace_back(b->first, b->second);
+  for (auto o = over.begin(); o != over.end(); ++o) {
+    const std::string k = o->first.Scalar();
+    auto same = std::find_if(out.begin(), out.end(),
+                             [&](const auto& kv) { return kv.first.Scalar() == k; });
+    if (same == out.end()) {
+      out.emplace_back(o->first, o->second);
+    } else {
+      YAML::Node key = same->first;
+      YAML::Node merged = deepMerge(same->second, o->second);
+      same = out.erase(same);
+      out.emplace(same, key, merged);
     }
-    out[k] = found ? deepMerge(existing, it->second) : it->second;
   }
   return out;
 }
 
-void overlayAgent(Gathered& g, const Entry& overlay, const YAML::Node& v) {
+// Overlays `over` onto `base`: maps merge key by key, anything else replaces.
+// A merged nested map is a new node (its children keep their positions).
+YAML::Node deepMerge(const YAML::Node& base, const YAML::Node& over) {
+  if (!base.IsMap() || !over.IsMap()) return over;
+  YAML::Node out(YAML::NodeType::Map);
+  for (const auto& [k, v] : mergedPairs(base, over)) out.force_insert(k, v);
+  return out;
+}
+
+// Merges `over` into the entry's own map in place, so the entry keeps its
+// position (a probe is reported at its first line).
+void mergeEntry(Entry& target, const YAML::Node& over) {
+  if (!target.node.IsMap() || !over.IsMap()) {
+    target.node = over;  // rewrites the entry's node: an entry is never an alias in practice
+    return;
+  }
+  const Pairs pairs = mergedPairs(target.node, over);
+  for (const auto& kv : pairs) target.node.remove(kv.first);
+  for (const auto& [k, v] : pairs) target.node.force_insert(k, v);
+}
+
+void overlayAgent(Ctx& ctx, Gathered& g, const Entry& overlay, const YAML::Node& v) {
+  ctx.noteOverlay(*overlay.doc, v);
   for (auto a = v.begin(); a != v.end(); ++a) {
     const std::string k = a->first.Scalar();
     auto prev = g.agent.find(k);
@@ -149,7 +182,8 @@ void overlayNamed(Ctx& ctx, const std::string& env, const std::string& section,
                     " \"" + o->first.Scalar() + "\", which is not defined");
       continue;
     }
-    target->node = deepMerge(target->node, o->second);
+    ctx.noteOverlay(*overlay.doc, o->second);
+    mergeEntry(*target, o->second);
   }
 }
 
@@ -168,7 +202,7 @@ void applyOverlay(Ctx& ctx, const std::string& env, Gathered& g, const Entry& ov
       ctx.error(*overlay.doc, v,
                 "environment \"" + env + "\": " + s + " overrides must be a map keyed by name");
     } else if (s == "agent") {
-      overlayAgent(g, overlay, v);
+      overlayAgent(ctx, g, overlay, v);
     } else {
       auto& list = s == "sources"     ? g.sources
                    : s == "notifiers" ? g.notifiers

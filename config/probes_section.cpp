@@ -70,14 +70,17 @@ void readAlert(ProbeReader& r) {
       ac.severity = *v;
     }
   }
-  if (auto v = a.strList("notify")) ac.notify = *v;
+  if (auto v = a.strList("notify", false, &ac.notify_locs)) ac.notify = *v;
   r.p.alert = ac;
 }
 
 void readCommon(ProbeReader& r) {
   MapReader& m = r.m;
   ProbeConfig& p = r.p;
-  if (auto v = m.str("source", true)) p.source = *v;
+  if (auto v = m.str("source", true)) {
+    p.source = *v;
+    p.source_loc = m.loc("source");
+  }
   if (auto v = m.str("table")) p.table = *v;
   if (auto v = m.str("topic")) p.topic = *v;
   if (auto d = m.duration("every", false, std::chrono::seconds(1))) p.every = *d;
@@ -85,7 +88,7 @@ void readCommon(ProbeReader& r) {
   if (auto v = m.str("owner")) p.owner = *v;
   if (auto v = m.str("description")) p.description = *v;
   if (auto v = m.strList("consumers")) p.consumers = *v;
-  if (auto v = m.strList("upstream")) p.upstream = *v;
+  if (auto v = m.strList("upstream", false, &p.upstream_locs)) p.upstream = *v;
   if (m.has("alert")) readAlert(r);
 }
 
@@ -145,7 +148,7 @@ FreshnessSpec readFreshness(ProbeReader& r) {
   if (auto v = m.str("schedule")) {
     auto c = CronExpr::parse(*v);
     if (!c)
-      m.error("schedule", r.what + ": " + c.error());
+      m.error("schedule", r.what + ": schedule: " + c.error());
     else
       s.schedule = *c;
   }

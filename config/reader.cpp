@@ -132,6 +132,27 @@ std::optional<std::string> Ctx::expand(const Doc& d, const YAML::Node& n, const 
   return out;
 }
 
+void Ctx::noteOverlay(const Doc& d, const YAML::Node& n) {
+  if (!n.IsDefined()) return;
+  overlay_nodes_.emplace_back(n, &d);
+  if (n.IsSequence()) {
+    for (const auto& item : n) noteOverlay(d, item);
+  } else if (n.IsMap()) {
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      noteOverlay(d, it->first);
+      noteOverlay(d, it->second);
+    }
+  }
+}
+
+const Doc& Ctx::docOf(const Doc& d, const YAML::Node& n) const {
+  if (!n.IsDefined()) return d;
+  for (const auto& [node, doc] : overlay_nodes_) {
+    if (node.is(n)) return *doc;
+  }
+  return d;
+}
+
 const char* nodeKind(const YAML::Node& n) {
   switch (n.Type()) {
     case YAML::NodeType::Map: return "a map";
@@ -262,15 +283,22 @@ std::optional<Duration> MapReader::duration(const std::string& key, bool require
   return *d;
 }
 
-std::optional<std::vector<std::string>> MapReader::strList(const std::string& key, bool required) {
+std::optional<std::vector<std::string>> MapReader::strList(const std::string& key, bool required,
+                                                           std::vector<Location>* locs) {
   auto n = raw(key);
   if (!n.IsDefined() || n.IsNull()) {
     if (required) missing(key);
     return std::nullopt;
   }
   std::vector<std::string> out;
+  auto add = [&](const YAML::Node& item) {
+    auto v = ctx_.expand(doc_, item, item.Scalar());
+    if (!v) return;
+    out.push_back(*v);
+    if (locs) locs->push_back(ctx_.loc(doc_, item));
+  };
   if (n.IsScalar()) {
-    if (auto v = ctx_.expand(doc_, n, n.Scalar())) out.push_back(*v);
+    add(n);
     return out;
   }
   if (!n.IsSequence()) {
@@ -283,7 +311,7 @@ std::optional<std::vector<std::string>> MapReader::strList(const std::string& ke
                  key + " must be a list of strings, got an item that is " + nodeKind(item));
       continue;
     }
-    if (auto v = ctx_.expand(doc_, item, item.Scalar())) out.push_back(*v);
+    add(item);
   }
   return out;
 }

@@ -45,8 +45,10 @@ class Ctx {
  public:
   Ctx(EnvLookup env, std::vector<Diagnostic>& diags) : env_(std::move(env)), diags_(diags) {}
 
+  // Where `n` was written: in `d`, unless an environment overlay from another
+  // file put it there (noteOverlay).
   Location loc(const Doc& d, const YAML::Node& n) const {
-    Location l{d.file, 0, 0};
+    Location l{docOf(d, n).file, 0, 0};
     if (n.IsDefined()) {
       const auto m = n.Mark();
       if (m.line >= 0) {
@@ -69,12 +71,19 @@ class Ctx {
   // Expands ${VAR} (and $$ to $). Missing variables are errors naming them.
   std::optional<std::string> expand(const Doc& d, const YAML::Node& n, const std::string& raw);
 
+  // `n` and everything under it come from `d` (an environment overlay merged
+  // into an entry of another file).
+  void noteOverlay(const Doc& d, const YAML::Node& n);
+
   void addSecret(const std::string& s) { secrets.push_back(s); }
   std::vector<std::string> secrets;
 
  private:
+  const Doc& docOf(const Doc& d, const YAML::Node& n) const;
+
   EnvLookup env_;
   std::vector<Diagnostic>& diags_;
+  std::vector<std::pair<YAML::Node, const Doc*>> overlay_nodes_;
 };
 
 const char* nodeKind(const YAML::Node& n);
@@ -114,8 +123,10 @@ class MapReader {
   std::optional<bool> boolean(const std::string& key);
   std::optional<Duration> duration(const std::string& key, bool required = false,
                                    Duration min = Duration{1});
-  // One string, or a list of strings.
-  std::optional<std::vector<std::string>> strList(const std::string& key, bool required = false);
+  // One string, or a list of strings. With `locs`, where each string was written
+  // (parallel to the result).
+  std::optional<std::vector<std::string>> strList(const std::string& key, bool required = false,
+                                                  std::vector<Location>* locs = nullptr);
   std::optional<std::map<std::string, std::string>> strMap(const std::string& key,
                                                            bool secret_values = false);
 

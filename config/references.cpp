@@ -30,39 +30,64 @@ std::vector<std::string_view> namesOf(const std::vector<T>& items) {
   return out;
 }
 
+// Where names[i] was written: locs[i] when the loader recorded it, else the
+// enclosing item (a config built in code).
+const Location& at(const std::vector<Location>& locs, size_t i, const Location& item) {
+  return i < locs.size() && locs[i].line > 0 ? locs[i] : item;
+}
+const Location& at(const Location& loc, const Location& item) {
+  return loc.line > 0 ? loc : item;
+}
+
 void checkNotify(Ctx& ctx, const Config& c, const std::vector<std::string>& names,
-                 const Location& loc, const std::string& what) {
-  for (const auto& n : names) {
+                 const std::vector<Location>& locs, const Location& item, const std::string& what) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    const auto& n = names[i];
     if (!c.findNotifier(n)) {
-      ctx.error(loc, what + " notifies \"" + n + "\", which is not a defined notifier" +
-                         didYouMean(n, namesOf(c.notifiers)));
+      ctx.error(at(locs, i, item), what + " notifies \"" + n +
+                                       "\", which is not a defined notifier" +
+                                       didYouMean(n, namesOf(c.notifiers)));
     }
   }
 }
 
 // The probe's source exists and is of a kind its type and target can use.
+// Reported at the `source:` value.
 void checkProbeSource(Ctx& ctx, const Config& c, const ProbeConfig& p, const std::string& what) {
   const auto* src = c.findSource(p.source);
+  const Location& loc = at(p.source_loc, p.loc);
   if (!src) {
     if (!p.source.empty())
-      ctx.error(p.loc, what + ": source \"" + p.source + "\" is not defined" +
-                           didYouMean(p.source, namesOf(c.sources)));
+      ctx.error(loc, what + ": source \"" + p.source + "\" is not defined" +
+                         didYouMean(p.source, namesOf(c.sources)));
   } else if (!p.table.empty() && !src->isSql()) {
-    ctx.error(p.loc, what + ": table needs a SQL source (postgres or sqlite); source \"" +
-                         src->name + "\" is " + toString(src->type));
+    ctx.error(loc, what + ": table needs a SQL source (postgres or sqlite); source \"" + src->name +
+                       "\" is " + toString(src->type));
   } else if (!p.topic.empty() && src->isSql()) {
-    ctx.error(p.loc, what + ": topic needs a kafka source; source \"" + src->name + "\" is " +
-                         toString(src->type));
+    ctx.error(loc, what + ": topic needs a kafka source; source \"" + src->name + "\" is " +
+                       toString(src->type));
   } else if (p.type == ProbeType::Sql && !src->isSql()) {
-    ctx.error(p.loc, what + ": sql probes need a SQL source (postgres or sqlite); source \"" +
-                         src->name + "\" is kafka");
+    ctx.error(loc, what + ": sql probes need a SQL source (postgres or sqlite); source \"" +
+                       src->name + "\" is kafka");
   } else if (p.type == ProbeType::Volume && src->type != SourceType::Postgres &&
              std::get<VolumeSpec>(p.spec).method == VolumeMethod::Estimate) {
-    ctx.error(p.loc,
+    ctx.error(loc,
               what + ": method estimate needs a postgres source (it reads pg_class statistics)");
   } else if (p.type == ProbeType::ConsumerLag && src->isSql()) {
-    ctx.error(p.loc, what + ": consumer_lag probes need a kafka source; source \"" + src->name +
-                         "\" is " + toString(src->type));
+    ctx.error(loc, what + ": consumer_lag probes need a kafka source; source \"" + src->name +
+                       "\" is " + toString(src->type));
+  }
+}
+
+void checkUpstream(Ctx& ctx, const Config& c, const ProbeConfig& p, const std::string& what) {
+  for (size_t i = 0; i < p.upstream.size(); ++i) {
+    const auto& u = p.upstream[i];
+    if (u == p.name)
+      ctx.error(at(p.upstream_locs, i, p.loc), what + " lists itself as upstream");
+    else if (!c.findProbe(u))
+      ctx.error(at(p.upstream_locs, i, p.loc), what + ": upstream probe \"" + u +
+                                                   "\" is not defined" +
+                                                   didYouMean(u, namesOf(c.probes)));
   }
 }
 
@@ -75,13 +100,8 @@ void checkProbes(Ctx& ctx, const Config& c) {
     }
     const std::string what = "probe \"" + p.name + "\"";
     checkProbeSource(ctx, c, p, what);
-    for (const auto& u : p.upstream) {
-      if (u == p.name)
-        ctx.error(p.loc, what + " lists itself as upstream");
-      else if (!c.findProbe(u))
-        ctx.error(p.loc, what + ": upstream probe \"" + u + "\" is not defined");
-    }
-    if (p.alert) checkNotify(ctx, c, p.alert->notify, p.loc, what);
+    checkUpstream(ctx, c, p, what);
+    if (p.alert) checkNotify(ctx, c, p.alert->notify, p.alert->notify_locs, p.loc, what);
   }
   for (const auto& p : c.probes) {
     std::set<std::string> visiting, done;
@@ -91,25 +111,48 @@ void checkProbes(Ctx& ctx, const Config& c) {
   }
 }
 
+void checkSlo(Ctx& ctx, const Config& c, const SloConfig& s) {
+  const std::string what = "slo \"" + s.name + "\"";
+  for (size_t i = 0; i < s.probes.size(); ++i) {
+    const auto& p = s.probes[i];
+    if (!c.findProbe(p)) {
+      ctx.error(at(s.probe_locs, i, s.loc),
+                what + ": probe \"" + p + "\" is not defined" + didYouMean(p, namesOf(c.probes)));
+    }
+  }
+  const auto& a = s.alerting;
+  if (a.page_notify) checkNotify(ctx, c, *a.page_notify, a.page_notify_locs, s.loc, what);
+  if (a.ticket_notify) checkNotify(ctx, c, *a.ticket_notify, a.ticket_notify_locs, s.loc, what);
+  for (const auto& w : a.windows) {
+    if (w.long_window > s.window) {
+      ctx.error(s.loc, what + ": alerting window " + formatDuration(w.long_window) +
+                           " is longer than the SLO window " + formatDuration(s.window));
+    }
+  }
+}
+
 void checkSlos(Ctx& ctx, const Config& c) {
   std::set<std::string> slo_names;
   for (const auto& s : c.slos) {
-    const std::string what = "slo \"" + s.name + "\"";
     if (!s.name.empty() && !slo_names.insert(s.name).second)
       ctx.error(s.loc, "duplicate slo name \"" + s.name + "\"");
-    for (const auto& p : s.probes) {
-      if (!c.findProbe(p)) {
-        ctx.error(s.loc,
-                  what + ": probe \"" + p + "\" is not defined" + didYouMean(p, namesOf(c.probes)));
-      }
-    }
-    if (s.alerting.page_notify) checkNotify(ctx, c, *s.alerting.page_notify, s.loc, what);
-    if (s.alerting.ticket_notify) checkNotify(ctx, c, *s.alerting.ticket_notify, s.loc, what);
-    for (const auto& w : s.alerting.windows) {
-      if (w.long_window > s.window) {
-        ctx.error(s.loc, what + ": alerting window " + formatDuration(w.long_window) +
-                             " is longer than the SLO window " + formatDuration(s.window));
-      }
+    checkSlo(ctx, c, s);
+  }
+}
+
+// A silence matching a probe or SLO that does not exist silences nothing: a
+// warning at the value, since the config stays usable.
+void checkSilences(Ctx& ctx, const Config& c) {
+  for (const auto& s : c.silences) {
+    for (const auto& [label, value] : s.match) {
+      const bool probe = label == "probe";
+      if (!probe && label != "slo") continue;
+      if (probe ? c.findProbe(value) != nullptr : c.findSlo(value) != nullptr) continue;
+      auto loc = s.match_locs.find(label);
+      ctx.warning(loc == s.match_locs.end() ? s.loc : at(loc->second, s.loc),
+                  "silence matches " + label + " \"" + value +
+                      "\", which is not defined, so it silences nothing" +
+                      didYouMean(value, probe ? namesOf(c.probes) : namesOf(c.slos)));
     }
   }
 }
@@ -119,7 +162,9 @@ void checkSlos(Ctx& ctx, const Config& c) {
 void crossCheck(Ctx& ctx, Config& c) {
   checkProbes(ctx, c);
   checkSlos(ctx, c);
-  checkNotify(ctx, c, c.agent.default_notify, c.agent.loc, "agent.default_notify");
+  checkSilences(ctx, c);
+  checkNotify(ctx, c, c.agent.default_notify, c.agent.default_notify_locs, c.agent.loc,
+              "agent.default_notify");
 }
 
 }  // namespace datawatch::config::detail

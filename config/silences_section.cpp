@@ -14,6 +14,9 @@ void parseSilence(Ctx& ctx, const Entry& e, std::vector<SilenceConfig>& out) {
   if (auto v = m.strMap("match")) {
     s.match = *v;
     if (s.match.empty()) m.error("match", "silence: match must not be empty");
+    const YAML::Node match = m.raw("match");
+    for (auto it = match.begin(); it != match.end(); ++it)
+      s.match_locs[it->first.Scalar()] = ctx.loc(*e.doc, it->second);
   } else {
     m.missing("match");
   }

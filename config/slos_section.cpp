@@ -33,11 +33,11 @@ void readAlerting(Ctx& ctx, const Doc& doc, MapReader& m, const std::string& wha
     MapReader r(ctx, doc, a.raw(sev), what + " alerting." + sev);
     if (!r.ok()) continue;
     r.checkKeys({"notify"});
-    auto n = r.strList("notify");
-    if (std::string(sev) == "page")
-      s.alerting.page_notify = n.value_or(std::vector<std::string>{});
-    else
-      s.alerting.ticket_notify = n.value_or(std::vector<std::string>{});
+    const bool page = std::string(sev) == "page";
+    auto n = r.strList("notify", false,
+                       page ? &s.alerting.page_notify_locs : &s.alerting.ticket_notify_locs);
+    (page ? s.alerting.page_notify : s.alerting.ticket_notify) =
+        n.value_or(std::vector<std::string>{});
   }
   if (auto v = a.intInRange("min_bad_events", 1, 1000000))
     s.alerting.min_bad_events = static_cast<int>(*v);
@@ -95,7 +95,7 @@ void parseSlo(Ctx& ctx, const Entry& e, std::vector<SloConfig>& out) {
       s.objective = *v;
   }
   if (auto d = m.duration("window", false, std::chrono::hours(1))) s.window = *d;
-  if (auto v = m.strList("probes", true)) {
+  if (auto v = m.strList("probes", true, &s.probe_locs)) {
     s.probes = *v;
     if (s.probes.empty()) m.error("probes", what + ": probes must not be empty");
   }

@@ -1,7 +1,13 @@
 #pragma once
 // The typed configuration: SPEC §2 parsed once into structs. Nothing past the
 // loader reads YAML or strings-as-config; everything downstream takes these types.
-// Every struct remembers where it was written (Location) for later diagnostics.
+// Every struct remembers where it was written (Location) for later diagnostics,
+// and every name that refers to another item (a probe's source, a notify list,
+// an SLO's probes, ...) keeps where that name was written in a `*_loc`/`*_locs`
+// member beside it, so a bad reference is reported at the name itself. A `*_locs`
+// vector is parallel to the name list it describes (same size and order) when
+// the loader built it; a config built in code may leave it empty, and the checks
+// then fall back to the item's `loc`.
 
 #include <filesystem>
 #include <map>
@@ -42,7 +48,8 @@ struct AgentConfig {
   std::optional<std::string> api_token;  // secret
   PostmortemsConfig postmortems;
   std::vector<std::string> default_notify;
-  int max_concurrent_probes = 8;  // the worker pool size
+  std::vector<Location> default_notify_locs;  // parallel to default_notify
+  int max_concurrent_probes = 8;              // the worker pool size
   Location loc;
 };
 
@@ -81,6 +88,7 @@ struct ProbeAlertConfig {
   int after = 1;  // consecutive failing runs before it fires
   std::string severity = "warning";
   std::vector<std::string> notify;
+  std::vector<Location> notify_locs;  // parallel to notify
 };
 
 struct FreshnessSpec {
@@ -172,14 +180,16 @@ struct ProbeConfig {
   std::string name;
   ProbeType type = ProbeType::Freshness;
   std::string source;
-  std::string table;  // "schema.table" or "table" (SQL sources)
-  std::string topic;  // kafka sources
+  Location source_loc;  // where `source:`'s value was written
+  std::string table;    // "schema.table" or "table" (SQL sources)
+  std::string topic;    // kafka sources
   Duration every = 5min;
   Duration timeout = 30s;
   std::string owner;
   std::string description;
   std::vector<std::string> consumers;
   std::vector<std::string> upstream;
+  std::vector<Location> upstream_locs;  // parallel to upstream
   std::optional<ProbeAlertConfig> alert;
   ProbeSpec spec;
   Location loc;
@@ -201,6 +211,8 @@ struct BurnWindow {
 struct SloAlerting {
   std::optional<std::vector<std::string>> page_notify;    // nullopt: agent.default_notify
   std::optional<std::vector<std::string>> ticket_notify;  // nullopt: agent.default_notify
+  std::vector<Location> page_notify_locs;                 // parallel to *page_notify
+  std::vector<Location> ticket_notify_locs;               // parallel to *ticket_notify
   std::vector<BurnWindow> windows;                        // empty: the default table of SPEC §4
   int min_bad_events = 2;
 };
@@ -211,6 +223,7 @@ struct SloConfig {
   double objective = 99.0;  // percent, 0 < objective < 100
   Duration window = std::chrono::hours(24 * 28);
   std::vector<std::string> probes;
+  std::vector<Location> probe_locs;  // parallel to probes
   Budgeting budgeting = Budgeting::Occurrences;
   ErrorPolicy errors = ErrorPolicy::Bad;
   SloAlerting alerting;
@@ -258,7 +271,8 @@ struct NotifierConfig {
 
 // ---------------------------------------------------------------- silences
 struct SilenceConfig {
-  std::map<std::string, std::string> match;  // alert label -> value, all must match
+  std::map<std::string, std::string> match;    // alert label -> value, all must match
+  std::map<std::string, Location> match_locs;  // label -> where its value was written
   std::optional<TimePoint> starts;
   TimePoint until;
   std::string reason;
