@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <functional>
@@ -264,4 +265,87 @@ TEST_CASE("the probe-not-reporting alert fires when runs stop (evaluated by Prom
   INFO(y.str() << r.out << r.err);
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Contains("SUCCESS"));
+}
+
+TEST_CASE("the generated rules hold through a continuous outage at a 5-minute cadence",
+          "[rules][prometheus][flap]") {
+  // Issue 15: `increase` over a range with no counter step is 0 / 0 — no sample —
+  // and the burn-rate alert resolved in the middle of an outage. A probe every 5
+  // minutes whose runs land up to 25 s either side of second 40 (run time varies),
+  // scraped every minute: two steps can be 6 scrapes apart, which a 5m range misses.
+  // Two hours good, then four hours of failures: once firing, the page alert of
+  // both SLOs fires at every evaluation until the end.
+  const char* config = R"(
+sources:
+  shop: {type: sqlite, path: /nonexistent.db}
+probes:
+  - {name: fresh, type: freshness, source: shop, table: orders, column: ts, max_age: 30m, every: 5m}
+slos:
+  - {name: hour, objective: 90, window: 1h, probes: [fresh]}
+  - {name: month, objective: 99.5, window: 28d, probes: [fresh]}
+)";
+  auto loaded = config::loadConfigFromString(config, "rules.yaml", "",
+                                             [](const std::string&) { return std::nullopt; });
+  REQUIRE(loaded.ok());
+  datawatch::testing::TempDir dir;
+  const std::string rules = prometheusRules(*loaded.config);
+  std::ofstream(dir / "rules.yaml") << rules;
+
+  const int minutes = 6 * 60, outage = 120;
+  std::vector<int> run_s;  // run times, seconds
+  for (int k = 0; k * 300 < minutes * 60; ++k) run_s.push_back(k * 300 + 40 + (k * 37 % 51) - 25);
+  std::ostringstream events, bad_events;
+  int gaps_of_6 = 0, last_step = -1;
+  for (int m = 0; m < minutes; ++m) {
+    int total = 0, bad = 0;
+    for (int s : run_s) {
+      if (s > m * 60) break;
+      ++total;
+      bad += s >= outage * 60;
+    }
+    events << (m ? " " : "") << total;
+    bad_events << (m ? " " : "") << bad;
+    if (m > 0 && total != std::count_if(run_s.begin(), run_s.end(),
+                                        [&](int s) { return s <= (m - 1) * 60; })) {
+      gaps_of_6 += last_step >= 0 && m - last_step == 6;
+      last_step = m;
+    }
+  }
+  REQUIRE(gaps_of_6 > 5);  // the scenario has scrapes 6 minutes apart between steps
+
+  std::ostringstream y;
+  y << "rule_files: ['" << (dir / "rules.yaml").string() << "']\n"
+    << "evaluation_interval: 1m\n"
+    << "tests:\n"
+    << "  - interval: 1m\n"
+    << "    input_series:\n";
+  for (const char* slo : {"hour", "month"}) {
+    y << "      - {series: 'datawatch_slo_events_total{slo=\"" << slo << "\"}', values: '"
+      << events.str() << "'}\n"
+      << "      - {series: 'datawatch_slo_bad_events_total{slo=\"" << slo << "\"}', values: '"
+      << bad_events.str() << "'}\n";
+  }
+  y << "    promql_expr_test:\n";
+  int compared = 0;
+  for (const char* slo : {"hour", "month"}) {
+    const std::string labels =
+        std::string("alertname=\"") + kSloBurnAlert + "\", slo=\"" + slo + "\", severity=\"page\"";
+    for (int m = outage + 20; m < minutes; ++m) {
+      y << "      - expr: 'ALERTS{" << labels << "}'\n"
+        << "        eval_time: " << m << "m\n"
+        << "        exp_samples:\n"
+        << "          - {labels: 'ALERTS{" << labels << ", alertstate=\"firing\"}', value: 1}\n";
+      ++compared;
+    }
+  }
+  std::ofstream(dir / "test.yaml") << y.str();
+  CHECK(compared == 2 * (minutes - outage - 20));
+  auto r = datawatch::testing::runCommand(
+      {promtool(), "test", "rules", (dir / "test.yaml").string()}, {}, std::chrono::minutes(5));
+  INFO(rules << r.out.substr(0, 3000) << r.err.substr(0, 3000));
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("SUCCESS"));
+  // The short window of the 1h/5m row is two probe intervals.
+  CHECK(rules.find("slo:sli_error:ratio_rate10m") != std::string::npos);
+  CHECK(rules.find("slo:sli_error:ratio_rate5m") == std::string::npos);
 }

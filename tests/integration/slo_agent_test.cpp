@@ -7,9 +7,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "core/time_format.hpp"
 #include "store/sqlite_state_store.hpp"
@@ -250,4 +252,75 @@ TEST_CASE("the demo burns an SLO and prints when each severity starts and stops 
   CHECK(by_alert["slo:orders-fresh:ticket"] == V{"firing", "firing+", "firing+", "resolved"});
   CHECK(delivery_ids.size() == 10);
   CHECK(r.out.find("(10 notifications, SPEC §5 bodies)") != std::string::npos);
+}
+
+TEST_CASE("a continuous outage through the binary: no window empties, the page alert fires once",
+          "[integration][slo][flap]") {
+  // Issue 15's second repro: windows {page, long 5m, short 1m, burn_rate 2} over a
+  // freshness probe every 5 s that fails on every run. The status API showed the 1m
+  // window with 0 events at hh:mm:03 and the alert resolved and fired again. Watched
+  // for 70 s (every minute boundary's first seconds included): every window holds
+  // events, page never stops breaching, and it fired once.
+  TempDir dir;
+  makeOrdersWarehouse(dir.path());  // newest order 10 minutes old: max_age 5m fails
+  writeFile(dir / "datawatch.yaml", R"(agent:
+  state: sqlite://./state.db
+sources:
+  shop: {type: sqlite, path: ./warehouse.db}
+probes:
+  - {name: orders_fresh, type: freshness, source: shop, table: orders, column: created_at, max_age: 5m, every: 5s}
+slos:
+  - name: orders-fresh
+    objective: 90
+    window: 1h
+    probes: [orders_fresh]
+    alerting:
+      windows: [{severity: page, long: 5m, short: 1m, burn_rate: 2}]
+)");
+  Process agent(
+      {kBinary, "run", "-c", (dir / "datawatch.yaml").string(), "--listen", "127.0.0.1:0"},
+      dir / "out.log", dir / "err.log");
+  int port = 0;
+  REQUIRE(eventually([&] { return (port = listenPort(dir / "err.log")) > 0; }, 20s));
+  httplib::Client http("127.0.0.1", port);
+  http.set_read_timeout(5, 0);
+  auto slo = [&]() -> std::optional<nlohmann::json> {
+    auto j = getJson(http, "/api/v1/status");
+    if (!j || (*j)["slos"].size() != 1) return std::nullopt;
+    return (*j)["slos"][0];
+  };
+  REQUIRE(eventually(
+      [&] {
+        auto s = slo();
+        return s && (*s)["breaching"] == nlohmann::json::array({"page"});
+      },
+      40s));
+  int polls = 0;
+  std::set<int> seconds_seen;  // second of the minute of each poll
+  const auto until = std::chrono::steady_clock::now() + 70s;
+  while (std::chrono::steady_clock::now() < until) {
+    auto s = slo();
+    REQUIRE(s);
+    const auto now = std::chrono::system_clock::now();
+    const int second = static_cast<int>(std::chrono::floor<std::chrono::seconds>(
+                                            now - std::chrono::floor<std::chrono::minutes>(now))
+                                            .count());
+    seconds_seen.insert(second);
+    INFO("at second " << second << ": " << s->dump());
+    CHECK((*s)["breaching"] == nlohmann::json::array({"page"}));
+    for (const auto& w : (*s)["windows"]) CHECK(w["events"].get<int>() > 0);
+    ++polls;
+    std::this_thread::sleep_for(700ms);
+  }
+  CHECK(polls > 60);
+  CHECK(std::any_of(seconds_seen.begin(), seconds_seen.end(), [](int s) { return s < 10; }));
+  const std::string log = readFile(dir / "err.log");
+  size_t firings = 0;
+  for (size_t at = 0;
+       (at = log.find("alert slo:orders-fresh:page firing", at)) != std::string::npos; ++at)
+    ++firings;
+  CHECK(firings == 1);
+  CHECK(log.find("alert slo:orders-fresh:page resolved") == std::string::npos);
+  agent.signal(SIGTERM);
+  CHECK(agent.wait(10s) == 0);
 }

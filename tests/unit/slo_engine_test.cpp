@@ -800,3 +800,45 @@ TEST_CASE("replay keeps the newest runs: a cadence cut from 1m to 5m mid-outage"
   CHECK(st.breaching == std::set<std::string>{"page", "ticket"});
   CHECK(st.error_budget_remaining < 1.0);
 }
+
+TEST_CASE("validate: rows under burn rate 1 are named, no advice suggests an impossible objective",
+          "[slo][advice]") {
+  const std::string yaml = R"(
+sources:
+  shop: {type: sqlite, path: /nonexistent.db}
+probes:
+  - {name: fresh, type: freshness, source: shop, table: orders, column: ts, max_age: 30m, every: 5m}
+  - {name: hourly, type: freshness, source: shop, table: orders, column: ts, max_age: 2h, every: 1h}
+slos:
+  - {name: hour, objective: 90, window: 1h, probes: [fresh]}
+  - {name: strict-hour, objective: 99.9, window: 1h, probes: [hourly]}
+  - name: low
+    objective: 99
+    window: 7d
+    probes: [fresh]
+    alerting:
+      windows: [{severity: page, long: 2h, short: 10m, burn_rate: 0.5}]
+)";
+  auto r = config::loadConfigFromString(
+      yaml, "slos.yaml", "", [](const std::string&) { return std::optional<std::string>(); });
+  REQUIRE(r.ok());
+  const auto w = sloCadenceWarnings(*r.config);
+  std::string all;
+  for (const auto& d : w) all += d.message + "\n";
+  INFO(all);
+  // The issue's repro (90% over 1h, every 5m) printed "an objective of -316.67% or
+  // lower" against a page threshold of 0.02: the default row now asks for burn rate
+  // 1, one bad run in 12 is 0.83 — no single-event warning, only the widening.
+  CHECK(all.find("objective of -") == std::string::npos);
+  CHECK(all.find("slo \"hour\": a single bad event") == std::string::npos);
+  CHECK_THAT(all, Catch::Contains("slo \"hour\": page row 1h/5m: the short window 5m would hold "
+                                  "no event at times (its slowest probe runs every 5m), so it "
+                                  "is widened to 10m"));
+  // One run an hour in a 1h window: no objective keeps one bad run under any rate.
+  CHECK_THAT(all, Catch::Contains("slo \"strict-hour\": a single bad event would page") &&
+                      Catch::Contains("no objective helps (a single bad event is the whole 1h "
+                                      "window)"));
+  // A custom row under 1 is named.
+  CHECK_THAT(all, Catch::Contains("slo \"low\": page row 2h/10m has a burn-rate threshold of "
+                                  "0.50, below 1"));
+}
