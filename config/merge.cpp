@@ -38,6 +38,36 @@ void gatherList(Ctx& ctx, const Doc& doc, const YAML::Node& section, const std::
   for (const auto& item : section) into.push_back({item, &doc, "", YAML::Node()});
 }
 
+// Agent keys are gathered one by one: each may come from a different file.
+void gatherAgent(Ctx& ctx, const Doc& doc, const YAML::Node& v, Gathered& g) {
+  if (v.IsNull()) return;
+  if (!v.IsMap()) {
+    ctx.error(doc, v, "agent must be a map, got " + std::string(nodeKind(v)));
+    return;
+  }
+  for (auto a = v.begin(); a != v.end(); ++a) {
+    const std::string k = a->first.Scalar();
+    if (auto prev = g.agent.find(k); prev != g.agent.end()) {
+      ctx.error(doc, a->first,
+                "agent." + k + " is set twice (also at " +
+                    ctx.loc(*prev->second.doc, prev->second.key_node).str() + ")");
+      continue;
+    }
+    g.agent[k] = {a->second, &doc, k, a->first};
+  }
+}
+
+void gatherEnvironments(Ctx& ctx, const Doc& doc, const YAML::Node& v, Gathered& g) {
+  if (v.IsNull()) return;
+  if (!v.IsMap()) {
+    ctx.error(doc, v, "environments must be a map of name: overrides");
+    return;
+  }
+  for (auto en = v.begin(); en != v.end(); ++en) {
+    g.environments[en->first.Scalar()].push_back({en->second, &doc, en->first.Scalar(), en->first});
+  }
+}
+
 }  // namespace
 
 void gather(Ctx& ctx, const Doc& doc, Gathered& g) {
@@ -54,21 +84,7 @@ void gather(Ctx& ctx, const Doc& doc, Gathered& g) {
     const std::string key = it->first.Scalar();
     const YAML::Node v = it->second;  // a copy: the iterator's value is a temporary
     if (key == "agent") {
-      if (v.IsNull()) continue;
-      if (!v.IsMap()) {
-        ctx.error(doc, v, "agent must be a map, got " + std::string(nodeKind(v)));
-        continue;
-      }
-      for (auto a = v.begin(); a != v.end(); ++a) {
-        const std::string k = a->first.Scalar();
-        if (auto prev = g.agent.find(k); prev != g.agent.end()) {
-          ctx.error(doc, a->first,
-                    "agent." + k + " is set twice (also at " +
-                        ctx.loc(*prev->second.doc, prev->second.key_node).str() + ")");
-          continue;
-        }
-        g.agent[k] = {a->second, &doc, k, a->first};
-      }
+      gatherAgent(ctx, doc, v, g);
     } else if (key == "sources") {
       gatherKeyed(ctx, doc, v, "sources", g.sources);
     } else if (key == "notifiers") {
@@ -80,15 +96,7 @@ void gather(Ctx& ctx, const Doc& doc, Gathered& g) {
     } else if (key == "silences") {
       gatherList(ctx, doc, v, "silences", g.silences);
     } else if (key == "environments") {
-      if (v.IsNull()) continue;
-      if (!v.IsMap()) {
-        ctx.error(doc, v, "environments must be a map of name: overrides");
-        continue;
-      }
-      for (auto en = v.begin(); en != v.end(); ++en) {
-        g.environments[en->first.Scalar()].push_back(
-            {en->second, &doc, en->first.Scalar(), en->first});
-      }
+      gatherEnvironments(ctx, doc, v, g);
     } else {
       ctx.error(doc, it->first, "unknown top-level key \"" + key + "\"" + didYouMean(key, kTop));
     }
