@@ -86,11 +86,12 @@ LifecycleStep AlertLifecycle::step(std::vector<AlertChange> changes, TimePoint n
     incidents_->observeAlerts(changes, alerts_, now);
     incidents_->observeMutes(alerts_, now);
   }
-  const AlertTracker& tracker = alerts_;
+  // Called back within this step, under mu_ (a std::function cannot say so).
+  const AlertTracker* tracker = &alerts_;
   IncidentSink* incidents = incidents_;
   NotificationContext ctx;
   ctx.cfg = cfg_.get();
-  ctx.last_run = [&tracker](const std::string& p) { return tracker.lastRun(p); };
+  ctx.last_run = [tracker](const std::string& p) { return tracker->lastRun(p); };
   ctx.incident_of = [incidents](const std::string& id) {
     return incidents ? incidents->incidentOf(id) : std::string();
   };
@@ -105,7 +106,7 @@ LifecycleStep AlertLifecycle::step(std::vector<AlertChange> changes, TimePoint n
   }
   out.changes = std::move(changes);
   // An SLO with no firing alert left needs no status kept.
-  std::erase_if(slo_now_, [&](const auto& kv) {
+  std::erase_if(slo_now_, [&](const auto& kv) REQUIRES(mu_) {
     return !alerts_.find("slo:" + kv.first + ":page") &&
            !alerts_.find("slo:" + kv.first + ":ticket") && kv.second.breaching.empty();
   });
