@@ -115,6 +115,17 @@ Result<std::unique_ptr<PgConnection>> PostgresSource::connect() {
     // when its probe has less time left than this.
     setup.exec0(sessionDefaults());
     setup.commit();
+    try {
+      // The server converts text to UTF-8 (a LATIN1 database). Not from SQL_ASCII:
+      // it would refuse to send any non-UTF-8 byte; such bytes arrive as they are
+      // and become U+FFFD in toSqlValue. Best effort: Redshift may refuse it.
+      pqxx::nontransaction encoding(c->c);
+      encoding.exec(
+          "SELECT set_config('client_encoding', 'UTF8', false) "
+          "WHERE current_setting('server_encoding') <> 'SQL_ASCII'");
+      encoding.commit();
+    } catch (const pqxx::sql_error&) {
+    }
     MutexLock lock(mu_);
     backoff_ = Duration{0};
     retry_after_ = MonoTime{};
@@ -131,8 +142,7 @@ Result<std::unique_ptr<PgConnection>> PostgresSource::connect() {
 }
 
 std::string PostgresSource::sessionDefaults() const {
-  return "SET default_transaction_read_only = on; SET TIME ZONE 'UTC'; SET client_encoding = "
-         "'UTF8'; SET statement_timeout = " +
+  return "SET default_transaction_read_only = on; SET TIME ZONE 'UTC'; SET statement_timeout = " +
          std::to_string(statement_timeout_.count());
 }
 

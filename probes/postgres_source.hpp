@@ -17,9 +17,9 @@
 //   is set (agent stop), is cancelled on the server (PQcancel from a QueryWatcher
 //   thread) within ~100 ms; the query returns "timed out" / "cancelled" and its
 //   connection is discarded, never pooled.
-// - Sessions run with TimeZone UTC, client_encoding UTF8, application_name=datawatch and, unless
-// the DSN
-//   says otherwise, connect_timeout=10; TLS and other libpq options pass through.
+// - Sessions run with TimeZone UTC, client_encoding UTF8 (unless the database is
+//   SQL_ASCII), application_name=datawatch and, unless the DSN says otherwise,
+//   connect_timeout=10; TLS and other libpq options pass through.
 // - Failures (connection refused, authentication, timeout, missing table or
 //   column, permission denied, a write attempt) are Status errors with the DSN
 //   password redacted. Thread-safe.

@@ -171,3 +171,35 @@ TEST_CASE("a PostgreSQL statement is cancelled within 100 ms when the agent stop
     CHECK(std::get<int64_t>(next->rows.at(0).at(0)) == 42);
   }
 }
+
+TEST_CASE("text from a SQL_ASCII PostgreSQL database comes back as valid UTF-8",
+          "[postgres][utf8]") {
+  const auto dsn = testPgDsn();
+  const auto slash = dsn.rfind('/');
+  REQUIRE(slash != std::string::npos);
+  const std::string db = "dw_ascii" + std::to_string(getpid());
+  pgExec(dsn, "CREATE DATABASE " + db +
+                  " ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0");
+  struct Drop {
+    std::string dsn, db;
+    ~Drop() {
+      try {
+        pgExec(dsn, "DROP DATABASE " + db);
+      } catch (const std::exception&) {
+      }
+    }
+  } drop{dsn, db};
+  SystemClock clock;
+  PostgresSource src("pg", {dsn.substr(0, slash + 1) + db}, 1, 30s, clock);
+  // SQL_ASCII stores and sends any byte: 0xFF reaches the client as is.
+  for (const bool generated : {false, true}) {
+    QueryLimits limits;
+    limits.generated = generated;
+    auto r = src.query("SELECT E'ba\\xFFd' AS s", {}, limits);
+    INFO((r.ok() ? std::string() : r.error()));
+    REQUIRE(r.ok());
+    CHECK(std::get<std::string>(r->rows.at(0).at(0)) ==
+          "ba\xEF\xBF\xBD"
+          "d");
+  }
+}
