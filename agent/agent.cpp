@@ -90,7 +90,10 @@ void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
     restoreIncidents();
     alerts_restored_ = true;
   }
-  report(lifecycle_->configure(cfg, clock_.now()));
+  const auto step = lifecycle_->configure(cfg, clock_.now());
+  if (step.restored > 0)
+    log_->info("alerts: {} firing alert(s) restored from the state store", step.restored);
+  report(step);
   for (const auto& w : lifecycle_->takeWarnings()) log_->warn("{}", w);
   for (const auto& a : lifecycle_->firing()) metrics_.setAlertFiring(a);
   if (dispatcher_) dispatcher_->configure(*cfg);

@@ -29,6 +29,8 @@ nlohmann::json toJson(const Alert& a) {
           {"severity", a.severity},
           {"status", a.firing ? "firing" : "resolved"},
           {"started_at", formatRfc3339(a.started_at)},
+          // Exact, for restore: (id, started_at) goes into every delivery id.
+          {"started_at_ms", toUnixMillis(a.started_at)},
           {"resolved_at",
            a.resolved_at ? nlohmann::json(formatRfc3339(*a.resolved_at)) : nlohmann::json(nullptr)},
           {"summary", a.summary},
@@ -50,7 +52,9 @@ std::optional<Alert> alertFromJson(const nlohmann::json& j) {
     a.firing = j.at("status").get<std::string>() == "firing";
     auto started = parseTimestamp(j.at("started_at").get<std::string>());
     if (!started) return std::nullopt;
-    a.started_at = *started;
+    a.started_at = j.contains("started_at_ms") && j["started_at_ms"].is_number_integer()
+                       ? fromUnixMillis(j["started_at_ms"].get<int64_t>())
+                       : *started;
     if (j.contains("resolved_at") && j["resolved_at"].is_string())
       a.resolved_at = parseTimestamp(j["resolved_at"].get<std::string>());
     a.summary = j.value("summary", "");
@@ -74,8 +78,14 @@ bool AlertTracker::configured(const Alert& a) const {
 }
 
 std::vector<AlertChange> AlertTracker::restore(const std::vector<Alert>& firing, TimePoint now) {
-  for (const auto& a : firing)
-    if (a.firing) alerts_.emplace(a.id(), a);
+  for (const auto& a : firing) {
+    if (!a.firing) continue;
+    alerts_.emplace(a.id(), a);
+    // A firing probe alert had a streak of at least `after`: the next failing
+    // run keeps it firing (a continuous outage is one firing, restart or not).
+    const auto* p = a.kind == "probe" && cfg_ ? cfg_->findProbe(a.subject) : nullptr;
+    if (p && p->alert) fail_streak_[a.subject] = std::max(fail_streak_[a.subject], p->alert->after);
+  }
   // Exactly what a reload does with an alert whose definition is gone.
   return resolveUnconfigured(now);
 }
@@ -89,14 +99,20 @@ std::vector<AlertChange> AlertTracker::resolveUnconfigured(TimePoint now) {
       ++it;
       continue;
     }
-    Alert resolved = a;
-    resolved.firing = false;
-    resolved.resolved_at = now;
-    resolved.summary = "no longer configured";
-    out.push_back({resolved, false});
+    out.push_back(resolve(it, now, "no longer configured"));
     it = alerts_.erase(it);
   }
   return out;
+}
+
+AlertChange AlertTracker::resolve(std::map<std::string, Alert>::iterator it, TimePoint now,
+                                  std::string summary) {
+  Alert resolved = it->second;
+  resolved.firing = false;
+  resolved.resolved_at = std::max(now, resolved.started_at);
+  resolved.summary = std::move(summary);
+  last_resolved_[it->first] = *resolved.resolved_at;
+  return {std::move(resolved), false};
 }
 
 std::vector<AlertChange> AlertTracker::configure(std::shared_ptr<const config::Config> cfg,
@@ -113,7 +129,12 @@ std::optional<AlertChange> AlertTracker::set(Alert candidate, bool on, TimePoint
   auto it = alerts_.find(id);
   if (on && it == alerts_.end()) {
     candidate.firing = true;
-    candidate.started_at = now;
+    // (id, started_at) names one firing and goes into every delivery id: a
+    // re-fire in the same millisecond as its resolve (or after the wall clock
+    // stepped back) must not reuse the previous firing's ids.
+    auto last = last_resolved_.find(id);
+    candidate.started_at =
+        last == last_resolved_.end() ? now : std::max(now, last->second + Duration{1});
     alerts_.emplace(id, candidate);
     return AlertChange{candidate, true};
   }
@@ -124,12 +145,9 @@ std::optional<AlertChange> AlertTracker::set(Alert candidate, bool on, TimePoint
     return std::nullopt;
   }
   if (it == alerts_.end()) return std::nullopt;
-  Alert resolved = it->second;
-  resolved.firing = false;
-  resolved.resolved_at = now;
-  resolved.summary = candidate.summary;
+  auto change = resolve(it, now, candidate.summary);
   alerts_.erase(it);
-  return AlertChange{resolved, false};
+  return change;
 }
 
 std::vector<AlertChange> AlertTracker::observeSlo(const SloStatus& st, TimePoint now) {
@@ -190,9 +208,12 @@ std::vector<AlertChange> AlertTracker::observeProbe(const ProbeResult& run) {
   if (!cfg_) return out;
   last_run_[run.probe] = run;
   const auto* p = cfg_->findProbe(run.probe);
-  if (!p || !p->alert) return out;
+  if (!p) return out;
+  // Counted whether or not it alerts, so an `alert:` added by a reload sees
+  // the streak so far.
   int& streak = fail_streak_[run.probe];
   streak = run.status == ProbeStatus::Pass ? 0 : streak + 1;
+  if (!p->alert) return out;
   Alert a;
   a.kind = "probe";
   a.subject = run.probe;

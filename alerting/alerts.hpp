@@ -112,6 +112,9 @@ class AlertTracker {
 
  private:
   std::vector<AlertChange> resolveUnconfigured(TimePoint now);
+  // The one way an alert resolves (remembers when, for the next started_at).
+  AlertChange resolve(std::map<std::string, Alert>::iterator it, TimePoint now,
+                      std::string summary);
   std::optional<AlertChange> set(Alert candidate, bool on, TimePoint now);
   bool configured(const Alert& a) const;  // its SLO or probe alert is in cfg_
 
@@ -122,8 +125,9 @@ class AlertTracker {
   std::vector<std::string> inhibitors(const Alert& a) const;
   bool failing(const std::string& probe) const;
 
-  std::map<std::string, int> fail_streak_;       // per probe: consecutive runs not passing
-  std::map<std::string, ProbeResult> last_run_;  // per probe
+  std::map<std::string, int> fail_streak_;          // per probe: consecutive runs not passing
+  std::map<std::string, ProbeResult> last_run_;     // per probe
+  std::map<std::string, TimePoint> last_resolved_;  // per alert id: when it last resolved
 };
 
 }  // namespace datawatch

@@ -19,16 +19,19 @@ LifecycleStep AlertLifecycle::configure(std::shared_ptr<const config::Config> cf
   silences_.configure(cfg->silences);
   if (incidents_) incidents_->configure(cfg);
   auto changes = alerts_.configure(cfg, now);
+  size_t restored = 0;
   if (!restored_) {  // first start: before any probe runs
-    restore(now, changes);
+    restored = restore(now, changes);
     restored_ = true;
   }
   std::erase_if(slo_now_, [&](const auto& kv) { return !cfg->findSlo(kv.first); });
-  return step(std::move(changes), now);
+  auto out = step(std::move(changes), now);
+  out.restored = restored;
+  return out;
 }
 
-void AlertLifecycle::restore(TimePoint now, std::vector<AlertChange>& changes) {
-  if (!store_) return;
+size_t AlertLifecycle::restore(TimePoint now, std::vector<AlertChange>& changes) {
+  if (!store_) return 0;
   auto saved = store_->loadSnapshot(kAlertsSnapshot);
   if (!saved) warnings_.push_back(saved.error() + " (firing alerts not restored)");
   std::vector<Alert> firing;
@@ -40,6 +43,7 @@ void AlertLifecycle::restore(TimePoint now, std::vector<AlertChange>& changes) {
   if (!silences) warnings_.push_back(silences.error() + " (API silences not restored)");
   if (silences && *silences) silences_.restoreApiSilences(**silences);
   for (auto& c : alerts_.restore(firing, now)) changes.push_back(std::move(c));
+  return firing.size();
 }
 
 LifecycleStep AlertLifecycle::observeProbe(const ProbeResult& run) {

@@ -78,6 +78,7 @@ struct LifecycleStep {
   size_t queued = 0;                            // notifications committed to the outbox
   Status committed = Status::Ok();              // the store's answer (nothing lost when it failed)
   std::vector<std::string> resolved_incidents;  // committed; their drafts are due
+  size_t restored = 0;  // firing alerts taken back from the store (first configure)
   bool empty() const { return changes.empty() && queued == 0 && resolved_incidents.empty(); }
 };
 
@@ -119,7 +120,7 @@ class AlertLifecycle {
 
  private:
   LifecycleStep step(std::vector<AlertChange> changes, TimePoint now) REQUIRES(mu_);
-  void restore(TimePoint now, std::vector<AlertChange>& changes) REQUIRES(mu_);
+  size_t restore(TimePoint now, std::vector<AlertChange>& changes) REQUIRES(mu_);
   void keepSloStatus(const SloStatus& st) REQUIRES(mu_);
   void persistSilences() REQUIRES(mu_);
 
