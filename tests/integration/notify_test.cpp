@@ -693,3 +693,49 @@ notifiers:
   const json desc = alertmanagerAlerts({payload}, kT0)[0]["annotations"]["description"];
   CHECK(desc == "- orders_fresh fail: 2h1m (max 1h)\n");
 }
+
+TEST_CASE("stopping the dispatcher aborts a send that hangs and keeps its notification queued",
+          "[integration][notify][dispatcher][threads]") {
+  Receiver hung;  // takes the request and holds its answer for a minute
+  hung.respond([](const Receiver::Request&) { return Receiver::Reply{200, "late", {}, 60s}; });
+  TempDir dir;
+  auto store = std::move(SqliteStateStore::open((dir / "state.db").string())).value();
+  auto cfg = loadTestConfig(R"(
+sources:
+  shop: {type: sqlite, path: /nonexistent.db}
+probes: []
+notifiers:
+  hung: {type: webhook, url: ")" +
+                                hung.url() + R"(", timeout: 60s}
+)",
+                            (dir / "d.yaml").string());
+  SystemClock clock;
+  Events events;
+  Dispatcher dispatcher(*store, clock, &events);
+  dispatcher.configure(*cfg);
+  OutboxItem it;
+  it.delivery_id = "d1";
+  it.notifier = "hung";
+  it.alert_id = "probe:p:warning";
+  it.payload = {{"status", "firing"}};
+  it.created_at = it.next_attempt = clock.now();
+  REQUIRE(store->commitAlerts("alerts/firing", json::array(), {it}));
+  dispatcher.wake();
+  REQUIRE(hung.waitRequests(1, 10s));
+  const auto start = std::chrono::steady_clock::now();
+  dispatcher.stop();  // the receiver still holds its answer
+  const auto took = std::chrono::steady_clock::now() - start;
+  CHECK(took < 2s);
+  // An abort is no verdict: not a failure, no attempt counted, no backoff.
+  {
+    std::lock_guard l(events.mu);
+    CHECK(events.n_failed == 0);
+    CHECK(events.n_dropped == 0);
+  }
+  auto queued = store->dueNotifications("hung", TimePoint::max(), 10);
+  REQUIRE(queued.ok());
+  REQUIRE(queued->size() == 1);
+  CHECK(queued->at(0).attempts == 0);
+  CHECK(queued->at(0).next_attempt <= it.next_attempt + 1s);  // no backoff (stored to the ms)
+  hung.stop();
+}
