@@ -19,12 +19,19 @@ cmake --build "$build" -j"$(nproc)"
 
 # ThreadSanitizer, with clang (which also checks the GUARDED_BY/REQUIRES
 # annotations: -Wthread-safety -Werror), into build-tsan/: the test binaries
-# only, and ctest there runs the tests tagged [threads].
+# only, and ctest there runs the tests tagged [threads]. TSan's shadow memory
+# needs the address layout of vm.mmap_rnd_bits <= 28 (Debian's default): above
+# that, its binaries (the build lists their tests) run without ASLR.
+norandom=()
+if [[ $(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 28) -gt 28 ]]; then
+  norandom=(setarch "$(uname -m)" -R)
+fi
 tsan=build-tsan
 cmake -S . -B "$tsan" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DDATAWATCH_TSAN=ON -DDATAWATCH_WERROR=ON \
   -DDATAWATCH_BUILD_TESTS=ON -DDATAWATCH_BUILD_BENCH=OFF >/dev/null
-cmake --build "$tsan" -j"$(nproc)" --target datawatch_unit_tests datawatch_integration_tests
+"${norandom[@]}" cmake --build "$tsan" -j"$(nproc)" \
+  --target datawatch_unit_tests datawatch_integration_tests
 
 # Sanitizers: fail on the first report; keep leak checks on.
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
@@ -41,12 +48,7 @@ export DATAWATCH_PG_TEST_SERVER="$root/scripts/pg-test-server.sh"
 echo "test.sh: PostgreSQL for tests at ${DATAWATCH_TEST_PG_DSN/:datawatch-test@/:***@}"
 
 # TSan first: fail on the first report, no suppressions (our code has none; add
-# a third-party one only with the reason beside it). Its shadow memory needs the
-# address layout of vm.mmap_rnd_bits <= 28: above that, run without ASLR.
-norandom=()
-if [[ $(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 28) -gt 28 ]]; then
-  norandom=(setarch "$(uname -m)" -R)
-fi
+# a third-party one only with the reason beside it).
 (cd "$tsan" && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   "${norandom[@]}" ctest --output-on-failure -j"$(nproc)" --timeout 600)
 
