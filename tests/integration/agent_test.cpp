@@ -166,7 +166,7 @@ TEST_CASE("datawatch run exits 2 on a bad config at start", "[integration][run]"
   auto r =
       runCommand({kBinary, "run", "-c", (dir / "bad.yaml").string(), "--listen", "127.0.0.1:0"});
   CHECK(r.exit_code == 2);
-  CHECK(r.err.find("bad.yaml:2:5: probe \"p\": source \"nowhere\" is not defined") !=
+  CHECK(r.err.find("bad.yaml:2:40: probe \"p\": source \"nowhere\" is not defined") !=
         std::string::npos);
 
   // The same as JSON lines: every line parses, with a level and the message.

@@ -153,7 +153,10 @@ TEST_CASE("the demo's outage becomes one incident with a timeline and a post-mor
     CHECK(md.find("| max 1800 | ") != std::string::npos);
     CHECK(md.find(std::string(" | ") + after + " |\n") != std::string::npos);
   }
-  const auto detect = std::chrono::duration_cast<Duration>(opened - fromUnixMillis(first_bad_ms));
+  // The stored incident keeps whole seconds (checked against SQL above): the
+  // draft is written from it, as `datawatch postmortem` redrafts it.
+  const auto detect = std::chrono::duration_cast<Duration>(
+      opened - *parseTimestamp(full["first_bad_run"].get<std::string>()));
   CHECK(md.find("- Time to detect: " + humanDuration(detect)) != std::string::npos);
   for (const char* section :
        {"# INC-20261124-1: orders-fresh (page)", "**Status:** Draft", "## Summary", "## Impact",
