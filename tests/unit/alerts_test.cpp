@@ -162,13 +162,13 @@ TEST_CASE("firing alerts survive a restart as JSON and are restored only if conf
     if (auto a = alertFromJson(j)) firing.push_back(*a);
   REQUIRE(firing.size() == 2);
   AlertTracker after(cfg);
-  const auto resolved = after.restore(firing, kT0 + 30s);
+  const auto gone = after.restore(firing, kT0 + 30s);
   REQUIRE(after.firing().size() == 1);  // "gone" is not configured...
   // ...so it resolves, with a change like a reload's, not silently dropped.
-  REQUIRE(resolved.size() == 1);
-  CHECK(resolved[0].alert.id() == "probe:gone:critical");
-  CHECK_FALSE(resolved[0].fired);
-  CHECK(*resolved[0].alert.resolved_at == kT0 + 30s);
+  REQUIRE(gone.size() == 1);
+  CHECK(gone[0].alert.id() == "probe:gone:critical");
+  CHECK_FALSE(gone[0].fired);
+  CHECK(*gone[0].alert.resolved_at == kT0 + 30s);
   CHECK(after.firing()[0].id() == "probe:rows:critical");
   CHECK(after.firing()[0].started_at == kT0);
   // Still failing after the restart: no new change; a pass resolves it.
