@@ -47,9 +47,9 @@ export DATAWATCH_TEST_PG_DSN=$("$root/scripts/pg-test-server.sh" start "$pgdir")
 export DATAWATCH_PG_TEST_SERVER="$root/scripts/pg-test-server.sh"
 echo "test.sh: PostgreSQL for tests at ${DATAWATCH_TEST_PG_DSN/:datawatch-test@/:***@}"
 
-# TSan first: fail on the first report, no suppressions (our code has none; add
-# a third-party one only with the reason beside it).
-(cd "$tsan" && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+# TSan first: fail on the first report. tests/tsan.supp holds no suppression
+# for our code, only third-party ones, each with its reason.
+(cd "$tsan" && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$root/tests/tsan.supp" \
   "${norandom[@]}" ctest --output-on-failure -j"$(nproc)" --timeout 600)
 
 # The whole suite under ASan/UBSan last: its summary line is the suite's.
