@@ -164,6 +164,10 @@ void SloState::record(const ProbeResult& run, bool replay) {
   auto it = std::find_if(tracks_.begin(), tracks_.end(),
                          [&](const Track& t) { return t.probe.name == run.probe; });
   if (it == tracks_.end() || !counted(run, cfg_.errors)) return;
+  // Runs of one probe never overlap, so a live run no newer than the last one
+  // counted is that run again: a reload replays the store while the probe loop
+  // keeps running, and a run stored just before the replay is then recorded live.
+  if (!replay && it->last_at && run.observed_at <= *it->last_at) return;
   const bool bad = run.status != ProbeStatus::Pass;
   if (!cursor_) {
     cursor_ = floorMinute(run.observed_at);

@@ -842,3 +842,28 @@ slos:
   CHECK_THAT(all, Catch::Contains("slo \"low\": page row 2h/10m has a burn-rate threshold of "
                                   "0.50, below 1"));
 }
+
+TEST_CASE("a run replayed by a reload and then recorded live counts once", "[slo][engine][store]") {
+  // A reload no longer stops the probe loop: a run can reach the store just
+  // before the SLO replays it, then arrive live.
+  datawatch::testing::TempDir dir;
+  auto store = SqliteStateStore::open((dir / "state.db").string());
+  REQUIRE(store.ok());
+  std::vector<ProbeResult> stored;
+  for (int i = 10; i >= 1; --i) stored.push_back(run("p", kT0 - i * 1min, ProbeStatus::Fail));
+  for (const auto& r : stored) REQUIRE((*store)->recordRun(r));
+  config::Config cfg;
+  config::ProbeConfig p;
+  p.name = "p";
+  p.every = 1min;
+  cfg.probes.push_back(p);
+  cfg.slos.push_back(sloConfig(99.5, 28 * 24h, config::Budgeting::Occurrences));
+  SloEngine engine;
+  REQUIRE(engine.configure(cfg, store->get(), kT0).runs == 10);
+  engine.record(stored.back());                     // the same run, live
+  engine.record(run("p", kT0, ProbeStatus::Fail));  // the next one counts
+  const auto st = engine.evaluate(kT0 + 1s).at(0);
+  const auto& longest = st.windows.back();
+  CHECK(longest.counts.total == 11);
+  CHECK(longest.counts.bad == 11);
+}
