@@ -539,6 +539,9 @@ notifiers:
   CHECK(live.waitAccepted(10, 5s));
   CHECK(std::chrono::steady_clock::now() - start < 5s);  // well before the dead one's 10 s timeout
   CHECK(dead.requests().size() == 1);                    // stuck on its first
+  // The live queue removes its last item once the answer is back, just after
+  // the receiver counted it.
+  CHECK(eventually([&] { return *store->countNotifications() == 10; }, 5s));
   dead.stop();  // release the held request so the dispatcher can stop
   dispatcher.stop();
   CHECK(*store->countNotifications() == 10);  // the dead one's, kept for later
