@@ -209,6 +209,10 @@ notifiers:
   CHECK(fired["alert"]["probes"][0]["status"] == "fail");
   CHECK(fired["alert"]["probes"][0]["value"].get<double>() >= 7200);
   CHECK(fired["alert"]["downstream"]["consumers"] == json::array({"finance-dashboard"}));
+  // Notifications carry their incident (issue 15 #7).
+  REQUIRE(fired["alert"]["incident_id"].is_string());
+  const std::string incident_id = fired["alert"]["incident_id"];
+  CHECK(incident_id.rfind("INC-", 0) == 0);
   // The loader catches up.
   db.exec("INSERT INTO orders (created_at) VALUES ('" +
           formatRfc3339(std::chrono::system_clock::now()) + "')");
@@ -219,6 +223,10 @@ notifiers:
   CHECK(resolved["alert"]["id"] == "slo:orders-fresh:page");
   CHECK(resolved["alert"]["started_at"] == fired["alert"]["started_at"]);
   CHECK(resolved["delivery_id"] != fired["delivery_id"]);
+  CHECK(resolved["alert"]["incident_id"] == incident_id);
+  const std::string pm_link = resolved["alert"]["links"].value("postmortem", "");
+  CHECK(pm_link.size() > incident_id.size() + 3);
+  CHECK(pm_link.substr(pm_link.size() - incident_id.size() - 3) == incident_id + ".md");
   CHECK(hook.accepted().size() == 2);
   // The incident it opened has resolved, with its post-mortem drafted.
   httplib::Client http("127.0.0.1", listenPort(dir / "agent.err"));
@@ -232,6 +240,8 @@ notifiers:
       },
       20s));
   const std::string id = incidents[0]["id"];
+  CHECK(id == incident_id);
+  CHECK(std::filesystem::exists(pm_link));
   CHECK(incidents[0]["subject"] == "orders-fresh");
   CHECK(std::filesystem::exists(dir / "pm" / (id + ".md")));
   CHECK(std::filesystem::exists(dir / "pm" / (id + ".svg")));
@@ -239,6 +249,60 @@ notifiers:
   REQUIRE(one);
   CHECK(json::parse(one->body)["timeline"].size() >= 4);
   CHECK(http.Get("/api/v1/incidents/INC-19990101-1")->status == 404);
+  agent->signal(SIGTERM);
+  CHECK(agent->wait(20s) == 0);
+}
+
+TEST_CASE(
+    "an alert whose definition left the config while the agent was down resolves at the "
+    "restart - sent, and its incident closed (issue 15 #9)",
+    "[integration][notify][agent]") {
+  TempDir dir;
+  makeOrdersWarehouse(dir.path());  // newest row 10 minutes old: older than max_age 1m
+  Receiver hook;
+  const std::string head = R"(agent:
+  state: sqlite://./state.db
+  postmortems: {dir: ./pm}
+sources:
+  shop: {type: sqlite, path: ./warehouse.db}
+probes:
+  - {name: orders_fresh, type: freshness, source: shop, table: orders, column: created_at,
+     max_age: 1m, every: 1s)";
+  const std::string tail = R"(}
+notifiers:
+  hook: {type: webhook, url: ")" +
+                           hook.url("/dw") + "\"}\n";
+  writeFile(dir / "datawatch.yaml",
+            head + ", alert: {after: 1, severity: warning, notify: [hook]}" + tail);
+  auto agent = startAgent(dir, "first", {});
+  REQUIRE(hook.waitAccepted(1, 40s));
+  const json fired = hook.accepted().at(0).json();
+  REQUIRE(fired["status"] == "firing");
+  agent->signal(SIGTERM);
+  REQUIRE(agent->wait(20s) == 0);
+
+  // While it is down, the alert is taken out of the config.
+  writeFile(dir / "datawatch.yaml", head + tail);
+  agent = startAgent(dir, "second", {});
+  REQUIRE(hook.waitAccepted(2, 40s));
+  const json resolved = hook.accepted().at(1).json();
+  CHECK(resolved["status"] == "resolved");
+  CHECK(resolved["alert"]["id"] == "probe:orders_fresh:warning");
+  CHECK(resolved["alert"]["started_at"] == fired["alert"]["started_at"]);
+  CHECK(resolved["alert"]["summary"] == "no longer configured");
+  CHECK(resolved["alert"]["incident_id"] == fired["alert"]["incident_id"]);
+  REQUIRE(eventually([&] { return listenPort(dir / "second.err") > 0; }, 10s));
+  httplib::Client http("127.0.0.1", listenPort(dir / "second.err"));
+  json incidents;
+  CHECK(eventually(
+      [&] {
+        auto res = http.Get("/api/v1/incidents");
+        if (!res) return false;
+        incidents = json::parse(res->body);
+        return incidents.size() == 1 && incidents[0]["status"] == "resolved";
+      },
+      10s));
+  CHECK(json::parse(http.Get("/api/v1/status")->body)["alerts"] == json::array());
   agent->signal(SIGTERM);
   CHECK(agent->wait(20s) == 0);
 }

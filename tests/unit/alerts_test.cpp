@@ -367,3 +367,38 @@ TEST_CASE("Alertmanager notifiers re-send firing alerts every minute", "[alerts]
   hook.repeat_interval = 2h;
   CHECK(repeatInterval(hook) == 2h);
 }
+
+TEST_CASE("a severity that loses all its rows resolves (issue 15 #9)", "[alerts]") {
+  const auto cfg = alertConfig();
+  AlertTracker tracker(cfg);
+  // A page alert is firing...
+  SloStatus st;
+  st.name = "orders-fresh";
+  st.objective = 0.995;
+  st.window = 28 * 24h;
+  RowStatus page;
+  page.row.severity = "page";
+  page.row.long_window = 1h;
+  page.row.short_window = 5min;
+  page.row.burn_rate = 13.44;
+  page.long_burn_rate = page.short_burn_rate = 20;
+  page.breaching = true;
+  st.rows = {page};
+  st.breaching = {"page"};
+  auto fired = tracker.observeSlo(st, kT0);
+  REQUIRE(fired.size() == 1);
+  REQUIRE(fired[0].fired);
+  // ...then a reload leaves only ticket rows (custom windows): nothing can keep
+  // the page firing, so it resolves instead of firing forever.
+  RowStatus ticket = page;
+  ticket.row.severity = "ticket";
+  ticket.breaching = false;
+  st.rows = {ticket};
+  st.breaching.clear();
+  const auto gone = tracker.observeSlo(st, kT0 + 10s);
+  REQUIRE(gone.size() == 1);
+  CHECK_FALSE(gone[0].fired);
+  CHECK(gone[0].alert.id() == "slo:orders-fresh:page");
+  CHECK(*gone[0].alert.resolved_at == kT0 + 10s);
+  CHECK(tracker.firing().empty());
+}

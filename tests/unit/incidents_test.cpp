@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 
-#include "incidents/incidents.hpp"
 #include "config/loader.hpp"
 #include "core/time_format.hpp"
+#include "incidents/incidents.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace datawatch;
@@ -133,4 +133,79 @@ TEST_CASE("silences that start and end during an incident are on its timeline", 
   CHECK(mutes ==
         std::vector<std::string>{"alert probe:other:warning silenced by " + added.id,
                                  "alert probe:other:warning no longer silenced by " + added.id});
+}
+
+TEST_CASE("incidents stay small: repeats fold into one line, SLO data is saved on change only",
+          "[incidents]") {
+  World w;
+  w.feed("other", kT0, ProbeStatus::Fail);
+  REQUIRE(w.incidents.open().size() == 1);
+  (void)w.incidents.takeChanged();
+  // Alertmanager re-sends every minute for an hour: one timeline line.
+  for (int m = 1; m <= 60; ++m)
+    REQUIRE(
+        w.incidents.observeDelivery("probe:other:warning", "am", true, "firing", kT0 + m * 1min));
+  auto inc = w.incidents.open().at(0);
+  int sent = 0;
+  for (const auto& e : inc.timeline) {
+    if (e.kind != "notification_sent") continue;
+    ++sent;
+    CHECK(e.count == 60);
+    CHECK(e.at == kT0 + 1min);
+    CHECK(*e.until == kT0 + 60min);
+    CHECK(e.text == "notified am (probe:other:warning, firing) \u00d760, 10:01\u201311:00");
+  }
+  CHECK(sent == 1);
+  // Another outcome is a line of its own, and folding survives the JSON round trip.
+  REQUIRE(w.incidents.observeDelivery("probe:other:warning", "am", false, "HTTP 500", kT0 + 61min));
+  REQUIRE(w.incidents.observeDelivery("probe:other:warning", "am", true, "firing", kT0 + 62min));
+  inc = w.incidents.open().at(0);
+  auto back = incidentFromJson(toJson(inc, true));
+  REQUIRE(back);
+  addDeliveryEvent(*back, deliveryEvent("probe:other:warning", "am", true, "firing", kT0 + 63min));
+  int lines = 0;
+  for (const auto& e : back->timeline) lines += e.kind.rfind("notification_", 0) == 0;
+  CHECK(lines == 3);  // sent x60, failed, sent x2
+  CHECK(back->timeline.back().count == 2);
+}
+
+TEST_CASE("an open SLO incident is not rewritten at every evaluation", "[incidents]") {
+  const char* yaml = R"(
+sources:
+  shop: {type: sqlite, path: /nonexistent.db}
+probes:
+  - {name: fresh, type: freshness, source: shop, table: t, column: ts, max_age: 30m}
+slos:
+  - {name: s, objective: 99, window: 7d, probes: [fresh]}
+)";
+  auto cfg = datawatch::testing::loadTestConfig(yaml, "s.yaml");
+  AlertTracker alerts(cfg);
+  SilenceSet silences;
+  IncidentTracker incidents([](const std::string&) { return 1; });
+  incidents.configure(cfg);
+  SloStatus st;
+  st.name = "s";
+  st.window = 7 * 24h;
+  st.windows = {WindowStatus{1h, {}, 0.5, 50}, WindowStatus{7 * 24h, {}, 0.1, 10}};
+  RowStatus row;
+  row.row.severity = "page";
+  row.breaching = true;
+  st.rows = {row};
+  st.breaching = {"page"};
+  auto changes = alerts.observeSlo(st, kT0);
+  alerts.plan(changes, silences, kT0);
+  incidents.observeAlerts(changes, alerts, kT0);
+  incidents.observeSlo(st, kT0);
+  (void)incidents.takeChanged();
+  // Six hours of 10 s evaluations at a steady burn: saved every 15 minutes, not 2,160 times.
+  int saves = 0;
+  for (int s = 10; s <= 6 * 3600; s += 10) {
+    incidents.observeSlo(st, kT0 + s * 1s);
+    saves += static_cast<int>(incidents.takeChanged().size());
+  }
+  CHECK(saves == 24);
+  // A new peak is saved at once.
+  st.windows[0].burn_rate = 80;
+  incidents.observeSlo(st, kT0 + 6h + 10s);
+  CHECK(incidents.takeChanged().size() == 1);
 }
