@@ -236,8 +236,8 @@ class SlackNotifier final : public Notifier {
   SendResult send(const std::vector<OutboxItem>& batch, TimePoint now) override {
     std::vector<json> payloads;
     for (const auto& it : batch) payloads.push_back(it.payload);
-    return fromHttp(
-        httpPost({cfg_.webhook_url, dumpJson(slackMessage(payloads, cfg_)), {}, timeout_}, now, abort_));
+    return fromHttp(httpPost(
+        {cfg_.webhook_url, dumpJson(slackMessage(payloads, cfg_)), {}, timeout_}, now, abort_));
   }
 
  private:
