@@ -181,6 +181,13 @@ std::vector<AlertChange> AlertTracker::observeSlo(const SloStatus& st, TimePoint
       if (auto change = set(std::move(gone), false, now)) out.push_back(std::move(*change));
       continue;
     }
+    // No data is never a reason to resolve: when every row of the severity
+    // has an empty window (say, the first evaluation after a long outage of
+    // the agent), a firing alert holds until data says otherwise.
+    bool all_no_data = true;
+    for (const auto& r : st.rows)
+      if (r.row.severity == severity) all_no_data = all_no_data && r.no_data;
+    if (!on && all_no_data) continue;
     char buf[256];
     std::snprintf(buf, sizeof buf,
                   "SLO %s (%.4g%% over %s) burn rate %.1f over %s and %.1f over %s %s %.2f; error "

@@ -402,3 +402,30 @@ TEST_CASE("a severity that loses all its rows resolves (issue 15 #9)", "[alerts]
   CHECK(*gone[0].alert.resolved_at == kT0 + 10s);
   CHECK(tracker.firing().empty());
 }
+
+TEST_CASE("no data never resolves an SLO alert: a restored page holds until data clears it",
+          "[alerts]") {
+  const auto cfg = alertConfig();
+  AlertTracker tracker(cfg);
+  Alert page;
+  page.kind = "slo";
+  page.subject = "orders-fresh";
+  page.severity = "page";
+  page.started_at = kT0;
+  page.notify = {"oncall-slack"};
+  REQUIRE(tracker.restore({page}, kT0 + 2h).empty());
+  // The agent was down longer than the page windows: they hold no event.
+  SloStatus st;
+  st.name = "orders-fresh";
+  RowStatus row;
+  row.row.severity = "page";
+  row.no_data = true;
+  st.rows = {row};
+  CHECK(tracker.observeSlo(st, kT0 + 2h).empty());
+  CHECK(tracker.find("slo:orders-fresh:page") != nullptr);
+  // Data that does not breach resolves it.
+  st.rows[0].no_data = false;
+  const auto changes = tracker.observeSlo(st, kT0 + 2h + 5min);
+  REQUIRE(changes.size() == 1);
+  CHECK_FALSE(changes[0].fired);
+}
