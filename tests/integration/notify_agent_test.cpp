@@ -34,6 +34,18 @@ std::unique_ptr<Process> startAgent(const TempDir& dir, const std::string& log,
       dir / (log + ".out"), dir / (log + ".err"), env);
 }
 
+// Waits until /api/v1/incidents lists exactly one incident, resolved.
+bool oneResolvedIncident(httplib::Client& http, json& incidents, std::chrono::seconds timeout) {
+  return eventually(
+      [&] {
+        auto res = http.Get("/api/v1/incidents");
+        if (!res) return false;
+        incidents = json::parse(res->body);
+        return incidents.size() == 1 && incidents[0]["status"] == "resolved";
+      },
+      timeout);
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -231,14 +243,7 @@ notifiers:
   // The incident it opened has resolved, with its post-mortem drafted.
   httplib::Client http("127.0.0.1", listenPort(dir / "agent.err"));
   json incidents;
-  REQUIRE(eventually(
-      [&] {
-        auto res = http.Get("/api/v1/incidents");
-        if (!res) return false;
-        incidents = json::parse(res->body);
-        return incidents.size() == 1 && incidents[0]["status"] == "resolved";
-      },
-      20s));
+  REQUIRE(oneResolvedIncident(http, incidents, 20s));
   const std::string id = incidents[0]["id"];
   CHECK(id == incident_id);
   CHECK(std::filesystem::exists(pm_link));
@@ -294,14 +299,7 @@ notifiers:
   REQUIRE(eventually([&] { return listenPort(dir / "second.err") > 0; }, 10s));
   httplib::Client http("127.0.0.1", listenPort(dir / "second.err"));
   json incidents;
-  CHECK(eventually(
-      [&] {
-        auto res = http.Get("/api/v1/incidents");
-        if (!res) return false;
-        incidents = json::parse(res->body);
-        return incidents.size() == 1 && incidents[0]["status"] == "resolved";
-      },
-      10s));
+  CHECK(oneResolvedIncident(http, incidents, 10s));
   CHECK(json::parse(http.Get("/api/v1/status")->body)["alerts"] == json::array());
   agent->signal(SIGTERM);
   CHECK(agent->wait(20s) == 0);
