@@ -90,6 +90,14 @@ void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
     restoreIncidents();
     alerts_restored_ = true;
   }
+  // The SLOs first (they replay their history from the store), so no evaluation
+  // of the old SLO set reaches a lifecycle that already has the new config.
+  const auto stats = slos_.configure(*cfg, store_.get(), clock_.now());
+  for (const auto& e : stats.errors) log_->warn("{}", e);
+  if (!cfg->slos.empty()) {
+    log_->info("SLOs: {} rebuilt from {} stored probe runs, {} kept", stats.slos, stats.runs,
+               stats.kept);
+  }
   const auto step = lifecycle_->configure(cfg, clock_.now());
   if (step.restored > 0)
     log_->info("alerts: {} firing alert(s) restored from the state store", step.restored);
@@ -97,13 +105,6 @@ void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
   for (const auto& w : lifecycle_->takeWarnings()) log_->warn("{}", w);
   for (const auto& a : lifecycle_->firing()) metrics_.setAlertFiring(a);
   if (dispatcher_) dispatcher_->configure(*cfg);
-  // Before the new loop runs: the SLOs replay their history from the store first.
-  const auto stats = slos_.configure(*cfg, store_.get(), clock_.now());
-  for (const auto& e : stats.errors) log_->warn("{}", e);
-  if (!cfg->slos.empty()) {
-    log_->info("SLOs: {} rebuilt from {} stored probe runs, {} kept", stats.slos, stats.runs,
-               stats.kept);
-  }
   const int workers = cfg->agent.max_concurrent_probes;
   auto rt = std::make_shared<Runtime>(std::move(cfg), clock_, source_registry_, probe_registry_,
                                       store_.get(), &metrics_, log_);
@@ -261,10 +262,7 @@ void Agent::evaluateSlos() {
   for (const auto& st : slo_statuses_) metrics_.observeSlo(st);
   report(lifecycle_->observeSlos(slo_statuses_, last_slo_eval_));
   // Burn peaks and delivery events of the last 10 s, saved on change only.
-  if (auto st = lifecycle_->saveChangedIncidents(); !st) {
-    log_->warn("{} (incidents kept in memory, saved with the next change)", st.message());
-    metrics_.stateStoreError();
-  }
+  report(lifecycle_->saveChangedIncidents());
 }
 
 void Agent::report(const LifecycleStep& step) {

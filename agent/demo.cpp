@@ -365,8 +365,7 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
         final_status = st;
       }
       report(lifecycle.observeSlos(statuses, next_eval), next_eval);
-      if (auto st = lifecycle.saveChangedIncidents(); !st)
-        std::cerr << "datawatch demo: " << st.message() << "\n";
+      report(lifecycle.saveChangedIncidents(), next_eval);
       for (const auto& line : alert_lines) std::cout << line << "\n";
       alert_lines.clear();
     }

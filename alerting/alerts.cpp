@@ -90,6 +90,11 @@ std::vector<AlertChange> AlertTracker::restore(const std::vector<Alert>& firing,
   return resolveUnconfigured(now);
 }
 
+void AlertTracker::forgetNotifiers(const std::function<bool(const std::string&)>& gone) {
+  for (auto& [id, a] : alerts_)
+    std::erase_if(a.notified, [&](const auto& kv) { return gone(kv.first); });
+}
+
 std::vector<AlertChange> AlertTracker::resolveUnconfigured(TimePoint now) {
   std::vector<AlertChange> out;
   if (!cfg_) return out;
@@ -181,13 +186,13 @@ std::vector<AlertChange> AlertTracker::observeSlo(const SloStatus& st, TimePoint
       if (auto change = set(std::move(gone), false, now)) out.push_back(std::move(*change));
       continue;
     }
-    // No data is never a reason to resolve: when every row of the severity
-    // has an empty window (say, the first evaluation after a long outage of
-    // the agent), a firing alert holds until data says otherwise.
-    bool all_no_data = true;
+    // No data is never a reason to resolve: while any row of the severity has
+    // an empty window (after a restart or reload mid-outage, or a long outage
+    // of the agent), a firing alert holds until data says otherwise.
+    bool unknown = false;  // a row of this severity cannot tell yet
     for (const auto& r : st.rows)
-      if (r.row.severity == severity) all_no_data = all_no_data && r.no_data;
-    if (!on && all_no_data) continue;
+      if (r.row.severity == severity) unknown = unknown || r.no_data;
+    if (!on && unknown && find("slo:" + st.name + ":" + severity)) continue;
     char buf[256];
     std::snprintf(buf, sizeof buf,
                   "SLO %s (%.4g%% over %s) burn rate %.1f over %s and %.1f over %s %s %.2f; error "

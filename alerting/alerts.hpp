@@ -109,6 +109,8 @@ class AlertTracker {
   // whose definition left the config while the agent was down resolve at `now`
   // and are returned, exactly as configure() does on a reload.
   std::vector<AlertChange> restore(const std::vector<Alert>& firing, TimePoint now);
+  // Forgets that the notifiers for which `gone` is true heard anything.
+  void forgetNotifiers(const std::function<bool(const std::string&)>& gone);
 
  private:
   std::vector<AlertChange> resolveUnconfigured(TimePoint now);

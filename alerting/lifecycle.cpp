@@ -25,6 +25,7 @@ LifecycleStep AlertLifecycle::configure(std::shared_ptr<const config::Config> cf
     restored_ = true;
   }
   std::erase_if(slo_now_, [&](const auto& kv) { return !cfg->findSlo(kv.first); });
+  forgetGoneNotifiers(*cfg);
   auto out = step(std::move(changes), now);
   out.restored = restored;
   return out;
@@ -118,20 +119,34 @@ LifecycleStep AlertLifecycle::step(std::vector<AlertChange> changes, TimePoint n
     for (auto& doc : incidents_->takeChangedDocs(unreported_resolved_))
       uncommitted_incidents_.push_back(std::move(doc));
   }
-  if (out.changes.empty() && unqueued_.empty() && uncommitted_incidents_.empty()) return out;
+  if (!out.changes.empty()) snapshot_dirty_ = true;
+  commitPending(out);
+  return out;
+}
+
+void AlertLifecycle::commitPending(LifecycleStep& out) {
+  if (!snapshot_dirty_ && unqueued_.empty() && uncommitted_incidents_.empty()) return;
   nlohmann::json firing = nlohmann::json::array();
   for (const auto& a : alerts_.firing()) firing.push_back(toJson(a));
   out.committed =
       store_ ? store_->commitAlerts(kAlertsSnapshot, firing, unqueued_, uncommitted_incidents_)
              : Status::Error("no state store");
-  if (out.committed) {
-    out.queued = unqueued_.size();
-    unqueued_.clear();
-    uncommitted_incidents_.clear();
-    out.resolved_incidents = std::move(unreported_resolved_);
-    unreported_resolved_.clear();
-  }
-  return out;
+  if (!out.committed) return;  // all of it stays pending: retried whole (I1)
+  out.queued = unqueued_.size();
+  unqueued_.clear();
+  uncommitted_incidents_.clear();
+  snapshot_dirty_ = false;
+  out.resolved_incidents = std::move(unreported_resolved_);
+  unreported_resolved_.clear();
+}
+
+void AlertLifecycle::forgetGoneNotifiers(const config::Config& cfg) {
+  // A notifier removed from the config hears nothing more: not the queued
+  // notifications the store refused, not a resolve. If it comes back, it is
+  // new: it hears the next firing as a firing.
+  auto gone = [&cfg](const std::string& n) { return cfg.findNotifier(n) == nullptr; };
+  std::erase_if(unqueued_, [&gone](const OutboxItem& it) { return gone(it.notifier); });
+  alerts_.forgetNotifiers(gone);
 }
 
 std::vector<OutboxItem> AlertLifecycle::observeDelivery(const std::string& notifier,
@@ -148,23 +163,17 @@ std::vector<OutboxItem> AlertLifecycle::observeDelivery(const std::string& notif
   return late;
 }
 
-Status AlertLifecycle::saveChangedIncidents() {
+LifecycleStep AlertLifecycle::saveChangedIncidents() {
   MutexLock lock(mu_);
+  LifecycleStep out;
   if (incidents_) {
     for (auto& doc : incidents_->takeChangedDocs(unreported_resolved_))
       uncommitted_incidents_.push_back(std::move(doc));
   }
-  if (uncommitted_incidents_.empty()) return Status::Ok();
-  if (!store_) return Status::Error("no state store");
-  size_t saved = 0;
-  Status st = Status::Ok();
-  for (; saved < uncommitted_incidents_.size(); ++saved) {
-    st = store_->saveIncident(uncommitted_incidents_[saved]);
-    if (!st) break;
-  }
-  uncommitted_incidents_.erase(uncommitted_incidents_.begin(),
-                               uncommitted_incidents_.begin() + static_cast<ptrdiff_t>(saved));
-  return st;
+  // Through the same transaction as a step: whatever a refused step left
+  // pending (alerts, notifications) goes with these incidents, never apart.
+  commitPending(out);
+  return out;
 }
 
 void AlertLifecycle::persistSilences() {

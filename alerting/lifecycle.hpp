@@ -105,8 +105,8 @@ class AlertLifecycle {
                                           const std::vector<OutboxItem>& batch, bool ok,
                                           const std::string& detail, TimePoint at) EXCLUDES(mu_);
   // Incident documents changed outside a step (deliveries, burn peaks): saved
-  // on change only.
-  Status saveChangedIncidents() EXCLUDES(mu_);
+  // on change only, in one transaction with anything a refused step left.
+  LifecycleStep saveChangedIncidents() EXCLUDES(mu_);
 
   // Silences: config ones come with configure(); API ones are kept in the store.
   Silence addSilence(const Silence& s) EXCLUDES(mu_);
@@ -122,6 +122,10 @@ class AlertLifecycle {
   LifecycleStep step(std::vector<AlertChange> changes, TimePoint now) REQUIRES(mu_);
   size_t restore(TimePoint now, std::vector<AlertChange>& changes) REQUIRES(mu_);
   void keepSloStatus(const SloStatus& st) REQUIRES(mu_);
+  // Commits the snapshot, unqueued_ and uncommitted_incidents_ together when
+  // anything is pending (I1); on failure all of it stays pending.
+  void commitPending(LifecycleStep& out) REQUIRES(mu_);
+  void forgetGoneNotifiers(const config::Config& cfg) REQUIRES(mu_);
   void persistSilences() REQUIRES(mu_);
 
   StateStore* const store_;
@@ -138,6 +142,7 @@ class AlertLifecycle {
   std::vector<nlohmann::json> uncommitted_incidents_ GUARDED_BY(mu_);
   std::vector<std::string> unreported_resolved_ GUARDED_BY(mu_);
   std::vector<std::string> warnings_ GUARDED_BY(mu_);
+  bool snapshot_dirty_ GUARDED_BY(mu_) = false;  // alerts changed since the last commit
 };
 
 }  // namespace datawatch

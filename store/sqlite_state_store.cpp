@@ -43,7 +43,7 @@ const char* const kMigrations[] = {
     "CREATE INDEX incidents_opened ON incidents (opened_at_ms);",
     // 5: per-alert delivery order (an alert's later notification waits for
     // its earlier ones to one notifier: dueNotifications)
-    "CREATE INDEX outbox_alert_order ON outbox (notifier, alert_id, seq);",
+    "CREATE INDEX outbox_alert_order ON outbox (notifier, alert_id, seq, next_attempt_ms);",
 };
 
 std::string text(sqlite3_stmt* s, int col) {

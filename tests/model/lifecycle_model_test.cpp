@@ -268,14 +268,17 @@ void runModel(uint64_t seed, int steps) {
   CHECK(obs.drops == 0);
   CHECK(obs.errors.empty());
   CHECK(rec.violations.empty());
-  // Every receiver's last word on every alert matches the agent's state.
-  std::set<std::string> firing;
+  // Every receiver's last word on every alert matches the agent's state, both ways.
+  std::set<std::pair<std::string, std::string>> agent_says;  // (alert, notifier) firing and told
   for (const auto& a : agent->lifecycle.firing())
-    if (!a.notified.empty()) firing.insert(a.id());
+    for (const auto& [n, when] : a.notified) agent_says.insert({a.id(), n});
   for (const auto& [key, seq] : rec.seen) {
     INFO(key.first << " -> " << key.second);
-    const bool receiver_thinks_firing = seq.back().status == "firing";
-    if (receiver_thinks_firing) CHECK(agent->lifecycle.isFiring(key.first));
+    CHECK((seq.back().status == "firing") == (agent_says.count(key) > 0));
+  }
+  for (const auto& key : agent_says) {
+    INFO(key.first << " -> " << key.second << " was never told");
+    CHECK(rec.seen.count(key) > 0);
   }
 }
 
