@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 namespace datawatch {
 namespace {
@@ -93,6 +94,7 @@ NotifierQueue::Pumped NotifierQueue::pump() {
               : "rejected by the receiver: " + r.error);
     }
     out.dropped += expired.size();
+    out.dropped += dropEpisodes(expired);
     if (retry.empty()) continue;
     // The batch waits its own backoff (or the receiver's Retry-After). Once
     // several sends in a row failed, the receiver is taken to be down and the
@@ -122,6 +124,34 @@ NotifierQueue::Pumped NotifierQueue::pump() {
     out.next = *next;
   }
   return out;
+}
+
+size_t NotifierQueue::dropEpisodes(const std::vector<OutboxItem>& dropped) {
+  // A firing that will never arrive takes the rest of its episode with it (its
+  // repeats and its resolve): the receiver must never get a resolve, or a
+  // repeat, for a firing it did not get.
+  std::set<std::string> alerts;
+  for (const auto& it : dropped)
+    if (it.payload.value("status", "") == "firing") alerts.insert(it.alert_id);
+  if (alerts.empty()) return 0;
+  auto queued = store_.dueNotifications(name_, TimePoint::max(), 1000000);
+  if (!queued) {
+    if (observer_) observer_->storeError(queued.error());
+    return 0;
+  }
+  std::vector<OutboxItem> followers;
+  for (auto& it : *queued) {  // queue order
+    if (!alerts.count(it.alert_id)) continue;
+    if (it.payload.value("status", "") == "resolved") alerts.erase(it.alert_id);  // episode ends
+    followers.push_back(std::move(it));
+  }
+  for (const auto& it : followers) {
+    if (auto st = store_.removeNotification(it.seq); !st && observer_)
+      observer_->storeError(st.message());
+  }
+  if (!followers.empty() && observer_)
+    observer_->dropped(name_, followers, "the firing notification before it was dropped");
+  return followers.size();
 }
 
 Dispatcher::Dispatcher(StateStore& store, const Clock& clock, DeliveryObserver* observer,

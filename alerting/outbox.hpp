@@ -87,6 +87,10 @@ class NotifierQueue {
   const std::string& name() const { return name_; }
 
  private:
+  // Drops what follows each dropped firing in its alert's queue, up to and
+  // including its resolve; returns how many.
+  size_t dropEpisodes(const std::vector<OutboxItem>& dropped);
+
   std::string name_;
   std::unique_ptr<Notifier> notifier_;
   StateStore& store_;

@@ -682,8 +682,10 @@ notifiers:
   }
 
   // A result without a message reads as its value and threshold, in human units.
-  const json probe{{"probe", "orders_fresh"}, {"status", "fail"},
-                   {"value", 7260},          {"unit", "seconds"},
+  const json probe{{"probe", "orders_fresh"},
+                   {"status", "fail"},
+                   {"value", 7260},
+                   {"unit", "seconds"},
                    {"threshold", {{"max", 3600.0}}}};
   const json payload{{"status", "firing"},
                      {"alert",
@@ -741,4 +743,24 @@ notifiers:
   CHECK(queued->at(0).attempts == 0);
   CHECK(queued->at(0).next_attempt <= it.next_attempt + 1s);  // no backoff (stored to the ms)
   hung.stop();
+}
+
+TEST_CASE("a firing dropped after 24 hours takes its resolve with it: no resolve without a firing",
+          "[integration][notify][retry]") {
+  Receiver hook;
+  hook.respondWith(503, "maintenance");
+  Pipeline p(oneNotifier("{type: webhook, url: \"" + hook.url() + "\"}"));
+  REQUIRE(p.run("orders_fresh", ProbeStatus::Fail) == 1);
+  p.clock.advance(1h);
+  REQUIRE(p.run("orders_fresh", ProbeStatus::Pass) == 1);  // the resolve waits behind it
+  while (p.queued() > 0 && p.clock.now() < kT0 + 26h) {
+    auto r = p.pump("hook");
+    if (r.next) p.clock.advanceTo(*r.next);
+  }
+  CHECK(p.queued() == 0);
+  CHECK(p.events.n_dropped == 2);
+  CHECK(hook.accepted().empty());
+  for (const auto& r : hook.requests()) CHECK(r.json()["status"] == "firing");  // never the resolve
+  REQUIRE(p.events.drop_reasons.size() == 2);
+  CHECK_THAT(p.events.drop_reasons[1], Catch::Contains("firing notification before it"));
 }
