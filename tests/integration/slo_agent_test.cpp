@@ -243,6 +243,7 @@ TEST_CASE("the demo burns an SLO and prints when each severity starts and stops 
   for (std::string line; std::getline(lines, line);) {
     const auto j = nlohmann::json::parse(line);
     delivery_ids.insert(j["delivery_id"].get<std::string>());
+    CHECK(j["alert"]["incident_id"] == "INC-20261124-1");  // every notification names it
     by_alert[j["alert"]["id"]].push_back(j["status"].get<std::string>() +
                                          (j["alert"]["repeat"] == true ? "+" : ""));
   }
