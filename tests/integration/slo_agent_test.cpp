@@ -109,8 +109,14 @@ TEST_CASE("after a restart the agent's SLOs pick up where they were: status API 
   REQUIRE(eventually(
       [&] {
         metrics = http.Get("/metrics")->body;
+        // The alerts follow the burn rates within the same evaluation, once
+        // the lifecycle has committed them: wait for both.
         return promSample(metrics, R"(datawatch_slo_burn_rate{slo="orders-complete",window="1h"})")
-                   .value_or(0) > 50;
+                       .value_or(0) > 50 &&
+               promSample(
+                   metrics,
+                   R"(datawatch_alert_firing{alert="slo:orders-complete:ticket",kind="slo",severity="ticket",slo="orders-complete"})")
+                       .value_or(0) == 1.0;
       },
       20s));
   CHECK(promSample(metrics, R"(datawatch_slo_objective_ratio{slo="orders-complete"})") == 0.995);

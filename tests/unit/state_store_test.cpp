@@ -173,7 +173,7 @@ TEST_CASE("the outbox commits with the alert state, keeps order and never queues
   CHECK(*store->countNotifications() == 2);
 }
 
-TEST_CASE("an alert's later notification waits behind its earlier one; other alerts do not",
+TEST_CASE("an alert's later notification waits behind its earlier one, other alerts' do not",
           "[store][outbox]") {
   datawatch::testing::TempDir dir;
   auto store = std::move(SqliteStateStore::open((dir / "state.db").string())).value();
