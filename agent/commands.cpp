@@ -13,13 +13,13 @@
 #include "agent/run_once.hpp"
 #include "agent/runtime.hpp"
 #include "agent/version.hpp"
+#include "config/dbt_import.hpp"
+#include "config/loader.hpp"
 #include "incidents/postmortem.hpp"
+#include "probes/drift.hpp"
 #include "slo/prometheus_rules.hpp"
 #include "slo/slo_advice.hpp"
 #include "slo/slo_engine.hpp"
-#include "config/dbt_import.hpp"
-#include "config/loader.hpp"
-#include "probes/drift.hpp"
 
 #include <fstream>
 #include <sstream>

@@ -11,9 +11,9 @@
 #include <memory>
 #include <vector>
 
-#include "slo/slo_engine.hpp"
 #include "bench/bench_util.hpp"
 #include "core/time_format.hpp"
+#include "slo/slo_engine.hpp"
 
 using namespace datawatch;
 using namespace std::chrono_literals;

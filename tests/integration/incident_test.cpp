@@ -9,9 +9,9 @@
 #include <regex>
 #include <sstream>
 
-#include "incidents/postmortem.hpp"
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
+#include "incidents/postmortem.hpp"
 #include "store/sqlite_state_store.hpp"
 #include "tests/support/test_support.hpp"
 
