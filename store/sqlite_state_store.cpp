@@ -509,6 +509,42 @@ Result<int> SqliteStateStore::nextIncidentSeq(const std::string& day) {
   return sqlite3_column_int(s.get(), 0) + 1;
 }
 
+Result<RunFeedPage> SqliteStateStore::runFeed(const std::string& cursor, size_t limit) {
+  // One connection writes, so ids are assigned in commit order: the id is the cursor.
+  MutexLock lock(mu_);
+  const auto fail = [&] {
+    return Result<RunFeedPage>::Error(std::string("state store query failed: ") +
+                                      sqlite3_errmsg(db_));
+  };
+  RunFeedPage page;
+  if (cursor.empty()) {
+    SqliteStatement s(db_, "SELECT COALESCE(MAX(id), 0) FROM probe_runs");
+    if (!s.ok() || sqlite3_step(s.get()) != SQLITE_ROW) return fail();
+    page.cursor = std::to_string(sqlite3_column_int64(s.get(), 0));
+    return page;
+  }
+  int64_t after = 0;
+  try {
+    after = std::stoll(cursor);
+  } catch (const std::exception&) {
+    return Result<RunFeedPage>::Error("run feed: malformed cursor \"" + cursor + "\"");
+  }
+  SqliteStatement s(db_, std::string("SELECT ") + kColumns +
+                             ", id FROM probe_runs WHERE id > ?1 ORDER BY id LIMIT ?2");
+  if (!s.ok()) return fail();
+  sqlite3_bind_int64(s.get(), 1, after);
+  sqlite3_bind_int64(s.get(), 2, static_cast<int64_t>(limit));
+  int rc;
+  const int id_col = sqlite3_column_count(s.get()) - 1;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+    page.runs.push_back(readRow(s.get()));
+    after = sqlite3_column_int64(s.get(), id_col);
+  }
+  if (rc != SQLITE_DONE) return fail();
+  page.cursor = std::to_string(after);
+  return page;
+}
+
 Result<std::unique_ptr<StateStore>> openStateStore(const std::string& url) {
   using R = Result<std::unique_ptr<StateStore>>;
   if (url.rfind("sqlite://", 0) == 0) {

@@ -45,6 +45,7 @@ class SqliteStateStore final : public StateStore {
   Result<std::vector<nlohmann::json>> loadIncidents(bool open_only, size_t limit) override;
   Result<std::optional<nlohmann::json>> loadIncident(const std::string& id) override;
   Result<int> nextIncidentSeq(const std::string& day) override;
+  Result<RunFeedPage> runFeed(const std::string& cursor, size_t limit) override;
   std::string describe() const override { return "sqlite://" + path_; }
 
   // The schema version after migrations (for tests and `version`).

@@ -20,6 +20,12 @@
 
 namespace datawatch {
 
+// One page of the run feed (runFeed): the runs and where the next page starts.
+struct RunFeedPage {
+  std::vector<ProbeResult> runs;
+  std::string cursor;  // opaque; pass it to the next runFeed call
+};
+
 // One notification in the durable outbox (SPEC §5): written before it is sent,
 // deleted once delivered or given up. `payload` is the SPEC §5 body
 // (format datawatch); notifiers render their own formats from it.
@@ -91,6 +97,30 @@ class StateStore : public SnapshotStore {
   // 1 + the number of incidents whose id is INC-<day>-N ("20261124").
   virtual Result<int> nextIncidentSeq(const std::string& day) = 0;
 
+  // ---- the run feed (HA: the leader learns the runs every replica records)
+  // Runs committed after `cursor`, at most `limit`, with the cursor of the next
+  // page. "" means the feed's current end: no runs, only a cursor. Invariant:
+  // across successive calls every committed run is returned exactly once, even
+  // when transactions commit out of id order (PostgreSQL: pages are cut at the
+  // oldest transaction still in progress, so a late commit is never skipped).
+  virtual Result<RunFeedPage> runFeed(const std::string& cursor, size_t limit) = 0;
+
+  // ---- fencing (HA, agent.state: postgres://)
+  // Never called: no fencing (one process: SQLite, the CLI, the contract tests).
+  // Once called, the leader's writes — commitAlerts, saveIncident,
+  // removeNotification, rescheduleNotification and the outbox claim that
+  // dueNotifications makes — succeed only while `epoch` is the fleet's current
+  // leader epoch. The check runs inside the write's own transaction under a
+  // share lock on the leader row, so a takeover (which updates that row) waits
+  // for a write in flight and every later write of the old epoch fails.
+  // nullopt rejects them all (a follower). Rejected writes return a Status
+  // whose message starts with kFencedPrefix and change nothing.
+  static constexpr const char* kFencedPrefix = "fenced: ";
+  static bool isFenced(const Status& st) {
+    return !st.ok() && st.message().rfind(kFencedPrefix, 0) == 0;
+  }
+  virtual void fence(std::optional<int64_t> epoch) { (void)epoch; }
+
   // Cheap reachability check for /readyz.
   virtual Status ping() = 0;
   // Where the store lives, safe to log ("sqlite:///var/lib/datawatch/state.db").
@@ -98,7 +128,8 @@ class StateStore : public SnapshotStore {
 };
 
 // Opens (creating and migrating as needed) the store named by `url`:
-// "sqlite://PATH". "postgres://..." is reserved for the shared HA store.
+// "sqlite://PATH", or "postgres://..." / "postgresql://..." (libpq URI) for the
+// store replicas share (store/postgres_state_store.hpp).
 Result<std::unique_ptr<StateStore>> openStateStore(const std::string& url);
 
 }  // namespace datawatch
