@@ -62,13 +62,13 @@ struct FleetOptions {
 
 // What one beat() saw.
 struct FleetState {
-  bool leader = false;         // this replica holds the lease (until leader_valid_until)
-  int64_t epoch = 0;           // the current leader epoch in the database
-  std::string leader_id;       // "" when no replica holds an unexpired lease
+  bool leader = false;    // this replica holds the lease (until leader_valid_until)
+  int64_t epoch = 0;      // the current leader epoch in the database
+  std::string leader_id;  // "" when no replica holds an unexpired lease
   std::string leader_config_hash;
-  int live_replicas = 0;       // heartbeats younger than replica_ttl, this one included
+  int live_replicas = 0;  // heartbeats younger than replica_ttl, this one included
   std::chrono::steady_clock::time_point leader_valid_until{};  // local deadline
-  bool became_leader = false;  // this beat acquired the lease (a new epoch)
+  bool became_leader = false;    // this beat acquired the lease (a new epoch)
   bool lost_leadership = false;  // this replica was leader and no longer is
 };
 
@@ -85,7 +85,7 @@ struct FleetProbe {
   std::string name;
   std::string source;
   Duration every{};
-  Duration lease{};  // how long a run may hold the probe: its timeout plus a margin
+  Duration lease{};        // how long a run may hold the probe: its timeout plus a margin
   Duration first_delay{};  // a new row's first next_run is now() + first_delay (jitter)
 };
 

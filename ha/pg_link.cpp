@@ -1,0 +1,133 @@
+#include "ha/pg_link.hpp"
+
+#include <algorithm>
+
+#include "core/redact.hpp"
+
+namespace datawatch {
+
+namespace {
+
+// The first line of a libpq/pqxx message without its "ERROR:  " prefix.
+std::string firstLine(const std::string& s) {
+  std::string out = s.substr(0, s.find('\n'));
+  for (const char* prefix : {"ERROR:  ", "FATAL:  "}) {
+    if (out.rfind(prefix, 0) == 0) out = out.substr(std::string(prefix).size());
+  }
+  while (!out.empty() && (out.back() == ' ' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+bool isUrl(const std::string& dsn) {
+  return dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0;
+}
+
+// The DSN with application_name and connect_timeout unless it sets them.
+std::string effectiveDsn(const std::string& dsn, Duration statement_timeout) {
+  std::string out = dsn;
+  auto add = [&](const std::string& key, const std::string& value) {
+    if (out.find(key + "=") != std::string::npos) return;
+    if (isUrl(out)) {
+      out += (out.find('?') == std::string::npos ? "?" : "&") + key + "=" + value;
+    } else {
+      out += (out.empty() ? "" : " ") + key + "=" + value;
+    }
+  };
+  add("application_name", "datawatch-fleet");
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(statement_timeout).count();
+  add("connect_timeout", std::to_string(std::clamp<int64_t>(secs, 2, 10)));
+  return out;
+}
+
+}  // namespace
+
+std::string fleetRedact(const std::string& text) {
+  return Redactor::redactDsn(text);
+}
+
+std::string pgTextArray(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char ch : values[i]) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+PgLink::PgLink(std::string dsn, Duration statement_timeout, bool transactions, Prepared prepared)
+    : dsn_(effectiveDsn(dsn, statement_timeout)),
+      statement_timeout_(statement_timeout),
+      transactions_(transactions),
+      prepared_(std::move(prepared)) {}
+
+PgLink::~PgLink() = default;
+
+Status PgLink::connect() {
+  if (conn_ && conn_->is_open()) return Status::Ok();
+  conn_.reset();
+  const MonoTime now = std::chrono::steady_clock::now();
+  if (now < retry_after_) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(retry_after_ - now);
+    return Status::Error("fleet database unreachable (retrying in " + std::to_string(left.count()) +
+                         " ms): " + last_connect_error_);
+  }
+  try {
+    auto c = std::make_unique<pqxx::connection>(dsn_);
+    std::string setup = "SET statement_timeout = " + std::to_string(statement_timeout_.count());
+    if (transactions_) {
+      setup += "; SET idle_in_transaction_session_timeout = " +
+               std::to_string(std::max<int64_t>(1000, statement_timeout_.count()));
+    }
+    pqxx::nontransaction tx(*c);
+    tx.exec(setup);
+    tx.commit();
+    for (const auto& [name, sql] : prepared_) c->prepare(name, sql);
+    conn_ = std::move(c);
+    backoff_ = Duration{0};
+    retry_after_ = MonoTime{};
+    return Status::Ok();
+  } catch (const std::exception& e) {
+    last_connect_error_ = fleetRedact(firstLine(e.what()));
+    backoff_ = std::clamp(backoff_ * 2, Duration(std::chrono::milliseconds(100)),
+                          Duration(std::chrono::seconds(2)));
+    retry_after_ = std::chrono::steady_clock::now() + backoff_;
+    return Status::Error("cannot connect to the fleet database: " + last_connect_error_);
+  }
+}
+
+Status PgLink::fail(const std::string& what, const std::string& why, bool broken) {
+  if (!broken && conn_ && conn_->is_open()) {
+    try {  // leaves no transaction open (a warning when none is)
+      pqxx::nontransaction tx(*conn_);
+      tx.exec("ROLLBACK");
+    } catch (const std::exception&) {
+      broken = true;
+    }
+  }
+  if (broken || !conn_ || !conn_->is_open()) conn_.reset();
+  return Status::Error("fleet " + what + " failed: " + fleetRedact(firstLine(why)));
+}
+
+Status PgLink::run(const std::string& what, const std::function<void(pqxx::connection&)>& fn) {
+  if (Status s = connect(); !s.ok()) return Status::Error("fleet " + what + ": " + s.message());
+  try {
+    fn(*conn_);
+    return Status::Ok();
+  } catch (const pqxx::broken_connection& e) {
+    return fail(what, std::string("lost the connection: ") + e.what(), true);
+  } catch (const pqxx::sql_error& e) {
+    std::string why = e.what();
+    if (e.sqlstate() == "57014") why = "statement timed out (statement_timeout)";
+    return fail(what, why, false);
+  } catch (const std::exception& e) {
+    return fail(what, e.what(), false);
+  }
+}
+
+}  // namespace datawatch

@@ -1,0 +1,61 @@
+#pragma once
+// PgLink: one PostgreSQL connection of the fleet (internal to ha/).
+//
+// - Opened lazily; every session gets statement_timeout (and, for a link that
+//   runs transactions, idle_in_transaction_session_timeout, so a replica paused
+//   inside a claim cannot hold the claim lock for ever) and its prepared
+//   statements.
+// - A broken connection is dropped; the next call reconnects. Failed connects
+//   back off (100 ms doubling to 2 s); calls during the backoff fail fast.
+// - Never throws: pqxx exceptions become Status values with the DSN's password
+//   masked.
+// Not thread-safe: the owner guards it with its own Mutex.
+
+#include <pqxx/pqxx>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+
+namespace datawatch {
+
+class PgLink {
+ public:
+  using Prepared = std::vector<std::pair<std::string, std::string>>;  // name, SQL
+  PgLink(std::string dsn, Duration statement_timeout, bool transactions, Prepared prepared);
+  ~PgLink();
+  PgLink(const PgLink&) = delete;
+  PgLink& operator=(const PgLink&) = delete;
+
+  // Runs `fn` on the connection; `what` names the operation in errors. An
+  // exception thrown by fn becomes an error (a transaction fn opened with BEGIN
+  // is rolled back).
+  Status run(const std::string& what, const std::function<void(pqxx::connection&)>& fn);
+  // Connects now (when not connected).
+  Status connect();
+
+ private:
+  Status fail(const std::string& what, const std::string& why, bool broken);
+
+  const std::string dsn_;
+  const Duration statement_timeout_;
+  const bool transactions_;
+  const Prepared prepared_;
+  std::unique_ptr<pqxx::connection> conn_;
+  Duration backoff_{0};
+  MonoTime retry_after_{};
+  std::string last_connect_error_;
+};
+
+// "postgres://u:<redacted>@h/db" style text for errors and logs.
+std::string fleetRedact(const std::string& text);
+
+// A PostgreSQL array literal ('{"a","b"}') for a text[] parameter.
+std::string pgTextArray(const std::vector<std::string>& values);
+
+}  // namespace datawatch
