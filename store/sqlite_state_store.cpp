@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "core/redact.hpp"
 #include "core/time_format.hpp"
 #include "core/utf8.hpp"
 #include "probes/sqlite_handle.hpp"
@@ -543,21 +542,6 @@ Result<RunFeedPage> SqliteStateStore::runFeed(const std::string& cursor, size_t 
   if (rc != SQLITE_DONE) return fail();
   page.cursor = std::to_string(after);
   return page;
-}
-
-Result<std::unique_ptr<StateStore>> openStateStore(const std::string& url) {
-  using R = Result<std::unique_ptr<StateStore>>;
-  if (url.rfind("sqlite://", 0) == 0) {
-    auto s = SqliteStateStore::open(url.substr(9));
-    if (!s) return s.status();
-    return R(std::unique_ptr<StateStore>(std::move(s).value()));
-  }
-  if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0) {
-    return R::Error(
-        "state store " + Redactor::redactDsn(url) +
-        ": the PostgreSQL state store is not supported by this build yet (use sqlite://)");
-  }
-  return R::Error("state store URL must start with sqlite:// or postgres://");
 }
 
 }  // namespace datawatch

@@ -1,0 +1,171 @@
+#include "store/pg_pool.hpp"
+
+#include <algorithm>
+
+#include "core/duration.hpp"
+#include "probes/postgres_source.hpp"
+
+namespace datawatch {
+namespace {
+
+// The password of a URL ("postgres://u:pw@h/db") or key=value DSN, or "".
+std::string dsnPassword(const std::string& dsn) {
+  if (auto scheme = dsn.find("://"); scheme != std::string::npos) {
+    const auto at = dsn.find('@', scheme + 3);
+    const auto slash = dsn.find('/', scheme + 3);
+    const auto colon = dsn.find(':', scheme + 3);
+    if (at != std::string::npos && (slash == std::string::npos || at < slash) &&
+        colon != std::string::npos && colon < at)
+      return dsn.substr(colon + 1, at - colon - 1);
+  }
+  if (auto p = dsn.find("password="); p != std::string::npos) {
+    const auto start = p + 9;
+    const auto end = dsn.find_first_of(" &", start);
+    return dsn.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  }
+  return "";
+}
+
+bool connectionLost(const pqxx::connection& c, const std::string& sqlstate) {
+  // Class 08: connection exception; 57P01-57P03: the server is shutting down.
+  return !c.is_open() || sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("57P0", 0) == 0;
+}
+
+}  // namespace
+
+std::string pgFirstLine(const std::string& s) {
+  std::string out = s.substr(0, s.find('\n'));
+  for (const char* prefix : {"ERROR:  ", "FATAL:  "}) {
+    if (out.rfind(prefix, 0) == 0) out = out.substr(std::string(prefix).size());
+  }
+  while (!out.empty() && (out.back() == ' ' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+PgPool::PgPool(const std::string& dsn, PgPoolOptions options)
+    : dsn_(PostgresSource::effectiveDsn(dsn)),
+      redacted_dsn_(Redactor::redactDsn(dsn)),
+      redactor_(std::vector<std::string>{dsnPassword(dsn)}),
+      options_(options),
+      clock_(options.clock ? *options.clock : system_clock_) {}
+
+PgPool::~PgPool() {
+  MutexLock lock(mu_);
+  idle_.clear();
+}
+
+std::string PgPool::redact(const std::string& text) const {
+  return Redactor::redactDsn(redactor_.redact(text));
+}
+
+Result<std::unique_ptr<pqxx::connection>> PgPool::connect() {
+  using R = Result<std::unique_ptr<pqxx::connection>>;
+  {
+    MutexLock lock(mu_);
+    const MonoTime now = clock_.monotonic();
+    if (now < retry_after_) {
+      return R::Error("state store unreachable (retrying in " +
+                      humanDuration(std::chrono::duration_cast<Duration>(retry_after_ - now)) +
+                      "): " + last_connect_error_);
+    }
+  }
+  try {
+    auto c = std::make_unique<pqxx::connection>(dsn_);
+    {
+      pqxx::nontransaction setup(*c);
+      setup.exec("SET statement_timeout = " + std::to_string(options_.statement_timeout.count()) +
+                 "; SET application_name = 'datawatch'");
+      setup.commit();
+    }
+    MutexLock lock(mu_);
+    backoff_ = Duration{0};
+    retry_after_ = MonoTime{};
+    return R(std::move(c));
+  } catch (const std::exception& e) {
+    const std::string msg = redact(pgFirstLine(e.what()));
+    MutexLock lock(mu_);
+    backoff_ =
+        backoff_.count() == 0 ? options_.min_backoff : std::min(backoff_ * 2, options_.max_backoff);
+    retry_after_ = clock_.monotonic() + backoff_;
+    last_connect_error_ = msg;
+    return R::Error("state store unreachable (retrying in " + humanDuration(backoff_) +
+                    "): cannot connect to " + redacted_dsn_ + ": " + msg);
+  }
+}
+
+Result<std::unique_ptr<pqxx::connection>> PgPool::acquire() {
+  {
+    MutexLock lock(mu_);
+    // A call waits for a free connection; statements end within their timeout.
+    const bool free = freed_.waitFor(lock, options_.statement_timeout * 4, [&]() REQUIRES(mu_) {
+      return !idle_.empty() || open_ < options_.size;
+    });
+    if (!free)
+      return Result<std::unique_ptr<pqxx::connection>>::Error(
+          "state store busy: all " + std::to_string(options_.size) + " connections in use");
+    if (!idle_.empty()) {
+      auto c = std::move(idle_.back());
+      idle_.pop_back();
+      return c;
+    }
+    ++open_;
+  }
+  auto c = connect();
+  if (!c) {
+    MutexLock lock(mu_);
+    --open_;
+    freed_.notifyOne();
+  }
+  return c;
+}
+
+void PgPool::release(std::unique_ptr<pqxx::connection> c, bool broken) {
+  std::vector<std::unique_ptr<pqxx::connection>> dead;
+  {
+    MutexLock lock(mu_);
+    if (broken) {
+      dead = std::move(idle_);
+      idle_.clear();
+      open_ -= dead.size() + 1;
+    } else {
+      idle_.push_back(std::move(c));
+    }
+    freed_.notifyAll();
+  }
+  // `c` and `dead` close outside the lock.
+}
+
+Status PgPool::run(const std::string& what, const std::function<Status(pqxx::connection&)>& fn) {
+  auto acquired = acquire();
+  if (!acquired) return acquired.status();
+  std::unique_ptr<pqxx::connection> c = std::move(acquired).value();
+  auto fail = [&](const std::string& message, bool broken) {
+    release(std::move(c), broken);
+    return Status::Error(redact(message));
+  };
+  try {
+    Status st = fn(*c);
+    release(std::move(c), false);
+    return st;
+  } catch (const pqxx::broken_connection& e) {
+    return fail("state store unreachable (" + what + "): " + pgFirstLine(e.what()), true);
+  } catch (const pqxx::in_doubt_error& e) {
+    return fail("state store " + what + ": commit outcome unknown: " + pgFirstLine(e.what()), true);
+  } catch (const pqxx::sql_error& e) {
+    const bool lost = connectionLost(*c, e.sqlstate());
+    if (e.sqlstate() == "57014")
+      return fail("state store " + what + " timed out (statement_timeout " +
+                      humanDuration(options_.statement_timeout) + ")",
+                  lost);
+    return fail(
+        (lost ? "state store unreachable (" + what + "): " : "state store " + what + " failed: ") +
+            pgFirstLine(e.what()) +
+            (e.sqlstate().empty() ? "" : " [SQLSTATE " + e.sqlstate() + "]"),
+        lost);
+  } catch (const std::exception& e) {
+    const bool lost = !c->is_open();
+    return fail("state store " + what + " failed: " + pgFirstLine(e.what()), lost);
+  }
+}
+
+}  // namespace datawatch
