@@ -52,8 +52,10 @@ Agent::Agent(AgentOptions options, const Clock& clock, std::shared_ptr<spdlog::l
 
 Agent::~Agent() {
   if (http_) http_->stop();
+  if (fleet_) fleet_->claimer().stop();  // it wakes loop_
   if (loop_) loop_->stop(Duration{0});
-  if (dispatcher_) dispatcher_->stop();
+  if (auto l = leading()) l->dispatcher->stop();
+  if (fleet_) fleet_->stop();
 }
 
 Result<std::shared_ptr<const config::Config>> Agent::loadConfig() {
@@ -86,33 +88,35 @@ void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
   metrics_.setSlos(*cfg);
   metrics_.setAlerts(*cfg);
   metrics_.setNotifiers(cfg->notifiers);
-  if (!alerts_restored_) {  // first start: before any probe runs
-    restoreIncidents();
-    alerts_restored_ = true;
-  }
   // The SLOs first (they replay their history from the store), so no evaluation
   // of the old SLO set reaches a lifecycle that already has the new config.
   const auto stats = slos_.configure(*cfg, store_.get(), clock_.now());
+  if (fleet_ && feed_start_ == TimePoint{}) feed_start_ = clock_.now();
   for (const auto& e : stats.errors) log_->warn("{}", e);
   if (!cfg->slos.empty()) {
     log_->info("SLOs: {} rebuilt from {} stored probe runs, {} kept", stats.slos, stats.runs,
                stats.kept);
   }
-  const auto step = lifecycle_->configure(cfg, clock_.now());
-  if (step.restored > 0)
-    log_->info("alerts: {} firing alert(s) restored from the state store", step.restored);
-  report(step);
-  for (const auto& w : lifecycle_->takeWarnings()) log_->warn("{}", w);
-  for (const auto& a : lifecycle_->firing()) metrics_.setAlertFiring(a);
-  if (dispatcher_) dispatcher_->configure(*cfg);
+  if (!fleet_ && !leading()) {
+    lead(cfg, 0);  // one process: the leader from start to stop
+  } else if (auto l = leading()) {
+    const auto step = l->lifecycle.configure(cfg, clock_.now());
+    report(step);
+    for (const auto& w : l->lifecycle.takeWarnings()) log_->warn("{}", w);
+    for (const auto& a : l->lifecycle.firing()) metrics_.setAlertFiring(a);
+    l->dispatcher->configure(*cfg);
+  }
+  if (fleet_) fleet_->setConfigHash(configHash(cfg->files));
   const int workers = cfg->agent.max_concurrent_probes;
   auto rt = std::make_shared<Runtime>(std::move(cfg), clock_, source_registry_, probe_registry_,
                                       store_.get(), &metrics_, log_);
   rt->primeFromStore();
-  rt->setResultObserver([this](const ProbeResult& r) {
-    slos_.record(r);
-    report(lifecycle_->observeProbe(r));
-  });
+  if (!fleet_) {  // HA: every run reaches the SLOs and the leader through the run feed
+    rt->setResultObserver([this](const ProbeResult& r) {
+      slos_.record(r);
+      if (auto l = leading()) report(l->lifecycle.observeProbe(r));
+    });
+  }
   {
     std::lock_guard lock(mu_);
     runtime_ = rt;
@@ -120,9 +124,22 @@ void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
   if (loop_) {
     loop_->replaceRuntime(rt, workers);  // a reload: probing never pauses
   } else {
-    loop_ = std::make_unique<ProbeLoop>(rt, clock_, workers, &metrics_);
+    loop_ = std::make_unique<ProbeLoop>(rt, clock_, workers, &metrics_,
+                                        ProbeLoop::DispatchObserver{}, fleetScheduleFactory());
     loop_->start();
   }
+}
+
+ProbeLoop::ScheduleFactory Agent::fleetScheduleFactory() {
+  if (!fleet_) return {};
+  return [this](const Runtime& rt, int max_concurrent, TimePoint, const RunSchedule*,
+                const std::set<std::string>&) -> std::unique_ptr<RunSchedule> {
+    auto probes = rt.schedule();
+    std::vector<FleetProbe> shared;
+    for (const auto& p : probes) shared.push_back(fleetProbe(p));
+    fleet_->claimer().configure(std::move(shared), rt.sourceLimits(), max_concurrent);
+    return std::make_unique<FleetSchedule>(fleet_->claimer(), std::move(probes));
+  };
 }
 
 int Agent::run() {
@@ -139,8 +156,12 @@ int Agent::run() {
   }
   store_ = std::move(store).value();
   log_->info("state store {}", store_->describe());
-  lifecycle_ = std::make_unique<AlertLifecycle>(store_.get(), &incidents_);
-  dispatcher_ = std::make_unique<Dispatcher>(*store_, clock_, &delivery_report_);
+  if (isSharedState((*cfg)->agent.state)) {
+    if (auto st = joinFleet(**cfg); !st) {
+      log_->error("fleet: {}", st.message());
+      return 2;
+    }
+  }
   const std::string listen = opts_.listen.value_or((*cfg)->agent.listen);
   http_ = std::make_unique<HttpServer>(*this, log_);
   auto port = http_->start(listen);
@@ -157,6 +178,11 @@ int Agent::run() {
     metrics_.setReload(true, clock_.now());
     log_->info("datawatch {} started: {} probes from {}", kVersion, probes,
                (*cfg)->files.empty() ? std::string("-") : (*cfg)->files.front());
+  }
+  if (fleet_) {
+    fleet_->claimer().start([loop = loop_.get()] { loop->wake(); });
+    fleet_->start([this] { role_changed_ = true; });
+    applyRole();
   }
   prune();
 
@@ -176,6 +202,10 @@ int Agent::run() {
       if (sig == SIGHUP) {
         log_->info("received SIGHUP: reloading configuration");
         (void)reload();
+      }
+      if (fleet_) {
+        applyRole();
+        followFeed();
       }
       if (clock_.now() - last_prune_ >= std::chrono::hours(1)) prune();
       if (clock_.now() - last_slo_eval_ >= kSloEvaluationInterval) evaluateSlos();
@@ -201,8 +231,9 @@ int Agent::stop() {
     stopping_ = true;  // a reload still arriving over HTTP is refused
     runs = loop_ ? loop_->completedRuns() : 0;
     if (loop_) drained = loop_->stop(opts_.drain_grace);
-    dispatcher_->stop();
+    if (auto l = leading()) l->dispatcher->stop();
   }
+  if (fleet_) fleet_->stop();  // resigns: another replica leads at its next beat
   http_stop.join();
   if (!drained) {
     // A run ignored cancellation: its thread cannot be joined, so exit now.
@@ -240,6 +271,7 @@ Status Agent::reload() {
 
 void Agent::prune() {
   last_prune_ = clock_.now();
+  if (!leading()) return;  // HA: the leader prunes for the fleet
   std::shared_ptr<Runtime> rt;
   {
     std::lock_guard lock(mu_);
@@ -260,13 +292,18 @@ void Agent::evaluateSlos() {
   last_slo_eval_ = clock_.now();
   slos_.evaluate(last_slo_eval_, slo_statuses_);
   for (const auto& st : slo_statuses_) metrics_.observeSlo(st);
-  report(lifecycle_->observeSlos(slo_statuses_, last_slo_eval_));
+  auto l = leading();
+  if (!l) return;  // HA follower: SLO metrics only
+  report(l->lifecycle.observeSlos(slo_statuses_, last_slo_eval_));
   // Burn peaks and delivery events of the last 10 s, saved on change only.
-  report(lifecycle_->saveChangedIncidents());
+  report(l->lifecycle.saveChangedIncidents());
 }
 
 void Agent::report(const LifecycleStep& step) {
-  if (!step.committed) {
+  if (StateStore::isFenced(step.committed)) {
+    log_->warn("alert state not stored: {} (this replica steps down)", step.committed.message());
+    role_changed_ = true;
+  } else if (!step.committed) {
     log_->error("{}: alert state and notifications kept in memory, retried in {}s",
                 step.committed.message(),
                 std::chrono::duration_cast<std::chrono::seconds>(kSloEvaluationInterval).count());
@@ -283,7 +320,9 @@ void Agent::report(const LifecycleStep& step) {
                  a.summary);
     }
   }
-  if (step.queued > 0 && dispatcher_) dispatcher_->wake();
+  if (step.queued > 0) {
+    if (auto l = leading()) l->dispatcher->wake();
+  }
   draftPostmortems(step.resolved_incidents);
 }
 
@@ -356,7 +395,7 @@ std::optional<nlohmann::json> Agent::incident(const std::string& id) {
   return **j;
 }
 
-void Agent::restoreIncidents() {
+void Agent::restoreIncidents(IncidentTracker& incidents) {
   if (!store_) return;
   std::vector<Incident> open_incidents;
   if (auto open = store_->loadIncidents(true, 1000)) {
@@ -365,14 +404,16 @@ void Agent::restoreIncidents() {
   } else {
     log_->warn("{} (open incidents not restored)", open.error());
   }
-  // Before the lifecycle exists on any other thread: no lock needed yet.
-  incidents_.restore(std::move(open_incidents));
+  // Before its lifecycle is shared with any other thread: no lock needed yet.
+  incidents.restore(std::move(open_incidents));
 }
 
 nlohmann::json Agent::silences() {
   const auto now = clock_.now();
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& s : lifecycle_->silences(now)) out.push_back(toJson(s, now));
+  auto l = leading();
+  if (!l) return out;
+  for (const auto& s : l->lifecycle.silences(now)) out.push_back(toJson(s, now));
   return out;
 }
 
@@ -380,20 +421,24 @@ Result<nlohmann::json> Agent::addSilence(const nlohmann::json& body) {
   const auto now = clock_.now();
   auto s = silenceFromRequest(body, now);
   if (!s) return Result<nlohmann::json>::Error(s.error());
-  const Silence added = lifecycle_->addSilence(*s);
-  for (const auto& w : lifecycle_->takeWarnings()) log_->warn("{}", w);
+  auto l = leading();
+  if (!l) return Result<nlohmann::json>::Error(notLeader());
+  const Silence added = l->lifecycle.addSilence(*s);
+  for (const auto& w : l->lifecycle.takeWarnings()) log_->warn("{}", w);
   log_->info("silence {} added until {}: {}", added.id, formatRfc3339(added.ends), added.reason);
-  report(lifecycle_->tick(now));  // mute state shows at once
+  report(l->lifecycle.tick(now));  // mute state shows at once
   return toJson(added, now);
 }
 
 Status Agent::deleteSilence(const std::string& id) {
-  if (!lifecycle_->removeSilence(id))
+  auto l = leading();
+  if (!l) return Status::Error(notLeader());
+  if (!l->lifecycle.removeSilence(id))
     return Status::Error("no API silence \"" + id +
                          "\" (config silences are removed in the config)");
-  for (const auto& w : lifecycle_->takeWarnings()) log_->warn("{}", w);
+  for (const auto& w : l->lifecycle.takeWarnings()) log_->warn("{}", w);
   log_->info("silence {} removed", id);
-  report(lifecycle_->tick(clock_.now()));  // what it muted goes out now
+  report(l->lifecycle.tick(clock_.now()));  // what it muted goes out now
   return Status::Ok();
 }
 
@@ -405,7 +450,9 @@ void Agent::DeliveryReport::attempted(const std::string& notifier,
 void Agent::DeliveryReport::delivered(const std::string& notifier,
                                       const std::vector<OutboxItem>& batch) {
   const TimePoint now = a_.clock_.now();
-  for (const auto& it : a_.lifecycle_->observeDelivery(notifier, batch, true, "", now)) {
+  auto l = a_.leading();
+  if (!l) return;
+  for (const auto& it : l->lifecycle.observeDelivery(notifier, batch, true, "", now)) {
     a_.recordLateDelivery(
         deliveryEvent(it.alert_id, notifier, true, it.payload.value("status", ""), now),
         it.alert_id);
@@ -422,7 +469,9 @@ void Agent::DeliveryReport::failed(const std::string& notifier,
                                    TimePoint retry_at) {
   a_.metrics_.notificationsFailed(notifier, batch.size());
   const TimePoint now = a_.clock_.now();
-  for (const auto& it : a_.lifecycle_->observeDelivery(notifier, batch, false, error, now))
+  auto l = a_.leading();
+  if (!l) return;
+  for (const auto& it : l->lifecycle.observeDelivery(notifier, batch, false, error, now))
     a_.recordLateDelivery(deliveryEvent(it.alert_id, notifier, false, error, now), it.alert_id);
   a_.log_->warn("notifier {}: {} notification(s) not delivered ({}); retry at {}", notifier,
                 batch.size(), error, formatRfc3339(retry_at));
@@ -485,7 +534,14 @@ nlohmann::json Agent::status() {
   j["slos"] = nlohmann::json::array();
   for (const auto& st : slos_.evaluate(clock_.now())) j["slos"].push_back(toJson(st));
   j["alerts"] = nlohmann::json::array();
-  for (const auto& a : lifecycle_->firing()) j["alerts"].push_back(toJson(a));
+  if (auto l = leading()) {
+    for (const auto& a : l->lifecycle.firing()) j["alerts"].push_back(toJson(a));
+  }
+  std::map<std::string, FleetProbeOwner> ran_by;
+  if (fleet_) {
+    j["fleet"] = fleet_->status();
+    ran_by = fleet_->probeOwners();
+  }
   j["silences"] = silences();
   j["incidents"] = nlohmann::json::array();
   if (auto open = store_ ? store_->loadIncidents(true, 100)
@@ -504,6 +560,9 @@ nlohmann::json Agent::status() {
     nlohmann::json p{{"name", c.name},     {"type", config::toString(c.type)},
                      {"source", c.source}, {"target", c.target()},
                      {"owner", c.owner},   {"every", formatDuration(c.every)}};
+    if (auto o = ran_by.find(c.name); o != ran_by.end()) {
+      p["ran_by"] = {{"replica", o->second.replica}, {"at", formatRfc3339(o->second.at)}};
+    }
     if (auto last = rt->lastResult(i)) {
       p["last"] = redactor_->redactJson(last->toJson());
     } else {

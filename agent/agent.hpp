@@ -3,6 +3,13 @@
 // the current Runtime and its ProbeLoop, and the HTTP server; reloads on SIGHUP
 // or POST /-/reload (a bad config is rejected and the old one keeps running);
 // drains and stops on SIGTERM/SIGINT.
+//
+// With agent.state on PostgreSQL the agent is one replica of a fleet
+// (agent/fleet_member.hpp): probe runs are claimed from the shared schedule,
+// every replica follows the run feed (SLOs, probe gauges, status), and only
+// the leader holds a Leadership (alert lifecycle, incidents, dispatcher).
+// Role changes are applied on the main loop's thread (applyRole). With SQLite
+// the agent is its own leader from start to stop.
 
 #include <spdlog/logger.h>
 
@@ -15,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/fleet_member.hpp"
 #include "agent/http_server.hpp"
 #include "agent/logging.hpp"
 #include "agent/metrics.hpp"
@@ -25,6 +33,7 @@
 #include "alerting/outbox.hpp"
 #include "alerting/silences.hpp"
 #include "config/loader.hpp"
+#include "core/mutex.hpp"
 #include "incidents/incidents.hpp"
 #include "slo/slo_engine.hpp"
 #include "store/state_store.hpp"
@@ -74,8 +83,34 @@ class Agent final : public HttpApi {
   // drafts the post-mortems of the incidents it resolved.
   void report(const LifecycleStep& step);
   void draftPostmortems(const std::vector<std::string>& incident_ids);
-  // Open incidents from the state store, at first start.
-  void restoreIncidents();
+  // The leader's part: the alert lifecycle with the incidents it drives, and
+  // the outbox dispatcher. Destroyed only after dispatcher->stop().
+  struct Leadership {
+    explicit Leadership(Agent& a);
+    IncidentTracker incidents;
+    AlertLifecycle lifecycle;
+    std::unique_ptr<Dispatcher> dispatcher;
+    int64_t epoch = 0;  // HA: the lease's epoch this leadership was built for
+  };
+  // The current Leadership; null on an HA follower (and before start).
+  std::shared_ptr<Leadership> leading() const EXCLUDES(leader_mu_);
+  // Builds the Leadership: restores open incidents and firing alerts from the
+  // store, configures it with `cfg` and starts the dispatcher.
+  void lead(const std::shared_ptr<const config::Config>& cfg, int64_t epoch);
+  void stepDown();
+  // HA: starts or ends this replica's Leadership to match the fleet's lease.
+  void applyRole();
+  // HA: the ProbeLoop's schedule over the fleet's claims ({} without a fleet).
+  ProbeLoop::ScheduleFactory fleetScheduleFactory();
+  // The error an HA follower gives for what only the leader does.
+  std::string notLeader() const;
+  // HA: the fleet, the store's fence and the claim thread (run(), before HTTP).
+  Status joinFleet(const config::Config& cfg);
+  // HA: the runs every replica recorded since the last call (SLOs, probe
+  // gauges, status, and the leader's lifecycle).
+  void followFeed();
+  // Open incidents from the state store, into `incidents`.
+  void restoreIncidents(IncidentTracker& incidents);
   // A delivery for an alert whose incident already resolved: added to the
   // newest stored incident holding the alert.
   void recordLateDelivery(const TimelineEvent& e, const std::string& alert_id);
@@ -107,19 +142,19 @@ class Agent final : public HttpApi {
   std::unique_ptr<StateStore> store_;
   Metrics metrics_;
   SloEngine slos_;
-  // Incidents listen to the lifecycle: touched only through lifecycle_ (under
-  // its mutex), and by restoreIncidents() before any other thread starts.
-  IncidentTracker incidents_{[this](const std::string& day) {
-    auto n = store_ ? store_->nextIncidentSeq(day) : Result<int>(1);
-    return n ? *n : 1;
-  }};
-  // The one owner of fire -> notify -> resolve (alerting/lifecycle.hpp).
-  std::unique_ptr<AlertLifecycle> lifecycle_;
+  // The one owner of fire -> notify -> resolve (alerting/lifecycle.hpp) and
+  // the incidents it drives: see Leadership.
+  mutable Mutex leader_mu_;
+  std::shared_ptr<Leadership> leading_ GUARDED_BY(leader_mu_);
+  // HA only (null with SQLite).
+  std::unique_ptr<FleetMember> fleet_;
+  std::atomic<bool> role_changed_{false};
+  std::string feed_cursor_;                     // main loop thread only
+  TimePoint feed_start_{};                      // runs observed before: in the SLO replay
+  std::map<std::string, TimePoint> feed_seen_;  // per probe, newest run fed; main loop only
   // Serialises late-delivery writes to stored incidents.
   std::mutex incidents_store_mu_;
   DeliveryReport delivery_report_{*this};
-  std::unique_ptr<Dispatcher> dispatcher_;
-  bool alerts_restored_ = false;         // guarded by reload_mu_
   std::vector<SloStatus> slo_statuses_;  // reused; evaluation thread only
   std::unique_ptr<HttpServer> http_;
 
@@ -131,6 +166,9 @@ class Agent final : public HttpApi {
   TimePoint last_prune_{};
   TimePoint last_slo_eval_{};
 };
+
+// True for the state URLs a fleet of replicas shares (postgres://).
+bool isSharedState(const std::string& url);
 
 // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread (and the threads it
 // starts afterwards) so Agent::run can wait for them synchronously.

@@ -245,16 +245,18 @@ void Metrics::setProbes(const std::vector<config::ProbeConfig>& probes) {
   dropAllBut(probes_, keep);
 }
 
-void Metrics::observe(const ProbeResult& r) {
+void Metrics::observe(const ProbeResult& r, bool ran_here) {
   MutexLock lock(mu_);
   auto it = probes_.find(r.probe);
   if (it == probes_.end()) return;
   ProbeSeries& s = it->second;
   s.success->Set(r.status == ProbeStatus::Pass ? 1 : 0);
   s.error->Set(r.status == ProbeStatus::Error ? 1 : 0);
-  s.runs->Increment();
-  if (r.status == ProbeStatus::Fail) s.failures->Increment();
-  if (r.status == ProbeStatus::Error) s.errors->Increment();
+  if (ran_here) {
+    s.runs->Increment();
+    if (r.status == ProbeStatus::Fail) s.failures->Increment();
+    if (r.status == ProbeStatus::Error) s.errors->Increment();
+  }
   s.duration->Set(r.duration_seconds);
   s.last_run->Set(toUnixSeconds(r.observed_at));
   // An error measured nothing: the value gauges keep their last measurement.
@@ -451,6 +453,40 @@ void Metrics::stateStoreError() {
 void Metrics::setReload(bool success, TimePoint when) {
   reload_success_.Set(success ? 1 : 0);
   if (success) reload_timestamp_.Set(toUnixSeconds(when));  // the last successful load
+}
+
+Metrics::HaSeries& Metrics::ha() {
+  if (!ha_) {
+    auto gauge = [&](const char* name, const char* help) {
+      return &BuildGauge().Name(name).Help(help).Register(*registry_).Add({});
+    };
+    ha_ = HaSeries{
+        gauge("datawatch_ha_leader", "1 on the replica that leads the fleet (alerts, incidents)"),
+        gauge("datawatch_ha_replicas", "Live replicas of the fleet, as this replica sees them"),
+        gauge("datawatch_ha_epoch", "The fleet's leader epoch (fencing token)"),
+        gauge("datawatch_ha_config_mismatch",
+              "1 when this replica's config differs from the leader's"),
+        &BuildCounter()
+             .Name("datawatch_probe_claims_total")
+             .Help("Probe runs this replica claimed from the fleet's shared schedule")
+             .Register(*registry_)
+             .Add({})};
+  }
+  return *ha_;
+}
+
+void Metrics::setHa(bool leader, int live_replicas, int64_t epoch, bool config_mismatch) {
+  MutexLock lock(mu_);
+  auto& h = ha();
+  h.leader->Set(leader ? 1 : 0);
+  h.replicas->Set(live_replicas);
+  h.epoch->Set(static_cast<double>(epoch));
+  h.mismatch->Set(config_mismatch ? 1 : 0);
+}
+
+void Metrics::probeClaims(size_t n) {
+  MutexLock lock(mu_);
+  ha().claims->Increment(static_cast<double>(n));
 }
 
 std::string Metrics::render() const {

@@ -12,6 +12,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -29,8 +30,10 @@ class Metrics {
 
   // Makes the series of exactly these probes exist: new ones at 0, removed ones dropped.
   void setProbes(const std::vector<config::ProbeConfig>& probes);
-  // Records one finished run. Unknown probes are ignored.
-  void observe(const ProbeResult& r);
+  // Records one finished run. Unknown probes are ignored. `ran_here` false: a
+  // run another HA replica did (from the run feed): the last-result gauges
+  // follow it, the run counters (this replica's work) do not.
+  void observe(const ProbeResult& r, bool ran_here = true);
   // Makes the series of exactly these SLOs exist, one error ratio and burn rate per
   // window (its alert windows in force, short ones widened, and the SLO window).
   void setSlos(const config::Config& cfg);
@@ -50,6 +53,9 @@ class Metrics {
   void addMissedRuns(const std::string& probe, uint64_t n);
   void stateStoreError();
   void setReload(bool success, TimePoint when);
+  // HA fleet (agent.state on PostgreSQL); the series exist from the first call.
+  void setHa(bool leader, int live_replicas, int64_t epoch, bool config_mismatch);
+  void probeClaims(size_t n);
 
   // Prometheus text exposition format 0.0.4.
   std::string render() const;
@@ -125,7 +131,17 @@ class Metrics {
   prometheus::Gauge& notification_queue_;
   prometheus::Counter& store_errors_;
 
+  struct HaSeries {
+    prometheus::Gauge* leader;
+    prometheus::Gauge* replicas;
+    prometheus::Gauge* epoch;
+    prometheus::Gauge* mismatch;
+    prometheus::Counter* claims;
+  };
+  HaSeries& ha() REQUIRES(mu_);
+
   mutable Mutex mu_;
+  std::optional<HaSeries> ha_ GUARDED_BY(mu_);
   std::map<std::string, ProbeSeries> probes_ GUARDED_BY(mu_);
   std::map<std::string, SloSeries> slos_ GUARDED_BY(mu_);
   std::map<std::string, prometheus::Gauge*> alerts_ GUARDED_BY(mu_);  // by alert id

@@ -10,6 +10,15 @@ Scheduler::Options schedulerOptions(const Runtime& rt, int max_concurrent) {
   return Scheduler::Options{max_concurrent, rt.sourceLimits(), kMaxJitter};
 }
 
+std::unique_ptr<RunSchedule> localSchedule(const Runtime& rt, int max_concurrent, TimePoint now,
+                                           const RunSchedule* previous,
+                                           const std::set<std::string>& in_flight) {
+  if (const auto* prev = dynamic_cast<const Scheduler*>(previous))
+    return std::make_unique<Scheduler>(schedulerOptions(rt, max_concurrent), rt.schedule(), now,
+                                       *prev, in_flight);
+  return std::make_unique<Scheduler>(schedulerOptions(rt, max_concurrent), rt.schedule(), now);
+}
+
 std::string describe(const std::exception_ptr& e) {
   try {
     std::rethrow_exception(e);
@@ -22,13 +31,14 @@ std::string describe(const std::exception_ptr& e) {
 }  // namespace
 
 ProbeLoop::ProbeLoop(std::shared_ptr<Runtime> runtime, const Clock& clock, int max_concurrent,
-                     Metrics* metrics, DispatchObserver observer)
+                     Metrics* metrics, DispatchObserver observer, ScheduleFactory factory)
     : clock_(clock),
       metrics_(metrics),
       observer_(std::move(observer)),
       log_(runtime->logger()),
+      factory_(factory ? std::move(factory) : ScheduleFactory(localSchedule)),
       runtime_(runtime),
-      scheduler_(schedulerOptions(*runtime, max_concurrent), runtime->schedule(), clock.now()),
+      scheduler_(factory_(*runtime, max_concurrent, clock.now(), nullptr, {})),
       workers_(max_concurrent) {}
 
 ProbeLoop::~ProbeLoop() {
@@ -78,16 +88,16 @@ void ProbeLoop::dispatcher() {
 
 void ProbeLoop::dispatchDue(MutexLock& lock) {
   const TimePoint now = clock_.now();
-  const auto due = scheduler_.takeDue(now);
+  const auto due = scheduler_->takeDue(now);
   for (const auto& d : due) {
-    const std::string& name = scheduler_.probe(d.index).name;
+    const std::string& name = scheduler_->probe(d.index).name;
     if (d.missed > 0 && metrics_) metrics_->addMissedRuns(name, d.missed);
     if (observer_) observer_(d, now);
     queue_.push_back({d, runtime_, generation_, name});
     ++in_flight_;
   }
   for (size_t i = 0; i < due.size(); ++i) work_cv_.notifyOne();
-  const auto next = scheduler_.nextWakeup();
+  const auto next = scheduler_->nextWakeup();
   wait_until_ = next.value_or(TimePoint::max());
   woken_ = false;
   auto news = [&]() REQUIRES(mu_) { return stopping_ || woken_; };
@@ -131,15 +141,17 @@ void ProbeLoop::finish(const Job& job) {
   executing_.erase(job.name);
   const TimePoint now = clock_.now();
   if (job.generation == generation_) {
-    scheduler_.finished(job.d.index, now);
-  } else if (auto i = scheduler_.find(job.name)) {
-    scheduler_.finished(*i, now);  // a run of the previous configuration held its slot
+    scheduler_->finished(job.d.index, now);
+  } else if (auto i = scheduler_->find(job.name)) {
+    scheduler_->finished(*i, now);  // a run of the previous configuration held its slot
+  } else {
+    scheduler_->finishedUnscheduled(job.name);
   }
   --in_flight_;
   ++completed_;
   // Wake the dispatcher only when this finish moved its next deadline earlier
   // (a freed worker or source slot for a run already due).
-  const auto next = scheduler_.nextWakeup();
+  const auto next = scheduler_->nextWakeup();
   if (next && *next < wait_until_) {
     wait_until_ = *next;
     woken_ = true;
@@ -154,9 +166,7 @@ void ProbeLoop::replaceRuntime(std::shared_ptr<Runtime> runtime, int max_concurr
   {
     MutexLock lock(mu_);
     if (stopping_) return;
-    Scheduler next(schedulerOptions(*runtime, max_concurrent), runtime->schedule(), clock_.now(),
-                   scheduler_, executing_);
-    scheduler_ = std::move(next);
+    scheduler_ = factory_(*runtime, max_concurrent, clock_.now(), scheduler_.get(), executing_);
     // Handed out but not started: the new schedule has them due at once.
     in_flight_ -= queue_.size();
     unstarted.swap(queue_);

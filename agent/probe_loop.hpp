@@ -1,6 +1,6 @@
 #pragma once
-// ProbeLoop: drives a Scheduler in real time over a Runtime with a bounded
-// worker pool. One dispatcher thread plus `max_concurrent` workers.
+// ProbeLoop: drives a RunSchedule (agent/run_schedule.hpp) in real time over a Runtime with a
+// bounded worker pool. One dispatcher thread plus `max_concurrent` workers.
 //
 // Invariants:
 // - never two runs of one probe at once, across reloads too: a probe whose run
@@ -44,9 +44,15 @@ class ProbeLoop {
   // Observes each dispatch (for the benchmark: scheduling lag). Called on the
   // dispatcher thread; keep it cheap.
   using DispatchObserver = std::function<void(const Dispatch&, TimePoint started)>;
+  // Builds the schedule of a Runtime: `previous` is the schedule being replaced
+  // (null at start) and `in_flight` the probes whose run of it is still going.
+  // The default builds a Scheduler (this process decides when probes run).
+  using ScheduleFactory = std::function<std::unique_ptr<RunSchedule>(
+      const Runtime& rt, int max_concurrent, TimePoint now, const RunSchedule* previous,
+      const std::set<std::string>& in_flight)>;
 
   ProbeLoop(std::shared_ptr<Runtime> runtime, const Clock& clock, int max_concurrent,
-            Metrics* metrics, DispatchObserver observer = {});
+            Metrics* metrics, DispatchObserver observer = {}, ScheduleFactory factory = {});
   // Stops with no grace; waits for abandoned runs (unbounded: an owner that
   // must exit promptly exits the process after a stop() that returned false).
   ~ProbeLoop();
@@ -87,6 +93,7 @@ class ProbeLoop {
   Metrics* metrics_;
   DispatchObserver observer_;
   std::shared_ptr<spdlog::logger> log_;
+  ScheduleFactory factory_;
 
   mutable Mutex mu_;
   CondVar wake_;     // dispatcher: something finished, reload, stop, or wake()
@@ -94,7 +101,7 @@ class ProbeLoop {
   CondVar idle_cv_;  // stop(): in-flight count changed
   std::shared_ptr<Runtime> runtime_ GUARDED_BY(mu_);
   uint64_t generation_ GUARDED_BY(mu_) = 0;  // of runtime_ and scheduler_
-  Scheduler scheduler_ GUARDED_BY(mu_);
+  std::unique_ptr<RunSchedule> scheduler_ GUARDED_BY(mu_);
   std::deque<Job> queue_ GUARDED_BY(mu_);
   std::set<std::string> executing_ GUARDED_BY(mu_);  // probes whose run has started
   size_t in_flight_ GUARDED_BY(mu_) = 0;             // queued + executing

@@ -28,6 +28,7 @@ Runtime::Runtime(std::shared_ptr<const config::Config> cfg, const Clock& clock,
       auto it = sources_.find(pc.source);
       slot->probe = probes.create(pc, it == sources_.end() ? nullptr : it->second.get());
     }
+    by_name_[slot->probe->config().name] = slots_.size();
     slots_.push_back(std::move(slot));
   }
 }
@@ -36,7 +37,7 @@ std::vector<ScheduledProbe> Runtime::schedule() const {
   std::vector<ScheduledProbe> out;
   for (const auto& s : slots_) {
     const auto& c = s->probe->config();
-    out.push_back({c.name, c.source, c.every});
+    out.push_back({c.name, c.source, c.every, c.timeout});
   }
   return out;
 }
@@ -58,6 +59,17 @@ void Runtime::primeFromStore() {
     if (measured) slot->last_measured = *measured;
     if (!last || !measured) log_->warn("state store: cannot read the last runs of probe {}", name);
   }
+}
+
+void Runtime::remember(const ProbeResult& r) {
+  auto it = by_name_.find(r.probe);
+  if (it == by_name_.end()) return;
+  Slot& slot = *slots_[it->second];
+  MutexLock lock(slot.mu);
+  if (!slot.last || slot.last->observed_at < r.observed_at) slot.last = r;
+  const bool measured = r.value.has_value() && r.status != ProbeStatus::Error;
+  if (measured && (!slot.last_measured || slot.last_measured->observed_at < r.observed_at))
+    slot.last_measured = r;
 }
 
 std::optional<ProbeResult> Runtime::lastResult(size_t i) const {

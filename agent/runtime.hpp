@@ -32,6 +32,7 @@ class Runtime {
           Metrics* metrics, std::shared_ptr<spdlog::logger> log);
 
   const config::Config& config() const { return *cfg_; }
+  const std::shared_ptr<const config::Config>& sharedConfig() const { return cfg_; }
   const std::shared_ptr<spdlog::logger>& logger() const { return log_; }
   size_t size() const { return slots_.size(); }
   const config::ProbeConfig& probeConfig(size_t i) const { return slots_[i]->probe->config(); }
@@ -55,6 +56,10 @@ class Runtime {
   // Loads each probe's last results from the store (previous values survive restarts).
   void primeFromStore();
 
+  // A run another HA replica recorded (from the run feed): it becomes the
+  // probe's last result (and last measured one) when it is newer than those.
+  void remember(const ProbeResult& r);
+
   // The last result of probe `i`, if it has run.
   std::optional<ProbeResult> lastResult(size_t i) const;
 
@@ -77,6 +82,7 @@ class Runtime {
   std::function<void(const ProbeResult&)> observer_;
   std::map<std::string, std::unique_ptr<Source>> sources_;
   std::vector<std::unique_ptr<Slot>> slots_;
+  std::map<std::string, size_t> by_name_;  // into slots_
 };
 
 }  // namespace datawatch

@@ -26,23 +26,12 @@
 #include <string>
 #include <vector>
 
+#include "agent/run_schedule.hpp"
 #include "core/clock.hpp"
 
 namespace datawatch {
 
-struct ScheduledProbe {
-  std::string name;
-  std::string source;
-  Duration every{std::chrono::minutes(5)};
-};
-
-struct Dispatch {
-  size_t index;     // into the probes given at construction
-  TimePoint due;    // when it should have started
-  uint64_t missed;  // runs skipped since the previous dispatch of this probe
-};
-
-class Scheduler {
+class Scheduler final : public RunSchedule {
  public:
   struct Options {
     int max_concurrent = 8;
@@ -62,20 +51,20 @@ class Scheduler {
             const Scheduler& previous, const std::set<std::string>& in_flight);
 
   // Every run that may start at `now`, earliest due first; marks them running.
-  std::vector<Dispatch> takeDue(TimePoint now);
+  std::vector<Dispatch> takeDue(TimePoint now) override;
   // Marks a run finished at `now`; its next run is due one interval after the
   // tick it ran for (the grid is kept: a late or slow run does not shift later
   // runs). Ticks that passed while it ran are missed: a run that overruns its
   // interval waits for the next tick instead of starting again at once, so a slow
   // query never runs back to back on a struggling database.
-  void finished(size_t index, TimePoint now);
+  void finished(size_t index, TimePoint now) override;
   // The earliest time a call to takeDue() can return something, or nullopt when
   // nothing can start until a running probe finishes.
-  std::optional<TimePoint> nextWakeup() const;
+  std::optional<TimePoint> nextWakeup() const override;
 
-  const ScheduledProbe& probe(size_t index) const { return probes_[index].cfg; }
+  const ScheduledProbe& probe(size_t index) const override { return probes_[index].cfg; }
   // The index of the probe named `name`, if it is scheduled.
-  std::optional<size_t> find(const std::string& name) const;
+  std::optional<size_t> find(const std::string& name) const override;
   size_t size() const { return probes_.size(); }
   size_t running() const { return running_; }
   bool isRunning(size_t index) const { return probes_[index].running; }

@@ -9,7 +9,6 @@
 #include "core/time_format.hpp"
 
 namespace datawatch {
-namespace {
 
 std::string sha256Hex(const std::string& s, size_t hex_chars) {
   unsigned char md[SHA256_DIGEST_LENGTH];
@@ -22,6 +21,8 @@ std::string sha256Hex(const std::string& s, size_t hex_chars) {
   }
   return out;
 }
+
+namespace {
 
 // The probes an alert is about: the SLO's probes, or the probe itself.
 std::vector<std::string> alertProbes(const Alert& a, const config::Config& cfg) {

@@ -15,6 +15,9 @@
 
 namespace datawatch {
 
+// The first `hex_chars` hex digits of the SHA-256 of `s`.
+std::string sha256Hex(const std::string& s, size_t hex_chars = 64);
+
 struct NotificationContext {
   const config::Config* cfg = nullptr;
   const SloStatus* slo = nullptr;  // the alert's SLO as of now (kind slo), or null

@@ -24,14 +24,15 @@ Duration RetryPolicy::delay(int attempts, std::mt19937_64& rng) const {
 
 NotifierQueue::NotifierQueue(std::string name, std::unique_ptr<Notifier> notifier,
                              StateStore& store, const Clock& clock, DeliveryObserver* observer,
-                             RetryPolicy policy)
+                             RetryPolicy policy, SendGate gate)
     : name_(std::move(name)),
       notifier_(std::move(notifier)),
       store_(store),
       clock_(clock),
       observer_(observer),
       policy_(policy),
-      rng_(std::random_device{}()) {}
+      rng_(std::random_device{}()),
+      gate_(std::move(gate)) {}
 
 NotifierQueue::Pumped NotifierQueue::pump() {
   Pumped out;
@@ -61,6 +62,10 @@ NotifierQueue::Pumped NotifierQueue::pump() {
     if (!batch || batch->empty()) {
       if (!batch) report(batch.status());
       break;
+    }
+    if (gate_ && !gate_()) {  // not (or no longer surely) the leader: send nothing
+      out.next = now + kMaxIdle;
+      return out;
     }
     if (observer_) observer_->attempted(name_, *batch);
     const SendResult r = notifier_->send(*batch, now);
@@ -155,8 +160,8 @@ size_t NotifierQueue::dropEpisodes(const std::vector<OutboxItem>& dropped) {
 }
 
 Dispatcher::Dispatcher(StateStore& store, const Clock& clock, DeliveryObserver* observer,
-                       RetryPolicy policy)
-    : store_(store), clock_(clock), observer_(observer), policy_(policy) {}
+                       RetryPolicy policy, SendGate gate)
+    : store_(store), clock_(clock), observer_(observer), policy_(policy), gate_(std::move(gate)) {}
 
 Dispatcher::~Dispatcher() {
   stop();
@@ -200,7 +205,7 @@ void Dispatcher::configure(const config::Config& cfg) {
     auto notifier = makeNotifier(n);
     notifier->setAbortFlag(&abort_);
     queues_.push_back(std::make_unique<NotifierQueue>(n.name, std::move(notifier), store_, clock_,
-                                                      observer_, policy_));
+                                                      observer_, policy_, gate_));
   }
   for (auto& q : queues_) threads_.emplace_back([this, qp = q.get()] { work(*qp); });
 }

@@ -20,6 +20,7 @@
 // reported (DeliveryObserver::internalError) and the worker carries on.
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -69,11 +70,17 @@ struct RetryPolicy {
   Duration delay(int attempts, std::mt19937_64& rng) const;
 };
 
+// Asked right before every send: false means "this process may not send now"
+// (an HA replica that is not, or may no longer be, the leader). Nothing is sent
+// and nothing changes; the queue is pumped again later.
+using SendGate = std::function<bool()>;
+
 // One notifier's share of the outbox. Single-threaded: one caller at a time.
 class NotifierQueue {
  public:
   NotifierQueue(std::string name, std::unique_ptr<Notifier> notifier, StateStore& store,
-                const Clock& clock, DeliveryObserver* observer, RetryPolicy policy = {});
+                const Clock& clock, DeliveryObserver* observer, RetryPolicy policy = {},
+                SendGate gate = {});
 
   struct Pumped {
     size_t delivered = 0;  // notifications accepted by the receiver
@@ -100,12 +107,13 @@ class NotifierQueue {
   std::mt19937_64 rng_;
   TimePoint paused_until_{};
   int consecutive_failures_ = 0;
+  SendGate gate_;
 };
 
 class Dispatcher {
  public:
   Dispatcher(StateStore& store, const Clock& clock, DeliveryObserver* observer,
-             RetryPolicy policy = {});
+             RetryPolicy policy = {}, SendGate gate = {});
   ~Dispatcher();
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
@@ -128,6 +136,7 @@ class Dispatcher {
   const Clock& clock_;
   DeliveryObserver* observer_;
   RetryPolicy policy_;
+  SendGate gate_;
   Mutex mu_;
   CondVar cv_;
   bool stopping_ GUARDED_BY(mu_) = false;

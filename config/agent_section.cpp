@@ -2,6 +2,7 @@
 #include "config/sections.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "core/redact.hpp"
@@ -51,6 +52,23 @@ void readPostmortems(Ctx& ctx, const Entry& e, AgentConfig& a) {
   if (auto v = p.str("dashboard_url")) a.postmortems.dashboard_url = *v;
 }
 
+void readReplicaId(Ctx& ctx, const Entry& e, MapReader& m, AgentConfig& a) {
+  auto v = m.str("replica_id");
+  if (!v) return;
+  const bool ok =
+      !v->empty() && v->size() <= 128 && std::all_of(v->begin(), v->end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':';
+      });
+  if (!ok) {
+    ctx.error(ctx.loc(*e.doc, e.node),
+              "agent.replica_id must be 1-128 characters of letters, digits, '-', '_', '.', "
+              "':', got \"" +
+                  *v + "\"");
+    return;
+  }
+  a.replica_id = *v;
+}
+
 // One known agent key.
 void readAgentKey(Ctx& ctx, const std::string& key, const Entry& e, AgentConfig& a) {
   YAML::Node wrapper(YAML::NodeType::Map);
@@ -75,6 +93,17 @@ void readAgentKey(Ctx& ctx, const std::string& key, const Entry& e, AgentConfig&
       a.max_concurrent_probes = static_cast<int>(*v);
   } else if (key == "postmortems") {
     readPostmortems(ctx, e, a);
+  } else if (key == "replica_id") {
+    readReplicaId(ctx, e, m, a);
+  } else if (key == "leader_lease") {
+    if (auto d = m.duration("leader_lease", true, std::chrono::seconds(2))) {
+      if (*d > std::chrono::minutes(5)) {
+        ctx.error(ctx.loc(*e.doc, e.node),
+                  "agent.leader_lease must be at most 5m (failover waits for it)");
+      } else {
+        a.leader_lease = *d;
+      }
+    }
   }
 }
 
@@ -88,7 +117,9 @@ void parseAgent(Ctx& ctx, const std::map<std::string, Entry>& keys, AgentConfig&
                                                    "api_token",
                                                    "postmortems",
                                                    "default_notify",
-                                                   "max_concurrent_probes"};
+                                                   "max_concurrent_probes",
+                                                   "replica_id",
+                                                   "leader_lease"};
   for (const auto& [key, e] : keys) {
     // Keep the original key node's mark for unknown-key errors.
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {

@@ -50,6 +50,10 @@ struct AgentConfig {
   std::vector<std::string> default_notify;
   std::vector<Location> default_notify_locs;  // parallel to default_notify
   int max_concurrent_probes = 8;              // the worker pool size
+  // HA (state on PostgreSQL): this replica's id in the fleet ("" = hostname-pid)
+  // and the leader lease (failover takes at most about lease + lease/5).
+  std::string replica_id;
+  Duration leader_lease = 15s;
   Location loc;
 };
 

@@ -1,0 +1,169 @@
+#include "agent/fleet_schedule.hpp"
+
+#include "agent/metrics.hpp"
+#include "agent/scheduler.hpp"
+
+namespace datawatch {
+namespace {
+// A run's lease outlives its timeout by this much (cancellation, recording).
+constexpr Duration kLeaseMargin{std::chrono::seconds(10)};
+constexpr Duration kMaxJitter{std::chrono::seconds(30)};
+}  // namespace
+
+FleetProbe fleetProbe(const ScheduledProbe& p) {
+  return FleetProbe{p.name, p.source, p.every, p.timeout + kLeaseMargin,
+                    Scheduler::jitterFor(p.name, p.every, kMaxJitter)};
+}
+
+FleetClaimer::FleetClaimer(Fleet& fleet, std::shared_ptr<spdlog::logger> log, Metrics* metrics)
+    : fleet_(fleet), log_(std::move(log)), metrics_(metrics) {}
+
+FleetClaimer::~FleetClaimer() {
+  stop();
+}
+
+void FleetClaimer::start(std::function<void()> wake_loop) {
+  wake_loop_ = std::move(wake_loop);
+  thread_ = std::thread([this] { loop(); });
+}
+
+void FleetClaimer::stop() {
+  {
+    MutexLock lock(mu_);
+    stopping_ = true;
+    cv_.notifyAll();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void FleetClaimer::configure(std::vector<FleetProbe> probes, std::map<std::string, int> limits,
+                             int max_concurrent) {
+  MutexLock lock(mu_);
+  source_of_.clear();
+  for (const auto& p : probes) source_of_[p.name] = p.source;
+  probes_ = std::move(probes);
+  limits_ = std::move(limits);
+  max_concurrent_ = max_concurrent;
+  sync_pending_ = true;
+  cv_.notifyAll();
+}
+
+std::vector<FleetClaim> FleetClaimer::take() {
+  MutexLock lock(mu_);
+  std::vector<FleetClaim> out;
+  out.swap(inbox_);
+  return out;
+}
+
+void FleetClaimer::finished(const std::string& probe) {
+  MutexLock lock(mu_);
+  done_.push_back(probe);
+  if (running_ > 0) --running_;
+  auto src = source_of_.find(probe);
+  if (src != source_of_.end()) {
+    auto& n = running_per_source_[src->second];
+    if (n > 0) --n;
+  }
+  cv_.notifyAll();
+}
+
+FleetClaimer::Work FleetClaimer::collect() {
+  Work w;
+  if (sync_pending_) {
+    w.sync = probes_;
+    sync_pending_ = false;
+  }
+  w.limits = limits_;
+  w.done.swap(done_);
+  const size_t max = static_cast<size_t>(max_concurrent_);
+  w.capacity = running_ < max ? max - running_ : 0;
+  for (const auto& [source, limit] : limits_) {
+    const size_t used = running_per_source_[source];
+    const size_t lim = static_cast<size_t>(std::max(limit, 0));
+    w.free_per_source[source] = used < lim ? lim - used : 0;
+  }
+  return w;
+}
+
+void FleetClaimer::apply(Work& w) {
+  if (w.sync) {
+    if (auto st = fleet_.syncProbes(*w.sync, w.limits); !st) {
+      log_->warn("fleet: cannot update the shared probe schedule: {}; retrying", st.message());
+      MutexLock lock(mu_);
+      if (!sync_pending_) sync_pending_ = true;  // a newer configure() wins
+      w.capacity = 0;
+    }
+  }
+  if (!w.done.empty()) {
+    // A failed release costs nothing lasting: the lease expires by itself.
+    if (auto st = fleet_.release(w.done); !st)
+      log_->warn("fleet: cannot release {} probe lease(s): {}", w.done.size(), st.message());
+  }
+  if (w.capacity == 0) return;
+  auto claims = fleet_.claim(w.capacity, w.free_per_source);
+  if (!claims) {
+    log_->warn("fleet: cannot claim probe runs: {}", claims.error());
+    return;
+  }
+  if (claims->empty()) return;
+  if (metrics_) metrics_->probeClaims(claims->size());
+  {
+    MutexLock lock(mu_);
+    for (auto& c : *claims) {
+      ++running_;
+      auto src = source_of_.find(c.probe);
+      if (src != source_of_.end()) ++running_per_source_[src->second];
+      inbox_.push_back(std::move(c));
+    }
+  }
+  if (wake_loop_) wake_loop_();
+}
+
+void FleetClaimer::loop() {
+  MutexLock lock(mu_);
+  while (!stopping_) {
+    Work w = collect();
+    lock.unlock();
+    try {
+      apply(w);
+    } catch (const std::exception& ex) {  // a bug: logged, and claiming goes on
+      log_->error("fleet claim loop: {}", ex.what());
+    }
+    lock.lock();
+    if (stopping_) break;
+    auto news = [&]() REQUIRES(mu_) { return stopping_ || sync_pending_ || !done_.empty(); };
+    if (!news()) cv_.waitFor(lock, kPollInterval, news);
+  }
+}
+
+FleetSchedule::FleetSchedule(FleetClaimer& claimer, std::vector<ScheduledProbe> probes)
+    : claimer_(claimer), probes_(std::move(probes)), running_(probes_.size(), false) {
+  for (size_t i = 0; i < probes_.size(); ++i) by_name_[probes_[i].name] = i;
+}
+
+std::optional<size_t> FleetSchedule::find(const std::string& name) const {
+  auto it = by_name_.find(name);
+  if (it == by_name_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<Dispatch> FleetSchedule::takeDue(TimePoint /*now*/) {
+  std::vector<Dispatch> out;
+  for (auto& c : claimer_.take()) {
+    auto i = find(c.probe);
+    if (!i || running_[*i]) {  // gone from the config, or running here already
+      claimer_.finished(c.probe);
+      continue;
+    }
+    running_[*i] = true;
+    out.push_back(Dispatch{*i, c.due, 0});
+  }
+  return out;
+}
+
+void FleetSchedule::finished(size_t index, TimePoint /*now*/) {
+  running_[index] = false;
+  claimer_.finished(probes_[index].name);
+}
+
+}  // namespace datawatch

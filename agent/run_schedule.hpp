@@ -1,0 +1,51 @@
+#pragma once
+// RunSchedule: what ProbeLoop asks "which runs start now?". Two implementations:
+// - Scheduler (agent/scheduler.hpp): this process decides, from each probe's
+//   interval (one agent; SQLite or a single replica);
+// - FleetSchedule (agent/fleet_schedule.hpp): the fleet decides: runs this
+//   replica claimed in the shared PostgreSQL schedule (HA replicas).
+// Both guarantee: never two runs of one probe at once from this process, at
+// most max_concurrent runs in flight, at most the source's limit per source.
+// Not thread-safe: ProbeLoop calls it under its mutex.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/clock.hpp"
+
+namespace datawatch {
+
+struct ScheduledProbe {
+  std::string name;
+  std::string source;
+  Duration every{std::chrono::minutes(5)};
+  Duration timeout{std::chrono::seconds(30)};
+};
+
+struct Dispatch {
+  size_t index;     // into the probes given at construction
+  TimePoint due;    // when it should have started
+  uint64_t missed;  // runs skipped since the previous dispatch of this probe
+};
+
+class RunSchedule {
+ public:
+  virtual ~RunSchedule() = default;
+  // Every run that may start at `now`, earliest due first; marks them running.
+  virtual std::vector<Dispatch> takeDue(TimePoint now) = 0;
+  // Marks a run finished at `now`.
+  virtual void finished(size_t index, TimePoint now) = 0;
+  // A run of a probe this schedule does not have (a probe the previous
+  // configuration had, removed by a reload while it ran) finished.
+  virtual void finishedUnscheduled(const std::string& name) { (void)name; }
+  // The earliest time a call to takeDue() can return something, or nullopt
+  // when nothing can start until a running probe finishes or the loop is woken.
+  virtual std::optional<TimePoint> nextWakeup() const = 0;
+  virtual const ScheduledProbe& probe(size_t index) const = 0;
+  // The index of the probe named `name`, if it is scheduled.
+  virtual std::optional<size_t> find(const std::string& name) const = 0;
+};
+
+}  // namespace datawatch
