@@ -536,6 +536,8 @@ nlohmann::json Agent::status() {
   j["alerts"] = nlohmann::json::array();
   if (auto l = leading()) {
     for (const auto& a : l->lifecycle.firing()) j["alerts"].push_back(toJson(a));
+  } else if (store_) {  // an HA follower: as the leader last stored them
+    for (const auto& a : AlertLifecycle::storedFiring(*store_)) j["alerts"].push_back(toJson(a));
   }
   std::map<std::string, FleetProbeOwner> ran_by;
   if (fleet_) {

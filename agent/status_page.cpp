@@ -54,6 +54,35 @@ constexpr const char* kStyle =
     "top:0;bottom:0}.ok i{background:#2da44e}.low i{background:#bf8700}.out i{background:#cf222e}"
     "small{color:#57606a}a{color:#0969da}";
 
+// HA: which replica claimed the probe's last run.
+std::string ranBy(const json& probe) {
+  const auto by = probe.value("ran_by", json());
+  if (!by.is_object()) return "";
+  return " <small>by " + esc(by.value("replica", json())) + "</small>";
+}
+
+// HA: this replica, the leader and every live replica.
+std::string fleetSection(const json& fleet, const json& now) {
+  if (!fleet.is_object()) return "";
+  std::string html = "<h2>Fleet</h2><p>this replica <b>" + esc(fleet.value("replica", json())) +
+                     "</b> (" + esc(fleet.value("role", json())) + ") &middot; leader " +
+                     esc(fleet.value("leader", json())) + " &middot; epoch " +
+                     esc(fleet.value("epoch", json())) +
+                     (fleet.value("config_mismatch", false)
+                          ? " &middot; <span class=\"fail\">config differs from the leader's</span>"
+                          : "") +
+                     "</p><table><tr><th>replica</th><th>role</th><th>config</th><th>started</th>"
+                     "<th>last heartbeat</th></tr>\n";
+  for (const auto& r : fleet.value("replicas", json::array())) {
+    html += "<tr><td>" + esc(r.value("id", json())) + "</td><td>" +
+            (r.value("leader", false) ? "leader" : "follower") + "</td><td>" +
+            esc(r.value("config_hash", json())) + "</td><td>" +
+            xmlEscape(ago(r.value("started_at", json()), now)) + "</td><td>" +
+            xmlEscape(ago(r.value("last_seen", json()), now)) + "</td></tr>\n";
+  }
+  return html + "</table>\n";
+}
+
 }  // namespace
 
 std::string renderStatusPage(const json& status) {
@@ -86,6 +115,7 @@ std::string renderStatusPage(const json& status) {
       (incidents.empty() ? "pass" : "fail") + "\">" + std::to_string(incidents.size()) +
       " open incidents</span></p></header>\n";
 
+  html += fleetSection(status.value("fleet", json()), now);
   if (!slos.empty()) {
     html +=
         "<h2>SLOs</h2><table><tr><th>SLO</th><th>objective</th><th>SLI</th>"
@@ -188,7 +218,7 @@ std::string renderStatusPage(const json& status) {
             "\">" + xmlEscape(st.empty() ? "pending" : st) + "</td><td>" + xmlEscape(value) +
             "</td><td>" +
             xmlEscape(last.is_object() ? ago(last.value("observed_at", json()), now) : "") +
-            "</td><td class=\"msg\">" +
+            ranBy(p) + "</td><td class=\"msg\">" +
             xmlEscape(last.is_object() ? last.value("message", "") : "") + "</td></tr>\n";
   }
   html += "</table></body></html>\n";

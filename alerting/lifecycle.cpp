@@ -31,15 +31,21 @@ LifecycleStep AlertLifecycle::configure(std::shared_ptr<const config::Config> cf
   return out;
 }
 
-size_t AlertLifecycle::restore(TimePoint now, std::vector<AlertChange>& changes) {
-  if (!store_) return 0;
-  auto saved = store_->loadSnapshot(kAlertsSnapshot);
-  if (!saved) warnings_.push_back(saved.error() + " (firing alerts not restored)");
+std::vector<Alert> AlertLifecycle::storedFiring(StateStore& store) {
   std::vector<Alert> firing;
+  auto saved = store.loadSnapshot(kAlertsSnapshot);
   if (saved && *saved && (*saved)->is_array()) {
     for (const auto& j : **saved)
       if (auto a = alertFromJson(j)) firing.push_back(*a);
   }
+  return firing;
+}
+
+size_t AlertLifecycle::restore(TimePoint now, std::vector<AlertChange>& changes) {
+  if (!store_) return 0;
+  if (auto saved = store_->loadSnapshot(kAlertsSnapshot); !saved)
+    warnings_.push_back(saved.error() + " (firing alerts not restored)");
+  const std::vector<Alert> firing = storedFiring(*store_);
   auto silences = store_->loadSnapshot(kSilencesSnapshot);
   if (!silences) warnings_.push_back(silences.error() + " (API silences not restored)");
   if (silences && *silences) silences_.restoreApiSilences(**silences);

@@ -114,6 +114,9 @@ class AlertLifecycle {
   std::vector<Silence> silences(TimePoint now) EXCLUDES(mu_);
 
   std::vector<Alert> firing() const EXCLUDES(mu_);
+  // The firing alerts as the last commit stored them (what an HA follower,
+  // which has no lifecycle, shows); empty when the store cannot tell.
+  static std::vector<Alert> storedFiring(StateStore& store);
   bool isFiring(const std::string& alert_id) const EXCLUDES(mu_);
   // Warnings met while restoring (unreadable snapshots), for the caller's log.
   std::vector<std::string> takeWarnings() EXCLUDES(mu_);
