@@ -49,6 +49,18 @@ void record(YAML::Emitter& y, const std::string& name, const std::string& expr,
     << slo << YAML::EndMap << YAML::EndMap;
 }
 
+// Events of the fleet over [w]. Every replica's SLO engine follows the shared
+// run feed, so each replica counts every event of the fleet (from its start):
+// the sum over the replicas' series is divided by the number of replicas
+// exporting the counter now. Exact with a steady fleet and one replica; a pod
+// that restarts leaves its old series' increase in the sum, as it should.
+std::string fleetIncrease(const std::string& metric, const std::string& slo, Duration w) {
+  const std::string sel = sloSelector(metric, slo);
+  return "sum(increase(" + sel + "[" + formatDuration(w) + "])) / count(" + sel + ")";
+}
+
+// The error ratio: a ratio of sums is the fleet's ratio with any number of
+// replicas (each replica's ratio is the fleet's), so no division is needed.
 std::string ratioRate(const std::string& slo, Duration w) {
   const std::string r = "[" + formatDuration(w) + "]";
   return "sum(increase(" + sloSelector("datawatch_slo_bad_events_total", slo) + r +
@@ -73,9 +85,7 @@ void sloGroups(YAML::Emitter& y, const config::Config& cfg, const config::SloCon
   if (slo.alerting.min_bad_events > 0) {
     for (Duration w : long_windows) {
       record(y, "slo:sli_bad_events:increase" + formatDuration(w),
-             "sum(increase(" + sloSelector("datawatch_slo_bad_events_total", slo.name) + "[" +
-                 formatDuration(w) + "]))",
-             slo.name);
+             fleetIncrease("datawatch_slo_bad_events_total", slo.name, w), slo.name);
     }
   }
   for (const char* severity : {"page", "ticket"}) {
@@ -127,9 +137,9 @@ void sloGroups(YAML::Emitter& y, const config::Config& cfg, const config::SloCon
   record(y, "slo:error_budget:ratio", "vector(" + number(budget) + ")", slo.name);
   // As the agent: the budget is that of a full window at the probes' cadence.
   record(y, "slo:period_error_budget_remaining:ratio",
-         "1 - sum(increase(" + sloSelector("datawatch_slo_bad_events_total", slo.name) + "[" +
-             period + "])) / (" + number(budget) + " * clamp_min(sum(increase(" +
-             sloSelector("datawatch_slo_events_total", slo.name) + "[" + period + "])), " +
+         "1 - (" + fleetIncrease("datawatch_slo_bad_events_total", slo.name, slo.window) + ") / (" +
+             number(budget) + " * clamp_min(" +
+             fleetIncrease("datawatch_slo_events_total", slo.name, slo.window) + ", " +
              number(planned) + "))",
          slo.name);
   y << YAML::EndSeq << YAML::EndMap;

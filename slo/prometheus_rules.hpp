@@ -16,6 +16,13 @@
 // counter step is 0 / 0, no sample, and the alert would resolve in the middle of
 // an outage; a range of two intervals always holds a step, whatever the scrape
 // phase and the probes' jitter (up to one interval).
+//
+// With N replicas scraped (agent.state: postgres://, docs/deployment.md) every
+// replica's SLO engine follows the shared run feed and counts every event of
+// the fleet: error ratios are ratios of sums (the same with any N), and event
+// counts (min_bad_events, the period's budget) divide the sum over the
+// replicas' series by the number of series. The not-reporting alert takes the
+// max of a gauge every replica exports alike.
 
 #include <string>
 

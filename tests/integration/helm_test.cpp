@@ -2,7 +2,10 @@
 // template actions balance, every .Values reference exists in values.yaml and
 // every value is used, the chart's dashboards are the files in dashboards/, and
 // the example values' PrometheusRule is exactly `datawatch rules` on the example
-// config.
+// config. The Deployment, PodDisruptionBudget and PVC are rendered by a small
+// template renderer (helm_render.hpp) with the chart's values and an override,
+// as `helm template` would: SQLite keeps one replica, PostgreSQL state allows
+// a fleet (RollingUpdate, PDB, spread across nodes, no PVC).
 
 #include <yaml-cpp/yaml.h>
 
@@ -11,6 +14,7 @@
 #include <regex>
 #include <set>
 
+#include "tests/integration/helm_render.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace datawatch::testing;
@@ -62,6 +66,34 @@ std::map<std::string, std::string> templates() {
   return out;
 }
 
+// `helm template -f override` of one template file ("" when it renders nothing).
+std::string render(const std::string& file, const std::string& override_yaml) {
+  using helm_render::json;
+  json values = helm_render::fromYaml(YAML::LoadFile((kChart / "values.yaml").string()));
+  if (!override_yaml.empty())
+    helm_render::merge(values, helm_render::fromYaml(YAML::Load(override_yaml)));
+  const YAML::Node chart = YAML::LoadFile((kChart / "Chart.yaml").string());
+  json root = {{"Values", values},
+               {"Chart",
+                {{"Name", chart["name"].as<std::string>()},
+                 {"Version", chart["version"].as<std::string>()},
+                 {"AppVersion", chart["appVersion"].as<std::string>()}}},
+               {"Release", {{"Name", "dw"}, {"Service", "Helm"}}},
+               {"Template", {{"BasePath", "datawatch/templates"}}}};
+  helm_render::Renderer r(root, templates());
+  return r.render(file);
+}
+
+YAML::Node renderYaml(const std::string& file, const std::string& override_yaml) {
+  const std::string text = render(file, override_yaml);
+  INFO(text);
+  return YAML::Load(text);
+}
+
+const char* kPostgres2 =
+    "replicaCount: 2\n"
+    "config: {agent: {state: 'postgresql://dw:${DATAWATCH_STATE_PASSWORD}@pg:5432/dw'}}\n";
+
 }  // namespace
 
 TEST_CASE("the chart parses and its template actions balance", "[helm]") {
@@ -72,6 +104,7 @@ TEST_CASE("the chart parses and its template actions balance", "[helm]") {
   CHECK(chart["appVersion"].as<std::string>() == values["image"]["tag"].as<std::string>());
   CHECK(values["image"]["tag"].as<std::string>() != "latest");
   REQUIRE(YAML::LoadFile((kChart / "ci/example-values.yaml").string()).IsMap());
+  REQUIRE(YAML::LoadFile((kChart / "ci/ha-values.yaml").string()).IsMap());
   const std::regex open(R"(\{\{-?\s*(if|with|range|define)\b)");
   const std::regex end(R"(\{\{-?\s*end\b)");
   for (const auto& [name, text] : templates()) {
@@ -184,4 +217,81 @@ TEST_CASE("the deployment mounts the config as a directory, probes health, runs 
   CHECK(
       YAML::LoadFile((kChart / "values.yaml").string())["dashboards"]["label"].as<std::string>() ==
       "grafana_dashboard");
+}
+
+TEST_CASE("the chart refuses replicas on a SQLite state store", "[helm]") {
+  // The default (SQLite): one replica, Recreate, a PVC, no PDB, no spread.
+  const YAML::Node d = renderYaml("deployment.yaml", "");
+  CHECK(d["spec"]["replicas"].as<int>() == 1);
+  CHECK(d["spec"]["strategy"]["type"].as<std::string>() == "Recreate");
+  CHECK_FALSE(d["spec"]["template"]["spec"]["topologySpreadConstraints"]);
+  CHECK(render("pdb.yaml", "").find_first_not_of(" \n") == std::string::npos);
+  CHECK(renderYaml("pvc.yaml", "")["kind"].as<std::string>() == "PersistentVolumeClaim");
+  // Two replicas on one SQLite file: refused with a message that says what to do.
+  for (const std::string state : {"sqlite:///var/lib/datawatch/state.db", "${STATE_DSN}"}) {
+    INFO(state);
+    const std::string values = "replicaCount: 2\nconfig: {agent: {state: '" + state + "'}}\n";
+    try {
+      render("deployment.yaml", values);
+      FAIL("rendered replicaCount 2 on " << state);
+    } catch (const helm_render::Failed& e) {
+      CHECK_THAT(e.what(), Catch::Contains("replicaCount 2 needs a PostgreSQL state store"));
+      CHECK_THAT(e.what(), Catch::Contains("postgres://"));
+    }
+  }
+}
+
+TEST_CASE("with PostgreSQL state the chart runs a fleet: rolling, spread, a PDB, no PVC",
+          "[helm]") {
+  const std::string ha = readFile(kChart / "ci/ha-values.yaml");
+  const YAML::Node d = renderYaml("deployment.yaml", ha);
+  const YAML::Node pod = d["spec"]["template"]["spec"];
+  CHECK(d["spec"]["replicas"].as<int>() == 3);
+  CHECK(d["spec"]["strategy"]["type"].as<std::string>() == "RollingUpdate");
+  CHECK(d["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"].as<int>() == 0);
+  const YAML::Node spread = pod["topologySpreadConstraints"][0];
+  CHECK(spread["topologyKey"].as<std::string>() == "kubernetes.io/hostname");
+  CHECK(spread["whenUnsatisfiable"].as<std::string>() == "ScheduleAnyway");
+  CHECK(spread["maxSkew"].as<int>() == 1);
+  CHECK(spread["labelSelector"]["matchLabels"]["app.kubernetes.io/instance"].as<std::string>() ==
+        "dw");
+  CHECK(d["spec"]["selector"]["matchLabels"]["app.kubernetes.io/instance"].as<std::string>() ==
+        "dw");
+  // The replica id is the pod's name; the state password comes from its Secret.
+  std::map<std::string, YAML::Node> env;
+  for (const auto& e : pod["containers"][0]["env"])
+    env[e["name"].as<std::string>()] = YAML::Node(e);
+  CHECK(env.at("DATAWATCH_REPLICA_ID")["valueFrom"]["fieldRef"]["fieldPath"].as<std::string>() ==
+        "metadata.name");
+  const YAML::Node pw = env.at("DATAWATCH_STATE_PASSWORD")["valueFrom"]["secretKeyRef"];
+  CHECK(pw["name"].as<std::string>() == "datawatch-pg-app");
+  CHECK(pw["key"].as<std::string>() == "password");
+  const YAML::Node config = YAML::Load(ha)["config"]["agent"];
+  CHECK(config["replica_id"].as<std::string>() == "${DATAWATCH_REPLICA_ID}");
+  CHECK(config["state"].as<std::string>().find("${DATAWATCH_STATE_PASSWORD}") != std::string::npos);
+  // The state volume is an emptyDir: no claim, even with persistence enabled.
+  for (const auto& v : pod["volumes"])
+    if (v["name"].as<std::string>() == "state") CHECK(v["emptyDir"]);
+  CHECK(render("pvc.yaml", ha).find_first_not_of(" \n") == std::string::npos);
+  CHECK(render("pvc.yaml", kPostgres2).find_first_not_of(" \n") == std::string::npos);
+  const YAML::Node pdb = renderYaml("pdb.yaml", ha);
+  CHECK(pdb["kind"].as<std::string>() == "PodDisruptionBudget");
+  CHECK(pdb["spec"]["maxUnavailable"].as<int>() == 1);
+  CHECK_FALSE(pdb["spec"]["minAvailable"]);
+  CHECK(pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"].as<std::string>() ==
+        "datawatch");
+
+  // postgresql:// too, with the defaults: minAvailable 1; the PDB and the spread
+  // can be switched off; one replica on PostgreSQL rolls too, without a PDB.
+  CHECK(renderYaml("pdb.yaml", kPostgres2)["spec"]["minAvailable"].as<int>() == 1);
+  CHECK(render("pdb.yaml", std::string(kPostgres2) + "podDisruptionBudget: {enabled: false}\n")
+            .find_first_not_of(" \n") == std::string::npos);
+  CHECK_FALSE(renderYaml(
+      "deployment.yaml",
+      std::string(kPostgres2) + "topologySpread: {enabled: false}\n")["spec"]["template"]["spec"]
+                                                                     ["topologySpreadConstraints"]);
+  const std::string one = "config: {agent: {state: 'postgres://dw@pg/dw'}}\n";
+  CHECK(renderYaml("deployment.yaml", one)["spec"]["strategy"]["type"].as<std::string>() ==
+        "RollingUpdate");
+  CHECK(render("pdb.yaml", one).find_first_not_of(" \n") == std::string::npos);
 }

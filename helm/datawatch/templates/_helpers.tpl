@@ -36,3 +36,18 @@ app.kubernetes.io/component: agent
 {{- default "default" .Values.serviceAccount.name }}
 {{- end }}
 {{- end }}
+
+{{/* "true" when the state store is PostgreSQL (shared state: replicas allowed), else "". */}}
+{{- define "datawatch.postgres" -}}
+{{- $state := toString .Values.config.agent.state -}}
+{{- if or (hasPrefix "postgres://" $state) (hasPrefix "postgresql://" $state) -}}
+true
+{{- end -}}
+{{- end }}
+
+{{/* Refuses what cannot work: several writers on one SQLite file. */}}
+{{- define "datawatch.validate" -}}
+{{- if and (gt (int .Values.replicaCount) 1) (not (include "datawatch.postgres" .)) -}}
+{{- fail (printf "replicaCount %v needs a PostgreSQL state store: config.agent.state is %q; SQLite has one writer. Set config.agent.state to postgres://... (docs/deployment.md, High availability) or replicaCount to 1." .Values.replicaCount (toString .Values.config.agent.state)) -}}
+{{- end -}}
+{{- end }}
