@@ -85,25 +85,45 @@ FleetClaimer::Work FleetClaimer::collect() {
   return w;
 }
 
+void FleetClaimer::trouble(const std::string& what) {
+  if (in_trouble_) return;  // logged once per outage, not every poll
+  in_trouble_ = true;
+  log_->warn("fleet: {}; retrying every {} ms", what,
+             std::chrono::duration_cast<std::chrono::milliseconds>(kPollInterval).count());
+}
+
 void FleetClaimer::apply(Work& w) {
   if (w.sync) {
     if (auto st = fleet_.syncProbes(*w.sync, w.limits); !st) {
-      log_->warn("fleet: cannot update the shared probe schedule: {}; retrying", st.message());
+      trouble("cannot update the shared probe schedule: " + st.message());
       MutexLock lock(mu_);
       if (!sync_pending_) sync_pending_ = true;  // a newer configure() wins
       w.capacity = 0;
+      w.failed = true;
     }
   }
   if (!w.done.empty()) {
-    // A failed release costs nothing lasting: the lease expires by itself.
-    if (auto st = fleet_.release(w.done); !st)
-      log_->warn("fleet: cannot release {} probe lease(s): {}", w.done.size(), st.message());
+    // Retried until it works (the state database restarting): an unreleased
+    // lease would keep its probe from running until it expired.
+    if (auto st = fleet_.release(w.done); !st) {
+      trouble("cannot release " + std::to_string(w.done.size()) +
+              " probe lease(s): " + st.message());
+      MutexLock lock(mu_);
+      done_.insert(done_.end(), w.done.begin(), w.done.end());
+      w.capacity = 0;
+      w.failed = true;
+    }
   }
   if (w.capacity == 0) return;
   auto claims = fleet_.claim(w.capacity, w.free_per_source);
   if (!claims) {
-    log_->warn("fleet: cannot claim probe runs: {}", claims.error());
+    trouble("cannot claim probe runs: " + claims.error());
+    w.failed = true;
     return;
+  }
+  if (in_trouble_) {
+    log_->info("fleet: the shared probe schedule answers again");
+    in_trouble_ = false;
   }
   if (claims->empty()) return;
   if (metrics_) metrics_->probeClaims(claims->size());
@@ -131,7 +151,11 @@ void FleetClaimer::loop() {
     }
     lock.lock();
     if (stopping_) break;
-    auto news = [&]() REQUIRES(mu_) { return stopping_ || sync_pending_ || !done_.empty(); };
+    // A failed database call waits a poll interval before it is tried again.
+    const bool retrying = w.failed;
+    auto news = [&]() REQUIRES(mu_) {
+      return stopping_ || ((sync_pending_ || !done_.empty()) && !retrying);
+    };
     if (!news()) cv_.waitFor(lock, kPollInterval, news);
   }
 }

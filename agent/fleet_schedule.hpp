@@ -67,10 +67,12 @@ class FleetClaimer {
     std::vector<std::string> done;
     size_t capacity = 0;
     std::map<std::string, size_t> free_per_source;
+    bool failed = false;  // a database call failed: wait a poll interval
   };
   void loop();
   Work collect() REQUIRES(mu_);
   void apply(Work& w) EXCLUDES(mu_);
+  void trouble(const std::string& what);
 
   Fleet& fleet_;
   std::shared_ptr<spdlog::logger> log_;
@@ -88,6 +90,7 @@ class FleetClaimer {
   size_t running_ GUARDED_BY(mu_) = 0;  // claimed and not finished
   std::map<std::string, size_t> running_per_source_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
+  bool in_trouble_ = false;  // the claim thread's own: a failure is being retried
   std::thread thread_;
 };
 
