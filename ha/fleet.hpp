@@ -4,7 +4,7 @@
 // the coordination engine, as in River, Oban and graphile-worker: rows, row
 // locks and the database's clock; no gossip, no consensus of our own.
 //
-// Tables (created by the state store's migrations, store/postgres_ha_schema.cpp):
+// Tables (created by the state store's migrations, store/postgres_ha_schema.hpp):
 //   dw_replicas(id, config_hash, started_at, last_seen)        one heartbeat row each
 //   dw_leader(id = 1, epoch, owner, lease_until, config_hash)  the leader lease
 //   dw_schedule(probe, source, every_ms, lease_ms, next_run, lease_until, owner,
@@ -31,7 +31,9 @@
 // - Per-source max_connections holds fleet-wide: a probe of source S is claimed
 //   only while fewer than max_connections rows of S hold an unexpired lease
 //   (claims serialise on a transaction-scoped advisory lock, so two replicas
-//   cannot both take the last slot).
+//   cannot both take the last slot). A replica paused inside a claim
+//   transaction loses it (and the lock) after idle_in_transaction_session_timeout
+//   (the statement timeout, at least 1 s), so it cannot stall the fleet's claims.
 // - beat() never waits behind claim()/release(): they use separate connections.
 // Thread-safety: beat()/resign() from one thread, claim()/release()/syncProbes()
 // from another; the read-only accessors from any thread.
@@ -60,16 +62,24 @@ struct FleetOptions {
   Duration statement_timeout{std::chrono::seconds(5)};
 };
 
-// What one beat() saw.
+// What one beat() saw. The flags compare with the previous beat() (a failed
+// beat changes nothing: the local deadline alone ends leadership meanwhile).
 struct FleetState {
-  bool leader = false;    // this replica holds the lease (until leader_valid_until)
-  int64_t epoch = 0;      // the current leader epoch in the database
-  std::string leader_id;  // "" when no replica holds an unexpired lease
-  std::string leader_config_hash;
-  int live_replicas = 0;  // heartbeats younger than replica_ttl, this one included
-  std::chrono::steady_clock::time_point leader_valid_until{};  // local deadline
-  bool became_leader = false;    // this beat acquired the lease (a new epoch)
-  bool lost_leadership = false;  // this replica was leader and no longer is
+  // This replica holds the lease (until leader_valid_until). False also when the
+  // answer came back after its own local deadline: such a lease does not count.
+  bool leader = false;
+  int64_t epoch = 0;               // the current leader epoch in the database
+  std::string leader_id;           // "" when no replica holds an unexpired lease
+  std::string leader_config_hash;  // "" when no replica holds an unexpired lease
+  int live_replicas = 0;           // heartbeats younger than replica_ttl, this one included
+  // Local deadline: steady clock before the statement was sent + lease - lease/5.
+  std::chrono::steady_clock::time_point leader_valid_until{};
+  // This beat holds an epoch the previous beat did not: acquired, or re-acquired
+  // after this replica's own lease lapsed in the database (then lost_leadership
+  // is set too: the old epoch is over, state built on it must be rebuilt).
+  bool became_leader = false;
+  // The previous beat held an epoch this one does not hold.
+  bool lost_leadership = false;
 };
 
 struct FleetReplica {
@@ -130,9 +140,15 @@ class Fleet {
   // listed, earliest next_run first, honouring the fleet-wide source limits.
   virtual Result<std::vector<FleetClaim>> claim(
       size_t max_runs, const std::map<std::string, size_t>& free_per_source) = 0;
-  // Ends the leases of finished runs (rows this replica owns).
+  // A claim's `due` is the grid point it was claimed for (the row's next_run
+  // before the claim): one claim per (probe, due) fleet-wide. A probe overdue by
+  // several intervals (its replica died) runs once, for the earliest missed
+  // point, and its next_run jumps past now.
+  // Ends the leases of finished runs (rows this replica owns; a lease that
+  // expired and was claimed by another replica is not this one's any more).
   virtual Status release(const std::vector<std::string>& probes) = 0;
-  // The earliest next_run among known probes (for the claim loop's sleep).
+  // The earliest next_run among known probes (for the claim loop's sleep),
+  // a leased row counting from its lease's end. Database time.
   virtual Result<std::optional<TimePoint>> nextDue() = 0;
 
   virtual Result<std::vector<FleetReplica>> replicas() = 0;

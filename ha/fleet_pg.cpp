@@ -251,11 +251,12 @@ Result<std::vector<FleetClaim>> PgFleet::claim(
   // Rows of full sources are filtered in SQL; the bound leaves room for rows
   // this replica has no free slot for.
   const auto bound = static_cast<int64_t>(std::min<size_t>(max_runs * 4 + 64, 10000));
+  const std::string known = known_;  // lambdas are analysed apart from the lock
   Status s = work_link_.run("claim", [&](pqxx::connection& c) {
     out.clear();
     pqxx::nontransaction tx(c);
     tx.exec(fleet_sql::kClaimLock);
-    auto r = tx.exec_prepared("dw_claim_due", known_, bound);
+    auto r = tx.exec_prepared("dw_claim_due", known, bound);
     std::vector<DueRow> rows;
     rows.reserve(r.size());
     for (const auto& row : r) {
@@ -291,9 +292,10 @@ Result<std::optional<TimePoint>> PgFleet::nextDue() {
   MutexLock lock(work_mu_);
   std::optional<TimePoint> out;
   if (!any_known_) return out;
+  const std::string known = known_;
   Status s = work_link_.run("next due", [&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    auto row = tx.exec_prepared1("dw_next_due", known_);
+    auto row = tx.exec_prepared1("dw_next_due", known);
     if (!row[0].is_null()) out = fromMicros(row[0].as<int64_t>());
   });
   if (!s.ok()) return s;
@@ -320,9 +322,10 @@ Result<std::map<std::string, FleetProbeOwner>> PgFleet::probeOwners() {
   MutexLock lock(work_mu_);
   std::map<std::string, FleetProbeOwner> out;
   if (!any_known_) return out;
+  const std::string known = known_;
   Status s = work_link_.run("probe owners", [&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
-    auto r = tx.exec_prepared("dw_probe_owners", known_);
+    auto r = tx.exec_prepared("dw_probe_owners", known);
     for (const auto& row : r) {
       out[row[0].as<std::string>()] = {
           row[1].as<std::string>(),
