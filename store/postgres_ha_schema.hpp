@@ -32,6 +32,8 @@ CREATE TABLE dw_schedule (
   claims      bigint NOT NULL DEFAULT 0
 );
 CREATE INDEX dw_schedule_due ON dw_schedule (next_run);
+-- The leased rows (few: release() clears the lease): a claim counts them per source.
+CREATE INDEX dw_schedule_leased ON dw_schedule (source) WHERE lease_until IS NOT NULL;
 CREATE TABLE dw_source_limits (
   source          text PRIMARY KEY,
   max_connections int NOT NULL
