@@ -134,10 +134,13 @@ void Agent::followFeed() {
   for (int pages = 0; pages < kFeedPagesPerTick; ++pages) {
     auto page = store_->runFeed(feed_cursor_, kFeedPage);
     if (!page) {
-      log_->warn("fleet: cannot read the run feed: {}", page.error());
+      if (!feed_trouble_) log_->warn("fleet: cannot read the run feed: {}", page.error());
+      feed_trouble_ = true;  // logged once per outage
       metrics_.stateStoreError();
       return;
     }
+    if (feed_trouble_) log_->info("fleet: the run feed answers again");
+    feed_trouble_ = false;
     feed_cursor_ = page->cursor;
     for (const auto& r : page->runs) {
       // Runs of one probe come in order (one run at a time fleet-wide); the
