@@ -18,30 +18,16 @@
 // postmaster.pid when the DSN's role may read data_directory and the server
 // runs on this host.
 
-#include <httplib.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <chrono>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
-#include <pqxx/pqxx>
-#include <sstream>
-#include <string>
-#include <thread>
-#include <vector>
-
 #include <sqlite3.h>
 
+#include <pqxx/pqxx>
+
+#include "bench/ha_procs.hpp"
 #include "ha/fleet.hpp"
 #include "store/postgres_ha_schema.hpp"
 
 using namespace datawatch;
-using Steady = std::chrono::steady_clock;
+using namespace datawatch::bench;
 namespace fs = std::filesystem;
 
 namespace {
@@ -54,14 +40,6 @@ struct Options {
   int kills = 10;
   bool quick = false;
 };
-
-double since(Steady::time_point t0) {
-  return std::chrono::duration<double>(Steady::now() - t0).count();
-}
-
-void sleepFor(double s) {
-  std::this_thread::sleep_for(std::chrono::duration<double>(s));
-}
 
 int64_t wallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -113,33 +91,6 @@ class BenchDb {
   std::string server_, name_, dsn_;
 };
 
-// --- CPU from /proc ---------------------------------------------------------
-
-// utime+stime (and cutime+cstime with `children`) of a pid, in seconds; -1 if gone.
-double procCpu(pid_t pid, bool children = false) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string s;
-  if (!std::getline(in, s)) return -1;
-  std::istringstream f(s.substr(s.rfind(')') + 2));
-  std::vector<std::string> v{std::istream_iterator<std::string>(f), {}};
-  if (v.size() < 15) return -1;
-  // after "pid (comm) ": state=0 ... utime=11 stime=12 cutime=13 cstime=14
-  double t = std::stod(v[11]) + std::stod(v[12]);
-  if (children) t += std::stod(v[13]) + std::stod(v[14]);
-  return t / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-pid_t parentOf(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string s;
-  if (!std::getline(in, s)) return -1;
-  std::istringstream f(s.substr(s.rfind(')') + 2));
-  std::string state;
-  pid_t ppid = -1;
-  f >> state >> ppid;
-  return ppid;
-}
-
 // The server's postmaster pid from DATA_DIR/postmaster.pid, or -1.
 pid_t postmasterPid(const std::string& dsn) {
   try {
@@ -149,88 +100,6 @@ pid_t postmasterPid(const std::string& dsn) {
   } catch (const std::exception&) {
   }
   return -1;
-}
-
-// The whole server: the postmaster with its reaped children, plus live backends.
-double serverCpu(pid_t postmaster) {
-  if (postmaster <= 0) return -1;
-  double t = procCpu(postmaster, true);
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    const auto name = e.path().filename().string();
-    if (!std::all_of(name.begin(), name.end(), ::isdigit)) continue;
-    const pid_t p = std::stoi(name);
-    if (parentOf(p) == postmaster) t += std::max(0.0, procCpu(p));
-  }
-  return t;
-}
-
-// --- replicas ---------------------------------------------------------------
-
-struct Replica {
-  std::string id;
-  int port = 0;
-  pid_t pid = -1;
-};
-
-int freePort() {
-  static int next = 20000 + static_cast<int>(getpid() % 20000);
-  return next++;
-}
-
-Replica spawn(const Options& o, const std::string& config, const std::string& id,
-              const std::string& state_dsn, const std::string& logdir) {
-  Replica r{id, freePort(), -1};
-  const std::string listen = "127.0.0.1:" + std::to_string(r.port);
-  const std::string log = logdir + "/" + id + ".log";
-  r.pid = fork();
-  if (r.pid == 0) {
-    setenv("DW_BENCH_REPLICA", id.c_str(), 1);
-    setenv("DW_BENCH_STATE", state_dsn.c_str(), 1);
-    FILE* f = std::freopen(log.c_str(), "w", stdout);
-    if (f) dup2(fileno(stdout), STDERR_FILENO);
-    execl(o.binary.c_str(), o.binary.c_str(), "run", "-c", config.c_str(), "--listen",
-          listen.c_str(), "--log-level", "warn", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  return r;
-}
-
-void stopAll(std::vector<Replica>& rs) {
-  for (auto& r : rs)
-    if (r.pid > 0) kill(r.pid, SIGTERM);
-  for (auto& r : rs) {
-    if (r.pid <= 0) continue;
-    const auto t0 = Steady::now();
-    while (waitpid(r.pid, nullptr, WNOHANG) == 0) {
-      if (since(t0) > 15) {
-        kill(r.pid, SIGKILL);
-        waitpid(r.pid, nullptr, 0);
-        break;
-      }
-      sleepFor(0.05);
-    }
-    r.pid = -1;
-  }
-}
-
-// The replica's /api/v1/status, or null.
-nlohmann::json status(const Replica& r) {
-  httplib::Client c("127.0.0.1", r.port);
-  c.set_connection_timeout(1, 0);
-  c.set_read_timeout(2, 0);
-  auto res = c.Get("/api/v1/status");
-  if (!res || res->status != 200) return nullptr;
-  return nlohmann::json::parse(res->body, nullptr, false);
-}
-
-bool waitUp(const Replica& r, double timeout) {
-  const auto t0 = Steady::now();
-  while (since(t0) < timeout) {
-    if (waitpid(r.pid, nullptr, WNOHANG) != 0) return false;
-    if (!status(r).is_null()) return true;
-    sleepFor(0.1);
-  }
-  return false;
 }
 
 // The config every replica shares (replica id and state DSN from the environment,
@@ -318,6 +187,7 @@ struct ScaleRow {
   double runs_per_s = 0, window = 0;
   std::vector<double> replica_cpu;
   double pg_cpu = -1;
+  double host = 0;  // CPU s/s the whole host used in the window (other work included)
   DbStats d;
   bool stmts = false;
   StmtStats st;
@@ -328,7 +198,7 @@ ScaleRow scaleRun(const Options& o, int n, const std::string& dir, pid_t postmas
   const auto config = writeConfig(dir, o.probes, "15s");
   std::vector<Replica> rs;
   for (int i = 0; i < n; ++i)
-    rs.push_back(spawn(o, config, "r" + std::to_string(i + 1), db.dsn(), dir));
+    rs.push_back(spawn(o.binary, config, "r" + std::to_string(i + 1), db.dsn(), dir));
   ScaleRow row;
   row.replicas = n;
   for (auto& r : rs) {
@@ -344,12 +214,14 @@ ScaleRow scaleRun(const Options& o, int n, const std::string& dir, pid_t postmas
   std::vector<double> cpu0;
   for (auto& r : rs) cpu0.push_back(procCpu(r.pid));
   const double pg0 = serverCpu(postmaster);
+  const double host0 = hostBusy();
   const DbStats d0 = dbStats(db.dsn(), db.name());
   const int64_t w0 = wallMs();
   const auto t0 = Steady::now();
   sleepFor(o.seconds);
   const int64_t w1 = wallMs();
   row.window = since(t0);
+  row.host = (hostBusy() - host0) / row.window;
   for (size_t i = 0; i < rs.size(); ++i) row.replica_cpu.push_back(procCpu(rs[i].pid) - cpu0[i]);
   if (postmaster > 0) row.pg_cpu = serverCpu(postmaster) - pg0;
   sleepFor(1.5);  // runs in flight land; pending table stats are flushed (<= 1s)
@@ -369,7 +241,9 @@ void printScale(const std::vector<ScaleRow>& rows, int probes) {
       "\n1. throughput: %d sql probes (SELECT 1 on a 1-row SQLite file) every 1s, "
       "max_concurrent_probes 64\n",
       probes);
-  std::printf("   replicas  runs/s  of sched.  CPU s/s per replica     PG server CPU s/s\n");
+  std::printf(
+      "   replicas  runs/s  of sched.  CPU s/s per replica     PG server CPU s/s  "
+      "host busy CPU s/s  CPU ms/run (replicas+PG)\n");
   for (const auto& r : rows) {
     std::string cpu;
     for (double c : r.replica_cpu) {
@@ -377,15 +251,18 @@ void printScale(const std::vector<ScaleRow>& rows, int probes) {
       std::snprintf(b, sizeof b, "%s%.2f", cpu.empty() ? "" : " ", c / r.window);
       cpu += b;
     }
-    std::printf("   %8d  %6.0f  %8.0f%%  %-22s  %s\n", r.replicas, r.runs_per_s,
+    double total = std::max(0.0, r.pg_cpu);
+    for (double c : r.replica_cpu) total += c;
+    std::printf("   %8d  %6.0f  %8.0f%%  %-22s  %17s  %17.2f  %.3f\n", r.replicas, r.runs_per_s,
                 100.0 * r.runs_per_s / probes, cpu.c_str(),
-                r.pg_cpu < 0 ? "n/a" : std::to_string(r.pg_cpu / r.window).substr(0, 4).c_str());
+                r.pg_cpu < 0 ? "n/a" : std::to_string(r.pg_cpu / r.window).substr(0, 4).c_str(),
+                r.host, 1000.0 * total / std::max(1.0, r.runs_per_s * r.window));
   }
   std::printf(
       "\n   state database cost per run (steady-state window deltas / probe_runs inserted):\n");
   std::printf(
       "   replicas  xacts/run  dw_schedule upd/run  stmts/run (all)  claim stmts/run  "
-      "claim ms/run  all ms/run\n");
+      "claim ms/run* all ms/run\n");
   for (const auto& r : rows) {
     const double runs = std::max(1.0, r.d.runs_ins);
     std::printf("   %8d  %9.2f  %19.2f", r.replicas, r.d.xacts / runs, r.d.schedule_upd / runs);
@@ -396,16 +273,18 @@ void printScale(const std::vector<ScaleRow>& rows, int probes) {
       std::printf("  (pg_stat_statements not loaded)\n");
     }
   }
+  std::printf(
+      "   claim stmts: statements on dw_schedule or the claim lock (claim, release, next due);\n"
+      "   * their server time, which includes waiting for the fleet-wide claim lock.\n"
+      "   host busy: CPU s/s of every process on the host in the window (other work "
+      "included).\n");
 }
 
 // --- 2. one claim() through the Fleet API -------------------------------------
 
-void claimBench(const Options& o) {
-  BenchDb db(o.dsn, "dw_habench_claim");
-  one(db.dsn(), kPostgresHaSchemaSql);
-  const bool stmts = haveStatements(db.dsn());
+std::unique_ptr<Fleet> claimFleet(const std::string& dsn, int n) {
   FleetOptions fo;
-  fo.dsn = db.dsn();
+  fo.dsn = dsn;
   fo.replica_id = "bench";
   fo.config_hash = "h";
   auto fleet = Fleet::open(fo, std::make_shared<spdlog::logger>("bench"));
@@ -413,51 +292,57 @@ void claimBench(const Options& o) {
     std::fprintf(stderr, "ha_bench: %s\n", fleet.error().c_str());
     std::exit(1);
   }
-  auto& f = **fleet;
   std::vector<FleetProbe> probes;
-  for (int i = 0; i < o.probes; ++i)
+  for (int i = 0; i < n; ++i)
     probes.push_back({"p" + std::to_string(i), "tiny", std::chrono::seconds(1),
                       std::chrono::seconds(35), Duration{}});
-  if (auto st = f.syncProbes(probes, {{"tiny", 256}}); !st) {
+  if (auto st = (*fleet)->syncProbes(probes, {{"tiny", 256}}); !st) {
     std::fprintf(stderr, "ha_bench: syncProbes: %s\n", st.message().c_str());
     std::exit(1);
   }
+  return std::move(fleet).value();
+}
+
+double mean(const std::vector<double>& v) {
+  double t = 0;
+  for (double x : v) t += x;
+  return v.empty() ? 0 : t / static_cast<double>(v.size());
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+void claimBench(const Options& o) {
+  BenchDb db(o.dsn, "dw_habench_claim");
+  one(db.dsn(), kPostgresHaSchemaSql);
+  const bool stmts = haveStatements(db.dsn());
+  auto fleet = claimFleet(db.dsn(), o.probes);
   if (stmts) one(db.dsn(), "SELECT pg_stat_statements_reset()");
   const int n = o.quick ? 60 : 300;
   std::vector<double> claim_ms, release_ms;
   int attempts = 0;
   while (static_cast<int>(claim_ms.size()) < n) {
     const auto t0 = Steady::now();
-    auto c = f.claim(100, {});
+    auto c = fleet->claim(100, {});
     const double ms = since(t0) * 1000;
     ++attempts;
     if (!c) {
       std::fprintf(stderr, "ha_bench: claim: %s\n", c.error().c_str());
       std::exit(1);
     }
-    if (c->size() < 100) {  // the grid's due runs are used up: wait for the next second
-      std::vector<std::string> names;
-      for (const auto& x : *c) names.push_back(x.probe);
-      (void)f.release(names);
-      sleepFor(0.2);
-      continue;
-    }
-    claim_ms.push_back(ms);
     std::vector<std::string> names;
     for (const auto& x : *c) names.push_back(x.probe);
     const auto t1 = Steady::now();
-    (void)f.release(names);
+    (void)fleet->release(names);
+    if (c->size() < 100) {  // this second's due runs are used up: wait for the next
+      sleepFor(0.2);
+      continue;
+    }
     release_ms.push_back(since(t1) * 1000);
+    claim_ms.push_back(ms);
   }
-  auto mean = [](const std::vector<double>& v) {
-    double t = 0;
-    for (double x : v) t += x;
-    return v.empty() ? 0 : t / static_cast<double>(v.size());
-  };
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v[v.size() / 2];
-  };
   std::printf(
       "\n2. Fleet::claim(100, {}) among %d probes due (every 1s), %d claims of 100 "
       "(client-side, incl. round trips)\n",
@@ -466,13 +351,12 @@ void claimBench(const Options& o) {
               mean(claim_ms), median(claim_ms), mean(claim_ms) / 100);
   std::printf("   release(100): mean %.2f ms  median %.2f ms  = %.3f ms per run released\n",
               mean(release_ms), median(release_ms), mean(release_ms) / 100);
-  if (stmts) {
-    const auto st = statements(db.dsn());
-    std::printf(
-        "   pg_stat_statements over all %d claim+release pairs (incl. %d short claims): "
-        "%.1f statements, %.2f ms server time per pair\n",
-        attempts, attempts - n, st.calls / attempts, st.ms / attempts);
-  }
+  if (!stmts) return;
+  const auto st = statements(db.dsn());
+  std::printf(
+      "   pg_stat_statements over all %d claim+release pairs (incl. %d short claims): "
+      "%.1f statements, %.2f ms server time per pair\n",
+      attempts, attempts - n, st.calls / attempts, st.ms / attempts);
 }
 
 // --- 3. failover --------------------------------------------------------------
@@ -515,7 +399,7 @@ Failover failover(const Options& o, const std::string& lease, int lease_s, int k
   std::vector<Replica> rs;
   int next_id = 1;
   auto add = [&] {
-    rs.push_back(spawn(o, config, "f" + std::to_string(next_id++), db.dsn(), dir));
+    rs.push_back(spawn(o.binary, config, "f" + std::to_string(next_id++), db.dsn(), dir));
     return waitUp(rs.back(), 60);
   };
   for (int i = 0; i < 3; ++i)

@@ -1,0 +1,165 @@
+#pragma once
+// ha_bench's processes: CPU seconds from /proc, and `datawatch run` replicas
+// (spawned with their own replica id, state DSN and HTTP port; stopped; asked
+// for /api/v1/status).
+
+#include <httplib.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace datawatch::bench {
+
+using Steady = std::chrono::steady_clock;
+
+inline double since(Steady::time_point t0) {
+  return std::chrono::duration<double>(Steady::now() - t0).count();
+}
+
+inline void sleepFor(double s) {
+  std::this_thread::sleep_for(std::chrono::duration<double>(s));
+}
+
+// --- CPU from /proc ---------------------------------------------------------
+
+// utime+stime (and cutime+cstime with `children`) of a pid, in seconds; -1 if gone.
+inline double procCpu(pid_t pid, bool children = false) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string s;
+  if (!std::getline(in, s)) return -1;
+  std::istringstream f(s.substr(s.rfind(')') + 2));
+  std::vector<std::string> v{std::istream_iterator<std::string>(f), {}};
+  if (v.size() < 15) return -1;
+  // after "pid (comm) ": state=0 ... utime=11 stime=12 cutime=13 cstime=14
+  double t = std::stod(v[11]) + std::stod(v[12]);
+  if (children) t += std::stod(v[13]) + std::stod(v[14]);
+  return t / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds all processes on the host have used (user+nice+system+irq+softirq+steal).
+inline double hostBusy() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  double user = 0, nice = 0, sys = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  in >> cpu >> user >> nice >> sys >> idle >> iowait >> irq >> softirq >> steal;
+  return (user + nice + sys + irq + softirq + steal) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+inline pid_t parentOf(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string s;
+  if (!std::getline(in, s)) return -1;
+  std::istringstream f(s.substr(s.rfind(')') + 2));
+  std::string state;
+  pid_t ppid = -1;
+  f >> state >> ppid;
+  return ppid;
+}
+
+// The whole server: the postmaster with its reaped children, plus live backends.
+inline double serverCpu(pid_t postmaster) {
+  if (postmaster <= 0) return -1;
+  double t = procCpu(postmaster, true);
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const auto name = e.path().filename().string();
+    if (!std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+    const pid_t p = std::stoi(name);
+    if (parentOf(p) == postmaster) t += std::max(0.0, procCpu(p));
+  }
+  return t;
+}
+
+// --- replicas ---------------------------------------------------------------
+
+struct Replica {
+  std::string id;
+  int port = 0;
+  pid_t pid = -1;
+};
+
+// A port free on 127.0.0.1 now (the kernel's pick for port 0).
+inline int freePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+inline Replica spawn(const std::string& binary, const std::string& config, const std::string& id,
+                     const std::string& state_dsn, const std::string& logdir) {
+  Replica r{id, freePort(), -1};
+  const std::string listen = "127.0.0.1:" + std::to_string(r.port);
+  const std::string log = logdir + "/" + id + ".log";
+  r.pid = fork();
+  if (r.pid == 0) {
+    setenv("DW_BENCH_REPLICA", id.c_str(), 1);
+    setenv("DW_BENCH_STATE", state_dsn.c_str(), 1);
+    FILE* f = std::freopen(log.c_str(), "w", stdout);
+    if (f) dup2(fileno(stdout), STDERR_FILENO);
+    execl(binary.c_str(), binary.c_str(), "run", "-c", config.c_str(), "--listen", listen.c_str(),
+          "--log-level", "warn", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return r;
+}
+
+inline void stopAll(std::vector<Replica>& rs) {
+  for (auto& r : rs)
+    if (r.pid > 0) kill(r.pid, SIGTERM);
+  for (auto& r : rs) {
+    if (r.pid <= 0) continue;
+    const auto t0 = Steady::now();
+    while (waitpid(r.pid, nullptr, WNOHANG) == 0) {
+      if (since(t0) > 15) {
+        kill(r.pid, SIGKILL);
+        waitpid(r.pid, nullptr, 0);
+        break;
+      }
+      sleepFor(0.05);
+    }
+    r.pid = -1;
+  }
+}
+
+// The replica's /api/v1/status, or null.
+inline nlohmann::json status(const Replica& r) {
+  httplib::Client c("127.0.0.1", r.port);
+  c.set_connection_timeout(1, 0);
+  c.set_read_timeout(2, 0);
+  auto res = c.Get("/api/v1/status");
+  if (!res || res->status != 200) return nullptr;
+  return nlohmann::json::parse(res->body, nullptr, false);
+}
+
+inline bool waitUp(const Replica& r, double timeout) {
+  const auto t0 = Steady::now();
+  while (since(t0) < timeout) {
+    if (waitpid(r.pid, nullptr, WNOHANG) != 0) return false;
+    if (!status(r).is_null()) return true;
+    sleepFor(0.1);
+  }
+  return false;
+}
+
+}  // namespace datawatch::bench
