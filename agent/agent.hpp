@@ -150,6 +150,7 @@ class Agent final : public HttpApi {
   std::unique_ptr<FleetMember> fleet_;
   std::atomic<bool> role_changed_{false};
   std::string feed_cursor_;                     // main loop thread only
+  bool feed_trouble_ = false;                   // main loop thread only: logged once per outage
   TimePoint feed_start_{};                      // runs observed before: in the SLO replay
   std::map<std::string, TimePoint> feed_seen_;  // per probe, newest run fed; main loop only
   // Serialises late-delivery writes to stored incidents.
