@@ -1,16 +1,18 @@
 #pragma once
 // The fleet tests' database: a fresh PostgreSQL database per test on the test
-// server (DATAWATCH_TEST_PG_DSN) with the fleet's tables, dropped afterwards.
+// server (DATAWATCH_TEST_PG_DSN), migrated by PostgresStateStore::open (which
+// creates the fleet's tables), dropped afterwards.
 
 #include <unistd.h>
 
 #include <chrono>
 #include <memory>
 #include <random>
+#include <stdexcept>
 #include <string>
 
 #include "ha/fleet.hpp"
-#include "store/postgres_ha_schema.hpp"
+#include "store/postgres_state_store.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace datawatch::testing {
@@ -31,7 +33,10 @@ class FleetDb {
     name_ = "dw_fleet_" + std::to_string(getpid()) + "_" + std::to_string(rd() % 1000000);
     pgExec(server_dsn_, "CREATE DATABASE " + name_);
     dsn_ = withDatabase(server_dsn_, name_);
-    if (with_tables) pgExec(dsn_, kPostgresHaSchemaSql);
+    if (with_tables) {
+      auto store = PostgresStateStore::open(dsn_);
+      if (!store.ok()) throw std::runtime_error("state store migrations failed: " + store.error());
+    }
   }
   ~FleetDb() {
     try {
