@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "slo/prometheus_rules.hpp"
 #include "slo/slo_engine.hpp"
@@ -348,4 +349,97 @@ slos:
   // The short window of the 1h/5m row is two probe intervals.
   CHECK(rules.find("slo:sli_error:ratio_rate10m") != std::string::npos);
   CHECK(rules.find("slo:sli_error:ratio_rate5m") == std::string::npos);
+}
+
+TEST_CASE("the generated rules count each event once with two replicas scraped",
+          "[rules][prometheus][ha]") {
+  // With agent.state on PostgreSQL every replica follows the shared run feed, so
+  // each replica's datawatch_slo_*events_total counts every event of the fleet
+  // from its start. Replicas a and b run from minute 0; b is replaced by c at
+  // minute 30 (a rolling update: c counts from 0). SLO `single` sees one bad event
+  // at minute 60, `double` two (60 and 65); min_bad_events is 2. Summed over the
+  // replicas, `single` would hold 2 bad events and page: it must not.
+  const char* config = R"(
+sources:
+  shop: {type: sqlite, path: /nonexistent.db}
+probes:
+  - {name: fresh, type: freshness, source: shop, table: orders, column: ts, max_age: 30m, every: 5m}
+slos:
+  - {name: single, objective: 90, window: 1h, probes: [fresh]}
+  - {name: double, objective: 90, window: 1h, probes: [fresh]}
+)";
+  auto loaded = config::loadConfigFromString(config, "rules.yaml", "",
+                                             [](const std::string&) { return std::nullopt; });
+  REQUIRE(loaded.ok());
+  datawatch::testing::TempDir dir;
+  const std::string rules = prometheusRules(*loaded.config);
+  std::ofstream(dir / "rules.yaml") << rules;
+
+  const int minutes = 120;
+  const auto events = [](int m) { return m / 5 + 1; };
+  const std::map<std::string, std::function<int(int)>> bad = {
+      {"single", [](int m) { return m >= 60 ? 1 : 0; }},
+      {"double", [](int m) { return (m >= 60 ? 1 : 0) + (m >= 65 ? 1 : 0); }}};
+  // One replica's samples: from `from` (counting from 0 there) until `to` (then stale).
+  const auto series = [&](const std::function<int(int)>& f, int from, int to) {
+    std::string v;
+    for (int m = 0; m < minutes; ++m) {
+      v += m ? " " : "";
+      if (m < from)
+        v += "_";
+      else if (m == to)
+        v += "stale";
+      else if (m > to)
+        v += "_";
+      else
+        v += std::to_string(f(m) - (from ? f(from - 1) : 0));
+    }
+    return v;
+  };
+  std::ostringstream y;
+  y << "rule_files: ['" << (dir / "rules.yaml").string() << "']\n"
+    << "evaluation_interval: 1m\n"
+    << "tests:\n"
+    << "  - interval: 1m\n"
+    << "    input_series:\n";
+  for (const auto& [slo, f] : bad) {
+    for (const auto& [inst, from, to] : std::vector<std::tuple<std::string, int, int>>{
+             {"a", 0, minutes}, {"b", 0, 30}, {"c", 30, minutes}}) {
+      const std::string labels = "{slo=\"" + slo + "\", instance=\"" + inst + "\"}";
+      y << "      - {series: 'datawatch_slo_events_total" << labels << "', values: '"
+        << series(events, from, to) << "'}\n"
+        << "      - {series: 'datawatch_slo_bad_events_total" << labels << "', values: '"
+        << series(f, from, to) << "'}\n";
+    }
+  }
+  y << "    promql_expr_test:\n";
+  for (int m = 61; m < minutes; m += 3) {
+    y << "      - {expr: 'ALERTS{slo=\"single\"}', eval_time: " << m << "m, exp_samples: []}\n";
+  }
+  for (int m : {70, 80, 100}) {
+    // One bad event, not two (nor the sum over a, b and c).
+    y << "      - expr: 'round(slo:sli_bad_events:increase1h{slo=\"single\"})'\n"
+      << "        eval_time: " << m << "m\n"
+      << "        exp_samples: [{labels: '{slo=\"single\"}', value: 1}]\n";
+  }
+  // Two bad events page while the short window (10m) holds one of them.
+  for (int m : {66, 68, 70}) {
+    y << "      - expr: 'ALERTS{slo=\"double\", severity=\"page\"}'\n"
+      << "        eval_time: " << m << "m\n"
+      << "        exp_samples: [{labels: 'ALERTS{alertname=\"" << kSloBurnAlert
+      << "\", alertstate=\"firing\", slo=\"double\", severity=\"page\"}', value: 1}]\n";
+  }
+  // Events of the fleet over an hour: 12 (one every 5 minutes), not 24.
+  for (int m : {90, 110}) {
+    y << "      - expr: 'round(sum(increase(datawatch_slo_events_total{slo=\"single\"}[1h])) / "
+         "count(datawatch_slo_events_total{slo=\"single\"}))'\n"
+      << "        eval_time: " << m << "m\n"
+      << "        exp_samples: [{labels: '{}', value: 12}]\n";
+  }
+  std::ofstream(dir / "test.yaml") << y.str();
+  auto r =
+      datawatch::testing::runCommand({promtool(), "test", "rules", (dir / "test.yaml").string()});
+  INFO(r.out.substr(0, 4000) << r.err.substr(0, 4000));
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("SUCCESS"));
 }
