@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <exception>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "core/time_format.hpp"
@@ -59,7 +60,7 @@ sources:
 probes:
 )";
   for (int i = 0; i < volume; ++i) {
-    char name[8];
+    char name[16];
     std::snprintf(name, sizeof name, "p%02d", i);
     y += "  - {name: " + std::string(name) +
          ", type: volume, source: shop, table: orders, min: 1, every: 1s}\n";
@@ -123,7 +124,11 @@ class HaFleet {
     LeaderRow l;
     if (!eventually(
             [&] {
-              l = leaderRow(dsn_);
+              try {
+                l = leaderRow(dsn_);
+              } catch (const std::exception&) {  // not migrated yet
+                return false;
+              }
               return !l.owner.empty() && l.owner != not_this;
             },
             timeout))
@@ -162,7 +167,7 @@ class HaFleet {
 std::vector<std::string> probeNames(int volume, bool alert) {
   std::vector<std::string> out;
   for (int i = 0; i < volume; ++i) {
-    char name[8];
+    char name[16];
     std::snprintf(name, sizeof name, "p%02d", i);
     out.emplace_back(name);
   }
@@ -436,6 +441,10 @@ TEST_CASE(
   const bool fenced = old.logHas("fenced");
   std::printf("ha SIGSTOP: the old leader's log %s a fenced write\n",
               fenced ? "shows" : "shows no attempt at");
+  std::istringstream lines(old.log());
+  for (std::string line; std::getline(lines, line);)
+    if (line.find("fenced") != std::string::npos || line.find("stepping down") != std::string::npos)
+      std::printf("  %s: %s\n", before.owner.c_str(), line.c_str());
 }
 
 TEST_CASE(
