@@ -251,12 +251,16 @@ Result<std::vector<FleetClaim>> PgFleet::claim(
   // Rows of full sources are filtered in SQL; the bound leaves room for rows
   // this replica has no free slot for.
   const auto bound = static_cast<int64_t>(std::min<size_t>(max_runs * 4 + 64, 10000));
+  std::vector<std::string> no_room;  // rows of these would only fill the bound
+  for (const auto& [source, n] : free_per_source)
+    if (n == 0) no_room.push_back(source);
+  const std::string full = pgTextArray(no_room);
   const std::string known = known_;  // lambdas are analysed apart from the lock
   Status s = work_link_.run("claim", [&](pqxx::connection& c) {
     out.clear();
     pqxx::nontransaction tx(c);
     tx.exec(fleet_sql::kClaimLock);
-    auto r = tx.exec_prepared("dw_claim_due", known, bound);
+    auto r = tx.exec_prepared("dw_claim_due", known, bound, full);
     std::vector<DueRow> rows;
     rows.reserve(r.size());
     for (const auto& row : r) {

@@ -37,8 +37,9 @@ inline constexpr const char* kResign = R"SQL(
 WITH gone AS (DELETE FROM dw_replicas WHERE id = $1 RETURNING 1)
 UPDATE dw_leader SET lease_until = '-infinity' WHERE id = 1 AND owner = $1)SQL";
 
-// $1 known probes (text[]), $2 row bound. Due, unleased rows of sources with
-// room left fleet-wide; room is NULL for a source without a limit.
+// $1 known probes (text[]), $2 row bound, $3 sources this replica has no free
+// slot for (text[]). Due, unleased rows of sources with room left fleet-wide;
+// room is NULL for a source without a limit.
 inline constexpr const char* kClaimDue = R"SQL(
 WITH busy AS (
   SELECT source, count(*) AS n FROM dw_schedule
@@ -51,6 +52,7 @@ LEFT JOIN busy b ON b.source = s.source
 WHERE s.probe = ANY($1::text[]) AND s.next_run <= statement_timestamp()
   AND (s.lease_until IS NULL OR s.lease_until <= statement_timestamp())
   AND (l.max_connections IS NULL OR l.max_connections > coalesce(b.n, 0))
+  AND NOT (s.source = ANY($3::text[]))
 ORDER BY s.next_run, s.probe
 LIMIT $2
 FOR UPDATE OF s SKIP LOCKED)SQL";

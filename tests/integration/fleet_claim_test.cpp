@@ -204,14 +204,15 @@ TEST_CASE("fleet claims honour max_runs, free_per_source and the known probes", 
   auto pa = probes("x", 4, "x", 3600s, 60s);
   for (auto& p : probes("y", 2, "y", 3600s, 60s)) pa.push_back(p);
   REQUIRE(a->syncProbes(pa, {}).ok());
-  REQUIRE(b->syncProbes(probes("b", 1, "x", 3600s, 60s), {}).ok());
+  const std::string odd = "b \"odd\", {NULL}\\";  // array-literal syntax in a name
+  REQUIRE(b->syncProbes({{odd, "x", 3600s, 60s, Duration{0}}}, {}).ok());
 
   CHECK(claimOk(*a, 0).empty());
   CHECK(names(claimOk(*a, 3)) == std::vector<std::string>{"x0", "x1", "x2"});
   CHECK(names(claimOk(*a, 10, {{"x", 0}})) == std::vector<std::string>{"y0", "y1"});
   CHECK(names(claimOk(*a, 10, {{"x", 5}})) == std::vector<std::string>{"x3"});
   CHECK(claimOk(*a, 10).empty());
-  CHECK(names(claimOk(*b, 10)) == std::vector<std::string>{"b0"});  // never a's probes
+  CHECK(names(claimOk(*b, 10)) == std::vector<std::string>{odd});  // never a's probes
   auto owners = a->probeOwners();
   REQUIRE(owners.ok());
   CHECK(owners->size() == 6);  // a's probes only
@@ -220,7 +221,11 @@ TEST_CASE("fleet claims honour max_runs, free_per_source and the known probes", 
   owners = b->probeOwners();
   REQUIRE(owners.ok());
   CHECK(owners->size() == 1);
-  CHECK(owners->at("b0").replica == "b");
+  CHECK(owners->at(odd).replica == "b");
+  REQUIRE(b->release({odd}).ok());
+  owners = b->probeOwners();
+  REQUIRE(owners.ok());
+  CHECK(owners->at(odd).replica == "b");  // who ran it last, after the lease
 }
 
 TEST_CASE("fleet source limits follow the config and count other replicas' leases", "[fleet]") {
