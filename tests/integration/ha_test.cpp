@@ -423,7 +423,11 @@ TEST_CASE(
   CHECK(eventually([&] { return old.logHas("stepping down as leader"); }, 10s));
   std::printf("ha SIGSTOP: %s follows again %.1fs after SIGCONT\n", before.owner.c_str(),
               secondsSince(t_cont));
-  // A few of its beats and probe runs later, it has sent nothing and written nothing.
+  // A few of its beats and probe runs later (it claims runs again: awake, a
+  // follower that reads the run feed), it has sent nothing and written nothing.
+  const double claims = old.metric("datawatch_probe_claims_total").value_or(0);
+  CHECK(eventually(
+      [&] { return old.metric("datawatch_probe_claims_total").value_or(0) >= claims + 3; }, 10s));
   CHECK(f.waitRunsSince(probeNames(3, true), nowMs(), 10s));
   CHECK(eventually([&] { return secondsSince(t_cont) > 4; }, 10s));  // > one lease awake
   CHECK(old.metric(sends) == old_sends);
