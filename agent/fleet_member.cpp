@@ -15,7 +15,7 @@ std::string configHash(const std::vector<std::string>& files) {
     std::ifstream in(f, std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();
-    all += f + '\0' + ss.str() + '\0';
+    all += ss.str() + '\0';  // contents only: the same config at another path is the same
   }
   return sha256Hex(all, 16);
 }

@@ -73,8 +73,8 @@ class FleetMember {
   std::thread thread_;
 };
 
-// A stable hash of a configuration's files (hex), to spot replicas running
-// another version of the config.
+// A stable hash of a configuration's files' contents in order (hex; not their
+// paths), to spot replicas running another version of the config.
 std::string configHash(const std::vector<std::string>& files);
 
 }  // namespace datawatch
