@@ -259,6 +259,39 @@ TEST_CASE("fleet state shows the leader's config hash and the live replicas", "[
   CHECK(sb->live_replicas == 1);
 }
 
+TEST_CASE("fleet renewal after the lease lapsed in the database is a new epoch", "[fleet]") {
+  if (!havePg()) {
+    WARN("DATAWATCH_TEST_PG_DSN is not set: fleet tests skipped");
+    return;
+  }
+  FleetDb db;
+  auto a = openFleet(db.options("a", 500ms));
+  auto s1 = a->beat();
+  REQUIRE(s1.ok());
+  REQUIRE(s1->became_leader);
+  CHECK(s1->leader_valid_until - Steady::now() <= 400ms);  // lease - lease/5
+  // A pause longer than the lease: the local deadline ends first, then the lease.
+  REQUIRE(eventually([&] { return !a->leaderValidNow(); }, 1000ms));
+  REQUIRE(eventually(
+      [&] {
+        auto r = a->replicas();
+        return r.ok() && (r->empty() || !(*r)[0].leader);  // stale heartbeat: lease gone too
+      },
+      2000ms));
+  auto s2 = a->beat();
+  REQUIRE(s2.ok());
+  CHECK(s2->leader);
+  CHECK(s2->became_leader);
+  CHECK(s2->lost_leadership);  // epoch 1 is over
+  CHECK(s2->epoch == s1->epoch + 1);
+  auto s3 = a->beat();
+  REQUIRE(s3.ok());
+  CHECK(s3->leader);
+  CHECK_FALSE(s3->became_leader);
+  CHECK_FALSE(s3->lost_leadership);
+  CHECK(s3->epoch == s2->epoch);
+}
+
 TEST_CASE("fleet reconnects after its connection is killed", "[fleet]") {
   if (!havePg()) {
     WARN("DATAWATCH_TEST_PG_DSN is not set: fleet tests skipped");
