@@ -10,7 +10,7 @@
 //     replica holds an unexpired lease in dw_leader AND its /api/v1/status says
 //     fleet.role "leader"; a replacement is started after each kill.
 //
-// usage: ha_bench [--quick] [--seconds=N] [--probes=N] [--kills=N]
+// usage: ha_bench [--quick] [--seconds=N] [--probes=N] [--kills=N] [--phases=123]
 //                 [DSN] [DATAWATCH_BINARY]
 // DSN defaults to env DATAWATCH_TEST_PG_DSN (a server's DSN: the bench creates
 // and drops its own databases dw_habench_*); the binary to
@@ -39,6 +39,7 @@ struct Options {
   int probes = 3000;
   int kills = 10;
   bool quick = false;
+  std::string phases = "123";  // which of the three parts to run
 };
 
 int64_t wallMs() {
@@ -391,6 +392,20 @@ const Replica* waitLeader(const std::string& dsn, const std::vector<Replica>& rs
   return nullptr;
 }
 
+void diagnose(const std::string& dsn, const std::vector<Replica>& rs, const std::string& dead) {
+  std::fprintf(stderr, "ha_bench: no new leader after killing %s; dw_leader: %s\n", dead.c_str(),
+               one(dsn,
+                   "SELECT format('owner %s epoch %s lease_until - now() %s', owner, epoch, "
+                   "lease_until - now()) FROM dw_leader")
+                   .c_str());
+  for (const auto& r : rs) {
+    const auto st = status(r);
+    std::fprintf(stderr, "  %s (pid %d): %s\n", r.id.c_str(), static_cast<int>(r.pid),
+                 st.is_object() && st.contains("fleet") ? st["fleet"].dump().substr(0, 300).c_str()
+                                                        : "no status");
+  }
+}
+
 Failover failover(const Options& o, const std::string& lease, int lease_s, int kills,
                   const std::string& dir) {
   Failover out{lease, {}, 0};
@@ -399,7 +414,8 @@ Failover failover(const Options& o, const std::string& lease, int lease_s, int k
   std::vector<Replica> rs;
   int next_id = 1;
   auto add = [&] {
-    rs.push_back(spawn(o.binary, config, "f" + std::to_string(next_id++), db.dsn(), dir));
+    rs.push_back(spawn(o.binary, config, "f" + lease + "-" + std::to_string(next_id++), db.dsn(),
+                       dir, "info"));
     return waitUp(rs.back(), 60);
   };
   for (int i = 0; i < 3; ++i)
@@ -414,9 +430,11 @@ Failover failover(const Options& o, const std::string& lease, int lease_s, int k
     rs.erase(std::remove_if(rs.begin(), rs.end(), [&](const Replica& r) { return r.pid == pid; }),
              rs.end());
     l = waitLeader(db.dsn(), rs, dead, 3.0 * lease_s + 10);
-    if (!l) {
+    if (!l) {  // say what the database and the replicas saw, then go on from any leader
       ++out.failed;
-      break;
+      diagnose(db.dsn(), rs, dead);
+      l = waitLeader(db.dsn(), rs, "", 3.0 * lease_s + 10);
+      continue;
     }
     out.secs.push_back(since(t0));
     const std::string lid = l->id;
@@ -469,12 +487,15 @@ int main(int argc, char** argv) {
       o.seconds = std::stoi(a.substr(10));
     } else if (a.rfind("--probes=", 0) == 0) {
       o.probes = std::stoi(a.substr(9));
+    } else if (a.rfind("--phases=", 0) == 0) {
+      o.phases = a.substr(9);
     } else if (a.rfind("--kills=", 0) == 0) {
       o.kills = std::stoi(a.substr(8));
     } else if (a.rfind("--", 0) == 0) {
-      std::fprintf(stderr,
-                   "usage: ha_bench [--quick] [--seconds=N] [--probes=N] [--kills=N] [DSN] "
-                   "[DATAWATCH_BINARY]\n");
+      std::fprintf(
+          stderr,
+          "usage: ha_bench [--quick] [--seconds=N] [--probes=N] [--kills=N] [--phases=123] [DSN] "
+          "[DATAWATCH_BINARY]\n");
       return 2;
     } else if (a.rfind("postgres", 0) == 0) {
       o.dsn = a;
@@ -500,16 +521,21 @@ int main(int argc, char** argv) {
               dir.c_str());
   std::fflush(stdout);
 
-  std::vector<ScaleRow> rows;
-  for (int n = 1; n <= 3; ++n) rows.push_back(scaleRun(o, n, dir, postmaster));
-  printScale(rows, o.probes);
+  auto phase = [&](char c) { return o.phases.find(c) != std::string::npos; };
+  if (phase('1')) {
+    std::vector<ScaleRow> rows;
+    for (int n = 1; n <= 3; ++n) rows.push_back(scaleRun(o, n, dir, postmaster));
+    printScale(rows, o.probes);
+    std::fflush(stdout);
+  }
+  if (phase('2')) claimBench(o);
   std::fflush(stdout);
-  claimBench(o);
-  std::fflush(stdout);
-  std::vector<Failover> fos;
-  fos.push_back(failover(o, "5s", 5, o.kills, dir));
-  if (!o.quick) fos.push_back(failover(o, "15s", 15, o.kills, dir));
-  printFailover(fos);
+  if (phase('3')) {
+    std::vector<Failover> fos;
+    fos.push_back(failover(o, "5s", 5, o.kills, dir));
+    if (!o.quick) fos.push_back(failover(o, "15s", 15, o.kills, dir));
+    printFailover(fos);
+  }
   std::printf("\ntotal %.0f s\n", since(started));
   return 0;
 }

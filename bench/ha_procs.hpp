@@ -107,7 +107,8 @@ inline int freePort() {
 }
 
 inline Replica spawn(const std::string& binary, const std::string& config, const std::string& id,
-                     const std::string& state_dsn, const std::string& logdir) {
+                     const std::string& state_dsn, const std::string& logdir,
+                     const std::string& log_level = "warn") {
   Replica r{id, freePort(), -1};
   const std::string listen = "127.0.0.1:" + std::to_string(r.port);
   const std::string log = logdir + "/" + id + ".log";
@@ -118,7 +119,7 @@ inline Replica spawn(const std::string& binary, const std::string& config, const
     FILE* f = std::freopen(log.c_str(), "w", stdout);
     if (f) dup2(fileno(stdout), STDERR_FILENO);
     execl(binary.c_str(), binary.c_str(), "run", "-c", config.c_str(), "--listen", listen.c_str(),
-          "--log-level", "warn", static_cast<char*>(nullptr));
+          "--log-level", log_level.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   return r;
