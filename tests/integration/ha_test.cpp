@@ -304,10 +304,9 @@ TEST_CASE(
     "[integration][ha]") {
   FleetDb db(false);
   Receiver hook;
-  auto count = std::make_shared<std::atomic<int>>(0);
-  hook.respond([count](const Receiver::Request&) {
+  hook.respond([](const Receiver::Request&) {
     Receiver::Reply r;
-    if ((*count)++ == 0) r.hold = 3s;  // the first request: in flight when the sender dies
+    r.hold = 3s;  // a slow receiver: the first request is in flight when its sender dies
     return r;
   });
   HaFleet f(db.dsn(), hook.url("/dw"));
@@ -363,21 +362,35 @@ TEST_CASE(
     "SIGSTOP the leader past its lease - another takes over with a higher epoch - SIGCONT: the "
     "old leader sends nothing, writes nothing and steps down",
     "[integration][ha]") {
+  // Stopped after its firing was delivered, or while the receiver holds it:
+  // then, awake, its request ends and its outbox write must be fenced.
+  bool in_flight = false;
+  SECTION("stopped after its notification was delivered") {}
+  SECTION("stopped while its notification is in flight") {
+    in_flight = true;
+  }
   FleetDb db(false);
   Receiver hook;
+  auto count = std::make_shared<std::atomic<int>>(0);
+  hook.respond([count, in_flight](const Receiver::Request&) {
+    Receiver::Reply r;
+    if (in_flight && (*count)++ == 0) r.hold = 2s;
+    return r;
+  });
   HaFleet f(db.dsn(), hook.url("/dw"));
   f.writeConfig(fleetYaml(3, true));
   for (const char* id : {"r1", "r2"}) f.start(id);
-  REQUIRE(hook.waitAccepted(1, 40s));
+  REQUIRE(hook.waitRequests(1, 40s));
   const LeaderRow before = leaderRow(f.dsn());
   REQUIRE(!before.owner.empty());
-  CHECK(sentOf(hook.accepted()).at(0).replica == before.owner);
+  CHECK(sentOf(hook.requests()).at(0).replica == before.owner);
   Replica& old = f.get(before.owner);
   const std::string other_id = before.owner == "r1" ? "r2" : "r1";
   Replica& other = f.get(other_id);
   const std::string sends = R"(datawatch_notifications_total{notifier="hook"})";
-  REQUIRE(eventually([&] { return old.metric(sends).value_or(0) >= 1; }, 10s));
-  const double old_sends = old.metric(sends).value_or(-1);
+  if (!in_flight) REQUIRE(eventually([&] { return old.metric(sends).value_or(0) >= 1; }, 10s));
+  // The attempt in flight at SIGSTOP may still be counted when it ends; nothing more.
+  const double old_sends = old.metric(sends).value_or(0) + (in_flight ? 1 : 0);
   CHECK(old.metric("datawatch_ha_leader") == 1);
 
   old.process().signal(SIGSTOP);
@@ -430,7 +443,7 @@ TEST_CASE(
       [&] { return old.metric("datawatch_probe_claims_total").value_or(0) >= claims + 3; }, 10s));
   CHECK(f.waitRunsSince(probeNames(3, true), nowMs(), 10s));
   CHECK(eventually([&] { return secondsSince(t_cont) > 4; }, 10s));  // > one lease awake
-  CHECK(old.metric(sends) == old_sends);
+  CHECK(old.metric(sends).value_or(0) <= old_sends);
   const auto all = hook.requests();
   for (size_t i = requests_at_stop; i < all.size(); ++i) {
     INFO(i);
