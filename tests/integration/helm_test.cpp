@@ -269,6 +269,20 @@ TEST_CASE("with PostgreSQL state the chart runs a fleet: rolling, spread, a PDB,
   const YAML::Node config = YAML::Load(ha)["config"]["agent"];
   CHECK(config["replica_id"].as<std::string>() == "${DATAWATCH_REPLICA_ID}");
   CHECK(config["state"].as<std::string>().find("${DATAWATCH_STATE_PASSWORD}") != std::string::npos);
+  // Its config is valid, with the variables the pod gets.
+  {
+    TempDir dir;
+    YAML::Emitter out;
+    out << YAML::Load(ha)["config"];
+    writeFile(dir / "config.yaml", out.c_str());
+    auto v = runCommand({DATAWATCH_BINARY, "validate", "-c", (dir / "config.yaml").string()},
+                        {{"WAREHOUSE_DSN", "postgresql://u@h/db"},
+                         {"SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/x"},
+                         {"DATAWATCH_STATE_PASSWORD", "pw"},
+                         {"DATAWATCH_REPLICA_ID", "dw-datawatch-7d9f6-x2k4p"}});
+    INFO(v.out << v.err);
+    CHECK(v.exit_code == 0);
+  }
   // The state volume is an emptyDir: no claim, even with persistence enabled.
   for (const auto& v : pod["volumes"])
     if (v["name"].as<std::string>() == "state") CHECK(v["emptyDir"]);
