@@ -53,7 +53,7 @@ WHERE s.probe = ANY($1::text[]) AND s.next_run <= statement_timestamp()
   AND (s.lease_until IS NULL OR s.lease_until <= statement_timestamp())
   AND (l.max_connections IS NULL OR l.max_connections > coalesce(b.n, 0))
   AND NOT (s.source = ANY($3::text[]))
-ORDER BY s.next_run, s.probe
+ORDER BY s.next_run, s.probe COLLATE "C"
 LIMIT $2
 FOR UPDATE OF s SKIP LOCKED)SQL";
 
