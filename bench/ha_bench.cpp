@@ -371,7 +371,12 @@ struct Failover {
 // The replica that holds an unexpired lease in dw_leader and says so itself.
 const Replica* leader(const std::string& dsn, const std::vector<Replica>& rs,
                       const std::string& not_this = "") {
-  const auto owner = one(dsn, "SELECT owner FROM dw_leader WHERE id = 1 AND lease_until > now()");
+  std::string owner;
+  try {
+    owner = one(dsn, "SELECT owner FROM dw_leader WHERE id = 1 AND lease_until > now()");
+  } catch (const std::exception&) {  // not migrated yet, or the server is away: no leader
+    return nullptr;
+  }
   if (owner.empty() || owner == not_this) return nullptr;
   for (const auto& r : rs) {
     if (r.id != owner) continue;
@@ -514,9 +519,13 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   const std::string dir = fs::temp_directory_path() / ("ha_bench." + std::to_string(getpid()));
   fs::create_directories(dir);
+  // A private copy: a rebuild of the shared build tree mid-run must not change it.
+  const std::string shown = o.binary;
+  fs::copy_file(o.binary, dir + "/datawatch", fs::copy_options::overwrite_existing);
+  o.binary = dir + "/datawatch";
   const pid_t postmaster = postmasterPid(o.dsn);
   const auto started = Steady::now();
-  std::printf("ha_bench: %s, PostgreSQL %s, %ld CPUs, logs in %s\n", o.binary.c_str(),
+  std::printf("ha_bench: %s, PostgreSQL %s, %ld CPUs, logs in %s\n", shown.c_str(),
               one(o.dsn, "SHOW server_version").c_str(), sysconf(_SC_NPROCESSORS_ONLN),
               dir.c_str());
   std::fflush(stdout);
