@@ -200,7 +200,9 @@ TEST_CASE("every dashboard panel query returns data from a real Prometheus",
   };
 
   std::vector<Query> queries = panelQueries("slo-overview.json");
-  for (auto& q : panelQueries("probe-detail.json")) queries.push_back(q);
+  // The fleet panel has data only with PostgreSQL state (the HA test below).
+  for (auto& q : panelQueries("probe-detail.json"))
+    if (q.panel.rfind("Fleet", 0) != 0) queries.push_back(q);
   REQUIRE(queries.size() > 20);
   // Prometheus needs a few scrapes (and rule evaluations) before every series has
   // samples enough for increase(); then every query must answer.
@@ -346,6 +348,19 @@ TEST_CASE("two replicas scraped by a real Prometheus: each run and each SLO even
   CHECK(near(*bad_1h, rows(" WHERE probe = 'stale'" + since)));
   // The period's group runs every 5 minutes: none yet, or one.
   CHECK(prom.query("slo:period_error_budget_remaining:ratio").size() <= 1);
+  // The fleet panel: two replicas, one leader, one config, both claiming.
+  CHECK(prom.scalar("max(datawatch_ha_replicas)") == 2.0);
+  CHECK(prom.scalar("sum(datawatch_ha_leader)") == 1.0);
+  CHECK(prom.scalar("sum(datawatch_ha_config_mismatch)") == 0.0);
+  int fleet_queries = 0;
+  for (const auto& q : panelQueries("probe-detail.json")) {
+    if (q.panel.rfind("Fleet", 0) != 0) continue;
+    ++fleet_queries;
+    INFO(q.expr);
+    CHECK(eventually([&] { return !prom.query(q.expr).empty(); }, 10s));
+    if (q.expr.find("by (instance)") != std::string::npos) CHECK(prom.query(q.expr).size() == 2);
+  }
+  CHECK(fleet_queries == 4);
   // At most one alert series per (SLO, severity).
   const json alerts = prom.query("ALERTS{alertname=\"DatawatchSLOBurnRate\"}");
   std::set<std::string> seen;
