@@ -183,10 +183,10 @@ void PgFleet::noteLeadership(FleetState& out) {
   out.became_leader = new_epoch;
   out.lost_leadership = was_leader_ && (!st.leader || st.epoch != held_epoch_);
   if (out.lost_leadership) {
-    log_->warn("fleet: replica {} is no longer the leader (epoch {}, leader now {})",
-               opts_.replica_id, held_epoch_, st.leader_id.empty() ? "none" : st.leader_id);
+    log_->debug("fleet: replica {} is no longer the leader (epoch {}, leader now {})",
+                opts_.replica_id, held_epoch_, st.leader_id.empty() ? "none" : st.leader_id);
   }
-  if (new_epoch) log_->info("fleet: replica {} leads, epoch {}", opts_.replica_id, st.epoch);
+  if (new_epoch) log_->debug("fleet: replica {} leads, epoch {}", opts_.replica_id, st.epoch);
 }
 
 void PgFleet::resign() {
