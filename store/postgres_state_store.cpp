@@ -114,7 +114,8 @@ int PostgresStateStore::latestSchemaVersion() {
   return postgresStateStoreSchemaVersion();
 }
 
-PostgresStateStore::PostgresStateStore(std::unique_ptr<PgPool> pool) : pool_(std::move(pool)) {}
+PostgresStateStore::PostgresStateStore(std::unique_ptr<PgPool> pool, Options options)
+    : pool_(std::move(pool)), options_(options) {}
 
 PostgresStateStore::~PostgresStateStore() = default;
 
@@ -131,7 +132,7 @@ Result<std::unique_ptr<PostgresStateStore>> PostgresStateStore::open(const std::
     return migratePostgresStateStore(c, timeout);
   });
   if (!st) return R::Error("cannot open state store " + pool->redactedDsn() + ": " + st.message());
-  return R(std::unique_ptr<PostgresStateStore>(new PostgresStateStore(std::move(pool))));
+  return R(std::unique_ptr<PostgresStateStore>(new PostgresStateStore(std::move(pool), options)));
 }
 
 std::string PostgresStateStore::describe() const {
@@ -460,6 +461,33 @@ Result<int> PostgresStateStore::nextIncidentSeq(const std::string& day) {
   return n + 1;
 }
 
+uint64_t PostgresStateStore::feedHorizon(pqxx::transaction_base& tx) {
+  // The snapshot's xmax and the transactions in progress. A run's insert is one
+  // autocommit statement under statement_timeout, so a transaction that stays
+  // in progress longer than feed_txn_age cannot be one: an ANALYZE, another
+  // database's batch job. Cutting pages only at the young ones keeps the feed
+  // exact for runs without stalling behind a stranger's long transaction.
+  const auto r = tx.exec(
+      "SELECT pg_snapshot_xmax(s)::text, ARRAY(SELECT pg_snapshot_xip(s))::text[] "
+      "FROM pg_current_snapshot() s");
+  uint64_t horizon = std::stoull(r[0][0].as<std::string>());
+  const auto now = std::chrono::steady_clock::now();
+  std::map<uint64_t, std::chrono::steady_clock::time_point> still;
+  auto xip = r[0][1].as_array();
+  for (auto e = xip.get_next(); e.first != pqxx::array_parser::juncture::done; e = xip.get_next()) {
+    if (e.first != pqxx::array_parser::juncture::string_value) continue;
+    const uint64_t x = std::stoull(e.second);
+    MutexLock lock(feed_mu_);
+    auto seen = xip_first_seen_.find(x);
+    const auto first = seen == xip_first_seen_.end() ? now : seen->second;
+    still[x] = first;
+    if (now - first < options_.feed_txn_age) horizon = std::min(horizon, x);
+  }
+  MutexLock lock(feed_mu_);
+  xip_first_seen_.swap(still);  // forgets the ones that ended
+  return horizon;
+}
+
 Result<RunFeedPage> PostgresStateStore::runFeed(const std::string& cursor, size_t limit) {
   RunFeedPage page;
   std::string txid;
@@ -468,19 +496,18 @@ Result<RunFeedPage> PostgresStateStore::runFeed(const std::string& cursor, size_
     return Result<RunFeedPage>::Error("run feed: malformed cursor \"" + cursor + "\"");
   Status st = pool_->run("query (run feed)", [&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
+    const std::string horizon = std::to_string(feedHorizon(tx));
     if (cursor.empty()) {
-      page.cursor =
-          tx.exec("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")[0][0].as<std::string>() +
-          ":0";
+      page.cursor = horizon + ":0";
       return Status::Ok();
     }
-    // Only transactions older than every one still in progress: a run that
-    // commits later has a txid at or above that horizon, so it is never skipped.
+    // Only transactions older than every young one still in progress: a run
+    // that commits later has a txid at or above the horizon, so it is never skipped.
     const auto r = tx.exec_params(
         std::string("SELECT ") + kColumns +
             ", txid::text, id FROM probe_runs WHERE (txid, id) > ($1::xid8, $2::bigint) "
-            "AND txid < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY txid, id LIMIT $3",
-        txid, after, sqlLimit(limit));
+            "AND txid < $3::xid8 ORDER BY txid, id LIMIT $4",
+        txid, after, horizon, sqlLimit(limit));
     for (const auto& row : r) {
       page.runs.push_back(readRun(row));
       txid = row[13].as<std::string>();

@@ -15,6 +15,7 @@
 //   SHARE inside their own transaction.
 // Thread-safe; never throws.
 
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -37,6 +38,10 @@ class PostgresStateStore final : public StateStore {
     size_t pool_size = 4;
     Duration statement_timeout = std::chrono::seconds(5);
     const Clock* clock = nullptr;  // backoff timing; nullptr: the system clock
+    // runFeed: a transaction in progress for longer than this is not a run's
+    // insert (those are single statements under statement_timeout) and does not
+    // hold the feed back.
+    Duration feed_txn_age = std::chrono::seconds(15);
   };
   // Connects, and applies pending migrations. `url`: a libpq URI or key=value DSN.
   static Result<std::unique_ptr<PostgresStateStore>> open(const std::string& url, Options options);
@@ -83,14 +88,21 @@ class PostgresStateStore final : public StateStore {
   static int latestSchemaVersion();
 
  private:
-  explicit PostgresStateStore(std::unique_ptr<PgPool> pool);
+  PostgresStateStore(std::unique_ptr<PgPool> pool, Options options);
   // Fails with kFencedPrefix unless the fence (if any) holds; inside `tx`.
   Status checkFence(pqxx::transaction_base& tx) EXCLUDES(fence_mu_);
   Result<std::vector<ProbeResult>> select(const std::string& where_sql, const std::string& probe,
                                           int64_t from_ms, int64_t to_ms, size_t limit,
                                           bool newest_first);
 
+  // The run feed's horizon: the oldest young transaction in progress.
+  uint64_t feedHorizon(pqxx::transaction_base& tx) EXCLUDES(feed_mu_);
+
   std::unique_ptr<PgPool> pool_;
+  Options options_;
+  Mutex feed_mu_;
+  // Transactions seen in progress by runFeed, and since when.
+  std::map<uint64_t, std::chrono::steady_clock::time_point> xip_first_seen_ GUARDED_BY(feed_mu_);
   Mutex fence_mu_;
   bool fenced_ GUARDED_BY(fence_mu_) = false;  // fence() was called
   std::optional<int64_t> epoch_ GUARDED_BY(fence_mu_);

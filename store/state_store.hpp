@@ -102,7 +102,9 @@ class StateStore : public SnapshotStore {
   // page. "" means the feed's current end: no runs, only a cursor. Invariant:
   // across successive calls every committed run is returned exactly once, even
   // when transactions commit out of id order (PostgreSQL: pages are cut at the
-  // oldest transaction still in progress, so a late commit is never skipped).
+  // oldest transaction still in progress that is young enough to be a run's
+  // insert, so a late commit is never skipped and a stranger's long
+  // transaction on the same server does not stall the feed).
   virtual Result<RunFeedPage> runFeed(const std::string& cursor, size_t limit) = 0;
 
   // ---- fencing (HA, agent.state: postgres://)

@@ -210,6 +210,43 @@ TEST_CASE("postgres store: the run feed never skips a run whose transaction comm
   CHECK(store->runFeed(cursor, 10)->runs.empty());
 }
 
+TEST_CASE("postgres store: a stranger's long transaction holds the run feed back only briefly",
+          "[store][postgres]") {
+  StoreUnderTest db("postgres");
+  (void)db.open();  // migrated
+  PostgresStateStore::Options opts;
+  opts.feed_txn_age = 300ms;
+  auto store = PostgresStateStore::open(schemaDsn(db), opts);
+  REQUIRE(store.ok());
+  std::string cursor = (*store)->runFeed("", 10)->cursor;
+  // Another session's transaction with a txid (an ETL job, an ANALYZE): open
+  // for longer than any run's insert can be.
+  pqxx::connection stranger(db.adminDsn());
+  pqxx::work tx(stranger);
+  tx.exec("SELECT pg_current_xact_id()");
+  REQUIRE((*store)->recordRun(run("after", kT0)).ok());
+  auto young = (*store)->runFeed(cursor, 10);
+  REQUIRE(young.ok());
+  CHECK(young->runs.empty());  // young: it might still be a run's insert
+  cursor = young->cursor;
+  std::vector<std::string> seen;
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(datawatch::testing::eventually(
+      [&] {
+        auto p = (*store)->runFeed(cursor, 10);
+        if (!p) return false;
+        cursor = p->cursor;
+        for (const auto& r : p->runs) seen.push_back(r.probe);
+        return !seen.empty();
+      },
+      10s));
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(seen == std::vector<std::string>{"after"});
+  CHECK(waited < 5s);  // released after feed_txn_age, not when the stranger ends
+  tx.commit();
+  CHECK((*store)->runFeed(cursor, 10)->runs.empty());
+}
+
 TEST_CASE("postgres store: pruning deletes in batches and returns the total", "[store][postgres]") {
   StoreUnderTest db("postgres");
   auto store = db.open();
