@@ -227,6 +227,9 @@ TEST_CASE("the chart refuses replicas on a SQLite state store", "[helm]") {
   CHECK_FALSE(d["spec"]["template"]["spec"]["topologySpreadConstraints"]);
   CHECK(render("pdb.yaml", "").find_first_not_of(" \n") == std::string::npos);
   CHECK(renderYaml("pvc.yaml", "")["kind"].as<std::string>() == "PersistentVolumeClaim");
+  CHECK_THAT(render("NOTES.txt", ""), Catch::Contains("State: SQLite on a PersistentVolumeClaim"));
+  CHECK_THAT(render("NOTES.txt", kPostgres2),
+             Catch::Contains("State: PostgreSQL (shared). 2 replica(s) form one fleet"));
   // Two replicas on one SQLite file: refused with a message that says what to do.
   for (const std::string state : {"sqlite:///var/lib/datawatch/state.db", "${STATE_DSN}"}) {
     INFO(state);
