@@ -312,6 +312,7 @@ TEST_CASE(
   HaFleet f(db.dsn(), hook.url("/dw"));
   f.writeConfig(fleetYaml(5, true));
   for (const char* id : {"r1", "r2", "r3"}) f.start(id);
+  for (const char* id : {"r1", "r2", "r3"}) REQUIRE(f.get(id).waitListening(20s));
   // The warehouse is 10 minutes old: the alert fires; the leader posts it.
   REQUIRE(hook.waitRequests(1, 40s));
   const auto first = sentOf(hook.requests());
@@ -380,6 +381,7 @@ TEST_CASE(
   HaFleet f(db.dsn(), hook.url("/dw"));
   f.writeConfig(fleetYaml(3, true));
   for (const char* id : {"r1", "r2"}) f.start(id);
+  for (const char* id : {"r1", "r2"}) REQUIRE(f.get(id).waitListening(20s));
   REQUIRE(hook.waitRequests(1, 40s));
   const LeaderRow before = leaderRow(f.dsn());
   REQUIRE(!before.owner.empty());
@@ -475,6 +477,7 @@ TEST_CASE(
   f.writeConfig(fleetYaml(5, true));
   const auto probes = probeNames(5, true);
   for (const char* id : {"r1", "r2"}) f.start(id);
+  for (const char* id : {"r1", "r2"}) REQUIRE(f.get(id).waitListening(20s));
   // The firing notification fails (500) and stays queued.
   REQUIRE(hook.waitRequests(1, 40s));
   const std::string id = sentOf(hook.requests()).at(0).delivery_id;
