@@ -152,10 +152,11 @@ void FleetClaimer::loop() {
     lock.lock();
     if (stopping_) break;
     // A failed database call waits a poll interval before it is tried again.
+    // One claim (and one batch of releases) per poll: a claim's cost in the
+    // state database is mostly fixed, so claiming after every finished run
+    // would cost the database once per run. A new config is synced at once.
     const bool retrying = w.failed;
-    auto news = [&]() REQUIRES(mu_) {
-      return stopping_ || ((sync_pending_ || !done_.empty()) && !retrying);
-    };
+    auto news = [&]() REQUIRES(mu_) { return stopping_ || (sync_pending_ && !retrying); };
     if (!news()) cv_.waitFor(lock, kPollInterval, news);
   }
 }

@@ -41,7 +41,8 @@ class Metrics;
 
 class FleetClaimer {
  public:
-  // How often the claim thread looks for due runs when nothing wakes it.
+  // How often the claim thread claims due runs and releases finished ones (a
+  // run starts at most this late; the database sees one claim per poll).
   static constexpr Duration kPollInterval{std::chrono::milliseconds(100)};
 
   FleetClaimer(Fleet& fleet, std::shared_ptr<spdlog::logger> log, Metrics* metrics);
