@@ -2,44 +2,10 @@
 
 #include <algorithm>
 
+#include "core/pg_text.hpp"
 #include "core/redact.hpp"
 
 namespace datawatch {
-
-namespace {
-
-// The first line of a libpq/pqxx message without its "ERROR:  " prefix.
-std::string firstLine(const std::string& s) {
-  std::string out = s.substr(0, s.find('\n'));
-  for (const char* prefix : {"ERROR:  ", "FATAL:  "}) {
-    if (out.rfind(prefix, 0) == 0) out = out.substr(std::string(prefix).size());
-  }
-  while (!out.empty() && (out.back() == ' ' || out.back() == '\r')) out.pop_back();
-  return out;
-}
-
-bool isUrl(const std::string& dsn) {
-  return dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0;
-}
-
-// The DSN with application_name and connect_timeout unless it sets them.
-std::string effectiveDsn(const std::string& dsn, Duration statement_timeout) {
-  std::string out = dsn;
-  auto add = [&](const std::string& key, const std::string& value) {
-    if (out.find(key + "=") != std::string::npos) return;
-    if (isUrl(out)) {
-      out += (out.find('?') == std::string::npos ? "?" : "&") + key + "=" + value;
-    } else {
-      out += (out.empty() ? "" : " ") + key + "=" + value;
-    }
-  };
-  add("application_name", "datawatch-fleet");
-  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(statement_timeout).count();
-  add("connect_timeout", std::to_string(std::clamp<int64_t>(secs, 2, 10)));
-  return out;
-}
-
-}  // namespace
 
 std::string fleetRedact(const std::string& text) {
   return Redactor::redactDsn(text);
@@ -61,7 +27,11 @@ std::string pgTextArray(const std::vector<std::string>& values) {
 }
 
 PgLink::PgLink(std::string dsn, Duration statement_timeout, bool transactions, Prepared prepared)
-    : dsn_(effectiveDsn(dsn, statement_timeout)),
+    : dsn_(pgDsnWithDefaults(
+          dsn, "datawatch-fleet",
+          static_cast<int>(std::clamp<int64_t>(
+              std::chrono::duration_cast<std::chrono::seconds>(statement_timeout).count(), 2,
+              10)))),
       statement_timeout_(statement_timeout),
       transactions_(transactions),
       prepared_(std::move(prepared)) {}
@@ -93,7 +63,7 @@ Status PgLink::connect() {
     retry_after_ = MonoTime{};
     return Status::Ok();
   } catch (const std::exception& e) {
-    last_connect_error_ = fleetRedact(firstLine(e.what()));
+    last_connect_error_ = fleetRedact(pgFirstLine(e.what()));
     backoff_ = std::clamp(backoff_ * 2, Duration(std::chrono::milliseconds(100)),
                           Duration(std::chrono::seconds(2)));
     retry_after_ = std::chrono::steady_clock::now() + backoff_;
@@ -111,7 +81,7 @@ Status PgLink::fail(const std::string& what, const std::string& why, bool broken
     }
   }
   if (broken || !conn_ || !conn_->is_open()) conn_.reset();
-  return Status::Error("fleet " + what + " failed: " + fleetRedact(firstLine(why)));
+  return Status::Error("fleet " + what + " failed: " + fleetRedact(pgFirstLine(why)));
 }
 
 Status PgLink::run(const std::string& what, const std::function<void(pqxx::connection&)>& fn) {

@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include "core/pg_text.hpp"
+
 #include <algorithm>
 
 #include "core/duration.hpp"
@@ -42,20 +44,10 @@ SqlValue toSqlValue(const pqxx::field& f) {
   }
 }
 
-// The first line of a server message, without libpq's "ERROR:  " prefix.
-std::string firstLine(const std::string& s) {
-  std::string out = s.substr(0, s.find('\n'));
-  for (const char* prefix : {"ERROR:  ", "FATAL:  "}) {
-    if (out.rfind(prefix, 0) == 0) out = out.substr(std::string(prefix).size());
-  }
-  while (!out.empty() && (out.back() == ' ' || out.back() == '\r')) out.pop_back();
-  return out;
-}
-
 // A probe-facing message for a PostgreSQL error, by SQLSTATE class.
 std::string describe(const pqxx::sql_error& e) {
   const std::string& st = e.sqlstate();
-  const std::string msg = firstLine(e.what());
+  const std::string msg = pgFirstLine(e.what());
   if (st == "57014") return "query timed out (statement_timeout) and was cancelled";
   if (st == "25006") return "query refused: probes may only read (" + msg + ")";
   if (st == "42501" || msg.rfind("permission denied", 0) == 0) {
@@ -64,25 +56,10 @@ std::string describe(const pqxx::sql_error& e) {
   return "query failed: " + msg + (st.empty() ? "" : " [SQLSTATE " + st + "]");
 }
 
-bool isUrl(const std::string& dsn) {
-  return dsn.rfind("postgres://", 0) == 0 || dsn.rfind("postgresql://", 0) == 0;
-}
-
 }  // namespace
 
 std::string PostgresSource::effectiveDsn(const std::string& dsn) {
-  std::string out = dsn;
-  auto add = [&](const std::string& key, const std::string& value) {
-    if (out.find(key + "=") != std::string::npos) return;
-    if (isUrl(out)) {
-      out += (out.find('?') == std::string::npos ? "?" : "&") + key + "=" + value;
-    } else {
-      out += (out.empty() ? "" : " ") + key + "=" + value;
-    }
-  };
-  add("application_name", "datawatch");
-  add("connect_timeout", "10");
-  return out;
+  return pgDsnWithDefaults(dsn, "datawatch", 10);
 }
 
 PostgresSource::PostgresSource(std::string name, config::PostgresSourceConfig cfg,
@@ -131,7 +108,7 @@ Result<std::unique_ptr<PgConnection>> PostgresSource::connect() {
     retry_after_ = MonoTime{};
     return R(std::move(c));
   } catch (const std::exception& e) {
-    const std::string msg = Redactor::redactDsn(firstLine(e.what()));
+    const std::string msg = Redactor::redactDsn(pgFirstLine(e.what()));
     MutexLock lock(mu_);
     backoff_ = std::clamp(backoff_ * 2, Duration(std::chrono::seconds(1)),
                           Duration(std::chrono::seconds(60)));
@@ -263,13 +240,13 @@ PostgresSource::Attempt PostgresSource::execute(PgConnection& conn, const std::s
     return {R(std::move(out)), true};
   } catch (const pqxx::broken_connection& e) {
     return {R::Error("lost the connection to PostgreSQL: " +
-                     toValidUtf8(Redactor::redactDsn(firstLine(e.what())))),
+                     toValidUtf8(Redactor::redactDsn(pgFirstLine(e.what())))),
             false};
   } catch (const pqxx::sql_error& e) {
     // The transaction was rolled back; the connection is still good.
     return {R::Error(toValidUtf8(Redactor::redactDsn(describe(e)))), conn.c.is_open()};
   } catch (const std::exception& e) {
-    return {R::Error("query failed: " + toValidUtf8(Redactor::redactDsn(firstLine(e.what())))),
+    return {R::Error("query failed: " + toValidUtf8(Redactor::redactDsn(pgFirstLine(e.what())))),
             false};
   }
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/duration.hpp"
+#include "core/pg_text.hpp"
 #include "probes/postgres_source.hpp"
 
 namespace datawatch {
@@ -32,15 +33,6 @@ bool connectionLost(const pqxx::connection& c, const std::string& sqlstate) {
 }
 
 }  // namespace
-
-std::string pgFirstLine(const std::string& s) {
-  std::string out = s.substr(0, s.find('\n'));
-  for (const char* prefix : {"ERROR:  ", "FATAL:  "}) {
-    if (out.rfind(prefix, 0) == 0) out = out.substr(std::string(prefix).size());
-  }
-  while (!out.empty() && (out.back() == ' ' || out.back() == '\r')) out.pop_back();
-  return out;
-}
 
 PgPool::PgPool(const std::string& dsn, PgPoolOptions options)
     : dsn_(PostgresSource::effectiveDsn(dsn)),

@@ -70,7 +70,4 @@ class PgPool {
   std::string last_connect_error_ GUARDED_BY(mu_);
 };
 
-// The first line of a libpq/pqxx message without its "ERROR:  " prefix.
-std::string pgFirstLine(const std::string& s);
-
 }  // namespace datawatch
