@@ -230,6 +230,7 @@ int Agent::stop() {
     std::lock_guard lock(reload_mu_);
     stopping_ = true;  // a reload still arriving over HTTP is refused
     runs = loop_ ? loop_->completedRuns() : 0;
+    if (fleet_) fleet_->claimer().stop();  // no new claims while draining
     if (loop_) drained = loop_->stop(opts_.drain_grace);
     if (auto l = leading()) l->dispatcher->stop();
   }
@@ -421,8 +422,9 @@ Result<nlohmann::json> Agent::addSilence(const nlohmann::json& body) {
   const auto now = clock_.now();
   auto s = silenceFromRequest(body, now);
   if (!s) return Result<nlohmann::json>::Error(s.error());
+  std::lock_guard role(reload_mu_);  // no step-down or new term meanwhile (applyRole)
   auto l = leading();
-  if (!l) return Result<nlohmann::json>::Error(notLeader());
+  if (!l || (fleet_ && !fleet_->leaderNow())) return Result<nlohmann::json>::Error(notLeader());
   const Silence added = l->lifecycle.addSilence(*s);
   for (const auto& w : l->lifecycle.takeWarnings()) log_->warn("{}", w);
   log_->info("silence {} added until {}: {}", added.id, formatRfc3339(added.ends), added.reason);
@@ -431,8 +433,9 @@ Result<nlohmann::json> Agent::addSilence(const nlohmann::json& body) {
 }
 
 Status Agent::deleteSilence(const std::string& id) {
+  std::lock_guard role(reload_mu_);  // no step-down or new term meanwhile (applyRole)
   auto l = leading();
-  if (!l) return Status::Error(notLeader());
+  if (!l || (fleet_ && !fleet_->leaderNow())) return Status::Error(notLeader());
   if (!l->lifecycle.removeSilence(id))
     return Status::Error("no API silence \"" + id +
                          "\" (config silences are removed in the config)");

@@ -96,7 +96,8 @@ class Agent final : public HttpApi {
   std::shared_ptr<Leadership> leading() const EXCLUDES(leader_mu_);
   // Builds the Leadership: restores open incidents and firing alerts from the
   // store, configures it with `cfg` and starts the dispatcher.
-  void lead(const std::shared_ptr<const config::Config>& cfg, int64_t epoch);
+  // False (and nothing changed) when the state to restore cannot be read.
+  bool lead(const std::shared_ptr<const config::Config>& cfg, int64_t epoch);
   void stepDown();
   // HA: starts or ends this replica's Leadership to match the fleet's lease.
   void applyRole();
@@ -106,6 +107,7 @@ class Agent final : public HttpApi {
   std::string notLeader() const;
   // HA: the fleet, the store's fence and the claim thread (run(), before HTTP).
   Status joinFleet(const config::Config& cfg);
+  Status awaitUniqueId(Fleet& fleet, Duration ttl);
   // HA: the runs every replica recorded since the last call (SLOs, probe
   // gauges, status, and the leader's lifecycle).
   void followFeed();

@@ -1,7 +1,9 @@
 // Agent: leadership and the HA fleet (see agent.hpp and agent/fleet_member.hpp).
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
+#include <thread>
 
 #include "agent/agent.hpp"
 #include "core/duration.hpp"
@@ -36,8 +38,19 @@ std::shared_ptr<Agent::Leadership> Agent::leading() const {
   return leading_;
 }
 
-void Agent::lead(const std::shared_ptr<const config::Config>& cfg, int64_t epoch) {
-  if (fleet_) store_->fence(epoch);  // before the first write of this term
+bool Agent::lead(const std::shared_ptr<const config::Config>& cfg, int64_t epoch) {
+  if (fleet_) {
+    // What a new leader restores must be readable now (the state database just
+    // came back, say): leading on nothing would overwrite the fleet's alerts.
+    Status st = AlertLifecycle::canRestore(*store_);
+    if (auto open = store_->loadIncidents(true, 1); st && !open) st = open.status();
+    if (!st) {
+      log_->warn("fleet: not leading yet: cannot read the alert state ({}); retrying",
+                 st.message());
+      return false;
+    }
+    store_->fence(epoch);  // before the first write of this term
+  }
   auto l = std::make_shared<Leadership>(*this);
   l->epoch = epoch;
   restoreIncidents(l->incidents);
@@ -56,6 +69,7 @@ void Agent::lead(const std::shared_ptr<const config::Config>& cfg, int64_t epoch
   for (const auto& w : l->lifecycle.takeWarnings()) log_->warn("{}", w);
   for (const auto& a : l->lifecycle.firing()) metrics_.setAlertFiring(a);
   l->dispatcher->configure(*cfg);
+  return true;
 }
 
 void Agent::stepDown() {
@@ -64,12 +78,44 @@ void Agent::stepDown() {
     MutexLock lock(leader_mu_);
     l.swap(leading_);
   }
-  if (fleet_) store_->fence(std::nullopt);
+  if (fleet_) {
+    store_->fence(std::nullopt);
+    metrics_.setHaLeader(false);
+  }
   if (!l) return;
   l->dispatcher->stop();                  // no callback holds `l` after this
   for (auto a : l->lifecycle.firing()) {  // the new leader exports them now
     a.firing = false;
     metrics_.setAlertFiring(a);
+  }
+}
+
+// Two live processes with one replica_id would both renew one lease: refuse.
+// The id's last heartbeat may be this pod's previous process (a container
+// restart keeps the pod name): wait for it to expire first.
+Status Agent::awaitUniqueId(Fleet& fleet, Duration ttl) {
+  const auto give_up = std::chrono::steady_clock::now() + ttl + std::chrono::seconds(2);
+  bool logged = false;
+  while (true) {
+    auto live = fleet.replicas();
+    if (!live) return live.status();
+    const bool taken = std::any_of(live->begin(), live->end(), [&](const FleetReplica& r) {
+      return r.id == fleet.replicaId();
+    });
+    if (!taken) return Status::Ok();
+    if (std::chrono::steady_clock::now() > give_up) {
+      return Status::Error("replica_id \"" + fleet.replicaId() +
+                           "\" is in use by another live replica: give each replica its own "
+                           "agent.replica_id (the chart sets it to the pod name)");
+    }
+    if (!logged) {
+      log_->warn(
+          "fleet: replica_id {} has a recent heartbeat (a previous process?); waiting "
+          "for it to expire",
+          fleet.replicaId());
+      logged = true;
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
   }
 }
 
@@ -79,8 +125,14 @@ Status Agent::joinFleet(const config::Config& cfg) {
   o.replica_id = cfg.agent.replica_id.empty() ? defaultReplicaId() : cfg.agent.replica_id;
   o.config_hash = configHash(cfg.files);
   o.leader_lease = cfg.agent.leader_lease;
+  // Three missed beats (every lease/5) make a replica dead; a beat must fit
+  // well inside the lease's safety margin.
+  o.replica_ttl = std::max<Duration>(std::chrono::seconds(10), o.leader_lease * 3 / 5);
+  o.statement_timeout =
+      std::clamp<Duration>(o.leader_lease / 5, std::chrono::seconds(1), std::chrono::seconds(5));
   auto fleet = Fleet::open(o, log_);
   if (!fleet) return fleet.status();
+  if (auto st = awaitUniqueId(**fleet, o.replica_ttl); !st) return st;
   store_->fence(std::nullopt);  // a follower until the lease says otherwise
   auto cursor = store_->runFeed("", 0);
   if (!cursor) return cursor.status();

@@ -99,6 +99,7 @@ void FleetMember::beatOnce() {
   if (!st) {
     log_->warn("fleet heartbeat failed: {}", st.error());
     if (was_leader) changed = true;
+    if (metrics_) metrics_->setHaLeader(fleet_->leaderValidNow());
   } else {
     if (st->became_leader)
       log_->info("fleet: replica {} is now the leader (epoch {})", fleet_->replicaId(), st->epoch);
@@ -107,9 +108,14 @@ void FleetMember::beatOnce() {
                  fleet_->replicaId(), st->leader_id.empty() ? "none" : st->leader_id, st->epoch);
     const bool mismatch = !st->leader && !st->leader_id.empty() &&
                           !st->leader_config_hash.empty() && st->leader_config_hash != mine;
-    if (mismatch)
-      log_->warn("fleet: this replica's config ({}) differs from the leader's ({}, {})", mine,
-                 st->leader_config_hash, st->leader_id);
+    if (mismatch != mismatch_logged_) {  // logged when it starts and when it ends
+      if (mismatch)
+        log_->warn("fleet: this replica's config ({}) differs from the leader's ({}, {})", mine,
+                   st->leader_config_hash, st->leader_id);
+      else
+        log_->info("fleet: this replica's config matches the leader's again");
+      mismatch_logged_ = mismatch;
+    }
     if (metrics_) metrics_->setHa(st->leader, st->live_replicas, st->epoch, mismatch);
   }
   if (changed && role_changed_) role_changed_();

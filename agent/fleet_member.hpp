@@ -70,6 +70,7 @@ class FleetMember {
   CondVar cv_;
   FleetState state_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
+  bool mismatch_logged_ = false;  // the heartbeat thread's own
   std::thread thread_;
 };
 

@@ -59,10 +59,12 @@ void FleetClaimer::finished(const std::string& probe) {
   MutexLock lock(mu_);
   done_.push_back(probe);
   if (running_ > 0) --running_;
-  auto src = source_of_.find(probe);
-  if (src != source_of_.end()) {
+  // The source it was claimed under (a reload may have moved or removed it).
+  auto src = claimed_source_.find(probe);
+  if (src != claimed_source_.end()) {
     auto& n = running_per_source_[src->second];
     if (n > 0) --n;
+    claimed_source_.erase(src);
   }
   cv_.notifyAll();
 }
@@ -132,7 +134,10 @@ void FleetClaimer::apply(Work& w) {
     for (auto& c : *claims) {
       ++running_;
       auto src = source_of_.find(c.probe);
-      if (src != source_of_.end()) ++running_per_source_[src->second];
+      if (src != source_of_.end()) {
+        ++running_per_source_[src->second];
+        claimed_source_[c.probe] = src->second;
+      }
       inbox_.push_back(std::move(c));
     }
   }

@@ -90,6 +90,7 @@ class FleetClaimer {
   std::vector<std::string> done_ GUARDED_BY(mu_);
   size_t running_ GUARDED_BY(mu_) = 0;  // claimed and not finished
   std::map<std::string, size_t> running_per_source_ GUARDED_BY(mu_);
+  std::map<std::string, std::string> claimed_source_ GUARDED_BY(mu_);  // running claims
   bool stopping_ GUARDED_BY(mu_) = false;
   bool in_trouble_ = false;  // the claim thread's own: a failure is being retried
   std::thread thread_;

@@ -484,6 +484,11 @@ void Metrics::setHa(bool leader, int live_replicas, int64_t epoch, bool config_m
   h.mismatch->Set(config_mismatch ? 1 : 0);
 }
 
+void Metrics::setHaLeader(bool leader) {
+  MutexLock lock(mu_);
+  ha().leader->Set(leader ? 1 : 0);
+}
+
 void Metrics::probeClaims(size_t n) {
   MutexLock lock(mu_);
   ha().claims->Increment(static_cast<double>(n));

@@ -56,6 +56,7 @@ class Metrics {
   // HA fleet (agent.state on PostgreSQL); the series exist from the first call.
   void setHa(bool leader, int live_replicas, int64_t epoch, bool config_mismatch);
   void probeClaims(size_t n);
+  void setHaLeader(bool leader);
 
   // Prometheus text exposition format 0.0.4.
   std::string render() const;

@@ -167,6 +167,8 @@ void ProbeLoop::replaceRuntime(std::shared_ptr<Runtime> runtime, int max_concurr
     MutexLock lock(mu_);
     if (stopping_) return;
     scheduler_ = factory_(*runtime, max_concurrent, clock_.now(), scheduler_.get(), executing_);
+    // Handed out and never started: a fleet schedule gives their claims back.
+    for (const auto& job : queue_) scheduler_->finishedUnscheduled(job.name);
     // Handed out but not started: the new schedule has them due at once.
     in_flight_ -= queue_.size();
     unstarted.swap(queue_);

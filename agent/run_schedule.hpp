@@ -37,8 +37,8 @@ class RunSchedule {
   virtual std::vector<Dispatch> takeDue(TimePoint now) = 0;
   // Marks a run finished at `now`.
   virtual void finished(size_t index, TimePoint now) = 0;
-  // A run of a probe this schedule does not have (a probe the previous
-  // configuration had, removed by a reload while it ran) finished.
+  // A run handed out by a previous schedule ended, or will never start (a
+  // reload dropped it from the queue), and this schedule does not track it.
   virtual void finishedUnscheduled(const std::string& name) { (void)name; }
   // The earliest time a call to takeDue() can return something, or nullopt
   // when nothing can start until a running probe finishes or the loop is woken.

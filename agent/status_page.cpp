@@ -67,7 +67,7 @@ std::string fleetSection(const json& fleet, const json& now) {
   std::string html = "<h2>Fleet</h2><p>this replica <b>" + esc(fleet.value("replica", json())) +
                      "</b> (" + esc(fleet.value("role", json())) + ") &middot; leader " +
                      esc(fleet.value("leader", json())) + " &middot; epoch " +
-                     esc(fleet.value("epoch", json())) +
+                     std::to_string(fleet.value("epoch", int64_t{0})) +
                      (fleet.value("config_mismatch", false)
                           ? " &middot; <span class=\"fail\">config differs from the leader's</span>"
                           : "") +

@@ -31,21 +31,33 @@ LifecycleStep AlertLifecycle::configure(std::shared_ptr<const config::Config> cf
   return out;
 }
 
-std::vector<Alert> AlertLifecycle::storedFiring(StateStore& store) {
+namespace {
+std::vector<Alert> firingFrom(const Result<std::optional<nlohmann::json>>& saved) {
   std::vector<Alert> firing;
-  auto saved = store.loadSnapshot(kAlertsSnapshot);
   if (saved && *saved && (*saved)->is_array()) {
     for (const auto& j : **saved)
       if (auto a = alertFromJson(j)) firing.push_back(*a);
   }
   return firing;
 }
+}  // namespace
+
+std::vector<Alert> AlertLifecycle::storedFiring(StateStore& store) {
+  return firingFrom(store.loadSnapshot(kAlertsSnapshot));
+}
+
+Status AlertLifecycle::canRestore(StateStore& store) {
+  for (const char* key : {kAlertsSnapshot, kSilencesSnapshot}) {
+    if (auto saved = store.loadSnapshot(key); !saved) return saved.status();
+  }
+  return Status::Ok();
+}
 
 size_t AlertLifecycle::restore(TimePoint now, std::vector<AlertChange>& changes) {
   if (!store_) return 0;
-  if (auto saved = store_->loadSnapshot(kAlertsSnapshot); !saved)
-    warnings_.push_back(saved.error() + " (firing alerts not restored)");
-  const std::vector<Alert> firing = storedFiring(*store_);
+  auto saved = store_->loadSnapshot(kAlertsSnapshot);
+  if (!saved) warnings_.push_back(saved.error() + " (firing alerts not restored)");
+  const std::vector<Alert> firing = firingFrom(saved);
   auto silences = store_->loadSnapshot(kSilencesSnapshot);
   if (!silences) warnings_.push_back(silences.error() + " (API silences not restored)");
   if (silences && *silences) silences_.restoreApiSilences(**silences);

@@ -117,6 +117,10 @@ class AlertLifecycle {
   // The firing alerts as the last commit stored them (what an HA follower,
   // which has no lifecycle, shows); empty when the store cannot tell.
   static std::vector<Alert> storedFiring(StateStore& store);
+  // Ok when everything a new lifecycle restores (firing alerts, API silences)
+  // can be read now: an HA replica leads only then, since a lifecycle that
+  // restored nothing would overwrite the fleet's alert state with its own.
+  static Status canRestore(StateStore& store);
   bool isFiring(const std::string& alert_id) const EXCLUDES(mu_);
   // Warnings met while restoring (unreadable snapshots), for the caller's log.
   std::vector<std::string> takeWarnings() EXCLUDES(mu_);

@@ -54,7 +54,7 @@ void readPostmortems(Ctx& ctx, const Entry& e, AgentConfig& a) {
 
 void readReplicaId(Ctx& ctx, const Entry& e, MapReader& m, AgentConfig& a) {
   auto v = m.str("replica_id");
-  if (!v) return;
+  if (!v || v->empty()) return;  // "" (an unset ${VAR} with a default): hostname-pid
   const bool ok =
       !v->empty() && v->size() <= 128 && std::all_of(v->begin(), v->end(), [](unsigned char c) {
         return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':';

@@ -17,9 +17,11 @@ std::string Redactor::redactDsn(std::string_view dsn) {
   std::string out(dsn);
   // URL form: scheme://user:password@host
   if (auto scheme = out.find("://"); scheme != std::string::npos) {
-    auto at = out.find('@', scheme + 3);
-    auto slash = out.find('/', scheme + 3);
-    if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+    // The userinfo ends at the LAST '@': a password that is not percent-encoded
+    // may hold '@', '/' or '#', and none of it may leak past the mask (an '@'
+    // later in the URL only masks more).
+    const auto at = out.rfind('@');
+    if (at != std::string::npos && at > scheme + 3) {
       auto colon = out.find(':', scheme + 3);
       if (colon != std::string::npos && colon < at) {
         out.replace(colon + 1, at - colon - 1, kMask);

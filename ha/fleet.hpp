@@ -122,8 +122,9 @@ class Fleet {
   // True while this replica may act as leader: it holds the lease and the local
   // deadline has not passed. Cheap; call before every send.
   virtual bool leaderValidNow() const = 0;
-  // Clean stop: gives the lease up (if held) and deletes the heartbeat row, so
-  // another replica takes over at its next beat instead of after the lease.
+  // Clean stop: gives the lease up (if held), ends the leases of probe runs it
+  // claimed (call it after the probe loop stopped) and deletes the heartbeat
+  // row, so another replica takes over at its next beat, not after the lease.
   virtual void resign() = 0;
   virtual void setConfigHash(const std::string& hash) = 0;
 

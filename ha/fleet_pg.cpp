@@ -73,8 +73,8 @@ class PgFleet final : public Fleet {
       : opts_(std::move(options)),
         log_(std::move(log)),
         margin_(opts_.leader_lease / 5),
-        beat_link_(opts_.dsn, opts_.statement_timeout, false, beatStatements()),
-        work_link_(opts_.dsn, opts_.statement_timeout, true, workStatements()),
+        beat_link_(opts_.dsn, opts_.statement_timeout, beatStatements()),
+        work_link_(opts_.dsn, opts_.statement_timeout, workStatements()),
         config_hash_(opts_.config_hash) {}
 
   Status start() {

@@ -33,8 +33,11 @@ SELECT epoch, owner, config_hash, lease_until > now(),
 FROM dw_leader WHERE id = 1)SQL";
 
 // $1 replica id.
+// Also ends the leases of runs this replica claimed and will not finish.
 inline constexpr const char* kResign = R"SQL(
-WITH gone AS (DELETE FROM dw_replicas WHERE id = $1 RETURNING 1)
+WITH gone AS (DELETE FROM dw_replicas WHERE id = $1 RETURNING 1),
+     freed AS (UPDATE dw_schedule SET lease_until = NULL, owner = NULL WHERE owner = $1
+               RETURNING 1)
 UPDATE dw_leader SET lease_until = '-infinity' WHERE id = 1 AND owner = $1)SQL";
 
 // $1 known probes (text[]), $2 row bound, $3 sources this replica has no free

@@ -26,14 +26,13 @@ std::string pgTextArray(const std::vector<std::string>& values) {
   return out;
 }
 
-PgLink::PgLink(std::string dsn, Duration statement_timeout, bool transactions, Prepared prepared)
+PgLink::PgLink(std::string dsn, Duration statement_timeout, Prepared prepared)
     : dsn_(pgDsnWithDefaults(
           dsn, "datawatch-fleet",
           static_cast<int>(std::clamp<int64_t>(
               std::chrono::duration_cast<std::chrono::seconds>(statement_timeout).count(), 2,
               10)))),
       statement_timeout_(statement_timeout),
-      transactions_(transactions),
       prepared_(std::move(prepared)) {}
 
 PgLink::~PgLink() = default;
@@ -49,11 +48,14 @@ Status PgLink::connect() {
   }
   try {
     auto c = std::make_unique<pqxx::connection>(dsn_);
-    std::string setup = "SET statement_timeout = " + std::to_string(statement_timeout_.count());
-    if (transactions_) {
-      setup += "; SET idle_in_transaction_session_timeout = " +
-               std::to_string(std::max<int64_t>(1000, statement_timeout_.count()));
-    }
+    // A lock held by a paused or cut-off session (the leader row, the claim
+    // lock) makes a beat or claim fail within a second and retry, instead of
+    // waiting out the statement timeout; such a session itself is ended by the
+    // server once idle in its transaction for the statement timeout.
+    const auto ms = std::max<int64_t>(1000, statement_timeout_.count());
+    std::string setup = "SET statement_timeout = " + std::to_string(statement_timeout_.count()) +
+                        "; SET lock_timeout = 1000" +
+                        "; SET idle_in_transaction_session_timeout = " + std::to_string(ms);
     pqxx::nontransaction tx(*c);
     tx.exec(setup);
     tx.commit();

@@ -1,10 +1,10 @@
 #pragma once
 // PgLink: one PostgreSQL connection of the fleet (internal to ha/).
 //
-// - Opened lazily; every session gets statement_timeout (and, for a link that
-//   runs transactions, idle_in_transaction_session_timeout, so a replica paused
-//   inside a claim cannot hold the claim lock for ever) and its prepared
-//   statements.
+// - Opened lazily; every session gets statement_timeout, lock_timeout 1 s (a
+//   lock held by a paused replica fails a beat or claim fast; it is retried)
+//   and idle_in_transaction_session_timeout (a replica paused inside a claim
+//   cannot hold the claim lock for ever), and its prepared statements.
 // - A broken connection is dropped; the next call reconnects. Failed connects
 //   back off (100 ms doubling to 2 s); calls during the backoff fail fast.
 // - Never throws: pqxx exceptions become Status values with the DSN's password
@@ -27,7 +27,7 @@ namespace datawatch {
 class PgLink {
  public:
   using Prepared = std::vector<std::pair<std::string, std::string>>;  // name, SQL
-  PgLink(std::string dsn, Duration statement_timeout, bool transactions, Prepared prepared);
+  PgLink(std::string dsn, Duration statement_timeout, Prepared prepared);
   ~PgLink();
   PgLink(const PgLink&) = delete;
   PgLink& operator=(const PgLink&) = delete;
@@ -44,7 +44,6 @@ class PgLink {
 
   const std::string dsn_;
   const Duration statement_timeout_;
-  const bool transactions_;
   const Prepared prepared_;
   std::unique_ptr<pqxx::connection> conn_;
   Duration backoff_{0};

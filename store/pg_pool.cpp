@@ -65,8 +65,12 @@ Result<std::unique_ptr<pqxx::connection>> PgPool::connect() {
     auto c = std::make_unique<pqxx::connection>(dsn_);
     {
       pqxx::nontransaction setup(*c);
-      setup.exec("SET statement_timeout = " + std::to_string(options_.statement_timeout.count()) +
-                 "; SET application_name = 'datawatch'");
+      // A session paused or cut off inside a transaction (a fenced write holds
+      // the leader row FOR SHARE) is ended by the server, so it cannot block a
+      // takeover for longer than the statement timeout.
+      const std::string ms = std::to_string(options_.statement_timeout.count());
+      setup.exec("SET statement_timeout = " + ms + "; SET idle_in_transaction_session_timeout = " +
+                 ms + "; SET application_name = 'datawatch'");
       setup.commit();
     }
     MutexLock lock(mu_);

@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include <set>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -462,28 +464,34 @@ Result<int> PostgresStateStore::nextIncidentSeq(const std::string& day) {
 }
 
 uint64_t PostgresStateStore::feedHorizon(pqxx::transaction_base& tx) {
-  // The snapshot's xmax and the transactions in progress. A run's insert is one
-  // autocommit statement under statement_timeout, so a transaction that stays
-  // in progress longer than feed_txn_age cannot be one: an ANALYZE, another
-  // database's batch job. Cutting pages only at the young ones keeps the feed
-  // exact for runs without stalling behind a stranger's long transaction.
+  // The snapshot's xmax and the transactions in progress. A datawatch session's
+  // transaction (application_name 'datawatch': this store's pool, on any
+  // replica) always holds the horizon: it may be a run's insert, however long
+  // its commit takes. Another session's transaction holds it only while young
+  // (feed_txn_age), so a stranger's long transaction on the same server (an
+  // ETL job, an ANALYZE) cannot stall the fleet's SLOs.
   const auto r = tx.exec(
-      "SELECT pg_snapshot_xmax(s)::text, ARRAY(SELECT pg_snapshot_xip(s))::text[] "
-      "FROM pg_current_snapshot() s");
+      "SELECT pg_snapshot_xmax(s)::text, ARRAY(SELECT pg_snapshot_xip(s))::text[], "
+      "ARRAY(SELECT backend_xid::text FROM pg_stat_activity WHERE application_name = "
+      "'datawatch' AND backend_xid IS NOT NULL)::text[] FROM pg_current_snapshot() s");
   uint64_t horizon = std::stoull(r[0][0].as<std::string>());
+  std::set<uint64_t> ours;  // 32-bit xids
+  auto own = r[0][2].as_array();
+  for (auto e = own.get_next(); e.first != pqxx::array_parser::juncture::done; e = own.get_next())
+    if (e.first == pqxx::array_parser::juncture::string_value) ours.insert(std::stoull(e.second));
   const auto now = std::chrono::steady_clock::now();
   std::map<uint64_t, std::chrono::steady_clock::time_point> still;
+  MutexLock lock(feed_mu_);
   auto xip = r[0][1].as_array();
   for (auto e = xip.get_next(); e.first != pqxx::array_parser::juncture::done; e = xip.get_next()) {
     if (e.first != pqxx::array_parser::juncture::string_value) continue;
     const uint64_t x = std::stoull(e.second);
-    MutexLock lock(feed_mu_);
     auto seen = xip_first_seen_.find(x);
     const auto first = seen == xip_first_seen_.end() ? now : seen->second;
     still[x] = first;
-    if (now - first < options_.feed_txn_age) horizon = std::min(horizon, x);
+    if (ours.count(x & 0xffffffffULL) > 0 || now - first < options_.feed_txn_age)
+      horizon = std::min(horizon, x);
   }
-  MutexLock lock(feed_mu_);
   xip_first_seen_.swap(still);  // forgets the ones that ended
   return horizon;
 }

@@ -102,9 +102,10 @@ class StateStore : public SnapshotStore {
   // page. "" means the feed's current end: no runs, only a cursor. Invariant:
   // across successive calls every committed run is returned exactly once, even
   // when transactions commit out of id order (PostgreSQL: pages are cut at the
-  // oldest transaction still in progress that is young enough to be a run's
-  // insert, so a late commit is never skipped and a stranger's long
-  // transaction on the same server does not stall the feed).
+  // oldest transaction still in progress that may be a run's insert — any of
+  // datawatch's sessions, or another session's while it is young — so a late
+  // commit is never skipped and a stranger's long transaction on the same
+  // server does not stall the feed).
   virtual Result<RunFeedPage> runFeed(const std::string& cursor, size_t limit) = 0;
 
   // ---- fencing (HA, agent.state: postgres://)

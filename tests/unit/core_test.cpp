@@ -106,6 +106,10 @@ TEST_CASE("the redactor masks secrets and DSN passwords", "[core][redact]") {
         "posting to https://<redacted> failed");
   CHECK(Redactor::redactDsn("postgres://user:pa55@db:5432/x") ==
         "postgres://user:<redacted>@db:5432/x");
+  // A password that is not percent-encoded: nothing of it leaks.
+  CHECK(Redactor::redactDsn("postgres://u:p@ss/w#rd@db:5432/x") ==
+        "postgres://u:<redacted>@db:5432/x");
+  CHECK(Redactor::redactDsn("postgres://db:5432/x") == "postgres://db:5432/x");
   CHECK(Redactor::redactDsn("host=db user=u password=pa55 dbname=x") ==
         "host=db user=u password=<redacted> dbname=x");
   CHECK(Redactor::redactDsn("host=db password='pa 55' dbname=x") ==
