@@ -111,6 +111,7 @@ void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
   auto rt = std::make_shared<Runtime>(std::move(cfg), clock_, source_registry_, probe_registry_,
                                       store_.get(), &metrics_, log_);
   rt->primeFromStore();
+  rt->setSharedSnapshots(fleet_ != nullptr);
   if (!fleet_) {  // HA: every run reaches the SLOs and the leader through the run feed
     rt->setResultObserver([this](const ProbeResult& r) {
       slos_.record(r);

@@ -92,6 +92,7 @@ ProbeResult Runtime::runProbe(size_t i, const std::atomic<bool>* cancelled) {
   ctx.limits.cancelled = cancelled;
   ctx.previous = previous ? &*previous : nullptr;
   ctx.snapshots = store_;
+  ctx.shared_snapshots = shared_snapshots_;
   ProbeResult r = measure(slot, ctx);
   const auto took = clock_.monotonic() - start;
   if (r.status != ProbeStatus::Error && clock_.monotonic() > ctx.limits.deadline) {

@@ -53,6 +53,10 @@ class Runtime {
     observer_ = std::move(observer);
   }
 
+  // HA: other replicas run these probes too (RunContext::shared_snapshots).
+  // Set before the first runProbe.
+  void setSharedSnapshots(bool shared) { shared_snapshots_ = shared; }
+
   // Loads each probe's last results from the store (previous values survive restarts).
   void primeFromStore();
 
@@ -80,6 +84,7 @@ class Runtime {
   Metrics* metrics_;
   std::shared_ptr<spdlog::logger> log_;
   std::function<void(const ProbeResult&)> observer_;
+  bool shared_snapshots_ = false;
   std::map<std::string, std::unique_ptr<Source>> sources_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::map<std::string, size_t> by_name_;  // into slots_

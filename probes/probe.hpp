@@ -24,6 +24,9 @@ struct RunContext {
   const ProbeResult* previous = nullptr;
   // Where the probe may keep state between runs; null when running without a store.
   SnapshotStore* snapshots = nullptr;
+  // Other processes (HA replicas) run this probe too and write the same
+  // snapshots: state kept in memory between runs must be reloaded each run.
+  bool shared_snapshots = false;
 };
 
 class Probe {

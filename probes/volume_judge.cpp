@@ -80,7 +80,7 @@ std::optional<std::string> VolumeJudge::checkAnomaly(const RunContext& ctx, doub
                                                      nlohmann::json& details,
                                                      nlohmann::json& threshold) {
   const auto& cfg = *spec_.anomaly;
-  if (!loaded_) {
+  if (!loaded_ || ctx.shared_snapshots) {  // HA: the last run may have been another replica's
     loaded_ = true;
     if (ctx.snapshots) {
       if (Status st = series_.load(*ctx.snapshots, ctx.now); !st.ok())

@@ -33,6 +33,10 @@ VolumeSeries::VolumeSeries(std::string key, Duration training, size_t max_points
 
 Status VolumeSeries::load(SnapshotStore& store, TimePoint now) {
   points_.clear();
+  stored_days_.clear();
+  dirty_days_.clear();
+  index_dirty_ = false;
+  capped_ = 0;
   auto index = store.loadSnapshot(key_);
   if (!index) return index.status();
   if (!*index || !(*index)->is_object()) return Status::Ok();

@@ -34,7 +34,8 @@ class VolumeSeries {
 
   VolumeSeries(std::string key, Duration training, size_t max_points = kMaxPoints);
 
-  // Loads the stored series (dropping points older than the window at `now`).
+  // Loads the stored series (dropping points older than the window at `now`),
+  // replacing whatever this object held: what the store says is the series.
   Status load(SnapshotStore& store, TimePoint now);
   // Replaces the series (a backfill), oldest first; every day is rewritten.
   void assign(std::vector<SeriesPoint> points, TimePoint now);

@@ -232,3 +232,35 @@ TEST_CASE("volume anomaly says when the series is capped, and reads the previous
   REQUIRE(reread.load(store, kNow).ok());
   CHECK(reread.points().size() == VolumeSeries::kMaxPoints);
 }
+
+TEST_CASE("HA replicas taking turns at a volume probe train on every run, not their own share",
+          "[anomaly][series]") {
+  MemorySnapshots store;
+  auto cfg = datawatch::testing::loadTestConfig(
+      "sources:\n  db: {type: sqlite, path: ./w.db}\nprobes:\n"
+      "  - {name: v, type: volume, source: db, table: t, anomaly: {training: 30d}}\n",
+      "/tmp/anomaly-ha.yaml");
+  // One judge per replica; the fleet hands the probe's runs out in turn.
+  for (const bool shared : {false, true}) {
+    store.docs.clear();
+    VolumeJudge first(cfg->probes.at(0), "rows", false);
+    VolumeJudge second(cfg->probes.at(0), "rows", false);
+    int last_training = 0;
+    for (int i = 0; i < 40; ++i) {
+      RunContext ctx;
+      ctx.now = kNow - (40 - i) * 1h;
+      ctx.snapshots = &store;
+      ctx.shared_snapshots = shared;
+      const ProbeResult r = (i % 2 == 0 ? first : second).judge(ctx, 1000 + i % 3, {});
+      last_training = r.details["anomaly"]["training_points"].get<int>();
+    }
+    VolumeSeries stored("v:volume_series", 30 * 24h);
+    REQUIRE(stored.load(store, kNow).ok());
+    if (shared) {
+      CHECK(last_training == 39);  // every earlier run, whoever ran it
+      CHECK(stored.points().size() == 40);
+    } else {
+      CHECK(last_training < 39);  // without reloading, each saw about half (the bug this guards)
+    }
+  }
+}
