@@ -261,6 +261,12 @@ Status Agent::reload() {
     if (runtime_ && (*cfg)->agent.state != runtime_->config().agent.state) {
       log_->warn("reload: agent.state changed; the new state store takes effect after a restart");
     }
+    if (runtime_ && ((*cfg)->agent.replica_id != runtime_->config().agent.replica_id ||
+                     (*cfg)->agent.leader_lease != runtime_->config().agent.leader_lease)) {
+      log_->warn(
+          "reload: agent.replica_id or agent.leader_lease changed; the new value takes "
+          "effect after a restart");
+    }
     if (runtime_ && (*cfg)->agent.listen != runtime_->config().agent.listen && !opts_.listen) {
       log_->warn("reload: agent.listen changed; the new address takes effect after a restart");
     }
