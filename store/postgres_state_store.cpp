@@ -511,11 +511,13 @@ Result<RunFeedPage> PostgresStateStore::runFeed(const std::string& cursor, size_
     }
     // Only transactions older than every young one still in progress: a run
     // that commits later has a txid at or above the horizon, so it is never skipped.
-    const auto r = tx.exec_params(
-        std::string("SELECT ") + kColumns +
-            ", txid::text, id FROM probe_runs WHERE (txid, id) > ($1::xid8, $2::bigint) "
-            "AND txid < $3::xid8 ORDER BY txid, id LIMIT $4",
-        txid, after, horizon, sqlLimit(limit));
+    const auto r = tx.exec_params(std::string("SELECT ") + kColumns +
+                                      ", txid::text AS feed_txid, id FROM probe_runs WHERE (txid, "
+                                      "id) > ($1::xid8, $2::bigint) "
+                                      // probe_runs.txid: a bare "txid" would name the text output
+                                      // column and sort "1000" before "999".
+                                      "AND txid < $3::xid8 ORDER BY probe_runs.txid, id LIMIT $4",
+                                  txid, after, horizon, sqlLimit(limit));
     for (const auto& row : r) {
       page.runs.push_back(readRun(row));
       txid = row[13].as<std::string>();

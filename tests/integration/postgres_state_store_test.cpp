@@ -247,6 +247,29 @@ TEST_CASE("postgres store: a stranger's long transaction holds the run feed back
   CHECK((*store)->runFeed(cursor, 10)->runs.empty());
 }
 
+TEST_CASE("postgres store: the run feed orders transaction ids as numbers, not text",
+          "[store][postgres]") {
+  // A fresh cluster's ids cross from 3 to 4 digits within a test run: "1000"
+  // sorts before "999" as text, and a feed cursor ordered so skipped runs.
+  StoreUnderTest db("postgres");
+  auto store = db.open();
+  pqxx::connection c(schemaDsn(db));
+  pqxx::nontransaction tx(c);
+  tx.exec(
+      "INSERT INTO probe_runs (txid, probe, type, source, target, status, observed_at_ms) VALUES "
+      "('100'::xid8, 'hundred', 'volume', 'db', 't', 'pass', 1), "
+      "('99'::xid8, 'ninety-nine', 'volume', 'db', 't', 'pass', 2)");
+  std::vector<std::string> seen;
+  std::string cursor = "0:0";
+  for (int i = 0; i < 4; ++i) {
+    auto page = store->runFeed(cursor, 1);
+    REQUIRE(page.ok());
+    cursor = page->cursor;
+    for (const auto& r : page->runs) seen.push_back(r.probe);
+  }
+  CHECK(seen == std::vector<std::string>{"ninety-nine", "hundred"});
+}
+
 TEST_CASE("postgres store: pruning deletes in batches and returns the total", "[store][postgres]") {
   StoreUnderTest db("postgres");
   auto store = db.open();
