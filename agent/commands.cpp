@@ -93,17 +93,18 @@ int cmdImportDbt(const std::string& manifest, const std::string& output, const s
   o.dsn_env = dsn_env;
   o.probes_only = probes_only;
   o.manifest_name = std::filesystem::path(manifest).filename().string();
-  auto yaml = config::importDbtManifest(j, o);
-  if (!yaml) {
-    std::cerr << manifest << ": " << yaml.error() << "\n";
+  auto imported = config::importDbtManifest(j, o);
+  if (!imported) {
+    std::cerr << manifest << ": " << imported.error() << "\n";
     return 2;
   }
+  for (const auto& w : imported->warnings) std::cerr << "warning: " << w << "\n";
   if (output.empty() || output == "-") {
-    std::cout << *yaml;
+    std::cout << imported->yaml;
     return 0;
   }
   std::ofstream out(output);
-  out << *yaml;
+  out << imported->yaml;
   if (!out) {
     std::cerr << output << ": cannot write file\n";
     return 2;
