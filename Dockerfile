@@ -2,7 +2,8 @@
 #   docker build -t datawatch:0.1.0 .
 #   docker run --rm -p 9464:9464 -v $PWD/datawatch.yaml:/etc/datawatch/datawatch.yaml:ro datawatch:0.1.0
 
-# --- build: the same packages and flags as scripts/install-deps.sh, Release, no tests
+# --- build: the same packages and flags as scripts/install-deps.sh (which brings
+# unixodbc-dev for the ODBC source), Release, no tests
 FROM debian:12-slim AS build
 WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
@@ -13,13 +14,18 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDATAWATCH_BUILD_TESTS=OFF \
  && cmake --build build -j"$(nproc)" --target datawatch \
  && strip build/agent/datawatch
 
-# --- runtime: only the shared libraries the binary links, CA certificates, time zones
+# --- runtime: only the shared libraries the binary links, CA certificates, time zones,
+# and the ODBC driver manager (unixODBC: libodbc2, plus isql/odbcinst from unixodbc)
+# with the two open-source drivers Debian ships: psqlODBC (odbc-postgresql,
+# "PostgreSQL Unicode") and MariaDB Connector/ODBC (odbc-mariadb, "MariaDB Unicode"),
+# both registered in /etc/odbcinst.ini by their packages. Vendor drivers (Snowflake,
+# SQL Server, ...) go in a derived image: docs/warehouses.md.
 FROM debian:12-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates tzdata libboost-program-options1.74.0 libcpp-httplib0.11 libcurl4 \
       libfmt9 libpqxx-6.4 libprometheus-cpp-core1.0 librdkafka1 libspdlog1.10 libsqlite3-0 \
-      libssl3 libyaml-cpp0.7 \
+      libssl3 libyaml-cpp0.7 libodbc2 unixodbc odbc-postgresql odbc-mariadb \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --gid 65532 datawatch \
  && useradd --uid 65532 --gid 65532 --no-create-home --home-dir /var/lib/datawatch \
