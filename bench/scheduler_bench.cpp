@@ -58,7 +58,7 @@ class TimedSqliteSource final : public SqlSource {
     }
     return r;
   }
-  SqlDialect dialect() const override { return inner_->dialect(); }
+  const Dialect& dialect() const override { return inner_->dialect(); }
   std::string placeholder(int n) const override { return inner_->placeholder(n); }
 
  private:

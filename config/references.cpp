@@ -61,18 +61,16 @@ void checkProbeSource(Ctx& ctx, const Config& c, const ProbeConfig& p, const std
       ctx.error(loc, what + ": source \"" + p.source + "\" is not defined" +
                          didYouMean(p.source, namesOf(c.sources)));
   } else if (!p.table.empty() && !src->isSql()) {
-    ctx.error(loc, what + ": table needs a SQL source (postgres or sqlite); source \"" + src->name +
+    ctx.error(loc, what + ": table needs a SQL source (postgres, sqlite or odbc); source \"" + src->name +
                        "\" is " + toString(src->type));
   } else if (!p.topic.empty() && src->isSql()) {
     ctx.error(loc, what + ": topic needs a kafka source; source \"" + src->name + "\" is " +
                        toString(src->type));
   } else if (p.type == ProbeType::Sql && !src->isSql()) {
-    ctx.error(loc, what + ": sql probes need a SQL source (postgres or sqlite); source \"" +
+    ctx.error(loc, what + ": sql probes need a SQL source (postgres, sqlite or odbc); source \"" +
                        src->name + "\" is kafka");
-  } else if (p.type == ProbeType::Volume && src->type != SourceType::Postgres &&
-             std::get<VolumeSpec>(p.spec).method == VolumeMethod::Estimate) {
-    ctx.error(loc,
-              what + ": method estimate needs a postgres source (it reads pg_class statistics)");
+  } else if (auto limit = src->isSql() ? dialectLimitation(p, src->dialect) : std::nullopt) {
+    ctx.error(p.loc, what + ": " + *limit);
   } else if (p.type == ProbeType::ConsumerLag && src->isSql()) {
     ctx.error(loc, what + ": consumer_lag probes need a kafka source; source \"" + src->name +
                        "\" is " + toString(src->type));

@@ -1,4 +1,6 @@
 // The `sources:` section.
+#include <cctype>
+
 #include "config/sections.hpp"
 
 namespace datawatch::config::detail {
@@ -13,8 +15,100 @@ void checkSourceKeys(MapReader& m, std::vector<std::string_view> own,
   m.checkKeys(own, elsewhere);
 }
 
+// The keys of an ODBC connection string whose values are secrets.
+bool secretOdbcKey(std::string key) {
+  for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view part : {"pwd", "passw", "token", "secret", "key", "credential"})
+    if (key.find(part) != std::string::npos) return true;
+  return false;
+}
+
+// Registers every secret attribute value of "K=V;K={V;with;semicolons};...".
+void addOdbcSecrets(Ctx& ctx, const std::string& conn) {
+  size_t i = 0;
+  while (i < conn.size()) {
+    const size_t eq = conn.find('=', i);
+    if (eq == std::string::npos) break;
+    std::string key = conn.substr(i, eq - i);
+    key.erase(0, key.find_first_not_of(" \t"));
+    std::string value;
+    size_t j = eq + 1;
+    if (j < conn.size() && conn[j] == '{') {  // braced: "}}" is a literal '}'
+      for (++j; j < conn.size(); ++j) {
+        if (conn[j] == '}' && j + 1 < conn.size() && conn[j + 1] == '}') {
+          value += '}';
+          ++j;
+        } else if (conn[j] == '}') {
+          ++j;
+          break;
+        } else {
+          value += conn[j];
+        }
+      }
+      j = conn.find(';', j);
+    } else {
+      const size_t end = conn.find(';', j);
+      value = conn.substr(j, end == std::string::npos ? std::string::npos : end - j);
+      j = end;
+    }
+    if (secretOdbcKey(key)) ctx.addSecret(value);
+    if (j == std::string::npos) break;
+    i = j + 1;
+  }
+}
+
+OdbcSourceConfig readOdbc(Ctx& ctx, MapReader& m) {
+  checkSourceKeys(m, {"connection", "dsn", "dialect"},
+                  {{"path", "sqlite sources only"}, {"brokers", "kafka sources only"}});
+  OdbcSourceConfig o;
+  if (auto v = m.str("connection")) {
+    o.connection = *v;
+    addOdbcSecrets(ctx, *v);
+  }
+  if (auto v = m.str("dsn")) o.dsn = *v;
+  if (o.connection.empty() == o.dsn.empty()) {
+    m.ctx().error(m.loc(), "odbc source needs exactly one of connection (an ODBC connection "
+                           "string) and dsn (a data source name from odbc.ini)");
+  }
+  return o;
+}
+
+// `dialect:` of a SQL source: odbc sources must name one; postgres sources may
+// say redshift; sqlite sources speak sqlite.
+void readDialect(MapReader& m, SourceConfig& s) {
+  s.dialect_loc = s.loc;
+  const auto fallback = s.type == SourceType::Postgres ? DialectId::Postgres : DialectId::Sqlite;
+  auto v = m.str("dialect", s.type == SourceType::Odbc);
+  if (!v) {
+    s.dialect = fallback;
+    return;
+  }
+  s.dialect_loc = m.loc("dialect");
+  auto d = dialectFromString(*v);
+  if (!d) {
+    std::string list;
+    for (const auto& n : dialectNames()) list += (list.empty() ? "" : ", ") + n;
+    m.error("dialect", "unknown dialect \"" + *v + "\" (expected one of " + list + ")" +
+                           didYouMean(*v, std::vector<std::string_view>(dialectNames().begin(),
+                                                                        dialectNames().end())));
+    return;
+  }
+  const bool fits = s.type == SourceType::Odbc ||
+                    (s.type == SourceType::Postgres &&
+                     (*d == DialectId::Postgres || *d == DialectId::Redshift)) ||
+                    (s.type == SourceType::Sqlite && *d == DialectId::Sqlite);
+  if (!fits) {
+    m.error("dialect", std::string("a ") + toString(s.type) + " source speaks " +
+                           (s.type == SourceType::Postgres ? "postgres or redshift" : "sqlite") +
+                           "; use type: odbc for " + *v);
+    return;
+  }
+  s.dialect = *d;
+}
+
 PostgresSourceConfig readPostgres(Ctx& ctx, MapReader& m) {
-  checkSourceKeys(m, {"dsn"}, {{"path", "sqlite sources only"}, {"brokers", "kafka sources only"}});
+  checkSourceKeys(m, {"dsn", "dialect"},
+                  {{"path", "sqlite sources only"}, {"brokers", "kafka sources only"}});
   PostgresSourceConfig pg;
   if (auto v = m.str("dsn", true)) {
     pg.dsn = *v;
@@ -24,7 +118,7 @@ PostgresSourceConfig readPostgres(Ctx& ctx, MapReader& m) {
 }
 
 SqliteSourceConfig readSqlite(const Entry& e, MapReader& m) {
-  checkSourceKeys(m, {"path", "busy_timeout"},
+  checkSourceKeys(m, {"path", "busy_timeout", "dialect"},
                   {{"dsn", "postgres sources only"}, {"brokers", "kafka sources only"}});
   SqliteSourceConfig sq;
   if (auto v = m.str("path", true)) sq.path = resolvePath(*e.doc, *v);
@@ -74,11 +168,16 @@ void parseSource(Ctx& ctx, const Entry& e, std::vector<SourceConfig>& out) {
   } else if (*type == "kafka") {
     s.type = SourceType::Kafka;
     s.spec = readKafka(ctx, m);
+  } else if (*type == "odbc") {
+    s.type = SourceType::Odbc;
+    s.spec = readOdbc(ctx, m);
   } else {
-    m.error("type", "unknown source type \"" + *type + "\" (expected postgres, sqlite or kafka)" +
-                        didYouMean(*type, {"postgres", "sqlite", "kafka"}));
+    m.error("type",
+            "unknown source type \"" + *type + "\" (expected postgres, sqlite, odbc or kafka)" +
+                didYouMean(*type, {"postgres", "sqlite", "odbc", "kafka"}));
     return;
   }
+  if (s.isSql()) readDialect(m, s);
   out.push_back(std::move(s));
 }
 

@@ -14,8 +14,56 @@ const char* toString(SourceType t) {
     case SourceType::Postgres: return "postgres";
     case SourceType::Sqlite: return "sqlite";
     case SourceType::Kafka: return "kafka";
+    case SourceType::Odbc: return "odbc";
   }
   return "?";
+}
+
+const char* toString(DialectId d) {
+  switch (d) {
+    case DialectId::Postgres: return "postgres";
+    case DialectId::Mysql: return "mysql";
+    case DialectId::Sqlite: return "sqlite";
+    case DialectId::SqlServer: return "sqlserver";
+    case DialectId::Snowflake: return "snowflake";
+    case DialectId::BigQuery: return "bigquery";
+    case DialectId::Databricks: return "databricks";
+    case DialectId::Redshift: return "redshift";
+    case DialectId::Trino: return "trino";
+    case DialectId::ClickHouse: return "clickhouse";
+  }
+  return "?";
+}
+
+const std::vector<std::string>& dialectNames() {
+  static const std::vector<std::string> kNames{"postgres",  "mysql",      "sqlite",   "sqlserver",
+                                               "snowflake", "bigquery",   "databricks", "redshift",
+                                               "trino",     "clickhouse"};
+  return kNames;
+}
+
+std::optional<std::string> dialectLimitation(const ProbeConfig& p, DialectId dialect) {
+  if (p.type != ProbeType::Volume) return std::nullopt;
+  const auto& v = std::get<VolumeSpec>(p.spec);
+  if (v.method != VolumeMethod::Estimate) return std::nullopt;
+  switch (dialect) {
+    case DialectId::Sqlite:
+      return std::string("method estimate needs catalog statistics, which sqlite does not keep "
+                         "(use method: count)");
+    case DialectId::Trino:
+      return std::string("method estimate is not available on trino (its row counts come from "
+                         "SHOW STATS, which connectors fill unevenly); use method: count");
+    default: return std::nullopt;
+  }
+}
+
+std::optional<DialectId> dialectFromString(std::string_view s) {
+  if (s == "mariadb") return DialectId::Mysql;
+  for (int i = 0; i <= static_cast<int>(DialectId::ClickHouse); ++i) {
+    const auto d = static_cast<DialectId>(i);
+    if (s == toString(d)) return d;
+  }
+  return std::nullopt;
 }
 
 const char* toString(ProbeType t) {

@@ -58,8 +58,27 @@ struct AgentConfig {
 };
 
 // ---------------------------------------------------------------- sources
-enum class SourceType { Postgres, Sqlite, Kafka };
+enum class SourceType { Postgres, Sqlite, Kafka, Odbc };
 const char* toString(SourceType t);
+
+// The SQL a source speaks (probes/dialect.hpp builds it). `postgres` sources may
+// say `redshift`; `sqlite` sources are `sqlite`; `odbc` sources name theirs.
+enum class DialectId {
+  Postgres,
+  Mysql,  // MySQL and MariaDB
+  Sqlite,
+  SqlServer,
+  Snowflake,
+  BigQuery,
+  Databricks,
+  Redshift,
+  Trino,
+  ClickHouse
+};
+const char* toString(DialectId d);
+std::optional<DialectId> dialectFromString(std::string_view s);
+// Every dialect name, in the order the docs list them.
+const std::vector<std::string>& dialectNames();
 
 struct PostgresSourceConfig {
   std::string dsn;  // secret parts are registered with the Redactor
@@ -67,6 +86,13 @@ struct PostgresSourceConfig {
 struct SqliteSourceConfig {
   std::filesystem::path path;  // resolved against the config file's folder
   Duration busy_timeout = 5s;
+};
+// Exactly one of `connection` (a full ODBC connection string) and `dsn` (a data
+// source name from odbc.ini). Secret attributes (PWD=, Password=, tokens) are
+// registered with the Redactor.
+struct OdbcSourceConfig {
+  std::string connection;
+  std::string dsn;
 };
 struct KafkaSourceConfig {
   std::string brokers;
@@ -78,12 +104,19 @@ struct SourceConfig {
   SourceType type = SourceType::Sqlite;
   int max_connections = 4;  // per-source concurrency limit for probe runs
   Duration statement_timeout = 30s;
-  std::variant<PostgresSourceConfig, SqliteSourceConfig, KafkaSourceConfig> spec;
+  DialectId dialect = DialectId::Sqlite;  // SQL sources; Kafka ignores it
+  Location dialect_loc;                   // where `dialect:` was written (else the source)
+  std::variant<PostgresSourceConfig, SqliteSourceConfig, KafkaSourceConfig, OdbcSourceConfig> spec;
   Location loc;
   bool isSql() const { return type != SourceType::Kafka; }
 };
 
 // ---------------------------------------------------------------- probes
+struct ProbeConfig;
+// What `dialect` cannot do for probe `p` ("method: estimate: trino keeps no row
+// count ..."), or nullopt. validate reports it at the probe's line.
+std::optional<std::string> dialectLimitation(const ProbeConfig& p, DialectId dialect);
+
 enum class ProbeType { Freshness, Volume, Drift, Schema, Values, Sql, ConsumerLag };
 const char* toString(ProbeType t);
 std::optional<ProbeType> probeTypeFromString(std::string_view s);

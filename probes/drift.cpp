@@ -7,6 +7,7 @@
 
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
+#include "probes/drift_sql.hpp"
 #include "probes/drift_stats.hpp"
 #include "probes/sql_probes.hpp"
 #include "probes/time_window.hpp"
@@ -20,28 +21,17 @@ using config::DriftMethod;
 constexpr int kMinRowsPerBin = 10;       // a baseline needs this many values per bin
 constexpr double kMinSampledPages = 50;  // below this, TABLESAMPLE SYSTEM is too lumpy
 constexpr size_t kTopMoved = 3;
-constexpr size_t kNewCategories = 5;
+constexpr int64_t kNewCategories = 5;
 
-// Exact decimal text of a double, for bound parameters and stored baselines.
-std::string exact(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
+std::string exact(double v) { return exactDecimal(v); }
 
 std::string percent(double ratio) {
   return formatNumber(std::round(ratio * 1000) / 10) + "%";
 }
 
-// Which rows a histogram reads: a condition on the time column (placeholders
-// from 1) with its parameters, or the whole table; and how they are sampled.
-struct Scope {
-  std::string where;  // "" = the whole table
-  std::vector<SqlValue> params;
+// The rows a histogram reads (drift_sql.hpp), and how the details describe them.
+struct Scope : DriftScope {
   nlohmann::json describe = nlohmann::json::object();  // {from, to} or {}
-  std::string sample_method = "none";                  // none | system | bernoulli | random
-  double sample_percent = 100;
-  int64_t seed = 0;
 };
 
 // The bins both histograms share.
@@ -120,10 +110,12 @@ struct Histogram {
 };
 
 // PostgreSQL array text ("{1.5,2,NaN}") to doubles.
+// An array of numbers as the database prints it: {1,2} (PostgreSQL) or
+// [1.0, 2.0] (Trino, Databricks, BigQuery, ClickHouse).
 std::vector<double> parseFloatArray(const std::string& text) {
   std::vector<double> out;
   std::string body = text;
-  if (body.size() >= 2 && body.front() == '{' && body.back() == '}')
+  if (body.size() >= 2 && (body.front() == '{' || body.front() == '['))
     body = body.substr(1, body.size() - 2);
   std::stringstream ss(body);
   std::string item;
@@ -131,13 +123,30 @@ std::vector<double> parseFloatArray(const std::string& text) {
   return out;
 }
 
+// The quantiles in a stats row (DriftSql::numericStats): from column 5 on.
+std::vector<double> readQuantiles(const std::vector<SqlValue>& r, QuantileSql::Shape shape,
+                                  int bins) {
+  using S = QuantileSql::Shape;
+  if (shape == S::Columns) {
+    std::vector<double> out;
+    for (size_t i = 5; i < r.size() && i < 5 + static_cast<size_t>(bins - 1); ++i)
+      out.push_back(sqlValueToDouble(r[i]).value_or(0));
+    return out;
+  }
+  auto all = parseFloatArray(sqlValueToString(r.at(5)));
+  if (shape == S::ArrayWithEnds && all.size() >= 2)  // min, q1..q(B-1), max
+    all = std::vector<double>(all.begin() + 1, all.end() - 1);
+  return all;
+}
+
 class DriftProbe final : public Probe {
  public:
   DriftProbe(config::ProbeConfig cfg, SqlSource& src)
-      : cfg_(std::move(cfg)), spec_(std::get<config::DriftSpec>(cfg_.spec)), src_(src) {
-    table_ = quoteQualified(cfg_.table);
-    column_ = quoteIdentifier(spec_.column);
-    pg_ = src_.dialect() == SqlDialect::Postgres;
+      : cfg_(std::move(cfg)),
+        spec_(std::get<config::DriftSpec>(cfg_.spec)),
+        src_(src),
+        sql_(src, cfg_.table, spec_.column) {
+    pg_ = src_.dialect().id() == DialectId::Postgres;
     if (!spec_.time_column.empty() && spec_.window)
       window_.emplace(src_, cfg_.table, spec_.time_column, *spec_.window);
     if (spec_.kind != ColumnKind::Auto) numeric_ = spec_.kind == ColumnKind::Numeric;
@@ -182,9 +191,7 @@ class DriftProbe final : public Probe {
   // Learns whether the column is numeric from one of its values (once).
   Status resolveKind() {
     if (numeric_) return Status::Ok();
-    auto q = src_.query(
-        "SELECT " + column_ + " FROM " + table_ + " WHERE " + column_ + " IS NOT NULL LIMIT 1", {},
-        limits_);
+    auto q = src_.query(sql_.firstValue(), {}, limits_);
     if (!q) return q.status();
     if (q->rows.empty() || q->rows[0].empty())
       return Status::Error("column " + spec_.column + " holds no values yet: cannot tell " +
@@ -238,10 +245,7 @@ class DriftProbe final : public Probe {
   Status planSample(Scope& s) {
     double rows = 0, pages = 0, table_rows = -1;
     if (pg_) {
-      auto c = src_.query(
-          "SELECT reltuples::float8, relpages::float8 FROM pg_class WHERE oid = to_regclass(" +
-              src_.placeholder(1) + ")",
-          {table_}, limits_);
+      auto c = src_.query(sql_.pgTableStats(), {src_.dialect().qualified(cfg_.table)}, limits_);
       if (!c) return c.status();
       if (c->rows.empty() || std::holds_alternative<std::monostate>(c->rows[0][0]))
         return Status::Error("table " + cfg_.table + " does not exist");
@@ -249,9 +253,7 @@ class DriftProbe final : public Probe {
       pages = sqlValueToDouble(c->rows[0][1]).value_or(0);
       if (!s.where.empty() || rows < 0) {
         // The planner's estimate of the rows in scope: no scan.
-        auto e = src_.query("EXPLAIN (FORMAT JSON) SELECT 1 FROM " + table_ +
-                                (s.where.empty() ? "" : " WHERE " + s.where),
-                            s.params, limits_);
+        auto e = src_.query(sql_.pgExplain(s), s.params, limits_);
         if (!e) return e.status();
         try {
           rows = nlohmann::json::parse(sqlValueToString(e->rows.at(0).at(0)))
@@ -264,9 +266,7 @@ class DriftProbe final : public Probe {
         }
       }
     } else {
-      auto c = src_.query(
-          "SELECT count(*) FROM " + table_ + (s.where.empty() ? "" : " WHERE " + s.where), s.params,
-          limits_);
+      auto c = src_.query(sql_.rowCount(s), s.params, limits_);
       if (!c) return c.status();
       rows = sqlValueToDouble(c->rows.at(0).at(0)).value_or(0);
     }
@@ -285,27 +285,6 @@ class DriftProbe final : public Probe {
       s.sample_method = pages * s.sample_percent / 100 >= kMinSampledPages ? "system" : "bernoulli";
     return Status::Ok();
   }
-
-  // "FROM t [TABLESAMPLE ...] [WHERE ...]" of `s`, selecting `expr` AS v.
-  std::string rowsOf(const Scope& s, const std::string& expr) const {
-    std::string sql = "SELECT " + expr + " AS v FROM " + table_;
-    std::vector<std::string> where;
-    if (!s.where.empty()) where.push_back(s.where);
-    if (s.sample_method == "system" || s.sample_method == "bernoulli") {
-      sql += std::string(" TABLESAMPLE ") + (s.sample_method == "system" ? "SYSTEM" : "BERNOULLI") +
-             " (" + exact(s.sample_percent) + ") REPEATABLE (" + std::to_string(s.seed) + ")";
-    } else if (s.sample_method == "random") {
-      // SQLite: random() is a 64-bit integer; PostgreSQL: a double in [0, 1).
-      where.push_back(pg_ ? "random() < " + exact(s.sample_percent / 100)
-                          : "abs(random() % 1000000) < " +
-                                std::to_string(static_cast<int64_t>(s.sample_percent * 10000)));
-    }
-    for (size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : " WHERE ") + where[i];
-    return sql;
-  }
-
-  std::string numericExpr() const { return "CAST(" + column_ + " AS DOUBLE PRECISION)"; }
-  std::string textExpr() const { return "CAST(" + column_ + " AS TEXT)"; }
 
   nlohmann::json sampleJson(const Scope& s, double rows) const {
     nlohmann::json j = {{"method", s.sample_method}, {"rows", rows}};
@@ -340,16 +319,11 @@ class DriftProbe final : public Probe {
     const int b = spec_.bins;
     std::vector<double> quantiles;
     double n = 0, lo = 0, hi = 0, spread = 0, mean = 0;
-    if (pg_) {
-      std::string fractions;
-      for (int j = 1; j < b; ++j) fractions += (j > 1 ? "," : "") + exact(double(j) / b);
-      auto q = src_.query(
-          "SELECT count(v), min(v), max(v), avg(v), stddev_pop(v), "
-          "percentile_cont(ARRAY[" +
-              fractions + "]::float8[]) WITHIN GROUP (ORDER BY v) FROM (" +
-              rowsOf(s, numericExpr()) + ") s",
-          s.params, limits_);
-      if (!q) return q.status();
+    QuantileSql shape;
+    auto q = src_.query(sql_.numericStats(s, b, &shape), s.params, limits_);
+    if (!q) return q.status();
+    quantiles_exact_ = shape.exact;
+    if (shape.shape != QuantileSql::Shape::OrderStatistics) {
       const auto& r = q->rows.at(0);
       n = sqlValueToDouble(r.at(0)).value_or(0);
       if (n == 0) return Status::Ok();
@@ -357,24 +331,8 @@ class DriftProbe final : public Probe {
       hi = sqlValueToDouble(r.at(2)).value_or(0);
       mean = sqlValueToDouble(r.at(3)).value_or(0);
       spread = sqlValueToDouble(r.at(4)).value_or(0);
-      quantiles = parseFloatArray(sqlValueToString(r.at(5)));
+      quantiles = readQuantiles(r, shape.shape, b);
     } else {
-      // SQLite has no percentile_cont: the order statistics around each quantile
-      // position h = (n-1)·j/B come back (2 rows per quantile), interpolated here
-      // exactly as percentile_cont does. One statement, so one random sample.
-      const std::string bs = std::to_string(b);
-      auto q = src_.query(
-          "WITH RECURSIVE s AS MATERIALIZED (" + rowsOf(s, numericExpr()) +
-              "), st AS (SELECT count(v) AS n, min(v) AS lo, max(v) AS hi, avg(v) AS a FROM s), "
-              "o AS (SELECT v, row_number() OVER (ORDER BY v) - 1 AS i FROM s WHERE v IS NOT "
-              "NULL), k(j) AS (SELECT 1 UNION ALL SELECT j + 1 FROM k WHERE j < " +
-              bs +
-              " - 1) SELECT -1, st.n, st.lo, st.hi, st.a, (SELECT avg((s.v - st.a) * (s.v - "
-              "st.a)) FROM s) FROM st UNION ALL SELECT k.j, o.i, o.v, NULL, NULL, NULL FROM "
-              "k, st JOIN o ON o.i = ((st.n - 1) * k.j) / " +
-              bs + " OR o.i = ((st.n - 1) * k.j) / " + bs + " + 1",
-          s.params, limits_);
-      if (!q) return q.status();
       std::map<std::pair<int64_t, int64_t>, double> order;  // (j, rank) -> value
       for (const auto& r : q->rows) {
         const auto j = static_cast<int64_t>(sqlValueToDouble(r.at(0)).value_or(0));
@@ -390,7 +348,7 @@ class DriftProbe final : public Probe {
         }
       }
       if (n == 0) return Status::Ok();
-      for (int j = 1; j < b; ++j) {
+      for (int j = 1; j < b; ++j) {  // interpolated exactly as percentile_cont does
         const double h = (n - 1) * j / b;
         const auto r0 = static_cast<int64_t>(std::floor(h));
         const double x0 = order[{j, r0}];
@@ -410,11 +368,7 @@ class DriftProbe final : public Probe {
 
   // The top `bins` categories of the column over `s` (count desc, then value).
   Status categoricalBins(const Scope& s, Bins& bins) {
-    const std::string order = pg_ ? "v COLLATE \"C\"" : "v";
-    auto q = src_.query("SELECT v, count(*) FROM (" + rowsOf(s, textExpr()) +
-                            ") s WHERE v IS NOT NULL GROUP BY v ORDER BY count(*) DESC, " + order +
-                            " LIMIT " + std::to_string(spec_.bins),
-                        s.params, limits_);
+    auto q = src_.query(sql_.topCategories(s, spec_.bins), s.params, limits_);
     if (!q) return q.status();
     for (const auto& r : q->rows) bins.categories.push_back(sqlValueToString(r.at(0)));
     return Status::Ok();
@@ -423,43 +377,10 @@ class DriftProbe final : public Probe {
   // Counts the rows of `s` into `bins` (one grouped query).
   Result<Histogram> histogram(const Scope& s, const Bins& bins) {
     std::vector<SqlValue> params = s.params;
-    int p = static_cast<int>(params.size()) + 1;
-    std::string key;  // bin index; -1 for null
-    std::string inner;
-    if (bins.numeric) {
-      inner = rowsOf(s, numericExpr());
-      key = "CASE WHEN v IS NULL THEN -1 WHEN v < " + src_.placeholder(p++) + " THEN 0";
-      params.emplace_back(bins.min);
-      const auto m = static_cast<int64_t>(bins.thresholds.size());
-      if (pg_) {
-        // width_bucket counts thresholds <= its operand; on -v over the negated
-        // thresholds that is the count of thresholds >= v, so m - it = #{t < v}.
-        std::string neg = "{";
-        for (auto it = bins.thresholds.rbegin(); it != bins.thresholds.rend(); ++it)
-          neg += (it == bins.thresholds.rbegin() ? "" : ",") + exact(-*it);
-        params.emplace_back(neg + "}");
-        key += " ELSE " + std::to_string(m + 1) + " - width_bucket(-v, " + src_.placeholder(p++) +
-               "::float8[]) END";
-      } else {
-        for (int64_t i = 0; i < m; ++i) {
-          key += " WHEN v <= " + src_.placeholder(p++) + " THEN " + std::to_string(i + 1);
-          params.emplace_back(bins.thresholds[static_cast<size_t>(i)]);
-        }
-        key += " ELSE " + std::to_string(m + 1) + " END";
-      }
-    } else {
-      inner = rowsOf(s, textExpr());
-      key = "CASE WHEN v IS NULL THEN -1";
-      for (size_t i = 0; i < bins.categories.size(); ++i) {
-        key += " WHEN v = " + src_.placeholder(p++) + " THEN " + std::to_string(i);
-        params.emplace_back(bins.categories[i]);
-      }
-      key += " ELSE " + std::to_string(bins.categories.size()) + " END";
-    }
-    auto q = src_.query("SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT " + key +
-                            " AS b, " + (bins.numeric ? "v" : "CAST(NULL AS DOUBLE PRECISION)") +
-                            " AS x FROM (" + inner + ") s) h GROUP BY b",
-                        params, limits_);
+    const std::string sql = bins.numeric
+                                ? sql_.numericHistogram(s, bins.min, bins.thresholds, params)
+                                : sql_.categoricalHistogram(s, bins.categories, params);
+    auto q = src_.query(sql, params, limits_);
     if (!q) return q.status();
     Histogram h;
     h.bins.assign(bins.valueBins(), {});
@@ -613,6 +534,7 @@ class DriftProbe final : public Probe {
                               {"bins", table},
                               {"top_moved", top}};
     details.update(extra);
+    if (bins.numeric) details["quantiles"] = quantiles_exact_ ? "exact" : "approximate";
     if (!bins.numeric && !cur.bins.empty() && cur.bins.back().count > 0) {
       auto n = newCategories(current_scope, bins);
       if (!n.empty()) details["new_categories"] = n;
@@ -645,17 +567,8 @@ class DriftProbe final : public Probe {
   nlohmann::json newCategories(const Scope& current, const Bins& bins) {
     nlohmann::json out = nlohmann::json::array();
     std::vector<SqlValue> params = current.params;
-    int p = static_cast<int>(params.size()) + 1;
-    std::string list;
-    for (const auto& c : bins.categories) {
-      list += (list.empty() ? "" : ", ") + src_.placeholder(p++);
-      params.emplace_back(c);
-    }
-    auto q = src_.query(
-        "SELECT v, count(*) FROM (" + rowsOf(current, textExpr()) + ") s WHERE v IS NOT NULL" +
-            (list.empty() ? "" : " AND v NOT IN (" + list + ")") +
-            " GROUP BY v ORDER BY count(*) DESC, v LIMIT " + std::to_string(kNewCategories),
-        params, limits_);
+    const std::string sql = sql_.newCategories(current, bins.categories, kNewCategories, params);
+    auto q = src_.query(sql, params, limits_);
     if (!q) return out;  // a detail: the score stands without it
     for (const auto& r : q->rows)
       out.push_back(
@@ -666,8 +579,9 @@ class DriftProbe final : public Probe {
   config::ProbeConfig cfg_;
   const config::DriftSpec& spec_;
   SqlSource& src_;
-  std::string table_, column_;
+  DriftSql sql_;
   bool pg_ = false;
+  bool quantiles_exact_ = true;  // of the last numericBins
   std::optional<TimeWindow> window_;
   std::optional<bool> numeric_;  // resolved on the first run when kind is auto
   QueryLimits limits_;

@@ -12,8 +12,9 @@ class SqlFreshnessProbe final : public Probe {
  public:
   SqlFreshnessProbe(config::ProbeConfig cfg, SqlSource& src)
       : cfg_(std::move(cfg)), spec_(std::get<config::FreshnessSpec>(cfg_.spec)), src_(src) {
-    const std::string col = quoteIdentifier(spec_.column);
-    const std::string from = " FROM " + quoteQualified(cfg_.table);
+    const Dialect& d = src_.dialect();
+    const std::string col = d.ident(spec_.column);
+    const std::string from = " FROM " + d.qualified(cfg_.table);
     const std::string filter = spec_.filter ? "(" + *spec_.filter + ")" : "";
     // max(column): one index probe when the column is indexed.
     newest_sql_ = "SELECT max(" + col + ")" + from + (filter.empty() ? "" : " WHERE " + filter);

@@ -63,8 +63,10 @@ std::string PostgresSource::effectiveDsn(const std::string& dsn) {
 }
 
 PostgresSource::PostgresSource(std::string name, config::PostgresSourceConfig cfg,
-                               int max_connections, Duration statement_timeout, const Clock& clock)
+                               int max_connections, Duration statement_timeout, const Clock& clock,
+                               config::DialectId dialect)
     : name_(std::move(name)),
+      dialect_(dialectFor(dialect)),
       dsn_(effectiveDsn(cfg.dsn)),
       max_idle_(static_cast<size_t>(max_connections)),
       statement_timeout_(statement_timeout),

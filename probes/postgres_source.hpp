@@ -38,14 +38,15 @@ struct PgConnection;  // owns a pqxx::connection (postgres_source.cpp)
 class PostgresSource final : public SqlSource {
  public:
   PostgresSource(std::string name, config::PostgresSourceConfig cfg, int max_connections,
-                 Duration statement_timeout, const Clock& clock);
+                 Duration statement_timeout, const Clock& clock,
+                 config::DialectId dialect = config::DialectId::Postgres);
   ~PostgresSource() override;
 
   const std::string& name() const override { return name_; }
   config::SourceType type() const override { return config::SourceType::Postgres; }
   Result<QueryResult> query(const std::string& sql, const std::vector<SqlValue>& params,
                             const QueryLimits& limits) override;
-  SqlDialect dialect() const override { return SqlDialect::Postgres; }
+  const Dialect& dialect() const override { return dialect_; }
   std::string placeholder(int n) const override { return "$" + std::to_string(n); }
 
   // The DSN with application_name and connect_timeout added (for tests).
@@ -66,6 +67,7 @@ class PostgresSource final : public SqlSource {
   std::string sessionDefaults() const;
 
   std::string name_;
+  const Dialect& dialect_;  // postgres or redshift
   std::string dsn_;
   size_t max_idle_;
   Duration statement_timeout_;

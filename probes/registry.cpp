@@ -5,6 +5,7 @@
 #include "probes/drift.hpp"
 #include "probes/kafka_probes.hpp"
 #include "probes/kafka_source.hpp"
+#include "probes/odbc_source.hpp"
 #include "probes/postgres_source.hpp"
 #include "probes/sql_probes.hpp"
 #include "probes/sqlite_source.hpp"
@@ -59,7 +60,13 @@ void registerBuiltinSources(SourceRegistry& r) {
         [](const config::SourceConfig& cfg, const Clock& clock) -> Result<std::unique_ptr<Source>> {
           return std::unique_ptr<Source>(std::make_unique<PostgresSource>(
               cfg.name, std::get<config::PostgresSourceConfig>(cfg.spec), cfg.max_connections,
-              cfg.statement_timeout, clock));
+              cfg.statement_timeout, clock, cfg.dialect));
+        });
+  r.add("odbc",
+        [](const config::SourceConfig& cfg, const Clock& clock) -> Result<std::unique_ptr<Source>> {
+          return std::unique_ptr<Source>(std::make_unique<OdbcSource>(
+              cfg.name, std::get<config::OdbcSourceConfig>(cfg.spec), cfg.dialect,
+              cfg.max_connections, cfg.statement_timeout, clock));
         });
   r.add("kafka",
         [](const config::SourceConfig& cfg, const Clock& clock) -> Result<std::unique_ptr<Source>> {

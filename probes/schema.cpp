@@ -86,27 +86,15 @@ class SchemaProbe final : public Probe {
  public:
   SchemaProbe(config::ProbeConfig cfg, SqlSource& src)
       : cfg_(std::move(cfg)), spec_(std::get<config::SchemaSpec>(cfg_.spec)), src_(src) {
-    const auto dot = cfg_.table.find('.');
-    schema_ = dot == std::string::npos ? "" : cfg_.table.substr(0, dot);
-    table_ = dot == std::string::npos ? cfg_.table : cfg_.table.substr(dot + 1);
-    if (src_.dialect() == SqlDialect::Postgres) {
-      sql_ =
-          "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull::int "
-          "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-          "JOIN pg_namespace n ON n.oid = c.relnamespace "
-          "WHERE n.nspname = COALESCE(NULLIF($1::text, ''), current_schema()) AND c.relname = $2 "
-          "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
-    } else {
-      sql_ =
-          "SELECT name, type, \"notnull\" FROM pragma_table_info(?2, COALESCE(NULLIF(?1, ''), "
-          "'main'))";
-    }
+    const Dialect& d = src_.dialect();
+    catalog_ = d.columns(d.tableRef(cfg_.table), src_.placeholders());
   }
 
   const config::ProbeConfig& config() const override { return cfg_; }
 
   ProbeResult run(const RunContext& ctx) override {
-    auto q = src_.query(sql_, {schema_, table_}, builtQuery(ctx.limits));
+    const Dialect& d = src_.dialect();
+    auto q = src_.query(catalog_.sql, catalog_.params, builtQuery(ctx.limits));
     if (!q) return ProbeResult::error(q.error());
     if (q->rows.empty()) {
       return ProbeResult::error("table " + cfg_.table +
@@ -114,9 +102,10 @@ class SchemaProbe final : public Probe {
     }
     std::vector<Column> current;
     for (const auto& row : q->rows) {
-      current.push_back({sqlValueToString(row.at(0)), canonicalType(sqlValueToString(row.at(1))),
+      current.push_back({sqlValueToString(row.at(0)), d.canonicalType(sqlValueToString(row.at(1))),
                          sqlValueToDouble(row.at(2)).value_or(0) != 0});
     }
+    const auto declared = declaredColumns(current);
     auto find = [](const std::vector<Column>& cols, const std::string& name) -> const Column* {
       for (const auto& c : cols)
         if (c.name == name) return &c;
@@ -124,8 +113,8 @@ class SchemaProbe final : public Probe {
     };
 
     nlohmann::json contract = nlohmann::json::array();
-    for (const auto& [name, type] : spec_.columns) {
-      const std::string want = canonicalType(type);
+    for (const auto& [name, type] : declared) {
+      const std::string want = d.canonicalType(type);
       const Column* have = find(current, name);
       if (!have) {
         contract.push_back(
@@ -140,9 +129,9 @@ class SchemaProbe final : public Probe {
     }
     int extra = 0;
     for (const auto& c : current) {
-      const bool declared = std::any_of(spec_.columns.begin(), spec_.columns.end(),
-                                        [&](const auto& kv) { return kv.first == c.name; });
-      if (!declared) {
+      const bool is_declared = std::any_of(declared.begin(), declared.end(),
+                                           [&](const auto& kv) { return kv.first == c.name; });
+      if (!is_declared) {
         ++extra;
         if (!spec_.allow_extra_columns) {
           contract.push_back(
@@ -229,12 +218,32 @@ class SchemaProbe final : public Probe {
  private:
   std::string snapshotKey() const { return cfg_.name + ":schema"; }
 
+  // The declared columns under the names the catalog reports: folded the way the
+  // dialect folds unquoted names, and matched regardless of case where the
+  // dialect's names are case-insensitive (MySQL, SQL Server, BigQuery, ...).
+  std::vector<std::pair<std::string, std::string>> declaredColumns(
+      const std::vector<Column>& current) const {
+    const Dialect& d = src_.dialect();
+    auto lower = [](std::string s) {
+      for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return s;
+    };
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& [name, type] : spec_.columns) {
+      std::string stored = d.storedName(name);
+      if (d.namesCaseInsensitive()) {
+        for (const auto& c : current)
+          if (lower(c.name) == lower(stored)) stored = c.name;
+      }
+      out.emplace_back(stored, type);
+    }
+    return out;
+  }
+
   config::ProbeConfig cfg_;
   const config::SchemaSpec& spec_;
   SqlSource& src_;
-  std::string schema_;
-  std::string table_;
-  std::string sql_;
+  CatalogQuery catalog_;
 };
 
 }  // namespace

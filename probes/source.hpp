@@ -27,10 +27,10 @@
 #include "config/types.hpp"
 #include "core/clock.hpp"
 #include "core/result.hpp"
+#include "probes/dialect.hpp"
+#include "probes/sql_value.hpp"
 
 namespace datawatch {
-
-using SqlValue = std::variant<std::monostate, int64_t, double, std::string>;
 
 struct QueryResult {
   std::vector<std::string> columns;
@@ -63,20 +63,24 @@ class Source {
   virtual config::SourceType type() const = 0;
 };
 
-enum class SqlDialect { Sqlite, Postgres };
-
 class SqlSource : public Source {
  public:
   // Runs one read-only statement with positional parameters (see placeholder()).
   virtual Result<QueryResult> query(const std::string& sql, const std::vector<SqlValue>& params,
                                     const QueryLimits& limits) = 0;
-  virtual SqlDialect dialect() const = 0;
-  // The n-th (1-based) parameter marker: "?1" (SQLite) or "$1" (PostgreSQL).
+  // The SQL this source speaks: every statement a probe builds goes through it.
+  virtual const Dialect& dialect() const = 0;
+  // The n-th (1-based) parameter marker: "?1" (SQLite), "$1" (PostgreSQL). A
+  // marker may appear in any order and more than once; ODBC sources, whose
+  // driver takes plain positional "?", rewrite them (odbc_source.hpp).
   virtual std::string placeholder(int n) const = 0;
+  Placeholder placeholders() const {
+    return [this](int n) { return placeholder(n); };
+  }
 };
 
-// Quotes one identifier: foo -> "foo", a"b -> "a""b". Standard SQL, valid for
-// both SQLite and PostgreSQL.
+// Quotes one identifier in standard SQL: foo -> "foo", a"b -> "a""b" (PostgreSQL,
+// SQLite; the state stores use it). Probes quote through their source's Dialect.
 std::string quoteIdentifier(std::string_view name);
 // Quotes a dotted name part by part: shop.orders -> "shop"."orders".
 std::string quoteQualified(std::string_view dotted);

@@ -28,7 +28,7 @@ class SqliteSource final : public SqlSource {
   config::SourceType type() const override { return config::SourceType::Sqlite; }
   Result<QueryResult> query(const std::string& sql, const std::vector<SqlValue>& params,
                             const QueryLimits& limits) override;
-  SqlDialect dialect() const override { return SqlDialect::Sqlite; }
+  const Dialect& dialect() const override { return dialectFor(DialectId::Sqlite); }
   std::string placeholder(int n) const override { return "?" + std::to_string(n); }
 
  private:

@@ -7,8 +7,11 @@ namespace datawatch {
 
 TimeWindow::TimeWindow(SqlSource& src, const std::string& table, std::string column,
                        Duration window)
-    : src_(src), column_(std::move(column)), quoted_(quoteIdentifier(column_)), window_(window) {
-  sample_sql_ = "SELECT max(" + quoted_ + ") FROM " + quoteQualified(table);
+    : src_(src),
+      column_(std::move(column)),
+      quoted_(src.dialect().ident(column_)),
+      window_(window) {
+  sample_sql_ = "SELECT max(" + quoted_ + ") FROM " + src.dialect().qualified(table);
 }
 
 std::string TimeWindow::condition(int first_param) const {
@@ -38,9 +41,7 @@ std::string TimeWindow::epochExpr() const {
     case TimestampFormat::Kind::EpochMillis: return "(" + quoted_ + " / 1000.0)";
     case TimestampFormat::Kind::IsoText: break;
   }
-  if (src_.dialect() == SqlDialect::Postgres)
-    return "extract(epoch from " + quoted_ + "::timestamptz)";
-  return "((julianday(" + quoted_ + ") - 2440587.5) * 86400.0)";
+  return src_.dialect().epochSeconds(quoted_);
 }
 
 Result<std::optional<std::vector<SqlValue>>> TimeWindow::range(const RunContext& ctx,

@@ -8,13 +8,14 @@
 namespace datawatch {
 namespace {
 
-constexpr size_t kMaxSamples = 5;
+constexpr int64_t kMaxSamples = 5;
 
 class ValuesProbe final : public Probe {
  public:
   ValuesProbe(config::ProbeConfig cfg, SqlSource& src)
       : cfg_(std::move(cfg)), spec_(std::get<config::ValuesSpec>(cfg_.spec)), src_(src) {
-    const std::string col = quoteIdentifier(spec_.column);
+    const Dialect& d = src_.dialect();
+    const std::string col = d.ident(spec_.column);
     int p = 1;
     // Parameters: window bounds first (if any), then accepted values, then min, max.
     std::vector<std::string> where;
@@ -24,7 +25,7 @@ class ValuesProbe final : public Probe {
       p += 2;
     }
     if (spec_.filter) where.push_back("(" + *spec_.filter + ")");
-    std::string from = " FROM " + quoteQualified(cfg_.table);
+    std::string from = " FROM " + d.qualified(cfg_.table);
     for (size_t i = 0; i < where.size(); ++i) from += (i == 0 ? " WHERE " : " AND ") + where[i];
     std::vector<std::string> bad;  // per-row violation predicates
     std::string sql = "SELECT count(*), sum(CASE WHEN " + col + " IS NULL THEN 1 ELSE 0 END)";
@@ -53,14 +54,15 @@ class ValuesProbe final : public Probe {
     if (!bad.empty()) {
       std::string any;
       for (const auto& b : bad) any += (any.empty() ? "" : " OR ") + b;
-      samples_sql_ = "SELECT DISTINCT " + col + from + (where.empty() ? " WHERE " : " AND ") + "(" +
-                     any + ") ORDER BY 1 LIMIT " + std::to_string(kMaxSamples);
+      samples_sql_ = d.selectLimited(col + from + (where.empty() ? " WHERE " : " AND ") + "(" +
+                                         any + ") ORDER BY 1",
+                                     kMaxSamples, true);
     }
     if (spec_.unique) {
-      dup_sql_ = "SELECT " + col + from + (where.empty() ? " WHERE " : " AND ") + col +
-                 " IS NOT NULL GROUP BY " + col +
-                 " HAVING count(*) > 1 ORDER BY count(*) DESC, 1 LIMIT " +
-                 std::to_string(kMaxSamples);
+      dup_sql_ = d.selectLimited(col + from + (where.empty() ? " WHERE " : " AND ") + col +
+                                     " IS NOT NULL GROUP BY " + col +
+                                     " HAVING count(*) > 1 ORDER BY count(*) DESC, 1",
+                                 kMaxSamples);
     }
   }
 

@@ -33,18 +33,12 @@ class SqlVolumeProbe final : public Probe {
                  if (!window_) return std::vector<SeriesPoint>{};
                  return backfill(ctx);
                }) {
-    const std::string from = " FROM " + quoteQualified(cfg_.table);
+    const std::string from = " FROM " + src_.dialect().qualified(cfg_.table);
     if (spec_.method == config::VolumeMethod::Estimate) {
-      // Catalog statistics, no scan: reltuples (-1 before the first ANALYZE in
-      // PostgreSQL 14+), else the live-tuple counter of the statistics collector.
-      const auto dot = cfg_.table.find('.');
-      schema_ = dot == std::string::npos ? "" : cfg_.table.substr(0, dot);
-      table_ = dot == std::string::npos ? cfg_.table : cfg_.table.substr(dot + 1);
-      sql_ =
-          "SELECT c.reltuples::float8, s.n_live_tup::float8 FROM pg_class c "
-          "JOIN pg_namespace n ON n.oid = c.relnamespace "
-          "LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid "
-          "WHERE n.nspname = COALESCE(NULLIF($1::text, ''), current_schema()) AND c.relname = $2";
+      // Catalog statistics, no scan (Dialect::rowEstimate). A dialect without
+      // them is refused by validate (config::dialectLimitation).
+      estimate_ = src_.dialect().rowEstimate(src_.dialect().tableRef(cfg_.table),
+                                             src_.placeholders());
       return;
     }
     std::string where;
@@ -65,23 +59,21 @@ class SqlVolumeProbe final : public Probe {
     nlohmann::json details = nlohmann::json::object();
     std::optional<double> rows;
     if (spec_.method == config::VolumeMethod::Estimate) {
-      auto q = src_.query(sql_, {schema_, table_}, builtQuery(ctx.limits));
+      if (!estimate_)
+        return ProbeResult::error(std::string("method estimate is not available on ") +
+                                  src_.dialect().name());
+      auto q = src_.query(estimate_->sql, estimate_->params, builtQuery(ctx.limits));
       if (!q) return ProbeResult::error(q.error());
       if (q->rows.empty())
         return ProbeResult::error("table " + cfg_.table +
                                   " does not exist (or is not visible to this user)");
-      const auto reltuples = sqlValueToDouble(q->rows[0][0]);
-      const auto live = sqlValueToDouble(q->rows[0][1]);
-      if (reltuples && *reltuples >= 0) {
-        rows = std::round(*reltuples);
-        details["estimate_source"] = "pg_class.reltuples";
-      } else if (live) {
-        rows = *live;
-        details["estimate_source"] = "pg_stat_user_tables.n_live_tup";
-      } else {
+      const auto estimate = src_.dialect().readEstimate(q->rows);
+      if (!estimate) {
         return ProbeResult::error("no row estimate for " + cfg_.table +
                                   " yet: run ANALYZE, or use method: count");
       }
+      rows = estimate->rows;
+      details["estimate_source"] = estimate->source;
       details["method"] = "estimate";
     } else {
       std::vector<SqlValue> params;
@@ -131,15 +123,14 @@ class SqlVolumeProbe final : public Probe {
     if (!bounds) return bounds.status();
     if (!*bounds) return std::vector<SeriesPoint>{};
     const std::string epoch = window_->epochExpr();
-    const std::string bucket = "(" + epoch + " - CAST(" + src_.placeholder(3) +
-                               " AS DOUBLE PRECISION)) / CAST(" + src_.placeholder(4) +
-                               " AS DOUBLE PRECISION)";
-    const std::string floor_bucket = src_.dialect() == SqlDialect::Postgres
-                                         ? "floor(" + bucket + ")::bigint"
-                                         : "CAST(" + bucket + " AS INTEGER)";
-    const std::string sql = "SELECT " + floor_bucket + ", count(*) FROM " +
-                            quoteQualified(cfg_.table) + " WHERE " + window_->condition(1) +
-                            (filter_.empty() ? "" : " AND " + filter_) + " GROUP BY 1";
+    const Dialect& d = src_.dialect();
+    const std::string bucket = "(" + epoch + " - " + d.castDouble(src_.placeholder(3)) + ") / " +
+                               d.castDouble(src_.placeholder(4));
+    const std::string floor_bucket = d.floorToBigint(bucket);
+    // Grouped outside a derived table: every dialect groups by a column alias.
+    const std::string sql = "SELECT b, count(*) FROM (SELECT " + floor_bucket + " AS b FROM " +
+                            d.qualified(cfg_.table) + " WHERE " + window_->condition(1) +
+                            (filter_.empty() ? "" : " AND " + filter_) + ") w GROUP BY b";
     std::vector<SqlValue> params = std::move(**bounds);
     params.emplace_back(toUnixSeconds(t0));
     params.emplace_back(std::chrono::duration<double>(g).count());
@@ -170,8 +161,7 @@ class SqlVolumeProbe final : public Probe {
   SqlSource& src_;
   std::string sql_;
   std::string filter_;
-  std::string schema_;
-  std::string table_;
+  std::optional<CatalogQuery> estimate_;  // method: estimate
   std::optional<TimeWindow> window_;
   VolumeJudge judge_;  // after everything it reads
 };

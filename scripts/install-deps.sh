@@ -12,10 +12,13 @@ packages=(
   prometheus-cpp-dev libcurl4-openssl-dev libpqxx-dev libsqlite3-dev sqlite3
   librdkafka-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev
   libkainjow-mustache-dev tzdata
+  unixodbc-dev odbc-postgresql odbc-mariadb
 )
 if [[ "${1:-}" == "--test" ]]; then
   # clang + its runtimes: the ThreadSanitizer build (build-tsan in scripts/test.sh).
-  packages+=(catch2 postgresql prometheus chromium clang libclang-rt-14-dev)
+  # mariadb-server + libsqliteodbc + sqlglot: the ODBC source's live and dialect tests.
+  packages+=(catch2 postgresql prometheus chromium clang libclang-rt-14-dev
+             mariadb-server libsqliteodbc python3-sqlglot)
 fi
 
 missing=()

@@ -376,7 +376,7 @@ const BrokenCase kBroken[] = {
      7, "min must be a number, got \"lots\""},
     {"table on kafka",
      "probes:\n  - {name: p, type: freshness, source: events, table: t, column: c, max_age: 1h}\n",
-     7, "table needs a SQL source (postgres or sqlite); source \"events\" is kafka"},
+     7, "table needs a SQL source (postgres, sqlite or odbc); source \"events\" is kafka"},
     {"topic on sql", "probes:\n  - {name: p, type: freshness, source: db, topic: t, max_age: 1h}\n",
      7, "topic needs a kafka source; source \"db\" is sqlite"},
     {"consumer_lag on sql",
@@ -445,7 +445,7 @@ const BrokenCase kBroken[] = {
     {"map expected", "probes:\n  - just-a-string\n", 7, "probe must be a map, got a scalar"},
     {"estimate on sqlite",
      "probes:\n  - {name: p, type: volume, source: db, table: t, method: estimate, min: 1}\n", 7,
-     "method estimate needs a postgres source"},
+     "method estimate needs catalog statistics, which sqlite does not keep"},
     {"estimate with column",
      "probes:\n  - {name: p, type: volume, source: db, table: t, method: estimate, column: c, "
      "window: 1h, min: 1}\n",
@@ -493,7 +493,7 @@ TEST_CASE("source and notifier errors name the entry and the fix", "[config][bro
   const auto e = allErrors(r);
   CHECK_THAT(
       e, Catch::Contains(
-             "test.yaml:2:13: unknown source type \"mysql\" (expected postgres, sqlite or kafka)"));
+             "test.yaml:2:13: unknown source type \"mysql\" (expected postgres, sqlite, odbc or kafka)"));
   CHECK_THAT(e, Catch::Contains("test.yaml:3:6: source \"b\": missing required key \"path\""));
   CHECK_THAT(e, Catch::Contains(
                     "test.yaml:4:44: \"path\" is not valid in source \"c\" (sqlite sources only)"));
@@ -536,4 +536,53 @@ TEST_CASE("an empty config is valid and has defaults", "[config]") {
   CHECK(r.config->agent.listen == "0.0.0.0:9464");
   CHECK(r.config->agent.max_concurrent_probes == 8);
   CHECK(r.config->probes.empty());
+}
+
+TEST_CASE("odbc sources name a dialect and exactly one of connection and dsn", "[config][odbc]") {
+  auto ok = load(
+      "sources:\n"
+      "  snow: {type: odbc, dialect: snowflake, connection: \"Driver=SnowflakeDSIIDriver;"
+      "Server=acct.snowflakecomputing.com;UID=mon;PWD={p;w}}d9};Auth_AccessToken=tok-777777\"}\n"
+      "  app: {type: odbc, dialect: mariadb, dsn: app_replica}\n"
+      "  rs: {type: postgres, dialect: redshift, dsn: \"postgres://u:rspass99@h/db\"}\n"
+      "  pg: {type: postgres, dsn: \"postgres://h/db\"}\n"
+      "probes:\n"
+      "  - {name: v, type: volume, source: snow, table: db.public.orders, method: estimate, min: 1}\n");
+  INFO(allErrors(ok));
+  REQUIRE(ok.ok());
+  const auto& c = *ok.config;
+  CHECK(c.findSource("snow")->type == SourceType::Odbc);
+  CHECK(c.findSource("snow")->dialect == DialectId::Snowflake);
+  CHECK(c.findSource("app")->dialect == DialectId::Mysql);
+  CHECK(std::get<OdbcSourceConfig>(c.findSource("app")->spec).dsn == "app_replica");
+  CHECK(c.findSource("rs")->dialect == DialectId::Redshift);
+  CHECK(c.findSource("pg")->dialect == DialectId::Postgres);
+  auto has = [&](const std::string& s) {
+    return std::find(c.secrets.begin(), c.secrets.end(), s) != c.secrets.end();
+  };
+  CHECK(has("p;w}d9"));  // braced value, "}}" an escaped brace
+  CHECK(has("tok-777777"));
+  CHECK_FALSE(has("mon"));
+
+  auto bad = load(
+      "sources:\n"
+      "  a: {type: odbc, dialect: snowflak, dsn: x}\n"
+      "  b: {type: odbc, dialect: mysql}\n"
+      "  c: {type: odbc, dialect: mysql, dsn: x, connection: \"Driver=y\"}\n"
+      "  d: {type: odbc, dsn: x}\n"
+      "  e: {type: postgres, dsn: \"postgres://h/db\", dialect: snowflake}\n"
+      "  f: {type: odbc, dialect: trino, dsn: t}\n"
+      "probes:\n"
+      "  - {name: est, type: volume, source: f, table: t, method: estimate}\n");
+  REQUIRE_FALSE(bad.ok());
+  const auto e = allErrors(bad);
+  CHECK_THAT(e, Catch::Contains("unknown dialect \"snowflak\"") &&
+                    Catch::Contains("did you mean \"snowflake\"?"));
+  CHECK_THAT(e, Catch::Contains("test.yaml:3:6: odbc source needs exactly one of connection"));
+  CHECK_THAT(e, Catch::Contains("test.yaml:4:6: odbc source needs exactly one of connection"));
+  CHECK_THAT(e, Catch::Contains("source \"d\": missing required key \"dialect\""));
+  CHECK_THAT(e, Catch::Contains("a postgres source speaks postgres or redshift; use type: odbc "
+                                "for snowflake"));
+  CHECK_THAT(e, Catch::Contains("test.yaml:9:5: probe \"est\": method estimate is not available "
+                                "on trino"));
 }
