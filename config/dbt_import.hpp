@@ -31,7 +31,7 @@ namespace datawatch::config {
 
 struct DbtImportOptions {
   std::string source = "warehouse";       // the datawatch source the probes use
-  std::string dsn_env = "WAREHOUSE_DSN";  // emitted source: dsn "${<dsn_env>}"
+  std::string dsn_env = "WAREHOUSE_DSN";  // postgres/redshift sources: dsn "${<dsn_env>}"
   bool probes_only = false;               // omit the sources: section
   std::string manifest_name = "manifest.json";
 };
