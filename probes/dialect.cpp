@@ -187,7 +187,7 @@ std::string Dialect::floorToBigint(std::string_view e) const {
   const std::string x(e);
   switch (id_) {
     case D::Sqlite: return "CAST(" + x + " AS INTEGER)";  // e >= 0 here: truncation is floor
-    case D::Mysql: return "CAST(FLOOR(" + x + ") AS SIGNED)";
+    case D::Mysql: return "FLOOR(" + x + ")";  // a whole number (DOUBLE for a DOUBLE operand)
     case D::BigQuery: return "CAST(FLOOR(" + x + ") AS INT64)";
     case D::ClickHouse: return "toInt64(floor(" + x + "))";
     default: return "CAST(FLOOR(" + x + ") AS BIGINT)";
