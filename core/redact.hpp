@@ -22,7 +22,10 @@ class Redactor {
   std::string redact(std::string_view text) const;
 
   // Masks the password of a URL-style or key=value DSN, keeping the rest readable:
-  // "postgres://u:pw@h/db" -> "postgres://u:<redacted>@h/db".
+  // "postgres://u:pw@h/db" -> "postgres://u:<redacted>@h/db". Also ODBC
+  // connection strings, by shape: the value of PWD=, Password= and any key naming
+  // a token or a secret (case-insensitive) up to the next ';', a {braced;value}
+  // whole: "Driver=X;PWD={a;b};Uid=u" -> "Driver=X;PWD=<redacted>;Uid=u".
   static std::string redactDsn(std::string_view dsn);
 
  private:

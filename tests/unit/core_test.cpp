@@ -120,6 +120,30 @@ TEST_CASE("the redactor masks secrets and DSN passwords", "[core][redact]") {
   CHECK(short_ones.redact("connection") == "connection");
 }
 
+TEST_CASE("the redactor masks the secrets of ODBC connection strings by shape",
+          "[core][redact][odbc]") {
+  CHECK(Redactor::redactDsn("Driver={PostgreSQL Unicode};Server=db;Uid=u;PWD=pa55;Port=5432") ==
+        "Driver={PostgreSQL Unicode};Server=db;Uid=u;PWD=<redacted>;Port=5432");
+  // Keys are case-insensitive; a value runs to the next ';', spaces included.
+  CHECK(Redactor::redactDsn("DSN=x;password=my secret pw;UID=u") ==
+        "DSN=x;password=<redacted>;UID=u");
+  CHECK(Redactor::redactDsn("Driver=X;Pwd=last one") == "Driver=X;Pwd=<redacted>");
+  // A braced value is masked whole, ';' and escaped '}}' inside included.
+  CHECK(Redactor::redactDsn("Driver=X;PWD={a;b}}c=d};Server=s") ==
+        "Driver=X;PWD=<redacted>;Server=s");
+  CHECK(Redactor::redactDsn("Driver=X;PWD={never closed;Server=s") == "Driver=X;PWD=<redacted>");
+  // Any key naming a token or a secret.
+  CHECK(Redactor::redactDsn(
+            "Driver=Simba;AuthMech=11;Auth_AccessToken=eyJ.abc;OAuthClientSecret=s3;Host=h") ==
+        "Driver=Simba;AuthMech=11;Auth_AccessToken=<redacted>;OAuthClientSecret=<redacted>;Host=h");
+  CHECK(Redactor::redactDsn("Driver=X;ProxyPwd=pp;UID=u") == "Driver=X;ProxyPwd=<redacted>;UID=u");
+  // Non-secret keys stay readable; a message around a connection string keeps its other lines.
+  CHECK(Redactor::redactDsn("Driver=X;Server=db;Database=shop") ==
+        "Driver=X;Server=db;Database=shop");
+  CHECK(Redactor::redactDsn("connect failed\nDriver=X;PWD=pa55;UID=u\nretrying") ==
+        "connect failed\nDriver=X;PWD=<redacted>;UID=u\nretrying");
+}
+
 TEST_CASE("stored timestamp representations are detected and written back comparably",
           "[core][time]") {
   const auto t = *parseTimestamp("2026-11-26T10:00:00Z");

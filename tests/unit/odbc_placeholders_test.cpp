@@ -1,0 +1,66 @@
+// OdbcSource::rewritePlaceholders: "$n" markers become "?" with the order of
+// the values they bind, and nothing quoted or commented is touched.
+
+#include <catch2/catch.hpp>
+
+#include "probes/odbc_source.hpp"
+
+using namespace datawatch;
+
+namespace {
+
+OdbcSource::Rewritten rewrite(const std::string& sql, size_t params) {
+  auto r = OdbcSource::rewritePlaceholders(sql, params);
+  INFO(sql << " -> " << (r.ok() ? std::string() : r.error()));
+  REQUIRE(r.ok());
+  return *r;
+}
+
+}  // namespace
+
+TEST_CASE("ODBC placeholders: markers in any order and repeated", "[odbc][placeholders]") {
+  auto r = rewrite("SELECT $2, $1 FROM t WHERE a = $2 AND b < $3", 3);
+  CHECK(r.sql == "SELECT ?, ? FROM t WHERE a = ? AND b < ?");
+  CHECK(r.order == std::vector<int>{2, 1, 2, 3});
+  auto ten = rewrite("SELECT $10,$1", 10);
+  CHECK(ten.sql == "SELECT ?,?");
+  CHECK(ten.order == std::vector<int>{10, 1});
+  // No markers: the SQL as written.
+  auto none = rewrite("SELECT 1", 0);
+  CHECK(none.sql == "SELECT 1");
+  CHECK(none.order.empty());
+}
+
+TEST_CASE("ODBC placeholders: literals, identifiers and comments are left alone",
+          "[odbc][placeholders]") {
+  auto r = rewrite(
+      "SELECT '$1', 'it''s $2', \"col$1\", \"a\"\"$1\", `b$1`, [c $1], x$1, $tag$ $1 $tag$, "
+      "$$ $2 $$ -- $1 here\n, /* $2 */ $1",
+      1);
+  CHECK(r.sql ==
+        "SELECT '$1', 'it''s $2', \"col$1\", \"a\"\"$1\", `b$1`, [c $1], x$1, $tag$ $1 $tag$, "
+        "$$ $2 $$ -- $1 here\n, /* $2 */ ?");
+  CHECK(r.order == std::vector<int>{1});
+  // A '[' after an identifier or ')' is a subscript (ARRAY[$1], (a)[$2]), not a quote.
+  auto sub = rewrite("SELECT ARRAY[$1], (v)[$2], a[$1]", 2);
+  CHECK(sub.sql == "SELECT ARRAY[?], (v)[?], a[?]");
+  CHECK(sub.order == std::vector<int>{1, 2, 1});
+  // A ';' inside a literal or identifier, or a trailing one, is one statement.
+  auto semi = rewrite("SELECT ';', \"a;b\" FROM t WHERE x = $1; -- done\n", 1);
+  CHECK(semi.sql == "SELECT ';', \"a;b\" FROM t WHERE x = ?; -- done\n");
+}
+
+TEST_CASE("ODBC placeholders: a marker without a value or a second statement is an error",
+          "[odbc][placeholders]") {
+  auto high = OdbcSource::rewritePlaceholders("SELECT $1, $3", 2);
+  REQUIRE_FALSE(high.ok());
+  CHECK_THAT(high.error(), Catch::Contains("$3") && Catch::Contains("2 given"));
+  auto zero = OdbcSource::rewritePlaceholders("SELECT $0", 2);
+  REQUIRE_FALSE(zero.ok());
+  CHECK_THAT(zero.error(), Catch::Contains("$0"));
+  auto two = OdbcSource::rewritePlaceholders("SELECT 1; DELETE FROM t", 0);
+  REQUIRE_FALSE(two.ok());
+  CHECK_THAT(two.error(), Catch::Contains("one statement"));
+  auto hidden = OdbcSource::rewritePlaceholders("SELECT 1; /* c */ DELETE FROM t", 0);
+  CHECK_FALSE(hidden.ok());
+}
