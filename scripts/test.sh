@@ -41,11 +41,16 @@ export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
 # Services. PostgreSQL: a throwaway server from Debian's packages, initialised in
 # a temp dir, run as the postgres user, on a free port; removed on exit.
 pgdir=$(mktemp -d /tmp/datawatch-pg.XXXXXX)
+# MariaDB 10.11 likewise (scripts/mariadb-test-server.sh, ~2 s to start), for the
+# ODBC source's live tests through MariaDB Connector/ODBC.
+mariadir=$(mktemp -d /tmp/datawatch-mariadb.XXXXXX)
 root=$PWD
-trap '"$root/scripts/pg-test-server.sh" destroy "$pgdir"' EXIT
+trap '"$root/scripts/pg-test-server.sh" destroy "$pgdir"; "$root/scripts/mariadb-test-server.sh" destroy "$mariadir"' EXIT
 export DATAWATCH_TEST_PG_DSN=$("$root/scripts/pg-test-server.sh" start "$pgdir")
 export DATAWATCH_PG_TEST_SERVER="$root/scripts/pg-test-server.sh"
 echo "test.sh: PostgreSQL for tests at ${DATAWATCH_TEST_PG_DSN/:datawatch-test@/:***@}"
+export DATAWATCH_TEST_MARIADB_ODBC=$("$root/scripts/mariadb-test-server.sh" start "$mariadir")
+echo "test.sh: MariaDB for tests at ${DATAWATCH_TEST_MARIADB_ODBC/Pwd=datawatch-test/Pwd=***}"
 
 # TSan first: fail on the first report. tests/tsan.supp holds no suppression
 # for our code, only third-party ones, each with its reason.
