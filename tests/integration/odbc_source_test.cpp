@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include "probes/odbc_source.hpp"
@@ -315,4 +317,35 @@ TEST_CASE("ODBC source refuses writes on every path", "[odbc][live][security][re
       CHECK(countRows(*src, "SELECT count(*) FROM t") == 2);
     }
   }
+}
+
+TEST_CASE("ODBC source connects by a data source name from odbc.ini", "[odbc][live]") {
+  TempDir dir;
+  const std::string file = (dir / "w.db").string();
+  odbcExec("Driver=SQLite3;Database=" + file, "CREATE TABLE t (id integer)");
+  odbcExec("Driver=SQLite3;Database=" + file, "INSERT INTO t VALUES (1), (2), (3)");
+  writeFile(dir / "odbc.ini", "[dw test dsn]\nDriver=SQLite3\nDatabase=" + file + "\n");
+  // unixODBC reads the user odbc.ini named by ODBCINI at each connect.
+  struct ScopedOdbcIni {
+    explicit ScopedOdbcIni(const std::string& path) {
+      const char* old = std::getenv("ODBCINI");  // NOLINT(concurrency-mt-unsafe)
+      if (old != nullptr) previous = old;
+      setenv("ODBCINI", path.c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
+    }
+    ~ScopedOdbcIni() {
+      if (previous)
+        setenv("ODBCINI", previous->c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
+      else
+        unsetenv("ODBCINI");  // NOLINT(concurrency-mt-unsafe)
+    }
+    std::optional<std::string> previous;
+  } ini((dir / "odbc.ini").string());
+  SystemClock clock;
+  // A name with a space: passed as DSN={dw test dsn}.
+  OdbcSource src("s", {"", "dw test dsn"}, config::DialectId::Sqlite, 1, 30s, clock);
+  CHECK(countRows(src, "SELECT count(*) FROM t") == 3);
+  OdbcSource missing("m", {"", "no_such_dsn"}, config::DialectId::Sqlite, 1, 30s, clock);
+  auto r = missing.query("SELECT 1", {}, {});
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error(), Catch::Contains("IM002") && Catch::Contains("Data source name not found"));
 }
