@@ -16,6 +16,10 @@ struct OdbcConnection {
   OdbcDbc dbc;
   // psqlODBC sends an SQL_DOUBLE parameter untyped; an SQL_DECIMAL one as ::numeric.
   bool doubles_as_decimal = false;
+  // MariaDB / MySQL Connector/ODBC: the server's id of this session, for KILL
+  // QUERY from a second connection (their SQLCancel unlocks, from the cancelling
+  // thread, a mutex the executing thread holds; ThreadSanitizer reports it). 0: SQLCancel.
+  int64_t kill_id = 0;
 };
 
 namespace {
@@ -335,7 +339,10 @@ Result<std::unique_ptr<OdbcConnection>> OdbcSource::connect() {
       conn = std::make_unique<OdbcConnection>(std::move(dbc).value());
       // A hint most drivers ignore; the dialect's session setup is what holds.
       (void)conn->dbc.setAttr(SQL_ATTR_ACCESS_MODE, SQL_MODE_READ_ONLY);
-      conn->doubles_as_decimal = startsWith(conn->dbc.info(SQL_DRIVER_NAME), "psqlodbc");
+      const std::string driver = conn->dbc.info(SQL_DRIVER_NAME);
+      conn->doubles_as_decimal = startsWith(driver, "psqlodbc");
+      if (startsWith(driver, "libmaodbc") || startsWith(driver, "libmyodbc"))
+        conn->kill_id = sessionId(*conn);
       st = setUpSession(*conn);
     }
   }
@@ -351,6 +358,32 @@ Result<std::unique_ptr<OdbcConnection>> OdbcSource::connect() {
   retry_after_ = clock_.monotonic() + backoff_;
   last_connect_error_ = msg;
   return R::Error("cannot connect (ODBC): " + msg);
+}
+
+int64_t OdbcSource::sessionId(OdbcConnection& conn) const {
+  auto stmt = OdbcStmt::allocate(conn.dbc);
+  if (!stmt) return 0;
+  SQLCHAR sql[] = "SELECT CONNECTION_ID()";
+  int64_t id = 0;
+  SQLLEN ind = 0;
+  if (odbc::succeeded(SQLExecDirect(stmt->get(), sql, SQL_NTS)) &&
+      odbc::succeeded(SQLFetch(stmt->get())) &&
+      odbc::succeeded(SQLGetData(stmt->get(), 1, SQL_C_SBIGINT, &id, sizeof id, &ind)) &&
+      ind != SQL_NULL_DATA)
+    return id;
+  return 0;
+}
+
+void OdbcSource::killQuery(int64_t id) const {
+  auto dbc = OdbcDbc::allocate(*env_);
+  if (!dbc) return;
+  (void)dbc->setAttr(SQL_ATTR_LOGIN_TIMEOUT, ceilSeconds(kLoginTimeout));
+  if (!dbc->connect(connection_string_).ok()) return;  // the statement ends at its timeout
+  auto stmt = OdbcStmt::allocate(*dbc);
+  if (!stmt) return;
+  std::string sql = "KILL QUERY " + std::to_string(id);
+  SQLExecDirect(stmt->get(), reinterpret_cast<SQLCHAR*>(sql.data()),
+                static_cast<SQLINTEGER>(sql.size()));
 }
 
 void OdbcSource::release(std::unique_ptr<OdbcConnection> c) {
@@ -396,9 +429,18 @@ Result<QueryResult> OdbcSource::query(const std::string& sql, const std::vector<
   Attempt attempt{R::Error("query not run"), false};
   QueryWatcher::Reason fired = QueryWatcher::Reason::None;
   {
-    // From the watcher thread, SQLCancel on this statement at the deadline or on stop.
+    // From the watcher thread, SQLCancel on this statement (or KILL QUERY) at
+    // the deadline or on stop.
     SQLHSTMT h = stmt->get();
-    auto watch = watcher_.watch([h] { SQLCancel(h); }, deadline, limits.cancelled);
+    const int64_t kill_id = conn->kill_id;
+    auto watch = watcher_.watch(
+        [this, h, kill_id] {
+          if (kill_id > 0)
+            killQuery(kill_id);
+          else
+            SQLCancel(h);
+        },
+        deadline, limits.cancelled);
     attempt = execute(*conn, *stmt, *rewritten, params);
     fired = watch.fired();
   }  // no cancel can reach the statement after this

@@ -10,7 +10,8 @@
 //   source's connection string or DSN; a broken connection is discarded; after a
 //   failure to connect, new attempts back off (1 s doubling to 60 s).
 // - Read-only: SQL_ATTR_ACCESS_MODE = SQL_MODE_READ_ONLY on every connection
-//   (a hint: psqlODBC, MariaDB Connector/ODBC and sqliteodbc all ignore it),
+//   (a hint: psqlODBC and sqliteodbc ignore it; MariaDB's driver runs SET
+//   SESSION TRANSACTION READ ONLY),
 //   plus the dialect's read-only session (Dialect::sessionSetup: e.g. MySQL's
 //   SET SESSION TRANSACTION READ ONLY, PostgreSQL's default_transaction_read_only,
 //   SQLite's PRAGMA query_only) and UTC, run right after connecting, before any
@@ -36,7 +37,9 @@
 //   that changed the session (SET SESSION TRANSACTION READ WRITE, PRAGMA
 //   query_only=0, set_config) cannot leave it writable for the next one.
 // - Deadlines: SQL_ATTR_QUERY_TIMEOUT from the probe's deadline (whole seconds,
-//   rounded up), and SQLCancel from a QueryWatcher at the deadline (or the
+//   rounded up), and SQLCancel (MariaDB/MySQL drivers: KILL QUERY <session id>
+//   from a second connection, as their SQLCancel does, without its unlocking of
+//   the executing thread's mutex) from a QueryWatcher at the deadline (or the
 //   source's statement_timeout, whichever is first) or when
 //   QueryLimits::cancelled is set (shutdown), so a driver that ignores the
 //   timeout (MariaDB's SLEEP, SQLite) is still stopped; the connection of a
@@ -107,6 +110,10 @@ class OdbcSource final : public SqlSource {
   };
   Result<std::unique_ptr<OdbcConnection>> connect() EXCLUDES(mu_);
   Status setUpSession(OdbcConnection& conn) const;
+  // MariaDB / MySQL: the session's CONNECTION_ID() (0 when unknown), and KILL
+  // QUERY of it from a second connection (the watcher thread's cancel).
+  int64_t sessionId(OdbcConnection& conn) const;
+  void killQuery(int64_t id) const;
   std::unique_ptr<OdbcConnection> takeIdle() EXCLUDES(mu_);
   void release(std::unique_ptr<OdbcConnection> c) EXCLUDES(mu_);
   Attempt execute(OdbcConnection& conn, const OdbcStmt& stmt, const Rewritten& sql,
