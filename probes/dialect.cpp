@@ -37,21 +37,21 @@ bool hasUpper(std::string_view s) {
   return false;
 }
 
-// Quotes with `open`/`close`, escaping `close` by doubling it (or with a
-// backslash, and backslashes themselves, where the dialect escapes that way).
-std::string quoteWith(std::string_view s, char open, char close, bool backslash) {
+// Quotes with `open`/`close`: `close` inside becomes `close_as`, and a
+// backslash becomes two where the dialect reads backslash escapes in names. No
+// raw `close` ever follows a backslash, so a scanner that knows only doubled
+// quotes (OdbcSource::rewritePlaceholders) still sees where each name ends.
+std::string quoteWith(std::string_view s, char open, char close, std::string_view close_as,
+                      bool backslash) {
   std::string out(1, open);
   for (char c : s) {
     if (c == '\0') continue;  // NUL cannot appear in an identifier; drop it
-    if (backslash && (c == '\\' || c == close)) {
-      out += '\\';
+    if (c == close)
+      out += close_as;
+    else if (backslash && c == '\\')
+      out += "\\\\";
+    else
       out += c;
-    } else if (!backslash && c == close) {
-      out += close;
-      out += close;
-    } else {
-      out += c;
-    }
   }
   return out + close;
 }
@@ -104,11 +104,13 @@ std::string Dialect::storedName(std::string_view configured) const {
 std::string Dialect::quote(std::string_view stored) const {
   switch (id_) {
     case D::Mysql:
-    case D::Databricks: return quoteWith(stored, '`', '`', false);
-    case D::BigQuery:
-    case D::ClickHouse: return quoteWith(stored, '`', '`', true);
-    case D::SqlServer: return quoteWith(stored, '[', ']', false);
-    default: return quoteWith(stored, '"', '"', false);
+    case D::Databricks: return quoteWith(stored, '`', '`', "``", false);
+    // ClickHouse's lexer reads both doubled quotes and backslash escapes in names.
+    case D::ClickHouse: return quoteWith(stored, '`', '`', "``", true);
+    // GoogleSQL names take string-literal escapes, not doubled quotes: \x60 is '`'.
+    case D::BigQuery: return quoteWith(stored, '`', '`', "\\x60", true);
+    case D::SqlServer: return quoteWith(stored, '[', ']', "]]", false);
+    default: return quoteWith(stored, '"', '"', "\"\"", false);
   }
 }
 

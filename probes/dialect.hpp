@@ -7,8 +7,10 @@
 //
 // Invariants (the security and correctness contract of generated SQL):
 // - An identifier from config reaches SQL only through ident()/qualified():
-//   quoted with the dialect's quote character, quote characters doubled, NUL
-//   dropped. Never spliced bare.
+//   quoted with the dialect's quote character, quote characters doubled (on
+//   BigQuery, which has no doubled quotes, written \x60) and backslashes doubled
+//   where names take backslash escapes (BigQuery, ClickHouse), NUL dropped; so
+//   no quote character inside a name ever follows a backslash. Never spliced bare.
 // - A value from config or data reaches SQL only as a bound parameter; the
 //   only literals spliced are numbers datawatch computed (fractions, limits).
 // - Names are folded the way the dialect folds unquoted names, so a config can
