@@ -6,16 +6,19 @@
 //  1. PostgreSQL, one table queried through both sources: the freshness probe
 //     (max(at)) through psqlODBC (type odbc, dialect postgres, driver
 //     "PostgreSQL Unicode") and through libpq (type postgres). With an index on
-//     `at` (`runs` probes each, interleaved in blocks so drift hits both alike)
+//     `at` (`runs` probes each, alternating in blocks of 10 so the noise of a
+//     shared machine hits both alike)
 //     and without one (a parallel seq scan: the database dominates). Per source:
 //     mean, p50, p99 of a probe's wall time, the ratio ODBC/native, and the
 //     agent's CPU per run (getrusage of this process, user + sys).
+//     Read the load averages printed first and last: on a busy machine the
+//     sub-millisecond figures move by tens of percent from run to run.
 //  2. MariaDB through MariaDB Connector/ODBC (type odbc, dialect mysql): the load
 //     time (one INSERT ... SELECT from the Sequence engine, then the index), the
 //     freshness probe (indexed max) and the volume probe with `method: estimate`
 //     (information_schema.tables.table_rows), per probe.
 //
-// usage: odbc_bench [--rows=10000000] [--runs=200] [--unindexed-runs=5]
+// usage: odbc_bench [--rows=10000000] [--runs=1000] [--unindexed-runs=5]
 //                   [--pg=LIBPQ_URL] [--mariadb=ODBC_CONNECTION]
 // The servers default to DATAWATCH_TEST_PG_DSN (scripts/pg-test-server.sh) and
 // DATAWATCH_TEST_MARIADB_ODBC (scripts/mariadb-test-server.sh); a part whose
@@ -27,12 +30,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <numeric>
 #include <optional>
 #include <pqxx/pqxx>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/bench_util.hpp"
@@ -48,7 +53,7 @@ using bench::processCpuSeconds;
 
 struct Options {
   long rows = 10000000;
-  int runs = 200;
+  int runs = 1000;
   int unindexed_runs = 5;
   std::string pg;       // libpq URL
   std::string mariadb;  // ODBC connection string
@@ -74,12 +79,22 @@ Options parseOptions(int argc, char** argv) {
       o.mariadb = val;
     } else {
       std::fprintf(stderr,
-                   "usage: odbc_bench [--rows=10000000] [--runs=200] [--unindexed-runs=5] "
+                   "usage: odbc_bench [--rows=10000000] [--runs=1000] [--unindexed-runs=5] "
                    "[--pg=LIBPQ_URL] [--mariadb=ODBC_CONNECTION]\n");
       std::exit(2);
     }
   }
   return o;
+}
+
+// The 1, 5 and 15 minute load averages: how busy the machine was.
+std::string loadAverage() {
+  std::ifstream in("/proc/loadavg");
+  double a = 0, b = 0, c = 0;
+  in >> a >> b >> c;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f %.2f %.2f", a, b, c);
+  return buf;
 }
 
 double msSince(const Clock& clock, MonoTime t0) {
@@ -247,7 +262,7 @@ void benchPg(const Options& opt, const Clock& clock) {
     int blocks;
   };
   const Case cases[] = {
-      {"index on at", "dw_bench.odbc_events", opt.runs, 4},
+      {"index on at", "dw_bench.odbc_events", opt.runs, std::max(1, opt.runs / 10)},
       {"no index (parallel seq scan)", "dw_bench.odbc_events_noidx", opt.unindexed_runs, 1}};
   for (const auto& c : cases) {
     if (c.runs <= 0) continue;
@@ -374,6 +389,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   SystemClock clock;
+  std::printf("odbc_bench: load average %s (1/5/15 min), %u cores\n", loadAverage().c_str(),
+              std::thread::hardware_concurrency());
   if (opt.pg.empty()) {
     std::printf("odbc_bench: PostgreSQL part skipped (no DATAWATCH_TEST_PG_DSN / --pg)\n");
   } else {
@@ -384,5 +401,6 @@ int main(int argc, char** argv) {
   } else {
     benchMaria(opt, clock);
   }
+  std::printf("odbc_bench: load average %s at the end\n", loadAverage().c_str());
   return 0;
 }
