@@ -1,8 +1,10 @@
 // OdbcSource::rewritePlaceholders: "$n" markers become "?" with the order of
-// the values they bind, and nothing quoted or commented is touched.
+// the values they bind, and nothing quoted or commented is touched; UTF-16
+// from wide columns becomes valid UTF-8.
 
 #include <catch2/catch.hpp>
 
+#include "probes/odbc_handle.hpp"
 #include "probes/odbc_source.hpp"
 
 using namespace datawatch;
@@ -63,4 +65,15 @@ TEST_CASE("ODBC placeholders: a marker without a value or a second statement is 
   CHECK_THAT(two.error(), Catch::Contains("one statement"));
   auto hidden = OdbcSource::rewritePlaceholders("SELECT 1; /* c */ DELETE FROM t", 0);
   CHECK_FALSE(hidden.ok());
+}
+
+TEST_CASE("ODBC wide text becomes valid UTF-8", "[odbc][utf8]") {
+  const SQLWCHAR text[] = {'a', 0x00E9, 0x20AC, 0xD83D, 0xDE00, 'b'};
+  CHECK(odbc::fromUtf16(text, 6) ==
+        "a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80"
+        "b");
+  // Unpaired surrogates (a high one at the end, a low one alone) become U+FFFD.
+  const SQLWCHAR lone[] = {0xDE00, 'x', 0xD83D};
+  CHECK(odbc::fromUtf16(lone, 3) == "\xEF\xBF\xBDx\xEF\xBF\xBD");
+  CHECK(odbc::fromUtf16(text, 0).empty());
 }
