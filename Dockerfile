@@ -18,7 +18,9 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DDATAWATCH_BUILD_TESTS=OFF \
 # and the ODBC driver manager (unixODBC: libodbc2, plus isql/odbcinst from unixodbc)
 # with the two open-source drivers Debian ships: psqlODBC (odbc-postgresql,
 # "PostgreSQL Unicode") and MariaDB Connector/ODBC (odbc-mariadb, "MariaDB Unicode"),
-# both registered in /etc/odbcinst.ini by their packages. Vendor drivers (Snowflake,
+# both registered in /etc/odbcinst.ini by their packages (psqlODBC's CommLog, on
+# in Debian's entry, is turned off: it writes a log file per process to /tmp).
+# Vendor drivers (Snowflake,
 # SQL Server, ...) go in a derived image: docs/warehouses.md.
 FROM debian:12-slim
 RUN apt-get update \
@@ -27,6 +29,7 @@ RUN apt-get update \
       libfmt9 libpqxx-6.4 libprometheus-cpp-core1.0 librdkafka1 libspdlog1.10 libsqlite3-0 \
       libssl3 libyaml-cpp0.7 libodbc2 unixodbc odbc-postgresql odbc-mariadb \
  && rm -rf /var/lib/apt/lists/* \
+ && sed -i 's/^CommLog=1/CommLog=0/' /etc/odbcinst.ini \
  && groupadd --gid 65532 datawatch \
  && useradd --uid 65532 --gid 65532 --no-create-home --home-dir /var/lib/datawatch \
       --shell /usr/sbin/nologin datawatch \
