@@ -23,17 +23,7 @@ namespace {
 
 const TimePoint kT0 = *parseTimestamp("2026-11-26T00:00:00Z");
 
-ProbeResult run(const std::string& probe, TimePoint at) {
-  ProbeResult r;
-  r.probe = probe;
-  r.type = "volume";
-  r.source = "db";
-  r.target = "t";
-  r.status = ProbeStatus::Pass;
-  r.value = 1;
-  r.observed_at = at;
-  return r;
-}
+ProbeResult run(const std::string& probe, TimePoint at) { return storedRun(probe, at); }
 
 OutboxItem item(const std::string& id) {
   OutboxItem it;

@@ -20,21 +20,7 @@ namespace {
 const TimePoint kT0 = *parseTimestamp("2026-11-26T00:00:00Z");
 
 ProbeResult run(const std::string& probe, TimePoint at, ProbeStatus st, std::optional<double> v) {
-  ProbeResult r;
-  r.probe = probe;
-  r.type = "volume";
-  r.source = "db";
-  r.target = "shop.orders";
-  r.owner = "team";
-  r.status = st;
-  r.value = v;
-  r.unit = "rows";
-  r.message = "m";
-  r.threshold = {{"min", 10}};
-  r.details = {{"k", "v"}};
-  r.observed_at = at;
-  r.duration_seconds = 0.25;
-  return r;
+  return storedRun(probe, at, st, v);
 }
 
 OutboxItem item(const std::string& id, const std::string& notifier, const std::string& alert,

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -20,6 +21,27 @@
 #include "tests/support/test_support.hpp"
 
 namespace datawatch::testing {
+
+// A stored probe run with every field set, as the store tests write them.
+inline ProbeResult storedRun(const std::string& probe, TimePoint at,
+                             ProbeStatus st = ProbeStatus::Pass,
+                             std::optional<double> v = 1.0) {
+  ProbeResult r;
+  r.probe = probe;
+  r.type = "volume";
+  r.source = "db";
+  r.target = "shop.orders";
+  r.owner = "team";
+  r.status = st;
+  r.value = v;
+  r.unit = "rows";
+  r.message = "m";
+  r.threshold = {{"min", 10}};
+  r.details = {{"k", "v"}};
+  r.observed_at = at;
+  r.duration_seconds = 0.25;
+  return r;
+}
 
 inline std::vector<std::string> stateStoreBackends() {
   std::vector<std::string> out{"sqlite"};

@@ -2,6 +2,7 @@
 
 #include "core/time_format.hpp"
 #include "store/sqlite_state_store.hpp"
+#include "tests/support/state_store_under_test.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace datawatch;
@@ -12,21 +13,7 @@ namespace {
 const TimePoint kT0 = *parseTimestamp("2026-11-26T00:00:00Z");
 
 ProbeResult run(const std::string& probe, TimePoint at, ProbeStatus st, std::optional<double> v) {
-  ProbeResult r;
-  r.probe = probe;
-  r.type = "volume";
-  r.source = "db";
-  r.target = "shop.orders";
-  r.owner = "team";
-  r.status = st;
-  r.value = v;
-  r.unit = "rows";
-  r.message = "m";
-  r.threshold = {{"min", 10}};
-  r.details = {{"k", "v"}};
-  r.observed_at = at;
-  r.duration_seconds = 0.25;
-  return r;
+  return testing::storedRun(probe, at, st, v);
 }
 
 }  // namespace
