@@ -225,14 +225,22 @@ std::string Dialect::epochSeconds(std::string_view col) const {
   return c;
 }
 
-std::string Dialect::randomBelow(double fraction) const {
+std::string Dialect::tablesample(bool system, double percent, int64_t seed) const {
+  const std::string tail = ") REPEATABLE (" + std::to_string(seed) + ")";
+  if (id_ == D::Postgres)
+    return std::string(" TABLESAMPLE ") + (system ? "SYSTEM" : "BERNOULLI") + " (" + num(percent) +
+           tail;
+  if (id_ == D::SqlServer) return " TABLESAMPLE SYSTEM (" + num(percent) + " PERCENT" + tail;
+  return "";
+}
+
+std::string Dialect::randomBelow(double fraction, int64_t seed) const {
   const auto per_million = std::to_string(static_cast<int64_t>(fraction * 1e6));
   switch (id_) {
     case D::Sqlite: return "abs(random() % 1000000) < " + per_million;  // random(): 64-bit int
-    case D::SqlServer: return "ABS(CHECKSUM(NEWID())) % 1000000 < " + per_million;  // per row
     case D::Snowflake: return "UNIFORM(0, 999999, RANDOM()) < " + per_million;
     case D::ClickHouse: return "rand() % 1000000 < " + per_million;  // rand(): UInt32
-    case D::Mysql:
+    case D::Mysql: return "RAND(" + std::to_string(seed) + ") < " + num(fraction);
     case D::BigQuery: return "RAND() < " + num(fraction);
     case D::Databricks: return "rand() < " + num(fraction);
     default: return "random() < " + num(fraction);  // a double in [0, 1)

@@ -99,10 +99,18 @@ class Dialect {
   // A timestamp/datetime column (already quoted) as Unix seconds (a number).
   std::string epochSeconds(std::string_view quoted_column) const;
   // A per-row predicate true with probability `fraction` (drift's row sampling
-  // where the dialect has no TABLESAMPLE datawatch uses).
-  std::string randomBelow(double fraction) const;
-  // TABLESAMPLE SYSTEM/BERNOULLI with REPEATABLE (PostgreSQL only).
-  bool hasRepeatableTablesample() const { return id_ == DialectId::Postgres; }
+  // where the dialect has no TABLESAMPLE datawatch uses). A statement that reads
+  // its sample more than once (the order-statistics quantiles) must see the same
+  // rows each time: MySQL's RAND(seed) repeats its sequence per reference; the
+  // other dialects read the sample once, or materialise it (SQLite).
+  std::string randomBelow(double fraction, int64_t seed) const;
+  // " TABLESAMPLE ... REPEATABLE (seed)" after the table: PostgreSQL (SYSTEM or
+  // BERNOULLI) and SQL Server (SYSTEM only: its NEWID() predicate would draw a
+  // new sample at each reference); "" where datawatch samples with randomBelow.
+  std::string tablesample(bool system, double percent, int64_t seed) const;
+  bool hasRepeatableTablesample() const {
+    return id_ == DialectId::Postgres || id_ == DialectId::SqlServer;
+  }
   // The population standard deviation aggregate of expr.
   std::string stddevPop(std::string_view expr) const;
   // Quantiles of `v` at `fractions` (each in (0,1)), over the rows of a subquery.

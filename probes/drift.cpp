@@ -279,7 +279,9 @@ class DriftProbe final : public Probe {
     // and thinned with random() (which spares the sort, not the reads).
     const bool window_cheaper = !s.where.empty() && table_rows > 0 &&
                                 rows * rows <= static_cast<double>(spec_.sample_rows) * table_rows;
-    if (!pg_ || window_cheaper)
+    if (src_.dialect().id() == DialectId::SqlServer)
+      s.sample_method = "system";  // the one repeatable sample it has (Dialect::tablesample)
+    else if (!pg_ || window_cheaper)
       s.sample_method = "random";
     else
       s.sample_method = pages * s.sample_percent / 100 >= kMinSampledPages ? "system" : "bernoulli";

@@ -39,10 +39,9 @@ std::string DriftSql::rowsOf(const DriftScope& s, const std::string& expr) const
   std::vector<std::string> where;
   if (!s.where.empty()) where.push_back(s.where);
   if (s.sample_method == "system" || s.sample_method == "bernoulli") {
-    sql += std::string(" TABLESAMPLE ") + (s.sample_method == "system" ? "SYSTEM" : "BERNOULLI") +
-           " (" + exactDecimal(s.sample_percent) + ") REPEATABLE (" + std::to_string(s.seed) + ")";
+    sql += d_.tablesample(s.sample_method == "system", s.sample_percent, s.seed);
   } else if (s.sample_method == "random") {
-    where.push_back(d_.randomBelow(s.sample_percent / 100));
+    where.push_back(d_.randomBelow(s.sample_percent / 100, s.seed));
   }
   for (size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : " WHERE ") + where[i];
   return sql;
@@ -61,7 +60,9 @@ std::string DriftSql::numericStats(const DriftScope& s, int bins, QuantileSql* s
   }
   // No percentile function: the order statistics around each quantile position
   // h = (n-1)·j/B come back (2 rows per quantile) and drift.cpp interpolates
-  // them exactly as percentile_cont does. One statement, so one random sample.
+  // them exactly as percentile_cont does. The statement reads the sample `s`
+  // three times; each reference sees the same rows (SQLite materialises it,
+  // MySQL's RAND(seed) repeats, SQL Server's TABLESAMPLE is REPEATABLE).
   const std::string bs = std::to_string(bins);
   std::string ks;
   for (int j = 1; j < bins; ++j) ks += (j > 1 ? " UNION ALL SELECT " : "SELECT ") + std::to_string(j);

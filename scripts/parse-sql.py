@@ -46,6 +46,9 @@ ALLOWED = [
     ("postgres", r" REPEATABLE \(\d+\)", "",
      "TABLESAMPLE ... REPEATABLE (seed) is PostgreSQL 9.5+; sqlglot 10.6 reads "
      "TABLESAMPLE SYSTEM/BERNOULLI (p) but not the REPEATABLE clause"),
+    ("sqlserver", r" REPEATABLE \(\d+\)", "",
+     "TABLESAMPLE SYSTEM (p PERCENT) REPEATABLE (seed) is T-SQL (drift's repeatable "
+     "sample); sqlglot 10.6 reads TABLESAMPLE (p PERCENT) but not REPEATABLE"),
     ("sqlite", r"^WITH s AS MATERIALIZED \(", "WITH s AS (",
      "WITH ... AS MATERIALIZED is SQLite 3.35+; sqlglot 10.6 lacks the CTE hint"),
     ("databricks", r"^DESCRIBE TABLE EXTENDED ", "DESCRIBE ",

@@ -93,15 +93,15 @@ SELECT count(*) FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <=
 
 -- drift numeric, window, sampled: baseline: count, min, max, mean, spread, quantiles
 -- params: '2026-11-12T10:00:00Z', '2026-11-19T10:00:00Z'
-WITH s AS (SELECT CAST(`amount` AS DOUBLE) AS v FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND RAND() < 0.5), st AS (SELECT count(v) AS n, min(v) AS lo, max(v) AS hi, avg(v) AS a FROM s), o AS (SELECT v, row_number() OVER (ORDER BY v) - 1 AS i FROM s WHERE v IS NOT NULL), k(j) AS (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) SELECT -1, st.n, st.lo, st.hi, st.a, (SELECT avg((s.v - st.a) * (s.v - st.a)) FROM s) FROM st UNION ALL SELECT k.j, o.i, o.v, NULL, NULL, NULL FROM k CROSS JOIN st JOIN o ON o.i = ((st.n - 1) * k.j) DIV (4) OR o.i = ((st.n - 1) * k.j) DIV (4) + 1;
+WITH s AS (SELECT CAST(`amount` AS DOUBLE) AS v FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND RAND(390871108) < 0.5), st AS (SELECT count(v) AS n, min(v) AS lo, max(v) AS hi, avg(v) AS a FROM s), o AS (SELECT v, row_number() OVER (ORDER BY v) - 1 AS i FROM s WHERE v IS NOT NULL), k(j) AS (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) SELECT -1, st.n, st.lo, st.hi, st.a, (SELECT avg((s.v - st.a) * (s.v - st.a)) FROM s) FROM st UNION ALL SELECT k.j, o.i, o.v, NULL, NULL, NULL FROM k CROSS JOIN st JOIN o ON o.i = ((st.n - 1) * k.j) DIV (4) OR o.i = ((st.n - 1) * k.j) DIV (4) + 1;
 
 -- drift numeric, window, sampled: baseline histogram
 -- params: 0, 25, 50, 75, 100, '2026-11-12T10:00:00Z', '2026-11-19T10:00:00Z'
-SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v < ? THEN 0 WHEN v <= ? THEN 1 WHEN v <= ? THEN 2 WHEN v <= ? THEN 3 WHEN v <= ? THEN 4 ELSE 5 END AS b, v AS x FROM (SELECT CAST(`amount` AS DOUBLE) AS v FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND RAND() < 0.5) s) h GROUP BY b;
+SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v < ? THEN 0 WHEN v <= ? THEN 1 WHEN v <= ? THEN 2 WHEN v <= ? THEN 3 WHEN v <= ? THEN 4 ELSE 5 END AS b, v AS x FROM (SELECT CAST(`amount` AS DOUBLE) AS v FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND RAND(390871108) < 0.5) s) h GROUP BY b;
 
 -- drift numeric, window, sampled: current histogram
 -- params: 0, 25, 50, 75, 100, '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
-SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v < ? THEN 0 WHEN v <= ? THEN 1 WHEN v <= ? THEN 2 WHEN v <= ? THEN 3 WHEN v <= ? THEN 4 ELSE 5 END AS b, v AS x FROM (SELECT CAST(`amount` AS DOUBLE) AS v FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND RAND() < 0.002) s) h GROUP BY b;
+SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v < ? THEN 0 WHEN v <= ? THEN 1 WHEN v <= ? THEN 2 WHEN v <= ? THEN 3 WHEN v <= ? THEN 4 ELSE 5 END AS b, v AS x FROM (SELECT CAST(`amount` AS DOUBLE) AS v FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND RAND(390871108) < 0.002) s) h GROUP BY b;
 
 -- drift numeric, whole table, not sampled: current: row count
 -- params: none
@@ -137,19 +137,19 @@ SELECT count(*) FROM `shop`.`orders`;
 
 -- drift categorical, whole table, sampled: baseline: top categories
 -- params: none
-SELECT v, count(*) FROM (SELECT CAST(`status` AS CHAR) AS v FROM `shop`.`orders` WHERE RAND() < 0.001) s WHERE v IS NOT NULL GROUP BY v ORDER BY count(*) DESC, v LIMIT 3;
+SELECT v, count(*) FROM (SELECT CAST(`status` AS CHAR) AS v FROM `shop`.`orders` WHERE RAND(390871108) < 0.001) s WHERE v IS NOT NULL GROUP BY v ORDER BY count(*) DESC, v LIMIT 3;
 
 -- drift categorical, whole table, sampled: baseline histogram
 -- params: 'paid', 'shipped', 'refunded'
-SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v = ? THEN 0 WHEN v = ? THEN 1 WHEN v = ? THEN 2 ELSE 3 END AS b, CAST(NULL AS DOUBLE) AS x FROM (SELECT CAST(`status` AS CHAR) AS v FROM `shop`.`orders` WHERE RAND() < 0.001) s) h GROUP BY b;
+SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v = ? THEN 0 WHEN v = ? THEN 1 WHEN v = ? THEN 2 ELSE 3 END AS b, CAST(NULL AS DOUBLE) AS x FROM (SELECT CAST(`status` AS CHAR) AS v FROM `shop`.`orders` WHERE RAND(390871108) < 0.001) s) h GROUP BY b;
 
 -- drift categorical, whole table, sampled: current histogram
 -- params: 'paid', 'shipped', 'refunded'
-SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v = ? THEN 0 WHEN v = ? THEN 1 WHEN v = ? THEN 2 ELSE 3 END AS b, CAST(NULL AS DOUBLE) AS x FROM (SELECT CAST(`status` AS CHAR) AS v FROM `shop`.`orders` WHERE RAND() < 0.001) s) h GROUP BY b;
+SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v = ? THEN 0 WHEN v = ? THEN 1 WHEN v = ? THEN 2 ELSE 3 END AS b, CAST(NULL AS DOUBLE) AS x FROM (SELECT CAST(`status` AS CHAR) AS v FROM `shop`.`orders` WHERE RAND(390871108) < 0.001) s) h GROUP BY b;
 
 -- drift categorical, whole table, sampled: new categories
 -- params: 'paid', 'shipped', 'refunded'
-SELECT v, count(*) FROM (SELECT CAST(`status` AS CHAR) AS v FROM `shop`.`orders` WHERE RAND() < 0.001) s WHERE v IS NOT NULL AND v NOT IN (?, ?, ?) GROUP BY v ORDER BY count(*) DESC, v LIMIT 5;
+SELECT v, count(*) FROM (SELECT CAST(`status` AS CHAR) AS v FROM `shop`.`orders` WHERE RAND(390871108) < 0.001) s WHERE v IS NOT NULL AND v NOT IN (?, ?, ?) GROUP BY v ORDER BY count(*) DESC, v LIMIT 5;
 
 -- hostile identifiers: freshness: newest
 -- params: none
