@@ -341,7 +341,7 @@ TEST_CASE("ODBC source connects by a data source name from odbc.ini", "[odbc][li
     std::optional<std::string> previous;
   } ini((dir / "odbc.ini").string());
   SystemClock clock;
-  // A name with a space: passed as DSN={dw test dsn}.
+  // A name with spaces, as odbc.ini allows.
   OdbcSource src("s", {"", "dw test dsn"}, config::DialectId::Sqlite, 1, 30s, clock);
   CHECK(countRows(src, "SELECT count(*) FROM t") == 3);
   OdbcSource missing("m", {"", "no_such_dsn"}, config::DialectId::Sqlite, 1, 30s, clock);
