@@ -217,7 +217,7 @@ TEST_CASE("ODBC source honours the cancelled flag", "[odbc][live][threads]") {
       const double took = secondsSince(start);
       stopper.join();
       CHECK_THAT(errorOf(r, *db), Catch::Contains("cancelled"));
-      CHECK(took < 0.3 + 0.5);
+      CHECK(took < 1.0);  // set at 0.3 s; the statement would run 5 s
       // Already set: refused before connecting.
       CHECK_THAT(errorOf(src->query("SELECT 1", {}, limits), *db), Catch::Contains("cancelled"));
       CHECK(countRows(*src, "SELECT 4") == 4);
