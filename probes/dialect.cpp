@@ -104,7 +104,12 @@ std::string Dialect::storedName(std::string_view configured) const {
 std::string Dialect::quote(std::string_view stored) const {
   switch (id_) {
     case D::Mysql:
-    case D::Databricks: return quoteWith(stored, '`', '`', "``", false);
+    case D::Databricks:
+    // SQLite: backticks, not "...": a "name" that matches no column is read as a
+    // string literal ('double-quoted string' compatibility, on by default in
+    // libsqlite3 and only switchable through sqlite3_db_config, which sqliteodbc
+    // does not expose), so a misspelt column would be a constant; `name` never is.
+    case D::Sqlite: return quoteWith(stored, '`', '`', "``", false);
     // ClickHouse's lexer reads both doubled quotes and backslash escapes in names.
     case D::ClickHouse: return quoteWith(stored, '`', '`', "``", true);
     // GoogleSQL names take string-literal escapes, not doubled quotes: \x60 is '`'.

@@ -79,7 +79,8 @@ class Dialect {
   // ---- identifiers
   // The name as the database stores it (see the folding rule at the top).
   std::string storedName(std::string_view configured) const;
-  // One identifier quoted: "x" (standard), `x` (mysql, bigquery, databricks, clickhouse), [x] (sqlserver).
+  // One identifier quoted: "x" (standard), `x` (mysql, sqlite, bigquery, databricks,
+  // clickhouse), [x] (sqlserver).
   std::string quote(std::string_view stored) const;
   // storedName + quote.
   std::string ident(std::string_view configured) const { return quote(storedName(configured)); }

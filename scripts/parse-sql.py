@@ -65,7 +65,7 @@ ALLOWED = [
 # backslash characters as '_': sqlglot then parses the statement around it.
 QUOTING = {
     "postgres": ('"', '"', True, False),
-    "sqlite": ('"', '"', True, False),
+    "sqlite": ("`", "`", True, False),
     "snowflake": ('"', '"', True, False),
     "redshift": ('"', '"', True, False),
     "trino": ('"', '"', True, False),

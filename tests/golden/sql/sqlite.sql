@@ -5,61 +5,61 @@
 
 -- freshness: newest
 -- params: none
-SELECT max("created_at") FROM "shop"."orders";
+SELECT max(`created_at`) FROM `shop`.`orders`;
 
 -- freshness: newest at or before now
 -- params: '2026-11-26T10:00:00Z'
-SELECT max("created_at") FROM "shop"."orders" WHERE "created_at" <= ?;
+SELECT max(`created_at`) FROM `shop`.`orders` WHERE `created_at` <= ?;
 
 -- freshness with filter: newest
 -- params: none
-SELECT max("created_at") FROM "shop"."orders" WHERE (status <> 'test');
+SELECT max(`created_at`) FROM `shop`.`orders` WHERE (status <> 'test');
 
 -- freshness with filter: newest at or before now
 -- params: '2026-11-26T10:00:00Z'
-SELECT max("created_at") FROM "shop"."orders" WHERE "created_at" <= ? AND (status <> 'test');
+SELECT max(`created_at`) FROM `shop`.`orders` WHERE `created_at` <= ? AND (status <> 'test');
 
 -- volume count: count
 -- params: none
-SELECT count(*) FROM "shop"."orders";
+SELECT count(*) FROM `shop`.`orders`;
 
 -- volume window, filter, anomaly backfill: window: newest timestamp (its format)
 -- params: none
-SELECT max("created_at") FROM "shop"."orders";
+SELECT max(`created_at`) FROM `shop`.`orders`;
 
 -- volume window, filter, anomaly backfill: count in the window
 -- params: '2026-11-26T09:00:00Z', '2026-11-26T10:00:00Z'
-SELECT count(*) FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND (status <> 'test');
+SELECT count(*) FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND (status <> 'test');
 
 -- volume window, filter, anomaly backfill: anomaly backfill: counts per bucket
 -- params: 1794474000, 300, '2026-11-12T09:00:00Z', '2026-11-26T10:00:00Z'
-SELECT b, count(*) FROM (SELECT CAST((((julianday("created_at") - 2440587.5) * 86400.0) - CAST(? AS DOUBLE PRECISION)) / CAST(? AS DOUBLE PRECISION) AS INTEGER) AS b FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND (status <> 'test')) w GROUP BY b;
+SELECT b, count(*) FROM (SELECT CAST((((julianday(`created_at`) - 2440587.5) * 86400.0) - CAST(? AS DOUBLE PRECISION)) / CAST(? AS DOUBLE PRECISION) AS INTEGER) AS b FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND (status <> 'test')) w GROUP BY b;
 
 -- volume estimate: none (method estimate is not available on sqlite)
 
 -- values accepted, unique, window, filter: window: newest timestamp (its format)
 -- params: none
-SELECT max("created_at") FROM "shop"."orders";
+SELECT max(`created_at`) FROM `shop`.`orders`;
 
 -- values accepted, unique, window, filter: counts
 -- params: 'paid', 'shipped', '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
-SELECT count(*), sum(CASE WHEN "status" IS NULL THEN 1 ELSE 0 END), sum(CASE WHEN "status" IS NOT NULL AND "status" NOT IN (?, ?) THEN 1 ELSE 0 END), 0, count("status") - count(DISTINCT "status") FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND (region = 'eu');
+SELECT count(*), sum(CASE WHEN `status` IS NULL THEN 1 ELSE 0 END), sum(CASE WHEN `status` IS NOT NULL AND `status` NOT IN (?, ?) THEN 1 ELSE 0 END), 0, count(`status`) - count(DISTINCT `status`) FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND (region = 'eu');
 
 -- values accepted, unique, window, filter: samples of violations
 -- params: '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z', 'paid', 'shipped'
-SELECT DISTINCT "status" FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND (region = 'eu') AND ("status" IS NOT NULL AND "status" NOT IN (?, ?)) ORDER BY 1 LIMIT 5;
+SELECT DISTINCT `status` FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND (region = 'eu') AND (`status` IS NOT NULL AND `status` NOT IN (?, ?)) ORDER BY 1 LIMIT 5;
 
 -- values accepted, unique, window, filter: duplicate values
 -- params: '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
-SELECT "status" FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND (region = 'eu') AND "status" IS NOT NULL GROUP BY "status" HAVING count(*) > 1 ORDER BY count(*) DESC, 1 LIMIT 5;
+SELECT `status` FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND (region = 'eu') AND `status` IS NOT NULL GROUP BY `status` HAVING count(*) > 1 ORDER BY count(*) DESC, 1 LIMIT 5;
 
 -- values range: counts
 -- params: 0, 1000
-SELECT count(*), sum(CASE WHEN "amount" IS NULL THEN 1 ELSE 0 END), 0, sum(CASE WHEN "amount" < ? OR "amount" > ? THEN 1 ELSE 0 END), 0 FROM "shop"."orders";
+SELECT count(*), sum(CASE WHEN `amount` IS NULL THEN 1 ELSE 0 END), 0, sum(CASE WHEN `amount` < ? OR `amount` > ? THEN 1 ELSE 0 END), 0 FROM `shop`.`orders`;
 
 -- values range: samples of violations
 -- params: 0, 1000
-SELECT DISTINCT "amount" FROM "shop"."orders" WHERE (("amount" < ? OR "amount" > ?)) ORDER BY 1 LIMIT 5;
+SELECT DISTINCT `amount` FROM `shop`.`orders` WHERE ((`amount` < ? OR `amount` > ?)) ORDER BY 1 LIMIT 5;
 
 -- schema: columns from the catalog
 -- params: 'orders', 'shop'
@@ -75,95 +75,95 @@ SELECT count(*) FROM shop.orders WHERE status = 'failed';
 
 -- drift numeric, window, sampled: first value (numeric or text)
 -- params: none
-SELECT "amount" FROM "shop"."orders" WHERE "amount" IS NOT NULL LIMIT 1;
+SELECT `amount` FROM `shop`.`orders` WHERE `amount` IS NOT NULL LIMIT 1;
 
 -- drift numeric, window, sampled: window: newest timestamp (its format)
 -- params: none
-SELECT max("created_at") FROM "shop"."orders";
+SELECT max(`created_at`) FROM `shop`.`orders`;
 
 -- drift numeric, window, sampled: current: row count
 -- params: '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
-SELECT count(*) FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ?;
+SELECT count(*) FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ?;
 
 -- drift numeric, window, sampled: baseline: row count
 -- params: '2026-11-12T10:00:00Z', '2026-11-19T10:00:00Z'
-SELECT count(*) FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ?;
+SELECT count(*) FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ?;
 
 -- drift numeric, window, sampled: baseline: count, min, max, mean, spread, quantiles
 -- params: '2026-11-12T10:00:00Z', '2026-11-19T10:00:00Z'
-WITH s AS MATERIALIZED (SELECT CAST("amount" AS DOUBLE PRECISION) AS v FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND abs(random() % 1000000) < 500000), st AS (SELECT count(v) AS n, min(v) AS lo, max(v) AS hi, avg(v) AS a FROM s), o AS (SELECT v, row_number() OVER (ORDER BY v) - 1 AS i FROM s WHERE v IS NOT NULL), k(j) AS (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) SELECT -1, st.n, st.lo, st.hi, st.a, (SELECT avg((s.v - st.a) * (s.v - st.a)) FROM s) FROM st UNION ALL SELECT k.j, o.i, o.v, NULL, NULL, NULL FROM k CROSS JOIN st JOIN o ON o.i = ((st.n - 1) * k.j) / (4) OR o.i = ((st.n - 1) * k.j) / (4) + 1;
+WITH s AS MATERIALIZED (SELECT CAST(`amount` AS DOUBLE PRECISION) AS v FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND abs(random() % 1000000) < 500000), st AS (SELECT count(v) AS n, min(v) AS lo, max(v) AS hi, avg(v) AS a FROM s), o AS (SELECT v, row_number() OVER (ORDER BY v) - 1 AS i FROM s WHERE v IS NOT NULL), k(j) AS (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) SELECT -1, st.n, st.lo, st.hi, st.a, (SELECT avg((s.v - st.a) * (s.v - st.a)) FROM s) FROM st UNION ALL SELECT k.j, o.i, o.v, NULL, NULL, NULL FROM k CROSS JOIN st JOIN o ON o.i = ((st.n - 1) * k.j) / (4) OR o.i = ((st.n - 1) * k.j) / (4) + 1;
 
 -- drift numeric, window, sampled: baseline histogram
 -- params: 0, 25, 50, 75, 100, '2026-11-12T10:00:00Z', '2026-11-19T10:00:00Z'
-SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v < ? THEN 0 WHEN v <= ? THEN 1 WHEN v <= ? THEN 2 WHEN v <= ? THEN 3 WHEN v <= ? THEN 4 ELSE 5 END AS b, v AS x FROM (SELECT CAST("amount" AS DOUBLE PRECISION) AS v FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND abs(random() % 1000000) < 500000) s) h GROUP BY b;
+SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v < ? THEN 0 WHEN v <= ? THEN 1 WHEN v <= ? THEN 2 WHEN v <= ? THEN 3 WHEN v <= ? THEN 4 ELSE 5 END AS b, v AS x FROM (SELECT CAST(`amount` AS DOUBLE PRECISION) AS v FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND abs(random() % 1000000) < 500000) s) h GROUP BY b;
 
 -- drift numeric, window, sampled: current histogram
 -- params: 0, 25, 50, 75, 100, '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
-SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v < ? THEN 0 WHEN v <= ? THEN 1 WHEN v <= ? THEN 2 WHEN v <= ? THEN 3 WHEN v <= ? THEN 4 ELSE 5 END AS b, v AS x FROM (SELECT CAST("amount" AS DOUBLE PRECISION) AS v FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND abs(random() % 1000000) < 2000) s) h GROUP BY b;
+SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v < ? THEN 0 WHEN v <= ? THEN 1 WHEN v <= ? THEN 2 WHEN v <= ? THEN 3 WHEN v <= ? THEN 4 ELSE 5 END AS b, v AS x FROM (SELECT CAST(`amount` AS DOUBLE PRECISION) AS v FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND abs(random() % 1000000) < 2000) s) h GROUP BY b;
 
 -- drift numeric, whole table, not sampled: current: row count
 -- params: none
-SELECT count(*) FROM "orders";
+SELECT count(*) FROM `orders`;
 
 -- drift numeric, whole table, not sampled: baseline: row count
 -- params: none
-SELECT count(*) FROM "orders";
+SELECT count(*) FROM `orders`;
 
 -- drift numeric, whole table, not sampled: baseline: count, min, max, mean, spread, quantiles
 -- params: none
-WITH s AS MATERIALIZED (SELECT CAST("amount" AS DOUBLE PRECISION) AS v FROM "orders"), st AS (SELECT count(v) AS n, min(v) AS lo, max(v) AS hi, avg(v) AS a FROM s), o AS (SELECT v, row_number() OVER (ORDER BY v) - 1 AS i FROM s WHERE v IS NOT NULL), k(j) AS (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) SELECT -1, st.n, st.lo, st.hi, st.a, (SELECT avg((s.v - st.a) * (s.v - st.a)) FROM s) FROM st UNION ALL SELECT k.j, o.i, o.v, NULL, NULL, NULL FROM k CROSS JOIN st JOIN o ON o.i = ((st.n - 1) * k.j) / (4) OR o.i = ((st.n - 1) * k.j) / (4) + 1;
+WITH s AS MATERIALIZED (SELECT CAST(`amount` AS DOUBLE PRECISION) AS v FROM `orders`), st AS (SELECT count(v) AS n, min(v) AS lo, max(v) AS hi, avg(v) AS a FROM s), o AS (SELECT v, row_number() OVER (ORDER BY v) - 1 AS i FROM s WHERE v IS NOT NULL), k(j) AS (SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3) SELECT -1, st.n, st.lo, st.hi, st.a, (SELECT avg((s.v - st.a) * (s.v - st.a)) FROM s) FROM st UNION ALL SELECT k.j, o.i, o.v, NULL, NULL, NULL FROM k CROSS JOIN st JOIN o ON o.i = ((st.n - 1) * k.j) / (4) OR o.i = ((st.n - 1) * k.j) / (4) + 1;
 
 -- drift numeric, whole table, not sampled: baseline histogram
 -- params: 0, 25, 50, 75, 100
-SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v < ? THEN 0 WHEN v <= ? THEN 1 WHEN v <= ? THEN 2 WHEN v <= ? THEN 3 WHEN v <= ? THEN 4 ELSE 5 END AS b, v AS x FROM (SELECT CAST("amount" AS DOUBLE PRECISION) AS v FROM "orders") s) h GROUP BY b;
+SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v < ? THEN 0 WHEN v <= ? THEN 1 WHEN v <= ? THEN 2 WHEN v <= ? THEN 3 WHEN v <= ? THEN 4 ELSE 5 END AS b, v AS x FROM (SELECT CAST(`amount` AS DOUBLE PRECISION) AS v FROM `orders`) s) h GROUP BY b;
 
 -- drift numeric, whole table, not sampled: current histogram
 -- params: 0, 25, 50, 75, 100
-SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v < ? THEN 0 WHEN v <= ? THEN 1 WHEN v <= ? THEN 2 WHEN v <= ? THEN 3 WHEN v <= ? THEN 4 ELSE 5 END AS b, v AS x FROM (SELECT CAST("amount" AS DOUBLE PRECISION) AS v FROM "orders") s) h GROUP BY b;
+SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v < ? THEN 0 WHEN v <= ? THEN 1 WHEN v <= ? THEN 2 WHEN v <= ? THEN 3 WHEN v <= ? THEN 4 ELSE 5 END AS b, v AS x FROM (SELECT CAST(`amount` AS DOUBLE PRECISION) AS v FROM `orders`) s) h GROUP BY b;
 
 -- drift categorical, whole table, sampled: first value (numeric or text)
 -- params: none
-SELECT "status" FROM "shop"."orders" WHERE "status" IS NOT NULL LIMIT 1;
+SELECT `status` FROM `shop`.`orders` WHERE `status` IS NOT NULL LIMIT 1;
 
 -- drift categorical, whole table, sampled: current: row count
 -- params: none
-SELECT count(*) FROM "shop"."orders";
+SELECT count(*) FROM `shop`.`orders`;
 
 -- drift categorical, whole table, sampled: baseline: row count
 -- params: none
-SELECT count(*) FROM "shop"."orders";
+SELECT count(*) FROM `shop`.`orders`;
 
 -- drift categorical, whole table, sampled: baseline: top categories
 -- params: none
-SELECT v, count(*) FROM (SELECT CAST("status" AS TEXT) AS v FROM "shop"."orders" WHERE abs(random() % 1000000) < 1000) s WHERE v IS NOT NULL GROUP BY v ORDER BY count(*) DESC, v LIMIT 3;
+SELECT v, count(*) FROM (SELECT CAST(`status` AS TEXT) AS v FROM `shop`.`orders` WHERE abs(random() % 1000000) < 1000) s WHERE v IS NOT NULL GROUP BY v ORDER BY count(*) DESC, v LIMIT 3;
 
 -- drift categorical, whole table, sampled: baseline histogram
 -- params: 'paid', 'shipped', 'refunded'
-SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v = ? THEN 0 WHEN v = ? THEN 1 WHEN v = ? THEN 2 ELSE 3 END AS b, CAST(NULL AS DOUBLE PRECISION) AS x FROM (SELECT CAST("status" AS TEXT) AS v FROM "shop"."orders" WHERE abs(random() % 1000000) < 1000) s) h GROUP BY b;
+SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v = ? THEN 0 WHEN v = ? THEN 1 WHEN v = ? THEN 2 ELSE 3 END AS b, CAST(NULL AS DOUBLE PRECISION) AS x FROM (SELECT CAST(`status` AS TEXT) AS v FROM `shop`.`orders` WHERE abs(random() % 1000000) < 1000) s) h GROUP BY b;
 
 -- drift categorical, whole table, sampled: current histogram
 -- params: 'paid', 'shipped', 'refunded'
-SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v = ? THEN 0 WHEN v = ? THEN 1 WHEN v = ? THEN 2 ELSE 3 END AS b, CAST(NULL AS DOUBLE PRECISION) AS x FROM (SELECT CAST("status" AS TEXT) AS v FROM "shop"."orders" WHERE abs(random() % 1000000) < 1000) s) h GROUP BY b;
+SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v = ? THEN 0 WHEN v = ? THEN 1 WHEN v = ? THEN 2 ELSE 3 END AS b, CAST(NULL AS DOUBLE PRECISION) AS x FROM (SELECT CAST(`status` AS TEXT) AS v FROM `shop`.`orders` WHERE abs(random() % 1000000) < 1000) s) h GROUP BY b;
 
 -- drift categorical, whole table, sampled: new categories
 -- params: 'paid', 'shipped', 'refunded'
-SELECT v, count(*) FROM (SELECT CAST("status" AS TEXT) AS v FROM "shop"."orders" WHERE abs(random() % 1000000) < 1000) s WHERE v IS NOT NULL AND v NOT IN (?, ?, ?) GROUP BY v ORDER BY count(*) DESC, v LIMIT 5;
+SELECT v, count(*) FROM (SELECT CAST(`status` AS TEXT) AS v FROM `shop`.`orders` WHERE abs(random() % 1000000) < 1000) s WHERE v IS NOT NULL AND v NOT IN (?, ?, ?) GROUP BY v ORDER BY count(*) DESC, v LIMIT 5;
 
 -- hostile identifiers: freshness: newest
 -- params: none
-SELECT max("co""l`u]m n") FROM "we""ird.ta``ble]";
+SELECT max(`co"l``u]m n`) FROM `we"ird.ta````ble]`;
 
 -- hostile identifiers: freshness: newest at or before now
 -- params: '2026-11-26T10:00:00Z'
-SELECT max("co""l`u]m n") FROM "we""ird.ta``ble]" WHERE "co""l`u]m n" <= ?;
+SELECT max(`co"l``u]m n`) FROM `we"ird.ta````ble]` WHERE `co"l``u]m n` <= ?;
 
 -- hostile identifiers: volume window: window: newest timestamp (its format)
 -- params: none
-SELECT max("co""l`u]m n") FROM "we""ird.ta``ble]";
+SELECT max(`co"l``u]m n`) FROM `we"ird.ta````ble]`;
 
 -- hostile identifiers: volume window: count in the window
 -- params: '2026-11-26T09:00:00Z', '2026-11-26T10:00:00Z'
-SELECT count(*) FROM "we""ird.ta``ble]" WHERE "co""l`u]m n" >= ? AND "co""l`u]m n" <= ?;
+SELECT count(*) FROM `we"ird.ta````ble]` WHERE `co"l``u]m n` >= ? AND `co"l``u]m n` <= ?;
 
 -- hostile identifiers: schema: columns from the catalog
 -- params: 'we"ird.ta``ble]', ''
