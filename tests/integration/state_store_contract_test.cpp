@@ -20,7 +20,7 @@ namespace {
 const TimePoint kT0 = *parseTimestamp("2026-11-26T00:00:00Z");
 
 ProbeResult run(const std::string& probe, TimePoint at, ProbeStatus st, std::optional<double> v) {
-  return storedRun(probe, at, st, v);
+  return testing::storedRun(probe, at, st, v);
 }
 
 OutboxItem item(const std::string& id, const std::string& notifier, const std::string& alert,
