@@ -13,7 +13,7 @@ build=build-test
 # -O1 -g1: sanitizer reports keep file:line, and the build takes a third less
 # time than -O2 -g (CI must stay under 20 minutes on 2 cores).
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
-  -DDATAWATCH_SANITIZE=ON -DDATAWATCH_WERROR=ON \
+  -DDATAWATCH_SANITIZE=ON -DDATAWATCH_WERROR=ON -DDATAWATCH_PCH=ON \
   -DDATAWATCH_BUILD_TESTS=ON -DDATAWATCH_BUILD_BENCH=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"
 
@@ -28,7 +28,7 @@ if [[ $(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null || echo 28) -gt 28 ]]; then
 fi
 tsan=build-tsan
 cmake -S . -B "$tsan" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
-  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DDATAWATCH_TSAN=ON -DDATAWATCH_WERROR=ON \
+  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DDATAWATCH_TSAN=ON -DDATAWATCH_WERROR=ON -DDATAWATCH_PCH=ON \
   -DDATAWATCH_BUILD_TESTS=ON -DDATAWATCH_BUILD_BENCH=OFF >/dev/null
 "${norandom[@]}" cmake --build "$tsan" -j"$(nproc)" \
   --target datawatch_unit_tests datawatch_integration_tests
