@@ -81,6 +81,17 @@ bool Dialect::namesCaseInsensitive() const {
          id_ == D::Sqlite;
 }
 
+BackslashEscapes Dialect::backslashEscapes() const {
+  switch (id_) {
+    case D::BigQuery:
+    case D::ClickHouse: return {true, true};
+    case D::Mysql:
+    case D::Databricks:
+    case D::Snowflake: return {true, false};
+    default: return {};  // standard strings: a quote is escaped by doubling it
+  }
+}
+
 std::string Dialect::storedName(std::string_view configured) const {
   const auto n = configured.size();
   if (n >= 2 && configured.front() == '"' && configured.back() == '"') {

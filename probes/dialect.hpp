@@ -56,6 +56,12 @@ struct CatalogQuery {
   std::vector<SqlValue> params;
 };
 
+// Where a dialect reads a backslash inside quotes as escaping the next character.
+struct BackslashEscapes {
+  bool strings = false;  // '...' and "..." literals (MySQL, BigQuery, ClickHouse, Databricks, Snowflake)
+  bool names = false;    // `...` names (BigQuery, ClickHouse)
+};
+
 // How a dialect computes the quantiles of a column (drift's bin edges).
 struct QuantileSql {
   enum class Shape {
@@ -153,6 +159,7 @@ class Dialect {
   // Column and table names compare regardless of case (mysql, sqlserver,
   // bigquery, databricks, sqlite).
   bool namesCaseInsensitive() const;
+  BackslashEscapes backslashEscapes() const;
 
  private:
   friend const Dialect& dialectFor(DialectId id);

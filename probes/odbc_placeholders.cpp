@@ -14,10 +14,14 @@ bool isIdentChar(char c) {
 }
 
 // The index just past a run quoted by `close` that starts after its opening
-// character at `i`; a doubled closing character is an escaped one. s.size()
-// when it never closes.
-size_t skipQuoted(const std::string& s, size_t i, char close) {
+// character at `i`; a doubled closing character is an escaped one, and with
+// `backslash` so is any character after a backslash. s.size() when it never closes.
+size_t skipQuoted(const std::string& s, size_t i, char close, bool backslash = false) {
   while (i < s.size()) {
+    if (backslash && s[i] == '\\') {
+      i += 2;
+      continue;
+    }
     if (s[i] == close) {
       if (i + 1 < s.size() && s[i + 1] == close) {
         i += 2;
@@ -58,7 +62,8 @@ size_t skipBlank(const std::string& s, size_t i) {
 }  // namespace
 
 Result<OdbcSource::Rewritten> OdbcSource::rewritePlaceholders(const std::string& sql,
-                                                              size_t param_count) {
+                                                              size_t param_count,
+                                                              BackslashEscapes escapes) {
   using R = Result<Rewritten>;
   Rewritten out;
   out.sql.reserve(sql.size());
@@ -71,7 +76,7 @@ Result<OdbcSource::Rewritten> OdbcSource::rewritePlaceholders(const std::string&
     const char c = sql[i];
     const char prev = i > 0 ? sql[i - 1] : ' ';
     if (c == '\'' || c == '"' || c == '`') {
-      copyTo(skipQuoted(sql, i + 1, c));
+      copyTo(std::min(sql.size(), skipQuoted(sql, i + 1, c, c == '`' ? escapes.names : escapes.strings)));
     } else if (c == '[' && !isIdentChar(prev) && prev != ')' && prev != ']') {
       copyTo(skipQuoted(sql, i + 1, ']'));
     } else if (sql.compare(i, 2, "--") == 0 || sql.compare(i, 2, "/*") == 0) {

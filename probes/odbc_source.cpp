@@ -404,7 +404,7 @@ Result<QueryResult> OdbcSource::query(const std::string& sql, const std::vector<
   using R = Result<QueryResult>;
   if (limits.cancelled && limits.cancelled->load())
     return R::Error("query cancelled: the agent is shutting down");
-  auto rewritten = rewritePlaceholders(sql, params.size());
+  auto rewritten = rewritePlaceholders(sql, params.size(), dialect_.backslashEscapes());
   if (!rewritten) return rewritten.status();
   // The statement may use what is left of the probe's time, within the source's limit.
   const MonoTime now = clock_.monotonic();

@@ -100,7 +100,10 @@ class OdbcSource final : public SqlSource {
     std::string sql;
     std::vector<int> order;
   };
-  static Result<Rewritten> rewritePlaceholders(const std::string& sql, size_t param_count);
+  // `escapes`: where the dialect reads a backslash as escaping the next character
+  // (Dialect::backslashEscapes), so `'O\'Brien'` is one literal.
+  static Result<Rewritten> rewritePlaceholders(const std::string& sql, size_t param_count,
+                                               BackslashEscapes escapes = {});
 
  private:
   // One statement's outcome, and whether its connection may go back to the pool.

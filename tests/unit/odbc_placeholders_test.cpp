@@ -77,3 +77,36 @@ TEST_CASE("ODBC wide text becomes valid UTF-8", "[odbc][utf8]") {
   CHECK(odbc::fromUtf16(lone, 3) == "\xEF\xBF\xBDx\xEF\xBF\xBD");
   CHECK(odbc::fromUtf16(text, 0).empty());
 }
+
+TEST_CASE("ODBC placeholders: backslash escapes where the dialect reads them",
+          "[odbc][placeholders]") {
+  const std::string sql = "SELECT a FROM t WHERE (name <> 'O\\'Brien') AND c >= $1 AND c <= $2";
+  // MySQL reads 'O\'Brien' as one literal: both markers are outside it.
+  auto mysql = OdbcSource::rewritePlaceholders(
+      sql, 2, dialectFor(config::DialectId::Mysql).backslashEscapes());
+  REQUIRE(mysql.ok());
+  CHECK(mysql->sql == "SELECT a FROM t WHERE (name <> 'O\\'Brien') AND c >= ? AND c <= ?");
+  CHECK(mysql->order == std::vector<int>{1, 2});
+  // PostgreSQL (standard strings): the backslash is a character, the quote after
+  // it ends the literal, and "Brien') AND c >= $1 ..." opens another that never
+  // closes: nothing is rewritten, and the driver reports the SQL as broken.
+  auto pg = OdbcSource::rewritePlaceholders(
+      sql, 2, dialectFor(config::DialectId::Postgres).backslashEscapes());
+  REQUIRE(pg.ok());
+  CHECK(pg->order.empty());
+  // BigQuery and ClickHouse also escape inside `names`; MySQL does not.
+  const std::string named = "SELECT `a\\`b` FROM t WHERE x = $1";
+  auto bq = OdbcSource::rewritePlaceholders(
+      named, 1, dialectFor(config::DialectId::BigQuery).backslashEscapes());
+  REQUIRE(bq.ok());
+  CHECK(bq->order == std::vector<int>{1});
+  const std::string my_named = "SELECT `a\\` FROM t WHERE x = $1";  // the name is a backslash
+  auto my = OdbcSource::rewritePlaceholders(
+      my_named, 1, dialectFor(config::DialectId::Mysql).backslashEscapes());
+  REQUIRE(my.ok());
+  CHECK(my->order == std::vector<int>{1});
+  // A ';' inside an escaped literal is not a second statement.
+  CHECK(OdbcSource::rewritePlaceholders("SELECT 'a\\'; DROP' FROM t", 0,
+                                        dialectFor(config::DialectId::Mysql).backslashEscapes())
+            .ok());
+}
