@@ -1,4 +1,5 @@
-// Drift probes on SQLite and on a real PostgreSQL, checked against reference
+// Drift probes on every database kind (db_under_test.hpp: SQLite and PostgreSQL
+// natively, SQLite, PostgreSQL and MariaDB through ODBC), checked against reference
 // statistics computed independently with numpy/scipy by
 // tests/fixtures/drift/make_reference.py (committed with its output, so no Python
 // is needed here).
@@ -50,7 +51,8 @@ void loadCase(Db& db, const std::string& name, bool numeric) {
     std::getline(ss, ts, ',');
     std::getline(ss, value);
     const std::string v = value.empty() ? "NULL" : numeric ? value : "'" + value + "'";
-    batch += (batch.empty() ? "" : ",") + std::string("(") + id + ", '" + ts + "', " + v + ")";
+    batch += (batch.empty() ? "" : ",") + std::string("(") + id + ", " + db.timestamp(ts) + ", " +
+             v + ")";
     if (++n % 1000 == 0) flush();
   }
   flush();
@@ -78,9 +80,9 @@ std::vector<double> binCounts(const json& details, const char* side) {
 
 }  // namespace
 
-TEST_CASE("drift scores match the numpy and scipy reference on SQLite and PostgreSQL",
-          "[drift][postgres]") {
-  const std::string kind = GENERATE("sqlite", "postgres");
+TEST_CASE("drift scores match the numpy and scipy reference on every database",
+          "[drift][postgres][odbc]") {
+  const std::string kind = GENERATE(from_range(dbKinds()));
   INFO(kind);
   auto db = makeDb(kind);
   const json ref = reference().at("cases");
