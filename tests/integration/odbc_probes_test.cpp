@@ -143,6 +143,29 @@ TEST_CASE("volume counts all rows and a window, on every database", "[volume][po
   CHECK(none.value == 0);
 }
 
+TEST_CASE("every probe type on a missing table is an error naming it, on every database",
+          "[errors][postgres][odbc]") {
+  const std::string kind = GENERATE(from_range(dbKinds()));
+  INFO(kind);
+  auto db = makeDb(kind);
+  const std::string t = db->table("nope");
+  const std::string on = ", source: db, table: " + t;
+  Runner h(*db, probe("name: f, type: freshness" + on + ", column: t, max_age: 1h") +
+                    probe("name: v, type: volume" + on + ", min: 1") +
+                    probe("name: w, type: volume" + on + ", column: t, window: 1h, min: 1") +
+                    probe("name: a, type: values" + on + ", column: c, max_null_ratio: 0") +
+                    probe("name: s, type: schema" + on + ", columns: {id: bigint}") +
+                    probe("name: d, type: drift" + on +
+                          ", column: c, time_column: t, window: 1d, baseline: {window: 7d}"));
+  for (size_t i = 0; i < 6; ++i) {
+    auto r = h.run(i);
+    INFO(i << ": " << r.message);
+    CHECK(r.status == ProbeStatus::Error);
+    CHECK_THAT(r.message, Catch::Contains("nope"));
+    CHECK_THAT(r.message, Catch::Contains("does not exist") || Catch::Contains("no such table"));
+  }
+}
+
 TEST_CASE("a missing table or column is a clear error, hostile names are quoted, on every database",
           "[errors][security][postgres][odbc]") {
   const std::string kind = GENERATE(from_range(dbKinds()));
