@@ -94,7 +94,11 @@ std::optional<TimePoint> parseTimestamp(std::string_view s) {
   t += hours{h} + minutes{mi} + seconds{se} +
        duration_cast<system_clock::duration>(duration<double>(frac));
   if (i == s.size()) return t;
-  if (s[i] == 'Z' || s[i] == 'z') return i + 1 == s.size() ? std::optional(t) : std::nullopt;
+  // Warehouses print the zone after a space: "... +00:00" (SQL Server's
+  // datetimeoffset), "... +0000" (Snowflake), "... UTC" (Trino, BigQuery).
+  if (s[i] == ' ' && i + 1 < s.size()) ++i;
+  const std::string_view zone = s.substr(i);
+  if (zone == "Z" || zone == "z" || zone == "UTC" || zone == "GMT") return t;
   if (s[i] != '+' && s[i] != '-') return std::nullopt;
   const int sign = s[i] == '-' ? -1 : 1;
   ++i;

@@ -152,6 +152,10 @@ class Dialect {
   // Statements run once on each new connection: UTC, and a read-only session
   // where the dialect has one. May be empty.
   std::vector<std::string> sessionSetup() const;
+  // Statements that undo what user SQL may have changed in the session (run
+  // after it, before sessionSetup again): PostgreSQL's DISCARD ALL (GUCs set with
+  // set_config, temp tables, advisory locks). May be empty.
+  std::vector<std::string> sessionReset() const;
   // The trivial query a connection check runs ("SELECT 1").
   std::string ping() const;
 

@@ -294,6 +294,11 @@ std::vector<std::string> Dialect::sessionSetup() const {
   }
 }
 
+std::vector<std::string> Dialect::sessionReset() const {
+  if (id_ == D::Postgres) return {"DISCARD ALL"};
+  return {};
+}
+
 std::string Dialect::ping() const { return "SELECT 1"; }
 
 }  // namespace datawatch

@@ -1,6 +1,8 @@
 // OdbcSource::rewritePlaceholders: "$n" markers -> "?" (see odbc_source.hpp).
 
+#include <algorithm>
 #include <cctype>
+#include <vector>
 
 #include "probes/odbc_source.hpp"
 
@@ -108,6 +110,38 @@ Result<OdbcSource::Rewritten> OdbcSource::rewritePlaceholders(const std::string&
     }
   }
   return R(std::move(out));
+}
+
+Status OdbcSource::checkUserStatement(const std::string& sql) {
+  static const std::vector<std::string> kQueries{"SELECT", "WITH",    "VALUES",  "TABLE",
+                                                 "SHOW",   "EXPLAIN", "DESCRIBE", "DESC"};
+  std::vector<std::string> words;  // bare words, upper-cased, outside quotes and comments
+  size_t i = 0;
+  while (i < sql.size()) {
+    const char c = sql[i];
+    if (c == '\'' || c == '"' || c == '`') {
+      i = skipQuoted(sql, i + 1, c, true);
+    } else if (c == '[') {
+      i = skipQuoted(sql, i + 1, ']');
+    } else if (sql.compare(i, 2, "--") == 0 || sql.compare(i, 2, "/*") == 0) {
+      i = skipBlank(sql, i);
+    } else if (std::isalpha(static_cast<unsigned char>(c)) != 0) {
+      std::string w;
+      while (i < sql.size() && isIdentChar(sql[i]))
+        w += static_cast<char>(std::toupper(static_cast<unsigned char>(sql[i++])));
+      words.push_back(std::move(w));
+    } else {
+      ++i;
+    }
+  }
+  if (words.empty() || std::find(kQueries.begin(), kQueries.end(), words[0]) == kQueries.end())
+    return Status::Error("query refused: probes may only read; a sql probe's query must start "
+                         "with SELECT or WITH (this one starts with " +
+                         (words.empty() ? std::string("nothing") : words[0]) + ")");
+  if (std::find(words.begin(), words.end(), "INTO") != words.end())
+    return Status::Error("query refused: probes may only read; SELECT ... INTO writes a table, "
+                         "a file or a variable");
+  return Status::Ok();
 }
 
 }  // namespace datawatch

@@ -299,8 +299,10 @@ OdbcSource::OdbcSource(std::string name, config::OdbcSourceConfig cfg, config::D
 
 OdbcSource::~OdbcSource() = default;
 
-Status OdbcSource::setUpSession(OdbcConnection& conn) const {
-  for (const std::string& sql : dialect_.sessionSetup()) {
+Status OdbcSource::setUpSession(OdbcConnection& conn, bool reset) const {
+  std::vector<std::string> statements = reset ? dialect_.sessionReset() : std::vector<std::string>{};
+  for (const auto& s : dialect_.sessionSetup()) statements.push_back(s);
+  for (const std::string& sql : statements) {
     auto stmt = OdbcStmt::allocate(conn.dbc);
     if (!stmt) return stmt.status();
     SQLSetStmtAttr(stmt->get(), SQL_ATTR_QUERY_TIMEOUT,
@@ -406,6 +408,9 @@ Result<QueryResult> OdbcSource::query(const std::string& sql, const std::vector<
     return R::Error("query cancelled: the agent is shutting down");
   auto rewritten = rewritePlaceholders(sql, params.size(), dialect_.backslashEscapes());
   if (!rewritten) return rewritten.status();
+  if (!limits.generated) {
+    if (auto st = checkUserStatement(rewritten->sql); !st) return st;
+  }
   // The statement may use what is left of the probe's time, within the source's limit.
   const MonoTime now = clock_.monotonic();
   MonoTime deadline = now + statement_timeout_;
@@ -420,15 +425,15 @@ Result<QueryResult> OdbcSource::query(const std::string& sql, const std::vector<
     if (!c) return c.status();
     conn = std::move(c).value();
   }
-  auto stmt = OdbcStmt::allocate(conn->dbc);
-  if (!stmt) return R::Error("query failed: " + redactor_.redact(stmt.error()));
-  SQLSetStmtAttr(stmt->get(), SQL_ATTR_QUERY_TIMEOUT,
-                 reinterpret_cast<SQLPOINTER>(ceilSeconds(
-                     std::chrono::duration_cast<Duration>(deadline - clock_.monotonic()))),
-                 0);
   Attempt attempt{R::Error("query not run"), false};
   QueryWatcher::Reason fired = QueryWatcher::Reason::None;
-  {
+  {  // the statement handle is freed before the connection can go back to the pool
+    auto stmt = OdbcStmt::allocate(conn->dbc);
+    if (!stmt) return R::Error("query failed: " + redactor_.redact(stmt.error()));
+    SQLSetStmtAttr(stmt->get(), SQL_ATTR_QUERY_TIMEOUT,
+                   reinterpret_cast<SQLPOINTER>(ceilSeconds(
+                       std::chrono::duration_cast<Duration>(deadline - clock_.monotonic()))),
+                   0);
     // From the watcher thread, SQLCancel on this statement (or KILL QUERY) at
     // the deadline or on stop.
     SQLHSTMT h = stmt->get();
@@ -442,9 +447,9 @@ Result<QueryResult> OdbcSource::query(const std::string& sql, const std::vector<
         },
         deadline, limits.cancelled);
     attempt = execute(*conn, *stmt, *rewritten, params);
-    fired = watch.fired();
-  }  // no cancel can reach the statement after this
-  SQLFreeStmt(stmt->get(), SQL_CLOSE);
+    fired = watch.finish();  // no cancel can reach the statement after this
+    SQLFreeStmt(stmt->get(), SQL_CLOSE);
+  }
   if (fired != QueryWatcher::Reason::None) {
     // A cancel request may land on a later statement: never pool this connection.
     if (attempt.result.ok()) return std::move(attempt.result);
@@ -452,8 +457,10 @@ Result<QueryResult> OdbcSource::query(const std::string& sql, const std::vector<
                         ? "query cancelled: the agent is shutting down"
                         : "query timed out (deadline exceeded) and was cancelled");
   }
-  // User SQL may have changed the session (read-only, time zone): set it up again.
-  if (attempt.reusable && !limits.generated && !setUpSession(*conn).ok()) attempt.reusable = false;
+  // User SQL may have changed the session (set_config, time zone): reset it and
+  // set it up again before another probe gets the connection.
+  if (attempt.reusable && !limits.generated && !setUpSession(*conn, true).ok())
+    attempt.reusable = false;
   if (attempt.reusable) release(std::move(conn));
   return std::move(attempt.result);
 }

@@ -102,6 +102,13 @@ class OdbcSource final : public SqlSource {
   };
   // `escapes`: where the dialect reads a backslash as escaping the next character
   // (Dialect::backslashEscapes), so `'O\'Brien'` is one literal.
+  // User-written SQL (a sql probe's query; QueryLimits::generated false) must be
+  // one query: it starts with SELECT, WITH, VALUES, TABLE, SHOW, EXPLAIN or
+  // DESCRIBE, and has no INTO (SELECT ... INTO creates tables or files). Checked
+  // before it runs, on top of the read-only session: several warehouses have no
+  // read-only session, and none may keep a transaction, SET, USE or COPY a user
+  // statement would leave on a pooled connection. Exposed for tests.
+  static Status checkUserStatement(const std::string& sql);
   static Result<Rewritten> rewritePlaceholders(const std::string& sql, size_t param_count,
                                                BackslashEscapes escapes = {});
 
@@ -112,7 +119,8 @@ class OdbcSource final : public SqlSource {
     bool reusable;
   };
   Result<std::unique_ptr<OdbcConnection>> connect() EXCLUDES(mu_);
-  Status setUpSession(OdbcConnection& conn) const;
+  // The dialect's session setup; with `reset`, its session reset first (after user SQL).
+  Status setUpSession(OdbcConnection& conn, bool reset = false) const;
   // MariaDB / MySQL: the session's CONNECTION_ID() (0 when unknown), and KILL
   // QUERY of it from a second connection (the watcher thread's cancel).
   int64_t sessionId(OdbcConnection& conn) const;

@@ -172,8 +172,8 @@ Result<QueryResult> PostgresSource::query(const std::string& sql,
         },
         limits.deadline, limits.cancelled);
     attempt = execute(*conn, sql, params, limits.generated, timeout);
-    fired = watch.fired();
-  }  // no cancel can reach the connection after this
+    fired = watch.finish();  // no cancel can reach the connection after this
+  }
   if (fired != QueryWatcher::Reason::None) {
     // A cancel request may land on a later statement: never pool this connection.
     if (attempt.result.ok()) return std::move(attempt.result);

@@ -3,12 +3,15 @@
 namespace datawatch {
 
 QueryWatcher::Watch::~Watch() {
-  w_.unwatch(id_);
+  if (id_ != 0) w_.unwatch(id_);
 }
 
-QueryWatcher::Reason QueryWatcher::Watch::fired() const {
-  return w_.firedOf(id_);
+QueryWatcher::Reason QueryWatcher::Watch::finish() {
+  const Reason r = w_.unwatch(id_);
+  id_ = 0;
+  return r;
 }
+
 
 QueryWatcher::~QueryWatcher() {
   {
@@ -64,15 +67,13 @@ void QueryWatcher::loop() {
   }
 }
 
-void QueryWatcher::unwatch(uint64_t id) {
+QueryWatcher::Reason QueryWatcher::unwatch(uint64_t id) {
   MutexLock lock(mu_);
   cv_.wait(lock, [&]() REQUIRES(mu_) { return !entries_.at(id).calling; });
+  const Reason r = entries_.at(id).fired;
   entries_.erase(id);
+  return r;
 }
 
-QueryWatcher::Reason QueryWatcher::firedOf(uint64_t id) const {
-  MutexLock lock(mu_);
-  return entries_.at(id).fired;
-}
 
 }  // namespace datawatch

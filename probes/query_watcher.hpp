@@ -36,8 +36,11 @@ class QueryWatcher {
     Watch(const Watch&) = delete;
     Watch& operator=(const Watch&) = delete;
     ~Watch();
-    // Why the query was cancelled, or None.
-    Reason fired() const;
+    // Stops watching (waiting for a cancel in progress) and says whether the
+    // query was cancelled, in one step: a cancel cannot fire between the answer
+    // and the end of the watch, so None here means no cancel reached or will
+    // reach the connection. Call once; the destructor then does nothing.
+    Reason finish();
 
    private:
     friend class QueryWatcher;
@@ -66,8 +69,7 @@ class QueryWatcher {
   void loop() EXCLUDES(mu_);
   // The first registered query due for cancelling (marked fired and calling), or 0.
   uint64_t due() REQUIRES(mu_);
-  void unwatch(uint64_t id) EXCLUDES(mu_);
-  Reason firedOf(uint64_t id) const EXCLUDES(mu_);
+  Reason unwatch(uint64_t id) EXCLUDES(mu_);
 
   const Clock& clock_;
   mutable Mutex mu_;

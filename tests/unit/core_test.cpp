@@ -59,6 +59,14 @@ TEST_CASE("timestamps parse with and without zones", "[core][time]") {
   CHECK_FALSE(parseTimestamp("2026-02-30"));
   CHECK_FALSE(parseTimestamp("2026-11-26T25:00:00Z"));
   CHECK_FALSE(parseTimestamp("2026-11-26T10:00:00Zjunk"));
+  // As warehouses print zones, after a space (SQL Server datetimeoffset,
+  // Snowflake TIMESTAMP_TZ, Trino/BigQuery "UTC").
+  CHECK(*parseTimestamp("2026-11-26 12:00:00.0000000 +02:00") == base);
+  CHECK(*parseTimestamp("2026-11-26 10:00:00.000 +0000") == base);
+  CHECK(*parseTimestamp("2026-11-26 05:30:00 -04:30") == base);
+  CHECK(*parseTimestamp("2026-11-26 10:00:00.000 UTC") == base);
+  CHECK_FALSE(parseTimestamp("2026-11-26 10:00:00 CEST"));
+  CHECK_FALSE(parseTimestamp("2026-11-26 10:00:00  +02:00"));
   CHECK(formatRfc3339Millis(base + 5ms) == "2026-11-26T10:00:00.005Z");
   CHECK(formatCompactDate(base) == "20261126");
 }
@@ -159,6 +167,10 @@ TEST_CASE("stored timestamp representations are detected and written back compar
        SqlValue{std::string("2026-11-26T12:00:00.000000+02:00")}},
       {SqlValue{std::string("2026-11-20T01:02")}, SqlValue{std::string("2026-11-26T10:00")}},
       {SqlValue{std::string("2026-11-20")}, SqlValue{std::string("2026-11-26")}},
+      {SqlValue{std::string("2026-11-20 01:02:03.1234567 +02:00")},
+       SqlValue{std::string("2026-11-26 12:00:00.0000000 +02:00")}},
+      {SqlValue{std::string("2026-11-20 01:02:03.000 UTC")},
+       SqlValue{std::string("2026-11-26 10:00:00.000 UTC")}},
       {SqlValue{int64_t{1795000000}}, SqlValue{1795687200.0}},
       {SqlValue{int64_t{1795000000000}}, SqlValue{1795687200000.0}},
   };

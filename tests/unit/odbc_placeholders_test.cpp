@@ -110,3 +110,24 @@ TEST_CASE("ODBC placeholders: backslash escapes where the dialect reads them",
                                         dialectFor(config::DialectId::Mysql).backslashEscapes())
             .ok());
 }
+
+TEST_CASE("ODBC user statements: one query, nothing that writes or changes the session",
+          "[odbc][placeholders]") {
+  for (const char* ok :
+       {"SELECT count(*) FROM t", "  /* c */ with x AS (SELECT 1) SELECT * FROM x",
+        "(SELECT 1)", "VALUES (1)", "SELECT 'into' AS word FROM t", "SELECT \"into\" FROM t",
+        "SELECT 1 -- into\n"}) {
+    INFO(ok);
+    CHECK(OdbcSource::checkUserStatement(ok).ok());
+  }
+  for (const char* bad :
+       {"BEGIN READ WRITE", "SET search_path = pg_catalog", "USE information_schema",
+        "COPY (SELECT 1) TO '/tmp/x'", "INSERT INTO t VALUES (1)", "CALL p()", "",
+        "-- only a comment", "SELECT 1 INTO OUTFILE '/tmp/x'", "SELECT * INTO t2 FROM t",
+        "START TRANSACTION"}) {
+    INFO(bad);
+    const auto st = OdbcSource::checkUserStatement(bad);
+    REQUIRE_FALSE(st.ok());
+    CHECK_THAT(st.message(), Catch::Contains("probes may only read"));
+  }
+}
