@@ -16,6 +16,13 @@ std::string canonicalType(std::string_view type) {
     mod = t.substr(p);
     t = t.substr(0, p);
     while (!t.empty() && t.back() == ' ') t.pop_back();
+    // PostgreSQL writes a time precision inside the name ("timestamp(3) with time
+    // zone"): the name is "timestamp with time zone", the modifier "(3)".
+    if (const auto close = mod.find(')');
+        close != std::string::npos && mod.compare(close + 1, 5, " with") == 0) {
+      t += mod.substr(close + 1);
+      mod.erase(close + 1);
+    }
   }
   static const std::map<std::string, std::string> kAliases{
       {"int8", "bigint"},
