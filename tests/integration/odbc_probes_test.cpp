@@ -268,6 +268,44 @@ TEST_CASE("odd column names keep their bound values, on every database",
   CHECK(f.value == Approx(600));
 }
 
+TEST_CASE("time columns with a precision match a contract without one",
+          "[schema][postgres][odbc]") {
+  const std::string kind = GENERATE("postgres", "odbc-postgres", "odbc-mariadb");
+  INFO(kind);
+  auto db = makeDb(kind);
+  const bool maria = kind == "odbc-mariadb";
+  // PostgreSQL spells these "timestamp(3) with time zone", MariaDB "datetime(6)".
+  db->exec(maria ? "CREATE TABLE t (a timestamp(3) NULL, b datetime(6))"
+                 : "CREATE TABLE t (a timestamptz(3), b timestamp(0))");
+  Runner h(*db, probe("name: s, type: schema, source: db, table: " + db->table("t") +
+                      ", columns: {a: timestamp with time zone, b: timestamp without time zone}"));
+  auto r = h.run();
+  INFO(r.message << " " << r.details.dump());
+  CHECK(r.status == ProbeStatus::Pass);
+}
+
+TEST_CASE("MariaDB column types compare with the PostgreSQL names a contract declares",
+          "[schema][odbc]") {
+  MariaDbUnderTest db;
+  db.exec(
+      "CREATE TABLE t (i int NOT NULL, b bigint, s smallint, ti tinyint, n decimal(10,2), "
+      "d double, r float, f boolean, v varchar(10), c char(3), tx text, lt longtext, "
+      "dt datetime(6), ts timestamp NULL, day date, bin varbinary(8), bl blob)");
+  // What a contract for the same table on PostgreSQL declares, in PostgreSQL's full names
+  // (a short name is read in the source's dialect: on MySQL `timestamp` is its TIMESTAMP).
+  // Binary types keep MySQL's names: the mysql dialect has no bytea alias for them.
+  Runner h(db, probe("name: s, type: schema, source: db, table: " + db.table("t") +
+                     ", columns: {i: integer, b: bigint, s: smallint, ti: smallint, "
+                     "n: 'numeric(10,2)', d: double precision, r: real, f: boolean, "
+                     "v: 'character varying(10)', c: 'character(3)', tx: text, lt: text, "
+                     "dt: timestamp without time zone, ts: timestamp with time zone, "
+                     "day: date, bin: 'varbinary(8)', bl: blob}"));
+  auto r = h.run();
+  INFO(r.message << " " << r.details.dump());
+  CHECK(r.status == ProbeStatus::Pass);
+  CHECK(r.value == 0);
+}
+
 TEST_CASE("datawatch check on an ODBC source on MariaDB: pass, fail, error, no password shown",
           "[integration][check][odbc]") {
   MariaDbUnderTest db;
