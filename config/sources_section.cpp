@@ -2,6 +2,7 @@
 #include <cctype>
 
 #include "config/sections.hpp"
+#include "core/redact.hpp"
 
 namespace datawatch::config::detail {
 
@@ -15,13 +16,6 @@ void checkSourceKeys(MapReader& m, std::vector<std::string_view> own,
   m.checkKeys(own, elsewhere);
 }
 
-// The keys of an ODBC connection string whose values are secrets.
-bool secretOdbcKey(std::string key) {
-  for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (std::string_view part : {"pwd", "passw", "token", "secret", "key", "credential"})
-    if (key.find(part) != std::string::npos) return true;
-  return false;
-}
 
 // Registers every secret attribute value of "K=V;K={V;with;semicolons};...".
 void addOdbcSecrets(Ctx& ctx, const std::string& conn) {
@@ -51,7 +45,7 @@ void addOdbcSecrets(Ctx& ctx, const std::string& conn) {
       value = conn.substr(j, end == std::string::npos ? std::string::npos : end - j);
       j = end;
     }
-    if (secretOdbcKey(key)) ctx.addSecret(value);
+    if (Redactor::isSecretKey(key)) ctx.addSecret(value);
     if (j == std::string::npos) break;
     i = j + 1;
   }
@@ -66,7 +60,7 @@ OdbcSourceConfig readOdbc(Ctx& ctx, MapReader& m) {
     addOdbcSecrets(ctx, *v);
   }
   if (auto v = m.str("dsn")) o.dsn = *v;
-  if (o.connection.empty() == o.dsn.empty()) {
+  if (m.has("connection") == m.has("dsn")) {  // a value that failed to read is reported already
     m.ctx().error(m.loc(), "odbc source needs exactly one of connection (an ODBC connection "
                            "string) and dsn (a data source name from odbc.ini)");
   }
@@ -171,6 +165,11 @@ void parseSource(Ctx& ctx, const Entry& e, std::vector<SourceConfig>& out) {
   } else if (*type == "odbc") {
     s.type = SourceType::Odbc;
     s.spec = readOdbc(ctx, m);
+  } else if (auto d = dialectFromString(*type)) {
+    m.error("type", "unknown source type \"" + *type + "\": " + *type +
+                        " is reached over ODBC: type: odbc, dialect: " + toString(*d) +
+                        " (docs/warehouses.md)");
+    return;
   } else {
     m.error("type",
             "unknown source type \"" + *type + "\" (expected postgres, sqlite, odbc or kafka)" +

@@ -58,10 +58,19 @@ std::optional<std::string> dialectLimitation(const ProbeConfig& p, DialectId dia
 }
 
 std::optional<DialectId> dialectFromString(std::string_view s) {
-  if (s == "mariadb") return DialectId::Mysql;
+  std::string k(s);
+  for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // Product names users write for a dialect's databases.
+  static const std::map<std::string, DialectId> kAliases{
+      {"mariadb", DialectId::Mysql},       {"postgresql", DialectId::Postgres},
+      {"mssql", DialectId::SqlServer},     {"tsql", DialectId::SqlServer},
+      {"azuresql", DialectId::SqlServer},  {"synapse", DialectId::SqlServer},
+      {"fabric", DialectId::SqlServer},    {"starburst", DialectId::Trino},
+      {"presto", DialectId::Trino},        {"spark", DialectId::Databricks}};
+  if (auto it = kAliases.find(k); it != kAliases.end()) return it->second;
   for (int i = 0; i <= static_cast<int>(DialectId::ClickHouse); ++i) {
     const auto d = static_cast<DialectId>(i);
-    if (s == toString(d)) return d;
+    if (k == toString(d)) return d;
   }
   return std::nullopt;
 }

@@ -14,14 +14,6 @@ bool isKeyChar(char c) {
 // Keys whose value is a secret, case-insensitively: PWD, Password, passwd,
 // sasl.password, and any key naming a token or a secret (AccessToken,
 // client_secret...).
-bool isSecretKey(std::string_view key) {
-  std::string k(key);
-  std::transform(k.begin(), k.end(), k.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  for (std::string_view part : {"pwd", "passw", "token", "secret"})
-    if (k.find(part) != std::string::npos) return true;
-  return false;
-}
 
 // Where the value starting at `start` ends. {braced} (ODBC, "}}" escapes a brace)
 // and 'quoted' (libpq) values end at their closing character; in a line that
@@ -65,6 +57,15 @@ Redactor::Redactor(std::vector<std::string> secrets) : secrets_(std::move(secret
   std::sort(secrets_.begin(), secrets_.end(),
             [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
   secrets_.erase(std::unique(secrets_.begin(), secrets_.end()), secrets_.end());
+}
+
+bool Redactor::isSecretKey(std::string_view key) {
+  std::string k(key);
+  std::transform(k.begin(), k.end(), k.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (std::string_view part : {"pwd", "passw", "token", "secret", "key", "credential"})
+    if (k.find(part) != std::string::npos) return true;
+  return false;
 }
 
 std::string Redactor::redactDsn(std::string_view dsn) {

@@ -28,6 +28,12 @@ class Redactor {
   // whole: "Driver=X;PWD={a;b};Uid=u" -> "Driver=X;PWD=<redacted>;Uid=u".
   static std::string redactDsn(std::string_view dsn);
 
+  // Whether a connection-string key names a secret (case-insensitive): it holds
+  // pwd, passw, token, secret, key or credential (PWD, Password, AccessToken,
+  // ClientSecret, ApiKey, PrivKeyFile, Credentials...). The one list the config,
+  // the ODBC source and redactDsn share.
+  static bool isSecretKey(std::string_view key);
+
  private:
   std::vector<std::string> secrets_;  // longest first, so overlapping secrets mask fully
 };

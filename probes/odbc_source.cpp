@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "core/duration.hpp"
+#include "core/redact.hpp"
 #include "core/utf8.hpp"
 #include "probes/odbc_handle.hpp"
 
@@ -66,11 +67,7 @@ std::vector<std::string> secretValues(const std::string& conn) {
       next = conn.find(';', next);
       value = conn.substr(eq + 1, (next == std::string::npos ? conn.size() : next) - eq - 1);
     }
-    for (std::string_view part : {"pwd", "passw", "token", "secret"})
-      if (key.find(part) != std::string::npos && !value.empty()) {
-        out.push_back(value);
-        break;
-      }
+    if (Redactor::isSecretKey(key) && !value.empty()) out.push_back(value);
     if (next == std::string::npos) break;
     i = next + 1;
   }

@@ -493,7 +493,8 @@ TEST_CASE("source and notifier errors name the entry and the fix", "[config][bro
   const auto e = allErrors(r);
   CHECK_THAT(
       e, Catch::Contains(
-             "test.yaml:2:13: unknown source type \"mysql\" (expected postgres, sqlite, odbc or kafka)"));
+             "test.yaml:2:13: unknown source type \"mysql\": mysql is reached over ODBC: type: "
+                    "odbc, dialect: mysql"));
   CHECK_THAT(e, Catch::Contains("test.yaml:3:6: source \"b\": missing required key \"path\""));
   CHECK_THAT(e, Catch::Contains(
                     "test.yaml:4:44: \"path\" is not valid in source \"c\" (sqlite sources only)"));
@@ -564,6 +565,10 @@ TEST_CASE("odbc sources name a dialect and exactly one of connection and dsn", "
   CHECK(has("tok-777777"));
   CHECK_FALSE(has("mon"));
 
+  CHECK(dialectFromString("MySQL") == DialectId::Mysql);
+  CHECK(dialectFromString("mssql") == DialectId::SqlServer);
+  CHECK(dialectFromString("Starburst") == DialectId::Trino);
+  CHECK_FALSE(dialectFromString("oracle"));
   auto bad = load(
       "sources:\n"
       "  a: {type: odbc, dialect: snowflak, dsn: x}\n"
@@ -583,6 +588,11 @@ TEST_CASE("odbc sources name a dialect and exactly one of connection and dsn", "
   CHECK_THAT(e, Catch::Contains("source \"d\": missing required key \"dialect\""));
   CHECK_THAT(e, Catch::Contains("a postgres source speaks postgres or redshift; use type: odbc "
                                 "for snowflake"));
+  // An unreadable connection value is reported once, not also as a missing one.
+  auto unset = load("sources:\n  u: {type: odbc, dialect: mysql, connection: \"PWD=${DW_UNSET_X}\"}\n");
+  REQUIRE_FALSE(unset.ok());
+  CHECK_THAT(allErrors(unset), Catch::Contains("DW_UNSET_X"));
+  CHECK_THAT(allErrors(unset), !Catch::Contains("needs exactly one of"));
   CHECK_THAT(e, Catch::Contains("test.yaml:9:5: probe \"est\": method estimate is not available "
                                 "on trino"));
 }

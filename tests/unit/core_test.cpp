@@ -148,6 +148,8 @@ TEST_CASE("the redactor masks the secrets of ODBC connection strings by shape",
   // Non-secret keys stay readable; a message around a connection string keeps its other lines.
   CHECK(Redactor::redactDsn("Driver=X;Server=db;Database=shop") ==
         "Driver=X;Server=db;Database=shop");
+  CHECK(Redactor::redactDsn("Driver=X;ApiKey=v1-leak;Credentials_File=/k.json;UID=u") ==
+        "Driver=X;ApiKey=<redacted>;Credentials_File=<redacted>;UID=u");
   CHECK(Redactor::redactDsn("connect failed\nDriver=X;PWD=pa55;UID=u\nretrying") ==
         "connect failed\nDriver=X;PWD=<redacted>;UID=u\nretrying");
 }
