@@ -44,7 +44,7 @@ DbtWarehouse dbtWarehouse(std::string adapter) {
   if (adapter == "snowflake") {
     auto w = odbc(adapter, "Snowflake", "snowflake", "SnowflakeDSIIDriver",
                   "Driver=SnowflakeDSIIDriver;Server=${SNOWFLAKE_ACCOUNT}.snowflakecomputing.com;"
-                  "UID=${SNOWFLAKE_USER};PWD=${SNOWFLAKE_PASSWORD};"
+                  "UID=${SNOWFLAKE_USER};PWD={${SNOWFLAKE_PASSWORD}};"
                   "Warehouse=${SNOWFLAKE_WAREHOUSE}",
                   true);
     w.fold = DbtWarehouse::Fold::Upper;
@@ -61,7 +61,7 @@ DbtWarehouse dbtWarehouse(std::string adapter) {
     return odbc(adapter, "Databricks", "databricks", "Simba Spark ODBC Driver",
                 "Driver=Simba Spark ODBC Driver;Host=${DATABRICKS_HOST};Port=443;"
                 "HTTPPath=${DATABRICKS_HTTP_PATH};SSL=1;ThriftTransport=2;AuthMech=3;"
-                "UID=token;PWD=${DATABRICKS_TOKEN};UseNativeQuery=1",
+                "UID=token;PWD={${DATABRICKS_TOKEN}};UseNativeQuery=1",
                 true);
   }
   if (adapter == "sqlserver" || adapter == "fabric" || adapter == "synapse") {
@@ -75,14 +75,14 @@ DbtWarehouse dbtWarehouse(std::string adapter) {
                 "sqlserver", "ODBC Driver 18 for SQL Server",
                 std::string("Driver={ODBC Driver 18 for SQL Server};Server=${SQLSERVER_HOST};"
                             "Database=${SQLSERVER_DATABASE};UID=${SQLSERVER_USER};"
-                            "PWD=${SQLSERVER_PASSWORD};Encrypt=yes") +
+                            "PWD={${SQLSERVER_PASSWORD}};Encrypt=yes") +
                     (fabric ? ";Authentication=ActiveDirectoryServicePrincipal" : ""),
                 true);
   }
   if (adapter == "trino") {
     auto w = odbc(adapter, "Trino", "trino", "Starburst ODBC Driver",
                   "Driver=Starburst ODBC Driver;Host=${TRINO_HOST};Port=443;SSL=1;"
-                  "AuthenticationType=LDAP Authentication;UID=${TRINO_USER};PWD=${TRINO_PASSWORD}",
+                  "AuthenticationType=LDAP Authentication;UID=${TRINO_USER};PWD={${TRINO_PASSWORD}}",
                   true);
     w.fold = DbtWarehouse::Fold::Lower;
     return w;
@@ -90,13 +90,13 @@ DbtWarehouse dbtWarehouse(std::string adapter) {
   if (adapter == "clickhouse") {
     return odbc(adapter, "ClickHouse", "clickhouse", "ClickHouse ODBC Driver (Unicode)",
                 "Driver={ClickHouse ODBC Driver (Unicode)};Url=https://${CLICKHOUSE_HOST}:8443;"
-                "UID=${CLICKHOUSE_USER};PWD=${CLICKHOUSE_PASSWORD}",
+                "UID=${CLICKHOUSE_USER};PWD={${CLICKHOUSE_PASSWORD}}",
                 false);
   }
   if (adapter == "mysql" || adapter == "mysql5" || adapter == "mariadb") {
     return odbc(adapter, adapter == "mariadb" ? "MariaDB" : "MySQL", "mysql", "MariaDB Unicode",
                 "Driver=MariaDB Unicode;Server=${MYSQL_HOST};Port=3306;UID=${MYSQL_USER};"
-                "PWD=${MYSQL_PASSWORD}",
+                "PWD={${MYSQL_PASSWORD}}",
                 false);
   }
   DbtWarehouse w;

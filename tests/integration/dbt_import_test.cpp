@@ -64,7 +64,7 @@ struct Case {
 
 const std::string kSqlServer =
     "Driver={ODBC Driver 18 for SQL Server};Server=sql.example.com;Database=warehouse;"
-    "UID=dw;PWD=ss-Secret-4;Encrypt=yes";
+    "UID=dw;PWD={ss-Secret-4};Encrypt=yes";
 const std::map<std::string, std::string> kSqlServerEnv{{"SQLSERVER_HOST", "sql.example.com"},
                                                        {"SQLSERVER_DATABASE", "warehouse"},
                                                        {"SQLSERVER_USER", "dw"},
@@ -72,7 +72,7 @@ const std::map<std::string, std::string> kSqlServerEnv{{"SQLSERVER_HOST", "sql.e
 const std::map<std::string, std::string> kMysqlEnv{
     {"MYSQL_HOST", "db.example.com"}, {"MYSQL_USER", "dw"}, {"MYSQL_PASSWORD", "my-Secret-7"}};
 const std::string kMysql =
-    "Driver=MariaDB Unicode;Server=db.example.com;Port=3306;UID=dw;PWD=my-Secret-7";
+    "Driver=MariaDB Unicode;Server=db.example.com;Port=3306;UID=dw;PWD={my-Secret-7}";
 
 std::vector<Case> cases() {
   using config::DialectId;
@@ -87,7 +87,7 @@ std::vector<Case> cases() {
        SourceType::Odbc,
        DialectId::Snowflake,
        "Driver=SnowflakeDSIIDriver;Server=acme-eu1.snowflakecomputing.com;UID=DW_MONITOR;"
-       "PWD=sf-Secret-1;Warehouse=MONITOR",
+       "PWD={sf-Secret-1};Warehouse=MONITOR",
        "RAW.SHOP.RAW_ORDERS",
        "ANALYTICS.MARTS.FCT_ORDERS",
        "warning: source warehouse: Snowflake through ODBC: install the SnowflakeDSIIDriver "
@@ -117,7 +117,7 @@ std::vector<Case> cases() {
        DialectId::Databricks,
        "Driver=Simba Spark ODBC Driver;Host=dbc-1.cloud.databricks.com;Port=443;"
        "HTTPPath=/sql/1.0/warehouses/abc;SSL=1;ThriftTransport=2;AuthMech=3;UID=token;"
-       "PWD=dapi-Secret-3;UseNativeQuery=1",
+       "PWD={dapi-Secret-3};UseNativeQuery=1",
        "shop.raw_orders",
        "main.sales.fct_orders",
        "set DATABRICKS_HOST, DATABRICKS_HTTP_PATH, DATABRICKS_TOKEN,"},
@@ -137,7 +137,7 @@ std::vector<Case> cases() {
        SourceType::Odbc,
        DialectId::Trino,
        "Driver=Starburst ODBC Driver;Host=trino.example.com;Port=443;SSL=1;"
-       "AuthenticationType=LDAP Authentication;UID=dw;PWD=tr-Secret-5",
+       "AuthenticationType=LDAP Authentication;UID=dw;PWD={tr-Secret-5}",
        "hive.shop.raw_orders",
        "iceberg.sales.fct_orders",
        "Trino through ODBC: install the Starburst ODBC Driver driver"},
@@ -149,7 +149,7 @@ std::vector<Case> cases() {
        SourceType::Odbc,
        DialectId::ClickHouse,
        "Driver={ClickHouse ODBC Driver (Unicode)};Url=https://ch.example.com:8443;UID=dw;"
-       "PWD=ch-Secret-6",
+       "PWD={ch-Secret-6}",
        "shop.raw_orders",
        "sales.fct_orders",
        "ClickHouse through ODBC: install the ClickHouse ODBC Driver (Unicode) driver"},
