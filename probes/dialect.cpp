@@ -224,6 +224,13 @@ std::string Dialect::intDiv(std::string_view a, std::string_view b) const {
   }
 }
 
+std::string Dialect::timeBound(std::string_view marker) const {
+  const std::string m(marker);
+  if (id_ == D::Trino) return "CAST(" + m + " AS TIMESTAMP(6) WITH TIME ZONE)";
+  if (id_ == D::BigQuery) return "TIMESTAMP(" + m + ")";
+  return m;
+}
+
 std::string Dialect::epochSeconds(std::string_view col) const {
   const std::string c(col);
   switch (id_) {

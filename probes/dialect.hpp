@@ -103,6 +103,12 @@ class Dialect {
   std::string floorToBigint(std::string_view expr) const;
   // Integer division of two non-negative integer expressions.
   std::string intDiv(std::string_view a, std::string_view b) const;
+  // A bound time value (a window's bound, "now") where it is compared with a
+  // time column. Text parameters compare with timestamp columns everywhere
+  // except Trino and BigQuery, which never coerce a string parameter: there the
+  // marker is cast to a timestamp (so a window's column must be a TIMESTAMP or
+  // DATE there, not text or epoch numbers; docs/warehouses.md).
+  std::string timeBound(std::string_view marker) const;
   // A timestamp/datetime column (already quoted) as Unix seconds (a number).
   std::string epochSeconds(std::string_view quoted_column) const;
   // A per-row predicate true with probability `fraction` (drift's row sampling

@@ -15,8 +15,9 @@ TimeWindow::TimeWindow(SqlSource& src, const std::string& table, std::string col
 }
 
 std::string TimeWindow::condition(int first_param) const {
-  return quoted_ + " >= " + src_.placeholder(first_param) + " AND " + quoted_ +
-         " <= " + src_.placeholder(first_param + 1);
+  const Dialect& d = src_.dialect();
+  return quoted_ + " >= " + d.timeBound(src_.placeholder(first_param)) + " AND " + quoted_ +
+         " <= " + d.timeBound(src_.placeholder(first_param + 1));
 }
 
 Result<std::optional<std::vector<SqlValue>>> TimeWindow::bounds(const RunContext& ctx) {

@@ -9,7 +9,7 @@ SELECT max(`created_at`) FROM `shop`.`orders`;
 
 -- freshness: newest at or before now
 -- params: '2026-11-26T10:00:00Z'
-SELECT max(`created_at`) FROM `shop`.`orders` WHERE `created_at` <= ?;
+SELECT max(`created_at`) FROM `shop`.`orders` WHERE `created_at` <= TIMESTAMP(?);
 
 -- freshness with filter: newest
 -- params: none
@@ -17,7 +17,7 @@ SELECT max(`created_at`) FROM `shop`.`orders` WHERE (status <> 'test');
 
 -- freshness with filter: newest at or before now
 -- params: '2026-11-26T10:00:00Z'
-SELECT max(`created_at`) FROM `shop`.`orders` WHERE `created_at` <= ? AND (status <> 'test');
+SELECT max(`created_at`) FROM `shop`.`orders` WHERE `created_at` <= TIMESTAMP(?) AND (status <> 'test');
 
 -- volume count: count
 -- params: none
@@ -29,11 +29,11 @@ SELECT max(`created_at`) FROM `shop`.`orders`;
 
 -- volume window, filter, anomaly backfill: count in the window
 -- params: '2026-11-26T09:00:00Z', '2026-11-26T10:00:00Z'
-SELECT count(*) FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND (status <> 'test');
+SELECT count(*) FROM `shop`.`orders` WHERE `created_at` >= TIMESTAMP(?) AND `created_at` <= TIMESTAMP(?) AND (status <> 'test');
 
 -- volume window, filter, anomaly backfill: anomaly backfill: counts per bucket
 -- params: 1794474000, 300, '2026-11-12T09:00:00Z', '2026-11-26T10:00:00Z'
-SELECT b, count(*) FROM (SELECT CAST(FLOOR((UNIX_SECONDS(TIMESTAMP(`created_at`)) - CAST(? AS FLOAT64)) / CAST(? AS FLOAT64)) AS INT64) AS b FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND (status <> 'test')) w GROUP BY b;
+SELECT b, count(*) FROM (SELECT CAST(FLOOR((UNIX_SECONDS(TIMESTAMP(`created_at`)) - CAST(? AS FLOAT64)) / CAST(? AS FLOAT64)) AS INT64) AS b FROM `shop`.`orders` WHERE `created_at` >= TIMESTAMP(?) AND `created_at` <= TIMESTAMP(?) AND (status <> 'test')) w GROUP BY b;
 
 -- volume estimate: row estimate from the catalog
 -- params: 'orders'
@@ -45,15 +45,15 @@ SELECT max(`created_at`) FROM `shop`.`orders`;
 
 -- values accepted, unique, window, filter: counts
 -- params: 'paid', 'shipped', '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
-SELECT count(*), sum(CASE WHEN `status` IS NULL THEN 1 ELSE 0 END), sum(CASE WHEN `status` IS NOT NULL AND `status` NOT IN (?, ?) THEN 1 ELSE 0 END), 0, count(`status`) - count(DISTINCT `status`) FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND (region = 'eu');
+SELECT count(*), sum(CASE WHEN `status` IS NULL THEN 1 ELSE 0 END), sum(CASE WHEN `status` IS NOT NULL AND `status` NOT IN (?, ?) THEN 1 ELSE 0 END), 0, count(`status`) - count(DISTINCT `status`) FROM `shop`.`orders` WHERE `created_at` >= TIMESTAMP(?) AND `created_at` <= TIMESTAMP(?) AND (region = 'eu');
 
 -- values accepted, unique, window, filter: samples of violations
 -- params: '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z', 'paid', 'shipped'
-SELECT DISTINCT `status` FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND (region = 'eu') AND (`status` IS NOT NULL AND `status` NOT IN (?, ?)) ORDER BY 1 LIMIT 5;
+SELECT DISTINCT `status` FROM `shop`.`orders` WHERE `created_at` >= TIMESTAMP(?) AND `created_at` <= TIMESTAMP(?) AND (region = 'eu') AND (`status` IS NOT NULL AND `status` NOT IN (?, ?)) ORDER BY 1 LIMIT 5;
 
 -- values accepted, unique, window, filter: duplicate values
 -- params: '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
-SELECT `status` FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND (region = 'eu') AND `status` IS NOT NULL GROUP BY `status` HAVING count(*) > 1 ORDER BY count(*) DESC, 1 LIMIT 5;
+SELECT `status` FROM `shop`.`orders` WHERE `created_at` >= TIMESTAMP(?) AND `created_at` <= TIMESTAMP(?) AND (region = 'eu') AND `status` IS NOT NULL GROUP BY `status` HAVING count(*) > 1 ORDER BY count(*) DESC, 1 LIMIT 5;
 
 -- values range: counts
 -- params: 0, 1000
@@ -85,23 +85,23 @@ SELECT max(`created_at`) FROM `shop`.`orders`;
 
 -- drift numeric, window, sampled: current: row count
 -- params: '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
-SELECT count(*) FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ?;
+SELECT count(*) FROM `shop`.`orders` WHERE `created_at` >= TIMESTAMP(?) AND `created_at` <= TIMESTAMP(?);
 
 -- drift numeric, window, sampled: baseline: row count
 -- params: '2026-11-12T10:00:00Z', '2026-11-19T10:00:00Z'
-SELECT count(*) FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ?;
+SELECT count(*) FROM `shop`.`orders` WHERE `created_at` >= TIMESTAMP(?) AND `created_at` <= TIMESTAMP(?);
 
 -- drift numeric, window, sampled: baseline: count, min, max, mean, spread, quantiles
 -- params: '2026-11-12T10:00:00Z', '2026-11-19T10:00:00Z'
-SELECT count(v), min(v), max(v), avg(v), stddev_pop(v), APPROX_QUANTILES(v, 4) FROM (SELECT CAST(`amount` AS FLOAT64) AS v FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND RAND() < 0.5) s;
+SELECT count(v), min(v), max(v), avg(v), stddev_pop(v), APPROX_QUANTILES(v, 4) FROM (SELECT CAST(`amount` AS FLOAT64) AS v FROM `shop`.`orders` WHERE `created_at` >= TIMESTAMP(?) AND `created_at` <= TIMESTAMP(?) AND RAND() < 0.5) s;
 
 -- drift numeric, window, sampled: baseline histogram
 -- params: 0, 25, 50, 75, 100, '2026-11-12T10:00:00Z', '2026-11-19T10:00:00Z'
-SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v < ? THEN 0 WHEN v <= ? THEN 1 WHEN v <= ? THEN 2 WHEN v <= ? THEN 3 WHEN v <= ? THEN 4 ELSE 5 END AS b, v AS x FROM (SELECT CAST(`amount` AS FLOAT64) AS v FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND RAND() < 0.5) s) h GROUP BY b;
+SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v < ? THEN 0 WHEN v <= ? THEN 1 WHEN v <= ? THEN 2 WHEN v <= ? THEN 3 WHEN v <= ? THEN 4 ELSE 5 END AS b, v AS x FROM (SELECT CAST(`amount` AS FLOAT64) AS v FROM `shop`.`orders` WHERE `created_at` >= TIMESTAMP(?) AND `created_at` <= TIMESTAMP(?) AND RAND() < 0.5) s) h GROUP BY b;
 
 -- drift numeric, window, sampled: current histogram
 -- params: 0, 25, 50, 75, 100, '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
-SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v < ? THEN 0 WHEN v <= ? THEN 1 WHEN v <= ? THEN 2 WHEN v <= ? THEN 3 WHEN v <= ? THEN 4 ELSE 5 END AS b, v AS x FROM (SELECT CAST(`amount` AS FLOAT64) AS v FROM `shop`.`orders` WHERE `created_at` >= ? AND `created_at` <= ? AND RAND() < 0.002) s) h GROUP BY b;
+SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v < ? THEN 0 WHEN v <= ? THEN 1 WHEN v <= ? THEN 2 WHEN v <= ? THEN 3 WHEN v <= ? THEN 4 ELSE 5 END AS b, v AS x FROM (SELECT CAST(`amount` AS FLOAT64) AS v FROM `shop`.`orders` WHERE `created_at` >= TIMESTAMP(?) AND `created_at` <= TIMESTAMP(?) AND RAND() < 0.002) s) h GROUP BY b;
 
 -- drift numeric, whole table, not sampled: current: row count
 -- params: none
@@ -157,7 +157,7 @@ SELECT max(`co"l\x60u]m n`) FROM `we"ird.ta\x60\x60ble]`;
 
 -- hostile identifiers: freshness: newest at or before now
 -- params: '2026-11-26T10:00:00Z'
-SELECT max(`co"l\x60u]m n`) FROM `we"ird.ta\x60\x60ble]` WHERE `co"l\x60u]m n` <= ?;
+SELECT max(`co"l\x60u]m n`) FROM `we"ird.ta\x60\x60ble]` WHERE `co"l\x60u]m n` <= TIMESTAMP(?);
 
 -- hostile identifiers: volume window: window: newest timestamp (its format)
 -- params: none
@@ -165,7 +165,7 @@ SELECT max(`co"l\x60u]m n`) FROM `we"ird.ta\x60\x60ble]`;
 
 -- hostile identifiers: volume window: count in the window
 -- params: '2026-11-26T09:00:00Z', '2026-11-26T10:00:00Z'
-SELECT count(*) FROM `we"ird.ta\x60\x60ble]` WHERE `co"l\x60u]m n` >= ? AND `co"l\x60u]m n` <= ?;
+SELECT count(*) FROM `we"ird.ta\x60\x60ble]` WHERE `co"l\x60u]m n` >= TIMESTAMP(?) AND `co"l\x60u]m n` <= TIMESTAMP(?);
 
 -- hostile identifiers: schema: columns from the catalog
 -- params: 'we"ird.ta``ble]'

@@ -9,7 +9,7 @@ SELECT max("created_at") FROM "shop"."orders";
 
 -- freshness: newest at or before now
 -- params: '2026-11-26T10:00:00Z'
-SELECT max("created_at") FROM "shop"."orders" WHERE "created_at" <= ?;
+SELECT max("created_at") FROM "shop"."orders" WHERE "created_at" <= CAST(? AS TIMESTAMP(6) WITH TIME ZONE);
 
 -- freshness with filter: newest
 -- params: none
@@ -17,7 +17,7 @@ SELECT max("created_at") FROM "shop"."orders" WHERE (status <> 'test');
 
 -- freshness with filter: newest at or before now
 -- params: '2026-11-26T10:00:00Z'
-SELECT max("created_at") FROM "shop"."orders" WHERE "created_at" <= ? AND (status <> 'test');
+SELECT max("created_at") FROM "shop"."orders" WHERE "created_at" <= CAST(? AS TIMESTAMP(6) WITH TIME ZONE) AND (status <> 'test');
 
 -- volume count: count
 -- params: none
@@ -29,11 +29,11 @@ SELECT max("created_at") FROM "shop"."orders";
 
 -- volume window, filter, anomaly backfill: count in the window
 -- params: '2026-11-26T09:00:00Z', '2026-11-26T10:00:00Z'
-SELECT count(*) FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND (status <> 'test');
+SELECT count(*) FROM "shop"."orders" WHERE "created_at" >= CAST(? AS TIMESTAMP(6) WITH TIME ZONE) AND "created_at" <= CAST(? AS TIMESTAMP(6) WITH TIME ZONE) AND (status <> 'test');
 
 -- volume window, filter, anomaly backfill: anomaly backfill: counts per bucket
 -- params: 1794474000, 300, '2026-11-12T09:00:00Z', '2026-11-26T10:00:00Z'
-SELECT b, count(*) FROM (SELECT CAST(FLOOR((to_unixtime("created_at") - CAST(? AS DOUBLE)) / CAST(? AS DOUBLE)) AS BIGINT) AS b FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND (status <> 'test')) w GROUP BY b;
+SELECT b, count(*) FROM (SELECT CAST(FLOOR((to_unixtime("created_at") - CAST(? AS DOUBLE)) / CAST(? AS DOUBLE)) AS BIGINT) AS b FROM "shop"."orders" WHERE "created_at" >= CAST(? AS TIMESTAMP(6) WITH TIME ZONE) AND "created_at" <= CAST(? AS TIMESTAMP(6) WITH TIME ZONE) AND (status <> 'test')) w GROUP BY b;
 
 -- volume estimate: none (method estimate is not available on trino)
 
@@ -43,15 +43,15 @@ SELECT max("created_at") FROM "shop"."orders";
 
 -- values accepted, unique, window, filter: counts
 -- params: 'paid', 'shipped', '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
-SELECT count(*), sum(CASE WHEN "status" IS NULL THEN 1 ELSE 0 END), sum(CASE WHEN "status" IS NOT NULL AND "status" NOT IN (?, ?) THEN 1 ELSE 0 END), 0, count("status") - count(DISTINCT "status") FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND (region = 'eu');
+SELECT count(*), sum(CASE WHEN "status" IS NULL THEN 1 ELSE 0 END), sum(CASE WHEN "status" IS NOT NULL AND "status" NOT IN (?, ?) THEN 1 ELSE 0 END), 0, count("status") - count(DISTINCT "status") FROM "shop"."orders" WHERE "created_at" >= CAST(? AS TIMESTAMP(6) WITH TIME ZONE) AND "created_at" <= CAST(? AS TIMESTAMP(6) WITH TIME ZONE) AND (region = 'eu');
 
 -- values accepted, unique, window, filter: samples of violations
 -- params: '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z', 'paid', 'shipped'
-SELECT DISTINCT "status" FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND (region = 'eu') AND ("status" IS NOT NULL AND "status" NOT IN (?, ?)) ORDER BY 1 LIMIT 5;
+SELECT DISTINCT "status" FROM "shop"."orders" WHERE "created_at" >= CAST(? AS TIMESTAMP(6) WITH TIME ZONE) AND "created_at" <= CAST(? AS TIMESTAMP(6) WITH TIME ZONE) AND (region = 'eu') AND ("status" IS NOT NULL AND "status" NOT IN (?, ?)) ORDER BY 1 LIMIT 5;
 
 -- values accepted, unique, window, filter: duplicate values
 -- params: '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
-SELECT "status" FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND (region = 'eu') AND "status" IS NOT NULL GROUP BY "status" HAVING count(*) > 1 ORDER BY count(*) DESC, 1 LIMIT 5;
+SELECT "status" FROM "shop"."orders" WHERE "created_at" >= CAST(? AS TIMESTAMP(6) WITH TIME ZONE) AND "created_at" <= CAST(? AS TIMESTAMP(6) WITH TIME ZONE) AND (region = 'eu') AND "status" IS NOT NULL GROUP BY "status" HAVING count(*) > 1 ORDER BY count(*) DESC, 1 LIMIT 5;
 
 -- values range: counts
 -- params: 0, 1000
@@ -83,23 +83,23 @@ SELECT max("created_at") FROM "shop"."orders";
 
 -- drift numeric, window, sampled: current: row count
 -- params: '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
-SELECT count(*) FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ?;
+SELECT count(*) FROM "shop"."orders" WHERE "created_at" >= CAST(? AS TIMESTAMP(6) WITH TIME ZONE) AND "created_at" <= CAST(? AS TIMESTAMP(6) WITH TIME ZONE);
 
 -- drift numeric, window, sampled: baseline: row count
 -- params: '2026-11-12T10:00:00Z', '2026-11-19T10:00:00Z'
-SELECT count(*) FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ?;
+SELECT count(*) FROM "shop"."orders" WHERE "created_at" >= CAST(? AS TIMESTAMP(6) WITH TIME ZONE) AND "created_at" <= CAST(? AS TIMESTAMP(6) WITH TIME ZONE);
 
 -- drift numeric, window, sampled: baseline: count, min, max, mean, spread, quantiles
 -- params: '2026-11-12T10:00:00Z', '2026-11-19T10:00:00Z'
-SELECT count(v), min(v), max(v), avg(v), stddev_pop(v), approx_percentile(v, ARRAY[0.25, 0.5, 0.75]) FROM (SELECT CAST("amount" AS DOUBLE) AS v FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND random() < 0.5) s;
+SELECT count(v), min(v), max(v), avg(v), stddev_pop(v), approx_percentile(v, ARRAY[0.25, 0.5, 0.75]) FROM (SELECT CAST("amount" AS DOUBLE) AS v FROM "shop"."orders" WHERE "created_at" >= CAST(? AS TIMESTAMP(6) WITH TIME ZONE) AND "created_at" <= CAST(? AS TIMESTAMP(6) WITH TIME ZONE) AND random() < 0.5) s;
 
 -- drift numeric, window, sampled: baseline histogram
 -- params: 0, 25, 50, 75, 100, '2026-11-12T10:00:00Z', '2026-11-19T10:00:00Z'
-SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v < ? THEN 0 WHEN v <= ? THEN 1 WHEN v <= ? THEN 2 WHEN v <= ? THEN 3 WHEN v <= ? THEN 4 ELSE 5 END AS b, v AS x FROM (SELECT CAST("amount" AS DOUBLE) AS v FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND random() < 0.5) s) h GROUP BY b;
+SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v < ? THEN 0 WHEN v <= ? THEN 1 WHEN v <= ? THEN 2 WHEN v <= ? THEN 3 WHEN v <= ? THEN 4 ELSE 5 END AS b, v AS x FROM (SELECT CAST("amount" AS DOUBLE) AS v FROM "shop"."orders" WHERE "created_at" >= CAST(? AS TIMESTAMP(6) WITH TIME ZONE) AND "created_at" <= CAST(? AS TIMESTAMP(6) WITH TIME ZONE) AND random() < 0.5) s) h GROUP BY b;
 
 -- drift numeric, window, sampled: current histogram
 -- params: 0, 25, 50, 75, 100, '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
-SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v < ? THEN 0 WHEN v <= ? THEN 1 WHEN v <= ? THEN 2 WHEN v <= ? THEN 3 WHEN v <= ? THEN 4 ELSE 5 END AS b, v AS x FROM (SELECT CAST("amount" AS DOUBLE) AS v FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND random() < 0.002) s) h GROUP BY b;
+SELECT b, count(*), min(x), max(x), avg(x) FROM (SELECT CASE WHEN v IS NULL THEN -1 WHEN v < ? THEN 0 WHEN v <= ? THEN 1 WHEN v <= ? THEN 2 WHEN v <= ? THEN 3 WHEN v <= ? THEN 4 ELSE 5 END AS b, v AS x FROM (SELECT CAST("amount" AS DOUBLE) AS v FROM "shop"."orders" WHERE "created_at" >= CAST(? AS TIMESTAMP(6) WITH TIME ZONE) AND "created_at" <= CAST(? AS TIMESTAMP(6) WITH TIME ZONE) AND random() < 0.002) s) h GROUP BY b;
 
 -- drift numeric, whole table, not sampled: current: row count
 -- params: none
@@ -155,7 +155,7 @@ SELECT max("co""l`u]m n") FROM "we""ird.ta``ble]";
 
 -- hostile identifiers: freshness: newest at or before now
 -- params: '2026-11-26T10:00:00Z'
-SELECT max("co""l`u]m n") FROM "we""ird.ta``ble]" WHERE "co""l`u]m n" <= ?;
+SELECT max("co""l`u]m n") FROM "we""ird.ta``ble]" WHERE "co""l`u]m n" <= CAST(? AS TIMESTAMP(6) WITH TIME ZONE);
 
 -- hostile identifiers: volume window: window: newest timestamp (its format)
 -- params: none
@@ -163,7 +163,7 @@ SELECT max("co""l`u]m n") FROM "we""ird.ta``ble]";
 
 -- hostile identifiers: volume window: count in the window
 -- params: '2026-11-26T09:00:00Z', '2026-11-26T10:00:00Z'
-SELECT count(*) FROM "we""ird.ta``ble]" WHERE "co""l`u]m n" >= ? AND "co""l`u]m n" <= ?;
+SELECT count(*) FROM "we""ird.ta``ble]" WHERE "co""l`u]m n" >= CAST(? AS TIMESTAMP(6) WITH TIME ZONE) AND "co""l`u]m n" <= CAST(? AS TIMESTAMP(6) WITH TIME ZONE);
 
 -- hostile identifiers: schema: columns from the catalog
 -- params: '', 'we"ird.ta``ble]'
