@@ -201,21 +201,26 @@ TEST_CASE("schema probes check the contract and report changes since the last sn
   }
 }
 
-TEST_CASE("postgres schema: type changes are classified", "[schema][postgres][odbc]") {
-  const std::string kind = GENERATE("postgres", "odbc-postgres");
+TEST_CASE("schema: type changes are classified, on PostgreSQL and MariaDB",
+          "[schema][postgres][odbc]") {
+  const std::string kind = GENERATE("postgres", "odbc-postgres", "odbc-mariadb");
   INFO(kind);
+  const bool maria = kind == "odbc-mariadb";
   auto db = makeDb(kind);
   TempDir state_dir;
   auto store = std::move(SqliteStateStore::open((state_dir / "state.db").string())).value();
-  db->exec("CREATE TABLE t (id integer, code varchar(10), amount real, flag boolean)");
+  // MariaDB's REAL is a DOUBLE; its 4-byte float is FLOAT.
+  db->exec(std::string("CREATE TABLE t (id integer, code varchar(10), amount ") +
+           (maria ? "float" : "real") + ", flag boolean)");
   Runner r(*db,
            "  - {name: s, type: schema, source: db, table: " + db->table("t") +
                ", columns: {id: integer, code: varchar, amount: real, flag: bool}}\n",
            store.get());
   REQUIRE(r.run(0).status == ProbeStatus::Pass);
-  db->exec(
-      "ALTER TABLE t ALTER COLUMN id TYPE bigint, ALTER COLUMN code TYPE varchar(20), "
-      "ALTER COLUMN flag TYPE text, ALTER COLUMN amount SET NOT NULL");
+  db->exec(maria ? "ALTER TABLE t MODIFY id bigint, MODIFY code varchar(20), MODIFY flag text, "
+                   "MODIFY amount float NOT NULL"
+                 : "ALTER TABLE t ALTER COLUMN id TYPE bigint, ALTER COLUMN code TYPE varchar(20), "
+                   "ALTER COLUMN flag TYPE text, ALTER COLUMN amount SET NOT NULL");
   auto res = r.run(0);
   INFO(res.message);
   CHECK(res.status == ProbeStatus::Fail);
