@@ -158,6 +158,13 @@ std::string Dialect::qualified(std::string_view dotted) const {
 
 TableRef Dialect::tableRef(std::string_view dotted) const {
   auto parts = splitDotted(dotted);
+  if (id_ == D::Databricks) {
+    // Unity Catalog stores catalog, schema and table names in lower case (its
+    // catalog views compare them as stored); column names keep their case.
+    for (auto& p : parts)
+      if (p.empty() || p.front() != '"')
+        for (auto& c : p) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
   TableRef t;
   t.table = storedName(parts.back());
   if (parts.size() >= 2) t.schema = storedName(parts[parts.size() - 2]);

@@ -1,5 +1,6 @@
 // The catalog queries (columns, row estimates), type names and session set-up
 // of each dialect (dialect.hpp).
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <map>
@@ -79,7 +80,7 @@ CatalogQuery Dialect::columns(const TableRef& t, const Placeholder& ph) const {
               {t.table}};
     }
     case D::ClickHouse:
-      return {"SELECT name, type, CASE WHEN startsWith(type, 'Nullable(') THEN 0 ELSE 1 END "
+      return {"SELECT name, type, CASE WHEN position(type, 'Nullable(') > 0 THEN 0 ELSE 1 END "
               "FROM system.columns WHERE database = COALESCE(NULLIF(" +
                   ph(1) + ", ''), currentDatabase()) AND table = " + ph(2) + " ORDER BY position",
               {t.schema, t.table}};
@@ -202,7 +203,13 @@ const std::map<std::string, std::string>& aliasesOf(D id) {
         {"float", "real"},
         {"longtext", "text"},
         {"mediumtext", "text"},
-        {"tinytext", "text"}}},
+        {"tinytext", "text"},
+        {"binary", "bytea"},
+        {"varbinary", "bytea"},
+        {"tinyblob", "bytea"},
+        {"blob", "bytea"},
+        {"mediumblob", "bytea"},
+        {"longblob", "bytea"}}},
       {D::SqlServer,
        {{"nvarchar", "character varying"},
         {"nchar", "character"},
@@ -262,19 +269,40 @@ const std::map<std::string, std::string>& aliasesOf(D id) {
 
 std::string Dialect::canonicalType(std::string_view raw) const {
   std::string t = lower(raw);
-  if (id_ == D::ClickHouse) t = unwrap(unwrap(t, "nullable("), "lowcardinality(");
+  if (id_ == D::ClickHouse) {  // LowCardinality(Nullable(String)), Nullable(...): any order
+    for (std::string before; before != t;) {
+      before = t;
+      t = unwrap(unwrap(t, "lowcardinality("), "nullable(");
+    }
+  }
   std::string base = t.substr(0, t.find('('));
   std::string mod = t.find('(') == std::string::npos ? "" : t.substr(t.find('('));
   if (id_ == D::Mysql) {
     if (base == "tinyint" && mod == "(1)") return "boolean";
-    // Display widths of integer types ("int(11)") are not part of the type.
-    if (base.find("int") != std::string::npos) mod.clear();
+    // Display widths of integer types ("int(11)") and binary lengths are not
+    // part of the type datawatch compares.
+    if (base.find("int") != std::string::npos || base.find("binary") != std::string::npos ||
+        base.find("blob") != std::string::npos)
+      mod.clear();
   }
   if (id_ == D::ClickHouse && (base == "datetime" || base == "datetime64")) mod.clear();
   if (id_ == D::SqlServer && mod == "(-1)") return base == "varbinary" ? "bytea" : "text";  // MAX
-  if (id_ == D::Snowflake && (base == "text" || base == "varchar") &&
-      (mod.empty() || mod == "(16777216)"))
-    return "text";  // Snowflake's default (maximum) length
+  if (id_ == D::Snowflake) {
+    // Its catalog reports every string type as TEXT and every exact number as
+    // NUMBER (precision in other columns): declarations compare on that footing.
+    static const std::vector<std::string> kText{"text",   "varchar", "char",    "character",
+                                                "string", "nchar",   "nvarchar", "character varying"};
+    static const std::vector<std::string> kNumber{"number",  "numeric", "decimal", "int",
+                                                  "integer", "bigint",  "smallint", "tinyint",
+                                                  "byteint"};
+    if (std::find(kText.begin(), kText.end(), base) != kText.end()) return "text";
+    if (std::find(kNumber.begin(), kNumber.end(), base) != kNumber.end()) return "numeric";
+  }
+  if (id_ == D::BigQuery) {  // INT64 and its aliases
+    static const std::vector<std::string> kInt{"int",     "integer", "smallint",
+                                               "tinyint", "byteint", "bigint"};
+    if (std::find(kInt.begin(), kInt.end(), base) != kInt.end()) return "bigint";
+  }
   const auto& aliases = aliasesOf(id_);
   if (auto it = aliases.find(base); it != aliases.end()) base = it->second;
   return datawatch::canonicalType(base + mod);

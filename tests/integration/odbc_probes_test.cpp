@@ -293,13 +293,13 @@ TEST_CASE("MariaDB column types compare with the PostgreSQL names a contract dec
       "dt datetime(6), ts timestamp NULL, day date, bin varbinary(8), bl blob)");
   // What a contract for the same table on PostgreSQL declares, in PostgreSQL's full names
   // (a short name is read in the source's dialect: on MySQL `timestamp` is its TIMESTAMP).
-  // Binary types keep MySQL's names: the mysql dialect has no bytea alias for them.
+  // Binary types (varbinary, blob) are bytea, as on PostgreSQL.
   Runner h(db, probe("name: s, type: schema, source: db, table: " + db.table("t") +
                      ", columns: {i: integer, b: bigint, s: smallint, ti: smallint, "
                      "n: 'numeric(10,2)', d: double precision, r: real, f: boolean, "
                      "v: 'character varying(10)', c: 'character(3)', tx: text, lt: text, "
                      "dt: timestamp without time zone, ts: timestamp with time zone, "
-                     "day: date, bin: 'varbinary(8)', bl: blob}"));
+                     "day: date, bin: bytea, bl: bytea}"));
   auto r = h.run();
   INFO(r.message << " " << r.details.dump());
   CHECK(r.status == ProbeStatus::Pass);

@@ -65,11 +65,11 @@ SELECT DISTINCT `amount` FROM `shop`.`orders` WHERE ((`amount` < ? OR `amount` >
 
 -- schema: columns from the catalog
 -- params: 'shop', 'orders'
-SELECT name, type, CASE WHEN startsWith(type, 'Nullable(') THEN 0 ELSE 1 END FROM system.columns WHERE database = COALESCE(NULLIF(?, ''), currentDatabase()) AND table = ? ORDER BY position;
+SELECT name, type, CASE WHEN position(type, 'Nullable(') > 0 THEN 0 ELSE 1 END FROM system.columns WHERE database = COALESCE(NULLIF(?, ''), currentDatabase()) AND table = ? ORDER BY position;
 
 -- schema, no schema named: columns from the catalog
 -- params: '', 'orders'
-SELECT name, type, CASE WHEN startsWith(type, 'Nullable(') THEN 0 ELSE 1 END FROM system.columns WHERE database = COALESCE(NULLIF(?, ''), currentDatabase()) AND table = ? ORDER BY position;
+SELECT name, type, CASE WHEN position(type, 'Nullable(') > 0 THEN 0 ELSE 1 END FROM system.columns WHERE database = COALESCE(NULLIF(?, ''), currentDatabase()) AND table = ? ORDER BY position;
 
 -- sql (user query, passed through): user query
 -- params: none
@@ -169,5 +169,5 @@ SELECT count(*) FROM `we"ird.ta````ble]` WHERE `co"l``u]m n` >= ? AND `co"l``u]m
 
 -- hostile identifiers: schema: columns from the catalog
 -- params: '', 'we"ird.ta``ble]'
-SELECT name, type, CASE WHEN startsWith(type, 'Nullable(') THEN 0 ELSE 1 END FROM system.columns WHERE database = COALESCE(NULLIF(?, ''), currentDatabase()) AND table = ? ORDER BY position;
+SELECT name, type, CASE WHEN position(type, 'Nullable(') > 0 THEN 0 ELSE 1 END FROM system.columns WHERE database = COALESCE(NULLIF(?, ''), currentDatabase()) AND table = ? ORDER BY position;
 
