@@ -328,10 +328,11 @@ void Agent::report(const LifecycleStep& step) {
                  a.summary);
     }
   }
+  // Drafts first: the resolve notification queued with them links the draft.
+  draftPostmortems(step.resolved_incidents);
   if (step.queued > 0) {
     if (auto l = leading()) l->dispatcher->wake();
   }
-  draftPostmortems(step.resolved_incidents);
 }
 
 void Agent::draftPostmortems(const std::vector<std::string>& ids) {

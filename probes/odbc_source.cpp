@@ -114,7 +114,9 @@ enum class Failure {
 Failure classify(const odbc::Diagnostic& d) {
   const std::string& st = d.sqlstate;
   const std::string& m = d.message;
-  if (startsWith(st, "08")) return Failure::Connection;
+  // 08xxx; 57P01-57P03: PostgreSQL ended the session (terminated, shutting down).
+  if (startsWith(st, "08") || st == "57P01" || st == "57P02" || st == "57P03")
+    return Failure::Connection;
   if (st == "HYT00" || st == "HYT01" || st == "57014" || st == "HY008" || st == "70100" ||
       containsNoCase(m, "interrupted"))
     return Failure::Timeout;
@@ -417,35 +419,22 @@ Result<QueryResult> OdbcSource::query(const std::string& sql, const std::vector<
     deadline = limits.deadline;
   }
   std::unique_ptr<OdbcConnection> conn = takeIdle();
+  const bool pooled = conn != nullptr;
   if (!conn) {
     auto c = connect();
     if (!c) return c.status();
     conn = std::move(c).value();
   }
-  Attempt attempt{R::Error("query not run"), false};
   QueryWatcher::Reason fired = QueryWatcher::Reason::None;
-  {  // the statement handle is freed before the connection can go back to the pool
-    auto stmt = OdbcStmt::allocate(conn->dbc);
-    if (!stmt) return R::Error("query failed: " + redactor_.redact(stmt.error()));
-    SQLSetStmtAttr(stmt->get(), SQL_ATTR_QUERY_TIMEOUT,
-                   reinterpret_cast<SQLPOINTER>(ceilSeconds(
-                       std::chrono::duration_cast<Duration>(deadline - clock_.monotonic()))),
-                   0);
-    // From the watcher thread, SQLCancel on this statement (or KILL QUERY) at
-    // the deadline or on stop.
-    SQLHSTMT h = stmt->get();
-    const int64_t kill_id = conn->kill_id;
-    auto watch = watcher_.watch(
-        [this, h, kill_id] {
-          if (kill_id > 0)
-            killQuery(kill_id);
-          else
-            SQLCancel(h);
-        },
-        deadline, limits.cancelled);
-    attempt = execute(*conn, *stmt, *rewritten, params);
-    fired = watch.finish();  // no cancel can reach the statement after this
-    SQLFreeStmt(stmt->get(), SQL_CLOSE);
+  Attempt attempt = runOnce(*conn, *rewritten, params, deadline, limits, fired);
+  if (pooled && fired == QueryWatcher::Reason::None && attempt.lost_connection) {
+    // The server closed the pooled connection while it was idle (wait_timeout,
+    // a restart, an idle-session limit): the statement only reads, so it runs
+    // once more on a new connection instead of failing the probe.
+    auto c = connect();
+    if (!c) return c.status();
+    conn = std::move(c).value();
+    attempt = runOnce(*conn, *rewritten, params, deadline, limits, fired);
   }
   if (fired != QueryWatcher::Reason::None) {
     // A cancel request may land on a later statement: never pool this connection.
@@ -462,6 +451,38 @@ Result<QueryResult> OdbcSource::query(const std::string& sql, const std::vector<
   return std::move(attempt.result);
 }
 
+OdbcSource::Attempt OdbcSource::runOnce(OdbcConnection& conn, const Rewritten& sql,
+                                        const std::vector<SqlValue>& params, MonoTime deadline,
+                                        const QueryLimits& limits, QueryWatcher::Reason& fired) {
+  using R = Result<QueryResult>;
+  Attempt attempt{R::Error("query not run"), false};
+  fired = QueryWatcher::Reason::None;
+  {  // the statement handle is freed before the connection can go back to the pool
+    auto stmt = OdbcStmt::allocate(conn.dbc);
+    if (!stmt) return {R::Error("query failed: " + redactor_.redact(stmt.error())), false};
+    SQLSetStmtAttr(stmt->get(), SQL_ATTR_QUERY_TIMEOUT,
+                   reinterpret_cast<SQLPOINTER>(ceilSeconds(
+                       std::chrono::duration_cast<Duration>(deadline - clock_.monotonic()))),
+                   0);
+    // From the watcher thread, SQLCancel on this statement (or KILL QUERY) at
+    // the deadline or on stop.
+    SQLHSTMT h = stmt->get();
+    const int64_t kill_id = conn.kill_id;
+    auto watch = watcher_.watch(
+        [this, h, kill_id] {
+          if (kill_id > 0)
+            killQuery(kill_id);
+          else
+            SQLCancel(h);
+        },
+        deadline, limits.cancelled);
+    attempt = execute(conn, *stmt, sql, params);
+    fired = watch.finish();  // no cancel can reach the statement after this
+    SQLFreeStmt(stmt->get(), SQL_CLOSE);
+  }
+  return attempt;
+}
+
 OdbcSource::Attempt OdbcSource::failure(const OdbcStmt& stmt) const {
   using R = Result<QueryResult>;
   const auto diags = stmt.diagnostics();
@@ -469,7 +490,8 @@ OdbcSource::Attempt OdbcSource::failure(const OdbcStmt& stmt) const {
   const std::string detail = redactor_.redact(
       (d.sqlstate.empty() ? "" : "SQLSTATE " + d.sqlstate + ": ") + firstLine(d.message));
   switch (classify(d)) {
-    case Failure::Connection: return {R::Error("lost the connection (ODBC): " + detail), false};
+    case Failure::Connection:
+      return {R::Error("lost the connection (ODBC): " + detail), false, true};
     case Failure::Timeout:
       return {R::Error("query timed out (statement timeout) and was cancelled: " + detail), false};
     case Failure::ReadOnly:

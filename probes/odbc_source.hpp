@@ -86,7 +86,7 @@ class OdbcSource final : public SqlSource {
   Result<QueryResult> query(const std::string& sql, const std::vector<SqlValue>& params,
                             const QueryLimits& limits) override;
   const Dialect& dialect() const override { return dialect_; }
-  std::string placeholder(int n) const override { return "$" + std::to_string(n); }
+  std::string placeholder(int n) const override { return numberedMarker('$', n); }
 
   // "$n" markers -> "?", with the parameter order they imply (1-based indexes
   // into the caller's params, one per "?" in textual order). Skipped: '...'
@@ -117,7 +117,11 @@ class OdbcSource final : public SqlSource {
   struct Attempt {
     Result<QueryResult> result;
     bool reusable;
+    bool lost_connection = false;  // SQLSTATE 08xxx: the connection was gone
   };
+  // One run of `sql` on `conn` under the watcher; `fired` says whether it was cancelled.
+  Attempt runOnce(OdbcConnection& conn, const Rewritten& sql, const std::vector<SqlValue>& params,
+                  MonoTime deadline, const QueryLimits& limits, QueryWatcher::Reason& fired);
   Result<std::unique_ptr<OdbcConnection>> connect() EXCLUDES(mu_);
   // The dialect's session setup; with `reset`, its session reset first (after user SQL).
   Status setUpSession(OdbcConnection& conn, bool reset = false) const;

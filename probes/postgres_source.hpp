@@ -47,7 +47,7 @@ class PostgresSource final : public SqlSource {
   Result<QueryResult> query(const std::string& sql, const std::vector<SqlValue>& params,
                             const QueryLimits& limits) override;
   const Dialect& dialect() const override { return dialect_; }
-  std::string placeholder(int n) const override { return "$" + std::to_string(n); }
+  std::string placeholder(int n) const override { return numberedMarker('$', n); }
 
   // The DSN with application_name and connect_timeout added (for tests).
   static std::string effectiveDsn(const std::string& dsn);

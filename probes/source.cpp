@@ -5,6 +5,12 @@
 
 namespace datawatch {
 
+std::string numberedMarker(char prefix, int n) {
+  std::string s = std::to_string(n);
+  s.insert(s.begin(), prefix);
+  return s;
+}
+
 std::string quoteIdentifier(std::string_view name) {
   std::string out = "\"";
   for (char c : name) {

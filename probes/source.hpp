@@ -79,6 +79,10 @@ class SqlSource : public Source {
   }
 };
 
+// "$3", "?3": a numbered parameter marker (out of line: GCC 12's -O2 reports a
+// false -Wstringop-overflow for "$" + std::to_string(n) inlined into callers).
+std::string numberedMarker(char prefix, int n);
+
 // Quotes one identifier in standard SQL: foo -> "foo", a"b -> "a""b" (PostgreSQL,
 // SQLite; the state stores use it). Probes quote through their source's Dialect.
 std::string quoteIdentifier(std::string_view name);

@@ -29,7 +29,7 @@ class SqliteSource final : public SqlSource {
   Result<QueryResult> query(const std::string& sql, const std::vector<SqlValue>& params,
                             const QueryLimits& limits) override;
   const Dialect& dialect() const override { return dialectFor(DialectId::Sqlite); }
-  std::string placeholder(int n) const override { return "?" + std::to_string(n); }
+  std::string placeholder(int n) const override { return numberedMarker('?', n); }
 
  private:
   Result<SqliteConnection> open();

@@ -246,6 +246,14 @@ notifiers:
   REQUIRE(oneResolvedIncident(http, incidents, 20s));
   const std::string id = incidents[0]["id"];
   CHECK(id == incident_id);
+  // The draft is written right after the incident is stored resolved (which the
+  // API shows at once): wait for it, within the agent's next step.
+  CHECK(eventually(
+      [&] {
+        return std::filesystem::exists(dir / "pm" / (id + ".md")) &&
+               std::filesystem::exists(dir / "pm" / (id + ".svg"));
+      },
+      20s));
   CHECK(std::filesystem::exists(pm_link));
   CHECK(incidents[0]["subject"] == "orders-fresh");
   CHECK(std::filesystem::exists(dir / "pm" / (id + ".md")));

@@ -349,3 +349,26 @@ TEST_CASE("ODBC source connects by a data source name from odbc.ini", "[odbc][li
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.error(), Catch::Contains("IM002") && Catch::Contains("Data source name not found"));
 }
+
+TEST_CASE("ODBC source retries once when the server closed its pooled connection",
+          "[odbc][live]") {
+  // The server ends the idle pooled session (wait_timeout, a restart, an idle
+  // limit): the next probe runs on a new connection instead of failing.
+  for (const char* kind : {"postgres", "mariadb"}) {
+    DYNAMIC_SECTION(kind) {
+      auto db = makeOdbcDb(kind);
+      createFixture(*db);
+      SystemClock clock;
+      auto src = sourceFor(*db, clock);  // one pooled connection
+      const std::string id_sql = std::string(kind) == "postgres"
+                                     ? "SELECT CAST(pg_backend_pid() AS bigint)"
+                                     : "SELECT CAST(CONNECTION_ID() AS SIGNED)";
+      const int64_t first = countRows(*src, id_sql);
+      db->exec(std::string(kind) == "postgres"
+                   ? "SELECT pg_terminate_backend(" + std::to_string(first) + ")"
+                   : "KILL CONNECTION " + std::to_string(first));
+      CHECK(countRows(*src, "SELECT count(*) FROM t") == 2);
+      CHECK(countRows(*src, id_sql) != first);
+    }
+  }
+}

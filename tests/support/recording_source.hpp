@@ -51,7 +51,7 @@ class RecordingSource final : public SqlSource {
   const std::string& name() const override { return name_; }
   config::SourceType type() const override { return config::SourceType::Odbc; }
   const Dialect& dialect() const override { return dialect_; }
-  std::string placeholder(int n) const override { return "$" + std::to_string(n); }
+  std::string placeholder(int n) const override { return numberedMarker('$', n); }
 
   Result<QueryResult> query(const std::string& sql, const std::vector<SqlValue>& params,
                             const QueryLimits&) override {
