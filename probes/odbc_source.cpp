@@ -457,6 +457,12 @@ OdbcSource::Attempt OdbcSource::runOnce(OdbcConnection& conn, const Rewritten& s
   using R = Result<QueryResult>;
   Attempt attempt{R::Error("query not run"), false};
   fired = QueryWatcher::Reason::None;
+  // Stopped while connecting: a cancel sent before the statement starts would be
+  // lost (SQLCancel and KILL QUERY only stop a running statement).
+  if (limits.cancelled && limits.cancelled->load())
+    return {R::Error("query cancelled: the agent is shutting down"), true};
+  if (clock_.monotonic() >= deadline)
+    return {R::Error("query timed out (deadline exceeded while connecting)"), true};
   {  // the statement handle is freed before the connection can go back to the pool
     auto stmt = OdbcStmt::allocate(conn.dbc);
     if (!stmt) return {R::Error("query failed: " + redactor_.redact(stmt.error())), false};
