@@ -4,6 +4,9 @@
 // refused, hostile identifiers, and secrets kept out of every message.
 
 #include <catch2/catch.hpp>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
 
 #include <atomic>
 #include <cstdlib>
@@ -18,6 +21,15 @@ using namespace datawatch::testing;
 using namespace std::chrono_literals;
 
 namespace {
+
+// Allocations made while one is alive are never reported by LeakSanitizer
+// (ASan builds); a no-op elsewhere.
+struct LeakCheckPause {
+#if defined(__SANITIZE_ADDRESS__)
+  LeakCheckPause() { __lsan_disable(); }
+  ~LeakCheckPause() { __lsan_enable(); }
+#endif
+};
 
 const char* const kKinds[] = {"postgres", "mariadb", "sqlite"};
 
@@ -320,6 +332,10 @@ TEST_CASE("ODBC source refuses writes on every path", "[odbc][live][security][re
 }
 
 TEST_CASE("ODBC source connects by a data source name from odbc.ini", "[odbc][live]") {
+  // Connecting by DSN, the driver stack leaks the settings it reads from odbc.ini
+  // (strdup'd in a library unixODBC unloads, so LeakSanitizer sees only
+  // "<unknown module>" and no suppression can name it): not our allocations.
+  [[maybe_unused]] LeakCheckPause third_party_leaks;
   TempDir dir;
   const std::string file = (dir / "w.db").string();
   odbcExec("Driver=SQLite3;Database=" + file, "CREATE TABLE t (id integer)");
