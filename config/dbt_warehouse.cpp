@@ -80,10 +80,11 @@ DbtWarehouse dbtWarehouse(std::string adapter) {
                 true);
   }
   if (adapter == "trino") {
-    auto w = odbc(adapter, "Trino", "trino", "Starburst ODBC Driver",
-                  "Driver=Starburst ODBC Driver;Host=${TRINO_HOST};Port=443;SSL=1;"
-                  "AuthenticationType=LDAP Authentication;UID=${TRINO_USER};PWD={${TRINO_PASSWORD}}",
-                  true);
+    auto w =
+        odbc(adapter, "Trino", "trino", "Starburst ODBC Driver",
+             "Driver=Starburst ODBC Driver;Host=${TRINO_HOST};Port=443;SSL=1;"
+             "AuthenticationType=LDAP Authentication;UID=${TRINO_USER};PWD={${TRINO_PASSWORD}}",
+             true);
     w.fold = DbtWarehouse::Fold::Lower;
     return w;
   }

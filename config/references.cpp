@@ -61,8 +61,8 @@ void checkProbeSource(Ctx& ctx, const Config& c, const ProbeConfig& p, const std
       ctx.error(loc, what + ": source \"" + p.source + "\" is not defined" +
                          didYouMean(p.source, namesOf(c.sources)));
   } else if (!p.table.empty() && !src->isSql()) {
-    ctx.error(loc, what + ": table needs a SQL source (postgres, sqlite or odbc); source \"" + src->name +
-                       "\" is " + toString(src->type));
+    ctx.error(loc, what + ": table needs a SQL source (postgres, sqlite or odbc); source \"" +
+                       src->name + "\" is " + toString(src->type));
   } else if (!p.topic.empty() && src->isSql()) {
     ctx.error(loc, what + ": topic needs a kafka source; source \"" + src->name + "\" is " +
                        toString(src->type));

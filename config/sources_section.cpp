@@ -16,7 +16,6 @@ void checkSourceKeys(MapReader& m, std::vector<std::string_view> own,
   m.checkKeys(own, elsewhere);
 }
 
-
 // Registers every secret attribute value of "K=V;K={V;with;semicolons};...".
 void addOdbcSecrets(Ctx& ctx, const std::string& conn) {
   size_t i = 0;
@@ -61,8 +60,9 @@ OdbcSourceConfig readOdbc(Ctx& ctx, MapReader& m) {
   }
   if (auto v = m.str("dsn")) o.dsn = *v;
   if (m.has("connection") == m.has("dsn")) {  // a value that failed to read is reported already
-    m.ctx().error(m.loc(), "odbc source needs exactly one of connection (an ODBC connection "
-                           "string) and dsn (a data source name from odbc.ini)");
+    m.ctx().error(m.loc(),
+                  "odbc source needs exactly one of connection (an ODBC connection "
+                  "string) and dsn (a data source name from odbc.ini)");
   }
   return o;
 }
@@ -171,9 +171,9 @@ void parseSource(Ctx& ctx, const Entry& e, std::vector<SourceConfig>& out) {
                         " (docs/warehouses.md)");
     return;
   } else {
-    m.error("type",
-            "unknown source type \"" + *type + "\" (expected postgres, sqlite, odbc or kafka)" +
-                didYouMean(*type, {"postgres", "sqlite", "odbc", "kafka"}));
+    m.error("type", "unknown source type \"" + *type +
+                        "\" (expected postgres, sqlite, odbc or kafka)" +
+                        didYouMean(*type, {"postgres", "sqlite", "odbc", "kafka"}));
     return;
   }
   if (s.isSql()) readDialect(m, s);

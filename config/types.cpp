@@ -36,8 +36,8 @@ const char* toString(DialectId d) {
 }
 
 const std::vector<std::string>& dialectNames() {
-  static const std::vector<std::string> kNames{"postgres",  "mysql",      "sqlite",   "sqlserver",
-                                               "snowflake", "bigquery",   "databricks", "redshift",
+  static const std::vector<std::string> kNames{"postgres",  "mysql",     "sqlite",     "sqlserver",
+                                               "snowflake", "bigquery",  "databricks", "redshift",
                                                "trino",     "clickhouse"};
   return kNames;
 }
@@ -48,11 +48,13 @@ std::optional<std::string> dialectLimitation(const ProbeConfig& p, DialectId dia
   if (v.method != VolumeMethod::Estimate) return std::nullopt;
   switch (dialect) {
     case DialectId::Sqlite:
-      return std::string("method estimate needs catalog statistics, which sqlite does not keep "
-                         "(use method: count)");
+      return std::string(
+          "method estimate needs catalog statistics, which sqlite does not keep "
+          "(use method: count)");
     case DialectId::Trino:
-      return std::string("method estimate is not available on trino (its row counts come from "
-                         "SHOW STATS, which connectors fill unevenly); use method: count");
+      return std::string(
+          "method estimate is not available on trino (its row counts come from "
+          "SHOW STATS, which connectors fill unevenly); use method: count");
     default: return std::nullopt;
   }
 }
@@ -62,11 +64,11 @@ std::optional<DialectId> dialectFromString(std::string_view s) {
   for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   // Product names users write for a dialect's databases.
   static const std::map<std::string, DialectId> kAliases{
-      {"mariadb", DialectId::Mysql},       {"postgresql", DialectId::Postgres},
-      {"mssql", DialectId::SqlServer},     {"tsql", DialectId::SqlServer},
-      {"azuresql", DialectId::SqlServer},  {"synapse", DialectId::SqlServer},
-      {"fabric", DialectId::SqlServer},    {"starburst", DialectId::Trino},
-      {"presto", DialectId::Trino},        {"spark", DialectId::Databricks}};
+      {"mariadb", DialectId::Mysql},      {"postgresql", DialectId::Postgres},
+      {"mssql", DialectId::SqlServer},    {"tsql", DialectId::SqlServer},
+      {"azuresql", DialectId::SqlServer}, {"synapse", DialectId::SqlServer},
+      {"fabric", DialectId::SqlServer},   {"starburst", DialectId::Trino},
+      {"presto", DialectId::Trino},       {"spark", DialectId::Databricks}};
   if (auto it = kAliases.find(k); it != kAliases.end()) return it->second;
   for (int i = 0; i <= static_cast<int>(DialectId::ClickHouse); ++i) {
     const auto d = static_cast<DialectId>(i);

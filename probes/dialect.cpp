@@ -60,8 +60,8 @@ std::string quoteWith(std::string_view s, char open, char close, std::string_vie
 
 const Dialect& dialectFor(DialectId id) {
   static const std::array<Dialect, 10> kDialects{
-      Dialect(D::Postgres),  Dialect(D::Mysql),      Dialect(D::Sqlite),   Dialect(D::SqlServer),
-      Dialect(D::Snowflake), Dialect(D::BigQuery),   Dialect(D::Databricks), Dialect(D::Redshift),
+      Dialect(D::Postgres),  Dialect(D::Mysql),     Dialect(D::Sqlite),     Dialect(D::SqlServer),
+      Dialect(D::Snowflake), Dialect(D::BigQuery),  Dialect(D::Databricks), Dialect(D::Redshift),
       Dialect(D::Trino),     Dialect(D::ClickHouse)};
   return kDialects.at(static_cast<size_t>(id));
 }

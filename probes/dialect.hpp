@@ -58,17 +58,18 @@ struct CatalogQuery {
 
 // Where a dialect reads a backslash inside quotes as escaping the next character.
 struct BackslashEscapes {
-  bool strings = false;  // '...' and "..." literals (MySQL, BigQuery, ClickHouse, Databricks, Snowflake)
-  bool names = false;    // `...` names (BigQuery, ClickHouse)
+  bool strings =
+      false;  // '...' and "..." literals (MySQL, BigQuery, ClickHouse, Databricks, Snowflake)
+  bool names = false;  // `...` names (BigQuery, ClickHouse)
 };
 
 // How a dialect computes the quantiles of a column (drift's bin edges).
 struct QuantileSql {
   enum class Shape {
-    Columns,        // one column per fraction, in order
-    Array,          // one column: an array of the fractions' values, in order
-    ArrayWithEnds,  // one array of B+1 values: min, the B-1 quantiles, max
-    OrderStatistics // no function: rank the rows and interpolate (exact)
+    Columns,         // one column per fraction, in order
+    Array,           // one column: an array of the fractions' values, in order
+    ArrayWithEnds,   // one array of B+1 values: min, the B-1 quantiles, max
+    OrderStatistics  // no function: rank the rows and interpolate (exact)
   };
   std::string select;  // the expression(s), "" for OrderStatistics
   Shape shape = Shape::OrderStatistics;

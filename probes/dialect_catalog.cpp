@@ -33,8 +33,8 @@ CatalogQuery standardColumns(const Dialect& d, const TableRef& t, const Placehol
                              const std::string& view = "information_schema.columns") {
   return {"SELECT column_name, " + type_expr +
               ", CASE WHEN is_nullable = 'NO' THEN 1 ELSE 0 END FROM " + catalogPrefix(d, t) +
-              view + " WHERE table_schema = COALESCE(NULLIF(" + ph(1) + ", ''), " +
-              current_schema + ") AND table_name = " + ph(2) + " ORDER BY ordinal_position",
+              view + " WHERE table_schema = COALESCE(NULLIF(" + ph(1) + ", ''), " + current_schema +
+              ") AND table_name = " + ph(2) + " ORDER BY ordinal_position",
           {t.schema, t.table}};
 }
 
@@ -43,19 +43,19 @@ CatalogQuery standardColumns(const Dialect& d, const TableRef& t, const Placehol
 CatalogQuery Dialect::columns(const TableRef& t, const Placeholder& ph) const {
   switch (id_) {
     case D::Postgres:
-      return {"SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull::int "
-              "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
-              "JOIN pg_namespace n ON n.oid = c.relnamespace "
-              "WHERE n.nspname = COALESCE(NULLIF(" +
-                  ph(1) + "::text, ''), current_schema()) AND c.relname = " + ph(2) +
-                  " AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-              {t.schema, t.table}};
+      return {
+          "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull::int "
+          "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+          "JOIN pg_namespace n ON n.oid = c.relnamespace "
+          "WHERE n.nspname = COALESCE(NULLIF(" +
+              ph(1) + "::text, ''), current_schema()) AND c.relname = " + ph(2) +
+              " AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+          {t.schema, t.table}};
     case D::Sqlite:
       return {"SELECT name, type, \"notnull\" FROM pragma_table_info(" + ph(2) +
                   ", COALESCE(NULLIF(" + ph(1) + ", ''), 'main'))",
               {t.schema, t.table}};
-    case D::Mysql:
-      return standardColumns(*this, t, ph, "column_type", "DATABASE()");
+    case D::Mysql: return standardColumns(*this, t, ph, "column_type", "DATABASE()");
     case D::SqlServer:
       return standardColumns(*this, t, ph,
                              "data_type + COALESCE('(' + CAST(character_maximum_length AS "
@@ -73,17 +73,19 @@ CatalogQuery Dialect::columns(const TableRef& t, const Placeholder& ph) const {
       // INFORMATION_SCHEMA is per dataset: [project.]dataset.INFORMATION_SCHEMA.COLUMNS.
       std::string where = t.schema.empty() ? "" : quote(t.schema) + ".";
       if (!t.catalog.empty()) where = quote(t.catalog) + "." + where;
-      return {"SELECT column_name, data_type, CASE WHEN is_nullable = 'NO' THEN 1 ELSE 0 END "
-              "FROM " +
-                  where + "INFORMATION_SCHEMA.COLUMNS WHERE table_name = " + ph(1) +
-                  " ORDER BY ordinal_position",
-              {t.table}};
+      return {
+          "SELECT column_name, data_type, CASE WHEN is_nullable = 'NO' THEN 1 ELSE 0 END "
+          "FROM " +
+              where + "INFORMATION_SCHEMA.COLUMNS WHERE table_name = " + ph(1) +
+              " ORDER BY ordinal_position",
+          {t.table}};
     }
     case D::ClickHouse:
-      return {"SELECT name, type, CASE WHEN position(type, 'Nullable(') > 0 THEN 0 ELSE 1 END "
-              "FROM system.columns WHERE database = COALESCE(NULLIF(" +
-                  ph(1) + ", ''), currentDatabase()) AND table = " + ph(2) + " ORDER BY position",
-              {t.schema, t.table}};
+      return {
+          "SELECT name, type, CASE WHEN position(type, 'Nullable(') > 0 THEN 0 ELSE 1 END "
+          "FROM system.columns WHERE database = COALESCE(NULLIF(" +
+              ph(1) + ", ''), currentDatabase()) AND table = " + ph(2) + " ORDER BY position",
+          {t.schema, t.table}};
   }
   return {};
 }
@@ -108,10 +110,11 @@ std::optional<CatalogQuery> Dialect::rowEstimate(const TableRef& t, const Placeh
               ph(1) + ", ''), current_schema()) AND \"table\" = " + ph(2),
           st};
     case D::Mysql:
-      return CatalogQuery{"SELECT table_rows FROM information_schema.tables WHERE table_schema = "
-                          "COALESCE(NULLIF(" +
-                              ph(1) + ", ''), DATABASE()) AND table_name = " + ph(2),
-                          st};
+      return CatalogQuery{
+          "SELECT table_rows FROM information_schema.tables WHERE table_schema = "
+          "COALESCE(NULLIF(" +
+              ph(1) + ", ''), DATABASE()) AND table_name = " + ph(2),
+          st};
     case D::Snowflake:
       return CatalogQuery{"SELECT row_count FROM " + catalogPrefix(*this, t) +
                               "information_schema.tables WHERE table_schema = COALESCE(NULLIF(" +
@@ -129,8 +132,8 @@ std::optional<CatalogQuery> Dialect::rowEstimate(const TableRef& t, const Placeh
       // __TABLES__ is per dataset (TABLE_STORAGE needs a region qualifier).
       std::string where = t.schema.empty() ? "" : quote(t.schema) + ".";
       if (!t.catalog.empty()) where = quote(t.catalog) + "." + where;
-      return CatalogQuery{
-          "SELECT row_count FROM " + where + "__TABLES__ WHERE table_id = " + ph(1), {t.table}};
+      return CatalogQuery{"SELECT row_count FROM " + where + "__TABLES__ WHERE table_id = " + ph(1),
+                          {t.table}};
     }
     case D::Databricks:
       // "Statistics: <bytes> bytes, <rows> rows" once ANALYZE TABLE has run.
@@ -138,10 +141,11 @@ std::optional<CatalogQuery> Dialect::rowEstimate(const TableRef& t, const Placeh
                               (t.schema.empty() ? "" : quote(t.schema) + ".") + quote(t.table),
                           {}};
     case D::ClickHouse:
-      return CatalogQuery{"SELECT total_rows FROM system.tables WHERE database = "
-                          "COALESCE(NULLIF(" +
-                              ph(1) + ", ''), currentDatabase()) AND name = " + ph(2),
-                          st};
+      return CatalogQuery{
+          "SELECT total_rows FROM system.tables WHERE database = "
+          "COALESCE(NULLIF(" +
+              ph(1) + ", ''), currentDatabase()) AND name = " + ph(2),
+          st};
     case D::Sqlite:
     case D::Trino: return std::nullopt;  // config::dialectLimitation says why
   }
@@ -290,11 +294,11 @@ std::string Dialect::canonicalType(std::string_view raw) const {
   if (id_ == D::Snowflake) {
     // Its catalog reports every string type as TEXT and every exact number as
     // NUMBER (precision in other columns): declarations compare on that footing.
-    static const std::vector<std::string> kText{"text",   "varchar", "char",    "character",
-                                                "string", "nchar",   "nvarchar", "character varying"};
-    static const std::vector<std::string> kNumber{"number",  "numeric", "decimal", "int",
-                                                  "integer", "bigint",  "smallint", "tinyint",
-                                                  "byteint"};
+    static const std::vector<std::string> kText{
+        "text", "varchar", "char", "character", "string", "nchar", "nvarchar", "character varying"};
+    static const std::vector<std::string> kNumber{"number",   "numeric", "decimal",
+                                                  "int",      "integer", "bigint",
+                                                  "smallint", "tinyint", "byteint"};
     if (std::find(kText.begin(), kText.end(), base) != kText.end()) return "text";
     if (std::find(kNumber.begin(), kNumber.end(), base) != kNumber.end()) return "numeric";
   }
@@ -310,8 +314,7 @@ std::string Dialect::canonicalType(std::string_view raw) const {
 
 std::vector<std::string> Dialect::sessionSetup() const {
   switch (id_) {
-    case D::Postgres:
-      return {"SET TimeZone = 'UTC'", "SET default_transaction_read_only = on"};
+    case D::Postgres: return {"SET TimeZone = 'UTC'", "SET default_transaction_read_only = on"};
     case D::Redshift: return {"SET timezone TO 'UTC'"};
     case D::Mysql: return {"SET time_zone = '+00:00'", "SET SESSION TRANSACTION READ ONLY"};
     case D::Sqlite: return {"PRAGMA query_only = 1"};
@@ -327,6 +330,8 @@ std::vector<std::string> Dialect::sessionReset() const {
   return {};
 }
 
-std::string Dialect::ping() const { return "SELECT 1"; }
+std::string Dialect::ping() const {
+  return "SELECT 1";
+}
 
 }  // namespace datawatch

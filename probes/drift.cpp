@@ -23,7 +23,9 @@ constexpr double kMinSampledPages = 50;  // below this, TABLESAMPLE SYSTEM is to
 constexpr size_t kTopMoved = 3;
 constexpr int64_t kNewCategories = 5;
 
-std::string exact(double v) { return exactDecimal(v); }
+std::string exact(double v) {
+  return exactDecimal(v);
+}
 
 std::string percent(double ratio) {
   return formatNumber(std::round(ratio * 1000) / 10) + "%";

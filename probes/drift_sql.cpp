@@ -47,8 +47,12 @@ std::string DriftSql::rowsOf(const DriftScope& s, const std::string& expr) const
   return sql;
 }
 
-std::string DriftSql::numericExpr() const { return d_.castDouble(column_); }
-std::string DriftSql::textExpr() const { return d_.castText(column_); }
+std::string DriftSql::numericExpr() const {
+  return d_.castDouble(column_);
+}
+std::string DriftSql::textExpr() const {
+  return d_.castText(column_);
+}
 
 std::string DriftSql::numericStats(const DriftScope& s, int bins, QuantileSql* shape) const {
   std::vector<double> fractions;
@@ -65,7 +69,8 @@ std::string DriftSql::numericStats(const DriftScope& s, int bins, QuantileSql* s
   // MySQL's RAND(seed) repeats, SQL Server's TABLESAMPLE is REPEATABLE).
   const std::string bs = std::to_string(bins);
   std::string ks;
-  for (int j = 1; j < bins; ++j) ks += (j > 1 ? " UNION ALL SELECT " : "SELECT ") + std::to_string(j);
+  for (int j = 1; j < bins; ++j)
+    ks += (j > 1 ? " UNION ALL SELECT " : "SELECT ") + std::to_string(j);
   const std::string pos = d_.intDiv("(st.n - 1) * k.j", bs);
   return "WITH s" + d_.materialized() + "(" + rowsOf(s, numericExpr()) +
          "), st AS (SELECT count(v) AS n, min(v) AS lo, max(v) AS hi, avg(v) AS a FROM s), "

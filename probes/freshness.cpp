@@ -20,8 +20,9 @@ class SqlFreshnessProbe final : public Probe {
     newest_sql_ = "SELECT max(" + col + ")" + from + (filter.empty() ? "" : " WHERE " + filter);
     // Only when the newest row is in the future (clock skew, preloaded rows): the
     // newest row at or before `now`.
-    not_after_sql_ = "SELECT max(" + col + ")" + from + " WHERE " + col + " <= " +
-                     d.timeBound(src_.placeholder(1)) + (filter.empty() ? "" : " AND " + filter);
+    not_after_sql_ = "SELECT max(" + col + ")" + from + " WHERE " + col +
+                     " <= " + d.timeBound(src_.placeholder(1)) +
+                     (filter.empty() ? "" : " AND " + filter);
   }
 
   const config::ProbeConfig& config() const override { return cfg_; }

@@ -78,7 +78,8 @@ Result<OdbcSource::Rewritten> OdbcSource::rewritePlaceholders(const std::string&
     const char c = sql[i];
     const char prev = i > 0 ? sql[i - 1] : ' ';
     if (c == '\'' || c == '"' || c == '`') {
-      copyTo(std::min(sql.size(), skipQuoted(sql, i + 1, c, c == '`' ? escapes.names : escapes.strings)));
+      copyTo(std::min(sql.size(),
+                      skipQuoted(sql, i + 1, c, c == '`' ? escapes.names : escapes.strings)));
     } else if (c == '[' && !isIdentChar(prev) && prev != ')' && prev != ']') {
       copyTo(skipQuoted(sql, i + 1, ']'));
     } else if (sql.compare(i, 2, "--") == 0 || sql.compare(i, 2, "/*") == 0) {
@@ -113,7 +114,7 @@ Result<OdbcSource::Rewritten> OdbcSource::rewritePlaceholders(const std::string&
 }
 
 Status OdbcSource::checkUserStatement(const std::string& sql) {
-  static const std::vector<std::string> kQueries{"SELECT", "WITH",    "VALUES",  "TABLE",
+  static const std::vector<std::string> kQueries{"SELECT", "WITH",    "VALUES",   "TABLE",
                                                  "SHOW",   "EXPLAIN", "DESCRIBE", "DESC"};
   std::vector<std::string> words;  // bare words, upper-cased, outside quotes and comments
   size_t i = 0;
@@ -135,12 +136,14 @@ Status OdbcSource::checkUserStatement(const std::string& sql) {
     }
   }
   if (words.empty() || std::find(kQueries.begin(), kQueries.end(), words[0]) == kQueries.end())
-    return Status::Error("query refused: probes may only read; a sql probe's query must start "
-                         "with SELECT or WITH (this one starts with " +
-                         (words.empty() ? std::string("nothing") : words[0]) + ")");
+    return Status::Error(
+        "query refused: probes may only read; a sql probe's query must start "
+        "with SELECT or WITH (this one starts with " +
+        (words.empty() ? std::string("nothing") : words[0]) + ")");
   if (std::find(words.begin(), words.end(), "INTO") != words.end())
-    return Status::Error("query refused: probes may only read; SELECT ... INTO writes a table, "
-                         "a file or a variable");
+    return Status::Error(
+        "query refused: probes may only read; SELECT ... INTO writes a table, "
+        "a file or a variable");
   return Status::Ok();
 }
 

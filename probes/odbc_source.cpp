@@ -299,7 +299,8 @@ OdbcSource::OdbcSource(std::string name, config::OdbcSourceConfig cfg, config::D
 OdbcSource::~OdbcSource() = default;
 
 Status OdbcSource::setUpSession(OdbcConnection& conn, bool reset) const {
-  std::vector<std::string> statements = reset ? dialect_.sessionReset() : std::vector<std::string>{};
+  std::vector<std::string> statements =
+      reset ? dialect_.sessionReset() : std::vector<std::string>{};
   for (const auto& s : dialect_.sessionSetup()) statements.push_back(s);
   for (const std::string& sql : statements) {
     auto stmt = OdbcStmt::allocate(conn.dbc);

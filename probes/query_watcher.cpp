@@ -12,7 +12,6 @@ QueryWatcher::Reason QueryWatcher::Watch::finish() {
   return r;
 }
 
-
 QueryWatcher::~QueryWatcher() {
   {
     MutexLock lock(mu_);
@@ -74,6 +73,5 @@ QueryWatcher::Reason QueryWatcher::unwatch(uint64_t id) {
   entries_.erase(id);
   return r;
 }
-
 
 }  // namespace datawatch

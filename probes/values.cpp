@@ -54,9 +54,9 @@ class ValuesProbe final : public Probe {
     if (!bad.empty()) {
       std::string any;
       for (const auto& b : bad) any += (any.empty() ? "" : " OR ") + b;
-      samples_sql_ = d.selectLimited(col + from + (where.empty() ? " WHERE " : " AND ") + "(" +
-                                         any + ") ORDER BY 1",
-                                     kMaxSamples, true);
+      samples_sql_ = d.selectLimited(
+          col + from + (where.empty() ? " WHERE " : " AND ") + "(" + any + ") ORDER BY 1",
+          kMaxSamples, true);
     }
     if (spec_.unique) {
       dup_sql_ = d.selectLimited(col + from + (where.empty() ? " WHERE " : " AND ") + col +

@@ -37,8 +37,8 @@ class SqlVolumeProbe final : public Probe {
     if (spec_.method == config::VolumeMethod::Estimate) {
       // Catalog statistics, no scan (Dialect::rowEstimate). A dialect without
       // them is refused by validate (config::dialectLimitation).
-      estimate_ = src_.dialect().rowEstimate(src_.dialect().tableRef(cfg_.table),
-                                             src_.placeholders());
+      estimate_ =
+          src_.dialect().rowEstimate(src_.dialect().tableRef(cfg_.table), src_.placeholders());
       return;
     }
     std::string where;

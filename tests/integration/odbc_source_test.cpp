@@ -26,8 +26,12 @@ namespace {
 // (ASan builds); a no-op elsewhere.
 struct LeakCheckPause {
 #if defined(__SANITIZE_ADDRESS__)
-  LeakCheckPause() { __lsan_disable(); }
-  ~LeakCheckPause() { __lsan_enable(); }
+  LeakCheckPause() {
+    __lsan_disable();
+  }
+  ~LeakCheckPause() {
+    __lsan_enable();
+  }
 #endif
 };
 
@@ -366,8 +370,7 @@ TEST_CASE("ODBC source connects by a data source name from odbc.ini", "[odbc][li
   CHECK_THAT(r.error(), Catch::Contains("IM002") && Catch::Contains("Data source name not found"));
 }
 
-TEST_CASE("ODBC source retries once when the server closed its pooled connection",
-          "[odbc][live]") {
+TEST_CASE("ODBC source retries once when the server closed its pooled connection", "[odbc][live]") {
   // The server ends the idle pooled session (wait_timeout, a restart, an idle
   // limit): the next probe runs on a new connection instead of failing.
   for (const char* kind : {"postgres", "mariadb"}) {

@@ -23,7 +23,9 @@ namespace {
 
 const TimePoint kT0 = *parseTimestamp("2026-11-26T00:00:00Z");
 
-ProbeResult run(const std::string& probe, TimePoint at) { return testing::storedRun(probe, at); }
+ProbeResult run(const std::string& probe, TimePoint at) {
+  return testing::storedRun(probe, at);
+}
 
 OutboxItem item(const std::string& id) {
   OutboxItem it;

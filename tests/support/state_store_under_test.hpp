@@ -24,8 +24,7 @@ namespace datawatch::testing {
 
 // A stored probe run with every field set, as the store tests write them.
 inline ProbeResult storedRun(const std::string& probe, TimePoint at,
-                             ProbeStatus st = ProbeStatus::Pass,
-                             std::optional<double> v = 1.0) {
+                             ProbeStatus st = ProbeStatus::Pass, std::optional<double> v = 1.0) {
   ProbeResult r;
   r.probe = probe;
   r.type = "volume";

@@ -491,10 +491,10 @@ TEST_CASE("source and notifier errors name the entry and the fix", "[config][bro
       "  x: {type: sms}\n");
   REQUIRE_FALSE(r.ok());
   const auto e = allErrors(r);
-  CHECK_THAT(
-      e, Catch::Contains(
-             "test.yaml:2:13: unknown source type \"mysql\": mysql is reached over ODBC: type: "
-                    "odbc, dialect: mysql"));
+  CHECK_THAT(e,
+             Catch::Contains(
+                 "test.yaml:2:13: unknown source type \"mysql\": mysql is reached over ODBC: type: "
+                 "odbc, dialect: mysql"));
   CHECK_THAT(e, Catch::Contains("test.yaml:3:6: source \"b\": missing required key \"path\""));
   CHECK_THAT(e, Catch::Contains(
                     "test.yaml:4:44: \"path\" is not valid in source \"c\" (sqlite sources only)"));
@@ -548,7 +548,8 @@ TEST_CASE("odbc sources name a dialect and exactly one of connection and dsn", "
       "  rs: {type: postgres, dialect: redshift, dsn: \"postgres://u:rspass99@h/db\"}\n"
       "  pg: {type: postgres, dsn: \"postgres://h/db\"}\n"
       "probes:\n"
-      "  - {name: v, type: volume, source: snow, table: db.public.orders, method: estimate, min: 1}\n");
+      "  - {name: v, type: volume, source: snow, table: db.public.orders, method: estimate, min: "
+      "1}\n");
   INFO(allErrors(ok));
   REQUIRE(ok.ok());
   const auto& c = *ok.config;
@@ -589,7 +590,8 @@ TEST_CASE("odbc sources name a dialect and exactly one of connection and dsn", "
   CHECK_THAT(e, Catch::Contains("a postgres source speaks postgres or redshift; use type: odbc "
                                 "for snowflake"));
   // An unreadable connection value is reported once, not also as a missing one.
-  auto unset = load("sources:\n  u: {type: odbc, dialect: mysql, connection: \"PWD=${DW_UNSET_X}\"}\n");
+  auto unset =
+      load("sources:\n  u: {type: odbc, dialect: mysql, connection: \"PWD=${DW_UNSET_X}\"}\n");
   REQUIRE_FALSE(unset.ok());
   CHECK_THAT(allErrors(unset), Catch::Contains("DW_UNSET_X"));
   CHECK_THAT(allErrors(unset), !Catch::Contains("needs exactly one of"));

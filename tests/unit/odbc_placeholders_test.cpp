@@ -113,10 +113,9 @@ TEST_CASE("ODBC placeholders: backslash escapes where the dialect reads them",
 
 TEST_CASE("ODBC user statements: one query, nothing that writes or changes the session",
           "[odbc][placeholders]") {
-  for (const char* ok :
-       {"SELECT count(*) FROM t", "  /* c */ with x AS (SELECT 1) SELECT * FROM x",
-        "(SELECT 1)", "VALUES (1)", "SELECT 'into' AS word FROM t", "SELECT \"into\" FROM t",
-        "SELECT 1 -- into\n"}) {
+  for (const char* ok : {"SELECT count(*) FROM t", "  /* c */ with x AS (SELECT 1) SELECT * FROM x",
+                         "(SELECT 1)", "VALUES (1)", "SELECT 'into' AS word FROM t",
+                         "SELECT \"into\" FROM t", "SELECT 1 -- into\n"}) {
     INFO(ok);
     CHECK(OdbcSource::checkUserStatement(ok).ok());
   }
