@@ -111,6 +111,28 @@ struct SourceConfig {
   bool isSql() const { return type != SourceType::Kafka; }
 };
 
+// ---------------------------------------------------------------- bounds
+// A condition a measured number must satisfy: the operators of ODCS quality
+// rules (mustBe, mustNotBe, mustBeGreaterThan, ..., mustNotBeBetween) and of
+// dbt's warn_if/error_if. Written in config as a short string: "= 0", "!= 0",
+// "> 5", ">= 5", "< 1%", "<= 10", "between 1 and 5", "not between 1 and 5"
+// (between is inclusive at both ends). `percent`: the number is a percentage
+// of the rows (0-100), not a count of rows.
+struct Bound {
+  enum class Op { Eq, Ne, Gt, Ge, Lt, Le, Between, NotBetween };
+  Op op = Op::Eq;
+  double a = 0;  // the value (the lower end for Between / NotBetween)
+  double b = 0;  // the upper end for Between / NotBetween
+  bool percent = false;
+  bool holds(double v) const;
+  std::string str() const;  // the config spelling, parseBound(str()) == *this
+  bool operator==(const Bound& o) const {
+    return op == o.op && a == o.a && b == o.b && percent == o.percent;
+  }
+};
+// The bound, or nullopt with *error set ("expected an operator ...").
+std::optional<Bound> parseBound(std::string_view text, std::string* error);
+
 // ---------------------------------------------------------------- probes
 struct ProbeConfig;
 // What `dialect` cannot do for probe `p` ("method: estimate: trino keeps no row
@@ -137,6 +159,9 @@ struct FreshnessSpec {
   // Loaded from `timezone`; shared by copies of the config.
   std::shared_ptr<const TimeZone> tz = std::make_shared<TimeZone>(TimeZone::fixed(0s, "UTC"));
   std::optional<std::string> filter;  // an extra SQL predicate (from dbt); trusted config
+  // Judge the OLDEST row instead of the newest: its age must stay within
+  // max_age (a retention promise: nothing older than max_age is kept).
+  bool oldest = false;
 };
 
 enum class Seasonality { None, HourOfDay, DayOfWeek, HourOfWeek };
@@ -158,6 +183,7 @@ struct VolumeSpec {
   std::optional<double> max_change;  // relative to the previous run: 0.5 = 50%
   std::optional<AnomalyConfig> anomaly;
   std::optional<std::string> filter;
+  std::optional<Bound> must;  // the row count must satisfy it (rows only, never percent)
 };
 
 enum class DriftMethod { Psi, Ks, Js, Wasserstein, Chi2 };
@@ -181,13 +207,41 @@ struct DriftSpec {
 };
 
 struct SchemaSpec {
-  std::vector<std::pair<std::string, std::string>> columns;  // declared order
+  std::vector<std::pair<std::string, std::string>> columns;  // declared order; type "" = any
   bool allow_extra_columns = false;
+  // Optional per column (keyed by the name in `columns`): a logical type family
+  // (ODCS logicalType: string, integer, number, boolean, date, timestamp, time,
+  // object, array) the catalog type must belong to, and whether the column
+  // must be declared NOT NULL.
+  std::map<std::string, std::string> logical_types;
+  std::map<std::string, bool> required;
 };
+
+// What a values probe counts per row; `must` may bound each (ValuesSpec).
+enum class ValuesMetric {
+  Nulls,       // NULL
+  Missing,     // NULL or one of `missing` ('' or 'N/A', ...)
+  Invalid,     // non-null and not accepted, out of [min, max], not matching
+               // `pattern`, or outside [min_length, max_length]; a row counts once
+  Duplicates,  // non-null rows beyond the first of each value (of each key for `columns`)
+};
+const char* toString(ValuesMetric m);  // "nulls", "missing", "invalid", "duplicates"
+std::optional<ValuesMetric> valuesMetricFromString(std::string_view s);
 
 struct ValuesSpec {
   std::string column;
+  // A composite key (2+ columns) whose combination must be unique, instead of
+  // `column` (then only `unique` and `must.duplicates` apply).
+  std::vector<std::string> columns;
   std::vector<std::string> accepted;
+  std::vector<std::string> missing;      // values that count as missing besides NULL
+  std::optional<std::string> pattern;    // a regular expression non-null values must match
+  std::optional<int64_t> min_length;     // characters, of non-null values
+  std::optional<int64_t> max_length;
+  // Tolerances. Without an entry a metric fails on its first row: invalid and
+  // duplicates (when unique) always, missing when `missing` is given, nulls
+  // only through max_null_ratio or an entry here.
+  std::map<ValuesMetric, Bound> must;
   std::optional<double> max_null_ratio;
   bool unique = false;
   std::optional<double> min;
@@ -197,11 +251,16 @@ struct ValuesSpec {
   std::optional<std::string> filter;
 };
 
+// In `query`, {table} is replaced by the probe's `table` and {column} by
+// `column`, each quoted for the source's dialect (so a generated rule never
+// splices a bare name); without `table:` the query is run as written.
 struct SqlSpec {
   std::string query;
+  std::string column;
   std::optional<double> min;
   std::optional<double> max;
   std::optional<double> equals;
+  std::optional<Bound> must;
 };
 
 struct ConsumerLagSpec {
@@ -229,7 +288,8 @@ struct ProbeConfig {
   std::vector<Location> upstream_locs;  // parallel to upstream
   std::optional<ProbeAlertConfig> alert;
   ProbeSpec spec;
-  Location loc;
+  std::string contract;  // the id of the contract this probe was expanded from, or ""
+  Location loc;          // for a contract's probe: the rule's line in the contract file
   // The table or topic, or "" for sql probes.
   const std::string& target() const { return table.empty() ? topic : table; }
 };
@@ -316,6 +376,23 @@ struct SilenceConfig {
   Location loc;
 };
 
+// ---------------------------------------------------------------- contracts
+// `contracts:` (docs/contracts.md): an ODCS v3 contract file watched as
+// probes. The loader expands each into ordinary ProbeConfigs named
+// `<contract-id>__<rule>` (ProbeConfig::contract = id) and, with `slo`, one
+// SloConfig over all of them; nothing downstream knows contracts exist.
+struct ContractConfig {
+  std::filesystem::path path;  // resolved against the config file's folder
+  std::string id;              // the contract's `id` (filled when the file is read)
+  std::string source;
+  Location source_loc;
+  Duration every = 15min;
+  std::string owner;
+  std::optional<ProbeAlertConfig> alert;  // for every expanded probe
+  std::optional<SloConfig> slo;           // named after the contract id
+  Location loc;
+};
+
 // ---------------------------------------------------------------- the whole
 struct Config {
   AgentConfig agent;
@@ -324,6 +401,7 @@ struct Config {
   std::vector<SloConfig> slos;
   std::vector<NotifierConfig> notifiers;
   std::vector<SilenceConfig> silences;
+  std::vector<ContractConfig> contracts;
   std::vector<std::string> environments;  // names defined (informational)
   std::string environment;                // the one applied, or ""
   std::vector<std::string> files;         // the files read, in order
