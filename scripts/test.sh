@@ -11,10 +11,12 @@ scripts/install-deps.sh --test
 
 build=build-test
 # -O1 -g1: sanitizer reports keep file:line, and the build takes a third less
-# time than -O2 -g (CI must stay under 20 minutes on 2 cores).
+# time than -O2 -g (CI must stay under 30 minutes on 2 cores). The benchmarks
+# are not run here, so not built under the sanitizers either (two minutes of
+# CI); the dev build (README) builds them.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" \
   -DDATAWATCH_SANITIZE=ON -DDATAWATCH_WERROR=ON -DDATAWATCH_PCH=ON \
-  -DDATAWATCH_BUILD_TESTS=ON -DDATAWATCH_BUILD_BENCH=ON >/dev/null
+  -DDATAWATCH_BUILD_TESTS=ON -DDATAWATCH_BUILD_BENCH=${DATAWATCH_CI_BENCH:-OFF} >/dev/null
 cmake --build "$build" -j"$(nproc)"
 
 # ThreadSanitizer, with clang (which also checks the GUARDED_BY/REQUIRES
@@ -51,6 +53,11 @@ export DATAWATCH_PG_TEST_SERVER="$root/scripts/pg-test-server.sh"
 echo "test.sh: PostgreSQL for tests at ${DATAWATCH_TEST_PG_DSN/:datawatch-test@/:***@}"
 export DATAWATCH_TEST_MARIADB_ODBC=$("$root/scripts/mariadb-test-server.sh" start "$mariadir")
 echo "test.sh: MariaDB for tests at ${DATAWATCH_TEST_MARIADB_ODBC/Pwd=datawatch-test/Pwd=***}"
+
+# The HA soak measures a 30 s window in CI (same proportion of tolerance as the
+# issue's 60 s; run it with DATAWATCH_HA_SOAK_SECONDS=60 for the full figure):
+# CI must stay under 30 minutes on 2 cores.
+export DATAWATCH_HA_SOAK_SECONDS=${DATAWATCH_HA_SOAK_SECONDS:-30}
 
 # TSan first: fail on the first report. tests/tsan.supp holds no suppression
 # for our code, only third-party ones, each with its reason.
