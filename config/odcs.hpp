@@ -139,4 +139,9 @@ struct ParseResult {
 ParseResult parseContractFile(const std::filesystem::path& path);
 ParseResult parseContractString(const std::string& text, const std::string& file);
 
+// (added) The bound a supported quality rule is checked against: `must` when
+// an operator was written, else the library default: "= 0" for nullValues,
+// missingValues, invalidValues and duplicateValues, "> 0" for rowCount.
+Bound effectiveBound(const Quality& q);
+
 }  // namespace datawatch::config::odcs
