@@ -167,6 +167,9 @@ std::string skipReason(const Quality& q, const YAML::Node& n, bool object_level)
   if (q.type == "sql") {
     if (q.query.empty()) return "type sql without a query";
     if (!q.must) return "type sql without a mustBe.. operator to compare its result with";
+    if (q.unit == "percent")
+      return "type sql with unit percent: the query returns one number (compute the percentage "
+             "in the query)";
     return "";
   }
   if (q.type != "library") return "unknown type \"" + q.type + "\" (library, sql, text, custom)";
