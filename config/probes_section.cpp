@@ -1,6 +1,7 @@
 // The `probes:` section: the fields every probe has, then one reader per type.
 #include <algorithm>
 #include <cctype>
+#include <regex>
 
 #include "config/sections.hpp"
 
@@ -10,17 +11,18 @@ namespace {
 // Keys of each probe type, for unknown-key checks and "belongs to" hints.
 const std::map<ProbeType, std::vector<std::string_view>>& probeKeys() {
   static const std::map<ProbeType, std::vector<std::string_view>> k{
-      {ProbeType::Freshness, {"column", "max_age", "schedule", "grace", "timezone", "filter"}},
+      {ProbeType::Freshness,
+       {"column", "max_age", "schedule", "grace", "timezone", "filter", "oldest"}},
       {ProbeType::Volume,
-       {"column", "window", "min", "max", "max_change", "anomaly", "filter", "method"}},
+       {"column", "window", "min", "max", "max_change", "anomaly", "filter", "method", "must"}},
       {ProbeType::Drift,
        {"column", "time_column", "window", "method", "threshold", "bins", "baseline", "sample_rows",
         "kind"}},
       {ProbeType::Schema, {"columns", "allow_extra_columns"}},
       {ProbeType::Values,
-       {"column", "accepted", "max_null_ratio", "unique", "min", "max", "time_column", "window",
-        "filter"}},
-      {ProbeType::Sql, {"query", "min", "max", "equals"}},
+       {"column", "columns", "accepted", "missing", "pattern", "min_length", "max_length", "must",
+        "max_null_ratio", "unique", "min", "max", "time_column", "window", "filter"}},
+      {ProbeType::Sql, {"query", "min", "max", "equals", "must", "column"}},
       {ProbeType::ConsumerLag, {"group", "max_lag_messages", "max_lag_seconds"}},
   };
   return k;
@@ -160,7 +162,33 @@ FreshnessSpec readFreshness(ProbeReader& r) {
   }
   if (m.has("grace") && !m.has("schedule"))
     m.error("grace", r.what + ": grace applies only with a schedule");
+  if (auto v = m.boolean("oldest")) s.oldest = *v;
+  if (s.oldest && m.has("schedule"))
+    m.error("oldest", r.what +
+                          ": oldest checks retention (the oldest row's age against max_age); "
+                          "it takes no schedule");
+  else if (s.oldest && !m.has("max_age"))
+    m.error("oldest", r.what + ": oldest needs max_age (the retention period)");
   return s;
+}
+
+// `key` as a Bound on a count or a number (never a percentage: `no_percent`
+// says why), or nullopt (reported at the key when malformed).
+std::optional<Bound> readPlainBound(ProbeReader& r, const std::string& key,
+                                    const std::string& no_percent) {
+  auto v = r.m.str(key);
+  if (!v) return std::nullopt;
+  std::string error;
+  auto b = parseBound(*v, &error);
+  if (!b) {
+    r.m.error(key, r.what + ": " + key + " " + error);
+    return std::nullopt;
+  }
+  if (b->percent) {
+    r.m.error(key, r.what + ": " + key + " \"" + *v + "\" is a percentage; " + no_percent);
+    return std::nullopt;
+  }
+  return b;
 }
 
 // ------------------------------------------------------------------ volume
@@ -249,7 +277,8 @@ VolumeSpec readVolume(ProbeReader& r) {
   readVolumeMethod(r, s);
   if (auto v = m.str("filter")) s.filter = *v;
   if (m.has("anomaly")) readAnomaly(r, s);
-  requireOneOf(m, what, {"min", "max", "max_change", "anomaly"});
+  s.must = readPlainBound(r, "must", "a volume bound counts rows (\"between 1000 and 5000\")");
+  requireOneOf(m, what, {"min", "max", "max_change", "anomaly", "must"});
   return s;
 }
 
@@ -348,6 +377,40 @@ DriftSpec readDrift(ProbeReader& r) {
 
 // ------------------------------------------------------------------ schema, values
 
+// One `columns:` entry: a type string ("" = any type), or a map
+// {type, logical_type, required}.
+void readSchemaColumn(ProbeReader& r, SchemaSpec& s, const YAML::Node& key,
+                      const YAML::Node& value) {
+  const std::string name = key.Scalar();
+  if (value.IsScalar()) {
+    s.columns.emplace_back(name, value.Scalar());
+    return;
+  }
+  if (!value.IsMap()) {
+    r.ctx().error(r.doc(), value,
+                  r.what + ": column " + name +
+                      " must be a type string or a map {type, logical_type, required}");
+    return;
+  }
+  MapReader c(r.ctx(), r.doc(), value, r.what + " column " + name);
+  c.checkKeys({"type", "logical_type", "required"});
+  std::string type;
+  if (auto v = c.str("type")) type = *v;
+  if (auto v = c.str("logical_type")) {
+    // ODCS logicalType families (probes/logical_types.hpp maps each dialect's types).
+    static const std::vector<std::string_view> kFamilies{
+        "string", "integer", "number", "boolean", "date", "timestamp", "time", "object", "array"};
+    if (std::find(kFamilies.begin(), kFamilies.end(), *v) == kFamilies.end())
+      c.error("logical_type", r.what + ": column " + name + ": logical_type \"" + *v +
+                                  "\" must be one of " + joinNames(kFamilies) +
+                                  didYouMean(*v, kFamilies));
+    else
+      s.logical_types[name] = *v;
+  }
+  if (auto v = c.boolean("required")) s.required[name] = *v;
+  s.columns.emplace_back(name, type);
+}
+
 SchemaSpec readSchema(ProbeReader& r) {
   MapReader& m = r.m;
   needTable(r, "schemas are read from the catalog");
@@ -358,17 +421,124 @@ SchemaSpec readSchema(ProbeReader& r) {
   } else if (!c.IsMap() || c.size() == 0) {
     r.ctx().error(r.doc(), c, r.what + ": columns must be a non-empty map of column: type");
   } else {
-    for (auto it = c.begin(); it != c.end(); ++it) {
-      if (!it->second.IsScalar()) {
-        r.ctx().error(r.doc(), it->second,
-                      r.what + ": the type of column " + it->first.Scalar() + " must be a string");
-        continue;
-      }
-      s.columns.emplace_back(it->first.Scalar(), it->second.Scalar());
-    }
+    for (auto it = c.begin(); it != c.end(); ++it) readSchemaColumn(r, s, it->first, it->second);
   }
   if (auto v = m.boolean("allow_extra_columns")) s.allow_extra_columns = *v;
   return s;
+}
+
+// column, or columns (a composite key of 2+ columns: only unique and
+// must.duplicates apply to it).
+void readValuesColumns(ProbeReader& r, ValuesSpec& s) {
+  MapReader& m = r.m;
+  const std::string& what = r.what;
+  if (!m.has("columns")) {
+    if (auto v = m.str("column", true)) s.column = *v;
+    return;
+  }
+  if (m.has("column")) m.error("column", what + ": set either column or columns, not both");
+  if (auto v = m.strList("columns")) {
+    s.columns = *v;
+    if (s.columns.size() < 2)
+      m.error("columns", what +
+                             ": columns is a composite key of 2 or more columns (for one column "
+                             "write column)");
+  }
+  for (const char* k : {"accepted", "missing", "pattern", "min_length", "max_length",
+                        "max_null_ratio", "min", "max"}) {
+    if (m.has(k))
+      m.error(k, what + ": " + k +
+                     " checks one column; with columns (a composite key) only unique and "
+                     "must.duplicates apply");
+  }
+}
+
+// pattern: an ECMAScript regular expression, compiled here so a bad one is
+// reported at its line (the databases' engines differ: docs/probes.md).
+void readValuesPattern(ProbeReader& r, ValuesSpec& s) {
+  auto v = r.m.str("pattern");
+  if (!v) return;
+  if (v->empty()) {
+    r.m.error("pattern", r.what + ": pattern must not be empty");
+    return;
+  }
+  try {
+    std::regex re(*v, std::regex::ECMAScript);
+    s.pattern = *v;
+  } catch (const std::regex_error& e) {
+    r.m.error("pattern",
+              r.what + ": pattern \"" + *v + "\" is not a valid regular expression: " + e.what());
+  }
+}
+
+void readValuesLengths(ProbeReader& r, ValuesSpec& s) {
+  MapReader& m = r.m;
+  for (const char* k : {"min_length", "max_length"}) {
+    auto v = m.integer(k);
+    if (!v) continue;
+    if (*v < 0)
+      m.error(k, r.what + ": " + k + " must be >= 0");
+    else
+      (std::string(k) == "min_length" ? s.min_length : s.max_length) = *v;
+  }
+  if (s.min_length && s.max_length && *s.min_length > *s.max_length)
+    m.error("min_length", r.what + ": min_length is greater than max_length");
+}
+
+// must: {metric: bound}, e.g. {nulls: "< 1%", duplicates: "= 0"}.
+void readValuesMust(ProbeReader& r, ValuesSpec& s) {
+  MapReader& m = r.m;
+  const std::string& what = r.what;
+  if (!m.has("must")) return;
+  const YAML::Node node = m.raw("must");
+  if (!node.IsMap()) {
+    m.error("must", what +
+                        ": must is a map of metric: bound (nulls, missing, invalid, duplicates), "
+                        "e.g. {nulls: \"< 1%\"}");
+    return;
+  }
+  static const std::vector<std::string_view> kMetrics{"nulls", "missing", "invalid", "duplicates"};
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
+    const auto metric = valuesMetricFromString(key);
+    if (!metric) {
+      r.ctx().error(r.doc(), it->first,
+                    what + ": must: unknown metric \"" + key + "\" (expected " +
+                        joinNames(kMetrics) + ")" + didYouMean(key, kMetrics));
+      continue;
+    }
+    std::string err = "a bound is a string such as \"< 1%\" or \"between 1 and 5\"";
+    std::optional<Bound> b;
+    if (it->second.IsScalar()) b = parseBound(it->second.Scalar(), &err);
+    if (!b) {
+      r.ctx().error(r.doc(), it->second, what + ": must." + key + ": " + err);
+      continue;
+    }
+    if (!s.columns.empty() && *metric != ValuesMetric::Duplicates) {
+      r.ctx().error(r.doc(), it->first,
+                    what + ": must." + key +
+                        " checks one column; a composite key (columns) "
+                        "has only duplicates");
+      continue;
+    }
+    s.must[*metric] = *b;
+  }
+}
+
+// The rules that only make sense together.
+void checkValuesRules(ProbeReader& r, const ValuesSpec& s) {
+  MapReader& m = r.m;
+  const std::string& what = r.what;
+  if (!s.columns.empty() && !s.unique && !s.must.count(ValuesMetric::Duplicates))
+    m.error("columns", what + ": columns needs unique: true or must: {duplicates: ...}");
+  if (s.must.count(ValuesMetric::Nulls) && m.has("max_null_ratio"))
+    m.error("max_null_ratio", what + ": set either max_null_ratio or must.nulls, not both");
+  const bool validity = !s.accepted.empty() || s.min || s.max || s.pattern || s.min_length ||
+                        s.max_length || m.has("pattern");
+  if (s.must.count(ValuesMetric::Invalid) && !validity)
+    m.error("must", what +
+                        ": must.invalid needs a rule that makes a value invalid (accepted, min, "
+                        "max, pattern, min_length or max_length)");
 }
 
 ValuesSpec readValues(ProbeReader& r) {
@@ -376,11 +546,17 @@ ValuesSpec readValues(ProbeReader& r) {
   const std::string& what = r.what;
   needTable(r, "values are checked with SQL");
   ValuesSpec s;
-  if (auto v = m.str("column", true)) s.column = *v;
+  readValuesColumns(r, s);
   if (auto v = m.strList("accepted")) {
     s.accepted = *v;
     if (s.accepted.empty()) m.error("accepted", what + ": accepted must not be empty");
   }
+  if (auto v = m.strList("missing")) {
+    s.missing = *v;
+    if (s.missing.empty()) m.error("missing", what + ": missing must not be empty");
+  }
+  readValuesPattern(r, s);
+  readValuesLengths(r, s);
   if (auto v = m.num("max_null_ratio")) {
     if (*v < 0 || *v > 1)
       m.error("max_null_ratio", what + ": max_null_ratio must be between 0 and 1");
@@ -394,17 +570,36 @@ ValuesSpec readValues(ProbeReader& r) {
   if (auto d = m.duration("window")) s.window = *d;
   if (auto v = m.str("filter")) s.filter = *v;
   if (s.window && s.time_column.empty()) m.error("window", what + ": window needs time_column");
-  requireOneOf(m, what, {"accepted", "max_null_ratio", "unique", "min", "max"});
+  readValuesMust(r, s);
+  checkValuesRules(r, s);
+  requireOneOf(m, what,
+               {"accepted", "max_null_ratio", "unique", "min", "max", "missing", "pattern",
+                "min_length", "max_length", "must"});
   return s;
 }
 
 // ------------------------------------------------------------------ sql, consumer_lag
 
+// {table} and {column} in a sql probe's query: each needs its key (the
+// probe's table, the sql probe's column); {column} is filled only with a table
+// (types.hpp: without a table the query runs as written). A table the query
+// does not use is allowed: it is the probe's target in status and metrics.
+void checkSqlPlaceholders(ProbeReader& r, const SqlSpec& s) {
+  MapReader& m = r.m;
+  const bool uses_table = s.query.find("{table}") != std::string::npos;
+  const bool uses_column = s.query.find("{column}") != std::string::npos;
+  if (uses_table && r.p.table.empty())
+    m.error("query", r.what + ": the query uses {table} but the probe has no table");
+  if (uses_column && s.column.empty())
+    m.error("query", r.what + ": the query uses {column} but the probe has no column");
+  if (uses_column && !s.column.empty() && r.p.table.empty())
+    m.error("query", r.what + ": {column} is filled only on a probe with a table");
+}
+
 SqlSpec readSql(ProbeReader& r) {
   MapReader& m = r.m;
   const std::string& what = r.what;
   SqlSpec s;
-  if (!r.p.table.empty()) m.error("table", what + ": sql probes take a query, not a table");
   if (!r.p.topic.empty()) m.error("topic", what + ": sql probes take a query, not a topic");
   if (auto v = m.str("query", true)) {
     s.query = *v;
@@ -415,10 +610,15 @@ SqlSpec readSql(ProbeReader& r) {
     if (trimmed.find(';') != std::string::npos)
       m.error("query", what + ": query must be a single statement");
   }
+  if (auto v = m.str("column")) s.column = *v;
+  checkSqlPlaceholders(r, s);
   s.min = m.num("min");
   s.max = m.num("max");
   s.equals = m.num("equals");
-  requireOneOf(m, what, {"min", "max", "equals"});
+  s.must = readPlainBound(r, "must",
+                          "a sql probe's query returns one number, not a share of rows (write "
+                          "the percentage into the query)");
+  requireOneOf(m, what, {"min", "max", "equals", "must"});
   return s;
 }
 

@@ -69,7 +69,7 @@ void checkProbeSource(Ctx& ctx, const Config& c, const ProbeConfig& p, const std
   } else if (p.type == ProbeType::Sql && !src->isSql()) {
     ctx.error(loc, what + ": sql probes need a SQL source (postgres, sqlite or odbc); source \"" +
                        src->name + "\" is kafka");
-  } else if (auto limit = src->isSql() ? dialectLimitation(p, src->dialect) : std::nullopt) {
+  } else if (auto limit = src->isSql() ? dialectLimitation(p, src->dialect, src) : std::nullopt) {
     ctx.error(p.loc, what + ": " + *limit);
   } else if (p.type == ProbeType::ConsumerLag && src->isSql()) {
     ctx.error(loc, what + ": consumer_lag probes need a kafka source; source \"" + src->name +
@@ -89,7 +89,29 @@ void checkUpstream(Ctx& ctx, const Config& c, const ProbeConfig& p, const std::s
   }
 }
 
+// A contract's source is checked once, at its `source:`; its probes then skip
+// the source checks that would repeat it (they still get the dialect's).
+bool checkContractSource(Ctx& ctx, const Config& c, const ContractConfig& k) {
+  const std::string what = "contract \"" + k.id + "\"";
+  const auto* src = c.findSource(k.source);
+  if (!src) {
+    if (!k.source.empty())
+      ctx.error(at(k.source_loc, k.loc), what + ": source \"" + k.source + "\" is not defined" +
+                                             didYouMean(k.source, namesOf(c.sources)));
+    return false;
+  }
+  if (!src->isSql()) {
+    ctx.error(at(k.source_loc, k.loc), what + ": contracts need a SQL source (postgres, sqlite or "
+                                              "odbc); source \"" + src->name + "\" is kafka");
+    return false;
+  }
+  return true;
+}
+
 void checkProbes(Ctx& ctx, const Config& c) {
+  std::set<std::string> bad_contracts;
+  for (const auto& k : c.contracts)
+    if (!checkContractSource(ctx, c, k)) bad_contracts.insert(k.id);
   std::set<std::string> seen;
   for (const auto& p : c.probes) {
     if (!p.name.empty() && !seen.insert(p.name).second) {
@@ -97,9 +119,15 @@ void checkProbes(Ctx& ctx, const Config& c) {
                            c.findProbe(p.name)->loc.str() + ")");
     }
     const std::string what = "probe \"" + p.name + "\"";
-    checkProbeSource(ctx, c, p, what);
+    if (!bad_contracts.count(p.contract) || p.contract.empty()) checkProbeSource(ctx, c, p, what);
     checkUpstream(ctx, c, p, what);
-    if (p.alert) checkNotify(ctx, c, p.alert->notify, p.alert->notify_locs, p.loc, what);
+    // A contract's alert is the same for all its probes: checked once below.
+    if (p.alert && p.contract.empty())
+      checkNotify(ctx, c, p.alert->notify, p.alert->notify_locs, p.loc, what);
+  }
+  for (const auto& k : c.contracts) {
+    if (k.alert)
+      checkNotify(ctx, c, k.alert->notify, k.alert->notify_locs, k.loc, "contract \"" + k.id + "\"");
   }
   for (const auto& p : c.probes) {
     std::set<std::string> visiting, done;

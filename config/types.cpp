@@ -42,7 +42,35 @@ const std::vector<std::string>& dialectNames() {
   return kNames;
 }
 
-std::optional<std::string> dialectLimitation(const ProbeConfig& p, DialectId dialect) {
+namespace {
+
+// values: `pattern` needs a regular-expression function (Dialect::regexMatch).
+std::optional<std::string> valuesLimitation(const ValuesSpec& v, DialectId dialect,
+                                            const SourceConfig* source) {
+  if (!v.pattern) return std::nullopt;
+  if (dialect == DialectId::SqlServer)
+    return std::string(
+        "pattern needs regular expressions, which T-SQL does not have (before SQL Server "
+        "2025); check the values with accepted, min_length/max_length or a sql probe");
+  if (dialect == DialectId::Sqlite && source && source->type == SourceType::Odbc) {
+    const auto* odbc = std::get_if<OdbcSourceConfig>(&source->spec);
+    std::string conn = odbc ? odbc->connection : "";
+    for (auto& c : conn) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (conn.find("loadext=") == std::string::npos)
+      return std::string(
+          "pattern needs a REGEXP function, which sqliteodbc does not define (use a source of "
+          "type sqlite, or load an extension that defines regexp() with LoadExt= in the "
+          "connection string)");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> dialectLimitation(const ProbeConfig& p, DialectId dialect,
+                                             const SourceConfig* source) {
+  if (p.type == ProbeType::Values)
+    return valuesLimitation(std::get<ValuesSpec>(p.spec), dialect, source);
   if (p.type != ProbeType::Volume) return std::nullopt;
   const auto& v = std::get<VolumeSpec>(p.spec);
   if (v.method != VolumeMethod::Estimate) return std::nullopt;

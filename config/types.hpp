@@ -135,9 +135,13 @@ std::optional<Bound> parseBound(std::string_view text, std::string* error);
 
 // ---------------------------------------------------------------- probes
 struct ProbeConfig;
+struct SourceConfig;
 // What `dialect` cannot do for probe `p` ("method: estimate: trino keeps no row
-// count ..."), or nullopt. validate reports it at the probe's line.
-std::optional<std::string> dialectLimitation(const ProbeConfig& p, DialectId dialect);
+// count ..."), or nullopt. validate reports it at the probe's line. `source`
+// (optional, added for values' pattern) tells the driver's limits apart from
+// the dialect's: sqlite over ODBC (sqliteodbc) has no REGEXP function.
+std::optional<std::string> dialectLimitation(const ProbeConfig& p, DialectId dialect,
+                                             const SourceConfig* source = nullptr);
 
 enum class ProbeType { Freshness, Volume, Drift, Schema, Values, Sql, ConsumerLag };
 const char* toString(ProbeType t);

@@ -324,4 +324,40 @@ std::string Dialect::materialized() const {
   return id_ == D::Postgres || id_ == D::Sqlite ? " AS MATERIALIZED " : " AS ";
 }
 
+std::optional<std::string> Dialect::regexMatch(std::string_view expr,
+                                               std::string_view marker) const {
+  const std::string x(expr), m(marker);
+  switch (id_) {
+    case D::Postgres:
+    case D::Redshift: return castText(x) + " ~ " + m;
+    // REGEXP follows the collation (case-insensitive by default); the inline
+    // flag (?-i), read by MariaDB's PCRE and MySQL's ICU, makes it exact.
+    case D::Mysql: return x + " REGEXP CONCAT('(?-i)', " + m + ")";
+    case D::Sqlite:
+      return x + " REGEXP " + m;  // regexp() from SqliteSource
+    // Snowflake's REGEXP_LIKE matches the whole value; REGEXP_INSTR searches.
+    case D::Snowflake: return "REGEXP_INSTR(" + castText(x) + ", " + m + ") > 0";
+    case D::BigQuery: return "REGEXP_CONTAINS(" + castText(x) + ", " + m + ")";
+    case D::Databricks: return castText(x) + " RLIKE " + m;
+    case D::Trino: return "regexp_like(" + castText(x) + ", " + m + ")";
+    case D::ClickHouse: return "match(" + castText(x) + ", " + m + ")";
+    case D::SqlServer: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::string Dialect::charLength(std::string_view expr) const {
+  const std::string x(expr);
+  switch (id_) {
+    case D::Mysql:
+    case D::Databricks: return "CHAR_LENGTH(" + x + ")";  // MySQL's LENGTH counts bytes
+    case D::SqlServer: return "(LEN(CONCAT(" + x + ", '.')) - 1)";
+    case D::Sqlite:
+    case D::Snowflake: return "LENGTH(" + x + ")";
+    case D::ClickHouse: return "lengthUTF8(" + castText(x) + ")";  // length() counts bytes
+    case D::Trino: return "length(" + castText(x) + ")";
+    default: return "CHAR_LENGTH(" + castText(x) + ")";  // postgres, redshift, bigquery
+  }
+}
+
 }  // namespace datawatch

@@ -134,6 +134,20 @@ class Dialect {
   std::string binaryOrder(std::string_view v) const;
   // WITH ... AS MATERIALIZED where the dialect has it (one sample per statement).
   std::string materialized() const;
+  // The predicate "expr matches the regular expression bound at `marker`"
+  // (a search: anchor with ^ and $ for a whole-value match), true/false for a
+  // non-NULL expr; non-text values are matched as their text. Each database
+  // uses its own engine (docs/probes.md: POSIX on PostgreSQL/Redshift, PCRE on
+  // MariaDB, ICU on MySQL, RE2 on BigQuery/ClickHouse, Java on Databricks/
+  // Trino, std::regex ECMAScript on SQLite); MySQL/MariaDB match case-sensitively
+  // whatever the column's collation. nullopt where the dialect has no regular
+  // expressions (sqlserver: config::dialectLimitation refuses `pattern`).
+  std::optional<std::string> regexMatch(std::string_view expr, std::string_view marker) const;
+  // The length of expr in characters, trailing blanks included (SQL Server's
+  // LEN drops them: LEN(CONCAT(expr, '.')) - 1 keeps them); non-text values are
+  // measured as their text. NULL for NULL except on SQL Server (0): callers
+  // test IS NOT NULL first.
+  std::string charLength(std::string_view expr) const;
 
   // ---- catalog
   // Rows (name, type, not_null 0/1) of a table's columns in declared order; no

@@ -2,6 +2,10 @@
 
 #include <sqlite3.h>
 
+#include <optional>
+#include <regex>
+#include <string_view>
+
 #include "core/duration.hpp"
 #include "core/utf8.hpp"
 
@@ -44,6 +48,46 @@ class ProgressGuard {
   sqlite3* db_;
 };
 
+// regexp(pattern, value), what `value REGEXP pattern` calls (Dialect::regexMatch):
+// an ECMAScript std::regex search; NULL when either is NULL. The user data is
+// the connection's cache of the last pattern compiled (a connection runs one
+// statement at a time, so it needs no lock).
+struct RegexCache {
+  std::string pattern;
+  std::optional<std::regex> re;
+};
+
+void regexpFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
+  if (argc != 2 || sqlite3_value_type(argv[0]) == SQLITE_NULL ||
+      sqlite3_value_type(argv[1]) == SQLITE_NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  auto* cache = static_cast<RegexCache*>(sqlite3_user_data(ctx));
+  const auto* p = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+  const std::string_view pattern(p ? p : "", static_cast<size_t>(sqlite3_value_bytes(argv[0])));
+  const auto* v = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
+  const std::string_view value(v ? v : "", static_cast<size_t>(sqlite3_value_bytes(argv[1])));
+  try {
+    if (!cache->re || cache->pattern != pattern) {
+      cache->re.reset();
+      cache->pattern = std::string(pattern);
+      cache->re.emplace(cache->pattern, std::regex::ECMAScript);
+    }
+    sqlite3_result_int(
+        ctx, std::regex_search(value.data(), value.data() + value.size(), *cache->re) ? 1 : 0);
+  } catch (const std::exception& e) {  // a bad pattern, or one too complex to run
+    cache->re.reset();
+    const std::string msg =
+        "REGEXP: invalid regular expression \"" + std::string(pattern) + "\": " + e.what();
+    sqlite3_result_error(ctx, msg.c_str(), static_cast<int>(msg.size()));
+  }
+}
+
+void deleteRegexCache(void* p) {
+  delete static_cast<RegexCache*>(p);
+}
+
 }  // namespace
 
 SqliteSource::SqliteSource(std::string name, config::SqliteSourceConfig cfg, int max_connections,
@@ -68,6 +112,8 @@ Result<SqliteConnection> SqliteSource::open() {
   // column would otherwise be read as the text "name" instead of an error.
   sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DML, 0, nullptr);
   sqlite3_db_config(raw, SQLITE_DBCONFIG_DQS_DDL, 0, nullptr);
+  sqlite3_create_function_v2(raw, "regexp", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, new RegexCache(),
+                             regexpFunction, nullptr, nullptr, deleteRegexCache);
   std::string err;
   if (!sqliteExec(raw, "PRAGMA query_only = 1", err)) {
     return Result<SqliteConnection>::Error("cannot configure SQLite database " +

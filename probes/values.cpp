@@ -1,154 +1,228 @@
+// The values probe: per-row rules on one column (or a composite key) counted in
+// one query (values_sql.hpp), judged per metric (config::ValuesMetric): a
+// metric with a `must` bound passes iff the bound holds for its count (or its
+// percent of the rows); without one, invalid and duplicates (when unique) fail
+// on their first row, missing when `missing` is given, nulls only past
+// max_null_ratio.
 #include <array>
 #include <cmath>
 
 #include "core/duration.hpp"
 #include "probes/sql_probes.hpp"
 #include "probes/time_window.hpp"
+#include "probes/values_sql.hpp"
 
 namespace datawatch {
 namespace {
 
-constexpr int64_t kMaxSamples = 5;
+using config::ValuesMetric;
+using namespace values_sql;
+using Counts = std::array<double, kCountColumns>;
+
+// The samples a run fetched: invalid values, and duplicated values or keys.
+struct Samples {
+  std::vector<std::string> invalid;
+  std::vector<std::vector<std::string>> duplicates;  // one entry per key column
+};
+
+// The verdict being built: message parts (failed and tolerated) and the rows
+// the failed metrics count.
+struct Verdict {
+  std::vector<std::string> failed;
+  std::vector<std::string> tolerated;
+  double violating = 0;
+};
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
 
 class ValuesProbe final : public Probe {
  public:
   ValuesProbe(config::ProbeConfig cfg, SqlSource& src)
       : cfg_(std::move(cfg)), spec_(std::get<config::ValuesSpec>(cfg_.spec)), src_(src) {
-    const Dialect& d = src_.dialect();
-    const std::string col = d.ident(spec_.column);
-    int p = 1;
-    // Parameters: window bounds first (if any), then accepted values, then min, max.
-    std::vector<std::string> where;
-    if (!spec_.time_column.empty() && spec_.window) {
+    if (!spec_.time_column.empty() && spec_.window)
       window_.emplace(src_, cfg_.table, spec_.time_column, *spec_.window);
-      where.push_back(window_->condition(p));
-      p += 2;
-    }
-    if (spec_.filter) where.push_back("(" + *spec_.filter + ")");
-    std::string from = " FROM " + d.qualified(cfg_.table);
-    for (size_t i = 0; i < where.size(); ++i) from += (i == 0 ? " WHERE " : " AND ") + where[i];
-    std::vector<std::string> bad;  // per-row violation predicates
-    std::string sql = "SELECT count(*), sum(CASE WHEN " + col + " IS NULL THEN 1 ELSE 0 END)";
-    if (!spec_.accepted.empty()) {
-      std::string list;
-      for (size_t i = 0; i < spec_.accepted.size(); ++i)
-        list += (i ? ", " : "") + src_.placeholder(p++);
-      const std::string pred = col + " IS NOT NULL AND " + col + " NOT IN (" + list + ")";
-      sql += ", sum(CASE WHEN " + pred + " THEN 1 ELSE 0 END)";
-      bad.push_back(pred);
-    } else {
-      sql += ", 0";
-    }
-    if (spec_.min || spec_.max) {
-      std::string pred;
-      if (spec_.min) pred += col + " < " + src_.placeholder(p++);
-      if (spec_.max) pred += (pred.empty() ? "" : " OR ") + col + " > " + src_.placeholder(p++);
-      sql += ", sum(CASE WHEN " + pred + " THEN 1 ELSE 0 END)";
-      bad.push_back("(" + pred + ")");
-    } else {
-      sql += ", 0";
-    }
-    // Duplicates: non-null rows beyond the first of each value.
-    sql += spec_.unique ? ", count(" + col + ") - count(DISTINCT " + col + ")" : std::string(", 0");
-    counts_sql_ = sql + from;
-    if (!bad.empty()) {
-      std::string any;
-      for (const auto& b : bad) any += (any.empty() ? "" : " OR ") + b;
-      samples_sql_ = d.selectLimited(
-          col + from + (where.empty() ? " WHERE " : " AND ") + "(" + any + ") ORDER BY 1",
-          kMaxSamples, true);
-    }
-    if (spec_.unique) {
-      dup_sql_ = d.selectLimited(col + from + (where.empty() ? " WHERE " : " AND ") + col +
-                                     " IS NOT NULL GROUP BY " + col +
-                                     " HAVING count(*) > 1 ORDER BY count(*) DESC, 1",
-                                 kMaxSamples);
-    }
+    auto built = values_sql::build(cfg_, src_, window_ ? window_->condition(1) : "");
+    if (built)
+      sql_ = std::move(built).value();
+    else
+      build_error_ = built.error();
   }
 
   const config::ProbeConfig& config() const override { return cfg_; }
 
   ProbeResult run(const RunContext& ctx) override {
-    std::vector<SqlValue> params;
+    if (!build_error_.empty()) return ProbeResult::error(build_error_);
+    std::vector<SqlValue> window_params;
     if (window_) {
       auto bounds = window_->bounds(ctx);
       if (!bounds) return ProbeResult::error(bounds.error());
-      if (!*bounds) return evaluate({0, 0, 0, 0, 0}, {}, {});
-      params = std::move(**bounds);
+      if (!*bounds) return evaluate(Counts{}, {});
+      window_params = std::move(**bounds);
     }
-    for (const auto& a : spec_.accepted) params.emplace_back(a);
-    if (spec_.min) params.emplace_back(*spec_.min);
-    if (spec_.max) params.emplace_back(*spec_.max);
     const QueryLimits limits = builtQuery(ctx.limits, spec_.filter.has_value());
-    auto q = src_.query(counts_sql_, params, limits);
+    auto query = [&](const Statement& st) {
+      std::vector<SqlValue> params = window_params;
+      params.insert(params.end(), st.params.begin(), st.params.end());
+      return src_.query(st.sql, params, limits);
+    };
+    auto q = query(sql_.counts);
     if (!q) return ProbeResult::error(q.error());
-    if (q->rows.size() != 1 || q->rows[0].size() != 5)
+    if (q->rows.size() != 1 || q->rows[0].size() != kCountColumns)
       return ProbeResult::error("unexpected result shape from values query");
-    std::array<double, 5> c{};
-    for (size_t i = 0; i < 5; ++i) c[i] = sqlValueToDouble(q->rows[0][i]).value_or(0);
-    std::vector<std::string> samples, duplicates;
-    if ((c[2] > 0 || c[3] > 0) && !samples_sql_.empty()) {
-      if (auto s = src_.query(samples_sql_, params, limits)) {
-        for (const auto& row : s->rows) samples.push_back(sqlValueToString(row.at(0)));
+    Counts c{};
+    for (size_t i = 0; i < kCountColumns; ++i) c[i] = sqlValueToDouble(q->rows[0][i]).value_or(0);
+    if (spec_.missing.empty()) c[kMissing] = c[kNulls];
+    Samples samples;
+    if (c[kInvalid] > 0 && !sql_.samples.sql.empty()) {
+      if (auto s = query(sql_.samples))
+        for (const auto& row : s->rows) samples.invalid.push_back(sqlValueToString(row.at(0)));
+    }
+    if (c[kDuplicates] > 0 && !sql_.duplicates.sql.empty()) {
+      if (auto s = query(sql_.duplicates)) {
+        for (const auto& row : s->rows) {
+          std::vector<std::string> key;
+          for (const auto& v : row) key.push_back(sqlValueToString(v));
+          samples.duplicates.push_back(std::move(key));
+        }
       }
     }
-    if (c[4] > 0 && !dup_sql_.empty()) {
-      std::vector<SqlValue> wparams(params.begin(), params.begin() + (window_ ? 2 : 0));
-      if (auto s = src_.query(dup_sql_, wparams, limits)) {
-        for (const auto& row : s->rows) duplicates.push_back(sqlValueToString(row.at(0)));
-      }
-    }
-    return evaluate(c, samples, duplicates);
+    return evaluate(c, samples);
   }
 
  private:
-  // c = {rows, nulls, not accepted, out of range, duplicates}
-  ProbeResult evaluate(const std::array<double, 5>& c, const std::vector<std::string>& samples,
-                       const std::vector<std::string>& duplicates) {
-    const double rows = c[0], nulls = c[1], not_accepted = c[2], out_of_range = c[3], dups = c[4];
-    const double null_ratio = rows > 0 ? nulls / rows : 0;
-    const bool too_many_nulls = spec_.max_null_ratio && null_ratio > *spec_.max_null_ratio;
-    const double violations = not_accepted + out_of_range + dups + (too_many_nulls ? nulls : 0);
-    nlohmann::json threshold = nlohmann::json::object();
-    if (!spec_.accepted.empty()) threshold["accepted"] = spec_.accepted;
-    if (spec_.max_null_ratio) threshold["max_null_ratio"] = *spec_.max_null_ratio;
-    if (spec_.unique) threshold["unique"] = true;
-    if (spec_.min) threshold["min"] = *spec_.min;
-    if (spec_.max) threshold["max"] = *spec_.max;
-    nlohmann::json details = {{"column", spec_.column},
-                              {"rows", rows},
-                              {"nulls", nulls},
-                              {"null_ratio", null_ratio},
-                              {"not_accepted", not_accepted},
-                              {"out_of_range", out_of_range},
-                              {"duplicates", dups},
-                              {"samples", samples}};
-    if (!duplicates.empty()) details["duplicate_values"] = duplicates;
-    if (window_) details["window"] = formatDuration(window_->window());
-    std::vector<std::string> parts;
-    if (not_accepted > 0) parts.push_back(formatNumber(not_accepted) + " not accepted");
-    if (too_many_nulls) {
-      parts.push_back(formatNumber(nulls) + " nulls (" + formatNumber(null_ratio * 100) + "% > " +
-                      formatNumber(*spec_.max_null_ratio * 100) + "%)");
+  // "3 nulls (3.448%), must be < 1%"
+  static std::string boundPart(double count, const char* metric, double pct,
+                               const config::Bound& b) {
+    return formatNumber(count) + " " + metric + " (" + formatNumber(pct) + "%), must be " + b.str();
+  }
+
+  // The metric's bound, if it has one: judged, its details recorded; true when
+  // it had one.
+  bool judgeBound(ValuesMetric metric, double count, double rows, Verdict& v,
+                  nlohmann::json& details) const {
+    auto it = spec_.must.find(metric);
+    if (it == spec_.must.end()) return false;
+    const config::Bound& b = it->second;
+    const double pct = rows > 0 ? count * 100 / rows : 0;
+    const bool holds = b.holds(b.percent ? pct : count);
+    details["must"][toString(metric)] = {{"value", count}, {"percent", pct}, {"must", b.str()}};
+    (holds ? v.tolerated : v.failed).push_back(boundPart(count, toString(metric), pct, b));
+    if (!holds) v.violating += count;
+    return true;
+  }
+
+  // Invalid rows without a bound: each rule's count, in the message's order.
+  void invalidParts(const Counts& c, Verdict& v, std::vector<std::string>& after) const {
+    if (c[kInvalid] <= 0) return;
+    v.violating += c[kInvalid];
+    if (c[kNotAccepted] > 0) v.failed.push_back(formatNumber(c[kNotAccepted]) + " not accepted");
+    if (c[kOutOfRange] > 0) after.push_back(formatNumber(c[kOutOfRange]) + " out of range");
+    if (c[kNotMatching] > 0)
+      after.push_back(formatNumber(c[kNotMatching]) + " not matching the pattern");
+    if (c[kWrongLength] > 0)
+      after.push_back(formatNumber(c[kWrongLength]) + " of a length outside the bounds");
+  }
+
+  // Judges every metric. Message order (stable since before bounds): not
+  // accepted, nulls, missing, invalid (bounded), duplicates, out of range,
+  // pattern, length.
+  Verdict judge(const Counts& c, nlohmann::json& details) const {
+    Verdict v;
+    const double rows = c[kRows];
+    std::vector<std::string> after;  // parts written after duplicates
+    const bool invalid_bounded = spec_.must.count(ValuesMetric::Invalid) > 0;
+    if (!invalid_bounded) invalidParts(c, v, after);
+    if (!judgeBound(ValuesMetric::Nulls, c[kNulls], rows, v, details) && spec_.max_null_ratio) {
+      const double ratio = rows > 0 ? c[kNulls] / rows : 0;
+      if (ratio > *spec_.max_null_ratio) {
+        v.violating += c[kNulls];
+        v.failed.push_back(formatNumber(c[kNulls]) + " nulls (" + formatNumber(ratio * 100) +
+                           "% > " + formatNumber(*spec_.max_null_ratio * 100) + "%)");
+      }
     }
-    if (dups > 0) parts.push_back(formatNumber(dups) + " duplicates");
-    if (out_of_range > 0) parts.push_back(formatNumber(out_of_range) + " out of range");
-    std::string msg;
-    for (const auto& p : parts) msg += (msg.empty() ? "" : ", ") + p;
-    if (!samples.empty()) {
-      msg += " (e.g. ";
-      for (size_t i = 0; i < samples.size(); ++i)
-        msg += (i ? ", " : "") + std::string("\"") + samples[i] + "\"";
-      msg += ")";
+    if (!judgeBound(ValuesMetric::Missing, c[kMissing], rows, v, details) &&
+        !spec_.missing.empty() && c[kMissing] > 0) {
+      v.violating += c[kMissing];
+      v.failed.push_back(formatNumber(c[kMissing]) + " missing");
     }
-    ProbeResult r =
-        violations == 0
-            ? ProbeResult::pass(0, "rows", "no violations in " + formatNumber(rows) + " rows")
-            : ProbeResult::fail(violations, "rows",
-                                formatNumber(violations) + " violating rows of " +
-                                    formatNumber(rows) + ": " + msg);
-    r.threshold = threshold;
-    r.details = details;
+    if (invalid_bounded) judgeBound(ValuesMetric::Invalid, c[kInvalid], rows, v, details);
+    if (!judgeBound(ValuesMetric::Duplicates, c[kDuplicates], rows, v, details) && spec_.unique &&
+        c[kDuplicates] > 0) {
+      v.violating += c[kDuplicates];
+      v.failed.push_back(formatNumber(c[kDuplicates]) + " duplicates");
+    }
+    v.failed.insert(v.failed.end(), after.begin(), after.end());
+    return v;
+  }
+
+  nlohmann::json threshold() const {
+    nlohmann::json t = nlohmann::json::object();
+    if (!spec_.accepted.empty()) t["accepted"] = spec_.accepted;
+    if (!spec_.missing.empty()) t["missing"] = spec_.missing;
+    if (spec_.pattern) t["pattern"] = *spec_.pattern;
+    if (spec_.min_length) t["min_length"] = *spec_.min_length;
+    if (spec_.max_length) t["max_length"] = *spec_.max_length;
+    if (spec_.max_null_ratio) t["max_null_ratio"] = *spec_.max_null_ratio;
+    if (spec_.unique) t["unique"] = true;
+    if (spec_.min) t["min"] = *spec_.min;
+    if (spec_.max) t["max"] = *spec_.max;
+    for (const auto& [m, b] : spec_.must) t["must"][toString(m)] = b.str();
+    return t;
+  }
+
+  nlohmann::json baseDetails(const Counts& c, const Samples& samples) const {
+    const double rows = c[kRows];
+    nlohmann::json d = {{"rows", rows},
+                        {"nulls", c[kNulls]},
+                        {"null_ratio", rows > 0 ? c[kNulls] / rows : 0.0},
+                        {"missing", c[kMissing]},
+                        {"invalid", c[kInvalid]},
+                        {"not_accepted", c[kNotAccepted]},
+                        {"out_of_range", c[kOutOfRange]},
+                        {"not_matching", c[kNotMatching]},
+                        {"wrong_length", c[kWrongLength]},
+                        {"duplicates", c[kDuplicates]},
+                        {"samples", samples.invalid}};
+    if (spec_.columns.empty()) {
+      d["column"] = spec_.column;
+      std::vector<std::string> dups;
+      for (const auto& k : samples.duplicates) dups.push_back(k.empty() ? "" : k[0]);
+      if (!dups.empty()) d["duplicate_values"] = dups;
+    } else {
+      d["columns"] = spec_.columns;
+      if (!samples.duplicates.empty()) d["duplicate_keys"] = samples.duplicates;
+    }
+    if (window_) d["window"] = formatDuration(window_->window());
+    return d;
+  }
+
+  ProbeResult evaluate(const Counts& c, const Samples& samples) const {
+    nlohmann::json details = baseDetails(c, samples);
+    const Verdict v = judge(c, details);
+    const double rows = c[kRows];
+    ProbeResult r;
+    if (v.failed.empty()) {
+      std::string msg = "no violations in " + formatNumber(rows) + " rows";
+      if (!v.tolerated.empty()) msg += " (within bounds: " + join(v.tolerated) + ")";
+      r = ProbeResult::pass(0, "rows", msg);
+    } else {
+      std::string msg = join(v.failed);
+      if (!samples.invalid.empty()) {
+        msg += " (e.g. ";
+        for (size_t i = 0; i < samples.invalid.size(); ++i)
+          msg += (i ? ", " : "") + std::string("\"") + samples.invalid[i] + "\"";
+        msg += ")";
+      }
+      r = ProbeResult::fail(
+          v.violating, "rows",
+          formatNumber(v.violating) + " violating rows of " + formatNumber(rows) + ": " + msg);
+    }
+    r.threshold = threshold();
+    r.details = std::move(details);
     return r;
   }
 
@@ -156,9 +230,8 @@ class ValuesProbe final : public Probe {
   const config::ValuesSpec& spec_;
   SqlSource& src_;
   std::optional<TimeWindow> window_;
-  std::string counts_sql_;
-  std::string samples_sql_;
-  std::string dup_sql_;
+  Statements sql_;
+  std::string build_error_;
 };
 
 }  // namespace

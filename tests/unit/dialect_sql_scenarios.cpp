@@ -82,6 +82,14 @@ SqlScenario volumeEstimate() {
           }};
 }
 
+// The counts row of a values probe (values_sql.hpp's Count order): rows, nulls,
+// missing, not accepted, out of range, not matching, wrong length, invalid,
+// duplicates.
+QueryResult counts(std::vector<int64_t> c) {
+  std::vector<SqlValue> row(c.begin(), c.end());
+  return rows({row});
+}
+
 SqlScenario valuesAccepted() {
   config::ValuesSpec s;
   s.column = "status";
@@ -92,11 +100,10 @@ SqlScenario valuesAccepted() {
   s.filter = "region = 'eu'";
   return {"values accepted, unique, window, filter",
           probe("vals", ProbeType::Values, "shop.orders", s), [](const Dialect&) {
-            return Steps{
-                {"window: newest timestamp (its format)", rows({{kNewest}})},
-                {"counts", rows({{int64_t{100}, int64_t{2}, int64_t{3}, int64_t{0}, int64_t{4}}})},
-                {"samples of violations", rows({{"refunded"}})},
-                {"duplicate values", rows({{"paid"}})}};
+            return Steps{{"window: newest timestamp (its format)", rows({{kNewest}})},
+                         {"counts", counts({100, 2, 0, 3, 0, 0, 0, 3, 4})},
+                         {"samples of violations", rows({{"refunded"}})},
+                         {"duplicate values", rows({{"paid"}})}};
           }};
 }
 
@@ -106,9 +113,56 @@ SqlScenario valuesRange() {
   s.min = 0;
   s.max = 1000;
   return {"values range", probe("vals", ProbeType::Values, "shop.orders", s), [](const Dialect&) {
-            return Steps{
-                {"counts", rows({{int64_t{100}, int64_t{0}, int64_t{0}, int64_t{2}, int64_t{0}}})},
-                {"samples of violations", rows({{-5.0}})}};
+            return Steps{{"counts", counts({100, 0, 0, 0, 2, 0, 0, 2, 0})},
+                         {"samples of violations", rows({{-5.0}})}};
+          }};
+}
+
+// A pattern (not on sqlserver: no regular expressions), lengths, missing
+// values and bounds on the metrics.
+SqlScenario valuesPattern() {
+  config::ValuesSpec s;
+  s.column = "sku";
+  s.pattern = "^[A-Z]{3}-[0-9]+$";
+  s.min_length = 5;
+  s.max_length = 12;
+  s.missing = {"", "N/A"};
+  s.must[config::ValuesMetric::Nulls] = *config::parseBound("< 1%", nullptr);
+  s.must[config::ValuesMetric::Invalid] = *config::parseBound("<= 10", nullptr);
+  return {"values pattern, lengths, missing, bounds",
+          probe("vals", ProbeType::Values, "shop.items", s), [](const Dialect& d) {
+            if (d.id() == DialectId::SqlServer) return Steps{};
+            return Steps{{"counts", counts({100, 1, 3, 0, 0, 12, 4, 14, 0})},
+                         {"samples of violations", rows({{"abc-1"}})}};
+          }};
+}
+
+// Lengths alone (every dialect, SQL Server's LEN keeping trailing blanks).
+SqlScenario valuesLength() {
+  config::ValuesSpec s;
+  s.column = "name";
+  s.min_length = 1;
+  s.max_length = 20;
+  s.missing = {""};
+  return {"values lengths, missing", probe("vals", ProbeType::Values, "shop.items", s),
+          [](const Dialect&) {
+            return Steps{{"counts", counts({100, 0, 2, 0, 0, 0, 2, 2, 0})},
+                         {"samples of violations", rows({{""}})}};
+          }};
+}
+
+// A composite key over a window: duplicates beyond the first of each key.
+SqlScenario valuesCompositeKey() {
+  config::ValuesSpec s;
+  s.columns = {"order_id", "line_no"};
+  s.unique = true;
+  s.time_column = "created_at";
+  s.window = 24h;
+  return {"values composite key, window", probe("vals", ProbeType::Values, "shop.lines", s),
+          [](const Dialect&) {
+            return Steps{{"window: newest timestamp (its format)", rows({{kNewest}})},
+                         {"counts", counts({100, 0, 0, 0, 0, 0, 0, 0, 3})},
+                         {"duplicate keys", rows({{int64_t{7}, int64_t{1}}})}};
           }};
 }
 
@@ -267,6 +321,9 @@ std::vector<SqlScenario> sqlScenarios() {
           volumeEstimate(),
           valuesAccepted(),
           valuesRange(),
+          valuesPattern(),
+          valuesLength(),
+          valuesCompositeKey(),
           schema("schema", "shop.orders"),
           schema("schema, no schema named", "orders"),
           sqlProbe(),

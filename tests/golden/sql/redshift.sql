@@ -44,24 +44,52 @@ SELECT CAST(estimated_visible_rows AS FLOAT8) FROM svv_table_info WHERE "schema"
 SELECT max("created_at") FROM "shop"."orders";
 
 -- values accepted, unique, window, filter: counts
--- params: 'paid', 'shipped', '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
-SELECT count(*), sum(CASE WHEN "status" IS NULL THEN 1 ELSE 0 END), sum(CASE WHEN "status" IS NOT NULL AND "status" NOT IN (?, ?) THEN 1 ELSE 0 END), 0, count("status") - count(DISTINCT "status") FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND (region = 'eu');
+-- params: 'paid', 'shipped', 'paid', 'shipped', '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
+SELECT count(*), sum(CASE WHEN "status" IS NULL THEN 1 ELSE 0 END), 0, sum(CASE WHEN "status" IS NOT NULL AND "status" NOT IN (?, ?) THEN 1 ELSE 0 END), 0, 0, 0, sum(CASE WHEN "status" IS NOT NULL AND ("status" NOT IN (?, ?)) THEN 1 ELSE 0 END), count("status") - count(DISTINCT "status") FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND (region = 'eu');
 
 -- values accepted, unique, window, filter: samples of violations
 -- params: '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z', 'paid', 'shipped'
-SELECT DISTINCT "status" FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND (region = 'eu') AND ("status" IS NOT NULL AND "status" NOT IN (?, ?)) ORDER BY 1 LIMIT 5;
+SELECT DISTINCT "status" FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND (region = 'eu') AND ("status" IS NOT NULL AND ("status" NOT IN (?, ?))) ORDER BY 1 LIMIT 5;
 
 -- values accepted, unique, window, filter: duplicate values
 -- params: '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
 SELECT "status" FROM "shop"."orders" WHERE "created_at" >= ? AND "created_at" <= ? AND (region = 'eu') AND "status" IS NOT NULL GROUP BY "status" HAVING count(*) > 1 ORDER BY count(*) DESC, 1 LIMIT 5;
 
 -- values range: counts
--- params: 0, 1000
-SELECT count(*), sum(CASE WHEN "amount" IS NULL THEN 1 ELSE 0 END), 0, sum(CASE WHEN "amount" < ? OR "amount" > ? THEN 1 ELSE 0 END), 0 FROM "shop"."orders";
+-- params: 0, 1000, 0, 1000
+SELECT count(*), sum(CASE WHEN "amount" IS NULL THEN 1 ELSE 0 END), 0, 0, sum(CASE WHEN "amount" IS NOT NULL AND ("amount" < ? OR "amount" > ?) THEN 1 ELSE 0 END), 0, 0, sum(CASE WHEN "amount" IS NOT NULL AND (("amount" < ? OR "amount" > ?)) THEN 1 ELSE 0 END), 0 FROM "shop"."orders";
 
 -- values range: samples of violations
 -- params: 0, 1000
-SELECT DISTINCT "amount" FROM "shop"."orders" WHERE (("amount" < ? OR "amount" > ?)) ORDER BY 1 LIMIT 5;
+SELECT DISTINCT "amount" FROM "shop"."orders" WHERE ("amount" IS NOT NULL AND (("amount" < ? OR "amount" > ?))) ORDER BY 1 LIMIT 5;
+
+-- values pattern, lengths, missing, bounds: counts
+-- params: '', 'N/A', '^[A-Z]{3}-[0-9]+$', 5, 12, '^[A-Z]{3}-[0-9]+$', 5, 12
+SELECT count(*), sum(CASE WHEN "sku" IS NULL THEN 1 ELSE 0 END), sum(CASE WHEN "sku" IS NULL OR "sku" IN (?, ?) THEN 1 ELSE 0 END), 0, 0, sum(CASE WHEN "sku" IS NOT NULL AND NOT (CAST("sku" AS VARCHAR(65535)) ~ ?) THEN 1 ELSE 0 END), sum(CASE WHEN "sku" IS NOT NULL AND (CHAR_LENGTH(CAST("sku" AS VARCHAR(65535))) < ? OR CHAR_LENGTH(CAST("sku" AS VARCHAR(65535))) > ?) THEN 1 ELSE 0 END), sum(CASE WHEN "sku" IS NOT NULL AND (NOT (CAST("sku" AS VARCHAR(65535)) ~ ?) OR (CHAR_LENGTH(CAST("sku" AS VARCHAR(65535))) < ? OR CHAR_LENGTH(CAST("sku" AS VARCHAR(65535))) > ?)) THEN 1 ELSE 0 END), 0 FROM "shop"."items";
+
+-- values pattern, lengths, missing, bounds: samples of violations
+-- params: '^[A-Z]{3}-[0-9]+$', 5, 12
+SELECT DISTINCT "sku" FROM "shop"."items" WHERE ("sku" IS NOT NULL AND (NOT (CAST("sku" AS VARCHAR(65535)) ~ ?) OR (CHAR_LENGTH(CAST("sku" AS VARCHAR(65535))) < ? OR CHAR_LENGTH(CAST("sku" AS VARCHAR(65535))) > ?))) ORDER BY 1 LIMIT 5;
+
+-- values lengths, missing: counts
+-- params: '', 1, 20, 1, 20
+SELECT count(*), sum(CASE WHEN "name" IS NULL THEN 1 ELSE 0 END), sum(CASE WHEN "name" IS NULL OR "name" IN (?) THEN 1 ELSE 0 END), 0, 0, 0, sum(CASE WHEN "name" IS NOT NULL AND (CHAR_LENGTH(CAST("name" AS VARCHAR(65535))) < ? OR CHAR_LENGTH(CAST("name" AS VARCHAR(65535))) > ?) THEN 1 ELSE 0 END), sum(CASE WHEN "name" IS NOT NULL AND ((CHAR_LENGTH(CAST("name" AS VARCHAR(65535))) < ? OR CHAR_LENGTH(CAST("name" AS VARCHAR(65535))) > ?)) THEN 1 ELSE 0 END), 0 FROM "shop"."items";
+
+-- values lengths, missing: samples of violations
+-- params: 1, 20
+SELECT DISTINCT "name" FROM "shop"."items" WHERE ("name" IS NOT NULL AND ((CHAR_LENGTH(CAST("name" AS VARCHAR(65535))) < ? OR CHAR_LENGTH(CAST("name" AS VARCHAR(65535))) > ?))) ORDER BY 1 LIMIT 5;
+
+-- values composite key, window: window: newest timestamp (its format)
+-- params: none
+SELECT max("created_at") FROM "shop"."lines";
+
+-- values composite key, window: counts
+-- params: '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
+SELECT coalesce(sum(n), 0), 0, 0, 0, 0, 0, 0, 0, coalesce(sum(CASE WHEN k1 IS NULL AND k2 IS NULL THEN 0 ELSE n - 1 END), 0) FROM (SELECT "order_id" AS k1, "line_no" AS k2, count(*) AS n FROM "shop"."lines" WHERE "created_at" >= ? AND "created_at" <= ? GROUP BY "order_id", "line_no") g;
+
+-- values composite key, window: duplicate keys
+-- params: '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
+SELECT "order_id", "line_no" FROM "shop"."lines" WHERE "created_at" >= ? AND "created_at" <= ? AND NOT ("order_id" IS NULL AND "line_no" IS NULL) GROUP BY "order_id", "line_no" HAVING count(*) > 1 ORDER BY count(*) DESC, 1, 2 LIMIT 5;
 
 -- schema: columns from the catalog
 -- params: 'shop', 'orders'

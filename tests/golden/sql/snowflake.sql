@@ -44,24 +44,52 @@ SELECT row_count FROM "ANALYTICS".information_schema.tables WHERE table_schema =
 SELECT max("CREATED_AT") FROM "SHOP"."ORDERS";
 
 -- values accepted, unique, window, filter: counts
--- params: 'paid', 'shipped', '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
-SELECT count(*), sum(CASE WHEN "STATUS" IS NULL THEN 1 ELSE 0 END), sum(CASE WHEN "STATUS" IS NOT NULL AND "STATUS" NOT IN (?, ?) THEN 1 ELSE 0 END), 0, count("STATUS") - count(DISTINCT "STATUS") FROM "SHOP"."ORDERS" WHERE "CREATED_AT" >= ? AND "CREATED_AT" <= ? AND (region = 'eu');
+-- params: 'paid', 'shipped', 'paid', 'shipped', '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
+SELECT count(*), sum(CASE WHEN "STATUS" IS NULL THEN 1 ELSE 0 END), 0, sum(CASE WHEN "STATUS" IS NOT NULL AND "STATUS" NOT IN (?, ?) THEN 1 ELSE 0 END), 0, 0, 0, sum(CASE WHEN "STATUS" IS NOT NULL AND ("STATUS" NOT IN (?, ?)) THEN 1 ELSE 0 END), count("STATUS") - count(DISTINCT "STATUS") FROM "SHOP"."ORDERS" WHERE "CREATED_AT" >= ? AND "CREATED_AT" <= ? AND (region = 'eu');
 
 -- values accepted, unique, window, filter: samples of violations
 -- params: '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z', 'paid', 'shipped'
-SELECT DISTINCT "STATUS" FROM "SHOP"."ORDERS" WHERE "CREATED_AT" >= ? AND "CREATED_AT" <= ? AND (region = 'eu') AND ("STATUS" IS NOT NULL AND "STATUS" NOT IN (?, ?)) ORDER BY 1 LIMIT 5;
+SELECT DISTINCT "STATUS" FROM "SHOP"."ORDERS" WHERE "CREATED_AT" >= ? AND "CREATED_AT" <= ? AND (region = 'eu') AND ("STATUS" IS NOT NULL AND ("STATUS" NOT IN (?, ?))) ORDER BY 1 LIMIT 5;
 
 -- values accepted, unique, window, filter: duplicate values
 -- params: '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
 SELECT "STATUS" FROM "SHOP"."ORDERS" WHERE "CREATED_AT" >= ? AND "CREATED_AT" <= ? AND (region = 'eu') AND "STATUS" IS NOT NULL GROUP BY "STATUS" HAVING count(*) > 1 ORDER BY count(*) DESC, 1 LIMIT 5;
 
 -- values range: counts
--- params: 0, 1000
-SELECT count(*), sum(CASE WHEN "AMOUNT" IS NULL THEN 1 ELSE 0 END), 0, sum(CASE WHEN "AMOUNT" < ? OR "AMOUNT" > ? THEN 1 ELSE 0 END), 0 FROM "SHOP"."ORDERS";
+-- params: 0, 1000, 0, 1000
+SELECT count(*), sum(CASE WHEN "AMOUNT" IS NULL THEN 1 ELSE 0 END), 0, 0, sum(CASE WHEN "AMOUNT" IS NOT NULL AND ("AMOUNT" < ? OR "AMOUNT" > ?) THEN 1 ELSE 0 END), 0, 0, sum(CASE WHEN "AMOUNT" IS NOT NULL AND (("AMOUNT" < ? OR "AMOUNT" > ?)) THEN 1 ELSE 0 END), 0 FROM "SHOP"."ORDERS";
 
 -- values range: samples of violations
 -- params: 0, 1000
-SELECT DISTINCT "AMOUNT" FROM "SHOP"."ORDERS" WHERE (("AMOUNT" < ? OR "AMOUNT" > ?)) ORDER BY 1 LIMIT 5;
+SELECT DISTINCT "AMOUNT" FROM "SHOP"."ORDERS" WHERE ("AMOUNT" IS NOT NULL AND (("AMOUNT" < ? OR "AMOUNT" > ?))) ORDER BY 1 LIMIT 5;
+
+-- values pattern, lengths, missing, bounds: counts
+-- params: '', 'N/A', '^[A-Z]{3}-[0-9]+$', 5, 12, '^[A-Z]{3}-[0-9]+$', 5, 12
+SELECT count(*), sum(CASE WHEN "SKU" IS NULL THEN 1 ELSE 0 END), sum(CASE WHEN "SKU" IS NULL OR "SKU" IN (?, ?) THEN 1 ELSE 0 END), 0, 0, sum(CASE WHEN "SKU" IS NOT NULL AND NOT (REGEXP_INSTR(CAST("SKU" AS VARCHAR), ?) > 0) THEN 1 ELSE 0 END), sum(CASE WHEN "SKU" IS NOT NULL AND (LENGTH("SKU") < ? OR LENGTH("SKU") > ?) THEN 1 ELSE 0 END), sum(CASE WHEN "SKU" IS NOT NULL AND (NOT (REGEXP_INSTR(CAST("SKU" AS VARCHAR), ?) > 0) OR (LENGTH("SKU") < ? OR LENGTH("SKU") > ?)) THEN 1 ELSE 0 END), 0 FROM "SHOP"."ITEMS";
+
+-- values pattern, lengths, missing, bounds: samples of violations
+-- params: '^[A-Z]{3}-[0-9]+$', 5, 12
+SELECT DISTINCT "SKU" FROM "SHOP"."ITEMS" WHERE ("SKU" IS NOT NULL AND (NOT (REGEXP_INSTR(CAST("SKU" AS VARCHAR), ?) > 0) OR (LENGTH("SKU") < ? OR LENGTH("SKU") > ?))) ORDER BY 1 LIMIT 5;
+
+-- values lengths, missing: counts
+-- params: '', 1, 20, 1, 20
+SELECT count(*), sum(CASE WHEN "NAME" IS NULL THEN 1 ELSE 0 END), sum(CASE WHEN "NAME" IS NULL OR "NAME" IN (?) THEN 1 ELSE 0 END), 0, 0, 0, sum(CASE WHEN "NAME" IS NOT NULL AND (LENGTH("NAME") < ? OR LENGTH("NAME") > ?) THEN 1 ELSE 0 END), sum(CASE WHEN "NAME" IS NOT NULL AND ((LENGTH("NAME") < ? OR LENGTH("NAME") > ?)) THEN 1 ELSE 0 END), 0 FROM "SHOP"."ITEMS";
+
+-- values lengths, missing: samples of violations
+-- params: 1, 20
+SELECT DISTINCT "NAME" FROM "SHOP"."ITEMS" WHERE ("NAME" IS NOT NULL AND ((LENGTH("NAME") < ? OR LENGTH("NAME") > ?))) ORDER BY 1 LIMIT 5;
+
+-- values composite key, window: window: newest timestamp (its format)
+-- params: none
+SELECT max("CREATED_AT") FROM "SHOP"."LINES";
+
+-- values composite key, window: counts
+-- params: '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
+SELECT coalesce(sum(n), 0), 0, 0, 0, 0, 0, 0, 0, coalesce(sum(CASE WHEN k1 IS NULL AND k2 IS NULL THEN 0 ELSE n - 1 END), 0) FROM (SELECT "ORDER_ID" AS k1, "LINE_NO" AS k2, count(*) AS n FROM "SHOP"."LINES" WHERE "CREATED_AT" >= ? AND "CREATED_AT" <= ? GROUP BY "ORDER_ID", "LINE_NO") g;
+
+-- values composite key, window: duplicate keys
+-- params: '2026-11-25T10:00:00Z', '2026-11-26T10:00:00Z'
+SELECT "ORDER_ID", "LINE_NO" FROM "SHOP"."LINES" WHERE "CREATED_AT" >= ? AND "CREATED_AT" <= ? AND NOT ("ORDER_ID" IS NULL AND "LINE_NO" IS NULL) GROUP BY "ORDER_ID", "LINE_NO" HAVING count(*) > 1 ORDER BY count(*) DESC, 1, 2 LIMIT 5;
 
 -- schema: columns from the catalog
 -- params: 'SHOP', 'ORDERS'
