@@ -8,6 +8,8 @@
 namespace datawatch {
 namespace {
 
+// Judges the newest row (max(column)), or with `oldest` the oldest one
+// (min(column): retention). Both read one aggregate built by the same code.
 class SqlFreshnessProbe final : public Probe {
  public:
   SqlFreshnessProbe(config::ProbeConfig cfg, SqlSource& src)
@@ -16,8 +18,9 @@ class SqlFreshnessProbe final : public Probe {
     const std::string col = d.ident(spec_.column);
     const std::string from = " FROM " + d.qualified(cfg_.table);
     const std::string filter = spec_.filter ? "(" + *spec_.filter + ")" : "";
-    // max(column): one index probe when the column is indexed.
-    newest_sql_ = "SELECT max(" + col + ")" + from + (filter.empty() ? "" : " WHERE " + filter);
+    // max(column) / min(column): one index probe when the column is indexed.
+    const std::string agg = spec_.oldest ? "min(" : "max(";
+    edge_sql_ = "SELECT " + agg + col + ")" + from + (filter.empty() ? "" : " WHERE " + filter);
     // Only when the newest row is in the future (clock skew, preloaded rows): the
     // newest row at or before `now`.
     not_after_sql_ = "SELECT max(" + col + ")" + from + " WHERE " + col +
@@ -28,10 +31,11 @@ class SqlFreshnessProbe final : public Probe {
   const config::ProbeConfig& config() const override { return cfg_; }
 
   ProbeResult run(const RunContext& ctx) override {
-    auto q = src_.query(newest_sql_, {}, builtQuery(ctx.limits, spec_.filter.has_value()));
+    auto q = src_.query(edge_sql_, {}, builtQuery(ctx.limits, spec_.filter.has_value()));
     if (!q) return ProbeResult::error(q.error());
     if (q->rows.size() != 1 || q->rows[0].size() != 1)
       return ProbeResult::error("unexpected result shape from freshness query");
+    if (spec_.oldest) return judgeOldest(ctx, q->rows[0][0]);
     SqlValue raw = q->rows[0][0];
     nlohmann::json details = {{"column", spec_.column}};
     nlohmann::json threshold = nlohmann::json::object();
@@ -99,10 +103,46 @@ class SqlFreshnessProbe final : public Probe {
   }
 
  private:
+  // Retention: the oldest row's age must stay within max_age. No rows: nothing
+  // is kept too long. A future oldest row is 0 old.
+  ProbeResult judgeOldest(const RunContext& ctx, const SqlValue& raw) const {
+    const Duration retention = spec_.max_age.value_or(Duration::zero());
+    nlohmann::json details = {{"column", spec_.column}, {"oldest_row", true}};
+    const nlohmann::json threshold = {{"max", std::chrono::duration<double>(retention).count()}};
+    if (std::holds_alternative<std::monostate>(raw)) {
+      details["empty"] = true;
+      auto r = ProbeResult::pass(0, "seconds",
+                                 "no rows with a " + spec_.column + " value: nothing older than " +
+                                     humanDuration(retention) + " is kept");
+      r.threshold = threshold;
+      r.details = details;
+      return r;
+    }
+    const auto oldest = timestampFromValue(raw);
+    if (!oldest) {
+      auto r = ProbeResult::error(notATimestampMessage(spec_.column, raw));
+      r.details = details;
+      return r;
+    }
+    const double age = std::max(0.0, toUnixSeconds(ctx.now) - toUnixSeconds(*oldest));
+    details["oldest"] = formatRfc3339(*oldest);
+    details["oldest_timestamp_seconds"] = toUnixSeconds(*oldest);
+    const auto age_d = std::chrono::milliseconds(static_cast<int64_t>(std::llround(age * 1000)));
+    const bool within = age_d <= retention;
+    const std::string message = "oldest row is " + humanDuration(age_d) + " old, " +
+                                (within ? "within retention " : "retention ") +
+                                humanDuration(retention);
+    auto r = within ? ProbeResult::pass(age, "seconds", message)
+                    : ProbeResult::fail(age, "seconds", message);
+    r.threshold = threshold;
+    r.details = details;
+    return r;
+  }
+
   config::ProbeConfig cfg_;
   const config::FreshnessSpec& spec_;
   SqlSource& src_;
-  std::string newest_sql_;
+  std::string edge_sql_;  // max(column), or min(column) with `oldest`
   std::string not_after_sql_;
 };
 

@@ -2,6 +2,7 @@
 #include <cctype>
 #include <map>
 
+#include "probes/logical_types.hpp"
 #include "probes/sql_probes.hpp"
 
 namespace datawatch {
@@ -120,19 +121,23 @@ class SchemaProbe final : public Probe {
     };
 
     nlohmann::json contract = nlohmann::json::array();
-    for (const auto& [name, type] : declared) {
+    for (size_t i = 0; i < declared.size(); ++i) {
+      const auto& [name, type] = declared[i];
       const std::string want = d.canonicalType(type);
       const Column* have = find(current, name);
       if (!have) {
         contract.push_back(
             {{"column", name}, {"change", "missing"}, {"expected", want}, {"breaking", true}});
-      } else if (!typeMatches(want, have->type)) {
+        continue;
+      }
+      if (!want.empty() && !typeMatches(want, have->type)) {  // "" = any type
         contract.push_back({{"column", name},
                             {"change", "type"},
                             {"expected", want},
                             {"actual", have->type},
                             {"breaking", !wideningChange(want, have->type)}});
       }
+      checkLogicalAndRequired(spec_.columns[i].first, *have, contract);
     }
     int extra = 0;
     for (const auto& c : current) {
@@ -198,6 +203,7 @@ class SchemaProbe final : public Probe {
       for (const auto& c : *list) breaking += c["breaking"].get<bool>() ? 1 : 0;
     std::string msg;
     auto describe = [&](const nlohmann::json& c) {
+      if (c.contains("message")) return c["message"].get<std::string>();
       std::string s = c["column"].get<std::string>() + " " + c["change"].get<std::string>();
       if (c.contains("expected") && c.contains("actual"))
         s +=
@@ -216,6 +222,8 @@ class SchemaProbe final : public Probe {
                        : ProbeResult::fail(static_cast<double>(changes), "changes", msg);
     r.threshold = {{"columns", spec_.columns.size()},
                    {"allow_extra_columns", spec_.allow_extra_columns}};
+    if (!spec_.logical_types.empty()) r.threshold["logical_types"] = spec_.logical_types;
+    if (!spec_.required.empty()) r.threshold["required"] = spec_.required;
     r.details = {{"contract", contract}, {"since_last_snapshot", since},
                  {"breaking", breaking}, {"extra_columns", extra},
                  {"columns", snapshot},  {"first_snapshot", !have_previous}};
@@ -224,6 +232,36 @@ class SchemaProbe final : public Probe {
 
  private:
   std::string snapshotKey() const { return cfg_.name + ":schema"; }
+
+  // The logical type and NOT NULL the contract asks of the column configured as
+  // `configured` (in the catalog as `have`): one breaking entry per difference,
+  // with its message ("amount: integer expected, found text").
+  void checkLogicalAndRequired(const std::string& configured, const Column& have,
+                               nlohmann::json& contract) const {
+    const Dialect& d = src_.dialect();
+    if (const auto it = spec_.logical_types.find(configured);
+        it != spec_.logical_types.end() && !logicalTypeMatches(d, it->second, have.type)) {
+      const std::string found = logicalFamily(d, have.type);
+      contract.push_back(
+          {{"column", have.name},
+           {"change", "logical_type"},
+           {"expected", it->second},
+           {"actual", have.type},
+           {"actual_logical_type", found.empty() ? nlohmann::json() : nlohmann::json(found)},
+           {"breaking", true},
+           {"message", have.name + ": " + it->second + " expected, found " +
+                           (have.type.empty() ? "no type" : have.type)}});
+    }
+    if (const auto it = spec_.required.find(configured);
+        it != spec_.required.end() && it->second && !have.not_null) {
+      contract.push_back({{"column", have.name},
+                          {"change", "required"},
+                          {"expected", "not null"},
+                          {"actual", "null"},
+                          {"breaking", true},
+                          {"message", have.name + ": must be NOT NULL"}});
+    }
+  }
 
   // The declared columns under the names the catalog reports: folded the way the
   // dialect folds unquoted names, and matched regardless of case where the

@@ -35,6 +35,11 @@ ProbeResult VolumeJudge::judge(const RunContext& ctx, double rows, nlohmann::jso
     if (rows > *spec_.max)
       problems.push_back(formatNumber(rows) + " " + unit_ + " > max " + formatNumber(*spec_.max));
   }
+  if (spec_.must) {
+    threshold["must"] = spec_.must->str();
+    if (!spec_.must->holds(rows))
+      problems.push_back(formatNumber(rows) + " " + unit_ + ", must be " + spec_.must->str());
+  }
   if (spec_.max_change) {
     threshold["max_change"] = *spec_.max_change;
     if (ctx.previous && ctx.previous->value) {

@@ -1,9 +1,10 @@
 #pragma once
 // VolumeJudge: turns a count (rows in a table, messages in a topic) into a
-// volume probe's result — min / max / max_change against the previous measured
-// run, and the anomaly check with its training series (kept in memory and in the
-// probe's snapshots "<probe>:volume_series[:<day>]", bounded by the training
-// window: see volume_series.hpp). Shared by table and topic volume.
+// volume probe's result — min / max / must (every bound set must hold),
+// max_change against the previous measured run, and the anomaly check with its
+// training series (kept in memory and in the probe's snapshots
+// "<probe>:volume_series[:<day>]", bounded by the training window: see
+// volume_series.hpp). Shared by table and topic volume.
 //
 // Not thread-safe: one per probe (a probe never runs concurrently with itself).
 
