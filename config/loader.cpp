@@ -64,6 +64,7 @@ Config parseAll(Ctx& ctx, const std::vector<std::unique_ptr<Doc>>& docs,
   for (const auto& e : g.sources) detail::parseSource(ctx, e, c.sources);
   for (const auto& e : g.notifiers) detail::parseNotifier(ctx, e, c.notifiers);
   for (const auto& e : g.probes) detail::parseProbe(ctx, e, c.probes);
+  for (const auto& e : g.contracts) detail::parseContract(ctx, e, c);
   for (const auto& e : g.slos) detail::parseSlo(ctx, e, c.slos);
   for (const auto& e : g.silences) detail::parseSilence(ctx, e, c.silences);
   detail::crossCheck(ctx, c);

@@ -75,11 +75,12 @@ void gather(Ctx& ctx, const Doc& doc, Gathered& g) {
   if (!doc.root.IsMap()) {
     ctx.error(doc, doc.root,
               "the top level must be a map (agent, sources, probes, slos, notifiers, silences, "
-              "environments)");
+              "contracts, environments)");
     return;
   }
-  static const std::vector<std::string_view> kTop{"agent",     "sources",  "probes",      "slos",
-                                                  "notifiers", "silences", "environments"};
+  static const std::vector<std::string_view> kTop{"agent",     "sources",  "probes",
+                                                  "slos",      "notifiers", "silences",
+                                                  "contracts", "environments"};
   for (auto it = doc.root.begin(); it != doc.root.end(); ++it) {
     const std::string key = it->first.Scalar();
     const YAML::Node v = it->second;  // a copy: the iterator's value is a temporary
@@ -95,6 +96,8 @@ void gather(Ctx& ctx, const Doc& doc, Gathered& g) {
       gatherList(ctx, doc, v, "slos", g.slos);
     } else if (key == "silences") {
       gatherList(ctx, doc, v, "silences", g.silences);
+    } else if (key == "contracts") {
+      gatherList(ctx, doc, v, "contracts", g.contracts);
     } else if (key == "environments") {
       gatherEnvironments(ctx, doc, v, g);
     } else {

@@ -19,6 +19,7 @@ struct Gathered {
   std::vector<Entry> probes;
   std::vector<Entry> slos;
   std::vector<Entry> silences;
+  std::vector<Entry> contracts;
   std::map<std::string, std::vector<Entry>> environments;
 };
 

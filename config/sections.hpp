@@ -24,6 +24,10 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out);
 void parseSlo(Ctx& ctx, const Entry& e, std::vector<SloConfig>& out);
 void parseNotifier(Ctx& ctx, const Entry& e, std::vector<NotifierConfig>& out);
 void parseSilence(Ctx& ctx, const Entry& e, std::vector<SilenceConfig>& out);
+// contracts_section.cpp: reads the contract file now and appends its probes
+// (and SLO) to `c` beside the ContractConfig; source references are checked
+// by crossCheck like any probe's.
+void parseContract(Ctx& ctx, const Entry& e, Config& c);
 
 // Duplicate names, references between sections (sources, probes, notifiers,
 // upstream lineage) and checks that need two sections at once.
