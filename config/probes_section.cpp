@@ -169,6 +169,8 @@ FreshnessSpec readFreshness(ProbeReader& r) {
                           "it takes no schedule");
   else if (s.oldest && !m.has("max_age"))
     m.error("oldest", r.what + ": oldest needs max_age (the retention period)");
+  if (s.oldest && !r.p.topic.empty())
+    m.error("oldest", r.what + ": oldest reads the oldest row of a table, not of a topic");
   return s;
 }
 
