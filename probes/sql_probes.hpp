@@ -18,9 +18,11 @@ Result<std::unique_ptr<Probe>> makeVolumeProbe(const config::ProbeConfig& cfg, S
 // sql: the single number a read-only query returns; min / max / equals.
 Result<std::unique_ptr<Probe>> makeSqlProbe(const config::ProbeConfig& cfg, Source& source);
 
-// values: violating rows — outside `accepted`, nulls beyond max_null_ratio,
-// duplicates when unique, outside min/max — counted in one query; up to 5
-// sample violating values fetched by a second query only when there are any.
+// values: nulls, missing, invalid (outside `accepted`, min/max, `pattern`,
+// lengths; a row once) and duplicates (of a value, or of a composite key),
+// counted in one query and judged per metric by its `must` bound or default
+// (values.cpp); up to 5 sample invalid values and duplicated values/keys
+// fetched only when there are any.
 Result<std::unique_ptr<Probe>> makeValuesProbe(const config::ProbeConfig& cfg, Source& source);
 
 // Formats a number for messages: integers without decimals, others with 4 significant digits.
