@@ -13,8 +13,8 @@
 #include "agent/run_once.hpp"
 #include "agent/runtime.hpp"
 #include "agent/version.hpp"
-#include "config/dbt_import.hpp"
 #include "config/loader.hpp"
+#include "import/dbt_import.hpp"
 #include "incidents/postmortem.hpp"
 #include "probes/drift.hpp"
 #include "slo/prometheus_rules.hpp"
@@ -78,6 +78,14 @@ int cmdVersion() {
 
 int cmdImportDbt(const std::string& manifest, const std::string& output, const std::string& source,
                  const std::string& dsn_env, bool probes_only) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(manifest, ec)) {
+    const auto guess = std::filesystem::path(manifest) / "target" / "manifest.json";
+    std::cerr << manifest << ": is a directory; import dbt reads a manifest.json"
+              << (std::filesystem::exists(guess, ec) ? " (try " + guess.string() + ")" : "")
+              << "\n";
+    return 2;
+  }
   std::ifstream in(manifest);
   if (!in) {
     std::cerr << manifest << ": cannot read file\n";
@@ -88,12 +96,12 @@ int cmdImportDbt(const std::string& manifest, const std::string& output, const s
     std::cerr << manifest << ": not valid JSON\n";
     return 2;
   }
-  config::DbtImportOptions o;
+  dbt::DbtImportOptions o;
   o.source = source;
   o.dsn_env = dsn_env;
   o.probes_only = probes_only;
   o.manifest_name = std::filesystem::path(manifest).filename().string();
-  auto imported = config::importDbtManifest(j, o);
+  auto imported = dbt::importDbtManifest(j, o);
   if (!imported) {
     std::cerr << manifest << ": " << imported.error() << "\n";
     return 2;

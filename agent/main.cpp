@@ -33,6 +33,21 @@ common options:
   --log-level LEVEL     trace, debug, info (default), warn, error
 )";
 
+constexpr const char* kImportDbtUsage =
+    R"(usage: datawatch import dbt MANIFEST [-o FILE] [--source NAME] [--dsn-env VAR] [--probes-only]
+
+Writes probes that check what a dbt project's tests, source freshness and
+model contracts check, as dbt means them (docs/dbt.md). MANIFEST is dbt's
+target/manifest.json (run `dbt compile` first so singular tests and tests
+with thresholds can be imported from their compiled SQL).
+
+  -o, --output FILE   write the config there (default: standard output)
+  --source NAME       the datawatch source the probes read (default: warehouse)
+  --dsn-env VAR       PostgreSQL/Redshift: the variable holding the DSN
+                      (default: WAREHOUSE_DSN)
+  --probes-only       omit the sources: section
+)";
+
 int usageError(const std::string& msg) {
   std::cerr << "datawatch: " << msg << "\n\n" << kUsage;
   return 2;
@@ -84,6 +99,10 @@ int main(int argc, char** argv) {
       po::variables_map ivm;
       po::store(po::command_line_parser(argc - 1, argv + 1).options(io).positional(pos).run(), ivm);
       po::notify(ivm);
+      if (ivm.count("help") && (args.empty() || args[0] == "dbt")) {
+        std::cout << kImportDbtUsage;
+        return 0;
+      }
       if (args.size() != 2 || args[0] != "dbt")
         return usageError("usage: datawatch import dbt MANIFEST [-o FILE]");
       return datawatch::cmdImportDbt(args[1], output, source, dsn_env,

@@ -58,7 +58,7 @@ struct Case {
   std::string source_table;
   std::string model_table;
   std::string warning;  // a line stderr must hold
-  // Probes beyond shop_orders_fresh and not_null_orders_order_id, with their tables.
+  // Probes beyond shop_orders_fresh and orders__order_id, with their tables.
   std::map<std::string, std::string> more = {};
 };
 
@@ -95,7 +95,7 @@ std::vector<Case> cases() {
        "SNOWFLAKE_USER, SNOWFLAKE_PASSWORD, SNOWFLAKE_WAREHOUSE, or edit the source's "
        "connection string: docs/warehouses.md\n",
        // dbt quoted it: stored lower-case, so written in double quotes.
-       {{"unique_customers_customer_id", "ANALYTICS.MARTS.\"dim_customers\""}}},
+       {{"customers__customer_id", "ANALYTICS.MARTS.\"dim_customers\""}}},
       {"bigquery.json",
        "",
        {{"BIGQUERY_PROJECT", "my-project-123"},
@@ -208,7 +208,7 @@ TEST_CASE("import dbt maps each adapter to its source type and dialect and keeps
     const auto* fresh = loaded.config->findProbe("shop_orders_fresh");
     REQUIRE(fresh);
     CHECK(fresh->table == c.source_table);
-    const auto* not_null = loaded.config->findProbe("not_null_orders_order_id");
+    const auto* not_null = loaded.config->findProbe("orders__order_id");
     REQUIRE(not_null);
     CHECK(not_null->table == c.model_table);
 
@@ -238,7 +238,7 @@ TEST_CASE("import dbt for sqlite and postgres manifests, and one that names no a
   REQUIRE(loaded.ok());
   CHECK(loaded.config->findSource("warehouse")->type == config::SourceType::Sqlite);
   CHECK(loaded.config->findProbe("shop_orders_fresh")->table == "shop.raw_orders");
-  CHECK(loaded.config->findProbe("not_null_orders_order_id")->table == "main.fct_orders");
+  CHECK(loaded.config->findProbe("orders__order_id")->table == "main.fct_orders");
   CHECK(runCommand({kBinary, "validate", "-c", (dir / "dbt.yaml").string()},
                    {{"SQLITE_PATH", "/data/shop.db"}})
             .exit_code == 0);
@@ -290,4 +290,49 @@ TEST_CASE("import dbt --probes-only keeps the adapter's table names and asks for
   CHECK(snow.yaml.find("sources:") == std::string::npos);
   CHECK(snow.yaml.find("table: ANALYTICS.MARTS.FCT_ORDERS") != std::string::npos);
   CHECK(snow.run.err.find("warning") == std::string::npos);
+}
+
+TEST_CASE("datawatch import dbt turns a manifest into probes that validate", "[integration][dbt]") {
+  TempDir dir;
+  auto r = import(dir, kFixtures + "manifest.json");
+  REQUIRE(r.run.exit_code == 0);
+  auto loaded = config::loadConfigFromString(r.yaml, (dir / "dbt.yaml").string(), "",
+                                             envFrom({{"WAREHOUSE_DSN", "postgresql://u@h/db"}}));
+  REQUIRE(loaded.ok());
+  const auto& c = *loaded.config;
+  REQUIRE(c.probes.size() == 8);
+  const auto* fresh = c.findProbe("raw_orders_fresh");
+  REQUIRE(fresh);
+  CHECK(fresh->table == "landing.raw_orders");
+  const auto& fs = std::get<config::FreshnessSpec>(fresh->spec);
+  CHECK(fs.column == "_etl_loaded_at");
+  CHECK(fs.max_age == std::chrono::hours(24));  // error_after 1 day
+  CHECK(fs.filter == "_etl_loaded_at >= '2020-01-01'");
+  CHECK(std::get<config::FreshnessSpec>(c.findProbe("raw_orders_fresh__warn")->spec).max_age ==
+        std::chrono::hours(12));  // warn_after 12 hours
+  CHECK(std::get<config::FreshnessSpec>(c.findProbe("raw_payments_fresh")->spec).max_age ==
+        std::chrono::minutes(30));
+  CHECK(c.findProbe("raw_payments_fresh")->alert->severity == "warning");  // warn_after only
+  const auto* accepted = c.findProbe("orders__status");
+  REQUIRE(accepted);
+  CHECK(std::get<config::ValuesSpec>(accepted->spec).accepted ==
+        std::vector<std::string>{"placed", "shipped", "completed", "returned"});
+  CHECK(c.findProbe("customers__customer_id")->table == "analytics.dim_customers");  // the alias
+  const auto& order_id = std::get<config::ValuesSpec>(c.findProbe("orders__order_id")->spec);
+  CHECK(order_id.max_null_ratio == 0.0);
+  CHECK(order_id.unique);
+  CHECK(c.findProbe("raw_orders__id")->table == "landing.raw_orders");
+  REQUIRE(c.findProbe("relationships_orders_customer_id__customer_id__ref_customers"));
+
+  auto validate = runCommand({kBinary, "validate", "-c", (dir / "dbt.yaml").string()},
+                             {{"WAREHOUSE_DSN", "postgresql://u@h/db"}});
+  CHECK(validate.exit_code == 0);
+  writeFile(dir / "broken.json", "{\"nodes\": [");
+  auto broken = runCommand({kBinary, "import", "dbt", (dir / "broken.json").string()});
+  CHECK(broken.exit_code == 2);
+  CHECK(broken.err.find("not valid JSON") != std::string::npos);
+  writeFile(dir / "other.json", "{\"hello\": 1}");
+  auto other = runCommand({kBinary, "import", "dbt", (dir / "other.json").string()});
+  CHECK(other.exit_code == 2);
+  CHECK(other.err.find("not a dbt manifest") != std::string::npos);
 }

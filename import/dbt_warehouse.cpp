@@ -1,9 +1,9 @@
-#include "config/dbt_warehouse.hpp"
+#include "import/dbt_warehouse.hpp"
 
 #include <algorithm>
 #include <cctype>
 
-namespace datawatch::config {
+namespace datawatch::dbt {
 namespace {
 
 DbtWarehouse odbc(std::string adapter, std::string vendor, std::string dialect, std::string driver,
@@ -123,4 +123,4 @@ std::vector<std::string> envVariables(const std::string& connection) {
   return out;
 }
 
-}  // namespace datawatch::config
+}  // namespace datawatch::dbt

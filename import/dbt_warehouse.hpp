@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace datawatch::config {
+namespace datawatch::dbt {
 
 struct DbtWarehouse {
   std::string adapter;     // as the manifest names it, lower-case
@@ -47,4 +47,4 @@ DbtWarehouse dbtWarehouse(std::string adapter);
 // The ${NAME} variables of a connection string, in order, each once.
 std::vector<std::string> envVariables(const std::string& connection);
 
-}  // namespace datawatch::config
+}  // namespace datawatch::dbt
