@@ -26,6 +26,15 @@ int cmdIncidents(const CommonOptions& common, const std::vector<std::string>& ar
 int cmdPostmortem(const CommonOptions& common, const std::string& id, const std::string& output);
 int cmdDemo(const CommonOptions& common, const std::string& dir);
 int cmdVersion();
+// `contract diff OLD NEW` / `contract diff --against live -c F --contract ID`
+// (agent/contract_cmd.cpp): exit 1 on a breaking change, 2 on bad input.
+struct ContractDiffOptions {
+  std::vector<std::string> files;  // OLD NEW
+  std::string format = "text";     // text | json | github
+  std::string against;             // "" or "live"
+  std::string contract;            // --contract ID (with --against live)
+};
+int cmdContractDiff(const CommonOptions& common, const ContractDiffOptions& options);
 int cmdImportDbt(const std::string& manifest, const std::string& output, const std::string& source,
                  const std::string& dsn_env, bool probes_only);
 

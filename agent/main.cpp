@@ -24,6 +24,9 @@ commands:
   demo       [--dir D]                              the whole loop on a simulated clock
   import dbt MANIFEST [-o FILE] [--source NAME] [--dsn-env VAR] [--probes-only]
                                                     probes from a dbt manifest.json
+  contract diff OLD NEW [--format text|json|github]  classify contract changes (exit 1: breaking)
+  contract diff --against live -c F --contract ID [--format ...]
+                                                    a contract against the live tables
   version                                           version and build info
 
 common options:
@@ -51,6 +54,41 @@ with thresholds can be imported from their compiled SQL).
 int usageError(const std::string& msg) {
   std::cerr << "datawatch: " << msg << "\n\n" << kUsage;
   return 2;
+}
+
+constexpr const char* kContractUsage =
+    R"(usage: datawatch contract diff OLD NEW [--format text|json|github]
+       datawatch contract diff --against live -c CONFIG --contract ID [--format text|json|github]
+
+Compares two ODCS v3 contracts (or a contract and the live tables of its
+source) and classifies every change: breaking, warning or info.
+Exit codes: 0 no breaking change, 1 breaking changes, 2 unreadable or invalid input.
+)";
+
+// `contract diff ...` (its own options: the positional files and --against).
+int contractCommand(int argc, char** argv, datawatch::CommonOptions& common) {
+  datawatch::ContractDiffOptions o;
+  std::vector<std::string> args;
+  po::options_description co("contract options");
+  co.add_options()("help,h", "help")("config,c", po::value(&common.config_paths)->composing(),
+                                     "config")("env", po::value(&common.environment), "env")(
+      "format", po::value(&o.format), "format")("against", po::value(&o.against), "against")(
+      "contract", po::value(&o.contract), "contract id")("args", po::value(&args), "args");
+  po::positional_options_description pos;
+  pos.add("args", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(argc - 1, argv + 1).options(co).positional(pos).run(), vm);
+  po::notify(vm);
+  if (vm.count("help")) {
+    std::cout << kContractUsage;
+    return 0;
+  }
+  if (args.empty() || args[0] != "diff") {
+    std::cerr << "datawatch: unknown contract subcommand\n\n" << kContractUsage;
+    return 2;
+  }
+  o.files.assign(args.begin() + 1, args.end());
+  return datawatch::cmdContractDiff(common, o);
 }
 
 }  // namespace
@@ -107,6 +145,8 @@ int main(int argc, char** argv) {
         return usageError("usage: datawatch import dbt MANIFEST [-o FILE]");
       return datawatch::cmdImportDbt(args[1], output, source, dsn_env,
                                      ivm.count("probes-only") > 0);
+    } else if (cmd == "contract") {
+      return contractCommand(argc, argv, common);
     } else if (cmd == "rules") {
       // -c and --env only
     } else if (cmd == "incidents" || cmd == "postmortem") {
