@@ -38,9 +38,9 @@ bool eatWord(std::string_view& s, std::string_view word) {
 std::optional<double> eatNumber(std::string_view& s, bool* percent) {
   skipSpace(s);
   std::string digits;
-  while (!s.empty() && (std::isdigit(static_cast<unsigned char>(s.front())) || s.front() == '.' ||
-                        s.front() == '-' || s.front() == '+' || s.front() == 'e' ||
-                        s.front() == 'E')) {
+  while (!s.empty() &&
+         (std::isdigit(static_cast<unsigned char>(s.front())) || s.front() == '.' ||
+          s.front() == '-' || s.front() == '+' || s.front() == 'e' || s.front() == 'E')) {
     digits += s.front();
     s.remove_prefix(1);
   }
