@@ -8,6 +8,8 @@
 #include <catch2/catch.hpp>
 
 #include "config/loader.hpp"
+#include "import/dbt_manifest.hpp"
+#include "import/dbt_names.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace datawatch;
@@ -363,4 +365,78 @@ TEST_CASE("import dbt refuses a catalog.json, a directory and a bad --source, an
     CHECK(help.exit_code == 0);
     CHECK(help.out.rfind("usage: datawatch import dbt MANIFEST", 0) == 0);
   }
+}
+
+TEST_CASE("import dbt writes a column as each warehouse stores what dbt created",
+          "[integration][dbt]") {
+  const nlohmann::json node = {
+      {"columns",
+       {{"transactionHash", {{"name", "transactionHash"}, {"quote", nullptr}}},
+        {"orderRef", {{"name", "orderRef"}, {"quote", true}}},
+        {"order_id", {{"name", "order_id"}, {"quote", true}}}}}};
+  struct Want {
+    std::string adapter, folded, quoted, lower_quoted;
+  };
+  // dbt_names.hpp and docs/dbt.md: unquoted names folded by the warehouse, quoted ones exact.
+  const std::vector<Want> wants{
+      {"postgres", "transactionhash", "\"orderRef\"", "order_id"},
+      {"redshift", "transactionhash", "\"orderRef\"", "order_id"},
+      {"trino", "transactionhash", "\"orderRef\"", "order_id"},
+      {"snowflake", "TRANSACTIONHASH", "\"orderRef\"", "\"order_id\""},
+      {"mysql", "transactionHash", "orderRef", "order_id"},
+      {"sqlserver", "transactionHash", "orderRef", "order_id"},
+      {"bigquery", "transactionHash", "orderRef", "order_id"},
+      {"databricks", "transactionHash", "orderRef", "order_id"},
+      {"sqlite", "transactionHash", "orderRef", "order_id"},
+      {"clickhouse", "transactionHash", "orderRef", "order_id"},
+      {"duckdb", "transactionHash", "\"orderRef\"", "\"order_id\""},  // no dialect: quoted
+  };
+  for (const auto& w : wants) {
+    INFO(w.adapter);
+    const auto naming =
+        dbt::namingFor(w.adapter, nlohmann::json::object(), nlohmann::json::object());
+    CHECK(naming.column("transactionHash", &node) == w.folded);
+    CHECK(naming.column("orderRef", &node) == w.quoted);
+    CHECK(naming.column("order_id", &node) == w.lower_quoted);
+    // A name dbt quoted itself (the test's column_name) is exact whatever the column says.
+    CHECK(naming.column("\"orderRef\"", nullptr) == w.quoted);
+    if (naming.dialect != nullptr) {
+      // What datawatch reads back is the name the warehouse stores.
+      const std::string stored_folded =
+          w.adapter == "snowflake" ? "TRANSACTIONHASH"
+          : (w.adapter == "postgres" || w.adapter == "redshift" || w.adapter == "trino")
+              ? "transactionhash"
+              : "transactionHash";
+      CHECK(naming.dialect->storedName(w.folded) == stored_folded);
+      CHECK(naming.dialect->storedName(w.quoted) == "orderRef");
+      CHECK(naming.dialect->storedName(w.lower_quoted) == "order_id");
+    }
+  }
+}
+
+TEST_CASE("import dbt negates dbt's conditions on the failure count", "[integration][dbt]") {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"!= 0", "= 0"},
+      {"!=0", "= 0"},
+      {"<>0", "= 0"},
+      {"> 10", "<= 10"},
+      {">10", "<= 10"},
+      {">= 5", "< 5"},
+      {"= 0", "!= 0"},
+      {"==3", "!= 3"},
+      {"< 2", ">= 2"},
+      {"<= 7", "> 7"},
+      {"between 1 and 5", "not between 1 and 5"}};
+  for (const auto& [dbt_condition, must] : cases) {
+    INFO(dbt_condition);
+    auto b = dbt::passBound(dbt_condition);
+    REQUIRE(b);
+    CHECK(b->str() == must);
+  }
+  CHECK(!dbt::passBound("> 10%"));
+  CHECK(!dbt::passBound("> n_records"));
+  CHECK(dbt::artifactKind("https://schemas.getdbt.com/dbt/catalog/v1.json") == "catalog");
+  CHECK(dbt::artifactKind("https://schemas.getdbt.com/dbt/run-results/v6.json") == "run-results");
+  CHECK(dbt::artifactKind("https://schemas.getdbt.com/dbt/manifest/v12.json") == "manifest");
+  CHECK(dbt::artifactKind("") == "");
 }
