@@ -315,10 +315,16 @@ void diffSlaPair(Changes& out, const std::string& path, const Sla& o, const Sla&
     out.add(Level::Warning, path + ".schedule",
             "schedule changed from " + o.schedule + " to " + n.schedule, at(o, {"schedule"}),
             at(n, {"schedule"}));
+  if (lower(o.property) != lower(n.property)) {  // same id, another promise
+    out.add(Level::Warning, path + ".property",
+            "property changed from " + o.property + " to " + n.property, at(o, {"property"}),
+            at(n, {"property"}));
+    return;
+  }
   if (o.value == n.value && lower(o.unit) == lower(n.unit) && o.value_ext == n.value_ext) return;
   const std::initializer_list<std::string_view> keys = {"value", "unit", "valueExt"};
   const std::string change = " from " + valueText(o) + " to " + valueText(n);
-  if (!ordered(o) || lower(o.property) != lower(n.property)) {
+  if (!ordered(o)) {
     out.add(lower(o.property) == "frequency" ? Level::Warning : Level::Info, path + ".value",
             o.property + " changed" + change, at(o, keys), at(n, keys));
     return;
@@ -337,26 +343,38 @@ void diffSlaPair(Changes& out, const std::string& path, const Sla& o, const Sla&
 }  // namespace
 
 void diffSla(Changes& out, const Contract& old, const Contract& now) {
-  auto find = [](const Contract& c, const std::string& key) -> const Sla* {
-    for (const auto& s : c.sla)
-      if (slaKey(s) == key) return &s;
-    return nullptr;
+  // Keys in list order; a key seen before gets "[n]" (two timeOfAvailability
+  // entries on one element are two promises).
+  auto keysOf = [](const Contract& c) {
+    std::map<std::string, int> seen;
+    std::vector<std::string> keys;
+    for (const auto& s : c.sla) {
+      const std::string k = slaKey(s);
+      const int n = seen[k]++;
+      keys.push_back(n == 0 ? k : k + "[" + std::to_string(n) + "]");
+    }
+    return keys;
   };
-  for (const auto& o : old.sla) {
-    const std::string path = "slaProperties." + slaKey(o);
-    if (const Sla* n = find(now, slaKey(o)))
-      diffSlaPair(out, path, o, *n);
+  const auto ok = keysOf(old), nk = keysOf(now);
+  auto indexOf = [](const std::vector<std::string>& keys, const std::string& k) {
+    return static_cast<size_t>(std::find(keys.begin(), keys.end(), k) - keys.begin());
+  };
+  for (size_t i = 0; i < old.sla.size(); ++i) {
+    const Sla& o = old.sla[i];
+    const std::string path = "slaProperties." + ok[i];
+    if (const size_t j = indexOf(nk, ok[i]); j < now.sla.size())
+      diffSlaPair(out, path, o, now.sla[j]);
     else
       out.add(Level::Info, path, o.property + " removed (was " + valueText(o) + ")", o.loc,
               now.loc);
   }
-  for (const auto& n : now.sla) {
-    if (find(old, slaKey(n))) continue;
+  for (size_t j = 0; j < now.sla.size(); ++j) {
+    if (indexOf(ok, nk[j]) < old.sla.size()) continue;
+    const Sla& n = now.sla[j];
     const Level l = ordered(n)                         ? Level::Breaking
                     : lower(n.property) == "frequency" ? Level::Warning
                                                        : Level::Info;
-    out.add(l, "slaProperties." + slaKey(n), n.property + " added: " + valueText(n), old.loc,
-            n.loc);
+    out.add(l, "slaProperties." + nk[j], n.property + " added: " + valueText(n), old.loc, n.loc);
   }
 }
 

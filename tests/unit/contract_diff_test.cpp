@@ -259,6 +259,16 @@ TEST_CASE("contract diff: SLA properties by direction", "[contract_diff]") {
             "warning slaProperties.frequency.value: frequency changed from 1 d to 2 d"});
   CHECK(diff(sla(fresh), sla(fresh + "  - property: availability\n    value: 99.9\n")) ==
         std::vector<std::string>{"info slaProperties.availability: availability added: 99.9"});
+  // Two entries with one key are told apart by position.
+  const std::string toa = "  - property: timeOfAvailability\n    element: t.c\n    value: ";
+  CHECK(diff(sla(toa + "09:00\n" + toa + "08:00\n"), sla(toa + "09:00\n" + toa + "07:00\n")) ==
+        std::vector<std::string>{"info slaProperties.timeOfAvailability@t.c[1].value: "
+                                 "timeOfAvailability changed from 08:00 to 07:00"});
+  // Same id, another property: no direction.
+  CHECK(diff(sla("  - id: s\n    property: latency\n    value: 1\n    unit: h\n"),
+             sla("  - id: s\n    property: frequency\n    value: 1\n    unit: h\n")) ==
+        std::vector<std::string>{
+            "warning slaProperties.s.property: property changed from latency to frequency"});
   CHECK(diff(sla(""), sla(fresh)) ==
         std::vector<std::string>{"breaking slaProperties.latency: latency added: 4 h"});
 }
