@@ -64,7 +64,8 @@
 // Matching: objects and properties by name; quality rules by id (`id`, else
 // `name`) when given, else by metric (or type) and position among the
 // unnamed rules with that metric; SLA properties by id, else by property and
-// element.
+// element (and position, when several entries share that key). An SLA whose
+// property changed under the same id is a warning.
 //
 // Order: deterministic: contract metadata; then each object in the old
 // file's order (its metadata, primary key, properties in the old order then
