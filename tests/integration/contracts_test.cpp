@@ -381,3 +381,76 @@ TEST_CASE("contracts: import odcs writes the same probes as plain config", "[con
   CHECK(help.exit_code == 0);
   CHECK(help.out.rfind("usage: datawatch import odcs CONTRACT --source NAME [-o FILE]", 0) == 0);
 }
+
+TEST_CASE("contracts: entries in the config, their errors and the SLO", "[contracts]") {
+  TempDir dir;
+  writeFile(dir / "orders.odcs.yaml", readFile(kFixture));
+  writeFile(dir / "text.odcs.json",
+            R"({"kind": "DataContract", "apiVersion": "v3.0.2", "id": "notes",
+ "schema": [{"name": "t", "quality": [{"type": "text", "description": "hand-checked"}]}]})");
+  const std::string sources =
+      "sources:\n  warehouse: {type: postgres, dsn: \"postgresql://u@localhost/db\"}\n"
+      "notifiers:\n  oncall: {type: file, path: alerts.jsonl}\n";
+  auto load = [&](const std::string& body) {
+    return config::loadConfigFromString(sources + body, (dir / "dw.yaml").string());
+  };
+  auto errors = [](const config::LoadResult& r) {
+    std::string out;
+    for (const auto& d : r.diagnostics)
+      if (d.severity == config::Diagnostic::Severity::Error) out += d.str() + "\n";
+    return out;
+  };
+  const std::string d = (dir / "dw.yaml").string();
+
+  auto ok = load(
+      "contracts:\n"
+      "  - path: orders.odcs.yaml\n"
+      "    source: warehouse\n"
+      "    owner: team-billing\n"
+      "    alert: {after: 3, notify: [oncall]}\n"
+      "    slo: {objective: 99, window: 7d, alerting: {page: {notify: [oncall]}}}\n"
+      "probes:\n"
+      "  - {name: mine, type: freshness, source: warehouse, table: t, column: c, max_age: 1h}\n");
+  INFO(errors(ok));
+  REQUIRE(ok.ok());
+  const auto& c = *ok.config;
+  CHECK(c.probes.size() == 27);
+  CHECK(c.probes.front().name == "mine");  // probes first, then the contracts'
+  const auto* amount = c.findProbe("orders_contract_v1__orders__amount");
+  REQUIRE(amount);
+  CHECK(amount->owner == "team-billing");
+  CHECK(amount->alert->after == 3);
+  CHECK(amount->alert->notify == std::vector<std::string>{"oncall"});
+  CHECK(amount->every == std::chrono::minutes(15));
+  CHECK(amount->loc.str() == (dir / "orders.odcs.yaml").string() + ":35:9");  // - name: amount
+  REQUIRE(c.slos.size() == 1);
+  CHECK(c.slos[0].name == "orders_contract_v1");
+  CHECK(c.slos[0].objective == 99);
+  CHECK(c.slos[0].window == std::chrono::hours(7 * 24));
+  CHECK(*c.slos[0].alerting.page_notify == std::vector<std::string>{"oncall"});
+  CHECK(c.slos[0].probes.size() == 26);
+  CHECK(c.slos[0].loc.str() == d + ":10:10");
+  REQUIRE(c.contracts.size() == 1);
+  CHECK(c.contracts[0].slo->name == "orders_contract_v1");
+  CHECK(c.contracts[0].every == std::chrono::minutes(15));
+
+  auto bad = load(
+      "contracts:\n"
+      "  - {path: orders.odcs.yaml, source: warehouse, evry: 5m}\n"
+      "  - {path: orders.odcs.yaml, source: warehouse}\n"
+      "  - {path: text.odcs.json, source: warehouse, slo: {objective: 99}}\n"
+      "  - {path: orders.odcs.yaml, source: warehouse, slo: {name: x, objective: 99}}\n"
+      "  - {source: warehouse}\n"
+      "  - orders.odcs.yaml\n");
+  CHECK(errors(bad) ==
+        d + ":6:49: unknown key \"evry\" in contract (did you mean \"every\"?)\n" + d +
+            ":7:12: contract \"orders-contract-v1\" is already watched (at " + d + ":6:5)\n" + d +
+            ":8:52: contract \"notes\": the contract has no probes for an SLO to cover\n" + d +
+            ":9:12: contract \"orders-contract-v1\" is already watched (at " + d + ":6:5)\n" + d +
+            ":10:5: contract: missing required key \"path\"\n" + d +
+            ":11:5: contract must be a map, got a scalar\n");
+  bool nothing = false;
+  for (const auto& w : bad.diagnostics)
+    nothing = nothing || w.message == "contract \"notes\" has nothing datawatch can watch";
+  CHECK(nothing);
+}
