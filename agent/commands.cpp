@@ -14,6 +14,7 @@
 #include "agent/runtime.hpp"
 #include "agent/version.hpp"
 #include "config/loader.hpp"
+#include "config/odcs_import.hpp"
 #include "import/dbt_import.hpp"
 #include "incidents/postmortem.hpp"
 #include "probes/drift.hpp"
@@ -118,6 +119,38 @@ int cmdImportDbt(const std::string& manifest, const std::string& output, const s
     return 2;
   }
   std::cerr << "wrote " << output << "\n";
+  return 0;
+}
+
+int cmdImportOdcs(const std::string& contract, const std::string& output,
+                  const std::string& source) {
+  if (source.empty() || !std::all_of(source.begin(), source.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+      })) {
+    std::cerr << "datawatch import odcs: --source \"" << source
+              << "\" is not a source name ([a-z0-9_-]+)\n";
+    return 2;
+  }
+  const auto parsed = config::odcs::parseContractFile(contract);
+  for (const auto& d : parsed.diagnostics) std::cerr << d.str() << "\n";
+  if (!parsed.ok()) return 2;
+  config::odcs::ExpandOptions o;
+  o.source = source;
+  const auto imported = config::odcs::importContract(*parsed.contract, o);
+  for (const auto& s : imported.skipped)
+    std::cerr << "warning: " << s.loc.str() << ": " << s.what << " is not watched: " << s.reason
+              << "\n";
+  if (output.empty() || output == "-") {
+    std::cout << imported.yaml;
+    return 0;
+  }
+  std::ofstream out(output);
+  out << imported.yaml;
+  if (!out) {
+    std::cerr << output << ": cannot write file\n";
+    return 2;
+  }
+  std::cerr << "wrote " << output << " (" << imported.probes.size() << " probes)\n";
   return 0;
 }
 

@@ -37,5 +37,9 @@ struct ContractDiffOptions {
 int cmdContractDiff(const CommonOptions& common, const ContractDiffOptions& options);
 int cmdImportDbt(const std::string& manifest, const std::string& output, const std::string& source,
                  const std::string& dsn_env, bool probes_only);
+// `import odcs`: the contract's probes as config (config/odcs_import.hpp);
+// exit 2 when the contract cannot be read or `source` is not a valid name.
+int cmdImportOdcs(const std::string& contract, const std::string& output,
+                  const std::string& source);
 
 }  // namespace datawatch

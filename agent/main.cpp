@@ -24,6 +24,7 @@ commands:
   demo       [--dir D]                              the whole loop on a simulated clock
   import dbt MANIFEST [-o FILE] [--source NAME] [--dsn-env VAR] [--probes-only]
                                                     probes from a dbt manifest.json
+  import odcs CONTRACT --source NAME [-o FILE]      probes from an ODCS v3 data contract
   contract diff OLD NEW [--format text|json|github]  classify contract changes (exit 1: breaking)
   contract diff --against live -c F --contract ID [--format ...]
                                                     a contract against the live tables
@@ -49,6 +50,18 @@ with thresholds can be imported from their compiled SQL).
   --dsn-env VAR       PostgreSQL/Redshift: the variable holding the DSN
                       (default: WAREHOUSE_DSN)
   --probes-only       omit the sources: section
+)";
+
+constexpr const char* kImportOdcsUsage =
+    R"(usage: datawatch import odcs CONTRACT --source NAME [-o FILE]
+
+Writes the probes an ODCS v3 data contract expands into (the same probes
+`contracts:` in the config watches; docs/contracts.md) as plain config. The
+header lists every quality rule and SLA property that is not watched, with
+the reason, and an SLO over all the probes to paste under slos:.
+
+  --source NAME       the datawatch source the probes read (required)
+  -o, --output FILE   write the config there (default: standard output)
 )";
 
 int usageError(const std::string& msg) {
@@ -140,6 +153,15 @@ int main(int argc, char** argv) {
       if (ivm.count("help") && (args.empty() || args[0] == "dbt")) {
         std::cout << kImportDbtUsage;
         return 0;
+      }
+      if (!args.empty() && args[0] == "odcs") {
+        if (ivm.count("help")) {
+          std::cout << kImportOdcsUsage;
+          return 0;
+        }
+        if (args.size() != 2 || !ivm.count("source"))
+          return usageError("usage: datawatch import odcs CONTRACT --source NAME [-o FILE]");
+        return datawatch::cmdImportOdcs(args[1], output, source);
       }
       if (args.size() != 2 || args[0] != "dbt")
         return usageError("usage: datawatch import dbt MANIFEST [-o FILE]");
