@@ -238,9 +238,9 @@ struct ValuesSpec {
   // `column` (then only `unique` and `must.duplicates` apply).
   std::vector<std::string> columns;
   std::vector<std::string> accepted;
-  std::vector<std::string> missing;      // values that count as missing besides NULL
-  std::optional<std::string> pattern;    // a regular expression non-null values must match
-  std::optional<int64_t> min_length;     // characters, of non-null values
+  std::vector<std::string> missing;    // values that count as missing besides NULL
+  std::optional<std::string> pattern;  // a regular expression non-null values must match
+  std::optional<int64_t> min_length;   // characters, of non-null values
   std::optional<int64_t> max_length;
   // Tolerances. Without an entry a metric fails on its first row: invalid and
   // duplicates (when unique) always, missing when `missing` is given, nulls
