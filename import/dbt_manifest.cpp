@@ -35,6 +35,10 @@ std::string artifactKind(const std::string& version) {
   return m[1].str();
 }
 
+bool hasJinja(const std::string& text) {
+  return text.find("{{") != std::string::npos || text.find("{%") != std::string::npos;
+}
+
 std::string compiledCode(const json& node) {
   std::string code = str(node, "compiled_code");
   if (code.empty()) code = str(node, "compiled_sql");

@@ -45,6 +45,9 @@ struct Manifest {
 // The dbt artifact `version` names ("catalog" for .../dbt/catalog/v1.json), or "".
 std::string artifactKind(const std::string& version);
 
+// Whether `text` holds Jinja ({{ ... }} or {% ... %}) that dbt renders when it
+// compiles: such a `where`, filter or query is not SQL yet.
+bool hasJinja(const std::string& text);
 // compiled_code (v8+) or compiled_sql (v7), "" when not compiled.
 std::string compiledCode(const json& node);
 // node.config.<key>, else node.<key> (older manifests), else nullptr.

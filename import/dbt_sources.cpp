@@ -73,6 +73,11 @@ void Planner::source(const std::string& id, const json& src) {
   if (!loaded_at.empty() && !Naming::identifier(loaded_at))
     return skip(id, "freshness: loaded_at_field \"" + loaded_at +
                         "\" is an SQL expression; datawatch's freshness reads a column");
+  const std::string filter = str(*fresh, "filter");
+  if (hasJinja(query) || hasJinja(filter))
+    return skip(id, "freshness: its " +
+                        std::string(hasJinja(query) ? "loaded_at_query" : "filter") +
+                        " holds Jinja, which dbt renders when it runs");
   std::optional<std::string> age;
   if (loaded_at.empty()) {
     age = ageQuery(naming_.dialect, query);
@@ -98,7 +103,7 @@ void Planner::source(const std::string& id, const json& src) {
       p.kind = Plan::Kind::Freshness;
       p.column = naming_.asWritten(loaded_at);
       p.max_age = l.max_age.text;
-      if (std::string f = str(*fresh, "filter"); !f.empty()) p.filter = f;
+      if (!filter.empty()) p.filter = filter;
       p.note = "freshness";
     }
     plans.push_back(std::move(p));

@@ -109,12 +109,16 @@ void Planner::test(const std::string& id, const json& node) {
       return skip(id, label + ": no values");
   }
   const bool combination = kind == "unique_combination_of_columns";
-  if (!column.empty() && !Naming::identifier(column)) {
-    // dbt allows an expression (lower(email)); only its compiled SQL checks it.
+  const bool expression = !column.empty() && !Naming::identifier(column);
+  if (expression || hasJinja(whereOf(node))) {
+    // dbt allows an expression (lower(email)) and Jinja in `where`; only the
+    // compiled SQL has them as dbt runs them.
     if (compiledCode(node).empty())
-      return skip(id, label + ": column_name \"" + column +
-                          "\" is an SQL expression, and the manifest has no compiled SQL for it "
-                          "(run `dbt compile` first)");
+      return skip(id,
+                  label + ": " +
+                      (expression ? "column_name \"" + column + "\" is an SQL expression"
+                                  : "its where holds Jinja (\"" + whereOf(node) + "\")") +
+                      ", and the manifest has no compiled SQL for it (run `dbt compile` first)");
     Levels counted = *levels;
     counted.plain = false;
     return perLevel(id, node, label, t, kwargs, counted);

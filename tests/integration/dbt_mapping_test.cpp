@@ -215,7 +215,10 @@ TEST_CASE("import dbt v12: merged values probes, where, quoting, levels, lineage
         "manifest has no compiled SQL for it (run `dbt compile` first))\n",
         "#   test.shop.unique_orders_lower_status_.a1 (unique: column_name \"lower(status)\" is "
         "an SQL expression, and the manifest has no compiled SQL for it (run `dbt compile` "
-        "first))\n"}) {
+        "first))\n",
+        "#   test.shop.not_null_orders_order_date.j1 (not_null: its where holds Jinja "
+        "(\"order_date >= '{{ var(\"start_date\") }}'\"), and the manifest has no compiled SQL "
+        "for it (run `dbt compile` first))\n"}) {
     INFO(line);
     CHECK(i.yaml.find(line) != std::string::npos);
   }
