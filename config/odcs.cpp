@@ -57,7 +57,11 @@ void readOptions(OdcsReader& r, const YAML::Node& n, Property& p) {
       p.logical_type == "date" || p.logical_type == "timestamp" || p.logical_type == "time";
   // Dates and times bound with strings, which values' numeric min/max cannot
   // check: those stay unread (the expansion does not check them).
-  if (!dated) {
+  if (dated) {
+    for (const char* key : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}) {
+      if (auto v = r.str(n, key)) o.unchecked[key] = *v;
+    }
+  } else {
     o.minimum = r.number(n, "minimum");
     o.maximum = r.number(n, "maximum");
     // v3.1: a number (the exclusive bound); v3.0: a boolean that makes

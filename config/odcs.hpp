@@ -62,6 +62,11 @@ struct LogicalTypeOptions {
   std::optional<int64_t> min_length, max_length;
   std::optional<std::string> pattern;
   std::optional<std::string> format;
+  // (added) Bounds written as strings on a date, time or timestamp property
+  // (minimum, maximum, exclusiveMinimum, exclusiveMaximum -> the value as
+  // written): read, not checked (values' min/max compare numbers); the
+  // expansion lists them as skipped.
+  std::map<std::string, std::string> unchecked;
 };
 
 struct Property {

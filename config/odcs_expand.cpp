@@ -169,6 +169,12 @@ void Expander::propertyProbe(const Object& o, const Property& p, bool single_pk,
     any = true;
   }
   numericBounds(p, s, what);
+  for (const auto& [key, value] : p.options.unchecked) {
+    skip(p.field_locs.count("logicalTypeOptions") ? p.field_locs.at("logicalTypeOptions") : p.loc,
+         what + " logicalTypeOptions." + key,
+         "\"" + value + "\" bounds a " + p.logical_type +
+             ", which datawatch does not check (values' min and max compare numbers)");
+  }
   any = any || s.min || s.max;
   const auto& opt = p.options;
   if (opt.pattern && patternOk(*opt.pattern, p.loc, what + " pattern")) {

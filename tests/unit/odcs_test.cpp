@@ -203,8 +203,10 @@ schema:
   CHECK_FALSE(amount->options.minimum);
   CHECK(amount->options.exclusive_minimum == 0);
   CHECK(amount->options.maximum == 10);
-  // Date bounds are strings: not read as numbers, no error.
+  // Date bounds are strings: not read as numbers, no error; kept as unchecked.
   CHECK_FALSE(o.findProperty("placed_on")->options.minimum);
+  CHECK(o.findProperty("placed_on")->options.unchecked ==
+        std::map<std::string, std::string>{{"minimum", "2020-01-01"}});
 }
 
 TEST_CASE("odcs: v3.0 team list owner") {
@@ -476,6 +478,9 @@ TEST_CASE("odcs expansion: names, bounds on numbers, severities and skipped patt
       - name: price
         logicalType: number
         logicalTypeOptions: {minimum: 1, exclusiveMinimum: 0.5, exclusiveMaximum: 9.5}
+      - name: placed
+        logicalType: date
+        logicalTypeOptions: {maximum: "2030-01-01"}
       - name: code
         logicalTypeOptions: {pattern: '([a-z'}
         quality:
@@ -501,7 +506,13 @@ TEST_CASE("odcs expansion: names, bounds on numbers, severities and skipped patt
   // not made; the rule is skipped. Two unnamed nullValues rules: _2.
   CHECK_FALSE(std::any_of(ex.probes.begin(), ex.probes.end(),
                           [](const auto& p) { return p.name == "orders_v1__t__code"; }));
-  REQUIRE(ex.skipped.size() == 2);
+  REQUIRE(ex.skipped.size() == 3);
+  CHECK(ex.skipped[0].what == "property t.placed logicalTypeOptions.maximum");
+  CHECK(ex.skipped[0].reason ==
+        "\"2030-01-01\" bounds a date, which datawatch does not check (values' min and max "
+        "compare numbers)");
+  CHECK(pos(ex.skipped[0].loc) == "13:9");
+  ex.skipped.erase(ex.skipped.begin());
   CHECK(ex.skipped[0].what == "property t.code pattern");
   CHECK(ex.skipped[0].reason.rfind("pattern \"([a-z\" is not a valid regular expression: ", 0) ==
         0);
