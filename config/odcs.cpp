@@ -293,7 +293,15 @@ ParseResult parseContractString(const std::string& text, const std::string& file
     return res;
   }
   if (!checkKind(r, root)) return res;
-  Contract c = readContract(r, root, file);
+  Contract c;
+  try {
+    c = readContract(r, root, file);
+  } catch (const YAML::Exception& ex) {
+    // A shape the reader did not foresee: an error, never an escape.
+    res.diagnostics.push_back({Diagnostic::Severity::Error,
+                               Location{file, ex.mark.line + 1, ex.mark.column + 1},
+                               "invalid contract: " + ex.msg});
+  }
   const bool errors = std::any_of(res.diagnostics.begin(), res.diagnostics.end(), [](auto& d) {
     return d.severity == Diagnostic::Severity::Error;
   });

@@ -583,3 +583,31 @@ TEST_CASE("odcs expansion: sql placeholders and object-level rules") {
   CHECK(ex.skipped[0].reason ==
         "the query uses {property} but the rule is on an object, not a property");
 }
+
+TEST_CASE("odcs: odd shapes are errors, never a crash") {
+  const std::vector<std::string> bodies = {
+      "schema: {orders: {}}\n",
+      "schema: [{name: [1, 2]}]\n",
+      "schema: [{name: t, properties: {a: b}}]\n",
+      "schema: [{name: t, properties: [{name: c, enum: 5}]}]\n",
+      "schema: [{name: t, properties: [{name: c, logicalTypeOptions: [1]}]}]\n",
+      "schema: [{name: t, properties: [{name: c, primaryKeyPosition: 1.5}]}]\n",
+      "schema: [{name: t, quality: {metric: rowCount}}]\n",
+      "schema: [{name: t, quality: [{metric: rowCount, mustBeGreaterThan: {a: 1}}]}]\n",
+      "schema: [{name: t, quality: [{metric: invalidValues, arguments: [1]}]}]\n",
+      "schema: [{name: t, properties: [{name: c, quality: [{metric: invalidValues, arguments: "
+      "{validValues: {a: b}}}]}]}]\n",
+      "slaProperties: {latency: 4}\n",
+      "slaProperties: [{property: latency, value: [4]}]\n",
+      "id: [x]\n",
+  };
+  for (const auto& b : bodies) {
+    INFO(b);
+    auto r = parseContractString("kind: DataContract\napiVersion: v3.1.0\nversion: 1\n" +
+                                     (b.rfind("id:", 0) == 0 ? "" : std::string("id: x\n")) + b,
+                                 "c.yaml");
+    CHECK_FALSE(r.ok());
+    REQUIRE_FALSE(r.diagnostics.empty());
+    CHECK(r.diagnostics[0].loc.line >= 4);
+  }
+}
