@@ -52,6 +52,16 @@ class ProgressGuard {
 // an ECMAScript std::regex search; NULL when either is NULL. The user data is
 // the connection's cache of the last pattern compiled (a connection runs one
 // statement at a time, so it needs no lock).
+//
+// libstdc++'s std::regex matches by recursion, one or more stack frames per
+// character (~1 KB per character for a pattern with nested groups): a 40 KB
+// value overflows an 8 MB thread stack and kills the agent. So a value longer
+// than kMaxRegexpValueBytes is an SQL error ("too long"), never a crash.
+// Still unbounded: a catastrophically backtracking pattern ("(a+)+$") on a
+// short value runs in exponential time, and the statement timeout cannot
+// interrupt it (the progress handler runs between VDBE steps).
+constexpr size_t kMaxRegexpValueBytes = 1000;
+
 struct RegexCache {
   std::string pattern;
   std::optional<std::regex> re;
@@ -68,6 +78,13 @@ void regexpFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   const std::string_view pattern(p ? p : "", static_cast<size_t>(sqlite3_value_bytes(argv[0])));
   const auto* v = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
   const std::string_view value(v ? v : "", static_cast<size_t>(sqlite3_value_bytes(argv[1])));
+  if (value.size() > kMaxRegexpValueBytes) {
+    const std::string msg = "REGEXP: a value of " + std::to_string(value.size()) +
+                            " bytes is longer than the " + std::to_string(kMaxRegexpValueBytes) +
+                            " bytes SQLite's regexp() matches (std::regex recurses per character)";
+    sqlite3_result_error(ctx, msg.c_str(), static_cast<int>(msg.size()));
+    return;
+  }
   try {
     if (!cache->re || cache->pattern != pattern) {
       cache->re.reset();

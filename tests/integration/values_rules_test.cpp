@@ -289,3 +289,27 @@ TEST_CASE("the SQLite source's REGEXP searches with ECMAScript and reports a bad
   REQUIRE(again.ok());
   CHECK(sqlValueToDouble(again->rows[0][0]) == 1.0);
 }
+
+TEST_CASE("the SQLite source's REGEXP refuses a value too long for std::regex instead of crashing",
+          "[values][sqlite]") {
+  TempDir dir;
+  SqliteDb db(dir / "w.db");
+  // 1000 bytes (the limit) and 200000 bytes: std::regex's recursion overflows
+  // an 8 MB stack well before the second (measured: ~40 KB with ^[A-Z]+$).
+  db.exec("CREATE TABLE t (v text); INSERT INTO t VALUES (printf('%.*c', 1000, 'A'))");
+  SimulatedClock clock(*parseTimestamp("2026-11-26T10:00:00Z"));
+  SqliteSource src("db", config::SqliteSourceConfig{dir / "w.db", std::chrono::seconds(1)}, 1,
+                   clock);
+  auto at_limit = src.query("SELECT v REGEXP ?1, length(v) FROM t", {std::string("^[A-Z]+$")}, {});
+  REQUIRE(at_limit.ok());
+  CHECK(sqlValueToDouble(at_limit->rows[0][0]) == 1.0);
+  CHECK(sqlValueToDouble(at_limit->rows[0][1]) == 1000.0);
+  auto over =
+      src.query("SELECT printf('%.*c', 200000, 'A') REGEXP ?1", {std::string("^[A-Z]+$")}, {});
+  REQUIRE_FALSE(over.ok());
+  CHECK_THAT(over.error(), Catch::Contains("REGEXP: a value of 200000 bytes is longer than the "
+                                           "1000 bytes"));
+  auto just_over = src.query("SELECT v || 'A' REGEXP ?1 FROM t", {std::string("A")}, {});
+  REQUIRE_FALSE(just_over.ok());
+  CHECK_THAT(just_over.error(), Catch::Contains("a value of 1001 bytes"));
+}
