@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "config/types.hpp"
 
@@ -58,8 +59,11 @@ std::optional<double> eatNumber(std::string_view& s, bool* percent) {
 
 std::string num(double v) {
   if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<int64_t>(v));
+  // The shortest of 15 and 17 digits that reads back as v (parseBound(str())
+  // == *this): 15 keeps "0.1" short, 17 is exact for every double.
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.15g", v);
+  if (std::strtod(buf, nullptr) != v) std::snprintf(buf, sizeof buf, "%.17g", v);
   return buf;
 }
 

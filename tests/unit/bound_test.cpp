@@ -73,6 +73,17 @@ TEST_CASE("between is inclusive at both ends, not between exclusive", "[config][
   CHECK(parsed("between -2.5 and 1e3").b == 1000);
 }
 
+TEST_CASE("a bound's spelling reads back exactly, even where 15 digits do not", "[config][bound]") {
+  Bound b;
+  b.op = Bound::Op::Le;
+  b.a = 0.1 + 0.2;  // 0.30000000000000004: "%.15g" prints 0.3
+  CHECK(parsed(b.str()) == b);
+  CHECK(b.str() == "<= 0.30000000000000004");
+  b.a = 0.1;
+  CHECK(b.str() == "<= 0.1");  // short where short is exact
+  CHECK(parsed(b.str()) == b);
+}
+
 TEST_CASE("a malformed bound says what is wrong", "[config][bound]") {
   CHECK(errorOf("").find("no comparison operator") != std::string::npos);
   CHECK(errorOf("5").find("no comparison operator") != std::string::npos);
