@@ -13,12 +13,14 @@ datawatch=${DATAWATCH:-datawatch}
 base=${DATAWATCH_BASE_REF:-origin/main}
 
 if ! git rev-parse --verify --quiet "$base^{commit}" >/dev/null; then
-  echo "datawatch-contract-diff: $base does not exist here (git fetch origin main?)" >&2
+  echo "datawatch-contract-diff: $base does not exist here (git fetch origin main, or set" \
+    "DATAWATCH_BASE_REF to the branch to compare with)" >&2
   exit 1
 fi
 
 tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM # stop (the EXIT trap cleans up), never carry on
 
 status=0
 for file in "$@"; do
@@ -26,10 +28,11 @@ for file in "$@"; do
     echo "$file: new file, not on $base: skipped"
     continue
   fi
-  old="$tmp/old-$(basename "$file")"
+  old="$tmp/old-$(basename -- "$file")"
+  case "$file" in -*) new="./$file" ;; *) new="$file" ;; esac # never read as an option
   git show "$base:./$file" >"$old" || { status=1; continue; }
   echo "== $file (against $base)"
-  "$datawatch" contract diff "$old" "$file" --format text
+  "$datawatch" contract diff "$old" "$new" --format text
   rc=$?
   if [ "$rc" -ne 0 ]; then
     status=1

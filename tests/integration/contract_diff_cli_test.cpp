@@ -439,6 +439,31 @@ TEST_CASE("contract-diff-hook.sh: compares staged contracts with origin/main", "
   CHECK(tight.exit_code == 1);
   CHECK(tight.out.find("BREAKING  " + P + "amount.quality.amount_nulls.must") != std::string::npos);
 
+  // A file name with spaces (and one that looks like an option) is one
+  // argument all the way through; a missing base ref fails, saying what to set.
+  writeFile(repo + "/contracts/my orders.odcs.yaml", base);
+  writeFile(repo + "/-dash.odcs.yaml", base);
+  REQUIRE(sh("git add . && git commit -q -m more && git update-ref refs/remotes/origin/main HEAD")
+              .exit_code == 0);
+  writeFile(repo + "/contracts/my orders.odcs.yaml",
+            edited(base, {{"mustBeLessThan: 5", "mustBeLessThan: 1"}}));
+  writeFile(repo + "/-dash.odcs.yaml", edited(base, {{"mustBeLessThan: 5", "mustBeLessThan: 1"}}));
+  const auto spaced = sh("\"" + hook + "\" \"contracts/my orders.odcs.yaml\"");
+  CHECK(spaced.exit_code == 1);
+  CHECK(spaced.out.find("== contracts/my orders.odcs.yaml (against origin/main)") !=
+        std::string::npos);
+  CHECK(spaced.out.find("BREAKING  " + P + "amount.quality.amount_nulls.must") !=
+        std::string::npos);
+  const auto dashed = sh("\"" + hook + "\" -dash.odcs.yaml");
+  CHECK(dashed.exit_code == 1);
+  CHECK(dashed.out.find("BREAKING  " + P + "amount.quality.amount_nulls.must") !=
+        std::string::npos);
+  const auto no_base =
+      sh("DATAWATCH_BASE_REF=origin/nope \"" + hook + "\" contracts/orders.odcs.yaml");
+  CHECK(no_base.exit_code == 1);
+  CHECK(no_base.err.find("origin/nope does not exist here") != std::string::npos);
+  CHECK(no_base.err.find("DATAWATCH_BASE_REF") != std::string::npos);
+
   // A contract origin/main does not have yet is skipped, with a note; an
   // invalid one fails.
   writeFile(repo + "/contracts/new.odcs.yaml", base);
