@@ -60,6 +60,9 @@
 // New inside old: tightened (breaking) -- for "<"/"<=" lower is tighter, for
 // ">"/">=" higher is tighter, for between narrower is tighter; old inside new:
 // loosened (info); neither: warning. Rows and percent never compare (warning).
+// A library rule counted in rows (nullValues, missingValues, invalidValues,
+// duplicateValues, rowCount) is judged on whole counts >= 0 only, so a
+// rewrite that accepts the same counts ("< 1" -> "= 0") is no change.
 //
 // Matching: objects and properties by name; quality rules by id (`id`, else
 // `name`) when given, else by metric (or type) and position among the

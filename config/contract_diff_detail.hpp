@@ -33,8 +33,11 @@ std::vector<std::string> missingFrom(const std::vector<std::string>& a,
                                      const std::vector<std::string>& b);
 
 // How the set of values a new constraint accepts relates to the old one's.
+// `counts`: the measured value is a row count (a whole number >= 0), so the
+// sets are compared on 0, 1, 2, ... only ("< 1" is "= 0", "> 0" is ">= 1");
+// percentages are always compared as real numbers.
 enum class SetOrder { Same, Tighter, Looser, Incomparable };
-SetOrder compareBounds(const Bound& old, const Bound& now);
+SetOrder compareBounds(const Bound& old, const Bound& now, bool counts = false);
 
 // The quality lists of one element (a property or an object) at `path`;
 // `old_parent` / `new_parent`: the element's location on each side.

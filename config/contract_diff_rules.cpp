@@ -57,11 +57,35 @@ bool subset(const std::vector<Interval>& a, const std::vector<Interval>& b) {
   });
 }
 
+// The counts 0, 1, 2, ... in `set`, as closed intervals of whole numbers
+// (hi may be +inf), sorted, adjacent ones merged: "< 1" and "= 0" are {0}.
+std::vector<Interval> countsIn(const std::vector<Interval>& set) {
+  std::vector<Interval> out;
+  for (const auto& x : set) {
+    double lo = x.lo_open ? std::floor(x.lo) + 1 : std::ceil(x.lo);
+    const double hi = x.hi == kInf ? kInf : x.hi_open ? std::ceil(x.hi) - 1 : std::floor(x.hi);
+    lo = std::max(lo, 0.0);
+    if (lo <= hi) out.push_back({lo, hi, false, hi == kInf});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Interval& a, const Interval& b) { return a.lo < b.lo; });
+  std::vector<Interval> merged;
+  for (const auto& x : out) {
+    if (!merged.empty() && x.lo <= merged.back().hi + 1) {
+      if (x.hi > merged.back().hi) merged.back() = {merged.back().lo, x.hi, false, x.hi_open};
+    } else {
+      merged.push_back(x);
+    }
+  }
+  return merged;
+}
+
 }  // namespace
 
-SetOrder compareBounds(const Bound& old, const Bound& now) {
+SetOrder compareBounds(const Bound& old, const Bound& now, bool counts) {
   if (old.percent != now.percent) return SetOrder::Incomparable;
-  const auto a = acceptedSet(old), b = acceptedSet(now);
+  auto a = acceptedSet(old), b = acceptedSet(now);
+  if (counts && !old.percent) a = countsIn(a), b = countsIn(b);
   const bool old_in_new = subset(a, b), new_in_old = subset(b, a);
   if (old_in_new && new_in_old) return SetOrder::Same;
   if (new_in_old) return SetOrder::Tighter;
@@ -177,7 +201,12 @@ struct QualityDiff {
           {"unit"});
       return;
     }
-    switch (compareBounds(*a, *b)) {
+    // A library rule in rows counts whole rows: "< 1" and "= 0" are the same.
+    const bool counts =
+        o.type == "library" && n.type == "library" && o.metric == n.metric &&
+        (o.metric == "nullValues" || o.metric == "missingValues" || o.metric == "invalidValues" ||
+         o.metric == "duplicateValues" || o.metric == "rowCount");
+    switch (compareBounds(*a, *b, counts)) {
       case SetOrder::Same: return;
       case SetOrder::Tighter:
         add(Level::Breaking, field, "threshold tightened" + change, kMustKeys);

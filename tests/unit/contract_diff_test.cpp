@@ -82,6 +82,25 @@ TEST_CASE("contract diff: thresholds compare as the sets of values they accept",
     INFO(r.old << " -> " << r.now);
     CHECK(diff_detail::compareBounds(bound(r.old), bound(r.now)) == r.order);
   }
+  // Row counts are whole numbers >= 0: rewrites that accept the same counts
+  // are the same threshold, not a tightening.
+  const Row counts[] = {
+      {"< 1", "= 0", SetOrder::Same},
+      {"<= 0", "= 0", SetOrder::Same},
+      {"> 0", ">= 1", SetOrder::Same},
+      {"< 5", "<= 4", SetOrder::Same},
+      {"between 0.5 and 3", "between 1 and 3", SetOrder::Same},
+      {"!= 2.5", ">= 0", SetOrder::Same},                 // two pieces, adjacent on whole numbers
+      {"not between 1 and 5", "= 0", SetOrder::Tighter},  // {0, 6, 7, ...} -> {0}
+      {"< 5", "< 1", SetOrder::Tighter},
+      {"> 0", "> 1", SetOrder::Tighter},
+      {"<= 4", "< 10", SetOrder::Looser},
+      {"< 1%", "= 0%", SetOrder::Tighter},  // percentages stay real numbers
+  };
+  for (const auto& r : counts) {
+    INFO("counts: " << r.old << " -> " << r.now);
+    CHECK(diff_detail::compareBounds(bound(r.old), bound(r.now), true) == r.order);
+  }
 }
 
 TEST_CASE("contract diff: physical types that widen are info, others breaking", "[contract_diff]") {
@@ -205,6 +224,17 @@ TEST_CASE("contract diff: quality rules match by id, else by metric and position
              rules("          - metric: duplicateValues\n            mustBeLessOrEqualTo: 2\n")) ==
         std::vector<std::string>{"info " + q +
                                  "duplicateValues[0].must: threshold loosened from = 0 to <= 2"});
+  // Rows are whole: "< 1" rewritten as "= 0" accepts the same counts; "< 1"
+  // percent to "= 0" percent does not.
+  CHECK(diff(rules("          - metric: nullValues\n            mustBeLessThan: 1\n"),
+             rules("          - metric: nullValues\n            mustBe: 0\n"))
+            .empty());
+  CHECK(diff(rules("          - metric: nullValues\n            mustBeLessThan: 1\n            "
+                   "unit: percent\n"),
+             rules("          - metric: nullValues\n            mustBe: 0\n            unit: "
+                   "percent\n")) ==
+        std::vector<std::string>{"breaking " + q +
+                                 "nullValues[0].must: threshold tightened from < 1% to = 0%"});
   // Valid values, patterns and duplicate keys.
   auto valid = [](const std::string& v) {
     return "          - metric: invalidValues\n            arguments:\n              "
