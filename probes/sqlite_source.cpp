@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <limits>
 #include <optional>
 #include <regex>
 #include <string_view>
@@ -53,14 +54,23 @@ class ProgressGuard {
 // the connection's cache of the last pattern compiled (a connection runs one
 // statement at a time, so it needs no lock).
 //
-// libstdc++'s std::regex matches by recursion, one or more stack frames per
-// character (~1 KB per character for a pattern with nested groups): a 40 KB
-// value overflows an 8 MB thread stack and kills the agent. So a value longer
-// than kMaxRegexpValueBytes is an SQL error ("too long"), never a crash.
-// Still unbounded: a catastrophically backtracking pattern ("(a+)+$") on a
-// short value runs in exponential time, and the statement timeout cannot
-// interrupt it (the progress handler runs between VDBE steps).
+// std::regex's default (backtracking) executor recurses once or more per
+// character (~1 KB per character with nested groups: a 40 KB value overflows
+// an 8 MB thread stack and kills the agent) and takes exponential time on
+// patterns such as "^(a+)+$", which the statement timeout cannot interrupt
+// (the progress handler runs between VDBE steps). On libstdc++ the pattern is
+// compiled __polynomial: the Thompson (breadth-first) executor, whose stack
+// depth is bounded by the pattern, not the value, and whose time is linear in
+// the value (a back-reference is then refused as an invalid pattern). Other
+// standard libraries have no such mode: there a value over
+// kMaxRegexpValueBytes is an SQL error ("too long"), never a crash.
+#if defined(__GLIBCXX__)
+constexpr auto kRegexFlags = std::regex::ECMAScript | std::regex_constants::__polynomial;
+constexpr size_t kMaxRegexpValueBytes = std::numeric_limits<size_t>::max();
+#else
+constexpr auto kRegexFlags = std::regex::ECMAScript;
 constexpr size_t kMaxRegexpValueBytes = 1000;
+#endif
 
 struct RegexCache {
   std::string pattern;
@@ -81,7 +91,7 @@ void regexpFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   if (value.size() > kMaxRegexpValueBytes) {
     const std::string msg = "REGEXP: a value of " + std::to_string(value.size()) +
                             " bytes is longer than the " + std::to_string(kMaxRegexpValueBytes) +
-                            " bytes SQLite's regexp() matches (std::regex recurses per character)";
+                            " bytes SQLite's regexp() matches";
     sqlite3_result_error(ctx, msg.c_str(), static_cast<int>(msg.size()));
     return;
   }
@@ -89,7 +99,7 @@ void regexpFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     if (!cache->re || cache->pattern != pattern) {
       cache->re.reset();
       cache->pattern = std::string(pattern);
-      cache->re.emplace(cache->pattern, std::regex::ECMAScript);
+      cache->re.emplace(cache->pattern, kRegexFlags);
     }
     sqlite3_result_int(
         ctx, std::regex_search(value.data(), value.data() + value.size(), *cache->re) ? 1 : 0);
