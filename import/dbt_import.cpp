@@ -81,14 +81,13 @@ bool validSourceName(const std::string& s) {
 }
 
 // upstream: the error-level probes on the nodes a probe's node depends on
-// (a singular test: those the nodes it reads depend on). consumers: the exposures that
-// depend on the probe's node.
+// (a singular test: those the nodes it reads depend on); never a warning-level
+// one (severity warn, warn_after only included), so a warning upstream never
+// mutes alerts downstream. consumers: the exposures that depend on the probe's node.
 void link(std::vector<Plan>& plans, const Manifest& m) {
   std::map<std::string, std::vector<std::string>> on;  // node -> probe names
   for (const auto& p : plans)
-    if (!p.node.empty() &&
-        !(p.warn && p.base.size() > 6 && p.base.compare(p.base.size() - 6, 6, "__warn") == 0))
-      on[p.node].push_back(p.name);
+    if (!p.node.empty() && !p.warn) on[p.node].push_back(p.name);
   std::map<std::string, std::vector<std::string>> exposed;  // node -> exposures
   for (const auto& [id, e] : m.exposures.items())
     for (const auto& n : dependsOn(e, m)) exposed[n].push_back(str(e, "name"));

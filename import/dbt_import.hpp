@@ -7,12 +7,14 @@
 //   SQL for the warehouse's UTC time) -> freshness probes, one per level:
 //   error_after -> `<source>_<table>_fresh` (alert severity critical),
 //   warn_after -> `..._fresh__warn` (alert severity warning); `filter` kept;
-// - not_null / unique / accepted_values / dbt_utils.unique_combination_of_columns
-//   with dbt's default thresholds -> ONE values probe per (relation, column,
-//   `where`, level), named `<model>__<column>`: the warehouse runs one query
-//   per column; `where` -> the probe's filter;
+// - not_null / unique / accepted_values with dbt's default thresholds -> ONE
+//   values probe per (relation, column, `where`, level), named
+//   `<model>__<column>`: the warehouse runs one query per column; `where` ->
+//   the probe's filter (all three ignore NULL as dbt's macros do, not_null aside);
 // - relationships -> a sql probe counting the child rows whose non-null key
-//   has no parent (names quoted by the dialect);
+//   has no parent; dbt_utils.unique_combination_of_columns -> a sql probe
+//   counting the keys seen more than once, NULL keys included as dbt_utils
+//   groups them (names quoted by the dialect);
 // - tests with warn_if / error_if / fail_calc other than dbt's defaults, any
 //   other generic test and singular tests -> sql probes counting the rows of
 //   dbt's compiled SQL (must: the negated condition), or, without compiled

@@ -5,6 +5,10 @@
 #include <regex>
 
 namespace datawatch::dbt {
+namespace {
+// The longest text matched with std::regex (a `model` kwarg, a schema version).
+constexpr size_t kMaxRegexInput = 4096;
+}  // namespace
 
 std::string str(const json& j, const char* key) {
   if (!j.is_object() || !j.contains(key) || !j[key].is_string()) return "";
@@ -29,6 +33,8 @@ const json* Manifest::find(const std::string& id) const {
 }
 
 std::string artifactKind(const std::string& version) {
+  // libstdc++'s regex recurses per character: a long string would overflow the stack.
+  if (version.size() > kMaxRegexInput) return "";
   static const std::regex kind(R"(/dbt/([a-z_\-]+)/v[0-9]+\.json)");
   std::smatch m;
   if (!std::regex_search(version, m, kind)) return "";
@@ -37,6 +43,17 @@ std::string artifactKind(const std::string& version) {
 
 bool hasJinja(const std::string& text) {
   return text.find("{{") != std::string::npos || text.find("{%") != std::string::npos;
+}
+
+std::string notOneQuery(std::string sql) {
+  while (!sql.empty() &&
+         (std::isspace(static_cast<unsigned char>(sql.back())) != 0 || sql.back() == ';'))
+    sql.pop_back();
+  if (sql.find(';') != std::string::npos)
+    return "holds ';' (datawatch runs one statement, and reads any ';' as a second one)";
+  if (sql.find("{table}") != std::string::npos || sql.find("{column}") != std::string::npos)
+    return "holds {table} or {column}, which datawatch's sql probes fill in themselves";
+  return "";
 }
 
 std::string compiledCode(const json& node) {
@@ -102,6 +119,7 @@ std::string resolveRef(const std::string& text, const Manifest& m) {
   static const std::regex ref(R"(ref\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"])?)");
   static const std::regex source(R"(source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"])");
   std::smatch g;
+  if (text.size() > kMaxRegexInput) return "";  // see artifactKind
   if (std::regex_search(text, g, source)) {
     for (const auto& [id, s] : m.sources.items())
       if (str(s, "source_name") == g[1].str() && str(s, "name") == g[2].str()) return id;

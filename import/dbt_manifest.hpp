@@ -48,6 +48,12 @@ std::string artifactKind(const std::string& version);
 // Whether `text` holds Jinja ({{ ... }} or {% ... %}) that dbt renders when it
 // compiles: such a `where`, filter or query is not SQL yet.
 bool hasJinja(const std::string& text);
+// Why dbt's SQL text (compiled code, a `where`, fail_calc, loaded_at_query)
+// cannot go into a datawatch sql probe's query, or "": the config loader takes
+// one statement (no ';' but trailing ones, even in a comment or a literal) and
+// fills {table} / {column} itself (a query holding them without a table is a
+// config error), so such text would make the whole imported file invalid.
+std::string notOneQuery(std::string sql);
 // compiled_code (v8+) or compiled_sql (v7), "" when not compiled.
 std::string compiledCode(const json& node);
 // node.config.<key>, else node.<key> (older manifests), else nullptr.

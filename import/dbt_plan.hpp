@@ -79,13 +79,18 @@ class Planner {
   std::string nameOf(const Target& t) const;
   void merge(const std::string& id, const json& node, const std::string& kind, const Target& t,
              const json& kwargs, bool warn);
+  // One probe per level; `base` names the error level ("" = the test's name).
   void perLevel(const std::string& id, const json& node, const std::string& kind, const Target& t,
-                const json& kwargs, const Levels& levels);
+                const json& kwargs, const Levels& levels, const std::string& base = "");
   bool levelProbe(const std::string& id, const json& node, const std::string& kind, const Target& t,
                   const json& kwargs, const Levels& levels, const config::Bound& pass, bool warn,
                   const std::string& base);
-  std::optional<std::string> relationshipsSql(const std::string& id, const json& kwargs,
-                                              const std::string& where);
+  // dbt's failure count built through the dialect (relationships,
+  // unique_combination_of_columns), or nullopt with *why set.
+  std::optional<std::string> relationshipsSql(const json& kwargs, const std::string& where,
+                                              std::string* why) const;
+  std::optional<std::string> combinationSql(const json& kwargs, const std::string& where,
+                                            std::string* why) const;
   void singular(const std::string& id, const json& node);
   Plan testPlan(const std::string& id, const json& node, const Target& t, bool warn) const;
   void skip(const std::string& id, const std::string& why) {

@@ -13,7 +13,10 @@ struct Period {
 Period period(const json* after) {
   if (after == nullptr) return {};
   const json* count = member(*after, "count");
-  if (count == nullptr || !count->is_number_integer() || count->get<int64_t>() <= 0) return {};
+  // At most ~27 years of days: n * 86400 stays far inside int64.
+  if (count == nullptr || !count->is_number_integer() || count->get<int64_t>() <= 0 ||
+      count->get<int64_t>() > 10'000'000)
+    return {};
   const auto p = str(*after, "period");
   const int64_t n = count->get<int64_t>();
   if (p == "minute") return {std::to_string(n) + "m", n * 60};
@@ -78,6 +81,8 @@ void Planner::source(const std::string& id, const json& src) {
     return skip(id, "freshness: its " +
                         std::string(hasJinja(query) ? "loaded_at_query" : "filter") +
                         " holds Jinja, which dbt renders when it runs");
+  if (const std::string bad = notOneQuery(query); !query.empty() && !bad.empty())
+    return skip(id, "freshness: its loaded_at_query " + bad);
   std::optional<std::string> age;
   if (loaded_at.empty()) {
     age = ageQuery(naming_.dialect, query);

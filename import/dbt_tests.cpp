@@ -11,24 +11,86 @@ std::string whereOf(const json& test) {
   return w && w->is_string() ? w->get<std::string>() : "";
 }
 
-bool countsRows(const Levels& l) {
-  std::string calc = lower(l.fail_calc);
+bool countStar(const std::string& fail_calc) {
+  std::string calc = lower(fail_calc);
   calc.erase(std::remove(calc.begin(), calc.end(), ' '), calc.end());
   return calc == "count(*)";
 }
 
-// dbt's failure count of a test's compiled SQL (the rows it returns).
+bool countsRows(const Levels& l) {
+  return countStar(l.fail_calc);
+}
+
+// dbt's failure count of a test's compiled SQL (the rows it returns). Another
+// fail_calc (sum(n_records)) is NULL over no rows, which dbt passes (its
+// should_warn/should_error are NULL, not true): 0 here.
 std::string countQuery(const std::string& fail_calc, std::string code) {
   while (!code.empty() &&
          (std::isspace(static_cast<unsigned char>(code.back())) != 0 || code.back() == ';'))
     code.pop_back();
+  const std::string calc = countStar(fail_calc) ? fail_calc : "coalesce(" + fail_calc + ", 0)";
   // The newline ends a trailing -- comment before the parenthesis.
-  return "SELECT " + fail_calc + " FROM (\n" + code + "\n) dbt_test";
+  return "SELECT " + calc + " FROM (\n" + code + "\n) dbt_test";
 }
 
-std::string joined(const std::vector<std::string>& v, const std::string& sep) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+std::string columnOf(const json& test, const json& kwargs) {
+  std::string column = str(kwargs, "column_name");
+  return column.empty() ? str(test, "column_name") : column;
+}
+
+bool isNumber(const std::string& s) {
+  size_t i = !s.empty() && (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  bool digits = false, dot = false;
+  for (; i < s.size(); ++i) {
+    if (std::isdigit(static_cast<unsigned char>(s[i])) != 0)
+      digits = true;
+    else if (s[i] == '.' && !dot)
+      dot = true;
+    else
+      return false;
+  }
+  return digits;
+}
+
+// accepted_values' values as the values probe compares them (bound as text):
+// with dbt's default quote: true, as dbt writes them into '{{ value }}' (Python's
+// True/False/None); with quote: false each is an SQL literal, kept when it is a
+// number, a boolean or a '...' string (unquoted), else nullopt: an SQL
+// expression only dbt's compiled SQL has.
+std::optional<std::vector<std::string>> acceptedValues(const json& kwargs) {
+  const json* values = member(kwargs, "values");
+  const json* q = member(kwargs, "quote");
+  const bool quote = !(q != nullptr && q->is_boolean() && !q->get<bool>());
+  std::vector<std::string> out;
+  if (values == nullptr || !values->is_array()) return out;
+  for (const auto& v : *values) {
+    if (v.is_boolean()) {
+      const bool b = v.get<bool>();
+      out.push_back(quote ? (b ? "True" : "False") : (b ? "true" : "false"));
+    } else if (v.is_number()) {
+      out.push_back(v.dump());
+    } else if (v.is_null() && quote) {
+      out.push_back("None");
+    } else if (v.is_string() && quote) {
+      out.push_back(v.get<std::string>());
+    } else if (v.is_string()) {
+      const std::string t = v.get<std::string>();
+      if (isNumber(t) || lower(t) == "true" || lower(t) == "false") {
+        out.push_back(lower(t));
+        continue;
+      }
+      if (t.size() < 2 || t.front() != '\'' || t.back() != '\'') return std::nullopt;
+      std::string inner;
+      for (size_t i = 1; i + 1 < t.size(); ++i) {
+        if (t[i] == '\'' && (i + 2 >= t.size() || t[i + 1] != '\'')) return std::nullopt;
+        inner += t[i];
+        if (t[i] == '\'') ++i;  // '' stands for '
+      }
+      out.push_back(inner);
+    } else {
+      return std::nullopt;
+    }
+  }
   return out;
 }
 
@@ -99,8 +161,7 @@ void Planner::test(const std::string& id, const json& node) {
     return skip(id, label + ": cannot resolve the model or source it tests");
   }
   const bool column_test = kind == "not_null" || kind == "unique" || kind == "accepted_values";
-  std::string column = str(kwargs, "column_name");
-  if (column.empty()) column = str(node, "column_name");
+  const std::string column = columnOf(node, kwargs);
   if ((column_test || kind == "relationships") && column.empty())
     return skip(id, label + ": names no column");
   if (kind == "accepted_values") {
@@ -108,45 +169,45 @@ void Planner::test(const std::string& id, const json& node) {
     if (values == nullptr || !values->is_array() || values->empty())
       return skip(id, label + ": no values");
   }
-  const bool combination = kind == "unique_combination_of_columns";
-  const bool expression = !column.empty() && !Naming::identifier(column);
-  if (expression || hasJinja(whereOf(node))) {
-    // dbt allows an expression (lower(email)) and Jinja in `where`; only the
-    // compiled SQL has them as dbt runs them.
+  // dbt allows an expression (lower(email)), Jinja in `where` and SQL
+  // expressions as accepted values (quote: false); only the compiled SQL has
+  // them as dbt runs them.
+  std::string compiled_only;
+  if (!column.empty() && !Naming::identifier(column))
+    compiled_only = "column_name \"" + column + "\" is an SQL expression";
+  else if (hasJinja(whereOf(node)))
+    compiled_only = "its where holds Jinja (\"" + whereOf(node) + "\")";
+  else if (kind == "accepted_values" && !acceptedValues(kwargs))
+    compiled_only = "its values (quote: false) are SQL expressions";
+  if (!compiled_only.empty()) {
     if (compiledCode(node).empty())
       return skip(id,
-                  label + ": " +
-                      (expression ? "column_name \"" + column + "\" is an SQL expression"
-                                  : "its where holds Jinja (\"" + whereOf(node) + "\")") +
+                  label + ": " + compiled_only +
                       ", and the manifest has no compiled SQL for it (run `dbt compile` first)");
     Levels counted = *levels;
     counted.plain = false;
     return perLevel(id, node, label, t, kwargs, counted);
   }
-  if (levels->plain && (column_test || combination))
+  if (levels->plain && column_test)
     return merge(id, node, kind, t, kwargs, levels->warn.has_value());
+  if (kind == "unique_combination_of_columns" && ns == "dbt_utils") {
+    // Not a values probe: dbt_utils groups NULL keys like any other (two rows
+    // with the same NULLs are a duplicate), the values probe skips them.
+    std::string cols;
+    if (const json* list = member(kwargs, "combination_of_columns"); list && list->is_array())
+      for (const auto& c : *list)
+        if (c.is_string()) cols += "_" + c.get<std::string>();
+    return perLevel(id, node, label, t, kwargs, *levels,
+                    cols.empty() ? "" : nameOf(t) + "_" + cols);
+  }
   perLevel(id, node, label, t, kwargs, *levels);
 }
 
 void Planner::merge(const std::string& id, const json& node, const std::string& kind,
                     const Target& t, const json& kwargs, bool warn) {
   const std::string where = whereOf(node);
-  std::string column;
-  std::vector<std::string> columns;
-  if (kind == "unique_combination_of_columns") {
-    const json* list = member(kwargs, "combination_of_columns");
-    if (list != nullptr && list->is_array())
-      for (const auto& c : *list)
-        if (c.is_string()) columns.push_back(naming_.asWritten(c.get<std::string>()));
-    if (columns.empty()) return skip(id, "dbt_utils.unique_combination_of_columns: no columns");
-    if (columns.size() == 1) column = columns[0], columns.clear();
-  } else {
-    std::string raw = str(kwargs, "column_name");
-    if (raw.empty()) raw = str(node, "column_name");
-    column = naming_.column(raw, t.node);
-  }
-  const std::string what = columns.empty() ? column : joined(columns, ",");
-  const std::string key = t.id + "|" + what + "|" + where + (warn ? "|warn" : "|error");
+  const std::string column = naming_.column(columnOf(node, kwargs), t.node);
+  const std::string key = t.id + "|" + column + "|" + where + (warn ? "|warn" : "|error");
   auto it = groups_.find(key);
   const bool accepted = kind == "accepted_values";
   Plan* p = nullptr;
@@ -157,26 +218,24 @@ void Planner::merge(const std::string& id, const json& node, const std::string& 
     Plan np = testPlan(id, node, t, warn);
     np.kind = Plan::Kind::Values;
     np.column = column;
-    np.columns = columns;
     if (!where.empty()) np.filter = where;
-    np.base = it == groups_.end()
-                  ? nameOf(t) + "__" + (columns.empty() ? column : joined(columns, "_")) +
-                        (warn ? "__warn" : "")
-                  : str(node, "name");
+    np.base = it == groups_.end() ? nameOf(t) + "__" + column + (warn ? "__warn" : "")
+                                  : str(node, "name");
     if (it == groups_.end()) groups_[key] = plans.size();
     plans.push_back(std::move(np));
     p = &plans.back();
   }
   if (kind == "not_null") p->not_null = true;
-  if (kind == "unique" || kind == "unique_combination_of_columns") p->unique = true;
+  if (kind == "unique") p->unique = true;
   if (accepted)
-    for (const auto& v : kwargs["values"])
-      p->accepted.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+    if (auto values = acceptedValues(kwargs))
+      for (auto& v : *values) p->accepted.push_back(std::move(v));
 }
 
 void Planner::perLevel(const std::string& id, const json& node, const std::string& kind,
-                       const Target& t, const json& kwargs, const Levels& levels) {
-  const std::string name = str(node, "name");
+                       const Target& t, const json& kwargs, const Levels& levels,
+                       const std::string& base) {
+  const std::string name = base.empty() ? str(node, "name") : base;
   if (levels.error && !levelProbe(id, node, kind, t, kwargs, levels, *levels.error, false, name))
     return;
   if (levels.warn)
@@ -190,18 +249,33 @@ bool Planner::levelProbe(const std::string& id, const json& node, const std::str
   const std::string code = compiledCode(node);
   const std::string where = whereOf(node);
   const bool count = countsRows(levels);
-  std::string raw = str(kwargs, "column_name");
-  if (raw.empty()) raw = str(node, "column_name");
+  const std::string raw = columnOf(node, kwargs);
   Plan p = testPlan(id, node, t, warn);
   p.base = base;
   p.kind = Plan::Kind::Sql;
   p.sql_must = pass.str();
-  if (kind == "relationships" && count && naming_.dialect != nullptr && Naming::identifier(raw)) {
-    auto sql = relationshipsSql(id, kwargs, where);
-    if (!sql) return false;
+  // Built through the dialect where dbt's count is the rows and `where` is SQL.
+  std::string why = naming_.dialect == nullptr
+                        ? "no SQL dialect for adapter \"" + naming_.warehouse.adapter +
+                              "\" to quote its names with"
+                        : "";
+  if (why.empty() && !notOneQuery(where).empty()) why = "its where " + notOneQuery(where);
+  const bool buildable = count && why.empty() && !hasJinja(where);
+  std::optional<std::string> built;
+  if (buildable && kind == "relationships" && Naming::identifier(raw)) {
+    built = relationshipsSql(kwargs, where, &why);
     p.column = naming_.column(raw, t.node);
-    p.query = *sql;
+  } else if (buildable && kind == "dbt_utils.unique_combination_of_columns") {
+    built = combinationSql(kwargs, where, &why);
+  }
+  if (built) {
+    p.query = *built;
   } else if (!code.empty()) {
+    if (std::string bad = notOneQuery(code) + notOneQuery(levels.fail_calc); !bad.empty()) {
+      skip(id, kind + ": its compiled SQL or fail_calc " + bad);
+      return false;
+    }
+    p.column.clear();
     p.table.clear();  // dbt's SQL names its relations itself
     p.query = countQuery(levels.fail_calc, code);
     p.note = "dbt's compiled SQL";
@@ -210,23 +284,20 @@ bool Planner::levelProbe(const std::string& id, const json& node, const std::str
     p.column = naming_.column(raw, t.node);
     if (!where.empty()) p.filter = where;
     p.must["nulls"] = pass.str();
-  } else if (kind == "unique" && count) {
+  } else if (kind == "unique" && count && notOneQuery(where).empty()) {
     // dbt's failures: the values that occur more than once.
     p.column = naming_.column(raw, t.node);
     p.query = "SELECT count(*) FROM (SELECT {column} FROM {table} WHERE {column} IS NOT NULL" +
               (where.empty() ? "" : " AND (" + where + ")") +
               " GROUP BY {column} HAVING count(*) > 1) dbt_test";
   } else {
-    std::string why = ": no datawatch equivalent";
-    if (kind == "relationships" && naming_.dialect == nullptr)
-      why = ": no SQL dialect for adapter \"" + naming_.warehouse.adapter +
-            "\" to name its parent with";
-    else if (!levels.plain)
-      why =
-          " with warn_if/error_if/fail_calc other than dbt's defaults: datawatch counts its "
-          "failures only from dbt's SQL";
-    skip(id,
-         kind + why + ", and the manifest has no compiled SQL for it (run `dbt compile` first)");
+    if (why.empty() || !(kind == "relationships" || kind == "unique" ||
+                         kind == "dbt_utils.unique_combination_of_columns"))
+      why = levels.plain ? "no datawatch equivalent"
+                         : "warn_if/error_if/fail_calc other than dbt's defaults: datawatch "
+                           "counts its failures only from dbt's SQL";
+    skip(id, kind + ": " + why +
+                 ", and the manifest has no compiled SQL for it (run `dbt compile` first)");
     return false;
   }
   plans.push_back(std::move(p));
@@ -235,13 +306,17 @@ bool Planner::levelProbe(const std::string& id, const json& node, const std::str
 
 // dbt's relationships failures: the child rows (where `where` holds) whose
 // non-null key has no parent row. The parent's names quoted by the dialect.
-std::optional<std::string> Planner::relationshipsSql(const std::string& id, const json& kwargs,
-                                                     const std::string& where) {
+std::optional<std::string> Planner::relationshipsSql(const json& kwargs, const std::string& where,
+                                                     std::string* why) const {
   const std::string to = str(kwargs, "to");
   const std::string field = str(kwargs, "field");
   const json* parent = m_.find(resolveRef(to, m_));
   if (parent == nullptr || field.empty()) {
-    skip(id, "relationships: cannot resolve its parent (to: " + to + ", field: " + field + ")");
+    *why = "cannot resolve its parent (to: " + to + ", field: " + field + ")";
+    return std::nullopt;
+  }
+  if (!Naming::identifier(field)) {
+    *why = "its field \"" + field + "\" is an SQL expression";
     return std::nullopt;
   }
   const Dialect& d = *naming_.dialect;
@@ -254,6 +329,36 @@ std::optional<std::string> Planner::relationshipsSql(const std::string& id, cons
          " dbt_parent WHERE dbt_parent." + field_sql + " = dbt_child.{column})";
 }
 
+// dbt_utils.unique_combination_of_columns' failures: the keys that occur more
+// than once among the rows where `where` holds, NULLs grouped as GROUP BY
+// groups them (dbt_utils skips no NULL key). quote_columns: true quotes each
+// name exactly as written.
+std::optional<std::string> Planner::combinationSql(const json& kwargs, const std::string& where,
+                                                   std::string* why) const {
+  const json* list = member(kwargs, "combination_of_columns");
+  const json* q = member(kwargs, "quote_columns");
+  const bool quote = q != nullptr && q->is_boolean() && q->get<bool>();
+  std::string keys;
+  if (list == nullptr || !list->is_array() || list->empty()) {
+    *why = "no combination_of_columns";
+    return std::nullopt;
+  }
+  for (const auto& c : *list) {
+    const std::string name = c.is_string() ? c.get<std::string>() : c.dump();
+    if (!c.is_string() || name.empty() || (!quote && !Naming::identifier(name))) {
+      *why = "its column \"" + name + "\" is an SQL expression";
+      return std::nullopt;
+    }
+    std::string exact = "\"";
+    for (char ch : name) exact += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+    keys += (keys.empty() ? "" : ", ") +
+            naming_.dialect->ident(naming_.asWritten(quote ? exact + "\"" : name));
+  }
+  return "SELECT count(*) FROM (SELECT " + keys + " FROM {table}" +
+         (where.empty() ? "" : " WHERE " + where) + " GROUP BY " + keys +
+         " HAVING count(*) > 1) dbt_test";
+}
+
 void Planner::singular(const std::string& id, const json& node) {
   std::string why;
   const auto levels = levelsOf(node, &why);
@@ -263,6 +368,8 @@ void Planner::singular(const std::string& id, const json& node) {
     return skip(id,
                 "singular test: the manifest has no compiled SQL for it (run `dbt compile` "
                 "first)");
+  if (std::string bad = notOneQuery(code) + notOneQuery(levels->fail_calc); !bad.empty())
+    return skip(id, "singular test: its compiled SQL or fail_calc " + bad);
   const std::string name = str(node, "name");
   auto add = [&](const config::Bound& pass, bool warn, const std::string& base) {
     Plan p;

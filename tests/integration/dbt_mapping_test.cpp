@@ -139,9 +139,14 @@ TEST_CASE("import dbt v12: merged values probes, where, quoting, levels, lineage
   CHECK(values(cust_warn).must.at(config::ValuesMetric::Nulls) == bound(Bound::Op::Eq, 0));
   CHECK(severity(cust_warn) == "warning");
 
+  // dbt_utils groups NULL keys like any other: a sql probe, not a values probe
+  // (which skips all-NULL keys).
   const auto& combo = probe(c, "orders__customer_id_order_date");
-  CHECK(values(combo).columns == Strings{"customer_id", "order_date"});
-  CHECK(values(combo).unique);
+  CHECK(combo.table == "analytics.orders");
+  CHECK(sql(combo).query ==
+        "SELECT count(*) FROM (SELECT \"customer_id\", \"order_date\" FROM {table} GROUP BY "
+        "\"customer_id\", \"order_date\" HAVING count(*) > 1) dbt_test");
+  CHECK(sql(combo).must == bound(Bound::Op::Eq, 0));
 
   const auto& rel = probe(c, "relationships_orders_customer_id__customer_id__ref_customers");
   CHECK(rel.table == "analytics.orders");
@@ -288,7 +293,8 @@ TEST_CASE("import dbt v10: contracts, groups, where groups, fail_calc, sources a
   const auto& c = i.config;
   CHECK(names(c) == Strings{"accepted_values_orders_order_id__1__2",
                             "accepted_values_orders_order_id__1__2__warn", "orders__contract",
-                            "orders__order_id", "orders__order_id_2", "orders__orderref",
+                            "orders__order_id", "orders__order_id_2", "orders__order_id_order_date",
+                            "orders__order_id_order_date__warn", "orders__orderref",
                             "relationships_orders_customer_id__id__source_shop_customers",
                             "shop_customers_fresh", "shop_customers_fresh__warn"});
   // Same column, different `where`: separate probes.
@@ -300,8 +306,9 @@ TEST_CASE("import dbt v10: contracts, groups, where groups, fail_calc, sources a
   CHECK(probe(c, "orders__order_id").consumers == Strings{"churn_model"});
   CHECK(values(probe(c, "orders__orderref")).column == "OrderRef");  // BigQuery: any case
   const auto& calc = probe(c, "accepted_values_orders_order_id__1__2");
-  CHECK(sql(calc).query.rfind("SELECT sum(n_records) FROM (\nselect order_id as value_field", 0) ==
-        0);
+  // sum() over no failing rows is NULL, which dbt passes: 0.
+  CHECK(sql(calc).query.rfind(
+            "SELECT coalesce(sum(n_records), 0) FROM (\nselect order_id as value_field", 0) == 0);
   CHECK(sql(calc).must == bound(Bound::Op::Le, 100));
   const auto& rel = probe(c, "relationships_orders_customer_id__id__source_shop_customers");
   CHECK(sql(rel).query.find("FROM `raw-project`.`shop`.`customers` dbt_parent WHERE "
@@ -318,11 +325,14 @@ TEST_CASE("import dbt v10: contracts, groups, where groups, fail_calc, sources a
         std::string::npos);
   CHECK(i.yaml.find("#   source.shop.shop.events (freshness: loaded_at_field "
                     "\"TIMESTAMP_MILLIS(event_ms)\" is an SQL expression") != std::string::npos);
-  CHECK(
-      i.yaml.find(
-          "#   test.shop.dbt_utils_unique_combination_of_columns_orders_order_id__"
-          "order_date.a1 (dbt_utils.unique_combination_of_columns with warn_if/error_if/fail_calc "
-          "other than dbt's defaults") != std::string::npos);
+  // error_if "> 0" on unique_combination_of_columns, no compiled SQL: dbt's
+  // count (the duplicated keys) built through BigQuery's quoting, two levels.
+  const auto& combo = probe(c, "orders__order_id_order_date");
+  CHECK(sql(combo).query ==
+        "SELECT count(*) FROM (SELECT `order_id`, `order_date` FROM {table} GROUP BY `order_id`, "
+        "`order_date` HAVING count(*) > 1) dbt_test");
+  CHECK(sql(combo).must == bound(Bound::Op::Le, 0));
+  CHECK(sql(probe(c, "orders__order_id_order_date__warn")).must == bound(Bound::Op::Eq, 0));
 }
 
 TEST_CASE("import dbt refuses a catalog.json, a directory and a bad --source, and has help",
