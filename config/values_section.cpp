@@ -49,6 +49,14 @@ void readValuesPattern(Reader& r, ValuesSpec& s) {
     r.m.error("pattern", r.what + ": pattern must not be empty");
     return;
   }
+  // std::regex compiles by recursive descent: ~100000 nested groups overflow
+  // the stack. No real pattern comes near the cap.
+  constexpr size_t kMaxPattern = 4096;
+  if (v->size() > kMaxPattern) {
+    r.m.error("pattern", r.what + ": pattern is " + std::to_string(v->size()) +
+                             " characters long; at most " + std::to_string(kMaxPattern));
+    return;
+  }
   try {
     std::regex re(*v, std::regex::ECMAScript);
     s.pattern = *v;

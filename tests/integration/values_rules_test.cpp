@@ -222,6 +222,9 @@ TEST_CASE("values config errors are reported at their line", "[values][config]")
   CHECK_THAT(loadErrors("column: c, pattern: '[A-Z'"),
              Catch::Contains("/tmp/v.yaml:4:") && Catch::Contains("pattern \"[A-Z\" is not a "
                                                                   "valid regular expression"));
+  CHECK_THAT(loadErrors("column: c, pattern: '" + std::string(100000, '(') + "a" +
+                        std::string(100000, ')') + "'"),
+             Catch::Contains("pattern is 200001 characters long; at most 4096"));
   CHECK_THAT(loadErrors("column: c, must: {nuls: '< 1%'}"),
              Catch::Contains("must: unknown metric \"nuls\"") &&
                  Catch::Contains("did you mean \"nulls\""));
