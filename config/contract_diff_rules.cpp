@@ -123,13 +123,15 @@ std::string kindOf(const Quality& q) {
 }
 
 // Each rule's key in its list: its id, else "<metric>[k]" (k-th unnamed rule
-// of that metric).
+// of that metric). Keys are unique: an id seen before in the list gets "[n]"
+// (n-th repeat), so two rules sharing an id are two rules, matched in order.
 std::vector<std::string> ruleKeys(const std::vector<Quality>& rules) {
-  std::map<std::string, int> seen;
+  std::map<std::string, int> seen, ids;
   std::vector<std::string> keys;
   for (const auto& q : rules) {
     if (!q.id.empty()) {
-      keys.push_back(q.id);
+      const int n = ids[q.id]++;
+      keys.push_back(n == 0 ? q.id : q.id + "[" + std::to_string(n) + "]");
     } else {
       const std::string k = kindOf(q);
       keys.push_back(k + "[" + std::to_string(seen[k]++) + "]");

@@ -219,6 +219,15 @@ TEST_CASE("contract diff: quality rules match by id, else by metric and position
   const std::string b =
       "          - id: b\n            metric: duplicateValues\n            mustBe: 0\n";
   CHECK(diff(rules(a + b), rules(b + a)).empty());
+  // Two rules sharing an id are two rules, matched in order: the second one
+  // tightened is reported, not hidden behind the first.
+  const std::string a2 =
+      "          - id: a\n            metric: nullValues\n            mustBeLessThan: 10\n";
+  CHECK(diff(rules(a + a2),
+             rules(a + "          - id: a\n            metric: nullValues\n            "
+                       "mustBeLessThan: 3\n")) ==
+        std::vector<std::string>{"breaking " + q +
+                                 "a[1].must: threshold tightened from < 10 to < 3"});
   // A library rule without an operator has its default threshold (= 0).
   CHECK(diff(rules("          - metric: duplicateValues\n"),
              rules("          - metric: duplicateValues\n            mustBeLessOrEqualTo: 2\n")) ==
