@@ -313,6 +313,45 @@ struct PropertyDiff {
   void ranges() {
     rangeEnd(true);
     rangeEnd(false);
+    for (const char* key : {"minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"})
+      datedEnd(key, std::string_view(key).find("inimum") != std::string_view::npos);
+  }
+
+  // ISO dates/times of one shape (digits where the other has digits, the same
+  // separators) and no UTC offset compare as text; others do not order.
+  static bool isoComparable(const std::string& a, const std::string& b) {
+    if (a.size() != b.size() || a.empty()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      const bool da = std::isdigit(static_cast<unsigned char>(a[i])) != 0;
+      const bool db = std::isdigit(static_cast<unsigned char>(b[i])) != 0;
+      if (da != db || (!da && a[i] != b[i]) || (!da && i > 10 && (a[i] == '+' || a[i] == '-')))
+        return false;
+    }
+    return std::isdigit(static_cast<unsigned char>(a[0])) != 0;
+  }
+
+  // A bound written as a string on a date, time or timestamp property
+  // (LogicalTypeOptions::unchecked): added is tightened, removed loosened; a
+  // later minimum or an earlier maximum is tightened; unordered: a warning.
+  void datedEnd(const char* key, bool lower) {
+    auto get = [&](const Property& p) -> std::optional<std::string> {
+      auto it = p.options.unchecked.find(key);
+      if (it == p.options.unchecked.end()) return std::nullopt;
+      return it->second;
+    };
+    const auto a = get(o), b = get(n);
+    if (a == b) return;
+    const std::string k = key;
+    const std::string p = path + ".logicalTypeOptions." + k;
+    const Location ol = oldAt({"logicalTypeOptions." + k, k, "logicalTypeOptions"});
+    const Location nl = newAt({"logicalTypeOptions." + k, k, "logicalTypeOptions"});
+    if (!a) return out.add(Level::Breaking, p, k + " added: " + *b, ol, nl);
+    if (!b) return out.add(Level::Info, p, k + " removed (was " + *a + ")", ol, nl);
+    const std::string change = " from " + *a + " to " + *b;
+    if (!isoComparable(*a, *b)) return out.add(Level::Warning, p, k + " changed" + change, ol, nl);
+    const bool tight = lower ? *b > *a : *b < *a;
+    out.add(tight ? Level::Breaking : Level::Info, p,
+            k + (tight ? " tightened" : " loosened") + change, ol, nl);
   }
 
   void length(const char* key, std::optional<int64_t> a, std::optional<int64_t> b, bool lower) {

@@ -25,6 +25,9 @@
 // - a range tightened: minimum raised, maximum lowered, minLength raised,
 //   maxLength lowered, an inclusive bound made exclusive (minimum: 0 ->
 //   exclusiveMinimum: 0), any of them added; a pattern or a format added;
+//   on a date/time/timestamp property, a string bound ("2024-01-01") added,
+//   or moved inward (ISO values of one shape compare as text; others, and
+//   values with a UTC offset, are a warning when changed);
 // - a quality rule added with a threshold (`must`); a threshold tightened:
 //   the set of values it accepts shrank (see Bounds below); a duplicate
 //   check's key (arguments.properties) narrowed to a subset of its columns;

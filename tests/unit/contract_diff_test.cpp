@@ -184,6 +184,36 @@ TEST_CASE("contract diff: logical types, flags, enums and ranges with their mess
           "breaking " + x + "logicalTypeOptions.maxLength: maxLength tightened from (none) to 9"});
 }
 
+TEST_CASE("contract diff: string bounds on dates are ordered when they are ISO of one shape",
+          "[contract_diff]") {
+  const std::string at = "schema.t.properties.x.logicalTypeOptions.";
+  auto date = [](const std::string& opts) {
+    return prop("        logicalType: date\n        logicalTypeOptions:\n" + opts);
+  };
+  const std::string min20 = "          minimum: '2020-01-01'\n";
+  CHECK(diff(date(min20), date("          minimum: '2024-01-01'\n")) ==
+        std::vector<std::string>{"breaking " + at +
+                                 "minimum: minimum tightened from 2020-01-01 to 2024-01-01"});
+  CHECK(diff(date(min20), date("          minimum: '2019-12-31'\n")) ==
+        std::vector<std::string>{"info " + at +
+                                 "minimum: minimum loosened from 2020-01-01 to 2019-12-31"});
+  CHECK(
+      diff(date("          maximum: '2030-01-01'\n"), date("          maximum: '2029-06-30'\n")) ==
+      std::vector<std::string>{"breaking " + at +
+                               "maximum: maximum tightened from 2030-01-01 to 2029-06-30"});
+  CHECK(diff(date(min20), date(min20 + "          maximum: '2030-01-01'\n")) ==
+        std::vector<std::string>{"breaking " + at + "maximum: maximum added: 2030-01-01"});
+  CHECK(diff(date(min20),
+             date("          minimum: '" + std::string("2020-01-01T00:00:00+02:00") + "'\n")) ==
+        std::vector<std::string>{"warning " + at +
+                                 "minimum: minimum changed from 2020-01-01 to "
+                                 "2020-01-01T00:00:00+02:00"});
+  CHECK(diff(date(min20), date("          exclusiveMaximum: '2030-01-01'\n")) ==
+        std::vector<std::string>{
+            "info " + at + "minimum: minimum removed (was 2020-01-01)",
+            "breaking " + at + "exclusiveMaximum: exclusiveMaximum added: 2030-01-01"});
+}
+
 TEST_CASE("contract diff: primary keys are compared as ordered column lists, once",
           "[contract_diff]") {
   auto keyed = [](const std::string& a, const std::string& b) {
