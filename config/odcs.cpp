@@ -314,20 +314,26 @@ ParseResult parseContractString(const std::string& text, const std::string& file
 }
 
 ParseResult parseContractFile(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    ParseResult res;
-    res.diagnostics.push_back({Diagnostic::Severity::Error, Location{path.string(), 0, 0},
-                               "is a directory, not a contract file"});
+  ParseResult res;
+  auto fail = [&](std::string msg) {
+    res.diagnostics.push_back(
+        {Diagnostic::Severity::Error, Location{path.string(), 0, 0}, std::move(msg)});
     return res;
+  };
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (std::filesystem::is_directory(status)) return fail("is a directory, not a contract file");
+  // A device or a FIFO (/dev/zero, /dev/stdin) would be read forever.
+  if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
+    return fail("is not a regular file, not a contract file");
+  if (std::filesystem::exists(status)) {
+    const auto size = std::filesystem::file_size(path, ec);
+    if (!ec && size > kMaxContractBytes)
+      return fail("the contract file is " + std::to_string(size) + " bytes; at most " +
+                  std::to_string(kMaxContractBytes) + " are read");
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    ParseResult res;
-    res.diagnostics.push_back({Diagnostic::Severity::Error, Location{path.string(), 0, 0},
-                               "cannot read the contract file: no such file or not readable"});
-    return res;
-  }
+  if (!in) return fail("cannot read the contract file: no such file or not readable");
   std::ostringstream ss;
   ss << in.rdbuf();
   return parseContractString(ss.str(), path.string());

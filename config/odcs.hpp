@@ -141,6 +141,9 @@ struct ParseResult {
 // an ODCS v3 contract (kind/apiVersion), a missing `id`, or a mistyped field
 // is an error at its position; unknown keys are ignored (ODCS allows
 // customProperties and later versions add fields).
+// A directory, a device or FIFO, or a file over kMaxContractBytes is an error
+// too (never read: a contract is a few KB).
+inline constexpr uintmax_t kMaxContractBytes = 16u << 20;
 ParseResult parseContractFile(const std::filesystem::path& path);
 ParseResult parseContractString(const std::string& text, const std::string& file);
 

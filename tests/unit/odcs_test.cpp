@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "config/odcs.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace datawatch;
 using namespace datawatch::config;
@@ -381,6 +382,19 @@ TEST_CASE("odcs: files that are not contracts") {
             ": cannot read the contract file: no such file or not readable");
   auto dir = parseContractFile(fixture(""));
   CHECK(dir.diagnostics.at(0).message == "is a directory, not a contract file");
+}
+
+TEST_CASE("odcs: a device or an oversized file is an error, never read") {
+  auto dev = parseContractFile("/dev/zero");  // would be read forever
+  CHECK_FALSE(dev.ok());
+  CHECK(diags(dev) == "0:0: is not a regular file, not a contract file\n");
+  testing::TempDir dir;
+  const auto big = dir / "big.odcs.yaml";
+  testing::writeFile(big, "kind: DataContract\n");
+  std::filesystem::resize_file(big, kMaxContractBytes + 1);  // sparse: nothing is written
+  auto huge = parseContractFile(big);
+  CHECK_FALSE(huge.ok());
+  CHECK(diags(huge) == "0:0: the contract file is 16777217 bytes; at most 16777216 are read\n");
 }
 
 TEST_CASE("odcs: a missing id and mistyped fields are errors at their position") {
