@@ -106,7 +106,7 @@ void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
     for (const auto& a : l->lifecycle.firing()) metrics_.setAlertFiring(a);
     l->dispatcher->configure(*cfg);
   }
-  if (fleet_) fleet_->setConfigHash(configHash(cfg->files));
+  if (fleet_) fleet_->setConfigHash(configHash(*cfg));
   const int workers = cfg->agent.max_concurrent_probes;
   auto rt = std::make_shared<Runtime>(std::move(cfg), clock_, source_registry_, probe_registry_,
                                       store_.get(), &metrics_, log_);

@@ -123,7 +123,7 @@ Status Agent::joinFleet(const config::Config& cfg) {
   FleetOptions o;
   o.dsn = cfg.agent.state;
   o.replica_id = cfg.agent.replica_id.empty() ? defaultReplicaId() : cfg.agent.replica_id;
-  o.config_hash = configHash(cfg.files);
+  o.config_hash = configHash(cfg);
   o.leader_lease = cfg.agent.leader_lease;
   // Three missed beats (every lease/5) make a replica dead; a beat must fit
   // well inside the lease's safety margin.

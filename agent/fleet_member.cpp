@@ -5,6 +5,7 @@
 
 #include "agent/metrics.hpp"
 #include "alerting/notification.hpp"
+#include "config/types.hpp"
 #include "core/time_format.hpp"
 
 namespace datawatch {
@@ -18,6 +19,12 @@ std::string configHash(const std::vector<std::string>& files) {
     all += ss.str() + '\0';  // contents only: the same config at another path is the same
   }
   return sha256Hex(all, 16);
+}
+
+std::string configHash(const config::Config& cfg) {
+  std::vector<std::string> files = cfg.files;
+  for (const auto& k : cfg.contracts) files.push_back(k.path.string());
+  return configHash(files);
 }
 
 FleetMember::FleetMember(std::unique_ptr<Fleet> fleet, Duration lease,

@@ -29,6 +29,9 @@
 #include "ha/fleet.hpp"
 
 namespace datawatch {
+namespace config {
+struct Config;
+}
 
 class Metrics;
 
@@ -77,5 +80,9 @@ class FleetMember {
 // A stable hash of a configuration's files' contents in order (hex; not their
 // paths), to spot replicas running another version of the config.
 std::string configHash(const std::vector<std::string>& files);
+// The hash of everything a loaded configuration was read from: its files, then
+// the contract files its `contracts:` entries name, in order (a contract file
+// is configuration: replicas watching different contracts must not match).
+std::string configHash(const config::Config& cfg);
 
 }  // namespace datawatch

@@ -121,6 +121,13 @@ void parseContract(Ctx& ctx, const Entry& e, Config& c) {
       m.error("path", what + " is already watched (at " + other.loc.str() + ")");
       return;
     }
+    // "orders-v1" and "orders_v1" would name their probes alike.
+    if (odcs::namePart(other.id) == odcs::namePart(cc.id)) {
+      m.error("path", what + " and contract \"" + other.id + "\" (at " + other.loc.str() +
+                          ") would both name their probes " + odcs::namePart(cc.id) +
+                          "__...: give one of them another id");
+      return;
+    }
   }
   odcs::ExpandOptions o;
   o.source = cc.source;

@@ -11,6 +11,7 @@
 #include <random>
 #include <sstream>
 
+#include "agent/fleet_member.hpp"
 #include "config/odcs_expand.hpp"
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
@@ -449,8 +450,45 @@ TEST_CASE("contracts: entries in the config, their errors and the SLO", "[contra
             ":9:12: contract \"orders-contract-v1\" is already watched (at " + d + ":6:5)\n" + d +
             ":10:5: contract: missing required key \"path\"\n" + d +
             ":11:5: contract must be a map, got a scalar\n");
+  // Another id that names its probes alike ("orders-contract-v1" and
+  // "Orders_Contract_V1" both give orders_contract_v1__...).
+  writeFile(dir / "twin.odcs.json",
+            R"({"kind": "DataContract", "apiVersion": "v3.1.0", "id": "Orders_Contract_V1",
+ "schema": [{"name": "t", "properties": [{"name": "c", "required": true}]}]})");
+  auto twin = load(
+      "contracts:\n"
+      "  - {path: orders.odcs.yaml, source: warehouse}\n"
+      "  - {path: twin.odcs.json, source: warehouse}\n");
+  CHECK(errors(twin) == d +
+                            ":7:12: contract \"Orders_Contract_V1\" and contract "
+                            "\"orders-contract-v1\" (at " +
+                            d +
+                            ":6:5) would both name their probes orders_contract_v1__...: give "
+                            "one of them another id\n");
   bool nothing = false;
   for (const auto& w : bad.diagnostics)
     nothing = nothing || w.message == "contract \"notes\" has nothing datawatch can watch";
   CHECK(nothing);
+}
+
+TEST_CASE("contracts: the HA config hash covers the contract files", "[contracts]") {
+  TempDir dir;
+  const std::string yaml =
+      "sources:\n  warehouse: {type: postgres, dsn: \"postgresql://u@localhost/db\"}\n"
+      "contracts:\n  - {path: orders.odcs.yaml, source: warehouse}\n";
+  writeFile(dir / "dw.yaml", yaml);
+  writeFile(dir / "orders.odcs.yaml", readFile(kFixture));
+  auto load = [&] {
+    auto r = config::loadConfigFromString(yaml, (dir / "dw.yaml").string());
+    REQUIRE(r.ok());
+    return *r.config;
+  };
+  const std::string original = configHash(load());
+  // Two replicas whose contract files differ (one line more) run different
+  // configurations although their config files are the same.
+  writeFile(dir / "orders.odcs.yaml", readFile(kFixture) + "# edited\n");
+  const auto edited = load();
+  CHECK(configHash(edited) != original);
+  writeFile(dir / "orders.odcs.yaml", readFile(kFixture));
+  CHECK(configHash(load()) == original);
 }
