@@ -472,7 +472,10 @@ TEST_CASE("contract-diff-hook.sh: compares staged contracts with origin/main", "
   CHECK(added.out.find("contracts/new.odcs.yaml: new file, not on origin/main: skipped") !=
         std::string::npos);
   writeFile(repo + "/contracts/orders.odcs.yaml", "kind: [\n");
-  CHECK(sh("\"" + hook + "\" contracts/orders.odcs.yaml contracts/new.odcs.yaml").exit_code != 0);
+  const auto broken = sh("\"" + hook + "\" contracts/orders.odcs.yaml contracts/new.odcs.yaml");
+  CHECK(broken.exit_code == 1);
+  CHECK(broken.err.find("contracts/orders.odcs.yaml: cannot compare (exit 2)") !=
+        std::string::npos);
 }
 
 TEST_CASE("contract diff --against live: a PostgreSQL table that drifted from its contract",
