@@ -28,8 +28,9 @@ std::string lower(std::string s) {
 
 const json* Manifest::find(const std::string& id) const {
   if (id.empty()) return nullptr;
-  if (const json* n = member(nodes, id.c_str())) return n;
-  return member(sources, id.c_str());
+  const json* n = member(nodes, id.c_str());
+  if (n == nullptr) n = member(sources, id.c_str());
+  return n != nullptr && n->is_object() ? n : nullptr;
 }
 
 std::string artifactKind(const std::string& version) {

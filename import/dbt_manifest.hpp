@@ -38,7 +38,7 @@ struct Manifest {
   json exposures;       // v4+
   json groups;          // v10+
   std::string version;  // metadata.dbt_schema_version
-  // A node or source by unique_id, or nullptr.
+  // A node or source by unique_id (an object), or nullptr.
   const json* find(const std::string& id) const;
 };
 

@@ -92,6 +92,7 @@ std::string Naming::relation(const nlohmann::json& node) {
   std::string table = str(node, "alias");
   if (table.empty()) table = str(node, "identifier");
   if (table.empty()) table = str(node, "name");
+  if (table.empty()) return "";
   const std::string schema = str(node, "schema");
   const std::string database = str(node, "database");
   const auto& w = warehouse;

@@ -33,7 +33,8 @@ struct Naming {
   std::string home;                  // home_database: the database most models use
   std::set<std::string> elsewhere;   // relations written with another database
 
-  // The node's (model, seed, snapshot or source) relation as config writes it.
+  // The node's (model, seed, snapshot or source) relation as config writes
+  // it, "" when the node names no table (alias, identifier or name).
   std::string relation(const nlohmann::json& node);
   // A column of `node` named `raw` as dbt wrote it in SQL: quoted when `raw`
   // holds dbt's quotes or the node's column `raw` has quote: true.

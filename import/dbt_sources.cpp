@@ -83,6 +83,8 @@ void Planner::source(const std::string& id, const json& src) {
                         " holds Jinja, which dbt renders when it runs");
   if (const std::string bad = notOneQuery(query); !query.empty() && !bad.empty())
     return skip(id, "freshness: its loaded_at_query " + bad);
+  if (naming_.relation(src).empty())
+    return skip(id, "freshness: the source names no table (identifier or name)");
   std::optional<std::string> age;
   if (loaded_at.empty()) {
     age = ageQuery(naming_.dialect, query);
@@ -120,6 +122,7 @@ void Planner::contract(const std::string& id, const json& node) {
   if (c == nullptr) c = member(node, "contract");
   const json* enforced = c ? member(*c, "enforced") : nullptr;
   if (enforced == nullptr || !enforced->is_boolean() || !enforced->get<bool>()) return;
+  if (naming_.relation(node).empty()) return skip(id, "contract: the model names no table");
   Plan p;
   p.kind = Plan::Kind::Schema;
   p.base = str(node, "name") + "__contract";

@@ -160,6 +160,8 @@ void Planner::test(const std::string& id, const json& node) {
     }
     return skip(id, label + ": cannot resolve the model or source it tests");
   }
+  if (naming_.relation(*t.node).empty())
+    return skip(id, label + ": " + t.id + " names no table (alias, identifier or name)");
   const bool column_test = kind == "not_null" || kind == "unique" || kind == "accepted_values";
   const std::string column = columnOf(node, kwargs);
   if ((column_test || kind == "relationships") && column.empty())
@@ -311,7 +313,7 @@ std::optional<std::string> Planner::relationshipsSql(const json& kwargs, const s
   const std::string to = str(kwargs, "to");
   const std::string field = str(kwargs, "field");
   const json* parent = m_.find(resolveRef(to, m_));
-  if (parent == nullptr || field.empty()) {
+  if (parent == nullptr || field.empty() || naming_.relation(*parent).empty()) {
     *why = "cannot resolve its parent (to: " + to + ", field: " + field + ")";
     return std::nullopt;
   }

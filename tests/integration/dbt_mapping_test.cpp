@@ -453,3 +453,25 @@ TEST_CASE("import dbt negates dbt's conditions on the failure count", "[integrat
   CHECK(dbt::artifactKind("https://schemas.getdbt.com/dbt/manifest/v12.json") == "manifest");
   CHECK(dbt::artifactKind("") == "");
 }
+
+TEST_CASE("import dbt skips what names no table instead of writing a probe validate refuses",
+          "[integration][dbt]") {
+  TempDir dir;
+  auto j = nlohmann::json::parse(readFile(kFixtures + "v12.json"));
+  j["nodes"]["model.shop.customers"] = nlohmann::json::array({1, "a", nullptr});
+  for (const char* key : {"alias", "name"}) j["nodes"]["model.shop.orders"].erase(key);
+  writeFile(dir / "manifest.json", j.dump());
+  const auto out = (dir / "dbt.yaml").string();
+  auto r = runCommand({kBinary, "import", "dbt", (dir / "manifest.json").string(), "-o", out});
+  REQUIRE(r.exit_code == 0);
+  const std::string yaml = readFile(out);
+  INFO(yaml);
+  CHECK(yaml.find("#   test.shop.not_null_orders_order_id.a1 (not_null: model.shop.orders names "
+                  "no table (alias, identifier or name))\n") != std::string::npos);
+  CHECK(yaml.find("#   test.shop.unique_customers_name.a1 (unique: cannot resolve the model or "
+                  "source it tests)\n") != std::string::npos);
+  auto validate =
+      runCommand({kBinary, "validate", "-c", out}, {{"WAREHOUSE_DSN", "postgresql://u@h/db"}});
+  INFO(validate.err);
+  CHECK(validate.exit_code == 0);
+}
