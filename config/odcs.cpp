@@ -52,6 +52,7 @@ void readOptions(OdcsReader& r, const YAML::Node& n, Property& p) {
     r.error(n, "logicalTypeOptions must be a map, got " + OdcsReader::kind(n));
     return;
   }
+  detail::checkKeys(r, n, detail::KeyLevel::Options);
   LogicalTypeOptions& o = p.options;
   const bool dated =
       p.logical_type == "date" || p.logical_type == "timestamp" || p.logical_type == "time";
@@ -92,6 +93,7 @@ std::optional<Property> readProperty(OdcsReader& r, const YAML::Node& n, const s
     r.error(n, where + " must be a map, got " + OdcsReader::kind(n));
     return std::nullopt;
   }
+  detail::checkKeys(r, n, detail::KeyLevel::Property);
   Property p;
   p.loc = r.keyLoc(n, "name");
   p.field_locs = r.keyLocs(n);
@@ -119,6 +121,15 @@ std::optional<Property> readProperty(OdcsReader& r, const YAML::Node& n, const s
   readEnum(r, n["enum"], p.enum_values);
   readOptions(r, n["logicalTypeOptions"], p);
   p.quality = readQualityList(r, n["quality"], /*object_level=*/false);
+  // An object or array property is checked as one column: what its nested
+  // properties declare (their rules too) is not watched, and is said so.
+  for (const char* key : {"properties", "items"}) {
+    const YAML::Node nested = n[key];
+    if (nested.IsDefined() && !nested.IsNull())
+      r.warning(nested, "property " + p.logical_name + ": its nested " + key +
+                            " (and their quality rules) are not watched: datawatch checks " +
+                            p.name + " as one column");
+  }
   return p;
 }
 
@@ -128,6 +139,7 @@ std::optional<Object> readObject(OdcsReader& r, const YAML::Node& n, size_t inde
     r.error(n, where + " must be a map, got " + OdcsReader::kind(n));
     return std::nullopt;
   }
+  detail::checkKeys(r, n, detail::KeyLevel::Object);
   Object o;
   o.loc = r.keyLoc(n, "name");
   o.field_locs = r.keyLocs(n);
@@ -215,6 +227,7 @@ Contract readContract(OdcsReader& r, const YAML::Node& root, const std::string& 
   Contract c;
   c.file = file;
   c.loc = r.loc(root);
+  detail::checkKeys(r, root, detail::KeyLevel::Top);
   c.id = r.str(root, "id").value_or("");
   if (c.id.empty() && !root["id"].IsDefined())
     r.error(root, "missing \"id\" (the contract's identifier; probes are named after it)");

@@ -259,7 +259,11 @@ void Expander::qualityRule(const Object& o, const Property* p, const Quality& q)
   ProbeConfig pc;
   pc.table = o.name;
   pc.loc = q.loc;
-  pc.description = q.description;
+  // The rule's description, else what it checks: "nullValues of orders.amount must be < 1%".
+  pc.description = !q.description.empty() ? q.description
+                                          : q.metric + " of " + o.logical_name +
+                                                (p ? "." + p->logical_name : "") + " must be " +
+                                                b.str();
   if (q.metric == "rowCount") {
     VolumeSpec v;
     v.must = b;
@@ -280,13 +284,14 @@ void Expander::qualityRule(const Object& o, const Property* p, const Quality& q)
     if (q.pattern && !patternOk(*q.pattern, q.loc, what)) return;
     s.pattern = q.pattern;
     s.must[ValuesMetric::Invalid] = b;
-  } else {  // duplicateValues
-    if (q.properties.size() == 1) s.column = q.properties[0];
-    if (q.properties.size() >= 2) {
+  } else {  // duplicateValues; arguments.properties by name or physicalName
+    std::vector<std::string> key = q.properties;
+    for (auto& col : key)
+      if (const Property* kp = o.findProperty(col)) col = kp->name;
+    if (key.size() == 1) s.column = key[0];
+    if (key.size() >= 2) {
       s.column.clear();
-      s.columns = q.properties;
-      for (auto& col : s.columns)
-        if (const Property* kp = o.findProperty(col)) col = kp->name;
+      s.columns = key;
     }
     s.unique = true;
     s.must[ValuesMetric::Duplicates] = b;

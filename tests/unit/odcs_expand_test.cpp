@@ -171,3 +171,32 @@ TEST_CASE("odcs expansion: sql placeholders and object-level rules") {
   CHECK(ex.skipped[0].reason ==
         "the query uses {property} but the rule is on an object, not a property");
 }
+
+TEST_CASE("odcs expansion: object-level keys by physicalName, nested properties said") {
+  auto r = parse(R"(schema:
+  - name: t
+    properties:
+      - {name: orderId, physicalName: ORDER_ID}
+      - {name: lineNo, physicalName: LINE_NO}
+      - name: payload
+        logicalType: object
+        properties:
+          - {name: inner, quality: [{metric: nullValues, mustBe: 0}]}
+    quality:
+      - {metric: duplicateValues, arguments: {properties: [orderId]}, id: one}
+      - {metric: duplicateValues, arguments: {properties: [orderId, LINE_NO]}, id: two}
+)");
+  CHECK(diags(r) ==
+        "13:11: property payload: its nested properties (and their quality rules) are not "
+        "watched: datawatch checks payload as one column\n");
+  REQUIRE(r.ok());  // a warning
+  ExpandOptions o;
+  o.source = "w";
+  const auto ex = expandContract(*r.contract, o);
+  const auto& one = std::get<ValuesSpec>(probeNamed(ex, "orders_v1__t__one").spec);
+  CHECK(one.column == "ORDER_ID");
+  CHECK(one.columns.empty());
+  const auto& two = std::get<ValuesSpec>(probeNamed(ex, "orders_v1__t__two").spec);
+  CHECK(two.column.empty());
+  CHECK(two.columns == std::vector<std::string>{"ORDER_ID", "LINE_NO"});
+}
