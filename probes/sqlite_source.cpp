@@ -50,7 +50,7 @@ class ProgressGuard {
 };
 
 // regexp(pattern, value), what `value REGEXP pattern` calls (Dialect::regexMatch):
-// an ECMAScript std::regex search; NULL when either is NULL. The user data is
+// an ECMAScript std::wregex search over code points; NULL when either is NULL. The user data is
 // the connection's cache of the last pattern compiled (a connection runs one
 // statement at a time, so it needs no lock).
 //
@@ -65,17 +65,43 @@ class ProgressGuard {
 // standard libraries have no such mode: there a value over
 // kMaxRegexpValueBytes is an SQL error ("too long"), never a crash.
 #if defined(__GLIBCXX__)
-constexpr auto kRegexFlags = std::regex::ECMAScript | std::regex_constants::__polynomial;
+constexpr auto kRegexFlags = std::wregex::ECMAScript | std::regex_constants::__polynomial;
 constexpr size_t kMaxRegexpValueBytes = std::numeric_limits<size_t>::max();
 #else
-constexpr auto kRegexFlags = std::regex::ECMAScript;
+constexpr auto kRegexFlags = std::wregex::ECMAScript;
 constexpr size_t kMaxRegexpValueBytes = 1000;
 #endif
 
 struct RegexCache {
   std::string pattern;
-  std::optional<std::regex> re;
+  std::optional<std::wregex> re;
 };
+
+// UTF-8 as code points, so that "." and "[é]" match characters as they do in
+// the other databases (std::regex on bytes saw "é" as two); an ill-formed
+// byte is U+FFFD.
+std::wstring codePoints(std::string_view s) {
+  std::wstring out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t len = c < 0x80           ? 1
+                       : (c >> 5) == 0x6  ? 2
+                       : (c >> 4) == 0xE  ? 3
+                       : (c >> 3) == 0x1E ? 4
+                                          : 0;
+    uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1Fu) : len == 3 ? (c & 0x0Fu) : (c & 0x07u);
+    bool ok = len > 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      ok = (cc & 0xC0) == 0x80;
+      cp = (cp << 6) | (cc & 0x3Fu);
+    }
+    out += static_cast<wchar_t>(ok ? cp : 0xFFFDu);
+    i += ok ? len : 1;
+  }
+  return out;
+}
 
 void regexpFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
   if (argc != 2 || sqlite3_value_type(argv[0]) == SQLITE_NULL ||
@@ -99,10 +125,9 @@ void regexpFunction(sqlite3_context* ctx, int argc, sqlite3_value** argv) {
     if (!cache->re || cache->pattern != pattern) {
       cache->re.reset();
       cache->pattern = std::string(pattern);
-      cache->re.emplace(cache->pattern, kRegexFlags);
+      cache->re.emplace(codePoints(cache->pattern), kRegexFlags);
     }
-    sqlite3_result_int(
-        ctx, std::regex_search(value.data(), value.data() + value.size(), *cache->re) ? 1 : 0);
+    sqlite3_result_int(ctx, std::regex_search(codePoints(value), *cache->re) ? 1 : 0);
   } catch (const std::exception& e) {  // a bad pattern, or one too complex to run
     cache->re.reset();
     const std::string msg =

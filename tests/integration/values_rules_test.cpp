@@ -287,6 +287,18 @@ TEST_CASE("the SQLite source's REGEXP searches with ECMAScript and reports a bad
   auto bad = src.query("SELECT v REGEXP ?1 FROM t", {std::string("[A-Z")}, {});
   REQUIRE_FALSE(bad.ok());
   CHECK_THAT(bad.error(), Catch::Contains("REGEXP: invalid regular expression \"[A-Z\""));
+  // Characters, not bytes: "é" is one (as in PostgreSQL); an ill-formed
+  // byte is one character too.
+  auto chars = src.query(
+      "SELECT 'ééé' REGEXP ?1, 'ab' REGEXP ?1, 'é' REGEXP ?2, 'e' REGEXP ?2, "
+      "CAST(x'41ff42' AS TEXT) REGEXP ?1",
+      {std::string("^.{3}$"), std::string("^[àé]$")}, {});
+  REQUIRE(chars.ok());
+  CHECK(sqlValueToDouble(chars->rows[0][0]) == 1.0);
+  CHECK(sqlValueToDouble(chars->rows[0][1]) == 0.0);
+  CHECK(sqlValueToDouble(chars->rows[0][2]) == 1.0);
+  CHECK(sqlValueToDouble(chars->rows[0][3]) == 0.0);
+  CHECK(sqlValueToDouble(chars->rows[0][4]) == 1.0);
   // The connection stays usable, and a new pattern replaces the cached one.
   auto again = src.query("SELECT count(*) FROM t WHERE v REGEXP ?1", {std::string("^abc")}, {});
   REQUIRE(again.ok());
