@@ -474,4 +474,19 @@ TEST_CASE("import dbt skips what names no table instead of writing a probe valid
       runCommand({kBinary, "validate", "-c", out}, {{"WAREHOUSE_DSN", "postgresql://u@h/db"}});
   INFO(validate.err);
   CHECK(validate.exit_code == 0);
+
+  // A parent whose schema holds ';': quoted it is one name, but the loader
+  // reads any ';' in a query as a second statement.
+  j = nlohmann::json::parse(readFile(kFixtures + "v12.json"));
+  j["nodes"]["model.shop.customers"]["schema"] = "a;b";
+  writeFile(dir / "manifest.json", j.dump());
+  r = runCommand({kBinary, "import", "dbt", (dir / "manifest.json").string(), "-o", out});
+  REQUIRE(r.exit_code == 0);
+  CHECK(readFile(out).find(
+            "#   test.shop.relationships_orders_customer_id__customer_id__ref_customers_.a1 "
+            "(relationships: a name it quotes holds ';'") != std::string::npos);
+  validate =
+      runCommand({kBinary, "validate", "-c", out}, {{"WAREHOUSE_DSN", "postgresql://u@h/db"}});
+  INFO(validate.err);
+  CHECK(validate.exit_code == 0);
 }
