@@ -85,6 +85,9 @@ class Planner {
   bool levelProbe(const std::string& id, const json& node, const std::string& kind, const Target& t,
                   const json& kwargs, const Levels& levels, const config::Bound& pass, bool warn,
                   const std::string& base);
+  std::optional<std::string> builtQuery(const std::string& kind, const json& node,
+                                        const json& kwargs, const Target& t, const Levels& levels,
+                                        std::string* column, std::string* why) const;
   // dbt's failure count built through the dialect (relationships,
   // unique_combination_of_columns), or nullopt with *why set.
   std::optional<std::string> relationshipsSql(const json& kwargs, const std::string& where,

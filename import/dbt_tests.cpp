@@ -245,6 +245,35 @@ void Planner::perLevel(const std::string& id, const json& node, const std::strin
                levels.error ? name + "__warn" : name);
 }
 
+// dbt's failure count of a relationships or unique_combination_of_columns
+// test built through the dialect, where dbt's count is the rows and `where`
+// is SQL; else nullopt, with *why set when a reason applies.
+std::optional<std::string> Planner::builtQuery(const std::string& kind, const json& node,
+                                               const json& kwargs, const Target& t,
+                                               const Levels& levels, std::string* column,
+                                               std::string* why) const {
+  const std::string where = whereOf(node);
+  const std::string raw = columnOf(node, kwargs);
+  if (naming_.dialect == nullptr)
+    *why =
+        "no SQL dialect for adapter \"" + naming_.warehouse.adapter + "\" to quote its names with";
+  else if (!notOneQuery(where).empty())
+    *why = "its where " + notOneQuery(where);
+  if (!why->empty() || !countsRows(levels) || hasJinja(where)) return std::nullopt;
+  std::optional<std::string> built;
+  if (kind == "relationships" && Naming::identifier(raw)) {
+    built = relationshipsSql(kwargs, where, why);
+    *column = naming_.column(raw, t.node);
+  } else if (kind == "dbt_utils.unique_combination_of_columns") {
+    built = combinationSql(kwargs, where, why);
+  }
+  if (built && built->find(';') != std::string::npos) {  // in a quoted name: still refused
+    *why = "a name it quotes holds ';' (datawatch runs one statement)";
+    return std::nullopt;
+  }
+  return built;
+}
+
 bool Planner::levelProbe(const std::string& id, const json& node, const std::string& kind,
                          const Target& t, const json& kwargs, const Levels& levels,
                          const config::Bound& pass, bool warn, const std::string& base) {
@@ -256,24 +285,8 @@ bool Planner::levelProbe(const std::string& id, const json& node, const std::str
   p.base = base;
   p.kind = Plan::Kind::Sql;
   p.sql_must = pass.str();
-  // Built through the dialect where dbt's count is the rows and `where` is SQL.
-  std::string why = naming_.dialect == nullptr
-                        ? "no SQL dialect for adapter \"" + naming_.warehouse.adapter +
-                              "\" to quote its names with"
-                        : "";
-  if (why.empty() && !notOneQuery(where).empty()) why = "its where " + notOneQuery(where);
-  const bool buildable = count && why.empty() && !hasJinja(where);
-  std::optional<std::string> built;
-  if (buildable && kind == "relationships" && Naming::identifier(raw)) {
-    built = relationshipsSql(kwargs, where, &why);
-    p.column = naming_.column(raw, t.node);
-  } else if (buildable && kind == "dbt_utils.unique_combination_of_columns") {
-    built = combinationSql(kwargs, where, &why);
-  }
-  if (built && built->find(';') != std::string::npos) {  // in a quoted name: still refused
-    why = "a name it quotes holds ';' (datawatch runs one statement)";
-    built.reset();
-  }
+  std::string why;
+  const auto built = builtQuery(kind, node, kwargs, t, levels, &p.column, &why);
   if (built) {
     p.query = *built;
   } else if (!code.empty()) {
