@@ -177,6 +177,11 @@ void Expander::propertyProbe(const Object& o, const Property& p, bool single_pk,
   }
   any = any || s.min || s.max;
   const auto& opt = p.options;
+  if (opt.format)
+    skip(p.field_locs.count("logicalTypeOptions") ? p.field_locs.at("logicalTypeOptions") : p.loc,
+         what + " logicalTypeOptions.format",
+         "format \"" + *opt.format +
+             "\" is not checked (datawatch checks pattern, lengths and ranges: write a pattern)");
   if (opt.pattern && patternOk(*opt.pattern, p.loc, what + " pattern")) {
     s.pattern = opt.pattern;
     any = true;
@@ -260,10 +265,10 @@ void Expander::qualityRule(const Object& o, const Property* p, const Quality& q)
   pc.table = o.name;
   pc.loc = q.loc;
   // The rule's description, else what it checks: "nullValues of orders.amount must be < 1%".
-  pc.description = !q.description.empty() ? q.description
-                                          : q.metric + " of " + o.logical_name +
-                                                (p ? "." + p->logical_name : "") + " must be " +
-                                                b.str();
+  pc.description = !q.description.empty()
+                       ? q.description
+                       : q.metric + " of " + o.logical_name + (p ? "." + p->logical_name : "") +
+                             " must be " + b.str();
   if (q.metric == "rowCount") {
     VolumeSpec v;
     v.must = b;

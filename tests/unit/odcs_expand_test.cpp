@@ -177,7 +177,7 @@ TEST_CASE("odcs expansion: object-level keys by physicalName, nested properties 
   - name: t
     properties:
       - {name: orderId, physicalName: ORDER_ID}
-      - {name: lineNo, physicalName: LINE_NO}
+      - {name: lineNo, physicalName: LINE_NO, logicalTypeOptions: {format: uuid}}
       - name: payload
         logicalType: object
         properties:
@@ -199,4 +199,10 @@ TEST_CASE("odcs expansion: object-level keys by physicalName, nested properties 
   const auto& two = std::get<ValuesSpec>(probeNamed(ex, "orders_v1__t__two").spec);
   CHECK(two.column.empty());
   CHECK(two.columns == std::vector<std::string>{"ORDER_ID", "LINE_NO"});
+  REQUIRE(ex.skipped.size() == 1);
+  CHECK(pos(ex.skipped[0].loc) == "9:47");
+  CHECK(ex.skipped[0].what == "property t.lineNo logicalTypeOptions.format");
+  CHECK(ex.skipped[0].reason ==
+        "format \"uuid\" is not checked (datawatch checks pattern, lengths and ranges: write a "
+        "pattern)");
 }
