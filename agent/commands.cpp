@@ -136,7 +136,7 @@ int cmdImportOdcs(const std::string& contract, const std::string& output,
   if (!parsed.ok()) return 2;
   config::odcs::ExpandOptions o;
   o.source = source;
-  const auto imported = config::odcs::importContract(*parsed.contract, o);
+  const auto imported = config::odcs::importContract(*parsed.contract, o, parsed.diagnostics);
   for (const auto& s : imported.skipped)
     std::cerr << "warning: " << s.loc.str() << ": " << s.what << " is not watched: " << s.reason
               << "\n";

@@ -107,14 +107,19 @@ void emitProbe(YAML::Emitter& out, const ProbeConfig& p) {
   out << YAML::EndMap;
 }
 
-std::string header(const Contract& c, const Expansion& ex) {
+std::string header(const Contract& c, const Expansion& ex,
+                   const std::vector<Diagnostic>& warnings) {
   std::string h = "# Probes for the ODCS contract " + c.file + " (id " + c.id +
                   (c.version.empty() ? "" : ", version " + c.version) +
                   "), written by `datawatch import odcs`\n"
                   "# (docs/contracts.md). Each probe names the contract line it comes from.\n";
-  if (ex.skipped.empty()) {
+  if (!warnings.empty()) {
+    h += "# Contract warnings (" + std::to_string(warnings.size()) + "):\n";
+    for (const auto& w : warnings) h += "#   " + w.loc.str() + ": " + w.message + "\n";
+  }
+  if (ex.skipped.empty() && warnings.empty()) {
     h += "# Every quality rule and SLA property of the contract is watched.\n";
-  } else {
+  } else if (!ex.skipped.empty()) {
     h += "# Not watched (" + std::to_string(ex.skipped.size()) + "):\n";
     for (const auto& s : ex.skipped)
       h += "#   " + s.loc.str() + ": " + s.what + ": " + s.reason + "\n";
@@ -138,14 +143,16 @@ std::string header(const Contract& c, const Expansion& ex) {
 
 }  // namespace
 
-OdcsImport importContract(const Contract& c, const ExpandOptions& o) {
+OdcsImport importContract(const Contract& c, const ExpandOptions& o,
+                          const std::vector<Diagnostic>& warnings) {
   Expansion ex = expandContract(c, o);
   YAML::Emitter out;
   out << YAML::BeginMap << YAML::Key << "probes" << YAML::Value << YAML::BeginSeq;
   for (const auto& p : ex.probes) emitProbe(out, p);
   out << YAML::EndSeq << YAML::EndMap;
   OdcsImport r;
-  r.yaml = header(c, ex) + (ex.probes.empty() ? std::string("probes: []") : out.c_str()) + "\n";
+  r.yaml = header(c, ex, warnings) + (ex.probes.empty() ? std::string("probes: []") : out.c_str()) +
+           "\n";
   r.probes = std::move(ex.probes);
   r.skipped = std::move(ex.skipped);
   r.notes = std::move(ex.notes);

@@ -19,6 +19,9 @@ struct OdcsImport {
   std::vector<Skipped> notes;
 };
 
-OdcsImport importContract(const Contract& c, const ExpandOptions& o);
+// `warnings`: the parser's warnings about the contract (unknown keys, ...),
+// listed in the header; with any, it does not claim every rule is watched.
+OdcsImport importContract(const Contract& c, const ExpandOptions& o,
+                          const std::vector<Diagnostic>& warnings = {});
 
 }  // namespace datawatch::config::odcs

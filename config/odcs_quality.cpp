@@ -144,6 +144,7 @@ void readArguments(OdcsReader& r, const YAML::Node& n, Quality& q) {
     if (!args.IsMap()) {
       r.error(args, "arguments must be a map, got " + OdcsReader::kind(args));
     } else {
+      detail::checkKeys(r, args, detail::KeyLevel::Arguments);
       q.valid_values = r.strList(args, "validValues");
       q.missing_values = r.strList(args, "missingValues");
       q.pattern = r.str(args, "pattern");
@@ -193,6 +194,7 @@ std::string skipReason(const Quality& q, const YAML::Node& n, bool object_level)
 }
 
 Quality readQuality(OdcsReader& r, const YAML::Node& n, bool object_level) {
+  detail::checkKeys(r, n, detail::KeyLevel::Quality);
   Quality q;
   q.loc = r.keyLoc(n, "");
   q.field_locs = r.keyLocs(n);
@@ -251,6 +253,7 @@ std::optional<Sla> readSla(OdcsReader& r, const YAML::Node& n, size_t index,
     r.error(n, where + " must be a map, got " + OdcsReader::kind(n));
     return std::nullopt;
   }
+  detail::checkKeys(r, n, detail::KeyLevel::Sla);
   Sla s;
   s.loc = r.keyLoc(n, "property");
   s.field_locs = r.keyLocs(n);

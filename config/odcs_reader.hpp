@@ -3,8 +3,8 @@
 // Every accessor returns nullopt for an absent or null key and reports a
 // present value of the wrong type as an error at its position (FILE:LINE:COL,
 // 1-based), never throwing. Unlike the config's MapReader it expands no
-// ${VAR} (a contract's SQL may contain "${") and ignores unknown keys (ODCS
-// allows customProperties and later versions add fields).
+// ${VAR} (a contract's SQL may contain "${") and reports unknown keys
+// only through checkKeys (ODCS allows extra fields under customProperties).
 
 #include <yaml-cpp/yaml.h>
 
@@ -47,6 +47,14 @@ class OdcsReader {
   std::string file_;
   std::vector<Diagnostic>& diags_;
 };
+
+// odcs_keys.cpp: the levels of a contract whose keys ODCS defines.
+enum class KeyLevel { Top, Object, Property, Options, Quality, Arguments, Sla };
+// Reports every key of `map` that ODCS does not define at `level`: a warning
+// at the key with the nearest known key ("did you mean"), or an error when the
+// key looks like an operator (starts with "must") or a misspelt
+// logicalTypeOptions or quality (it changes what is checked).
+void checkKeys(OdcsReader& r, const YAML::Node& map, KeyLevel level);
 
 }  // namespace detail
 

@@ -492,3 +492,33 @@ TEST_CASE("contracts: the HA config hash covers the contract files", "[contracts
   writeFile(dir / "orders.odcs.yaml", readFile(kFixture));
   CHECK(configHash(load()) == original);
 }
+
+TEST_CASE("contracts: import odcs lists the contract's warnings and claims nothing then",
+          "[contracts]") {
+  TempDir dir;
+  const auto contract = (dir / "c.odcs.yaml").string();
+  const std::string body =
+      "kind: DataContract\napiVersion: v3.1.0\nid: c1\nversion: 1.0.0\n"
+      "schema:\n  - name: t\n    properties:\n      - name: c\n        required: true\n";
+  writeFile(contract, body);
+  auto clean = runCommand({DATAWATCH_BINARY, "import", "odcs", contract, "--source", "w"});
+  REQUIRE(clean.exit_code == 0);
+  CHECK(clean.out.find("# Every quality rule and SLA property of the contract is watched.\n") !=
+        std::string::npos);
+  writeFile(contract, body + "stauts: active\n");
+  auto typo = runCommand({DATAWATCH_BINARY, "import", "odcs", contract, "--source", "w"});
+  REQUIRE(typo.exit_code == 0);
+  const std::string warning =
+      "unknown key \"stauts\" in the contract (did you mean \"status\"?); ODCS allows "
+      "extra fields only under customProperties (ignored)";
+  CHECK(typo.err == contract + ":10:1: warning: " + warning + "\n");
+  CHECK(typo.out.find("# Contract warnings (1):\n#   " + contract + ":10:1: " + warning + "\n") !=
+        std::string::npos);
+  CHECK(typo.out.find("is watched") == std::string::npos);
+  writeFile(contract, body + "        mustBeLesThan: 10\n");
+  auto op = runCommand({DATAWATCH_BINARY, "import", "odcs", contract, "--source", "w"});
+  CHECK(op.exit_code == 2);
+  CHECK(op.err == contract +
+                      ":10:9: unknown key \"mustBeLesThan\" in a property: it would change what "
+                      "is checked\n");
+}

@@ -482,3 +482,68 @@ TEST_CASE("odcs: odd shapes are errors, never a crash") {
     CHECK(r.diagnostics[0].loc.line >= 4);
   }
 }
+
+namespace {
+// Diagnostics with their severity: "W LINE:COL: message" / "E ...".
+std::string sevDiags(const ParseResult& r) {
+  std::string out;
+  for (const auto& d : r.diagnostics)
+    out += std::string(d.severity == Diagnostic::Severity::Error ? "E " : "W ") + pos(d.loc) +
+           ": " + d.message + "\n";
+  return out;
+}
+}  // namespace
+
+TEST_CASE("odcs: an unknown key is a warning at its line with the nearest known key") {
+  auto r = parse(
+      "stauts: active\nschema:\n  - name: t\n    properties:\n      - name: c\n"
+      "        descripton: x\n        quality:\n          - metric: rowCount\n"
+      "            arguments: {validValue: [a]}\nslaProperties:\n"
+      "  - {property: latency, value: 1, unit: d, elemnt: t.c}\n");
+  INFO(sevDiags(r));
+  REQUIRE(r.ok());
+  const std::string tail = "; ODCS allows extra fields only under customProperties (ignored)\n";
+  CHECK(sevDiags(r) ==
+        "W 5:1: unknown key \"stauts\" in the contract (did you mean \"status\"?)" + tail +
+            "W 10:9: unknown key \"descripton\" in a property (did you mean \"description\"?)" +
+            tail +
+            "W 13:25: unknown key \"validValue\" in a quality rule's arguments (did you mean "
+            "\"validValues\"?)" +
+            tail +
+            "W 15:44: unknown key \"elemnt\" in an SLA property (did you mean \"element\"?)" +
+            tail);
+  auto far = parse("zzz_custom: 1\n");
+  CHECK(sevDiags(far) == "W 5:1: unknown key \"zzz_custom\" in the contract" + tail);
+}
+
+TEST_CASE("odcs: a misspelt operator, logicalTypeOptions or quality is an error") {
+  auto r = parse(
+      "schema:\n  - name: t\n    qualty: []\n    properties:\n      - name: c\n"
+      "        logicalTypeOption: {minimum: 1}\n        logicalTypeOptions: {minimun: 2}\n"
+      "        quality:\n          - metric: nullValues\n            mustBeLesThan: 10\n");
+  CHECK_FALSE(r.ok());
+  const std::string tail = ": it would change what is checked\n";
+  CHECK(sevDiags(r) ==
+        "E 7:5: unknown key \"qualty\" in a schema object (did you mean \"quality\"?)" + tail +
+            "E 10:9: unknown key \"logicalTypeOption\" in a property (did you mean "
+            "\"logicalTypeOptions\"?)" +
+            tail +
+            "W 11:30: unknown key \"minimun\" in logicalTypeOptions (did you mean \"minimum\"?); "
+            "ODCS allows extra fields only under customProperties (ignored)\n"
+            "E 14:13: unknown key \"mustBeLesThan\" in a quality rule (did you mean "
+            "\"mustBeLessThan\"?)" +
+            tail);
+}
+
+TEST_CASE("odcs: every key the standard defines (its full example and more) is known") {
+  auto r = parseContractFile(fixture("all-keys.odcs.yaml"));
+  INFO(sevDiags(r));
+  REQUIRE(r.ok());
+  CHECK(sevDiags(r).find("unknown key") == std::string::npos);
+  // The fixtures the other tests use are real contracts too.
+  for (const char* f : {"column-completeness.odcs.yaml", "column-validity.odcs.yaml",
+                        "database-table-sla.odcs.yaml", "diff/orders.odcs.yaml"}) {
+    INFO(f);
+    CHECK(sevDiags(parseContractFile(fixture(f))).find("unknown key") == std::string::npos);
+  }
+}
