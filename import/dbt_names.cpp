@@ -148,6 +148,9 @@ Naming namingFor(const std::string& adapter, const nlohmann::json& nodes,
 std::string probeName(const std::string& raw, std::set<std::string>& used) {
   std::string out;
   for (char c : raw) {
+    // Quote characters of an exact name ("customerName") leave no trace, so
+    // `"customerName"__warn` is customername__warn, not customername___warn.
+    if (c == '"' || c == '`' || c == '[' || c == ']') continue;
     const char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if ((l >= 'a' && l <= 'z') || (l >= '0' && l <= '9') || l == '_')
       out += l;

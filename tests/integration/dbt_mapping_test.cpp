@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "config/loader.hpp"
 #include "import/dbt_manifest.hpp"
 #include "import/dbt_names.hpp"
@@ -489,4 +491,16 @@ TEST_CASE("import dbt skips what names no table instead of writing a probe valid
       runCommand({kBinary, "validate", "-c", out}, {{"WAREHOUSE_DSN", "postgresql://u@h/db"}});
   INFO(validate.err);
   CHECK(validate.exit_code == 0);
+}
+
+TEST_CASE("probe names drop the quotes of exact column names", "[dbt][import]") {
+  std::set<std::string> used;
+  CHECK(datawatch::dbt::probeName("customers__\"customerName\"__warn", used) ==
+        "customers__customername__warn");
+  CHECK(datawatch::dbt::probeName("customers__\"customerName\"", used) ==
+        "customers__customername");
+  CHECK(datawatch::dbt::probeName("t__`a b`", used) == "t__a_b");
+  // A second probe of the same name is numbered, never merged.
+  CHECK(datawatch::dbt::probeName("customers__\"customerName\"", used) ==
+        "customers__customername_2");
 }
