@@ -5,6 +5,7 @@
 // cannot be read or is not a valid contract (the parser's diagnostics on
 // stderr), or --against live cannot reach the table's catalog.
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -24,10 +25,14 @@ namespace {
 namespace odcs = config::odcs;
 using Level = odcs::Change::Level;
 
+// `-` is stdin. The diagnostics say why a contract is not valid: a file that
+// cannot be read is one line (no summary after it).
 std::optional<odcs::Contract> readContract(const std::string& path) {
-  auto r = odcs::parseContractFile(path);
+  auto r = path == "-" ? odcs::parseContractStream(std::cin, "-") : odcs::parseContractFile(path);
   for (const auto& d : r.diagnostics) std::cerr << d.str() << "\n";
-  if (!r.ok()) std::cerr << path << ": not a valid ODCS contract\n";
+  const bool unreadable = std::any_of(r.diagnostics.begin(), r.diagnostics.end(),
+                                      [](const auto& d) { return d.loc.line == 0; });
+  if (!r.ok() && !unreadable) std::cerr << path << ": not a valid ODCS contract\n";
   return std::move(r.contract);
 }
 
@@ -234,6 +239,10 @@ int cmdContractDiff(const CommonOptions& common, const ContractDiffOptions& o) {
   if (o.files.size() != 2) {
     std::cerr << "datawatch contract diff: usage: contract diff OLD NEW "
                  "[--format text|json|github]\n";
+    return 2;
+  }
+  if (o.files[0] == "-" && o.files[1] == "-") {
+    std::cerr << "datawatch contract diff: only one side can be - (stdin)\n";
     return 2;
   }
   const auto old_contract = readContract(o.files[0]);

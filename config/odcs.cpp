@@ -336,10 +336,7 @@ ParseResult parseContractFile(const std::filesystem::path& path) {
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
   if (std::filesystem::is_directory(status)) return fail("is a directory, not a contract file");
-  // A device or a FIFO (/dev/zero, /dev/stdin) would be read forever.
-  if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status))
-    return fail("is not a regular file, not a contract file");
-  if (std::filesystem::exists(status)) {
+  if (std::filesystem::is_regular_file(status)) {
     const auto size = std::filesystem::file_size(path, ec);
     if (!ec && size > kMaxContractBytes)
       return fail("the contract file is " + std::to_string(size) + " bytes; at most " +
@@ -347,9 +344,26 @@ ParseResult parseContractFile(const std::filesystem::path& path) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return fail("cannot read the contract file: no such file or not readable");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parseContractString(ss.str(), path.string());
+  // A FIFO or a device (`<(git show ...)`, /dev/stdin) is read too, up to the
+  // limit (/dev/zero stops there).
+  return parseContractStream(in, path.string());
+}
+
+ParseResult parseContractStream(std::istream& in, const std::string& file) {
+  std::string text;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, static_cast<size_t>(in.gcount()));
+    if (text.size() > kMaxContractBytes) {
+      ParseResult res;
+      res.diagnostics.push_back({Diagnostic::Severity::Error, Location{file, 0, 0},
+                                 "the contract has more than " +
+                                     std::to_string(kMaxContractBytes) + " bytes; at most " +
+                                     std::to_string(kMaxContractBytes) + " are read"});
+      return res;
+    }
+  }
+  return parseContractString(text, file);
 }
 
 }  // namespace datawatch::config::odcs

@@ -21,6 +21,7 @@
 //   element of SLA properties that name none.
 
 #include <filesystem>
+#include <istream>
 #include <map>
 #include <optional>
 #include <string>
@@ -141,10 +142,13 @@ struct ParseResult {
 // an ODCS v3 contract (kind/apiVersion), a missing `id`, or a mistyped field
 // is an error at its position; unknown keys are ignored (ODCS allows
 // customProperties and later versions add fields).
-// A directory, a device or FIFO, or a file over kMaxContractBytes is an error
-// too (never read: a contract is a few KB).
+// A directory or a file over kMaxContractBytes is an error too (a contract is
+// a few KB); a FIFO or device (`<(git show ...)`) is read up to that limit.
 inline constexpr uintmax_t kMaxContractBytes = 16u << 20;
 ParseResult parseContractFile(const std::filesystem::path& path);
+// (added) The contract read from `in` (stdin for `contract diff -`), at most
+// kMaxContractBytes; `file` names it in diagnostics.
+ParseResult parseContractStream(std::istream& in, const std::string& file);
 ParseResult parseContractString(const std::string& text, const std::string& file);
 
 // (added) The bound a supported quality rule is checked against: `must` when

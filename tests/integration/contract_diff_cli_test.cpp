@@ -556,3 +556,30 @@ TEST_CASE("contract diff --against live: a PostgreSQL table that drifted from it
   CHECK(down.err.find("source down") != std::string::npos);
   CHECK(down.err.find("s3cret-Pw") == std::string::npos);
 }
+
+TEST_CASE("contract diff reads a pipe: /dev/stdin, - and one unreadable line", "[contract][cli]") {
+  Files f;
+  writeCase(f, {"type", {{"logicalType: number", "logicalType: string"}}, 1, {}});
+  const std::string want = "BREAKING  " + P +
+                           "amount.logicalType: logical type changed from number to string  (" +
+                           f.new_path + ":22:9)\n1 breaking, 0 warnings, 0 info\n";
+  // What `<(git show origin/main:f)` gives: a FIFO path.
+  auto fifo = runCommand({"/bin/sh", "-c",
+                          "cat '" + f.old_path + "' | '" + kBinary +
+                              "' contract diff /dev/stdin '" + f.new_path + "'"});
+  INFO(fifo.err);
+  CHECK(fifo.exit_code == 1);
+  CHECK(fifo.out == want);
+  auto dash =
+      runCommand({"/bin/sh", "-c",
+                  "'" + kBinary + "' contract diff - '" + f.new_path + "' < '" + f.old_path + "'"});
+  CHECK(dash.exit_code == 1);
+  CHECK(dash.out == want);
+  auto both = diff({"-", "-"});
+  CHECK(both.exit_code == 2);
+  CHECK(both.err == "datawatch contract diff: only one side can be - (stdin)\n");
+  const std::string nope = (f.dir / "nope.odcs.yaml").string();
+  auto missing = diff({nope, f.new_path});
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.err == nope + ": cannot read the contract file: no such file or not readable\n");
+}
