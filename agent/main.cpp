@@ -159,8 +159,13 @@ int main(int argc, char** argv) {
           std::cout << kImportOdcsUsage;
           return 0;
         }
-        if (args.size() != 2 || !ivm.count("source"))
+        if (args.size() != 2)
           return usageError("usage: datawatch import odcs CONTRACT --source NAME [-o FILE]");
+        if (!ivm.count("source")) {
+          std::cerr << "import odcs: --source NAME is required (the datawatch source the probes "
+                       "run on)\n";
+          return 2;
+        }
         return datawatch::cmdImportOdcs(args[1], output, source);
       }
       if (args.size() != 2 || args[0] != "dbt")
