@@ -33,6 +33,32 @@ struct Verdict {
   double violating = 0;
 };
 
+// "1 row", "2 rows"; `one` is the singular, `many` the plural.
+std::string counted(double n, const std::string& one, const std::string& many) {
+  return formatNumber(n) + " " + (n == 1 ? one : many);
+}
+
+// The plural of a metric's name as counts show it ("nulls"); the singular is
+// the metric's own name ("null") or, for "duplicates", "duplicate".
+std::string metricWord(ValuesMetric m, double n) {
+  std::string w = toString(m);
+  if (m == ValuesMetric::Nulls || m == ValuesMetric::Duplicates)
+    return n == 1 ? w.substr(0, w.size() - 1) : w;
+  return w;
+}
+
+// Up to 3 quoted examples: ` (e.g. "a", "b")`, or "" without any. Keys of
+// several columns read as `(1, x)`.
+std::string examples(const std::vector<std::vector<std::string>>& keys) {
+  std::string out;
+  for (size_t i = 0; i < keys.size() && i < 3; ++i) {
+    std::string k;
+    for (const auto& v : keys[i]) k += (k.empty() ? "" : ", ") + ("\"" + v + "\"");
+    out += (i ? ", " : "") + (keys[i].size() == 1 ? k : "(" + k + ")");
+  }
+  return out.empty() ? "" : " (e.g. " + out + ")";
+}
+
 std::string join(const std::vector<std::string>& parts) {
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
@@ -94,10 +120,19 @@ class ValuesProbe final : public Probe {
   }
 
  private:
-  // "3 nulls (3.448%), must be < 1%"
-  static std::string boundPart(double count, const char* metric, double pct,
-                               const config::Bound& b) {
-    return formatNumber(count) + " " + metric + " (" + formatNumber(pct) + "%), must be " + b.str();
+  // Failed: "3 nulls (3.448%), must be < 1%"; tolerated: "3 nulls (3%) <= 3%".
+  static std::string boundPart(double count, ValuesMetric metric, double pct,
+                               const config::Bound& b, bool holds) {
+    return formatNumber(count) + " " + metricWord(metric, count) + " (" + formatNumber(pct) + "%)" +
+           (holds ? " " : ", must be ") + b.str();
+  }
+
+  // The numeric range as its failure shows it: "[0, 10000]", ">= 0", "<= 10000".
+  std::string rangeText() const {
+    if (spec_.min && spec_.max)
+      return "[" + formatNumber(*spec_.min) + ", " + formatNumber(*spec_.max) + "]";
+    return spec_.min ? "(must be >= " + formatNumber(*spec_.min) + ")"
+                     : "(must be <= " + formatNumber(spec_.max.value_or(0)) + ")";
   }
 
   // The metric's bound, if it has one: judged, its details recorded; true when
@@ -110,7 +145,7 @@ class ValuesProbe final : public Probe {
     const double pct = rows > 0 ? count * 100 / rows : 0;
     const bool holds = b.holds(b.percent ? pct : count);
     details["must"][toString(metric)] = {{"value", count}, {"percent", pct}, {"must", b.str()}};
-    (holds ? v.tolerated : v.failed).push_back(boundPart(count, toString(metric), pct, b));
+    (holds ? v.tolerated : v.failed).push_back(boundPart(count, metric, pct, b, holds));
     if (!holds) v.violating += count;
     return true;
   }
@@ -120,7 +155,8 @@ class ValuesProbe final : public Probe {
     if (c[kInvalid] <= 0) return;
     v.violating += c[kInvalid];
     if (c[kNotAccepted] > 0) v.failed.push_back(formatNumber(c[kNotAccepted]) + " not accepted");
-    if (c[kOutOfRange] > 0) after.push_back(formatNumber(c[kOutOfRange]) + " out of range");
+    if (c[kOutOfRange] > 0)
+      after.push_back(formatNumber(c[kOutOfRange]) + " out of range " + rangeText());
     if (c[kNotMatching] > 0)
       after.push_back(formatNumber(c[kNotMatching]) + " not matching the pattern");
     if (c[kWrongLength] > 0)
@@ -130,7 +166,8 @@ class ValuesProbe final : public Probe {
   // Judges every metric. Message order (stable since before bounds): not
   // accepted, nulls, missing, invalid (bounded), duplicates, out of range,
   // pattern, length.
-  Verdict judge(const Counts& c, nlohmann::json& details) const {
+  Verdict judge(const Counts& c, const std::vector<std::vector<std::string>>& duplicates,
+                nlohmann::json& details) const {
     Verdict v;
     const double rows = c[kRows];
     std::vector<std::string> after;  // parts written after duplicates
@@ -140,7 +177,7 @@ class ValuesProbe final : public Probe {
       const double ratio = rows > 0 ? c[kNulls] / rows : 0;
       if (ratio > *spec_.max_null_ratio) {
         v.violating += c[kNulls];
-        v.failed.push_back(formatNumber(c[kNulls]) + " nulls (" + formatNumber(ratio * 100) +
+        v.failed.push_back(counted(c[kNulls], "null", "nulls") + " (" + formatNumber(ratio * 100) +
                            "% > " + formatNumber(*spec_.max_null_ratio * 100) + "%)");
       }
     }
@@ -150,11 +187,13 @@ class ValuesProbe final : public Probe {
       v.failed.push_back(formatNumber(c[kMissing]) + " missing");
     }
     if (invalid_bounded) judgeBound(ValuesMetric::Invalid, c[kInvalid], rows, v, details);
+    const size_t failed_before = v.failed.size();
     if (!judgeBound(ValuesMetric::Duplicates, c[kDuplicates], rows, v, details) && spec_.unique &&
         c[kDuplicates] > 0) {
       v.violating += c[kDuplicates];
-      v.failed.push_back(formatNumber(c[kDuplicates]) + " duplicates");
+      v.failed.push_back(counted(c[kDuplicates], "duplicate", "duplicates"));
     }
+    if (v.failed.size() > failed_before) v.failed.back() += examples(duplicates);
     v.failed.insert(v.failed.end(), after.begin(), after.end());
     return v;
   }
@@ -202,12 +241,13 @@ class ValuesProbe final : public Probe {
 
   ProbeResult evaluate(const Counts& c, const Samples& samples) const {
     nlohmann::json details = baseDetails(c, samples);
-    const Verdict v = judge(c, details);
+    const Verdict v = judge(c, samples.duplicates, details);
     const double rows = c[kRows];
     ProbeResult r;
     if (v.failed.empty()) {
-      std::string msg = "no violations in " + formatNumber(rows) + " rows";
-      if (!v.tolerated.empty()) msg += " (within bounds: " + join(v.tolerated) + ")";
+      std::string msg = v.tolerated.empty() ? "no violations in " + counted(rows, "row", "rows")
+                                            : counted(rows, "row", "rows") +
+                                                  ", within bounds: " + join(v.tolerated);
       r = ProbeResult::pass(0, "rows", msg);
     } else {
       std::string msg = join(v.failed);
@@ -217,9 +257,9 @@ class ValuesProbe final : public Probe {
           msg += (i ? ", " : "") + std::string("\"") + samples.invalid[i] + "\"";
         msg += ")";
       }
-      r = ProbeResult::fail(
-          v.violating, "rows",
-          formatNumber(v.violating) + " violating rows of " + formatNumber(rows) + ": " + msg);
+      r = ProbeResult::fail(v.violating, "rows",
+                            counted(v.violating, "violating row", "violating rows") + " of " +
+                                formatNumber(rows) + ": " + msg);
     }
     r.threshold = threshold();
     r.details = std::move(details);

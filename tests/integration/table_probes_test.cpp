@@ -81,7 +81,7 @@ TEST_CASE("values probes count violations and sample them, on every database",
       CHECK(status.details["null_ratio"] == Approx(0.1));
       CHECK(status.details["samples"] == std::vector<std::string>{"lost"});
       CHECK(status.message ==
-            "2 violating rows of 10: 1 not accepted, 1 nulls (10% > 5%) (e.g. \"lost\")");
+            "2 violating rows of 10: 1 not accepted, 1 null (10% > 5%) (e.g. \"lost\")");
       auto ok = r.run(1);
       CHECK(ok.status == ProbeStatus::Pass);
       CHECK(ok.value == 0);

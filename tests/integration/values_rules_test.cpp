@@ -123,8 +123,8 @@ void checkCommon(Runner& r) {
   CHECK(lengths.details["duplicates"] == 3.0);
   CHECK(lengths.details["samples"] == std::vector<std::string>{"", "N/A", "XYZ-1234567890123"});
   CHECK(lengths.message ==
-        "13 violating rows of 100: 6 missing, 3 duplicates, 4 of a length outside the bounds "
-        "(e.g. \"\", \"N/A\", \"XYZ-1234567890123\")");
+        "13 violating rows of 100: 6 missing, 3 duplicates (e.g. \"ABC-11\", \"\"), 4 of a length "
+        "outside the bounds (e.g. \"\", \"N/A\", \"XYZ-1234567890123\")");
   const ProbeStatus expected[] = {ProbeStatus::Fail, ProbeStatus::Pass, ProbeStatus::Pass,
                                   ProbeStatus::Fail, ProbeStatus::Pass, ProbeStatus::Fail,
                                   ProbeStatus::Pass, ProbeStatus::Fail};
@@ -136,8 +136,7 @@ void checkCommon(Runner& r) {
     CHECK(n.details["must"]["nulls"]["percent"] == Approx(3.0));
   }
   CHECK(r.run(1).message == "3 violating rows of 100: 3 nulls (3%), must be < 3%");
-  CHECK(r.run(2).message ==
-        "no violations in 100 rows (within bounds: 3 nulls (3%), must be <= 3%)");
+  CHECK(r.run(2).message == "100 rows, within bounds: 3 nulls (3%) <= 3%");
   auto empty_ok = r.run(9);
   CHECK(empty_ok.status == ProbeStatus::Pass);
   CHECK(empty_ok.details["must"]["nulls"]["percent"] == 0.0);
@@ -148,7 +147,8 @@ void checkCommon(Runner& r) {
   CHECK(key.status == ProbeStatus::Fail);
   CHECK(key.value == 3);
   CHECK(key.details["rows"] == 10.0);
-  CHECK(key.message == "3 violating rows of 10: 3 duplicates");
+  CHECK(key.message ==
+        "3 violating rows of 10: 3 duplicates (e.g. (\"1\", \"1\"), (\"2\", \"NULL\"))");
   CHECK(key.details["duplicate_keys"] ==
         std::vector<std::vector<std::string>>{{"1", "1"}, {"2", "NULL"}});
   CHECK(r.run(12).status == ProbeStatus::Pass);
@@ -175,7 +175,8 @@ void checkPattern(Runner& r, size_t first) {
   CHECK(full.details["not_matching"] == 6.0);
   CHECK(full.details["wrong_length"] == 4.0);
   CHECK(full.details["invalid"] == 7.0);
-  CHECK_THAT(full.message, Catch::StartsWith("16 violating rows of 100: 6 missing, 3 duplicates, "
+  CHECK_THAT(full.message, Catch::StartsWith("16 violating rows of 100: 6 missing, 3 duplicates "
+                                             "(e.g. \"ABC-11\", \"\"), "
                                              "6 not matching the pattern, 4 of a length outside "
                                              "the bounds (e.g. "));
   // Five of the six distinct invalid codes (their order is the collation's).
