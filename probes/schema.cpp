@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <set>
 
 #include "probes/logical_types.hpp"
 #include "probes/sql_probes.hpp"
@@ -204,7 +205,13 @@ class SchemaProbe final : public Probe {
     std::string msg;
     auto describe = [&](const nlohmann::json& c) {
       if (c.contains("message")) return c["message"].get<std::string>();
-      std::string s = c["column"].get<std::string>() + " " + c["change"].get<std::string>();
+      const std::string column = c["column"].get<std::string>();
+      const std::string change = c["change"].get<std::string>();
+      std::string s = column + " " + change;
+      if (change == "added" || change == "removed" || change == "missing")
+        s = "column \"" + column + "\" " + change;
+      else if (change == "extra")
+        s = "column \"" + column + "\" not in the contract";
       if (c.contains("expected") && c.contains("actual"))
         s +=
             " (" + c["expected"].get<std::string>() + " -> " + c["actual"].get<std::string>() + ")";
@@ -212,8 +219,16 @@ class SchemaProbe final : public Probe {
         s += " (" + c["from"].get<std::string>() + " -> " + c["to"].get<std::string>() + ")";
       return s + (c["breaking"].get<bool>() ? " [breaking]" : "");
     };
-    for (const auto* list : {&contract, &since})
-      for (const auto& c : *list) msg += (msg.empty() ? "" : "; ") + describe(c);
+    // A column the contract comparison reported is not reported again as a
+    // change since the last snapshot (details keep both lists whole).
+    std::set<std::string> reported;
+    for (const auto& c : contract) {
+      msg += (msg.empty() ? "" : "; ") + describe(c);
+      reported.insert(c["column"].get<std::string>());
+    }
+    for (const auto& c : since)
+      if (!reported.count(c["column"].get<std::string>()))
+        msg += (msg.empty() ? "" : "; ") + describe(c);
     const bool ok = contract.empty() && breaking == 0;
     ProbeResult r = ok ? ProbeResult::pass(static_cast<double>(changes), "changes",
                                            changes == 0 ? std::to_string(current.size()) +
