@@ -8,6 +8,7 @@
 
 #include "agent/version.hpp"
 #include "alerting/notification.hpp"
+#include "config/contract_ref.hpp"
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
 #include "incidents/postmortem.hpp"
@@ -573,6 +574,7 @@ nlohmann::json Agent::status() {
     nlohmann::json p{{"name", c.name},     {"type", config::toString(c.type)},
                      {"source", c.source}, {"target", c.target()},
                      {"owner", c.owner},   {"every", formatDuration(c.every)}};
+    if (auto ref = config::contractRef(c); !ref.is_null()) p["contract"] = std::move(ref);
     if (auto o = ran_by.find(c.name); o != ran_by.end()) {
       p["ran_by"] = {{"replica", o->second.replica}, {"at", formatRfc3339(o->second.at)}};
     }

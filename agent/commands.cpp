@@ -13,6 +13,7 @@
 #include "agent/run_once.hpp"
 #include "agent/runtime.hpp"
 #include "agent/version.hpp"
+#include "config/contract_ref.hpp"
 #include "config/loader.hpp"
 #include "config/odcs_import.hpp"
 #include "import/dbt_import.hpp"
@@ -294,6 +295,36 @@ int cmdPostmortem(const CommonOptions& common, const std::string& id, const std:
   return 0;
 }
 
+namespace {
+
+// " (did you mean \"orders-v1__orders__amount\"?)" for the closest probe name
+// within a few edits (a contract id's dash typed for the name's '_'), else "".
+std::string probeHint(const config::Config& cfg, const std::string& name) {
+  const config::ProbeConfig* best = nullptr;
+  size_t best_d = 0;
+  for (const auto& p : cfg.probes) {
+    const size_t d = config::editDistance(name, p.name);
+    if (!best || d < best_d) {
+      best = &p;
+      best_d = d;
+    }
+  }
+  const size_t limit = name.size() <= 4 ? 1 : (name.size() <= 8 ? 2 : 3);
+  if (!best || best_d > limit) return "";
+  return " (did you mean \"" + best->name + "\"?)";
+}
+
+// A contract's probe in `check`'s table: its message, then where the rule is
+// written (" (at contracts/orders.odcs.yaml:12)").
+std::string checkMessage(const config::Config& cfg, const ProbeResult& r,
+                         const std::string& message) {
+  const auto* pc = cfg.findProbe(r.probe);
+  const std::string rule = pc ? config::contractRule(*pc) : "";
+  return rule.empty() ? message : message + " (at " + rule + ")";
+}
+
+}  // namespace
+
 int cmdCheck(const CommonOptions& common, const std::vector<std::string>& only,
              const std::string& format, bool repin) {
   if (format != "table" && format != "json") {
@@ -307,7 +338,8 @@ int cmdCheck(const CommonOptions& common, const std::vector<std::string>& only,
     bool bad = false;
     for (const auto& name : only) {
       if (!cfg->findProbe(name)) {
-        std::cerr << "datawatch check: no probe named \"" << name << "\"\n";
+        std::cerr << "datawatch check: no probe named \"" << name << "\"" << probeHint(*cfg, name)
+                  << "\n";
         bad = true;
       }
     }
@@ -365,7 +397,12 @@ int cmdCheck(const CommonOptions& common, const std::vector<std::string>& only,
   }
   if (format == "json") {
     nlohmann::json arr = nlohmann::json::array();
-    for (const auto& r : results) arr.push_back(redactor->redactJson(r.toJson()));
+    for (const auto& r : results) {
+      nlohmann::json j = redactor->redactJson(r.toJson());
+      if (const auto* pc = cfg->findProbe(r.probe); pc && !pc->contract.empty())
+        j["contract"] = config::contractRef(*pc);
+      arr.push_back(std::move(j));
+    }
     std::cout << dumpJson(arr, 2) << "\n";
   } else {
     const bool color = colorOn(stdout);
@@ -387,7 +424,8 @@ int cmdCheck(const CommonOptions& common, const std::vector<std::string>& only,
                                                          : "\033[33;1m";
       std::cout << (color ? code : "") << pad(st, 7) << (color ? "\033[0m" : "")
                 << pad(r.probe, wp + 2) << pad(r.type, wt + 2) << pad(r.target, wg + 2)
-                << pad(valueText(r), wv + 2) << redactor->redact(r.message) << "\n";
+                << pad(valueText(r), wv + 2) << checkMessage(*cfg, r, redactor->redact(r.message))
+                << "\n";
     }
     std::cout << "\n"
               << passed << " passed, " << failed << " failed, " << errored << " errored"

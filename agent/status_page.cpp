@@ -61,6 +61,16 @@ std::string ranBy(const json& probe) {
   return " <small>by " + esc(by.value("replica", json())) + "</small>";
 }
 
+// A contract's probe: "contract ID · file:line" under its name.
+std::string contractOf(const json& probe) {
+  const auto c = probe.value("contract", json());
+  if (!c.is_object()) return "";
+  std::string where = c.value("file", "");
+  if (c.value("line", 0) > 0) where += ":" + std::to_string(c.value("line", 0));
+  return "<br><small>contract " + esc(c.value("id", json())) + " &middot; " + xmlEscape(where) +
+         "</small>";
+}
+
 // HA: this replica, the leader and every live replica.
 std::string fleetSection(const json& fleet, const json& now) {
   if (!fleet.is_object()) return "";
@@ -213,10 +223,10 @@ std::string renderStatusPage(const json& status) {
       value = (std::fabs(v) >= 1000 ? std::string(big) : formatNumber(v)) + " " +
               last.value("unit", "");
     }
-    html += "<tr><td>" + esc(p.value("name", json())) + "</td><td>" + esc(p.value("type", json())) +
-            "</td><td>" + esc(p.value("target", json())) + "</td><td class=\"" + statusClass(st) +
-            "\">" + xmlEscape(st.empty() ? "pending" : st) + "</td><td>" + xmlEscape(value) +
-            "</td><td>" +
+    html += "<tr><td>" + esc(p.value("name", json())) + contractOf(p) + "</td><td>" +
+            esc(p.value("type", json())) + "</td><td>" + esc(p.value("target", json())) +
+            "</td><td class=\"" + statusClass(st) + "\">" + xmlEscape(st.empty() ? "pending" : st) +
+            "</td><td>" + xmlEscape(value) + "</td><td>" +
             xmlEscape(last.is_object() ? ago(last.value("observed_at", json()), now) : "") +
             ranBy(p) + "</td><td class=\"msg\">" +
             xmlEscape(last.is_object() ? last.value("message", "") : "") + "</td></tr>\n";

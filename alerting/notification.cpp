@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <set>
 
+#include "config/contract_ref.hpp"
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
 
@@ -104,6 +105,7 @@ nlohmann::json notificationBody(const Outgoing& o, const std::string& delivery_i
     const auto* pc = cfg.findProbe(name);
     if (pc) {
       p["target"] = pc->target();
+      if (!pc->contract.empty()) p["contract"] = config::contractRef(*pc);
       consumers.insert(pc->consumers.begin(), pc->consumers.end());
     }
     const ProbeResult* r = ctx.last_run ? ctx.last_run(name) : nullptr;

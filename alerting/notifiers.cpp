@@ -68,7 +68,18 @@ std::string titleOf(const json& p) {
          (str(a, "kind") == "slo" ? "SLO " : "probe ") + str(a, "name");
 }
 
-// One line per probe: `name` status: value unit (threshold) — message.
+// A probe entry's contract rule as "file:line" ("" when not from a contract).
+std::string contractRule(const json& probe) {
+  if (!probe.contains("contract") || !probe["contract"].is_object()) return "";
+  const json& c = probe["contract"];
+  std::string rule = str(c, "file");
+  if (c.contains("line") && c["line"].is_number_integer() && c["line"].get<int>() > 0)
+    rule += ":" + std::to_string(c["line"].get<int>());
+  return rule;
+}
+
+// One line per probe: `name` status: value unit (threshold) — message
+// (contract ID · file:line).
 std::string probeLines(const json& a, bool markdown) {
   std::string out;
   for (const auto& p : a.value("probes", json::array())) {
@@ -80,6 +91,8 @@ std::string probeLines(const json& a, bool markdown) {
       line += " (threshold " + dumpJson(p["threshold"]) + ")";
     const std::string msg = str(p, "message");
     if (!msg.empty()) line += " — " + msg;
+    if (const std::string rule = contractRule(p); !rule.empty())
+      line += " (contract " + str(p["contract"], "id") + " · " + rule + ")";
     out += (markdown ? slackEscape(line) : line) + "\n";
   }
   return out;
@@ -193,6 +206,15 @@ json amAnnotations(const json& p) {
     description += "- " + amProbeLine(pr) + "\n";
   json an{{"summary", amSummary(a)}, {"description", description + downstreamLine(a, false)}};
   if (!str(a, "owner").empty()) an["owner"] = str(a, "owner");
+  // A contract's probe: the contract and the rule's "file:line" (the first
+  // probe from a contract, when several are listed).
+  for (const auto& pr : a.value("probes", json::array())) {
+    const std::string rule = contractRule(pr);
+    if (rule.empty()) continue;
+    an["contract"] = str(pr["contract"], "id");
+    an["contract_rule"] = rule;
+    break;
+  }
   return an;
 }
 
