@@ -48,13 +48,15 @@ void readContractSlo(Ctx& ctx, const Entry& e, MapReader& m, const std::string& 
     m.error("slo", what + ": slo must be a map {objective, window, alerting, ...}");
     return;
   }
+  // Every problem at once: name/probes here, the rest by parseSlo.
+  bool fixed_set = false;
   for (const char* k : {"name", "probes"}) {
     if (slo[k].IsDefined()) {
       ctx.error(*e.doc, slo[k],
                 what + ": slo." + k +
                     " is not set here: the contract's SLO is named after its id and covers all "
                     "its probes");
-      return;
+      fixed_set = true;
     }
   }
   if (ex.probes.empty()) {
@@ -62,7 +64,10 @@ void readContractSlo(Ctx& ctx, const Entry& e, MapReader& m, const std::string& 
     return;
   }
   YAML::Node synth(YAML::NodeType::Map);
-  for (auto it = slo.begin(); it != slo.end(); ++it) synth.force_insert(it->first, it->second);
+  for (auto it = slo.begin(); it != slo.end(); ++it) {
+    const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
+    if (key != "name" && key != "probes") synth.force_insert(it->first, it->second);
+  }
   synth.force_insert(std::string("name"), ex.name);
   YAML::Node probes(YAML::NodeType::Sequence);
   for (const auto& p : ex.probes) probes.push_back(p.name);
@@ -70,6 +75,10 @@ void readContractSlo(Ctx& ctx, const Entry& e, MapReader& m, const std::string& 
   const size_t before = c.slos.size();
   parseSlo(ctx, Entry{synth, e.doc, "", YAML::Node()}, c.slos);
   if (c.slos.size() == before) return;
+  if (fixed_set) {
+    c.slos.pop_back();
+    return;
+  }
   SloConfig& s = c.slos.back();
   s.loc = m.loc("slo");
   if (s.description.empty()) s.description = "contract " + cc.id + " (" + cc.path.string() + ")";

@@ -133,6 +133,26 @@ std::optional<Property> readProperty(OdcsReader& r, const YAML::Node& n, const s
   return p;
 }
 
+// Two primary key properties with the same primaryKeyPosition: an error at
+// the second (the key's column order would be a guess).
+void checkKeyPositions(OdcsReader& r, const YAML::Node& props, const Object& o) {
+  std::map<int, std::string> seen;
+  for (const auto& p : o.properties) {
+    if (!p.primary_key || p.primary_key_position < 0) continue;
+    auto [it, fresh] = seen.emplace(p.primary_key_position, p.logical_name);
+    if (fresh) continue;
+    for (const auto& pn : props) {
+      if (pn.IsMap() && pn["name"].IsDefined() && pn["name"].IsScalar() &&
+          pn["name"].Scalar() == p.logical_name && pn["primaryKeyPosition"].IsDefined()) {
+        r.error(pn["primaryKeyPosition"], "property " + p.logical_name + ": primaryKeyPosition " +
+                                              std::to_string(p.primary_key_position) +
+                                              " is already " + it->second + "'s");
+        break;
+      }
+    }
+  }
+}
+
 std::optional<Object> readObject(OdcsReader& r, const YAML::Node& n, size_t index) {
   const std::string where = "schema[" + std::to_string(index) + "]";
   if (!n.IsMap()) {
@@ -163,6 +183,7 @@ std::optional<Object> readObject(OdcsReader& r, const YAML::Node& n, size_t inde
         const std::string pw = where + ".properties[" + std::to_string(i++) + "]";
         if (auto p = readProperty(r, pn, pw)) o.properties.push_back(std::move(*p));
       }
+      checkKeyPositions(r, props, o);
     }
   }
   o.quality = readQualityList(r, n["quality"], /*object_level=*/true);
@@ -357,9 +378,9 @@ ParseResult parseContractStream(std::istream& in, const std::string& file) {
     if (text.size() > kMaxContractBytes) {
       ParseResult res;
       res.diagnostics.push_back({Diagnostic::Severity::Error, Location{file, 0, 0},
-                                 "the contract has more than " +
-                                     std::to_string(kMaxContractBytes) + " bytes; at most " +
-                                     std::to_string(kMaxContractBytes) + " are read"});
+                                 "the contract has more than " + std::to_string(kMaxContractBytes) +
+                                     " bytes; at most " + std::to_string(kMaxContractBytes) +
+                                     " are read"});
       return res;
     }
   }

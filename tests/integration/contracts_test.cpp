@@ -522,3 +522,23 @@ TEST_CASE("contracts: import odcs lists the contract's warnings and claims nothi
                       ":10:9: unknown key \"mustBeLesThan\" in a property: it would change what "
                       "is checked\n");
 }
+
+TEST_CASE("contracts: every problem of the contract's slo block at once", "[contracts]") {
+  TempDir dir;
+  writeFile(dir / "orders.odcs.yaml", readFile(kFixture));
+  const std::string d = (dir / "dw.yaml").string();
+  auto r = config::loadConfigFromString(
+      "sources:\n  warehouse: {type: postgres, dsn: \"postgresql://u@localhost/db\"}\n"
+      "contracts:\n  - path: orders.odcs.yaml\n    source: warehouse\n"
+      "    slo: {objective: 99, name: x, probes: [a], windw: 7d}\n",
+      d);
+  CHECK_FALSE(r.ok());
+  std::string errors;
+  for (const auto& e : r.diagnostics)
+    if (e.severity == config::Diagnostic::Severity::Error) errors += e.str() + "\n";
+  const std::string fixed =
+      " is not set here: the contract's SLO is named after its id and covers all its probes\n";
+  CHECK(errors == d + ":6:32: contract \"orders-contract-v1\": slo.name" + fixed + d +
+                      ":6:43: contract \"orders-contract-v1\": slo.probes" + fixed + d +
+                      ":6:48: unknown key \"windw\" in slo (did you mean \"window\"?)\n");
+}

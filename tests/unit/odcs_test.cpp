@@ -551,3 +551,13 @@ TEST_CASE("odcs: every key the standard defines (its full example and more) is k
     CHECK(sevDiags(parseContractFile(fixture(f))).find("unknown key") == std::string::npos);
   }
 }
+
+TEST_CASE("odcs: two key properties with the same primaryKeyPosition are an error") {
+  auto r = parse(
+      "schema:\n  - name: t\n    properties:\n"
+      "      - {name: a, primaryKey: true, primaryKeyPosition: 1}\n"
+      "      - {name: b, primaryKey: true, primaryKeyPosition: 2}\n"
+      "      - {name: c, primaryKey: true, primaryKeyPosition: 1}\n");
+  CHECK_FALSE(r.ok());
+  CHECK(diags(r) == "10:57: property c: primaryKeyPosition 1 is already a's\n");
+}
