@@ -19,6 +19,19 @@ using config::ValuesMetric;
 using namespace values_sql;
 using Counts = std::array<double, kCountColumns>;
 
+// A sample value as messages and details show it: at most kSampleBytes bytes,
+// cut at a UTF-8 character boundary with "…" (a max_length rule exists to catch
+// huge values: one run must not carry them into alerts and the state store).
+constexpr size_t kSampleBytes = 64;
+std::string sampleText(const SqlValue& v) {
+  std::string s = sqlValueToString(v);
+  if (s.size() <= kSampleBytes) return s;
+  size_t cut = kSampleBytes;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  s.resize(cut);
+  return s + "\u2026";
+}
+
 // The samples a run fetched: invalid values, and duplicated values or keys.
 struct Samples {
   std::vector<std::string> invalid;
@@ -105,13 +118,13 @@ class ValuesProbe final : public Probe {
     Samples samples;
     if (c[kInvalid] > 0 && !sql_.samples.sql.empty()) {
       if (auto s = query(sql_.samples))
-        for (const auto& row : s->rows) samples.invalid.push_back(sqlValueToString(row.at(0)));
+        for (const auto& row : s->rows) samples.invalid.push_back(sampleText(row.at(0)));
     }
     if (c[kDuplicates] > 0 && !sql_.duplicates.sql.empty()) {
       if (auto s = query(sql_.duplicates)) {
         for (const auto& row : s->rows) {
           std::vector<std::string> key;
-          for (const auto& v : row) key.push_back(sqlValueToString(v));
+          for (const auto& v : row) key.push_back(sampleText(v));
           samples.duplicates.push_back(std::move(key));
         }
       }

@@ -40,3 +40,26 @@ TEST_CASE("values messages: ranges, singulars, bounds and duplicate examples", "
   // -5 and 20000 invalid: 2 of 8 rows = 25%.
   CHECK(h.run(4).message == "8 rows, within bounds: 2 invalid (25%) <= 100%");
 }
+
+TEST_CASE("values samples are cut at 64 bytes on a character boundary", "[values]") {
+  TempDir dir;
+  // 63 ASCII bytes then 'é' (2 bytes, straddling byte 64) and more: the cut
+  // falls before 'é', never inside it. A short bad value stays whole.
+  const std::string head(63, 'a');
+  const std::string long_value = head + "\xC3\xA9" + std::string(5000, 'b');
+  {
+    SqliteDb db(dir / "w.db");
+    db.exec("CREATE TABLE t (v TEXT)");
+    db.exec("INSERT INTO t VALUES ('" + long_value + "'), ('zz')");
+  }
+  auto cfg = loadTestConfig(
+      "sources:\n  w: {type: sqlite, path: ./w.db}\nprobes:\n"
+      "  - {name: ok, type: values, source: w, table: t, column: v, accepted: [x]}\n",
+      (dir / "dw.yaml").string());
+  ProbeHarness h(cfg);
+  const auto r = h.run(0);
+  INFO(r.message);
+  CHECK(r.message.find("\"" + head + "\xE2\x80\xA6\"") != std::string::npos);
+  CHECK(r.message.find("\"zz\"") != std::string::npos);
+  CHECK(r.message.size() < 200);
+}
