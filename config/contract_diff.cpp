@@ -472,12 +472,24 @@ void diffMetadata(Changes& out, const Contract& o, const Contract& n) {
       {"version", {&o.version, &n.version}},
       {"status", {&o.status, &n.status}},
       {"owner", {&o.owner, &n.owner}}};
+  // Each at its own line; the owner under the ODCS field it was read from.
+  auto at = [](const Contract& c, const std::string& key) {
+    const auto it = c.field_locs.find(key);
+    return it == c.field_locs.end() ? c.loc : it->second;
+  };
   for (const auto& [key, values] : fields) {
     if (*values.first == *values.second) continue;
+    std::string path = key;
+    std::string old_key = key, new_key = key;
+    if (path == "owner") {
+      old_key = o.owner_field;
+      new_key = n.owner_field;
+      path = !new_key.empty() ? new_key : (!old_key.empty() ? old_key : "team.name");
+    }
     out.add(
-        Level::Info, key,
+        Level::Info, path,
         std::string(key) + " changed from " + shown(*values.first) + " to " + shown(*values.second),
-        o.loc, n.loc);
+        at(o, old_key), at(n, new_key));
   }
 }
 

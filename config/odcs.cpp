@@ -259,6 +259,21 @@ Contract readContract(OdcsReader& r, const YAML::Node& root, const std::string& 
   c.api_version = r.str(root, "apiVersion").value_or("");
   c.status = r.str(root, "status").value_or("");
   c.owner = readOwner(root);
+  c.field_locs = r.keyLocs(root);
+  const YAML::Node team = root["team"];
+  if (!c.owner.empty() && team.IsMap()) {
+    c.owner_field = "team.name";
+    c.field_locs[c.owner_field] = r.keyLoc(team, "name");
+  } else if (!c.owner.empty() && team.IsSequence()) {
+    for (size_t i = 0; i < team.size(); ++i) {
+      if (team[i].IsMap() && isScalar(team[i]["username"]) &&
+          team[i]["username"].Scalar() == c.owner) {
+        c.owner_field = "team[" + std::to_string(i) + "].username";
+        c.field_locs[c.owner_field] = r.keyLoc(team[i], "username");
+        break;
+      }
+    }
+  }
   const YAML::Node schema = root["schema"];
   if (schema.IsDefined() && !schema.IsNull()) {
     if (!schema.IsSequence()) {

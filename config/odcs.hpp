@@ -126,6 +126,12 @@ struct Contract {
   std::string api_version;
   std::string status;
   std::string owner;  // team name / dataProduct owner when written, else ""
+  // (added) The ODCS field `owner` was read from ("team.name",
+  // "team[2].username"), else "".
+  std::string owner_field;
+  // (added) Where each top-level key was written; field_locs[owner_field] is
+  // where the owner's value was.
+  std::map<std::string, Location> field_locs;
   std::vector<Object> schema;
   std::vector<Sla> sla;
   Location loc;

@@ -436,3 +436,19 @@ TEST_CASE("contract diff against live columns: missing, mistyped, nullable, extr
   CHECK(lines(diffAgainstLive(c, {{"t", false, {}}}, true, types)) ==
         std::vector<std::string>{"breaking schema.t: table t does not exist (or is not visible)"});
 }
+
+TEST_CASE("contract diff: top-level fields at their own lines, the owner under its ODCS field") {
+  const auto changes = diffContracts(
+      contract("version: 1.0.0\nstatus: active\nteam:\n  - {username: ann, role: owner}\n",
+               "old.yaml"),
+      contract("status: retired\nversion: 1.0.0\nname: x\nteam: {name: billing}\n", "new.yaml"));
+  CHECK(lines(changes) ==
+        std::vector<std::string>{"info name: name changed from (none) to x",
+                                 "info status: status changed from active to retired",
+                                 "info team.name: owner changed from ann to billing"});
+  REQUIRE(changes.size() == 3);
+  CHECK(changes[1].old_loc.str() == "old.yaml:5:1");
+  CHECK(changes[1].new_loc.str() == "new.yaml:4:1");
+  CHECK(changes[2].old_loc.str() == "old.yaml:7:6");
+  CHECK(changes[2].new_loc.str() == "new.yaml:7:8");
+}
