@@ -263,11 +263,12 @@ std::optional<Sla> readSla(OdcsReader& r, const YAML::Node& n, size_t index,
     return std::nullopt;
   }
   const YAML::Node value = n["value"];
-  if (!value.IsDefined()) {
+  // With a cron `schedule` (frequency), the schedule is what is checked.
+  if (!value.IsDefined() && !n["schedule"].IsDefined()) {
     r.error(n, where + " (" + s.property + "): missing \"value\"");
     return std::nullopt;
   }
-  if (!value.IsNull()) s.value = r.str(n, "value").value_or("");
+  if (value.IsDefined() && !value.IsNull()) s.value = r.str(n, "value").value_or("");
   s.value_ext = r.str(n, "valueExt").value_or("");
   s.id = r.str(n, "id").value_or("");
   s.unit = r.str(n, "unit").value_or("");

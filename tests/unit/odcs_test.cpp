@@ -561,3 +561,14 @@ TEST_CASE("odcs: two key properties with the same primaryKeyPosition are an erro
   CHECK_FALSE(r.ok());
   CHECK(diags(r) == "10:57: property c: primaryKeyPosition 1 is already a's\n");
 }
+
+TEST_CASE("odcs: a frequency SLA with a schedule needs no value") {
+  auto r = parse("slaProperties:\n  - {property: frequency, schedule: '0 2 * * *'}\n");
+  INFO(diags(r));
+  REQUIRE(r.ok());
+  REQUIRE(r.contract->sla.size() == 1);
+  CHECK(r.contract->sla[0].schedule == "0 2 * * *");
+  CHECK(r.contract->sla[0].value.empty());
+  auto none = parse("slaProperties:\n  - {property: frequency}\n");
+  CHECK(diags(none) == "6:5: slaProperties[0] (frequency): missing \"value\"\n");
+}
