@@ -6,6 +6,7 @@
 // stderr), or --against live cannot reach the table's catalog.
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -195,7 +196,12 @@ int diffLive(const CommonOptions& common, const std::string& id, const std::stri
               << (known.empty() ? " (it has none)" : " (contracts: " + known + ")") << "\n";
     return 2;
   }
-  const auto contract = readContract(entry->path.string());
+  // Named relative to the working directory when it lies below it, as a
+  // repository checkout runs it: GitHub places annotations only at relative paths.
+  std::error_code ec;
+  const auto rel = std::filesystem::relative(entry->path, std::filesystem::current_path(ec), ec);
+  const bool below = !ec && !rel.empty() && *rel.begin() != "..";
+  const auto contract = readContract(below ? rel.string() : entry->path.string());
   if (!contract) return 2;
   const config::SourceConfig* sc = cfg.findSource(entry->source);
   if (!sc) {

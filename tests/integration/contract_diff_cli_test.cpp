@@ -543,6 +543,17 @@ TEST_CASE("contract diff --against live: a PostgreSQL table that drifted from it
         "INFO      " + p + "note: column note (text) is in the table, not in the contract  (" +
             (dir / "orders.odcs.yaml").string() + ":10:5)\n0 breaking, 0 warnings, 1 info\n");
 
+  // Run from the repository (the contract below the working directory): the
+  // path is relative, as GitHub annotations need.
+  const auto in_repo = runCommand({"/bin/sh", "-c",
+                                   "cd '" + dir.path().string() + "' && '" + kBinary +
+                                       "' contract diff --against live -c datawatch.yaml "
+                                       "--contract orders-contract --format github"},
+                                  env);
+  INFO(in_repo.out << in_repo.err);
+  CHECK(in_repo.exit_code == 0);
+  CHECK(in_repo.out.find("::notice file=orders.odcs.yaml,line=10,col=5::") != std::string::npos);
+
   // An unknown id and a source that is down exit 2, saying why (no secret).
   const auto unknown = live("datawatch.yaml", "nope", "text");
   CHECK(unknown.exit_code == 2);
