@@ -78,9 +78,8 @@ void gather(Ctx& ctx, const Doc& doc, Gathered& g) {
               "contracts, environments)");
     return;
   }
-  static const std::vector<std::string_view> kTop{"agent",     "sources",  "probes",
-                                                  "slos",      "notifiers", "silences",
-                                                  "contracts", "environments"};
+  static const std::vector<std::string_view> kTop{
+      "agent", "sources", "probes", "slos", "notifiers", "silences", "contracts", "environments"};
   for (auto it = doc.root.begin(); it != doc.root.end(); ++it) {
     const std::string key = it->first.Scalar();
     const YAML::Node v = it->second;  // a copy: the iterator's value is a temporary

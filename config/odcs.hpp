@@ -34,11 +34,11 @@ namespace datawatch::config::odcs {
 
 // One entry of a `quality:` list (on an object or a property).
 struct Quality {
-  std::string id;           // `id`, else `name`, else "" (the expansion numbers it)
-  std::string type;         // library | sql | text | custom (library when a metric is given)
-  std::string metric;       // nullValues | missingValues | invalidValues | duplicateValues |
-                            // rowCount (v3.0 `rule:` names mapped), or as written if unknown
-  std::string unit;         // rows | percent ("" = rows)
+  std::string id;             // `id`, else `name`, else "" (the expansion numbers it)
+  std::string type;           // library | sql | text | custom (library when a metric is given)
+  std::string metric;         // nullValues | missingValues | invalidValues | duplicateValues |
+                              // rowCount (v3.0 `rule:` names mapped), or as written if unknown
+  std::string unit;           // rows | percent ("" = rows)
   std::optional<Bound> must;  // from mustBe / mustNotBe / mustBeGreaterThan / ... (percent
                               // set from unit)
   std::vector<std::string> valid_values;    // arguments.validValues
@@ -79,7 +79,7 @@ struct Property {
   bool required = false;
   bool unique = false;
   bool primary_key = false;
-  int primary_key_position = -1;  // -1: not given
+  int primary_key_position = -1;         // -1: not given
   std::vector<std::string> enum_values;  // a property's `enum` (accepted values), if any
   LogicalTypeOptions options;
   std::vector<Quality> quality;
@@ -109,10 +109,10 @@ struct Sla {
   std::string property;  // freshness | latency | frequency | retention | ... as written
   std::string value;     // as written (a number, a cron line, a date)
   std::string value_ext;
-  std::string unit;                 // as written
-  std::optional<Duration> duration; // value + unit when they make a duration
-  std::string element;              // "table.column" (slaDefaultElement when absent)
-  std::string schedule;             // `schedule` (cron), when given
+  std::string unit;                  // as written
+  std::optional<Duration> duration;  // value + unit when they make a duration
+  std::string element;               // "table.column" (slaDefaultElement when absent)
+  std::string schedule;              // `schedule` (cron), when given
   std::string driver;
   Location loc;
   std::map<std::string, Location> field_locs;

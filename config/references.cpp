@@ -101,8 +101,10 @@ bool checkContractSource(Ctx& ctx, const Config& c, const ContractConfig& k) {
     return false;
   }
   if (!src->isSql()) {
-    ctx.error(at(k.source_loc, k.loc), what + ": contracts need a SQL source (postgres, sqlite or "
-                                              "odbc); source \"" + src->name + "\" is kafka");
+    ctx.error(at(k.source_loc, k.loc), what +
+                                           ": contracts need a SQL source (postgres, sqlite or "
+                                           "odbc); source \"" +
+                                           src->name + "\" is kafka");
     return false;
   }
   return true;
@@ -127,7 +129,8 @@ void checkProbes(Ctx& ctx, const Config& c) {
   }
   for (const auto& k : c.contracts) {
     if (k.alert)
-      checkNotify(ctx, c, k.alert->notify, k.alert->notify_locs, k.loc, "contract \"" + k.id + "\"");
+      checkNotify(ctx, c, k.alert->notify, k.alert->notify_locs, k.loc,
+                  "contract \"" + k.id + "\"");
   }
   for (const auto& p : c.probes) {
     std::set<std::string> visiting, done;
