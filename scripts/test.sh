@@ -31,6 +31,7 @@ fi
 tsan=build-tsan
 cmake -S . -B "$tsan" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" -DDATAWATCH_TSAN=ON -DDATAWATCH_WERROR=ON -DDATAWATCH_PCH=ON \
+  -DDATAWATCH_TESTS_THREADS_ONLY=ON \
   -DDATAWATCH_BUILD_TESTS=ON -DDATAWATCH_BUILD_BENCH=OFF >/dev/null
 "${norandom[@]}" cmake --build "$tsan" -j"$(nproc)" \
   --target datawatch_unit_tests datawatch_integration_tests
