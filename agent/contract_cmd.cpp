@@ -42,26 +42,6 @@ const config::Location& where(const odcs::Change& c) {
   return c.new_loc.line > 0 || c.old_loc.line == 0 ? c.new_loc : c.old_loc;
 }
 
-// A workflow command's value: %, CR and LF escaped; properties also ':' and ','.
-std::string ghEscape(const std::string& s, bool property) {
-  std::string out;
-  for (char c : s) {
-    if (c == '%')
-      out += "%25";
-    else if (c == '\r')
-      out += "%0D";
-    else if (c == '\n')
-      out += "%0A";
-    else if (property && c == ':')
-      out += "%3A";
-    else if (property && c == ',')
-      out += "%2C";
-    else
-      out += c;
-  }
-  return out;
-}
-
 nlohmann::json locJson(const config::Location& l) {
   if (l.file.empty() && l.line == 0) return nullptr;
   return {{"file", l.file}, {"line", l.line}, {"column", l.column}};
@@ -121,9 +101,9 @@ void printGithub(const std::vector<odcs::Change>& changes) {
                       : c.level == Level::Warning ? "::warning"
                                                   : "::notice";
     const auto& l = where(c);
-    std::cout << cmd << " file=" << ghEscape(l.file, true);
+    std::cout << cmd << " file=" << config::githubEscape(l.file, true);
     if (l.line > 0) std::cout << ",line=" << l.line << ",col=" << std::max(l.column, 1);
-    std::cout << "::" << ghEscape(c.path + ": " + c.message, false) << "\n";
+    std::cout << "::" << config::githubEscape(c.path + ": " + c.message, false) << "\n";
   }
   std::cout << (changes.empty() ? "no changes" : summary(count(changes))) << "\n";
 }

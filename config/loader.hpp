@@ -23,6 +23,10 @@ struct Diagnostic {
   std::string github() const;
 };
 
+// A GitHub workflow command's value: %, CR and LF escaped; a property's value
+// (file=, title=) also ':' and ','. Shared by validate and contract diff.
+std::string githubEscape(const std::string& s, bool property);
+
 // Looks up an environment variable; nullopt when unset. Injected so tests need
 // not touch the process environment.
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;

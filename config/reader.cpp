@@ -19,32 +19,32 @@ std::string Diagnostic::str() const {
   return (prefix.empty() ? "" : prefix + ": ") + sev + message;
 }
 
+std::string githubEscape(const std::string& s, bool property) {
+  std::string out;
+  for (char c : s) {
+    if (c == '%')
+      out += "%25";
+    else if (c == '\r')
+      out += "%0D";
+    else if (c == '\n')
+      out += "%0A";
+    else if (property && c == ':')
+      out += "%3A";
+    else if (property && c == ',')
+      out += "%2C";
+    else
+      out += c;
+  }
+  return out;
+}
+
 std::string Diagnostic::github() const {
-  // Workflow command values escape %, CR and LF; properties also ',' and ':'.
-  auto esc = [](const std::string& s, bool property) {
-    std::string out;
-    for (char c : s) {
-      if (c == '%')
-        out += "%25";
-      else if (c == '\r')
-        out += "%0D";
-      else if (c == '\n')
-        out += "%0A";
-      else if (property && c == ':')
-        out += "%3A";
-      else if (property && c == ',')
-        out += "%2C";
-      else
-        out += c;
-    }
-    return out;
-  };
   std::string out = severity == Severity::Warning ? "::warning " : "::error ";
-  out += "file=" + esc(loc.file, true);
+  out += "file=" + githubEscape(loc.file, true);
   if (loc.line > 0) {
     out += ",line=" + std::to_string(loc.line) + ",col=" + std::to_string(loc.column);
   }
-  return out + "::" + esc(message, false);
+  return out + "::" + githubEscape(message, false);
 }
 
 EnvLookup processEnv() {
