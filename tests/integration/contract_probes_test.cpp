@@ -19,20 +19,7 @@ namespace {
 
 const TimePoint kNow = *parseTimestamp("2026-11-26T10:00:00Z");
 
-struct Runner : ProbeHarness {
-  Runner(const Db& db, const std::string& probes_yaml)
-      : ProbeHarness(
-            loadTestConfig("sources:\n  db: " + db.sourceYaml() + "\nprobes:\n" + probes_yaml,
-                           "/tmp/t.yaml", db.env()),
-            kNow) {}
-};
-
-// A YAML single-quoted scalar.
-std::string yamlQuoted(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
-}
+using Runner = DbProbes;
 
 // The name quoted for fixture SQL on `kind` (backticks on MariaDB).
 std::string fixtureIdent(const std::string& kind, const std::string& name) {

@@ -22,13 +22,7 @@ namespace {
 
 const TimePoint kNow = *parseTimestamp("2026-11-26T10:00:00Z");
 
-struct Runner : ProbeHarness {
-  Runner(const Db& db, const std::string& probes_yaml)
-      : ProbeHarness(
-            loadTestConfig("sources:\n  db: " + db.sourceYaml() + "\nprobes:\n" + probes_yaml,
-                           "/tmp/t.yaml", db.env()),
-            kNow) {}
-};
+using Runner = DbProbes;
 
 std::string probe(const std::string& fields) {
   return "  - {" + fields + "}\n";
@@ -40,13 +34,6 @@ std::string quoteFor(const std::string& kind, const std::string& name) {
   std::string out(1, q);
   for (const char c : name) out += c == q ? std::string(2, q) : std::string(1, c);
   return out + q;
-}
-
-// A YAML single-quoted scalar.
-std::string yamlQuoted(const std::string& s) {
-  std::string out = "'";
-  for (const char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
-  return out + "'";
 }
 
 }  // namespace

@@ -21,14 +21,7 @@ namespace {
 
 const TimePoint kNow = *parseTimestamp("2026-11-26T10:00:00Z");
 
-// The built-in probes against source "db" of the database under test.
-struct Runner : ProbeHarness {
-  Runner(const Db& db, const std::string& probes_yaml, StateStore* store = nullptr)
-      : ProbeHarness(
-            loadTestConfig("sources:\n  db: " + db.sourceYaml() + "\nprobes:\n" + probes_yaml,
-                           "/tmp/t.yaml", db.env()),
-            kNow, store) {}
-};
+using Runner = DbProbes;
 
 // Ten orders: status paid x5, pending x2, refunded, lost, NULL; id 3 twice;
 // amount -5 once; created 5, 15, ... 95 minutes before 10:00.

@@ -18,13 +18,7 @@ using namespace datawatch::testing;
 
 namespace {
 
-// The built-in probes against source "db" of the database under test.
-struct Runner : ProbeHarness {
-  Runner(const Db& db, const std::string& probes_yaml)
-      : ProbeHarness(
-            loadTestConfig("sources:\n  db: " + db.sourceYaml() + "\nprobes:\n" + probes_yaml,
-                           "/tmp/t.yaml", db.env())) {}
-};
+using Runner = DbProbes;
 
 // 100 items (ids 1..100) whose code is, by id:
 //   1-3 NULL; 4-5 ''; 6 'N/A'; 7 'abc-1' (lower case); 8 'ABCD-1'; 9 'AB-12';

@@ -150,6 +150,23 @@ class MariaDbUnderTest final : public Db {
   MariaOdbcDb db_;
 };
 
+// The probes of `probes_yaml` (a YAML list body) against source "db" of the
+// database under test, run by a ProbeHarness at its fixed start time.
+struct DbProbes : ProbeHarness {
+  DbProbes(const Db& db, const std::string& probes_yaml, StateStore* store = nullptr)
+      : ProbeHarness(
+            loadTestConfig("sources:\n  db: " + db.sourceYaml() + "\nprobes:\n" + probes_yaml,
+                           "/tmp/t.yaml", db.env()),
+            *parseTimestamp("2026-11-26T10:00:00Z"), store) {}
+};
+
+// A YAML single-quoted scalar (a hostile name in a probe's config).
+inline std::string yamlQuoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
 // The kinds every table-probe case runs on.
 inline std::vector<std::string> dbKinds() {
   return {"sqlite", "postgres", "odbc-sqlite", "odbc-postgres", "odbc-mariadb"};
