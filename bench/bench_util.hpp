@@ -3,6 +3,7 @@
 // (CPU time, resident memory).
 
 #include <sys/resource.h>
+#include <sys/types.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -23,9 +24,11 @@ inline double processCpuSeconds() {
          static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-// A /proc/self/status field in kB ("VmHWM:" peak RSS, "VmRSS:" current), or -1.
-inline long statusKb(const std::string& field) {
-  std::ifstream in("/proc/self/status");
+// A /proc/PID/status field in kB ("VmHWM:" peak RSS, "VmRSS:" current) of this
+// process (pid 0) or another, or -1.
+inline long statusKb(const std::string& field, pid_t pid = 0) {
+  std::ifstream in(pid == 0 ? std::string("/proc/self/status")
+                            : "/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind(field, 0) == 0) return std::stol(line.substr(field.size()));

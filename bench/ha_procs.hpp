@@ -1,11 +1,13 @@
 #pragma once
-// ha_bench's processes: CPU seconds from /proc, and `datawatch run` replicas
-// (spawned with their own replica id, state DSN and HTTP port; stopped; asked
-// for /api/v1/status).
+// The benchmarks' child processes: CPU seconds from /proc; spawning a program
+// with extra environment and its output in a log file, stopping it, polling its
+// HTTP port; and ha_bench's `datawatch run` replicas (spawned with their own
+// replica id, state DSN and HTTP port; asked for /api/v1/status).
 
 #include <httplib.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,9 +19,11 @@
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace datawatch::bench {
@@ -106,22 +110,103 @@ inline int freePort() {
   return port;
 }
 
+// --- child processes --------------------------------------------------------
+
+using EnvList = std::vector<std::pair<std::string, std::string>>;
+
+// Forks and execs argv[0] (a path) with `env` added to ours, stdout and stderr
+// into `log`. The child starts with no signal blocked (the mask survives exec)
+// and gets SIGTERM when the benchmark dies, so none outlives it. Returns its pid.
+inline pid_t spawnProcess(const std::vector<std::string>& argv, const EnvList& env,
+                          const std::string& log) {
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+  FILE* f = std::freopen(log.c_str(), "w", stdout);
+  if (f) dup2(fileno(stdout), STDERR_FILENO);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  execv(args[0], args.data());
+  _exit(127);
+}
+
+// Reaps pid, waiting up to `timeout` seconds before SIGKILL.
+inline void reapOrKill(pid_t pid, double timeout = 15) {
+  const auto t0 = Steady::now();
+  while (waitpid(pid, nullptr, WNOHANG) == 0) {
+    if (since(t0) > timeout) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+      return;
+    }
+    sleepFor(0.05);
+  }
+}
+
+// SIGTERM, then reapOrKill; pid becomes -1.
+inline void stopProcess(pid_t& pid) {
+  if (pid <= 0) return;
+  kill(pid, SIGTERM);
+  reapOrKill(pid);
+  pid = -1;
+}
+
+// A spawned process (spawnProcess), stopped (stopProcess) when this goes.
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& argv, const EnvList& env, const std::string& log)
+      : pid_(spawnProcess(argv, env, log)) {}
+  ~ChildProcess() { stopProcess(pid_); }
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  pid_t pid() const { return pid_; }
+  // False once it has exited (it is reaped then).
+  bool alive() {
+    if (pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) != 0) pid_ = -1;
+    return pid_ > 0;
+  }
+
+ private:
+  pid_t pid_;
+};
+
+// GET http://127.0.0.1:port/path: the body of a 200, or nothing.
+inline std::optional<std::string> httpGet(int port, const std::string& path,
+                                          int read_timeout_s = 2) {
+  httplib::Client c("127.0.0.1", port);
+  c.set_connection_timeout(1, 0);
+  c.set_read_timeout(read_timeout_s, 0);
+  auto res = c.Get(path);
+  if (!res || res->status != 200) return std::nullopt;
+  return res->body;
+}
+
+// Until pid answers 200 on path within `timeout` s; false if it exits first.
+inline bool waitHttp(pid_t pid, int port, const std::string& path, double timeout) {
+  const auto t0 = Steady::now();
+  while (since(t0) < timeout) {
+    if (waitpid(pid, nullptr, WNOHANG) != 0) return false;
+    if (httpGet(port, path)) return true;
+    sleepFor(0.1);
+  }
+  return false;
+}
+
+// --- replicas (continued) ----------------------------------------------------
+
 inline Replica spawn(const std::string& binary, const std::string& config, const std::string& id,
                      const std::string& state_dsn, const std::string& logdir,
                      const std::string& log_level = "warn") {
   Replica r{id, freePort(), -1};
-  const std::string listen = "127.0.0.1:" + std::to_string(r.port);
-  const std::string log = logdir + "/" + id + ".log";
-  r.pid = fork();
-  if (r.pid == 0) {
-    setenv("DW_BENCH_REPLICA", id.c_str(), 1);
-    setenv("DW_BENCH_STATE", state_dsn.c_str(), 1);
-    FILE* f = std::freopen(log.c_str(), "w", stdout);
-    if (f) dup2(fileno(stdout), STDERR_FILENO);
-    execl(binary.c_str(), binary.c_str(), "run", "-c", config.c_str(), "--listen", listen.c_str(),
-          "--log-level", log_level.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  r.pid = spawnProcess({binary, "run", "-c", config, "--listen",
+                        "127.0.0.1:" + std::to_string(r.port), "--log-level", log_level},
+                       {{"DW_BENCH_REPLICA", id}, {"DW_BENCH_STATE", state_dsn}},
+                       logdir + "/" + id + ".log");
   return r;
 }
 
@@ -129,38 +214,20 @@ inline void stopAll(std::vector<Replica>& rs) {
   for (auto& r : rs)
     if (r.pid > 0) kill(r.pid, SIGTERM);
   for (auto& r : rs) {
-    if (r.pid <= 0) continue;
-    const auto t0 = Steady::now();
-    while (waitpid(r.pid, nullptr, WNOHANG) == 0) {
-      if (since(t0) > 15) {
-        kill(r.pid, SIGKILL);
-        waitpid(r.pid, nullptr, 0);
-        break;
-      }
-      sleepFor(0.05);
-    }
+    if (r.pid > 0) reapOrKill(r.pid);
     r.pid = -1;
   }
 }
 
 // The replica's /api/v1/status, or null.
 inline nlohmann::json status(const Replica& r) {
-  httplib::Client c("127.0.0.1", r.port);
-  c.set_connection_timeout(1, 0);
-  c.set_read_timeout(2, 0);
-  auto res = c.Get("/api/v1/status");
-  if (!res || res->status != 200) return nullptr;
-  return nlohmann::json::parse(res->body, nullptr, false);
+  const auto body = httpGet(r.port, "/api/v1/status");
+  if (!body) return nullptr;
+  return nlohmann::json::parse(*body, nullptr, false);
 }
 
 inline bool waitUp(const Replica& r, double timeout) {
-  const auto t0 = Steady::now();
-  while (since(t0) < timeout) {
-    if (waitpid(r.pid, nullptr, WNOHANG) != 0) return false;
-    if (!status(r).is_null()) return true;
-    sleepFor(0.1);
-  }
-  return false;
+  return waitHttp(r.pid, r.port, "/api/v1/status", timeout);
 }
 
 }  // namespace datawatch::bench
