@@ -361,7 +361,8 @@ void printRow(const Agent& a, const Figures& f) {
   int lines = 0;
   for (; std::getline(in, line); ++lines) last = line;
   if (lines > 0)
-    std::printf("    %s logged %d line(s), the last: %.200s\n", a.name.c_str(), lines, last.c_str());
+    std::printf("    %s logged %d line(s), the last: %.200s\n", a.name.c_str(), lines,
+                last.c_str());
 }
 
 const char* verdict(double ratio, double target) {
