@@ -86,8 +86,7 @@ void ProbeLoop::dispatcher() {
   });
 }
 
-void ProbeLoop::dispatchDue(MutexLock& lock) {
-  const TimePoint now = clock_.now();
+size_t ProbeLoop::enqueueDue(TimePoint now) {
   const auto due = scheduler_->takeDue(now);
   for (const auto& d : due) {
     const std::string& name = scheduler_->probe(d.index).name;
@@ -96,7 +95,21 @@ void ProbeLoop::dispatchDue(MutexLock& lock) {
     queue_.push_back({d, runtime_, generation_, name});
     ++in_flight_;
   }
-  for (size_t i = 0; i < due.size(); ++i) work_cv_.notifyOne();
+  return due.size();
+}
+
+void ProbeLoop::wakeDispatcherIfEarlier() {
+  const auto next = scheduler_->nextWakeup();
+  if (next && *next < wait_until_) {
+    wait_until_ = *next;
+    woken_ = true;
+    wake_.notifyOne();
+  }
+}
+
+void ProbeLoop::dispatchDue(MutexLock& lock) {
+  const size_t n = enqueueDue(clock_.now());
+  for (size_t i = 0; i < n; ++i) work_cv_.notifyOne();
   const auto next = scheduler_->nextWakeup();
   wait_until_ = next.value_or(TimePoint::max());
   woken_ = false;
@@ -123,6 +136,14 @@ void ProbeLoop::work() {
     job.rt.reset();  // an old Runtime whose last run this was ends here, unlocked
     lock.lock();
     finish(job);
+    if (stopping_) continue;
+    // What is due now starts here, on this thread: the run that ended freed
+    // a worker (this one) and maybe a source slot. No hand-off to the
+    // dispatcher and back (two context switches per run); other workers are
+    // woken only for the runs beyond the one this worker takes next.
+    const size_t n = enqueueDue(clock_.now());
+    for (size_t i = 1; i < n; ++i) work_cv_.notifyOne();
+    wakeDispatcherIfEarlier();
   }
 }
 
@@ -149,14 +170,6 @@ void ProbeLoop::finish(const Job& job) {
   }
   --in_flight_;
   ++completed_;
-  // Wake the dispatcher only when this finish moved its next deadline earlier
-  // (a freed worker or source slot for a run already due).
-  const auto next = scheduler_->nextWakeup();
-  if (next && *next < wait_until_) {
-    wait_until_ = *next;
-    woken_ = true;
-    wake_.notifyOne();
-  }
   if (stopping_) idle_cv_.notifyAll();
 }
 

@@ -14,6 +14,9 @@
 //   then are cancelled (QueryLimits::cancelled: their queries interrupted; a
 //   cancelled run is not recorded) and get kCancelWait more; a run that still
 //   does not return is abandoned (stop() reports it and leaves its thread);
+// - a run is handed out when due by the dispatcher (timer wake-ups) or by the
+//   worker whose run just ended (it takes what its end made startable), so a
+//   steady load costs no dispatcher round trip per run;
 // - an exception never leaves a thread of the loop: a run that throws is an
 //   error result (Runtime::runProbe), anything else is logged at error level
 //   and the loop goes on.
@@ -41,8 +44,9 @@ class ProbeLoop {
   // How long cancelled runs get to return once stop()'s grace is over.
   static constexpr Duration kCancelWait{std::chrono::seconds(2)};
 
-  // Observes each dispatch (for the benchmark: scheduling lag). Called on the
-  // dispatcher thread; keep it cheap.
+  // Observes each dispatch (for the benchmark: scheduling lag). Called under the
+  // loop's lock, on the dispatcher or on a worker that just finished a run
+  // (workers start what is due when they free up); keep it cheap.
   using DispatchObserver = std::function<void(const Dispatch&, TimePoint started)>;
   // Builds the schedule of a Runtime: `previous` is the schedule being replaced
   // (null at start) and `in_flight` the probes whose run of it is still going.
@@ -80,6 +84,11 @@ class ProbeLoop {
 
   void dispatcher();
   void dispatchDue(MutexLock& lock) REQUIRES(mu_);
+  // Queues every run the schedule has due at `now`; returns how many.
+  size_t enqueueDue(TimePoint now) REQUIRES(mu_);
+  // Wakes the dispatcher when the schedule's next deadline is earlier than
+  // the one it sleeps until.
+  void wakeDispatcherIfEarlier() REQUIRES(mu_);
   void worker();
   void work();
   // Runs `body` until it returns normally, logging what it throws.

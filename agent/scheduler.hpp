@@ -5,8 +5,9 @@
 //
 // Guarantees:
 // - each probe runs every `every`, its first run offset by a stable jitter in
-//   [0, min(every, max_jitter)) derived from its name, so probes spread out and
-//   keep their phase across restarts;
+//   [0, min(every, max_jitter)) derived from its name, a multiple of
+//   kJitterGrid (10 ms), so probes spread out, keep their phase across restarts
+//   and start in small batches rather than one wake-up each;
 // - never two runs of one probe at once;
 // - at most `max_concurrent` runs in flight, and at most the source's limit per source;
 // - a probe that falls behind (overrun, no free worker) runs once when it can and
@@ -71,6 +72,7 @@ class Scheduler final : public RunSchedule {
   uint64_t missedRuns(size_t index) const { return probes_[index].missed_total; }
   TimePoint nextDue(size_t index) const { return probes_[index].due; }
 
+  static constexpr Duration kJitterGrid{10};
   // The stable offset of a probe's first run (exposed for tests).
   static Duration jitterFor(const std::string& name, Duration every, Duration max_jitter);
 

@@ -78,9 +78,17 @@ TEST_CASE("jitter spreads many probes across the interval", "[scheduler]") {
   for (int i = 0; i < 1000; ++i) {
     offsets.insert(Scheduler::jitterFor("probe_" + std::to_string(i), 1s, 30s).count());
   }
-  CHECK(offsets.size() > 500);  // 1000 names over 1000 ms slots
-  CHECK(*offsets.begin() >= 0);
-  CHECK(*offsets.rbegin() < 1000);
+  CHECK(offsets.size() == 100);  // 1000 names fill all 100 slots of 10 ms
+  CHECK(*offsets.begin() == 0);
+  CHECK(*offsets.rbegin() == 990);
+  for (auto o : offsets) CHECK(o % 10 == 0);
+  // Longer intervals spread over more slots (30 s of jitter: 3,000 slots).
+  std::set<int64_t> wide;
+  for (int i = 0; i < 1000; ++i)
+    wide.insert(Scheduler::jitterFor("probe_" + std::to_string(i), 5min, 30s).count());
+  CHECK(wide.size() > 800);
+  CHECK(*wide.rbegin() < 30000);
+  CHECK(Scheduler::jitterFor("x", 5ms, 30s) == 0ms);  // shorter than one slot
 }
 
 TEST_CASE("a probe never overlaps itself: overruns are counted as missed, not stacked",
