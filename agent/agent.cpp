@@ -13,6 +13,7 @@
 #include "core/time_format.hpp"
 #include "incidents/postmortem.hpp"
 #include "slo/slo_advice.hpp"
+#include "store/batched_state_store.hpp"
 
 namespace datawatch {
 namespace {
@@ -57,6 +58,8 @@ Agent::~Agent() {
   if (loop_) loop_->stop(Duration{0});
   if (auto l = leading()) l->dispatcher->stop();
   if (fleet_) fleet_->stop();
+  // Before metrics_ (its error callback) goes: the queued runs are written now.
+  if (store_) store_->close();
 }
 
 Result<std::shared_ptr<const config::Config>> Agent::loadConfig() {
@@ -156,7 +159,17 @@ int Agent::run() {
     log_->error("{}", store.error());
     return 2;
   }
-  store_ = std::move(store).value();
+  // Probe runs are committed in batches (store/batched_state_store.hpp);
+  // alerts, the outbox and incidents stay synchronous, after those runs.
+  BatchedStateStore::Options batching;
+  batching.on_error = [this](const std::string& error, size_t dropped) {
+    if (dropped > 0)
+      log_->error("{}", error);
+    else
+      log_->warn("{}: the probe runs stay queued and are retried", error);
+    metrics_.stateStoreError();
+  };
+  store_ = std::make_unique<BatchedStateStore>(std::move(store).value(), std::move(batching));
   log_->info("state store {}", store_->describe());
   if (isSharedState((*cfg)->agent.state)) {
     if (auto st = joinFleet(**cfg); !st) {
@@ -238,6 +251,8 @@ int Agent::stop() {
   }
   if (fleet_) fleet_->stop();  // resigns: another replica leads at its next beat
   http_stop.join();
+  // The probe runs still queued, written before exiting (the probes stopped above).
+  if (store_) store_->close();
   if (!drained) {
     // A run ignored cancellation: its thread cannot be joined, so exit now.
     log_->error("stopped after {} probe runs, abandoning runs that ignored cancellation", runs);

@@ -187,6 +187,63 @@ Status PostgresStateStore::recordRun(const ProbeResult& r) {
   });
 }
 
+namespace {
+constexpr size_t kRunParams = 13;  // the columns of a run's INSERT
+
+// INSERT of `n` runs: VALUES ($1, ..., $13), ($14, ...), ...
+std::string multiRowInsert(size_t n) {
+  std::string sql =
+      "INSERT INTO probe_runs (probe, type, source, target, owner, status, value, unit, "
+      "message, threshold, details, observed_at_ms, duration_seconds) VALUES ";
+  for (size_t i = 0; i < n; ++i) {
+    sql += i ? ", (" : "(";
+    for (size_t k = 1; k <= kRunParams; ++k) {
+      sql += (k > 1 ? ", $" : "$") + std::to_string(i * kRunParams + k);
+      if (k == 7 || k == 13) sql += "::double precision";
+      if (k == 12) sql += "::bigint";
+    }
+    sql += ")";
+  }
+  return sql;
+}
+
+// The run's kRunParams values as text, in multiRowInsert's order ("" for a NULL value).
+void appendRunValues(const ProbeResult& r, std::vector<std::string>& texts) {
+  for (const auto* v : {&r.probe, &r.type, &r.source, &r.target, &r.owner})
+    texts.push_back(pgText(*v));
+  texts.push_back(toString(r.status));
+  texts.push_back(r.value && std::isfinite(*r.value) ? exactDouble(*r.value) : "");
+  texts.push_back(pgText(r.unit));
+  texts.push_back(pgText(r.message));
+  texts.push_back(pgText(dumpJson(r.threshold)));
+  texts.push_back(pgText(dumpJson(r.details)));
+  texts.push_back(std::to_string(toUnixMillis(r.observed_at)));
+  texts.push_back(exactDouble(std::isfinite(r.duration_seconds) ? r.duration_seconds : 0.0));
+}
+}  // namespace
+
+Status PostgresStateStore::recordRuns(const std::vector<ProbeResult>& runs) {
+  if (runs.empty()) return Status::Ok();
+  return pool_->run("write (probe runs)", [&](pqxx::connection& c) {
+    pqxx::work tx(c);  // one transaction, one txid: the run feed's invariant holds
+    for (size_t first = 0; first < runs.size(); first += kRunsPerInsert) {
+      const size_t n = std::min(kRunsPerInsert, runs.size() - first);
+      std::vector<std::string> texts;
+      texts.reserve(n * kRunParams);  // never reallocates: `params` points into it
+      for (size_t i = 0; i < n; ++i) appendRunValues(runs[first + i], texts);
+      std::vector<const char*> params;
+      params.reserve(texts.size());
+      for (size_t k = 0; k < texts.size(); ++k) {
+        const bool null_value = k % kRunParams == 6 && texts[k].empty();
+        params.push_back(null_value ? nullptr : texts[k].c_str());
+      }
+      tx.exec_params(multiRowInsert(n), pqxx::prepare::make_dynamic_params(params));
+    }
+    tx.commit();
+    return Status::Ok();
+  });
+}
+
 Result<std::vector<ProbeResult>> PostgresStateStore::select(const std::string& where_sql,
                                                             const std::string& probe,
                                                             int64_t from_ms, int64_t to_ms,

@@ -38,9 +38,9 @@ class PostgresStateStore final : public StateStore {
     size_t pool_size = 4;
     Duration statement_timeout = std::chrono::seconds(5);
     const Clock* clock = nullptr;  // backoff timing; nullptr: the system clock
-    // runFeed: a transaction in progress for longer than this is not a run's
-    // insert (those are single statements under statement_timeout) and does not
-    // hold the feed back.
+    // runFeed: another application's transaction in progress for longer than
+    // this does not hold the feed back (datawatch's own, a run's insert or a
+    // batch of them, always does: feedHorizon).
     Duration feed_txn_age = std::chrono::seconds(15);
   };
   // Connects, and applies pending migrations. `url`: a libpq URI or key=value DSN.
@@ -53,6 +53,9 @@ class PostgresStateStore final : public StateStore {
   PostgresStateStore& operator=(const PostgresStateStore&) = delete;
 
   Status recordRun(const ProbeResult& result) override;
+  // One transaction (so one txid: the run feed takes them as a unit) of
+  // multi-row INSERTs of up to kRunsPerInsert runs each.
+  Status recordRuns(const std::vector<ProbeResult>& runs) override;
   Result<std::optional<ProbeResult>> lastRun(const std::string& probe) override;
   Result<std::optional<ProbeResult>> lastMeasuredRun(const std::string& probe) override;
   Result<std::vector<ProbeResult>> runs(const std::string& probe, TimePoint from, TimePoint to,
@@ -85,6 +88,7 @@ class PostgresStateStore final : public StateStore {
   std::string describe() const override;
 
   static constexpr int64_t kPruneBatch = 5000;
+  static constexpr size_t kRunsPerInsert = 256;  // 13 parameters a run: 3,328 of 65,535
   static int latestSchemaVersion();
 
  private:

@@ -162,6 +162,30 @@ int SqliteStateStore::schemaVersion() {
 
 Status SqliteStateStore::recordRun(const ProbeResult& r) {
   MutexLock lock(mu_);
+  return insertRunLocked(r);
+}
+
+Status SqliteStateStore::recordRuns(const std::vector<ProbeResult>& runs) {
+  MutexLock lock(mu_);
+  std::string err;
+  if (!sqliteExec(db_, "BEGIN IMMEDIATE", err))
+    return Status::Error("cannot record probe runs in the state store: " + err);
+  for (const auto& r : runs) {
+    if (auto st = insertRunLocked(r); !st) {
+      std::string ignored;
+      sqliteExec(db_, "ROLLBACK", ignored);
+      return st;
+    }
+  }
+  if (!sqliteExec(db_, "COMMIT", err)) {
+    std::string ignored;
+    sqliteExec(db_, "ROLLBACK", ignored);
+    return Status::Error("cannot record probe runs in the state store: " + err);
+  }
+  return Status::Ok();
+}
+
+Status SqliteStateStore::insertRunLocked(const ProbeResult& r) {
   sqlite3_stmt* s = insert_;
   sqlite3_reset(s);
   sqlite3_clear_bindings(s);

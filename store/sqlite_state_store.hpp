@@ -19,6 +19,8 @@ class SqliteStateStore final : public StateStore {
   SqliteStateStore& operator=(const SqliteStateStore&) = delete;
 
   Status recordRun(const ProbeResult& result) override;
+  // BEGIN IMMEDIATE, the prepared insert per run, COMMIT (ROLLBACK on error).
+  Status recordRuns(const std::vector<ProbeResult>& runs) override;
   Result<std::optional<ProbeResult>> lastRun(const std::string& probe) override;
   Result<std::optional<ProbeResult>> lastMeasuredRun(const std::string& probe) override;
   Result<std::vector<ProbeResult>> runs(const std::string& probe, TimePoint from, TimePoint to,
@@ -55,6 +57,7 @@ class SqliteStateStore final : public StateStore {
  private:
   SqliteStateStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   Status migrate();
+  Status insertRunLocked(const ProbeResult& r) REQUIRES(mu_);
   Status saveSnapshotLocked(const std::string& key, const nlohmann::json& value) REQUIRES(mu_);
   Status saveIncidentLocked(const nlohmann::json& doc) REQUIRES(mu_);
   Result<std::vector<ProbeResult>> select(const std::string& where_sql, const std::string& probe,

@@ -46,6 +46,21 @@ class StateStore : public SnapshotStore {
   ~StateStore() override = default;
 
   virtual Status recordRun(const ProbeResult& result) = 0;
+  // All of `runs`, in order, in ONE transaction: all of them or none (a failed
+  // call stores nothing). The default records them one by one (not atomic):
+  // the SQL stores override it. BatchedStateStore commits its queue with it.
+  virtual Status recordRuns(const std::vector<ProbeResult>& runs) {
+    for (const auto& r : runs)
+      if (auto st = recordRun(r); !st) return st;
+    return Status::Ok();
+  }
+  // Makes every write accepted so far durable before it returns (the runs a
+  // BatchedStateStore queued). Ok at once for a store that writes synchronously.
+  virtual Status flush() { return Status::Ok(); }
+  // Ends the store's background work: flushes, stops its threads; later writes
+  // are synchronous. Idempotent; the destructor does it too (an owner whose
+  // error callback uses shorter-lived objects calls it first). No-op by default.
+  virtual void close() {}
   // The newest run of `probe`, if any.
   virtual Result<std::optional<ProbeResult>> lastRun(const std::string& probe) = 0;
   // The newest run of `probe` that measured a value (pass or fail), if any.

@@ -1,0 +1,302 @@
+#include "store/batched_state_store.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace datawatch {
+
+BatchedStateStore::BatchedStateStore(std::unique_ptr<StateStore> inner, Options options)
+    : inner_(std::move(inner)),
+      flush_interval_(std::max(options.flush_interval, Duration{1})),
+      max_batch_(std::max<size_t>(options.max_batch, 1)),
+      max_queued_(std::max<size_t>(options.max_queued, 1)),
+      on_error_(std::move(options.on_error)) {
+  writer_ = std::thread([this] { writerLoop(); });
+}
+
+BatchedStateStore::~BatchedStateStore() {
+  close();
+}
+
+Status BatchedStateStore::recordRun(const ProbeResult& result) {
+  ProbeResult copy = result;  // copied before taking mu_
+  return enqueue(&copy, 1);
+}
+
+Status BatchedStateStore::recordRuns(const std::vector<ProbeResult>& runs) {
+  std::vector<ProbeResult> copies(runs);
+  return enqueue(copies.data(), copies.size());
+}
+
+Status BatchedStateStore::enqueue(ProbeResult* runs, size_t n) {
+  bool wake = false;
+  bool closed = false;
+  {
+    MutexLock lock(mu_);
+    for (size_t i = 0; i < n; ++i) {
+      if (queue_.size() >= max_queued_) {
+        queue_.pop_front();
+        ++unreported_drops_;
+        ++dropped_;
+      }
+      queue_.push_back(std::move(runs[i]));
+    }
+    closed = closed_;
+    if (!closed && !failing_ && !kicked_ && queue_.size() >= max_batch_) wake = kicked_ = true;
+  }
+  if (closed) return flush();  // after close(): synchronous
+  if (wake) wake_.notifyOne();
+  return Status::Ok();
+}
+
+Status BatchedStateStore::flush() {
+  MutexLock flush_lock(flush_mu_);
+  size_t remaining = 0;
+  {
+    MutexLock lock(mu_);
+    remaining = queue_.size();
+  }
+  // The runs queued at the call, in transactions of at most max_batch_; runs
+  // queued meanwhile may ride along, never more than `remaining` in all.
+  Status result = Status::Ok();
+  while (remaining > 0) {
+    std::vector<ProbeResult> batch;
+    {
+      MutexLock lock(mu_);
+      const size_t n = std::min({remaining, max_batch_, queue_.size()});
+      batch.reserve(n);
+      for (size_t i = 0; i < n; ++i) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    if (batch.empty()) break;  // the queue bound dropped them meanwhile
+    remaining -= batch.size();
+    if (auto st = commit(batch); !st) {
+      requeueFront(batch);
+      report(st.message(), 0);
+      result = st;
+      break;
+    }
+  }
+  uint64_t drops = 0;
+  {
+    MutexLock lock(mu_);
+    failing_ = !result.ok();
+    drops = std::exchange(unreported_drops_, 0);
+  }
+  if (drops > 0) {
+    report("state store: " + std::to_string(drops) + " queued probe runs dropped (more than " +
+               std::to_string(max_queued_) + " waiting for the store)",
+           drops);
+  }
+  return result;
+}
+
+Status BatchedStateStore::commit(std::vector<ProbeResult>& batch) {
+  Status st = inner_->recordRuns(batch);
+  if (st.ok() || !inner_->ping().ok()) {
+    if (st.ok()) batch.clear();
+    return st;  // stored, or the store is down: all kept
+  }
+  // The store answers but refused the batch: find the runs it rejects.
+  std::vector<ProbeResult> rejected;
+  Status first_error = Status::Ok();
+  bool accepted_any = false;
+  for (auto& r : batch) {
+    Status one = inner_->recordRun(r);
+    if (one.ok()) {
+      accepted_any = true;
+      continue;
+    }
+    if (first_error.ok()) first_error = Status::Error(one.message() + " (probe " + r.probe + ")");
+    rejected.push_back(std::move(r));
+  }
+  batch = std::move(rejected);
+  if (batch.empty()) return Status::Ok();
+  // Every run refused (read-only, disk full), or the store went down: kept.
+  if (!accepted_any || !inner_->ping().ok()) return first_error;
+  {
+    MutexLock lock(mu_);
+    dropped_ += batch.size();
+  }
+  report(first_error.message() + ": " + std::to_string(batch.size()) +
+             " probe run(s) the store rejects dropped",
+         batch.size());
+  batch.clear();
+  return Status::Ok();
+}
+
+void BatchedStateStore::requeueFront(std::vector<ProbeResult>& batch) {
+  MutexLock lock(mu_);
+  queue_.insert(queue_.begin(), std::make_move_iterator(batch.begin()),
+                std::make_move_iterator(batch.end()));
+  batch.clear();
+  while (queue_.size() > max_queued_) {
+    queue_.pop_front();
+    ++unreported_drops_;
+    ++dropped_;
+  }
+}
+
+void BatchedStateStore::report(const std::string& error, size_t dropped) {
+  if (on_error_) on_error_(error, dropped);
+}
+
+void BatchedStateStore::writerLoop() {
+  MutexLock lock(mu_);
+  while (!stopping_) {
+    wake_.waitFor(lock, flush_interval_, [&]() REQUIRES(mu_) { return stopping_ || kicked_; });
+    if (stopping_) break;
+    kicked_ = false;
+    lock.unlock();
+    (void)flush();  // failures reported through on_error_
+    lock.lock();
+  }
+}
+
+void BatchedStateStore::close() {
+  {
+    MutexLock lock(mu_);
+    if (closed_) return;
+    closed_ = stopping_ = true;
+  }
+  wake_.notifyAll();
+  if (writer_.joinable()) writer_.join();
+  const Status flushed = flush();
+  MutexLock flush_lock(flush_mu_);
+  size_t lost = 0;
+  if (!flushed) {  // no writer any more: what is still queued is lost
+    MutexLock lock(mu_);
+    lost = queue_.size();
+    queue_.clear();
+    dropped_ += lost;
+  }
+  if (lost > 0) {
+    report("state store: " + std::to_string(lost) +
+               " probe runs could not be written before the store closed",
+           lost);
+  }
+  on_error_ = nullptr;  // never called after close() returns
+}
+
+size_t BatchedStateStore::pending() const {
+  MutexLock lock(mu_);
+  return queue_.size();
+}
+
+uint64_t BatchedStateStore::droppedRuns() const {
+  MutexLock lock(mu_);
+  return dropped_;
+}
+
+// ---- delegation: flush first (the header's order and read-your-writes rules)
+
+namespace {
+// fn() once the queued runs are stored; the flush's error otherwise.
+template <class Fn>
+auto afterFlush(BatchedStateStore& store, Fn fn) -> decltype(fn()) {
+  if (Status flushed = store.flush(); !flushed) return flushed;
+  return fn();
+}
+}  // namespace
+
+Result<std::optional<ProbeResult>> BatchedStateStore::lastRun(const std::string& probe) {
+  return afterFlush(*this, [&] { return inner_->lastRun(probe); });
+}
+
+Result<std::optional<ProbeResult>> BatchedStateStore::lastMeasuredRun(const std::string& probe) {
+  return afterFlush(*this, [&] { return inner_->lastMeasuredRun(probe); });
+}
+
+Result<std::vector<ProbeResult>> BatchedStateStore::runs(const std::string& probe, TimePoint from,
+                                                         TimePoint to, size_t limit) {
+  return afterFlush(*this, [&] { return inner_->runs(probe, from, to, limit); });
+}
+
+Result<std::vector<ProbeResult>> BatchedStateStore::latestRuns(const std::string& probe,
+                                                               TimePoint from, TimePoint to,
+                                                               size_t limit) {
+  return afterFlush(*this, [&] { return inner_->latestRuns(probe, from, to, limit); });
+}
+
+Result<int64_t> BatchedStateStore::countRuns() {
+  return afterFlush(*this, [&] { return inner_->countRuns(); });
+}
+
+Result<int64_t> BatchedStateStore::pruneBefore(TimePoint cutoff) {
+  return afterFlush(*this, [&] { return inner_->pruneBefore(cutoff); });
+}
+
+Status BatchedStateStore::commitAlerts(const std::string& key, const nlohmann::json& value,
+                                       const std::vector<OutboxItem>& items,
+                                       const std::vector<nlohmann::json>& incidents) {
+  return afterFlush(*this, [&] { return inner_->commitAlerts(key, value, items, incidents); });
+}
+
+Result<std::vector<OutboxItem>> BatchedStateStore::dueNotifications(const std::string& notifier,
+                                                                    TimePoint due, size_t limit) {
+  return afterFlush(*this, [&] { return inner_->dueNotifications(notifier, due, limit); });
+}
+
+Result<std::optional<TimePoint>> BatchedStateStore::nextNotificationAt(
+    const std::string& notifier) {
+  return afterFlush(*this, [&] { return inner_->nextNotificationAt(notifier); });
+}
+
+Status BatchedStateStore::removeNotification(int64_t seq) {
+  return afterFlush(*this, [&] { return inner_->removeNotification(seq); });
+}
+
+Status BatchedStateStore::rescheduleNotification(int64_t seq, int attempts, TimePoint next_attempt,
+                                                 const std::string& error) {
+  return afterFlush(
+      *this, [&] { return inner_->rescheduleNotification(seq, attempts, next_attempt, error); });
+}
+
+Result<int64_t> BatchedStateStore::countNotifications() {
+  return afterFlush(*this, [&] { return inner_->countNotifications(); });
+}
+
+Result<std::vector<std::string>> BatchedStateStore::queuedNotifiers() {
+  return afterFlush(*this, [&] { return inner_->queuedNotifiers(); });
+}
+
+Status BatchedStateStore::saveIncident(const nlohmann::json& doc) {
+  return afterFlush(*this, [&] { return inner_->saveIncident(doc); });
+}
+
+Result<std::vector<nlohmann::json>> BatchedStateStore::loadIncidents(bool open_only, size_t limit) {
+  return afterFlush(*this, [&] { return inner_->loadIncidents(open_only, limit); });
+}
+
+Result<std::optional<nlohmann::json>> BatchedStateStore::loadIncident(const std::string& id) {
+  return afterFlush(*this, [&] { return inner_->loadIncident(id); });
+}
+
+Result<int> BatchedStateStore::nextIncidentSeq(const std::string& day) {
+  return afterFlush(*this, [&] { return inner_->nextIncidentSeq(day); });
+}
+
+Result<RunFeedPage> BatchedStateStore::runFeed(const std::string& cursor, size_t limit) {
+  return afterFlush(*this, [&] { return inner_->runFeed(cursor, limit); });
+}
+
+Status BatchedStateStore::ping() {
+  return afterFlush(*this, [&] { return inner_->ping(); });
+}
+
+void BatchedStateStore::fence(std::optional<int64_t> epoch) {
+  (void)flush();  // a failure is reported; the fence applies regardless
+  inner_->fence(epoch);
+}
+
+Result<std::optional<nlohmann::json>> BatchedStateStore::loadSnapshot(const std::string& key) {
+  return inner_->loadSnapshot(key);
+}
+
+Status BatchedStateStore::saveSnapshot(const std::string& key, const nlohmann::json& value) {
+  return inner_->saveSnapshot(key, value);
+}
+
+}  // namespace datawatch
