@@ -1,7 +1,5 @@
 #include "agent/metrics.hpp"
 
-#include <prometheus/text_serializer.h>
-
 #include <cmath>
 #include <set>
 
@@ -187,6 +185,7 @@ void Metrics::dropAllBut(std::map<std::string, Series>& series, const std::set<s
 
 void Metrics::setProbes(const std::vector<config::ProbeConfig>& probes) {
   MutexLock lock(mu_);
+  const auto refresh = exposition_.refreshAfter(*registry_);  // series added and removed
   std::set<std::string> keep;
   for (const auto& p : probes) {
     prometheus::Labels labels{{"probe", p.name},
@@ -272,6 +271,7 @@ void Metrics::observe(const ProbeResult& r, bool ran_here) {
         auto l = s.labels;
         l["bound"] = bound;
         g = &probe_threshold_.Add(l);
+        exposition_.added(probe_threshold_, l, *g);
       }
       g->Set(t->get<double>());
     }
@@ -298,6 +298,7 @@ void Metrics::removeSeries(SloSeries& s) {
 
 void Metrics::setSlos(const config::Config& config) {
   MutexLock lock(mu_);
+  const auto refresh = exposition_.refreshAfter(*registry_);  // series added and removed
   std::set<std::string> keep;
   for (const auto& cfg : config.slos) {
     keep.insert(cfg.name);
@@ -373,6 +374,7 @@ void Metrics::setAlerts(const config::Config& cfg) {
   for (const auto& p : cfg.probes)
     if (p.alert) add("probe", p.name, p.alert->severity);
   MutexLock lock(mu_);
+  const auto refresh = exposition_.refreshAfter(*registry_);  // series added and removed
   std::map<std::string, prometheus::Gauge*> next;
   for (const auto& a : possible) {
     auto it = alerts_.find(a.id());
@@ -405,6 +407,7 @@ void Metrics::addMissedRuns(const std::string& probe, uint64_t n) {
 
 void Metrics::setNotifiers(const std::vector<config::NotifierConfig>& notifiers) {
   MutexLock lock(mu_);
+  const auto refresh = exposition_.refreshAfter(*registry_);  // series added and removed
   std::map<std::string, NotifierSeries> next;
   for (const auto& n : notifiers) {
     if (auto it = notifiers_.find(n.name); it != notifiers_.end()) {
@@ -471,6 +474,7 @@ Metrics::HaSeries& Metrics::ha() {
              .Help("Probe runs this replica claimed from the fleet's shared schedule")
              .Register(*registry_)
              .Add({})};
+    exposition_.invalidate();  // new families
   }
   return *ha_;
 }
@@ -495,7 +499,11 @@ void Metrics::probeClaims(size_t n) {
 }
 
 std::string Metrics::render() const {
-  return prometheus::TextSerializer().Serialize(registry_->Collect());
+  MutexLock lock(mu_);  // no Add/Remove while the cache's metric pointers are read
+  std::string out;
+  out.reserve(exposition_.sizeHint());  // one allocation, no copy of a growing text
+  exposition_.append(*registry_, out);
+  return out;
 }
 
 }  // namespace datawatch

@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 
+#include "agent/metrics_text.hpp"
 #include "alerting/alerts.hpp"
 #include "config/types.hpp"
 #include "core/mutex.hpp"
@@ -142,6 +143,9 @@ class Metrics {
   HaSeries& ha() REQUIRES(mu_);
 
   mutable Mutex mu_;
+  // /metrics text. Every Family Add/Remove is covered (metrics_text.hpp): set*()
+  // hold a Refresh, observe()'s threshold Add calls added(), ha() invalidate().
+  mutable SeriesTextCache exposition_ GUARDED_BY(mu_);
   std::optional<HaSeries> ha_ GUARDED_BY(mu_);
   std::map<std::string, ProbeSeries> probes_ GUARDED_BY(mu_);
   std::map<std::string, SloSeries> slos_ GUARDED_BY(mu_);
