@@ -149,7 +149,7 @@ void ProbeLoop::work() {
 
 void ProbeLoop::runJob(const Job& job) const {
   try {
-    (void)job.rt->runProbe(job.d.index, &cancelled_);
+    (void)job.rt->run(job.d.index, &cancelled_);
   } catch (...) {
     // Runtime::runProbe records a throwing probe as an error result; this is
     // the backstop for anything else.

@@ -55,8 +55,9 @@ void Runtime::primeFromStore() {
     auto last = store_->lastRun(name);
     auto measured = store_->lastMeasuredRun(name);
     MutexLock lock(slot->mu);
-    if (last) slot->last = *last;
-    if (measured) slot->last_measured = *measured;
+    if (last && *last) slot->last = std::make_shared<const ProbeResult>(std::move(**last));
+    if (measured && *measured)
+      slot->last_measured = std::make_shared<const ProbeResult>(std::move(**measured));
     if (!last || !measured) log_->warn("state store: cannot read the last runs of probe {}", name);
   }
 }
@@ -65,22 +66,32 @@ void Runtime::remember(const ProbeResult& r) {
   auto it = by_name_.find(r.probe);
   if (it == by_name_.end()) return;
   Slot& slot = *slots_[it->second];
+  auto shared = std::make_shared<const ProbeResult>(r);
   MutexLock lock(slot.mu);
-  if (!slot.last || slot.last->observed_at < r.observed_at) slot.last = r;
+  if (!slot.last || slot.last->observed_at < r.observed_at) slot.last = shared;
   const bool measured = r.value.has_value() && r.status != ProbeStatus::Error;
   if (measured && (!slot.last_measured || slot.last_measured->observed_at < r.observed_at))
-    slot.last_measured = r;
+    slot.last_measured = shared;
 }
 
 std::optional<ProbeResult> Runtime::lastResult(size_t i) const {
-  MutexLock lock(slots_[i]->mu);
-  return slots_[i]->last;
+  std::shared_ptr<const ProbeResult> last;
+  {
+    MutexLock lock(slots_[i]->mu);
+    last = slots_[i]->last;
+  }
+  if (!last) return std::nullopt;
+  return *last;
 }
 
 ProbeResult Runtime::runProbe(size_t i, const std::atomic<bool>* cancelled) {
+  return *run(i, cancelled);
+}
+
+std::shared_ptr<const ProbeResult> Runtime::run(size_t i, const std::atomic<bool>* cancelled) {
   Slot& slot = *slots_[i];
   const auto& cfg = slot.probe->config();
-  std::optional<ProbeResult> previous;
+  std::shared_ptr<const ProbeResult> previous;
   {
     MutexLock lock(slot.mu);
     previous = slot.last_measured;
@@ -90,7 +101,7 @@ ProbeResult Runtime::runProbe(size_t i, const std::atomic<bool>* cancelled) {
   const MonoTime start = clock_.monotonic();
   ctx.limits.deadline = start + cfg.timeout;
   ctx.limits.cancelled = cancelled;
-  ctx.previous = previous ? &*previous : nullptr;
+  ctx.previous = previous.get();
   ctx.snapshots = store_;
   ctx.shared_snapshots = shared_snapshots_;
   ProbeResult r = measure(slot, ctx);
@@ -109,15 +120,16 @@ ProbeResult Runtime::runProbe(size_t i, const std::atomic<bool>* cancelled) {
   r.owner = cfg.owner;
   r.observed_at = ctx.now;
   r.makeValidUtf8();  // text from data may hold any bytes (probes/result.hpp)
-  if (cancelled && cancelled->load() && r.status == ProbeStatus::Error) {
-    return r;  // abandoned for shutdown: not a measurement, not recorded
+  auto shared = std::make_shared<const ProbeResult>(std::move(r));
+  if (cancelled && cancelled->load() && shared->status == ProbeStatus::Error) {
+    return shared;  // abandoned for shutdown: not a measurement, not recorded
   }
-  record(slot, r);
-  if (r.status == ProbeStatus::Error)
-    log_->warn("probe {} error: {}", cfg.name, r.message);
+  record(slot, shared);
+  if (shared->status == ProbeStatus::Error)
+    log_->warn("probe {} error: {}", cfg.name, shared->message);
   else
-    log_->debug("probe {} {}: {}", cfg.name, toString(r.status), r.message);
-  return r;
+    log_->debug("probe {} {}: {}", cfg.name, toString(shared->status), shared->message);
+  return shared;
 }
 
 ProbeResult Runtime::measure(Slot& slot, const RunContext& ctx) {
@@ -134,12 +146,20 @@ ProbeResult Runtime::measure(Slot& slot, const RunContext& ctx) {
   return ProbeResult::error("internal error: " + what);
 }
 
-void Runtime::record(Slot& slot, const ProbeResult& r) {
+void Runtime::record(Slot& slot, const std::shared_ptr<const ProbeResult>& shared) {
+  const ProbeResult& r = *shared;
   if (store_) {
     if (auto st = store_->recordRun(r); !st) {
       log_->warn("{} (probe {})", st.message(), r.probe);
       if (metrics_) metrics_->stateStoreError();
     }
+  }
+  {
+    // The probe's last result before anyone hears of it: an alert the
+    // observer fires is never visible (status API) next to an older result.
+    MutexLock lock(slot.mu);
+    slot.last = shared;
+    if (r.status != ProbeStatus::Error && r.value) slot.last_measured = shared;
   }
   if (metrics_) metrics_->observe(r);
   try {
@@ -149,9 +169,6 @@ void Runtime::record(Slot& slot, const ProbeResult& r) {
   } catch (...) {
     log_->error("probe {}: handling its result threw a non-standard exception", r.probe);
   }
-  MutexLock lock(slot.mu);
-  slot.last = r;
-  if (r.status != ProbeStatus::Error && r.value) slot.last_measured = r;
 }
 
 }  // namespace datawatch

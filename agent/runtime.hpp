@@ -46,6 +46,9 @@ class Runtime {
   // throws gives an error result carrying the exception's message (logged at
   // error level), and a throwing observer is logged and skipped.
   ProbeResult runProbe(size_t i, const std::atomic<bool>* cancelled = nullptr);
+  // The same, without copying the result: it is shared with the probe's slot
+  // (the probe loop's path; one run's result is built once and never copied).
+  std::shared_ptr<const ProbeResult> run(size_t i, const std::atomic<bool>* cancelled = nullptr);
 
   // Called with every recorded run, on the thread that ran it (the SLO engine
   // listens here). Set before the first runProbe.
@@ -71,11 +74,12 @@ class Runtime {
   struct Slot {
     std::unique_ptr<Probe> probe;
     mutable Mutex mu;
-    std::optional<ProbeResult> last GUARDED_BY(mu);
-    std::optional<ProbeResult> last_measured GUARDED_BY(mu);
+    // Immutable results, shared (last_measured is often the same run as last).
+    std::shared_ptr<const ProbeResult> last GUARDED_BY(mu);
+    std::shared_ptr<const ProbeResult> last_measured GUARDED_BY(mu);
   };
   // Stores, publishes and remembers a finished run; logs what throws.
-  void record(Slot& slot, const ProbeResult& r);
+  void record(Slot& slot, const std::shared_ptr<const ProbeResult>& r);
   // The probe's run, a thrown exception turned into an error result.
   ProbeResult measure(Slot& slot, const RunContext& ctx);
   std::shared_ptr<const config::Config> cfg_;

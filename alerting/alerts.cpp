@@ -123,9 +123,11 @@ AlertChange AlertTracker::resolve(std::map<std::string, Alert>::iterator it, Tim
 std::vector<AlertChange> AlertTracker::configure(std::shared_ptr<const config::Config> cfg,
                                                  TimePoint now) {
   cfg_ = std::move(cfg);
+  probe_cfg_.clear();
+  for (const auto& p : cfg_->probes) probe_cfg_.emplace(p.name, &p);
   auto out = resolveUnconfigured(now);
-  std::erase_if(fail_streak_, [&](const auto& kv) { return !cfg_->findProbe(kv.first); });
-  std::erase_if(last_run_, [&](const auto& kv) { return !cfg_->findProbe(kv.first); });
+  std::erase_if(fail_streak_, [&](const auto& kv) { return !probe_cfg_.count(kv.first); });
+  std::erase_if(last_run_, [&](const auto& kv) { return !probe_cfg_.count(kv.first); });
   return out;
 }
 
@@ -219,8 +221,9 @@ std::vector<AlertChange> AlertTracker::observeProbe(const ProbeResult& run) {
   std::vector<AlertChange> out;
   if (!cfg_) return out;
   last_run_[run.probe] = run;
-  const auto* p = cfg_->findProbe(run.probe);
-  if (!p) return out;
+  const auto cfg = probe_cfg_.find(run.probe);
+  if (cfg == probe_cfg_.end()) return out;
+  const config::ProbeConfig* p = cfg->second;
   // Counted whether or not it alerts, so an `alert:` added by a reload sees
   // the streak so far.
   int& streak = fail_streak_[run.probe];

@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -127,8 +128,10 @@ class AlertTracker {
   std::vector<std::string> inhibitors(const Alert& a) const;
   bool failing(const std::string& probe) const;
 
-  std::map<std::string, int> fail_streak_;          // per probe: consecutive runs not passing
-  std::map<std::string, ProbeResult> last_run_;     // per probe
+  // Per probe, hashed: observeProbe runs once per probe run (issue 19).
+  std::unordered_map<std::string, const config::ProbeConfig*> probe_cfg_;  // into *cfg_
+  std::unordered_map<std::string, int> fail_streak_;  // consecutive runs not passing
+  std::unordered_map<std::string, ProbeResult> last_run_;
   std::map<std::string, TimePoint> last_resolved_;  // per alert id: when it last resolved
 };
 
