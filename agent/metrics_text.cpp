@@ -272,7 +272,6 @@ void SeriesTextCache::addedTo(prometheus::Family<T>& family, const prometheus::L
     }
     return;
   }
-  if (f->dirty) return;  // re-read at the next append()
   f->text += family.GetName();
   if (!labels.empty()) {
     char sep = '{';
@@ -339,7 +338,6 @@ void SeriesTextCache::discover(prometheus::Registry& registry) {
 bool SeriesTextCache::fill(CachedFamily& f, const prometheus::MetricFamily& mf) {
   f.text.clear();
   f.samples.clear();
-  f.dirty = false;
   reads_stale_ = true;
   if (mf.metric.empty()) return true;
   appendFamilyHeader(mf, f.text);
@@ -416,9 +414,6 @@ size_t SeriesTextCache::sizeHint() const {
 
 void SeriesTextCache::append(prometheus::Registry& registry, std::string& out) {
   const size_t start = out.size();
-  if (usable_)
-    for (auto& f : families_)
-      if (f.dirty && !stale_) reread(f);
   if (stale_) discover(registry);
   if (usable_) {
     readValues();

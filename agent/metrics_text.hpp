@@ -95,8 +95,7 @@ class SeriesTextCache {
   struct CachedFamily {
     prometheus::Family<prometheus::Gauge>* gauges = nullptr;
     prometheus::Family<prometheus::Counter>* counters = nullptr;
-    bool dirty = false;  // re-read its series at the next append()
-    std::string text;    // HELP, TYPE, then per sample `name{labels} ` + value + "\n"
+    std::string text;  // HELP, TYPE, then per sample `name{labels} ` + value + "\n"
     std::vector<Sample> samples;
   };
   // Values are read in address order, not family by family: the metrics of one

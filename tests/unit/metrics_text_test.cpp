@@ -220,6 +220,8 @@ TEST_CASE("sample values are the shortest text that reads back to the same doubl
       {9007199254740992.0, "9007199254740992"},
       {1e16, "1e+16"},
       {1e15, "1000000000000000"},
+      {1e15 + 0.5, "1000000000000000.5"},
+      {-1234567.25e-3, "-1234.56725"},
       {1e6, "1000000"},
       {0.0001, "0.0001"},
       {1e-5, "1e-05"},
@@ -266,8 +268,10 @@ TEST_CASE("the series cache writes what a full Collect gives, values as they are
   std::vector<prometheus::Gauge*> gauges;
   {
     const auto refresh = cache.refreshAfter(reg);
-    for (int i = 0; i < 50; ++i)
+    for (int i = 0; i < 50; ++i) {
       gauges.push_back(&g.Add({{"i", std::to_string(i)}, {"q", "\"\n"}}));
+      gauges.back()->Set(i * 1.5 + 0.25);  // each its own value: a mixed-up read shows
+    }
     c.Add({}).Increment(7);
   }
   auto render = [&] {
@@ -278,15 +282,16 @@ TEST_CASE("the series cache writes what a full Collect gives, values as they are
     return out;
   };
   CHECK(render().find("\nc_total 7\n") != std::string::npos);
-  gauges[3]->Set(0.25);  // read at the next append, not cached
-  CHECK(render().find("c_gauge{i=\"3\",q=\"\\\"\\n\"} 0.25\n") != std::string::npos);
+  CHECK(render().find("c_gauge{i=\"3\",q=\"\\\"\\n\"} 4.75\n") != std::string::npos);
+  gauges[3]->Set(-7.125);  // read at the next append, not cached
+  CHECK(render().find("c_gauge{i=\"3\",q=\"\\\"\\n\"} -7.125\n") != std::string::npos);
   // added(): the first series of a family not cached yet, then one more.
-  auto& l1 = late.Add({{"k", "a"}});
-  cache.added(late, {{"k", "a"}}, l1);
-  auto& l2 = late.Add({{"k", "b\\"}});
-  cache.added(late, {{"k", "b\\"}}, l2);
+  auto& l1 = late.Add({{"k", "a"}, {"z", "\n"}});
+  cache.added(late, {{"k", "a"}, {"z", "\n"}}, l1);
+  auto& l2 = late.Add({{"k", "b\\"}, {"z", "\""}});  // cached incrementally
+  cache.added(late, {{"k", "b\\"}, {"z", "\""}}, l2);
   l2.Set(kNaN);
-  CHECK(render().find("c_late{k=\"b\\\\\"} NaN\n") != std::string::npos);
+  CHECK(render().find("c_late{k=\"b\\\\\",z=\"\\\"\"} NaN\n") != std::string::npos);
   auto& c2 = c.Add({{"x", "y"}});
   cache.added(c, {{"x", "y"}}, c2);
   c2.Increment(2);
@@ -359,8 +364,8 @@ notifiers:
   res.probe = "q";
   res.type = "sql";
   res.threshold = {{"min", 0.0}, {"max", 10.0}};
-  m.observe(res);  // adds two threshold series
   m.setHa(true, 3, 7, false);
+  m.observe(res);  // adds two threshold series (the second one incrementally)
   m.notificationsAttempted("hook", 2);
   const auto text = m.render();
   CHECK(text.find(R"(datawatch_probe_threshold{bound="max",owner="",probe="q",)") !=
