@@ -1,6 +1,7 @@
 #include "store/batched_state_store.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 namespace datawatch {
@@ -10,6 +11,7 @@ BatchedStateStore::BatchedStateStore(std::unique_ptr<StateStore> inner, Options 
       flush_interval_(std::max(options.flush_interval, Duration{1})),
       max_batch_(std::max<size_t>(options.max_batch, 1)),
       max_queued_(std::max<size_t>(options.max_queued, 1)),
+      poison_budget_(options.poison_budget),
       on_error_(std::move(options.on_error)) {
   writer_ = std::thread([this] { writerLoop(); });
 }
@@ -94,16 +96,25 @@ Status BatchedStateStore::flush() {
 }
 
 Status BatchedStateStore::commit(std::vector<ProbeResult>& batch) {
+  using Steady = std::chrono::steady_clock;
+  const auto t0 = Steady::now();
   Status st = inner_->recordRuns(batch);
-  if (st.ok() || !inner_->ping().ok()) {
+  const bool slow = Steady::now() - t0 >= poison_budget_;
+  if (st.ok() || slow || !inner_->ping().ok()) {
     if (st.ok()) batch.clear();
-    return st;  // stored, or the store is down: all kept
+    return st;  // stored; or a lock, a timeout, the store down: all kept
   }
-  // The store answers but refused the batch: find the runs it rejects.
-  std::vector<ProbeResult> rejected;
+  // The store answers and refused the batch at once: find the runs it rejects,
+  // within the budget (runs not tried are kept, in order).
+  std::vector<ProbeResult> rejected, untried;
   Status first_error = Status::Ok();
   bool accepted_any = false;
+  const auto t1 = Steady::now();
   for (auto& r : batch) {
+    if (Steady::now() - t1 >= poison_budget_) {
+      untried.push_back(std::move(r));
+      continue;
+    }
     Status one = inner_->recordRun(r);
     if (one.ok()) {
       accepted_any = true;
@@ -113,6 +124,12 @@ Status BatchedStateStore::commit(std::vector<ProbeResult>& batch) {
     rejected.push_back(std::move(r));
   }
   batch = std::move(rejected);
+  if (!untried.empty()) {
+    // Out of time: nothing is judged poison on a slow pass; all kept in order.
+    batch.insert(batch.end(), std::make_move_iterator(untried.begin()),
+                 std::make_move_iterator(untried.end()));
+    return first_error.ok() ? Status::Error("probe runs not stored yet (slow store)") : first_error;
+  }
   if (batch.empty()) return Status::Ok();
   // Every run refused (read-only, disk full), or the store went down: kept.
   if (!accepted_any || !inner_->ping().ok()) return first_error;

@@ -25,17 +25,17 @@
 //   dropped. After close() writes are synchronous: recordRun queues, flushes at
 //   once and returns the flush's Status.
 // - Failures: a batch that fails stays at the FRONT of the queue (order kept)
-//   and is retried on the next tick. When inner->ping() answers, the batch is
-//   retried run by run: a run the store rejects while it accepts others of the
-//   batch (a poison row) is dropped and reported; when it rejects every run (a
-//   read-only standby, a full disk: reads work, writes fail) nothing is dropped.
-//   The queue is bounded (max_queued): beyond it the OLDEST runs are dropped,
-//   counted, and reported by the next flush. Every failure goes to on_error
-//   (error, runs dropped by it; 0: kept for a retry), called without mu_ held,
-//   on the writer or a flushing caller's thread, never after close() returns;
-//   it must not call this store. Inner messages are already redacted.
-//   A commit whose outcome is unknown (the connection broke during COMMIT) is
-//   retried: those runs may be stored twice (as with an unbatched recordRun).
+//   and is retried on the next tick. When the batch failed fast (within
+//   poison_budget: a data error, not a lock or a timeout) and inner->ping()
+//   answers, it is retried run by run, within poison_budget: a run the store rejects while it
+//   accepts others of the batch (a poison row) is dropped and reported; when it rejects every run
+//   (a read-only standby, a full disk: reads work, writes fail) nothing is dropped. The queue is
+//   bounded (max_queued): beyond it the OLDEST runs are dropped, counted, and reported by the next
+//   flush. Every failure goes to on_error (error, runs dropped by it; 0: kept for a retry), called
+//   without mu_ held, on the writer or a flushing caller's thread, never after close() returns; it
+//   must not call this store. Inner messages are already redacted. A commit whose outcome is
+//   unknown (the connection broke during COMMIT) is retried: those runs may be stored twice (as
+//   with an unbatched recordRun).
 // - Threading: mu_ guards the queue and the writer's flags (held only to
 //   push, pop or swap: never during a database call). flush_mu_ serialises
 //   flushes: held for the whole of a flush (across inner->recordRuns), so two
@@ -58,6 +58,10 @@ struct BatchedStateStoreOptions {
   Duration flush_interval = std::chrono::milliseconds(100);
   size_t max_batch = 256;     // runs per transaction, and the early-flush trigger
   size_t max_queued = 65536;  // beyond it the oldest queued runs are dropped
+  // A failure slower than this is transient (a lock, a timeout, an unreachable
+  // host), never a poison row: the batch is kept whole, no run-by-run pass. It
+  // also bounds that pass: runs it had no time to try are kept.
+  Duration poison_budget = std::chrono::seconds(1);
   std::function<void(const std::string& error, size_t runs_dropped)> on_error;
 };
 
@@ -126,6 +130,7 @@ class BatchedStateStore final : public StateStore {
   const Duration flush_interval_;
   const size_t max_batch_;
   const size_t max_queued_;
+  const Duration poison_budget_;
 
   Mutex flush_mu_ ACQUIRED_BEFORE(mu_);
   std::function<void(const std::string&, size_t)> on_error_ GUARDED_BY(flush_mu_);

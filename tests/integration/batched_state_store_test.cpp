@@ -92,7 +92,8 @@ class FlakyStore final : public StateStore {
   std::atomic<bool> down{false};
   std::atomic<bool> read_only{false};
   std::atomic<int> fail_batches{0};
-  std::atomic<int> batches{0};  // recordRuns calls that stored their runs
+  std::atomic<int> fail_after_ms{0};  // an injected batch failure takes this long (a lock wait)
+  std::atomic<int> batches{0};        // recordRuns calls that stored their runs
 
   Status recordRun(const ProbeResult& r) override {
     if (down || read_only) return Status::Error("injected: cannot write");
@@ -102,6 +103,7 @@ class FlakyStore final : public StateStore {
     if (down || read_only) return Status::Error("injected: cannot write");
     if (fail_batches > 0) {
       --fail_batches;
+      std::this_thread::sleep_for(std::chrono::milliseconds(fail_after_ms.load()));
       return Status::Error("injected: batch failed");
     }
     auto st = inner_->recordRuns(runs);
@@ -454,6 +456,34 @@ TEST_CASE("batched store: a rejected run and runs beyond the queue bound are dro
       CHECK(store.pending() == 0);
     }
   }
+}
+
+TEST_CASE("batched store: a slow batch failure (a lock, a timeout) is never taken for poison",
+          "[store][batched]") {
+  StoreUnderTest db(stateStoreBackends().front());
+  Reported reported;
+  auto flaky_owned = std::make_unique<FlakyStore>(db.open());
+  FlakyStore& flaky = *flaky_owned;
+  auto opts = options(kNever, &reported);
+  opts.poison_budget = 30ms;
+  BatchedStateStore store(std::move(flaky_owned), opts);
+  for (const auto& m : numbered("r", 0, 3)) REQUIRE(store.recordRun(run("a", m)).ok());
+  // The batch fails after 40 ms, the store answers pings and would take each
+  // run alone: still no run-by-run pass, nothing dropped, all kept in order.
+  flaky.fail_batches = 1;
+  flaky.fail_after_ms = 40;
+  CHECK_FALSE(store.flush().ok());
+  CHECK(store.pending() == 3);
+  CHECK(messages(flaky, "a").empty());
+  CHECK(store.droppedRuns() == 0);
+  REQUIRE(store.flush().ok());
+  CHECK(messages(flaky, "a") == numbered("r", 0, 3));
+  // The same failure at once: the pass runs and stores them one by one.
+  for (const auto& m : numbered("s", 0, 2)) REQUIRE(store.recordRun(run("c", m)).ok());
+  flaky.fail_batches = 1;
+  flaky.fail_after_ms = 0;
+  REQUIRE(store.flush().ok());
+  CHECK(messages(flaky, "c") == numbered("s", 0, 2));
 }
 
 TEST_CASE("batched store: concurrent writers and readers, every run stored once in order",
