@@ -5,6 +5,27 @@
 #include "core/duration.hpp"
 
 namespace datawatch {
+namespace {
+
+// The run's view of the state store's snapshots: notes whether the probe saved
+// one (a new baseline), so its run is written at once, not with the next batch.
+class SnapshotsSeen final : public SnapshotStore {
+ public:
+  explicit SnapshotsSeen(SnapshotStore& inner) : inner_(inner) {}
+  Result<std::optional<nlohmann::json>> loadSnapshot(const std::string& key) override {
+    return inner_.loadSnapshot(key);
+  }
+  Status saveSnapshot(const std::string& key, const nlohmann::json& value) override {
+    saved = true;
+    return inner_.saveSnapshot(key, value);
+  }
+  bool saved = false;
+
+ private:
+  SnapshotStore& inner_;
+};
+
+}  // namespace
 
 Runtime::Runtime(std::shared_ptr<const config::Config> cfg, const Clock& clock,
                  const SourceRegistry& sources, const ProbeRegistry& probes, StateStore* store,
@@ -102,7 +123,8 @@ std::shared_ptr<const ProbeResult> Runtime::run(size_t i, const std::atomic<bool
   ctx.limits.deadline = start + cfg.timeout;
   ctx.limits.cancelled = cancelled;
   ctx.previous = previous.get();
-  ctx.snapshots = store_;
+  std::optional<SnapshotsSeen> snapshots;
+  if (store_) ctx.snapshots = &snapshots.emplace(*store_);
   ctx.shared_snapshots = shared_snapshots_;
   ProbeResult r = measure(slot, ctx);
   const auto took = clock_.monotonic() - start;
@@ -125,6 +147,12 @@ std::shared_ptr<const ProbeResult> Runtime::run(size_t i, const std::atomic<bool
     return shared;  // abandoned for shutdown: not a measurement, not recorded
   }
   record(slot, shared);
+  // A probe that moved its baseline (schema, drift, volume history) compares
+  // its next run with it: that run reporting the change must be durable as
+  // soon as the baseline is, or a crash in between hides the change for good.
+  if (snapshots && snapshots->saved) {
+    if (auto st = store_->flush(); !st) log_->warn("{} (probe {})", st.message(), cfg.name);
+  }
   if (shared->status == ProbeStatus::Error)
     log_->warn("probe {} error: {}", cfg.name, shared->message);
   else

@@ -13,6 +13,7 @@
 #include "core/time_format.hpp"
 #include "store/batched_state_store.hpp"
 #include "tests/support/state_store_under_test.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace datawatch;
 using namespace std::chrono_literals;
@@ -484,6 +485,40 @@ TEST_CASE("batched store: a slow batch failure (a lock, a timeout) is never take
   flaky.fail_after_ms = 0;
   REQUIRE(store.flush().ok());
   CHECK(messages(flaky, "c") == numbered("s", 0, 2));
+}
+
+TEST_CASE("batched store: a run whose probe saved a new baseline is written at once",
+          "[store][batched]") {
+  testing::TempDir dir;
+  {
+    testing::SqliteDb w(dir / "w.db");
+    w.exec("CREATE TABLE t (id INTEGER, at TEXT)");
+  }
+  const std::string yaml = "sources:\n  w: {type: sqlite, path: " + (dir / "w.db").string() +
+                           "}\nprobes:\n"
+                           "  - {name: shape, type: schema, source: w, table: t, "
+                           "columns: {id: '', at: ''}}\n";
+  StoreUnderTest db("sqlite");
+  BatchedStateStore store(db.open(), options(kNever));
+  testing::ProbeHarness h(testing::loadTestConfig(yaml, (dir / "c.yaml").string()),
+                          *parseTimestamp("2026-11-26T10:00:00Z"), &store);
+  auto reader = db.open();  // a second connection: sees only committed runs
+  // The first run saves the schema snapshot: its run is durable with it.
+  REQUIRE(h.run().status == ProbeStatus::Pass);
+  CHECK(store.pending() == 0);
+  CHECK(reader->countRuns().value() == 1);
+  // Unchanged: no new baseline, the run waits for the batch.
+  REQUIRE(h.run().status == ProbeStatus::Pass);
+  CHECK(store.pending() == 1);
+  CHECK(reader->countRuns().value() == 1);
+  // A column added: a new baseline, written at once with the run that reports it.
+  {
+    testing::SqliteDb w(dir / "w.db");
+    w.exec("ALTER TABLE t ADD COLUMN extra TEXT");
+  }
+  (void)h.run();
+  CHECK(store.pending() == 0);
+  CHECK(reader->countRuns().value() == 3);
 }
 
 TEST_CASE("batched store: concurrent writers and readers, every run stored once in order",
