@@ -132,8 +132,7 @@ std::string logicalFamily(std::string_view canonical) {
   while (!base.empty() && base.back() == ' ') base.pop_back();
   const auto it = familyTable().find(base);
   if (it == familyTable().end()) return "";
-  if (base == "numeric" && cut != std::string::npos && t[cut] == '(' &&
-      zeroScale(t, cut))
+  if (base == "numeric" && cut != std::string::npos && t[cut] == '(' && zeroScale(t, cut))
     return "integer";
   return it->second;
 }
