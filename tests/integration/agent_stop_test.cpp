@@ -19,6 +19,7 @@
 
 #include "agent/scheduler.hpp"
 #include "store/sqlite_state_store.hpp"
+#include "tests/support/tcp.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace datawatch;
@@ -87,19 +88,6 @@ class SilentReceiver {
   int port_ = 0;
   std::vector<int> conns_;
 };
-
-int connectTo(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 // Sends `head`, then streams up to `body_bytes` of body (in chunked encoding
 // when asked) until the server answers or closes. Returns the answer ("" when

@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "tests/support/tcp.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace datawatch;
@@ -56,19 +57,6 @@ class FakeApi : public HttpApi {
   std::atomic<bool> throw_status{false};
   std::optional<std::string> token = std::string("tok-1");
 };
-
-int connectTo(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 bool sendAll(int fd, const std::string& data) {
   size_t sent = 0;

@@ -1,0 +1,28 @@
+#pragma once
+// A raw TCP connection to 127.0.0.1, for tests that speak HTTP byte by byte
+// (half-sent requests, idle connections, limits).
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+namespace datawatch::testing {
+
+// A connected socket to 127.0.0.1:`port`, or -1 when nothing listens there.
+inline int connectTo(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace datawatch::testing
