@@ -126,14 +126,20 @@ void appendSample(const MetricFamily& family, const ClientMetric& metric, double
   appendTail(metric, out);
 }
 
-void appendSummary(const MetricFamily& family, const ClientMetric& metric, std::string& out) {
-  const auto& sum = metric.summary;
+// The _count and _sum samples a summary and a histogram both have.
+void appendCountAndSum(const MetricFamily& family, const ClientMetric& metric, uint64_t count,
+                       double sum, std::string& out) {
   appendHead(family, metric, "_count", out);
-  appendUnsigned(sum.sample_count, out);
+  appendUnsigned(count, out);
   appendTail(metric, out);
   appendHead(family, metric, "_sum", out);
-  appendSampleValue(sum.sample_sum, out);
+  appendSampleValue(sum, out);
   appendTail(metric, out);
+}
+
+void appendSummary(const MetricFamily& family, const ClientMetric& metric, std::string& out) {
+  const auto& sum = metric.summary;
+  appendCountAndSum(family, metric, sum.sample_count, sum.sample_sum, out);
   for (const auto& q : sum.quantile) {
     appendHead(family, metric, {}, "quantile", q.quantile, out);
     appendSampleValue(q.value, out);
@@ -143,12 +149,7 @@ void appendSummary(const MetricFamily& family, const ClientMetric& metric, std::
 
 void appendHistogram(const MetricFamily& family, const ClientMetric& metric, std::string& out) {
   const auto& hist = metric.histogram;
-  appendHead(family, metric, "_count", out);
-  appendUnsigned(hist.sample_count, out);
-  appendTail(metric, out);
-  appendHead(family, metric, "_sum", out);
-  appendSampleValue(hist.sample_sum, out);
-  appendTail(metric, out);
+  appendCountAndSum(family, metric, hist.sample_count, hist.sample_sum, out);
   const double inf = HUGE_VAL;
   double last = -inf;
   for (const auto& b : hist.bucket) {
