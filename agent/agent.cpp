@@ -179,7 +179,7 @@ int Agent::run() {
   }
   const std::string listen = opts_.listen.value_or((*cfg)->agent.listen);
   http_ = std::make_unique<HttpServer>(*this, log_);
-  auto port = http_->start(listen);
+  auto port = http_->bind(listen);  // served below, once the probes run
   if (!port) {
     log_->error("{}", port.error());
     return 2;
@@ -199,6 +199,7 @@ int Agent::run() {
     fleet_->start([this] { role_changed_ = true; });
     applyRole();
   }
+  http_->serve();  // every answer from now on shows the running configuration
   prune();
 
   sigset_t set;

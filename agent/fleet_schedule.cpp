@@ -7,12 +7,11 @@ namespace datawatch {
 namespace {
 // A run's lease outlives its timeout by this much (cancellation, recording).
 constexpr Duration kLeaseMargin{std::chrono::seconds(10)};
-constexpr Duration kMaxJitter{std::chrono::seconds(30)};
 }  // namespace
 
 FleetProbe fleetProbe(const ScheduledProbe& p) {
   return FleetProbe{p.name, p.source, p.every, p.timeout + kLeaseMargin,
-                    Scheduler::jitterFor(p.name, p.every, kMaxJitter)};
+                    Scheduler::jitterFor(p.name, p.every, Scheduler::kMaxJitter)};
 }
 
 FleetClaimer::FleetClaimer(Fleet& fleet, std::shared_ptr<spdlog::logger> log, Metrics* metrics)

@@ -4,10 +4,9 @@
 
 namespace datawatch {
 namespace {
-constexpr Duration kMaxJitter{std::chrono::seconds(30)};
 
 Scheduler::Options schedulerOptions(const Runtime& rt, int max_concurrent) {
-  return Scheduler::Options{max_concurrent, rt.sourceLimits(), kMaxJitter};
+  return Scheduler::Options{max_concurrent, rt.sourceLimits(), Scheduler::kMaxJitter};
 }
 
 std::unique_ptr<RunSchedule> localSchedule(const Runtime& rt, int max_concurrent, TimePoint now,

@@ -34,10 +34,13 @@ namespace datawatch {
 
 class Scheduler final : public RunSchedule {
  public:
+  // The agent's bound on a first run's offset (one for every schedule: a
+  // fleet's replicas and a single agent place a probe at the same phase).
+  static constexpr Duration kMaxJitter{std::chrono::seconds(30)};
   struct Options {
     int max_concurrent = 8;
     std::map<std::string, int> source_limits;  // absent source: unlimited
-    Duration max_jitter{std::chrono::seconds(30)};
+    Duration max_jitter = kMaxJitter;
   };
 
   Scheduler(Options options, std::vector<ScheduledProbe> probes, TimePoint start);

@@ -19,7 +19,7 @@ std::string esc(const json& v) {
   return xmlEscape(v.is_string() ? v.get<std::string>() : "");
 }
 
-std::string percent(const json& v, int decimals) {
+std::string jsonPercent(const json& v, int decimals) {
   if (!v.is_number()) return "–";
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.*f%%", decimals, v.get<double>() * 100);
@@ -149,11 +149,12 @@ std::string renderStatusPage(const json& status) {
       std::snprintf(width_css, sizeof width_css, "%.1f", width);
       html += "<tr><td>" + esc(s.value("name", json())) + "</td><td>" +
               xmlEscape(dumpJson(json(s.value("objective_percent", 0.0)))) + "% / " +
-              esc(s.value("window", json())) + "</td><td>" + percent(s.value("sli", json()), 3) +
-              "</td><td><span class=\"bar " + cls + "\" title=\"" + percent(budget, 1) +
-              "\"><i style=\"width:" + width_css + "%\"></i></span> " + percent(budget, 1) +
-              "</td><td class=\"" + (breaching.empty() ? "pass\">ok" : "fail\">" + breaching) +
-              "</td><td><small>" + burns + "</small></td></tr>\n";
+              esc(s.value("window", json())) + "</td><td>" +
+              jsonPercent(s.value("sli", json()), 3) + "</td><td><span class=\"bar " + cls +
+              "\" title=\"" + jsonPercent(budget, 1) + "\"><i style=\"width:" + width_css +
+              "%\"></i></span> " + jsonPercent(budget, 1) + "</td><td class=\"" +
+              (breaching.empty() ? "pass\">ok" : "fail\">" + breaching) + "</td><td><small>" +
+              burns + "</small></td></tr>\n";
     }
     html += "</table>\n";
   }

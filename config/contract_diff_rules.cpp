@@ -9,6 +9,7 @@
 
 #include "config/contract_diff.hpp"
 #include "config/contract_diff_detail.hpp"
+#include "core/ascii.hpp"
 
 namespace datawatch::config::odcs {
 
@@ -312,11 +313,6 @@ namespace {
 
 // ---------------------------------------------------------------- SLA
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string slaKey(const Sla& s) {
   if (!s.id.empty()) return s.id;
   return s.element.empty() ? s.property : s.property + "@" + s.element;
@@ -324,7 +320,7 @@ std::string slaKey(const Sla& s) {
 
 // freshness, latency, retention: a lower value is a stricter promise.
 bool ordered(const Sla& s) {
-  const std::string p = lower(s.property);
+  const std::string p = asciiLower(s.property);
   return p == "freshness" || p == "latency" || p == "retention";
 }
 
@@ -346,17 +342,18 @@ void diffSlaPair(Changes& out, const std::string& path, const Sla& o, const Sla&
     out.add(Level::Warning, path + ".schedule",
             "schedule changed from " + o.schedule + " to " + n.schedule, at(o, {"schedule"}),
             at(n, {"schedule"}));
-  if (lower(o.property) != lower(n.property)) {  // same id, another promise
+  if (asciiLower(o.property) != asciiLower(n.property)) {  // same id, another promise
     out.add(Level::Warning, path + ".property",
             "property changed from " + o.property + " to " + n.property, at(o, {"property"}),
             at(n, {"property"}));
     return;
   }
-  if (o.value == n.value && lower(o.unit) == lower(n.unit) && o.value_ext == n.value_ext) return;
+  if (o.value == n.value && asciiLower(o.unit) == asciiLower(n.unit) && o.value_ext == n.value_ext)
+    return;
   const std::initializer_list<std::string_view> keys = {"value", "unit", "valueExt"};
   const std::string change = " from " + valueText(o) + " to " + valueText(n);
   if (!ordered(o)) {
-    out.add(lower(o.property) == "frequency" ? Level::Warning : Level::Info, path + ".value",
+    out.add(asciiLower(o.property) == "frequency" ? Level::Warning : Level::Info, path + ".value",
             o.property + " changed" + change, at(o, keys), at(n, keys));
     return;
   }
@@ -402,9 +399,9 @@ void diffSla(Changes& out, const Contract& old, const Contract& now) {
   for (size_t j = 0; j < now.sla.size(); ++j) {
     if (indexOf(ok, nk[j]) < old.sla.size()) continue;
     const Sla& n = now.sla[j];
-    const Level l = ordered(n)                         ? Level::Breaking
-                    : lower(n.property) == "frequency" ? Level::Warning
-                                                       : Level::Info;
+    const Level l = ordered(n)                              ? Level::Breaking
+                    : asciiLower(n.property) == "frequency" ? Level::Warning
+                                                            : Level::Info;
     out.add(l, "slaProperties." + nk[j], n.property + " added: " + valueText(n), old.loc, n.loc);
   }
 }

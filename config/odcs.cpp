@@ -3,6 +3,7 @@
 // and never throws. The quality rules and SLA properties are read in
 // odcs_quality.cpp.
 #include "config/odcs.hpp"
+#include "core/ascii.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -20,11 +21,6 @@ using detail::OdcsReader;
 
 const std::vector<std::string> kLogicalTypes = {"string",    "integer", "number", "boolean", "date",
                                                 "timestamp", "time",    "object", "array"};
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 // `enum` (v3.2): a list of `{value: x, label: ...}` maps; plain scalars are
 // accepted too.
@@ -105,7 +101,7 @@ std::optional<Property> readProperty(OdcsReader& r, const YAML::Node& n, const s
   p.logical_name = *name;
   p.name = r.str(n, "physicalName").value_or("");
   if (p.name.empty()) p.name = p.logical_name;
-  p.logical_type = lower(r.str(n, "logicalType").value_or(""));
+  p.logical_type = asciiLower(r.str(n, "logicalType").value_or(""));
   if (!p.logical_type.empty() && std::find(kLogicalTypes.begin(), kLogicalTypes.end(),
                                            p.logical_type) == kLogicalTypes.end()) {
     r.error(n["logicalType"], "logicalType \"" + p.logical_type + "\" is not one of " +
@@ -203,7 +199,7 @@ std::string readOwner(const YAML::Node& root) {
   if (team.IsMap() && isScalar(team["name"])) return team["name"].Scalar();
   if (team.IsSequence()) {
     for (const auto& m : team) {
-      if (m.IsMap() && isScalar(m["role"]) && lower(m["role"].Scalar()) == "owner" &&
+      if (m.IsMap() && isScalar(m["role"]) && asciiLower(m["role"].Scalar()) == "owner" &&
           isScalar(m["username"]))
         return m["username"].Scalar();
     }

@@ -4,18 +4,14 @@
 #include <algorithm>
 
 #include "config/odcs_expand_detail.hpp"
+#include "core/ascii.hpp"
 
 namespace datawatch::config::odcs::detail {
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 // The SLA properties datawatch measures, by their name or QoS synonym.
 std::string kind(const std::string& property) {
-  const std::string p = lower(property);
+  const std::string p = asciiLower(property);
   if (p == "freshness") return "freshness";
   if (p == "latency" || p == "ly") return "latency";
   if (p == "frequency" || p == "fy") return "frequency";

@@ -4,16 +4,12 @@
 #include <cmath>
 
 #include "config/odcs_reader.hpp"
+#include "core/ascii.hpp"
 
 namespace datawatch::config::odcs {
 namespace {
 
 using detail::OdcsReader;
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 const std::vector<std::string> kMetrics = {"nullValues", "missingValues", "invalidValues",
                                            "duplicateValues", "rowCount"};
@@ -202,8 +198,8 @@ Quality readQuality(OdcsReader& r, const YAML::Node& n, bool object_level) {
   if (q.id.empty()) q.id = r.str(n, "name").value_or("");
   q.metric = r.str(n, "metric").value_or("");
   if (q.metric.empty()) q.metric = metricFromRule(r.str(n, "rule").value_or(""));
-  q.type = lower(r.str(n, "type").value_or("library"));
-  q.unit = lower(r.str(n, "unit").value_or(""));
+  q.type = asciiLower(r.str(n, "type").value_or("library"));
+  q.unit = asciiLower(r.str(n, "unit").value_or(""));
   q.query = r.str(n, "query").value_or("");
   q.severity = r.str(n, "severity").value_or("");
   q.description = r.str(n, "description").value_or("");
@@ -238,7 +234,7 @@ std::optional<Duration> slaDuration(const std::string& value, const std::string&
       {{"w", "wk", "week", "weeks"}, 7 * 86400},
       {{"mo", "mon", "month", "months"}, 30 * 86400},
       {{"y", "yr", "yrs", "year", "years"}, 365 * 86400}};
-  const std::string u = lower(unit);
+  const std::string u = asciiLower(unit);
   for (const auto& [names, seconds] : kUnits) {
     if (std::find(names.begin(), names.end(), u) != names.end())
       return Duration(static_cast<int64_t>(std::llround(v * seconds * 1000)));

@@ -1,4 +1,5 @@
 #include "import/dbt_manifest.hpp"
+#include "core/ascii.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -19,11 +20,6 @@ const json* member(const json& j, const char* key) {
   if (!j.is_object()) return nullptr;
   auto it = j.find(key);
   return it == j.end() ? nullptr : &*it;
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 const json* Manifest::find(const std::string& id) const {
@@ -165,7 +161,7 @@ std::optional<Levels> levelsOf(const json& test, std::string* why) {
     const json* v = config(test, key);
     return v && v->is_string() ? v->get<std::string>() : std::string(dflt);
   };
-  const std::string severity = lower(text("severity", "error"));
+  const std::string severity = asciiLower(text("severity", "error"));
   const std::string warn_if = text("warn_if", "!= 0");
   const std::string error_if = text("error_if", "!= 0");
   Levels l;
@@ -179,7 +175,7 @@ std::optional<Levels> levelsOf(const json& test, std::string* why) {
     *why = "its condition \"" + *cond + "\" is not a comparison with a number";
     return std::nullopt;
   }
-  std::string calc = lower(l.fail_calc);
+  std::string calc = asciiLower(l.fail_calc);
   calc.erase(std::remove_if(calc.begin(), calc.end(), [](unsigned char c) { return c == ' '; }),
              calc.end());
   l.plain = calc == "count(*)" && *warn == zero && (warn_only || *error == zero);

@@ -28,7 +28,6 @@ using nlohmann::json;
 std::string str(const json& j, const char* key);
 // j[key] when j is an object holding it, else nullptr.
 const json* member(const json& j, const char* key);
-std::string lower(std::string s);
 
 // The manifest's top-level maps (empty objects where the version has none).
 struct Manifest {

@@ -1,6 +1,7 @@
 // Planner::test: dbt's generic and singular tests as probes (dbt_plan.hpp).
 #include <algorithm>
 
+#include "core/ascii.hpp"
 #include "import/dbt_plan.hpp"
 
 namespace datawatch::dbt {
@@ -12,7 +13,7 @@ std::string whereOf(const json& test) {
 }
 
 bool countStar(const std::string& fail_calc) {
-  std::string calc = lower(fail_calc);
+  std::string calc = asciiLower(fail_calc);
   calc.erase(std::remove(calc.begin(), calc.end(), ' '), calc.end());
   return calc == "count(*)";
 }
@@ -75,8 +76,8 @@ std::optional<std::vector<std::string>> acceptedValues(const json& kwargs) {
       out.push_back(v.get<std::string>());
     } else if (v.is_string()) {
       const std::string t = v.get<std::string>();
-      if (isNumber(t) || lower(t) == "true" || lower(t) == "false") {
-        out.push_back(lower(t));
+      if (isNumber(t) || asciiLower(t) == "true" || asciiLower(t) == "false") {
+        out.push_back(asciiLower(t));
         continue;
       }
       if (t.size() < 2 || t.front() != '\'' || t.back() != '\'') return std::nullopt;

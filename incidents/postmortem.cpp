@@ -36,7 +36,7 @@ std::string num(double v) {
   return b;
 }
 
-std::string hhmm(TimePoint t) {
+std::string dayMinute(TimePoint t) {
   return formatRfc3339(t).substr(0, 16).replace(10, 1, " ");  // "2026-11-24 09:34"
 }
 
@@ -181,8 +181,10 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
   d["alerts"] = inc.alerts;
   json tl = json::array();
   for (const auto& e : inc.timeline)
-    tl.push_back(
-        {{"at", formatRfc3339(e.at)}, {"time", hhmm(e.at)}, {"kind", e.kind}, {"text", e.text}});
+    tl.push_back({{"at", formatRfc3339(e.at)},
+                  {"time", dayMinute(e.at)},
+                  {"kind", e.kind},
+                  {"text", e.text}});
   d["timeline"] = tl;
   d["window_from"] = formatRfc3339(from);
   d["window_to"] = formatRfc3339(to);
@@ -200,7 +202,7 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
   for (const auto& t : targets) targets_s += (targets_s.empty() ? "" : ", ") + t;
   std::string consumers_s;
   for (const auto& c : consumers) consumers_s += (consumers_s.empty() ? "" : ", ") + c;
-  std::string summary = "From " + hhmm(first_bad) + " UTC the data behind " + what +
+  std::string summary = "From " + dayMinute(first_bad) + " UTC the data behind " + what +
                         (targets_s.empty() ? "" : " (" + targets_s + ")") +
                         " was not as promised: " +
                         (inc.timeline.empty() ? std::string("see the timeline")
@@ -209,7 +211,7 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
                                                     if (e.kind == "probe_failing") return e.text;
                                                   return inc.timeline.front().text;
                                                 }()) +
-                        ". The first alert fired at " + hhmm(inc.opened_at) + " UTC (" +
+                        ". The first alert fired at " + dayMinute(inc.opened_at) + " UTC (" +
                         d["time_to_detect"].get<std::string>() + " after the first bad run); " +
                         (inc.open ? "the incident is still open after "
                                   : "the incident resolved after ") +

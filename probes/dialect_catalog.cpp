@@ -6,6 +6,7 @@
 #include <map>
 #include <regex>
 
+#include "core/ascii.hpp"
 #include "probes/dialect.hpp"
 #include "probes/source.hpp"
 #include "probes/sql_probes.hpp"
@@ -14,12 +15,6 @@ namespace datawatch {
 namespace {
 
 using D = DialectId;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // "<catalog>." quoted, or "" (the session's catalog).
 std::string catalogPrefix(const Dialect& d, const TableRef& t) {
@@ -272,7 +267,7 @@ const std::map<std::string, std::string>& aliasesOf(D id) {
 }  // namespace
 
 std::string Dialect::canonicalType(std::string_view raw) const {
-  std::string t = lower(raw);
+  std::string t = asciiLower(raw);
   if (id_ == D::ClickHouse) {  // LowCardinality(Nullable(String)), Nullable(...): any order
     for (std::string before; before != t;) {
       before = t;

@@ -150,7 +150,7 @@ bool isBinary(SQLSMALLINT t) {
 
 enum class Kind { Integer, Floating, Bit, BoolText, Binary, Wide, Text };
 
-struct Column {
+struct ResultColumn {
   std::string name;
   Kind kind;
 };
@@ -227,10 +227,10 @@ SqlValue fetchValue(SQLHSTMT s, SQLUSMALLINT col, Kind kind, bool& ok) {
 }
 
 // Name and kind of each result column; `ok` false on a driver error.
-std::vector<Column> describeColumns(SQLHSTMT s, bool& ok) {
+std::vector<ResultColumn> describeColumns(SQLHSTMT s, bool& ok) {
   SQLSMALLINT n = 0;
   if (!odbc::succeeded(SQLNumResultCols(s, &n))) ok = false;
-  std::vector<Column> cols;
+  std::vector<ResultColumn> cols;
   for (SQLUSMALLINT c = 1; ok && c <= static_cast<SQLUSMALLINT>(std::max<SQLSMALLINT>(n, 0)); ++c) {
     std::vector<SQLCHAR> name(256);
     SQLSMALLINT len = 0, type = 0, digits = 0, nullable = 0;
@@ -557,7 +557,7 @@ OdbcSource::Attempt OdbcSource::execute(OdbcConnection& conn, const OdbcStmt& st
   if (rc == SQL_NO_DATA) return {R(QueryResult{}), true};
   if (!odbc::succeeded(rc)) return failure(stmt);
   bool ok = true;
-  const std::vector<Column> cols = describeColumns(h, ok);
+  const std::vector<ResultColumn> cols = describeColumns(h, ok);
   if (!ok) return failure(stmt);
   QueryResult out;
   for (const auto& c : cols) out.columns.push_back(c.name);

@@ -17,8 +17,9 @@ packages=(
 if [[ "${1:-}" == "--test" ]]; then
   # clang + its runtimes: the ThreadSanitizer build (build-tsan in scripts/test.sh).
   # mariadb-server + libsqliteodbc + sqlglot: the ODBC source's live and dialect tests.
+  # ninja-build: scripts/test.sh's builds (one graph: no idle core between targets).
   packages+=(catch2 postgresql prometheus chromium clang libclang-rt-14-dev
-             mariadb-server libsqliteodbc python3-sqlglot)
+             mariadb-server libsqliteodbc python3-sqlglot ninja-build)
 fi
 
 missing=()

@@ -15,7 +15,7 @@ namespace {
 constexpr int64_t kMigrationLockKey = 0x6461746177617463;
 
 // Index + 1 is the schema version. Times are unix milliseconds (bigint).
-const char* const kMigrations[] = {
+const char* const kPgMigrations[] = {
     // 1: the store's tables. probe_runs.txid (the inserting transaction) orders
     // the run feed: (txid, id) pages stop at the oldest open transaction.
     R"SQL(
@@ -68,7 +68,7 @@ Status migrateLocked(pqxx::connection_base& c) {
   }
   for (int v = current + 1; v <= latest; ++v) {
     pqxx::work tx(c);
-    tx.exec(kMigrations[v - 1]);
+    tx.exec(kPgMigrations[v - 1]);
     tx.exec_params("INSERT INTO schema_migrations (version) VALUES ($1)", v);
     tx.commit();
   }
@@ -78,7 +78,7 @@ Status migrateLocked(pqxx::connection_base& c) {
 }  // namespace
 
 int postgresStateStoreSchemaVersion() {
-  return static_cast<int>(std::size(kMigrations));
+  return static_cast<int>(std::size(kPgMigrations));
 }
 
 Status migratePostgresStateStore(pqxx::connection_base& c, Duration statement_timeout) {
