@@ -239,6 +239,7 @@ int Agent::stop() {
   // alongside the drain; probes get drain_grace, then are cancelled and get
   // ProbeLoop::kCancelWait; notifications in flight are aborted and stay in
   // the outbox for the next start, like every undelivered one.
+  const MonoTime stop_started = clock_.monotonic();
   std::thread http_stop([this] { http_->stop(); });
   uint64_t runs = 0;
   bool drained = true;
@@ -252,8 +253,17 @@ int Agent::stop() {
   }
   if (fleet_) fleet_->stop();  // resigns: another replica leads at its next beat
   http_stop.join();
-  // The probe runs still queued, written before exiting (the probes stopped above).
-  if (store_) store_->close();
+  // The probe runs still queued, written before exiting (the probes stopped
+  // above), within what is left of the 10 s: a hung database must not hold
+  // the stop (the runs not written are counted in the log).
+  const Duration left =
+      kStopWithin - std::chrono::duration_cast<Duration>(clock_.monotonic() - stop_started);
+  if (store_ && !store_->closeWithin(std::max<Duration>(left, kStoreCloseMin))) {
+    log_->error("stopping: the state store did not answer in time; {} probe runs not written",
+                store_->unwritten());
+    log_->flush();
+    std::_Exit(0);  // the store's writer is still in the database: no destructor may run
+  }
   if (!drained) {
     // A run ignored cancellation: its thread cannot be joined, so exit now.
     log_->error("stopped after {} probe runs, abandoning runs that ignored cancellation", runs);

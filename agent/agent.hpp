@@ -36,6 +36,7 @@
 #include "core/mutex.hpp"
 #include "incidents/incidents.hpp"
 #include "slo/slo_engine.hpp"
+#include "store/batched_state_store.hpp"
 #include "store/state_store.hpp"
 
 namespace datawatch {
@@ -49,6 +50,11 @@ struct AgentOptions {
 
 class Agent final : public HttpApi {
  public:
+  // SPEC: SIGTERM stops the agent within 10 s. The state store's last flush
+  // gets what is left of it, at least kStoreCloseMin.
+  static constexpr Duration kStopWithin{std::chrono::seconds(10)};
+  static constexpr Duration kStoreCloseMin{std::chrono::seconds(1)};
+
   Agent(AgentOptions options, const Clock& clock, std::shared_ptr<spdlog::logger> log,
         std::shared_ptr<RedactorHolder> redactor);
   ~Agent() override;
@@ -141,7 +147,7 @@ class Agent final : public HttpApi {
   std::shared_ptr<RedactorHolder> redactor_;
   SourceRegistry source_registry_;
   ProbeRegistry probe_registry_;
-  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<BatchedStateStore> store_;  // runs batched (batched_state_store.hpp)
   Metrics metrics_;
   SloEngine slos_;
   // The one owner of fire -> notify -> resolve (alerting/lifecycle.hpp) and

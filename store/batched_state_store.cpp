@@ -18,6 +18,7 @@ BatchedStateStore::BatchedStateStore(std::unique_ptr<StateStore> inner, Options 
 
 BatchedStateStore::~BatchedStateStore() {
   close();
+  if (writer_.joinable()) writer_.join();  // after a closeWithin that ran out of time
 }
 
 Status BatchedStateStore::recordRun(const ProbeResult& result) {
@@ -71,10 +72,16 @@ Status BatchedStateStore::flush() {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      in_flight_ = batch.size();
     }
     if (batch.empty()) break;  // the queue bound dropped them meanwhile
     remaining -= batch.size();
-    if (auto st = commit(batch); !st) {
+    const Status st = commit(batch);
+    {
+      MutexLock lock(mu_);
+      in_flight_ = 0;
+    }
+    if (!st) {
       requeueFront(batch);
       report(st.message(), 0);
       result = st;
@@ -170,20 +177,38 @@ void BatchedStateStore::writerLoop() {
     (void)flush();  // failures reported through on_error_
     lock.lock();
   }
+  // close(): the last flush, here, so that closeWithin can stop waiting for it.
+  lock.unlock();
+  (void)flush();
+  lock.lock();
+  writer_done_ = true;
+  done_.notifyAll();
 }
 
 void BatchedStateStore::close() {
+  (void)closeWithin(Duration::max());
+}
+
+bool BatchedStateStore::closeWithin(Duration budget) {
   {
     MutexLock lock(mu_);
-    if (closed_) return;
+    if (closed_) return writer_done_;
     closed_ = stopping_ = true;
   }
   wake_.notifyAll();
-  if (writer_.joinable()) writer_.join();
-  const Status flushed = flush();
+  {
+    MutexLock lock(mu_);
+    const auto done = [&]() REQUIRES(mu_) { return writer_done_; };
+    if (budget == Duration::max()) {
+      done_.wait(lock, done);
+    } else if (!done_.waitFor(lock, budget, done)) {
+      return false;  // the writer is in the database still
+    }
+  }
+  writer_.join();
   MutexLock flush_lock(flush_mu_);
   size_t lost = 0;
-  if (!flushed) {  // no writer any more: what is still queued is lost
+  {  // the writer's last flush failed: no writer any more, what is queued is lost
     MutexLock lock(mu_);
     lost = queue_.size();
     queue_.clear();
@@ -195,11 +220,17 @@ void BatchedStateStore::close() {
            lost);
   }
   on_error_ = nullptr;  // never called after close() returns
+  return true;
 }
 
 size_t BatchedStateStore::pending() const {
   MutexLock lock(mu_);
   return queue_.size();
+}
+
+size_t BatchedStateStore::unwritten() const {
+  MutexLock lock(mu_);
+  return queue_.size() + in_flight_;
 }
 
 uint64_t BatchedStateStore::droppedRuns() const {

@@ -20,10 +20,14 @@
 //   must never be lost to a failing flush).
 // - Durability: a crash (kill -9) loses at most the runs queued in the last
 //   flush_interval (more while the store is failing: the queue), never an alert,
-//   an outbox item or an incident. close() (and the destructor) flushes
-//   everything and joins the writer; runs still unwritable then are reported
+//   an outbox item or an incident. close() (and the destructor) has the writer
+//   flush everything and joins it; runs still unwritable then are reported
 //   dropped. After close() writes are synchronous: recordRun queues, flushes at
-//   once and returns the flush's Status.
+//   once and returns the flush's Status. closeWithin(budget) is close() bounded
+//   in time (the agent's stop must end within 10 s even when the database
+//   hangs): false when that last flush has not ended within the budget; the
+//   writer then goes on, and the store must outlive it (the destructor joins
+//   it; the agent exits at once instead).
 // - Failures: a batch that fails stays at the FRONT of the queue (order kept)
 //   and is retried on the next tick. When the batch failed fast (within
 //   poison_budget: a data error, not a lock or a timeout) and inner->ping()
@@ -79,6 +83,8 @@ class BatchedStateStore final : public StateStore {
   // Commits every run queued when it is called; the failure (runs kept queued) if any.
   Status flush() override EXCLUDES(flush_mu_, mu_);
   void close() override EXCLUDES(flush_mu_, mu_);
+  // close() within `budget` (see the contract above); true when it completed.
+  bool closeWithin(Duration budget) EXCLUDES(flush_mu_, mu_);
 
   Result<std::optional<ProbeResult>> lastRun(const std::string& probe) override;
   Result<std::optional<ProbeResult>> lastMeasuredRun(const std::string& probe) override;
@@ -113,6 +119,8 @@ class BatchedStateStore final : public StateStore {
 
   // Runs queued and not yet handed to the inner store.
   size_t pending() const EXCLUDES(mu_);
+  // Runs not yet written: queued, or in a batch the inner store has not answered.
+  size_t unwritten() const EXCLUDES(mu_);
   // Runs dropped so far (queue bound, poison rows, unwritable at close).
   uint64_t droppedRuns() const EXCLUDES(mu_);
 
@@ -137,7 +145,10 @@ class BatchedStateStore final : public StateStore {
 
   mutable Mutex mu_;
   CondVar wake_;  // the writer: max_batch runs queued, or close()
+  CondVar done_;  // close(): the writer's last flush ended
   std::deque<ProbeResult> queue_ GUARDED_BY(mu_);
+  size_t in_flight_ GUARDED_BY(mu_) = 0;  // runs of the batch being committed
+  bool writer_done_ GUARDED_BY(mu_) = false;
   bool kicked_ GUARDED_BY(mu_) = false;            // max_batch reached: flush before the tick
   bool failing_ GUARDED_BY(mu_) = false;           // the last flush failed: no early flush
   bool stopping_ GUARDED_BY(mu_) = false;          // the writer exits

@@ -95,12 +95,14 @@ class FlakyStore final : public StateStore {
   std::atomic<int> fail_batches{0};
   std::atomic<int> fail_after_ms{0};  // an injected batch failure takes this long (a lock wait)
   std::atomic<int> batches{0};        // recordRuns calls that stored their runs
+  std::atomic<bool> hold{false};      // recordRuns waits while set (a hung database)
 
   Status recordRun(const ProbeResult& r) override {
     if (down || read_only) return Status::Error("injected: cannot write");
     return inner_->recordRun(r);
   }
   Status recordRuns(const std::vector<ProbeResult>& runs) override {
+    while (hold) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     if (down || read_only) return Status::Error("injected: cannot write");
     if (fail_batches > 0) {
       --fail_batches;
@@ -365,6 +367,38 @@ TEST_CASE("batched store: close and the destructor write every queued run",
       store.close();  // idempotent
     }
   }
+}
+
+TEST_CASE("batched store: closeWithin gives up on a hung database in time, and ends later",
+          "[store][batched][threads]") {
+  StoreUnderTest db(stateStoreBackends().front());
+  auto other = db.open();
+  Reported reported;
+  auto flaky_owned = std::make_unique<FlakyStore>(db.open());
+  FlakyStore& flaky = *flaky_owned;
+  auto store =
+      std::make_unique<BatchedStateStore>(std::move(flaky_owned), options(kNever, &reported));
+  for (const auto& m : numbered("r", 0, 3)) REQUIRE(store->recordRun(run("a", m)).ok());
+  flaky.hold = true;  // the last flush hangs in the database
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK_FALSE(store->closeWithin(200ms));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(took >= 200ms);
+  CHECK(took < 2s);
+  CHECK(store->unwritten() == 3);  // in the batch the database holds
+  CHECK(store->pending() == 0);
+  CHECK_FALSE(store->closeWithin(0ms));  // still not done: the same answer
+  flaky.hold = false;                    // the database answers: the writer ends
+  store.reset();                         // the destructor joins it
+  CHECK(messages(*other, "a") == numbered("r", 0, 3));
+  CHECK(reported.count() == 0);
+
+  // Within the budget: true, and everything written.
+  auto quick = std::make_unique<BatchedStateStore>(db.open(), options(kNever));
+  REQUIRE(quick->recordRun(run("b", "1")).ok());
+  CHECK(quick->closeWithin(5s));
+  CHECK(quick->unwritten() == 0);
+  CHECK(messages(*other, "b") == std::vector<std::string>{"1"});
 }
 
 // One store per backend for several scenarios (a PostgreSQL schema costs a
