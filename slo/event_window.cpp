@@ -15,7 +15,7 @@ RingSet::RingSet(const std::vector<Tier>& tiers) {
     TierState ts{r, offset, 1, windows_.size(), 0};
     for (Duration w : t.windows) {
       const int64_t span = std::max<int64_t>(1, w / r);
-      windows_.push_back({w, tiers_.size(), span, {}});
+      windows_.push_back({w, tiers_.size(), span, w == span * r, {}});
       ts.size = std::max(ts.size, span + 3);
     }
     ts.end_window = windows_.size();
@@ -31,12 +31,26 @@ int64_t RingSet::bucketOf(const TierState& t, TimePoint at) const {
   return ms >= 0 ? ms / r : -((-ms + r - 1) / r);
 }
 
+namespace {
+// The slot of `bucket` in a ring of `size` whose `head` sits in `head_slot`:
+// bucket mod size, without a division when the bucket is within a ring's
+// length of the head (every caller's case).
+int64_t ringSlot(int64_t bucket, int64_t head, int64_t head_slot, int64_t size) {
+  const int64_t d = bucket - head;
+  if (d > -size && d < size) {
+    const int64_t i = head_slot + d;
+    return i < 0 ? i + size : i >= size ? i - size : i;
+  }
+  return (bucket % size + size) % size;
+}
+}  // namespace
+
 RingSet::Bucket& RingSet::slot(const TierState& t, int64_t bucket) {
-  return buckets_[t.offset + static_cast<size_t>((bucket % t.size + t.size) % t.size)];
+  return buckets_[t.offset + static_cast<size_t>(ringSlot(bucket, t.head, t.head_slot, t.size))];
 }
 
 const RingSet::Bucket& RingSet::slot(const TierState& t, int64_t bucket) const {
-  return buckets_[t.offset + static_cast<size_t>((bucket % t.size + t.size) % t.size)];
+  return buckets_[t.offset + static_cast<size_t>(ringSlot(bucket, t.head, t.head_slot, t.size))];
 }
 
 void RingSet::advance(TierState& t, int64_t bucket) {
@@ -47,6 +61,7 @@ void RingSet::advance(TierState& t, int64_t bucket) {
               buckets_.begin() + static_cast<std::ptrdiff_t>(t.offset) + t.size, Bucket{});
     for (size_t w = t.first_window; w < t.end_window; ++w) windows_[w].sum = {};
     t.head = bucket;
+    t.head_slot = (bucket % t.size + t.size) % t.size;
     return;
   }
   for (int64_t b = t.head + 1; b <= bucket; ++b) {
@@ -60,6 +75,7 @@ void RingSet::advance(TierState& t, int64_t bucket) {
     }
     slot(t, b) = {};
   }
+  t.head_slot = ringSlot(bucket, t.head, t.head_slot, t.size);
   t.head = bucket;
 }
 
@@ -110,7 +126,10 @@ void RingSet::addNoData(TimePoint at, uint32_t minutes) {
 }
 
 void RingSet::advanceTo(TimePoint now) {
-  for (auto& t : tiers_) advance(t, bucketOf(t, now));
+  for (auto& t : tiers_) {
+    t.now_bucket = bucketOf(t, now);
+    advance(t, t.now_bucket);
+  }
   now_ = now;
 }
 
@@ -132,7 +151,7 @@ EventCounts RingSet::sum(size_t window) const {
   EventCounts out = w.sum;
   if (!now_ || t.head == INT64_MIN) return out;
   const TimePoint cutoff = *now_ - w.window;
-  const int64_t trailing = bucketOf(t, cutoff);
+  const int64_t trailing = w.aligned ? t.now_bucket - w.span : bucketOf(t, cutoff);
   const int64_t oldest = t.head - t.size + 1;  // the oldest bucket still in the ring
   // Whole buckets between the trailing one and the running sum (W not a multiple
   // of the resolution, or a head that ran ahead of `now`).

@@ -85,17 +85,24 @@ class RingSet {
     Events good, bad;
     uint32_t no_data = 0;
   };
+  // Hot path (an evaluation tick reads every window of every SLO): a bucket's
+  // slot is found from the head's without a division (slot()), and a window's
+  // trailing bucket from the tier's bucket of `now` when the window is a
+  // whole number of buckets (aligned).
   struct TierState {
     Duration resolution;
     size_t offset;  // first bucket in buckets_
     int64_t size;   // buckets in the ring
     size_t first_window, end_window;
     int64_t head = INT64_MIN;  // absolute number of the newest bucket
+    int64_t head_slot = 0;     // head's slot in the ring: head mod size
+    int64_t now_bucket = 0;    // bucketOf(now_), set by advanceTo
   };
   struct WindowState {
     Duration window;
     size_t tier;
     int64_t span;     // whole buckets in the running sum: floor(window / resolution)
+    bool aligned;     // window == span x resolution
     EventCounts sum;  // of the buckets (head - span, head]
   };
   int64_t bucketOf(const TierState& t, TimePoint at) const;
