@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
   const long rss_fed = bench::statusKb("VmRSS:");
 
   // Ticks: each minute, one more run per SLO, then every SLO evaluated.
-  double eval_cpu = 0, worst_eval = 0, record_cpu = 0;
+  // The first tick also allocates every SloStatus (then reused): shown apart.
+  double eval_cpu = 0, worst_eval = 0, first_eval = 0, record_cpu = 0;
   size_t breaching = 0;
   std::vector<SloStatus> statuses(states.size());  // reused, as the agent's tick does
   for (int t = 0; t < ticks; ++t) {
@@ -81,6 +82,10 @@ int main(int argc, char** argv) {
       breaching += statuses[i].breaching.size();
     }
     const double took = threadCpuSeconds() - e0;
+    if (t == 0) {
+      first_eval = took;
+      continue;
+    }
     eval_cpu += took;
     worst_eval = std::max(worst_eval, took);
   }
@@ -101,10 +106,12 @@ int main(int argc, char** argv) {
   std::printf("  feed                  %.0f runs in %.1f s CPU (%.0f ns a run)\n",
               static_cast<double>(slos) * minutes, feed,
               feed * 1e9 / (static_cast<double>(slos) * minutes));
+  const int steady = std::max(1, ticks - 1);
   std::printf(
-      "  evaluation tick       %.2f ms CPU mean, %.2f ms worst, over %d ticks "
-      "(%.0f ns per SLO, all 8 windows and 4 rows)\n",
-      eval_cpu * 1e3 / ticks, worst_eval * 1e3, ticks, eval_cpu * 1e9 / ticks / slos);
+      "  evaluation tick       %.2f ms CPU mean, %.2f ms worst, over %d ticks after the first "
+      "(%.0f ns per SLO, all 8 windows and 4 rows); the first %.2f ms\n",
+      eval_cpu * 1e3 / steady, worst_eval * 1e3, steady, eval_cpu * 1e9 / steady / slos,
+      first_eval * 1e3);
   std::printf("  runs recorded / tick  %.2f ms CPU mean\n", record_cpu * 1e3 / ticks);
   std::printf(
       "  memory                RSS %.1f MB (%.1f MB before the SLOs, %.1f MB built, "

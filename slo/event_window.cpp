@@ -1,6 +1,7 @@
 #include "slo/event_window.hpp"
 
 #include <algorithm>
+#include <cassert>
 
 namespace datawatch {
 
@@ -15,7 +16,7 @@ RingSet::RingSet(const std::vector<Tier>& tiers) {
     TierState ts{r, offset, 1, windows_.size(), 0};
     for (Duration w : t.windows) {
       const int64_t span = std::max<int64_t>(1, w / r);
-      windows_.push_back({w, tiers_.size(), span, w == span * r, {}});
+      windows_.push_back({w, tiers_.size(), span, w == span * r, {}, {}});
       ts.size = std::max(ts.size, span + 3);
     }
     ts.end_window = windows_.size();
@@ -59,7 +60,10 @@ void RingSet::advance(TierState& t, int64_t bucket) {
     // Everything has left every window of the tier.
     std::fill(buckets_.begin() + static_cast<std::ptrdiff_t>(t.offset),
               buckets_.begin() + static_cast<std::ptrdiff_t>(t.offset) + t.size, Bucket{});
-    for (size_t w = t.first_window; w < t.end_window; ++w) windows_[w].sum = {};
+    for (size_t w = t.first_window; w < t.end_window; ++w) {
+      windows_[w].sum = {};
+      windows_[w].trailing = {};
+    }
     t.head = bucket;
     t.head_slot = (bucket % t.size + t.size) % t.size;
     return;
@@ -72,6 +76,7 @@ void RingSet::advance(TierState& t, int64_t bucket) {
       windows_[w].sum.total -= gone.good.n + gone.bad.n;
       windows_[w].sum.bad -= gone.bad.n;
       windows_[w].sum.no_data -= gone.no_data;
+      windows_[w].trailing = gone;
     }
     slot(t, b) = {};
   }
@@ -105,10 +110,14 @@ void RingSet::add(TimePoint at, uint32_t good, uint32_t bad, uint32_t no_data) {
     }
     Bucket& s = slot(t, b);
     const auto off = static_cast<uint32_t>(at_ms - b * t.resolution.count());
-    s.good.add(good, off);
-    s.bad.add(bad, off);
-    s.no_data += no_data;
+    const auto fill = [&](Bucket& into) {
+      into.good.add(good, off);
+      into.bad.add(bad, off);
+      into.no_data += no_data;
+    };
+    fill(s);
     for (size_t w = t.first_window; w < t.end_window; ++w) {
+      if (b == t.head - windows_[w].span) fill(windows_[w].trailing);
       if (b <= t.head - windows_[w].span) continue;  // trailing or older: read by sum()
       windows_[w].sum.total += good + bad;
       windows_[w].sum.bad += bad;
@@ -161,8 +170,11 @@ EventCounts RingSet::sum(size_t window) const {
     out.bad += s.bad.n;
     out.no_data += s.no_data;
   }
+  // The copy's invariant, checked by every test (Debug builds).
+  assert(w.trailing == slot(t, t.head - w.span));
   if (trailing >= oldest && trailing <= t.head - w.span) {
-    const EventCounts part = after(t, slot(t, trailing), trailing, cutoff);
+    const Bucket& s = trailing == t.head - w.span ? w.trailing : slot(t, trailing);
+    const EventCounts part = after(t, s, trailing, cutoff);
     out.total += part.total;
     out.bad += part.bad;
     out.no_data += part.no_data;
