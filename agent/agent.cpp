@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <ctime>
+#include <functional>
 #include <thread>
 
 #include "agent/version.hpp"
@@ -177,9 +178,15 @@ int Agent::run() {
       return 2;
     }
   }
+  {
+    // Until the runtime runs it, the status API lists this configuration's
+    // probes (no results yet): never an agent without its probes.
+    std::lock_guard lock(mu_);
+    starting_ = *cfg;
+  }
   const std::string listen = opts_.listen.value_or((*cfg)->agent.listen);
   http_ = std::make_unique<HttpServer>(*this, log_);
-  auto port = http_->bind(listen);  // served below, once the probes run
+  auto port = http_->start(listen);
   if (!port) {
     log_->error("{}", port.error());
     return 2;
@@ -199,7 +206,6 @@ int Agent::run() {
     fleet_->start([this] { role_changed_ = true; });
     applyRole();
   }
-  http_->serve();  // every answer from now on shows the running configuration
   prune();
 
   sigset_t set;
@@ -234,12 +240,57 @@ int Agent::run() {
   return stop();
 }
 
+namespace {
+
+// Ends the process at `deadline` unless disarmed first (the destructor): the
+// stop is bounded whatever hangs in it (a database that stopped answering
+// holds the HTTP thread in /readyz, the outbox workers and the store's flush).
+class StopWatchdog {
+ public:
+  StopWatchdog(std::chrono::steady_clock::time_point deadline, std::function<void()> on_expiry)
+      : thread_([this, deadline, on_expiry = std::move(on_expiry)] {
+          MutexLock lock(mu_);
+          if (cv_.waitUntil(lock, deadline, [this]() REQUIRES(mu_) { return disarmed_; })) return;
+          on_expiry();
+          std::_Exit(0);  // threads may be inside the database: no destructor may run
+        }) {}
+  ~StopWatchdog() {
+    {
+      MutexLock lock(mu_);
+      disarmed_ = true;
+    }
+    cv_.notifyAll();
+    thread_.join();
+  }
+  StopWatchdog(const StopWatchdog&) = delete;
+  StopWatchdog& operator=(const StopWatchdog&) = delete;
+
+ private:
+  Mutex mu_;
+  CondVar cv_;
+  bool disarmed_ GUARDED_BY(mu_) = false;
+  std::thread thread_;  // last: started once the members above exist
+};
+
+}  // namespace
+
 int Agent::stop() {
-  // Bounded (SPEC: within 10 s) whatever is in flight: the HTTP server stops
-  // alongside the drain; probes get drain_grace, then are cancelled and get
-  // ProbeLoop::kCancelWait; notifications in flight are aborted and stay in
-  // the outbox for the next start, like every undelivered one.
-  const MonoTime stop_started = clock_.monotonic();
+  // Bounded (SPEC: within 10 s; longer only when drain_grace asks for it)
+  // whatever is in flight: the HTTP server stops alongside the drain; probes
+  // get drain_grace, then are cancelled and get ProbeLoop::kCancelWait;
+  // notifications in flight are aborted and stay in the outbox for the next
+  // start, like every undelivered one; the state store's last flush gets what
+  // is left. Past the bound the watchdog logs what is lost and exits.
+  using Steady = std::chrono::steady_clock;
+  const Duration bound =
+      std::max(kStopWithin, opts_.drain_grace + ProbeLoop::kCancelWait + kStoreCloseMin);
+  const auto deadline = Steady::now() + bound;
+  const auto unwritten = [this] { return store_ ? store_->unwritten() : size_t{0}; };
+  StopWatchdog watchdog(deadline, [this, bound, unwritten] {
+    log_->error("stopping took longer than {}: exiting now; {} probe runs possibly not written",
+                formatDuration(bound), unwritten());
+    log_->flush();
+  });
   std::thread http_stop([this] { http_->stop(); });
   uint64_t runs = 0;
   bool drained = true;
@@ -254,13 +305,14 @@ int Agent::stop() {
   if (fleet_) fleet_->stop();  // resigns: another replica leads at its next beat
   http_stop.join();
   // The probe runs still queued, written before exiting (the probes stopped
-  // above), within what is left of the 10 s: a hung database must not hold
-  // the stop (the runs not written are counted in the log).
-  const Duration left =
-      kStopWithin - std::chrono::duration_cast<Duration>(clock_.monotonic() - stop_started);
-  if (store_ && !store_->closeWithin(std::max<Duration>(left, kStoreCloseMin))) {
-    log_->error("stopping: the state store did not answer in time; {} probe runs not written",
-                store_->unwritten());
+  // above), within what is left of the bound.
+  const auto left = std::chrono::duration_cast<Duration>(deadline - Steady::now()) -
+                    std::chrono::milliseconds(200);
+  if (store_ && !store_->closeWithin(std::max(left, Duration{0}))) {
+    log_->error(
+        "stopping: the state store did not answer in time; {} probe runs possibly "
+        "not written",
+        unwritten());
     log_->flush();
     std::_Exit(0);  // the store's writer is still in the database: no destructor may run
   }
@@ -561,9 +613,11 @@ std::optional<std::string> Agent::apiToken() {
 
 nlohmann::json Agent::status() {
   std::shared_ptr<Runtime> rt;
+  std::shared_ptr<const config::Config> cfg;
   {
     std::lock_guard lock(mu_);
     rt = runtime_;
+    cfg = rt ? nullptr : starting_;
   }
   nlohmann::json j;
   j["version"] = kVersion;
@@ -592,11 +646,13 @@ nlohmann::json Agent::status() {
       j["incidents"].push_back(std::move(inc));
     }
   }
-  if (!rt) return j;
-  j["config"] = redactor_->redactJson(
-      {{"files", rt->config().files}, {"environment", rt->config().environment}});
-  for (size_t i = 0; i < rt->size(); ++i) {
-    const auto& c = rt->probeConfig(i);
+  const config::Config* shown = rt ? &rt->config() : cfg.get();
+  if (!shown) return j;
+  j["config"] =
+      redactor_->redactJson({{"files", shown->files}, {"environment", shown->environment}});
+  const size_t probes = rt ? rt->size() : shown->probes.size();
+  for (size_t i = 0; i < probes; ++i) {
+    const auto& c = rt ? rt->probeConfig(i) : shown->probes[i];
     nlohmann::json p{{"name", c.name},     {"type", config::toString(c.type)},
                      {"source", c.source}, {"target", c.target()},
                      {"owner", c.owner},   {"every", formatDuration(c.every)}};
@@ -604,11 +660,9 @@ nlohmann::json Agent::status() {
     if (auto o = ran_by.find(c.name); o != ran_by.end()) {
       p["ran_by"] = {{"replica", o->second.replica}, {"at", formatRfc3339(o->second.at)}};
     }
-    if (auto last = rt->lastResult(i)) {
-      p["last"] = redactor_->redactJson(last->toJson());
-    } else {
-      p["last"] = nullptr;
-    }
+    std::optional<ProbeResult> last;  // none while starting
+    if (rt) last = rt->lastResult(i);
+    p["last"] = last ? redactor_->redactJson(last->toJson()) : nlohmann::json(nullptr);
     j["probes"].push_back(std::move(p));
   }
   return j;

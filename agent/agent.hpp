@@ -50,8 +50,8 @@ struct AgentOptions {
 
 class Agent final : public HttpApi {
  public:
-  // SPEC: SIGTERM stops the agent within 10 s. The state store's last flush
-  // gets what is left of it, at least kStoreCloseMin.
+  // SPEC: SIGTERM stops the agent within 10 s (stop()'s watchdog), or within
+  // drain_grace + ProbeLoop::kCancelWait + kStoreCloseMin when that is longer.
   static constexpr Duration kStopWithin{std::chrono::seconds(10)};
   static constexpr Duration kStoreCloseMin{std::chrono::seconds(1)};
 
@@ -170,8 +170,11 @@ class Agent final : public HttpApi {
   std::mutex reload_mu_;  // serialises reloads (signal thread vs HTTP)
   mutable std::mutex mu_;
   std::shared_ptr<Runtime> runtime_;  // guarded by mu_
-  std::unique_ptr<ProbeLoop> loop_;   // guarded by reload_mu_
-  bool stopping_ = false;             // guarded by reload_mu_
+  // The configuration loaded at start, shown by status() until runtime_ is set
+  // (the HTTP server answers from before). Guarded by mu_.
+  std::shared_ptr<const config::Config> starting_;
+  std::unique_ptr<ProbeLoop> loop_;  // guarded by reload_mu_
+  bool stopping_ = false;            // guarded by reload_mu_
   TimePoint last_prune_{};
   TimePoint last_slo_eval_{};
 };

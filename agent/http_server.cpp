@@ -334,7 +334,7 @@ HttpServer::~HttpServer() {
   stop();
 }
 
-Result<int> HttpServer::bind(const std::string& listen) {
+Result<int> HttpServer::start(const std::string& listen) {
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos)
     return Result<int>::Error("listen address must be HOST:PORT, got \"" + listen + "\"");
@@ -347,33 +347,19 @@ Result<int> HttpServer::bind(const std::string& listen) {
   if (ec != std::errc() || p != ps.data() + ps.size() || port < 0 || port > 65535) {
     return Result<int>::Error("listen address must be HOST:PORT, got \"" + listen + "\"");
   }
-  MutexLock lock(stop_mu_);
-  if (bound_ || thread_.joinable() || core_->io().stopped())
+  std::lock_guard lock(stop_mu_);
+  if (thread_.joinable() || core_->io().stopped())
     return Result<int>::Error("the HTTP server was already started");
   auto bound = core_->listen(host, port, listen);
-  bound_ = bound.ok();
-  return bound;
-}
-
-void HttpServer::serve() {
-  MutexLock lock(stop_mu_);
-  if (!bound_ || thread_.joinable() || core_->io().stopped()) return;
+  if (!bound) return bound;
   core_->accept();
   thread_ = std::thread([this] { core_->run(); });
-}
-
-Result<int> HttpServer::start(const std::string& listen) {
-  auto bound = bind(listen);
-  if (bound) serve();
   return bound;
 }
 
 void HttpServer::stop() {
-  MutexLock lock(stop_mu_);
-  if (!thread_.joinable()) {  // never served: no thread but this one uses core_
-    if (bound_ && !core_->io().stopped()) core_->shutdown();
-    return;
-  }
+  std::lock_guard lock(stop_mu_);
+  if (!thread_.joinable()) return;
   asio::post(core_->io(), [this] { core_->shutdown(); });
   thread_.join();
 }

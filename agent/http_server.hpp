@@ -48,7 +48,6 @@
 #include <string>
 #include <thread>
 
-#include "core/mutex.hpp"
 #include "core/result.hpp"
 
 namespace datawatch {
@@ -87,27 +86,17 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds HOST:PORT (port 0 picks a free one) and listens, without accepting:
-  // clients that connect wait in the backlog until serve(). Returns the bound
-  // port. Once per server. The agent binds first (a busy port fails the start
-  // before any probe runs) and serves once its configuration is running, so no
-  // answer ever shows an agent without its probes.
-  Result<int> bind(const std::string& listen);
-  // Starts accepting and serving on a background thread. After bind(); once.
-  void serve();
-  // bind() then serve().
+  // Binds HOST:PORT (port 0 picks a free one) and serves on a background thread.
+  // Returns the bound port. Once per server.
   Result<int> start(const std::string& listen);
-  // Closes the listener (bound or serving) and every connection; joins the
-  // thread. Final: neither bind() nor serve() works after it.
   void stop();
 
   class Core;  // the io_context, the listener and the connections (http_server.cpp)
 
  private:
   std::unique_ptr<Core> core_;
-  Mutex stop_mu_;  // orders bind/serve/stop
-  bool bound_ GUARDED_BY(stop_mu_) = false;
-  std::thread thread_ GUARDED_BY(stop_mu_);
+  std::mutex stop_mu_;
+  std::thread thread_;
 };
 
 // Constant-time comparison for bearer tokens.

@@ -17,8 +17,7 @@ BatchedStateStore::BatchedStateStore(std::unique_ptr<StateStore> inner, Options 
 }
 
 BatchedStateStore::~BatchedStateStore() {
-  close();
-  if (writer_.joinable()) writer_.join();  // after a closeWithin that ran out of time
+  close();  // after a closeWithin that ran out of time: waits for the writer
 }
 
 Status BatchedStateStore::recordRun(const ProbeResult& result) {
@@ -77,12 +76,11 @@ Status BatchedStateStore::flush() {
     if (batch.empty()) break;  // the queue bound dropped them meanwhile
     remaining -= batch.size();
     const Status st = commit(batch);
-    {
+    if (st) {
       MutexLock lock(mu_);
       in_flight_ = 0;
-    }
-    if (!st) {
-      requeueFront(batch);
+    } else {
+      requeueFront(batch);  // and in_flight_ = 0 under the same lock
       report(st.message(), 0);
       result = st;
       break;
@@ -153,6 +151,7 @@ Status BatchedStateStore::commit(std::vector<ProbeResult>& batch) {
 
 void BatchedStateStore::requeueFront(std::vector<ProbeResult>& batch) {
   MutexLock lock(mu_);
+  in_flight_ = 0;
   queue_.insert(queue_.begin(), std::make_move_iterator(batch.begin()),
                 std::make_move_iterator(batch.end()));
   batch.clear();
@@ -190,12 +189,13 @@ void BatchedStateStore::close() {
 }
 
 bool BatchedStateStore::closeWithin(Duration budget) {
+  bool first = false;
   {
     MutexLock lock(mu_);
-    if (closed_) return writer_done_;
+    first = !closed_;
     closed_ = stopping_ = true;
   }
-  wake_.notifyAll();
+  if (first) wake_.notifyAll();
   {
     MutexLock lock(mu_);
     const auto done = [&]() REQUIRES(mu_) { return writer_done_; };
@@ -205,8 +205,15 @@ bool BatchedStateStore::closeWithin(Duration budget) {
       return false;  // the writer is in the database still
     }
   }
-  writer_.join();
-  MutexLock flush_lock(flush_mu_);
+  finishClose();
+  return true;
+}
+
+void BatchedStateStore::finishClose() {
+  MutexLock flush_lock(flush_mu_);  // one caller joins; later ones find it done
+  if (finished_) return;
+  finished_ = true;
+  writer_.join();  // it has ended its last flush (writer_done_)
   size_t lost = 0;
   {  // the writer's last flush failed: no writer any more, what is queued is lost
     MutexLock lock(mu_);
@@ -220,7 +227,6 @@ bool BatchedStateStore::closeWithin(Duration budget) {
            lost);
   }
   on_error_ = nullptr;  // never called after close() returns
-  return true;
 }
 
 size_t BatchedStateStore::pending() const {

@@ -119,7 +119,8 @@ class BatchedStateStore final : public StateStore {
 
   // Runs queued and not yet handed to the inner store.
   size_t pending() const EXCLUDES(mu_);
-  // Runs not yet written: queued, or in a batch the inner store has not answered.
+  // Runs possibly not written: queued, or in a batch the inner store has not
+  // answered (a COMMIT sent may yet have stored them).
   size_t unwritten() const EXCLUDES(mu_);
   // Runs dropped so far (queue bound, poison rows, unwritable at close).
   uint64_t droppedRuns() const EXCLUDES(mu_);
@@ -132,6 +133,9 @@ class BatchedStateStore final : public StateStore {
   // leaves in `batch` the runs kept for a retry.
   Status commit(std::vector<ProbeResult>& batch) REQUIRES(flush_mu_) EXCLUDES(mu_);
   void requeueFront(std::vector<ProbeResult>& batch) EXCLUDES(mu_);
+  // The end of close, once the writer has ended: joins it, counts what is
+  // still queued as lost, forgets on_error. Once; later calls return.
+  void finishClose() EXCLUDES(flush_mu_, mu_);
   void report(const std::string& error, size_t dropped) REQUIRES(flush_mu_) EXCLUDES(mu_);
 
   const std::unique_ptr<StateStore> inner_;
@@ -142,6 +146,7 @@ class BatchedStateStore final : public StateStore {
 
   Mutex flush_mu_ ACQUIRED_BEFORE(mu_);
   std::function<void(const std::string&, size_t)> on_error_ GUARDED_BY(flush_mu_);
+  bool finished_ GUARDED_BY(flush_mu_) = false;  // finishClose() ran
 
   mutable Mutex mu_;
   CondVar wake_;  // the writer: max_batch runs queued, or close()

@@ -96,12 +96,14 @@ class FlakyStore final : public StateStore {
   std::atomic<int> fail_after_ms{0};  // an injected batch failure takes this long (a lock wait)
   std::atomic<int> batches{0};        // recordRuns calls that stored their runs
   std::atomic<bool> hold{false};      // recordRuns waits while set (a hung database)
+  std::atomic<int> entered{0};        // recordRuns calls begun
 
   Status recordRun(const ProbeResult& r) override {
     if (down || read_only) return Status::Error("injected: cannot write");
     return inner_->recordRun(r);
   }
   Status recordRuns(const std::vector<ProbeResult>& runs) override {
+    ++entered;
     while (hold) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     if (down || read_only) return Status::Error("injected: cannot write");
     if (fail_batches > 0) {
@@ -385,13 +387,33 @@ TEST_CASE("batched store: closeWithin gives up on a hung database in time, and e
   const auto took = std::chrono::steady_clock::now() - t0;
   CHECK(took >= 200ms);
   CHECK(took < 2s);
-  CHECK(store->unwritten() == 3);  // in the batch the database holds
-  CHECK(store->pending() == 0);
+  CHECK(store->unwritten() == 3);  // queued, or in the batch the database holds
+  REQUIRE(testing::eventually([&] { return flaky.entered > 0; }, 5s));
+  CHECK(store->pending() == 0);  // all in that batch
+  CHECK(store->unwritten() == 3);
   CHECK_FALSE(store->closeWithin(0ms));  // still not done: the same answer
   flaky.hold = false;                    // the database answers: the writer ends
-  store.reset();                         // the destructor joins it
+  CHECK(store->closeWithin(5s));
+  CHECK(store->unwritten() == 0);
+  store.reset();
   CHECK(messages(*other, "a") == numbered("r", 0, 3));
   CHECK(reported.count() == 0);
+
+  // Timed out, then the database fails that batch: the destructor still waits
+  // for the writer and reports the runs lost.
+  Reported lost;
+  auto failing_owned = std::make_unique<FlakyStore>(db.open());
+  FlakyStore& failing = *failing_owned;
+  store = std::make_unique<BatchedStateStore>(std::move(failing_owned), options(kNever, &lost));
+  for (const auto& m : numbered("x", 0, 2)) REQUIRE(store->recordRun(run("f", m)).ok());
+  failing.hold = true;
+  CHECK_FALSE(store->closeWithin(50ms));
+  REQUIRE(testing::eventually([&] { return failing.entered > 0; }, 5s));
+  failing.down = true;
+  failing.hold = false;
+  store.reset();
+  CHECK(lost.dropped() == 2);
+  CHECK(messages(*other, "f").empty());
 
   // Within the budget: true, and everything written.
   auto quick = std::make_unique<BatchedStateStore>(db.open(), options(kNever));

@@ -1,6 +1,6 @@
-// HttpServer (Boost.Beast) on its own, with a fake Api: bind before serve,
-// the connection bound, the header limit, many concurrent keep-alive clients,
-// and the routes' edges (HEAD, query strings, 404, 500, refusals). The limits on bodies, stalls and
+// HttpServer (Boost.Beast) on its own, with a fake Api: the connection bound,
+// the header limit, many concurrent keep-alive clients, and the routes' edges
+// (HEAD, query strings, 404, 500, refusals). The limits on bodies, stalls and
 // authorisation are tested on the agent binary in agent_stop_test.cpp.
 
 #include "agent/http_server.hpp"
@@ -256,35 +256,4 @@ TEST_CASE("HttpServer stops idempotently, with connections open, and refuses a s
   auto again = s->server.start("127.0.0.1:0");
   CHECK(!again.ok());
   s.reset();  // the destructor stops again
-}
-
-TEST_CASE("a request to a bound HttpServer waits in the backlog until serve() answers it",
-          "[integration][http][threads]") {
-  FakeApi api;
-  HttpServer server{api};
-  auto bound = server.bind("127.0.0.1:0");
-  REQUIRE(bound);
-  const int fd = connectTo(*bound);  // the kernel completes the handshake
-  REQUIRE(fd >= 0);
-  REQUIRE(sendAll(fd, "GET /api/v1/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
-  bool closed = false;
-  CHECK(readUntilClosed(fd, 300ms, closed).empty());  // nobody reads it yet
-  CHECK(!closed);
-  CHECK(api.status_calls == 0);
-  server.serve();
-  const std::string answer = readUntilClosed(fd, 3000ms, closed);
-  ::close(fd);
-  CHECK(answer.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
-  const auto body = answer.find("\r\n\r\n");
-  REQUIRE(body != std::string::npos);
-  CHECK(nlohmann::json::parse(answer.substr(body + 4)) == nlohmann::json{{"probes", 3}});
-  CHECK(api.status_calls == 1);
-  CHECK(!server.bind("127.0.0.1:0").ok());  // once per server
-
-  HttpServer never{api};  // stopped before it served: the port is closed for good
-  auto port = never.bind("127.0.0.1:0");
-  REQUIRE(port);
-  never.stop();
-  never.serve();
-  CHECK(connectTo(*port) < 0);
 }
