@@ -15,7 +15,7 @@
 namespace datawatch {
 namespace {
 
-constexpr const char* kPgIncidentColumns =
+constexpr const char* kPgRunColumns =
     "probe, type, source, target, owner, status, value, unit, message, threshold, details, "
     "observed_at_ms, duration_seconds";
 
@@ -251,7 +251,7 @@ Result<std::vector<ProbeResult>> PostgresStateStore::select(const std::string& w
   std::vector<ProbeResult> out;
   const char* order = newest_first ? "DESC" : "ASC";
   const std::string sql =
-      std::string("SELECT ") + kPgIncidentColumns +
+      std::string("SELECT ") + kPgRunColumns +
       " FROM probe_runs WHERE probe = $1 AND observed_at_ms >= $2 AND observed_at_ms < $3" +
       where_sql + " ORDER BY observed_at_ms " + order + ", id " + order + " LIMIT $4";
   Status st = pool_->run("query", [&](pqxx::connection& c) {
@@ -568,7 +568,7 @@ Result<RunFeedPage> PostgresStateStore::runFeed(const std::string& cursor, size_
     }
     // Only transactions older than every young one still in progress: a run
     // that commits later has a txid at or above the horizon, so it is never skipped.
-    const auto r = tx.exec_params(std::string("SELECT ") + kPgIncidentColumns +
+    const auto r = tx.exec_params(std::string("SELECT ") + kPgRunColumns +
                                       ", txid::text AS feed_txid, id FROM probe_runs WHERE (txid, "
                                       "id) > ($1::xid8, $2::bigint) "
                                       // probe_runs.txid: a bare "txid" would name the text output
