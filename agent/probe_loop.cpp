@@ -81,7 +81,17 @@ void ProbeLoop::guarded(const char* thread, const std::function<void()>& body) c
 void ProbeLoop::dispatcher() {
   guarded("probe scheduler", [this] {
     MutexLock lock(mu_);
-    while (!stopping_) dispatchDue(lock);
+    while (!stopping_) {
+      if (const size_t n = enqueueDue(clock_.now()); n > 0) {
+        // Woken under the lock, a worker would block on mu_ at once (a futex
+        // pair and a context switch more per run). What changes meanwhile is
+        // seen by waitForNext: it reads the schedule and the clock afresh.
+        lock.unlock();
+        for (size_t i = 0; i < n; ++i) work_cv_.notifyOne();
+        lock.lock();
+      }
+      waitForNext(lock);
+    }
   });
 }
 
@@ -106,9 +116,7 @@ void ProbeLoop::wakeDispatcherIfEarlier() {
   }
 }
 
-void ProbeLoop::dispatchDue(MutexLock& lock) {
-  const size_t n = enqueueDue(clock_.now());
-  for (size_t i = 0; i < n; ++i) work_cv_.notifyOne();
+void ProbeLoop::waitForNext(MutexLock& lock) {
   const auto next = scheduler_->nextWakeup();
   wait_until_ = next.value_or(TimePoint::max());
   woken_ = false;

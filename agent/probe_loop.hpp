@@ -83,7 +83,8 @@ class ProbeLoop {
   };
 
   void dispatcher();
-  void dispatchDue(MutexLock& lock) REQUIRES(mu_);
+  // Sleeps until the schedule's next deadline, a wake() or the stop.
+  void waitForNext(MutexLock& lock) REQUIRES(mu_);
   // Queues every run the schedule has due at `now`; returns how many.
   size_t enqueueDue(TimePoint now) REQUIRES(mu_);
   // Wakes the dispatcher when the schedule's next deadline is earlier than

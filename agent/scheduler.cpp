@@ -15,9 +15,11 @@ Duration Scheduler::jitterFor(const std::string& name, Duration every, Duration 
   // On a kJitterGrid grid: probes sharing an interval fall into the same slots,
   // so one wake-up of the loop starts several of them (at 1,000 probes/s, ten
   // per 10 ms slot instead of one wake-up per millisecond).
-  const int64_t slots = span / kJitterGrid.count();
+  const int64_t grid = std::max(kJitterGrid.count(), (span / kMaxPhases + kJitterGrid.count() - 1) /
+                                                         kJitterGrid.count() * kJitterGrid.count());
+  const int64_t slots = span / grid;
   if (slots <= 1) return Duration{0};
-  return kJitterGrid * static_cast<int64_t>(h % static_cast<uint64_t>(slots));
+  return Duration{grid * static_cast<int64_t>(h % static_cast<uint64_t>(slots))};
 }
 
 void Scheduler::add(ScheduledProbe p, TimePoint start) {

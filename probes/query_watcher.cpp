@@ -25,14 +25,18 @@ QueryWatcher::Watch QueryWatcher::watch(std::function<void()> cancel, MonoTime d
                                         const std::atomic<bool>* cancelled) {
   MutexLock lock(mu_);
   const uint64_t id = next_id_++;
-  const bool was_idle = entries_.empty();
   entries_.emplace(id, Entry{std::move(cancel), deadline, cancelled});
+  watched_ = true;
   if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
-  // Only an idle watcher sleeps without a timeout; a polling one sees the new
-  // query within kPoll. Waking it for every query would cost a context switch
-  // per query (issue 19: two of the thirteen futex calls of a PostgreSQL run).
-  if (was_idle) cv_.notifyAll();
+  // Only a sleeping watcher needs waking; a polling one (lingering) sees the
+  // new query within kPoll.
+  if (sleeping_) cv_.notifyAll();
   return Watch(*this, id);
+}
+
+bool QueryWatcher::sleeping() const {
+  MutexLock lock(mu_);
+  return sleeping_;
 }
 
 uint64_t QueryWatcher::due() {
@@ -53,9 +57,17 @@ uint64_t QueryWatcher::due() {
 
 void QueryWatcher::loop() {
   MutexLock lock(mu_);
+  int empty_polls = 0;
   while (!stop_) {
-    if (entries_.empty()) {
+    // Idle: nothing registered now and nothing registered since the last poll
+    // (short queries come and go between polls).
+    empty_polls = entries_.empty() && !watched_ ? empty_polls + 1 : 0;
+    watched_ = false;
+    if (empty_polls > linger_) {
+      sleeping_ = true;
       cv_.wait(lock, [&]() REQUIRES(mu_) { return stop_ || !entries_.empty(); });
+      sleeping_ = false;
+      empty_polls = 0;
       continue;
     }
     while (const uint64_t id = due()) {

@@ -73,22 +73,31 @@ TEST_CASE("probes run at their interval, first runs jittered within bounds", "[s
   CHECK(Scheduler::jitterFor("a", 1min, 30s) == Scheduler::jitterFor("a", 1min, 30s));
 }
 
-TEST_CASE("jitter spreads many probes across the interval", "[scheduler]") {
+TEST_CASE("jitter spreads many probes across the interval, in kMaxPhases slots", "[scheduler]") {
+  static_assert(Scheduler::kMaxPhases == 20, "the expected slots below assume 20 phases");
   std::set<int64_t> offsets;
   for (int i = 0; i < 1000; ++i) {
     offsets.insert(Scheduler::jitterFor("probe_" + std::to_string(i), 1s, 30s).count());
   }
-  CHECK(offsets.size() == 100);  // 1000 names fill all 100 slots of 10 ms
+  CHECK(offsets.size() == 20);  // 1000 names fill all 20 slots of 50 ms
   CHECK(*offsets.begin() == 0);
-  CHECK(*offsets.rbegin() == 990);
-  for (auto o : offsets) CHECK(o % 10 == 0);
-  // Longer intervals spread over more slots (30 s of jitter: 3,000 slots).
+  CHECK(*offsets.rbegin() == 950);
+  for (auto o : offsets) CHECK(o % 50 == 0);
+  // Longer intervals: the slots widen (30 s of jitter: 20 slots of 1.5 s).
   std::set<int64_t> wide;
   for (int i = 0; i < 1000; ++i)
     wide.insert(Scheduler::jitterFor("probe_" + std::to_string(i), 5min, 30s).count());
-  CHECK(wide.size() > 800);
-  CHECK(*wide.rbegin() < 30000);
-  CHECK(Scheduler::jitterFor("x", 5ms, 30s) == 0ms);  // shorter than one slot
+  CHECK(wide.size() == 20);
+  CHECK(*wide.rbegin() == 28500);
+  for (auto o : wide) CHECK(o % 1500 == 0);
+  // A span that is not a multiple of 20 grid steps: slots round up to the grid.
+  std::set<int64_t> odd;
+  for (int i = 0; i < 1000; ++i)
+    odd.insert(Scheduler::jitterFor("probe_" + std::to_string(i), 330ms, 30s).count());
+  CHECK(odd.size() == 16);  // 330 ms / 20 ms (330 / 20 = 16 ms, rounded up to the 10 ms grid)
+  for (auto o : odd) CHECK(o % 20 == 0);
+  CHECK(Scheduler::jitterFor("x", 150ms, 30s).count() % 10 == 0);  // 15 slots of 10 ms
+  CHECK(Scheduler::jitterFor("x", 5ms, 30s) == 0ms);               // shorter than one slot
 }
 
 TEST_CASE("a probe never overlaps itself: overruns are counted as missed, not stacked",

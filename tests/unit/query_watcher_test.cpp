@@ -1,0 +1,109 @@
+// QueryWatcher: the deadline and the cancel flag reach a query's cancel
+// function once, a query that ends in time is never cancelled, and a watcher
+// that went to sleep (no queries for its linger) wakes for the next query.
+// Time: deadlines are on a SimulatedClock; only the watcher's polling is real
+// (kPoll, 25 ms), so each wait below is bounded by a few polls.
+#include <catch2/catch.hpp>
+#include <condition_variable>
+#include <mutex>
+
+#include "core/time_format.hpp"
+#include "probes/query_watcher.hpp"
+
+using namespace datawatch;
+using namespace std::chrono_literals;
+
+namespace {
+
+const TimePoint kWatcherStart = *parseTimestamp("2026-12-02T00:00:00Z");
+
+// Counts cancel calls and lets the test wait for the first.
+struct CancelProbe {
+  std::mutex mu;
+  std::condition_variable cv;
+  int calls = 0;
+  std::function<void()> fn() {
+    return [this] {
+      std::lock_guard<std::mutex> lock(mu);
+      ++calls;
+      cv.notify_all();
+    };
+  }
+  bool waitCalled(std::chrono::milliseconds within) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, within, [&] { return calls > 0; });
+  }
+  int count() {
+    std::lock_guard<std::mutex> lock(mu);
+    return calls;
+  }
+};
+
+// Waits (bounded) until the watcher sleeps untimed.
+bool waitAsleep(const QueryWatcher& w) {
+  for (int i = 0; i < 200; ++i) {
+    if (w.sleeping()) return true;
+    std::this_thread::sleep_for(QueryWatcher::kPoll / 5);  // real time: the watcher polls in it
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("query watcher: a passed deadline cancels once, reported by finish()",
+          "[threads][query_watcher]") {
+  SimulatedClock clock(kWatcherStart);
+  QueryWatcher w(clock);
+  CancelProbe cancel;
+  auto watch = w.watch(cancel.fn(), clock.monotonic() + 1s, nullptr);
+  clock.advance(2s);
+  REQUIRE(cancel.waitCalled(20 * QueryWatcher::kPoll));
+  CHECK(watch.finish() == QueryWatcher::Reason::Deadline);
+  CHECK(cancel.count() == 1);
+}
+
+TEST_CASE("query watcher: the cancel flag cancels; a query that ends in time is not cancelled",
+          "[threads][query_watcher]") {
+  SimulatedClock clock(kWatcherStart);
+  QueryWatcher w(clock);
+  std::atomic<bool> stop{false};
+  CancelProbe quick;
+  {
+    auto watch = w.watch(quick.fn(), clock.monotonic() + 1h, &stop);
+    CHECK(watch.finish() == QueryWatcher::Reason::None);
+  }
+  CancelProbe slow;
+  auto watch = w.watch(slow.fn(), clock.monotonic() + 1h, &stop);
+  stop = true;
+  REQUIRE(slow.waitCalled(20 * QueryWatcher::kPoll));
+  CHECK(watch.finish() == QueryWatcher::Reason::Cancelled);
+  CHECK(quick.count() == 0);
+  CHECK(slow.count() == 1);
+}
+
+TEST_CASE("query watcher: asleep after its linger, it wakes for the next query",
+          "[threads][query_watcher]") {
+  SimulatedClock clock(kWatcherStart);
+  QueryWatcher w(clock, /*linger=*/0);
+  CancelProbe first;
+  w.watch(first.fn(), clock.monotonic() + 1h, nullptr).finish();
+  REQUIRE(waitAsleep(w));  // no query for one poll: sleeps untimed
+  CancelProbe second;
+  auto watch = w.watch(second.fn(), clock.monotonic(), nullptr);  // due at once
+  REQUIRE(second.waitCalled(20 * QueryWatcher::kPoll));
+  CHECK(watch.finish() == QueryWatcher::Reason::Deadline);
+  CHECK(first.count() == 0);
+}
+
+TEST_CASE("query watcher: lingering, it keeps polling between short queries",
+          "[threads][query_watcher]") {
+  SimulatedClock clock(kWatcherStart);
+  QueryWatcher w(clock);  // kLinger polls: two seconds
+  CancelProbe quick;
+  for (int i = 0; i < 5; ++i) {
+    w.watch(quick.fn(), clock.monotonic() + 1h, nullptr).finish();
+    std::this_thread::sleep_for(QueryWatcher::kPoll);  // real time between queries
+    CHECK_FALSE(w.sleeping());
+  }
+  CHECK(quick.count() == 0);
+}
