@@ -23,13 +23,8 @@ namespace {
 constexpr Duration kSloEvaluationInterval = std::chrono::seconds(10);
 
 std::string describeMute(const Alert& a) {
-  if (!a.silenced_by.empty()) return " (silenced by " + a.silenced_by + ": not sent)";
-  if (!a.inhibited_by.empty()) {
-    std::string ups;
-    for (const auto& u : a.inhibited_by) ups += (ups.empty() ? "" : ", ") + u;
-    return " (inhibited: upstream " + ups + " failing; not sent)";
-  }
-  return "";
+  const std::string why = muteReason(a);
+  return why.empty() ? "" : " (" + why + "; not sent)";
 }
 }  // namespace
 

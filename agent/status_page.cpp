@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "alerting/alerts.hpp"
 #include "core/duration.hpp"
 #include "core/markup.hpp"
 #include "core/time_format.hpp"
@@ -167,11 +168,9 @@ std::string renderStatusPage(const json& status) {
         "<table><tr><th>alert</th><th>severity</th><th>since</th><th>notified</th>"
         "<th>summary</th></tr>\n";
     for (const auto& a : alerts) {
-      std::string muted = "sent";
-      if (a.contains("silenced_by") && a["silenced_by"].is_string())
-        muted = "silenced by " + a["silenced_by"].get<std::string>();
-      else if (!a.value("inhibited_by", json::array()).empty())
-        muted = "inhibited: failing upstream " + dumpJson(a["inhibited_by"]);
+      const auto alert = alertFromJson(a);
+      std::string muted = alert ? muteReason(*alert) : "";
+      if (muted.empty()) muted = "sent";
       html += "<tr><td class=\"fail\">" + esc(a.value("id", json())) + "</td><td>" +
               esc(a.value("severity", json())) + "</td><td>" +
               xmlEscape(ago(a.value("started_at", json()), now)) + "</td><td>" + xmlEscape(muted) +

@@ -23,23 +23,37 @@ std::map<std::string, std::string> Alert::labels() const {
 nlohmann::json toJson(const Alert& a) {
   nlohmann::json notified = nlohmann::json::object();
   for (const auto& [n, t] : a.notified) notified[n] = formatRfc3339(t);
-  return {{"id", a.id()},
-          {"kind", a.kind},
-          {"subject", a.subject},
-          {"severity", a.severity},
-          {"status", a.firing ? "firing" : "resolved"},
-          {"started_at", formatRfc3339(a.started_at)},
-          // Exact, for restore: (id, started_at) goes into every delivery id.
-          {"started_at_ms", toUnixMillis(a.started_at)},
-          {"resolved_at",
-           a.resolved_at ? nlohmann::json(formatRfc3339(*a.resolved_at)) : nlohmann::json(nullptr)},
-          {"summary", a.summary},
-          {"owner", a.owner},
-          {"notify", a.notify},
-          {"notified", std::move(notified)},
-          {"silenced_by",
-           a.silenced_by.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.silenced_by)},
-          {"inhibited_by", a.inhibited_by}};
+  return {
+      {"id", a.id()},
+      {"kind", a.kind},
+      {"subject", a.subject},
+      {"severity", a.severity},
+      {"status", a.firing ? "firing" : "resolved"},
+      {"started_at", formatRfc3339(a.started_at)},
+      // Exact, for restore: (id, started_at) goes into every delivery id.
+      {"started_at_ms", toUnixMillis(a.started_at)},
+      {"resolved_at",
+       a.resolved_at ? nlohmann::json(formatRfc3339(*a.resolved_at)) : nlohmann::json(nullptr)},
+      {"summary", a.summary},
+      {"owner", a.owner},
+      {"notify", a.notify},
+      {"notified", std::move(notified)},
+      {"silenced_by",
+       a.silenced_by.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.silenced_by)},
+      {"inhibited_by", a.inhibited_by},
+      {"inhibited_by_alert", a.inhibited_by_alert.empty() ? nlohmann::json(nullptr)
+                                                          : nlohmann::json(a.inhibited_by_alert)}};
+}
+
+std::string muteReason(const Alert& a) {
+  if (!a.silenced_by.empty()) return "silenced by " + a.silenced_by;
+  if (!a.inhibited_by.empty()) {
+    std::string ups;
+    for (const auto& u : a.inhibited_by) ups += (ups.empty() ? "" : ", ") + u;
+    return "inhibited: upstream " + ups + " failing";
+  }
+  if (!a.inhibited_by_alert.empty()) return "inhibited: " + a.inhibited_by_alert + " is firing";
+  return "";
 }
 
 std::optional<Alert> alertFromJson(const nlohmann::json& j) {
@@ -65,6 +79,11 @@ std::optional<Alert> alertFromJson(const nlohmann::json& j) {
         if (auto when = t.is_string() ? parseTimestamp(t.get<std::string>()) : std::nullopt)
           a.notified[name] = *when;
     }
+    // The mute state, as last planned (plan() recomputes it).
+    if (auto s = j.find("silenced_by"); s != j.end() && s->is_string()) a.silenced_by = *s;
+    a.inhibited_by = j.value("inhibited_by", std::vector<std::string>{});
+    if (auto s = j.find("inhibited_by_alert"); s != j.end() && s->is_string())
+      a.inhibited_by_alert = *s;
     return a;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
@@ -278,6 +297,14 @@ std::vector<std::string> AlertTracker::inhibitors(const Alert& a) const {
   return {by.begin(), by.end()};
 }
 
+std::string AlertTracker::higherSeverityFiring(const Alert& a) const {
+  if (a.kind != "slo" || a.severity != "ticket") return "";
+  const auto* slo = cfg_->findSlo(a.subject);
+  if (!slo || !slo->alerting.inhibit_lower_severity) return "";
+  const std::string page = "slo:" + a.subject + ":page";  // Alert::id()
+  return alerts_.count(page) ? page : "";
+}
+
 std::vector<Outgoing> AlertTracker::plan(const std::vector<AlertChange>& changes,
                                          const SilenceSet& silences, TimePoint now) {
   std::vector<Outgoing> out;
@@ -295,6 +322,7 @@ std::vector<Outgoing> AlertTracker::plan(const std::vector<AlertChange>& changes
     const auto* silence = silences.silencing(a.labels(), now);
     a.silenced_by = silence ? silence->id : "";
     a.inhibited_by = inhibitors(a);
+    a.inhibited_by_alert = higherSeverityFiring(a);
     if (a.muted()) continue;
     for (const auto& notifier : a.notify) {
       const auto* nc = cfg_->findNotifier(notifier);

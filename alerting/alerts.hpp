@@ -43,17 +43,29 @@ struct Alert {
   std::map<std::string, TimePoint> notified;
   std::string silenced_by;                // the silence muting it, or ""
   std::vector<std::string> inhibited_by;  // failing upstream probes muting it
+  // The firing page alert of the same SLO muting this ticket alert
+  // (`alerting.inhibit_lower_severity`), or "".
+  std::string inhibited_by_alert;
 
   // "slo:orders-fresh:page" — stable across restarts.
   std::string id() const { return kind + ":" + subject + ":" + severity; }
-  bool muted() const { return !silenced_by.empty() || !inhibited_by.empty(); }
+  bool muted() const {
+    return !silenced_by.empty() || !inhibited_by.empty() || !inhibited_by_alert.empty();
+  }
   // What silences match and receivers group by: alertname, alert (the id),
   // kind, severity, slo or probe (the subject), owner (when set).
   std::map<std::string, std::string> labels() const;
 };
 
+// Why a muted alert sends nothing, for people: "silenced by api-1f…",
+// "inhibited: upstream raw_orders failing", "inhibited: slo:orders:page is
+// firing"; "" when it is not muted. The one wording of logs, timelines and the
+// status page.
+std::string muteReason(const Alert& a);
+
 // The alert as stored and served (status API): id, kind, subject, severity,
-// status, started_at, resolved_at, summary, owner, notify.
+// status, started_at, resolved_at, summary, owner, notify, and its mute state
+// (silenced_by, inhibited_by, inhibited_by_alert).
 nlohmann::json toJson(const Alert& a);
 // nullopt when `j` is not an alert written by toJson.
 std::optional<Alert> alertFromJson(const nlohmann::json& j);
@@ -127,6 +139,9 @@ class AlertTracker {
   // is failing has one; else empty.
   std::vector<std::string> inhibitors(const Alert& a) const;
   bool failing(const std::string& probe) const;
+  // The id of the firing page alert of a ticket alert's SLO, when that SLO
+  // inhibits lower severities; else "".
+  std::string higherSeverityFiring(const Alert& a) const;
 
   // Per probe, hashed: observeProbe runs once per probe run (issue 19).
   std::unordered_map<std::string, const config::ProbeConfig*> probe_cfg_;  // into *cfg_

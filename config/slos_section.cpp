@@ -27,7 +27,7 @@ void readBurnWindow(Ctx& ctx, const Doc& doc, const YAML::Node& item, const std:
 void readAlerting(Ctx& ctx, const Doc& doc, MapReader& m, const std::string& what, SloConfig& s) {
   MapReader a(ctx, doc, m.raw("alerting"), what + " alerting");
   if (!a.ok()) return;
-  a.checkKeys({"page", "ticket", "windows", "min_bad_events"});
+  a.checkKeys({"page", "ticket", "windows", "min_bad_events", "inhibit_lower_severity"});
   for (const char* sev : {"page", "ticket"}) {
     if (!a.has(sev)) continue;
     MapReader r(ctx, doc, a.raw(sev), what + " alerting." + sev);
@@ -41,6 +41,7 @@ void readAlerting(Ctx& ctx, const Doc& doc, MapReader& m, const std::string& wha
   }
   if (auto v = a.intInRange("min_bad_events", 1, 1000000))
     s.alerting.min_bad_events = static_cast<int>(*v);
+  if (auto v = a.boolean("inhibit_lower_severity")) s.alerting.inhibit_lower_severity = *v;
   if (!a.has("windows")) return;
   auto w = a.raw("windows");
   if (!w.IsSequence()) {

@@ -316,6 +316,8 @@ struct SloAlerting {
   std::vector<Location> ticket_notify_locs;               // parallel to *ticket_notify
   std::vector<BurnWindow> windows;                        // empty: the default table of SPEC §4
   int min_bad_events = 2;
+  // While the SLO's page alert fires, its ticket alert is inhibited (SPEC §5).
+  bool inhibit_lower_severity = true;
 };
 
 struct SloConfig {

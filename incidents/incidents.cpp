@@ -29,15 +29,6 @@ nlohmann::json optTime(const std::optional<TimePoint>& t) {
   return t ? nlohmann::json(formatRfc3339(*t)) : nlohmann::json(nullptr);
 }
 
-// "silenced by api-1f…", "inhibited: upstream raw failing", or "".
-std::string muteOf(const Alert& a) {
-  if (!a.silenced_by.empty()) return "silenced by " + a.silenced_by;
-  if (a.inhibited_by.empty()) return "";
-  std::string s = "inhibited: upstream";
-  for (const auto& u : a.inhibited_by) s += " " + u;
-  return s + " failing";
-}
-
 std::optional<TimePoint> readTime(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || !it->is_string()) return std::nullopt;
@@ -264,7 +255,7 @@ void IncidentTracker::observeAlerts(const std::vector<AlertChange>& changes,
       inc->firing.insert(id);
       if (severityRank(alert.severity) > severityRank(inc->severity))
         inc->severity = alert.severity;
-      const std::string mute = muteOf(alert);
+      const std::string mute = muteReason(alert);
       mute_[id] = mute;
       event(*inc, c.alert.started_at, "alert_fired",
             "alert " + id + " fired" + (mute.empty() ? "" : " (" + mute + ")") + ": " +
@@ -314,7 +305,7 @@ void IncidentTracker::observeMutes(const AlertTracker& tracker, TimePoint now) {
     for (const auto& alert_id : inc.firing) {
       const Alert* a = tracker.find(alert_id);
       if (!a) continue;
-      const std::string mute = muteOf(*a);
+      const std::string mute = muteReason(*a);
       auto it = mute_.find(alert_id);
       const std::string before = it == mute_.end() ? "" : it->second;
       if (mute == before) continue;

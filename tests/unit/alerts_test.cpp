@@ -12,8 +12,8 @@ namespace {
 
 const TimePoint kT0 = *parseTimestamp("2026-11-26T00:00:00Z");
 
-std::shared_ptr<const config::Config> alertConfig() {
-  const char* yaml = R"(
+std::shared_ptr<const config::Config> alertConfig(const std::string& slo_alerting = "") {
+  const std::string yaml = R"(
 agent: {default_notify: [team-webhook]}
 sources:
   shop: {type: sqlite, path: /nonexistent.db}
@@ -29,6 +29,7 @@ slos:
     probes: [fresh]
     alerting:
       page: {notify: [oncall-slack]}
+)" + slo_alerting + R"(
 notifiers:
   oncall-slack: {type: file, path: /tmp/slack.jsonl}
   team-webhook: {type: file, path: /tmp/webhook.jsonl}
@@ -428,4 +429,57 @@ TEST_CASE("no data never resolves an SLO alert: a restored page holds until data
   const auto changes = tracker.observeSlo(st, kT0 + 2h + 5min);
   REQUIRE(changes.size() == 1);
   CHECK_FALSE(changes[0].fired);
+}
+
+TEST_CASE("while an SLO's page alert fires its ticket alert is inhibited (inhibit_lower_severity)",
+          "[alerts][notify]") {
+  // Minute -> what went out, over the outage of the first test: the page fires at
+  // 4 and resolves at 89, the ticket fires soon after the page and resolves at 418.
+  auto outage = [](const std::shared_ptr<const config::Config>& cfg,
+                   std::map<int, std::vector<std::string>>& out, std::string& mute_at_60) {
+    AlertTracker tracker(cfg);
+    SilenceSet silences;
+    SloState slo(cfg->slos[0], {{"fresh", 1min}});
+    for (int m = -72 * 60; m < 500; ++m) {
+      const TimePoint t = kT0 + m * 1min;
+      slo.record(run("fresh", t, m >= 0 && m < 60 ? ProbeStatus::Fail : ProbeStatus::Pass));
+      const auto changes = tracker.observeSlo(slo.evaluate(t), t);
+      for (const auto& o : tracker.plan(changes, silences, t))
+        out[m].push_back(o.alert.severity + " " + o.notifier +
+                         (o.firing ? " firing" : " resolved") + (o.repeat ? " repeat" : ""));
+      if (m == 60) {
+        REQUIRE(tracker.find("slo:orders-fresh:ticket"));
+        const Alert ticket = *tracker.find("slo:orders-fresh:ticket");
+        mute_at_60 = muteReason(ticket);
+        // Stored and served with the alert; read back as it was.
+        CHECK(toJson(ticket)["inhibited_by_alert"] ==
+              (mute_at_60.empty() ? nlohmann::json(nullptr)
+                                  : nlohmann::json("slo:orders-fresh:page")));
+        CHECK(alertFromJson(toJson(ticket))->inhibited_by_alert == ticket.inhibited_by_alert);
+      }
+    }
+  };
+  std::map<int, std::vector<std::string>> on, off;
+  std::string mute_on, mute_off;
+  outage(alertConfig(), on, mute_on);  // the default: on
+  outage(alertConfig("      inhibit_lower_severity: false"), off, mute_off);
+  using V = std::vector<std::string>;
+  CHECK(on[4] == V{"page oncall-slack firing"});
+  CHECK(mute_on == "inhibited: slo:orders-fresh:page is firing");
+  // The page resolves at 89 while the ticket still fires: the ticket, never sent, goes out then.
+  CHECK(on[89] == V{"page oncall-slack resolved", "ticket team-webhook firing"});
+  CHECK(on[89 + 240] == V{"ticket team-webhook firing repeat"});  // repeat_interval 4h
+  CHECK(on[418] == V{"ticket team-webhook resolved"});
+  int sends_on = 0;
+  for (const auto& [m, v] : on) sends_on += static_cast<int>(v.size());
+  CHECK(sends_on == 5);
+  // Off: the ticket is sent when it fires, as before.
+  CHECK(mute_off.empty());
+  int ticket_fired_at = -1;
+  for (const auto& [m, v] : off)
+    for (const auto& s : v)
+      if (s == "ticket team-webhook firing" && ticket_fired_at < 0) ticket_fired_at = m;
+  CHECK(ticket_fired_at > 4);
+  CHECK(ticket_fired_at < 60);
+  CHECK(off[89] == V{"page oncall-slack resolved"});
 }
