@@ -137,7 +137,8 @@ ProbeLoop::ScheduleFactory Agent::fleetScheduleFactory() {
                 const std::set<std::string>&) -> std::unique_ptr<RunSchedule> {
     auto probes = rt.schedule();
     std::vector<FleetProbe> shared;
-    for (const auto& p : probes) shared.push_back(fleetProbe(p));
+    const auto phases = Scheduler::phasesByInterval(probes);
+    for (const auto& p : probes) shared.push_back(fleetProbe(p, phases.at(p.every)));
     fleet_->claimer().configure(std::move(shared), rt.sourceLimits(), max_concurrent);
     return std::make_unique<FleetSchedule>(fleet_->claimer(), std::move(probes));
   };

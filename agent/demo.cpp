@@ -289,8 +289,10 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
   auto report = [&](const LifecycleStep& step, TimePoint now) {
     if (!step.committed) std::cerr << "datawatch demo: " << step.committed.message() << "\n";
     for (const auto& c : step.changes) {
+      const std::string mute = c.fired ? muteReason(c.alert) : "";
       alert_lines.push_back("  " + shortTime(now) + "  alert    " + c.alert.id() +
-                            (c.fired ? " FIRING" : " resolved") + " -> local-log");
+                            (c.fired ? " FIRING" : " resolved") +
+                            (mute.empty() ? " -> local-log" : " (" + mute + "; not sent yet)"));
       const std::string id = c.fired ? incidents.incidentOf(c.alert.id()) : "";
       if (!id.empty() && announced.insert(id).second)
         alert_lines.push_back("  " + shortTime(now) + "  incident " + id + " opened");

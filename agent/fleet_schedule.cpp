@@ -9,9 +9,9 @@ namespace {
 constexpr Duration kLeaseMargin{std::chrono::seconds(10)};
 }  // namespace
 
-FleetProbe fleetProbe(const ScheduledProbe& p) {
+FleetProbe fleetProbe(const ScheduledProbe& p, int64_t phases) {
   return FleetProbe{p.name, p.source, p.every, p.timeout + kLeaseMargin,
-                    Scheduler::jitterFor(p.name, p.every, Scheduler::kMaxJitter)};
+                    Scheduler::jitterFor(p.name, p.every, Scheduler::kMaxJitter, phases)};
 }
 
 FleetClaimer::FleetClaimer(Fleet& fleet, std::shared_ptr<spdlog::logger> log, Metrics* metrics)

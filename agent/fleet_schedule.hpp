@@ -116,6 +116,6 @@ class FleetSchedule final : public RunSchedule {
 
 // The fleet's view of a probe: its lease covers its timeout plus a margin, and
 // a new probe's first run waits the Scheduler's stable jitter of its name.
-FleetProbe fleetProbe(const ScheduledProbe& p);
+FleetProbe fleetProbe(const ScheduledProbe& p, int64_t phases);
 
 }  // namespace datawatch

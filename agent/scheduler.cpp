@@ -4,7 +4,15 @@
 
 namespace datawatch {
 
-Duration Scheduler::jitterFor(const std::string& name, Duration every, Duration max_jitter) {
+std::map<Duration, int64_t> Scheduler::phasesByInterval(const std::vector<ScheduledProbe>& probes) {
+  std::map<Duration, int64_t> n;
+  for (const auto& p : probes) ++n[p.every];
+  for (auto& [every, count] : n) count = std::max(kMinPhases, count / kBatch);
+  return n;
+}
+
+Duration Scheduler::jitterFor(const std::string& name, Duration every, Duration max_jitter,
+                              int64_t phases) {
   const int64_t span = std::min(every, max_jitter).count();
   if (span <= 0) return Duration{0};
   uint64_t h = 1469598103934665603ULL;  // FNV-1a: stable across runs and builds
@@ -12,19 +20,19 @@ Duration Scheduler::jitterFor(const std::string& name, Duration every, Duration 
     h ^= c;
     h *= 1099511628211ULL;
   }
-  // On a kJitterGrid grid: probes sharing an interval fall into the same slots,
-  // so one wake-up of the loop starts several of them (at 1,000 probes/s, ten
-  // per 10 ms slot instead of one wake-up per millisecond).
-  const int64_t grid = std::max(kJitterGrid.count(), (span / kMaxPhases + kJitterGrid.count() - 1) /
-                                                         kJitterGrid.count() * kJitterGrid.count());
+  // `phases` slots on a kJitterGrid grid: probes sharing an interval fall into
+  // the same slots, so one wake-up of the loop starts several of them.
+  const int64_t step = kJitterGrid.count();
+  const int64_t grid =
+      std::max(step, (span / std::max<int64_t>(1, phases) + step - 1) / step * step);
   const int64_t slots = span / grid;
   if (slots <= 1) return Duration{0};
   return Duration{grid * static_cast<int64_t>(h % static_cast<uint64_t>(slots))};
 }
 
-void Scheduler::add(ScheduledProbe p, TimePoint start) {
+void Scheduler::add(ScheduledProbe p, TimePoint start, int64_t phases) {
   State s;
-  s.due = start + jitterFor(p.name, p.every, opts_.max_jitter);
+  s.due = start + jitterFor(p.name, p.every, opts_.max_jitter, phases);
   s.cfg = std::move(p);
   by_name_[s.cfg.name] = probes_.size();
   probes_.push_back(std::move(s));
@@ -33,7 +41,11 @@ void Scheduler::add(ScheduledProbe p, TimePoint start) {
 Scheduler::Scheduler(Options options, std::vector<ScheduledProbe> probes, TimePoint start)
     : opts_(std::move(options)) {
   probes_.reserve(probes.size());
-  for (auto& p : probes) add(std::move(p), start);
+  const auto phases = phasesByInterval(probes);
+  for (auto& p : probes) {
+    const int64_t n = phases.at(p.every);
+    add(std::move(p), start, n);
+  }
   for (size_t i = 0; i < probes_.size(); ++i) ready_.push({probes_[i].due, i});
 }
 
@@ -41,7 +53,11 @@ Scheduler::Scheduler(Options options, std::vector<ScheduledProbe> probes, TimePo
                      const Scheduler& previous, const std::set<std::string>& in_flight)
     : opts_(std::move(options)) {
   probes_.reserve(probes.size());
-  for (auto& p : probes) add(std::move(p), start);
+  const auto phases = phasesByInterval(probes);
+  for (auto& p : probes) {
+    const int64_t n = phases.at(p.every);
+    add(std::move(p), start, n);
+  }
   for (size_t i = 0; i < probes_.size(); ++i) {
     State& s = probes_[i];
     if (auto old = previous.find(s.cfg.name)) {

@@ -5,13 +5,15 @@
 //
 // Guarantees:
 // - each probe runs every `every`, its first run offset by a stable jitter in
-//   [0, min(every, max_jitter)) derived from its name, on one of at most
-//   kMaxPhases slots (a multiple of kJitterGrid, 10 ms, apart): probes spread
-//   out, keep their phase across restarts and start in batches. A batch costs
-//   the loop one wake-up, and a worker that ends a run takes the next of the
-//   batch without sleeping (issue 19: 100 PostgreSQL probes at 1 s went from 4.7
-//   to 2.6 context switches per run; at 1,000 runs/s the batch of 50 keeps the
-//   p99 start lag under 5 ms);
+//   [0, min(every, max_jitter)) derived from its name, on one of `phases` slots
+//   (phasesByInterval: kMinPhases, or one per kBatch probes sharing the
+//   interval; slots at least kJitterGrid, 10 ms, apart): probes spread out,
+//   keep their phase across restarts (of one configuration) and start in
+//   batches. A batch costs the loop one wake-up, and a worker that ends a run
+//   takes the next of the batch without sleeping (issue 19: 100 PostgreSQL
+//   probes at 1 s went from 4.7 to 2.6 context switches per run); batches of
+//   about kBatch keep the start lag of 1,000 runs/s low (p99 ~1 ms; batches of
+//   50 had it at 3.4-5.6 ms);
 // - never two runs of one probe at once;
 // - at most `max_concurrent` runs in flight, and at most the source's limit per source;
 // - a probe that falls behind (overrun, no free worker) runs once when it can and
@@ -80,9 +82,13 @@ class Scheduler final : public RunSchedule {
   TimePoint nextDue(size_t index) const { return probes_[index].due; }
 
   static constexpr Duration kJitterGrid{10};
-  static constexpr int64_t kMaxPhases = 20;  // distinct first-run offsets per interval
+  static constexpr int64_t kMinPhases = 20;  // first-run offsets per interval, at least
+  static constexpr int64_t kBatch = 10;      // probes per offset beyond kMinPhases offsets
+  // The number of first-run offsets of each interval among `probes`.
+  static std::map<Duration, int64_t> phasesByInterval(const std::vector<ScheduledProbe>& probes);
   // The stable offset of a probe's first run (exposed for tests).
-  static Duration jitterFor(const std::string& name, Duration every, Duration max_jitter);
+  static Duration jitterFor(const std::string& name, Duration every, Duration max_jitter,
+                            int64_t phases = kMinPhases);
 
  private:
   struct State {
@@ -100,7 +106,7 @@ class Scheduler final : public RunSchedule {
   };
 
   bool sourceFull(const std::string& source) const;
-  void add(ScheduledProbe p, TimePoint start);
+  void add(ScheduledProbe p, TimePoint start, int64_t phases);
 
   Options opts_;
   std::vector<State> probes_;

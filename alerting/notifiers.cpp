@@ -13,6 +13,7 @@
 
 #include "alerting/http_client.hpp"
 #include "core/duration.hpp"
+#include "core/human_units.hpp"
 #include "core/time_format.hpp"
 #include "core/utf8.hpp"
 
@@ -55,12 +56,6 @@ std::string slackEscape(const std::string& s) {
   return out;
 }
 
-std::string number(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.4g", v);
-  return b;
-}
-
 std::string titleOf(const json& p) {
   const json& a = p.at("alert");
   std::string status = str(p, "status") == "resolved" ? "RESOLVED" : "FIRING";
@@ -86,7 +81,7 @@ std::string probeLines(const json& a, bool markdown) {
     std::string line = markdown ? "• `" + str(p, "probe") + "` " : "- " + str(p, "probe") + " ";
     line += str(p, "status");
     if (p.contains("value") && p["value"].is_number())
-      line += ": " + number(p["value"].get<double>()) + " " + str(p, "unit");
+      line += ": " + plainNumber(p["value"].get<double>()) + " " + str(p, "unit");
     if (p.contains("threshold") && p["threshold"].is_object() && !p["threshold"].empty())
       line += " (threshold " + dumpJson(p["threshold"]) + ")";
     const std::string msg = str(p, "message");
@@ -104,12 +99,13 @@ std::string sloLine(const json& a, bool markdown) {
   std::string burns;
   const json rates = s.value("burn_rates", json::object());
   for (const auto& [w, v] : rates.items())
-    if (v.is_number()) burns += (burns.empty() ? "" : " · ") + w + " " + number(v.get<double>());
+    if (v.is_number())
+      burns += (burns.empty() ? "" : " · ") + w + " " + plainNumber(v.get<double>());
   std::string out = markdown ? "*Burn rates:* " : "Burn rates: ";
   out += burns.empty() ? "-" : burns;
   if (s.contains("error_budget_remaining") && s["error_budget_remaining"].is_number()) {
     out += markdown ? "   *Error budget left:* " : "; error budget left: ";
-    out += number(s["error_budget_remaining"].get<double>() * 100) + "%";
+    out += plainNumber(s["error_budget_remaining"].get<double>() * 100) + "%";
   }
   return out + "\n";
 }
@@ -142,13 +138,6 @@ json amLabels(const json& a) {
   for (const auto& [k, v] : labels.items())
     if (v.is_string()) l[k] = v;
   return l;
-}
-
-// A measurement in human units: seconds as a duration ("2h1m"), else "1200 rows".
-std::string humanValue(double v, const std::string& unit) {
-  if (unit == "seconds" && std::isfinite(v) && std::abs(v) < 1e12)
-    return humanDuration(std::chrono::milliseconds(std::llround(v * 1000)));
-  return number(v) + (unit.empty() ? "" : " " + unit);
 }
 
 // A probe's threshold as words: {"max":3600} in seconds -> "max 1h".
@@ -191,8 +180,8 @@ std::string amSummary(const json& a) {
     const json s = a.value("slo", json::object());
     std::string about;
     if (s.contains("objective") && s["objective"].is_number())
-      about =
-          " (" + number(s["objective"].get<double>() * 100) + "% over " + str(s, "window") + ")";
+      about = " (" + plainNumber(s["objective"].get<double>() * 100) + "% over " +
+              str(s, "window") + ")";
     return "SLO " + str(a, "name") + about + " burns its error budget: " + str(a, "severity");
   }
   const json probes = a.value("probes", json::array());

@@ -173,8 +173,11 @@ void addDeliveryEvent(Incident& inc, TimelineEvent e) {
   addTimelineEvent(inc, std::move(e));
 }
 
-void IncidentTracker::event(Incident& inc, TimePoint at, std::string kind, std::string text) {
-  addTimelineEvent(inc, {at, std::move(kind), std::move(text)});
+void IncidentTracker::event(Incident& inc, TimePoint at, std::string kind, std::string text,
+                            std::string key) {
+  TimelineEvent e{at, std::move(kind), std::move(text)};
+  e.key = std::move(key);
+  addTimelineEvent(inc, std::move(e));
   changed_.insert(inc.id);
 }
 
@@ -257,9 +260,10 @@ void IncidentTracker::observeAlerts(const std::vector<AlertChange>& changes,
         inc->severity = alert.severity;
       const std::string mute = muteReason(alert);
       mute_[id] = mute;
-      event(*inc, c.alert.started_at, "alert_fired",
-            "alert " + id + " fired" + (mute.empty() ? "" : " (" + mute + ")") + ": " +
-                alert.summary);
+      event(
+          *inc, c.alert.started_at, "alert_fired",
+          "alert " + id + " fired" + (mute.empty() ? "" : " (" + mute + ")") + ": " + alert.summary,
+          id);
       for (const auto& p : probesOf(alert)) involve(*inc, p);
       continue;
     }
@@ -270,7 +274,8 @@ void IncidentTracker::observeAlerts(const std::vector<AlertChange>& changes,
       const TimePoint at = c.alert.resolved_at.value_or(now);
       event(inc, at, "alert_resolved",
             "alert " + id + " resolved after " +
-                humanDuration(std::chrono::duration_cast<Duration>(at - c.alert.started_at)));
+                humanDuration(std::chrono::duration_cast<Duration>(at - c.alert.started_at)),
+            id);
       if (inc.firing.empty()) {
         inc.open = false;
         inc.resolved_at = at;

@@ -42,8 +42,9 @@ struct TimelineEvent {
   // notification_failed, burn_rate_peak, probe_recovered, resolved
   std::string kind;
   std::string text;  // one plain-language line
-  // Delivery events only: what makes two of them the same (alert, notifier,
-  // outcome, status or error). Repeats fold into one event: `count` of them
+  // alert_fired / alert_resolved: the alert's id. Delivery events: what makes
+  // two of them the same (alert, notifier, outcome, status or error), joined
+  // by \x1f; repeats of a delivery event fold into one event: `count` of them
   // from `at` to `until` ("notified am ×58, 13:35–14:34"), so an alert
   // re-sent every minute adds one line, not 1,440 a day.
   std::string key;
@@ -144,7 +145,7 @@ class IncidentTracker final : public IncidentSink {
   Incident* openFor(const Alert& a);
   void involve(Incident& inc, const std::string& probe);
   std::vector<std::string> probesOf(const Alert& a) const;
-  void event(Incident& inc, TimePoint at, std::string kind, std::string text);
+  void event(Incident& inc, TimePoint at, std::string kind, std::string text, std::string key = "");
 
   SeqFn seq_;
   std::shared_ptr<const config::Config> cfg_;

@@ -12,33 +12,16 @@
 #include <sstream>
 
 #include "core/duration.hpp"
+#include "core/human_units.hpp"
 #include "core/markup.hpp"
 #include "core/time_format.hpp"
+#include "incidents/postmortem_text.hpp"
+#include "slo/burn_rate.hpp"
 
 namespace datawatch {
 namespace {
 
 using nlohmann::json;
-
-std::string fixed(double v, int digits = 1) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*f", digits, v);
-  return b;
-}
-
-// Plain numbers for people: 18020, 1520, 0.25 (no exponents below 1e15).
-std::string num(double v) {
-  char b[64];
-  if (std::fabs(v) >= 1e4 && std::fabs(v) < 1e15)
-    std::snprintf(b, sizeof b, "%.0f", v);
-  else
-    std::snprintf(b, sizeof b, "%.4g", v);
-  return b;
-}
-
-std::string dayMinute(TimePoint t) {
-  return formatRfc3339(t).substr(0, 16).replace(10, 1, " ");  // "2026-11-24 09:34"
-}
 
 std::string human(Duration d) {
   return humanDuration(std::chrono::duration_cast<Duration>(d));
@@ -52,16 +35,149 @@ std::optional<double> limit(const json& threshold, const char* key) {
   return it->get<double>();
 }
 
+// The probes whose recovery ends the bad data: an SLO's, then any other probe
+// that joined the incident.
+std::vector<std::string> incidentProbes(const Incident& inc, const config::Config& cfg) {
+  std::vector<std::string> out;
+  if (inc.kind == "slo")
+    if (const auto* slo = cfg.findSlo(inc.subject)) out = slo->probes;
+  for (const auto& p : inc.probes)
+    if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+  return out;
+}
+
+struct Span {
+  TimePoint from, first_bad, end, to;  // chart window, first bad run, resolution, window end
+};
+
+// What the incident's window shows of one probe: its "probes" entry of the
+// data model, and when its data went bad and recovered.
+struct ProbeFacts {
+  json data;
+  std::optional<TimePoint> last_bad;      // its last run that did not pass, up to the end
+  std::optional<TimePoint> recovered_at;  // the first passing run after last_bad (up to the end)
+};
+
+ProbeFacts probeFacts(const std::string& name, const config::ProbeConfig* pc, StateStore& store,
+                      const Span& span) {
+  ProbeFacts f;
+  json p{{"name", name}, {"target", pc ? pc->target() : ""}, {"unit", ""}};
+  auto runs = store.runs(name, span.from, span.to, 5000);
+  json values = json::array();
+  std::optional<double> before, worst, max_limit, min_limit;
+  // `after` as a flag and a value, not an optional: GCC 12 at -O2 reports the
+  // optional's payload as maybe-uninitialised (a false positive that breaks
+  // Release builds with warnings as errors).
+  bool has_after = false;
+  double after = 0;
+  bool failed_since = false;  // a failing run was seen since `after` was last set
+  for (const auto& r : runs ? *runs : std::vector<ProbeResult>{}) {
+    const bool in_incident = r.observed_at >= span.first_bad && r.observed_at <= span.end;
+    if (in_incident && r.status != ProbeStatus::Pass) {
+      f.last_bad = r.observed_at;
+      f.recovered_at.reset();
+    } else if (in_incident && f.last_bad && !f.recovered_at) {
+      f.recovered_at = r.observed_at;
+    }
+    if (!r.unit.empty()) p["unit"] = r.unit;
+    if (auto m = limit(r.threshold, "max")) max_limit = m;
+    if (auto m = limit(r.threshold, "min")) min_limit = m;
+    if (!r.value) continue;
+    values.push_back({{"at", formatRfc3339(r.observed_at)},
+                      {"value", *r.value},
+                      {"status", toString(r.status)}});
+    if (r.observed_at < span.first_bad) before = r.value;
+    // After: the first passing value once the probe's last failure is over.
+    if (r.observed_at >= span.first_bad && r.status != ProbeStatus::Pass) {
+      failed_since = true;
+      has_after = false;
+    } else if (failed_since && !has_after && r.status == ProbeStatus::Pass) {
+      has_after = true;
+      after = *r.value;
+    }
+    if (in_incident) {
+      const bool high = max_limit.has_value() || !min_limit;
+      if (!worst || (high ? *r.value > *worst : *r.value < *worst)) worst = r.value;
+    }
+  }
+  const std::string unit = p["unit"];
+  auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+  auto text = [&](const std::optional<double>& v) {
+    return v ? json(humanValue(*v, unit)) : json(nullptr);
+  };
+  std::string threshold;
+  if (max_limit) threshold = "max " + humanValue(*max_limit, unit);
+  if (min_limit)
+    threshold += (threshold.empty() ? "min " : ", min ") + humanValue(*min_limit, unit);
+  p["values"] = std::move(values);
+  p["before"] = opt(before);
+  p["worst"] = opt(worst);
+  p["after"] = has_after ? json(after) : json(nullptr);
+  p["before_text"] = text(before);
+  p["worst_text"] = text(worst);
+  p["after_text"] = has_after ? text(after) : json(nullptr);
+  p["threshold_max"] = opt(max_limit);
+  p["threshold_min"] = opt(min_limit);
+  p["threshold_text"] = threshold.empty() ? json(nullptr) : json(threshold);
+  p["failed"] = f.last_bad.has_value();
+  p["recovered_at"] = f.recovered_at ? json(formatRfc3339(*f.recovered_at)) : json(nullptr);
+  f.data = std::move(p);
+  return f;
+}
+
+// The alert that resolved last, and when (alert_resolved events name their
+// alert in `key`); nullopt while one still fires or for incidents stored
+// before the key was written.
+std::optional<std::pair<std::string, TimePoint>> lastResolved(const Incident& inc) {
+  if (inc.open) return std::nullopt;
+  std::optional<std::pair<std::string, TimePoint>> last;
+  for (const auto& e : inc.timeline)
+    if (e.kind == "alert_resolved" && !e.key.empty() && (!last || e.at >= last->second))
+      last = std::pair{e.key, e.at};
+  return last;
+}
+
+// Why the last alert outlived the bad data: an SLO alert resolves when its
+// longest burn-rate window of that severity no longer holds the bad events.
+std::string lingerNote(const std::string& alert_id, TimePoint resolved,
+                       const std::optional<TimePoint>& recovered, const config::Config& cfg) {
+  if (!recovered || resolved <= *recovered) return "";
+  const std::string lag = human(std::chrono::duration_cast<Duration>(resolved - *recovered)) +
+                          " after the data recovered";
+  const std::string at = utcDayMinute(resolved).substr(11);
+  const auto first = alert_id.find(':'), second = alert_id.rfind(':');
+  if (alert_id.rfind("slo:", 0) == 0 && second > first) {
+    const std::string name = alert_id.substr(first + 1, second - first - 1);
+    const std::string severity = alert_id.substr(second + 1);
+    Duration longest{0};
+    if (const auto* slo = cfg.findSlo(name))
+      for (const auto& row : burnRows(cfg, *slo))
+        if (row.severity == severity) longest = std::max(longest, row.long_window);
+    if (longest > Duration{0})
+      return "the " + formatDuration(longest) + " " + severity + " window cooled at " + at + ", " +
+             lag;
+  }
+  return "it resolved at " + at + ", " + lag + " (its probe's next passing run)";
+}
+
 }  // namespace
 
 std::string markdownEscape(const std::string& s) {
+  auto word = [&](size_t i) {
+    return i < s.size() && std::isalnum(static_cast<unsigned char>(s[i]));
+  };
   std::string out;
-  for (char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
     if (c == '\n' || c == '\r') {
       out += ' ';
       continue;
     }
-    if (std::string_view("\\`*_[]<>|#").find(c) != std::string_view::npos) out += '\\';
+    // An underscore inside a word (orders_fresh) is never emphasis in GFM: left
+    // as is, so the raw Markdown reads as written.
+    const bool intraword = c == '_' && i > 0 && word(i - 1) && word(i + 1);
+    if (!intraword && std::string_view("\\`*_[]<>|#").find(c) != std::string_view::npos)
+      out += '\\';
     out += c;
   }
   return out;
@@ -93,60 +209,55 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
   d["first_alert"] = formatRfc3339(inc.opened_at);
   d["time_to_detect"] = human(std::chrono::duration_cast<Duration>(inc.opened_at - first_bad));
 
-  // Impact: targets, consumers, owners, SLO budget.
+  // Impact: targets, consumers, owners, SLO budget. The Data table and the
+  // recovery cover every probe of an SLO, failing or not.
   std::set<std::string> targets, consumers, owners;
+  std::set<std::pair<std::string, std::string>> tables;  // (source, target) of those probes
   json probes = json::array();
-  for (const auto& name : inc.probes) {
+  std::optional<TimePoint> data_recovered;
+  bool all_recovered = true;
+  for (const auto& name : incidentProbes(inc, cfg)) {
     const auto* pc = cfg.findProbe(name);
-    json p{{"name", name}, {"target", pc ? pc->target() : ""}, {"unit", ""}};
     if (pc) {
       if (!pc->target().empty()) targets.insert(pc->target());
+      tables.emplace(pc->source, pc->target());
       consumers.insert(pc->consumers.begin(), pc->consumers.end());
       if (!pc->owner.empty()) owners.insert(pc->owner);
     }
-    auto runs = store.runs(name, from, to, 5000);
-    json values = json::array();
-    std::optional<double> before, worst, max_limit, min_limit;
-    // `after` as a flag and a value, not an optional: GCC 12 at -O2 reports the
-    // optional's payload as maybe-uninitialised (a false positive that breaks
-    // Release builds with warnings as errors).
-    bool has_after = false;
-    double after = 0;
-    bool failed_since = false;  // a failing run was seen since `after` was last set
-    if (runs) {
-      for (const auto& r : *runs) {
-        if (!r.unit.empty()) p["unit"] = r.unit;
-        if (auto m = limit(r.threshold, "max")) max_limit = m;
-        if (auto m = limit(r.threshold, "min")) min_limit = m;
-        if (!r.value) continue;
-        values.push_back({{"at", formatRfc3339(r.observed_at)},
-                          {"value", *r.value},
-                          {"status", toString(r.status)}});
-        if (r.observed_at < first_bad) before = r.value;
-        // After: the first passing value once the probe's last failure is over.
-        if (r.observed_at >= first_bad && r.status != ProbeStatus::Pass) {
-          failed_since = true;
-          has_after = false;
-        } else if (failed_since && !has_after && r.status == ProbeStatus::Pass) {
-          has_after = true;
-          after = *r.value;
-        }
-        if (r.observed_at >= first_bad && r.observed_at <= end) {
-          const bool high = max_limit.has_value() || !min_limit;
-          if (!worst || (high ? *r.value > *worst : *r.value < *worst)) worst = r.value;
-        }
-      }
-    }
-    auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
-    p["values"] = std::move(values);
-    p["before"] = opt(before);
-    p["worst"] = opt(worst);
-    p["after"] = has_after ? json(after) : json(nullptr);
-    p["threshold_max"] = opt(max_limit);
-    p["threshold_min"] = opt(min_limit);
-    probes.push_back(std::move(p));
+    ProbeFacts f = probeFacts(name, pc, store, {from, first_bad, end, to});
+    if (f.last_bad && !f.recovered_at) all_recovered = false;
+    if (f.recovered_at)
+      data_recovered = std::max(data_recovered.value_or(*f.recovered_at), *f.recovered_at);
+    f.data["related"] = false;
+    probes.push_back(std::move(f.data));
+  }
+  // Other probes of the same tables that failed meanwhile (a volume probe
+  // beside a freshness SLO): in the Data table, not in the recovery.
+  for (const auto& pc : cfg.probes) {
+    const bool listed = std::any_of(probes.begin(), probes.end(),
+                                    [&](const json& p) { return p["name"] == pc.name; });
+    if (listed || pc.target().empty() || !tables.count({pc.source, pc.target()})) continue;
+    ProbeFacts f = probeFacts(pc.name, &pc, store, {from, first_bad, end, to});
+    if (!f.last_bad) continue;
+    f.data["related"] = true;
+    probes.push_back(std::move(f.data));
   }
   d["probes"] = probes;
+  // Recovery as the data showed it, apart from when the alerts ended.
+  if (!all_recovered) data_recovered.reset();
+  auto when = [](const std::optional<TimePoint>& t) {
+    return t ? json(formatRfc3339(*t)) : json(nullptr);
+  };
+  d["data_recovered_at"] = when(data_recovered);
+  d["time_to_recover"] =
+      data_recovered
+          ? json(human(std::chrono::duration_cast<Duration>(*data_recovered - first_bad)))
+          : json(nullptr);
+  d["alert_duration"] = d["duration"];
+  const auto last = lastResolved(inc);
+  d["last_alert"] = last ? json(last->first) : json(nullptr);
+  d["last_alert_resolved_at"] = last ? when(last->second) : json(nullptr);
+  d["last_alert_note"] = last ? lingerNote(last->first, last->second, data_recovered, cfg) : "";
   json slos = json::array();
   if (inc.kind == "slo") {
     if (const auto* slo = cfg.findSlo(inc.subject)) {
@@ -182,7 +293,7 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
   json tl = json::array();
   for (const auto& e : inc.timeline)
     tl.push_back({{"at", formatRfc3339(e.at)},
-                  {"time", dayMinute(e.at)},
+                  {"time", utcDayMinute(e.at)},
                   {"kind", e.kind},
                   {"text", e.text}});
   d["timeline"] = tl;
@@ -202,7 +313,7 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
   for (const auto& t : targets) targets_s += (targets_s.empty() ? "" : ", ") + t;
   std::string consumers_s;
   for (const auto& c : consumers) consumers_s += (consumers_s.empty() ? "" : ", ") + c;
-  std::string summary = "From " + dayMinute(first_bad) + " UTC the data behind " + what +
+  std::string summary = "From " + utcDayMinute(first_bad) + " UTC the data behind " + what +
                         (targets_s.empty() ? "" : " (" + targets_s + ")") +
                         " was not as promised: " +
                         (inc.timeline.empty() ? std::string("see the timeline")
@@ -211,192 +322,183 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
                                                     if (e.kind == "probe_failing") return e.text;
                                                   return inc.timeline.front().text;
                                                 }()) +
-                        ". The first alert fired at " + dayMinute(inc.opened_at) + " UTC (" +
-                        d["time_to_detect"].get<std::string>() + " after the first bad run); " +
+                        ". The first alert fired at " + utcDayMinute(inc.opened_at) + " UTC (" +
+                        d["time_to_detect"].get<std::string>() + " after the first bad run). " +
+                        (data_recovered ? "The data recovered at " +
+                                              utcDayMinute(*data_recovered).substr(11) + " UTC (" +
+                                              d["time_to_recover"].get<std::string>() +
+                                              " of bad data); "
+                                        : std::string("The data had not recovered yet; ")) +
                         (inc.open ? "the incident is still open after "
                                   : "the incident resolved after ") +
                         d["duration"].get<std::string>() + ".";
   if (!consumers_s.empty()) summary += " Affected downstream: " + consumers_s + ".";
   if (!slos.empty() && slos[0].contains("budget_consumed_percent"))
-    summary += " It consumed " + fixed(slos[0]["budget_consumed_percent"].get<double>()) +
+    summary += " It consumed " + fixedDigits(slos[0]["budget_consumed_percent"].get<double>()) +
                "% of the SLO's error budget.";
   d["summary"] = summary;
   return d;
 }
 
-std::string renderPostmortem(const json& d) {
-  auto s = [&](const json& v) { return v.is_string() ? v.get<std::string>() : std::string("—"); };
-  std::string md;
-  md += "# " + markdownEscape(s(d["id"])) + ": " + markdownEscape(s(d["subject"])) + " (" +
-        markdownEscape(s(d["severity"])) + ")\n\n";
-  md += "**Status:** " + s(d["status"]) +
-        " — written by datawatch from what it recorded; edit "
-        "freely.\n\n";
-  md += "## Summary\n\n" + markdownEscape(s(d["summary"])) + "\n\n";
-  md += "## Impact\n\n";
-  md += "| | |\n|---|---|\n";
-  md += "| Duration | " + s(d["duration"]) + " (" + s(d["opened_at"]) + " → " +
-        s(d["resolved_at"]) + ") |\n";
+namespace {
+
+std::string str(const json& v) {
+  return v.is_string() ? v.get<std::string>() : std::string("—");
+}
+
+// "a, b, c" of code spans, or "—".
+std::string codeList(const json& items) {
+  std::string list;
+  for (const auto& x : items) list += (list.empty() ? "" : ", ") + codeSpan(str(x));
+  return list.empty() ? "—" : list;
+}
+
+// "2026-11-24 09:30 → 14:05 UTC (4h35m)": the second time without its date
+// when on the same day.
+std::string utcSpan(const json& from, const json& to, const json& length) {
+  if (!from.is_string()) return "—";
+  const std::string a = utcDayMinute(*parseTimestamp(from.get<std::string>()));
+  if (!to.is_string()) return a + " UTC → not over when this was drafted";
+  std::string b = utcDayMinute(*parseTimestamp(to.get<std::string>()));
+  if (b.substr(0, 10) == a.substr(0, 10)) b = b.substr(11);
+  return a + " → " + b + " UTC (" + str(length) + ")";
+}
+
+std::string renderImpact(const json& d) {
+  std::string md = "## Impact\n\n| | |\n|---|---|\n";
+  md += "| Bad data window | " +
+        utcSpan(d["first_bad_run"], d["data_recovered_at"], d["time_to_recover"]) +
+        ": first bad run → every probe passing again |\n";
+  md += "| Alert duration | " + utcSpan(d["first_alert"], d["resolved_at"], d["alert_duration"]) +
+        ": first alert → last resolve";
+  if (d["last_alert"].is_string())
+    md +=
+        "; " + codeSpan(str(d["last_alert"])) + " resolved last" +
+        (str(d["last_alert_note"]).empty() ? "" : ": " + markdownEscape(str(d["last_alert_note"])));
+  md += " |\n";
   for (const auto& slo : d["slos"]) {
-    md += "| SLO | " + markdownEscape(s(slo["name"])) + ": " + num(slo["objective_percent"]) +
-          "% over " + s(slo["window"]) + " |\n";
+    md += "| SLO | " + codeSpan(str(slo["name"])) + ": " + plainNumber(slo["objective_percent"]) +
+          "% over " + str(slo["window"]) + " |\n";
     if (slo.contains("budget_consumed_percent")) {
-      md += "| Error budget consumed | " + fixed(slo["budget_consumed_percent"].get<double>()) +
-            "% (" + fixed(slo["budget_consumed_minutes"].get<double>()) + " budget minutes); " +
-            fixed(slo["budget_left"].get<double>() * 100) + "% left |\n";
+      md += "| Error budget consumed | " +
+            fixedDigits(slo["budget_consumed_percent"].get<double>()) + "% (" +
+            fixedDigits(slo["budget_consumed_minutes"].get<double>()) + " budget minutes); " +
+            fixedDigits(slo["budget_left"].get<double>() * 100) + "% left |\n";
     }
   }
-  std::string list;
-  for (const auto& t : d["targets"]) list += (list.empty() ? "" : ", ") + markdownEscape(t);
-  md += "| Targets | " + (list.empty() ? "—" : list) + " |\n";
-  list.clear();
-  for (const auto& c : d["consumers"]) list += (list.empty() ? "" : ", ") + markdownEscape(c);
-  md += "| Downstream consumers | " + (list.empty() ? "—" : list) + " |\n";
-  md += "| Owner | " + (s(d["owner"]).empty() ? "—" : markdownEscape(s(d["owner"]))) + " |\n";
-  list.clear();
-  for (const auto& a : d["alerts"]) list += (list.empty() ? "" : ", ") + markdownEscape(a);
-  md += "| Alerts | " + list + " |\n\n";
-  md += "## Detection\n\n";
-  md += "- First bad probe run: " + s(d["first_bad_run"]) + "\n";
-  md += "- First alert: " + s(d["first_alert"]) + "\n";
-  md += "- Time to detect: " + s(d["time_to_detect"]) + "\n";
-  for (const auto& p : d["peak_burn_rates"])
-    md += "- Peak burn rate over " + s(p["window"]) + ": " + fixed(p["burn_rate"].get<double>()) +
-          " at " + s(p["at"]) + "\n";
+  md += "| Targets | " + codeList(d["targets"]) + " |\n";
+  md += "| Downstream consumers | " + codeList(d["consumers"]) + " |\n";
+  md += "| Owner | " + (str(d["owner"]).empty() ? "—" : codeSpan(str(d["owner"]))) + " |\n";
+  md += "| Alerts | " + codeList(d["alerts"]) + " |\n\n";
+  return md;
+}
+
+std::string renderDetection(const json& d) {
+  std::string md = "## Detection\n\n";
+  md += "- First bad probe run: " + str(d["first_bad_run"]) + "\n";
+  md += "- First alert: " + str(d["first_alert"]) + "\n";
+  md += "- Time to detect: " + str(d["time_to_detect"]) + "\n";
+  md += "- Time to recover: " +
+        (d["time_to_recover"].is_string()
+             ? str(d["time_to_recover"]) + " (the data recovered at " +
+                   str(d["data_recovered_at"]) + ")"
+             : std::string("the data had not recovered when this was drafted")) +
+        "\n";
+  // Peak burn rates, shortest window first.
+  std::vector<std::pair<Duration, const json*>> peaks;
+  for (const auto& p : d["peak_burn_rates"]) {
+    const auto w = parseDuration(str(p["window"]));
+    peaks.emplace_back(w ? *w : Duration{0}, &p);
+  }
+  std::stable_sort(peaks.begin(), peaks.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [w, p] : peaks)
+    md += "- Peak burn rate over " + str((*p)["window"]) + ": " +
+          fixedDigits((*p)["burn_rate"].get<double>()) + " at " + str((*p)["at"]) + "\n";
+  return md;
+}
+
+std::string renderData(const json& d) {
+  std::string md = "\n## Data\n\n![probe values and burn rate](" + str(d["chart"]) + ")\n\n";
+  md +=
+      "| probe | target | threshold | before | worst | after | recovered |\n"
+      "|---|---|---|---|---|---|---|\n";
+  for (const auto& p : d["probes"]) {
+    const std::string recovered =
+        p["recovered_at"].is_string()
+            ? utcDayMinute(*parseTimestamp(p["recovered_at"].get<std::string>())).substr(11)
+            : (p["failed"].get<bool>() ? "not yet" : "did not fail");
+    md += "| " + codeSpan(str(p["name"])) + " | " +
+          (str(p["target"]).empty() ? "—" : codeSpan(str(p["target"]))) + " | " +
+          str(p["threshold_text"]) + " | " + str(p["before_text"]) + " | " + str(p["worst_text"]) +
+          " | " + str(p["after_text"]) + " | " + recovered + " |\n";
+  }
+  return md;
+}
+
+std::string renderResolution(const json& d) {
+  auto at = [](const json& p) {
+    return utcDayMinute(*parseTimestamp(p["recovered_at"].get<std::string>())).substr(11);
+  };
+  std::string md = "## Resolution\n\n";
+  if (d["data_recovered_at"].is_string()) {
+    std::string each;
+    for (const auto& p : d["probes"])
+      if (!p["related"].get<bool>() && p["recovered_at"].is_string())
+        each += (each.empty() ? "" : ", ") + codeSpan(str(p["name"])) + " at " + at(p);
+    md += "The data recovered at " + str(d["data_recovered_at"]) +
+          ", when every probe passed again (" + each + ")";
+  } else {
+    md += "The data had not recovered when this was drafted";
+  }
+  if (d["resolved_at"].is_string()) md += "; the last alert resolved at " + str(d["resolved_at"]);
+  md += ".";
+  std::string related;
+  for (const auto& p : d["probes"])
+    if (p["related"].get<bool>())
+      related += (related.empty() ? "" : ", ") + codeSpan(str(p["name"])) +
+                 (p["recovered_at"].is_string() ? " passed again at " + at(p) : " was still failing");
+  if (!related.empty()) md += " Other probes of the same tables: " + related + ".";
+  md += "\n\n_To fill in: what brought the data back?_\n\n";
+  return md;
+}
+
+}  // namespace
+
+std::string renderPostmortem(const json& d) {
+  std::string md;
+  md += "# " + markdownEscape(str(d["id"])) + ": " + markdownEscape(str(d["subject"])) + " (" +
+        markdownEscape(str(d["severity"])) + ")\n\n";
+  md += "**Status:** " + str(d["status"]) +
+        " — written by datawatch from what it recorded; edit freely.\n\n";
+  md += "## Summary\n\n" + markdownEscape(str(d["summary"])) + "\n\n";
+  md += renderImpact(d) + renderDetection(d);
   md += "\n## Timeline (UTC)\n\n| time | event |\n|---|---|\n";
   for (const auto& e : d["timeline"])
-    md += "| " + s(e["time"]) + " | " + markdownEscape(s(e["text"])) + " |\n";
-  md += "\n## Data\n\n![probe values and burn rate](" + s(d["chart"]) + ")\n\n";
-  md +=
-      "| probe | target | unit | threshold | before | worst | after "
-      "|\n|---|---|---|---|---|---|---|\n";
-  auto v = [](const json& x) { return x.is_number() ? num(x.get<double>()) : std::string("—"); };
-  for (const auto& p : d["probes"]) {
-    std::string th;
-    if (p["threshold_max"].is_number()) th += "max " + v(p["threshold_max"]);
-    if (p["threshold_min"].is_number())
-      th += std::string(th.empty() ? "" : ", ") + "min " + v(p["threshold_min"]);
-    md += "| " + markdownEscape(s(p["name"])) + " | " + markdownEscape(s(p["target"])) + " | " +
-          markdownEscape(s(p["unit"])) + " | " + (th.empty() ? "—" : th) + " | " + v(p["before"]) +
-          " | " + v(p["worst"]) + " | " + v(p["after"]) + " |\n";
-  }
+    md += "| " + str(e["time"]) + " | " + markdownEscape(str(e["text"])) + " |\n";
+  md += renderData(d);
   md +=
       "\n## Root cause\n\n_To fill in: why did the data go wrong? The facts above: the first "
       "bad run at " +
-      s(d["first_bad_run"]) + "._\n\n";
+      str(d["first_bad_run"]) + "._\n\n";
   md +=
       "## Trigger\n\n_To fill in: what change or event set it off (a deploy, a schema change, "
       "an upstream outage)?_\n\n";
-  md += "## Resolution\n\n_To fill in: what brought the data back. datawatch saw recovery at " +
-        s(d["resolved_at"]) + "._\n\n";
-  md += "## Action items\n\n| action | owner | ticket | due |\n|---|---|---|---|\n| | | | |\n\n";
+  md += renderResolution(d);
+  md +=
+      "## Action items\n\n"
+      "_mitigate: limits the harm of the next one; prevent: stops it happening again; process: "
+      "detects, escalates or communicates it better._\n\n"
+      "| type | action | owner | due | ticket |\n|---|---|---|---|---|\n"
+      "| mitigate | | | | |\n| prevent | | | | |\n| process | | | | |\n\n";
   md +=
       "## Lessons learned\n\n- **What went well:** \n- **What went badly:** \n- **Where we got "
       "lucky:** \n\n";
   md += "## Links\n\n";
   if (d["dashboard_url"].is_string())
-    md += "- [Dashboard for the incident's time range](" + s(d["dashboard_url"]) + ")\n";
-  md += "- Chart: [" + s(d["chart"]) + "](" + s(d["chart"]) + ")\n";
+    md += "- [Dashboard for the incident's time range](" + str(d["dashboard_url"]) + ")\n";
+  md += "- Chart: [" + str(d["chart"]) + "](" + str(d["chart"]) + ")\n";
   return md;
-}
-
-std::string renderChart(const json& d) {
-  constexpr double W = 900, left = 70, right = 20, top1 = 40, h1 = 200, top2 = 290, h2 = 110;
-  const double pw = W - left - right;
-  const auto from = *parseTimestamp(d["window_from"].get<std::string>());
-  const auto to = *parseTimestamp(d["window_to"].get<std::string>());
-  const double span = std::max(1.0, std::chrono::duration<double>(to - from).count());
-  auto x = [&](TimePoint t) {
-    return left + pw * std::clamp(std::chrono::duration<double>(t - from).count() / span, 0.0, 1.0);
-  };
-  std::string svg =
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"900\" height=\"440\" "
-      "viewBox=\"0 0 900 440\" font-family=\"sans-serif\" font-size=\"11\">\n"
-      "<rect width=\"900\" height=\"440\" fill=\"white\"/>\n";
-  svg += "<text x=\"" + fixed(left, 0) + "\" y=\"20\" font-size=\"14\" font-weight=\"bold\">" +
-         xmlEscape(d["id"].get<std::string>() + " — " + d["subject"].get<std::string>()) +
-         "</text>\n";
-  // The firing span, shaded on both panels.
-  const TimePoint opened = *parseTimestamp(d["opened_at"].get<std::string>());
-  const TimePoint closed =
-      d["resolved_at"].is_string() ? *parseTimestamp(d["resolved_at"].get<std::string>()) : to;
-  for (auto [top, h] : {std::pair{top1, h1}, std::pair{top2, h2}}) {
-    svg += "<rect id=\"firing\" x=\"" + fixed(x(opened)) + "\" y=\"" + fixed(top) + "\" width=\"" +
-           fixed(x(closed) - x(opened)) + "\" height=\"" + fixed(h) +
-           "\" fill=\"#cf222e\" fill-opacity=\"0.12\"/>\n";
-    svg += "<rect x=\"" + fixed(left) + "\" y=\"" + fixed(top) + "\" width=\"" + fixed(pw) +
-           "\" height=\"" + fixed(h) + "\" fill=\"none\" stroke=\"#888\"/>\n";
-  }
-  // Time axis: five UTC ticks under each panel.
-  for (int i = 0; i <= 4; ++i) {
-    const TimePoint t = from + std::chrono::duration_cast<Duration>((to - from) * i / 4);
-    const std::string label = formatRfc3339(t).substr(11, 5);
-    for (double base : {top1 + h1, top2 + h2}) {
-      svg += "<line x1=\"" + fixed(x(t)) + "\" y1=\"" + fixed(base) + "\" x2=\"" + fixed(x(t)) +
-             "\" y2=\"" + fixed(base + 4) + "\" stroke=\"#888\"/>\n";
-      svg += "<text x=\"" + fixed(x(t)) + "\" y=\"" + fixed(base + 15) +
-             "\" text-anchor=\"middle\">" + label + "</text>\n";
-    }
-  }
-  svg += "<text x=\"" + fixed(left + pw) + "\" y=\"" + fixed(top2 + h2 + 28) +
-         "\" text-anchor=\"end\">UTC, " + formatRfc3339(from).substr(0, 10) + "</text>\n";
-  // Panel 1: the first probe with values, and its threshold.
-  const json* probe = nullptr;
-  for (const auto& p : d["probes"])
-    if (!p["values"].empty()) {
-      probe = &p;
-      break;
-    }
-  auto panel = [&](const std::vector<std::pair<TimePoint, double>>& pts,
-                   std::optional<double> threshold, double top, double h, const std::string& label,
-                   const std::string& color, const std::string& id) {
-    double lo = 0, hi = 1;
-    for (const auto& [t, v] : pts) hi = std::max(hi, v), lo = std::min(lo, v);
-    if (threshold) hi = std::max(hi, *threshold);
-    hi *= 1.1;
-    auto y = [&](double v) { return top + h - h * (v - lo) / (hi - lo); };
-    std::string out;
-    for (double v : {lo, (lo + hi) / 2, hi}) {
-      out += "<text x=\"" + fixed(left - 6) + "\" y=\"" + fixed(y(v) + 4) +
-             "\" text-anchor=\"end\">" + num(v) + "</text>\n";
-    }
-    out += "<text x=\"14\" y=\"" + fixed(top + h / 2) + "\" transform=\"rotate(-90 14 " +
-           fixed(top + h / 2) + ")\" text-anchor=\"middle\">" + xmlEscape(label) + "</text>\n";
-    if (threshold) {
-      out += "<line id=\"" + id + "-threshold\" x1=\"" + fixed(left) + "\" y1=\"" +
-             fixed(y(*threshold)) + "\" x2=\"" + fixed(left + pw) + "\" y2=\"" +
-             fixed(y(*threshold)) + "\" stroke=\"#cf222e\" stroke-dasharray=\"6 4\"/>\n";
-      out += "<text x=\"" + fixed(left + pw - 4) + "\" y=\"" + fixed(y(*threshold) - 4) +
-             "\" text-anchor=\"end\" fill=\"#cf222e\">threshold " + num(*threshold) + "</text>\n";
-    }
-    std::string path;
-    for (const auto& [t, v] : pts)
-      path += (path.empty() ? "M" : " L") + fixed(x(t)) + " " + fixed(y(v));
-    if (!path.empty())
-      out += "<path id=\"" + id + "\" d=\"" + path + "\" fill=\"none\" stroke=\"" + color +
-             "\" stroke-width=\"1.5\"/>\n";
-    return out;
-  };
-  if (probe) {
-    std::vector<std::pair<TimePoint, double>> pts;
-    for (const auto& v : (*probe)["values"])
-      pts.push_back({*parseTimestamp(v["at"].get<std::string>()), v["value"].get<double>()});
-    std::optional<double> th;
-    if ((*probe)["threshold_max"].is_number())
-      th = (*probe)["threshold_max"].get<double>();
-    else if ((*probe)["threshold_min"].is_number())
-      th = (*probe)["threshold_min"].get<double>();
-    svg += panel(
-        pts, th, top1, h1,
-        (*probe)["name"].get<std::string>() + " (" + (*probe)["unit"].get<std::string>() + ")",
-        "#0969da", "probe-value");
-  }
-  std::vector<std::pair<TimePoint, double>> burn;
-  for (const auto& b : d["burn_series"])
-    burn.push_back({*parseTimestamp(b["at"].get<std::string>()), b["burn_rate"].get<double>()});
-  svg += panel(burn, std::nullopt, top2, h2, "burn rate", "#8250df", "burn-rate");
-  svg += "</svg>\n";
-  return svg;
 }
 
 namespace {
@@ -418,7 +520,7 @@ kainjow::mustache::data toMustache(const json& j) {
     case json::value_t::boolean: return data{j.get<bool>()};
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
-    case json::value_t::number_float: return data{num(j.get<double>())};
+    case json::value_t::number_float: return data{plainNumber(j.get<double>())};
     default: return data{false};  // null: falsy in sections, empty as a value
   }
 }

@@ -14,9 +14,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "incidents/incidents.hpp"
 #include "config/types.hpp"
 #include "core/result.hpp"
+#include "incidents/incidents.hpp"
 #include "store/state_store.hpp"
 
 namespace datawatch {
@@ -25,7 +25,8 @@ nlohmann::json postmortemData(const Incident& inc, const config::Config& cfg, St
                               TimePoint now);
 std::string renderPostmortem(const nlohmann::json& data);
 std::string renderChart(const nlohmann::json& data);
-// Markdown-escapes inline text: `\ ` * _ [ ] < > | #` and newlines.
+// Markdown-escapes inline text: `\ ` * _ [ ] < > | #` and newlines; an underscore
+// inside a word (orders_fresh) is never emphasis and is left as is.
 std::string markdownEscape(const std::string& s);
 
 // Renders a mustache template (kainjow) over postmortemData(). A template

@@ -6,12 +6,14 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <regex>
 #include <sstream>
 
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
 #include "incidents/postmortem.hpp"
+#include "incidents/postmortem_text.hpp"
 #include "store/sqlite_state_store.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -136,7 +138,34 @@ TEST_CASE("the demo's outage becomes one incident with a timeline and a post-mor
   std::smatch m;
   REQUIRE(std::regex_search(md, m, std::regex(R"(\(([0-9.]+) budget minutes\))")));
   CHECK(std::abs(std::stod(m[1]) - static_cast<double>(bad_minutes)) <= 1.0);
-  CHECK(md.find("| Duration | 10h29m") != std::string::npos);
+  CHECK(md.find(" UTC (10h29m): first alert → last resolve") != std::string::npos);
+  // The data's own recovery, apart from the alerts' (issue 20): the SLO's probe
+  // passed again at recovered_ms; the 3d ticket window cooled hours later.
+  const auto recover = std::chrono::duration_cast<Duration>(fromUnixMillis(recovered_ms) -
+                                                            fromUnixMillis(first_bad_ms));
+  CHECK(recover > 4h);
+  CHECK(recover < 5h);
+  CHECK(md.find("- Time to recover: " + humanDuration(recover) + " (the data recovered at " +
+                formatRfc3339(fromUnixMillis(recovered_ms)) + ")") != std::string::npos);
+  CHECK(md.find("| Bad data window | 2026-11-24 " +
+                formatRfc3339(fromUnixMillis(first_bad_ms)).substr(11, 5) + " → " +
+                formatRfc3339(fromUnixMillis(recovered_ms)).substr(11, 5) + " UTC (" +
+                humanDuration(recover) + ")") != std::string::npos);
+  CHECK(md.find("The data recovered at " + formatRfc3339(fromUnixMillis(recovered_ms)) +
+                ", when every probe passed again (`orders_fresh` at " +
+                formatRfc3339(fromUnixMillis(recovered_ms)).substr(11, 5) + ")") !=
+        std::string::npos);
+  const auto linger = std::chrono::duration_cast<Duration>(resolved - fromUnixMillis(recovered_ms));
+  CHECK(md.find("`slo:orders-fresh:ticket` resolved last: the 3d ticket window cooled at " +
+                formatRfc3339(resolved).substr(11, 5) + ", " + humanDuration(linger) +
+                " after the data recovered") != std::string::npos);
+  // orders_volume (same table, not in the SLO) failed too: in the Data table.
+  CHECK(md.find("| `orders_volume` | `orders` | min 100 rows | ") != std::string::npos);
+  // Peak burn rates, shortest window first.
+  CHECK(md.find("- Peak burn rate over 5m") < md.find("- Peak burn rate over 30m"));
+  CHECK(md.find("- Peak burn rate over 30m") < md.find("- Peak burn rate over 1h"));
+  CHECK(md.find("- Peak burn rate over 1d") < md.find("- Peak burn rate over 3d"));
+  CHECK(md.find("| mitigate | | | | |") != std::string::npos);
   // Data "after": the first passing value once the failures were over.
   {
     sqlite3_stmt* s = nullptr;
@@ -147,11 +176,12 @@ TEST_CASE("the demo's outage becomes one incident with a timeline and a post-mor
                                "order by observed_at_ms limit 1",
                                -1, &s, nullptr) == SQLITE_OK);
     REQUIRE(sqlite3_step(s) == SQLITE_ROW);
-    char after[32];
-    std::snprintf(after, sizeof after, "%.4g", sqlite3_column_double(s, 0));
+    const double after = sqlite3_column_double(s, 0);
     sqlite3_finalize(s);
-    CHECK(md.find("| max 1800 | ") != std::string::npos);
-    CHECK(md.find(std::string(" | ") + after + " |\n") != std::string::npos);
+    // In human units: seconds as a duration (36.5s, not 36.5).
+    CHECK(md.find("| `orders_fresh` | `orders` | max 30m | ") != std::string::npos);
+    CHECK(md.find(" | " + humanDuration(Duration{std::llround(after * 1000)}) + " | ") !=
+          std::string::npos);
   }
   // The stored incident keeps whole seconds (checked against SQL above): the
   // draft is written from it, as `datawatch postmortem` redrafts it.
@@ -162,7 +192,8 @@ TEST_CASE("the demo's outage becomes one incident with a timeline and a post-mor
        {"# INC-20261124-1: orders-fresh (page)", "**Status:** Draft", "## Summary", "## Impact",
         "## Detection", "## Timeline (UTC)", "## Data", "## Root cause", "## Trigger",
         "## Resolution", "## Action items", "## Lessons learned", "## Links",
-        "| Downstream consumers | churn-model, revenue-dashboard |", "| Owner | team-shop |"}) {
+        "| Downstream consumers | `churn-model`, `revenue-dashboard` |",
+        "| Owner | `team-shop` |"}) {
     INFO(section);
     CHECK(md.find(section) != std::string::npos);
   }
@@ -192,7 +223,12 @@ TEST_CASE("the demo's outage becomes one incident with a timeline and a post-mor
 
 TEST_CASE("post-mortem text is escaped and templates fail with a line number",
           "[integration][incident][template]") {
-  CHECK(markdownEscape("a|b*c_d<e>`[x]#\nnext") == R"(a\|b\*c\_d\<e\>\`\[x\]\# next)");
+  CHECK(markdownEscape("a|b*c_d<e>`[x]#\nnext") == R"(a\|b\*c_d\<e\>\`\[x\]\# next)");
+  CHECK(markdownEscape("_x_ a__b") == R"(\_x\_ a\_\_b)");  // emphasis-capable underscores
+  CHECK(codeSpan("orders_fresh") == "`orders_fresh`");
+  CHECK(codeSpan("a|b\nc") == "`a\\|b c`");
+  CHECK(codeSpan("x`y") == "``x`y``");
+  CHECK(codeSpan("`edge") == "`` `edge ``");
   json data{{"id", "INC-1"}, {"timeline", json::array({{{"time", "10:00"}, {"text", "x"}}})}};
   auto ok = renderPostmortemTemplate("# {{id}}\n{{#timeline}}- {{time}} {{text}}\n{{/timeline}}",
                                      "pm.mustache", data);
@@ -254,10 +290,12 @@ probes:
   auto files = writePostmortem(done[0], *cfg, *store, t0 + 11min, dir / "pm" / "x.md");
   REQUIRE(files);
   const std::string md = readFile(files->markdown);
-  CHECK(md.find(R"(finance \| dash)") != std::string::npos);
-  CHECK(md.find(R"(Zürich \<report\>)") != std::string::npos);
-  CHECK(md.find(R"(\*bold\* \_it\_)") != std::string::npos);
-  CHECK(md.find(R"(team "billing" \| ops)") != std::string::npos);
+  // Names are code spans: literal inside, only the table's pipe escaped.
+  CHECK(md.find(R"(`finance \| dash`)") != std::string::npos);
+  CHECK(md.find(R"(`Zürich <report>`)") != std::string::npos);
+  CHECK(md.find(R"(`*bold* _it_`)") != std::string::npos);
+  CHECK(md.find(R"(`team "billing" \| ops`)") != std::string::npos);
+  CHECK(md.find(R"(`shop.Orders\|2026`)") != std::string::npos);
   CHECK(md.find(R"(age \| 40m \> 30m \* \`late\` ünïcödé second line)") != std::string::npos);
   // Every table row keeps its columns: count the pipes that are not escaped.
   std::istringstream lines(md);
