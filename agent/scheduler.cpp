@@ -20,14 +20,14 @@ Duration Scheduler::jitterFor(const std::string& name, Duration every, Duration 
     h ^= c;
     h *= 1099511628211ULL;
   }
-  // `phases` slots on a kJitterGrid grid: probes sharing an interval fall into
-  // the same slots, so one wake-up of the loop starts several of them.
+  // `phases` slots spread evenly over the span, each on the kJitterGrid grid
+  // (fewer when the span has fewer grid steps): probes sharing an interval
+  // fall into the same slots, so one wake-up of the loop starts several.
   const int64_t step = kJitterGrid.count();
-  const int64_t grid =
-      std::max(step, (span / std::max<int64_t>(1, phases) + step - 1) / step * step);
-  const int64_t slots = span / grid;
+  const int64_t slots = std::min(phases, span / step);
   if (slots <= 1) return Duration{0};
-  return Duration{grid * static_cast<int64_t>(h % static_cast<uint64_t>(slots))};
+  const auto slot = static_cast<int64_t>(h % static_cast<uint64_t>(slots));
+  return Duration{slot * span / slots / step * step};
 }
 
 void Scheduler::add(ScheduledProbe p, TimePoint start, int64_t phases) {

@@ -81,7 +81,9 @@ std::optional<Alert> alertFromJson(const nlohmann::json& j) {
     }
     // The mute state, as last planned (plan() recomputes it).
     if (auto s = j.find("silenced_by"); s != j.end() && s->is_string()) a.silenced_by = *s;
-    a.inhibited_by = j.value("inhibited_by", std::vector<std::string>{});
+    if (auto s = j.find("inhibited_by"); s != j.end() && s->is_array())
+      for (const auto& u : *s)
+        if (u.is_string()) a.inhibited_by.push_back(u);
     if (auto s = j.find("inhibited_by_alert"); s != j.end() && s->is_string())
       a.inhibited_by_alert = *s;
     return a;
@@ -301,8 +303,14 @@ std::string AlertTracker::higherSeverityFiring(const Alert& a) const {
   if (a.kind != "slo" || a.severity != "ticket") return "";
   const auto* slo = cfg_->findSlo(a.subject);
   if (!slo || !slo->alerting.inhibit_lower_severity) return "";
+  // A ticket its receivers already heard keeps its repeats and resolve
+  // (Alertmanager resolves an alert that is not re-sent).
+  if (!a.notified.empty()) return "";
+  // plan() visits "slo:X:page" before "slo:X:ticket": the page's silence is
+  // current. A silenced page does not inhibit: the outage would go unannounced.
   const std::string page = "slo:" + a.subject + ":page";  // Alert::id()
-  return alerts_.count(page) ? page : "";
+  auto it = alerts_.find(page);
+  return it != alerts_.end() && it->second.silenced_by.empty() ? page : "";
 }
 
 std::vector<Outgoing> AlertTracker::plan(const std::vector<AlertChange>& changes,

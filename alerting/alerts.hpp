@@ -140,7 +140,8 @@ class AlertTracker {
   std::vector<std::string> inhibitors(const Alert& a) const;
   bool failing(const std::string& probe) const;
   // The id of the firing page alert of a ticket alert's SLO, when that SLO
-  // inhibits lower severities; else "".
+  // inhibits lower severities, the page is not silenced and the ticket was
+  // never sent; else "".
   std::string higherSeverityFiring(const Alert& a) const;
 
   // Per probe, hashed: observeProbe runs once per probe run (issue 19).

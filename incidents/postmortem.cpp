@@ -48,15 +48,42 @@ std::vector<std::string> incidentProbes(const Incident& inc, const config::Confi
 
 struct Span {
   TimePoint from, first_bad, end, to;  // chart window, first bad run, resolution, window end
+  bool ignore_errors = false;          // an SLO with `errors: ignore`: error runs are no data
 };
 
 // What the incident's window shows of one probe: its "probes" entry of the
 // data model, and when its data went bad and recovered.
 struct ProbeFacts {
   json data;
+  bool any_run = false;                   // the store held a run of it in [first_bad, end]
   std::optional<TimePoint> last_bad;      // its last run that did not pass, up to the end
   std::optional<TimePoint> recovered_at;  // the first passing run after last_bad (up to the end)
 };
+
+// Scans [first_bad, end] page by page (a 1 s probe has 36,000 runs in ten
+// hours; the chart's values stop at 5,000) for the probe's last bad run and
+// its first passing run after it.
+void scanRecovery(const std::string& name, StateStore& store, const Span& span, ProbeFacts& f) {
+  constexpr size_t kPage = 5000;
+  TimePoint cursor = span.first_bad;
+  while (cursor <= span.end) {
+    auto page = store.runs(name, cursor, span.end + Duration{1}, kPage);
+    if (!page) return;  // unknown: any_run stays as far as it got
+    for (const auto& r : *page) {
+      f.any_run = true;
+      const bool bad =
+          r.status == ProbeStatus::Fail || (r.status == ProbeStatus::Error && !span.ignore_errors);
+      if (bad) {
+        f.last_bad = r.observed_at;
+        f.recovered_at.reset();
+      } else if (f.last_bad && !f.recovered_at && r.status == ProbeStatus::Pass) {
+        f.recovered_at = r.observed_at;
+      }
+    }
+    if (page->size() < kPage) return;
+    cursor = page->back().observed_at + Duration{1};
+  }
+}
 
 ProbeFacts probeFacts(const std::string& name, const config::ProbeConfig* pc, StateStore& store,
                       const Span& span) {
@@ -73,12 +100,6 @@ ProbeFacts probeFacts(const std::string& name, const config::ProbeConfig* pc, St
   bool failed_since = false;  // a failing run was seen since `after` was last set
   for (const auto& r : runs ? *runs : std::vector<ProbeResult>{}) {
     const bool in_incident = r.observed_at >= span.first_bad && r.observed_at <= span.end;
-    if (in_incident && r.status != ProbeStatus::Pass) {
-      f.last_bad = r.observed_at;
-      f.recovered_at.reset();
-    } else if (in_incident && f.last_bad && !f.recovered_at) {
-      f.recovered_at = r.observed_at;
-    }
     if (!r.unit.empty()) p["unit"] = r.unit;
     if (auto m = limit(r.threshold, "max")) max_limit = m;
     if (auto m = limit(r.threshold, "min")) min_limit = m;
@@ -119,6 +140,7 @@ ProbeFacts probeFacts(const std::string& name, const config::ProbeConfig* pc, St
   p["threshold_max"] = opt(max_limit);
   p["threshold_min"] = opt(min_limit);
   p["threshold_text"] = threshold.empty() ? json(nullptr) : json(threshold);
+  scanRecovery(name, store, span, f);
   p["failed"] = f.last_bad.has_value();
   p["recovered_at"] = f.recovered_at ? json(formatRfc3339(*f.recovered_at)) : json(nullptr);
   f.data = std::move(p);
@@ -146,17 +168,27 @@ std::string lingerNote(const std::string& alert_id, TimePoint resolved,
                           " after the data recovered";
   const std::string at = utcDayMinute(resolved).substr(11);
   const auto first = alert_id.find(':'), second = alert_id.rfind(':');
-  if (alert_id.rfind("slo:", 0) == 0 && second > first) {
-    const std::string name = alert_id.substr(first + 1, second - first - 1);
-    const std::string severity = alert_id.substr(second + 1);
-    Duration longest{0};
-    if (const auto* slo = cfg.findSlo(name))
-      for (const auto& row : burnRows(cfg, *slo))
-        if (row.severity == severity) longest = std::max(longest, row.long_window);
-    if (longest > Duration{0})
-      return "the " + formatDuration(longest) + " " + severity + " window cooled at " + at + ", " +
-             lag;
+  const std::string kind = alert_id.substr(0, first);
+  const std::string subject =
+      second > first ? alert_id.substr(first + 1, second - first - 1) : std::string();
+  const std::string severity = alert_id.substr(second + 1);
+  if (kind == "slo") {
+    const auto* slo = cfg.findSlo(subject);
+    if (!slo) return "it resolved at " + at + ", when its SLO left the configuration";
+    // A severity resolves when none of its rows has both windows over the
+    // rate; after the data recovered, the row holding out longest is the one
+    // whose short window is longest.
+    const auto rows = burnRows(cfg, *slo);
+    const BurnRow* slowest = nullptr;
+    for (const auto& row : rows)
+      if (row.severity == severity && (!slowest || row.short_window > slowest->short_window))
+        slowest = &row;
+    if (slowest)
+      return "the " + formatDuration(slowest->long_window) + " " + severity + " row (" +
+             formatDuration(slowest->short_window) + " short window) cooled at " + at + ", " + lag;
   }
+  if (kind == "probe" && !cfg.findProbe(subject))
+    return "it resolved at " + at + ", when its probe left the configuration";
   return "it resolved at " + at + ", " + lag + " (its probe's next passing run)";
 }
 
@@ -215,16 +247,21 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
   std::set<std::pair<std::string, std::string>> tables;  // (source, target) of those probes
   json probes = json::array();
   std::optional<TimePoint> data_recovered;
-  bool all_recovered = true;
+  bool all_recovered = true, any_run = false;
+  const auto* slo_cfg = inc.kind == "slo" ? cfg.findSlo(inc.subject) : nullptr;
+  const Span span{from, first_bad, end, to,
+                  slo_cfg && slo_cfg->errors == config::ErrorPolicy::Ignore};
   for (const auto& name : incidentProbes(inc, cfg)) {
     const auto* pc = cfg.findProbe(name);
-    if (pc) {
+    ProbeFacts f = probeFacts(name, pc, store, span);
+    const bool involved = std::find(inc.probes.begin(), inc.probes.end(), name) != inc.probes.end();
+    if (pc && (f.last_bad || involved)) {  // the impact: probes that failed
       if (!pc->target().empty()) targets.insert(pc->target());
       tables.emplace(pc->source, pc->target());
       consumers.insert(pc->consumers.begin(), pc->consumers.end());
       if (!pc->owner.empty()) owners.insert(pc->owner);
     }
-    ProbeFacts f = probeFacts(name, pc, store, {from, first_bad, end, to});
+    any_run = any_run || f.any_run;
     if (f.last_bad && !f.recovered_at) all_recovered = false;
     if (f.recovered_at)
       data_recovered = std::max(data_recovered.value_or(*f.recovered_at), *f.recovered_at);
@@ -237,7 +274,7 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
     const bool listed = std::any_of(probes.begin(), probes.end(),
                                     [&](const json& p) { return p["name"] == pc.name; });
     if (listed || pc.target().empty() || !tables.count({pc.source, pc.target()})) continue;
-    ProbeFacts f = probeFacts(pc.name, &pc, store, {from, first_bad, end, to});
+    ProbeFacts f = probeFacts(pc.name, &pc, store, span);
     if (!f.last_bad) continue;
     f.data["related"] = true;
     probes.push_back(std::move(f.data));
@@ -245,6 +282,8 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
   d["probes"] = probes;
   // Recovery as the data showed it, apart from when the alerts ended.
   if (!all_recovered) data_recovered.reset();
+  // No run stored (retention pruned them): unknown, not "still bad".
+  d["data_recovery_unknown"] = !any_run;
   auto when = [](const std::optional<TimePoint>& t) {
     return t ? json(formatRfc3339(*t)) : json(nullptr);
   };
@@ -328,7 +367,7 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
                                               utcDayMinute(*data_recovered).substr(11) + " UTC (" +
                                               d["time_to_recover"].get<std::string>() +
                                               " of bad data); "
-                                        : std::string("The data had not recovered yet; ")) +
+                                        : std::string(!any_run ? "" : "The data had not recovered yet; ")) +
                         (inc.open ? "the incident is still open after "
                                   : "the incident resolved after ") +
                         d["duration"].get<std::string>() + ".";
@@ -338,167 +377,6 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
                "% of the SLO's error budget.";
   d["summary"] = summary;
   return d;
-}
-
-namespace {
-
-std::string str(const json& v) {
-  return v.is_string() ? v.get<std::string>() : std::string("—");
-}
-
-// "a, b, c" of code spans, or "—".
-std::string codeList(const json& items) {
-  std::string list;
-  for (const auto& x : items) list += (list.empty() ? "" : ", ") + codeSpan(str(x));
-  return list.empty() ? "—" : list;
-}
-
-// "2026-11-24 09:30 → 14:05 UTC (4h35m)": the second time without its date
-// when on the same day.
-std::string utcSpan(const json& from, const json& to, const json& length) {
-  if (!from.is_string()) return "—";
-  const std::string a = utcDayMinute(*parseTimestamp(from.get<std::string>()));
-  if (!to.is_string()) return a + " UTC → not over when this was drafted";
-  std::string b = utcDayMinute(*parseTimestamp(to.get<std::string>()));
-  if (b.substr(0, 10) == a.substr(0, 10)) b = b.substr(11);
-  return a + " → " + b + " UTC (" + str(length) + ")";
-}
-
-std::string renderImpact(const json& d) {
-  std::string md = "## Impact\n\n| | |\n|---|---|\n";
-  md += "| Bad data window | " +
-        utcSpan(d["first_bad_run"], d["data_recovered_at"], d["time_to_recover"]) +
-        ": first bad run → every probe passing again |\n";
-  md += "| Alert duration | " + utcSpan(d["first_alert"], d["resolved_at"], d["alert_duration"]) +
-        ": first alert → last resolve";
-  if (d["last_alert"].is_string())
-    md +=
-        "; " + codeSpan(str(d["last_alert"])) + " resolved last" +
-        (str(d["last_alert_note"]).empty() ? "" : ": " + markdownEscape(str(d["last_alert_note"])));
-  md += " |\n";
-  for (const auto& slo : d["slos"]) {
-    md += "| SLO | " + codeSpan(str(slo["name"])) + ": " + plainNumber(slo["objective_percent"]) +
-          "% over " + str(slo["window"]) + " |\n";
-    if (slo.contains("budget_consumed_percent")) {
-      md += "| Error budget consumed | " +
-            fixedDigits(slo["budget_consumed_percent"].get<double>()) + "% (" +
-            fixedDigits(slo["budget_consumed_minutes"].get<double>()) + " budget minutes); " +
-            fixedDigits(slo["budget_left"].get<double>() * 100) + "% left |\n";
-    }
-  }
-  md += "| Targets | " + codeList(d["targets"]) + " |\n";
-  md += "| Downstream consumers | " + codeList(d["consumers"]) + " |\n";
-  md += "| Owner | " + (str(d["owner"]).empty() ? "—" : codeSpan(str(d["owner"]))) + " |\n";
-  md += "| Alerts | " + codeList(d["alerts"]) + " |\n\n";
-  return md;
-}
-
-std::string renderDetection(const json& d) {
-  std::string md = "## Detection\n\n";
-  md += "- First bad probe run: " + str(d["first_bad_run"]) + "\n";
-  md += "- First alert: " + str(d["first_alert"]) + "\n";
-  md += "- Time to detect: " + str(d["time_to_detect"]) + "\n";
-  md += "- Time to recover: " +
-        (d["time_to_recover"].is_string()
-             ? str(d["time_to_recover"]) + " (the data recovered at " +
-                   str(d["data_recovered_at"]) + ")"
-             : std::string("the data had not recovered when this was drafted")) +
-        "\n";
-  // Peak burn rates, shortest window first.
-  std::vector<std::pair<Duration, const json*>> peaks;
-  for (const auto& p : d["peak_burn_rates"]) {
-    const auto w = parseDuration(str(p["window"]));
-    peaks.emplace_back(w ? *w : Duration{0}, &p);
-  }
-  std::stable_sort(peaks.begin(), peaks.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (const auto& [w, p] : peaks)
-    md += "- Peak burn rate over " + str((*p)["window"]) + ": " +
-          fixedDigits((*p)["burn_rate"].get<double>()) + " at " + str((*p)["at"]) + "\n";
-  return md;
-}
-
-std::string renderData(const json& d) {
-  std::string md = "\n## Data\n\n![probe values and burn rate](" + str(d["chart"]) + ")\n\n";
-  md +=
-      "| probe | target | threshold | before | worst | after | recovered |\n"
-      "|---|---|---|---|---|---|---|\n";
-  for (const auto& p : d["probes"]) {
-    const std::string recovered =
-        p["recovered_at"].is_string()
-            ? utcDayMinute(*parseTimestamp(p["recovered_at"].get<std::string>())).substr(11)
-            : (p["failed"].get<bool>() ? "not yet" : "did not fail");
-    md += "| " + codeSpan(str(p["name"])) + " | " +
-          (str(p["target"]).empty() ? "—" : codeSpan(str(p["target"]))) + " | " +
-          str(p["threshold_text"]) + " | " + str(p["before_text"]) + " | " + str(p["worst_text"]) +
-          " | " + str(p["after_text"]) + " | " + recovered + " |\n";
-  }
-  return md;
-}
-
-std::string renderResolution(const json& d) {
-  auto at = [](const json& p) {
-    return utcDayMinute(*parseTimestamp(p["recovered_at"].get<std::string>())).substr(11);
-  };
-  std::string md = "## Resolution\n\n";
-  if (d["data_recovered_at"].is_string()) {
-    std::string each;
-    for (const auto& p : d["probes"])
-      if (!p["related"].get<bool>() && p["recovered_at"].is_string())
-        each += (each.empty() ? "" : ", ") + codeSpan(str(p["name"])) + " at " + at(p);
-    md += "The data recovered at " + str(d["data_recovered_at"]) +
-          ", when every probe passed again (" + each + ")";
-  } else {
-    md += "The data had not recovered when this was drafted";
-  }
-  if (d["resolved_at"].is_string()) md += "; the last alert resolved at " + str(d["resolved_at"]);
-  md += ".";
-  std::string related;
-  for (const auto& p : d["probes"])
-    if (p["related"].get<bool>())
-      related += (related.empty() ? "" : ", ") + codeSpan(str(p["name"])) +
-                 (p["recovered_at"].is_string() ? " passed again at " + at(p) : " was still failing");
-  if (!related.empty()) md += " Other probes of the same tables: " + related + ".";
-  md += "\n\n_To fill in: what brought the data back?_\n\n";
-  return md;
-}
-
-}  // namespace
-
-std::string renderPostmortem(const json& d) {
-  std::string md;
-  md += "# " + markdownEscape(str(d["id"])) + ": " + markdownEscape(str(d["subject"])) + " (" +
-        markdownEscape(str(d["severity"])) + ")\n\n";
-  md += "**Status:** " + str(d["status"]) +
-        " — written by datawatch from what it recorded; edit freely.\n\n";
-  md += "## Summary\n\n" + markdownEscape(str(d["summary"])) + "\n\n";
-  md += renderImpact(d) + renderDetection(d);
-  md += "\n## Timeline (UTC)\n\n| time | event |\n|---|---|\n";
-  for (const auto& e : d["timeline"])
-    md += "| " + str(e["time"]) + " | " + markdownEscape(str(e["text"])) + " |\n";
-  md += renderData(d);
-  md +=
-      "\n## Root cause\n\n_To fill in: why did the data go wrong? The facts above: the first "
-      "bad run at " +
-      str(d["first_bad_run"]) + "._\n\n";
-  md +=
-      "## Trigger\n\n_To fill in: what change or event set it off (a deploy, a schema change, "
-      "an upstream outage)?_\n\n";
-  md += renderResolution(d);
-  md +=
-      "## Action items\n\n"
-      "_mitigate: limits the harm of the next one; prevent: stops it happening again; process: "
-      "detects, escalates or communicates it better._\n\n"
-      "| type | action | owner | due | ticket |\n|---|---|---|---|---|\n"
-      "| mitigate | | | | |\n| prevent | | | | |\n| process | | | | |\n\n";
-  md +=
-      "## Lessons learned\n\n- **What went well:** \n- **What went badly:** \n- **Where we got "
-      "lucky:** \n\n";
-  md += "## Links\n\n";
-  if (d["dashboard_url"].is_string())
-    md += "- [Dashboard for the incident's time range](" + str(d["dashboard_url"]) + ")\n";
-  md += "- Chart: [" + str(d["chart"]) + "](" + str(d["chart"]) + ")\n";
-  return md;
 }
 
 namespace {

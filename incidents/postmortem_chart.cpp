@@ -53,11 +53,12 @@ std::string renderChart(const nlohmann::json& d) {
          "\" text-anchor=\"end\">UTC, " + formatRfc3339(from).substr(0, 10) + "</text>\n";
   // Panel 1: the first probe with values, and its threshold.
   const json* probe = nullptr;
+  // Panel 1: the first probe that failed (an SLO lists its probes in config
+  // order, healthy ones too), else the first with values.
   for (const auto& p : d["probes"])
-    if (!p["values"].empty()) {
+    if (!p["values"].empty() &&
+        (!probe || (p.value("failed", false) && !(*probe).value("failed", false))))
       probe = &p;
-      break;
-    }
   auto panel = [&](const std::vector<std::pair<TimePoint, double>>& pts,
                    std::optional<double> threshold, double top, double h, const std::string& label,
                    const std::string& color, const std::string& id) {

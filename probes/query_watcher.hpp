@@ -4,8 +4,8 @@
 //
 // A query registers a cancel function for as long as it runs (a Watch). One
 // watcher thread, started with the first Watch and joined on destruction, polls
-// the registered queries every kPoll while any is registered and for kLinger
-// polls after the last one ended, then sleeps until the next watch() wakes it;
+// the registered queries every kPoll while any is registered and for more than
+// kLinger polls after the last one ended, then sleeps until the next watch() wakes it;
 // a query whose `cancelled` flag is set or whose deadline (on the injected
 // Clock) has passed gets its cancel function called, once.
 //

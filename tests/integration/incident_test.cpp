@@ -156,7 +156,8 @@ TEST_CASE("the demo's outage becomes one incident with a timeline and a post-mor
                 formatRfc3339(fromUnixMillis(recovered_ms)).substr(11, 5) + ")") !=
         std::string::npos);
   const auto linger = std::chrono::duration_cast<Duration>(resolved - fromUnixMillis(recovered_ms));
-  CHECK(md.find("`slo:orders-fresh:ticket` resolved last: the 3d ticket window cooled at " +
+  CHECK(md.find("`slo:orders-fresh:ticket` resolved last: the 3d ticket row (6h short window) "
+                "cooled at " +
                 formatRfc3339(resolved).substr(11, 5) + ", " + humanDuration(linger) +
                 " after the data recovered") != std::string::npos);
   // orders_volume (same table, not in the SLO) failed too: in the Data table.

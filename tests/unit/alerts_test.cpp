@@ -483,3 +483,46 @@ TEST_CASE("while an SLO's page alert fires its ticket alert is inhibited (inhibi
   CHECK(ticket_fired_at < 60);
   CHECK(off[89] == V{"page oncall-slack resolved"});
 }
+
+TEST_CASE("tier inhibition spares a ticket already sent and yields to a silenced page",
+          "[alerts][notify]") {
+  const auto cfg = alertConfig();
+  auto firing = [](const std::string& severity) {
+    Alert a;
+    a.kind = "slo";
+    a.subject = "orders-fresh";
+    a.severity = severity;
+    a.started_at = kT0;
+    a.notify = {severity == "page" ? "oncall-slack" : "team-webhook"};
+    return a;
+  };
+  SilenceSet silences;
+  {
+    AlertTracker tracker(cfg);
+    Alert ticket = firing("ticket");
+    ticket.notified["team-webhook"] = kT0;  // told before the page fired
+    tracker.restore({firing("page"), ticket}, kT0);
+    tracker.plan({}, silences, kT0 + 1min);
+    CHECK(tracker.find("slo:orders-fresh:ticket")->inhibited_by_alert.empty());
+    // Its repeats go on (Alertmanager would resolve an alert not re-sent).
+    const auto out = tracker.plan({}, silences, kT0 + 4h);
+    CHECK(sent(out, "slo:orders-fresh:ticket") ==
+          std::vector<std::string>{"team-webhook firing repeat"});
+  }
+  {
+    AlertTracker tracker(cfg);
+    tracker.restore({firing("page"), firing("ticket")}, kT0);
+    tracker.plan({}, silences, kT0 + 1min);
+    CHECK(tracker.find("slo:orders-fresh:ticket")->inhibited_by_alert == "slo:orders-fresh:page");
+    Silence s;
+    s.match = {{"severity", "page"}};
+    s.starts = kT0;
+    s.ends = kT0 + 1h;
+    silences.add(s);
+    // The page is silenced: the ticket is what announces the outage.
+    const auto out = tracker.plan({}, silences, kT0 + 2min);
+    CHECK(tracker.find("slo:orders-fresh:page")->silenced_by.rfind("api-", 0) == 0);
+    CHECK(tracker.find("slo:orders-fresh:ticket")->inhibited_by_alert.empty());
+    CHECK(sent(out, "slo:orders-fresh:ticket") == std::vector<std::string>{"team-webhook firing"});
+  }
+}

@@ -94,8 +94,9 @@ TEST_CASE("jitter spreads many probes across the interval, in kMinPhases slots",
   std::set<int64_t> odd;
   for (int i = 0; i < 1000; ++i)
     odd.insert(Scheduler::jitterFor("probe_" + std::to_string(i), 330ms, 30s).count());
-  CHECK(odd.size() == 16);  // 330 ms / 20 ms (330 / 20 = 16 ms, rounded up to the 10 ms grid)
-  for (auto o : odd) CHECK(o % 20 == 0);
+  CHECK(odd.size() == 20);  // every 16.5 ms, each floored to the 10 ms grid: 0, 10, 30, 40, ...
+  for (auto o : odd) CHECK(o % 10 == 0);
+  CHECK(*odd.rbegin() == 310);
   CHECK(Scheduler::jitterFor("x", 150ms, 30s).count() % 10 == 0);  // 15 slots of 10 ms
   CHECK(Scheduler::jitterFor("x", 5ms, 30s) == 0ms);               // shorter than one slot
 }
