@@ -62,7 +62,7 @@ TEST_CASE("query watcher: a passed deadline cancels once, reported by finish()",
   CHECK(cancel.count() == 1);
 }
 
-TEST_CASE("query watcher: the cancel flag cancels; a query that ends in time is not cancelled",
+TEST_CASE("query watcher: the cancel flag cancels, a query that ends in time is not cancelled",
           "[threads][query_watcher]") {
   SimulatedClock clock(kWatcherStart);
   QueryWatcher w(clock);
