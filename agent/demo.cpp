@@ -321,8 +321,8 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
     void queueSize(int64_t) override {}
     void storeError(const std::string& e) override { std::cerr << "datawatch demo: " << e << "\n"; }
   } deliveries(lifecycle, clock);
-  NotifierQueue outbox(cfg->notifiers.at(0).name, makeNotifier(cfg->notifiers.at(0)), **store,
-                       clock, &deliveries);
+  NotifierQueue outbox(cfg->notifiers.at(0).name, makeNotifier(cfg->notifiers.at(0), **store),
+                       **store, clock, &deliveries);
   Scheduler sched(Scheduler::Options{cfg->agent.max_concurrent_probes, rt.sourceLimits(), 30s},
                   rt.schedule(), start);
 

@@ -9,9 +9,8 @@
 namespace datawatch {
 namespace {
 
-constexpr size_t kMaxBody = 4096;
-
 struct Collected {
+  size_t max_body = 0;
   std::string body;
   std::string retry_after;
 };
@@ -19,7 +18,8 @@ struct Collected {
 size_t onBody(char* data, size_t size, size_t n, void* user) {
   auto* c = static_cast<Collected*>(user);
   const size_t len = size * n;
-  if (c->body.size() < kMaxBody) c->body.append(data, std::min(len, kMaxBody - c->body.size()));
+  if (c->body.size() < c->max_body)
+    c->body.append(data, std::min(len, c->max_body - c->body.size()));
   return len;
 }
 
@@ -84,9 +84,10 @@ HttpResponse httpPost(const HttpRequest& req, TimePoint now, const std::atomic<b
     return res;
   }
   Collected got;
+  got.max_body = req.max_response;
   char errbuf[CURL_ERROR_SIZE] = {0};
   curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, "Content-Type: application/json");
+  headers = curl_slist_append(headers, "Content-Type: application/json; charset=utf-8");
   headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
   for (const auto& h : req.headers) headers = curl_slist_append(headers, h.c_str());
   const long timeout_ms = static_cast<long>(std::max<int64_t>(1, req.timeout.count()));

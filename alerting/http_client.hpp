@@ -22,11 +22,12 @@ struct HttpRequest {
   std::string body;
   std::vector<std::string> headers;  // "Name: value"
   Duration timeout{std::chrono::seconds(10)};
+  size_t max_response = 4096;  // bytes of the response body kept
 };
 
 struct HttpResponse {
   long status = 0;                      // 0 when no response arrived (see error)
-  std::string body;                     // the first 4 KB
+  std::string body;                     // the first HttpRequest::max_response bytes
   std::string error;                    // transport error (connection refused, timeout), or ""
   std::optional<Duration> retry_after;  // from a Retry-After header (seconds or HTTP date)
   bool aborted = false;                 // given up because the abort flag was set

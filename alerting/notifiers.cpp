@@ -1,6 +1,7 @@
 #include "alerting/notifiers.hpp"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <cstring>
 
 #include "alerting/http_client.hpp"
+#include "alerting/slack_api.hpp"
 #include "core/duration.hpp"
 #include "core/human_units.hpp"
 #include "core/time_format.hpp"
@@ -127,6 +129,14 @@ std::string downstreamLine(const json& a, bool markdown) {
   return (markdown ? slackEscape(out) : out) + "\n";
 }
 
+// " after 4h35m" for a resolved alert ("" when its times do not parse).
+std::string lastedFor(const json& a) {
+  const auto from = parseTimestamp(str(a, "started_at"));
+  const auto to = parseTimestamp(str(a, "resolved_at"));
+  if (!from || !to || *to < *from) return "";
+  return " after " + humanDuration(std::chrono::duration_cast<Duration>(*to - *from));
+}
+
 json mrkdwn(const std::string& text, size_t limit) {
   return {{"type", "mrkdwn"}, {"text", truncateUtf8(text, limit)}};
 }
@@ -220,9 +230,13 @@ std::string fingerprint(const json& labels) {
   return hex;
 }
 
-std::string withoutTrailingSlashes(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
+std::string base64(const std::string& s) {
+  std::string out(4 * ((s.size() + 2) / 3) + 1, '\0');
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(s.data()), static_cast<int>(s.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
 }
 
 SendResult fromHttp(const HttpResponse& r) {
@@ -286,9 +300,7 @@ class WebhookNotifier final : public Notifier {
 class PagerdutyNotifier final : public Notifier {
  public:
   PagerdutyNotifier(config::PagerdutyNotifierConfig c, Duration timeout)
-      : cfg_(std::move(c)), timeout_(timeout) {
-    cfg_.url = withoutTrailingSlashes(cfg_.url);
-  }
+      : cfg_(std::move(c)), timeout_(timeout) {}
   SendResult send(const std::vector<OutboxItem>& batch, TimePoint now) override {
     return fromHttp(httpPost({cfg_.url + "/v2/enqueue",
                               dumpJson(pagerdutyEvent(batch.front().payload, cfg_.routing_key)),
@@ -302,24 +314,46 @@ class PagerdutyNotifier final : public Notifier {
   Duration timeout_;
 };
 
+// Sends to every URL; accepted when one Alertmanager accepted, as Prometheus
+// does: an HA pair gossips, and the alert is re-sent every minute (alerts.cpp),
+// so an Alertmanager that was down has it again within a minute of its return.
 class AlertmanagerNotifier final : public Notifier {
  public:
   AlertmanagerNotifier(config::AlertmanagerNotifierConfig c, Duration timeout)
       : cfg_(std::move(c)), timeout_(timeout) {
-    cfg_.url = withoutTrailingSlashes(cfg_.url);
+    if (cfg_.basic_auth)
+      auth_.push_back("Authorization: Basic " +
+                      base64(cfg_.basic_auth->username + ":" + cfg_.basic_auth->password));
+    else if (cfg_.bearer_token)
+      auth_.push_back("Authorization: Bearer " + *cfg_.bearer_token);
   }
   size_t maxBatch() const override { return 100; }
   SendResult send(const std::vector<OutboxItem>& batch, TimePoint now) override {
     std::vector<json> payloads;
     for (const auto& it : batch) payloads.push_back(it.payload);
-    return fromHttp(httpPost(
-        {cfg_.url + "/api/v2/alerts", dumpJson(alertmanagerAlerts(payloads, now)), {}, timeout_},
-        now, abort_));
+    const std::string body = dumpJson(alertmanagerAlerts(payloads, now, cfg_.generator_url));
+    SendResult failed;
+    failed.retryable = false;
+    for (size_t i = 0; i < cfg_.urls.size(); ++i) {
+      SendResult r =
+          fromHttp(httpPost({cfg_.urls[i] + "/api/v2/alerts", body, auth_, timeout_}, now, abort_));
+      if (r.ok || r.aborted) return r;
+      failed.retryable = failed.retryable || r.retryable;
+      if (r.retry_after)
+        failed.retry_after = std::max(failed.retry_after.value_or(Duration{0}), *r.retry_after);
+      if (!failed.error.empty()) failed.error += "; ";
+      if (cfg_.urls.size() > 1)
+        failed.error += "alertmanager " + std::to_string(i + 1) + " of " +
+                        std::to_string(cfg_.urls.size()) + ": ";
+      failed.error += r.error;
+    }
+    return failed;
   }
 
  private:
   config::AlertmanagerNotifierConfig cfg_;
   Duration timeout_;
+  std::vector<std::string> auth_;
 };
 
 class FileNotifier final : public Notifier {
@@ -417,7 +451,7 @@ json slackMessage(const std::vector<json>& payloads, const config::SlackNotifier
     text += downstreamLine(a, true);
     blocks.push_back({{"type", "section"}, {"text", mrkdwn(text, kSlackSectionChars)}});
     std::string ctx = "Started " + str(a, "started_at");
-    if (!is_firing) ctx += " · resolved " + str(a, "resolved_at");
+    if (!is_firing) ctx += " · resolved " + str(a, "resolved_at") + lastedFor(a);
     ctx += " · `" + slackEscape(str(a, "id")) + "`";
     const std::string dash = dashboardOf(a);
     if (!dash.empty()) ctx += " · <" + dash + "|Dashboard>";
@@ -469,7 +503,8 @@ json pagerdutyEvent(const json& p, const std::string& routing_key) {
   return e;
 }
 
-json alertmanagerAlerts(const std::vector<json>& payloads, TimePoint now) {
+json alertmanagerAlerts(const std::vector<json>& payloads, TimePoint now,
+                        const std::string& generator_url) {
   json out = json::array();
   for (const auto& p : payloads) {
     const json& a = p.at("alert");
@@ -478,8 +513,8 @@ json alertmanagerAlerts(const std::vector<json>& payloads, TimePoint now) {
                {"annotations", amAnnotations(p)},
                {"startsAt", str(a, "started_at")},
                {"endsAt", firing ? formatRfc3339(now + kAlertmanagerHold) : str(a, "resolved_at")}};
-    const std::string dash = dashboardOf(a);
-    if (!dash.empty()) alert["generatorURL"] = dash;
+    const std::string source = generator_url.empty() ? dashboardOf(a) : generator_url;
+    if (!source.empty()) alert["generatorURL"] = source;
     out.push_back(std::move(alert));
   }
   return out;
@@ -504,9 +539,12 @@ json alertmanagerWebhook(const json& p, const std::string& receiver) {
           {"externalURL", ""},      {"alerts", json::array({std::move(alert)})}};
 }
 
-std::unique_ptr<Notifier> makeNotifier(const config::NotifierConfig& cfg) {
-  if (const auto* s = std::get_if<config::SlackNotifierConfig>(&cfg.spec))
+std::unique_ptr<Notifier> makeNotifier(const config::NotifierConfig& cfg,
+                                       SnapshotStore& snapshots) {
+  if (const auto* s = std::get_if<config::SlackNotifierConfig>(&cfg.spec)) {
+    if (s->webApi()) return makeSlackApiNotifier(*s, cfg.name, cfg.timeout, snapshots);
     return std::make_unique<SlackNotifier>(*s, cfg.timeout);
+  }
   if (const auto* w = std::get_if<config::WebhookNotifierConfig>(&cfg.spec))
     return std::make_unique<WebhookNotifier>(*w, cfg.name, cfg.timeout);
   if (const auto* pd = std::get_if<config::PagerdutyNotifierConfig>(&cfg.spec))

@@ -11,7 +11,8 @@
 //   (format: alertmanager); headers X-Datawatch-Delivery, -Timestamp and, with
 //   a secret, -Signature: sha256=HMAC-SHA256(secret, timestamp + "." + body).
 // - pagerduty: Events API v2 (POST <url>/v2/enqueue), dedup_key = alert id.
-// - alertmanager: POST <url>/api/v2/alerts, an array of postable alerts.
+// - alertmanager: POST <url>/api/v2/alerts, an array of postable alerts, to
+//   each of `urls` (basic or bearer auth); accepted when one accepted.
 // - file: one SPEC §5 body per line, appended and fsync'ed.
 
 #include <atomic>
@@ -33,6 +34,17 @@ struct SendResult {
   std::optional<Duration> retry_after;  // the receiver asked for this delay (429)
   std::string error;                    // for logs: never holds the URL or a secret
   bool aborted = false;  // given up because the agent is stopping: no verdict, not a failure
+
+  // Per item, for a notifier that sends one batch in several calls (Slack's
+  // Web API). Empty: the whole batch shares the verdict above. Otherwise one
+  // entry per batch item; ok is false and the fields above describe the Retry
+  // items only.
+  enum class Item { Delivered, Rejected, Retry };
+  std::vector<Item> items;
+  std::string rejected_error;  // why the Rejected items were rejected for good
+  // The Retry items wait for the receiver's pace (retry_after), which is not a
+  // failure: no attempt is counted, nothing is logged, the queue goes on after.
+  bool paced = false;
 };
 
 class Notifier {
@@ -52,7 +64,9 @@ class Notifier {
   const std::atomic<bool>* abort_ = nullptr;
 };
 
-std::unique_ptr<Notifier> makeNotifier(const config::NotifierConfig& cfg);
+// `snapshots` keeps what a notifier must remember across restarts (Slack's
+// Web API: the message of each firing alert); it must outlive the notifier.
+std::unique_ptr<Notifier> makeNotifier(const config::NotifierConfig& cfg, SnapshotStore& snapshots);
 
 // ---- renderers (pure)
 // A Block Kit message for one or more SPEC §5 bodies.
@@ -60,8 +74,10 @@ nlohmann::json slackMessage(const std::vector<nlohmann::json>& payloads,
                             const config::SlackNotifierConfig& cfg);
 // An Events API v2 event: trigger (firing) or resolve.
 nlohmann::json pagerdutyEvent(const nlohmann::json& payload, const std::string& routing_key);
-// Alertmanager API v2 postable alerts. Firing alerts end at now + 5m unless re-sent.
-nlohmann::json alertmanagerAlerts(const std::vector<nlohmann::json>& payloads, TimePoint now);
+// Alertmanager API v2 postable alerts. Firing alerts end at now + 5m unless
+// re-sent. generatorURL: `generator_url`, else the payload's dashboard link.
+nlohmann::json alertmanagerAlerts(const std::vector<nlohmann::json>& payloads, TimePoint now,
+                                  const std::string& generator_url = "");
 // An Alertmanager webhook v4 body carrying one alert change.
 nlohmann::json alertmanagerWebhook(const nlohmann::json& payload, const std::string& receiver);
 // Lowercase hex HMAC-SHA256.

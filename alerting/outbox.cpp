@@ -14,6 +14,10 @@ constexpr int kTripAfter = 3;
 constexpr Duration kMaxRetryAfter = std::chrono::hours(1);
 }  // namespace
 
+void NotifierQueue::report(const Status& st) {
+  if (!st && observer_) observer_->storeError(st.message());
+}
+
 Duration RetryPolicy::delay(int attempts, std::mt19937_64& rng) const {
   const int exp = std::clamp(attempts - 1, 0, 30);
   const double base = std::min<double>(static_cast<double>(max.count()),
@@ -36,9 +40,6 @@ NotifierQueue::NotifierQueue(std::string name, std::unique_ptr<Notifier> notifie
 
 NotifierQueue::Pumped NotifierQueue::pump() {
   Pumped out;
-  auto report = [&](const Status& st) {
-    if (!st && observer_) observer_->storeError(st.message());
-  };
   const TimePoint start = clock_.now();
   if (start < paused_until_) {
     out.next = paused_until_;
@@ -75,51 +76,10 @@ NotifierQueue::Pumped NotifierQueue::pump() {
     }
     if (r.ok) {
       consecutive_failures_ = 0;
-      for (const auto& it : *batch) report(store_.removeNotification(it.seq));
-      out.delivered += batch->size();
-      if (observer_) observer_->delivered(name_, *batch);
+      settleDelivered(*batch, out);
       continue;
     }
-    std::vector<OutboxItem> expired, retry;
-    for (auto& it : *batch) {
-      if (!r.retryable || now - it.created_at >= policy_.give_up)
-        expired.push_back(std::move(it));
-      else
-        retry.push_back(std::move(it));
-    }
-    for (const auto& it : expired) report(store_.removeNotification(it.seq));
-    if (!expired.empty() && observer_) {
-      observer_->dropped(
-          name_, expired,
-          r.retryable
-              ? "still failing " +
-                    std::to_string(
-                        std::chrono::duration_cast<std::chrono::hours>(policy_.give_up).count()) +
-                    "h after it was queued: " + r.error
-              : "rejected by the receiver: " + r.error);
-    }
-    out.dropped += expired.size();
-    out.dropped += dropEpisodes(expired);
-    if (retry.empty()) continue;
-    // The batch waits its own backoff (or the receiver's Retry-After). Once
-    // several sends in a row failed, the receiver is taken to be down and the
-    // whole queue pauses, so a dead receiver costs one request per pause, not
-    // one per queued notification; a flaky one keeps the queue moving.
-    ++consecutive_failures_;
-    const int attempts = retry.front().attempts + 1;
-    const Duration wait =
-        r.retry_after ? std::min(*r.retry_after, kMaxRetryAfter) : policy_.delay(attempts, rng_);
-    for (const auto& it : retry)
-      report(store_.rescheduleNotification(it.seq, it.attempts + 1, now + wait, r.error));
-    out.failed += retry.size();
-    if (observer_) observer_->failed(name_, retry, r.error, now + wait);
-    if (r.retry_after || consecutive_failures_ >= kTripAfter) {
-      paused_until_ =
-          now +
-          (r.retry_after ? wait : policy_.delay(consecutive_failures_ - kTripAfter + 1, rng_));
-      out.next = paused_until_;
-      return out;
-    }
+    if (!settle(std::move(*batch), r, now, out)) return out;
   }
   auto next = store_.nextNotificationAt(name_);
   if (!next) {
@@ -129,6 +89,83 @@ NotifierQueue::Pumped NotifierQueue::pump() {
     out.next = *next;
   }
   return out;
+}
+
+void NotifierQueue::settleDelivered(const std::vector<OutboxItem>& items, Pumped& out) {
+  for (const auto& it : items) report(store_.removeNotification(it.seq));
+  out.delivered += items.size();
+  if (observer_ && !items.empty()) observer_->delivered(name_, items);
+}
+
+void NotifierQueue::drop(std::vector<OutboxItem> items, const std::string& why, Pumped& out) {
+  if (items.empty()) return;
+  for (const auto& it : items) report(store_.removeNotification(it.seq));
+  if (observer_) observer_->dropped(name_, items, why);
+  out.dropped += items.size();
+  out.dropped += dropEpisodes(items);
+}
+
+bool NotifierQueue::settle(std::vector<OutboxItem> batch, const SendResult& r, TimePoint now,
+                           Pumped& out) {
+  std::vector<OutboxItem> rest;
+  if (r.items.size() == batch.size()) {  // a verdict per item
+    std::vector<OutboxItem> delivered, rejected;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      auto& to = r.items[i] == SendResult::Item::Delivered  ? delivered
+                 : r.items[i] == SendResult::Item::Rejected ? rejected
+                                                            : rest;
+      to.push_back(std::move(batch[i]));
+    }
+    if (!delivered.empty()) consecutive_failures_ = 0;
+    settleDelivered(delivered, out);
+    drop(std::move(rejected), "rejected by the receiver: " + r.rejected_error, out);
+  } else {
+    rest = std::move(batch);
+  }
+  if (rest.empty()) return true;
+  if (r.paced) {  // the receiver's pace: the rest goes out then, no failure counted
+    const TimePoint at = now + std::min(r.retry_after.value_or(Duration{0}), kMaxRetryAfter);
+    for (const auto& it : rest)
+      report(store_.rescheduleNotification(it.seq, it.attempts, at, it.last_error));
+    paused_until_ = at;
+    out.next = at;
+    return false;
+  }
+  std::vector<OutboxItem> expired, retry;
+  for (auto& it : rest) {
+    if (!r.retryable || now - it.created_at >= policy_.give_up)
+      expired.push_back(std::move(it));
+    else
+      retry.push_back(std::move(it));
+  }
+  drop(std::move(expired),
+       r.retryable
+           ? "still failing " +
+                 std::to_string(
+                     std::chrono::duration_cast<std::chrono::hours>(policy_.give_up).count()) +
+                 "h after it was queued: " + r.error
+           : "rejected by the receiver: " + r.error,
+       out);
+  if (retry.empty()) return true;
+  // The batch waits its own backoff (or the receiver's Retry-After). Once
+  // several sends in a row failed, the receiver is taken to be down and the
+  // whole queue pauses, so a dead receiver costs one request per pause, not
+  // one per queued notification; a flaky one keeps the queue moving.
+  ++consecutive_failures_;
+  const int attempts = retry.front().attempts + 1;
+  const Duration wait =
+      r.retry_after ? std::min(*r.retry_after, kMaxRetryAfter) : policy_.delay(attempts, rng_);
+  for (const auto& it : retry)
+    report(store_.rescheduleNotification(it.seq, it.attempts + 1, now + wait, r.error));
+  out.failed += retry.size();
+  if (observer_) observer_->failed(name_, retry, r.error, now + wait);
+  if (r.retry_after || consecutive_failures_ >= kTripAfter) {
+    paused_until_ =
+        now + (r.retry_after ? wait : policy_.delay(consecutive_failures_ - kTripAfter + 1, rng_));
+    out.next = paused_until_;
+    return false;
+  }
+  return true;
 }
 
 size_t NotifierQueue::dropEpisodes(const std::vector<OutboxItem>& dropped) {
@@ -202,7 +239,7 @@ void Dispatcher::configure(const config::Config& cfg) {
     observer_->storeError(queued.error());
   }
   for (const auto& n : cfg.notifiers) {
-    auto notifier = makeNotifier(n);
+    auto notifier = makeNotifier(n, store_);
     notifier->setAbortFlag(&abort_);
     queues_.push_back(std::make_unique<NotifierQueue>(n.name, std::move(notifier), store_, clock_,
                                                       observer_, policy_, gate_));

@@ -94,6 +94,14 @@ class NotifierQueue {
   const std::string& name() const { return name_; }
 
  private:
+  void report(const Status& st);
+  void settleDelivered(const std::vector<OutboxItem>& items, Pumped& out);
+  // Removes `items`, given up for `why`, with the rest of their episodes.
+  void drop(std::vector<OutboxItem> items, const std::string& why, Pumped& out);
+  // Acts on a send that was not wholly accepted: removes what was delivered,
+  // drops what was rejected or is too old, reschedules the rest. False when the
+  // queue must stop for now (paused: out.next says until when).
+  bool settle(std::vector<OutboxItem> batch, const SendResult& r, TimePoint now, Pumped& out);
   // Drops what follows each dropped firing in its alert's queue, up to and
   // including its resolve; returns how many.
   size_t dropEpisodes(const std::vector<OutboxItem>& dropped);

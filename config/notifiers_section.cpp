@@ -5,6 +5,11 @@ namespace datawatch::config::detail {
 
 namespace {
 
+std::string withoutTrailingSlash(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
 // One notifier being read: its map and its name for messages.
 struct NotifierReader {
   MapReader& m;
@@ -26,11 +31,24 @@ struct NotifierReader {
 };
 
 SlackNotifierConfig readSlack(NotifierReader& r) {
-  r.checkKeys({"webhook_url", "mention", "channel", "group_wait"});
+  r.checkKeys({"webhook_url", "token", "api_url", "mention", "channel", "group_wait"});
   SlackNotifierConfig s;
-  s.webhook_url = r.url("webhook_url", true, true);
   s.mention = r.m.str("mention").value_or("");
   s.channel = r.m.str("channel").value_or("");
+  if (r.m.has("webhook_url") == r.m.has("token")) {
+    r.m.error("webhook_url", r.what +
+                                 ": set either webhook_url (incoming webhook) or token "
+                                 "(Web API, with channel), not both");
+    return s;
+  }
+  if (r.m.has("webhook_url")) {
+    s.webhook_url = r.url("webhook_url", true, true);
+  } else {
+    s.token = r.m.str("token", true, true).value_or("");
+    if (r.m.has("api_url")) s.api_url = withoutTrailingSlash(r.url("api_url", false, false));
+    if (s.channel.empty())
+      r.m.error("token", r.what + ": the Web API (token) needs a channel (its ID, e.g. C0123ABCD)");
+  }
   if (auto d = r.m.duration("group_wait", false, Duration{0})) s.group_wait = *d;
   return s;
 }
@@ -58,8 +76,36 @@ PagerdutyNotifierConfig readPagerduty(NotifierReader& r) {
   r.checkKeys({"routing_key", "url"});
   PagerdutyNotifierConfig p;
   if (auto v = r.m.str("routing_key", true, true)) p.routing_key = *v;
-  if (r.m.has("url")) p.url = r.url("url", false, false);
+  if (r.m.has("url")) p.url = withoutTrailingSlash(r.url("url", false, false));
   return p;
+}
+
+AlertmanagerNotifierConfig readAlertmanager(NotifierReader& r) {
+  MapReader& m = r.m;
+  r.checkKeys({"url", "urls", "basic_auth", "bearer_token", "generator_url"});
+  AlertmanagerNotifierConfig a;
+  if (m.has("url") == m.has("urls"))
+    m.error("url", r.what + ": set url, or urls (a list, for an HA pair), not both");
+  if (m.has("url")) a.urls.push_back(withoutTrailingSlash(r.url("url", true, false)));
+  if (auto list = m.strList("urls")) {
+    for (const auto& u : *list) {
+      if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
+        m.error("urls", r.what + ": every url must be an http:// or https:// URL");
+      a.urls.push_back(withoutTrailingSlash(u));
+    }
+  }
+  if (m.has("basic_auth") && m.has("bearer_token"))
+    m.error("bearer_token", r.what + ": set basic_auth or bearer_token, not both");
+  if (m.has("basic_auth")) {
+    MapReader b(m.ctx(), m.doc(), m.raw("basic_auth"), r.what + " basic_auth");
+    b.checkKeys({"username", "password"});
+    if (b.ok())
+      a.basic_auth = BasicAuth{b.str("username", true).value_or(""),
+                               b.str("password", true, true).value_or("")};
+  }
+  if (auto v = m.str("bearer_token", false, true)) a.bearer_token = *v;
+  if (m.has("generator_url")) a.generator_url = r.url("generator_url", false, false);
+  return a;
 }
 
 // The type-specific part; false for an unknown type.
@@ -75,8 +121,7 @@ bool readSpec(NotifierReader& r, const Doc& doc, const std::string& type, Notifi
     n.spec = readPagerduty(r);
   } else if (type == "alertmanager") {
     n.type = NotifierType::Alertmanager;
-    r.checkKeys({"url"});
-    n.spec = AlertmanagerNotifierConfig{r.url("url", true, false)};
+    n.spec = readAlertmanager(r);
   } else if (type == "file") {
     n.type = NotifierType::File;
     r.checkKeys({"path"});

@@ -337,11 +337,16 @@ struct SloConfig {
 enum class NotifierType { Slack, Webhook, Pagerduty, Alertmanager, File };
 const char* toString(NotifierType t);
 
+// Slack: an incoming webhook (`webhook_url`), or the Web API with a bot
+// `token` (chat.postMessage, then chat.update on resolve); exactly one is set.
 struct SlackNotifierConfig {
   std::string webhook_url;  // secret
+  std::string token;        // secret; needs `channel`
+  std::string api_url = "https://slack.com/api";
   std::string mention;
   std::string channel;
   Duration group_wait = 30s;
+  bool webApi() const { return !token.empty(); }
 };
 enum class WebhookFormat { Datawatch, Alertmanager };
 struct WebhookNotifierConfig {
@@ -354,8 +359,16 @@ struct PagerdutyNotifierConfig {
   std::string routing_key;  // secret
   std::string url = "https://events.pagerduty.com";
 };
+struct BasicAuth {
+  std::string username;
+  std::string password;  // secret
+};
+// Every alert goes to each URL (an HA pair), as Prometheus sends.
 struct AlertmanagerNotifierConfig {
-  std::string url;
+  std::vector<std::string> urls;
+  std::optional<BasicAuth> basic_auth;
+  std::optional<std::string> bearer_token;  // secret
+  std::string generator_url;  // the alerts' generatorURL; "" -> agent.postmortems.dashboard_url
 };
 struct FileNotifierConfig {
   std::filesystem::path path;

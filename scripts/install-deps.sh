@@ -18,8 +18,10 @@ if [[ "${1:-}" == "--test" ]]; then
   # clang + its runtimes: the ThreadSanitizer build (build-tsan in scripts/test.sh).
   # mariadb-server + libsqliteodbc + sqlglot: the ODBC source's live and dialect tests.
   # ninja-build: scripts/test.sh's builds (one graph: no idle core between targets).
+  # prometheus-alertmanager: the alertmanager notifier against a real Alertmanager.
   packages+=(catch2 postgresql prometheus chromium clang libclang-rt-14-dev
-             mariadb-server libsqliteodbc python3-sqlglot ninja-build)
+             mariadb-server libsqliteodbc python3-sqlglot ninja-build
+             prometheus-alertmanager)
 fi
 
 missing=()
