@@ -303,6 +303,14 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
       json s{{"name", slo->name},
              {"objective_percent", slo->objective},
              {"window", formatDuration(slo->window)}};
+      // The rows in force (widened short windows), for the chart's page line.
+      json rows = json::array();
+      for (const auto& r : burnRows(cfg, *slo))
+        rows.push_back({{"severity", r.severity},
+                        {"long_window", formatDuration(r.long_window)},
+                        {"short_window", formatDuration(r.short_window)},
+                        {"burn_rate", r.burn_rate}});
+      s["burn_rows"] = std::move(rows);
       if (inc.budget_at_open && inc.budget_now) {
         const double consumed = *inc.budget_at_open - *inc.budget_now;
         const double window_min =

@@ -6,8 +6,9 @@
 //
 // postmortemData() is the data model a user template (mustache, issue 6
 // follow-up) renders; renderPostmortem() is the default Markdown; renderChart()
-// the SVG: the probe value with its threshold and the firing span, the burn
-// rate below.
+// the SVG: a panel per probe (its own unit and threshold), the burn rate with
+// the page threshold below, the open span and the bad data window shaded on
+// each (element ids: docs/incidents.md).
 
 #include <filesystem>
 #include <string>

@@ -8,9 +8,11 @@
 
 #include <cmath>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "core/duration.hpp"
+#include "core/human_units.hpp"
 #include "core/time_format.hpp"
 #include "incidents/postmortem.hpp"
 #include "incidents/postmortem_text.hpp"
@@ -26,16 +28,94 @@ namespace {
 
 const std::string kBinary = DATAWATCH_BINARY;
 
-// The value of attribute `attr` of the element with id="`id`" in `svg`.
-double svgAttr(const std::string& svg, const std::string& id, const std::string& attr) {
-  const auto at = svg.find("id=\"" + id + "\"");
-  REQUIRE(at != std::string::npos);
+// The start tag of the element with id="`id`" in `svg`, or "" when there is none.
+std::string svgTag(const std::string& svg, const std::string& id) {
+  const auto at = svg.find(" id=\"" + id + "\"");
+  if (at == std::string::npos) return "";
   const auto start = svg.rfind('<', at);
-  const auto end = svg.find('>', at);
+  return svg.substr(start, svg.find('>', at) - start);
+}
+
+// The attribute `attr` of the element with id="`id`" in `svg`, as written.
+std::string svgAttrText(const std::string& svg, const std::string& id, const std::string& attr) {
+  const std::string tag = svgTag(svg, id);
+  INFO(id << " " << attr);
+  REQUIRE(!tag.empty());
   std::smatch m;
-  const std::string tag = svg.substr(start, end - start);
-  REQUIRE(std::regex_search(tag, m, std::regex(" " + attr + "=\"([-0-9.]+)\"")));
-  return std::stod(m[1]);
+  REQUIRE(std::regex_search(tag, m, std::regex(" " + attr + "=\"([^\"]*)\"")));
+  return m[1];
+}
+
+double svgAttr(const std::string& svg, const std::string& id, const std::string& attr) {
+  return std::stod(svgAttrText(svg, id, attr));
+}
+
+// The text content of the element with id="`id`" (XML-escaped, as written).
+std::string svgText(const std::string& svg, const std::string& id) {
+  const auto at = svg.find(" id=\"" + id + "\"");
+  INFO(id);
+  REQUIRE(at != std::string::npos);
+  const auto open_end = svg.find('>', at);
+  return svg.substr(open_end + 1, svg.find("</", open_end) - open_end - 1);
+}
+
+bool svgIdsUnique(const std::string& svg) {
+  std::set<std::string> seen;
+  const std::regex id_re(" id=\"([^\"]*)\"");
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), id_re); it != std::sregex_iterator();
+       ++it)
+    if (!seen.insert((*it)[1]).second) return false;
+  return !seen.empty();
+}
+
+// A chart panel's box and y axis (ids PREFIX-panel, PREFIX-y-0, PREFIX-y-1...).
+struct SvgAxis {
+  double y = 0, height = 0;
+  std::vector<double> values;
+  std::vector<std::string> labels;
+  double at(double v) const { return y + height - height * (v - values.front()) / range(); }
+  double range() const { return values.back() - values.front(); }
+};
+
+SvgAxis svgAxis(const std::string& svg, const std::string& prefix) {
+  SvgAxis a{
+      svgAttr(svg, prefix + "-panel", "y"), svgAttr(svg, prefix + "-panel", "height"), {}, {}};
+  for (int k = 0; !svgTag(svg, prefix + "-y-" + std::to_string(k)).empty(); ++k) {
+    const std::string id = prefix + "-y-" + std::to_string(k);
+    a.values.push_back(svgAttr(svg, id, "data-value"));
+    a.labels.push_back(svgText(svg, id));
+  }
+  INFO(prefix);
+  REQUIRE(a.values.size() >= 3);  // at least two steps
+  CHECK(a.values.size() <= 6);    // at most five
+  for (size_t k = 0; k < a.values.size(); ++k) {
+    INFO(prefix << " tick " << k);
+    // Evenly spaced from 0, each label at its value's height.
+    CHECK(a.values[k] == Approx(a.values.front() + k * (a.values[1] - a.values[0])));
+    CHECK(svgAttr(svg, prefix + "-y-" + std::to_string(k), "y") - 4 ==
+          Approx(a.at(a.values[k])).margin(0.1));
+  }
+  CHECK(a.values.front() == 0);
+  return a;
+}
+
+// The points of a path's d="M x y L x y ...".
+std::vector<std::pair<double, double>> svgPath(const std::string& svg, const std::string& id) {
+  const std::string d = svgAttrText(svg, id, "d");
+  std::vector<std::pair<double, double>> pts;
+  const std::regex pt("[ML]([-0-9.]+) ([-0-9.]+)");
+  for (auto it = std::sregex_iterator(d.begin(), d.end(), pt); it != std::sregex_iterator(); ++it)
+    pts.push_back({std::stod((*it)[1]), std::stod((*it)[2])});
+  return pts;
+}
+
+// The panel prefix (probe-N) of the probe named `name`.
+std::string svgProbePanel(const std::string& svg, const std::string& name) {
+  for (int i = 0; !svgTag(svg, "probe-" + std::to_string(i)).empty(); ++i)
+    if (svgAttrText(svg, "probe-" + std::to_string(i), "data-probe") == name)
+      return "probe-" + std::to_string(i);
+  FAIL("no panel for " << name);
+  return "";
 }
 
 // True when every element opened is closed in order (a small XML check; a
@@ -63,6 +143,124 @@ bool wellFormed(const std::string& xml) {
     }
   }
   return stack.empty() && xml.find("<svg") != std::string::npos;
+}
+
+// The demo's chart (issue 20), against values computed here from the state
+// store and the incident: the spans, round-hour ticks, one panel per probe on
+// its own scale in human units with its threshold, the page burn rate.
+void checkDemoChart(const std::string& svg, SqliteDb& state, const json& inc,
+                    const std::string& md) {
+  CHECK(wellFormed(svg));
+  CHECK(svgIdsUnique(svg));
+  auto scalar = [&](const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    REQUIRE(sqlite3_prepare_v2(state.get(), sql.c_str(), -1, &s, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+    const double v = sqlite3_column_double(s, 0);
+    sqlite3_finalize(s);
+    return v;
+  };
+  const auto opened = toUnixMillis(*parseTimestamp(inc["opened_at"].get<std::string>()));
+  const auto resolved = toUnixMillis(*parseTimestamp(inc["resolved_at"].get<std::string>()));
+  const auto first_bad = static_cast<int64_t>(scalar(
+      "select min(observed_at_ms) from probe_runs where probe = 'orders_fresh' and status != "
+      "'pass'"));
+  const auto recovered = static_cast<int64_t>(
+      scalar("select min(observed_at_ms) from probe_runs where probe = 'orders_fresh' and status "
+             "= 'pass' and observed_at_ms > " +
+             std::to_string(first_bad)));
+  // The time axis: from the first bad run minus a margin to the resolution
+  // plus a margin (30 minutes or a quarter of the incident), over 800 px.
+  const int64_t margin = std::max<int64_t>(30 * 60000, (resolved - opened) / 4);
+  const int64_t from_ms = first_bad - margin, to_ms = resolved + margin;
+  auto x = [&](int64_t ms) {
+    return 80 + 800 * static_cast<double>(ms - from_ms) / static_cast<double>(to_ms - from_ms);
+  };
+  // The open span and the bad data window, shaded apart and in the legend.
+  CHECK(svgAttr(svg, "firing", "x") == Approx(x(opened)).margin(0.1));
+  CHECK(svgAttr(svg, "firing", "width") == Approx(x(resolved) - x(opened)).margin(0.2));
+  CHECK(svgAttr(svg, "bad-data", "x") == Approx(x(first_bad)).margin(0.1));
+  CHECK(svgAttr(svg, "bad-data", "width") == Approx(x(recovered) - x(first_bad)).margin(0.2));
+  CHECK(svgAttrText(svg, "firing", "fill") != svgAttrText(svg, "bad-data", "fill"));
+  CHECK(svgText(svg, "legend-open") == "incident open (first alert → last resolve)");
+  CHECK(svgText(svg, "legend-bad-data") == "bad data (first bad run → data recovered)");
+  // Ticks on round UTC times: the smallest of these steps giving at most 10.
+  std::vector<int64_t> ticks;
+  for (int64_t minutes : {10, 15, 30, 60, 120, 180, 360, 720, 1440}) {
+    const int64_t step = minutes * 60000;
+    ticks.clear();
+    for (int64_t t = (from_ms + step - 1) / step * step; t <= to_ms; t += step) ticks.push_back(t);
+    if (ticks.size() <= 10) break;
+  }
+  CHECK(ticks.size() >= 4);
+  for (size_t i = 0; i < ticks.size(); ++i) {
+    const std::string id = "tick-" + std::to_string(i);
+    CHECK(svgAttr(svg, id, "x") == Approx(x(ticks[i])).margin(0.1));
+    CHECK(svgText(svg, id) == formatRfc3339(fromUnixMillis(ticks[i])).substr(11, 5));
+    CHECK(svgText(svg, id).substr(2) == ":00");  // a 16h window: whole hours
+  }
+  CHECK(svgTag(svg, "tick-" + std::to_string(ticks.size())).empty());
+  // One panel per probe that has values, each with a legend entry.
+  for (int i = 0; !svgTag(svg, "probe-" + std::to_string(i)).empty(); ++i)
+    CHECK(svgText(svg, "legend-probe-" + std::to_string(i)) ==
+          svgAttrText(svg, "probe-" + std::to_string(i), "data-probe"));
+  // orders_fresh: ages as durations, the top at or above the worst age.
+  const std::string fresh = svgProbePanel(svg, "orders_fresh");
+  const SvgAxis age = svgAxis(svg, fresh);
+  const double worst_age = scalar(
+      "select max(value) from probe_runs where probe = 'orders_fresh' and observed_at_ms "
+      "between " +
+      std::to_string(from_ms) + " and " + std::to_string(resolved));
+  CHECK(age.values.back() >= worst_age);
+  CHECK(age.values.back() <= 2 * worst_age);  // the line uses at least half the panel
+  for (size_t k = 1; k < age.values.size(); ++k) {
+    CHECK(std::fmod(age.values[k], 60) == 0);  // whole minutes
+    CHECK(age.labels[k] == humanDuration(Duration{std::llround(age.values[k] * 1000)}));
+  }
+  CHECK(age.labels[0] == "0");
+  CHECK(svgAttr(svg, fresh + "-max", "y1") == Approx(age.at(1800)).margin(0.2));
+  CHECK(svgText(svg, fresh + "-max-label") == "max 30m");
+  CHECK(svg.find("threshold 1800") == std::string::npos);
+  double top_y = 1e9;
+  for (const auto& [px, py] : svgPath(svg, fresh)) top_y = std::min(top_y, py);
+  CHECK(top_y == Approx(age.at(worst_age)).margin(0.1));
+  // orders_volume on its own scale: rows, its minimum as a line.
+  const std::string volume = svgProbePanel(svg, "orders_volume");
+  const SvgAxis rows = svgAxis(svg, volume);
+  CHECK(rows.values.back() >=
+        scalar("select max(value) from probe_runs where probe = 'orders_volume' and "
+               "observed_at_ms between " +
+               std::to_string(from_ms) + " and " + std::to_string(resolved)));
+  CHECK(rows.labels.back() == plainNumber(rows.values.back()) + " rows");
+  CHECK(svgAttr(svg, volume + "-min", "y1") == Approx(rows.at(100)).margin(0.2));
+  CHECK(svgText(svg, volume + "-min-label") == "min 100 rows");
+  // The burn rate below, with the page row's threshold: 2% of the 28d budget
+  // in 1h.
+  const SvgAxis burn = svgAxis(svg, "burn");
+  const double page = 0.02 * 28 * 24;
+  std::smatch m;
+  REQUIRE(std::regex_search(md, m, std::regex(R"(- Peak burn rate over 5m: ([0-9.]+))")));
+  CHECK(burn.values.back() >= std::stod(m[1]));
+  CHECK(burn.labels.back() == plainNumber(burn.values.back()) + "x");
+  CHECK(svgAttr(svg, "burn-page", "y1") == Approx(burn.at(page)).margin(0.2));
+  CHECK(svgText(svg, "burn-page-label") == "page " + plainNumber(page) + "x (1h and 5m windows)");
+  // Stacked top to bottom, the burn rate last, with room between panels for
+  // the tick labels and the next title; the image holds the last labels.
+  std::vector<std::string> panels;
+  for (int i = 0; !svgTag(svg, "probe-" + std::to_string(i)).empty(); ++i)
+    panels.push_back("probe-" + std::to_string(i));
+  CHECK(panels.size() >= 2);
+  panels.push_back("burn");
+  double last_bottom = 0;
+  for (const auto& prefix : panels) {
+    const double y = svgAttr(svg, prefix + "-panel", "y");
+    INFO(prefix);
+    CHECK(y - last_bottom >= 40);
+    last_bottom = y + svgAttr(svg, prefix + "-panel", "height");
+  }
+  std::smatch h;
+  REQUIRE(std::regex_search(svg, h, std::regex(R"re(<svg [^>]*height="([0-9.]+)")re")));
+  CHECK(std::stod(h[1]) >= last_bottom + 30);
 }
 
 }  // namespace
@@ -199,27 +397,7 @@ TEST_CASE("the demo's outage becomes one incident with a timeline and a post-mor
     CHECK(md.find(section) != std::string::npos);
   }
 
-  // The chart: well-formed, the threshold line and the firing span where they belong.
-  const std::string svg = readFile(demo / "postmortems" / "INC-20261124-1.svg");
-  CHECK(wellFormed(svg));
-  const auto duration = resolved - opened;
-  const auto margin = std::max<std::chrono::system_clock::duration>(30min, duration / 4);
-  const int64_t from_ms = first_bad_ms - std::chrono::duration_cast<Duration>(margin).count();
-  const int64_t to_ms =
-      toUnixMillis(resolved) + std::chrono::duration_cast<Duration>(margin).count();
-  const double span = static_cast<double>(to_ms - from_ms);
-  auto x = [&](int64_t ms) { return 70 + 810 * static_cast<double>(ms - from_ms) / span; };
-  CHECK(svgAttr(svg, "firing", "x") == Approx(x(toUnixMillis(opened))).margin(0.1));
-  CHECK(svgAttr(svg, "firing", "width") ==
-        Approx(x(toUnixMillis(resolved)) - x(toUnixMillis(opened))).margin(0.2));
-  // Written at resolution: the values seen up to then.
-  const double max_value = static_cast<double>(
-      scalar("select cast(max(value) as integer) from probe_runs where probe = 'orders_fresh' and "
-             "observed_at_ms between " +
-             std::to_string(from_ms) + " and " + std::to_string(toUnixMillis(resolved))));
-  const double hi = std::max(max_value, 1800.0) * 1.1;
-  CHECK(svgAttr(svg, "probe-value-threshold", "y1") == Approx(240 - 200 * 1800 / hi).margin(0.2));
-  CHECK(svg.find("threshold 1800") != std::string::npos);
+  checkDemoChart(readFile(demo / "postmortems" / "INC-20261124-1.svg"), state, full, md);
 }
 
 TEST_CASE("post-mortem text is escaped and templates fail with a line number",
