@@ -334,10 +334,13 @@ class AlertmanagerNotifier final : public Notifier {
     const std::string body = dumpJson(alertmanagerAlerts(payloads, now, cfg_.generator_url));
     SendResult failed;
     failed.retryable = false;
+    bool accepted = false;
     for (size_t i = 0; i < cfg_.urls.size(); ++i) {
       SendResult r =
           fromHttp(httpPost({cfg_.urls[i] + "/api/v2/alerts", body, auth_, timeout_}, now, abort_));
-      if (r.ok || r.aborted) return r;
+      if (r.aborted) return r;
+      accepted = accepted || r.ok;
+      if (r.ok) continue;
       failed.retryable = failed.retryable || r.retryable;
       if (r.retry_after)
         failed.retry_after = std::max(failed.retry_after.value_or(Duration{0}), *r.retry_after);
@@ -346,6 +349,11 @@ class AlertmanagerNotifier final : public Notifier {
         failed.error += "alertmanager " + std::to_string(i + 1) + " of " +
                         std::to_string(cfg_.urls.size()) + ": ";
       failed.error += r.error;
+    }
+    if (accepted) {
+      SendResult ok;
+      ok.ok = true;
+      return ok;
     }
     return failed;
   }

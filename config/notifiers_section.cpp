@@ -35,14 +35,12 @@ SlackNotifierConfig readSlack(NotifierReader& r) {
   SlackNotifierConfig s;
   s.mention = r.m.str("mention").value_or("");
   s.channel = r.m.str("channel").value_or("");
-  if (r.m.has("webhook_url") == r.m.has("token")) {
-    r.m.error("webhook_url", r.what +
-                                 ": set either webhook_url (incoming webhook) or token "
-                                 "(Web API, with channel), not both");
-    return s;
-  }
-  if (r.m.has("webhook_url")) {
+  if (!r.m.has("token")) {  // an incoming webhook
     s.webhook_url = r.url("webhook_url", true, true);
+  } else if (r.m.has("webhook_url")) {
+    r.m.error("webhook_url", r.what +
+                                 ": set webhook_url (an incoming webhook) or token (the "
+                                 "Web API, with channel), not both");
   } else {
     s.token = r.m.str("token", true, true).value_or("");
     if (r.m.has("api_url")) s.api_url = withoutTrailingSlash(r.url("api_url", false, false));

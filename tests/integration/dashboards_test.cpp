@@ -19,6 +19,7 @@
 
 #include "tests/integration/fleet_support.hpp"
 #include "tests/support/ha_replicas.hpp"
+#include "tests/support/tcp.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace datawatch::testing;
@@ -28,20 +29,6 @@ using nlohmann::json;
 namespace {
 
 const std::string kBinary = DATAWATCH_BINARY;
-
-// A TCP port free at the time of asking (Prometheus takes no port 0).
-int freePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
 
 // Orders one a minute for two days (amounts and statuses cycling), and a stale table.
 void makeWarehouse(const std::filesystem::path& db) {

@@ -206,7 +206,7 @@ notifiers:
   CHECK(hr.header("x-datawatch-signature") ==
         "sha256=" + hmacHex("s3cret-hmac-key", hr.header("x-datawatch-timestamp") + "." + hr.body));
   CHECK(hr.header("x-team") == "billing");
-  CHECK(hr.header("content-type") == "application/json");
+  CHECK(hr.header("content-type") == "application/json; charset=utf-8");
 
   // Alertmanager webhook v4 body.
   const json v4 = am_hook.accepted().at(0).json();

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <stdexcept>
 
 namespace datawatch::testing {
 
@@ -23,6 +24,24 @@ inline int connectTo(int port) {
     return -1;
   }
   return fd;
+}
+
+// A TCP port on 127.0.0.1 free at the time of asking (for servers that take no
+// port 0: Prometheus, Alertmanager).
+inline int freePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  socklen_t len = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("no free TCP port on 127.0.0.1");
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
 }
 
 }  // namespace datawatch::testing
