@@ -323,14 +323,20 @@ std::vector<Outgoing> AlertTracker::plan(const std::vector<AlertChange>& changes
     // PagerDuty incident or a Slack thread must not be left open.
     for (const auto& [notifier, when] : c.alert.notified) {
       (void)when;
-      if (cfg_->findNotifier(notifier)) out.push_back({c.alert, notifier, false, false, now});
+      if (cfg_->findNotifier(notifier)) out.push_back({c.alert, notifier, false, false, now, ""});
     }
   }
   for (auto& [id, a] : alerts_) {
+    const std::string was_muted = muteReason(a);
     const auto* silence = silences.silencing(a.labels(), now);
     a.silenced_by = silence ? silence->id : "";
     a.inhibited_by = inhibitors(a);
     a.inhibited_by_alert = higherSeverityFiring(a);
+    if (const std::string muted = muteReason(a); muted != was_muted)
+      threadChange(a,
+                   muted.empty() ? "no longer muted (" + was_muted + "): notifications resume"
+                                 : muted + ": no notifications until that ends",
+                   now, out);
     if (a.muted()) continue;
     for (const auto& notifier : a.notify) {
       const auto* nc = cfg_->findNotifier(notifier);
@@ -339,10 +345,20 @@ std::vector<Outgoing> AlertTracker::plan(const std::vector<AlertChange>& changes
       const bool repeat = it != a.notified.end();
       if (repeat && now - it->second < repeatInterval(*nc)) continue;
       a.notified[notifier] = now;
-      out.push_back({a, notifier, true, repeat, now});
+      out.push_back({a, notifier, true, repeat, now, ""});
     }
   }
   return out;
+}
+
+void AlertTracker::threadChange(const Alert& a, const std::string& change, TimePoint now,
+                                std::vector<Outgoing>& out) const {
+  for (const auto& [notifier, when] : a.notified) {
+    (void)when;
+    const auto* nc = cfg_->findNotifier(notifier);
+    const auto* slack = nc ? std::get_if<config::SlackNotifierConfig>(&nc->spec) : nullptr;
+    if (slack && slack->webApi()) out.push_back({a, notifier, true, true, now, change});
+  }
 }
 
 Duration repeatInterval(const config::NotifierConfig& n) {

@@ -82,6 +82,10 @@ struct Outgoing {
   bool firing = true;   // false: the resolve
   bool repeat = false;  // a repeat of a firing notification
   TimePoint at{};       // when it was decided
+  // Not "" : the alert's mute state changed ("silenced by api-1f…", "no longer
+  // muted"). Only for receivers that thread an alert's changes (Slack's Web
+  // API): others hear nothing while an alert is muted.
+  std::string change;
 };
 
 // How often a firing alert is re-sent to the notifier: its repeat_interval,
@@ -143,6 +147,10 @@ class AlertTracker {
   // inhibits lower severities, the page is not silenced and the ticket was
   // never sent; else "".
   std::string higherSeverityFiring(const Alert& a) const;
+  // Queues `change` of `a` to the notifiers that heard it fire and thread an
+  // alert's changes (Slack's Web API).
+  void threadChange(const Alert& a, const std::string& change, TimePoint now,
+                    std::vector<Outgoing>& out) const;
 
   // Per probe, hashed: observeProbe runs once per probe run (issue 19).
   std::unordered_map<std::string, const config::ProbeConfig*> probe_cfg_;  // into *cfg_

@@ -61,7 +61,8 @@ std::string deliveryId(const Outgoing& o) {
   const TimePoint event = o.firing ? o.at : o.alert.resolved_at.value_or(o.at);
   return sha256Hex(o.alert.id() + "|" + std::to_string(toUnixMillis(o.alert.started_at)) + "|" +
                        (o.firing ? "firing" : "resolved") + "|" +
-                       std::to_string(toUnixMillis(event)) + "|" + o.notifier,
+                       std::to_string(toUnixMillis(event)) + "|" + o.notifier +
+                       (o.change.empty() ? "" : "|" + o.change),
                    32);
 }
 
@@ -83,6 +84,7 @@ nlohmann::json notificationBody(const Outgoing& o, const std::string& delivery_i
       {"labels", a.labels()},
       {"incident_id", incident.empty() ? nlohmann::json(nullptr) : nlohmann::json(incident)},
       {"repeat", o.repeat}};
+  if (!o.change.empty()) alert["change"] = o.change;
   if (a.kind == "slo") {
     nlohmann::json slo = nlohmann::json::object();
     if (const auto* sc = cfg.findSlo(a.subject)) {

@@ -449,8 +449,13 @@ json slackMessage(const std::vector<json>& payloads, const config::SlackNotifier
                                                                : ":warning:";
     std::string text;
     if (i == 0 && firing > 0 && !cfg.mention.empty()) text += cfg.mention + " ";
+    const std::string change = str(a, "change");
     text += emoji + " *" + slackEscape(titleOf(p)) + "*" +
-            (a.value("repeat", false) ? " (still firing)" : "") + "\n";
+            (!change.empty()            ? " (update)"
+             : a.value("repeat", false) ? " (still firing)"
+                                        : "") +
+            "\n";
+    if (!change.empty()) text += "*Change:* " + slackEscape(change) + "\n";
     text += slackEscape(str(a, "summary")) + "\n";
     text += sloLine(a, true);
     const std::string probes = probeLines(a, true);

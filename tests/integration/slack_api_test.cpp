@@ -78,7 +78,29 @@ TEST_CASE("Slack Web API: an alert is one message - repeats in its thread - the 
   CHECK_THAT(FakeSlackApi::textOf(slack.replies(ts)[0].body),
              !Catch::Contains("<!subteam^S0123>"));  // replies do not page again
 
-  p.clock.advance(94min);
+  // Silenced and later not: each change is a reply in the thread.
+  p.clock.advance(5s);
+  Silence s;
+  s.match = {{"probe", "orders_fresh"}};
+  s.starts = p.clock.now();
+  s.ends = p.clock.now() + 30min;
+  s.reason = "backfill";
+  const std::string silence_id = p.silences.add(s).id;
+  REQUIRE(p.queue({}) == 1);
+  CHECK(p.pump("hook").delivered == 1);
+  REQUIRE(slack.replies(ts).size() == 2);
+  const std::string muted = FakeSlackApi::textOf(slack.replies(ts)[1].body);
+  CHECK_THAT(muted, Catch::Contains("(update)"));
+  CHECK_THAT(muted, Catch::Contains("silenced by " + silence_id + ": no notifications until"));
+  p.clock.advance(31min);
+  REQUIRE(p.queue({}) == 2);  // the change, and the repeat now due again
+  CHECK(p.pump("hook").delivered == 2);
+  REQUIRE(slack.replies(ts).size() == 3);  // one reply: both changes of this alert
+  CHECK_THAT(FakeSlackApi::textOf(slack.replies(ts)[2].body),
+             Catch::Contains("no longer muted (silenced by " + silence_id + ")"));
+  CHECK(slack.topLevel().size() == 1);
+
+  p.clock.advance(63min);
   REQUIRE(p.run("orders_fresh", ProbeStatus::Pass, 60) == 1);
   CHECK(p.pump("hook").delivered == 1);
   top = slack.topLevel();
@@ -90,10 +112,11 @@ TEST_CASE("Slack Web API: an alert is one message - repeats in its thread - the 
   CHECK_THAT(resolved, Catch::Contains("after 1h35m"));
   CHECK_THAT(resolved, !Catch::Contains("<!subteam^S0123>"));
   CHECK(colourOf(top[0]) == "#2eb886");
-  REQUIRE(slack.replies(ts).size() == 2);
-  CHECK_THAT(FakeSlackApi::textOf(slack.replies(ts)[1].body), Catch::Contains("[RESOLVED]"));
+  REQUIRE(slack.replies(ts).size() == 4);
+  CHECK_THAT(FakeSlackApi::textOf(slack.replies(ts)[3].body), Catch::Contains("[RESOLVED]"));
   CHECK(slack.problems().empty());
 
+  // A webhook never hears of mute changes (only threads do): see notify_test.
   // The next episode of the same alert is a new message.
   p.clock.advance(1h);
   REQUIRE(p.run("orders_fresh", ProbeStatus::Fail) == 1);
