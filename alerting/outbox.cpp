@@ -12,6 +12,14 @@ constexpr Duration kMaxIdle = std::chrono::seconds(1);
 constexpr int kTripAfter = 3;
 // Retry-After is honoured up to this.
 constexpr Duration kMaxRetryAfter = std::chrono::hours(1);
+
+// A repeat (or a change) of a firing its receiver already has.
+bool isRepeat(const nlohmann::json& payload) {
+  const auto a = payload.find("alert");
+  if (a == payload.end() || !a->is_object()) return false;
+  const auto r = a->find("repeat");
+  return r != a->end() && r->is_boolean() && r->get<bool>();
+}
 }  // namespace
 
 void NotifierQueue::report(const Status& st) {
@@ -123,12 +131,9 @@ bool NotifierQueue::settle(std::vector<OutboxItem> batch, const SendResult& r, T
     rest = std::move(batch);
   }
   if (rest.empty()) return true;
-  if (r.paced) {  // the receiver's pace: the rest goes out then, no failure counted
-    const TimePoint at = now + std::min(r.retry_after.value_or(Duration{0}), kMaxRetryAfter);
-    for (const auto& it : rest)
-      report(store_.rescheduleNotification(it.seq, it.attempts, at, it.last_error));
-    paused_until_ = at;
-    out.next = at;
+  if (r.paced) {  // the receiver's pace: the rest, still due, goes out then; no failure
+    paused_until_ = now + std::min(r.retry_after.value_or(Duration{0}), kMaxRetryAfter);
+    out.next = paused_until_;
     return false;
   }
   std::vector<OutboxItem> expired, retry;
@@ -169,12 +174,14 @@ bool NotifierQueue::settle(std::vector<OutboxItem> batch, const SendResult& r, T
 }
 
 size_t NotifierQueue::dropEpisodes(const std::vector<OutboxItem>& dropped) {
-  // A firing that will never arrive takes the rest of its episode with it (its
-  // repeats and its resolve): the receiver must never get a resolve, or a
-  // repeat, for a firing it did not get.
+  // A first firing that will never arrive takes the rest of its episode with
+  // it (its repeats and its resolve): the receiver must never get a resolve,
+  // or a repeat, for a firing it did not get. A dropped repeat leaves the
+  // episode alone: the receiver has its firing and must hear the resolve.
   std::set<std::string> alerts;
   for (const auto& it : dropped)
-    if (it.payload.value("status", "") == "firing") alerts.insert(it.alert_id);
+    if (it.payload.value("status", "") == "firing" && !isRepeat(it.payload))
+      alerts.insert(it.alert_id);
   if (alerts.empty()) return 0;
   auto queued = store_.dueNotifications(name_, TimePoint::max(), 1000000);
   if (!queued) {

@@ -25,21 +25,55 @@ bool isFiring(const json& payload) {
   return payload.value("status", "") == "firing";
 }
 
+// A string member, "" when absent or not a string (Slack's answers and stored
+// records are read with this: a wrong type must not throw).
+std::string text(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  const auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+std::string alertText(const json& payload, const char* key) {
+  return payload.contains("alert") ? text(payload["alert"], key) : "";
+}
+
+// The payload as the alert's top-level message shows it: not a repeat, no change.
+json asOriginal(json payload) {
+  if (payload.contains("alert") && payload["alert"].is_object()) {
+    payload["alert"].erase("repeat");
+    payload["alert"].erase("change");
+  }
+  return payload;
+}
+
+// The message is gone (deleted in Slack) or can no longer be edited.
+bool messageGone(const std::string& error) {
+  return error == "message_not_found" || error == "cant_update_message" ||
+         error == "edit_window_closed" || error == "thread_not_found";
+}
+
 // One Web API call's outcome.
 struct ApiReply {
   bool ok = false;
   bool permanent = false;  // retrying will not help
   bool aborted = false;    // the agent is stopping
   std::optional<Duration> retry_after;
+  std::string code;   // Slack's error code ("message_not_found"), or ""
   std::string error;  // "chat.update: message_not_found"; never the token
   json body;
 };
 
-// The calls one group of items needs, and which items they settle.
+// Items that share calls: a new message, or one existing message's thread.
 struct Group {
   std::string ts;             // the alerts' message ("" : a new message)
   std::vector<size_t> items;  // batch indexes, in queue order
   bool follows_new = false;   // later items of the new message's alerts: its thread
+};
+
+struct Plan {
+  Group fresh;                 // alerts without a message of their episode
+  std::vector<Group> threads;  // per existing message, then the new one's thread
+  std::vector<size_t> quiet;   // changes of alerts without a message: nothing to thread
 };
 
 class SlackApiNotifier final : public Notifier {
@@ -52,23 +86,25 @@ class SlackApiNotifier final : public Notifier {
   SendResult send(const std::vector<OutboxItem>& batch, TimePoint now) override;
 
  private:
-  // Splits the batch: alerts without a message (a new one) first, then one
-  // group per existing message, in queue order.
-  std::vector<Group> plan(const std::vector<OutboxItem>& batch);
-  // Sends one group; false stops the send (paced, failed, aborted).
-  // `new_ts`: set to the ts of a new message with firing alerts.
-  bool sendGroup(const std::vector<OutboxItem>& batch, Group& g, TimePoint now, SendResult& out,
-                 std::string& new_ts);
-  bool postNew(const std::vector<OutboxItem>& batch, Group& g, TimePoint now, SendResult& out,
+  // Splits the batch. An alert's items after its resolve wait for the next
+  // send (its next episode is a new message).
+  Result<Plan> plan(const std::vector<OutboxItem>& batch);
+  // The ts of the alert's message for this episode, "" when it has none.
+  Result<std::string> messageOf(const json& payload, const std::string& alert_id);
+  // Each returns false when the send must stop (paced, failed, aborted).
+  bool postNew(const std::vector<OutboxItem>& batch, const Group& g, TimePoint now, SendResult& out,
                std::string& new_ts);
   bool updateAndReply(const std::vector<OutboxItem>& batch, const Group& g, TimePoint now,
                       SendResult& out);
+  bool sendThreads(const std::vector<OutboxItem>& batch, Plan& plan, TimePoint now, SendResult& out,
+                   const std::string& new_ts, bool new_rejected);
   // False (and `out` paced) when a post now would break Slack's pace.
   bool mayPost(TimePoint now, SendResult& out) const;
   ApiReply call(const std::string& method, const json& body, TimePoint now);
-  // Applies a failed call to `out`: its items rejected for good, or the send stops.
+  // Applies a failed call to `out`: its items rejected for good (true: go on
+  // with the other groups), or the send stops (false).
   bool failed(const ApiReply& r, const Group& g, SendResult& out) const;
-  std::optional<json> load(const std::string& key);
+  Result<std::optional<json>> load(const std::string& key);
   void save(const std::string& key, const json& value);
 
   config::SlackNotifierConfig cfg_;
@@ -78,10 +114,11 @@ class SlackApiNotifier final : public Notifier {
   std::optional<TimePoint> last_post_;  // send() is never concurrent (one queue)
 };
 
-std::optional<json> SlackApiNotifier::load(const std::string& key) {
+Result<std::optional<json>> SlackApiNotifier::load(const std::string& key) {
   auto r = store_.loadSnapshot(prefix_ + key);
-  if (!r || !r->has_value() || (**r).is_null()) return std::nullopt;
-  return **r;
+  if (!r) return r.status();
+  if (!r->has_value() || (**r).is_null()) return std::optional<json>();
+  return *r;
 }
 
 void SlackApiNotifier::save(const std::string& key, const json& value) {
@@ -90,33 +127,46 @@ void SlackApiNotifier::save(const std::string& key, const json& value) {
   (void)store_.saveSnapshot(prefix_ + key, value);
 }
 
-std::vector<Group> SlackApiNotifier::plan(const std::vector<OutboxItem>& batch) {
-  Group fresh;
-  std::vector<Group> threads;
+Result<std::string> SlackApiNotifier::messageOf(const json& payload, const std::string& id) {
+  auto rec = load("alert/" + id);
+  if (!rec) return rec.status();
+  // A record of an earlier episode (its resolve never reached Slack) is stale.
+  if (!*rec || text(**rec, "started_at") != alertText(payload, "started_at")) return std::string();
+  return text(**rec, "ts");
+}
+
+Result<Plan> SlackApiNotifier::plan(const std::vector<OutboxItem>& batch) {
+  Plan plan;
   std::map<std::string, std::string> ts_of;  // alert id -> its message ("" : the new one)
+  std::set<std::string> ended;               // resolved earlier in this batch
   for (size_t i = 0; i < batch.size(); ++i) {
     const std::string& id = batch[i].alert_id;
+    const json& p = batch[i].payload;
+    if (ended.count(id)) continue;  // Retry: the next send
+    if (!isFiring(p)) ended.insert(id);
     auto known = ts_of.find(id);
     if (known == ts_of.end()) {
-      const auto rec = load("alert/" + id);
-      known = ts_of.emplace(id, rec ? rec->value("ts", "") : "").first;
+      auto ts = messageOf(p, id);
+      if (!ts) return ts.status();
+      known = ts_of.emplace(id, *ts).first;
       if (known->second.empty()) {  // its first item opens (or is) a new message
-        fresh.items.push_back(i);
+        if (!alertText(p, "change").empty())
+          plan.quiet.push_back(i);
+        else
+          plan.fresh.items.push_back(i);
+        if (!isFiring(p) || !alertText(p, "change").empty()) ts_of.erase(id);
         continue;
       }
     }
     const bool follows_new = known->second.empty();
-    auto g = std::find_if(threads.begin(), threads.end(), [&](const Group& t) {
+    auto g = std::find_if(plan.threads.begin(), plan.threads.end(), [&](const Group& t) {
       return t.ts == known->second && t.follows_new == follows_new;
     });
-    if (g == threads.end())
-      g = threads.insert(threads.end(), Group{known->second, {}, follows_new});
+    if (g == plan.threads.end())
+      g = plan.threads.insert(plan.threads.end(), Group{known->second, {}, follows_new});
     g->items.push_back(i);
   }
-  std::vector<Group> out;
-  if (!fresh.items.empty()) out.push_back(std::move(fresh));
-  for (auto& t : threads) out.push_back(std::move(t));
-  return out;
+  return plan;
 }
 
 bool SlackApiNotifier::mayPost(TimePoint now, SendResult& out) const {
@@ -144,18 +194,20 @@ ApiReply SlackApiNotifier::call(const std::string& method, const json& body, Tim
     return a;
   }
   a.body = json::parse(r.body, nullptr, false);
-  if (!a.body.is_object()) {
+  const auto ok = a.body.is_object() ? a.body.find("ok") : a.body.end();
+  if (!a.body.is_object() || ok == a.body.end() || !ok->is_boolean()) {
     a.error = method + ": the answer is not a Slack API response";
     return a;
   }
-  if (a.body.value("ok", false)) {
+  if (ok->get<bool>()) {
     a.ok = true;
     return a;
   }
-  const std::string error = a.body.value("error", "unknown_error");
-  a.error = method + ": " + error;
-  a.permanent = slackPermanentError(error);
-  if (error == "ratelimited") a.retry_after = r.retry_after.value_or(kPostSpacing);
+  a.code = text(a.body, "error");
+  if (a.code.empty()) a.code = "unknown_error";
+  a.error = method + ": " + a.code;
+  a.permanent = slackPermanentError(a.code);
+  if (a.code == "ratelimited") a.retry_after = r.retry_after.value_or(kPostSpacing);
   return a;
 }
 
@@ -172,25 +224,35 @@ bool SlackApiNotifier::failed(const ApiReply& r, const Group& g, SendResult& out
   return false;
 }
 
-bool SlackApiNotifier::postNew(const std::vector<OutboxItem>& batch, Group& g, TimePoint now,
+bool SlackApiNotifier::postNew(const std::vector<OutboxItem>& batch, const Group& g, TimePoint now,
                                SendResult& out, std::string& new_ts) {
   if (!mayPost(now, out)) return false;
   std::vector<json> payloads;
-  for (size_t i : g.items) payloads.push_back(batch[i].payload);
-  const ApiReply r = call("chat.postMessage", slackApiMessage(payloads, cfg_, true), now);
+  bool pages = false;  // a first firing: the mention calls people in
+  for (size_t i : g.items) {
+    payloads.push_back(batch[i].payload);
+    pages =
+        pages || (isFiring(batch[i].payload) && !batch[i].payload["alert"].value("repeat", false));
+  }
+  const ApiReply r = call("chat.postMessage", slackApiMessage(payloads, cfg_, pages), now);
   if (!r.ok) return failed(r, g, out);
   last_post_ = now;
-  const std::string ts = r.body.value("ts", "");
-  const std::string channel = r.body.value("channel", cfg_.channel);
-  json alerts = json::object();
+  const std::string ts = text(r.body, "ts");
+  const std::string channel =
+      text(r.body, "channel").empty() ? cfg_.channel : text(r.body, "channel");
+  json shown = json::array();
+  bool firing = false;
   for (size_t i : g.items) {
     out.items[i] = SendResult::Item::Delivered;
+    shown.push_back(asOriginal(batch[i].payload));
     if (!isFiring(batch[i].payload) || ts.empty()) continue;
-    alerts[batch[i].alert_id] = batch[i].payload;
-    save("alert/" + batch[i].alert_id, {{"channel", channel}, {"ts", ts}});
+    firing = true;
+    save("alert/" + batch[i].alert_id, {{"channel", channel},
+                                        {"ts", ts},
+                                        {"started_at", alertText(batch[i].payload, "started_at")}});
   }
-  if (!alerts.empty()) {
-    save("message/" + ts, {{"channel", channel}, {"alerts", alerts}});
+  if (firing) {
+    save("message/" + ts, {{"channel", channel}, {"alerts", shown}});
     new_ts = ts;
   }
   return true;
@@ -198,64 +260,106 @@ bool SlackApiNotifier::postNew(const std::vector<OutboxItem>& batch, Group& g, T
 
 bool SlackApiNotifier::updateAndReply(const std::vector<OutboxItem>& batch, const Group& g,
                                       TimePoint now, SendResult& out) {
-  json msg = load("message/" + g.ts).value_or(json{{"channel", cfg_.channel}, {"alerts", {}}});
-  const std::string channel = msg.value("channel", cfg_.channel);
+  auto stored = load("message/" + g.ts);
+  if (!stored) {
+    out.error = "state store: " + stored.status().message();
+    return false;
+  }
+  json msg = stored->value_or(json{{"channel", cfg_.channel}, {"alerts", json::array()}});
+  if (!msg.contains("alerts") || !msg["alerts"].is_array()) msg["alerts"] = json::array();
+  const std::string channel = text(msg, "channel").empty() ? cfg_.channel : text(msg, "channel");
   bool resolves = false;
   std::vector<json> payloads;
   for (size_t i : g.items) {
-    msg["alerts"][batch[i].alert_id] = batch[i].payload;
-    resolves = resolves || !isFiring(batch[i].payload);
-    payloads.push_back(batch[i].payload);
+    const json& p = batch[i].payload;
+    payloads.push_back(p);
+    if (isFiring(p)) continue;
+    resolves = true;  // the original message shows the resolve in place
+    auto& shown = msg["alerts"];
+    auto at = std::find_if(shown.begin(), shown.end(),
+                           [&](const json& q) { return alertText(q, "id") == batch[i].alert_id; });
+    if (at != shown.end())
+      *at = asOriginal(p);
+    else
+      shown.push_back(asOriginal(p));
   }
-  bool any_firing = false;
-  std::vector<json> current;
-  for (const auto& [id, p] : msg["alerts"].items()) {
-    current.push_back(p);
-    any_firing = any_firing || isFiring(p);
-  }
-  if (resolves) {  // the original message shows the resolve in place
-    json edit = slackApiMessage(current, cfg_, any_firing);
+  std::vector<json> current(msg["alerts"].begin(), msg["alerts"].end());
+  const bool any_firing = std::any_of(current.begin(), current.end(), isFiring);
+  if (!mayPost(now, out)) return false;  // before the edit: an edit is not repeated
+  if (resolves) {
+    json edit = slackApiMessage(current, cfg_, false);
     edit["channel"] = channel;
     edit["ts"] = g.ts;
-    if (const ApiReply r = call("chat.update", edit, now); !r.ok) return failed(r, g, out);
+    if (const ApiReply r = call("chat.update", edit, now); !r.ok) {
+      if (!messageGone(r.code)) return failed(r, g, out);
+      std::string unused;  // deleted in Slack: say it in a new message
+      return postNew(batch, Group{"", g.items, false}, now, out, unused);
+    }
   }
-  if (!mayPost(now, out)) return false;
   json reply = slackApiMessage(payloads, cfg_, false);
   reply["channel"] = channel;
   reply["thread_ts"] = g.ts;
-  if (const ApiReply r = call("chat.postMessage", reply, now); !r.ok) return failed(r, g, out);
+  if (const ApiReply r = call("chat.postMessage", reply, now); !r.ok) {
+    if (!messageGone(r.code)) return failed(r, g, out);
+    std::string unused;
+    return postNew(batch, Group{"", g.items, false}, now, out, unused);
+  }
   last_post_ = now;
   for (size_t i : g.items) {
     out.items[i] = SendResult::Item::Delivered;
     if (!isFiring(batch[i].payload)) save("alert/" + batch[i].alert_id, nullptr);
   }
-  save("message/" + g.ts, any_firing ? msg : json(nullptr));
+  if (resolves) save("message/" + g.ts, any_firing ? msg : json(nullptr));
   return true;
 }
 
-bool SlackApiNotifier::sendGroup(const std::vector<OutboxItem>& batch, Group& g, TimePoint now,
-                                 SendResult& out, std::string& new_ts) {
-  return g.ts.empty() ? postNew(batch, g, now, out, new_ts) : updateAndReply(batch, g, now, out);
+bool SlackApiNotifier::sendThreads(const std::vector<OutboxItem>& batch, Plan& plan, TimePoint now,
+                                   SendResult& out, const std::string& new_ts, bool new_rejected) {
+  for (Group& g : plan.threads) {
+    if (g.follows_new && new_rejected) {  // its firing never reached Slack: nor does the rest
+      for (size_t i : g.items) out.items[i] = SendResult::Item::Rejected;
+      continue;
+    }
+    if (g.follows_new) g.ts = new_ts;
+    std::string unused;
+    const bool go_on =
+        g.ts.empty() ? postNew(batch, g, now, out, unused) : updateAndReply(batch, g, now, out);
+    if (!go_on) return false;
+  }
+  return true;
 }
 
 SendResult SlackApiNotifier::send(const std::vector<OutboxItem>& batch, TimePoint now) {
   SendResult out;
   out.items.assign(batch.size(), SendResult::Item::Retry);
-  std::string new_ts;  // the message posted for alerts that had none
-  for (Group& g : plan(batch)) {
-    if (g.follows_new) g.ts = new_ts;  // "" when it carried no firing: a new one
-    if (!sendGroup(batch, g, now, out, new_ts)) break;
+  auto plan = this->plan(batch);
+  if (!plan) {
+    out.items.clear();
+    out.error = "state store: " + plan.status().message();
+    return out;
   }
-  const auto n = [&](SendResult::Item want) {
+  for (size_t i : plan->quiet) out.items[i] = SendResult::Item::Delivered;
+  std::string new_ts;
+  bool go_on = true, new_rejected = false;
+  if (!plan->fresh.items.empty()) {
+    go_on = postNew(batch, plan->fresh, now, out, new_ts);
+    new_rejected = out.items[plan->fresh.items.front()] == SendResult::Item::Rejected;
+  }
+  if (go_on) sendThreads(batch, *plan, now, out, new_ts, new_rejected);
+  const auto count = [&](SendResult::Item want) {
     return std::count(out.items.begin(), out.items.end(), want);
   };
-  if (n(SendResult::Item::Delivered) == static_cast<long>(batch.size())) {
+  if (count(SendResult::Item::Delivered) == static_cast<long>(batch.size())) {
     SendResult ok;
     ok.ok = true;
     return ok;
   }
-  if (out.aborted && n(SendResult::Item::Delivered) > 0) {
-    out.aborted = false;  // keep what went out; the rest waits for the next start
+  const bool stopped = out.paced || out.aborted || !out.error.empty();
+  if (count(SendResult::Item::Retry) > 0 && (!stopped || out.aborted)) {
+    // Items held for the next send (after an alert's resolve), or a stop with
+    // some calls made: no verdict on the rest, which goes out at once.
+    out.aborted = false;
+    out.error.clear();
     out.paced = true;
     out.retry_after = Duration{0};
   }

@@ -188,7 +188,7 @@ TEST_CASE("Slack Web API: ok:false errors - permanent ones dropped and counted, 
   Pipeline p(manyProbes(4, slackNotifier(slack, ", group_wait: 0s")));
 
   // channel_not_found: retrying cannot help; dropped with Slack's error.
-  slack.failNext({"channel_not_found", 200, {}});
+  slack.failNext({"channel_not_found", 200, {}, ""});
   REQUIRE(p.run("p00", ProbeStatus::Fail) == 1);
   auto r = p.pump("hook");
   CHECK(r.dropped == 1);
@@ -198,7 +198,7 @@ TEST_CASE("Slack Web API: ok:false errors - permanent ones dropped and counted, 
 
   // HTTP 429 with Retry-After: 7 s, then it goes out.
   p.clock.advance(10s);
-  slack.failNext({"ratelimited", 429, {{"Retry-After", "7"}}});
+  slack.failNext({"ratelimited", 429, {{"Retry-After", "7"}}, ""});
   REQUIRE(p.run("p01", ProbeStatus::Fail) == 1);
   const TimePoint at = p.clock.now();
   r = p.pump("hook");
@@ -212,7 +212,7 @@ TEST_CASE("Slack Web API: ok:false errors - permanent ones dropped and counted, 
 
   // ok:false "internal_error" is not permanent: retried with backoff.
   p.clock.advance(10s);
-  slack.failNext({"internal_error", 200, {}});
+  slack.failNext({"internal_error", 200, {}, ""});
   REQUIRE(p.run("p02", ProbeStatus::Fail) == 1);
   r = p.pump("hook");
   CHECK(r.failed == 1);
@@ -230,6 +230,72 @@ TEST_CASE("Slack Web API: ok:false errors - permanent ones dropped and counted, 
   REQUIRE(q.events.drop_reasons.size() == 1);
   CHECK_THAT(q.events.drop_reasons[0], Catch::Contains("invalid_auth"));
   CHECK_THAT(q.events.drop_reasons[0], !Catch::Contains(kBotToken));
+}
+
+TEST_CASE(
+    "Slack Web API: a message deleted in Slack - a resolve and a re-fire in one batch - "
+    "odd answers",
+    "[integration][notify][slack][threads]") {
+  FakeSlackApi slack(kBotToken, kChannel);
+  Pipeline p(manyProbes(3, slackNotifier(slack, ", group_wait: 0s")));
+
+  // Someone deletes the firing message: the resolve is a new message, not lost.
+  REQUIRE(p.run("p00", ProbeStatus::Fail) == 1);
+  CHECK(p.pump("hook").delivered == 1);
+  REQUIRE(slack.topLevel().size() == 1);
+  slack.deleteMessage(slack.topLevel()[0].ts);
+  p.clock.advance(10min);
+  REQUIRE(p.run("p00", ProbeStatus::Pass, 60) == 1);
+  CHECK(p.pump("hook").delivered == 1);
+  REQUIRE(slack.topLevel().size() == 1);
+  CHECK_THAT(FakeSlackApi::textOf(slack.topLevel()[0].body), Catch::Contains("[RESOLVED]"));
+  // ... and its next episode is a message of its own again.
+  p.clock.advance(10min);
+  REQUIRE(p.run("p00", ProbeStatus::Fail) == 1);
+  CHECK(p.pump("hook").delivered == 1);
+  REQUIRE(slack.topLevel().size() == 2);
+  CHECK_THAT(FakeSlackApi::textOf(slack.topLevel()[1].body), Catch::Contains("[FIRING]"));
+
+  // p01 fires; it resolves and fires again before the queue is pumped: the
+  // resolve edits the first message, the new episode is a second one.
+  p.clock.advance(10min);
+  REQUIRE(p.run("p01", ProbeStatus::Fail) == 1);
+  CHECK(p.pump("hook").delivered == 1);
+  const std::string first = slack.topLevel().back().ts;
+  p.clock.advance(2min);
+  REQUIRE(p.run("p01", ProbeStatus::Pass, 60) == 1);
+  p.clock.advance(1min);
+  REQUIRE(p.run("p01", ProbeStatus::Fail) == 1);
+  drain(p, "hook");
+  CHECK(p.queued() == 0);
+  CHECK(p.events.n_failed == 0);
+  const auto top = slack.topLevel();
+  REQUIRE(top.size() == 4);
+  CHECK(top[2].ts == first);
+  CHECK(top[2].updates == 1);
+  CHECK_THAT(FakeSlackApi::textOf(top[2].body), Catch::Contains("[RESOLVED]"));
+  CHECK_THAT(FakeSlackApi::textOf(top[3].body), Catch::Contains("[FIRING] critical: probe p01"));
+
+  // Answers that are not Slack's: retried, never thrown; ok without a ts is
+  // delivered (the resolve then is a message of its own).
+  p.clock.advance(10min);
+  slack.failNext({"", 200, {}, R"({"ok": "yes", "ts": 12})"});
+  slack.failNext({"", 200, {}, "<html>proxy error</html>"});
+  slack.failNext({"", 200, {}, R"({"ok": true, "channel": null})"});
+  REQUIRE(p.run("p02", ProbeStatus::Fail) == 1);
+  auto r = p.pump("hook");
+  CHECK(r.failed == 1);
+  REQUIRE_FALSE(p.events.errors.empty());
+  CHECK_THAT(p.events.errors.back(), Catch::Contains("not a Slack API response"));
+  drain(p, "hook");
+  CHECK(p.queued() == 0);
+  const size_t before = slack.messages().size();
+  p.clock.advance(10min);
+  REQUIRE(p.run("p02", ProbeStatus::Pass, 60) == 1);
+  CHECK(p.pump("hook").delivered == 1);
+  REQUIRE(slack.messages().size() == before + 1);
+  CHECK(slack.messages().back().thread_ts.empty());
+  CHECK(slack.problems() == std::vector<std::string>{});
 }
 
 TEST_CASE(

@@ -9,10 +9,12 @@
 // message; every violation is also recorded in problems(). Scripted failures
 // (failNext) answer the next calls instead.
 
+#include <algorithm>
 #include <cstdio>
 #include <deque>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,7 @@ class FakeSlackApi {
     std::string error;  // Slack's error code
     int status = 200;   // 429 for a rate limit
     std::map<std::string, std::string> headers;
+    std::string raw;  // not "": the answer's whole body instead (garbage, odd types)
   };
 
   FakeSlackApi(std::string token, std::string channel)
@@ -45,6 +48,15 @@ class FakeSlackApi {
   void failNext(Failure f) {
     std::lock_guard l(mu_);
     failures_.push_back(std::move(f));
+  }
+  // Someone deleted the message in Slack (and its thread with it).
+  void deleteMessage(const std::string& ts) {
+    std::lock_guard l(mu_);
+    messages_.erase(
+        std::remove_if(messages_.begin(), messages_.end(),
+                       [&](const Message& m) { return m.ts == ts || m.thread_ts == ts; }),
+        messages_.end());
+    deleted_.insert(ts);
   }
   std::vector<Message> messages() const {
     std::lock_guard l(mu_);
@@ -123,6 +135,7 @@ class FakeSlackApi {
       Failure f = failures_.front();
       failures_.pop_front();
       auto rep = reply({{"ok", false}, {"error", f.error}}, f.status);
+      if (!f.raw.empty()) rep.body = f.raw;
       for (auto& [k, v] : f.headers) rep.headers[k] = v;
       return rep;
     }
@@ -135,9 +148,10 @@ class FakeSlackApi {
   template <class Problem>
   Receiver::Reply post(const json& body, Problem& problem) {
     const std::string thread = body.value("thread_ts", "");
+    if (deleted_.count(thread)) return error("thread_not_found");  // not the client's fault
     if (!thread.empty() && !isTopLevel(thread)) return problem("thread_not_found");
     char ts[32];
-    std::snprintf(ts, sizeof ts, "1764000000.%06zu", messages_.size() + 1);
+    std::snprintf(ts, sizeof ts, "1764000000.%06zu", ++posted_);
     messages_.push_back({ts, thread, body, 0});
     // Slack echoes the message: the answer is larger than the request.
     return reply({{"ok", true}, {"channel", channel_}, {"ts", ts}, {"message", body}});
@@ -145,6 +159,7 @@ class FakeSlackApi {
   template <class Problem>
   Receiver::Reply update(const json& body, Problem& problem) {
     const std::string ts = body.value("ts", "");
+    if (deleted_.count(ts)) return error("message_not_found");  // not the client's fault
     for (auto& m : messages_) {
       if (m.ts != ts || !m.thread_ts.empty()) continue;
       m.body = body;
@@ -164,7 +179,9 @@ class FakeSlackApi {
   std::deque<Failure> failures_;
   std::vector<Message> messages_;
   std::vector<std::string> problems_;
-  Receiver http_;  // last: destroyed (stopped) first, before the state it answers from
+  std::set<std::string> deleted_;
+  size_t posted_ = 0;  // ts are unique, also after a delete
+  Receiver http_;      // last: destroyed (stopped) first, before the state it answers from
 };
 
 }  // namespace datawatch::testing
