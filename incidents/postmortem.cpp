@@ -249,7 +249,9 @@ json postmortemData(const Incident& inc, const config::Config& cfg, StateStore& 
   std::optional<TimePoint> data_recovered;
   bool all_recovered = true, any_run = false;
   const auto* slo_cfg = inc.kind == "slo" ? cfg.findSlo(inc.subject) : nullptr;
-  const Span span{from, first_bad, end, to,
+  // Incident times are stored in whole seconds: the run that resolved it may
+  // be up to a second after `end`, and is part of the incident.
+  const Span span{from, first_bad, end + std::chrono::seconds(1) - Duration{1}, to,
                   slo_cfg && slo_cfg->errors == config::ErrorPolicy::Ignore};
   for (const auto& name : incidentProbes(inc, cfg)) {
     const auto* pc = cfg.findProbe(name);

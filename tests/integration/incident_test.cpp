@@ -462,11 +462,15 @@ probes:
   };
   feed(t0, ProbeStatus::Pass, 60, "fresh");
   feed(t0 + 5min, ProbeStatus::Fail, 2400, "age | 40m > 30m * `late` ünïcödé\nsecond line");
-  feed(t0 + 10min, ProbeStatus::Pass, 30, "fresh again");
+  // A real clock has milliseconds; the incident stores whole seconds.
+  feed(t0 + 10min + 27ms, ProbeStatus::Pass, 30, "fresh again");
   auto done = incidents.takeChanged();
   REQUIRE(done.size() == 1);
   REQUIRE_FALSE(done[0].open);
-  auto files = writePostmortem(done[0], *cfg, *store, t0 + 11min, dir / "pm" / "x.md");
+  // As the agent drafts it: from the stored incident (times in whole seconds).
+  const auto stored = incidentFromJson(toJson(done[0], true));
+  REQUIRE(stored);
+  auto files = writePostmortem(*stored, *cfg, *store, t0 + 11min, dir / "pm" / "x.md");
   REQUIRE(files);
   const std::string md = readFile(files->markdown);
   // Names are code spans: literal inside, only the table's pipe escaped.
@@ -487,4 +491,7 @@ probes:
     CHECK(pipes == 3);
   }
   CHECK(wellFormed(readFile(files->chart)));
+  // The passing run 27 ms after the stored resolve time is the recovery.
+  CHECK(md.find("The data recovered at ") != std::string::npos);
+  CHECK(md.find("had not recovered") == std::string::npos);
 }
