@@ -77,15 +77,17 @@ std::string contractRule(const json& probe) {
 
 // One line per probe: `name` status: value unit (threshold) — message
 // (contract ID · file:line).
+std::string humanThreshold(const json& t, const std::string& unit);
+
 std::string probeLines(const json& a, bool markdown) {
   std::string out;
   for (const auto& p : a.value("probes", json::array())) {
     std::string line = markdown ? "• `" + str(p, "probe") + "` " : "- " + str(p, "probe") + " ";
     line += str(p, "status");
     if (p.contains("value") && p["value"].is_number())
-      line += ": " + plainNumber(p["value"].get<double>()) + " " + str(p, "unit");
+      line += ": " + humanValue(p["value"].get<double>(), str(p, "unit"));
     if (p.contains("threshold") && p["threshold"].is_object() && !p["threshold"].empty())
-      line += " (threshold " + dumpJson(p["threshold"]) + ")";
+      line += " (" + humanThreshold(p["threshold"], str(p, "unit")) + ")";
     const std::string msg = str(p, "message");
     if (!msg.empty()) line += " — " + msg;
     if (const std::string rule = contractRule(p); !rule.empty())
@@ -154,11 +156,12 @@ json amLabels(const json& a) {
 std::string humanThreshold(const json& t, const std::string& unit) {
   std::string out;
   for (const auto& [key, v] : t.items()) {
-    std::string words = key;
+    // "max_age_seconds": 3600 -> "max age 1h" (the unit is in the value).
+    const bool seconds = key.size() > 8 && key.compare(key.size() - 8, 8, "_seconds") == 0;
+    std::string words = seconds ? key.substr(0, key.size() - 8) : key;
     std::replace(words.begin(), words.end(), '_', ' ');
     if (v.is_number())
-      words += " " + humanValue(v.get<double>(),
-                                key.find("seconds") != std::string::npos ? "seconds" : unit);
+      words += " " + humanValue(v.get<double>(), seconds ? "seconds" : unit);
     else if (v.is_string())
       words += " " + v.get<std::string>();
     else if (v.is_array())

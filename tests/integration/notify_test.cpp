@@ -240,7 +240,7 @@ notifiers:
   CHECK(msg["blocks"][0]["text"]["text"] == "[FIRING] page: probe raw_orders_fresh");
   const std::string section = msg["blocks"][1]["text"]["text"];
   CHECK_THAT(section, Catch::StartsWith("<!subteam^S0123> :rotating_light:"));
-  CHECK_THAT(section, Catch::Contains("`raw_orders_fresh` fail: 7260 seconds"));
+  CHECK_THAT(section, Catch::Contains("`raw_orders_fresh` fail: 2h1m (max age 1h)"));
   CHECK_THAT(section, Catch::Contains("*Owner:* team-ingest"));
   CHECK_THAT(section, Catch::Contains("downstream probes orders_fresh"));
 
