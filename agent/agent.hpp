@@ -136,6 +136,9 @@ class Agent final : public HttpApi {
     void queueSize(int64_t undelivered) override;
     void storeError(const std::string& error) override;
     void internalError(const std::string& notifier, const std::string& what) override;
+    void degraded(const std::string& notifier, const std::string& error) override {
+      a_.log_->warn("notifier {}: delivered, but {}", notifier, error);
+    }
 
    private:
     Agent& a_;

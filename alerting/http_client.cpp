@@ -72,6 +72,7 @@ std::string HttpResponse::describe() const {
   if (!error.empty()) return error;
   std::string b = body.substr(0, 300);
   std::replace(b.begin(), b.end(), '\n', ' ');
+  while (!b.empty() && std::isspace(static_cast<unsigned char>(b.back()))) b.pop_back();
   return "HTTP " + std::to_string(status) + (b.empty() ? "" : ": " + b);
 }
 

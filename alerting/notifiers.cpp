@@ -353,9 +353,10 @@ class AlertmanagerNotifier final : public Notifier {
                         std::to_string(cfg_.urls.size()) + ": ";
       failed.error += r.error;
     }
-    if (accepted) {
+    if (accepted) {  // delivered; what failed elsewhere is still worth a warning
       SendResult ok;
       ok.ok = true;
+      ok.error = failed.error;
       return ok;
     }
     return failed;

@@ -32,7 +32,7 @@ struct SendResult {
   bool ok = false;
   bool retryable = true;                // false: the receiver rejected it for good (4xx)
   std::optional<Duration> retry_after;  // the receiver asked for this delay (429)
-  std::string error;                    // for logs: never holds the URL or a secret
+  std::string error;     // for logs: never holds the URL or a secret; with ok, what still failed
   bool aborted = false;  // given up because the agent is stopping: no verdict, not a failure
 
   // Per item, for a notifier that sends one batch in several calls (Slack's

@@ -84,6 +84,7 @@ NotifierQueue::Pumped NotifierQueue::pump() {
     }
     if (r.ok) {
       consecutive_failures_ = 0;
+      if (!r.error.empty() && observer_) observer_->degraded(name_, r.error);
       settleDelivered(*batch, out);
       continue;
     }

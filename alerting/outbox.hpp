@@ -54,6 +54,11 @@ class DeliveryObserver {
   virtual void queueSize(int64_t undelivered) = 0;
   // The outbox could not be read or updated (the item stays queued).
   virtual void storeError(const std::string& error) = 0;
+  // Delivered, but not everywhere: one Alertmanager of a pair refused it.
+  virtual void degraded(const std::string& notifier, const std::string& error) {
+    (void)notifier;
+    (void)error;
+  }
   // A bug: pumping `notifier`'s queue threw `what`; the worker goes on.
   virtual void internalError(const std::string& notifier, const std::string& what) {
     (void)notifier;

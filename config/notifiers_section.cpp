@@ -35,8 +35,14 @@ SlackNotifierConfig readSlack(NotifierReader& r) {
   SlackNotifierConfig s;
   s.mention = r.m.str("mention").value_or("");
   s.channel = r.m.str("channel").value_or("");
-  if (!r.m.has("token")) {  // an incoming webhook
+  if (!r.m.has("token") && !r.m.has("webhook_url")) {
+    r.m.error("webhook_url", r.what +
+                                 ": set webhook_url (an incoming webhook) or token (a bot "
+                                 "token for the Web API, with channel)");
+  } else if (!r.m.has("token")) {  // an incoming webhook
     s.webhook_url = r.url("webhook_url", true, true);
+    if (r.m.has("api_url"))
+      r.m.error("api_url", r.what + ": api_url is for the Web API (token), not webhook_url");
   } else if (r.m.has("webhook_url")) {
     r.m.error("webhook_url", r.what +
                                  ": set webhook_url (an incoming webhook) or token (the "
@@ -45,7 +51,8 @@ SlackNotifierConfig readSlack(NotifierReader& r) {
     s.token = r.m.str("token", true, true).value_or("");
     if (r.m.has("api_url")) s.api_url = withoutTrailingSlash(r.url("api_url", false, false));
     if (s.channel.empty())
-      r.m.error("token", r.what + ": the Web API (token) needs a channel (its ID, e.g. C0123ABCD)");
+      r.m.error(r.m.has("channel") ? "channel" : "token",
+                r.what + ": the Web API (token) needs a channel (its ID, e.g. C0123ABCD)");
   }
   if (auto d = r.m.duration("group_wait", false, Duration{0})) s.group_wait = *d;
   return s;
@@ -82,13 +89,15 @@ AlertmanagerNotifierConfig readAlertmanager(NotifierReader& r) {
   MapReader& m = r.m;
   r.checkKeys({"url", "urls", "basic_auth", "bearer_token", "generator_url"});
   AlertmanagerNotifierConfig a;
-  if (m.has("url") == m.has("urls"))
-    m.error("url", r.what + ": set url, or urls (a list, for an HA pair), not both");
+  if (!m.has("url") && !m.has("urls"))
+    m.error("url", r.what + ": set url, or urls (a list: every Alertmanager of an HA pair)");
+  if (m.has("url") && m.has("urls")) m.error("urls", r.what + ": set url or urls, not both");
   if (m.has("url")) a.urls.push_back(withoutTrailingSlash(r.url("url", true, false)));
   if (auto list = m.strList("urls")) {
+    if (list->empty()) m.error("urls", r.what + ": urls is empty");
     for (const auto& u : *list) {
       if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
-        m.error("urls", r.what + ": every url must be an http:// or https:// URL");
+        m.error("urls", r.what + ": \"" + u + "\" is not an http:// or https:// URL");
       a.urls.push_back(withoutTrailingSlash(u));
     }
   }
@@ -101,7 +110,10 @@ AlertmanagerNotifierConfig readAlertmanager(NotifierReader& r) {
       a.basic_auth = BasicAuth{b.str("username", true).value_or(""),
                                b.str("password", true, true).value_or("")};
   }
-  if (auto v = m.str("bearer_token", false, true)) a.bearer_token = *v;
+  if (auto v = m.str("bearer_token", false, true)) {
+    if (v->empty()) m.error("bearer_token", r.what + ": bearer_token is empty");
+    a.bearer_token = *v;
+  }
   if (m.has("generator_url")) a.generator_url = r.url("generator_url", false, false);
   return a;
 }

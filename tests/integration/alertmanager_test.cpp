@@ -191,7 +191,9 @@ notifiers:
              down.url() + "\", \"" + up.url() + R"("], bearer_token: "tok-am-77"}
 )");
   REQUIRE(p.run("orders_fresh", ProbeStatus::Fail) == 1);
-  CHECK(p.pump("am").delivered == 1);  // as Prometheus: one Alertmanager is enough
+  CHECK(p.pump("am").delivered == 1);             // as Prometheus: one Alertmanager is enough
+  REQUIRE(p.events.degraded_errors.size() == 1);  // ... and the other's failure is told
+  CHECK_THAT(p.events.degraded_errors[0], Catch::StartsWith("alertmanager 1 of 2: "));
   REQUIRE(up.accepted().size() == 1);
   CHECK(up.accepted()[0].path == "/api/v2/alerts");
   CHECK(up.accepted()[0].header("authorization") == "Bearer tok-am-77");

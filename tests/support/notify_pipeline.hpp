@@ -48,6 +48,11 @@ struct Events final : DeliveryObserver {
     n_dropped += b.size();
     drop_reasons.push_back(why);
   }
+  void degraded(const std::string&, const std::string& e) override {
+    std::lock_guard l(mu);
+    degraded_errors.push_back(e);
+  }
+  std::vector<std::string> degraded_errors;
   void queueSize(int64_t) override {}
   void storeError(const std::string& e) override { FAIL("outbox store error: " << e); }
 };

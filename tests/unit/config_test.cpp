@@ -3,11 +3,15 @@
 #include "config/loader.hpp"
 #include "core/time_format.hpp"
 #include "tests/support/test_support.hpp"
+#include "tests/unit/config_test_support.hpp"
 
 using namespace datawatch;
 using namespace datawatch::config;
 using namespace std::chrono_literals;
+using datawatch::testing::allErrors;
 using datawatch::testing::envFrom;
+using datawatch::testing::kPrelude;
+using datawatch::testing::loadTestYaml;
 
 namespace {
 
@@ -95,13 +99,7 @@ std::map<std::string, std::string> fullEnv() {
 
 LoadResult load(const std::string& yaml, const std::string& env = "",
                 std::map<std::string, std::string> vars = fullEnv()) {
-  return loadConfigFromString(yaml, "/etc/datawatch/test.yaml", env, envFrom(std::move(vars)));
-}
-
-std::string allErrors(const LoadResult& r) {
-  std::string out;
-  for (const auto& d : r.diagnostics) out += d.str() + "\n";
-  return out;
+  return loadTestYaml(yaml, env, std::move(vars));
 }
 
 }  // namespace
@@ -313,12 +311,6 @@ struct BrokenCase {
 
 // Every case is a complete config that is wrong in one way; the loader must name
 // the problem and its line. (Sources used by the probes are declared in kPrelude.)
-const char* kPrelude =
-    "sources:\n"
-    "  db: {type: sqlite, path: ./w.db}\n"
-    "  events: {type: kafka, brokers: \"k:9092\"}\n"
-    "notifiers:\n"
-    "  ops: {type: file, path: ./alerts.jsonl}\n";  // lines 1-5; cases start at line 6
 
 const BrokenCase kBroken[] = {
     {"yaml syntax", "probes: [ {name: a\n", 7, "YAML syntax error"},
@@ -498,64 +490,15 @@ TEST_CASE("source and notifier errors name the entry and the fix", "[config][bro
   CHECK_THAT(e, Catch::Contains("test.yaml:3:6: source \"b\": missing required key \"path\""));
   CHECK_THAT(e, Catch::Contains(
                     "test.yaml:4:44: \"path\" is not valid in source \"c\" (sqlite sources only)"));
-  CHECK_THAT(
-      e, Catch::Contains("test.yaml:6:6: notifier \"s\": missing required key \"webhook_url\""));
+  CHECK_THAT(e,
+             Catch::Contains(
+                 "test.yaml:6:6: notifier \"s\": set webhook_url (an incoming webhook) or token"));
   CHECK_THAT(
       e, Catch::Contains("test.yaml:7:27: notifier \"w\": url must be an http:// or https:// URL"));
   CHECK_THAT(e, Catch::Contains("format must be datawatch or alertmanager"));
   CHECK_THAT(
       e, Catch::Contains("test.yaml:8:6: notifier \"p\": missing required key \"routing_key\""));
   CHECK_THAT(e, Catch::Contains("test.yaml:9:13: notifier \"x\": unknown notifier type \"sms\""));
-}
-
-TEST_CASE("Slack's Web API and Alertmanager's URL list, auth and generator_url",
-          "[config][notify]") {
-  auto vars = fullEnv();
-  vars["SLACK_BOT_TOKEN"] = "xoxb-111-secret";
-  vars["AM_PASSWORD"] = "am-pass-42";
-  auto r = load(
-      "notifiers:\n"
-      "  bot: {type: slack, token: \"${SLACK_BOT_TOKEN}\", channel: C0123ABCD,\n"
-      "        api_url: \"http://127.0.0.1:9/api/\"}\n"
-      "  am: {type: alertmanager, urls: [\"http://am-0:9093/\", \"http://am-1:9093\"],\n"
-      "       basic_auth: {username: dw, password: \"${AM_PASSWORD}\"},\n"
-      "       generator_url: \"https://datawatch.example/\"}\n"
-      "  am1: {type: alertmanager, url: \"http://am:9093\", bearer_token: tok-am}\n",
-      "", vars);
-  INFO(allErrors(r));
-  REQUIRE(r.ok());
-  const auto& c = *r.config;
-  const auto& bot = std::get<SlackNotifierConfig>(c.findNotifier("bot")->spec);
-  CHECK(bot.webApi());
-  CHECK(bot.token == "xoxb-111-secret");
-  CHECK(bot.api_url == "http://127.0.0.1:9/api");
-  CHECK(bot.channel == "C0123ABCD");
-  const auto& am = std::get<AlertmanagerNotifierConfig>(c.findNotifier("am")->spec);
-  CHECK(am.urls == std::vector<std::string>{"http://am-0:9093", "http://am-1:9093"});
-  REQUIRE(am.basic_auth);
-  CHECK(am.basic_auth->username == "dw");
-  CHECK(am.generator_url == "https://datawatch.example/");
-  const auto& am1 = std::get<AlertmanagerNotifierConfig>(c.findNotifier("am1")->spec);
-  CHECK(am1.urls == std::vector<std::string>{"http://am:9093"});
-  CHECK(am1.bearer_token == "tok-am");
-  for (const char* secret : {"xoxb-111-secret", "am-pass-42", "tok-am"})
-    CHECK(std::find(c.secrets.begin(), c.secrets.end(), secret) != c.secrets.end());
-
-  const auto bad = load(std::string(kPrelude) +
-                        "  s1: {type: slack, token: x, webhook_url: \"https://h\", channel: C1}\n"
-                        "  s2: {type: slack, token: x}\n"
-                        "  a1: {type: alertmanager}\n"
-                        "  a2: {type: alertmanager, url: \"http://a\", bearer_token: t,\n"
-                        "       basic_auth: {username: u, password: p}}\n"
-                        "  a3: {type: alertmanager, urls: [\"ftp://a\"]}\n");
-  REQUIRE_FALSE(bad.ok());
-  const auto e = allErrors(bad);
-  CHECK_THAT(e, Catch::Contains("test.yaml:6:"));
-  CHECK_THAT(e, Catch::Contains("notifier \"s1\": set webhook_url (an incoming webhook) or token"));
-  CHECK_THAT(e, Catch::Contains("notifier \"s2\": the Web API (token) needs a channel"));
-  CHECK_THAT(e, Catch::Contains("notifier \"a1\": set url, or urls"));
-  CHECK_THAT(e, Catch::Contains("notifier \"a2\": set basic_auth or bearer_token, not both"));
-  CHECK_THAT(e, Catch::Contains("notifier \"a3\": every url must be an http:// or https:// URL"));
 }
 
 TEST_CASE("every problem is reported in one run", "[config][broken]") {
