@@ -135,6 +135,13 @@ struct ChartSpans {
   std::optional<std::pair<TimePoint, TimePoint>> bad_data;
 };
 
+// "14:00"; on a chart over more than a day, midnight is the date ("11-25").
+std::string chartTickLabel(TimePoint t, const ChartClock& c) {
+  const std::string at = formatRfc3339(t);  // 2026-11-25T00:00:00Z
+  const bool days = c.to - c.from > std::chrono::hours(24);
+  return days && at.compare(11, 5, "00:00") == 0 ? at.substr(5, 5) : at.substr(11, 5);
+}
+
 // The box, the shaded spans, the time grid and labels, the y axis.
 std::string chartFrame(const ChartPanel& p, const ChartClock& c, const ChartSpans& spans,
                        const std::vector<TimePoint>& ticks, bool ids,
@@ -160,7 +167,7 @@ std::string chartFrame(const ChartPanel& p, const ChartClock& c, const ChartSpan
                            {"stroke", "#d0d7de"}});
     ChartAttrs at{{"x", x}, {"y", chartNum(p.bottom() + 15)}, {"text-anchor", "middle"}};
     if (ids) at.insert(at.begin(), {"id", "tick-" + std::to_string(i)});
-    s += chartTag("text", at, formatRfc3339(ticks[i]).substr(11, 5));
+    s += chartTag("text", at, chartTickLabel(ticks[i], c));
   }
   const int steps = static_cast<int>(std::lround((p.scale.top - p.scale.bottom) / p.scale.step));
   for (int k = 0; k <= steps; ++k) {

@@ -199,3 +199,60 @@ notifiers:
   CHECK(up.accepted()[0].header("authorization") == "Bearer tok-am-77");
   CHECK_FALSE(up.accepted()[0].json()[0].contains("generatorURL"));  // no dashboard, no URL
 }
+
+TEST_CASE("Alertmanager annotations are human and the same on every re-send",
+          "[integration][notify][alertmanager][threads]") {
+  Receiver am, am_hook;
+  Pipeline p(R"(
+sources:
+  shop: {type: sqlite, path: /nonexistent.db}
+probes:
+  - {name: orders_fresh, type: freshness, source: shop, table: orders, column: ts, max_age: 1h,
+     owner: team-billing, alert: {after: 1, severity: critical, notify: [am, am-hook]}}
+notifiers:
+  am: {type: alertmanager, url: ")" +
+             am.url() + R"("}
+  am-hook: {type: webhook, url: ")" +
+             am_hook.url("/am") + R"(", format: alertmanager}
+)");
+  REQUIRE(p.run("orders_fresh", ProbeStatus::Fail) == 2);
+  CHECK(p.pump("am").delivered == 1);
+  CHECK(p.pump("am-hook").delivered == 1);
+  // A minute later the same measurement: only Alertmanager hears it again (a
+  // repeat with its own delivery id, and the tracker counts a second run).
+  p.clock.advance(1min);
+  REQUIRE(p.run("orders_fresh", ProbeStatus::Fail) == 1);
+  CHECK(p.pump("am").delivered == 1);
+  REQUIRE(am.accepted().size() == 2);
+  const json first = am.accepted()[0].json()[0]["annotations"];
+  const json second = am.accepted()[1].json()[0]["annotations"];
+  CHECK(first == second);
+  CHECK_FALSE(first.contains("delivery_id"));
+  CHECK(first["owner"] == "team-billing");
+  const json hook = am_hook.accepted().at(0).json()["alerts"][0]["annotations"];
+  CHECK(hook == first);
+  for (const json& an : {first, hook}) {
+    const std::string description = an.value("description", "");
+    INFO(description);
+    CHECK(description.find("{\"") == std::string::npos);
+    CHECK(description.find("newest row is 2h 1m old (max 1h)") != std::string::npos);
+    CHECK(an.value("summary", "").find("runs in a row") == std::string::npos);
+  }
+
+  // A result without a message reads as its value and threshold, in human units.
+  const json probe{{"probe", "orders_fresh"},
+                   {"status", "fail"},
+                   {"value", 7260},
+                   {"unit", "seconds"},
+                   {"threshold", {{"max", 3600.0}}}};
+  const json payload{{"status", "firing"},
+                     {"alert",
+                      {{"id", "probe:orders_fresh:critical"},
+                       {"kind", "probe"},
+                       {"name", "orders_fresh"},
+                       {"severity", "critical"},
+                       {"started_at", "2026-11-26T10:00:00Z"},
+                       {"probes", json::array({probe})}}}};
+  const json desc = alertmanagerAlerts({payload}, kNotifyT0)[0]["annotations"]["description"];
+  CHECK(desc == "- orders_fresh fail: 2h1m (max 1h)\n");
+}
