@@ -45,6 +45,14 @@ nlohmann::json toJson(const Alert& a) {
                                                           : nlohmann::json(a.inhibited_by_alert)}};
 }
 
+namespace {
+std::string burnText(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1fx", v);
+  return b;
+}
+}  // namespace
+
 std::string muteReason(const Alert& a) {
   if (!a.silenced_by.empty()) return "silenced by " + a.silenced_by;
   if (!a.inhibited_by.empty()) {
@@ -167,9 +175,15 @@ std::optional<AlertChange> AlertTracker::set(Alert candidate, bool on, TimePoint
     return AlertChange{candidate, true};
   }
   if (on) {  // still firing: keep the latest numbers and routing
-    it->second.summary = candidate.summary;
-    it->second.owner = candidate.owner;
-    it->second.notify = candidate.notify;
+    Alert& a = it->second;
+    a.summary = candidate.summary;
+    a.owner = candidate.owner;
+    a.notify = candidate.notify;
+    // A burn rate twice what the thread last heard is worth a reply.
+    if (a.burn_told > 0 && candidate.burn_told >= 2 * a.burn_told)
+      a.pending_change = "burn rate up to " + burnText(candidate.burn_told) + " (from " +
+                         burnText(a.burn_told) + "): " + candidate.summary;
+    if (a.burn_told <= 0 || !a.pending_change.empty()) a.burn_told = candidate.burn_told;
     return std::nullopt;
   }
   if (it == alerts_.end()) return std::nullopt;
@@ -192,11 +206,18 @@ std::vector<AlertChange> AlertTracker::observeSlo(const SloStatus& st, TimePoint
   }
   for (const char* severity : {"page", "ticket"}) {
     const bool on = st.breaching.count(severity) > 0;
-    // The row with the highest long-window burn rate of this severity explains it.
+    // The row that explains it: while it fires, a breaching row (the summary
+    // says ">"), else the row with the highest long-window burn rate.
     const RowStatus* worst = nullptr;
     for (const auto& r : st.rows) {
-      if (r.row.severity == severity && (!worst || r.long_burn_rate > worst->long_burn_rate))
+      if (r.row.severity != severity) continue;
+      if (!worst) {
         worst = &r;
+        continue;
+      }
+      const bool ahead = on && r.breaching && !worst->breaching;
+      const bool same = !on || r.breaching == worst->breaching;
+      if (ahead || (same && r.long_burn_rate > worst->long_burn_rate)) worst = &r;
     }
     if (!worst) {
       // No row of this severity is in force any more (custom windows or a
@@ -229,6 +250,7 @@ std::vector<AlertChange> AlertTracker::observeSlo(const SloStatus& st, TimePoint
     a.subject = st.name;
     a.severity = severity;
     a.summary = buf;
+    a.burn_told = worst->long_burn_rate;
     a.owner = owner;
     const auto& routed =
         std::string(severity) == "page" ? slo->alerting.page_notify : slo->alerting.ticket_notify;
@@ -337,6 +359,8 @@ std::vector<Outgoing> AlertTracker::plan(const std::vector<AlertChange>& changes
                    muted.empty() ? "no longer muted (" + was_muted + "): notifications resume"
                                  : muted + ": no notifications until that ends",
                    now, out);
+    if (!a.pending_change.empty() && !a.muted()) threadChange(a, a.pending_change, now, out);
+    a.pending_change.clear();
     if (a.muted()) continue;
     for (const auto& notifier : a.notify) {
       const auto* nc = cfg_->findNotifier(notifier);

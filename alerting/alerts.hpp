@@ -46,6 +46,11 @@ struct Alert {
   // The firing page alert of the same SLO muting this ticket alert
   // (`alerting.inhibit_lower_severity`), or "".
   std::string inhibited_by_alert;
+  // SLO alerts: the long-window burn rate its Slack thread was last told of
+  // (at the fire, then each doubling); not persisted: a restart tells anew.
+  double burn_told = 0;
+  // A change for the threads (a doubled burn rate), queued by the next plan().
+  std::string pending_change;
 
   // "slo:orders-fresh:page" — stable across restarts.
   std::string id() const { return kind + ":" + subject + ":" + severity; }

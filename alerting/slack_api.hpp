@@ -1,7 +1,8 @@
 #pragma once
 // Slack through the Web API (`token` instead of `webhook_url`; docs/alerting.md
 // "Slack"): a firing alert is a message (chat.postMessage) whose ts is kept in
-// the state store; its repeats are replies in that message's thread; its
+// the state store; its repeats and changes (mute state, a doubled burn rate:
+// alert.change) are replies in that message's thread; its
 // resolve edits the message in place (chat.update: resolved, how long it
 // lasted, green) and adds a reply. Alerts grouped by group_wait share a message.
 //

@@ -4,9 +4,11 @@
 #include "alerting/silences.hpp"
 #include "config/loader.hpp"
 #include "core/time_format.hpp"
+#include "tests/support/test_support.hpp"
 
 using namespace datawatch;
 using namespace std::chrono_literals;
+using datawatch::testing::loadTestConfig;
 
 namespace {
 
@@ -367,6 +369,93 @@ TEST_CASE("Alertmanager notifiers re-send firing alerts every minute", "[alerts]
   hook.type = config::NotifierType::Webhook;
   hook.repeat_interval = 2h;
   CHECK(repeatInterval(hook) == 2h);
+}
+
+TEST_CASE("a firing SLO alert's summary quotes a breaching row, not the highest burn", "[alerts]") {
+  const auto cfg = alertConfig();
+  AlertTracker tracker(cfg);
+  SloStatus st;
+  st.name = "orders-fresh";
+  st.objective = 0.995;
+  st.window = 28 * 24h;
+  // The demo at 18:35: the 1d row burns hotter but its 2h window has cooled;
+  // the 3d/6h row is the one that breaches.
+  auto row = [](Duration long_window, Duration short_window, double threshold) {
+    RowStatus r;
+    r.row.severity = "ticket";
+    r.row.long_window = long_window;
+    r.row.short_window = short_window;
+    r.row.burn_rate = threshold;
+    return r;
+  };
+  RowStatus day = row(24h, 2h, 2.8), three = row(72h, 6h, 1.0);
+  day.long_burn_rate = 38.2;
+  day.short_burn_rate = 0.0;
+  three.long_burn_rate = 20.8;
+  three.short_burn_rate = 1.6;
+  three.breaching = true;
+  st.rows = {day, three};
+  st.breaching = {"ticket"};
+  const auto fired = tracker.observeSlo(st, kT0);
+  REQUIRE(fired.size() == 1);
+  const std::string summary = fired[0].alert.summary;
+  CHECK_THAT(summary, Catch::Contains("burn rate 20.8 over 3d and 1.6 over 6h > 1.00"));
+  // Once nothing breaches, the hottest row explains the state ("vs").
+  st.rows[1].breaching = false;
+  st.rows[1].short_burn_rate = 0.5;
+  st.breaching.clear();
+  const auto resolved = tracker.observeSlo(st, kT0 + 1min);
+  REQUIRE(resolved.size() == 1);
+  CHECK_THAT(resolved[0].alert.summary, Catch::Contains("38.2 over 1d and 0.0 over 2h vs 2.80"));
+}
+
+TEST_CASE("a doubled burn rate is a change for Slack threads, told once per doubling",
+          "[alerts][notify]") {
+  const auto cfg = loadTestConfig(R"(
+sources:
+  shop: {type: sqlite, path: /nonexistent.db}
+probes:
+  - {name: fresh, type: freshness, source: shop, table: orders, column: ts, max_age: 30m}
+slos:
+  - {name: orders-fresh, objective: 99.5, window: 28d, probes: [fresh],
+     alerting: {page: {notify: [oncall, hook]}}}
+notifiers:
+  oncall: {type: slack, token: xoxb-1, channel: C1}
+  hook: {type: webhook, url: "http://127.0.0.1:9/"}
+)",
+                                  "alerts.yaml");
+  AlertTracker tracker(cfg);
+  SilenceSet silences;
+  SloStatus st;
+  st.name = "orders-fresh";
+  st.objective = 0.995;
+  st.window = 28 * 24h;
+  RowStatus page;
+  page.row.severity = "page";
+  page.row.long_window = 1h;
+  page.row.short_window = 5min;
+  page.row.burn_rate = 13.44;
+  page.breaching = true;
+  st.breaching = {"page"};
+  std::vector<std::string> told;  // the changes planned, for any notifier
+  auto at = [&](int minute, double burn) {
+    st.rows = {page};
+    st.rows[0].long_burn_rate = st.rows[0].short_burn_rate = burn;
+    const TimePoint t = kT0 + minute * 1min;
+    for (const auto& o : tracker.plan(tracker.observeSlo(st, t), silences, t)) {
+      if (o.change.empty()) continue;
+      CHECK(o.notifier == "oncall");  // only the thread hears it
+      told.push_back(o.change);
+    }
+  };
+  at(0, 20);   // fires: told 20
+  at(1, 39);   // less than twice: nothing
+  at(2, 41);   // doubled: told 41
+  at(3, 80);   // less than twice 41
+  at(4, 100);  // doubled again
+  REQUIRE(told.size() == 2);
+  CHECK_THAT(told[0], Catch::StartsWith("burn rate up to 41.0x (from 20.0x): SLO orders-fresh"));
+  CHECK_THAT(told[1], Catch::StartsWith("burn rate up to 100.0x (from 41.0x)"));
 }
 
 TEST_CASE("a severity that loses all its rows resolves (issue 15 #9)", "[alerts]") {
