@@ -261,9 +261,26 @@ std::string chartRule(const ChartPanel& p, double v, const std::string& id, cons
   return s + chartRuleLabel(id, text, color, fallback.value_or(ChartSpot{right, y - 5, true}));
 }
 
+// The usual spacing of the points: the median step along x.
+double chartTypicalStep(const ChartPixels& line) {
+  std::vector<double> steps;
+  for (size_t i = 1; i < line.size(); ++i) steps.push_back(line[i].first - line[i - 1].first);
+  if (steps.empty()) return 0;
+  std::nth_element(steps.begin(), steps.begin() + steps.size() / 2, steps.end());
+  return steps[steps.size() / 2];
+}
+
+// The line through the points, broken where runs measured nothing (errors):
+// a step over 2.5 times the usual spacing starts a new segment, so a gap in
+// the data is not drawn as a value.
 std::string chartPath(const ChartPixels& line, const std::string& color, ChartAttrs extra) {
+  const double gap = 2.5 * chartTypicalStep(line);
   std::string d;
-  for (const auto& [x, y] : line) d += (d.empty() ? "M" : " L") + chartNum(x) + " " + chartNum(y);
+  for (size_t i = 0; i < line.size(); ++i) {
+    const bool jump = i == 0 || (gap > 0 && line[i].first - line[i - 1].first > gap);
+    d += std::string(d.empty() ? "" : " ") + (jump ? "M" : "L") + chartNum(line[i].first) + " " +
+         chartNum(line[i].second);
+  }
   if (d.empty()) return {};
   extra.insert(extra.end(),
                {{"d", d}, {"fill", "none"}, {"stroke", color}, {"stroke-width", "1.5"}});

@@ -234,6 +234,23 @@ void checkDemoChart(const std::string& svg, SqliteDb& state, const json& inc,
   CHECK(rows.labels.back() == plainNumber(rows.values.back()) + " rows");
   CHECK(svgAttr(svg, volume + "-min", "y1") == Approx(rows.at(100)).margin(0.2));
   CHECK(svgText(svg, volume + "-min-label") == "min 100 rows");
+  // amount_drift measured nothing while its window was empty (error runs): its
+  // line breaks there and starts again at the first run with a value after.
+  const std::string drift_d = svgAttrText(svg, svgProbePanel(svg, "amount_drift"), "d");
+  std::vector<double> starts;
+  const std::regex move_to("M([-0-9.]+) ");
+  for (auto it = std::sregex_iterator(drift_d.begin(), drift_d.end(), move_to);
+       it != std::sregex_iterator(); ++it)
+    starts.push_back(std::stod((*it)[1]));
+  const auto first_error = static_cast<int64_t>(
+      scalar("select min(observed_at_ms) from probe_runs where probe = 'amount_drift' and status = "
+             "'error'"));
+  const auto resumed = static_cast<int64_t>(
+      scalar("select min(observed_at_ms) from probe_runs where probe = 'amount_drift' and value "
+             "is not null and observed_at_ms > " +
+             std::to_string(first_error)));
+  REQUIRE(starts.size() == 2);
+  CHECK(starts[1] == Approx(x(resumed)).margin(0.1));
   // The burn rate below, with the page row's threshold: 2% of the 28d budget
   // in 1h.
   const SvgAxis burn = svgAxis(svg, "burn");
