@@ -52,6 +52,24 @@ ProbeResult run(const std::string& probe, TimePoint at, ProbeStatus s) {
   return r;
 }
 
+// orders-fresh (99.5% over 28d) with its 1h/5m page row breaching at `burn`.
+SloStatus pageBreaching(double burn) {
+  SloStatus st;
+  st.name = "orders-fresh";
+  st.objective = 0.995;
+  st.window = 28 * 24h;
+  RowStatus page;
+  page.row.severity = "page";
+  page.row.long_window = 1h;
+  page.row.short_window = 5min;
+  page.row.burn_rate = 13.44;
+  page.long_burn_rate = page.short_burn_rate = burn;
+  page.breaching = true;
+  st.rows = {page};
+  st.breaching = {"page"};
+  return st;
+}
+
 }  // namespace
 
 TEST_CASE("an SLO alert fires once per severity, routes, and resolves", "[alerts]") {
@@ -426,21 +444,10 @@ notifiers:
                                   "alerts.yaml");
   AlertTracker tracker(cfg);
   SilenceSet silences;
-  SloStatus st;
-  st.name = "orders-fresh";
-  st.objective = 0.995;
-  st.window = 28 * 24h;
-  RowStatus page;
-  page.row.severity = "page";
-  page.row.long_window = 1h;
-  page.row.short_window = 5min;
-  page.row.burn_rate = 13.44;
-  page.breaching = true;
-  st.breaching = {"page"};
+  SloStatus st = pageBreaching(0);
   std::vector<std::string> told;  // the changes planned, for any notifier
   auto at = [&](int minute, double burn) {
-    st.rows = {page};
-    st.rows[0].long_burn_rate = st.rows[0].short_burn_rate = burn;
+    st = pageBreaching(burn);
     const TimePoint t = kT0 + minute * 1min;
     for (const auto& o : tracker.plan(tracker.observeSlo(st, t), silences, t)) {
       if (o.change.empty()) continue;
@@ -462,25 +469,13 @@ TEST_CASE("a severity that loses all its rows resolves (issue 15 #9)", "[alerts]
   const auto cfg = alertConfig();
   AlertTracker tracker(cfg);
   // A page alert is firing...
-  SloStatus st;
-  st.name = "orders-fresh";
-  st.objective = 0.995;
-  st.window = 28 * 24h;
-  RowStatus page;
-  page.row.severity = "page";
-  page.row.long_window = 1h;
-  page.row.short_window = 5min;
-  page.row.burn_rate = 13.44;
-  page.long_burn_rate = page.short_burn_rate = 20;
-  page.breaching = true;
-  st.rows = {page};
-  st.breaching = {"page"};
+  SloStatus st = pageBreaching(20);
   auto fired = tracker.observeSlo(st, kT0);
   REQUIRE(fired.size() == 1);
   REQUIRE(fired[0].fired);
   // ...then a reload leaves only ticket rows (custom windows): nothing can keep
   // the page firing, so it resolves instead of firing forever.
-  RowStatus ticket = page;
+  RowStatus ticket = st.rows[0];
   ticket.row.severity = "ticket";
   ticket.breaching = false;
   st.rows = {ticket};
