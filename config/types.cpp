@@ -114,6 +114,7 @@ const char* toString(ProbeType t) {
     case ProbeType::Values: return "values";
     case ProbeType::Sql: return "sql";
     case ProbeType::ConsumerLag: return "consumer_lag";
+    case ProbeType::Job: return "job";
   }
   return "?";
 }
@@ -131,7 +132,7 @@ const char* toString(DriftMethod m) {
 
 std::optional<ProbeType> probeTypeFromString(std::string_view s) {
   for (auto t : {ProbeType::Freshness, ProbeType::Volume, ProbeType::Drift, ProbeType::Schema,
-                 ProbeType::Values, ProbeType::Sql, ProbeType::ConsumerLag}) {
+                 ProbeType::Values, ProbeType::Sql, ProbeType::ConsumerLag, ProbeType::Job}) {
     if (s == toString(t)) return t;
   }
   return std::nullopt;
@@ -157,6 +158,14 @@ static const T* findByName(const std::vector<T>& v, std::string_view name) {
 const SourceConfig* Config::findSource(std::string_view n) const {
   return findByName(sources, n);
 }
+const std::string& ProbeConfig::target() const {
+  if (!table.empty()) return table;
+  if (!topic.empty()) return topic;
+  if (!dataset.empty()) return dataset;
+  if (const auto* job = std::get_if<JobSpec>(&spec)) return job->job;
+  return table;
+}
+
 const ProbeConfig* Config::findProbe(std::string_view n) const {
   return findByName(probes, n);
 }

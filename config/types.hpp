@@ -54,6 +54,9 @@ struct AgentConfig {
   // and the leader lease (failover takes at most about lease + lease/5).
   std::string replica_id;
   Duration leader_lease = 15s;
+  // POST /api/v1/lineage needs `Authorization: Bearer <lineage_token>` when set
+  // (OpenLineage's api_key auth); without it the endpoint is open. Secret.
+  std::optional<std::string> lineage_token;
   Location loc;
 };
 
@@ -106,6 +109,12 @@ struct SourceConfig {
   Duration statement_timeout = 30s;
   DialectId dialect = DialectId::Sqlite;  // SQL sources; Kafka ignores it
   Location dialect_loc;                   // where `dialect:` was written (else the source)
+  // The OpenLineage namespace of this source's datasets ("postgres://db:5432"):
+  // its table probes then watch the datasets of that namespace named like
+  // their table (lineage/links.hpp); "" = not mapped. `lineage_database`, when
+  // set, must prefix the dataset name ("shop" -> "shop.public.orders").
+  std::string lineage_namespace;
+  std::string lineage_database;
   std::variant<PostgresSourceConfig, SqliteSourceConfig, KafkaSourceConfig, OdbcSourceConfig> spec;
   Location loc;
   bool isSql() const { return type != SourceType::Kafka; }
@@ -143,7 +152,7 @@ struct SourceConfig;
 std::optional<std::string> dialectLimitation(const ProbeConfig& p, DialectId dialect,
                                              const SourceConfig* source = nullptr);
 
-enum class ProbeType { Freshness, Volume, Drift, Schema, Values, Sql, ConsumerLag };
+enum class ProbeType { Freshness, Volume, Drift, Schema, Values, Sql, ConsumerLag, Job };
 const char* toString(ProbeType t);
 std::optional<ProbeType> probeTypeFromString(std::string_view s);
 
@@ -273,8 +282,21 @@ struct ConsumerLagSpec {
   std::optional<Duration> max_lag_seconds;
 };
 
+// `type: job` (docs/lineage.md): judged from the OpenLineage runs of `job`
+// ("namespace/name"), on the agent's clock. At least one of max_age, schedule
+// and max_duration.
+struct JobSpec {
+  std::string job;
+  std::optional<Duration> max_age;   // a COMPLETE run within it
+  std::optional<CronExpr> schedule;  // a COMPLETE run since the last scheduled one + grace
+  Duration grace = 0s;
+  std::string timezone = "UTC";
+  std::shared_ptr<const TimeZone> tz = std::make_shared<TimeZone>(TimeZone::fixed(0s, "UTC"));
+  std::optional<Duration> max_duration;  // a run started and not ended for longer fails
+};
+
 using ProbeSpec = std::variant<FreshnessSpec, VolumeSpec, DriftSpec, SchemaSpec, ValuesSpec,
-                               SqlSpec, ConsumerLagSpec>;
+                               SqlSpec, ConsumerLagSpec, JobSpec>;
 
 struct ProbeConfig {
   std::string name;
@@ -283,6 +305,9 @@ struct ProbeConfig {
   Location source_loc;  // where `source:`'s value was written
   std::string table;    // "schema.table" or "table" (SQL sources)
   std::string topic;    // kafka sources
+  // freshness/volume: an OpenLineage dataset key ("namespace/name") judged from
+  // the runs that wrote it, with no query and no `source` (docs/lineage.md).
+  std::string dataset;
   Duration every = 5min;
   Duration timeout = 30s;
   std::string owner;
@@ -294,8 +319,10 @@ struct ProbeConfig {
   ProbeSpec spec;
   std::string contract;  // the id of the contract this probe was expanded from, or ""
   Location loc;          // for a contract's probe: the rule's line in the contract file
-  // The table or topic, or "" for sql probes.
-  const std::string& target() const { return table.empty() ? topic : table; }
+  // The table, topic, dataset or job; "" for sql probes.
+  const std::string& target() const;
+  // Fed by OpenLineage events (a job probe, a `dataset:` probe): no source.
+  bool fromLineage() const { return type == ProbeType::Job || !dataset.empty(); }
 };
 
 // ---------------------------------------------------------------- SLOs

@@ -41,6 +41,12 @@ struct OutboxItem {
   std::string last_error;
 };
 
+// One stored OpenLineage event (lineage/run_event.hpp), in store order.
+struct LineageRow {
+  int64_t seq = 0;  // ascending in insert order
+  nlohmann::json event;
+};
+
 class StateStore : public SnapshotStore {
  public:
   ~StateStore() override = default;
@@ -111,6 +117,19 @@ class StateStore : public SnapshotStore {
   virtual Result<std::optional<nlohmann::json>> loadIncident(const std::string& id) = 0;
   // 1 + the number of incidents whose id is INC-<day>-N ("20261124").
   virtual Result<int> nextIncidentSeq(const std::string& day) = 0;
+
+  // ---- OpenLineage events (docs/lineage.md), kept as received
+  // Stores `event` under `key` (its idempotency key: runId|EVENTTYPE|millis)
+  // unless that key is stored already: true when stored now, false for a
+  // duplicate (nothing changes). `event_time` drives retention. Not fenced:
+  // any replica may receive events.
+  virtual Result<bool> saveLineageEvent(const std::string& key, TimePoint event_time,
+                                        const nlohmann::json& event) = 0;
+  // Events with seq > `after`, ascending, at most `limit` (the agent rebuilds
+  // its lineage graph from them at start, then follows other replicas' writes).
+  virtual Result<std::vector<LineageRow>> lineageEventsAfter(int64_t after, size_t limit) = 0;
+  // Deletes events whose event_time < cutoff; returns how many.
+  virtual Result<int64_t> pruneLineageBefore(TimePoint cutoff) = 0;
 
   // ---- the run feed (HA: the leader learns the runs every replica records)
   // Runs committed after `cursor`, at most `limit`, with the cursor of the next

@@ -1,0 +1,1 @@
+// job probes and dataset freshness/volume (lineage_probes.hpp)
