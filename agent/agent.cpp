@@ -97,10 +97,11 @@ void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
     log_->info("SLOs: {} rebuilt from {} stored probe runs, {} kept", stats.slos, stats.runs,
                stats.kept);
   }
+  lifecycle_links_ = lineage_.links(cfg);
   if (!fleet_ && !leading()) {
     lead(cfg, 0);  // one process: the leader from start to stop
   } else if (auto l = leading()) {
-    const auto step = l->lifecycle.configure(cfg, clock_.now());
+    const auto step = l->lifecycle.configure(withLineage(cfg, *lifecycle_links_), clock_.now());
     report(step);
     for (const auto& w : l->lifecycle.takeWarnings()) log_->warn("{}", w);
     for (const auto& a : l->lifecycle.firing()) metrics_.setAlertFiring(a);
@@ -109,7 +110,7 @@ void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
   if (fleet_) fleet_->setConfigHash(configHash(*cfg));
   const int workers = cfg->agent.max_concurrent_probes;
   auto rt = std::make_shared<Runtime>(std::move(cfg), clock_, source_registry_, probe_registry_,
-                                      store_.get(), &metrics_, log_);
+                                      store_.get(), &metrics_, log_, &lineage_.graph());
   rt->primeFromStore();
   rt->setSharedSnapshots(fleet_ != nullptr);
   if (!fleet_) {  // HA: every run reaches the SLOs and the leader through the run feed
@@ -189,6 +190,7 @@ int Agent::run() {
   }
   const auto host = listen.substr(0, listen.rfind(':'));
   log_->info("listening on http://{}:{}", host, *port);
+  loadLineage();
   {
     std::lock_guard lock(reload_mu_);
     const size_t probes = (*cfg)->probes.size();
@@ -225,6 +227,7 @@ int Agent::run() {
         applyRole();
         followFeed();
       }
+      applyLineage();
       if (clock_.now() - last_prune_ >= std::chrono::hours(1)) prune();
       if (clock_.now() - last_slo_eval_ >= kSloEvaluationInterval) evaluateSlos();
     } catch (const std::exception& ex) {
@@ -362,6 +365,10 @@ void Agent::prune() {
   }
   if (!rt || !store_) return;
   const auto cutoff = clock_.now() - rt->config().agent.retention;
+  if (auto ol = store_->pruneLineageBefore(cutoff); !ol) {
+    log_->warn("{}", ol.error());
+    metrics_.stateStoreError();
+  }
   auto n = store_->pruneBefore(cutoff);
   if (!n) {
     log_->warn("{}", n.error());
@@ -425,7 +432,8 @@ void Agent::draftPostmortems(const std::vector<std::string>& ids) {
       log_->error("incident {}: not found in the state store; no post-mortem drafted", id);
       continue;
     }
-    auto written = writePostmortem(*inc, rt->config(), *store_, clock_.now());
+    auto written =
+        writePostmortem(*inc, *lifecycleConfig(rt->sharedConfig()), *store_, clock_.now());
     if (!written) {
       log_->error("incident {}: cannot write the post-mortem: {}", id, written.error());
       continue;
@@ -642,7 +650,8 @@ nlohmann::json Agent::status() {
       j["incidents"].push_back(std::move(inc));
     }
   }
-  const config::Config* shown = rt ? &rt->config() : cfg.get();
+  if (rt) cfg = rt->sharedConfig();
+  const config::Config* shown = cfg.get();
   if (!shown) return j;
   j["config"] =
       redactor_->redactJson({{"files", shown->files}, {"environment", shown->environment}});
@@ -659,6 +668,8 @@ nlohmann::json Agent::status() {
     std::optional<ProbeResult> last;  // none while starting
     if (rt) last = rt->lastResult(i);
     p["last"] = last ? redactor_->redactJson(last->toJson()) : nlohmann::json(nullptr);
+    if (!c.upstream.empty()) p["upstream"] = c.upstream;
+    if (auto ol = lineageOf(cfg, c.name); !ol.is_null()) p["lineage"] = std::move(ol);
     j["probes"].push_back(std::move(p));
   }
   return j;

@@ -24,6 +24,7 @@
 
 #include "agent/fleet_member.hpp"
 #include "agent/http_server.hpp"
+#include "agent/lineage_service.hpp"
 #include "agent/logging.hpp"
 #include "agent/metrics.hpp"
 #include "agent/probe_loop.hpp"
@@ -75,8 +76,29 @@ class Agent final : public HttpApi {
   std::optional<nlohmann::json> incident(const std::string& id) override;
   Result<nlohmann::json> addSilence(const nlohmann::json& body) override;
   Status deleteSilence(const std::string& id) override;
+  // OpenLineage (agent_lineage.cpp, docs/lineage.md)
+  std::optional<std::string> lineageToken() override;
+  std::pair<int, nlohmann::json> receiveLineage(const std::string& body) override;
+  std::optional<nlohmann::json> lineage() override;
+  void lineageRefused() override { metrics_.lineageEventsRejected(1); }
 
  private:
+  // The lineage graph from the store (run(), before the first probe run).
+  void loadLineage();
+  // Main loop: HA replicas pick up the events others received; when the
+  // graph's links changed, the lifecycle gets the config they extend.
+  void applyLineage();
+  // The lifecycle's config re-extended when the graph's links changed (the
+  // main loop, and a POST that added events: answered once inhibition holds).
+  void relinkLifecycle();
+  // `cfg` extended by the lineage links (withLineage): what the alert
+  // lifecycle and post-mortems are given.
+  std::shared_ptr<const config::Config> lifecycleConfig(
+      const std::shared_ptr<const config::Config>& cfg);
+  // A probe's lineage for the status API: its nodes and upstream chain.
+  nlohmann::json lineageOf(const std::shared_ptr<const config::Config>& cfg,
+                           const std::string& probe);
+
   Result<std::shared_ptr<const config::Config>> loadConfig();
   // Drains and stops (run() after SIGTERM/SIGINT); returns the exit code.
   int stop();
@@ -152,6 +174,9 @@ class Agent final : public HttpApi {
   ProbeRegistry probe_registry_;
   std::unique_ptr<BatchedStateStore> store_;  // runs batched (batched_state_store.hpp)
   Metrics metrics_;
+  LineageService lineage_{&metrics_, log_};
+  // The links last given to the lifecycle (main loop and reloads, under reload_mu_).
+  std::shared_ptr<const lineage::LineageLinks> lifecycle_links_;
   SloEngine slos_;
   // The one owner of fire -> notify -> resolve (alerting/lifecycle.hpp) and
   // the incidents it drives: see Leadership.

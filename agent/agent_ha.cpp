@@ -58,7 +58,7 @@ bool Agent::lead(const std::shared_ptr<const config::Config>& cfg, int64_t epoch
   if (fleet_) gate = [this] { return fleet_->leaderNow(); };
   l->dispatcher =
       std::make_unique<Dispatcher>(*store_, clock_, &delivery_report_, RetryPolicy{}, gate);
-  const auto step = l->lifecycle.configure(cfg, clock_.now());
+  const auto step = l->lifecycle.configure(lifecycleConfig(cfg), clock_.now());
   if (step.restored > 0)
     log_->info("alerts: {} firing alert(s) restored from the state store", step.restored);
   {

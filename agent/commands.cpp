@@ -9,6 +9,7 @@
 
 #include "agent/agent.hpp"
 #include "agent/cli_text.hpp"
+#include "agent/lineage_service.hpp"
 #include "agent/logging.hpp"
 #include "agent/run_once.hpp"
 #include "agent/runtime.hpp"
@@ -283,7 +284,12 @@ int cmdPostmortem(const CommonOptions& common, const std::string& id, const std:
     return 2;
   }
   SystemClock clock;
-  auto files = writePostmortem(*inc, *loaded.config, **store, clock.now(), output);
+  // The impact lists the datasets and jobs downstream, as the agent's drafts do.
+  LineageService lineage(nullptr, nullptr);
+  (void)lineage.load(**store);  // unreadable: drafted without them
+  const auto loaded_cfg = std::make_shared<const config::Config>(*loaded.config);
+  const auto cfg = withLineage(loaded_cfg, *lineage.links(loaded_cfg));
+  auto files = writePostmortem(*inc, *cfg, **store, clock.now(), output);
   if (!files) {
     std::cerr << "datawatch postmortem: " << files.error() << "\n";
     return 2;
@@ -380,7 +386,14 @@ int cmdCheck(const CommonOptions& common, const std::vector<std::string>& only,
   ProbeRegistry probes;
   registerBuiltinSources(sources);
   registerBuiltinProbes(probes);
-  Runtime rt(cfg, clock, sources, probes, store.get(), nullptr, log);
+  // Job and dataset probes judge the OpenLineage events the agent stored.
+  LineageService lineage(nullptr, log);
+  if (store) {
+    if (auto n = lineage.load(*store); !n)
+      std::cerr << "warning: " << redactor->redact(n.error())
+                << " (job and dataset probes see no OpenLineage events)\n";
+  }
+  Runtime rt(cfg, clock, sources, probes, store.get(), nullptr, log, &lineage.graph());
   rt.primeFromStore();
   const bool progress = format == "table" && cfg->probes.size() > 3 && isatty(fileno(stderr));
   auto results =

@@ -77,6 +77,11 @@ std::optional<HttpReply> routeGet(HttpApi& api, const std::string& path) {
     return json(200, *inc);
   }
   if (path == "/api/v1/silences") return json(200, api.silences());
+  if (path == kLineagePath) {
+    auto graph = api.lineage();
+    if (!graph) return std::nullopt;
+    return json(200, *graph);
+  }
   if (path == "/")
     return HttpReply{200, "text/html; charset=utf-8", renderStatusPage(api.status())};
   return std::nullopt;
@@ -94,6 +99,10 @@ std::optional<HttpReply> routePost(HttpApi& api, const std::string& path, const 
     auto created = api.addSilence(parsed);
     if (!created) return jsonErrorReply(400, created.error());
     return json(201, *created);
+  }
+  if (path == kLineagePath) {
+    auto [status, answer] = api.receiveLineage(body);
+    return json(status, answer);
   }
   return std::nullopt;
 }
@@ -120,6 +129,15 @@ std::optional<std::string> requestPath(std::string_view target) {
 
 std::optional<HttpReply> refuseUnauthorized(HttpApi& api, const HttpRequestHead& head) {
   if (!isMutation(head.method)) return std::nullopt;
+  if (head.method == "POST" && head.path == kLineagePath) {
+    // OpenLineage's own token (its transport's api_key), or none when unset.
+    auto token = api.lineageToken();
+    const std::string_view auth = head.authorization;
+    if (token &&
+        (auth.rfind("Bearer ", 0) != 0 || !tokensEqual(std::string(auth.substr(7)), *token)))
+      return jsonErrorReply(401, "missing or wrong bearer token (agent.lineage_token)");
+    return std::nullopt;
+  }
   auto token = api.apiToken();
   if (!token) {
     const bool reload = head.path == "/-/reload";

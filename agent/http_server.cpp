@@ -138,6 +138,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void readHeader() {
+    head_ = {};  // it viewed the previous request's parser
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(HttpServer::kMaxHeader));
     parser_->body_limit(HttpServer::kMaxBody);
@@ -160,9 +161,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     head_ = {view(req.method_string()), std::move(*path), view(req[http::field::authorization])};
     if (req.find(http::field::transfer_encoding) != req.end() ||
         parser_->content_length().value_or(0) > HttpServer::kMaxBody)
-      return answer(jsonErrorReply(413, tooLargeMessage()), false);
-    if (auto refusal = refuseUnauthorized(core_.api(), head_))
-      return answer(std::move(*refusal), false);
+      return refuse(jsonErrorReply(413, tooLargeMessage()));
+    if (auto refusal = refuseUnauthorized(core_.api(), head_)) return refuse(std::move(*refusal));
     if (parser_->is_done()) return dispatch();
     if (!boost::beast::iequals(req[http::field::expect], "100-continue")) return readBody();
     asio::async_write(socket_, asio::buffer(kContinue, sizeof kContinue - 1),
@@ -170,6 +170,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
                         if (ec) return self->readFailed(ec);
                         self->readBody();
                       });
+  }
+
+  // A request refused before its body was read: answered, then closed.
+  void refuse(HttpReply reply) {
+    if (head_.path == kLineagePath && head_.method == "POST") core_.api().lineageRefused();
+    answer(std::move(reply), false);
   }
 
   void readBody() {
@@ -185,7 +191,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
                     false);
     if (ec == http::error::header_limit) return answer(headerTooLarge(), false);
     if (ec == http::error::body_limit || ec == http::error::bad_content_length)
-      return answer(jsonErrorReply(413, tooLargeMessage()), false);
+      return refuse(jsonErrorReply(413, tooLargeMessage()));
     if (isParseError(ec) && ec != http::error::end_of_stream && ec != http::error::partial_message)
       return answer(jsonErrorReply(400, "bad request"), false);
     abort();  // the client went away

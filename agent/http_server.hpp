@@ -47,6 +47,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "core/result.hpp"
 
@@ -69,7 +70,21 @@ class HttpApi {
   // Incidents (SPEC §6, §7): newest first; one with its timeline, or nullopt.
   virtual nlohmann::json incidents() = 0;
   virtual std::optional<nlohmann::json> incident(const std::string& id) = 0;
+  // OpenLineage (docs/lineage.md), POST and GET /api/v1/lineage: the bearer
+  // token a POST needs (nullopt: none); a body received -> the HTTP status and
+  // JSON answer; the graph (nullopt: not served, 404); a request refused before
+  // its body was read (401, 413), for the rejected-events counter.
+  virtual std::optional<std::string> lineageToken() { return std::nullopt; }
+  virtual std::pair<int, nlohmann::json> receiveLineage(const std::string& body) {
+    (void)body;
+    return {404, {{"error", "OpenLineage events are not received here"}}};
+  }
+  virtual std::optional<nlohmann::json> lineage() { return std::nullopt; }
+  virtual void lineageRefused() {}
 };
+
+// The path OpenLineage's HTTP transport posts to (as Marquez receives it).
+inline constexpr const char* kLineagePath = "/api/v1/lineage";
 
 class HttpServer {
  public:

@@ -148,7 +148,18 @@ Metrics::Metrics(const std::string& version)
                         .Name("datawatch_state_store_errors_total")
                         .Help("State store operations that failed (results kept in memory only)")
                         .Register(*registry_)
-                        .Add({})) {
+                        .Add({})),
+      lineage_rejected_(BuildCounter()
+                            .Name("datawatch_lineage_events_rejected_total")
+                            .Help("OpenLineage events refused (invalid, unauthorised, too large)")
+                            .Register(*registry_)
+                            .Add({})) {
+  auto& lineage = BuildCounter()
+                      .Name("datawatch_lineage_events_total")
+                      .Help("OpenLineage run events stored, by eventType (duplicates not counted)")
+                      .Register(*registry_);
+  for (const char* t : {"START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"})
+    lineage_events_[t] = &lineage.Add({{"event_type", t}});
   BuildGauge()
       .Name("datawatch_build_info")
       .Help("Build information")
@@ -238,6 +249,7 @@ void Metrics::setProbes(const std::vector<config::ProbeConfig>& probes) {
         add(lag_messages_, labels);
         add(lag_seconds_, labels, true);
         break;
+      case config::ProbeType::Job: break;  // the probe_* series say it all
     }
     probes_.emplace(p.name, s);
   }
@@ -451,6 +463,16 @@ void Metrics::setNotificationQueue(int64_t undelivered) {
 
 void Metrics::stateStoreError() {
   store_errors_.Increment();
+}
+
+void Metrics::lineageEventStored(const std::string& event_type) {
+  // The map is filled in the constructor and never changes: no lock needed.
+  if (auto it = lineage_events_.find(event_type); it != lineage_events_.end())
+    it->second->Increment();
+}
+
+void Metrics::lineageEventsRejected(size_t n) {
+  lineage_rejected_.Increment(static_cast<double>(n));
 }
 
 void Metrics::setReload(bool success, TimePoint when) {

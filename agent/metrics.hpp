@@ -53,6 +53,12 @@ class Metrics {
   void setNotificationQueue(int64_t undelivered);
   void addMissedRuns(const std::string& probe, uint64_t n);
   void stateStoreError();
+  // OpenLineage (POST /api/v1/lineage): an event stored (by its eventType:
+  // START, RUNNING, COMPLETE, ABORT, FAIL, OTHER; duplicates are not counted),
+  // and `n` events refused (a refused batch counts each of its events; an
+  // unreadable, unauthorised or oversized body counts one).
+  void lineageEventStored(const std::string& event_type);
+  void lineageEventsRejected(size_t n);
   void setReload(bool success, TimePoint when);
   // HA fleet (agent.state on PostgreSQL); the series exist from the first call.
   void setHa(bool leader, int live_replicas, int64_t epoch, bool config_mismatch);
@@ -132,6 +138,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& notifications_dropped_;
   prometheus::Gauge& notification_queue_;
   prometheus::Counter& store_errors_;
+  std::map<std::string, prometheus::Counter*> lineage_events_;  // by event type; fixed at start
+  prometheus::Counter& lineage_rejected_;
 
   struct HaSeries {
     prometheus::Gauge* leader;

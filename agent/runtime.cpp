@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "core/duration.hpp"
+#include "probes/lineage_probes.hpp"
 
 namespace datawatch {
 namespace {
@@ -29,7 +30,8 @@ class SnapshotsSeen final : public SnapshotStore {
 
 Runtime::Runtime(std::shared_ptr<const config::Config> cfg, const Clock& clock,
                  const SourceRegistry& sources, const ProbeRegistry& probes, StateStore* store,
-                 Metrics* metrics, std::shared_ptr<spdlog::logger> log)
+                 Metrics* metrics, std::shared_ptr<spdlog::logger> log,
+                 const lineage::LineageGraph* lineage)
     : cfg_(std::move(cfg)), clock_(clock), store_(store), metrics_(metrics), log_(std::move(log)) {
   std::map<std::string, std::string> source_errors;
   for (const auto& sc : cfg_->sources) {
@@ -43,7 +45,13 @@ Runtime::Runtime(std::shared_ptr<const config::Config> cfg, const Clock& clock,
   }
   for (const auto& pc : cfg_->probes) {
     auto slot = std::make_unique<Slot>();
-    if (auto err = source_errors.find(pc.source); err != source_errors.end()) {
+    if (pc.fromLineage()) {
+      slot->probe = lineage ? makeLineageProbe(pc, *lineage)
+                            : std::make_unique<ErrorProbe>(
+                                  pc,
+                                  "OpenLineage probes need the agent (datawatch run): "
+                                  "its /api/v1/lineage receives the events");
+    } else if (auto err = source_errors.find(pc.source); err != source_errors.end()) {
       slot->probe = std::make_unique<ErrorProbe>(pc, err->second);
     } else {
       auto it = sources_.find(pc.source);

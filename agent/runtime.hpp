@@ -17,6 +17,7 @@
 #include "agent/scheduler.hpp"
 #include "config/types.hpp"
 #include "core/mutex.hpp"
+#include "lineage/graph.hpp"
 #include "probes/registry.hpp"
 #include "store/state_store.hpp"
 
@@ -27,9 +28,12 @@ class Runtime {
   // Builds every source and probe of `cfg`. Never fails: a source that cannot be
   // set up makes its probes report an error on every run. `store` and `metrics`
   // may be null (no recording / no metrics) and must outlive the Runtime.
+  // Probes fed by OpenLineage events (ProbeConfig::fromLineage) read `lineage`,
+  // which outlives the Runtime too; without one they report an error.
   Runtime(std::shared_ptr<const config::Config> cfg, const Clock& clock,
           const SourceRegistry& sources, const ProbeRegistry& probes, StateStore* store,
-          Metrics* metrics, std::shared_ptr<spdlog::logger> log);
+          Metrics* metrics, std::shared_ptr<spdlog::logger> log,
+          const lineage::LineageGraph* lineage = nullptr);
 
   const config::Config& config() const { return *cfg_; }
   const std::shared_ptr<const config::Config>& sharedConfig() const { return cfg_; }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 
 #include "alerting/alerts.hpp"
 #include "core/duration.hpp"
@@ -70,6 +71,42 @@ std::string contractOf(const json& probe) {
   if (c.value("line", 0) > 0) where += ":" + std::to_string(c.value("line", 0));
   return "<br><small>contract " + esc(c.value("id", json())) + " &middot; " + xmlEscape(where) +
          "</small>";
+}
+
+// Under a probe's target: its upstream chain through the lineage graph
+// ("upstream: job airflow/load [nightly_orders: fail] < dataset …"), nearest
+// first, each node with the probes watching it and their status; else its
+// configured `upstream` probes.
+std::string upstreamOf(const json& probe, const std::map<std::string, std::string>& status) {
+  auto named = [&](const json& names) {
+    std::string out;
+    for (const auto& n : names) {
+      if (!n.is_string()) continue;
+      auto it = status.find(n.get<std::string>());
+      out += (out.empty() ? "" : ", ") + xmlEscape(n.get<std::string>()) + ": " +
+             xmlEscape(it == status.end() ? "?" : it->second);
+    }
+    return out;
+  };
+  const auto ol = probe.value("lineage", json());
+  if (ol.is_object() && ol.value("upstream", json()).is_array() && !ol["upstream"].empty()) {
+    std::string html = "<br><small>upstream: ";
+    size_t shown = 0;
+    for (const auto& step : ol["upstream"]) {
+      if (shown++ == 4) {
+        html += " &lt; &hellip;";
+        break;
+      }
+      html += (shown > 1 ? " &lt; " : "") + esc(step.value("kind", json())) + " " +
+              esc(step.value("node", json()));
+      const auto watched = named(step.value("probes", json::array()));
+      if (!watched.empty()) html += " [" + watched + "]";
+    }
+    return html + "</small>";
+  }
+  const auto up = probe.value("upstream", json());
+  if (!up.is_array() || up.empty()) return "";
+  return "<br><small>upstream: " + named(up) + "</small>";
 }
 
 // HA: this replica, the leader and every live replica.
@@ -212,6 +249,11 @@ std::string renderStatusPage(const json& status) {
   html +=
       "<h2>Probes</h2><table><tr><th>probe</th><th>type</th><th>target</th><th>status</th>"
       "<th>value</th><th>last run</th><th>message</th></tr>\n";
+  std::map<std::string, std::string> states;  // probe -> its last status
+  for (const auto& p : probes) {
+    const auto last = p.value("last", json());
+    states[p.value("name", "")] = last.is_object() ? last.value("status", "") : "pending";
+  }
   for (const auto& p : probes) {
     const auto last = p.value("last", json());
     const std::string st = last.is_object() ? last.value("status", "") : "pending";
@@ -225,8 +267,8 @@ std::string renderStatusPage(const json& status) {
     }
     html += "<tr><td>" + esc(p.value("name", json())) + contractOf(p) + "</td><td>" +
             esc(p.value("type", json())) + "</td><td>" + esc(p.value("target", json())) +
-            "</td><td class=\"" + statusClass(st) + "\">" + xmlEscape(st.empty() ? "pending" : st) +
-            "</td><td>" + xmlEscape(value) + "</td><td>" +
+            upstreamOf(p, states) + "</td><td class=\"" + statusClass(st) + "\">" +
+            xmlEscape(st.empty() ? "pending" : st) + "</td><td>" + xmlEscape(value) + "</td><td>" +
             xmlEscape(last.is_object() ? ago(last.value("observed_at", json()), now) : "") +
             ranBy(p) + "</td><td class=\"msg\">" +
             xmlEscape(last.is_object() ? last.value("message", "") : "") + "</td></tr>\n";

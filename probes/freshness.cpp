@@ -2,6 +2,7 @@
 
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
+#include "probes/freshness_judge.hpp"
 #include "probes/sql_probes.hpp"
 #include "probes/timestamp_values.hpp"
 
@@ -38,18 +39,7 @@ class SqlFreshnessProbe final : public Probe {
     if (spec_.oldest) return judgeOldest(ctx, q->rows[0][0]);
     SqlValue raw = q->rows[0][0];
     nlohmann::json details = {{"column", spec_.column}};
-    nlohmann::json threshold = nlohmann::json::object();
-    if (spec_.max_age) threshold["max"] = std::chrono::duration<double>(*spec_.max_age).count();
-    std::optional<TimePoint> expected_after;
-    if (spec_.schedule) {
-      // The latest scheduled load whose grace has passed: rows must be newer than it.
-      if (auto run_at = previousRun(*spec_.schedule, ctx.now - spec_.grace, *spec_.tz)) {
-        expected_after = *run_at;
-        threshold["expected_after"] = formatRfc3339(*run_at);
-        threshold["schedule"] = spec_.schedule->text();
-        threshold["grace"] = formatDuration(spec_.grace);
-      }
-    }
+    const nlohmann::json threshold = freshnessThreshold(spec_, ctx.now);
     auto noRows = [&](const std::string& why) {
       auto r = ProbeResult::fail(std::nullopt, "seconds", why);
       r.threshold = threshold;
@@ -77,29 +67,7 @@ class SqlFreshnessProbe final : public Probe {
         return ProbeResult::error("column " + spec_.column +
                                   " holds values that are not timestamps");
     }
-    const double age = std::max(0.0, toUnixSeconds(ctx.now) - toUnixSeconds(*newest));
-    details["newest"] = formatRfc3339(*newest);
-    details["newest_timestamp_seconds"] = toUnixSeconds(*newest);
-    const auto age_d = std::chrono::milliseconds(static_cast<int64_t>(std::llround(age * 1000)));
-    bool ok = true;
-    std::string message = "age " + humanDuration(age_d);
-    if (spec_.max_age) {
-      const bool within = age_d <= *spec_.max_age;
-      ok = ok && within;
-      message += (within ? " <= " : " > ") + humanDuration(*spec_.max_age);
-    }
-    if (expected_after) {
-      const bool loaded = *newest >= *expected_after;
-      ok = ok && loaded;
-      message += loaded ? "; loaded since the " + formatRfc3339(*expected_after) + " run"
-                        : "; missing the load scheduled at " + formatRfc3339(*expected_after) +
-                              " (grace " + humanDuration(spec_.grace) + ")";
-    }
-    auto r = ok ? ProbeResult::pass(age, "seconds", message)
-                : ProbeResult::fail(age, "seconds", message);
-    r.threshold = threshold;
-    r.details = details;
-    return r;
+    return judgeNewest(spec_, ctx.now, *newest, std::move(details));
   }
 
  private:
@@ -147,6 +115,49 @@ class SqlFreshnessProbe final : public Probe {
 };
 
 }  // namespace
+
+std::optional<TimePoint> expectedLoad(const config::FreshnessSpec& spec, TimePoint now) {
+  if (!spec.schedule) return std::nullopt;
+  return previousRun(*spec.schedule, now - spec.grace, *spec.tz);
+}
+
+nlohmann::json freshnessThreshold(const config::FreshnessSpec& spec, TimePoint now) {
+  nlohmann::json threshold = nlohmann::json::object();
+  if (spec.max_age) threshold["max"] = std::chrono::duration<double>(*spec.max_age).count();
+  if (auto run_at = expectedLoad(spec, now)) {
+    threshold["expected_after"] = formatRfc3339(*run_at);
+    threshold["schedule"] = spec.schedule->text();
+    threshold["grace"] = formatDuration(spec.grace);
+  }
+  return threshold;
+}
+
+ProbeResult judgeNewest(const config::FreshnessSpec& spec, TimePoint now, TimePoint newest,
+                        nlohmann::json details, const std::string& what) {
+  const double age = std::max(0.0, toUnixSeconds(now) - toUnixSeconds(newest));
+  details["newest"] = formatRfc3339(newest);
+  details["newest_timestamp_seconds"] = toUnixSeconds(newest);
+  const auto age_d = std::chrono::milliseconds(static_cast<int64_t>(std::llround(age * 1000)));
+  bool ok = true;
+  std::string message = what + " " + humanDuration(age_d);
+  if (spec.max_age) {
+    const bool within = age_d <= *spec.max_age;
+    ok = ok && within;
+    message += (within ? " <= " : " > ") + humanDuration(*spec.max_age);
+  }
+  if (auto expected_after = expectedLoad(spec, now)) {
+    const bool loaded = newest >= *expected_after;
+    ok = ok && loaded;
+    message += loaded ? "; loaded since the " + formatRfc3339(*expected_after) + " run"
+                      : "; missing the load scheduled at " + formatRfc3339(*expected_after) +
+                            " (grace " + humanDuration(spec.grace) + ")";
+  }
+  auto r =
+      ok ? ProbeResult::pass(age, "seconds", message) : ProbeResult::fail(age, "seconds", message);
+  r.threshold = freshnessThreshold(spec, now);
+  r.details = std::move(details);
+  return r;
+}
 
 Result<std::unique_ptr<Probe>> makeFreshnessProbe(const config::ProbeConfig& cfg, Source& source) {
   const std::string needs = "freshness probes need a table on a SQL source";
