@@ -82,6 +82,15 @@ void readAgentKey(Ctx& ctx, const std::string& key, const Entry& e, AgentConfig&
     if (auto d = m.duration("retention", true, std::chrono::hours(1))) a.retention = *d;
   } else if (key == "api_token") {
     if (auto v = m.str("api_token", false, true)) a.api_token = *v;
+  } else if (key == "lineage_token") {
+    if (auto v = m.str("lineage_token", false, true)) {
+      if (v->empty())
+        ctx.error(ctx.loc(*e.doc, e.node),
+                  "agent.lineage_token must not be empty (leave it out to accept OpenLineage "
+                  "events without a token)");
+      else
+        a.lineage_token = *v;
+    }
   } else if (key == "default_notify") {
     std::vector<Location> locs;
     if (auto v = m.strList("default_notify", false, &locs)) {
@@ -111,15 +120,10 @@ void readAgentKey(Ctx& ctx, const std::string& key, const Entry& e, AgentConfig&
 
 void parseAgent(Ctx& ctx, const std::map<std::string, Entry>& keys, AgentConfig& a) {
   // Each agent key may come from a different file; read each from its own entry.
-  static const std::vector<std::string_view> kKeys{"listen",
-                                                   "state",
-                                                   "retention",
-                                                   "api_token",
-                                                   "postmortems",
-                                                   "default_notify",
-                                                   "max_concurrent_probes",
-                                                   "replica_id",
-                                                   "leader_lease"};
+  static const std::vector<std::string_view> kKeys{
+      "listen",        "state",       "retention",      "api_token",
+      "lineage_token", "postmortems", "default_notify", "max_concurrent_probes",
+      "replica_id",    "leader_lease"};
   for (const auto& [key, e] : keys) {
     // Keep the original key node's mark for unknown-key errors.
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {

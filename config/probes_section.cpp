@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "config/lineage_section.hpp"
 #include "config/sections.hpp"
 #include "config/values_section.hpp"
 
@@ -24,6 +25,7 @@ const std::map<ProbeType, std::vector<std::string_view>>& probeKeys() {
         "max_null_ratio", "unique", "min", "max", "time_column", "window", "filter"}},
       {ProbeType::Sql, {"query", "min", "max", "equals", "must", "column"}},
       {ProbeType::ConsumerLag, {"group", "max_lag_messages", "max_lag_seconds"}},
+      {ProbeType::Job, jobProbeKeys()},
   };
   return k;
 }
@@ -41,9 +43,9 @@ struct ProbeReader {
 // The type's own keys and the common ones are allowed; another type's keys get
 // "it belongs to <type> probes".
 void checkProbeKeys(MapReader& m, ProbeType type) {
-  std::vector<std::string_view> allowed{"name",      "type",     "source",  "table",
-                                        "topic",     "every",    "timeout", "owner",
-                                        "consumers", "upstream", "alert",   "description"};
+  std::vector<std::string_view> allowed{"name",     "type",  "source",     "table", "topic",
+                                        "dataset",  "every", "timeout",    "owner", "consumers",
+                                        "upstream", "alert", "description"};
   const auto& own = probeKeys().at(type);
   allowed.insert(allowed.end(), own.begin(), own.end());
   std::map<std::string_view, std::string> elsewhere;
@@ -79,12 +81,15 @@ void readAlert(ProbeReader& r) {
 void readCommon(ProbeReader& r) {
   MapReader& m = r.m;
   ProbeConfig& p = r.p;
-  if (auto v = m.str("source", true)) {
-    p.source = *v;
-    p.source_loc = m.loc("source");
+  readProbeDataset(m, p, r.what);
+  if (!p.fromLineage()) {  // job and dataset probes take none (checkLineageProbe)
+    if (auto v = m.str("source", true)) {
+      p.source = *v;
+      p.source_loc = m.loc("source");
+    }
+    if (auto v = m.str("table")) p.table = *v;
+    if (auto v = m.str("topic")) p.topic = *v;
   }
-  if (auto v = m.str("table")) p.table = *v;
-  if (auto v = m.str("topic")) p.topic = *v;
   if (auto d = m.duration("every", false, std::chrono::seconds(1))) p.every = *d;
   if (auto d = m.duration("timeout", false, std::chrono::milliseconds(100))) p.timeout = *d;
   if (auto v = m.str("owner")) p.owner = *v;
@@ -127,41 +132,17 @@ void needTable(ProbeReader& r, const char* why) {
 
 // ------------------------------------------------------------------ freshness
 
-void readTimezone(ProbeReader& r, FreshnessSpec& s) {
-  MapReader& m = r.m;
-  auto v = m.str("timezone");
-  if (!v) return;
-  auto tz = TimeZone::load(*v);
-  if (!tz) {
-    m.error("timezone", r.what + ": " + tz.error());
-  } else {
-    s.timezone = *v;
-    s.tz = std::make_shared<TimeZone>(std::move(tz).value());
-  }
-  if (!m.has("schedule")) m.error("timezone", r.what + ": timezone applies only with a schedule");
-}
-
 FreshnessSpec readFreshness(ProbeReader& r) {
   MapReader& m = r.m;
   FreshnessSpec s;
   if (auto v = m.str("column")) s.column = *v;
   if (!r.p.table.empty() && s.column.empty()) m.missing("column");
   if (auto d = m.duration("max_age")) s.max_age = *d;
-  if (auto v = m.str("schedule")) {
-    auto c = CronExpr::parse(*v);
-    if (!c)
-      m.error("schedule", r.what + ": schedule: " + c.error());
-    else
-      s.schedule = *c;
-  }
-  if (auto d = m.duration("grace", false, Duration{0})) s.grace = *d;
-  readTimezone(r, s);
+  readScheduleKeys(m, r.what, s);
   if (auto v = m.str("filter")) s.filter = *v;
   if (!m.has("max_age") && !m.has("schedule")) {
     r.ctx().error(r.p.loc, r.what + ": freshness needs max_age, schedule (with grace), or both");
   }
-  if (m.has("grace") && !m.has("schedule"))
-    m.error("grace", r.what + ": grace applies only with a schedule");
   if (auto v = m.boolean("oldest")) s.oldest = *v;
   if (s.oldest && m.has("schedule"))
     m.error("oldest", r.what +
@@ -271,16 +252,20 @@ VolumeSpec readVolume(ProbeReader& r) {
   if (s.max_change && *s.max_change <= 0)
     m.error("max_change", what + ": max_change must be > 0 (0.5 = 50%)");
   if (s.min && s.max && *s.min > *s.max) m.error("min", what + ": min is greater than max");
-  if (s.window && !on_topic && s.column.empty())
+  const bool on_table = !on_topic && r.p.dataset.empty();  // a dataset's keys: checkLineageProbe
+  if (s.window && on_table && s.column.empty())
     m.error("window", what + ": window needs a column to count recent rows by");
-  if (!s.column.empty() && !s.window && !on_topic)
+  if (!s.column.empty() && !s.window && on_table)
     m.error("column", what + ": column needs a window (rows with column >= now - window)");
   if (on_topic && !s.window) m.missing("window");
   readVolumeMethod(r, s);
   if (auto v = m.str("filter")) s.filter = *v;
   if (m.has("anomaly")) readAnomaly(r, s);
   s.must = readPlainBound(r, "must", "a volume bound counts rows (\"between 1000 and 5000\")");
-  requireOneOf(m, what, {"min", "max", "max_change", "anomaly", "must"});
+  if (r.p.dataset.empty())
+    requireOneOf(m, what, {"min", "max", "max_change", "anomaly", "must"});
+  else
+    requireOneOf(m, what, {"min", "max", "max_change", "must"});
   return s;
 }
 
@@ -519,6 +504,7 @@ ProbeSpec readSpec(ProbeReader& r) {
     case ProbeType::Values: return readValues(r);
     case ProbeType::Sql: return readSql(r);
     case ProbeType::ConsumerLag: return readConsumerLag(r);
+    case ProbeType::Job: return readJobSpec(r.m, r.what);
   }
   return FreshnessSpec{};
 }
@@ -539,9 +525,10 @@ bool readNameAndType(MapReader& m, ProbeConfig& p) {
   if (!pt) {
     m.error("type",
             what + ": unknown probe type \"" + *type +
-                "\" (expected freshness, volume, drift, schema, values, sql or consumer_lag)" +
+                "\" (expected freshness, volume, drift, schema, values, sql, consumer_lag or "
+                "job)" +
                 didYouMean(*type, {"freshness", "volume", "drift", "schema", "values", "sql",
-                                   "consumer_lag"}));
+                                   "consumer_lag", "job"}));
     return false;
   }
   p.type = *pt;
@@ -559,7 +546,10 @@ void parseProbe(Ctx& ctx, const Entry& e, std::vector<ProbeConfig>& out) {
   checkProbeKeys(m, p.type);
   ProbeReader r{m, p, "probe \"" + p.name + "\""};
   readCommon(r);
-  checkTarget(r);
+  if (p.fromLineage())
+    checkLineageProbe(m, p, r.what);
+  else
+    checkTarget(r);
   p.spec = readSpec(r);
   out.push_back(std::move(p));
 }

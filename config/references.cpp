@@ -52,8 +52,10 @@ void checkNotify(Ctx& ctx, const Config& c, const std::vector<std::string>& name
 }
 
 // The probe's source exists and is of a kind its type and target can use.
-// Reported at the `source:` value.
+// Reported at the `source:` value. Job and dataset probes have none (OpenLineage
+// events feed them).
 void checkProbeSource(Ctx& ctx, const Config& c, const ProbeConfig& p, const std::string& what) {
+  if (p.fromLineage()) return;
   const auto* src = c.findSource(p.source);
   const Location& loc = at(p.source_loc, p.loc);
   if (!src) {

@@ -1,6 +1,7 @@
 // The `sources:` section.
 #include <cctype>
 
+#include "config/lineage_section.hpp"
 #include "config/sections.hpp"
 #include "core/redact.hpp"
 
@@ -12,7 +13,9 @@ namespace {
 // of the other types.
 void checkSourceKeys(MapReader& m, std::vector<std::string_view> own,
                      const std::map<std::string_view, std::string>& elsewhere) {
-  for (auto k : {"type", "max_connections", "statement_timeout", "description"}) own.push_back(k);
+  for (auto k : {"type", "max_connections", "statement_timeout", "description", "lineage_namespace",
+                 "lineage_database"})
+    own.push_back(k);
   m.checkKeys(own, elsewhere);
 }
 
@@ -177,6 +180,7 @@ void parseSource(Ctx& ctx, const Entry& e, std::vector<SourceConfig>& out) {
     return;
   }
   if (s.isSql()) readDialect(m, s);
+  readSourceLineage(m, s);
   out.push_back(std::move(s));
 }
 

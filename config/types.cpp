@@ -69,6 +69,7 @@ std::optional<std::string> valuesLimitation(const ValuesSpec& v, DialectId diale
 
 std::optional<std::string> dialectLimitation(const ProbeConfig& p, DialectId dialect,
                                              const SourceConfig* source) {
+  if (p.fromLineage()) return std::nullopt;  // no query: no dialect to fall short
   if (p.type == ProbeType::Values)
     return valuesLimitation(std::get<ValuesSpec>(p.spec), dialect, source);
   if (p.type != ProbeType::Volume) return std::nullopt;

@@ -108,3 +108,61 @@ TEST_CASE("datawatch validate reports each bad reference at its value in text an
                    ",line=36,col=7::environment \"staging\" overrides notifier \"opss\", which is "
                    "not defined\n") != std::string::npos);
 }
+
+namespace {
+
+// Issue 21: probes fed by OpenLineage events, and no source at all.
+const char* kLineageConfig =
+    "agent: {lineage_token: \"${OL_TOKEN}\"}\n"
+    "probes:\n"
+    "  - {name: nightly_orders, type: job, job: \"airflow/orders_dag.load_orders\", max_age: 1d}\n"
+    "  - {name: hourly_job, type: job, job: \"spark/etl.hourly\", schedule: \"0 * * * *\",\n"
+    "     grace: 30m, timezone: Europe/Paris, max_duration: 2h}\n"
+    "  - {name: orders_ds_fresh, type: freshness, dataset: "
+    "\"postgres://db:5432/shop.public.orders\",\n"
+    "     max_age: 1h, upstream: [nightly_orders]}\n"
+    "  - {name: orders_ds_rows, type: volume, dataset: \"postgres://db:5432/shop.public.orders\",\n"
+    "     min: 1000}\n"
+    "slos:\n"
+    "  - {name: orders, objective: 99, probes: [nightly_orders, orders_ds_fresh]}\n";
+
+// The same mistakes a user makes first: a source on a job probe, a dataset
+// without its namespace.
+const char* kLineageBroken =
+    "probes:\n"
+    "  - name: nightly_orders\n"
+    "    type: job\n"
+    "    source: warehouse\n"  // 4
+    "    job: airflow/orders_dag.load_orders\n"
+    "    max_age: 1d\n"
+    "  - name: orders_ds_rows\n"
+    "    type: volume\n"
+    "    dataset: shop.public.orders\n"  // 9
+    "    min: 1000\n";
+
+}  // namespace
+
+TEST_CASE("datawatch validate accepts job and dataset probes with no source defined",
+          "[integration][validate][lineage]") {
+  TempDir dir;
+  const std::string file = (dir / "lineage.yaml").string();
+  writeFile(file, kLineageConfig);
+  auto ok = runCommand({kBinary, "validate", "-c", file}, {{"OL_TOKEN", "ol-token-123456"}});
+  INFO(ok.err);
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out.find("config OK: 0 sources, 4 probes, 1 SLOs, 0 notifiers") != std::string::npos);
+  CHECK(ok.err.find("error") == std::string::npos);
+  CHECK(ok.err.find("ol-token-123456") == std::string::npos);
+
+  const std::string bad = (dir / "broken.yaml").string();
+  writeFile(bad, kLineageBroken);
+  auto gh = runCommand({kBinary, "validate", "-c", bad, "--format", "github"});
+  CHECK(gh.exit_code == 2);
+  CHECK(gh.out.find("::error file=" + bad +
+                    ",line=4,col=13::probe \"nightly_orders\": job probes are fed by OpenLineage "
+                    "events: remove source\n") != std::string::npos);
+  CHECK(gh.out.find("::error file=" + bad +
+                    ",line=9,col=14::probe \"orders_ds_rows\": dataset \"shop.public.orders\" "
+                    "must be \"namespace/name\"") != std::string::npos);
+  CHECK(gh.out.find("is not defined") == std::string::npos);  // no source is looked up
+}

@@ -296,7 +296,7 @@ TEST_CASE("GitHub annotations carry file, line and column", "[config]") {
   CHECK(r.diagnostics[0].github() ==
         "::error file=/etc/datawatch/test.yaml,line=2,col=21::probe \"x\": unknown probe type "
         "\"freshnes\" (expected "
-        "freshness, volume, drift, schema, values, sql or consumer_lag) (did you mean "
+        "freshness, volume, drift, schema, values, sql, consumer_lag or job) (did you mean "
         "\"freshness\"?)");
 }
 
