@@ -17,6 +17,11 @@
 //   (COMPLETE/ABORT/FAIL; the latest of them if several) else the latest
 //   event's; run facets merge key by key (a later event's facet replaces the
 //   same-named one, others add); inputs/outputs are the union of the events'.
+//   A run keeps at most 16 KiB of merged facets (names + compact JSON): a
+//   facet that would pass it is dropped (a newer version of a kept facet too,
+//   the older one stays); over the cap, which facets survive may depend on
+//   arrival order. Events of one run at the same millisecond order START <
+//   RUNNING < OTHER < COMPLETE < ABORT < FAIL.
 // - A dataset is "written" by a run that ended COMPLETE and listed it in its
 //   outputs (in any of its events): last_written is the newest such end, and
 //   row_count is that run's outputStatistics.rowCount (if it sent one).
@@ -54,12 +59,12 @@ struct RunState {
 };
 
 struct JobView {
-  std::string key;                          // namespace/name
-  std::optional<RunState> last_run;         // the newest run by started_at
-  std::optional<TimePoint> last_complete;   // the end of the newest COMPLETE run
-  std::string last_complete_run;            // its runId
-  std::vector<std::string> inputs;          // dataset keys, sorted
-  std::vector<std::string> outputs;         // dataset keys, sorted
+  std::string key;                         // namespace/name
+  std::optional<RunState> last_run;        // the newest run by started_at
+  std::optional<TimePoint> last_complete;  // the end of the newest COMPLETE run
+  std::string last_complete_run;           // its runId
+  std::vector<std::string> inputs;         // dataset keys, sorted
+  std::vector<std::string> outputs;        // dataset keys, sorted
 };
 
 struct DatasetView {

@@ -15,7 +15,10 @@
 // first node some other probe watches ends the walk there, and those probes are
 // P's upstream. So a failing job probe is upstream of every table its job
 // writes, and a table two jobs up is upstream only where no probe watches the
-// nodes between. Cycles are walked once.
+// nodes between. Cycles are walked once. upstreamChain() lists the nodes that
+// walk reaches, so it ends at the watched ones (what lies above them is their
+// probes' own chain). Each level is in key order: every answer is
+// deterministic. A probe watches only nodes the graph has.
 //
 // Immutable once built: share it (std::shared_ptr<const LineageLinks>) and
 // build a new one when the graph's version() or the config changes.

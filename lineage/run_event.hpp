@@ -11,6 +11,11 @@
 //   Anything else is an error whose message names the field ("run.runId is
 //   missing", "eventType \"DONE\" is not one of START, RUNNING, ...") — it is the
 //   400 answer's text. Unknown fields and facets are kept, never refused.
+// - Facets are read, never validated: outputStatistics.rowCount that is not a
+//   JSON integer (a float, a string) is ignored (row_count unset), as is an
+//   errorMessage.message that is not a string; the event is still accepted,
+//   and kept whole in `doc`. null inputs/outputs count as absent.
+// - event_time is kept at millisecond precision (that of the identity below).
 // - Never throws; every string in a parsed event is valid UTF-8 (invalid
 //   sequences replaced by U+FFFD), `doc` included.
 // - Identity: an event is the same event when (runId, eventType, eventTime)
@@ -80,9 +85,10 @@ struct RunEvent {
 Result<RunEvent> parseRunEvent(const nlohmann::json& j);
 
 // A request body: one event (an object) or a batch (an array of them). A batch
-// is accepted whole or refused whole: the error names the first bad event
-// ("event 3: run.runId is missing"). Not JSON, an empty array or another JSON
-// type is an error too.
+// is accepted whole or refused whole: the error names the first bad event by
+// its array index, from 0 ("event 3: run.runId is missing"). Not JSON, an
+// empty array, another JSON type or nesting deeper than 128 levels is an
+// error too.
 Result<std::vector<RunEvent>> parseRunEvents(std::string_view body);
 
 }  // namespace datawatch::lineage
