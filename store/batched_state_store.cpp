@@ -353,4 +353,17 @@ Status BatchedStateStore::saveSnapshot(const std::string& key, const nlohmann::j
   return inner_->saveSnapshot(key, value);
 }
 
+Result<bool> BatchedStateStore::saveLineageEvent(const std::string& key, TimePoint event_time,
+                                                 const nlohmann::json& event) {
+  return inner_->saveLineageEvent(key, event_time, event);
+}
+
+Result<std::vector<LineageRow>> BatchedStateStore::lineageEventsAfter(int64_t after, size_t limit) {
+  return inner_->lineageEventsAfter(after, limit);
+}
+
+Result<int64_t> BatchedStateStore::pruneLineageBefore(TimePoint cutoff) {
+  return inner_->pruneLineageBefore(cutoff);
+}
+
 }  // namespace datawatch

@@ -16,8 +16,10 @@
 //   outbox stay synchronous and strictly after the runs that caused them), and
 //   a read never misses a run recorded before the call. Exceptions, delegated
 //   without flushing: loadSnapshot / saveSnapshot (probe snapshots, not runs),
-//   describe(), and fence() (it flushes but always delegates: a fence change
-//   must never be lost to a failing flush).
+//   the lineage events (saveLineageEvent, lineageEventsAfter, pruneLineageBefore:
+//   not runs either, so an HTTP ingest never waits for a batch), describe(),
+//   and fence() (it flushes but always delegates: a fence change must never be
+//   lost to a failing flush).
 // - Durability: a crash (kill -9) loses at most the runs queued in the last
 //   flush_interval (more while the store is failing: the queue), never an alert,
 //   an outbox item or an incident. close() (and the destructor) has the writer
@@ -115,6 +117,11 @@ class BatchedStateStore final : public StateStore {
   // Not flushed: snapshots are not runs.
   Result<std::optional<nlohmann::json>> loadSnapshot(const std::string& key) override;
   Status saveSnapshot(const std::string& key, const nlohmann::json& value) override;
+  // Not flushed: lineage events are not runs.
+  Result<bool> saveLineageEvent(const std::string& key, TimePoint event_time,
+                                const nlohmann::json& event) override;
+  Result<std::vector<LineageRow>> lineageEventsAfter(int64_t after, size_t limit) override;
+  Result<int64_t> pruneLineageBefore(TimePoint cutoff) override;
   std::string describe() const override { return inner_->describe(); }
 
   // Runs queued and not yet handed to the inner store.

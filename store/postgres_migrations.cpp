@@ -45,6 +45,16 @@ CREATE INDEX incidents_opened ON incidents (opened_at_ms);
 )SQL",
     // 2: the fleet's coordination tables (ha/fleet.hpp)
     kPostgresHaSchemaSql,
+    // 3: OpenLineage events as received (store/postgres_lineage.cpp), once per
+    // idempotency key; seq is in commit order (inserts are serialised).
+    R"SQL(
+CREATE TABLE lineage_events (
+  seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  key text NOT NULL UNIQUE,
+  event_time_ms bigint NOT NULL,
+  event text NOT NULL);
+CREATE INDEX lineage_events_time ON lineage_events (event_time_ms);
+)SQL",
 };
 
 int currentVersion(pqxx::connection_base& c) {

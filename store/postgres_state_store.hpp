@@ -13,6 +13,10 @@
 //   id); pages stop at the oldest transaction still in progress.
 // - fence(): see StateStore. The fenced writes check dw_leader.epoch under FOR
 //   SHARE inside their own transaction.
+// - OpenLineage events (store/postgres_lineage.cpp; migration 3): not fenced.
+//   saveLineageEvent takes a transaction-scoped advisory lock before its INSERT,
+//   so seqs are assigned in commit order and a replica following the table with
+//   lineageEventsAfter never skips an event that commits late.
 // Thread-safe; never throws.
 
 #include <map>
@@ -84,6 +88,12 @@ class PostgresStateStore final : public StateStore {
   Result<std::optional<nlohmann::json>> loadIncident(const std::string& id) override;
   Result<int> nextIncidentSeq(const std::string& day) override;
   Result<RunFeedPage> runFeed(const std::string& cursor, size_t limit) override;
+  // An event whose stored text no longer parses comes back as JSON null.
+  Result<bool> saveLineageEvent(const std::string& key, TimePoint event_time,
+                                const nlohmann::json& event) override;
+  Result<std::vector<LineageRow>> lineageEventsAfter(int64_t after, size_t limit) override;
+  // In batches of kPruneBatch rows, each its own short transaction.
+  Result<int64_t> pruneLineageBefore(TimePoint cutoff) override;
   void fence(std::optional<int64_t> epoch) override;
   std::string describe() const override;
 

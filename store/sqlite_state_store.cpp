@@ -43,6 +43,12 @@ const char* const kMigrations[] = {
     // 5: per-alert delivery order (an alert's later notification waits for
     // its earlier ones to one notifier: dueNotifications)
     "CREATE INDEX outbox_alert_order ON outbox (notifier, alert_id, seq, next_attempt_ms);",
+    // 6: OpenLineage events as received (store/sqlite_lineage.cpp), once per
+    // idempotency key; AUTOINCREMENT: a seq is never reused after a prune
+    "CREATE TABLE lineage_events ("
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE,"
+    "  event_time_ms INTEGER NOT NULL, event TEXT NOT NULL);"
+    "CREATE INDEX lineage_events_time ON lineage_events (event_time_ms);",
 };
 
 std::string text(sqlite3_stmt* s, int col) {

@@ -1,6 +1,8 @@
 #pragma once
 // StateStore on a SQLite file: WAL journal, versioned schema with forward-only
 // migrations (table schema_migrations), one connection guarded by a mutex.
+// The OpenLineage events (table lineage_events, migration 6) are in
+// store/sqlite_lineage.cpp.
 
 #include "core/mutex.hpp"
 #include "store/state_store.hpp"
@@ -48,6 +50,13 @@ class SqliteStateStore final : public StateStore {
   Result<std::optional<nlohmann::json>> loadIncident(const std::string& id) override;
   Result<int> nextIncidentSeq(const std::string& day) override;
   Result<RunFeedPage> runFeed(const std::string& cursor, size_t limit) override;
+  // seq is an AUTOINCREMENT rowid: never reused, even after a prune, so an
+  // `after` cursor never skips a later event. An event whose stored text no
+  // longer parses comes back as JSON null (its seq still advances the cursor).
+  Result<bool> saveLineageEvent(const std::string& key, TimePoint event_time,
+                                const nlohmann::json& event) override;
+  Result<std::vector<LineageRow>> lineageEventsAfter(int64_t after, size_t limit) override;
+  Result<int64_t> pruneLineageBefore(TimePoint cutoff) override;
   std::string describe() const override { return "sqlite://" + path_; }
 
   // The schema version after migrations (for tests and `version`).

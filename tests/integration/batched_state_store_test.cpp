@@ -170,6 +170,17 @@ class FlakyStore final : public StateStore {
   Status saveSnapshot(const std::string& key, const nlohmann::json& value) override {
     return inner_->saveSnapshot(key, value);
   }
+  Result<bool> saveLineageEvent(const std::string& key, TimePoint event_time,
+                                const nlohmann::json& event) override {
+    if (down || read_only) return Status::Error("injected: cannot write");
+    return inner_->saveLineageEvent(key, event_time, event);
+  }
+  Result<std::vector<LineageRow>> lineageEventsAfter(int64_t after, size_t limit) override {
+    return inner_->lineageEventsAfter(after, limit);
+  }
+  Result<int64_t> pruneLineageBefore(TimePoint cutoff) override {
+    return inner_->pruneLineageBefore(cutoff);
+  }
   std::string describe() const override { return inner_->describe(); }
 
  private:
@@ -575,6 +586,29 @@ TEST_CASE("batched store: a run whose probe saved a new baseline is written at o
   (void)h.run();
   CHECK(store.pending() == 0);
   CHECK(reader->countRuns().value() == 3);
+}
+
+TEST_CASE("batched store: lineage events go straight to the store, queued runs stay queued",
+          "[store][batched][lineage]") {
+  for (const auto& backend : stateStoreBackends()) {
+    DYNAMIC_SECTION(backend) {
+      StoreUnderTest db(backend);
+      BatchedStateStore store(db.open(), options(kNever));
+      REQUIRE(store.recordRun(run("p", "queued")).ok());
+      const nlohmann::json event = {{"eventType", "START"}, {"run", {{"runId", "r1"}}}};
+      REQUIRE(*store.saveLineageEvent("r1|START|0", kT0, event));
+      CHECK_FALSE(*store.saveLineageEvent("r1|START|0", kT0, event));
+      auto reader = db.open();  // another connection: the event is committed already
+      auto rows = reader->lineageEventsAfter(0, 10);
+      REQUIRE(rows.ok());
+      REQUIRE(rows->size() == 1);
+      CHECK((*rows)[0].event == event);
+      CHECK(store.lineageEventsAfter(0, 10)->size() == 1);
+      CHECK(*store.pruneLineageBefore(kT0 + 1s) == 1);
+      CHECK(store.pending() == 1);  // none of them flushed the run
+      CHECK(reader->countRuns().value() == 0);
+    }
+  }
 }
 
 TEST_CASE("batched store: concurrent writers and readers, every run stored once in order",

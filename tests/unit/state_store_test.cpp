@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/time_format.hpp"
+#include "probes/sqlite_handle.hpp"
 #include "store/sqlite_state_store.hpp"
 #include "tests/support/state_store_under_test.hpp"
 #include "tests/support/test_support.hpp"
@@ -74,6 +75,48 @@ TEST_CASE("the store survives reopening and refuses a newer schema", "[store]") 
   auto newer = SqliteStateStore::open(path);
   REQUIRE_FALSE(newer.ok());
   CHECK_THAT(newer.error(), Catch::Contains("newer than this build understands"));
+}
+
+TEST_CASE("a version-5 SQLite file gains the lineage events table on open, keeping its data",
+          "[store][lineage]") {
+  datawatch::testing::TempDir dir;
+  const auto path = (dir / "s.db").string();
+  {
+    auto store = std::move(SqliteStateStore::open(path)).value();
+    REQUIRE(store->recordRun(run("a", kT0, ProbeStatus::Pass, 1)).ok());
+    REQUIRE(store->saveSnapshot("k", {{"x", 1}}));
+  }
+  {
+    // The file as the previous release left it: migrations 1-5, no lineage_events.
+    datawatch::testing::SqliteDb db(dir / "s.db");
+    db.exec("DROP TABLE lineage_events; DELETE FROM schema_migrations WHERE version = 6");
+  }
+  const nlohmann::json event = {{"eventType", "START"}, {"job", {{"name", "chargement_été"}}}};
+  {
+    auto store = std::move(SqliteStateStore::open(path)).value();
+    CHECK(store->schemaVersion() == SqliteStateStore::latestSchemaVersion());
+    CHECK(SqliteStateStore::latestSchemaVersion() == 6);
+    CHECK(*store->countRuns() == 1);
+    CHECK((*store->loadSnapshot("k"))->at("x") == 1);
+    REQUIRE(*store->saveLineageEvent("r1|START|1", kT0, event));
+  }
+  {
+    datawatch::testing::SqliteDb db(dir / "s.db");
+    SqliteStatement s(db.get(),
+                      "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                      "name = 'lineage_events_time'");
+    REQUIRE(s.ok());
+    REQUIRE(sqlite3_step(s.get()) == SQLITE_ROW);
+    CHECK(sqlite3_column_int(s.get(), 0) == 1);
+  }
+  // Reopened again: the event is kept, still once per key.
+  auto store = std::move(SqliteStateStore::open(path)).value();
+  auto rows = store->lineageEventsAfter(0, 10);
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 1);
+  CHECK((*rows)[0].event == event);
+  CHECK_FALSE(*store->saveLineageEvent("r1|START|1", kT0 + 1h, event));
+  CHECK(*store->pruneLineageBefore(kT0 + 1ms) == 1);
 }
 
 TEST_CASE("unreachable, unsupported and malformed state URLs are clear errors", "[store]") {
