@@ -174,7 +174,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   // A request refused before its body was read: answered, then closed.
   void refuse(HttpReply reply) {
-    if (head_.path == kLineagePath && head_.method == "POST") core_.api().lineageRefused();
+    // A body over the limit may fail the header read (Beast checks the
+    // Content-Length there): the request line is parsed by then.
+    const auto& req = parser_->get();
+    const auto path = head_.path.empty() ? requestPath(view(req.target()))
+                                         : std::optional<std::string>(head_.path);
+    if (path && *path == kLineagePath && view(req.method_string()) == "POST")
+      core_.api().lineageRefused();
     answer(std::move(reply), false);
   }
 

@@ -10,7 +10,7 @@
 // the roots (layer 0, read only). Each job has RUNS runs (default 3), each a
 // START and an end: COMPLETE, or FAIL with errorMessage for every 10th run.
 //
-// usage: lineage_bench [DATASETS] [JOBS] [PROBES] [RUNS]
+// usage: lineage_bench [DATASETS] [JOBS] [PROBES] [RUNS] [RUN_FACET_BYTES (0, as the agent)]
 
 #include <algorithm>
 #include <chrono>
@@ -107,13 +107,16 @@ int main(int argc, char** argv) {
   const int jobs = argc > 2 ? std::atoi(argv[2]) : 5000;
   const int probes = argc > 3 ? std::atoi(argv[3]) : 5000;
   const int runs = argc > 4 ? std::atoi(argv[4]) : 3;
+  // Bytes of merged run facets kept per run: 0 as the agent keeps them
+  // (agent/lineage_service.hpp); 16384 is the graph's own default.
+  const size_t facet_bytes = argc > 5 ? static_cast<size_t>(std::atol(argv[5])) : 0;
   const Layout l = layout(datasets, jobs);
 
   // Each event as a body brings it: built off the clock, then parsed and
   // applied (timed apart). Nothing but the graph keeps them.
   const long rss0 = datawatch::bench::statusKb("VmRSS:");
   const long hwm0 = datawatch::bench::statusKb("VmHWM:");
-  lineage::LineageGraph graph;
+  lineage::LineageGraph graph(16, facet_bytes);
   double parse_s = 0, apply_s = 0;
   size_t n_events = 0, doc_bytes = 0;
   for (int r = 0; r < runs; ++r) {

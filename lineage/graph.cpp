@@ -12,15 +12,13 @@
 // Memory: a job keeps at most runs_per_job runs; a run keeps its applied
 // events' (time, type) pairs, its merged state, the datasets it wrote (with
 // rowCount) and its merged run facets, serialized and capped at
-// kMaxRunFacetBytes (names + compact JSON): a facet that would pass the cap is
+// run_facet_bytes (names + compact JSON): a facet that would pass the cap is
 // dropped (a newer version of a kept facet too: the older one stays). Which
 // facets survive over the cap may depend on arrival order; nothing else does.
 // Nodes and edges are ids into vectors, names are stored once per node.
 
 namespace datawatch::lineage {
 namespace {
-
-constexpr size_t kMaxRunFacetBytes = 16 * 1024;
 
 // Adds `id` to the sorted set `ids`; true when it was not there.
 bool insertSorted(std::vector<uint32_t>& ids, uint32_t id) {
@@ -135,6 +133,7 @@ struct LineageGraph::Impl {
   };
 
   size_t runs_per_job = 16;
+  size_t run_facet_bytes = 16 * 1024;  // 0: run facets are not kept
   std::vector<GraphJob> jobs;
   std::vector<GraphDataset> datasets;
   std::map<std::string, uint32_t, std::less<>> job_ids;      // key -> id
@@ -178,14 +177,14 @@ struct LineageGraph::Impl {
     }
   }
 
-  static void mergeFacet(GraphRun& run, const std::string& name, const nlohmann::json& value,
+  void mergeFacet(GraphRun& run, const std::string& name, const nlohmann::json& value,
                          const EventRank& rank) {
     const auto it = run.facets.find(name);
     if (it != run.facets.end() && !(it->second.from < rank)) return;  // the kept one is newer
     std::string text = dumpJson(value);
     const size_t kept = it == run.facets.end() ? 0 : name.size() + it->second.json.size();
     const size_t size = name.size() + text.size();
-    if (run.facet_bytes - kept + size > kMaxRunFacetBytes) return;  // dropped: over the cap
+    if (run.facet_bytes - kept + size > run_facet_bytes) return;  // dropped: over the cap
     run.facet_bytes = run.facet_bytes - kept + size;
     if (it == run.facets.end()) {
       run.facets.emplace(name, GraphFacet{rank, std::move(text)});
@@ -223,6 +222,7 @@ struct LineageGraph::Impl {
         it->rows_from = rank;
       }
     }
+    if (run_facet_bytes == 0) return;
     const auto run_it = e.doc.find("run");
     if (run_it == e.doc.end() || !run_it->is_object()) return;
     const auto facets = run_it->find("facets");
@@ -439,8 +439,10 @@ struct LineageGraph::Impl {
   }
 };
 
-LineageGraph::LineageGraph(size_t runs_per_job) : impl_(std::make_unique<Impl>()) {
+LineageGraph::LineageGraph(size_t runs_per_job, size_t run_facet_bytes)
+    : impl_(std::make_unique<Impl>()) {
   impl_->runs_per_job = std::max<size_t>(1, runs_per_job);
+  impl_->run_facet_bytes = run_facet_bytes;
 }
 
 LineageGraph::~LineageGraph() = default;

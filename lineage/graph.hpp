@@ -17,7 +17,9 @@
 //   (COMPLETE/ABORT/FAIL; the latest of them if several) else the latest
 //   event's; run facets merge key by key (a later event's facet replaces the
 //   same-named one, others add); inputs/outputs are the union of the events'.
-//   A run keeps at most 16 KiB of merged facets (names + compact JSON): a
+//   A run keeps at most `run_facet_bytes` of merged facets (names + compact
+//   JSON; 0 keeps none — the agent's choice: the state store keeps every
+//   event whole, and nothing the agent serves reads them from memory): a
 //   facet that would pass it is dropped (a newer version of a kept facet too,
 //   the older one stays); over the cap, which facets survive may depend on
 //   arrival order. Events of one run at the same millisecond order START <
@@ -79,7 +81,7 @@ struct DatasetView {
 
 class LineageGraph {
  public:
-  explicit LineageGraph(size_t runs_per_job = 16);
+  explicit LineageGraph(size_t runs_per_job = 16, size_t run_facet_bytes = 16 * 1024);
   ~LineageGraph();
   LineageGraph(const LineageGraph&) = delete;
   LineageGraph& operator=(const LineageGraph&) = delete;

@@ -249,8 +249,9 @@ notifiers:
   CHECK(fired["alert"]["id"] == "probe:load_job:critical");
   CHECK(fired["alert"]["summary"].get<std::string>().find("does not exist") != std::string::npos);
   const json consumers = fired["alert"]["downstream"]["consumers"];
-  for (const std::string c : {"dataset " + kNs + "/main.daily", "job airflow/etl.publish",
-                              "dataset " + kNs + "/main.report"})
+  for (const std::string& c :
+       std::vector<std::string>{"dataset " + kNs + "/main.daily", "job airflow/etl.publish",
+                                "dataset " + kNs + "/main.report"})
     CHECK(std::find(consumers.begin(), consumers.end(), c) != consumers.end());
   {
     SqliteDb db(dir / "warehouse.db");
@@ -258,10 +259,12 @@ notifiers:
             formatRfc3339(std::chrono::system_clock::now() - 3h) + "'");
   }
   // daily_fresh's alert fires, muted by its upstream, and joins the incident.
+  INFO(readFile(dir / "agent.err"));
   json alert;
   REQUIRE(eventually(
       [&] {
-        for (const auto& a : getJson(http, "/api/v1/status")["alerts"])
+        const json now_status = getJson(http, "/api/v1/status");
+        for (const auto& a : now_status["alerts"])
           if (a["id"] == "probe:daily_fresh:warning") alert = a;
         return alert.is_object();
       },
@@ -272,7 +275,20 @@ notifiers:
   const std::string id = incidents[0]["id"];
   CHECK(incidents[0]["alerts"].dump().find("probe:daily_fresh:warning") != std::string::npos);
 
-  // The job reruns and the table is loaded: everything resolves.
+  // The job reruns: it loads the table, then reports COMPLETE (as a real run
+  // does), and everything resolves.
+  {
+    SqliteDb db(dir / "warehouse.db");
+    db.exec("UPDATE daily SET loaded_at = '" + formatRfc3339(std::chrono::system_clock::now()) +
+            "'");
+  }
+  REQUIRE(eventually(
+      [&] {
+        const json now_status = getJson(http, "/api/v1/status");
+        const json* p = probeIn(now_status, "daily_fresh");
+        return p && (*p)["last"].is_object() && (*p)["last"]["status"] == "pass";
+      },
+      20s));
   auto fixed = post(http,
                     json::array({olEvent("START", "r-3", std::chrono::system_clock::now(),
                                          "etl.load_daily", {"main.raw"}, {"main.daily"}),
@@ -281,11 +297,6 @@ notifiers:
                     "");
   REQUIRE(fixed);
   REQUIRE(fixed->status == 201);
-  {
-    SqliteDb db(dir / "warehouse.db");
-    db.exec("UPDATE daily SET loaded_at = '" + formatRfc3339(std::chrono::system_clock::now()) +
-            "'");
-  }
   REQUIRE(eventually([&] { return std::filesystem::exists(dir / "pm" / (id + ".md")); }, 40s));
   // Only the job's alert was sent, fired then resolved: never the muted table's.
   REQUIRE(hook.waitAccepted(2, 20s));
