@@ -88,6 +88,8 @@ class Agent final : public HttpApi {
   // Main loop: HA replicas pick up the events others received; when the
   // graph's links changed, the lifecycle gets the config they extend.
   void applyLineage();
+  // The running Runtime's configuration (null before the first).
+  std::shared_ptr<const config::Config> currentConfig() const;
   // The lifecycle's config re-extended when the graph's links changed (the
   // main loop, and a POST that added events: answered once inhibition holds).
   void relinkLifecycle();

@@ -155,11 +155,7 @@ std::string Agent::notLeader() const {
 void Agent::applyRole() {
   std::lock_guard lock(reload_mu_);
   if (stopping_) return;
-  std::shared_ptr<const config::Config> cfg;
-  {
-    std::lock_guard l(mu_);
-    if (runtime_) cfg = runtime_->sharedConfig();
-  }
+  const auto cfg = currentConfig();
   if (!cfg) return;
   const bool should_lead = fleet_->leaderNow();
   const int64_t epoch = fleet_->epoch();

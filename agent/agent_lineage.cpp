@@ -52,14 +52,15 @@ void Agent::applyLineage() {
   relinkLifecycle();
 }
 
+std::shared_ptr<const config::Config> Agent::currentConfig() const {
+  std::lock_guard lock(mu_);
+  return runtime_ ? runtime_->sharedConfig() : nullptr;
+}
+
 void Agent::relinkLifecycle() {
   std::lock_guard lock(reload_mu_);
   if (stopping_) return;
-  std::shared_ptr<const config::Config> cfg;
-  {
-    std::lock_guard l(mu_);
-    if (runtime_) cfg = runtime_->sharedConfig();
-  }
+  const auto cfg = currentConfig();
   if (!cfg) return;
   auto links = lineage_.links(cfg);
   if (links == lifecycle_links_) return;

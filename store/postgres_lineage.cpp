@@ -75,24 +75,10 @@ Result<std::vector<LineageRow>> PostgresStateStore::lineageEventsAfter(int64_t a
 }
 
 Result<int64_t> PostgresStateStore::pruneLineageBefore(TimePoint cutoff) {
-  int64_t total = 0;
-  const int64_t cutoff_ms = toUnixMillis(cutoff);
-  for (;;) {
-    int64_t deleted = 0;
-    Status st = pool_->run("prune (lineage events)", [&](pqxx::connection& c) {
-      pqxx::work tx(c);
-      deleted = static_cast<int64_t>(
-          tx.exec_params("DELETE FROM lineage_events WHERE seq IN (SELECT seq FROM lineage_events "
-                         "WHERE event_time_ms < $1 LIMIT $2)",
-                         cutoff_ms, kPruneBatch)
-              .affected_rows());
-      tx.commit();
-      return Status::Ok();
-    });
-    if (!st) return st;
-    total += deleted;
-    if (deleted < kPruneBatch) return total;
-  }
+  return deleteInBatches("prune (lineage events)",
+                         "DELETE FROM lineage_events WHERE seq IN (SELECT seq FROM "
+                         "lineage_events WHERE event_time_ms < $1 LIMIT $2)",
+                         toUnixMillis(cutoff));
 }
 
 }  // namespace datawatch

@@ -310,18 +310,15 @@ Result<int64_t> PostgresStateStore::countRuns() {
   return scalar(*pool_, "SELECT count(*) FROM probe_runs");
 }
 
-Result<int64_t> PostgresStateStore::pruneBefore(TimePoint cutoff) {
+Result<int64_t> PostgresStateStore::deleteInBatches(const char* what, const std::string& delete_sql,
+                                                    int64_t cutoff_ms) {
   int64_t total = 0;
-  const int64_t cutoff_ms = toUnixMillis(cutoff);
   for (;;) {
     int64_t deleted = 0;
-    Status st = pool_->run("prune", [&](pqxx::connection& c) {
+    Status st = pool_->run(what, [&](pqxx::connection& c) {
       pqxx::work tx(c);
-      deleted = static_cast<int64_t>(
-          tx.exec_params("DELETE FROM probe_runs WHERE id IN (SELECT id FROM probe_runs "
-                         "WHERE observed_at_ms < $1 LIMIT $2)",
-                         cutoff_ms, kPruneBatch)
-              .affected_rows());
+      deleted =
+          static_cast<int64_t>(tx.exec_params(delete_sql, cutoff_ms, kPruneBatch).affected_rows());
       tx.commit();
       return Status::Ok();
     });
@@ -329,6 +326,13 @@ Result<int64_t> PostgresStateStore::pruneBefore(TimePoint cutoff) {
     total += deleted;
     if (deleted < kPruneBatch) return total;
   }
+}
+
+Result<int64_t> PostgresStateStore::pruneBefore(TimePoint cutoff) {
+  return deleteInBatches("prune",
+                         "DELETE FROM probe_runs WHERE id IN (SELECT id FROM probe_runs "
+                         "WHERE observed_at_ms < $1 LIMIT $2)",
+                         toUnixMillis(cutoff));
 }
 
 Status PostgresStateStore::ping() {

@@ -102,6 +102,10 @@ class PostgresStateStore final : public StateStore {
   static int latestSchemaVersion();
 
  private:
+  // Runs `delete_sql` ($1 the cutoff in ms, $2 kPruneBatch) until it deletes
+  // fewer than a batch; the total deleted. `what` names it in errors.
+  Result<int64_t> deleteInBatches(const char* what, const std::string& delete_sql,
+                                  int64_t cutoff_ms);
   PostgresStateStore(std::unique_ptr<PgPool> pool, Options options);
   // Fails with kFencedPrefix unless the fence (if any) holds; inside `tx`.
   Status checkFence(pqxx::transaction_base& tx) EXCLUDES(fence_mu_);

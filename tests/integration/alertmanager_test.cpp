@@ -161,9 +161,14 @@ TEST_CASE(
 
   // The data recovers: resolved in both; Alertmanager tells its receiver.
   p.clock.advance(10s);
-  REQUIRE(p.run("orders_fresh", ProbeStatus::Pass, 60) == 1);
+  // Each resolve is one item; a re-send of the other, still firing alert may
+  // fall due on the same step (the outage loop moved the clock by jittered
+  // backoffs), so the first step queues one or two.
+  const size_t first = p.run("orders_fresh", ProbeStatus::Pass, 60);
+  REQUIRE(first >= 1);
+  REQUIRE(first <= 2);
   REQUIRE(p.run("refunds_fresh", ProbeStatus::Pass, 60) == 1);
-  CHECK(p.pump("am").delivered == 2);
+  CHECK(p.pump("am").delivered == first + 1);
   CHECK(eventually([&] { return am1.alerts().empty() && am2.alerts().empty(); }, 10s));
   CHECK(eventually(
       [&] {
