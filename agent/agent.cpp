@@ -656,6 +656,7 @@ nlohmann::json Agent::status() {
   j["config"] =
       redactor_->redactJson({{"files", shown->files}, {"environment", shown->environment}});
   const size_t probes = rt ? rt->size() : shown->probes.size();
+  const auto links = lineage_.links(cfg);  // one snapshot for every probe
   for (size_t i = 0; i < probes; ++i) {
     const auto& c = rt ? rt->probeConfig(i) : shown->probes[i];
     nlohmann::json p{{"name", c.name},     {"type", config::toString(c.type)},
@@ -669,7 +670,7 @@ nlohmann::json Agent::status() {
     if (rt) last = rt->lastResult(i);
     p["last"] = last ? redactor_->redactJson(last->toJson()) : nlohmann::json(nullptr);
     if (!c.upstream.empty()) p["upstream"] = c.upstream;
-    if (auto ol = lineageOf(cfg, c.name); !ol.is_null()) p["lineage"] = std::move(ol);
+    if (auto ol = lineageOf(*links, c.name); !ol.is_null()) p["lineage"] = std::move(ol);
     j["probes"].push_back(std::move(p));
   }
   return j;

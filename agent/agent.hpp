@@ -92,14 +92,14 @@ class Agent final : public HttpApi {
   std::shared_ptr<const config::Config> currentConfig() const;
   // The lifecycle's config re-extended when the graph's links changed (the
   // main loop, and a POST that added events: answered once inhibition holds).
-  void relinkLifecycle();
+  // `wait` false: gives up at once when the lock is held (the HTTP thread).
+  void relinkLifecycle(bool wait);
   // `cfg` extended by the lineage links (withLineage): what the alert
   // lifecycle and post-mortems are given.
   std::shared_ptr<const config::Config> lifecycleConfig(
       const std::shared_ptr<const config::Config>& cfg);
   // A probe's lineage for the status API: its nodes and upstream chain.
-  nlohmann::json lineageOf(const std::shared_ptr<const config::Config>& cfg,
-                           const std::string& probe);
+  static nlohmann::json lineageOf(const lineage::LineageLinks& links, const std::string& probe);
 
   Result<std::shared_ptr<const config::Config>> loadConfig();
   // Drains and stops (run() after SIGTERM/SIGINT); returns the exit code.

@@ -6,14 +6,19 @@ namespace datawatch {
 
 std::optional<std::string> Agent::lineageToken() {
   std::lock_guard lock(mu_);
-  if (runtime_) return runtime_->config().agent.lineage_token;
-  return starting_ ? starting_->agent.lineage_token : std::nullopt;
+  const config::Config* cfg = runtime_ ? &runtime_->config() : starting_.get();
+  if (!cfg) return std::nullopt;
+  // Without a lineage_token, the api_token (when set) guards the endpoint too:
+  // anyone who can post events can mute the alerts below a job.
+  return cfg->agent.lineage_token ? cfg->agent.lineage_token : cfg->agent.api_token;
 }
 
 std::pair<int, nlohmann::json> Agent::receiveLineage(const std::string& body) {
   if (!store_) return {503, {{"error", "the agent is starting"}}};
-  const auto r = lineage_.receive(*store_, body);
-  if (r.accepted > 0) relinkLifecycle();  // inhibition follows the graph before we answer
+  const auto r = lineage_.receive(*store_, body, clock_.now());
+  // Inhibition follows the graph before the answer — unless a reload or a
+  // stop holds the lock: the main loop relinks within a second then.
+  if (r.accepted > 0) relinkLifecycle(false);
   if (r.status != 201) return {r.status, {{"error", redactor_->redact(r.error)}}};
   return {201, {{"accepted", r.accepted}, {"duplicates", r.duplicates}}};
 }
@@ -43,13 +48,16 @@ std::shared_ptr<const config::Config> Agent::lifecycleConfig(
 }
 
 void Agent::applyLineage() {
-  if (fleet_) {
+  if (!lineage_.loaded()) {
+    if (auto n = lineage_.load(*store_); n)
+      log_->info("lineage: the stored OpenLineage events are read ({} more)", *n);
+  } else if (fleet_) {
     if (auto st = lineage_.follow(*store_); !st) {
       log_->warn("lineage: cannot read other replicas' events: {}", st.message());
       metrics_.stateStoreError();
     }
   }
-  relinkLifecycle();
+  relinkLifecycle(true);
 }
 
 std::shared_ptr<const config::Config> Agent::currentConfig() const {
@@ -57,8 +65,13 @@ std::shared_ptr<const config::Config> Agent::currentConfig() const {
   return runtime_ ? runtime_->sharedConfig() : nullptr;
 }
 
-void Agent::relinkLifecycle() {
-  std::lock_guard lock(reload_mu_);
+void Agent::relinkLifecycle(bool wait) {
+  std::unique_lock lock(reload_mu_, std::defer_lock);
+  if (wait) {
+    lock.lock();
+  } else if (!lock.try_lock()) {
+    return;
+  }
   if (stopping_) return;
   const auto cfg = currentConfig();
   if (!cfg) return;
@@ -71,19 +84,17 @@ void Agent::relinkLifecycle() {
   }
 }
 
-nlohmann::json Agent::lineageOf(const std::shared_ptr<const config::Config>& cfg,
-                                const std::string& probe) {
-  auto links = lineage_.links(cfg);
-  const auto& nodes = links->nodesOf(probe);
+nlohmann::json Agent::lineageOf(const lineage::LineageLinks& links, const std::string& probe) {
+  const auto& nodes = links.nodesOf(probe);
   if (nodes.empty()) return nullptr;
   nlohmann::json chain = nlohmann::json::array();
-  for (const auto& step : links->upstreamChain(probe)) {
+  for (const auto& step : links.upstreamChain(probe)) {
     chain.push_back({{"node", step.node},
                      {"kind", step.job ? "job" : "dataset"},
                      {"depth", step.depth},
                      {"probes", step.probes}});
   }
-  return {{"nodes", nodes}, {"upstream_probes", links->upstreamProbes(probe)}, {"upstream", chain}};
+  return {{"nodes", nodes}, {"upstream_probes", links.upstreamProbes(probe)}, {"upstream", chain}};
 }
 
 }  // namespace datawatch

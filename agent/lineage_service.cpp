@@ -2,25 +2,25 @@
 
 #include <algorithm>
 
+#include "core/duration.hpp"
+#include "core/time_format.hpp"
+
 namespace datawatch {
 namespace {
 
 constexpr size_t kLineagePage = 1000;
-// follow() re-reads this many ids below the newest applied: PostgreSQL hands
-// out ids at insert and commits in any order, so a concurrent insert may
-// become visible after a later id was already read.
-constexpr int64_t kFollowOverlap = 512;
-
-// How many events a refused body held: each of a batch, else one.
-size_t eventsIn(std::string_view body) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  return j.is_array() && !j.empty() ? j.size() : 1;
-}
+// Producers' clocks may run a little ahead of the agent's; an event further
+// ahead would pass for the newest run and hide later failures until then.
+constexpr Duration kFutureTolerance = std::chrono::hours(1);
+// Datasets (and jobs) downstream listed in a probe's consumers: the nearest.
+constexpr size_t kImpactPerKind = 10;
 
 }  // namespace
 
 LineageService::LineageService(Metrics* metrics, std::shared_ptr<spdlog::logger> log)
-    : metrics_(metrics), log_(std::move(log)) {}
+    : metrics_(metrics), log_(std::move(log)) {
+  graph_.setComplete(false);  // until load() has read the store
+}
 
 size_t LineageService::applyRows(const std::vector<LineageRow>& rows) {
   size_t applied = 0;
@@ -36,34 +36,52 @@ size_t LineageService::applyRows(const std::vector<LineageRow>& rows) {
   return applied;
 }
 
-Result<size_t> LineageService::load(StateStore& store) {
-  MutexLock lock(mu_);
+Result<size_t> LineageService::catchUp(StateStore& store) {
   size_t applied = 0;
   while (true) {
-    auto rows = store.lineageEventsAfter(last_seq_, kLineagePage);
+    int64_t after = 0;
+    {
+      MutexLock lock(mu_);
+      after = last_seq_;
+    }
+    // No lock while the store answers: links() (the HTTP thread) stays free.
+    auto rows = store.lineageEventsAfter(after, kLineagePage);
     if (!rows) return rows.status();
-    applied += applyRows(*rows);
+    {
+      MutexLock lock(mu_);
+      applied += applyRows(*rows);
+    }
     if (rows->size() < kLineagePage) return applied;
   }
 }
 
-Status LineageService::follow(StateStore& store) {
-  MutexLock lock(mu_);
-  int64_t after = std::max<int64_t>(0, last_seq_ - kFollowOverlap);
-  while (true) {
-    auto rows = store.lineageEventsAfter(after, kLineagePage);
-    if (!rows) return rows.status();
-    applyRows(*rows);
-    if (rows->size() < kLineagePage) return Status::Ok();
-    after = rows->back().seq;
-  }
+Result<size_t> LineageService::load(StateStore& store) {
+  auto n = catchUp(store);
+  if (n) graph_.setComplete(true);
+  return n;
 }
 
-LineageReceipt LineageService::receive(StateStore& store, std::string_view body) {
+Status LineageService::follow(StateStore& store) {
+  auto n = catchUp(store);
+  return n ? Status::Ok() : n.status();
+}
+
+LineageReceipt LineageService::receive(StateStore& store, std::string_view body, TimePoint now) {
   LineageReceipt out;
   auto events = lineage::parseRunEvents(body);
+  if (events) {
+    for (size_t i = 0; i < events->size(); ++i) {
+      const TimePoint at = (*events)[i].event_time;
+      if (at <= now + kFutureTolerance) continue;
+      events = Result<std::vector<lineage::RunEvent>>::Error(
+          (events->size() > 1 ? "event " + std::to_string(i) + ": " : std::string()) +
+          "eventTime " + formatRfc3339(at) + " is more than " + humanDuration(kFutureTolerance) +
+          " ahead of the agent's clock (" + formatRfc3339(now) + "): check the producer's clock");
+      break;
+    }
+  }
   if (!events) {
-    if (metrics_) metrics_->lineageEventsRejected(eventsIn(body));
+    if (metrics_) metrics_->lineageEventsRejected(1);  // a refused batch is refused whole
     out.status = 400;
     out.error = events.error();
     return out;
@@ -121,9 +139,17 @@ std::shared_ptr<const config::Config> withLineage(const std::shared_ptr<const co
     addAll(p.upstream, up);
     // upstream_locs stays parallel to upstream: a lineage link is "written" at the probe.
     if (!p.upstream_locs.empty()) p.upstream_locs.resize(p.upstream.size(), p.loc);
+    // The nearest ones: a probe high in a big graph has thousands below it,
+    // and the list travels in every notification (PagerDuty takes 512 KB).
     std::vector<std::string> consumers;
-    for (const auto& d : down.datasets) consumers.push_back("dataset " + d);
-    for (const auto& j : down.jobs) consumers.push_back("job " + j);
+    for (size_t k = 0; k < down.datasets.size() && k < kImpactPerKind; ++k)
+      consumers.push_back("dataset " + down.datasets[k]);
+    for (size_t k = 0; k < down.jobs.size() && k < kImpactPerKind; ++k)
+      consumers.push_back("job " + down.jobs[k]);
+    const size_t more = down.datasets.size() + down.jobs.size() - consumers.size();
+    if (more > 0)
+      consumers.push_back("and " + std::to_string(more) +
+                          " more datasets and jobs downstream (GET /api/v1/lineage)");
     addAll(p.consumers, consumers);
   }
   if (!out) return cfg;

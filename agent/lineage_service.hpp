@@ -44,14 +44,19 @@ class LineageService {
   LineageService(Metrics* metrics, std::shared_ptr<spdlog::logger> log);
 
   // Rebuilds the graph from every stored event (at start, before the probes
-  // run). Returns how many were applied; a store error leaves what was read.
+  // run). Returns how many were applied. Until a load succeeds the graph is
+  // not complete() and lineage probes report an error (never a verdict on
+  // half the history); call it again to retry from where it stopped.
   Result<size_t> load(StateStore& store);
+  bool loaded() const { return graph_.complete(); }
   // HA: applies the events stored (by any replica) since the last load/follow.
-  // Re-reads an overlap, since PostgreSQL may commit ids out of order (the
-  // graph drops what it has already applied).
+  // The stores hand out ids in commit order (PostgreSQL: saves serialised by
+  // a transaction lock), so reading after the last id misses nothing.
   Status follow(StateStore& store);
 
-  LineageReceipt receive(StateStore& store, std::string_view body);
+  // A POST body at the agent's `now` (events more than an hour ahead of it
+  // are refused: they would pass for the newest run).
+  LineageReceipt receive(StateStore& store, std::string_view body, TimePoint now);
 
   const lineage::LineageGraph& graph() const { return graph_; }
 
@@ -61,6 +66,7 @@ class LineageService {
 
  private:
   size_t applyRows(const std::vector<LineageRow>& rows) REQUIRES(mu_);
+  Result<size_t> catchUp(StateStore& store) EXCLUDES(mu_);
 
   Metrics* metrics_;
   std::shared_ptr<spdlog::logger> log_;

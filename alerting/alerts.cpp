@@ -311,6 +311,11 @@ std::vector<std::string> AlertTracker::inhibitors(const Alert& a) const {
     const auto* pc = cfg_->findProbe(p);
     bool inhibited = false;
     for (const auto& up : pc ? pc->upstream : std::vector<std::string>{}) {
+      // Two probes naming each other upstream do not mute each other: while
+      // both fail, neither would be sent.
+      const auto* upc = cfg_->findProbe(up);
+      if (upc && std::find(upc->upstream.begin(), upc->upstream.end(), p) != upc->upstream.end())
+        continue;
       if (failing(up)) {
         by.insert(up);
         inhibited = true;

@@ -178,7 +178,7 @@ struct LineageGraph::Impl {
   }
 
   void mergeFacet(GraphRun& run, const std::string& name, const nlohmann::json& value,
-                         const EventRank& rank) {
+                  const EventRank& rank) {
     const auto it = run.facets.find(name);
     if (it != run.facets.end() && !(it->second.from < rank)) return;  // the kept one is newer
     std::string text = dumpJson(value);

@@ -34,6 +34,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -108,6 +109,12 @@ class LineageGraph {
   };
   Topology topology() const;
 
+  // False while the graph is known to miss stored events (the agent could not
+  // read them at start): probes judged from it report an error meanwhile. A
+  // graph is complete when built; its owner says otherwise.
+  void setComplete(bool complete) { complete_.store(complete); }
+  bool complete() const { return complete_.load(); }
+
   size_t jobCount() const;
   size_t datasetCount() const;
   size_t eventCount() const;  // events applied (not counting duplicates)
@@ -124,6 +131,7 @@ class LineageGraph {
   struct Impl;
   mutable Mutex mu_;
   std::unique_ptr<Impl> impl_ GUARDED_BY(mu_);
+  std::atomic<bool> complete_{true};
 };
 
 }  // namespace datawatch::lineage

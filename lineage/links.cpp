@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -60,6 +61,64 @@ void walkLevels(const Nodes& nodes, const std::vector<std::string>& start, bool 
   }
 }
 
+// A PostgreSQL table without a schema is in `public` (OpenLineage names it
+// database.schema.table): "orders" must not match staging.orders too.
+std::string qualifiedTable(const config::SourceConfig& source, const std::string& table) {
+  const bool postgres =
+      source.type == config::SourceType::Postgres ||
+      (source.type == config::SourceType::Odbc && source.dialect == config::DialectId::Postgres);
+  if (!postgres || table.find('.') != std::string::npos) return table;
+  return "public." + table;
+}
+
+// Drops every upstream pair inside a cycle of probes (each would mute the
+// other while both fail, and nothing would be sent): Kosaraju's strongly
+// connected components over "Q is upstream of P"; a pair in one component is
+// no one's cause.
+void dropCycles(std::map<std::string, std::vector<std::string>>& upstream) {
+  std::map<std::string, std::vector<std::string>> down;  // the reverse edges
+  for (const auto& [p, ups] : upstream)
+    for (const auto& q : ups) down[q].push_back(p);
+  std::vector<std::string> order;  // by finishing time on `upstream`
+  std::set<std::string> seen;
+  for (const auto& root : upstream) {
+    if (!seen.insert(root.first).second) continue;
+    std::vector<std::pair<std::string, size_t>> stack{{root.first, 0}};
+    while (!stack.empty()) {
+      auto& [node, i] = stack.back();
+      const auto it = upstream.find(node);
+      if (it != upstream.end() && i < it->second.size()) {
+        const std::string next = it->second[i++];
+        if (seen.insert(next).second) stack.emplace_back(next, 0);
+        continue;
+      }
+      order.push_back(node);
+      stack.pop_back();
+    }
+  }
+  std::map<std::string, size_t> component;
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    if (component.count(*it)) continue;
+    const size_t c = component.size();
+    std::vector<std::string> todo{*it};
+    component[*it] = c;
+    while (!todo.empty()) {
+      const std::string node = todo.back();
+      todo.pop_back();
+      for (const auto& next : down[node])
+        if (component.emplace(next, c).second) todo.push_back(next);
+    }
+  }
+  for (auto it = upstream.begin(); it != upstream.end();) {
+    auto& ups = it->second;
+    const size_t mine = component.at(it->first);
+    ups.erase(std::remove_if(ups.begin(), ups.end(),
+                             [&](const std::string& q) { return component.at(q) == mine; }),
+              ups.end());
+    it = ups.empty() ? upstream.erase(it) : std::next(it);
+  }
+}
+
 template <class Node>
 bool watchedByOther(const Node& node, const std::string& probe) {
   return std::any_of(node.probes.begin(), node.probes.end(),
@@ -72,8 +131,14 @@ LineageLinks::LineageLinks(const config::Config& cfg, const LineageGraph& graph)
   const auto topo = graph.topology();
   for (const auto& j : topo.jobs) nodes_.emplace_hint(nodes_.end(), j, Node{})->second.job = true;
   for (const auto& d : topo.datasets) nodes_.emplace(d, Node{});
-  // Edges come sorted by (from, to): every up and down list is sorted too.
+  // Edges come sorted by (from, to): every up and down list is sorted too. A
+  // job that reads what it writes (MERGE, INSERT ... SELECT FROM itself) is
+  // upstream of that dataset, not downstream: its read edge is left out, or
+  // the job's probe and the dataset's would each mute the other.
+  std::set<std::pair<std::string_view, std::string_view>> edges;
+  for (const auto& [from, to] : topo.edges) edges.emplace(from, to);
   for (const auto& [from, to] : topo.edges) {
+    if (edges.count({to, from}) && nodes_[to].job) continue;  // from is a dataset it writes
     nodes_[from].down.push_back(to);
     nodes_[to].up.push_back(from);
   }
@@ -88,7 +153,8 @@ LineageLinks::LineageLinks(const config::Config& cfg, const LineageGraph& graph)
     } else if (!p.table.empty()) {
       const auto* source = cfg.findSource(p.source);
       if (source && !source->lineage_namespace.empty())
-        watched = graph.datasetsFor(source->lineage_namespace, p.table, source->lineage_database);
+        watched = graph.datasetsFor(source->lineage_namespace, qualifiedTable(*source, p.table),
+                                    source->lineage_database);
       // The graph may have grown since topology(): keep the nodes it had then.
       watched.erase(std::remove_if(watched.begin(), watched.end(),
                                    [&](const std::string& k) { return !nodes_.count(k); }),
@@ -145,6 +211,7 @@ LineageLinks::LineageLinks(const config::Config& cfg, const LineageGraph& graph)
     sortUnique(upstream);
     if (!upstream.empty()) upstream_[probe] = std::move(upstream);
   }
+  dropCycles(upstream_);
 }
 
 const std::vector<std::string>& LineageLinks::nodesOf(const std::string& probe) const {

@@ -27,6 +27,23 @@ nlohmann::json runJson(const lineage::RunState& run) {
   return j;
 }
 
+// The error every lineage probe reports while the graph misses stored events.
+std::optional<ProbeResult> incomplete(const lineage::LineageGraph& graph) {
+  if (graph.complete()) return std::nullopt;
+  return ProbeResult::error(
+      "the stored OpenLineage events could not be read yet (state store); no verdict on part "
+      "of the history");
+}
+
+// An errorMessage facet may carry a whole stack trace: alerts get its start.
+std::string shortError(const std::string& message) {
+  constexpr size_t kMax = 500;
+  if (message.size() <= kMax) return message;
+  size_t cut = kMax;  // not inside a UTF-8 sequence
+  while (cut > 0 && (static_cast<unsigned char>(message[cut]) & 0xC0) == 0x80) --cut;
+  return message.substr(0, cut) + "…";
+}
+
 class JobProbe final : public Probe {
  public:
   JobProbe(config::ProbeConfig cfg, const lineage::LineageGraph& graph)
@@ -35,6 +52,7 @@ class JobProbe final : public Probe {
   const config::ProbeConfig& config() const override { return cfg_; }
 
   ProbeResult run(const RunContext& ctx) override {
+    if (auto err = incomplete(graph_)) return *err;
     const auto job = graph_.job(spec_.job);
     nlohmann::json details = {{"job", spec_.job}};
     std::vector<std::string> problems;
@@ -66,7 +84,7 @@ class JobProbe final : public Probe {
                       (run.state == lineage::EventType::Fail ? "FAILED" : "ABORTED") + " at " +
                       formatRfc3339(run.ended_at.value_or(run.last_event)) + " (" + runRef(run) +
                       ")";
-      if (run.error_message) p += ": " + *run.error_message;
+      if (run.error_message) p += ": " + shortError(*run.error_message);
       problems.push_back(std::move(p));
       return;
     }
@@ -151,6 +169,7 @@ class DatasetFreshnessProbe final : public Probe {
   const config::ProbeConfig& config() const override { return cfg_; }
 
   ProbeResult run(const RunContext& ctx) override {
+    if (auto err = incomplete(graph_)) return *err;
     const auto d = graph_.dataset(cfg_.dataset);
     if (!d || !d->last_written) {
       auto r = ProbeResult::fail(std::nullopt, "seconds",
@@ -177,6 +196,7 @@ class DatasetVolumeProbe final : public Probe {
   const config::ProbeConfig& config() const override { return cfg_; }
 
   ProbeResult run(const RunContext& ctx) override {
+    if (auto err = incomplete(graph_)) return *err;
     const auto d = graph_.dataset(cfg_.dataset);
     if (!d || !d->last_written)
       return ProbeResult::error("no COMPLETE run has written " + cfg_.dataset + " yet");
@@ -184,15 +204,40 @@ class DatasetVolumeProbe final : public Probe {
       return ProbeResult::error("the last write of " + cfg_.dataset + " (" + d->last_writer +
                                 ", runId " + d->last_writer_run +
                                 ") sent no outputStatistics.rowCount");
+    const double rows = static_cast<double>(*d->row_count);
+    if (d->last_writer_run != write_run_) {  // a new write: the one before is the baseline
+      before_ = write_rows_;
+      before_at_ = write_at_;
+      write_run_ = d->last_writer_run;
+      write_rows_ = rows;
+      write_at_ = *d->last_written;
+    }
     auto details = writeDetails(cfg_, *d);
     details["written_at"] = formatRfc3339(*d->last_written);
-    return judge_.judge(ctx, static_cast<double>(*d->row_count), std::move(details));
+    // max_change compares writes, not probe runs (several runs see one write).
+    RunContext by_write = ctx;
+    ProbeResult previous_write;
+    if (before_) {
+      previous_write = ProbeResult::pass(*before_, "rows", "");
+      previous_write.observed_at = before_at_;
+      by_write.previous = &previous_write;
+    } else {
+      by_write.previous = nullptr;
+    }
+    return judge_.judge(by_write, rows, std::move(details));
   }
 
  private:
   config::ProbeConfig cfg_;
   const lineage::LineageGraph& graph_;
   VolumeJudge judge_;  // after cfg_, which it reads
+  // The write seen last and the row count of the one before it (in memory: a
+  // restart compares from the next write on).
+  std::string write_run_;
+  std::optional<double> write_rows_;
+  TimePoint write_at_{};
+  std::optional<double> before_;
+  TimePoint before_at_{};
 };
 
 }  // namespace

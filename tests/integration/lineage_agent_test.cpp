@@ -120,6 +120,14 @@ probes:
   auto too_big = post(http, huge, kLineageToken);
   REQUIRE(too_big);
   CHECK(too_big->status == 413);
+  // A producer's clock two hours ahead: its run would pass for the newest.
+  auto ahead =
+      post(http, olEvent("COMPLETE", "r-future", now + 2h, "etl.load_daily", {}, {"main.daily"}),
+           kLineageToken);
+  REQUIRE(ahead);
+  CHECK(ahead->status == 400);
+  CHECK(json::parse(ahead->body)["error"].get<std::string>().find("ahead of the agent's clock") !=
+        std::string::npos);
   CHECK(getJson(http, "/api/v1/lineage")["jobs"].empty());
 
   // Accepted; the same events again are duplicates.
@@ -161,7 +169,7 @@ probes:
   CHECK(promSample(metrics, "datawatch_lineage_events_total{event_type=\"START\"}") == 1);
   CHECK(promSample(metrics, "datawatch_lineage_events_total{event_type=\"COMPLETE\"}") == 1);
   CHECK(promSample(metrics, "datawatch_lineage_events_total{event_type=\"FAIL\"}") == 0);
-  // 1 (401) + 2 (the refused batch) + 1 (413).
+  // The 401, the refused batch (refused whole: once), the 413, the future event.
   CHECK(promSample(metrics, "datawatch_lineage_events_rejected_total") == 4);
 
   const json graph = getJson(http, "/api/v1/lineage");

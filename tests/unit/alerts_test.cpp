@@ -320,6 +320,34 @@ TEST_CASE("a failing upstream probe inhibits its downstream alerts until it reco
   CHECK(tracker.find("probe:orders:warning")->inhibited_by.empty());
 }
 
+TEST_CASE("two probes naming each other upstream do not mute each other", "[alerts][notify]") {
+  auto r = config::loadConfigFromString(R"(
+sources:
+  shop: {type: sqlite, path: /nonexistent.db}
+probes:
+  - {name: a, type: freshness, source: shop, table: a, column: ts, max_age: 30m, upstream: [b],
+     alert: {after: 1, severity: critical, notify: [pager]}}
+  - {name: b, type: freshness, source: shop, table: b, column: ts, max_age: 30m,
+     alert: {after: 1, severity: critical, notify: [pager]}}
+notifiers:
+  pager: {type: file, path: /tmp/pager.jsonl}
+)",
+                                        "mutual.yaml", "",
+                                        [](const std::string&) { return std::nullopt; });
+  REQUIRE(r.ok());
+  // validate refuses a cycle written in the config; lineage links added to
+  // the lifecycle's config (agent/lineage_service.hpp) may close one.
+  r.config->probes[1].upstream = {"a"};
+  AlertTracker tracker(std::make_shared<const config::Config>(*r.config));
+  SilenceSet silences;
+  auto changes = tracker.observeProbe(run("a", kT0, ProbeStatus::Fail));
+  auto more = tracker.observeProbe(run("b", kT0, ProbeStatus::Fail));
+  changes.insert(changes.end(), more.begin(), more.end());
+  const auto out = tracker.plan(changes, silences, kT0);
+  CHECK(sent(out, "probe:a:critical") == std::vector<std::string>{"pager firing"});
+  CHECK(sent(out, "probe:b:critical") == std::vector<std::string>{"pager firing"});
+}
+
 TEST_CASE("API silences: request bodies are checked and matchers need every label",
           "[alerts][silences]") {
   const auto now = kT0;

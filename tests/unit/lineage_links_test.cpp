@@ -231,8 +231,16 @@ TEST_CASE("links: cycles are walked once", "[lineage]") {
 
   cfg.probes.push_back(jobProbe("a_job", "airflow/loop.a"));
   const LineageLinks watched(cfg, g);
-  CHECK(watched.upstreamProbes("x_fresh") == Names{"a_job"});
-  CHECK(watched.upstreamProbes("a_job") == Names{"x_fresh"});
+  // a_job and x_fresh sit on one cycle: each would mute the other while both
+  // fail, and nothing would be sent. Neither is the other's upstream.
+  CHECK(watched.upstreamProbes("x_fresh").empty());
+  CHECK(watched.upstreamProbes("a_job").empty());
+
+  // A job that reads what it writes (c: z -> z) is upstream of z, not below it.
+  cfg.probes.push_back(jobProbe("c_job", "airflow/loop.c"));
+  const LineageLinks merge(cfg, g);
+  CHECK(merge.upstreamProbes("z_fresh") == Names{"c_job"});
+  CHECK(merge.upstreamProbes("c_job").empty());
 }
 
 TEST_CASE("links: no lineage, no links", "[lineage]") {

@@ -141,6 +141,14 @@ TEST_CASE("dataset freshness: the age of the last COMPLETE write", "[lineage]") 
   CHECK(rig.at(kT0 + 3h).value == Approx(3 * 3600 - 600));
 }
 
+TEST_CASE("lineage probes report an error while the stored events are not loaded", "[lineage]") {
+  Rig rig("{name: j, type: job, job: \"" + kJob + "\", max_age: 1d}");
+  rig.graph.setComplete(false);
+  auto r = rig.at(kT0);
+  CHECK(r.status == ProbeStatus::Error);
+  CHECK(r.message.find("could not be read yet") != std::string::npos);
+}
+
 TEST_CASE("dataset volume: outputStatistics.rowCount judged like table volume", "[lineage]") {
   Rig rig("{name: v, type: volume, dataset: \"" + kOut + "\", min: 1000, max_change: 0.5}");
   CHECK(rig.at(kT0).status == ProbeStatus::Error);
@@ -156,6 +164,10 @@ TEST_CASE("dataset volume: outputStatistics.rowCount judged like table volume", 
   auto dropped = rig.at(kT0 + 2h, &first);
   CHECK(dropped.status == ProbeStatus::Fail);  // -62.5% > max_change 50%
   CHECK(dropped.value == 1500);
+  // The next run sees the same write: still compared with the write before.
+  auto again = rig.at(kT0 + 2h + 1min, &dropped);
+  CHECK(again.status == ProbeStatus::Fail);
+  CHECK(again.details["previous"] == 4000.0);
   rig.graph.apply(event("COMPLETE", "r4", kT0 + 3h, 900));
   auto low = rig.at(kT0 + 3h);
   CHECK(low.status == ProbeStatus::Fail);
