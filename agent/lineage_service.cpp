@@ -12,8 +12,8 @@ constexpr size_t kLineagePage = 1000;
 // Producers' clocks may run a little ahead of the agent's; an event further
 // ahead would pass for the newest run and hide later failures until then.
 constexpr Duration kFutureTolerance = std::chrono::hours(1);
-// Datasets (and jobs) downstream listed in a probe's consumers: the nearest.
-constexpr size_t kImpactPerKind = 10;
+// Datasets and jobs downstream listed in a probe's consumers: the nearest.
+constexpr size_t kImpactNodes = 20;
 
 }  // namespace
 
@@ -132,24 +132,21 @@ std::shared_ptr<const config::Config> withLineage(const std::shared_ptr<const co
   for (size_t i = 0; i < cfg->probes.size(); ++i) {
     const auto& name = cfg->probes[i].name;
     const auto& up = links.upstreamProbes(name);
-    const auto down = links.downstreamOf({name});
+    // The nearest ones only: a probe high in a big graph has thousands below
+    // it, the list travels in every notification (PagerDuty takes 512 KB), and
+    // a full walk per probe would make each relink cost seconds.
+    const auto down = links.downstreamOf({name}, kImpactNodes);
     if (up.empty() && down.datasets.empty() && down.jobs.empty()) continue;
     if (!out) out = std::make_shared<config::Config>(*cfg);
     auto& p = out->probes[i];
     addAll(p.upstream, up);
     // upstream_locs stays parallel to upstream: a lineage link is "written" at the probe.
     if (!p.upstream_locs.empty()) p.upstream_locs.resize(p.upstream.size(), p.loc);
-    // The nearest ones: a probe high in a big graph has thousands below it,
-    // and the list travels in every notification (PagerDuty takes 512 KB).
     std::vector<std::string> consumers;
-    for (size_t k = 0; k < down.datasets.size() && k < kImpactPerKind; ++k)
-      consumers.push_back("dataset " + down.datasets[k]);
-    for (size_t k = 0; k < down.jobs.size() && k < kImpactPerKind; ++k)
-      consumers.push_back("job " + down.jobs[k]);
-    const size_t more = down.datasets.size() + down.jobs.size() - consumers.size();
-    if (more > 0)
-      consumers.push_back("and " + std::to_string(more) +
-                          " more datasets and jobs downstream (GET /api/v1/lineage)");
+    for (const auto& d : down.datasets) consumers.push_back("dataset " + d);
+    for (const auto& j : down.jobs) consumers.push_back("job " + j);
+    if (down.truncated)
+      consumers.push_back("and more datasets and jobs downstream (GET /api/v1/lineage)");
     addAll(p.consumers, consumers);
   }
   if (!out) return cfg;

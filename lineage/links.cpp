@@ -241,7 +241,8 @@ std::vector<ChainStep> LineageLinks::upstreamChain(const std::string& probe,
   return chain;
 }
 
-Downstream LineageLinks::downstreamOf(const std::vector<std::string>& probes) const {
+Downstream LineageLinks::downstreamOf(const std::vector<std::string>& probes,
+                                      size_t max_nodes) const {
   std::vector<std::string> start;
   for (const auto& p : probes) {
     const auto& nodes = nodesOf(p);
@@ -251,10 +252,14 @@ Downstream LineageLinks::downstreamOf(const std::vector<std::string>& probes) co
   walkLevels(
       nodes_, start, false,
       [&](const std::string& key, const Node& node, int) {
+        if (out.datasets.size() + out.jobs.size() == max_nodes) {
+          out.truncated = true;
+          return false;
+        }
         (node.job ? out.jobs : out.datasets).push_back(key);
         return true;
       },
-      [] { return true; });
+      [&] { return !out.truncated; });
   return out;
 }
 

@@ -23,6 +23,7 @@
 // Immutable once built: share it (std::shared_ptr<const LineageLinks>) and
 // build a new one when the graph's version() or the config changes.
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -44,6 +45,7 @@ struct ChainStep {
 struct Downstream {
   std::vector<std::string> datasets;  // keys, nearest first, each once
   std::vector<std::string> jobs;
+  bool truncated = false;  // more lie beyond `max_nodes`
 };
 
 class LineageLinks {
@@ -58,7 +60,10 @@ class LineageLinks {
   // The nodes upstream of `probe`, nearest first, at most `max_steps`.
   std::vector<ChainStep> upstreamChain(const std::string& probe, size_t max_steps = 20) const;
   // Datasets and jobs downstream of the nodes of `probes`, excluding those nodes.
-  Downstream downstreamOf(const std::vector<std::string>& probes) const;
+  // At most `max_nodes` of them (the nearest): the walk stops there, so a
+  // probe high in a big graph costs no more than its first levels.
+  Downstream downstreamOf(const std::vector<std::string>& probes,
+                          size_t max_nodes = SIZE_MAX) const;
 
  private:
   struct Node {

@@ -196,6 +196,12 @@ TEST_CASE("links: downstream lists datasets and jobs, nearest first", "[lineage]
   CHECK(from_load.datasets == Names{kArchive, kWarehouse, kRevenue});
   CHECK(links.downstreamOf({"revenue_volume"}).datasets.empty());
   CHECK(links.downstreamOf({"unmapped", "no such probe"}).jobs.empty());
+  CHECK_FALSE(from_raw.truncated);
+  // Bounded: the nearest first, and it says more lie beyond.
+  const auto first_two = links.downstreamOf({"raw_fresh"}, 2);
+  CHECK(first_two.jobs == Names{kLoad});
+  CHECK(first_two.datasets.size() + first_two.jobs.size() == 2);
+  CHECK(first_two.truncated);
 }
 
 TEST_CASE("links: cycles are walked once", "[lineage]") {
