@@ -1,6 +1,7 @@
 #include "agent/http_routes.hpp"
 
 #include "agent/status_page.hpp"
+#include "core/ascii.hpp"
 #include "core/utf8.hpp"
 
 namespace datawatch {
@@ -29,6 +30,14 @@ int hexDigit(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+// `Authorization: Bearer <token>` (the scheme in any case, RFC 7235).
+bool bearerMatches(std::string_view auth, const std::string& token) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (auth.size() < kScheme.size() || asciiLower(auth.substr(0, kScheme.size())) != kScheme)
+    return false;
+  return tokensEqual(std::string(auth.substr(kScheme.size())), token);
 }
 
 bool isMutation(std::string_view method) {
@@ -132,9 +141,7 @@ std::optional<HttpReply> refuseUnauthorized(HttpApi& api, const HttpRequestHead&
   if (head.method == "POST" && head.path == kLineagePath) {
     // OpenLineage's own token (its transport's api_key), or none when unset.
     auto token = api.lineageToken();
-    const std::string_view auth = head.authorization;
-    if (token &&
-        (auth.rfind("Bearer ", 0) != 0 || !tokensEqual(std::string(auth.substr(7)), *token)))
+    if (token && !bearerMatches(head.authorization, *token))
       return jsonErrorReply(401, "missing or wrong bearer token (agent.lineage_token)");
     return std::nullopt;
   }
@@ -144,8 +151,7 @@ std::optional<HttpReply> refuseUnauthorized(HttpApi& api, const HttpRequestHead&
     return jsonErrorReply(403, std::string(reload ? "reload" : "changing silences") +
                                    " over HTTP is disabled: set agent.api_token");
   }
-  const std::string_view auth = head.authorization;
-  if (auth.rfind("Bearer ", 0) != 0 || !tokensEqual(std::string(auth.substr(7)), *token))
+  if (!bearerMatches(head.authorization, *token))
     return jsonErrorReply(401, "missing or wrong bearer token");
   return std::nullopt;
 }

@@ -317,7 +317,8 @@ void IncidentTracker::observeMutes(const AlertTracker& tracker, TimePoint now) {
       mute_[alert_id] = mute;
       if (it == mute_.end() && mute.empty()) continue;
       event(inc, now, mute.empty() ? "unmuted" : "muted",
-            "alert " + alert_id + (mute.empty() ? " no longer " + before : " " + mute));
+            "alert " + alert_id +
+                (mute.empty() ? " no longer muted (was " + before + ")" : " " + mute));
     }
   }
 }

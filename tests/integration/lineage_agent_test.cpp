@@ -138,6 +138,11 @@ probes:
   auto again = post(http, start, kLineageToken);
   REQUIRE(again);
   CHECK(json::parse(again->body) == json({{"accepted", 0}, {"duplicates", 1}}));
+  // The auth scheme's case does not matter (RFC 7235).
+  auto lower = http.Post("/api/v1/lineage", {{"Authorization", "bearer " + kLineageToken}},
+                         start.dump(), "application/json");
+  REQUIRE(lower);
+  CHECK(lower->status == 201);
 
   // The probes judge the events on their next run.
   json status;

@@ -131,8 +131,9 @@ TEST_CASE("silences that start and end during an incident are on its timeline", 
   for (const auto& e : open[0].timeline)
     if (e.kind == "muted" || e.kind == "unmuted") mutes.push_back(e.text);
   CHECK(mutes ==
-        std::vector<std::string>{"alert probe:other:warning silenced by " + added.id,
-                                 "alert probe:other:warning no longer silenced by " + added.id});
+        std::vector<std::string>{
+            "alert probe:other:warning silenced by " + added.id,
+            "alert probe:other:warning no longer muted (was silenced by " + added.id + ")"});
 }
 
 TEST_CASE("incidents stay small: repeats fold into one line, SLO data is saved on change only",
