@@ -55,7 +55,7 @@ struct Rig {
 
 }  // namespace
 
-TEST_CASE("job probe: a COMPLETE within max_age passes; its age is the value", "[lineage]") {
+TEST_CASE("job probe: a COMPLETE within max_age passes, its age is the value", "[lineage]") {
   Rig rig("{name: j, type: job, job: \"" + kJob + "\", max_age: 1d}");
   auto none = rig.at(kT0);
   CHECK(none.status == ProbeStatus::Fail);

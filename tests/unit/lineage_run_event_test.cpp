@@ -68,7 +68,7 @@ TEST_CASE("an Airflow task START parses into a typed event", "[lineage]") {
         ol::runId(1) + "|START|" + std::to_string(toUnixMillis(e.event_time)));
 }
 
-TEST_CASE("FAIL events carry errorMessage; Spark outputs their rowCount", "[lineage]") {
+TEST_CASE("FAIL events carry errorMessage, Spark outputs their rowCount", "[lineage]") {
   const auto fail = parsed(ol::airflowFailEvent(loadOrders(), "2026-11-30T02:01:00.000001+00:00",
                                                 "relation \"orders_raw\" does not exist"));
   CHECK(fail.type == EventType::Fail);
@@ -188,7 +188,7 @@ TEST_CASE("wrong JSON types and bad values name the field", "[lineage]") {
   CHECK(errorOf(json::array()) == "an event must be a JSON object, not an array");
 }
 
-TEST_CASE("unknown fields pass; facets of odd shapes are kept, not read", "[lineage]") {
+TEST_CASE("unknown fields pass, facets of odd shapes are kept but not read", "[lineage]") {
   json e = ol::airflowEvent(loadOrders(), "OTHER", "2026-11-30T02:00:04Z");
   e["x-vendor"] = {{"anything", {1, 2, 3}}};
   e["job"]["facets"]["sql"] = "not an object";
