@@ -15,7 +15,7 @@ packages=(
   unixodbc-dev odbc-postgresql odbc-mariadb
 )
 if [[ "${1:-}" == "--test" ]]; then
-  # clang + its runtimes: the ThreadSanitizer build (build-tsan in scripts/test.sh).
+  # clang + its runtimes: both sanitizer builds of scripts/test.sh (ASan/UBSan in build-test, TSan in build-tsan).
   # mariadb-server + libsqliteodbc + sqlglot: the ODBC source's live and dialect tests.
   # ninja-build: scripts/test.sh's builds (one graph: no idle core between targets).
   # prometheus-alertmanager: the alertmanager notifier against a real Alertmanager.

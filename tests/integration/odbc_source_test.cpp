@@ -4,7 +4,15 @@
 // refused, hostile identifiers, and secrets kept out of every message.
 
 #include <catch2/catch.hpp>
+// AddressSanitizer's macro: GCC's __SANITIZE_ADDRESS__, clang's __has_feature.
 #if defined(__SANITIZE_ADDRESS__)
+#define DATAWATCH_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DATAWATCH_ASAN 1
+#endif
+#endif
+#if defined(DATAWATCH_ASAN)
 #include <sanitizer/lsan_interface.h>
 #endif
 
@@ -25,7 +33,7 @@ namespace {
 // Allocations made while one is alive are never reported by LeakSanitizer
 // (ASan builds); a no-op elsewhere.
 struct LeakCheckPause {
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(DATAWATCH_ASAN)
   LeakCheckPause() {
     __lsan_disable();
   }
