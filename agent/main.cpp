@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "agent/commands.hpp"
+#include "agent/process_tuning.hpp"
 
 namespace po = boost::program_options;
 
@@ -119,6 +120,7 @@ int contractCommand(int argc, char** argv, datawatch::CommonOptions& common) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  datawatch::tuneProcess();  // first: before any thread or SQLite connection
   try {
     if (argc < 2) return usageError("missing command");
     const std::string cmd = argv[1];

@@ -182,8 +182,8 @@ void Metrics::removeSeries(ProbeSeries& s) {
   for (auto& [bound, g] : s.thresholds) probe_threshold_.Remove(g);
 }
 
-template <typename Series>
-void Metrics::dropAllBut(std::map<std::string, Series>& series, const std::set<std::string>& keep) {
+template <typename SeriesMap>
+void Metrics::dropAllBut(SeriesMap& series, const std::set<std::string>& keep) {
   for (auto it = series.begin(); it != series.end();) {
     if (keep.count(it->first)) {
       ++it;

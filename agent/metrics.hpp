@@ -15,6 +15,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 
 #include "agent/metrics_text.hpp"
 #include "alerting/alerts.hpp"
@@ -101,9 +102,8 @@ class Metrics {
   };
   void removeSeries(SloSeries& s) REQUIRES(mu_);
   // Removes every entry (and its series) whose name is not in `keep`.
-  template <typename Series>
-  void dropAllBut(std::map<std::string, Series>& series, const std::set<std::string>& keep)
-      REQUIRES(mu_);
+  template <typename SeriesMap>
+  void dropAllBut(SeriesMap& series, const std::set<std::string>& keep) REQUIRES(mu_);
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Gauge>& success_;
@@ -155,7 +155,9 @@ class Metrics {
   // hold a Refresh, observe()'s threshold Add calls added(), ha() invalidate().
   mutable SeriesTextCache exposition_ GUARDED_BY(mu_);
   std::optional<HaSeries> ha_ GUARDED_BY(mu_);
-  std::map<std::string, ProbeSeries> probes_ GUARDED_BY(mu_);
+  // By probe name; hashed: observe() looks one up per run (a std::map's string
+  // compares were 2-4% of the agent's CPU at 1,000 probes, issue 19).
+  std::unordered_map<std::string, ProbeSeries> probes_ GUARDED_BY(mu_);
   std::map<std::string, SloSeries> slos_ GUARDED_BY(mu_);
   std::map<std::string, prometheus::Gauge*> alerts_ GUARDED_BY(mu_);  // by alert id
   struct NotifierSeries {

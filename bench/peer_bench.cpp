@@ -28,6 +28,8 @@
 //
 // usage: peer_bench [N[,N...]=100] [seconds=60] [--dsn DSN]
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -435,6 +437,13 @@ int main(int argc, char** argv) {
   const auto o = parseArgs(argc, argv);
   if (!o) {
     std::fprintf(stderr, "usage: peer_bench [N[,N...]=100] [seconds=60] [--dsn DSN]\n");
+    return 2;
+  }
+  if (access(kExporter, X_OK) != 0) {
+    std::fprintf(stderr,
+                 "peer_bench: %s not found: apt-get install prometheus-sql-exporter (Debian's "
+                 "package; its service need not run)\n",
+                 kExporter);
     return 2;
   }
   const Signals sig;

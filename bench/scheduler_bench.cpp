@@ -23,6 +23,7 @@
 
 #include "agent/metrics.hpp"
 #include "agent/probe_loop.hpp"
+#include "agent/process_tuning.hpp"
 #include "agent/runtime.hpp"
 #include "bench/bench_util.hpp"
 #include "config/loader.hpp"
@@ -81,6 +82,7 @@ double percentile(std::vector<double> v, double p) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tuneProcess();  // as the agent's main() does
   const int probes = argc > 1 ? std::atoi(argv[1]) : 1000;
   const int seconds = argc > 2 ? std::atoi(argv[2]) : 60;
   const int workers = argc > 3 ? std::atoi(argv[3]) : 8;
