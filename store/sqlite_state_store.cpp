@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <string>
+#include <string_view>
 
 #include "core/time_format.hpp"
 #include "core/utf8.hpp"
@@ -192,29 +194,36 @@ Status SqliteStateStore::recordRuns(const std::vector<ProbeResult>& runs) {
 }
 
 Status SqliteStateStore::insertRunLocked(const ProbeResult& r) {
+  // Text bound without a copy (SQLITE_STATIC, issue 19: the copies were most of
+  // an insert's allocations): everything bound outlives the step below, and the
+  // bindings are cleared before this returns.
+  const std::string threshold = dumpJson(r.threshold);
+  const std::string details = dumpJson(r.details);
+  const auto text = [](sqlite3_stmt* st, int idx, std::string_view v) {
+    sqlite3_bind_text(st, idx, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  };
   sqlite3_stmt* s = insert_;
-  sqlite3_reset(s);
-  sqlite3_clear_bindings(s);
-  bindText(s, 1, r.probe);
-  bindText(s, 2, r.type);
-  bindText(s, 3, r.source);
-  bindText(s, 4, r.target);
-  bindText(s, 5, r.owner);
-  bindText(s, 6, toString(r.status));
+  text(s, 1, r.probe);
+  text(s, 2, r.type);
+  text(s, 3, r.source);
+  text(s, 4, r.target);
+  text(s, 5, r.owner);
+  text(s, 6, toString(r.status));
   if (r.value && std::isfinite(*r.value))
     sqlite3_bind_double(s, 7, *r.value);
   else
     sqlite3_bind_null(s, 7);
-  bindText(s, 8, r.unit);
-  bindText(s, 9, r.message);
-  bindText(s, 10, dumpJson(r.threshold));
-  bindText(s, 11, dumpJson(r.details));
+  text(s, 8, r.unit);
+  text(s, 9, r.message);
+  text(s, 10, threshold);
+  text(s, 11, details);
   sqlite3_bind_int64(s, 12, toUnixMillis(r.observed_at));
   sqlite3_bind_double(s, 13, r.duration_seconds);
-  if (sqlite3_step(s) != SQLITE_DONE) {
-    return Status::Error(std::string("cannot record probe run in the state store: ") +
-                         sqlite3_errmsg(db_));
-  }
+  const bool done = sqlite3_step(s) == SQLITE_DONE;
+  const std::string err = done ? std::string() : sqlite3_errmsg(db_);
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);  // no pointer into this call's strings is kept
+  if (!done) return Status::Error("cannot record probe run in the state store: " + err);
   return Status::Ok();
 }
 
