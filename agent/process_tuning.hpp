@@ -7,9 +7,11 @@
 // - glibc malloc: at most kMallocArenas arenas. glibc gives each thread that
 //   allocates its own arena (up to 8 per core), and freed memory stays in the
 //   arena that served it; the agent's ~15 threads (workers, writer, HTTP,
-//   outbox) then hold several MB each has freed. scheduler_bench 1000 probes:
-//   peak RSS 37.9 -> 34.4 MB, CPU per run unchanged. An operator's
-//   MALLOC_ARENA_MAX or GLIBC_TUNABLES wins (we leave malloc alone then).
+//   outbox) then hold several MB each has freed. scheduler_bench 1000 probes
+//   (MALLOC_ARENA_MAX=1/2 against the default, one binary): peak RSS 37.9 ->
+//   34.4-34.5 MB, agent CPU per run within the run-to-run noise (77 -> 65 us).
+//   An operator's MALLOC_ARENA_MAX, or glibc.malloc.arena_max in
+//   GLIBC_TUNABLES, wins (we leave malloc alone then).
 // - SQLite: no memory statistics (SQLITE_CONFIG_MEMSTATUS off). With them on,
 //   every sqlite3_malloc/free of every connection takes one process-wide
 //   mutex; the agent never reads them (sqlite3_memory_used and friends).

@@ -26,10 +26,12 @@
 // sequence on one connection per connection URL (every query on each URL),
 // then sleeps `interval`; so the N queries are split over 4 jobs.
 //
-// usage: peer_bench [N[,N...]=100] [seconds=60] [--dsn DSN]
+// usage: peer_bench [N[,N...]=100] [seconds=60] [--dsn DSN] [--rounds K]
+//   --rounds K: K alternating rounds per N, then the medians and their ratios.
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -54,6 +56,9 @@ struct Options {
   std::vector<int> ns;
   int seconds = 60;
   std::string dsn;
+  // Alternating rounds per N (datawatch, exporter, datawatch, ...): CPU per run
+  // swings +-30% run to run on a shared VM, so the verdict is on the medians.
+  int rounds = 1;
 };
 
 std::optional<Options> parseArgs(int argc, char** argv) {
@@ -63,6 +68,9 @@ std::optional<Options> parseArgs(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--dsn" && i + 1 < argc) {
       o.dsn = argv[++i];
+    } else if (a == "--rounds" && i + 1 < argc) {
+      o.rounds = std::atoi(argv[++i]);
+      if (o.rounds < 1 || o.rounds > 100) return std::nullopt;
     } else if (a.rfind("-", 0) == 0 || pos.size() == 2) {
       return std::nullopt;
     } else {
@@ -416,6 +424,33 @@ void printSetup(const Options& o, const Server& server, pqxx::connection& db) {
       "(temporary server only)\n");
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+// The medians over the rounds, and the range of each round's ratio.
+void printMedians(const std::vector<Figures>& d, const std::vector<Figures>& e) {
+  std::vector<double> dc, ec, dr, er, ratios;
+  for (size_t i = 0; i < d.size(); ++i) {
+    dc.push_back(perRunUs(d[i].cpu, d[i].runs));
+    ec.push_back(perRunUs(e[i].cpu, e[i].runs));
+    dr.push_back(static_cast<double>(d[i].hwm_kb) / 1024.0);
+    er.push_back(static_cast<double>(e[i].hwm_kb) / 1024.0);
+    ratios.push_back(dc.back() / ec.back());
+  }
+  const auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
+  const double cpu = median(dc) / median(ec);
+  const double rss = median(dr) / median(er);
+  std::printf(
+      "  medians over %zu rounds: CPU per run %.0f / %.0f µs, peak RSS %.1f / %.1f MB\n"
+      "  datawatch / sql_exporter (medians): CPU per run %.2fx (rounds %.2f-%.2fx; target <= "
+      "0.6x) %s, peak RSS %.2fx (target <= 1.0x) %s\n",
+      d.size(), median(dc), median(ec), median(dr), median(er), cpu, *lo, *hi, verdict(cpu, 0.6),
+      rss, verdict(rss, 1.0));
+}
+
 void benchN(int n, const Options& o, const Server& server, pqxx::connection& db,
             const std::string& work, const Signals& sig) {
   const std::string dir = work + "/n" + std::to_string(n);
@@ -424,10 +459,16 @@ void benchN(int n, const Options& o, const Server& server, pqxx::connection& db,
   std::printf("\nN = %d\n", n);
   std::fflush(stdout);
   const Agent dw = datawatchAgent(dir, n, server.dsn());
-  const Figures d = measure(dw, db, server, o.seconds, sig);
   const Agent ex = exporterAgent(dir, n, server.dsn());
-  const Figures e = measure(ex, db, server, o.seconds, sig);
-  printResults(n, dw, d, ex, e);
+  std::vector<Figures> d, e;
+  for (int r = 1; r <= o.rounds; ++r) {
+    if (o.rounds > 1) std::printf("round %d of %d\n", r, o.rounds);
+    d.push_back(measure(dw, db, server, o.seconds, sig));
+    e.push_back(measure(ex, db, server, o.seconds, sig));
+    printResults(n, dw, d.back(), ex, e.back());
+    std::fflush(stdout);
+  }
+  if (o.rounds > 1) printMedians(d, e);
   std::fflush(stdout);
 }
 
@@ -436,7 +477,8 @@ void benchN(int n, const Options& o, const Server& server, pqxx::connection& db,
 int main(int argc, char** argv) {
   const auto o = parseArgs(argc, argv);
   if (!o) {
-    std::fprintf(stderr, "usage: peer_bench [N[,N...]=100] [seconds=60] [--dsn DSN]\n");
+    std::fprintf(stderr,
+                 "usage: peer_bench [N[,N...]=100] [seconds=60] [--dsn DSN] [--rounds K]\n");
     return 2;
   }
   if (access(kExporter, X_OK) != 0) {

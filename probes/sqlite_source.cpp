@@ -285,6 +285,15 @@ Result<QueryResult> SqliteSource::run(sqlite3* db, const std::string& sql,
       out.rows.push_back(std::move(row));
     }
   }  // finalized here: its read transaction ends
+  // BEGIN and SAVEPOINT are "read-only" to sqlite3_stmt_readonly, yet leave a
+  // transaction open: a pooled connection would then read one frozen snapshot
+  // (and hold the database's read lock) for every later probe. Refused, and the
+  // connection is closed, as after any error.
+  if (sqlite3_get_autocommit(db) == 0) {
+    std::string ignored;
+    sqliteExec(db, "ROLLBACK", ignored);
+    return fail("query refused: probes may only read; this statement opens a transaction");
+  }
   return out;
 }
 

@@ -15,11 +15,12 @@ packages=(
   unixodbc-dev odbc-postgresql odbc-mariadb
 )
 if [[ "${1:-}" == "--test" ]]; then
-  # clang + its runtimes: both sanitizer builds of scripts/test.sh (ASan/UBSan in build-test, TSan in build-tsan).
+  # clang + its runtimes: both sanitizer builds of scripts/test.sh (ASan/UBSan in build-test, TSan in build-tsan);
+  # llvm: llvm-symbolizer on PATH, without which clang's sanitizer reports have no names or file:line.
   # mariadb-server + libsqliteodbc + sqlglot: the ODBC source's live and dialect tests.
   # ninja-build: scripts/test.sh's builds (one graph: no idle core between targets).
   # prometheus-alertmanager: the alertmanager notifier against a real Alertmanager.
-  packages+=(catch2 postgresql prometheus chromium clang libclang-rt-14-dev
+  packages+=(catch2 postgresql prometheus chromium clang libclang-rt-14-dev llvm
              mariadb-server libsqliteodbc python3-sqlglot ninja-build
              prometheus-alertmanager)
 fi

@@ -199,24 +199,24 @@ Status SqliteStateStore::insertRunLocked(const ProbeResult& r) {
   // bindings are cleared before this returns.
   const std::string threshold = dumpJson(r.threshold);
   const std::string details = dumpJson(r.details);
-  const auto text = [](sqlite3_stmt* st, int idx, std::string_view v) {
+  const auto bindStatic = [](sqlite3_stmt* st, int idx, std::string_view v) {
     sqlite3_bind_text(st, idx, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
   };
   sqlite3_stmt* s = insert_;
-  text(s, 1, r.probe);
-  text(s, 2, r.type);
-  text(s, 3, r.source);
-  text(s, 4, r.target);
-  text(s, 5, r.owner);
-  text(s, 6, toString(r.status));
+  bindStatic(s, 1, r.probe);
+  bindStatic(s, 2, r.type);
+  bindStatic(s, 3, r.source);
+  bindStatic(s, 4, r.target);
+  bindStatic(s, 5, r.owner);
+  bindStatic(s, 6, toString(r.status));
   if (r.value && std::isfinite(*r.value))
     sqlite3_bind_double(s, 7, *r.value);
   else
     sqlite3_bind_null(s, 7);
-  text(s, 8, r.unit);
-  text(s, 9, r.message);
-  text(s, 10, threshold);
-  text(s, 11, details);
+  bindStatic(s, 8, r.unit);
+  bindStatic(s, 9, r.message);
+  bindStatic(s, 10, threshold);
+  bindStatic(s, 11, details);
   sqlite3_bind_int64(s, 12, toUnixMillis(r.observed_at));
   sqlite3_bind_double(s, 13, r.duration_seconds);
   const bool done = sqlite3_step(s) == SQLITE_DONE;
