@@ -28,12 +28,14 @@
 //
 // usage: peer_bench [N[,N...]=100] [seconds=60] [--dsn DSN] [--rounds K]
 //   --rounds K: K alternating rounds per N, then the medians and their ratios.
+//   PEER_BENCH_DATAWATCH=PATH runs that datawatch binary instead of this build's.
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <pqxx/pqxx>
 #include <stdexcept>
@@ -264,8 +266,11 @@ Agent datawatchAgent(const std::string& dir, int n, const std::string& dsn) {
   for (int i = 0; i < n; ++i)
     y << "  - {name: t" << i << ", type: freshness, source: pg, table: bench_peer.t" << i
       << ", column: at, max_age: 1h, every: 1s}\n";
+  // PEER_BENCH_DATAWATCH: another build's binary (an A/B in one sitting).
+  const char* other = std::getenv("PEER_BENCH_DATAWATCH");  // NOLINT(concurrency-mt-unsafe)
   return {"datawatch",
-          {DATAWATCH_BINARY, "run", "-c", dir + "/datawatch.yaml", "--log-level", "warn"},
+          {other != nullptr ? other : DATAWATCH_BINARY, "run", "-c", dir + "/datawatch.yaml",
+           "--log-level", "warn"},
           {{"PEER_BENCH_DSN", dsn}},
           port,
           dir + "/datawatch.log"};
