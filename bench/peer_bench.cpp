@@ -468,6 +468,7 @@ void benchN(int n, const Options& o, const Server& server, pqxx::connection& db,
   std::vector<Figures> d, e;
   for (int r = 1; r <= o.rounds; ++r) {
     if (o.rounds > 1) std::printf("round %d of %d\n", r, o.rounds);
+    std::fflush(stdout);  // before the fork: a child would print it again
     d.push_back(measure(dw, db, server, o.seconds, sig));
     e.push_back(measure(ex, db, server, o.seconds, sig));
     printResults(n, dw, d.back(), ex, e.back());
