@@ -3,10 +3,11 @@
 // PRAGMA query_only), a busy timeout, bound parameters, and a deadline enforced
 // with a progress handler that interrupts the statement.
 //
-// Pool invariant: a connection is in idle_ only while no statement of it is alive
-// and no progress handler is set on it; run() releases both before query() gives
-// the connection back, so a second worker can never share a running connection
-// (issue 15, defect 10). A connection whose query failed is closed, not pooled.
+// Pool invariant: a connection is in idle_ only while no statement of it is alive,
+// no progress handler is set on it and no transaction is open on it (autocommit);
+// run() ensures all three before query() gives the connection back, so a second
+// worker can never share a running connection (issue 15, defect 10) nor inherit
+// an old snapshot. A connection whose query failed is closed, not pooled.
 // The progress handler also watches QueryLimits::cancelled: a cancelled query
 // stops within milliseconds.
 
@@ -35,8 +36,9 @@ class SqliteSource final : public SqlSource {
   Result<SqliteConnection> open();
   SqliteConnection takeIdle() EXCLUDES(mu_);
   void giveBack(SqliteConnection conn) EXCLUDES(mu_);
-  // Runs one statement in a read transaction on `db`; leaves no statement and no
-  // progress handler behind.
+  // Runs one statement on `db` in autocommit (its own read transaction); leaves
+  // no statement, no progress handler and no open transaction behind (a
+  // statement that opens one, BEGIN or SAVEPOINT, is refused).
   Result<QueryResult> run(sqlite3* db, const std::string& sql, const std::vector<SqlValue>& params,
                           const QueryLimits& limits);
   std::string name_;

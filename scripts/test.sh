@@ -13,7 +13,7 @@ build=build-test
 # clang++ for both sanitizer builds: the ASan/UBSan build took 15.7 min with
 # g++ 12 and takes 9.3 with clang 14 on CI's 2 cores, and its tests run in 6.2
 # min instead of 8.6 (CI must stay under 30 minutes). g++ keeps its own
-# warnings-as-errors in the dev and release builds (README).
+# warnings-as-errors in the dev build (README).
 # -O1 -g1: sanitizer reports keep file:line, and the build takes a third less
 # time than -O2 -g; the test files
 # themselves at -O0 (DATAWATCH_TESTS_O0: half their compile time) and the
