@@ -94,3 +94,25 @@ TEST_CASE("SQLite text and column names come back as valid UTF-8", "[probes][sql
   CHECK(std::get<std::string>(r->rows.at(0).at(0)) == "ba" + kReplacement + "d");
   CHECK(std::get<std::string>(r->rows.at(1).at(0)) == "ok é");  // valid text unchanged
 }
+
+TEST_CASE("a probe query that opens a transaction is refused and leaves no snapshot behind",
+          "[probes][sqlite][security]") {
+  TempDir dir;
+  SqliteDb db(dir / "w.db");
+  db.exec("CREATE TABLE t (c INTEGER); INSERT INTO t VALUES (1);");
+  SystemClock clock;
+  // One pooled connection: a transaction left open on it would freeze what
+  // every later query sees.
+  SqliteSource src("db", config::SqliteSourceConfig{dir / "w.db", 100ms}, 1, clock);
+  for (const char* sql : {"BEGIN", "BEGIN DEFERRED TRANSACTION", "SAVEPOINT probe"}) {
+    INFO(sql);
+    auto r = src.query(sql, {}, {});
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.error(), Catch::Contains("opens a transaction"));
+  }
+  REQUIRE(std::get<int64_t>(src.query("SELECT count(*) FROM t", {}, {})->rows[0][0]) == 1);
+  db.exec("INSERT INTO t VALUES (2)");  // a writer the agent must not block
+  auto after = src.query("SELECT count(*) FROM t", {}, {});
+  REQUIRE(after.ok());
+  CHECK(std::get<int64_t>(after->rows[0][0]) == 2);
+}

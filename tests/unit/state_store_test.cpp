@@ -77,6 +77,35 @@ TEST_CASE("the store survives reopening and refuses a newer schema", "[store]") 
   CHECK_THAT(newer.error(), Catch::Contains("newer than this build understands"));
 }
 
+TEST_CASE("a run the SQLite store cannot write is an error naming why, and the store goes on",
+          "[store]") {
+  datawatch::testing::TempDir dir;
+  const auto path = (dir / "s.db").string();
+  auto store = std::move(SqliteStateStore::open(path)).value();
+  auto first = run("orders_fresh", kT0, ProbeStatus::Fail, 7200);
+  first.message = "newest row is 2h old";
+  REQUIRE(store->recordRun(first).ok());
+  datawatch::testing::SqliteDb other(dir / "s.db");
+  other.exec("ALTER TABLE probe_runs RENAME TO probe_runs_away");
+  const auto refused = store->recordRun(run("orders_fresh", kT0 + 1min, ProbeStatus::Pass, 60));
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.message(),
+             Catch::Contains("cannot record probe run in the state store: no such table"));
+  CHECK_FALSE(
+      store->recordRuns({run("a", kT0, ProbeStatus::Pass, 1), run("b", kT0, ProbeStatus::Pass, 2)})
+          .ok());
+  // The refused insert holds no lock: another writer gets in at once.
+  other.exec("BEGIN IMMEDIATE; ALTER TABLE probe_runs_away RENAME TO probe_runs; COMMIT");
+  REQUIRE(store->recordRun(run("orders_fresh", kT0 + 2min, ProbeStatus::Pass, 60)).ok());
+  const auto stored = store->runs("orders_fresh", kT0, kT0 + 1h);
+  REQUIRE(stored.ok());
+  REQUIRE(stored->size() == 2);  // the refused ones are not there, the others whole
+  CHECK((*stored)[0].message == "newest row is 2h old");
+  CHECK((*stored)[0].value == 7200);
+  CHECK((*stored)[1].observed_at == kT0 + 2min);
+  CHECK(*store->countRuns() == 2);
+}
+
 TEST_CASE("a version-5 SQLite file gains the lineage events table on open, keeping its data",
           "[store][lineage]") {
   datawatch::testing::TempDir dir;
