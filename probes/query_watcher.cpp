@@ -1,5 +1,7 @@
 #include "probes/query_watcher.hpp"
 
+#include <algorithm>
+
 namespace datawatch {
 
 QueryWatcher::Watch::~Watch() {
@@ -39,16 +41,19 @@ bool QueryWatcher::sleeping() const {
   return sleeping_;
 }
 
-uint64_t QueryWatcher::due() {
+uint64_t QueryWatcher::due(MonoTime& next_deadline) {
   const MonoTime now = clock_.monotonic();
+  next_deadline = MonoTime::max();
   for (auto& [id, e] : entries_) {
     if (e.fired != Reason::None) continue;
-    if (e.cancelled && e.cancelled->load())
+    if (e.cancelled && e.cancelled->load()) {
       e.fired = Reason::Cancelled;
-    else if (now >= e.deadline)
+    } else if (now >= e.deadline) {
       e.fired = Reason::Deadline;
-    else
+    } else {
+      next_deadline = std::min(next_deadline, e.deadline);
       continue;
+    }
     e.calling = true;
     return id;
   }
@@ -70,7 +75,8 @@ void QueryWatcher::loop() {
       empty_polls = 0;
       continue;
     }
-    while (const uint64_t id = due()) {
+    MonoTime next_deadline;
+    while (const uint64_t id = due(next_deadline)) {
       auto& e = entries_.at(id);  // stays: unwatch() waits while calling
       lock.unlock();
       e.cancel();  // a network round trip: not under the lock
@@ -78,8 +84,18 @@ void QueryWatcher::loop() {
       e.calling = false;
       cv_.notifyAll();
     }
-    cv_.waitFor(lock, kPoll, [&]() REQUIRES(mu_) { return stop_; });
+    cv_.waitFor(lock, untilNextPoll(next_deadline), [&]() REQUIRES(mu_) { return stop_; });
   }
+}
+
+Duration QueryWatcher::untilNextPoll(MonoTime next_deadline) const {
+  Duration wait = kPoll;
+  if (next_deadline != MonoTime::max()) {
+    // Rounded up: waking a little before the deadline would only poll twice.
+    const auto left = std::chrono::ceil<Duration>(next_deadline - clock_.monotonic());
+    wait = std::clamp(left, Duration{1}, wait);
+  }
+  return wait;
 }
 
 QueryWatcher::Reason QueryWatcher::unwatch(uint64_t id) {

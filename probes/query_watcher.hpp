@@ -4,21 +4,28 @@
 //
 // A query registers a cancel function for as long as it runs (a Watch). One
 // watcher thread, started with the first Watch and joined on destruction, polls
-// the registered queries every kPoll while any is registered and for more than
-// kLinger polls after the last one ended, then sleeps until the next watch() wakes it;
-// a query whose `cancelled` flag is set or whose deadline (on the injected
-// Clock) has passed gets its cancel function called, once.
+// the registered queries every kPoll (sooner when the earliest deadline falls
+// before the next poll) while any is registered and for more than kLinger polls
+// after the last one ended, then sleeps until the next watch() wakes it; a query
+// whose `cancelled` flag is set or whose deadline (on the injected Clock) has
+// passed gets its cancel function called, once.
 //
 // Why the linger (issue 19): a steady load of short queries (100 a second, each
 // a millisecond) leaves the watcher idle between most of them; waking it for
-// each one cost two context switches per query, more than its 40 polls a second.
+// each one cost two context switches per query, more than its 40 polls a second
+// (kPoll was 25 ms). Why kPoll is 100 ms: the polls were still 5% of the agent's
+// CPU at 100 PostgreSQL probes a second (perf), and a deadline needs no poll to
+// be met on time (the wait ends at it); only the `cancelled` flag, set at
+// shutdown, waits for a poll.
 //
 // Invariants:
 // - A cancel function runs at most once, on the watcher thread, and only while
 //   its Watch is alive: ~Watch waits for a call in progress, so what the
 //   function refers to (a connection) may be released right after the Watch.
-// - `cancelled` is noticed within kPoll (25 ms) plus the cancel's own round trip:
-//   the ~100 ms of the SqlSource contract.
+// - `cancelled` is noticed within kPoll (100 ms) plus the cancel's own round trip:
+//   the ~100 ms of the SqlSource contract. A deadline registered before the
+//   watcher's last poll is met when it passes; one registered after it, within
+//   kPoll of passing (watch() does not wake a polling watcher).
 
 #include <atomic>
 #include <cstdint>
@@ -33,9 +40,9 @@ namespace datawatch {
 
 class QueryWatcher {
  public:
-  static constexpr std::chrono::milliseconds kPoll{25};
+  static constexpr std::chrono::milliseconds kPoll{100};
   // Empty polls before the watcher sleeps untimed (2 s at kPoll).
-  static constexpr int kLinger = 80;
+  static constexpr int kLinger = 20;
   enum class Reason { None, Deadline, Cancelled };
 
   class Watch {
@@ -78,9 +85,12 @@ class QueryWatcher {
     bool calling = false;  // cancel() is running on the watcher thread
   };
   void loop() EXCLUDES(mu_);
-  // The first registered query due for cancelling (marked fired and calling), or 0.
-  uint64_t due() REQUIRES(mu_);
+  // The first registered query due for cancelling (marked fired and calling), or
+  // 0 and, in `next_deadline`, the earliest deadline of those not due.
+  uint64_t due(MonoTime& next_deadline) REQUIRES(mu_);
   Reason unwatch(uint64_t id) EXCLUDES(mu_);
+  // How long to wait before the next poll: kPoll, or less when `next_deadline` is sooner.
+  Duration untilNextPoll(MonoTime next_deadline) const;
 
   const Clock& clock_;
   const int linger_;

@@ -172,8 +172,10 @@ TEST_CASE(
   REQUIRE(first <= 2);
   REQUIRE(p.run("refunds_fresh", ProbeStatus::Pass, 60) == 1);
   CHECK(p.pump("am").delivered == first + 1);
-  const auto ahead = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::max(Duration::zero(), p.clock.now() - std::chrono::system_clock::now()));
+  using std::chrono::milliseconds;
+  const milliseconds ahead = std::max(
+      milliseconds::zero(),
+      std::chrono::duration_cast<milliseconds>(p.clock.now() - std::chrono::system_clock::now()));
   INFO("the simulated clock is " << std::chrono::duration<double>(ahead).count()
                                  << " s ahead of the real one");
   CHECK(eventually([&] { return am1.alerts().empty() && am2.alerts().empty(); }, 10s + ahead));

@@ -2,7 +2,7 @@
 // function once, a query that ends in time is never cancelled, and a watcher
 // that went to sleep (no queries for its linger) wakes for the next query.
 // Time: deadlines are on a SimulatedClock; only the watcher's polling is real
-// (kPoll, 25 ms), so each wait below is bounded by a few polls.
+// (kPoll, 100 ms), so each wait below is bounded by a few polls.
 #include <catch2/catch.hpp>
 #include <condition_variable>
 #include <mutex>
