@@ -185,7 +185,7 @@ ProbeResult Runtime::measure(Slot& slot, const RunContext& ctx) {
 void Runtime::record(Slot& slot, const std::shared_ptr<const ProbeResult>& shared) {
   const ProbeResult& r = *shared;
   if (store_) {
-    if (auto st = store_->recordRun(r); !st) {
+    if (auto st = store_->recordSharedRun(shared); !st) {
       log_->warn("{} (probe {})", st.message(), r.probe);
       if (metrics_) metrics_->stateStoreError();
     }

@@ -21,16 +21,19 @@ BatchedStateStore::~BatchedStateStore() {
 }
 
 Status BatchedStateStore::recordRun(const ProbeResult& result) {
-  ProbeResult copy = result;  // copied before taking mu_
+  const SharedRun copy = std::make_shared<const ProbeResult>(result);  // before taking mu_
   return enqueue(&copy, 1);
 }
 
-Status BatchedStateStore::recordRuns(const std::vector<ProbeResult>& runs) {
-  std::vector<ProbeResult> copies(runs);
-  return enqueue(copies.data(), copies.size());
+Status BatchedStateStore::recordSharedRun(const SharedRun& run) {
+  return enqueue(&run, 1);
 }
 
-Status BatchedStateStore::enqueue(ProbeResult* runs, size_t n) {
+Status BatchedStateStore::recordSharedRuns(const std::vector<SharedRun>& runs) {
+  return enqueue(runs.data(), runs.size());
+}
+
+Status BatchedStateStore::enqueue(const SharedRun* runs, size_t n) {
   bool wake = false;
   bool closed = false;
   {
@@ -41,7 +44,7 @@ Status BatchedStateStore::enqueue(ProbeResult* runs, size_t n) {
         ++unreported_drops_;
         ++dropped_;
       }
-      queue_.push_back(std::move(runs[i]));
+      queue_.push_back(runs[i]);
     }
     closed = closed_;
     if (!closed && !failing_ && !kicked_ && queue_.size() >= max_batch_) wake = kicked_ = true;
@@ -62,7 +65,7 @@ Status BatchedStateStore::flush() {
   // queued meanwhile may ride along, never more than `remaining` in all.
   Status result = Status::Ok();
   while (remaining > 0) {
-    std::vector<ProbeResult> batch;
+    std::vector<SharedRun> batch;
     {
       MutexLock lock(mu_);
       const size_t n = std::min({remaining, max_batch_, queue_.size()});
@@ -100,10 +103,10 @@ Status BatchedStateStore::flush() {
   return result;
 }
 
-Status BatchedStateStore::commit(std::vector<ProbeResult>& batch) {
+Status BatchedStateStore::commit(std::vector<SharedRun>& batch) {
   using Steady = std::chrono::steady_clock;
   const auto t0 = Steady::now();
-  Status st = inner_->recordRuns(batch);
+  Status st = inner_->recordSharedRuns(batch);
   const bool slow = Steady::now() - t0 >= poison_budget_;
   if (st.ok() || slow || !inner_->ping().ok()) {
     if (st.ok()) batch.clear();
@@ -111,7 +114,7 @@ Status BatchedStateStore::commit(std::vector<ProbeResult>& batch) {
   }
   // The store answers and refused the batch at once: find the runs it rejects,
   // within the budget (runs not tried are kept, in order).
-  std::vector<ProbeResult> rejected, untried;
+  std::vector<SharedRun> rejected, untried;
   Status first_error = Status::Ok();
   bool accepted_any = false;
   const auto t1 = Steady::now();
@@ -120,12 +123,12 @@ Status BatchedStateStore::commit(std::vector<ProbeResult>& batch) {
       untried.push_back(std::move(r));
       continue;
     }
-    Status one = inner_->recordRun(r);
+    Status one = inner_->recordRun(*r);
     if (one.ok()) {
       accepted_any = true;
       continue;
     }
-    if (first_error.ok()) first_error = Status::Error(one.message() + " (probe " + r.probe + ")");
+    if (first_error.ok()) first_error = Status::Error(one.message() + " (probe " + r->probe + ")");
     rejected.push_back(std::move(r));
   }
   batch = std::move(rejected);
@@ -149,7 +152,7 @@ Status BatchedStateStore::commit(std::vector<ProbeResult>& batch) {
   return Status::Ok();
 }
 
-void BatchedStateStore::requeueFront(std::vector<ProbeResult>& batch) {
+void BatchedStateStore::requeueFront(std::vector<SharedRun>& batch) {
   MutexLock lock(mu_);
   in_flight_ = 0;
   queue_.insert(queue_.begin(), std::make_move_iterator(batch.begin()),

@@ -3,9 +3,10 @@
 // It owns another store (`inner`: SQLite or PostgreSQL) and delegates to it.
 //
 // The durability contract (read this before changing the agent's write paths):
-// - recordRun / recordRuns only QUEUE the runs (a copy, under mu_) and return
-//   Ok; they never wait for the database. A writer thread commits the queue
-//   with inner->recordRuns (one transaction per at most max_batch runs) every
+// - recordRun / recordSharedRun(s) only QUEUE the runs (the shared pointer, or
+//   a copy of a run passed by reference; under mu_) and return Ok; they never
+//   wait for the database. A writer thread commits the queue with
+//   inner->recordSharedRuns (one transaction per at most max_batch runs) every
 //   flush_interval, or as soon as max_batch runs are queued (it is woken then),
 //   whichever comes first.
 // - Order and read-your-writes: EVERY other method first flushes the queue
@@ -44,7 +45,7 @@
 //   with an unbatched recordRun).
 // - Threading: mu_ guards the queue and the writer's flags (held only to
 //   push, pop or swap: never during a database call). flush_mu_ serialises
-//   flushes: held for the whole of a flush (across inner->recordRuns), so two
+//   flushes: held for the whole of a flush (across inner->recordSharedRuns), so two
 //   flushes never reorder batches. Lock order: flush_mu_ before mu_.
 //   Thread-safe like every StateStore.
 
@@ -80,8 +81,9 @@ class BatchedStateStore final : public StateStore {
   BatchedStateStore(const BatchedStateStore&) = delete;
   BatchedStateStore& operator=(const BatchedStateStore&) = delete;
 
-  Status recordRun(const ProbeResult& result) override;
-  Status recordRuns(const std::vector<ProbeResult>& runs) override;
+  Status recordRun(const ProbeResult& result) override;   // queues a copy
+  Status recordSharedRun(const SharedRun& run) override;  // queues the pointer
+  Status recordSharedRuns(const std::vector<SharedRun>& runs) override;
   // Commits every run queued when it is called; the failure (runs kept queued) if any.
   Status flush() override EXCLUDES(flush_mu_, mu_);
   void close() override EXCLUDES(flush_mu_, mu_);
@@ -133,13 +135,13 @@ class BatchedStateStore final : public StateStore {
   uint64_t droppedRuns() const EXCLUDES(mu_);
 
  private:
-  // Queues runs[0..n) (moved from); synchronous after close().
-  Status enqueue(ProbeResult* runs, size_t n) EXCLUDES(flush_mu_, mu_);
+  // Queues runs[0..n); synchronous after close().
+  Status enqueue(const SharedRun* runs, size_t n) EXCLUDES(flush_mu_, mu_);
   void writerLoop() EXCLUDES(flush_mu_, mu_);
   // Commits `batch` (run by run when the store answers but refuses the batch);
   // leaves in `batch` the runs kept for a retry.
-  Status commit(std::vector<ProbeResult>& batch) REQUIRES(flush_mu_) EXCLUDES(mu_);
-  void requeueFront(std::vector<ProbeResult>& batch) EXCLUDES(mu_);
+  Status commit(std::vector<SharedRun>& batch) REQUIRES(flush_mu_) EXCLUDES(mu_);
+  void requeueFront(std::vector<SharedRun>& batch) EXCLUDES(mu_);
   // The end of close, once the writer has ended: joins it, counts what is
   // still queued as lost, forgets on_error. Once; later calls return.
   void finishClose() EXCLUDES(flush_mu_, mu_);
@@ -158,7 +160,7 @@ class BatchedStateStore final : public StateStore {
   mutable Mutex mu_;
   CondVar wake_;  // the writer: max_batch runs queued, or close()
   CondVar done_;  // close(): the writer's last flush ended
-  std::deque<ProbeResult> queue_ GUARDED_BY(mu_);
+  std::deque<SharedRun> queue_ GUARDED_BY(mu_);
   size_t in_flight_ GUARDED_BY(mu_) = 0;  // runs of the batch being committed
   bool writer_done_ GUARDED_BY(mu_) = false;
   bool kicked_ GUARDED_BY(mu_) = false;            // max_batch reached: flush before the tick

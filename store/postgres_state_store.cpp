@@ -222,7 +222,7 @@ void appendRunValues(const ProbeResult& r, std::vector<std::string>& texts) {
 }
 }  // namespace
 
-Status PostgresStateStore::recordRuns(const std::vector<ProbeResult>& runs) {
+Status PostgresStateStore::recordSharedRuns(const std::vector<SharedRun>& runs) {
   if (runs.empty()) return Status::Ok();
   return pool_->run("write (probe runs)", [&](pqxx::connection& c) {
     pqxx::work tx(c);  // one transaction, one txid: the run feed's invariant holds
@@ -230,7 +230,7 @@ Status PostgresStateStore::recordRuns(const std::vector<ProbeResult>& runs) {
       const size_t n = std::min(kRunsPerInsert, runs.size() - first);
       std::vector<std::string> texts;
       texts.reserve(n * kRunParams);  // never reallocates: `params` points into it
-      for (size_t i = 0; i < n; ++i) appendRunValues(runs[first + i], texts);
+      for (size_t i = 0; i < n; ++i) appendRunValues(*runs[first + i], texts);
       std::vector<const char*> params;
       params.reserve(texts.size());
       for (size_t k = 0; k < texts.size(); ++k) {

@@ -59,7 +59,7 @@ class PostgresStateStore final : public StateStore {
   Status recordRun(const ProbeResult& result) override;
   // One transaction (so one txid: the run feed takes them as a unit) of
   // multi-row INSERTs of up to kRunsPerInsert runs each.
-  Status recordRuns(const std::vector<ProbeResult>& runs) override;
+  Status recordSharedRuns(const std::vector<SharedRun>& runs) override;
   Result<std::optional<ProbeResult>> lastRun(const std::string& probe) override;
   Result<std::optional<ProbeResult>> lastMeasuredRun(const std::string& probe) override;
   Result<std::vector<ProbeResult>> runs(const std::string& probe, TimePoint from, TimePoint to,

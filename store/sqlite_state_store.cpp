@@ -173,13 +173,13 @@ Status SqliteStateStore::recordRun(const ProbeResult& r) {
   return insertRunLocked(r);
 }
 
-Status SqliteStateStore::recordRuns(const std::vector<ProbeResult>& runs) {
+Status SqliteStateStore::recordSharedRuns(const std::vector<SharedRun>& runs) {
   MutexLock lock(mu_);
   std::string err;
   if (!sqliteExec(db_, "BEGIN IMMEDIATE", err))
     return Status::Error("cannot record probe runs in the state store: " + err);
   for (const auto& r : runs) {
-    if (auto st = insertRunLocked(r); !st) {
+    if (auto st = insertRunLocked(*r); !st) {
       std::string ignored;
       sqliteExec(db_, "ROLLBACK", ignored);
       return st;

@@ -22,7 +22,7 @@ class SqliteStateStore final : public StateStore {
 
   Status recordRun(const ProbeResult& result) override;
   // BEGIN IMMEDIATE, the prepared insert per run, COMMIT (ROLLBACK on error).
-  Status recordRuns(const std::vector<ProbeResult>& runs) override;
+  Status recordSharedRuns(const std::vector<SharedRun>& runs) override;
   Result<std::optional<ProbeResult>> lastRun(const std::string& probe) override;
   Result<std::optional<ProbeResult>> lastMeasuredRun(const std::string& probe) override;
   Result<std::vector<ProbeResult>> runs(const std::string& probe, TimePoint from, TimePoint to,

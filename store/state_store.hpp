@@ -20,6 +20,10 @@
 
 namespace datawatch {
 
+// A probe run shared, immutable, by the agent (the probe's last result), the
+// state store's queue and whoever else holds it.
+using SharedRun = std::shared_ptr<const ProbeResult>;
+
 // One page of the run feed (runFeed): the runs and where the next page starts.
 struct RunFeedPage {
   std::vector<ProbeResult> runs;
@@ -52,13 +56,23 @@ class StateStore : public SnapshotStore {
   ~StateStore() override = default;
 
   virtual Status recordRun(const ProbeResult& result) = 0;
+  // recordRun of a result the caller shares (the agent's path): a store that
+  // keeps runs for later (BatchedStateStore) keeps the pointer, not a copy.
+  virtual Status recordSharedRun(const SharedRun& run) { return recordRun(*run); }
   // All of `runs`, in order, in ONE transaction: all of them or none (a failed
   // call stores nothing). The default records them one by one (not atomic):
   // the SQL stores override it. BatchedStateStore commits its queue with it.
-  virtual Status recordRuns(const std::vector<ProbeResult>& runs) {
+  virtual Status recordSharedRuns(const std::vector<SharedRun>& runs) {
     for (const auto& r : runs)
-      if (auto st = recordRun(r); !st) return st;
+      if (auto st = recordRun(*r); !st) return st;
     return Status::Ok();
+  }
+  // recordSharedRuns of copies of `runs`.
+  Status recordRuns(const std::vector<ProbeResult>& runs) {
+    std::vector<SharedRun> shared;
+    shared.reserve(runs.size());
+    for (const auto& r : runs) shared.push_back(std::make_shared<const ProbeResult>(r));
+    return recordSharedRuns(shared);
   }
   // Makes every write accepted so far durable before it returns (the runs a
   // BatchedStateStore queued). Ok at once for a store that writes synchronously.

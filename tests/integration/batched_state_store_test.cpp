@@ -102,7 +102,7 @@ class FlakyStore final : public StateStore {
     if (down || read_only) return Status::Error("injected: cannot write");
     return inner_->recordRun(r);
   }
-  Status recordRuns(const std::vector<ProbeResult>& runs) override {
+  Status recordSharedRuns(const std::vector<SharedRun>& runs) override {
     ++entered;
     while (hold) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     if (down || read_only) return Status::Error("injected: cannot write");
@@ -111,7 +111,7 @@ class FlakyStore final : public StateStore {
       std::this_thread::sleep_for(std::chrono::milliseconds(fail_after_ms.load()));
       return Status::Error("injected: batch failed");
     }
-    auto st = inner_->recordRuns(runs);
+    auto st = inner_->recordSharedRuns(runs);
     if (st) ++batches;
     return st;
   }
