@@ -30,9 +30,14 @@ QueryWatcher::Watch QueryWatcher::watch(std::function<void()> cancel, MonoTime d
   entries_.emplace(id, Entry{std::move(cancel), deadline, cancelled});
   watched_ = true;
   if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
-  // Only a sleeping watcher needs waking; a polling one (lingering) sees the
-  // new query within kPoll.
-  if (sleeping_) cv_.notifyAll();
+  // Only a sleeping watcher, or one whose wait ends after this deadline, needs
+  // waking; a polling one (lingering) sees the new query within kPoll.
+  if (sleeping_) {
+    cv_.notifyAll();
+  } else if (deadline < wait_until_) {
+    repoll_ = true;
+    cv_.notifyAll();
+  }
   return Watch(*this, id);
 }
 
@@ -84,18 +89,20 @@ void QueryWatcher::loop() {
       e.calling = false;
       cv_.notifyAll();
     }
-    cv_.waitFor(lock, untilNextPoll(next_deadline), [&]() REQUIRES(mu_) { return stop_; });
+    const MonoTime now = clock_.monotonic();
+    const Duration wait = waitAfterPoll(now, next_deadline);
+    wait_until_ = now + wait;
+    cv_.waitFor(lock, wait, [&]() REQUIRES(mu_) { return stop_ || repoll_; });
+    wait_until_ = MonoTime::min();
+    repoll_ = false;
   }
 }
 
-Duration QueryWatcher::untilNextPoll(MonoTime next_deadline) const {
-  Duration wait = kPoll;
-  if (next_deadline != MonoTime::max()) {
-    // Rounded up: waking a little before the deadline would only poll twice.
-    const auto left = std::chrono::ceil<Duration>(next_deadline - clock_.monotonic());
-    wait = std::clamp(left, Duration{1}, wait);
-  }
-  return wait;
+Duration QueryWatcher::waitAfterPoll(MonoTime now, MonoTime next_deadline) {
+  if (next_deadline == MonoTime::max()) return kPoll;
+  // Rounded up: waking a little before the deadline would only poll twice.
+  const auto left = std::chrono::ceil<Duration>(next_deadline - now);
+  return std::clamp(left, Duration{1}, Duration{kPoll});
 }
 
 QueryWatcher::Reason QueryWatcher::unwatch(uint64_t id) {

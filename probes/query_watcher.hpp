@@ -8,24 +8,27 @@
 // before the next poll) while any is registered and for more than kLinger polls
 // after the last one ended, then sleeps until the next watch() wakes it; a query
 // whose `cancelled` flag is set or whose deadline (on the injected Clock) has
-// passed gets its cancel function called, once.
+// passed gets its cancel function called, once. watch() wakes the watcher only
+// when it sleeps untimed or the new deadline falls before the end of its wait.
 //
 // Why the linger (issue 19): a steady load of short queries (100 a second, each
 // a millisecond) leaves the watcher idle between most of them; waking it for
 // each one cost two context switches per query, more than its 40 polls a second
-// (kPoll was 25 ms). Why kPoll is 100 ms: the polls were still 5% of the agent's
+// (kPoll was 25 ms). Why kPoll is 50 ms: the polls were still 5% of the agent's
 // CPU at 100 PostgreSQL probes a second (perf), and a deadline needs no poll to
 // be met on time (the wait ends at it); only the `cancelled` flag, set at
-// shutdown, waits for a poll.
+// shutdown, waits for a poll, and 50 ms plus the cancel's round trip keeps the
+// SqlSource contract's ~100 ms.
 //
 // Invariants:
 // - A cancel function runs at most once, on the watcher thread, and only while
 //   its Watch is alive: ~Watch waits for a call in progress, so what the
 //   function refers to (a connection) may be released right after the Watch.
-// - `cancelled` is noticed within kPoll (100 ms) plus the cancel's own round trip:
-//   the ~100 ms of the SqlSource contract. A deadline registered before the
-//   watcher's last poll is met when it passes; one registered after it, within
-//   kPoll of passing (watch() does not wake a polling watcher).
+// - `cancelled` is noticed within kPoll (50 ms) plus the cancel's own round trip:
+//   the ~100 ms of the SqlSource contract.
+// - A deadline is acted on when it passes (plus the thread's wake-up), not at
+//   the next poll: the watcher's wait ends at the earliest deadline it knows,
+//   and watch() wakes it for a deadline earlier than the end of its wait.
 
 #include <atomic>
 #include <cstdint>
@@ -40,9 +43,9 @@ namespace datawatch {
 
 class QueryWatcher {
  public:
-  static constexpr std::chrono::milliseconds kPoll{100};
+  static constexpr std::chrono::milliseconds kPoll{50};
   // Empty polls before the watcher sleeps untimed (2 s at kPoll).
-  static constexpr int kLinger = 20;
+  static constexpr int kLinger = 40;
   enum class Reason { None, Deadline, Cancelled };
 
   class Watch {
@@ -75,6 +78,10 @@ class QueryWatcher {
       EXCLUDES(mu_);
   // True while the watcher thread sleeps untimed (for tests and diagnostics).
   bool sleeping() const EXCLUDES(mu_);
+  // How long the watcher waits after a poll at `now` when the earliest deadline
+  // not yet passed is `next_deadline` (MonoTime::max(): none): kPoll, or until
+  // that deadline when it is sooner (rounded up to whole ms, at least 1 ms).
+  static Duration waitAfterPoll(MonoTime now, MonoTime next_deadline);
 
  private:
   struct Entry {
@@ -89,8 +96,6 @@ class QueryWatcher {
   // 0 and, in `next_deadline`, the earliest deadline of those not due.
   uint64_t due(MonoTime& next_deadline) REQUIRES(mu_);
   Reason unwatch(uint64_t id) EXCLUDES(mu_);
-  // How long to wait before the next poll: kPoll, or less when `next_deadline` is sooner.
-  Duration untilNextPoll(MonoTime next_deadline) const;
 
   const Clock& clock_;
   const int linger_;
@@ -101,7 +106,12 @@ class QueryWatcher {
   bool stop_ GUARDED_BY(mu_) = false;
   bool sleeping_ GUARDED_BY(mu_) = false;  // in the untimed wait: watch() must wake it
   bool watched_ GUARDED_BY(mu_) = false;   // a watch() since the watcher's last poll
-  std::thread thread_;                     // started under mu_ by the first watch()
+  // When the watcher's timed wait ends (min when it is not in one: it polls
+  // before it waits again), and whether a watch() with an earlier deadline
+  // asked it to poll again.
+  MonoTime wait_until_ GUARDED_BY(mu_) = MonoTime::min();
+  bool repoll_ GUARDED_BY(mu_) = false;
+  std::thread thread_;  // started under mu_ by the first watch()
 };
 
 }  // namespace datawatch

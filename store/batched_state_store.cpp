@@ -1,6 +1,7 @@
 #include "store/batched_state_store.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <utility>
 
@@ -34,6 +35,7 @@ Status BatchedStateStore::recordSharedRuns(const std::vector<SharedRun>& runs) {
 }
 
 Status BatchedStateStore::enqueue(const SharedRun* runs, size_t n) {
+  for (size_t i = 0; i < n; ++i) assert(runs[i] != nullptr);  // dereferenced on the writer
   bool wake = false;
   bool closed = false;
   {

@@ -3,8 +3,9 @@
 // It owns another store (`inner`: SQLite or PostgreSQL) and delegates to it.
 //
 // The durability contract (read this before changing the agent's write paths):
-// - recordRun / recordSharedRun(s) only QUEUE the runs (the shared pointer, or
-//   a copy of a run passed by reference; under mu_) and return Ok; they never
+// - recordRun / recordSharedRun(s) only QUEUE the runs (under mu_: the shared
+//   pointer, or a copy made before of a run passed by reference; a shared run
+//   must not be null nor changed after the call) and return Ok; they never
 //   wait for the database. A writer thread commits the queue with
 //   inner->recordSharedRuns (one transaction per at most max_batch runs) every
 //   flush_interval, or as soon as max_batch runs are queued (it is woken then),
@@ -25,12 +26,11 @@
 //   flush_interval (more while the store is failing: the queue), never an alert,
 //   an outbox item or an incident. close() (and the destructor) has the writer
 //   flush everything and joins it; runs still unwritable then are reported
-//   dropped. After close() writes are synchronous: recordRun queues, flushes at
-//   once and returns the flush's Status. closeWithin(budget) is close() bounded
-//   in time (the agent's stop must end within 10 s even when the database
-//   hangs): false when that last flush has not ended within the budget; the
-//   writer then goes on, and the store must outlive it (the destructor joins
-//   it; the agent exits at once instead).
+//   dropped. After close() writes are synchronous: recordRun (and recordSharedRun(s)) queues,
+//   flushes at once and returns the flush's Status. closeWithin(budget) is close() bounded in time
+//   (the agent's stop must end within 10 s even when the database hangs): false when that last
+//   flush has not ended within the budget; the writer then goes on, and the store must outlive it
+//   (the destructor joins it; the agent exits at once instead).
 // - Failures: a batch that fails stays at the FRONT of the queue (order kept)
 //   and is retried on the next tick. When the batch failed fast (within
 //   poison_budget: a data error, not a lock or a timeout) and inner->ping()

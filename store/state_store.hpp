@@ -58,6 +58,7 @@ class StateStore : public SnapshotStore {
   virtual Status recordRun(const ProbeResult& result) = 0;
   // recordRun of a result the caller shares (the agent's path): a store that
   // keeps runs for later (BatchedStateStore) keeps the pointer, not a copy.
+  // `run` is not null and is never changed after the call (nor are `runs`).
   virtual Status recordSharedRun(const SharedRun& run) { return recordRun(*run); }
   // All of `runs`, in order, in ONE transaction: all of them or none (a failed
   // call stores nothing). The default records them one by one (not atomic):

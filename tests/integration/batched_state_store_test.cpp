@@ -1,4 +1,4 @@
-// recordRuns (one transaction: all or nothing) on every backend, and
+// recordRuns / recordSharedRuns (one transaction: all or nothing) on every backend, and
 // BatchedStateStore (store/batched_state_store.hpp) over the real stores:
 // read-your-writes, runs durable before the alerts they caused, the writer's
 // own flushes, close(), failures (kept, poison dropped, the queue bound) and
@@ -86,7 +86,7 @@ void refusePoison(const StoreUnderTest& db) {
 
 // A real store that can be made to fail: `down` (writes and ping fail),
 // `read_only` (writes fail, ping answers), `fail_batches` (the next N
-// recordRuns calls fail, the rest answers).
+// recordSharedRuns calls fail, the rest answers).
 class FlakyStore final : public StateStore {
  public:
   explicit FlakyStore(std::unique_ptr<StateStore> inner) : inner_(std::move(inner)) {}
@@ -94,9 +94,9 @@ class FlakyStore final : public StateStore {
   std::atomic<bool> read_only{false};
   std::atomic<int> fail_batches{0};
   std::atomic<int> fail_after_ms{0};  // an injected batch failure takes this long (a lock wait)
-  std::atomic<int> batches{0};        // recordRuns calls that stored their runs
-  std::atomic<bool> hold{false};      // recordRuns waits while set (a hung database)
-  std::atomic<int> entered{0};        // recordRuns calls begun
+  std::atomic<int> batches{0};        // recordSharedRuns calls that stored their runs
+  std::atomic<bool> hold{false};      // recordSharedRuns waits while set (a hung database)
+  std::atomic<int> entered{0};        // recordSharedRuns calls begun
 
   Status recordRun(const ProbeResult& r) override {
     if (down || read_only) return Status::Error("injected: cannot write");
@@ -288,6 +288,36 @@ TEST_CASE("batched store: a read sees the runs recorded before it", "[store][bat
       REQUIRE(measured.ok());
       REQUIRE(measured->has_value());
       CHECK((*measured)->message == "6");
+    }
+  }
+}
+
+TEST_CASE("batched store: a shared run is queued as the pointer, not a copy, and stored whole",
+          "[store][batched]") {
+  for (const auto& backend : stateStoreBackends()) {
+    DYNAMIC_SECTION(backend) {
+      StoreUnderTest db(backend);
+      BatchedStateStore store(db.open(), options(kNever));
+      ProbeResult r = run("a", "1");
+      r.details = {{"sample", {"x", "y"}}};
+      const SharedRun first = std::make_shared<const ProbeResult>(r);
+      REQUIRE(store.recordSharedRun(first).ok());
+      CHECK(first.use_count() == 2);  // the agent's pointer and the queue's: no copy
+      const std::vector<SharedRun> more{std::make_shared<const ProbeResult>(run("a", "2")),
+                                        std::make_shared<const ProbeResult>(run("b", "3"))};
+      REQUIRE(store.recordSharedRuns(more).ok());
+      CHECK(store.pending() == 3);
+      REQUIRE(store.flush().ok());
+      CHECK(first.use_count() == 1);  // written: the queue let go
+      CHECK(messages(store, "a") == std::vector<std::string>{"1", "2"});
+      auto last = store.lastRun("b");
+      REQUIRE(last.ok());
+      REQUIRE(last->has_value());
+      CHECK((*last)->message == "3");
+      auto back = store.runs("a", kT0, kT0 + 1s);
+      REQUIRE(back.ok());
+      REQUIRE(back->size() == 2);
+      CHECK((*back)[0].details == r.details);
     }
   }
 }

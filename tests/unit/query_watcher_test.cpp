@@ -2,7 +2,7 @@
 // function once, a query that ends in time is never cancelled, and a watcher
 // that went to sleep (no queries for its linger) wakes for the next query.
 // Time: deadlines are on a SimulatedClock; only the watcher's polling is real
-// (kPoll, 100 ms), so each wait below is bounded by a few polls.
+// (kPoll, 50 ms), so each wait below is bounded by a few polls.
 #include <catch2/catch.hpp>
 #include <condition_variable>
 #include <mutex>
@@ -106,4 +106,31 @@ TEST_CASE("query watcher: lingering, it keeps polling between short queries",
     CHECK_FALSE(w.sleeping());
   }
   CHECK(quick.count() == 0);
+}
+
+TEST_CASE("query watcher: it waits a poll, or until the earliest deadline when that is sooner",
+          "[query_watcher]") {
+  const MonoTime now = std::chrono::steady_clock::now();
+  using std::chrono::milliseconds;
+  CHECK(QueryWatcher::waitAfterPoll(now, MonoTime::max()) == QueryWatcher::kPoll);
+  CHECK(QueryWatcher::waitAfterPoll(now, now + 1h) == QueryWatcher::kPoll);
+  CHECK(QueryWatcher::waitAfterPoll(now, now + 20ms) == milliseconds(20));
+  // Rounded up (not a poll just before the deadline), never zero (no busy loop).
+  CHECK(QueryWatcher::waitAfterPoll(now, now + std::chrono::microseconds(20500)) ==
+        milliseconds(21));
+  CHECK(QueryWatcher::waitAfterPoll(now, now + std::chrono::microseconds(10)) == milliseconds(1));
+  CHECK(QueryWatcher::waitAfterPoll(now, now - 5ms) == milliseconds(1));
+}
+
+TEST_CASE("query watcher: a query due at once among later ones is cancelled alone",
+          "[threads][query_watcher]") {
+  SimulatedClock clock(kWatcherStart);
+  QueryWatcher w(clock);
+  CancelProbe later, passed;
+  auto a = w.watch(later.fn(), clock.monotonic() + 1h, nullptr);
+  auto b = w.watch(passed.fn(), clock.monotonic(), nullptr);  // due at once
+  REQUIRE(passed.waitCalled(20 * QueryWatcher::kPoll));
+  CHECK(b.finish() == QueryWatcher::Reason::Deadline);
+  CHECK(a.finish() == QueryWatcher::Reason::None);
+  CHECK(later.count() == 0);
 }
