@@ -82,12 +82,15 @@ void ProbeLoop::dispatcher() {
   guarded("probe scheduler", [this] {
     MutexLock lock(mu_);
     while (!stopping_) {
-      if (const size_t n = enqueueDue(clock_.now()); n > 0) {
+      // One worker for what became due (it starts the runs one after another),
+      // one more for a queue that did not move while the dispatcher slept.
+      const bool stalled = queueStalled();
+      if (enqueueDue(clock_.now()) > 0 || stalled) {
         // Woken under the lock, a worker would block on mu_ at once (a futex
-        // pair and a context switch more per run). What changes meanwhile is
-        // seen by waitForNext: it reads the schedule and the clock afresh.
+        // pair and a context switch more). What changes meanwhile is seen by
+        // waitForNext: it reads the schedule and the clock afresh.
         lock.unlock();
-        for (size_t i = 0; i < n; ++i) work_cv_.notifyOne();
+        work_cv_.notifyOne();
         lock.lock();
       }
       waitForNext(lock);
@@ -100,7 +103,6 @@ size_t ProbeLoop::enqueueDue(TimePoint now) {
   for (const auto& d : due) {
     const std::string& name = scheduler_->probe(d.index).name;
     if (d.missed > 0 && metrics_) metrics_->addMissedRuns(name, d.missed);
-    if (observer_) observer_(d, now);
     queue_.push_back({d, runtime_, generation_, name});
     ++in_flight_;
   }
@@ -120,10 +122,15 @@ void ProbeLoop::waitForNext(MutexLock& lock) {
   const auto next = scheduler_->nextWakeup();
   wait_until_ = next.value_or(TimePoint::max());
   woken_ = false;
+  started_at_sleep_.reset();
   auto news = [&]() REQUIRES(mu_) { return stopping_ || woken_; };
-  if (!next) return wake_.wait(lock, news);
-  const auto wait = *next - clock_.now();
-  if (wait > std::chrono::nanoseconds::zero()) wake_.waitFor(lock, wait, news);
+  if (!next && queue_.empty()) return wake_.wait(lock, news);
+  using std::chrono::nanoseconds;
+  nanoseconds wait = next ? nanoseconds(*next - clock_.now()) : nanoseconds(kHandOff);
+  if (!queue_.empty()) wait = std::min(wait, nanoseconds(kHandOff));  // then: did it move?
+  if (wait <= nanoseconds::zero()) return;
+  started_at_sleep_ = started_;
+  wake_.waitFor(lock, wait, news);
 }
 
 void ProbeLoop::worker() {
@@ -137,6 +144,8 @@ void ProbeLoop::work() {
     if (queue_.empty()) return;  // stopping and nothing left
     Job job = std::move(queue_.front());
     queue_.pop_front();
+    ++started_;
+    if (observer_) observer_(job.d, clock_.now());
     executing_.insert(job.name);
     lock.unlock();
     runJob(job);

@@ -17,6 +17,14 @@
 // - a run is handed out when due by the dispatcher (timer wake-ups) or by the
 //   worker whose run just ended (it takes what its end made startable), so a
 //   steady load costs no dispatcher round trip per run;
+// - the runs the dispatcher queues together wake one worker, which starts them
+//   one after another. While the queue holds runs the dispatcher sleeps at most
+//   kHandOff (real time), and at each wake-up it wakes one more worker if no run
+//   left the queue while it slept. So a batch of quick runs costs one wake-up,
+//   not one per run (issue 19: a futex hand-off and a context switch each; the
+//   check rides on the wake-ups the schedule needs anyway when phases are less
+//   than kHandOff apart), and a slow run holds each run queued behind it for at
+//   most kHandOff;
 // - an exception never leaves a thread of the loop: a run that throws is an
 //   error result (Runtime::runProbe), anything else is logged at error level
 //   and the loop goes on.
@@ -28,6 +36,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -43,10 +52,13 @@ class ProbeLoop {
  public:
   // How long cancelled runs get to return once stop()'s grace is over.
   static constexpr Duration kCancelWait{std::chrono::seconds(2)};
+  // How long queued runs may wait without one of them starting before the
+  // dispatcher wakes another worker (real time, whatever the Clock).
+  static constexpr Duration kHandOff{std::chrono::milliseconds(100)};
 
-  // Observes each dispatch (for the benchmark: scheduling lag). Called under the
-  // loop's lock, on the dispatcher or on a worker that just finished a run
-  // (workers start what is due when they free up); keep it cheap.
+  // Observes each run as a worker starts it (for the benchmark: the lag from
+  // its due time to its start, queueing included). Called under the loop's
+  // lock, on the worker; keep it cheap.
   using DispatchObserver = std::function<void(const Dispatch&, TimePoint started)>;
   // Builds the schedule of a Runtime: `previous` is the schedule being replaced
   // (null at start) and `in_flight` the probes whose run of it is still going.
@@ -83,8 +95,14 @@ class ProbeLoop {
   };
 
   void dispatcher();
-  // Sleeps until the schedule's next deadline, a wake() or the stop.
+  // Sleeps until the schedule's next deadline, a wake() or the stop; while runs
+  // are queued, for at most kHandOff.
   void waitForNext(MutexLock& lock) REQUIRES(mu_);
+  // Runs are queued and none started while the dispatcher slept (at most
+  // kHandOff: waitForNext caps its sleep while runs are queued).
+  bool queueStalled() const REQUIRES(mu_) {
+    return !queue_.empty() && started_at_sleep_ == started_;
+  }
   // Queues every run the schedule has due at `now`; returns how many.
   size_t enqueueDue(TimePoint now) REQUIRES(mu_);
   // Wakes the dispatcher when the schedule's next deadline is earlier than
@@ -116,6 +134,9 @@ class ProbeLoop {
   std::set<std::string> executing_ GUARDED_BY(mu_);  // probes whose run has started
   size_t in_flight_ GUARDED_BY(mu_) = 0;             // queued + executing
   uint64_t completed_ GUARDED_BY(mu_) = 0;
+  uint64_t started_ GUARDED_BY(mu_) = 0;  // runs taken off queue_ by a worker
+  // started_ when the dispatcher last went to sleep; nullopt when it did not.
+  std::optional<uint64_t> started_at_sleep_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
   bool woken_ GUARDED_BY(mu_) = false;                       // the dispatcher has news
   TimePoint wait_until_ GUARDED_BY(mu_) = TimePoint::max();  // the dispatcher's deadline

@@ -311,7 +311,7 @@ class ScriptedProbe final : public Probe {
   ProbeResult run(const RunContext&) override {
     if (cfg_.name == "boom") throw std::runtime_error("kaboom");
     if (cfg_.name == "weird") throw 42;
-    if (cfg_.name == "slow") {
+    if (cfg_.name.rfind("slow", 0) == 0) {  // slow, slow1, ...: block until the gate opens
       MutexLock lock(gate_->mu);
       ++gate_->started;
       gate_->most_at_once = std::max(gate_->most_at_once, ++gate_->running);
@@ -449,4 +449,37 @@ TEST_CASE("replaceRuntime keeps probing while an in-flight run finishes on the o
   }
   MutexLock lock(rig.gate.mu);
   CHECK(rig.gate.most_at_once == 1);
+}
+
+TEST_CASE("runs queued behind a run that blocks are handed to other workers",
+          "[scheduler][probe_loop][threads]") {
+  // The dispatcher wakes one worker per batch; the others join only when the
+  // queue stops moving for kHandOff. Three runs that block and one that does
+  // not, all due at the same tick: whatever their order in the queue, all three
+  // blocked runs must be going at once and the quick one must be recorded, with
+  // the simulated clock standing still (only the real-time hand-off moves them).
+  datawatch::testing::TempDir dir;
+  auto store = std::move(SqliteStateStore::open((dir / "state.db").string())).value();
+  LoopRig rig(store.get());
+  auto rt = rig.runtime({"slow1", "slow2", "slow3", "quick"});
+  ProbeLoop loop(rt, rig.clock, 4, nullptr);
+  loop.start();
+  // First runs fall in [0, 1s) on a 10 ms grid: all due, none due a second time.
+  rig.clock.advance(990ms);
+  loop.wake();
+  CHECK(datawatch::testing::eventually(
+      [&] {
+        MutexLock lock(rig.gate.mu);
+        return rig.gate.running == 3;
+      },
+      5s));
+  CHECK(datawatch::testing::eventually([&] { return rig.recorded("quick") == 1; }, 5s));
+  {
+    MutexLock lock(rig.gate.mu);
+    CHECK(rig.gate.started == 3);
+    rig.gate.open = true;
+    rig.gate.cv.notifyAll();
+  }
+  CHECK(loop.stop(2s));
+  for (const char* name : {"slow1", "slow2", "slow3"}) CHECK(rig.recorded(name) == 1);
 }
