@@ -1,59 +1,120 @@
 #include "probes/postgres_source.hpp"
 
-#include <pqxx/pqxx>
-
-#include "core/pg_text.hpp"
+#include <libpq-fe.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <variant>
 
 #include "core/duration.hpp"
+#include "core/pg_text.hpp"
 #include "core/redact.hpp"
 #include "core/utf8.hpp"
 
 namespace datawatch {
 
-struct PgConnection {
-  explicit PgConnection(const std::string& dsn) : c(dsn) {}
-  pqxx::connection c;
+// One libpq connection. Plain libpq, not libpqxx: libpqxx's transaction and exec
+// wrappers read the socket for notifications before and after every statement
+// (two recv() calls that return EAGAIN: 2 of a probe query's 5 system calls,
+// issue 19). Used by one thread at a time (the pool hands it out); cancel() may
+// be called from any thread while a statement runs (PQcancel is thread-safe).
+class PgConnection {
+ public:
+  explicit PgConnection(PGconn* c) : c_(c), cancel_(PQgetCancel(c)) {
+    // Server notices (a RAISE NOTICE in a view's function) are not ours to print.
+    PQsetNoticeProcessor(
+        c_, [](void*, const char*) {}, nullptr);
+  }
+  ~PgConnection() {
+    if (cancel_ != nullptr) PQfreeCancel(cancel_);
+    PQfinish(c_);
+  }
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  PGconn* get() const { return c_; }
+  bool broken() const { return PQstatus(c_) != CONNECTION_OK; }
+  void cancel() const {
+    char err[256];
+    if (cancel_ != nullptr) (void)PQcancel(cancel_, err, sizeof err);  // ends at its timeout anyway
+  }
+
+ private:
+  PGconn* c_;
+  PGcancel* cancel_;
 };
 
 namespace {
 
-// PostgreSQL type OIDs (pg_type.h) mapped to SqlValue alternatives.
-constexpr pqxx::oid kBool = 16, kInt8 = 20, kInt2 = 21, kInt4 = 23, kOid = 26, kFloat4 = 700,
-                    kFloat8 = 701, kNumeric = 1700;
+using PgResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
 
-SqlValue toSqlValue(const pqxx::field& f) {
-  if (f.is_null()) return std::monostate{};
-  switch (f.type()) {
+// A statement that failed: its SQLSTATE and libpq's message.
+struct PgError {
+  std::string sqlstate;
+  std::string message;
+};
+
+// PostgreSQL type OIDs (pg_type.h) mapped to SqlValue alternatives.
+constexpr Oid kBool = 16, kInt8 = 20, kInt2 = 21, kInt4 = 23, kOid = 26, kFloat4 = 700,
+              kFloat8 = 701, kNumeric = 1700;
+
+// A column's text as the SqlValue its type maps to; text that does not parse
+// as that type (NaN, Infinity, a numeric beyond double) stays text.
+SqlValue toSqlValue(const PGresult* r, int row, int col) {
+  if (PQgetisnull(r, row, col)) return std::monostate{};
+  const std::string_view text(PQgetvalue(r, row, col),
+                              static_cast<size_t>(PQgetlength(r, row, col)));
+  const char* end = text.data() + text.size();
+  switch (PQftype(r, col)) {
     case kInt2:
     case kInt4:
     case kInt8:
-    case kOid: return f.as<int64_t>();
+    case kOid: {
+      int64_t v = 0;
+      const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+      if (ec == std::errc() && ptr == end) return v;
+      break;
+    }
     case kFloat4:
     case kFloat8:
     case kNumeric: {
-      try {
-        return f.as<double>();
-      } catch (const std::exception&) {
-        return toValidUtf8(f.c_str());  // NaN / Infinity spelled out
-      }
+      double v = 0;
+      const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+      if (ec == std::errc() && ptr == end && std::isfinite(v)) return v;
+      break;
     }
-    case kBool: return static_cast<int64_t>(f.as<bool>() ? 1 : 0);
-    default: return toValidUtf8(std::string_view(f.c_str(), f.size()));
+    case kBool: return static_cast<int64_t>(text == "t" ? 1 : 0);
+    default: break;
   }
+  return toValidUtf8(text);
 }
 
 // A probe-facing message for a PostgreSQL error, by SQLSTATE class.
-std::string describe(const pqxx::sql_error& e) {
-  const std::string& st = e.sqlstate();
-  const std::string msg = pgFirstLine(e.what());
+std::string describe(const PgError& e) {
+  const std::string& st = e.sqlstate;
+  const std::string msg = pgFirstLine(e.message);
   if (st == "57014") return "query timed out (statement_timeout) and was cancelled";
   if (st == "25006") return "query refused: probes may only read (" + msg + ")";
   if (st == "42501" || msg.rfind("permission denied", 0) == 0) {
     return msg.rfind("permission denied", 0) == 0 ? msg : "permission denied: " + msg;
   }
   return "query failed: " + msg + (st.empty() ? "" : " [SQLSTATE " + st + "]");
+}
+
+// Runs `sql` (PQexec: the simple protocol, several statements allowed) or, with
+// `params`, PQexecParams (text parameters, text results). The result, or the error.
+std::variant<PgResult, PgError> run(PGconn* c, const std::string& sql,
+                                    const std::vector<const char*>* params = nullptr) {
+  PgResult r(params == nullptr ? PQexec(c, sql.c_str())
+                               : PQexecParams(c, sql.c_str(), static_cast<int>(params->size()),
+                                              nullptr, params->data(), nullptr, nullptr, 0),
+             &PQclear);
+  const ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+  if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK || st == PGRES_EMPTY_QUERY) return r;
+  if (!r) return PgError{"", PQerrorMessage(c)};
+  const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
+  return PgError{state != nullptr ? state : "", PQresultErrorMessage(r.get())};
 }
 
 }  // namespace
@@ -86,38 +147,36 @@ Result<std::unique_ptr<PgConnection>> PostgresSource::connect() {
                       "): " + last_connect_error_);
     }
   }
-  try {
-    auto c = std::make_unique<PgConnection>(dsn_);
-    pqxx::nontransaction setup(c->c);
+  auto c = std::make_unique<PgConnection>(PQconnectdb(dsn_.c_str()));
+  std::string failure;
+  if (c->broken()) {
+    failure = PQerrorMessage(c->get());
+  } else if (auto setup = run(c->get(), sessionDefaults());
+             std::holds_alternative<PgError>(setup)) {
     // Session defaults before any probe query: every transaction READ ONLY, whatever
     // the path (issue 15, defect 4); a query lowers the timeout with SET LOCAL only
     // when its probe has less time left than this.
-    setup.exec0(sessionDefaults());
-    setup.commit();
-    try {
-      // The server converts text to UTF-8 (a LATIN1 database). Not from SQL_ASCII:
-      // it would refuse to send any non-UTF-8 byte; such bytes arrive as they are
-      // and become U+FFFD in toSqlValue. Best effort: Redshift may refuse it.
-      pqxx::nontransaction encoding(c->c);
-      encoding.exec(
-          "SELECT set_config('client_encoding', 'UTF8', false) "
-          "WHERE current_setting('server_encoding') <> 'SQL_ASCII'");
-      encoding.commit();
-    } catch (const pqxx::sql_error&) {
-    }
+    failure = std::get<PgError>(setup).message;
+  }
+  if (failure.empty()) {
+    // The server converts text to UTF-8 (a LATIN1 database). Not from SQL_ASCII:
+    // it would refuse to send any non-UTF-8 byte; such bytes arrive as they are
+    // and become U+FFFD in toSqlValue. Best effort: Redshift may refuse it.
+    (void)run(c->get(),
+              "SELECT set_config('client_encoding', 'UTF8', false) "
+              "WHERE current_setting('server_encoding') <> 'SQL_ASCII'");
     MutexLock lock(mu_);
     backoff_ = Duration{0};
     retry_after_ = MonoTime{};
     return R(std::move(c));
-  } catch (const std::exception& e) {
-    const std::string msg = Redactor::redactDsn(pgFirstLine(e.what()));
-    MutexLock lock(mu_);
-    backoff_ = std::clamp(backoff_ * 2, Duration(std::chrono::seconds(1)),
-                          Duration(std::chrono::seconds(60)));
-    retry_after_ = clock_.monotonic() + backoff_;
-    last_connect_error_ = msg;
-    return R::Error("cannot connect to PostgreSQL: " + msg);
   }
+  const std::string msg = Redactor::redactDsn(pgFirstLine(failure));
+  MutexLock lock(mu_);
+  backoff_ = std::clamp(backoff_ * 2, Duration(std::chrono::seconds(1)),
+                        Duration(std::chrono::seconds(60)));
+  retry_after_ = clock_.monotonic() + backoff_;
+  last_connect_error_ = msg;
+  return R::Error("cannot connect to PostgreSQL: " + msg);
 }
 
 std::string PostgresSource::sessionDefaults() const {
@@ -163,14 +222,7 @@ Result<QueryResult> PostgresSource::query(const std::string& sql,
   {
     // From another thread, PQcancel on this connection at the deadline or on stop.
     PgConnection* c = conn.get();
-    auto watch = watcher_.watch(
-        [c] {
-          try {
-            c->c.cancel_query();
-          } catch (const std::exception&) {  // the statement ends at its timeout anyway
-          }
-        },
-        limits.deadline, limits.cancelled);
+    auto watch = watcher_.watch([c] { c->cancel(); }, limits.deadline, limits.cancelled);
     attempt = execute(*conn, sql, params, limits.generated, timeout);
     fired = watch.finish();  // no cancel can reach the connection after this
   }
@@ -201,56 +253,62 @@ PostgresSource::Attempt PostgresSource::execute(PgConnection& conn, const std::s
   std::vector<const char*> raw;
   raw.reserve(storage.size());
   for (const auto& s : storage) raw.push_back(s ? s->c_str() : nullptr);
-  try {
-    QueryResult out;
-    auto collect = [&](const pqxx::result& r) {
-      for (pqxx::row_size_type c = 0; c < r.columns(); ++c)
-        out.columns.push_back(toValidUtf8(r.column_name(c)));
-      out.rows.reserve(r.size());
-      for (const auto& row : r) {
-        std::vector<SqlValue> values;
-        values.reserve(row.size());
-        for (const auto& f : row) values.push_back(toSqlValue(f));
-        out.rows.push_back(std::move(values));
-      }
-    };
-    pqxx::nontransaction tx(conn.c);
-    const bool shorter = timeout + std::chrono::milliseconds(1000) < statement_timeout_;
-    if (generated && !shorter) {
-      // One round trip: a datawatch-built SELECT as a single statement, in a
-      // session whose transactions default to READ ONLY with the statement timeout.
-      // Without parameters, the simple protocol: one message each way, as psql does.
-      collect(raw.empty() ? tx.exec(sql)
-                          : tx.exec_params(sql, pqxx::prepare::make_dynamic_params(raw)));
-    } else {
-      // Three: BEGIN READ ONLY (+ SET LOCAL when the deadline is nearer), the query,
-      // COMMIT. The explicit READ ONLY cannot be lifted by the statement; the session
-      // defaults are restored after it in case it changed them (set_config).
-      std::string begin = "BEGIN READ ONLY";
-      if (shorter)
-        begin += "; SET LOCAL statement_timeout = " +
-                 std::to_string(std::max<int64_t>(1, timeout.count()));
-      tx.exec(begin);
-      try {
-        collect(tx.exec_params(sql, pqxx::prepare::make_dynamic_params(raw)));
-        tx.exec("COMMIT; " + sessionDefaults());
-      } catch (const pqxx::sql_error&) {
-        tx.exec("ROLLBACK");
-        throw;
-      }
+  PGconn* pc = conn.get();
+  QueryResult out;
+  auto collect = [&](const PGresult* r) {
+    const int cols = PQnfields(r);
+    const int rows = PQntuples(r);
+    for (int c = 0; c < cols; ++c) out.columns.push_back(toValidUtf8(PQfname(r, c)));
+    out.rows.reserve(static_cast<size_t>(rows));
+    for (int row = 0; row < rows; ++row) {
+      std::vector<SqlValue> values;
+      values.reserve(static_cast<size_t>(cols));
+      for (int c = 0; c < cols; ++c) values.push_back(toSqlValue(r, row, c));
+      out.rows.push_back(std::move(values));
     }
+  };
+  // A failed statement leaves a good connection poolable (any transaction was
+  // rolled back); a lost one is dropped.
+  auto failed = [&](const PgError& e) -> Attempt {
+    if (conn.broken())
+      return {R::Error("lost the connection to PostgreSQL: " +
+                       toValidUtf8(Redactor::redactDsn(pgFirstLine(e.message)))),
+              false};
+    return {R::Error(toValidUtf8(Redactor::redactDsn(describe(e)))), true};
+  };
+  const bool shorter = timeout + std::chrono::milliseconds(1000) < statement_timeout_;
+  if (generated && !shorter) {
+    // One round trip: a datawatch-built SELECT as a single statement, in a
+    // session whose transactions default to READ ONLY with the statement timeout.
+    // Without parameters, the simple protocol: one message each way, as psql does.
+    auto r = raw.empty() ? run(pc, sql) : run(pc, sql, &raw);
+    if (const auto* e = std::get_if<PgError>(&r)) return failed(*e);
+    collect(std::get<PgResult>(r).get());
     return {R(std::move(out)), true};
-  } catch (const pqxx::broken_connection& e) {
-    return {R::Error("lost the connection to PostgreSQL: " +
-                     toValidUtf8(Redactor::redactDsn(pgFirstLine(e.what())))),
-            false};
-  } catch (const pqxx::sql_error& e) {
-    // The transaction was rolled back; the connection is still good.
-    return {R::Error(toValidUtf8(Redactor::redactDsn(describe(e)))), conn.c.is_open()};
-  } catch (const std::exception& e) {
-    return {R::Error("query failed: " + toValidUtf8(Redactor::redactDsn(pgFirstLine(e.what())))),
-            false};
   }
+  // Three: BEGIN READ ONLY (+ SET LOCAL when the deadline is nearer), the query
+  // (the extended protocol: one statement only), COMMIT. The explicit READ ONLY
+  // cannot be lifted by the statement; the session defaults are restored after
+  // it in case it changed them (set_config).
+  std::string begin = "BEGIN READ ONLY";
+  if (shorter)
+    begin +=
+        "; SET LOCAL statement_timeout = " + std::to_string(std::max<int64_t>(1, timeout.count()));
+  if (auto b = run(pc, begin); std::holds_alternative<PgError>(b)) {
+    (void)run(pc, "ROLLBACK");
+    return failed(std::get<PgError>(b));
+  }
+  auto r = run(pc, sql, &raw);
+  if (auto* e = std::get_if<PgError>(&r)) {
+    (void)run(pc, "ROLLBACK");
+    return failed(*e);
+  }
+  if (auto c = run(pc, "COMMIT; " + sessionDefaults()); std::holds_alternative<PgError>(c)) {
+    (void)run(pc, "ROLLBACK");
+    return failed(std::get<PgError>(c));
+  }
+  collect(std::get<PgResult>(r).get());
+  return {R(std::move(out)), true};
 }
 
 }  // namespace datawatch

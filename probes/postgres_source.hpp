@@ -1,5 +1,5 @@
 #pragma once
-// SqlSource over PostgreSQL (and Redshift, which speaks its protocol), with libpqxx.
+// SqlSource over PostgreSQL (and Redshift, which speaks its protocol), with libpq.
 //
 // - A pool of at most `max_connections` connections, opened on demand; a broken
 //   connection is dropped, and after a failure to connect new attempts back off
@@ -33,7 +33,7 @@
 
 namespace datawatch {
 
-struct PgConnection;  // owns a pqxx::connection (postgres_source.cpp)
+class PgConnection;  // one libpq connection (postgres_source.cpp)
 
 class PostgresSource final : public SqlSource {
  public:

@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libboost-program-options-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-  prometheus-cpp-dev libcurl4-openssl-dev libpqxx-dev libsqlite3-dev sqlite3
+  prometheus-cpp-dev libcurl4-openssl-dev libpqxx-dev libpq-dev libsqlite3-dev sqlite3
   librdkafka-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev
   libkainjow-mustache-dev tzdata
   unixodbc-dev odbc-postgresql odbc-mariadb
