@@ -83,14 +83,14 @@ void ProbeLoop::dispatcher() {
     MutexLock lock(mu_);
     while (!stopping_) {
       // One worker for what became due (it starts the runs one after another),
-      // one more for a queue that did not move while the dispatcher slept.
-      const bool stalled = queueStalled();
-      if (enqueueDue(clock_.now()) > 0 || stalled) {
+      // one more for a queue whose front run has waited kSlowQueue.
+      const int wake = (queueSlow() ? 1 : 0) + (enqueueDue(clock_.now()) > 0 ? 1 : 0);
+      if (wake > 0) {
         // Woken under the lock, a worker would block on mu_ at once (a futex
         // pair and a context switch more). What changes meanwhile is seen by
         // waitForNext: it reads the schedule and the clock afresh.
         lock.unlock();
-        work_cv_.notifyOne();
+        for (int i = 0; i < wake; ++i) work_cv_.notifyOne();
         lock.lock();
       }
       waitForNext(lock);
@@ -103,7 +103,7 @@ size_t ProbeLoop::enqueueDue(TimePoint now) {
   for (const auto& d : due) {
     const std::string& name = scheduler_->probe(d.index).name;
     if (d.missed > 0 && metrics_) metrics_->addMissedRuns(name, d.missed);
-    queue_.push_back({d, runtime_, generation_, name});
+    queue_.push_back({d, runtime_, generation_, name, realTime()});
     ++in_flight_;
   }
   return due.size();
@@ -122,15 +122,12 @@ void ProbeLoop::waitForNext(MutexLock& lock) {
   const auto next = scheduler_->nextWakeup();
   wait_until_ = next.value_or(TimePoint::max());
   woken_ = false;
-  started_at_sleep_.reset();
   auto news = [&]() REQUIRES(mu_) { return stopping_ || woken_; };
   if (!next && queue_.empty()) return wake_.wait(lock, news);
   using std::chrono::nanoseconds;
   nanoseconds wait = next ? nanoseconds(*next - clock_.now()) : nanoseconds(kHandOff);
-  if (!queue_.empty()) wait = std::min(wait, nanoseconds(kHandOff));  // then: did it move?
-  if (wait <= nanoseconds::zero()) return;
-  started_at_sleep_ = started_;
-  wake_.waitFor(lock, wait, news);
+  if (!queue_.empty()) wait = std::min(wait, nanoseconds(kHandOff));  // then: queueSlow()?
+  if (wait > nanoseconds::zero()) wake_.waitFor(lock, wait, news);
 }
 
 void ProbeLoop::worker() {
@@ -144,19 +141,22 @@ void ProbeLoop::work() {
     if (queue_.empty()) return;  // stopping and nothing left
     Job job = std::move(queue_.front());
     queue_.pop_front();
-    ++started_;
+    // A run that waited kSlowQueue: its batch is slow, another worker takes the
+    // rest (and, finding the next run late too, wakes one more).
+    const bool spread = !queue_.empty() && realTime() - job.queued >= kSlowQueue;
     if (observer_) observer_(job.d, clock_.now());
     executing_.insert(job.name);
     lock.unlock();
+    if (spread) work_cv_.notifyOne();
     runJob(job);
     job.rt.reset();  // an old Runtime whose last run this was ends here, unlocked
     lock.lock();
     finish(job);
     if (stopping_) continue;
-    // What is due now starts here, on this thread: the run that ended freed
+    // What is due now is queued here, on this thread: the run that ended freed
     // a worker (this one) and maybe a source slot. No hand-off to the
-    // dispatcher and back (two context switches per run); other workers are
-    // woken only for the runs beyond the one this worker takes next.
+    // dispatcher and back (two context switches per run); this worker takes
+    // the front of the queue next, other workers are woken for the rest.
     const size_t n = enqueueDue(clock_.now());
     for (size_t i = 1; i < n; ++i) work_cv_.notifyOne();
     wakeDispatcherIfEarlier();

@@ -15,16 +15,21 @@
 //   cancelled run is not recorded) and get kCancelWait more; a run that still
 //   does not return is abandoned (stop() reports it and leaves its thread);
 // - a run is handed out when due by the dispatcher (timer wake-ups) or by the
-//   worker whose run just ended (it takes what its end made startable), so a
-//   steady load costs no dispatcher round trip per run;
+//   worker whose run just ended (it queues what its end made startable and
+//   takes the front of the queue), so a steady load costs no dispatcher round
+//   trip per run;
 // - the runs the dispatcher queues together wake one worker, which starts them
-//   one after another. While the queue holds runs the dispatcher sleeps at most
-//   kHandOff (real time), and at each wake-up it wakes one more worker if no run
-//   left the queue while it slept. So a batch of quick runs costs one wake-up,
-//   not one per run (issue 19: a futex hand-off and a context switch each; the
-//   check rides on the wake-ups the schedule needs anyway when phases are less
-//   than kHandOff apart), and a slow run holds each run queued behind it for at
-//   most kHandOff;
+//   one after another: a batch of quick runs costs one wake-up, not one per run
+//   (issue 19: a futex hand-off and a context switch each). The batch spreads
+//   over idle workers as soon as it is slow: a worker that takes a run which
+//   waited kSlowQueue or more in the queue wakes another worker for the rest,
+//   and the dispatcher, which sleeps at most kHandOff while runs are queued,
+//   wakes one when the front run has waited kSlowQueue (the case of a run at
+//   the front while the workers taking runs are all busy on slow ones). So a
+//   queued run waits about kSlowQueue for an idle worker once its batch is
+//   slow, and at most kHandOff (plus wake-ups) when no run leaves the queue.
+//   Waiting is measured in real time (threads, not the schedule: a simulated
+//   Clock would not move it);
 // - an exception never leaves a thread of the loop: a run that throws is an
 //   error result (Runtime::runProbe), anything else is logged at error level
 //   and the loop goes on.
@@ -36,7 +41,6 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -52,8 +56,10 @@ class ProbeLoop {
  public:
   // How long cancelled runs get to return once stop()'s grace is over.
   static constexpr Duration kCancelWait{std::chrono::seconds(2)};
-  // How long queued runs may wait without one of them starting before the
-  // dispatcher wakes another worker (real time, whatever the Clock).
+  // A run that waited this long in the queue means its batch is slow: more
+  // workers join (real time, whatever the Clock).
+  static constexpr Duration kSlowQueue{std::chrono::milliseconds(5)};
+  // The dispatcher's longest sleep while runs are queued (real time).
   static constexpr Duration kHandOff{std::chrono::milliseconds(100)};
 
   // Observes each run as a worker starts it (for the benchmark: the lag from
@@ -92,17 +98,18 @@ class ProbeLoop {
     std::shared_ptr<Runtime> rt;  // the Runtime it was dispatched for
     uint64_t generation;          // ... counted in replaceRuntime calls
     std::string name;
+    MonoTime queued;  // real time (kSlowQueue)
   };
 
   void dispatcher();
   // Sleeps until the schedule's next deadline, a wake() or the stop; while runs
   // are queued, for at most kHandOff.
   void waitForNext(MutexLock& lock) REQUIRES(mu_);
-  // Runs are queued and none started while the dispatcher slept (at most
-  // kHandOff: waitForNext caps its sleep while runs are queued).
-  bool queueStalled() const REQUIRES(mu_) {
-    return !queue_.empty() && started_at_sleep_ == started_;
+  // The run at the front of the queue has waited kSlowQueue or more.
+  bool queueSlow() const REQUIRES(mu_) {
+    return !queue_.empty() && realTime() - queue_.front().queued >= kSlowQueue;
   }
+  MonoTime realTime() const { return real_clock_.monotonic(); }
   // Queues every run the schedule has due at `now`; returns how many.
   size_t enqueueDue(TimePoint now) REQUIRES(mu_);
   // Wakes the dispatcher when the schedule's next deadline is earlier than
@@ -118,6 +125,7 @@ class ProbeLoop {
   void logError(const std::string& what) const;
 
   const Clock& clock_;
+  const SystemClock real_clock_;  // how long runs wait for a thread: kSlowQueue, kHandOff
   Metrics* metrics_;
   DispatchObserver observer_;
   std::shared_ptr<spdlog::logger> log_;
@@ -134,9 +142,6 @@ class ProbeLoop {
   std::set<std::string> executing_ GUARDED_BY(mu_);  // probes whose run has started
   size_t in_flight_ GUARDED_BY(mu_) = 0;             // queued + executing
   uint64_t completed_ GUARDED_BY(mu_) = 0;
-  uint64_t started_ GUARDED_BY(mu_) = 0;  // runs taken off queue_ by a worker
-  // started_ when the dispatcher last went to sleep; nullopt when it did not.
-  std::optional<uint64_t> started_at_sleep_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
   bool woken_ GUARDED_BY(mu_) = false;                       // the dispatcher has news
   TimePoint wait_until_ GUARDED_BY(mu_) = TimePoint::max();  // the dispatcher's deadline

@@ -9,11 +9,11 @@
 //   (phasesByInterval: kMinPhases, or one per kBatch probes sharing the
 //   interval; slots at least kJitterGrid, 10 ms, apart): probes spread out,
 //   keep their phase across restarts (of one configuration) and start in
-//   batches. A batch costs the loop one wake-up, and a worker that ends a run
-//   takes the next of the batch without sleeping (issue 19: 100 PostgreSQL
-//   probes at 1 s went from 4.7 to 2.6 context switches per run); batches of
-//   about kBatch keep the start lag of 1,000 runs/s low (p99 ~1 ms; batches of
-//   50 had it at 3.4-5.6 ms);
+//   batches. A batch costs the loop one wake-up, and one worker starts its runs
+//   one after another (ProbeLoop; issue 19: 100 PostgreSQL probes at 1 s went
+//   from 4.7 to 1.7 context switches per run); batches of about kBatch keep the
+//   lag from due to start of 1,000 runs/s low (p99 ~1 ms, queueing included;
+//   batches of 50 had the lag to dispatch at 3.4-5.6 ms);
 // - never two runs of one probe at once;
 // - at most `max_concurrent` runs in flight, and at most the source's limit per source;
 // - a probe that falls behind (overrun, no free worker) runs once when it can and

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <variant>
 
 #include "core/duration.hpp"
@@ -35,6 +36,8 @@ class PgConnection {
 
   PGconn* get() const { return c_; }
   bool broken() const { return PQstatus(c_) != CONNECTION_OK; }
+  // Connected, with no statement or transaction in progress: fit for the pool.
+  bool idle() const { return !broken() && PQtransactionStatus(c_) == PQTRANS_IDLE; }
   void cancel() const {
     char err[256];
     if (cancel_ != nullptr) (void)PQcancel(cancel_, err, sizeof err);  // ends at its timeout anyway
@@ -60,7 +63,7 @@ constexpr Oid kBool = 16, kInt8 = 20, kInt2 = 21, kInt4 = 23, kOid = 26, kFloat4
               kFloat8 = 701, kNumeric = 1700;
 
 // A column's text as the SqlValue its type maps to; text that does not parse
-// as that type (NaN, Infinity, a numeric beyond double) stays text.
+// as that type (a numeric beyond a double's range) stays text.
 SqlValue toSqlValue(const PGresult* r, int row, int col) {
   if (PQgetisnull(r, row, col)) return std::monostate{};
   const std::string_view text(PQgetvalue(r, row, col),
@@ -78,11 +81,14 @@ SqlValue toSqlValue(const PGresult* r, int row, int col) {
     }
     case kFloat4:
     case kFloat8:
-    case kNumeric: {
+    case kNumeric: {  // NaN and ±Infinity are doubles, as PostgreSQL's own
+      if (text == "NaN") return std::numeric_limits<double>::quiet_NaN();
+      if (text == "Infinity") return std::numeric_limits<double>::infinity();
+      if (text == "-Infinity") return -std::numeric_limits<double>::infinity();
       double v = 0;
       const auto [ptr, ec] = std::from_chars(text.data(), end, v);
-      if (ec == std::errc() && ptr == end && std::isfinite(v)) return v;
-      break;
+      if (ec == std::errc() && ptr == end) return v;
+      break;  // beyond a double's range: the digits as text
     }
     case kBool: return static_cast<int64_t>(text == "t" ? 1 : 0);
     default: break;
@@ -113,6 +119,8 @@ std::variant<PgResult, PgError> run(PGconn* c, const std::string& sql,
   const ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
   if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK || st == PGRES_EMPTY_QUERY) return r;
   if (!r) return PgError{"", PQerrorMessage(c)};
+  if (st != PGRES_FATAL_ERROR && st != PGRES_NONFATAL_ERROR)  // COPY, pipeline states
+    return PgError{"", std::string("unsupported result: ") + PQresStatus(st)};
   const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
   return PgError{state != nullptr ? state : "", PQresultErrorMessage(r.get())};
 }
@@ -148,23 +156,31 @@ Result<std::unique_ptr<PgConnection>> PostgresSource::connect() {
     }
   }
   auto c = std::make_unique<PgConnection>(PQconnectdb(dsn_.c_str()));
-  std::string failure;
-  if (c->broken()) {
-    failure = PQerrorMessage(c->get());
-  } else if (auto setup = run(c->get(), sessionDefaults());
-             std::holds_alternative<PgError>(setup)) {
+  bool ok = !c->broken();
+  std::string failure = ok ? std::string() : std::string(PQerrorMessage(c->get()));
+  if (ok) {
     // Session defaults before any probe query: every transaction READ ONLY, whatever
     // the path (issue 15, defect 4); a query lowers the timeout with SET LOCAL only
     // when its probe has less time left than this.
-    failure = std::get<PgError>(setup).message;
+    auto setup = run(c->get(), sessionDefaults());
+    if (const auto* e = std::get_if<PgError>(&setup)) {
+      ok = false;
+      failure = e->message;
+    }
   }
-  if (failure.empty()) {
+  if (ok) {
     // The server converts text to UTF-8 (a LATIN1 database). Not from SQL_ASCII:
     // it would refuse to send any non-UTF-8 byte; such bytes arrive as they are
     // and become U+FFFD in toSqlValue. Best effort: Redshift may refuse it.
     (void)run(c->get(),
               "SELECT set_config('client_encoding', 'UTF8', false) "
               "WHERE current_setting('server_encoding') <> 'SQL_ASCII'");
+    if (c->broken()) {
+      ok = false;
+      failure = PQerrorMessage(c->get());
+    }
+  }
+  if (ok) {
     MutexLock lock(mu_);
     backoff_ = Duration{0};
     retry_after_ = MonoTime{};
@@ -267,14 +283,15 @@ PostgresSource::Attempt PostgresSource::execute(PgConnection& conn, const std::s
       out.rows.push_back(std::move(values));
     }
   };
-  // A failed statement leaves a good connection poolable (any transaction was
-  // rolled back); a lost one is dropped.
+  // A failed statement leaves the connection poolable only when it is idle
+  // again (any transaction rolled back, no COPY in progress); a lost one is
+  // dropped.
   auto failed = [&](const PgError& e) -> Attempt {
     if (conn.broken())
       return {R::Error("lost the connection to PostgreSQL: " +
                        toValidUtf8(Redactor::redactDsn(pgFirstLine(e.message)))),
               false};
-    return {R::Error(toValidUtf8(Redactor::redactDsn(describe(e)))), true};
+    return {R::Error(toValidUtf8(Redactor::redactDsn(describe(e)))), conn.idle()};
   };
   const bool shorter = timeout + std::chrono::milliseconds(1000) < statement_timeout_;
   if (generated && !shorter) {
@@ -284,7 +301,7 @@ PostgresSource::Attempt PostgresSource::execute(PgConnection& conn, const std::s
     auto r = raw.empty() ? run(pc, sql) : run(pc, sql, &raw);
     if (const auto* e = std::get_if<PgError>(&r)) return failed(*e);
     collect(std::get<PgResult>(r).get());
-    return {R(std::move(out)), true};
+    return {R(std::move(out)), conn.idle()};
   }
   // Three: BEGIN READ ONLY (+ SET LOCAL when the deadline is nearer), the query
   // (the extended protocol: one statement only), COMMIT. The explicit READ ONLY
@@ -308,7 +325,7 @@ PostgresSource::Attempt PostgresSource::execute(PgConnection& conn, const std::s
     return failed(std::get<PgError>(c));
   }
   collect(std::get<PgResult>(r).get());
-  return {R(std::move(out)), true};
+  return {R(std::move(out)), conn.idle()};
 }
 
 }  // namespace datawatch

@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cmath>
+#include <limits>
 #include <random>
 #include <thread>
 
@@ -201,5 +203,53 @@ TEST_CASE("text from a SQL_ASCII PostgreSQL database comes back as valid UTF-8",
     CHECK(std::get<std::string>(r->rows.at(0).at(0)) ==
           "ba\xEF\xBF\xBD"
           "d");
+  }
+}
+
+TEST_CASE(
+    "PostgreSQL values map to their SqlValue: NaN and Infinity are doubles, what a double cannot "
+    "hold is text",
+    "[postgres][values]") {
+  SystemClock clock;
+  PostgresSource src("pg", {testPgDsn()}, 1, 10s, clock);
+  for (const bool generated : {true, false}) {
+    QueryLimits limits;
+    limits.generated = generated;
+    auto r = src.query(
+        "SELECT 'NaN'::float8, 'Infinity'::numeric, '-Infinity'::float4, 1e400::numeric, "
+        "'-9223372036854775808'::int8, true, false, NULL::int4, 2.5::numeric, 'é'::text AS \"ö\"",
+        {}, limits);
+    INFO((r.ok() ? std::string() : r.error()));
+    REQUIRE(r.ok());
+    const auto& row = r->rows.at(0);
+    CHECK(std::isnan(std::get<double>(row.at(0))));
+    CHECK(std::get<double>(row.at(1)) == std::numeric_limits<double>::infinity());
+    CHECK(std::get<double>(row.at(2)) == -std::numeric_limits<double>::infinity());
+    CHECK(std::get<std::string>(row.at(3)) == "1" + std::string(400, '0'));
+    CHECK(std::get<int64_t>(row.at(4)) == std::numeric_limits<int64_t>::min());
+    CHECK(std::get<int64_t>(row.at(5)) == 1);
+    CHECK(std::get<int64_t>(row.at(6)) == 0);
+    CHECK(std::holds_alternative<std::monostate>(row.at(7)));
+    CHECK(std::get<double>(row.at(8)) == 2.5);
+    CHECK(std::get<std::string>(row.at(9)) == "é");
+    CHECK(r->columns.at(9) == "ö");
+  }
+}
+
+TEST_CASE(
+    "a statement that leaves its connection busy (COPY) is an error and the connection is not "
+    "reused",
+    "[postgres][pool]") {
+  SystemClock clock;
+  PostgresSource src("pg", {testPgDsn()}, 1, 10s, clock);
+  for (const bool generated : {true, false}) {
+    QueryLimits limits;
+    limits.generated = generated;
+    auto copy = src.query("COPY (SELECT 1) TO STDOUT", {}, limits);
+    REQUIRE_FALSE(copy.ok());
+    CHECK_THAT(copy.error(), Catch::Contains("unsupported result: PGRES_COPY_OUT"));
+    auto next = src.query("SELECT 41 + 1", {}, limits);
+    REQUIRE(next.ok());
+    CHECK(std::get<int64_t>(next->rows.at(0).at(0)) == 42);
   }
 }

@@ -311,6 +311,15 @@ class ScriptedProbe final : public Probe {
   ProbeResult run(const RunContext&) override {
     if (cfg_.name == "boom") throw std::runtime_error("kaboom");
     if (cfg_.name == "weird") throw 42;
+    if (cfg_.name.rfind("nap", 0) == 0) {  // nap1, nap2, ...: a 40 ms query
+      {
+        MutexLock lock(gate_->mu);
+        gate_->most_at_once = std::max(gate_->most_at_once, ++gate_->running);
+      }
+      std::this_thread::sleep_for(40ms);  // real time: the worker's thread is busy
+      MutexLock lock(gate_->mu);
+      --gate_->running;
+    }
     if (cfg_.name.rfind("slow", 0) == 0) {  // slow, slow1, ...: block until the gate opens
       MutexLock lock(gate_->mu);
       ++gate_->started;
@@ -453,11 +462,11 @@ TEST_CASE("replaceRuntime keeps probing while an in-flight run finishes on the o
 
 TEST_CASE("runs queued behind a run that blocks are handed to other workers",
           "[scheduler][probe_loop][threads]") {
-  // The dispatcher wakes one worker per batch; the others join only when the
-  // queue stops moving for kHandOff. Three runs that block and one that does
+  // The dispatcher wakes one worker per batch; others join when runs wait in
+  // the queue (kSlowQueue, kHandOff). Three runs that block and one that does
   // not, all due at the same tick: whatever their order in the queue, all three
   // blocked runs must be going at once and the quick one must be recorded, with
-  // the simulated clock standing still (only the real-time hand-off moves them).
+  // the simulated clock standing still (no later tick wakes another worker).
   datawatch::testing::TempDir dir;
   auto store = std::move(SqliteStateStore::open((dir / "state.db").string())).value();
   LoopRig rig(store.get());
@@ -482,4 +491,30 @@ TEST_CASE("runs queued behind a run that blocks are handed to other workers",
   }
   CHECK(loop.stop(2s));
   for (const char* name : {"slow1", "slow2", "slow3"}) CHECK(rig.recorded(name) == 1);
+}
+
+TEST_CASE("a batch of runs that wait longer than kSlowQueue spreads over idle workers",
+          "[scheduler][probe_loop][threads]") {
+  // Three 40 ms runs due together with three workers: one worker taking them
+  // one after another would start the last 80 ms late, before the dispatcher's
+  // kHandOff check. The second run has waited 40 ms when it is taken, so
+  // another worker joins for the third.
+  datawatch::testing::TempDir dir;
+  auto store = std::move(SqliteStateStore::open((dir / "state.db").string())).value();
+  LoopRig rig(store.get());
+  auto rt = rig.runtime({"nap1", "nap2", "nap3"});
+  ProbeLoop loop(rt, rig.clock, 3, nullptr);
+  loop.start();
+  rig.clock.advance(990ms);  // every first run due, none twice
+  loop.wake();
+  REQUIRE(datawatch::testing::eventually(
+      [&] {
+        for (const char* n : {"nap1", "nap2", "nap3"})
+          if (rig.recorded(n) != 1) return false;
+        return true;
+      },
+      5s));
+  CHECK(loop.stop(2s));
+  MutexLock lock(rig.gate.mu);
+  CHECK(rig.gate.most_at_once >= 2);
 }
