@@ -25,9 +25,10 @@
 //   waited kSlowQueue or more in the queue wakes another worker for the rest,
 //   and the dispatcher, which sleeps at most kHandOff while runs are queued,
 //   wakes one when the front run has waited kSlowQueue (the case of a run at
-//   the front while the workers taking runs are all busy on slow ones). So a
-//   queued run waits about kSlowQueue for an idle worker once its batch is
-//   slow, and at most kHandOff (plus wake-ups) when no run leaves the queue.
+//   the front while the workers taking runs are all busy on slow ones). So,
+//   with an idle worker, a queued run waits at most about the run ahead of it
+//   (when that one ends, the next taken spreads the batch) and never much more
+//   than kHandOff (plus wake-ups).
 //   Waiting is measured in real time (threads, not the schedule: a simulated
 //   Clock would not move it);
 // - an exception never leaves a thread of the loop: a run that throws is an
