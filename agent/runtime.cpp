@@ -121,9 +121,11 @@ std::shared_ptr<const ProbeResult> Runtime::run(size_t i, const std::atomic<bool
   Slot& slot = *slots_[i];
   const auto& cfg = slot.probe->config();
   std::shared_ptr<const ProbeResult> previous;
+  std::shared_ptr<const ProbeResult> last;  // for the log: an error repeated is not news
   {
     MutexLock lock(slot.mu);
     previous = slot.last_measured;
+    last = slot.last;
   }
   RunContext ctx;
   ctx.now = clock_.now();
@@ -161,7 +163,11 @@ std::shared_ptr<const ProbeResult> Runtime::run(size_t i, const std::atomic<bool
   if (snapshots && snapshots->saved) {
     if (auto st = store_->flush(); !st) log_->warn("{} (probe {})", st.message(), cfg.name);
   }
-  if (shared->status == ProbeStatus::Error)
+  // One warning when a probe starts failing with an error (or its error
+  // changes), not one per run: a dropped table at 1 s would log every second.
+  const bool same_error = last && last->status == ProbeStatus::Error &&
+                          shared->status == ProbeStatus::Error && last->message == shared->message;
+  if (shared->status == ProbeStatus::Error && !same_error)
     log_->warn("probe {} error: {}", cfg.name, shared->message);
   else
     log_->debug("probe {} {}: {}", cfg.name, toString(shared->status), shared->message);

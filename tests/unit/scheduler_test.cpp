@@ -288,6 +288,10 @@ TEST_CASE("a reload re-issues a run handed out but never started", "[scheduler][
   CHECK(due[0].missed == 0);
 }
 
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <sstream>
+
 #include "agent/probe_loop.hpp"
 #include "core/mutex.hpp"
 #include "store/sqlite_state_store.hpp"
@@ -302,6 +306,7 @@ struct Gate {
   int running GUARDED_BY(mu) = 0;
   int most_at_once GUARDED_BY(mu) = 0;
   int started GUARDED_BY(mu) = 0;
+  std::string error_message = "table gone";  // what the probe "broken" reports
 };
 
 class ScriptedProbe final : public Probe {
@@ -310,6 +315,7 @@ class ScriptedProbe final : public Probe {
   const config::ProbeConfig& config() const override { return cfg_; }
   ProbeResult run(const RunContext&) override {
     if (cfg_.name == "boom") throw std::runtime_error("kaboom");
+    if (cfg_.name == "broken") return ProbeResult::error(gate_->error_message);
     if (cfg_.name == "weird") throw 42;
     if (cfg_.name.rfind("nap", 0) == 0) {  // nap1, nap2, ...: a 40 ms query
       {
@@ -354,7 +360,8 @@ struct LoopRig {
                   return std::unique_ptr<Source>(std::make_unique<NullSource>());
                 });
   }
-  std::shared_ptr<Runtime> runtime(const std::vector<std::string>& names) {
+  std::shared_ptr<Runtime> runtime(const std::vector<std::string>& names,
+                                   std::shared_ptr<spdlog::logger> log = nullptr) {
     std::string yaml = "sources:\n  db: {type: sqlite, path: w.db}\nprobes:\n";
     for (const auto& n : names)
       yaml += "  - {name: " + n + ", type: volume, source: db, table: t, min: 1, every: 1s}\n";
@@ -363,7 +370,7 @@ struct LoopRig {
     REQUIRE(loaded.ok());
     return std::make_shared<Runtime>(std::make_shared<config::Config>(std::move(*loaded.config)),
                                      clock, sources, probes, store_, nullptr,
-                                     std::make_shared<spdlog::logger>("t"));
+                                     log ? log : std::make_shared<spdlog::logger>("t"));
   }
   size_t recorded(const std::string& probe) {
     auto r = store_->runs(probe, TimePoint{}, TimePoint::max());
@@ -517,4 +524,29 @@ TEST_CASE("a batch of runs that wait longer than kSlowQueue spreads over idle wo
   CHECK(loop.stop(2s));
   MutexLock lock(rig.gate.mu);
   CHECK(rig.gate.most_at_once >= 2);
+}
+
+TEST_CASE("a probe failing with the same error logs one warning, not one per run",
+          "[runtime][logging]") {
+  datawatch::testing::TempDir dir;
+  auto store = std::move(SqliteStateStore::open((dir / "state.db").string())).value();
+  LoopRig rig(store.get());
+  std::ostringstream out;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_st>(out);
+  auto log = std::make_shared<spdlog::logger>("t", sink);
+  log->set_level(spdlog::level::warn);
+  auto rt = rig.runtime({"broken"}, log);
+  auto warnings = [&] {
+    const std::string text = out.str();
+    size_t n = 0;
+    for (size_t at = 0; (at = text.find("probe broken error: ", at)) != std::string::npos; ++at)
+      ++n;
+    return n;
+  };
+  for (int i = 0; i < 3; ++i) REQUIRE(rt->run(0, nullptr)->status == ProbeStatus::Error);
+  CHECK(warnings() == 1);  // the same error three times
+  rig.gate.error_message = "connection refused";
+  for (int i = 0; i < 2; ++i) (void)rt->run(0, nullptr);
+  CHECK(warnings() == 2);  // a new error is news
+  CHECK(out.str().find("probe broken error: connection refused") != std::string::npos);
 }
