@@ -198,7 +198,8 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(runs), static_cast<double>(runs) / seconds, probes);
   std::printf("  missed runs           %llu\n", static_cast<unsigned long long>(missed));
   std::printf(
-      "  scheduling lag        p50 %.2f ms   p99 %.2f ms   max %.2f ms   (%zu runs started; due -> start)\n",
+      "  scheduling lag        p50 %.2f ms   p99 %.2f ms   max %.2f ms   (%zu runs started; due -> "
+      "start)\n",
       percentile(lags_ms, 0.5), percentile(lags_ms, 0.99), percentile(lags_ms, 1.0),
       lags_ms.size());
   std::printf(
