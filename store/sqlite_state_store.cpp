@@ -51,6 +51,23 @@ const char* const kMigrations[] = {
     "  seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE,"
     "  event_time_ms INTEGER NOT NULL, event TEXT NOT NULL);"
     "CREATE INDEX lineage_events_time ON lineage_events (event_time_ms);",
+    // 7: runs are appended to probe_runs_recent (no index: a commit writes a
+    // page or two) and moved into probe_run_history (indexed per probe) in
+    // batches; the view probe_runs is both (store/sqlite_probe_runs.cpp).
+    // Ids go on from the history's sequence.
+    "ALTER TABLE probe_runs RENAME TO probe_run_history;"
+    "CREATE TABLE probe_runs_recent ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  probe TEXT NOT NULL, type TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL,"
+    "  owner TEXT NOT NULL DEFAULT '',"
+    "  status TEXT NOT NULL CHECK (status IN ('pass','fail','error')),"
+    "  value REAL, unit TEXT NOT NULL DEFAULT '', message TEXT NOT NULL DEFAULT '',"
+    "  threshold TEXT NOT NULL DEFAULT '{}', details TEXT NOT NULL DEFAULT '{}',"
+    "  observed_at_ms INTEGER NOT NULL, duration_seconds REAL NOT NULL DEFAULT 0);"
+    "INSERT INTO sqlite_sequence (name, seq) SELECT 'probe_runs_recent', COALESCE("
+    "  (SELECT seq FROM sqlite_sequence WHERE name = 'probe_run_history'), 0);"
+    "CREATE VIEW probe_runs AS SELECT * FROM probe_run_history"
+    "  UNION ALL SELECT * FROM probe_runs_recent;",
 };
 
 std::string text(sqlite3_stmt* s, int col) {
@@ -60,30 +77,6 @@ std::string text(sqlite3_stmt* s, int col) {
 
 void bindText(sqlite3_stmt* s, int idx, const std::string& v) {
   sqlite3_bind_text(s, idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-}
-
-constexpr const char* kColumns =
-    "probe, type, source, target, owner, status, value, unit, message, threshold, details, "
-    "observed_at_ms, duration_seconds";
-
-ProbeResult readRow(sqlite3_stmt* s) {
-  ProbeResult r;
-  r.probe = text(s, 0);
-  r.type = text(s, 1);
-  r.source = text(s, 2);
-  r.target = text(s, 3);
-  r.owner = text(s, 4);
-  r.status = probeStatusFromString(text(s, 5)).value_or(ProbeStatus::Error);
-  if (sqlite3_column_type(s, 6) != SQLITE_NULL) r.value = sqlite3_column_double(s, 6);
-  r.unit = text(s, 7);
-  r.message = text(s, 8);
-  r.threshold = nlohmann::json::parse(text(s, 9), nullptr, false);
-  if (r.threshold.is_discarded()) r.threshold = nlohmann::json::object();
-  r.details = nlohmann::json::parse(text(s, 10), nullptr, false);
-  if (r.details.is_discarded()) r.details = nlohmann::json::object();
-  r.observed_at = fromUnixMillis(sqlite3_column_int64(s, 11));
-  r.duration_seconds = sqlite3_column_double(s, 12);
-  return r;
 }
 
 }  // namespace
@@ -113,16 +106,17 @@ Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::open(const std::stri
     return R::Error("cannot configure state store sqlite://" + path + ": " + err);
   }
   if (auto st = store->migrate(); !st) return R(st);
-  const char* insert =
-      "INSERT INTO probe_runs (probe, type, source, target, owner, status, value, unit, message, "
-      "threshold, details, observed_at_ms, duration_seconds) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
-  if (sqlite3_prepare_v2(db, insert, -1, &store->insert_, nullptr) != SQLITE_OK) {
-    return R::Error(std::string("cannot prepare state store statement: ") + sqlite3_errmsg(db));
-  }
+  if (auto st = store->prepareRuns(); !st) return R(st);
   return R(std::move(store));
 }
 
 SqliteStateStore::~SqliteStateStore() {
+  {
+    MutexLock lock(mu_);
+    // A clean stop leaves every run in probe_run_history; a failure here
+    // leaves them in probe_runs_recent, where every reader still finds them.
+    (void)moveRecentRunsLocked();
+  }
   if (insert_) sqlite3_finalize(insert_);
   sqlite3_close_v2(db_);
 }
@@ -166,141 +160,6 @@ int SqliteStateStore::schemaVersion() {
   SqliteStatement s(db_, "SELECT COALESCE(max(version), 0) FROM schema_migrations");
   if (!s.ok() || sqlite3_step(s.get()) != SQLITE_ROW) return 0;
   return sqlite3_column_int(s.get(), 0);
-}
-
-Status SqliteStateStore::recordRun(const ProbeResult& r) {
-  MutexLock lock(mu_);
-  return insertRunLocked(r);
-}
-
-Status SqliteStateStore::recordSharedRuns(const std::vector<SharedRun>& runs) {
-  MutexLock lock(mu_);
-  std::string err;
-  if (!sqliteExec(db_, "BEGIN IMMEDIATE", err))
-    return Status::Error("cannot record probe runs in the state store: " + err);
-  for (const auto& r : runs) {
-    if (auto st = insertRunLocked(*r); !st) {
-      std::string ignored;
-      sqliteExec(db_, "ROLLBACK", ignored);
-      return st;
-    }
-  }
-  if (!sqliteExec(db_, "COMMIT", err)) {
-    std::string ignored;
-    sqliteExec(db_, "ROLLBACK", ignored);
-    return Status::Error("cannot record probe runs in the state store: " + err);
-  }
-  return Status::Ok();
-}
-
-Status SqliteStateStore::insertRunLocked(const ProbeResult& r) {
-  // Text bound without a copy (SQLITE_STATIC, issue 19: the copies were most of
-  // an insert's allocations): everything bound outlives the step below, and the
-  // bindings are cleared before this returns.
-  const std::string threshold = dumpJson(r.threshold);
-  const std::string details = dumpJson(r.details);
-  const auto bindStatic = [](sqlite3_stmt* st, int idx, std::string_view v) {
-    sqlite3_bind_text(st, idx, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-  };
-  sqlite3_stmt* s = insert_;
-  bindStatic(s, 1, r.probe);
-  bindStatic(s, 2, r.type);
-  bindStatic(s, 3, r.source);
-  bindStatic(s, 4, r.target);
-  bindStatic(s, 5, r.owner);
-  bindStatic(s, 6, toString(r.status));
-  if (r.value && std::isfinite(*r.value))
-    sqlite3_bind_double(s, 7, *r.value);
-  else
-    sqlite3_bind_null(s, 7);
-  bindStatic(s, 8, r.unit);
-  bindStatic(s, 9, r.message);
-  bindStatic(s, 10, threshold);
-  bindStatic(s, 11, details);
-  sqlite3_bind_int64(s, 12, toUnixMillis(r.observed_at));
-  sqlite3_bind_double(s, 13, r.duration_seconds);
-  const bool done = sqlite3_step(s) == SQLITE_DONE;
-  const std::string err = done ? std::string() : sqlite3_errmsg(db_);
-  sqlite3_reset(s);
-  sqlite3_clear_bindings(s);  // no pointer into this call's strings is kept
-  if (!done) return Status::Error("cannot record probe run in the state store: " + err);
-  return Status::Ok();
-}
-
-Result<std::vector<ProbeResult>> SqliteStateStore::select(const std::string& where_sql,
-                                                          const std::string& probe, int64_t from_ms,
-                                                          int64_t to_ms, size_t limit,
-                                                          bool newest_first) {
-  MutexLock lock(mu_);
-  const std::string sql =
-      std::string("SELECT ") + kColumns +
-      " FROM probe_runs WHERE probe = ?1 AND observed_at_ms >= ?2 AND observed_at_ms < ?3" +
-      where_sql + " ORDER BY observed_at_ms " + (newest_first ? "DESC" : "ASC") + ", id " +
-      (newest_first ? "DESC" : "ASC") + " LIMIT ?4";
-  SqliteStatement s(db_, sql);
-  if (!s.ok())
-    return Result<std::vector<ProbeResult>>::Error(std::string("state store query failed: ") +
-                                                   sqlite3_errmsg(db_));
-  bindText(s.get(), 1, probe);
-  sqlite3_bind_int64(s.get(), 2, from_ms);
-  sqlite3_bind_int64(s.get(), 3, to_ms);
-  sqlite3_bind_int64(s.get(), 4, static_cast<int64_t>(limit));
-  std::vector<ProbeResult> out;
-  int rc;
-  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(readRow(s.get()));
-  if (rc != SQLITE_DONE)
-    return Result<std::vector<ProbeResult>>::Error(std::string("state store query failed: ") +
-                                                   sqlite3_errmsg(db_));
-  return out;
-}
-
-Result<std::optional<ProbeResult>> SqliteStateStore::lastRun(const std::string& probe) {
-  auto r = select("", probe, INT64_MIN, INT64_MAX, 1, true);
-  if (!r) return r.status();
-  if (r->empty()) return std::optional<ProbeResult>{};
-  return std::optional<ProbeResult>(std::move(r->front()));
-}
-
-Result<std::optional<ProbeResult>> SqliteStateStore::lastMeasuredRun(const std::string& probe) {
-  auto r =
-      select(" AND value IS NOT NULL AND status != 'error'", probe, INT64_MIN, INT64_MAX, 1, true);
-  if (!r) return r.status();
-  if (r->empty()) return std::optional<ProbeResult>{};
-  return std::optional<ProbeResult>(std::move(r->front()));
-}
-
-Result<std::vector<ProbeResult>> SqliteStateStore::runs(const std::string& probe, TimePoint from,
-                                                        TimePoint to, size_t limit) {
-  return select("", probe, toUnixMillis(from), toUnixMillis(to), limit, false);
-}
-
-Result<std::vector<ProbeResult>> SqliteStateStore::latestRuns(const std::string& probe,
-                                                              TimePoint from, TimePoint to,
-                                                              size_t limit) {
-  auto r = select("", probe, toUnixMillis(from), toUnixMillis(to), limit, true);
-  if (r) std::reverse(r->begin(), r->end());
-  return r;
-}
-
-Result<int64_t> SqliteStateStore::countRuns() {
-  MutexLock lock(mu_);
-  SqliteStatement s(db_, "SELECT count(*) FROM probe_runs");
-  if (!s.ok() || sqlite3_step(s.get()) != SQLITE_ROW) {
-    return Result<int64_t>::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
-  }
-  return static_cast<int64_t>(sqlite3_column_int64(s.get(), 0));
-}
-
-Result<int64_t> SqliteStateStore::pruneBefore(TimePoint cutoff) {
-  MutexLock lock(mu_);
-  SqliteStatement s(db_, "DELETE FROM probe_runs WHERE observed_at_ms < ?1");
-  if (!s.ok())
-    return Result<int64_t>::Error(std::string("state store prune failed: ") + sqlite3_errmsg(db_));
-  sqlite3_bind_int64(s.get(), 1, toUnixMillis(cutoff));
-  if (sqlite3_step(s.get()) != SQLITE_DONE) {
-    return Result<int64_t>::Error(std::string("state store prune failed: ") + sqlite3_errmsg(db_));
-  }
-  return static_cast<int64_t>(sqlite3_changes(db_));
 }
 
 Status SqliteStateStore::ping() {
@@ -545,42 +404,6 @@ Result<int> SqliteStateStore::nextIncidentSeq(const std::string& day) {
   if (sqlite3_step(s.get()) != SQLITE_ROW)
     return Result<int>::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
   return sqlite3_column_int(s.get(), 0) + 1;
-}
-
-Result<RunFeedPage> SqliteStateStore::runFeed(const std::string& cursor, size_t limit) {
-  // One connection writes, so ids are assigned in commit order: the id is the cursor.
-  MutexLock lock(mu_);
-  const auto fail = [&] {
-    return Result<RunFeedPage>::Error(std::string("state store query failed: ") +
-                                      sqlite3_errmsg(db_));
-  };
-  RunFeedPage page;
-  if (cursor.empty()) {
-    SqliteStatement s(db_, "SELECT COALESCE(MAX(id), 0) FROM probe_runs");
-    if (!s.ok() || sqlite3_step(s.get()) != SQLITE_ROW) return fail();
-    page.cursor = std::to_string(sqlite3_column_int64(s.get(), 0));
-    return page;
-  }
-  int64_t after = 0;
-  try {
-    after = std::stoll(cursor);
-  } catch (const std::exception&) {
-    return Result<RunFeedPage>::Error("run feed: malformed cursor \"" + cursor + "\"");
-  }
-  SqliteStatement s(db_, std::string("SELECT ") + kColumns +
-                             ", id FROM probe_runs WHERE id > ?1 ORDER BY id LIMIT ?2");
-  if (!s.ok()) return fail();
-  sqlite3_bind_int64(s.get(), 1, after);
-  sqlite3_bind_int64(s.get(), 2, static_cast<int64_t>(limit));
-  int rc;
-  const int id_col = sqlite3_column_count(s.get()) - 1;
-  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-    page.runs.push_back(readRow(s.get()));
-    after = sqlite3_column_int64(s.get(), id_col);
-  }
-  if (rc != SQLITE_DONE) return fail();
-  page.cursor = std::to_string(after);
-  return page;
 }
 
 }  // namespace datawatch

@@ -1,8 +1,10 @@
 #pragma once
 // StateStore on a SQLite file: WAL journal, versioned schema with forward-only
 // migrations (table schema_migrations), one connection guarded by a mutex.
-// The OpenLineage events (table lineage_events, migration 6) are in
-// store/sqlite_lineage.cpp.
+// Probe runs (tables probe_runs_recent and probe_run_history, the view
+// probe_runs over both) are in store/sqlite_probe_runs.cpp, whose header
+// comment holds their invariants; the OpenLineage events (table
+// lineage_events, migration 6) in store/sqlite_lineage.cpp.
 
 #include "core/mutex.hpp"
 #include "store/state_store.hpp"
@@ -59,6 +61,11 @@ class SqliteStateStore final : public StateStore {
   Result<int64_t> pruneLineageBefore(TimePoint cutoff) override;
   std::string describe() const override { return "sqlite://" + path_; }
 
+  // Runs kept in probe_runs_recent before they move into probe_run_history.
+  // Readers scan the recent runs (no index), the move writes each probe's
+  // index leaf once: at 1,000 probes a second, a move every ~8 s.
+  static constexpr size_t kRecentRuns = 8192;
+
   // The schema version after migrations (for tests and `version`).
   int schemaVersion();
   static int latestSchemaVersion();
@@ -67,6 +74,12 @@ class SqliteStateStore final : public StateStore {
   SqliteStateStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   Status migrate();
   Status insertRunLocked(const ProbeResult& r) REQUIRES(mu_);
+  // Prepares insert_ and moves runs left in probe_runs_recent (open()).
+  Status prepareRuns();
+  // One transaction: probe_runs_recent into probe_run_history.
+  Status moveRecentRunsLocked() REQUIRES(mu_);
+  // Counts n committed runs; moves the recent runs once there are kRecentRuns.
+  Status afterRunsCommitted(size_t n) REQUIRES(mu_);
   Status saveSnapshotLocked(const std::string& key, const nlohmann::json& value) REQUIRES(mu_);
   Status saveIncidentLocked(const nlohmann::json& doc) REQUIRES(mu_);
   Result<std::vector<ProbeResult>> select(const std::string& where_sql, const std::string& probe,
@@ -77,6 +90,9 @@ class SqliteStateStore final : public StateStore {
   // before the store is shared).
   sqlite3* const db_ PT_GUARDED_BY(mu_);
   sqlite3_stmt* insert_ GUARDED_BY(mu_) = nullptr;
+  // Runs in probe_runs_recent as far as this connection knows (another
+  // process's move makes it an overestimate: the next move is then early).
+  size_t recent_runs_ GUARDED_BY(mu_) = 0;
   std::string path_;
 };
 

@@ -79,7 +79,7 @@ void refusePoison(const StoreUnderTest& db) {
     db.exec("ALTER TABLE probe_runs ADD CONSTRAINT no_poison CHECK (probe <> 'poison')");
   } else {
     db.exec(
-        "CREATE TRIGGER no_poison BEFORE INSERT ON probe_runs WHEN NEW.probe = 'poison' "
+        "CREATE TRIGGER no_poison BEFORE INSERT ON probe_runs_recent WHEN NEW.probe = 'poison' "
         "BEGIN SELECT RAISE(ABORT, 'poison run refused'); END");
   }
 }

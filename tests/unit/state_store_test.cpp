@@ -17,6 +17,27 @@ ProbeResult run(const std::string& probe, TimePoint at, ProbeStatus st, std::opt
   return testing::storedRun(probe, at, st, v);
 }
 
+int64_t countIn(const std::filesystem::path& file, const std::string& table) {
+  datawatch::testing::SqliteDb db(file);
+  SqliteStatement s(db.get(), "SELECT count(*) FROM " + table);
+  REQUIRE(s.ok());
+  REQUIRE(sqlite3_step(s.get()) == SQLITE_ROW);
+  return sqlite3_column_int64(s.get(), 0);
+}
+
+// Every run of the feed from its start, checking ids only grow.
+std::vector<ProbeResult> wholeFeed(StateStore& store, std::string& cursor) {
+  std::vector<ProbeResult> out;
+  for (;;) {
+    auto page = store.runFeed(cursor, 1000);
+    REQUIRE(page.ok());
+    REQUIRE(std::stoll(page->cursor) >= std::stoll(cursor));
+    cursor = page->cursor;
+    if (page->runs.empty()) return out;
+    out.insert(out.end(), page->runs.begin(), page->runs.end());
+  }
+}
+
 }  // namespace
 
 // SQLite-only behaviour. The StateStore contract itself runs on every backend in
@@ -86,7 +107,7 @@ TEST_CASE("a run the SQLite store cannot write is an error naming why, and the s
   first.message = "newest row is 2h old";
   REQUIRE(store->recordRun(first).ok());
   datawatch::testing::SqliteDb other(dir / "s.db");
-  other.exec("ALTER TABLE probe_runs RENAME TO probe_runs_away");
+  other.exec("ALTER TABLE probe_runs_recent RENAME TO probe_runs_away");
   const auto refused = store->recordRun(run("orders_fresh", kT0 + 1min, ProbeStatus::Pass, 60));
   REQUIRE_FALSE(refused.ok());
   CHECK_THAT(refused.message(),
@@ -95,7 +116,7 @@ TEST_CASE("a run the SQLite store cannot write is an error naming why, and the s
       store->recordRuns({run("a", kT0, ProbeStatus::Pass, 1), run("b", kT0, ProbeStatus::Pass, 2)})
           .ok());
   // The refused insert holds no lock: another writer gets in at once.
-  other.exec("BEGIN IMMEDIATE; ALTER TABLE probe_runs_away RENAME TO probe_runs; COMMIT");
+  other.exec("BEGIN IMMEDIATE; ALTER TABLE probe_runs_away RENAME TO probe_runs_recent; COMMIT");
   REQUIRE(store->recordRun(run("orders_fresh", kT0 + 2min, ProbeStatus::Pass, 60)).ok());
   const auto stored = store->runs("orders_fresh", kT0, kT0 + 1h);
   REQUIRE(stored.ok());
@@ -118,13 +139,14 @@ TEST_CASE("a version-5 SQLite file gains the lineage events table on open, keepi
   {
     // The file as the previous release left it: migrations 1-5, no lineage_events.
     datawatch::testing::SqliteDb db(dir / "s.db");
+    db.exec(datawatch::testing::kSqliteUndoRecentRuns);
     db.exec("DROP TABLE lineage_events; DELETE FROM schema_migrations WHERE version = 6");
   }
   const nlohmann::json event = {{"eventType", "START"}, {"job", {{"name", "chargement_été"}}}};
   {
     auto store = std::move(SqliteStateStore::open(path)).value();
     CHECK(store->schemaVersion() == SqliteStateStore::latestSchemaVersion());
-    CHECK(SqliteStateStore::latestSchemaVersion() == 6);
+    CHECK(SqliteStateStore::latestSchemaVersion() == 7);
     CHECK(*store->countRuns() == 1);
     CHECK((*store->loadSnapshot("k"))->at("x") == 1);
     REQUIRE(*store->saveLineageEvent("r1|START|1", kT0, event));
@@ -160,4 +182,108 @@ TEST_CASE("unreachable, unsupported and malformed state URLs are clear errors", 
   auto unwritable = openStateStore("sqlite:///proc/no/such/dir/state.db");
   REQUIRE_FALSE(unwritable.ok());
   CHECK_THAT(unwritable.error(), Catch::Contains("cannot open state store"));
+}
+
+TEST_CASE(
+    "runs move from the recent table into the indexed history and every reader sees each once",
+    "[store]") {
+  datawatch::testing::TempDir dir;
+  const auto path = (dir / "s.db").string();
+  auto store = std::move(SqliteStateStore::open(path)).value();
+  std::string cursor = "0";
+  // Probe p<k> runs every second from kT0; 40 probes, written in batches of
+  // 200 as the writer does, past one move and into the next recent set.
+  const size_t kProbes = 40;
+  const size_t total = SqliteStateStore::kRecentRuns + 1000;
+  std::vector<ProbeResult> batch;
+  for (size_t i = 0; i < total; ++i) {
+    batch.push_back(run("p" + std::to_string(i % kProbes), kT0 + std::chrono::seconds(i / kProbes),
+                        ProbeStatus::Pass, static_cast<double>(i)));
+    if (batch.size() == 200 || i + 1 == total) {
+      REQUIRE(store->recordRuns(batch).ok());
+      batch.clear();
+    }
+    if (i == 5000) {
+      // A feed reader part way: it must go on across the move without a gap.
+      REQUIRE(wholeFeed(*store, cursor).size() == 5000);
+    }
+  }
+  const int64_t history = countIn(dir / "s.db", "probe_run_history");
+  const int64_t recent = countIn(dir / "s.db", "probe_runs_recent");
+  CHECK(history >= static_cast<int64_t>(SqliteStateStore::kRecentRuns));
+  CHECK(recent > 0);
+  CHECK(history + recent == static_cast<int64_t>(total));
+  CHECK(*store->countRuns() == static_cast<int64_t>(total));
+  CHECK(countIn(dir / "s.db", "probe_runs") == static_cast<int64_t>(total));
+
+  const auto rest = wholeFeed(*store, cursor);
+  REQUIRE(rest.size() == total - 5000);
+  CHECK(rest.front().value == 5000);  // in commit order, none twice, none skipped
+  CHECK(rest.back().value == static_cast<double>(total - 1));
+  for (size_t i = 1; i < rest.size(); ++i) REQUIRE(*rest[i].value == *rest[i - 1].value + 1);
+
+  // One probe's runs: the oldest in the history, the newest still recent.
+  const size_t per_probe = total / kProbes;  // p7 has this many (total % 40 == 32 > 7)
+  const auto all = store->runs("p7", kT0, kT0 + 24h);
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == per_probe + 1);
+  for (size_t i = 0; i < all->size(); ++i) REQUIRE(*(*all)[i].value == 7.0 + 40.0 * i);
+  const auto newest = store->latestRuns("p7", kT0, kT0 + 24h, 3);
+  REQUIRE(newest.ok());
+  REQUIRE(newest->size() == 3);
+  CHECK(newest->back().value == all->back().value);
+  CHECK((*newest)[0].value == (*all)[all->size() - 3].value);
+  CHECK((*store->lastRun("p7"))->value == all->back().value);
+  const auto window = store->runs("p7", kT0 + 100s, kT0 + 103s);  // from the history
+  REQUIRE(window.ok());
+  REQUIRE(window->size() == 3);
+  CHECK(window->front().value == 7 + 40 * 100);
+
+  // Pruning reaches both tables.
+  const auto cutoff = kT0 + std::chrono::seconds(total / kProbes);
+  const auto pruned = store->pruneBefore(cutoff);
+  REQUIRE(pruned.ok());
+  CHECK(*pruned == static_cast<int64_t>(total / kProbes * kProbes));
+  CHECK(*store->countRuns() == static_cast<int64_t>(total % kProbes));
+
+  // Closed and reopened: nothing is left in the recent table, ids go on.
+  store.reset();
+  CHECK(countIn(dir / "s.db", "probe_runs_recent") == 0);
+  store = std::move(SqliteStateStore::open(path)).value();
+  REQUIRE(store->recordRun(run("p0", kT0 + 1h, ProbeStatus::Fail, -1)).ok());
+  const auto after = wholeFeed(*store, cursor);
+  REQUIRE(after.size() == 1);
+  CHECK(after[0].value == -1);
+}
+
+TEST_CASE("a version-6 SQLite file keeps its runs and their ids when it gains the recent table",
+          "[store]") {
+  datawatch::testing::TempDir dir;
+  const auto path = (dir / "s.db").string();
+  {
+    auto store = std::move(SqliteStateStore::open(path)).value();
+    REQUIRE(store->recordRun(run("a", kT0, ProbeStatus::Pass, 1)).ok());
+    REQUIRE(store->recordRun(run("a", kT0 + 1min, ProbeStatus::Fail, 2)).ok());
+  }
+  {
+    datawatch::testing::SqliteDb db(dir / "s.db");
+    db.exec(datawatch::testing::kSqliteUndoRecentRuns);
+    db.exec("DELETE FROM probe_runs WHERE value = 2");  // the highest id is gone, not reused
+  }
+  auto store = std::move(SqliteStateStore::open(path)).value();
+  CHECK(store->schemaVersion() == 7);
+  CHECK(*store->countRuns() == 1);
+  const auto start = store->runFeed("", 0);
+  REQUIRE(start.ok());
+  CHECK(start->cursor == "1");
+  REQUIRE(store->recordRun(run("a", kT0 + 2min, ProbeStatus::Pass, 3)).ok());
+  auto page = store->runFeed("2", 10);
+  REQUIRE(page.ok());
+  REQUIRE(page->runs.size() == 1);  // id 3: after every id the file ever gave
+  CHECK(page->cursor == "3");
+  CHECK((*store->lastRun("a"))->value == 3);
+  const auto both = store->runs("a", kT0, kT0 + 1h);
+  REQUIRE(both.ok());
+  REQUIRE(both->size() == 2);
+  CHECK(both->front().value == 1);
 }
