@@ -156,43 +156,38 @@ Result<std::unique_ptr<PgConnection>> PostgresSource::connect() {
     }
   }
   auto c = std::make_unique<PgConnection>(PQconnectdb(dsn_.c_str()));
-  bool ok = !c->broken();
-  std::string failure = ok ? std::string() : std::string(PQerrorMessage(c->get()));
-  if (ok) {
-    // Session defaults before any probe query: every transaction READ ONLY, whatever
-    // the path (issue 15, defect 4); a query lowers the timeout with SET LOCAL only
-    // when its probe has less time left than this.
-    auto setup = run(c->get(), sessionDefaults());
-    if (const auto* e = std::get_if<PgError>(&setup)) {
-      ok = false;
-      failure = e->message;
-    }
-  }
-  if (ok) {
-    // The server converts text to UTF-8 (a LATIN1 database). Not from SQL_ASCII:
-    // it would refuse to send any non-UTF-8 byte; such bytes arrive as they are
-    // and become U+FFFD in toSqlValue. Best effort: Redshift may refuse it.
-    (void)run(c->get(),
-              "SELECT set_config('client_encoding', 'UTF8', false) "
-              "WHERE current_setting('server_encoding') <> 'SQL_ASCII'");
-    if (c->broken()) {
-      ok = false;
-      failure = PQerrorMessage(c->get());
-    }
-  }
-  if (ok) {
+  const auto failure =
+      c->broken() ? std::optional<std::string>(PQerrorMessage(c->get())) : setUpSession(*c);
+  if (!failure) {
     MutexLock lock(mu_);
     backoff_ = Duration{0};
     retry_after_ = MonoTime{};
     return R(std::move(c));
   }
-  const std::string msg = Redactor::redactDsn(pgFirstLine(failure));
+  const std::string msg = Redactor::redactDsn(pgFirstLine(*failure));
   MutexLock lock(mu_);
   backoff_ = std::clamp(backoff_ * 2, Duration(std::chrono::seconds(1)),
                         Duration(std::chrono::seconds(60)));
   retry_after_ = clock_.monotonic() + backoff_;
   last_connect_error_ = msg;
   return R::Error("cannot connect to PostgreSQL: " + msg);
+}
+
+std::optional<std::string> PostgresSource::setUpSession(PgConnection& c) const {
+  // Session defaults before any probe query: every transaction READ ONLY, whatever
+  // the path (issue 15, defect 4); a query lowers the timeout with SET LOCAL only
+  // when its probe has less time left than this.
+  if (auto setup = run(c.get(), sessionDefaults()); const auto* e = std::get_if<PgError>(&setup))
+    return e->message;
+  // The server converts text to UTF-8 (a LATIN1 database). Not from SQL_ASCII:
+  // it would refuse to send any non-UTF-8 byte; such bytes arrive as they are
+  // and become U+FFFD in toSqlValue. Best effort: Redshift may refuse it, but
+  // a connection it broke is not one to keep.
+  (void)run(c.get(),
+            "SELECT set_config('client_encoding', 'UTF8', false) "
+            "WHERE current_setting('server_encoding') <> 'SQL_ASCII'");
+  if (c.broken()) return std::string(PQerrorMessage(c.get()));
+  return std::nullopt;
 }
 
 std::string PostgresSource::sessionDefaults() const {

@@ -25,6 +25,8 @@
 //   password redacted. Thread-safe.
 
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "core/mutex.hpp"
@@ -65,6 +67,8 @@ class PostgresSource final : public SqlSource {
                   bool generated, Duration timeout);
   // TimeZone UTC, the source's statement_timeout, transactions READ ONLY by default.
   std::string sessionDefaults() const;
+  // Session defaults and client encoding on a new connection; the failure, if any.
+  std::optional<std::string> setUpSession(PgConnection& c) const;
 
   std::string name_;
   const Dialect& dialect_;  // postgres or redshift
