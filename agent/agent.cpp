@@ -113,8 +113,8 @@ void Agent::startRuntime(std::shared_ptr<const config::Config> cfg) {
   rt->primeFromStore();
   rt->setSharedSnapshots(fleet_ != nullptr);
   if (!fleet_) {  // HA: every run reaches the SLOs and the leader through the run feed
-    rt->setResultObserver([this](const ProbeResult& r) {
-      slos_.record(r);
+    rt->setResultObserver([this](const std::shared_ptr<const ProbeResult>& r) {
+      slos_.record(*r);
       if (auto l = leading()) report(l->lifecycle.observeProbe(r));
     });
   }

@@ -300,9 +300,9 @@ int cmdDemo(const CommonOptions& common, const std::string& dir_arg) {
     for (const auto& id : step.resolved_incidents) draft(id, now);
     notifications += step.queued;
   };
-  rt.setResultObserver([&](const ProbeResult& r) {
-    slos.record(r);
-    report(lifecycle.observeProbe(r), r.observed_at);
+  rt.setResultObserver([&](const std::shared_ptr<const ProbeResult>& r) {
+    slos.record(*r);
+    report(lifecycle.observeProbe(r), r->observed_at);
   });
   // Deliveries join the incident timeline.
   struct Deliveries final : DeliveryObserver {

@@ -205,7 +205,7 @@ void Runtime::record(Slot& slot, const std::shared_ptr<const ProbeResult>& share
   }
   if (metrics_) metrics_->observe(r);
   try {
-    if (observer_) observer_(r);
+    if (observer_) observer_(shared);
   } catch (const std::exception& ex) {
     log_->error("probe {}: handling its result threw: {}", r.probe, ex.what());
   } catch (...) {

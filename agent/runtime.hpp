@@ -55,10 +55,11 @@ class Runtime {
   std::shared_ptr<const ProbeResult> run(size_t i, const std::atomic<bool>* cancelled = nullptr);
 
   // Called with every recorded run, on the thread that ran it (the SLO engine
-  // listens here). Set before the first runProbe.
-  void setResultObserver(std::function<void(const ProbeResult&)> observer) {
-    observer_ = std::move(observer);
-  }
+  // listens here), never with null; the result is the one the probe's slot and
+  // the store hold, so an observer keeps it without a copy. Set before the
+  // first runProbe.
+  using ResultObserver = std::function<void(const std::shared_ptr<const ProbeResult>&)>;
+  void setResultObserver(ResultObserver observer) { observer_ = std::move(observer); }
 
   // HA: other replicas run these probes too (RunContext::shared_snapshots).
   // Set before the first runProbe.
@@ -91,7 +92,7 @@ class Runtime {
   StateStore* store_;
   Metrics* metrics_;
   std::shared_ptr<spdlog::logger> log_;
-  std::function<void(const ProbeResult&)> observer_;
+  ResultObserver observer_;
   bool shared_snapshots_ = false;
   std::map<std::string, std::unique_ptr<Source>> sources_;
   std::vector<std::unique_ptr<Slot>> slots_;

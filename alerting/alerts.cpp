@@ -260,10 +260,11 @@ std::vector<AlertChange> AlertTracker::observeSlo(const SloStatus& st, TimePoint
   return out;
 }
 
-std::vector<AlertChange> AlertTracker::observeProbe(const ProbeResult& run) {
+std::vector<AlertChange> AlertTracker::observeProbe(std::shared_ptr<const ProbeResult> shared) {
   std::vector<AlertChange> out;
-  if (!cfg_) return out;
-  last_run_[run.probe] = run;
+  if (!cfg_ || !shared) return out;
+  const ProbeResult& run = *shared;
+  last_run_[run.probe] = std::move(shared);
   const auto cfg = probe_cfg_.find(run.probe);
   if (cfg == probe_cfg_.end()) return out;
   const config::ProbeConfig* p = cfg->second;
@@ -288,7 +289,7 @@ std::vector<AlertChange> AlertTracker::observeProbe(const ProbeResult& run) {
 
 const ProbeResult* AlertTracker::lastRun(const std::string& probe) const {
   auto it = last_run_.find(probe);
-  return it == last_run_.end() ? nullptr : &it->second;
+  return it == last_run_.end() ? nullptr : it->second.get();
 }
 
 bool AlertTracker::failing(const std::string& probe) const {

@@ -110,8 +110,13 @@ class AlertTracker {
 
   // The SLO's severities that started or stopped breaching.
   std::vector<AlertChange> observeSlo(const SloStatus& st, TimePoint now);
-  // A probe run, for probes with an `alert:` block (others are ignored).
-  std::vector<AlertChange> observeProbe(const ProbeResult& run);
+  // A probe run, for probes with an `alert:` block (others are ignored). The
+  // run is kept (lastRun) by pointer: the agent's hot path shares it, the
+  // reference overload copies it once.
+  std::vector<AlertChange> observeProbe(std::shared_ptr<const ProbeResult> run);
+  std::vector<AlertChange> observeProbe(const ProbeResult& run) {
+    return observeProbe(std::make_shared<const ProbeResult>(run));
+  }
 
   // The notifications due at `now`, given the changes just returned by the
   // observe/configure calls (their resolves) and the silences. Updates every
@@ -160,7 +165,7 @@ class AlertTracker {
   // Per probe, hashed: observeProbe runs once per probe run (issue 19).
   std::unordered_map<std::string, const config::ProbeConfig*> probe_cfg_;  // into *cfg_
   std::unordered_map<std::string, int> fail_streak_;  // consecutive runs not passing
-  std::unordered_map<std::string, ProbeResult> last_run_;
+  std::unordered_map<std::string, std::shared_ptr<const ProbeResult>> last_run_;  // never null
   std::map<std::string, TimePoint> last_resolved_;  // per alert id: when it last resolved
 };
 

@@ -65,15 +65,16 @@ size_t AlertLifecycle::restore(TimePoint now, std::vector<AlertChange>& changes)
   return firing.size();
 }
 
-LifecycleStep AlertLifecycle::observeProbe(const ProbeResult& run) {
+LifecycleStep AlertLifecycle::observeProbe(std::shared_ptr<const ProbeResult> run) {
   MutexLock lock(mu_);
-  if (!cfg_) return {};
-  if (incidents_) incidents_->observeProbe(run);
-  auto changes = alerts_.observeProbe(run);
+  if (!cfg_ || !run) return {};
+  const TimePoint at = run->observed_at;
+  if (incidents_) incidents_->observeProbe(*run);
+  auto changes = alerts_.observeProbe(std::move(run));
   // Probe alerts go out as soon as they change; repeats and mutes are
   // reconsidered at every SLO evaluation.
   if (changes.empty()) return {};
-  return step(std::move(changes), run.observed_at);
+  return step(std::move(changes), at);
 }
 
 void AlertLifecycle::keepSloStatus(const SloStatus& st) {

@@ -92,7 +92,10 @@ class AlertLifecycle {
   // way, alerts whose definition is gone resolve now (I5).
   LifecycleStep configure(std::shared_ptr<const config::Config> cfg, TimePoint now) EXCLUDES(mu_);
   // A probe run: probe alerts (streaks), incidents' failing/recovered runs.
-  LifecycleStep observeProbe(const ProbeResult& run) EXCLUDES(mu_);
+  LifecycleStep observeProbe(std::shared_ptr<const ProbeResult> run) EXCLUDES(mu_);
+  LifecycleStep observeProbe(const ProbeResult& run) EXCLUDES(mu_) {
+    return observeProbe(std::make_shared<const ProbeResult>(run));
+  }
   // Every SLO's evaluation: page/ticket alerts, burn peaks, then repeats and
   // mute changes due at `now`.
   LifecycleStep observeSlos(const std::vector<SloStatus>& statuses, TimePoint now) EXCLUDES(mu_);

@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
   auto log = std::make_shared<spdlog::logger>("bench");  // no sinks: silent
   auto rt =
       std::make_shared<Runtime>(cfg, clock, sources, probe_registry, store.get(), &metrics, log);
-  rt->setResultObserver([&](const ProbeResult& r) { slos.record(r); });
+  rt->setResultObserver([&](const std::shared_ptr<const ProbeResult>& r) { slos.record(*r); });
 
   std::mutex lag_mu;
   std::vector<double> lags_ms;

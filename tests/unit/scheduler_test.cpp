@@ -428,9 +428,9 @@ TEST_CASE("replaceRuntime keeps probing while an in-flight run finishes on the o
   auto old_rt = rig.runtime({"slow", "quick"});
   std::vector<std::string> seen_old;  // results observed through each runtime
   Mutex seen_mu;
-  old_rt->setResultObserver([&](const ProbeResult& r) {
+  old_rt->setResultObserver([&](const std::shared_ptr<const ProbeResult>& r) {
     MutexLock lock(seen_mu);
-    seen_old.push_back(r.probe);
+    seen_old.push_back(r->probe);
   });
   ProbeLoop loop(old_rt, rig.clock, 4, nullptr);
   loop.start();
