@@ -39,11 +39,10 @@ class SqlFreshnessProbe final : public Probe {
     if (spec_.oldest) return judgeOldest(ctx, q->rows[0][0]);
     SqlValue raw = q->rows[0][0];
     nlohmann::json details = {{"column", spec_.column}};
-    const nlohmann::json threshold = freshnessThreshold(spec_, ctx.now);
     auto noRows = [&](const std::string& why) {
       auto r = ProbeResult::fail(std::nullopt, "seconds", why);
-      r.threshold = threshold;
-      r.details = details;
+      r.threshold = freshnessThreshold(spec_, ctx.now);
+      r.details = std::move(details);
       return r;
     };
     if (std::holds_alternative<std::monostate>(raw))

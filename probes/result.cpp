@@ -50,19 +50,26 @@ ProbeResult ProbeResult::error(std::string message) {
 
 namespace {
 
-nlohmann::json validUtf8(const nlohmann::json& j) {
-  if (j.is_string()) return toValidUtf8(j.get_ref<const std::string&>());
-  if (j.is_array()) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& v : j) out.push_back(validUtf8(v));
-    return out;
-  }
-  if (j.is_object()) {
+// In place, allocating only for what it replaces (every run passes through
+// here: issue 19). Keys cannot be renamed in place: an object with a key to
+// replace is rebuilt.
+void makeJsonValidUtf8(nlohmann::json& j) {
+  if (j.is_string()) {
+    auto& s = j.get_ref<std::string&>();
+    if (!isValidUtf8(s)) s = toValidUtf8(s);
+  } else if (j.is_array()) {
+    for (auto& v : j) makeJsonValidUtf8(v);
+  } else if (j.is_object()) {
+    bool keys_valid = true;
+    for (auto& [k, v] : j.items()) {
+      keys_valid = keys_valid && isValidUtf8(k);
+      makeJsonValidUtf8(v);
+    }
+    if (keys_valid) return;
     nlohmann::json out = nlohmann::json::object();
-    for (const auto& [k, v] : j.items()) out[toValidUtf8(k)] = validUtf8(v);
-    return out;
+    for (auto& [k, v] : j.items()) out[toValidUtf8(k)] = std::move(v);
+    j = std::move(out);
   }
-  return j;
 }
 
 }  // namespace
@@ -70,8 +77,8 @@ nlohmann::json validUtf8(const nlohmann::json& j) {
 void ProbeResult::makeValidUtf8() {
   for (std::string* s : {&probe, &type, &source, &target, &owner, &unit, &message})
     if (!isValidUtf8(*s)) *s = toValidUtf8(*s);
-  threshold = validUtf8(threshold);
-  details = validUtf8(details);
+  makeJsonValidUtf8(threshold);
+  makeJsonValidUtf8(details);
 }
 
 nlohmann::json ProbeResult::toJson() const {

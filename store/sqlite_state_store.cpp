@@ -54,13 +54,14 @@ const char* const kMigrations[] = {
     // 7: runs are appended to probe_runs_recent (no index: a commit writes a
     // page or two) and moved into probe_run_history (indexed per probe) in
     // batches; the view probe_runs is both (store/sqlite_probe_runs.cpp).
-    // Ids go on from the history's sequence.
+    // Ids go on from the history's sequence. The status CHECK is spelled with
+    // ORs: an IN list of three builds a temporary b-tree in every INSERT.
     "ALTER TABLE probe_runs RENAME TO probe_run_history;"
     "CREATE TABLE probe_runs_recent ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  probe TEXT NOT NULL, type TEXT NOT NULL, source TEXT NOT NULL, target TEXT NOT NULL,"
     "  owner TEXT NOT NULL DEFAULT '',"
-    "  status TEXT NOT NULL CHECK (status IN ('pass','fail','error')),"
+    "  status TEXT NOT NULL CHECK (status = 'pass' OR status = 'fail' OR status = 'error'),"
     "  value REAL, unit TEXT NOT NULL DEFAULT '', message TEXT NOT NULL DEFAULT '',"
     "  threshold TEXT NOT NULL DEFAULT '{}', details TEXT NOT NULL DEFAULT '{}',"
     "  observed_at_ms INTEGER NOT NULL, duration_seconds REAL NOT NULL DEFAULT 0);"
