@@ -1,23 +1,29 @@
 // SqliteStateStore: probe runs (StateStore "probe runs"; migrations 1 and 7
 // in sqlite_state_store.cpp).
 //
-// Where a run lives (issue 19): a commit appends to probe_runs_recent, which
-// has no index besides its rowid, so a commit of a batch writes one or two
-// pages. Keeping the per-probe index (probe, observed_at_ms) up to date on
-// every commit wrote one index leaf per probe in the batch: at 1,000 probes a
-// second, most of the writer's work. Every kRecentRuns runs (and when the
-// store opens and closes) one transaction moves the recent runs into
-// probe_run_history, so each probe's leaf is written once per move instead of
-// once per run.
+// Where a run lives (issue 19): a commit appends to probe_runs_recent. Its
+// per-probe index covers at most ~kRecentRuns runs, so it stays in SQLite's
+// page cache and a commit rewrites a few dozen small pages. Keeping the
+// history's index (probe, observed_at_ms) current on every commit wrote one
+// leaf of a large, mostly uncached index per probe in the batch (and read
+// it first): at 1,000 probes a second, most of the writer's work. After
+// kRecentRuns runs, the writer's next commit moves the recent runs into
+// probe_run_history in one transaction, so each probe's history leaf is
+// written once per move instead of once per run. Only the agent's writer
+// moves: opening or closing a store (CLI commands, a stop) writes nothing.
 //
 // Invariants:
 // - A run is in exactly one of the two tables at every commit: the move is
 //   one transaction (INSERT ... SELECT, then DELETE).
-// - Ids come from probe_runs_recent's AUTOINCREMENT sequence (seeded from the
-//   history's by migration 7) and keep their value when moved: ids follow
-//   commit order across both tables, so the run feed's cursor stays an id.
-// - Every reader reads both tables (the view probe_runs, or a UNION ALL of
-//   the two with the same WHERE so each side uses its own keys).
+// - Ids come from probe_runs_recent's AUTOINCREMENT sequence (seeded by
+//   migration 7 above every id the history gave) and keep their value when
+//   moved: ids follow commit order across both tables, so the run feed's
+//   cursor stays an id.
+// - Every reader reads both tables, each through its own index: the view
+//   probe_runs where SQLite merges the two by id (the feed), a compound
+//   SELECT with the same WHERE on each side elsewhere.
+// - A move that fails changes nothing and is tried again after another
+//   kRecentRuns runs; until then the recent table is larger, never wrong.
 
 #include <sqlite3.h>
 
@@ -80,7 +86,7 @@ Status SqliteStateStore::prepareRuns() {
   if (!s.ok() || sqlite3_step(s.get()) != SQLITE_ROW)
     return Status::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
   recent_runs_ = static_cast<size_t>(sqlite3_column_int64(s.get(), 0));
-  return moveRecentRunsLocked();
+  return Status::Ok();
 }
 
 Status SqliteStateStore::moveRecentRunsLocked() {
@@ -93,28 +99,27 @@ Status SqliteStateStore::moveRecentRunsLocked() {
   };
   if (!sqliteExec(db_, "BEGIN IMMEDIATE", err))
     return Status::Error("cannot move recent probe runs into their history: " + err);
-  if (!sqliteExec(db_,
-                  "INSERT INTO probe_run_history SELECT * FROM probe_runs_recent ORDER BY id;"
-                  "DELETE FROM probe_runs_recent;",
-                  err))
-    return fail();
+  const std::string move = std::string("INSERT INTO probe_run_history (id, ") + kRunColumns +
+                           ") SELECT id, " + kRunColumns +
+                           " FROM probe_runs_recent ORDER BY id; DELETE FROM probe_runs_recent;";
+  if (!sqliteExec(db_, move.c_str(), err)) return fail();
   if (!sqliteExec(db_, "COMMIT", err)) return fail();
   recent_runs_ = 0;
   return Status::Ok();
 }
 
-Status SqliteStateStore::afterRunsCommitted(size_t n) {
+void SqliteStateStore::afterRunsCommitted(size_t n) {
   recent_runs_ += n;
-  if (recent_runs_ < kRecentRuns) return Status::Ok();
-  return moveRecentRunsLocked();
+  if (recent_runs_ < kRecentRuns) return;
+  // Stored either way. A failed move (disk full, a lock held past the busy
+  // timeout) is tried again after another kRecentRuns runs, not every commit.
+  if (!moveRecentRunsLocked()) recent_runs_ = 0;
 }
 
 Status SqliteStateStore::recordRun(const ProbeResult& r) {
   MutexLock lock(mu_);
   if (auto st = insertRunLocked(r); !st) return st;
-  // The run is stored; a failed move leaves it (and the others) where
-  // readers find them, and the next commit tries again.
-  (void)afterRunsCommitted(1);
+  afterRunsCommitted(1);
   return Status::Ok();
 }
 
@@ -135,7 +140,7 @@ Status SqliteStateStore::recordSharedRuns(const std::vector<SharedRun>& runs) {
     sqliteExec(db_, "ROLLBACK", ignored);
     return Status::Error("cannot record probe runs in the state store: " + err);
   }
-  (void)afterRunsCommitted(runs.size());  // as in recordRun
+  afterRunsCommitted(runs.size());
   return Status::Ok();
 }
 
@@ -178,10 +183,10 @@ Result<std::vector<ProbeResult>> SqliteStateStore::select(const std::string& whe
                                                           int64_t to_ms, size_t limit,
                                                           bool newest_first) {
   MutexLock lock(mu_);
-  // Not the view: SQLite would gather and sort every matching run of the
-  // history before the LIMIT. As a compound with ORDER BY it merges the
-  // history, read in order from its index, with the sorted recent runs, and
-  // stops at the LIMIT.
+  // Not the view: with a WHERE on probe and time SQLite runs the view as a
+  // subquery and sorts every matching run of the history before the LIMIT.
+  // As a compound with ORDER BY it merges the two sides, each read in order
+  // from its (probe, observed_at_ms) index, and stops at the LIMIT.
   const std::string where =
       " WHERE probe = ?1 AND observed_at_ms >= ?2 AND observed_at_ms < ?3" + where_sql;
   const char* dir = newest_first ? " DESC" : " ASC";
@@ -236,7 +241,10 @@ Result<std::vector<ProbeResult>> SqliteStateStore::latestRuns(const std::string&
 
 Result<int64_t> SqliteStateStore::countRuns() {
   MutexLock lock(mu_);
-  SqliteStatement s(db_, "SELECT count(*) FROM probe_runs");
+  // Per table: count(*) on the view would read every row of the history.
+  SqliteStatement s(db_,
+                    "SELECT (SELECT count(*) FROM probe_run_history) + "
+                    "(SELECT count(*) FROM probe_runs_recent)");
   if (!s.ok() || sqlite3_step(s.get()) != SQLITE_ROW) {
     return Result<int64_t>::Error(std::string("state store query failed: ") + sqlite3_errmsg(db_));
   }

@@ -51,11 +51,12 @@ const char* const kMigrations[] = {
     "  seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE,"
     "  event_time_ms INTEGER NOT NULL, event TEXT NOT NULL);"
     "CREATE INDEX lineage_events_time ON lineage_events (event_time_ms);",
-    // 7: runs are appended to probe_runs_recent (no index: a commit writes a
-    // page or two) and moved into probe_run_history (indexed per probe) in
-    // batches; the view probe_runs is both (store/sqlite_probe_runs.cpp).
-    // Ids go on from the history's sequence. The status CHECK is spelled with
-    // ORs: an IN list of three builds a temporary b-tree in every INSERT.
+    // 7: runs are appended to probe_runs_recent (small: its index stays in
+    // the page cache) and moved into probe_run_history in batches; the view
+    // probe_runs is both (store/sqlite_probe_runs.cpp). Ids go on from the
+    // history's sequence (or its highest id, if higher). The status CHECK is
+    // spelled with ORs: an IN list of three builds a temporary b-tree in every
+    // INSERT.
     "ALTER TABLE probe_runs RENAME TO probe_run_history;"
     "CREATE TABLE probe_runs_recent ("
     "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
@@ -65,8 +66,10 @@ const char* const kMigrations[] = {
     "  value REAL, unit TEXT NOT NULL DEFAULT '', message TEXT NOT NULL DEFAULT '',"
     "  threshold TEXT NOT NULL DEFAULT '{}', details TEXT NOT NULL DEFAULT '{}',"
     "  observed_at_ms INTEGER NOT NULL, duration_seconds REAL NOT NULL DEFAULT 0);"
-    "INSERT INTO sqlite_sequence (name, seq) SELECT 'probe_runs_recent', COALESCE("
-    "  (SELECT seq FROM sqlite_sequence WHERE name = 'probe_run_history'), 0);"
+    "INSERT INTO sqlite_sequence (name, seq) SELECT 'probe_runs_recent', max("
+    "  COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'probe_run_history'), 0),"
+    "  COALESCE((SELECT max(id) FROM probe_run_history), 0));"
+    "CREATE INDEX probe_runs_recent_probe ON probe_runs_recent (probe, observed_at_ms);"
     "CREATE VIEW probe_runs AS SELECT * FROM probe_run_history"
     "  UNION ALL SELECT * FROM probe_runs_recent;",
 };
@@ -112,12 +115,8 @@ Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::open(const std::stri
 }
 
 SqliteStateStore::~SqliteStateStore() {
-  {
-    MutexLock lock(mu_);
-    // A clean stop leaves every run in probe_run_history; a failure here
-    // leaves them in probe_runs_recent, where every reader still finds them.
-    (void)moveRecentRunsLocked();
-  }
+  // Runs left in probe_runs_recent stay there: readers find them, and the
+  // next move takes them (no write here: it would lengthen the agent's stop).
   if (insert_) sqlite3_finalize(insert_);
   sqlite3_close_v2(db_);
 }
@@ -139,6 +138,11 @@ Status SqliteStateStore::migrate() {
   for (int v = current + 1; v <= latestSchemaVersion(); ++v) {
     if (!sqliteExec(db_, "BEGIN IMMEDIATE", err))
       return Status::Error("state store migration failed: " + err);
+    if (schemaVersion() >= v) {  // another process (agent, CLI) applied it meanwhile
+      if (!sqliteExec(db_, "COMMIT", err))
+        return Status::Error("state store migration failed: " + err);
+      continue;
+    }
     if (!sqliteExec(db_, kMigrations[v - 1], err)) {
       std::string ignored;
       sqliteExec(db_, "ROLLBACK", ignored);

@@ -61,9 +61,9 @@ class SqliteStateStore final : public StateStore {
   Result<int64_t> pruneLineageBefore(TimePoint cutoff) override;
   std::string describe() const override { return "sqlite://" + path_; }
 
-  // Runs kept in probe_runs_recent before they move into probe_run_history.
-  // Readers scan the recent runs (no index), the move writes each probe's
-  // index leaf once: at 1,000 probes a second, a move every ~8 s.
+  // Runs kept in probe_runs_recent before they move into probe_run_history:
+  // the move writes each probe's history leaf once; at 1,000 probes a second,
+  // a move every ~8 s.
   static constexpr size_t kRecentRuns = 8192;
 
   // The schema version after migrations (for tests and `version`).
@@ -74,17 +74,17 @@ class SqliteStateStore final : public StateStore {
   SqliteStateStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   Status migrate();
   Status insertRunLocked(const ProbeResult& r) REQUIRES(mu_);
-  // Prepares insert_ and moves runs left in probe_runs_recent (open()).
-  Status prepareRuns();
+  // Prepares insert_ and counts the runs in probe_runs_recent (open()).
+  Status prepareRuns() EXCLUDES(mu_);
   // One transaction: probe_runs_recent into probe_run_history.
   Status moveRecentRunsLocked() REQUIRES(mu_);
   // Counts n committed runs; moves the recent runs once there are kRecentRuns.
-  Status afterRunsCommitted(size_t n) REQUIRES(mu_);
+  void afterRunsCommitted(size_t n) REQUIRES(mu_);
   Status saveSnapshotLocked(const std::string& key, const nlohmann::json& value) REQUIRES(mu_);
   Status saveIncidentLocked(const nlohmann::json& doc) REQUIRES(mu_);
   Result<std::vector<ProbeResult>> select(const std::string& where_sql, const std::string& probe,
                                           int64_t from_ms, int64_t to_ms, size_t limit,
-                                          bool newest_first);
+                                          bool newest_first) EXCLUDES(mu_);
   Mutex mu_;
   // The connection: every statement on it holds mu_ (open() and migrate() run
   // before the store is shared).

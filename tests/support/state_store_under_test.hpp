@@ -23,12 +23,12 @@
 namespace datawatch::testing {
 
 // SQL that turns a SQLite state file of this build back into what migrations
-// 1-6 made (tests of upgrades from older files): the runs, all in the history
-// once the store has closed, back in the table probe_runs.
+// 1-6 made (tests of upgrades from older files): every run back in the table
+// probe_runs. (Dropping an AUTOINCREMENT table drops its sqlite_sequence row.)
 inline constexpr const char* kSqliteUndoRecentRuns =
+    "INSERT INTO probe_run_history SELECT * FROM probe_runs_recent;"
     "DROP VIEW probe_runs; DROP TABLE probe_runs_recent;"
     "ALTER TABLE probe_run_history RENAME TO probe_runs;"
-    "DELETE FROM sqlite_sequence WHERE name = 'probe_runs_recent';"
     "DELETE FROM schema_migrations WHERE version = 7";
 
 // A stored probe run with every field set, as the store tests write them.

@@ -246,10 +246,15 @@ TEST_CASE(
   CHECK(*pruned == static_cast<int64_t>(total / kProbes * kProbes));
   CHECK(*store->countRuns() == static_cast<int64_t>(total % kProbes));
 
-  // Closed and reopened: nothing is left in the recent table, ids go on.
+  // Closed and reopened: the recent runs stay where they are (closing and
+  // opening write nothing), every reader still sees them, ids go on.
+  const int64_t recent_before = countIn(dir / "s.db", "probe_runs_recent");
   store.reset();
-  CHECK(countIn(dir / "s.db", "probe_runs_recent") == 0);
+  CHECK(countIn(dir / "s.db", "probe_runs_recent") == recent_before);
   store = std::move(SqliteStateStore::open(path)).value();
+  CHECK(countIn(dir / "s.db", "probe_runs_recent") == recent_before);
+  CHECK(*store->countRuns() == static_cast<int64_t>(total % kProbes));
+  CHECK((*store->lastRun("p31"))->value == static_cast<double>(total - 1));
   REQUIRE(store->recordRun(run("p0", kT0 + 1h, ProbeStatus::Fail, -1)).ok());
   const auto after = wholeFeed(*store, cursor);
   REQUIRE(after.size() == 1);
