@@ -292,3 +292,42 @@ TEST_CASE("a version-6 SQLite file keeps its runs and their ids when it gains th
   REQUIRE(both->size() == 2);
   CHECK(both->front().value == 1);
 }
+
+TEST_CASE("a move into the history that fails loses no run and is tried again later", "[store]") {
+  datawatch::testing::TempDir dir;
+  const auto path = (dir / "s.db").string();
+  auto store = std::move(SqliteStateStore::open(path)).value();
+  {
+    datawatch::testing::SqliteDb db(dir / "s.db");
+    db.exec(
+        "CREATE TRIGGER no_move BEFORE INSERT ON probe_run_history "
+        "BEGIN SELECT RAISE(ABORT, 'history refused'); END");
+  }
+  const auto record = [&](size_t from, size_t n) {
+    std::vector<ProbeResult> batch;
+    for (size_t i = from; i < from + n; ++i)
+      batch.push_back(
+          run("p", kT0 + std::chrono::seconds(i), ProbeStatus::Pass, static_cast<double>(i)));
+    REQUIRE(store->recordRuns(batch).ok());  // stored, whatever the move did
+  };
+  const size_t n = SqliteStateStore::kRecentRuns;
+  record(0, n + 10);
+  CHECK(countIn(dir / "s.db", "probe_run_history") == 0);
+  CHECK(countIn(dir / "s.db", "probe_runs_recent") == static_cast<int64_t>(n + 10));
+  CHECK(*store->countRuns() == static_cast<int64_t>(n + 10));
+  CHECK((*store->lastRun("p"))->value == static_cast<double>(n + 9));
+
+  {
+    datawatch::testing::SqliteDb db(dir / "s.db");
+    db.exec("DROP TRIGGER no_move");
+  }
+  record(n + 10, 10);  // not yet: the failed move waits another kRecentRuns runs
+  CHECK(countIn(dir / "s.db", "probe_run_history") == 0);
+  record(n + 20, n);
+  CHECK(countIn(dir / "s.db", "probe_runs_recent") == 0);
+  CHECK(countIn(dir / "s.db", "probe_run_history") == static_cast<int64_t>(2 * n + 20));
+  const auto all = store->runs("p", kT0, kT0 + 24h);
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 2 * n + 20);
+  for (size_t i = 0; i < all->size(); ++i) REQUIRE(*(*all)[i].value == static_cast<double>(i));
+}
