@@ -6,6 +6,7 @@
 #include "agent/metrics.hpp"
 #include "alerting/notification.hpp"
 #include "config/types.hpp"
+#include "core/thread_name.hpp"
 #include "core/time_format.hpp"
 
 namespace datawatch {
@@ -42,7 +43,10 @@ FleetMember::~FleetMember() {
 void FleetMember::start(std::function<void()> role_changed) {
   role_changed_ = std::move(role_changed);
   beatOnce();
-  thread_ = std::thread([this] { beatLoop(); });
+  thread_ = std::thread([this] {
+    nameThisThread("dw-fleet-beat");
+    beatLoop();
+  });
 }
 
 void FleetMember::stop() {

@@ -2,6 +2,7 @@
 
 #include "agent/metrics.hpp"
 #include "agent/scheduler.hpp"
+#include "core/thread_name.hpp"
 
 namespace datawatch {
 namespace {
@@ -23,7 +24,10 @@ FleetClaimer::~FleetClaimer() {
 
 void FleetClaimer::start(std::function<void()> wake_loop) {
   wake_loop_ = std::move(wake_loop);
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    nameThisThread("dw-fleet-sched");
+    loop();
+  });
 }
 
 void FleetClaimer::stop() {

@@ -22,6 +22,7 @@
 #include <unordered_set>
 
 #include "agent/http_routes.hpp"
+#include "core/thread_name.hpp"
 
 namespace datawatch {
 
@@ -365,7 +366,10 @@ Result<int> HttpServer::start(const std::string& listen) {
   auto bound = core_->listen(host, port, listen);
   if (!bound) return bound;
   core_->accept();
-  thread_ = std::thread([this] { core_->run(); });
+  thread_ = std::thread([this] {
+    nameThisThread("dw-http");
+    core_->run();
+  });
   return bound;
 }
 

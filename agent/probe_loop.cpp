@@ -2,6 +2,8 @@
 
 #include <exception>
 
+#include "core/thread_name.hpp"
+
 namespace datawatch {
 namespace {
 
@@ -48,7 +50,10 @@ ProbeLoop::~ProbeLoop() {
 
 void ProbeLoop::start() {
   for (int i = 0; i < workers_; ++i) worker_threads_.emplace_back([this] { worker(); });
-  dispatcher_thread_ = std::thread([this] { dispatcher(); });
+  dispatcher_thread_ = std::thread([this] {
+    nameThisThread("dw-dispatch");
+    dispatcher();
+  });
 }
 
 uint64_t ProbeLoop::completedRuns() const {
@@ -131,6 +136,7 @@ void ProbeLoop::waitForNext(MutexLock& lock) {
 }
 
 void ProbeLoop::worker() {
+  nameThisThread("dw-probe");
   guarded("probe worker", [this] { work(); });
 }
 

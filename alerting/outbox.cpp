@@ -4,6 +4,8 @@
 #include <cmath>
 #include <set>
 
+#include "core/thread_name.hpp"
+
 namespace datawatch {
 namespace {
 // Workers poll at least this often (new items also wake them).
@@ -252,7 +254,11 @@ void Dispatcher::configure(const config::Config& cfg) {
     queues_.push_back(std::make_unique<NotifierQueue>(n.name, std::move(notifier), store_, clock_,
                                                       observer_, policy_, gate_));
   }
-  for (auto& q : queues_) threads_.emplace_back([this, qp = q.get()] { work(*qp); });
+  for (auto& q : queues_)
+    threads_.emplace_back([this, qp = q.get()] {
+      nameThisThread("dw-notify");
+      work(*qp);
+    });
 }
 
 void Dispatcher::wake() {

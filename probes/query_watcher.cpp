@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/thread_name.hpp"
+
 namespace datawatch {
 
 QueryWatcher::Watch::~Watch() {
@@ -29,7 +31,11 @@ QueryWatcher::Watch QueryWatcher::watch(std::function<void()> cancel, MonoTime d
   const uint64_t id = next_id_++;
   entries_.emplace(id, Entry{std::move(cancel), deadline, cancelled});
   watched_ = true;
-  if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+  if (!thread_.joinable())
+    thread_ = std::thread([this] {
+      nameThisThread("dw-query-watch");
+      loop();
+    });
   // Only a sleeping watcher, or one whose wait ends after this deadline, needs
   // waking; a polling one (lingering) sees the new query within kPoll.
   if (sleeping_) {

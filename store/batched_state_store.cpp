@@ -5,6 +5,8 @@
 #include <chrono>
 #include <utility>
 
+#include "core/thread_name.hpp"
+
 namespace datawatch {
 
 BatchedStateStore::BatchedStateStore(std::unique_ptr<StateStore> inner, Options options)
@@ -14,7 +16,10 @@ BatchedStateStore::BatchedStateStore(std::unique_ptr<StateStore> inner, Options 
       max_queued_(std::max<size_t>(options.max_queued, 1)),
       poison_budget_(options.poison_budget),
       on_error_(std::move(options.on_error)) {
-  writer_ = std::thread([this] { writerLoop(); });
+  writer_ = std::thread([this] {
+    nameThisThread("dw-store-write");
+    writerLoop();
+  });
 }
 
 BatchedStateStore::~BatchedStateStore() {

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "agent/scheduler.hpp"
@@ -549,4 +551,31 @@ TEST_CASE("a probe failing with the same error logs one warning, not one per run
   for (int i = 0; i < 2; ++i) (void)rt->run(0, nullptr);
   CHECK(warnings() == 2);  // a new error is news
   CHECK(out.str().find("probe broken error: connection refused") != std::string::npos);
+}
+
+namespace {
+// The names of this process's threads (/proc/self/task/*/comm).
+std::multiset<std::string> threadNames() {
+  std::multiset<std::string> names;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(task.path() / "comm");
+    std::string name;
+    if (std::getline(in, name)) names.insert(name);
+  }
+  return names;
+}
+}  // namespace
+
+TEST_CASE("the probe loop's threads carry names that top -H and perf show",
+          "[probe_loop][threads]") {
+  datawatch::testing::TempDir dir;
+  auto store = std::move(SqliteStateStore::open((dir / "state.db").string())).value();
+  LoopRig rig(store.get());
+  ProbeLoop loop(rig.runtime({"quick"}), rig.clock, 3, nullptr);
+  loop.start();
+  REQUIRE(rig.stepUntil(loop, [&] { return rig.recorded("quick") >= 1; }));
+  const auto names = threadNames();
+  CHECK(names.count("dw-probe") == 3);
+  CHECK(names.count("dw-dispatch") == 1);
+  CHECK(loop.stop(2s));
 }
