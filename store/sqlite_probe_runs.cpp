@@ -29,6 +29,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,19 @@ namespace {
 constexpr const char* kRunColumns =
     "probe, type, source, target, owner, status, value, unit, message, threshold, details, "
     "observed_at_ms, duration_seconds";
+
+// BEGIN IMMEDIATE, `body`, COMMIT; ROLLBACK when any of them fails. A failed
+// BEGIN or COMMIT is reported after `what`; the body's own error as it is.
+Status inWriteTransaction(sqlite3* db, const std::string& what,
+                          const std::function<Status()>& body) {
+  std::string err;
+  if (!sqliteExec(db, "BEGIN IMMEDIATE", err)) return Status::Error(what + ": " + err);
+  Status st = body();
+  if (st && sqliteExec(db, "COMMIT", err)) return st;
+  std::string ignored;
+  sqliteExec(db, "ROLLBACK", ignored);
+  return st ? Status::Error(what + ": " + err) : st;
+}
 
 std::string runColumnText(sqlite3_stmt* s, int col) {
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, col));
@@ -91,21 +105,16 @@ Status SqliteStateStore::prepareRuns() {
 
 Status SqliteStateStore::moveRecentRunsLocked() {
   if (recent_runs_ == 0) return Status::Ok();
-  std::string err;
-  const auto fail = [&] {
-    std::string ignored;
-    sqliteExec(db_, "ROLLBACK", ignored);
-    return Status::Error("cannot move recent probe runs into their history: " + err);
-  };
-  if (!sqliteExec(db_, "BEGIN IMMEDIATE", err))
-    return Status::Error("cannot move recent probe runs into their history: " + err);
+  const std::string what = "cannot move recent probe runs into their history";
   const std::string move = std::string("INSERT INTO probe_run_history (id, ") + kRunColumns +
                            ") SELECT id, " + kRunColumns +
                            " FROM probe_runs_recent ORDER BY id; DELETE FROM probe_runs_recent;";
-  if (!sqliteExec(db_, move.c_str(), err)) return fail();
-  if (!sqliteExec(db_, "COMMIT", err)) return fail();
-  recent_runs_ = 0;
-  return Status::Ok();
+  auto st = inWriteTransaction(db_, what, [&] {
+    std::string err;
+    return sqliteExec(db_, move.c_str(), err) ? Status::Ok() : Status::Error(what + ": " + err);
+  });
+  if (st) recent_runs_ = 0;
+  return st;
 }
 
 void SqliteStateStore::afterRunsCommitted(size_t n) {
@@ -125,21 +134,13 @@ Status SqliteStateStore::recordRun(const ProbeResult& r) {
 
 Status SqliteStateStore::recordSharedRuns(const std::vector<SharedRun>& runs) {
   MutexLock lock(mu_);
-  std::string err;
-  if (!sqliteExec(db_, "BEGIN IMMEDIATE", err))
-    return Status::Error("cannot record probe runs in the state store: " + err);
-  for (const auto& r : runs) {
-    if (auto st = insertRunLocked(*r); !st) {
-      std::string ignored;
-      sqliteExec(db_, "ROLLBACK", ignored);
-      return st;
-    }
-  }
-  if (!sqliteExec(db_, "COMMIT", err)) {
-    std::string ignored;
-    sqliteExec(db_, "ROLLBACK", ignored);
-    return Status::Error("cannot record probe runs in the state store: " + err);
-  }
+  auto st =
+      inWriteTransaction(db_, "cannot record probe runs in the state store", [&]() REQUIRES(mu_) {
+        for (const auto& r : runs)
+          if (auto one = insertRunLocked(*r); !one) return one;
+        return Status::Ok();
+      });
+  if (!st) return st;
   afterRunsCommitted(runs.size());
   return Status::Ok();
 }
@@ -253,24 +254,19 @@ Result<int64_t> SqliteStateStore::countRuns() {
 
 Result<int64_t> SqliteStateStore::pruneBefore(TimePoint cutoff) {
   MutexLock lock(mu_);
-  std::string err;
-  const auto fail = [&] {
-    err = sqlite3_errmsg(db_);
-    std::string ignored;
-    sqliteExec(db_, "ROLLBACK", ignored);
-    return Result<int64_t>::Error("state store prune failed: " + err);
-  };
-  if (!sqliteExec(db_, "BEGIN IMMEDIATE", err))
-    return Result<int64_t>::Error("state store prune failed: " + err);
+  const std::string what = "state store prune failed";
   int64_t pruned = 0;
-  for (const char* table : {"probe_run_history", "probe_runs_recent"}) {
-    SqliteStatement s(db_, std::string("DELETE FROM ") + table + " WHERE observed_at_ms < ?1");
-    if (!s.ok()) return fail();
-    sqlite3_bind_int64(s.get(), 1, toUnixMillis(cutoff));
-    if (sqlite3_step(s.get()) != SQLITE_DONE) return fail();
-    pruned += sqlite3_changes(db_);
-  }
-  if (!sqliteExec(db_, "COMMIT", err)) return fail();
+  auto st = inWriteTransaction(db_, what, [&] {
+    for (const char* table : {"probe_run_history", "probe_runs_recent"}) {
+      SqliteStatement s(db_, std::string("DELETE FROM ") + table + " WHERE observed_at_ms < ?1");
+      if (s.ok()) sqlite3_bind_int64(s.get(), 1, toUnixMillis(cutoff));
+      if (!s.ok() || sqlite3_step(s.get()) != SQLITE_DONE)
+        return Status::Error(what + ": " + sqlite3_errmsg(db_));
+      pruned += sqlite3_changes(db_);
+    }
+    return Status::Ok();
+  });
+  if (!st) return Result<int64_t>(st);
   return pruned;
 }
 
