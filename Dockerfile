@@ -28,7 +28,7 @@ FROM debian:12-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates tzdata libboost-program-options1.74.0 libcpp-httplib0.11 libcurl4 \
-      libfmt9 libpq5 libpqxx-6.4 libprometheus-cpp-core1.0 librdkafka1 libspdlog1.10 libsqlite3-0 \
+      libfmt9 libpq5 libpqxx-6.4 librdkafka1 libspdlog1.10 libsqlite3-0 \
       libssl3 libyaml-cpp0.7 libodbc2 unixodbc odbc-postgresql odbc-mariadb \
  && rm -rf /var/lib/apt/lists/* \
  && sed -i 's/^CommLog=1/CommLog=0/' /etc/odbcinst.ini \

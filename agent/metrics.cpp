@@ -1,371 +1,237 @@
 #include "agent/metrics.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
+#include "agent/metrics_text.hpp"
 #include "core/duration.hpp"
 #include "core/time_format.hpp"
 
 namespace datawatch {
 
-using prometheus::BuildCounter;
-using prometheus::BuildGauge;
+namespace {
 
-Metrics::Metrics(const std::string& version)
-    : registry_(std::make_shared<prometheus::Registry>()),
-      success_(BuildGauge()
-                   .Name("datawatch_probe_success")
-                   .Help("1 if the probe's last run passed, 0 if it failed or errored")
-                   .Register(*registry_)),
-      error_(BuildGauge()
-                 .Name("datawatch_probe_error")
-                 .Help("1 if the probe's last run could not evaluate")
-                 .Register(*registry_)),
-      runs_(BuildCounter()
-                .Name("datawatch_probe_runs_total")
-                .Help("Probe runs")
-                .Register(*registry_)),
-      failures_(BuildCounter()
-                    .Name("datawatch_probe_failures_total")
-                    .Help("Probe runs that failed their check")
-                    .Register(*registry_)),
-      errors_(BuildCounter()
-                  .Name("datawatch_probe_errors_total")
-                  .Help("Probe runs that could not evaluate")
-                  .Register(*registry_)),
-      missed_(BuildCounter()
-                  .Name("datawatch_probe_missed_runs_total")
-                  .Help("Scheduled probe runs skipped because the probe was still running or no "
-                        "worker was free")
-                  .Register(*registry_)),
-      duration_(BuildGauge()
-                    .Name("datawatch_probe_duration_seconds")
-                    .Help("Duration of the probe's last run")
-                    .Register(*registry_)),
-      last_run_(BuildGauge()
-                    .Name("datawatch_probe_last_run_timestamp_seconds")
-                    .Help("When the probe last ran (Unix seconds)")
-                    .Register(*registry_)),
-      freshness_age_(BuildGauge()
-                         .Name("datawatch_freshness_age_seconds")
-                         .Help("Age of the newest row or message")
-                         .Register(*registry_)),
-      freshness_newest_(BuildGauge()
-                            .Name("datawatch_freshness_newest_timestamp_seconds")
-                            .Help("Timestamp of the newest row or message (Unix seconds)")
-                            .Register(*registry_)),
-      volume_rows_(BuildGauge()
-                       .Name("datawatch_volume_rows")
-                       .Help("Rows (or messages) counted by a volume probe")
-                       .Register(*registry_)),
-      drift_score_(BuildGauge()
-                       .Name("datawatch_drift_score")
-                       .Help("Distribution drift score")
-                       .Register(*registry_)),
-      probe_threshold_(BuildGauge()
-                           .Name("datawatch_probe_threshold")
-                           .Help("The bound the last result was judged against, in the value's "
-                                 "unit (bound: min, max, expected_lower, expected_upper)")
-                           .Register(*registry_)),
-      schema_changes_(BuildGauge()
-                          .Name("datawatch_schema_changes")
-                          .Help("Differences from the schema contract and the last snapshot")
-                          .Register(*registry_)),
-      values_violations_(BuildGauge()
-                             .Name("datawatch_values_violations")
-                             .Help("Rows violating a values probe")
-                             .Register(*registry_)),
-      sql_value_(BuildGauge()
-                     .Name("datawatch_sql_value")
-                     .Help("The number a sql probe's query returned")
-                     .Register(*registry_)),
-      lag_messages_(BuildGauge()
-                        .Name("datawatch_consumer_lag_messages")
-                        .Help("Messages behind the high watermark")
-                        .Register(*registry_)),
-      lag_seconds_(BuildGauge()
-                       .Name("datawatch_consumer_lag_seconds")
-                       .Help("Age of the oldest unconsumed message")
-                       .Register(*registry_)),
-      slo_objective_(BuildGauge()
-                         .Name("datawatch_slo_objective_ratio")
-                         .Help("The SLO's objective (0.995 for 99.5%)")
-                         .Register(*registry_)),
-      slo_events_(BuildCounter()
-                      .Name("datawatch_slo_events_total")
-                      .Help("SLO events: probe runs (occurrences) or minutes (timeslices)")
-                      .Register(*registry_)),
-      slo_bad_events_(BuildCounter()
-                          .Name("datawatch_slo_bad_events_total")
-                          .Help("SLO events that were bad")
-                          .Register(*registry_)),
-      slo_error_ratio_(BuildGauge()
-                           .Name("datawatch_slo_error_ratio")
-                           .Help("Bad events / events over the window")
-                           .Register(*registry_)),
-      slo_burn_rate_(BuildGauge()
-                         .Name("datawatch_slo_burn_rate")
-                         .Help("Error ratio over the window / (1 - objective)")
-                         .Register(*registry_)),
-      slo_budget_remaining_(BuildGauge()
-                                .Name("datawatch_slo_error_budget_remaining_ratio")
-                                .Help("Error budget left over the SLO window: 1 untouched, < 0 "
-                                      "overspent")
-                                .Register(*registry_)),
-      alert_firing_(BuildGauge()
-                        .Name("datawatch_alert_firing")
-                        .Help("1 while the alert fires (kind slo or probe)")
-                        .Register(*registry_)),
-      reload_success_(BuildGauge()
-                          .Name("datawatch_config_last_reload_success")
-                          .Help("1 if the last configuration load succeeded")
-                          .Register(*registry_)
-                          .Add({})),
-      reload_timestamp_(BuildGauge()
-                            .Name("datawatch_config_last_reload_timestamp_seconds")
-                            .Help("When the configuration was last loaded (Unix seconds)")
-                            .Register(*registry_)
-                            .Add({})),
-      notifications_(BuildCounter()
-                         .Name("datawatch_notifications_total")
-                         .Help("Notification send attempts (a Slack message may carry several)")
-                         .Register(*registry_)),
-      notification_failures_(BuildCounter()
-                                 .Name("datawatch_notification_failures_total")
-                                 .Help("Notifications whose attempt failed (they will be retried)")
-                                 .Register(*registry_)),
-      notifications_dropped_(BuildCounter()
-                                 .Name("datawatch_notifications_dropped_total")
-                                 .Help("Notifications given up (24 h of failures, rejected, or "
-                                       "their notifier removed)")
-                                 .Register(*registry_)),
-      notification_queue_(BuildGauge()
-                              .Name("datawatch_notification_queue_size")
-                              .Help("Notifications in the outbox, not yet delivered")
-                              .Register(*registry_)
-                              .Add({})),
-      store_errors_(BuildCounter()
-                        .Name("datawatch_state_store_errors_total")
-                        .Help("State store operations that failed (results kept in memory only)")
-                        .Register(*registry_)
-                        .Add({})),
-      lineage_rejected_(BuildCounter()
-                            .Name("datawatch_lineage_events_rejected_total")
-                            .Help("OpenLineage events refused (invalid, unauthorised, too large)")
-                            .Register(*registry_)
-                            .Add({})) {
-  auto& lineage = BuildCounter()
-                      .Name("datawatch_lineage_events_total")
-                      .Help("OpenLineage run events stored, by eventType (duplicates not counted)")
-                      .Register(*registry_);
-  for (const char* t : {"START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"})
-    lineage_events_[t] = &lineage.Add({{"event_type", t}});
-  BuildGauge()
-      .Name("datawatch_build_info")
-      .Help("Build information")
-      .Register(*registry_)
-      .Add({{"version", version}})
-      .Set(1);
+using Type = FamilyWriter::Type;
+
+struct Family {
+  const char* name;
+  const char* help;
+  Type type;
+};
+
+FamilyWriter writer(std::string& out, const Family& f) {
+  return FamilyWriter(out, f.name, f.help, f.type);
 }
 
-void Metrics::removeSeries(ProbeSeries& s) {
-  success_.Remove(s.success);
-  error_.Remove(s.error);
-  runs_.Remove(s.runs);
-  failures_.Remove(s.failures);
-  errors_.Remove(s.errors);
-  missed_.Remove(s.missed);
-  duration_.Remove(s.duration);
-  last_run_.Remove(s.last_run);
-  if (s.value) s.value_family->Remove(s.value);
-  if (s.value2) s.value2_family->Remove(s.value2);
-  for (auto& [bound, g] : s.thresholds) probe_threshold_.Remove(g);
-}
+// In the order of Metrics::ProbeField.
+const Family kProbeFamilies[] = {
+    {"datawatch_probe_success", "1 if the probe's last run passed, 0 if it failed or errored",
+     Type::Gauge},
+    {"datawatch_probe_error", "1 if the probe's last run could not evaluate", Type::Gauge},
+    {"datawatch_probe_runs_total", "Probe runs", Type::Counter},
+    {"datawatch_probe_failures_total", "Probe runs that failed their check", Type::Counter},
+    {"datawatch_probe_errors_total", "Probe runs that could not evaluate", Type::Counter},
+    {"datawatch_probe_missed_runs_total",
+     "Scheduled probe runs skipped because the probe was still running or no worker was free",
+     Type::Counter},
+    {"datawatch_probe_duration_seconds", "Duration of the probe's last run", Type::Gauge},
+    {"datawatch_probe_last_run_timestamp_seconds", "When the probe last ran (Unix seconds)",
+     Type::Gauge},
+};
 
-template <typename SeriesMap>
-void Metrics::dropAllBut(SeriesMap& series, const std::set<std::string>& keep) {
-  for (auto it = series.begin(); it != series.end();) {
-    if (keep.count(it->first)) {
-      ++it;
-    } else {
-      removeSeries(it->second);
-      it = series.erase(it);
-    }
-  }
+// A probe type's value gauges (the second: freshness newest timestamp, lag seconds).
+struct ValueFamily {
+  Family family;
+  config::ProbeType type;
+  bool second;
+};
+const ValueFamily kValueFamilies[] = {
+    {{"datawatch_freshness_age_seconds", "Age of the newest row or message", Type::Gauge},
+     config::ProbeType::Freshness,
+     false},
+    {{"datawatch_freshness_newest_timestamp_seconds",
+      "Timestamp of the newest row or message (Unix seconds)", Type::Gauge},
+     config::ProbeType::Freshness,
+     true},
+    {{"datawatch_volume_rows", "Rows (or messages) counted by a volume probe", Type::Gauge},
+     config::ProbeType::Volume,
+     false},
+    {{"datawatch_drift_score", "Distribution drift score", Type::Gauge},
+     config::ProbeType::Drift,
+     false},
+    {{"datawatch_schema_changes", "Differences from the schema contract and the last snapshot",
+      Type::Gauge},
+     config::ProbeType::Schema,
+     false},
+    {{"datawatch_values_violations", "Rows violating a values probe", Type::Gauge},
+     config::ProbeType::Values,
+     false},
+    {{"datawatch_sql_value", "The number a sql probe's query returned", Type::Gauge},
+     config::ProbeType::Sql,
+     false},
+    {{"datawatch_consumer_lag_messages", "Messages behind the high watermark", Type::Gauge},
+     config::ProbeType::ConsumerLag,
+     false},
+    {{"datawatch_consumer_lag_seconds", "Age of the oldest unconsumed message", Type::Gauge},
+     config::ProbeType::ConsumerLag,
+     true},
+};
+constexpr size_t kThresholdsAfter = 4;  // written before kValueFamilies[4]
+const Family kThreshold = {"datawatch_probe_threshold",
+                           "The bound the last result was judged against, in the value's unit "
+                           "(bound: min, max, expected_lower, expected_upper)",
+                           Type::Gauge};
+const char* const kBoundNames[] = {"min", "max", "expected_lower", "expected_upper"};
+const char* const kBoundLabels[] = {R"(bound="min")", R"(bound="max")", R"(bound="expected_lower")",
+                                    R"(bound="expected_upper")"};
+
+const Family kSloObjective = {"datawatch_slo_objective_ratio",
+                              "The SLO's objective (0.995 for 99.5%)", Type::Gauge};
+const Family kSloEvents = {"datawatch_slo_events_total",
+                           "SLO events: probe runs (occurrences) or minutes (timeslices)",
+                           Type::Counter};
+const Family kSloBadEvents = {"datawatch_slo_bad_events_total", "SLO events that were bad",
+                              Type::Counter};
+const Family kSloErrorRatio = {"datawatch_slo_error_ratio", "Bad events / events over the window",
+                               Type::Gauge};
+const Family kSloBurnRate = {"datawatch_slo_burn_rate",
+                             "Error ratio over the window / (1 - objective)", Type::Gauge};
+const Family kSloBudget = {"datawatch_slo_error_budget_remaining_ratio",
+                           "Error budget left over the SLO window: 1 untouched, < 0 overspent",
+                           Type::Gauge};
+
+// In the order of Metrics::lineage_events_.
+const char* const kLineageEventTypes[] = {"START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER"};
+const char* const kLineageLabels[] = {R"(event_type="START")",    R"(event_type="RUNNING")",
+                                      R"(event_type="COMPLETE")", R"(event_type="ABORT")",
+                                      R"(event_type="FAIL")",     R"(event_type="OTHER")"};
+
+}  // namespace
+
+Metrics::Metrics(const std::string& version) : build_labels_(labelText({{"version", version}})) {}
+
+Metrics::ProbeRow* Metrics::probe(const std::string& name) {
+  auto it = probe_index_.find(name);
+  return it == probe_index_.end() ? nullptr : &probes_[it->second];
 }
 
 void Metrics::setProbes(const std::vector<config::ProbeConfig>& probes) {
   MutexLock lock(mu_);
-  const auto refresh = exposition_.refreshAfter(*registry_);  // series added and removed
-  std::set<std::string> keep;
+  std::vector<ProbeRow> next;
+  next.reserve(probes.size());
   for (const auto& p : probes) {
-    prometheus::Labels labels{{"probe", p.name},
-                              {"probe_type", config::toString(p.type)},
-                              {"source", p.source},
-                              {"target", p.target()},
-                              {"owner", p.owner}};
-    keep.insert(p.name);
-    auto it = probes_.find(p.name);
-    if (it != probes_.end() && it->second.labels == labels) continue;  // unchanged: keep counters
-    if (it != probes_.end()) {
-      removeSeries(it->second);
-      probes_.erase(it);
+    std::map<std::string, std::string> labels{{"probe", p.name},
+                                              {"probe_type", config::toString(p.type)},
+                                              {"source", p.source},
+                                              {"target", p.target()},
+                                              {"owner", p.owner}};
+    ProbeRow row{p.name, p.type, labelText(labels), {}};
+    if (p.type == config::ProbeType::Drift) {
+      labels["method"] = toString(std::get<config::DriftSpec>(p.spec).method);
+      row.value_labels = labelText(labels);
     }
-    ProbeSeries s{labels,
-                  &success_.Add(labels),
-                  &error_.Add(labels),
-                  &runs_.Add(labels),
-                  &failures_.Add(labels),
-                  &errors_.Add(labels),
-                  &missed_.Add(labels),
-                  &duration_.Add(labels),
-                  &last_run_.Add(labels)};
-    auto add = [&](prometheus::Family<prometheus::Gauge>& f, prometheus::Labels l,
-                   bool second = false) {
-      if (second) {
-        s.value2_family = &f;
-        s.value2 = &f.Add(l);
-      } else {
-        s.value_family = &f;
-        s.value = &f.Add(l);
-      }
-    };
-    switch (p.type) {
-      case config::ProbeType::Freshness:
-        add(freshness_age_, labels);
-        add(freshness_newest_, labels, true);
-        break;
-      case config::ProbeType::Volume: add(volume_rows_, labels); break;
-      case config::ProbeType::Drift: {
-        auto l = labels;
-        l["method"] = toString(std::get<config::DriftSpec>(p.spec).method);
-        add(drift_score_, l);
-        break;
-      }
-      case config::ProbeType::Schema: add(schema_changes_, labels); break;
-      case config::ProbeType::Values: add(values_violations_, labels); break;
-      case config::ProbeType::Sql: add(sql_value_, labels); break;
-      case config::ProbeType::ConsumerLag:
-        add(lag_messages_, labels);
-        add(lag_seconds_, labels, true);
-        break;
-      case config::ProbeType::Job: break;  // the probe_* series say it all
+    ProbeRow* old = probe(p.name);
+    if (old && old->type == row.type && old->labels == row.labels &&
+        old->value_labels == row.value_labels) {
+      next.push_back(std::move(*old));  // unchanged: keep the counters
+    } else {
+      next.push_back(std::move(row));
     }
-    probes_.emplace(p.name, s);
   }
-  dropAllBut(probes_, keep);
+  probes_ = std::move(next);
+  probe_index_.clear();
+  for (size_t i = 0; i < probes_.size(); ++i) probe_index_[probes_[i].name] = i;
 }
 
 void Metrics::observe(const ProbeResult& r, bool ran_here) {
   MutexLock lock(mu_);
-  auto it = probes_.find(r.probe);
-  if (it == probes_.end()) return;
-  ProbeSeries& s = it->second;
-  s.success->Set(r.status == ProbeStatus::Pass ? 1 : 0);
-  s.error->Set(r.status == ProbeStatus::Error ? 1 : 0);
+  ProbeRow* s = probe(r.probe);
+  if (!s) return;
+  s->v[kSuccess] = r.status == ProbeStatus::Pass ? 1 : 0;
+  s->v[kError] = r.status == ProbeStatus::Error ? 1 : 0;
   if (ran_here) {
-    s.runs->Increment();
-    if (r.status == ProbeStatus::Fail) s.failures->Increment();
-    if (r.status == ProbeStatus::Error) s.errors->Increment();
+    s->v[kRuns] += 1;
+    if (r.status == ProbeStatus::Fail) s->v[kFailures] += 1;
+    if (r.status == ProbeStatus::Error) s->v[kErrors] += 1;
   }
-  s.duration->Set(r.duration_seconds);
-  s.last_run->Set(toUnixSeconds(r.observed_at));
+  s->v[kDuration] = r.duration_seconds;
+  s->v[kLastRun] = toUnixSeconds(r.observed_at);
   // An error measured nothing: the value gauges keep their last measurement.
-  if (r.status != ProbeStatus::Error && r.value && std::isfinite(*r.value) && s.value)
-    s.value->Set(*r.value);
+  if (r.status == ProbeStatus::Error) return;
+  if (r.value && std::isfinite(*r.value)) s->value = *r.value;
   // Thresholds: dashboards draw them beside the value.
-  if (r.status != ProbeStatus::Error && r.threshold.is_object()) {
-    for (const char* bound : {"min", "max", "expected_lower", "expected_upper"}) {
-      const auto t = r.threshold.find(bound);
+  if (r.threshold.is_object()) {
+    for (size_t b = 0; b < kBounds; ++b) {
+      const auto t = r.threshold.find(kBoundNames[b]);
       if (t == r.threshold.end() || !t->is_number()) continue;
-      auto& g = s.thresholds[bound];
-      if (!g) {
-        auto l = s.labels;
-        l["bound"] = bound;
-        g = &probe_threshold_.Add(l);
-        exposition_.added(probe_threshold_, l, *g);
-      }
-      g->Set(t->get<double>());
+      s->threshold[b] = t->get<double>();
+      s->has_threshold[b] = true;
     }
   }
-  if (s.value2 && r.status != ProbeStatus::Error) {
-    if (r.type == "freshness" && r.details.contains("newest_timestamp_seconds")) {
-      s.value2->Set(r.details["newest_timestamp_seconds"].get<double>());
-    } else if (r.type == "consumer_lag" && r.details.contains("lag_seconds")) {
-      s.value2->Set(r.details["lag_seconds"].get<double>());
-    }
+  const char* second = r.type == "freshness"      ? "newest_timestamp_seconds"
+                       : r.type == "consumer_lag" ? "lag_seconds"
+                                                  : nullptr;
+  if (second) {
+    const auto d = r.details.find(second);
+    if (d != r.details.end() && d->is_number()) s->value2 = d->get<double>();
   }
 }
 
-void Metrics::removeSeries(SloSeries& s) {
-  slo_objective_.Remove(s.objective);
-  slo_events_.Remove(s.events);
-  slo_bad_events_.Remove(s.bad_events);
-  slo_budget_remaining_.Remove(s.budget_remaining);
-  for (auto& [w, g] : s.per_window) {
-    slo_error_ratio_.Remove(g.first);
-    slo_burn_rate_.Remove(g.second);
-  }
+void Metrics::addMissedRuns(const std::string& probe_name, uint64_t n) {
+  MutexLock lock(mu_);
+  if (ProbeRow* s = probe(probe_name)) s->v[kMissed] += static_cast<double>(n);
 }
 
 void Metrics::setSlos(const config::Config& config) {
   MutexLock lock(mu_);
-  const auto refresh = exposition_.refreshAfter(*registry_);  // series added and removed
-  std::set<std::string> keep;
+  std::map<std::string, SloRow> old;
+  for (auto& s : slos_) old.emplace(s.name, std::move(s));
+  std::vector<SloRow> next;
+  next.reserve(config.slos.size());
   for (const auto& cfg : config.slos) {
-    keep.insert(cfg.name);
-    std::set<Duration> set{cfg.window};
+    std::set<Duration> windows{cfg.window};
     for (const auto& r : burnRows(config, cfg)) {
-      set.insert(r.long_window);
-      set.insert(r.short_window);
+      windows.insert(r.long_window);
+      windows.insert(r.short_window);
     }
-    std::vector<Duration> windows(set.begin(), set.end());
-    const double objective = cfg.objective / 100.0;
-    auto it = slos_.find(cfg.name);
-    if (it != slos_.end() && it->second.windows == windows) {
-      it->second.objective->Set(objective);
-      continue;  // same series: keep the counters
+    auto it = old.find(cfg.name);
+    if (it != old.end() && it->second.windows.size() == windows.size() &&
+        std::equal(windows.begin(), windows.end(), it->second.windows.begin(),
+                   [](Duration w, const SloWindow& s) { return w == s.window; })) {
+      next.push_back(std::move(it->second));  // same series: keep the counters
+    } else {
+      SloRow row{cfg.name, labelText({{"slo", cfg.name}}), {}};
+      for (Duration w : windows)
+        row.windows.push_back({w, labelText({{"slo", cfg.name}, {"window", formatDuration(w)}})});
+      next.push_back(std::move(row));
     }
-    if (it != slos_.end()) {
-      removeSeries(it->second);
-      slos_.erase(it);
-    }
-    const prometheus::Labels labels{{"slo", cfg.name}};
-    SloSeries s{windows,
-                &slo_objective_.Add(labels),
-                &slo_events_.Add(labels),
-                &slo_bad_events_.Add(labels),
-                &slo_budget_remaining_.Add(labels),
-                {}};
-    s.objective->Set(objective);
-    s.budget_remaining->Set(1);
-    for (Duration w : windows) {
-      const prometheus::Labels wl{{"slo", cfg.name}, {"window", formatDuration(w)}};
-      s.per_window[w] = {&slo_error_ratio_.Add(wl), &slo_burn_rate_.Add(wl)};
-    }
-    slos_.emplace(cfg.name, std::move(s));
+    next.back().objective = cfg.objective / 100.0;
   }
-  dropAllBut(slos_, keep);
+  slos_ = std::move(next);
+  slo_index_.clear();
+  for (size_t i = 0; i < slos_.size(); ++i) slo_index_[slos_[i].name] = i;
 }
 
 void Metrics::observeSlo(const SloStatus& st) {
   MutexLock lock(mu_);
-  auto it = slos_.find(st.name);
-  if (it == slos_.end()) return;
-  SloSeries& s = it->second;
+  auto it = slo_index_.find(st.name);
+  if (it == slo_index_.end()) return;
+  SloRow& s = slos_[it->second];
   // A rebuilt engine state starts its totals at 0 again: count from there.
   if (st.events_total < s.seen_events || st.bad_events_total < s.seen_bad)
     s.seen_events = s.seen_bad = 0;
-  s.events->Increment(static_cast<double>(st.events_total - s.seen_events));
-  s.bad_events->Increment(static_cast<double>(st.bad_events_total - s.seen_bad));
+  s.events += static_cast<double>(st.events_total - s.seen_events);
+  s.bad_events += static_cast<double>(st.bad_events_total - s.seen_bad);
   s.seen_events = st.events_total;
   s.seen_bad = st.bad_events_total;
-  s.budget_remaining->Set(st.error_budget_remaining);
+  s.budget_remaining = st.error_budget_remaining;
   for (const auto& ws : st.windows) {
-    auto w = s.per_window.find(ws.window);
-    if (w == s.per_window.end()) continue;
-    w->second.first->Set(ws.error_ratio);
-    w->second.second->Set(ws.burn_rate);
+    for (auto& w : s.windows) {
+      if (w.window != ws.window) continue;
+      w.ratio = ws.error_ratio;
+      w.burn = ws.burn_rate;
+    }
   }
 }
 
@@ -386,55 +252,36 @@ void Metrics::setAlerts(const config::Config& cfg) {
   for (const auto& p : cfg.probes)
     if (p.alert) add("probe", p.name, p.alert->severity);
   MutexLock lock(mu_);
-  const auto refresh = exposition_.refreshAfter(*registry_);  // series added and removed
-  std::map<std::string, prometheus::Gauge*> next;
+  std::map<std::string, AlertRow> next;
   for (const auto& a : possible) {
     auto it = alerts_.find(a.id());
     if (it != alerts_.end()) {
-      next[a.id()] = it->second;
-      alerts_.erase(it);
+      next.insert(alerts_.extract(it));
     } else {
       // `alert` is the id, as Alertmanager's label: PromQL joins the two on it.
-      next[a.id()] = &alert_firing_.Add({{"alert", a.id()},
-                                         {"kind", a.kind},
-                                         {"severity", a.severity},
-                                         {a.kind == "slo" ? "slo" : "probe", a.subject}});
+      next[a.id()] = {labelText({{"alert", a.id()},
+                                 {"kind", a.kind},
+                                 {"severity", a.severity},
+                                 {a.kind == "slo" ? "slo" : "probe", a.subject}})};
     }
   }
-  for (auto& [id, g] : alerts_) alert_firing_.Remove(g);
   alerts_ = std::move(next);
 }
 
 void Metrics::setAlertFiring(const Alert& alert) {
   MutexLock lock(mu_);
   if (auto it = alerts_.find(alert.id()); it != alerts_.end())
-    it->second->Set(alert.firing ? 1 : 0);
-}
-
-void Metrics::addMissedRuns(const std::string& probe, uint64_t n) {
-  MutexLock lock(mu_);
-  if (auto it = probes_.find(probe); it != probes_.end())
-    it->second.missed->Increment(static_cast<double>(n));
+    it->second.firing = alert.firing ? 1 : 0;
 }
 
 void Metrics::setNotifiers(const std::vector<config::NotifierConfig>& notifiers) {
   MutexLock lock(mu_);
-  const auto refresh = exposition_.refreshAfter(*registry_);  // series added and removed
-  std::map<std::string, NotifierSeries> next;
+  std::map<std::string, NotifierRow> next;
   for (const auto& n : notifiers) {
-    if (auto it = notifiers_.find(n.name); it != notifiers_.end()) {
-      next.emplace(n.name, it->second);
-      notifiers_.erase(it);
-      continue;
-    }
-    const prometheus::Labels l{{"notifier", n.name}};
-    next.emplace(n.name, NotifierSeries{&notifications_.Add(l), &notification_failures_.Add(l),
-                                        &notifications_dropped_.Add(l)});
-  }
-  for (auto& [name, s] : notifiers_) {
-    notifications_.Remove(s.attempts);
-    notification_failures_.Remove(s.failures);
-    notifications_dropped_.Remove(s.dropped);
+    if (auto it = notifiers_.find(n.name); it != notifiers_.end())
+      next.insert(notifiers_.extract(it));
+    else
+      next[n.name] = {labelText({{"notifier", n.name}})};
   }
   notifiers_ = std::move(next);
 }
@@ -442,90 +289,195 @@ void Metrics::setNotifiers(const std::vector<config::NotifierConfig>& notifiers)
 void Metrics::notificationsAttempted(const std::string& notifier, size_t n) {
   MutexLock lock(mu_);
   if (auto it = notifiers_.find(notifier); it != notifiers_.end())
-    it->second.attempts->Increment(static_cast<double>(n));
+    it->second.attempts += static_cast<double>(n);
 }
 
 void Metrics::notificationsFailed(const std::string& notifier, size_t n) {
   MutexLock lock(mu_);
   if (auto it = notifiers_.find(notifier); it != notifiers_.end())
-    it->second.failures->Increment(static_cast<double>(n));
+    it->second.failures += static_cast<double>(n);
 }
 
 void Metrics::notificationsDropped(const std::string& notifier, size_t n) {
   MutexLock lock(mu_);
   if (auto it = notifiers_.find(notifier); it != notifiers_.end())
-    it->second.dropped->Increment(static_cast<double>(n));
+    it->second.dropped += static_cast<double>(n);
 }
 
 void Metrics::setNotificationQueue(int64_t undelivered) {
-  notification_queue_.Set(static_cast<double>(undelivered));
+  MutexLock lock(mu_);
+  notification_queue_ = static_cast<double>(undelivered);
 }
 
 void Metrics::stateStoreError() {
-  store_errors_.Increment();
+  MutexLock lock(mu_);
+  store_errors_ += 1;
 }
 
 void Metrics::lineageEventStored(const std::string& event_type) {
-  // The map is filled in the constructor and never changes: no lock needed.
-  if (auto it = lineage_events_.find(event_type); it != lineage_events_.end())
-    it->second->Increment();
+  MutexLock lock(mu_);
+  for (size_t i = 0; i < lineage_events_.size(); ++i)
+    if (event_type == kLineageEventTypes[i]) lineage_events_[i] += 1;
 }
 
 void Metrics::lineageEventsRejected(size_t n) {
-  lineage_rejected_.Increment(static_cast<double>(n));
+  MutexLock lock(mu_);
+  lineage_rejected_ += static_cast<double>(n);
 }
 
 void Metrics::setReload(bool success, TimePoint when) {
-  reload_success_.Set(success ? 1 : 0);
-  if (success) reload_timestamp_.Set(toUnixSeconds(when));  // the last successful load
+  MutexLock lock(mu_);
+  reload_success_ = success ? 1 : 0;
+  if (success) reload_timestamp_ = toUnixSeconds(when);  // the last successful load
 }
 
-Metrics::HaSeries& Metrics::ha() {
-  if (!ha_) {
-    auto gauge = [&](const char* name, const char* help) {
-      return &BuildGauge().Name(name).Help(help).Register(*registry_).Add({});
-    };
-    ha_ = HaSeries{
-        gauge("datawatch_ha_leader", "1 on the replica that leads the fleet (alerts, incidents)"),
-        gauge("datawatch_ha_replicas", "Live replicas of the fleet, as this replica sees them"),
-        gauge("datawatch_ha_epoch", "The fleet's leader epoch (fencing token)"),
-        gauge("datawatch_ha_config_mismatch",
-              "1 when this replica's config differs from the leader's"),
-        &BuildCounter()
-             .Name("datawatch_probe_claims_total")
-             .Help("Probe runs this replica claimed from the fleet's shared schedule")
-             .Register(*registry_)
-             .Add({})};
-    exposition_.invalidate();  // new families
-  }
+Metrics::HaRow& Metrics::ha() {
+  if (!ha_) ha_ = HaRow{};
   return *ha_;
 }
 
 void Metrics::setHa(bool leader, int live_replicas, int64_t epoch, bool config_mismatch) {
   MutexLock lock(mu_);
   auto& h = ha();
-  h.leader->Set(leader ? 1 : 0);
-  h.replicas->Set(live_replicas);
-  h.epoch->Set(static_cast<double>(epoch));
-  h.mismatch->Set(config_mismatch ? 1 : 0);
+  h.leader = leader ? 1 : 0;
+  h.replicas = live_replicas;
+  h.epoch = static_cast<double>(epoch);
+  h.mismatch = config_mismatch ? 1 : 0;
 }
 
 void Metrics::setHaLeader(bool leader) {
   MutexLock lock(mu_);
-  ha().leader->Set(leader ? 1 : 0);
+  ha().leader = leader ? 1 : 0;
 }
 
 void Metrics::probeClaims(size_t n) {
   MutexLock lock(mu_);
-  ha().claims->Increment(static_cast<double>(n));
+  ha().claims += static_cast<double>(n);
 }
 
 std::string Metrics::render() const {
-  MutexLock lock(mu_);  // no Add/Remove while the cache's metric pointers are read
+  MutexLock lock(mu_);
   std::string out;
-  out.reserve(exposition_.sizeHint());  // one allocation, no copy of a growing text
-  exposition_.append(*registry_, out);
+  out.reserve(sizeBound());  // one allocation: growing it faulted in twice the pages
+  renderProbes(out);
+  renderSlos(out);
+  renderRest(out);
   return out;
+}
+
+size_t Metrics::sizeBound() const {
+  // A sample is at most its labels plus this much (name, braces, value, newline);
+  // a family's HELP and TYPE lines are in the constant. Reserved pages that are
+  // never written are never faulted in, so the bound need not be tight.
+  constexpr size_t kSample = 96;
+  size_t n = 16384 + alerts_.size() * (kSample + 96) + notifiers_.size() * 3 * (kSample + 32);
+  for (const auto& p : probes_)
+    n += (kProbeFields + 2 + kBounds) * (p.labels.size() + kSample) + p.value_labels.size();
+  for (const auto& s : slos_) {
+    n += 4 * (s.labels.size() + kSample);
+    for (const auto& w : s.windows) n += 2 * (w.labels.size() + kSample);
+  }
+  return n;
+}
+
+void Metrics::renderProbes(std::string& out) const {
+  for (size_t f = 0; f < kProbeFields; ++f) {
+    auto w = writer(out, kProbeFamilies[f]);
+    for (const auto& p : probes_) w.sample(p.labels, p.v[f]);
+  }
+  for (size_t f = 0; f < std::size(kValueFamilies); ++f) {
+    if (f == kThresholdsAfter) {
+      auto w = writer(out, kThreshold);
+      for (const auto& p : probes_)
+        for (size_t b = 0; b < kBounds; ++b)
+          if (p.has_threshold[b]) w.sample(kBoundLabels[b], p.labels, p.threshold[b]);
+    }
+    const auto& vf = kValueFamilies[f];
+    auto w = writer(out, vf.family);
+    for (const auto& p : probes_)
+      if (p.type == vf.type)
+        w.sample(p.value_labels.empty() ? p.labels : p.value_labels,
+                 vf.second ? p.value2 : p.value);
+  }
+}
+
+void Metrics::renderSlos(std::string& out) const {
+  auto each = [&](const Family& f, double SloRow::*field) REQUIRES(mu_) {
+    auto w = writer(out, f);
+    for (const auto& s : slos_) w.sample(s.labels, s.*field);
+  };
+  auto eachWindow = [&](const Family& f, double SloWindow::*field) REQUIRES(mu_) {
+    auto w = writer(out, f);
+    for (const auto& s : slos_)
+      for (const auto& win : s.windows) w.sample(win.labels, win.*field);
+  };
+  each(kSloObjective, &SloRow::objective);
+  each(kSloEvents, &SloRow::events);
+  each(kSloBadEvents, &SloRow::bad_events);
+  eachWindow(kSloErrorRatio, &SloWindow::ratio);
+  eachWindow(kSloBurnRate, &SloWindow::burn);
+  each(kSloBudget, &SloRow::budget_remaining);
+}
+
+void Metrics::renderRest(std::string& out) const {
+  {
+    auto w = writer(out, {"datawatch_alert_firing", "1 while the alert fires (kind slo or probe)",
+                          Type::Gauge});
+    for (const auto& [id, a] : alerts_) w.sample(a.labels, a.firing);
+  }
+  auto single = [&](const Family& f, double v) { writer(out, f).sample({}, v); };
+  single({"datawatch_config_last_reload_success", "1 if the last configuration load succeeded",
+          Type::Gauge},
+         reload_success_);
+  single({"datawatch_config_last_reload_timestamp_seconds",
+          "When the configuration was last loaded (Unix seconds)", Type::Gauge},
+         reload_timestamp_);
+  auto notifier = [&](const Family& f, double NotifierRow::*field) REQUIRES(mu_) {
+    auto w = writer(out, f);
+    for (const auto& [name, n] : notifiers_) w.sample(n.labels, n.*field);
+  };
+  notifier({"datawatch_notifications_total",
+            "Notification send attempts (a Slack message may carry several)", Type::Counter},
+           &NotifierRow::attempts);
+  notifier({"datawatch_notification_failures_total",
+            "Notifications whose attempt failed (they will be retried)", Type::Counter},
+           &NotifierRow::failures);
+  notifier({"datawatch_notifications_dropped_total",
+            "Notifications given up (24 h of failures, rejected, or their notifier removed)",
+            Type::Counter},
+           &NotifierRow::dropped);
+  single({"datawatch_notification_queue_size", "Notifications in the outbox, not yet delivered",
+          Type::Gauge},
+         notification_queue_);
+  single({"datawatch_state_store_errors_total",
+          "State store operations that failed (results kept in memory only)", Type::Counter},
+         store_errors_);
+  single({"datawatch_lineage_events_rejected_total",
+          "OpenLineage events refused (invalid, unauthorised, too large)", Type::Counter},
+         lineage_rejected_);
+  {
+    auto w = writer(out, {"datawatch_lineage_events_total",
+                          "OpenLineage run events stored, by eventType (duplicates not counted)",
+                          Type::Counter});
+    for (size_t i = 0; i < lineage_events_.size(); ++i)
+      w.sample(kLineageLabels[i], lineage_events_[i]);
+  }
+  writer(out, {"datawatch_build_info", "Build information", Type::Gauge}).sample(build_labels_, 1);
+  if (!ha_) return;
+  single({"datawatch_ha_leader", "1 on the replica that leads the fleet (alerts, incidents)",
+          Type::Gauge},
+         ha_->leader);
+  single({"datawatch_ha_replicas", "Live replicas of the fleet, as this replica sees them",
+          Type::Gauge},
+         ha_->replicas);
+  single({"datawatch_ha_epoch", "The fleet's leader epoch (fencing token)", Type::Gauge},
+         ha_->epoch);
+  single({"datawatch_ha_config_mismatch", "1 when this replica's config differs from the leader's",
+          Type::Gauge},
+         ha_->mismatch);
+  single({"datawatch_probe_claims_total",
+          "Probe runs this replica claimed from the fleet's shared schedule", Type::Counter},
+         ha_->claims);
 }
 
 }  // namespace datawatch

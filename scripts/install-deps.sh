@@ -9,7 +9,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libboost-program-options-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-  prometheus-cpp-dev libcurl4-openssl-dev libpqxx-dev libpq-dev libsqlite3-dev sqlite3
+  libcurl4-openssl-dev libpqxx-dev libpq-dev libsqlite3-dev sqlite3
   librdkafka-dev nlohmann-json3-dev libcpp-httplib-dev libssl-dev
   libkainjow-mustache-dev tzdata
   unixodbc-dev odbc-postgresql odbc-mariadb
@@ -20,7 +20,8 @@ if [[ "${1:-}" == "--test" ]]; then
   # mariadb-server + libsqliteodbc + sqlglot: the ODBC source's live and dialect tests.
   # ninja-build: scripts/test.sh's builds (one graph: no idle core between targets).
   # prometheus-alertmanager: the alertmanager notifier against a real Alertmanager.
-  packages+=(catch2 postgresql prometheus chromium clang libclang-rt-14-dev llvm
+  # prometheus-cpp-dev: the reference serializer /metrics is checked against.
+  packages+=(catch2 prometheus-cpp-dev postgresql prometheus chromium clang libclang-rt-14-dev llvm
              mariadb-server libsqliteodbc python3-sqlglot ninja-build
              prometheus-alertmanager)
 fi

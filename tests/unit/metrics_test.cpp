@@ -2,7 +2,9 @@
 
 #include "agent/metrics.hpp"
 #include "config/loader.hpp"
+#include "core/duration.hpp"
 #include "core/time_format.hpp"
+#include "slo/burn_rate.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace datawatch;
@@ -172,4 +174,121 @@ slos:
       R"(datawatch_alert_firing{alert="slo:orders-slo:page",kind="slo",severity="page",slo="orders-slo"} 0)"));
   CHECK(text.find(R"(alert="orders_fresh")") == std::string::npos);
   CHECK(text.find(R"(alert="orders-slo")") == std::string::npos);
+}
+
+namespace {
+
+config::Config sloConfig(const std::string& slos) {
+  auto r = config::loadConfigFromString(
+      "sources:\n  db: {type: sqlite, path: w.db}\nprobes:\n"
+      "  - {name: v, type: volume, source: db, table: t, min: 1}\nslos:\n" +
+          slos,
+      "/t/c.yaml", "", datawatch::testing::envFrom({}));
+  for (const auto& d : r.diagnostics) UNSCOPED_INFO(d.str());
+  REQUIRE(r.ok());
+  return *r.config;
+}
+
+SloStatus sloStatus(const std::string& name, uint64_t events, uint64_t bad) {
+  SloStatus st;
+  st.name = name;
+  st.events_total = events;
+  st.bad_events_total = bad;
+  st.error_budget_remaining = 0.25;
+  st.windows = {{std::chrono::hours(1), {}, 0.5, 100}, {std::chrono::hours(24 * 28), {}, 0.01, 2}};
+  return st;
+}
+
+}  // namespace
+
+TEST_CASE("SLO series exist per window from the start and follow evaluations across reloads",
+          "[metrics]") {
+  Metrics m("x");
+  const auto cfg = sloConfig(
+      "  - {name: s, objective: 99.5, window: 28d, probes: [v]}\n"
+      "  - {name: gone, objective: 99, window: 7d, probes: [v]}\n");
+  m.setSlos(cfg);
+  auto text = m.render();
+  CHECK(hasLine(text, R"(datawatch_slo_objective_ratio{slo="s"} 0.995)"));
+  CHECK(hasLine(text, R"(datawatch_slo_events_total{slo="s"} 0)"));
+  CHECK(hasLine(text, R"(datawatch_slo_error_budget_remaining_ratio{slo="s"} 1)"));
+  // Every window the burn-rate table names, and the SLO window.
+  for (const auto& r : burnRows(cfg, cfg.slos[0])) {
+    CHECK(hasLine(text, R"(datawatch_slo_burn_rate{slo="s",window=")" +
+                            formatDuration(r.long_window) + R"("} 0)"));
+    CHECK(hasLine(text, R"(datawatch_slo_error_ratio{slo="s",window=")" +
+                            formatDuration(r.short_window) + R"("} 0)"));
+  }
+  CHECK(hasLine(text, R"(datawatch_slo_burn_rate{slo="s",window="28d"} 0)"));
+
+  m.observeSlo(sloStatus("s", 10, 3));
+  m.observeSlo(sloStatus("s", 15, 4));  // the counters follow the engine's totals
+  m.observeSlo(sloStatus("unknown", 1, 1));
+  text = m.render();
+  CHECK(hasLine(text, R"(datawatch_slo_events_total{slo="s"} 15)"));
+  CHECK(hasLine(text, R"(datawatch_slo_bad_events_total{slo="s"} 4)"));
+  CHECK(hasLine(text, R"(datawatch_slo_burn_rate{slo="s",window="1h"} 100)"));
+  CHECK(hasLine(text, R"(datawatch_slo_error_ratio{slo="s",window="28d"} 0.01)"));
+  CHECK(hasLine(text, R"(datawatch_slo_error_budget_remaining_ratio{slo="s"} 0.25)"));
+  CHECK(text.find("unknown") == std::string::npos);
+
+  // A reload with the same windows keeps the counters; a rebuilt engine state
+  // (totals from 0 again) counts on from there.
+  m.setSlos(sloConfig("  - {name: s, objective: 99, window: 28d, probes: [v]}\n"));
+  m.observeSlo(sloStatus("s", 2, 1));
+  text = m.render();
+  CHECK(hasLine(text, R"(datawatch_slo_objective_ratio{slo="s"} 0.99)"));
+  CHECK(hasLine(text, R"(datawatch_slo_events_total{slo="s"} 17)"));
+  CHECK(hasLine(text, R"(datawatch_slo_bad_events_total{slo="s"} 5)"));
+  CHECK(text.find(R"(slo="gone")") == std::string::npos);
+  // Other windows: new series, counters from 0.
+  m.setSlos(sloConfig("  - {name: s, objective: 99, window: 7d, probes: [v]}\n"));
+  text = m.render();
+  CHECK(hasLine(text, R"(datawatch_slo_events_total{slo="s"} 0)"));
+  CHECK(hasLine(text, R"(datawatch_slo_burn_rate{slo="s",window="7d"} 0)"));
+  CHECK(text.find(R"(window="28d")") == std::string::npos);
+}
+
+TEST_CASE("a reload that changes a drift probe's method moves its score to the new label",
+          "[metrics]") {
+  Metrics m("x");
+  m.setProbes(probes("  - {name: d, type: drift, source: db, table: t, column: c, method: psi}\n"));
+  ProbeResult r = ProbeResult::pass(0.12, "", "");
+  r.probe = "d";
+  r.type = "drift";
+  m.observe(r);
+  CHECK(m.render().find(R"(datawatch_drift_score{method="psi",owner="",probe="d",)") !=
+        std::string::npos);
+  m.setProbes(probes("  - {name: d, type: drift, source: db, table: t, column: c, method: ks}\n"));
+  const auto text = m.render();
+  CHECK(text.find(R"(method="psi")") == std::string::npos);
+  CHECK(text.find(R"(datawatch_drift_score{method="ks",owner="",probe="d",probe_type="drift",)"
+                  R"(source="db",target="t"} 0)") != std::string::npos);
+}
+
+TEST_CASE(
+    "the HA series appear with the first fleet report and families without series are left out",
+    "[metrics]") {
+  Metrics m("x");
+  auto text = m.render();
+  CHECK(text.find("datawatch_ha_") == std::string::npos);
+  CHECK(text.find("datawatch_probe_claims_total") == std::string::npos);
+  CHECK(text.find("datawatch_probe_success") == std::string::npos);  // no probes: no family
+  CHECK(text.find("# TYPE datawatch_alert_firing") == std::string::npos);
+  CHECK(hasLine(text, "datawatch_state_store_errors_total 0"));
+  m.probeClaims(4);
+  m.setHa(false, 2, 9, true);
+  m.setHaLeader(true);
+  m.stateStoreError();
+  m.lineageEventStored("COMPLETE");
+  m.lineageEventStored("NOT_A_TYPE");
+  text = m.render();
+  CHECK(hasLine(text, "datawatch_ha_leader 1"));
+  CHECK(hasLine(text, "datawatch_ha_replicas 2"));
+  CHECK(hasLine(text, "datawatch_ha_epoch 9"));
+  CHECK(hasLine(text, "datawatch_ha_config_mismatch 1"));
+  CHECK(hasLine(text, "datawatch_probe_claims_total 4"));
+  CHECK(hasLine(text, "datawatch_state_store_errors_total 1"));
+  CHECK(hasLine(text, R"(datawatch_lineage_events_total{event_type="COMPLETE"} 1)"));
+  CHECK(hasLine(text, R"(datawatch_lineage_events_total{event_type="OTHER"} 0)"));
 }
