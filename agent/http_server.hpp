@@ -13,7 +13,7 @@
 // /-/reload (loads the configuration; waits for a reload or a stop in
 // progress: up to the drain grace while the agent stops) and /api/v1/status
 // and / (a snapshot of every probe); the rest take microseconds to
-// milliseconds (/metrics renders the registry). No exception leaves the thread
+// milliseconds (/metrics renders the metrics' rows). No exception leaves the thread
 // (it is logged at error level).
 //
 // Limits (an unauthenticated client must not be able to exhaust the agent):

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <set>
+#include <string_view>
+#include <tuple>
 
 #include "agent/metrics_text.hpp"
 #include "core/duration.hpp"
@@ -46,7 +49,7 @@ struct ValueFamily {
   config::ProbeType type;
   bool second;
 };
-const ValueFamily kValueFamilies[] = {
+constexpr ValueFamily kValueFamilies[] = {
     {{"datawatch_freshness_age_seconds", "Age of the newest row or message", Type::Gauge},
      config::ProbeType::Freshness,
      false},
@@ -77,11 +80,12 @@ const ValueFamily kValueFamilies[] = {
      config::ProbeType::ConsumerLag,
      true},
 };
-constexpr size_t kThresholdsAfter = 4;  // written before kValueFamilies[4]
-const Family kThreshold = {"datawatch_probe_threshold",
-                           "The bound the last result was judged against, in the value's unit "
-                           "(bound: min, max, expected_lower, expected_upper)",
-                           Type::Gauge};
+// datawatch_probe_threshold goes before kValueFamilies[kThresholdsAfter], as in SPEC §3.
+constexpr size_t kThresholdsAfter = 4;
+constexpr Family kThreshold = {"datawatch_probe_threshold",
+                               "The bound the last result was judged against, in the value's unit "
+                               "(bound: min, max, expected_lower, expected_upper)",
+                               Type::Gauge};
 const char* const kBoundNames[] = {"min", "max", "expected_lower", "expected_upper"};
 const char* const kBoundLabels[] = {R"(bound="min")", R"(bound="max")", R"(bound="expected_lower")",
                                     R"(bound="expected_upper")"};
@@ -109,7 +113,14 @@ const char* const kLineageLabels[] = {R"(event_type="START")",    R"(event_type=
 
 }  // namespace
 
-Metrics::Metrics(const std::string& version) : build_labels_(labelText({{"version", version}})) {}
+Metrics::Metrics(const std::string& version) : build_labels_(labelText({{"version", version}})) {
+  static_assert(std::size(kProbeFamilies) == kProbeFields);
+  static_assert(std::size(kBoundNames) == kBounds && std::size(kBoundLabels) == kBounds);
+  static_assert(std::size(kLineageEventTypes) == std::tuple_size_v<decltype(lineage_events_)> &&
+                std::size(kLineageLabels) == std::size(kLineageEventTypes));
+  static_assert(std::string_view(kValueFamilies[kThresholdsAfter].family.name) ==
+                "datawatch_schema_changes");
+}
 
 Metrics::ProbeRow* Metrics::probe(const std::string& name) {
   auto it = probe_index_.find(name);
@@ -120,7 +131,9 @@ void Metrics::setProbes(const std::vector<config::ProbeConfig>& probes) {
   MutexLock lock(mu_);
   std::vector<ProbeRow> next;
   next.reserve(probes.size());
+  std::set<std::string_view> seen;  // names are unique (config check); a repeat is skipped
   for (const auto& p : probes) {
+    if (!seen.insert(p.name).second) continue;
     std::map<std::string, std::string> labels{{"probe", p.name},
                                               {"probe_type", config::toString(p.type)},
                                               {"source", p.source},
@@ -158,15 +171,17 @@ void Metrics::observe(const ProbeResult& r, bool ran_here) {
   s->v[kDuration] = r.duration_seconds;
   s->v[kLastRun] = toUnixSeconds(r.observed_at);
   // An error measured nothing: the value gauges keep their last measurement.
-  if (r.status == ProbeStatus::Error) return;
+  // A run of the probe's previous type (a reload changed it while the run
+  // was in flight) does not write into the new type's gauges.
+  if (r.status == ProbeStatus::Error || r.type != config::toString(s->type)) return;
   if (r.value && std::isfinite(*r.value)) s->value = *r.value;
-  // Thresholds: dashboards draw them beside the value.
+  // Thresholds, which dashboards draw beside the value: exactly the bounds the
+  // result was judged against (a bound removed from the config goes away).
   if (r.threshold.is_object()) {
     for (size_t b = 0; b < kBounds; ++b) {
       const auto t = r.threshold.find(kBoundNames[b]);
-      if (t == r.threshold.end() || !t->is_number()) continue;
-      s->threshold[b] = t->get<double>();
-      s->has_threshold[b] = true;
+      s->has_threshold[b] = t != r.threshold.end() && t->is_number();
+      if (s->has_threshold[b]) s->threshold[b] = t->get<double>();
     }
   }
   const char* second = r.type == "freshness"      ? "newest_timestamp_seconds"
@@ -189,7 +204,9 @@ void Metrics::setSlos(const config::Config& config) {
   for (auto& s : slos_) old.emplace(s.name, std::move(s));
   std::vector<SloRow> next;
   next.reserve(config.slos.size());
+  std::set<std::string_view> seen;  // names are unique (config check); a repeat is skipped
   for (const auto& cfg : config.slos) {
+    if (!seen.insert(cfg.name).second) continue;
     std::set<Duration> windows{cfg.window};
     for (const auto& r : burnRows(config, cfg)) {
       windows.insert(r.long_window);
@@ -231,6 +248,7 @@ void Metrics::observeSlo(const SloStatus& st) {
       if (w.window != ws.window) continue;
       w.ratio = ws.error_ratio;
       w.burn = ws.burn_rate;
+      break;
     }
   }
 }
@@ -254,6 +272,7 @@ void Metrics::setAlerts(const config::Config& cfg) {
   MutexLock lock(mu_);
   std::map<std::string, AlertRow> next;
   for (const auto& a : possible) {
+    if (next.count(a.id())) continue;
     auto it = alerts_.find(a.id());
     if (it != alerts_.end()) {
       next.insert(alerts_.extract(it));
@@ -358,10 +377,14 @@ void Metrics::probeClaims(size_t n) {
 std::string Metrics::render() const {
   MutexLock lock(mu_);
   std::string out;
-  out.reserve(sizeBound());  // one allocation: growing it faulted in twice the pages
+  // One allocation: growing it faulted in twice the pages. The last size and a
+  // margin when there was one (the bound is loose), else the bound.
+  const size_t bound = sizeBound();
+  out.reserve(last_size_ ? std::min(bound, last_size_ + last_size_ / 8 + 4096) : bound);
   renderProbes(out);
   renderSlos(out);
   renderRest(out);
+  last_size_ = out.size();
   return out;
 }
 
@@ -370,7 +393,9 @@ size_t Metrics::sizeBound() const {
   // a family's HELP and TYPE lines are in the constant. Reserved pages that are
   // never written are never faulted in, so the bound need not be tight.
   constexpr size_t kSample = 96;
-  size_t n = 16384 + alerts_.size() * (kSample + 96) + notifiers_.size() * 3 * (kSample + 32);
+  size_t n = 16384;
+  for (const auto& [id, a] : alerts_) n += a.labels.size() + kSample;
+  for (const auto& [name, nr] : notifiers_) n += 3 * (nr.labels.size() + kSample);
   for (const auto& p : probes_)
     n += (kProbeFields + 2 + kBounds) * (p.labels.size() + kSample) + p.value_labels.size();
   for (const auto& s : slos_) {

@@ -8,11 +8,12 @@
 // one row; an SLO's in one row with one label text per window. render() writes
 // the exposition from the rows (agent/metrics_text.hpp). A prometheus-cpp
 // registry kept every series' labels as a map of strings (about 0.6 KB a
-// series): ~22 MB for 1,000 probes and 1,000 SLOs with the text cache, and a
-// full Collect after every reload (issue 19).
+// series) and a full Collect after every reload: peak RSS at 1,000 probes and
+// 1,000 SLOs went 61 -> 43 MB without it (scheduler_bench, issue 19).
 //
 // Thread-safe: every member is guarded by mu_, a leaf lock (nothing is called
-// while it is held).
+// while it is held). render() holds it while it writes the text (0.7-7.5 ms at
+// 1,000 probes and 1,000 SLOs), so a run's observe() may wait that long.
 
 #include <array>
 #include <map>

@@ -40,7 +40,8 @@ class FamilyWriter {
       : out_(out), name_(name), help_(help), type_(type) {}
   // `name{labels} value` (`name value` when `labels` is empty); `labels` is
   // labelText()'s. `first`, when not empty, is one more label's text written
-  // before them (`bound="min"`).
+  // as given (escaped already) before them (`bound="min"`): the labels stay in
+  // name order only if its name sorts before theirs.
   void sample(std::string_view labels, double value) { sample({}, labels, value); }
   void sample(std::string_view first, std::string_view labels, double value);
 

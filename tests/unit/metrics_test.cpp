@@ -292,3 +292,98 @@ TEST_CASE(
   CHECK(hasLine(text, R"(datawatch_lineage_events_total{event_type="COMPLETE"} 1)"));
   CHECK(hasLine(text, R"(datawatch_lineage_events_total{event_type="OTHER"} 0)"));
 }
+
+TEST_CASE("every probe series follows its run and a label change restarts the counters",
+          "[metrics]") {
+  auto r = config::loadConfigFromString(R"(sources:
+  db: {type: sqlite, path: w.db}
+  events: {type: kafka, brokers: "k:9092"}
+probes:
+  - {name: lag, type: consumer_lag, source: events, topic: orders.v1, group: loader, max_lag_messages: 100}
+  - {name: q, type: sql, source: db, query: "select 1", min: 0, max: 10, owner: a}
+)",
+                                        "/t/c.yaml", "", datawatch::testing::envFrom({}));
+  for (const auto& d : r.diagnostics) UNSCOPED_INFO(d.str());
+  REQUIRE(r.ok());
+  Metrics m("x");
+  m.setProbes(r.config->probes);
+  const std::string lag = R"({owner="",probe="lag",probe_type="consumer_lag",source="events",)"
+                          R"(target="orders.v1"})";
+  ProbeResult l = ProbeResult::fail(250, "messages", "");
+  l.probe = "lag";
+  l.type = "consumer_lag";
+  l.duration_seconds = 0.125;
+  l.observed_at = *parseTimestamp("2026-11-26T10:00:00Z");
+  l.details["lag_seconds"] = 42.5;
+  m.observe(l);
+  m.observe(l, false);  // another replica's run: last values, not this replica's counters
+  m.addMissedRuns("lag", 3);
+  m.addMissedRuns("nobody", 3);
+  m.setReload(true, *parseTimestamp("2026-11-26T10:00:00Z"));
+  auto text = m.render();
+  CHECK(hasLine(text, "datawatch_consumer_lag_messages" + lag + " 250"));
+  CHECK(hasLine(text, "datawatch_consumer_lag_seconds" + lag + " 42.5"));
+  CHECK(hasLine(text, "datawatch_probe_duration_seconds" + lag + " 0.125"));
+  CHECK(hasLine(text, "datawatch_probe_runs_total" + lag + " 1"));
+  CHECK(hasLine(text, "datawatch_probe_failures_total" + lag + " 1"));
+  CHECK(hasLine(text, "datawatch_probe_missed_runs_total" + lag + " 3"));
+  CHECK(hasLine(text, "datawatch_config_last_reload_timestamp_seconds 1795687200"));
+
+  const std::string q = R"({owner="a",probe="q",probe_type="sql",source="db",target=""})";
+  ProbeResult v = ProbeResult::pass(5, "", "");
+  v.probe = "q";
+  v.type = "sql";
+  v.threshold = {{"min", 0.0}, {"max", 10.0}};
+  m.observe(v);
+  ProbeResult e = ProbeResult::error("boom");  // measured nothing: values and bounds stay
+  e.probe = "q";
+  e.type = "sql";
+  m.observe(e);
+  text = m.render();
+  CHECK(hasLine(text, "datawatch_sql_value" + q + " 5"));
+  CHECK(hasLine(
+      text,
+      R"(datawatch_probe_threshold{bound="min",owner="a",probe="q",probe_type="sql",source="db",target=""} 0)"));
+  v.threshold = {{"max", 20.0}};  // the min bound left the config
+  m.observe(v);
+  text = m.render();
+  CHECK(hasLine(
+      text,
+      R"(datawatch_probe_threshold{bound="max",owner="a",probe="q",probe_type="sql",source="db",target=""} 20)"));
+  CHECK(text.find(R"(bound="min")") == std::string::npos);
+  CHECK(hasLine(text, "datawatch_probe_runs_total" + q + " 3"));
+
+  // A new owner is a new series: its counters start again.
+  auto moved = r.config->probes;
+  moved[1].owner = "b";
+  m.setProbes(moved);
+  text = m.render();
+  CHECK(text.find(R"(owner="a")") == std::string::npos);
+  CHECK(hasLine(
+      text,
+      R"(datawatch_probe_runs_total{owner="b",probe="q",probe_type="sql",source="db",target=""} 0)"));
+  CHECK(hasLine(text, "datawatch_probe_runs_total" + lag + " 1"));  // unchanged: kept
+}
+
+TEST_CASE("alert series keep their state across a reload and leave with their alert", "[metrics]") {
+  auto cfg = sloConfig(
+      "  - {name: s, objective: 99.5, window: 28d, probes: [v]}\n"
+      "  - {name: t, objective: 99.5, window: 28d, probes: [v]}\n");
+  Metrics m("x");
+  m.setAlerts(cfg);
+  Alert a;
+  a.kind = "slo";
+  a.subject = "s";
+  a.severity = "page";
+  a.firing = true;
+  m.setAlertFiring(a);
+  const std::string page =
+      R"(datawatch_alert_firing{alert="slo:s:page",kind="slo",severity="page",slo="s"})";
+  CHECK(hasLine(m.render(), page + " 1"));
+  CHECK(m.render().find(R"(alert="slo:t:page")") != std::string::npos);
+  cfg.slos.pop_back();  // t goes
+  m.setAlerts(cfg);
+  const auto text = m.render();
+  CHECK(hasLine(text, page + " 1"));
+  CHECK(text.find(R"(slo="t")") == std::string::npos);
+}

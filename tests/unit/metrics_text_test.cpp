@@ -304,7 +304,7 @@ notifiers:
   res.type = "sql";
   res.threshold = {{"min", 0.0}, {"max", 10.0}};
   m.setHa(true, 3, 7, false);
-  m.observe(res);  // adds two threshold series (the second one incrementally)
+  m.observe(res);  // adds two threshold series
   m.notificationsAttempted("hook", 2);
   const auto text = m.render();
   CHECK(text.find(R"(datawatch_probe_threshold{bound="max",owner="",probe="q",)") !=
