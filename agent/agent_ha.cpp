@@ -190,15 +190,18 @@ void Agent::followFeed() {
     if (feed_trouble_) log_->info("fleet: the run feed answers again");
     feed_trouble_ = false;
     feed_cursor_ = page->cursor;
-    for (const auto& r : page->runs) {
+    for (auto& run : page->runs) {
       // Runs of one probe come in order (one run at a time fleet-wide); the
       // mark also skips runs the SLO replay at start already counted.
-      auto [seen, fresh] = feed_seen_.try_emplace(r.probe, feed_start_);
-      if (r.observed_at <= seen->second) continue;
-      seen->second = r.observed_at;
-      metrics_.observe(r, false);
+      auto [seen, fresh] = feed_seen_.try_emplace(run.probe, feed_start_);
+      if (run.observed_at <= seen->second) continue;
+      seen->second = run.observed_at;
+      // One copy shared by the runtime's slot and the alert tracker (as a run
+      // done here is), not one each.
+      const auto r = std::make_shared<const ProbeResult>(std::move(run));
+      metrics_.observe(*r, false);
       if (rt) rt->remember(r);
-      slos_.record(r);
+      slos_.record(*r);
       if (l) report(l->lifecycle.observeProbe(r));
     }
     if (page->runs.size() < kFeedPage) return;

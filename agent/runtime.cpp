@@ -91,11 +91,11 @@ void Runtime::primeFromStore() {
   }
 }
 
-void Runtime::remember(const ProbeResult& r) {
+void Runtime::remember(std::shared_ptr<const ProbeResult> shared) {
+  const ProbeResult& r = *shared;
   auto it = by_name_.find(r.probe);
   if (it == by_name_.end()) return;
   Slot& slot = *slots_[it->second];
-  auto shared = std::make_shared<const ProbeResult>(r);
   MutexLock lock(slot.mu);
   if (!slot.last || slot.last->observed_at < r.observed_at) slot.last = shared;
   const bool measured = r.value.has_value() && r.status != ProbeStatus::Error;

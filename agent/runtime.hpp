@@ -70,7 +70,7 @@ class Runtime {
 
   // A run another HA replica recorded (from the run feed): it becomes the
   // probe's last result (and last measured one) when it is newer than those.
-  void remember(const ProbeResult& r);
+  void remember(std::shared_ptr<const ProbeResult> r);
 
   // The last result of probe `i`, if it has run.
   std::optional<ProbeResult> lastResult(size_t i) const;
