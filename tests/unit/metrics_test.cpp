@@ -23,6 +23,15 @@ bool hasLine(const std::string& text, const std::string& line) {
   return text.find("\n" + line + "\n") != std::string::npos;
 }
 
+Alert firing(const char* kind, const char* subject, const char* severity) {
+  Alert a;
+  a.kind = kind;
+  a.subject = subject;
+  a.severity = severity;
+  a.firing = true;
+  return a;
+}
+
 }  // namespace
 
 TEST_CASE("probe series exist at 0 from the start and follow results", "[metrics]") {
@@ -157,11 +166,7 @@ slos:
   REQUIRE(r.ok());
   Metrics m("x");
   m.setAlerts(*r.config);
-  Alert a;
-  a.kind = "probe";
-  a.subject = "orders_fresh";
-  a.severity = "critical";
-  a.firing = true;
+  const Alert a = firing("probe", "orders_fresh", "critical");
   m.setAlertFiring(a);
   // The label PromQL joins on is the one the Alertmanager notifier sends.
   const std::string id = a.labels().at("alert");
@@ -371,12 +376,7 @@ TEST_CASE("alert series keep their state across a reload and leave with their al
       "  - {name: t, objective: 99.5, window: 28d, probes: [v]}\n");
   Metrics m("x");
   m.setAlerts(cfg);
-  Alert a;
-  a.kind = "slo";
-  a.subject = "s";
-  a.severity = "page";
-  a.firing = true;
-  m.setAlertFiring(a);
+  m.setAlertFiring(firing("slo", "s", "page"));
   const std::string page =
       R"(datawatch_alert_firing{alert="slo:s:page",kind="slo",severity="page",slo="s"})";
   CHECK(hasLine(m.render(), page + " 1"));
