@@ -9,7 +9,8 @@
 // figures say what a redesign could gain before anyone does it:
 //
 //  blocking   W threads, each with its own connection, take due queries from a
-//             shared list and run PQexec (how the agent's workers run probes);
+//             shared list and run PQexec; W=1 is the agent's model (one worker
+//             runs a due group in turn), W=8 wakes a thread for about each query;
 //  event loop one thread, K connections: PQsendQuery on a free connection for
 //             every due query, poll() on all busy sockets, results as they come.
 //
@@ -21,6 +22,10 @@
 //
 // usage: pg_roundtrip_bench DSN [N=1000] [seconds=10] [workers=8] [connections=8] [slots=100]
 // Creates bench_peer.t0..t(N-1) (one row each) when missing; keeps them.
+//
+// Found (2026-12-03, 2-core VM, N=1000, 100 slots): W=1 blocking 19-27 us and
+// 1.1 context switches per query, the event loop 30-53 us and 0.5: the agent's
+// way is the cheaper one; see README.
 
 #include <libpq-fe.h>
 #include <poll.h>
