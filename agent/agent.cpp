@@ -159,6 +159,7 @@ int Agent::run() {
   // Probe runs are committed in batches (store/batched_state_store.hpp);
   // alerts, the outbox and incidents stay synchronous, after those runs.
   BatchedStateStore::Options batching;
+  batching.flush_interval = config::runFlushInterval((*cfg)->agent);
   batching.on_error = [this](const std::string& error, size_t dropped) {
     if (dropped > 0)
       log_->error("{}", error);
@@ -168,7 +169,7 @@ int Agent::run() {
   };
   store_ = std::make_unique<BatchedStateStore>(std::move(store).value(), std::move(batching));
   log_->info("state store {}", store_->describe());
-  if (isSharedState((*cfg)->agent.state)) {
+  if (config::isSharedState((*cfg)->agent.state)) {
     if (auto st = joinFleet(**cfg); !st) {
       log_->error("fleet: {}", st.message());
       return 2;
@@ -343,6 +344,12 @@ Status Agent::reload() {
       log_->warn(
           "reload: agent.replica_id or agent.leader_lease changed; the new value takes "
           "effect after a restart");
+    }
+    if (runtime_ && config::runFlushInterval((*cfg)->agent) !=
+                        config::runFlushInterval(runtime_->config().agent)) {
+      log_->warn(
+          "reload: agent.run_flush_interval changed; the new interval takes effect after a "
+          "restart");
     }
     if (runtime_ && (*cfg)->agent.listen != runtime_->config().agent.listen && !opts_.listen) {
       log_->warn("reload: agent.listen changed; the new address takes effect after a restart");

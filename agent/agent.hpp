@@ -209,9 +209,6 @@ class Agent final : public HttpApi {
   TimePoint last_slo_eval_{};
 };
 
-// True for the state URLs a fleet of replicas shares (postgres://).
-bool isSharedState(const std::string& url);
-
 // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread (and the threads it
 // starts afterwards) so Agent::run can wait for them synchronously.
 void blockAgentSignals();

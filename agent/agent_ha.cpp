@@ -22,10 +22,6 @@ std::string defaultReplicaId() {
 }
 }  // namespace
 
-bool isSharedState(const std::string& url) {
-  return url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0;
-}
-
 Agent::Leadership::Leadership(Agent& a)
     : incidents([&a](const std::string& day) {
         auto n = a.store_->nextIncidentSeq(day);

@@ -12,7 +12,11 @@
 //             shared list and run PQexec; W=1 is the agent's model (one worker
 //             runs a due group in turn), W=8 wakes a thread for about each query;
 //  event loop one thread, K connections: PQsendQuery on a free connection for
-//             every due query, poll() on all busy sockets, results as they come.
+//             every due query, poll() on all busy sockets, results as they come;
+//  pipelined  one thread, one connection in libpq's pipeline mode: a due group's
+//             queries sent together, ONE Sync after the last (a Sync after each
+//             makes libpq flush and the server answer each on its own: as slow
+//             as blocking, measured), then the results read in order.
 //
 // Each runs N `SELECT max(at) FROM bench_peer.tI` per second for S seconds
 // (after a 1 s warm-up), due in `slots` groups spread evenly over each second —
@@ -26,6 +30,10 @@
 // Found (2026-12-03, 2-core VM, N=1000, 100 slots): W=1 blocking 19-27 us and
 // 1.1 context switches per query, the event loop 30-53 us and 0.5: the agent's
 // way is the cheaper one; see README.
+// Then (2026-12-03, another 2-core VM, AMD EPYC under Firecracker; N=1000, 100
+// slots, W=1): blocking 36-40 us and 1.10 switches per query, the event loop
+// 38-43 us and 0.49, pipelined 19.5-19.6 us and 0.20: sending a group's queries
+// in one pipeline halves the round trip's cost; see README.
 
 #include <libpq-fe.h>
 #include <poll.h>
@@ -218,6 +226,41 @@ Result eventLoop(const Options& o) {
   return r;
 }
 
+// One worker; each group's due queries sent at once in libpq's pipeline mode
+// on one connection (a Sync after each: an error ends only its own query),
+// then the results read in order. What a pipelined executor would cost.
+Result pipelined(const Options& o) {
+  PGconn* c = connect(o.dsn);
+  if (PQenterPipelineMode(c) != 1) throw std::runtime_error(PQerrorMessage(c));
+  auto r = measured(o, [&](Clock::time_point start, long total, long warm, auto mark) {
+    long k = 0;
+    while (k < total) {
+      const auto due = dueAt(o, start, k);
+      std::this_thread::sleep_until(due);
+      long end = k;
+      while (end < total && dueAt(o, start, end) == due) ++end;
+      if (k <= warm && warm < end) mark();
+      for (long q = k; q < end; ++q) {
+        if (PQsendQueryParams(c, query(o, q).c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) !=
+            1)
+          throw std::runtime_error(PQerrorMessage(c));
+      }
+      if (PQpipelineSync(c) != 1) throw std::runtime_error(PQerrorMessage(c));
+      for (long q = k; q < end; ++q) {
+        for (PGresult* res; (res = PQgetResult(c)) != nullptr;) PQclear(res);
+      }
+      {
+        PGresult* sync = PQgetResult(c);
+        if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC) throw std::runtime_error("no sync");
+        PQclear(sync);
+      }
+      k = end;
+    }
+  });
+  PQfinish(c);
+  return r;
+}
+
 void print(const char* name, const Result& r) {
   std::printf("  %-11s %8ld queries  CPU %6.1f µs/query  %5.2f context switches/query\n", name,
               r.queries, r.used.cpu_s * 1e6 / static_cast<double>(r.queries),
@@ -245,10 +288,11 @@ int main(int argc, char** argv) {
     createTables(o);
     std::printf(
         "pg_roundtrip_bench: %d queries/s for %d s, due in %d groups a second; %d "
-        "blocking workers vs one event loop on %d connections\n",
+        "blocking workers vs one event loop on %d connections vs one pipelined connection\n",
         o.n, o.seconds, o.slots, o.workers, o.connections);
     print("blocking", blocking(o));
     print("event loop", eventLoop(o));
+    print("pipelined", pipelined(o));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pg_roundtrip_bench: %s\n", e.what());
     return 1;

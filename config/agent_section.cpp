@@ -104,6 +104,15 @@ void readAgentKey(Ctx& ctx, const std::string& key, const Entry& e, AgentConfig&
     readPostmortems(ctx, e, a);
   } else if (key == "replica_id") {
     readReplicaId(ctx, e, m, a);
+  } else if (key == "run_flush_interval") {
+    if (auto d = m.duration("run_flush_interval", true, std::chrono::milliseconds(10))) {
+      if (*d > std::chrono::seconds(10))
+        ctx.error(ctx.loc(*e.doc, e.node),
+                  "agent.run_flush_interval must be at most 10s (a crash loses the runs "
+                  "still waiting)");
+      else
+        a.run_flush_interval = *d;
+    }
   } else if (key == "leader_lease") {
     if (auto d = m.duration("leader_lease", true, std::chrono::seconds(2))) {
       if (*d > std::chrono::minutes(5)) {
@@ -121,9 +130,9 @@ void readAgentKey(Ctx& ctx, const std::string& key, const Entry& e, AgentConfig&
 void parseAgent(Ctx& ctx, const std::map<std::string, Entry>& keys, AgentConfig& a) {
   // Each agent key may come from a different file; read each from its own entry.
   static const std::vector<std::string_view> kKeys{
-      "listen",        "state",       "retention",      "api_token",
-      "lineage_token", "postmortems", "default_notify", "max_concurrent_probes",
-      "replica_id",    "leader_lease"};
+      "listen",        "state",        "retention",         "api_token",
+      "lineage_token", "postmortems",  "default_notify",    "max_concurrent_probes",
+      "replica_id",    "leader_lease", "run_flush_interval"};
   for (const auto& [key, e] : keys) {
     // Keep the original key node's mark for unknown-key errors.
     if (std::find(kKeys.begin(), kKeys.end(), key) == kKeys.end()) {

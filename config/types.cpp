@@ -9,6 +9,16 @@ std::string Location::str() const {
   return file + ":" + std::to_string(line) + ":" + std::to_string(column);
 }
 
+bool isSharedState(const std::string& state_url) {
+  return state_url.rfind("postgres://", 0) == 0 || state_url.rfind("postgresql://", 0) == 0;
+}
+
+Duration runFlushInterval(const AgentConfig& agent) {
+  if (agent.run_flush_interval) return *agent.run_flush_interval;
+  return isSharedState(agent.state) ? Duration(std::chrono::milliseconds(100))
+                                    : Duration(std::chrono::seconds(1));
+}
+
 const char* toString(SourceType t) {
   switch (t) {
     case SourceType::Postgres: return "postgres";

@@ -50,6 +50,10 @@ struct AgentConfig {
   std::vector<std::string> default_notify;
   std::vector<Location> default_notify_locs;  // parallel to default_notify
   int max_concurrent_probes = 8;              // the worker pool size
+  // How long a finished probe run may wait before the state store's writer
+  // commits it (store/batched_state_store.hpp): the most run history a crash
+  // can lose. Unset: runFlushInterval()'s default for the store.
+  std::optional<Duration> run_flush_interval;
   // HA (state on PostgreSQL): this replica's id in the fleet ("" = hostname-pid)
   // and the leader lease (failover takes at most about lease + lease/5).
   std::string replica_id;
@@ -59,6 +63,16 @@ struct AgentConfig {
   std::optional<std::string> lineage_token;
   Location loc;
 };
+
+// True for the state URLs a fleet of replicas shares (postgres://).
+bool isSharedState(const std::string& state_url);
+
+// agent.run_flush_interval, or its default: 1s with SQLite (a commit rewrites
+// whole 4 KB pages in the WAL, the same few pages for 10 runs as for 100, so
+// commits ten times a second were most of the agent's CPU at 100 probes/s:
+// issue 19), 100ms with PostgreSQL (the replicas of a fleet read each other's
+// runs from the store: the feed must stay prompt).
+Duration runFlushInterval(const AgentConfig& agent);
 
 // ---------------------------------------------------------------- sources
 enum class SourceType { Postgres, Sqlite, Kafka, Odbc };

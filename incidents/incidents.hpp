@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -149,13 +150,14 @@ class IncidentTracker final : public IncidentSink {
 
   SeqFn seq_;
   std::shared_ptr<const config::Config> cfg_;
-  std::map<std::string, Incident> open_;             // by id
-  std::set<std::string> changed_;                    // ids
-  std::vector<Incident> resolved_;                   // resolved since takeChanged
-  std::map<std::string, ProbeResult> streak_start_;  // probe -> first failing run of its streak
-  std::map<std::string, int> last_seq_;              // day -> last number given
-  std::map<std::string, std::string> mute_;          // alert id -> its mute as last recorded
-  std::map<std::string, TimePoint> slo_saved_;       // incident id -> last SLO-data save
+  std::map<std::string, Incident> open_;  // by id
+  std::set<std::string> changed_;         // ids
+  std::vector<Incident> resolved_;        // resolved since takeChanged
+  // probe -> first failing run of its streak (looked up on every run: hashed)
+  std::unordered_map<std::string, ProbeResult> streak_start_;
+  std::map<std::string, int> last_seq_;         // day -> last number given
+  std::map<std::string, std::string> mute_;     // alert id -> its mute as last recorded
+  std::map<std::string, TimePoint> slo_saved_;  // incident id -> last SLO-data save
 };
 
 }  // namespace datawatch

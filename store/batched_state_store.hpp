@@ -62,6 +62,7 @@
 namespace datawatch {
 
 struct BatchedStateStoreOptions {
+  // The agent sets it from agent.run_flush_interval (config::runFlushInterval).
   Duration flush_interval = std::chrono::milliseconds(100);
   size_t max_batch = 256;     // runs per transaction, and the early-flush trigger
   size_t max_queued = 65536;  // beyond it the oldest queued runs are dropped

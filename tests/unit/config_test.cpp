@@ -532,6 +532,26 @@ TEST_CASE("an empty config is valid and has defaults", "[config]") {
   CHECK(r.config->probes.empty());
 }
 
+TEST_CASE("agent.run_flush_interval: a default for each store, bounds", "[config]") {
+  using std::chrono::milliseconds;
+  auto sqlite = load("agent: {state: \"sqlite:///tmp/x.db\"}\n");
+  REQUIRE(sqlite.ok());
+  CHECK_FALSE(sqlite.config->agent.run_flush_interval);
+  CHECK(runFlushInterval(sqlite.config->agent) == milliseconds(1000));
+  auto pg = load("agent: {state: \"postgresql://u@h/db\"}\n");
+  REQUIRE(pg.ok());
+  CHECK(runFlushInterval(pg.config->agent) == milliseconds(100));
+  auto set = load("agent: {state: \"postgres://u@h/db\", run_flush_interval: 250ms}\n");
+  REQUIRE(set.ok());
+  CHECK(runFlushInterval(set.config->agent) == milliseconds(250));
+  auto low = load("agent: {run_flush_interval: 5ms}\n");
+  REQUIRE_FALSE(low.ok());
+  CHECK_THAT(allErrors(low), Catch::Contains("run_flush_interval"));
+  auto high = load("agent: {run_flush_interval: 11s}\n");
+  REQUIRE_FALSE(high.ok());
+  CHECK_THAT(allErrors(high), Catch::Contains("agent.run_flush_interval must be at most 10s"));
+}
+
 TEST_CASE("odbc sources name a dialect and exactly one of connection and dsn", "[config][odbc]") {
   auto ok = load(
       "sources:\n"
