@@ -159,7 +159,8 @@ int Agent::run() {
   // Probe runs are committed in batches (store/batched_state_store.hpp);
   // alerts, the outbox and incidents stay synchronous, after those runs.
   BatchedStateStore::Options batching;
-  batching.flush_interval = config::runFlushInterval((*cfg)->agent);
+  run_flush_interval_ = config::runFlushInterval((*cfg)->agent);
+  batching.flush_interval = run_flush_interval_;
   batching.on_error = [this](const std::string& error, size_t dropped) {
     if (dropped > 0)
       log_->error("{}", error);
@@ -168,7 +169,8 @@ int Agent::run() {
     metrics_.stateStoreError();
   };
   store_ = std::make_unique<BatchedStateStore>(std::move(store).value(), std::move(batching));
-  log_->info("state store {}", store_->describe());
+  log_->info("state store {}; probe runs committed every {}", store_->describe(),
+             formatDuration(run_flush_interval_));
   if (config::isSharedState((*cfg)->agent.state)) {
     if (auto st = joinFleet(**cfg); !st) {
       log_->error("fleet: {}", st.message());
@@ -345,8 +347,7 @@ Status Agent::reload() {
           "reload: agent.replica_id or agent.leader_lease changed; the new value takes "
           "effect after a restart");
     }
-    if (runtime_ && config::runFlushInterval((*cfg)->agent) !=
-                        config::runFlushInterval(runtime_->config().agent)) {
+    if (config::runFlushInterval((*cfg)->agent) != run_flush_interval_) {
       log_->warn(
           "reload: agent.run_flush_interval changed; the new interval takes effect after a "
           "restart");

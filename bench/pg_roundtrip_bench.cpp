@@ -227,9 +227,14 @@ Result eventLoop(const Options& o) {
 }
 
 // One worker; each group's due queries sent at once in libpq's pipeline mode
-// on one connection (a Sync after each: an error ends only its own query),
-// then the results read in order. What a pipelined executor would cost.
+// on one connection with ONE Sync after the last (a failed query would abort
+// the rest of the group: a real executor re-runs those), then the results read
+// in order. What a pipelined executor would cost.
 Result pipelined(const Options& o) {
+  // At most this many queries before the Sync: a blocking connection that sends
+  // a whole large group before reading could deadlock with a server whose own
+  // output buffer is full (libpq's pipeline docs).
+  constexpr long kMaxPipeline = 64;
   PGconn* c = connect(o.dsn);
   if (PQenterPipelineMode(c) != 1) throw std::runtime_error(PQerrorMessage(c));
   auto r = measured(o, [&](Clock::time_point start, long total, long warm, auto mark) {
@@ -238,7 +243,7 @@ Result pipelined(const Options& o) {
       const auto due = dueAt(o, start, k);
       std::this_thread::sleep_until(due);
       long end = k;
-      while (end < total && dueAt(o, start, end) == due) ++end;
+      while (end < total && end - k < kMaxPipeline && dueAt(o, start, end) == due) ++end;
       if (k <= warm && warm < end) mark();
       for (long q = k; q < end; ++q) {
         if (PQsendQueryParams(c, query(o, q).c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) !=
@@ -246,14 +251,18 @@ Result pipelined(const Options& o) {
           throw std::runtime_error(PQerrorMessage(c));
       }
       if (PQpipelineSync(c) != 1) throw std::runtime_error(PQerrorMessage(c));
-      for (long q = k; q < end; ++q) {
-        for (PGresult* res; (res = PQgetResult(c)) != nullptr;) PQclear(res);
+      for (long q = k; q < end; ++q) {  // each query: its result, then a null
+        for (PGresult* res; (res = PQgetResult(c)) != nullptr;) {
+          const auto st = PQresultStatus(res);
+          const std::string err = PQresultErrorMessage(res);
+          PQclear(res);
+          if (st != PGRES_TUPLES_OK) throw std::runtime_error("pipelined query failed: " + err);
+        }
       }
-      {
-        PGresult* sync = PQgetResult(c);
-        if (PQresultStatus(sync) != PGRES_PIPELINE_SYNC) throw std::runtime_error("no sync");
-        PQclear(sync);
-      }
+      PGresult* sync = PQgetResult(c);
+      const bool synced = PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+      PQclear(sync);
+      if (!synced) throw std::runtime_error("pipeline: no Sync result");
       k = end;
     }
   });

@@ -119,8 +119,10 @@ int main(int argc, char** argv) {
   for (int i = 0; i < slo_count; ++i)
     yaml << "  - {name: s" << i << ", objective: 99.5, window: 28d, probes: [p" << i << "]}\n";
   auto cfg = bench::loadConfigOrExit(yaml.str(), (dir / "bench.yaml").string());
+  BatchedStateStore::Options batching;  // as the agent sets it (agent.cpp)
+  batching.flush_interval = config::runFlushInterval(cfg->agent);
   auto store = std::make_unique<BatchedStateStore>(
-      std::move(SqliteStateStore::open((dir / "state.db").string())).value());
+      std::move(SqliteStateStore::open((dir / "state.db").string())).value(), batching);
   Metrics metrics("bench");
   metrics.setProbes(cfg->probes);
   metrics.setSlos(*cfg);

@@ -34,7 +34,7 @@ void readState(Ctx& ctx, const Entry& e, MapReader& m, AgentConfig& a) {
   if (!v) return;
   if (v->rfind("sqlite://", 0) == 0) {
     a.state = "sqlite://" + resolvePath(*e.doc, v->substr(9)).string();
-  } else if (v->rfind("postgres://", 0) == 0 || v->rfind("postgresql://", 0) == 0) {
+  } else if (isSharedState(*v)) {
     a.state = *v;
     addDsnSecret(ctx, *v);
   } else {
@@ -141,6 +141,17 @@ void parseAgent(Ctx& ctx, const std::map<std::string, Entry>& keys, AgentConfig&
       continue;
     }
     readAgentKey(ctx, key, e, a);
+  }
+  // A fleet's replicas follow each other's runs through the store in commit
+  // order, and each takes a probe's runs in time order (agent_ha.cpp): a run
+  // committed more than a probe interval late would be skipped. Probes run at
+  // most once a second.
+  const auto flush = keys.find("run_flush_interval");
+  if (flush != keys.end() && a.run_flush_interval && isSharedState(a.state) &&
+      *a.run_flush_interval > std::chrono::seconds(1)) {
+    ctx.error(ctx.loc(*flush->second.doc, flush->second.node),
+              "agent.run_flush_interval must be at most 1s with a PostgreSQL state store (the "
+              "replicas read each other's runs from it in order)");
   }
 }
 

@@ -298,32 +298,34 @@ Status BatchedStateStore::commitAlerts(const std::string& key, const nlohmann::j
   return afterFlush(*this, [&] { return inner_->commitAlerts(key, value, items, incidents); });
 }
 
+// The outbox: delegated without a flush (the header's exceptions). Each notifier
+// reads it every second; flushing there made the writer commit once a second per
+// notifier whatever run_flush_interval said, and held a delivery behind a commit.
 Result<std::vector<OutboxItem>> BatchedStateStore::dueNotifications(const std::string& notifier,
                                                                     TimePoint due, size_t limit) {
-  return afterFlush(*this, [&] { return inner_->dueNotifications(notifier, due, limit); });
+  return inner_->dueNotifications(notifier, due, limit);
 }
 
 Result<std::optional<TimePoint>> BatchedStateStore::nextNotificationAt(
     const std::string& notifier) {
-  return afterFlush(*this, [&] { return inner_->nextNotificationAt(notifier); });
+  return inner_->nextNotificationAt(notifier);
 }
 
 Status BatchedStateStore::removeNotification(int64_t seq) {
-  return afterFlush(*this, [&] { return inner_->removeNotification(seq); });
+  return inner_->removeNotification(seq);
 }
 
 Status BatchedStateStore::rescheduleNotification(int64_t seq, int attempts, TimePoint next_attempt,
                                                  const std::string& error) {
-  return afterFlush(
-      *this, [&] { return inner_->rescheduleNotification(seq, attempts, next_attempt, error); });
+  return inner_->rescheduleNotification(seq, attempts, next_attempt, error);
 }
 
 Result<int64_t> BatchedStateStore::countNotifications() {
-  return afterFlush(*this, [&] { return inner_->countNotifications(); });
+  return inner_->countNotifications();
 }
 
 Result<std::vector<std::string>> BatchedStateStore::queuedNotifiers() {
-  return afterFlush(*this, [&] { return inner_->queuedNotifiers(); });
+  return inner_->queuedNotifiers();
 }
 
 Status BatchedStateStore::saveIncident(const nlohmann::json& doc) {

@@ -19,7 +19,11 @@
 //   a read never misses a run recorded before the call. Exceptions, delegated
 //   without flushing: loadSnapshot / saveSnapshot (probe snapshots, not runs),
 //   the lineage events (saveLineageEvent, lineageEventsAfter, pruneLineageBefore:
-//   not runs either, so an HTTP ingest never waits for a batch), describe(),
+//   not runs either, so an HTTP ingest never waits for a batch), the outbox's
+//   reads and updates (dueNotifications, nextNotificationAt, removeNotification,
+//   rescheduleNotification, countNotifications, queuedNotifiers: an item only
+//   exists after commitAlerts, which flushed the runs before it; each notifier
+//   polls every second, which would otherwise commit the runs as often), describe(),
 //   and fence() (it flushes but always delegates: a fence change must never be
 //   lost to a failing flush).
 // - Durability: a crash (kill -9) loses at most the runs queued in the last

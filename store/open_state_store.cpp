@@ -1,5 +1,6 @@
 // openStateStore: the state store named by agent.state.
 
+#include "config/types.hpp"
 #include "store/postgres_state_store.hpp"
 #include "store/sqlite_state_store.hpp"
 
@@ -12,7 +13,7 @@ Result<std::unique_ptr<StateStore>> openStateStore(const std::string& url) {
     if (!s) return s.status();
     return R(std::unique_ptr<StateStore>(std::move(s).value()));
   }
-  if (url.rfind("postgres://", 0) == 0 || url.rfind("postgresql://", 0) == 0) {
+  if (config::isSharedState(url)) {
     auto s = PostgresStateStore::open(url);
     if (!s) return s.status();
     return R(std::unique_ptr<StateStore>(std::move(s).value()));

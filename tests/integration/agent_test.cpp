@@ -120,7 +120,8 @@ TEST_CASE("datawatch run serves metrics and status, reloads on SIGHUP and stops 
 
   // A good config over HTTP with the token: the new probe appears, the removed ones go.
   writeFile(dir / "datawatch.yaml",
-            "agent: {state: sqlite://./state.db, api_token: \"${DW_TOKEN}\"}\n"
+            "agent: {state: sqlite://./state.db, api_token: \"${DW_TOKEN}\", "
+            "run_flush_interval: 200ms}\n"
             "sources:\n  shop: {type: sqlite, path: ./warehouse.db}\n"
             "probes:\n  - {name: orders_fresh, type: freshness, source: shop, table: orders, "
             "column: created_at, max_age: 1h, every: 1s, owner: team-shop}\n"
@@ -138,6 +139,9 @@ TEST_CASE("datawatch run serves metrics and status, reloads on SIGHUP and stops 
   const auto after = http.Get("/metrics")->body;
   CHECK(promSample(after, "datawatch_config_last_reload_success") == 1.0);
   CHECK(after.find("orders_volume") == std::string::npos);
+  // The store's interval (SQLite's default) is set at the start; a reload only warns.
+  CHECK(readFile(dir / "err.log").find("probe runs committed every 1s") != std::string::npos);
+  CHECK(readFile(dir / "err.log").find("agent.run_flush_interval changed") != std::string::npos);
 
   // Secrets never reach the log or the API.
   CHECK(readFile(dir / "err.log").find(kToken) == std::string::npos);
