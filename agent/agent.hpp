@@ -175,7 +175,7 @@ class Agent final : public HttpApi {
   SourceRegistry source_registry_;
   ProbeRegistry probe_registry_;
   std::unique_ptr<BatchedStateStore> store_;  // runs batched (batched_state_store.hpp)
-  Duration run_flush_interval_{};             // the store's, set once at start
+  Duration run_flush_interval_{};  // the store's: written at start, before any other thread
   Metrics metrics_;
   LineageService lineage_{&metrics_, log_};
   // The links last given to the lifecycle (main loop and reloads, under reload_mu_).

@@ -144,14 +144,16 @@ void parseAgent(Ctx& ctx, const std::map<std::string, Entry>& keys, AgentConfig&
   }
   // A fleet's replicas follow each other's runs through the store in commit
   // order, and each takes a probe's runs in time order (agent_ha.cpp): a run
-  // committed more than a probe interval late would be skipped. Probes run at
-  // most once a second.
+  // committed more than a probe interval late (probes run at most once a
+  // second) would be skipped. A run can wait the interval plus a commit: half
+  // a second leaves the margin. (A store that refuses writes for longer can
+  // still delay runs past it.)
   const auto flush = keys.find("run_flush_interval");
   if (flush != keys.end() && a.run_flush_interval && isSharedState(a.state) &&
-      *a.run_flush_interval > std::chrono::seconds(1)) {
+      *a.run_flush_interval > std::chrono::milliseconds(500)) {
     ctx.error(ctx.loc(*flush->second.doc, flush->second.node),
-              "agent.run_flush_interval must be at most 1s with a PostgreSQL state store (the "
-              "replicas read each other's runs from it in order)");
+              "agent.run_flush_interval must be at most 500ms with a PostgreSQL state store "
+              "(the replicas read each other's runs from it in order)");
   }
 }
 

@@ -300,7 +300,8 @@ Status BatchedStateStore::commitAlerts(const std::string& key, const nlohmann::j
 
 // The outbox: delegated without a flush (the header's exceptions). Each notifier
 // reads it every second; flushing there made the writer commit once a second per
-// notifier whatever run_flush_interval said, and held a delivery behind a commit.
+// notifier whatever run_flush_interval said, and stopped deliveries while run
+// writes failed.
 Result<std::vector<OutboxItem>> BatchedStateStore::dueNotifications(const std::string& notifier,
                                                                     TimePoint due, size_t limit) {
   return inner_->dueNotifications(notifier, due, limit);

@@ -523,6 +523,43 @@ TEST_CASE("batched store: failed batches are kept, in order, and written later",
   }
 }
 
+TEST_CASE("batched store: notifications go out while the runs cannot be written",
+          "[store][batched]") {
+  for (const auto& backend : stateStoreBackends()) {
+    DYNAMIC_SECTION(backend) {
+      StoreUnderTest db(backend);
+      Reported reported;
+      auto flaky_owned = std::make_unique<FlakyStore>(db.open());
+      FlakyStore& flaky = *flaky_owned;
+      BatchedStateStore store(std::move(flaky_owned), options(kNever, &reported));
+      OutboxItem item;
+      item.delivery_id = "d1";
+      item.notifier = "n";
+      item.alert_id = "a1";
+      item.payload = {{"x", 1}};
+      item.created_at = item.next_attempt = kT0;
+      REQUIRE(store.commitAlerts("alerts", {{"a1", true}}, {item}).ok());
+      flaky.down = true;  // run writes fail from here on; the outbox answers
+      REQUIRE(store.recordRun(run("p", "queued")).ok());
+      REQUIRE_FALSE(store.flush().ok());
+      CHECK(reported.count() == 1);
+      auto due = store.dueNotifications("n", kT0, 10);
+      REQUIRE(due.ok());
+      REQUIRE(due->size() == 1);
+      CHECK(store.nextNotificationAt("n").ok());
+      CHECK(*store.countNotifications() == 1);
+      CHECK(store.queuedNotifiers().ok());
+      CHECK(store.rescheduleNotification(due->front().seq, 1, kT0 + 1s, "503").ok());
+      CHECK(store.removeNotification(due->front().seq).ok());
+      CHECK(reported.count() == 1);  // none of them tried (and failed) to flush
+      CHECK(store.pending() == 1);   // the run waits for the store
+      flaky.down = false;
+      REQUIRE(store.flush().ok());
+      CHECK(messages(flaky, "p") == std::vector<std::string>{"queued"});
+    }
+  }
+}
+
 TEST_CASE("batched store: a rejected run and runs beyond the queue bound are dropped, reported",
           "[store][batched][threads]") {
   for (const auto& backend : stateStoreBackends()) {

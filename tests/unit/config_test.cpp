@@ -552,10 +552,10 @@ TEST_CASE("agent.run_flush_interval: a default for each store, bounds", "[config
   CHECK(runFlushInterval(edges.config->agent) == milliseconds(10));
   CHECK(load("agent: {run_flush_interval: 10s}\n").ok());
   // A fleet follows its runs in commit order: at most a probe interval late.
-  CHECK(load("agent: {state: \"postgres://u@h/db\", run_flush_interval: 1s}\n").ok());
-  auto fleet = load("agent: {state: \"postgres://u@h/db\", run_flush_interval: 2s}\n");
+  CHECK(load("agent: {state: \"postgres://u@h/db\", run_flush_interval: 500ms}\n").ok());
+  auto fleet = load("agent: {state: \"postgres://u@h/db\", run_flush_interval: 600ms}\n");
   REQUIRE_FALSE(fleet.ok());
-  CHECK_THAT(allErrors(fleet), Catch::Contains("at most 1s with a PostgreSQL state store"));
+  CHECK_THAT(allErrors(fleet), Catch::Contains("at most 500ms with a PostgreSQL state store"));
   auto high = load("agent: {run_flush_interval: 11s}\n");
   REQUIRE_FALSE(high.ok());
   CHECK_THAT(allErrors(high), Catch::Contains("agent.run_flush_interval must be at most 10s"));
