@@ -61,6 +61,17 @@ struct Reported {
   }
 };
 
+// Notification d1 of alert a1 to notifier "n", due at kT0.
+OutboxItem outboxItem() {
+  OutboxItem item;
+  item.delivery_id = "d1";
+  item.notifier = "n";
+  item.alert_id = "a1";
+  item.payload = {{"x", 1}};
+  item.created_at = item.next_attempt = kT0;
+  return item;
+}
+
 BatchedStateStore::Options options(Duration interval, Reported* reported = nullptr) {
   BatchedStateStore::Options o;
   o.flush_interval = interval;
@@ -331,13 +342,7 @@ TEST_CASE("batched store: runs are durable before the alerts they caused",
       auto other = db.open();  // another connection
       for (const auto& m : numbered("r", 0, 5)) REQUIRE(store.recordRun(run("a", m)).ok());
       CHECK(*other->countRuns() == 0);
-      OutboxItem item;
-      item.delivery_id = "d1";
-      item.notifier = "n";
-      item.alert_id = "a1";
-      item.payload = {{"x", 1}};
-      item.created_at = item.next_attempt = kT0;
-      REQUIRE(store.commitAlerts("alerts", {{"a1", true}}, {item}).ok());
+      REQUIRE(store.commitAlerts("alerts", {{"a1", true}}, {outboxItem()}).ok());
       // Right after commitAlerts returns, both are visible elsewhere.
       CHECK(*other->countNotifications() == 1);
       CHECK(messages(*other, "a") == numbered("r", 0, 5));
@@ -532,13 +537,7 @@ TEST_CASE("batched store: notifications go out while the runs cannot be written"
       auto flaky_owned = std::make_unique<FlakyStore>(db.open());
       FlakyStore& flaky = *flaky_owned;
       BatchedStateStore store(std::move(flaky_owned), options(kNever, &reported));
-      OutboxItem item;
-      item.delivery_id = "d1";
-      item.notifier = "n";
-      item.alert_id = "a1";
-      item.payload = {{"x", 1}};
-      item.created_at = item.next_attempt = kT0;
-      REQUIRE(store.commitAlerts("alerts", {{"a1", true}}, {item}).ok());
+      REQUIRE(store.commitAlerts("alerts", {{"a1", true}}, {outboxItem()}).ok());
       flaky.down = true;  // run writes fail from here on; the outbox answers
       REQUIRE(store.recordRun(run("p", "queued")).ok());
       REQUIRE_FALSE(store.flush().ok());
