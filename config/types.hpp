@@ -71,7 +71,8 @@ bool isSharedState(const std::string& state_url);
 // whole 4 KB pages in the WAL, the same few pages for 10 runs as for 100, so
 // commits ten times a second were most of the agent's CPU at 100 probes/s:
 // issue 19), 100ms with PostgreSQL (the replicas of a fleet read each other's
-// runs from the store: the feed must stay prompt).
+// runs from the store: the feed must stay prompt; the config allows at most
+// 500ms there, agent_section.cpp says why).
 Duration runFlushInterval(const AgentConfig& agent);
 
 // ---------------------------------------------------------------- sources

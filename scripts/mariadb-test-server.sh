@@ -18,21 +18,8 @@ mysqld=/usr/sbin/mariadbd
 user=$(id -un)
 [[ $(id -u) -eq 0 ]] && user=mysql
 
-# A port below the kernel's ephemeral range (ip_local_port_range), which it
-# never gives a client connection as its local port: a server stopped and
-# restarted on its port (the restart tests) must find it free again, and with
-# the suite's hundreds of connections a second a port inside that range could
-# be taken in between ("pg_ctl: could not start server", seen once in CI).
-free_port() {
-  local p low=32768 rest
-  read -r low rest < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
-  local lo=10000 hi=$((low - 1))
-  ((hi > lo + 1000)) || { lo=20000; hi=60000; }
-  for p in $(shuf -i "$lo-$hi" -n 50); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "mariadb-test-server: no free port" >&2; exit 1
-}
+# shellcheck source=scripts/free-port.sh
+source "$(dirname "${BASH_SOURCE[0]}")/free-port.sh"
 
 client() { mariadb --no-defaults --socket="$dir/mysqld.sock" -uroot "$@"; }
 
@@ -74,7 +61,7 @@ case "$cmd" in
     mariadb-install-db --no-defaults --user="$user" --datadir="$dir/data" \
       --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1 ||
       { cat "$dir/install.log" >&2; exit 1; }
-    port=$(free_port)
+    port=$(free_port mariadb-test-server)
     echo "$port" > "$dir/port"
     start_server "$port"
     client -e "CREATE DATABASE datawatch_test;

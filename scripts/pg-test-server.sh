@@ -17,21 +17,8 @@ as_pg() {
   if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# A port below the kernel's ephemeral range (ip_local_port_range), which it
-# never gives a client connection as its local port: a server stopped and
-# restarted on its port (the restart tests) must find it free again, and with
-# the suite's hundreds of connections a second a port inside that range could
-# be taken in between ("pg_ctl: could not start server", seen once in CI).
-free_port() {
-  local p low=32768 rest
-  read -r low rest < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
-  local lo=10000 hi=$((low - 1))
-  ((hi > lo + 1000)) || { lo=20000; hi=60000; }
-  for p in $(shuf -i "$lo-$hi" -n 50); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "pg-test-server: no free port" >&2; exit 1
-}
+# shellcheck source=scripts/free-port.sh
+source "$(dirname "${BASH_SOURCE[0]}")/free-port.sh"
 
 start_server() {
   local port=$1
@@ -47,7 +34,7 @@ case "$cmd" in
     [[ $(id -u) -eq 0 ]] && chown postgres "$dir/pw"
     as_pg "$bin/initdb" -D "$dir/data" -U postgres --pwfile="$dir/pw" \
       --auth-local=trust --auth-host=scram-sha-256 >/dev/null
-    port=$(free_port)
+    port=$(free_port pg-test-server)
     echo "$port" > "$dir/port"
     start_server "$port"
     dsn="postgresql://postgres:datawatch-test@127.0.0.1:$port/postgres"
