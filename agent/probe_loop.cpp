@@ -1,5 +1,6 @@
 #include "agent/probe_loop.hpp"
 
+#include <algorithm>
 #include <exception>
 
 #include "core/thread_name.hpp"
@@ -145,37 +146,82 @@ void ProbeLoop::work() {
   while (true) {
     work_cv_.wait(lock, [&]() REQUIRES(mu_) { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping and nothing left
-    Job job = std::move(queue_.front());
+    std::vector<Job> jobs;
+    jobs.push_back(std::move(queue_.front()));
     queue_.pop_front();
     // A run that waited kSlowQueue: its batch is slow, another worker takes the
     // rest (and, finding the next run late too, wakes one more).
-    const bool spread = !queue_.empty() && realTime() - job.queued >= kSlowQueue;
-    if (observer_) observer_(job.d, clock_.now());
-    executing_.insert(job.name);
+    const bool spread = !queue_.empty() && realTime() - jobs[0].queued >= kSlowQueue;
+    takeBatchmates(jobs);
+    for (const auto& job : jobs) {
+      if (observer_) observer_(job.d, clock_.now());
+      executing_.insert(job.name);
+    }
     lock.unlock();
     if (spread) work_cv_.notifyOne();
-    runJob(job);
-    job.rt.reset();  // an old Runtime whose last run this was ends here, unlocked
+    runJobs(jobs);
+    for (auto& job : jobs) job.rt.reset();  // an old Runtime's last run ends here, unlocked
     lock.lock();
-    finish(job);
+    for (const auto& job : jobs) finish(job);
     if (stopping_) continue;
     // What is due now is queued here, on this thread: the run that ended freed
     // a worker (this one) and maybe a source slot. No hand-off to the
     // dispatcher and back (two context switches per run); this worker takes
     // the front of the queue next, other workers are woken for the rest.
     const size_t n = enqueueDue(clock_.now());
-    for (size_t i = 1; i < n; ++i) work_cv_.notifyOne();
+    for (size_t i = 1; i < workersFor(n); ++i) work_cv_.notifyOne();
     wakeDispatcherIfEarlier();
   }
 }
 
-void ProbeLoop::runJob(const Job& job) const {
+size_t ProbeLoop::workersFor(size_t n) const {
+  // The queue's last n runs: one worker each, but one for all the batchable
+  // ones (the first worker to take one takes its batchmates too).
+  size_t alone = 0;
+  std::vector<const std::string*> batches;  // by source
+  for (auto it = queue_.end() - static_cast<std::ptrdiff_t>(n); it != queue_.end(); ++it) {
+    if (!it->rt->batchable(it->d.index)) {
+      ++alone;
+      continue;
+    }
+    const std::string* source = &it->rt->probeConfig(it->d.index).source;
+    if (std::none_of(batches.begin(), batches.end(), [&](auto* b) { return *b == *source; }))
+      batches.push_back(source);
+  }
+  return alone + batches.size();
+}
+
+void ProbeLoop::takeBatchmates(std::vector<Job>& jobs) {
+  const Job& first = jobs[0];
+  if (!first.rt->batchable(first.d.index)) return;
+  const std::string& source = first.rt->probeConfig(first.d.index).source;
+  size_t looked = 0;
+  for (auto it = queue_.begin();
+       it != queue_.end() && jobs.size() < kMaxBatch && looked < kBatchLookahead; ++looked) {
+    if (it->rt == first.rt && it->rt->batchable(it->d.index) &&
+        it->rt->probeConfig(it->d.index).source == source) {
+      jobs.push_back(std::move(*it));
+      it = queue_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void ProbeLoop::runJobs(const std::vector<Job>& jobs) const {
   try {
-    (void)job.rt->run(job.d.index, &cancelled_);
+    if (jobs.size() == 1) {
+      (void)jobs[0].rt->run(jobs[0].d.index, &cancelled_);
+      return;
+    }
+    std::vector<size_t> probes;
+    for (const auto& job : jobs) probes.push_back(job.d.index);
+    jobs[0].rt->runBatch(probes, &cancelled_);
   } catch (...) {
-    // Runtime::runProbe records a throwing probe as an error result; this is
-    // the backstop for anything else.
-    logError("probe " + job.name + ": the run failed with " + describe(std::current_exception()) +
+    // Runtime::run records a throwing probe as an error result; this is the
+    // backstop for anything else.
+    logError("probe " + jobs[0].name + (jobs.size() > 1 ? " (and its batch)" : "") +
+             ": the run failed with " + describe(std::current_exception()) +
              "; the loop carries on");
   }
 }

@@ -31,6 +31,12 @@
 //   than kHandOff (plus wake-ups).
 //   Waiting is measured in real time (threads, not the schedule: a simulated
 //   Clock would not move it);
+// - runs of batchable probes on one source (Runtime::batchable: PostgreSQL
+//   probes whose query datawatch builds) queued together go to one worker as a
+//   batch (at most kMaxBatch; the queue's first kBatchLookahead runs looked at):
+//   their queries are sent in one round trip (Runtime::runBatch). A batch
+//   holds the scheduler's source slots of all its runs while it runs (on one
+//   connection): never more connections than max_connections;
 // - an exception never leaves a thread of the loop: a run that throws is an
 //   error result (Runtime::runProbe), anything else is logged at error level
 //   and the loop goes on.
@@ -62,6 +68,9 @@ class ProbeLoop {
   static constexpr Duration kSlowQueue{std::chrono::milliseconds(5)};
   // The dispatcher's longest sleep while runs are queued (real time).
   static constexpr Duration kHandOff{std::chrono::milliseconds(100)};
+  // The most runs in one batch, and how far down the queue a worker looks for them.
+  static constexpr size_t kMaxBatch = 64;
+  static constexpr size_t kBatchLookahead = 256;
 
   // Observes each run as a worker starts it (for the benchmark: the lag from
   // its due time to its start, queueing included). Called under the loop's
@@ -120,7 +129,12 @@ class ProbeLoop {
   void work();
   // Runs `body` until it returns normally, logging what it throws.
   void guarded(const char* thread, const std::function<void()>& body) const;
-  void runJob(const Job& job) const;
+  // How many workers the last `n` queued runs need (batchable ones share one).
+  size_t workersFor(size_t n) const REQUIRES(mu_);
+  // Moves queued runs that may share a batch with jobs[0] into `jobs`.
+  void takeBatchmates(std::vector<Job>& jobs) REQUIRES(mu_);
+  // One run, or a batch (Runtime::runBatch).
+  void runJobs(const std::vector<Job>& jobs) const;
   void finish(const Job& job) REQUIRES(mu_);
   bool idle() const REQUIRES(mu_) { return in_flight_ == 0; }
   void logError(const std::string& what) const;

@@ -28,6 +28,16 @@ class SnapshotsSeen final : public SnapshotStore {
 
 }  // namespace
 
+// One run between begin() and complete(); its ctx points into it (not moved).
+struct Runtime::Pending {
+  Slot* slot = nullptr;
+  RunContext ctx;
+  MonoTime start;
+  std::shared_ptr<const ProbeResult> previous;  // ctx.previous
+  std::shared_ptr<const ProbeResult> last;      // for the log: an error repeated is not news
+  std::optional<SnapshotsSeen> snapshots;       // ctx.snapshots
+};
+
 Runtime::Runtime(std::shared_ptr<const config::Config> cfg, const Clock& clock,
                  const SourceRegistry& sources, const ProbeRegistry& probes, StateStore* store,
                  Metrics* metrics, std::shared_ptr<spdlog::logger> log,
@@ -57,6 +67,8 @@ Runtime::Runtime(std::shared_ptr<const config::Config> cfg, const Clock& clock,
       auto it = sources_.find(pc.source);
       slot->probe = probes.create(pc, it == sources_.end() ? nullptr : it->second.get());
     }
+    const PlannedQuery* q = slot->probe->plan();
+    slot->batchable = q != nullptr && !q->with_user_sql && q->source->batchesQueries();
     by_name_[slot->probe->config().name] = slots_.size();
     slots_.push_back(std::move(slot));
   }
@@ -118,26 +130,82 @@ ProbeResult Runtime::runProbe(size_t i, const std::atomic<bool>* cancelled) {
 }
 
 std::shared_ptr<const ProbeResult> Runtime::run(size_t i, const std::atomic<bool>* cancelled) {
-  Slot& slot = *slots_[i];
-  const auto& cfg = slot.probe->config();
-  std::shared_ptr<const ProbeResult> previous;
-  std::shared_ptr<const ProbeResult> last;  // for the log: an error repeated is not news
-  {
-    MutexLock lock(slot.mu);
-    previous = slot.last_measured;
-    last = slot.last;
+  Pending p;
+  begin(p, i, cancelled);
+  return complete(p, measure(*p.slot, p.ctx));
+}
+
+bool Runtime::batchable(size_t i) const {
+  return slots_[i]->batchable;
+}
+
+void Runtime::runBatch(const std::vector<size_t>& probes, const std::atomic<bool>* cancelled) {
+  std::vector<Pending> runs(probes.size());  // not resized: each ctx points into its Pending
+  std::vector<BatchQuery> batch;
+  std::vector<size_t> asked;  // runs[asked[k]] planned batch[k]
+  SqlSource* source = nullptr;
+  for (size_t k = 0; k < probes.size(); ++k) {
+    begin(runs[k], probes[k], cancelled);
+    if (!joinsBatch(runs[k], probes[k])) continue;
+    const PlannedQuery* q = runs[k].slot->probe->plan();
+    if (source == nullptr) source = q->source;
+    if (q->source != source) continue;  // the loop batches one source; run on its own
+    batch.push_back(q->forRun(runs[k].ctx));
+    asked.push_back(k);
   }
-  RunContext ctx;
-  ctx.now = clock_.now();
-  const MonoTime start = clock_.monotonic();
-  ctx.limits.deadline = start + cfg.timeout;
-  ctx.limits.cancelled = cancelled;
-  ctx.previous = previous.get();
-  std::optional<SnapshotsSeen> snapshots;
-  if (store_) ctx.snapshots = &snapshots.emplace(*store_);
-  ctx.shared_snapshots = shared_snapshots_;
-  ProbeResult r = measure(slot, ctx);
-  const auto took = clock_.monotonic() - start;
+  std::vector<Result<QueryResult>> answers;
+  if (batch.size() > 1) answers = sendAhead(*source, batch);
+  if (answers.size() == batch.size())
+    for (size_t k = 0; k < asked.size(); ++k) runs[asked[k]].ctx.planned = &answers[k];
+  for (auto& p : runs) complete(p, measure(*p.slot, p.ctx));
+}
+
+bool Runtime::joinsBatch(const Pending& p, size_t i) const {
+  // A batch is answered when its slowest query is, and on PostgreSQL an error
+  // aborts the queries after it (they are then re-run one by one): a probe
+  // whose last run failed or was slow runs on its own. A run in a batch takes
+  // as long as the batch: a slow query makes its batchmates slow once, then
+  // they batch again without it (it stays slow on its own).
+  return batchable(i) && (!p.last || (p.last->status != ProbeStatus::Error &&
+                                      p.last->duration_seconds < kBatchSlowRunSeconds));
+}
+
+std::vector<Result<QueryResult>> Runtime::sendAhead(SqlSource& source,
+                                                    const std::vector<BatchQuery>& batch) const {
+  try {
+    return source.queryBatch(batch);
+  } catch (const std::exception& ex) {  // as measure(): a bug, not a reason to stop
+    log_->error("source {}: a batch of {} queries threw: {}; running them one by one",
+                source.name(), batch.size(), ex.what());
+  } catch (...) {
+    log_->error("source {}: a batch of {} queries threw; running them one by one", source.name(),
+                batch.size());
+  }
+  return {};
+}
+
+void Runtime::begin(Pending& p, size_t i, const std::atomic<bool>* cancelled) {
+  p.slot = slots_[i].get();
+  {
+    MutexLock lock(p.slot->mu);
+    p.previous = p.slot->last_measured;
+    p.last = p.slot->last;
+  }
+  const auto& cfg = p.slot->probe->config();
+  p.ctx.now = clock_.now();
+  p.start = clock_.monotonic();
+  p.ctx.limits.deadline = p.start + cfg.timeout;
+  p.ctx.limits.cancelled = cancelled;
+  p.ctx.previous = p.previous.get();
+  if (store_) p.ctx.snapshots = &p.snapshots.emplace(*store_);
+  p.ctx.shared_snapshots = shared_snapshots_;
+}
+
+std::shared_ptr<const ProbeResult> Runtime::complete(Pending& p, ProbeResult r) {
+  Slot& slot = *p.slot;
+  const auto& cfg = slot.probe->config();
+  const RunContext& ctx = p.ctx;
+  const auto took = clock_.monotonic() - p.start;
   if (r.status != ProbeStatus::Error && clock_.monotonic() > ctx.limits.deadline) {
     // The source did not notice the deadline: a late answer is not a measurement.
     r = ProbeResult::error("timed out after " +
@@ -153,18 +221,20 @@ std::shared_ptr<const ProbeResult> Runtime::run(size_t i, const std::atomic<bool
   r.observed_at = ctx.now;
   r.makeValidUtf8();  // text from data may hold any bytes (probes/result.hpp)
   auto shared = std::make_shared<const ProbeResult>(std::move(r));
-  if (cancelled && cancelled->load() && shared->status == ProbeStatus::Error) {
+  if (ctx.limits.cancelled && ctx.limits.cancelled->load() &&
+      shared->status == ProbeStatus::Error) {
     return shared;  // abandoned for shutdown: not a measurement, not recorded
   }
   record(slot, shared);
   // A probe that moved its baseline (schema, drift, volume history) compares
   // its next run with it: that run reporting the change must be durable as
   // soon as the baseline is, or a crash in between hides the change for good.
-  if (snapshots && snapshots->saved) {
+  if (p.snapshots && p.snapshots->saved) {
     if (auto st = store_->flush(); !st) log_->warn("{} (probe {})", st.message(), cfg.name);
   }
   // One warning when a probe starts failing with an error (or its error
   // changes), not one per run: a dropped table at 1 s would log every second.
+  const auto& last = p.last;
   const bool same_error = last && last->status == ProbeStatus::Error &&
                           shared->status == ProbeStatus::Error && last->message == shared->message;
   if (shared->status == ProbeStatus::Error && !same_error)

@@ -54,6 +54,18 @@ class Runtime {
   // (the probe loop's path; one run's result is built once and never copied).
   std::shared_ptr<const ProbeResult> run(size_t i, const std::atomic<bool>* cancelled = nullptr);
 
+  // Batches (issue 19). A probe is batchable when it plans its first query
+  // (Probe::plan), that query holds no user SQL, and its source sends batches
+  // together (SqlSource::batchesQueries: PostgreSQL).
+  bool batchable(size_t i) const;
+  // Runs `probes` (distinct, all batchable on one source) as run() would, one
+  // after another, but first sends their planned queries ahead as one batch.
+  // Each run gets its own deadline, result, record and log line; its duration
+  // counts from the batch's start. A probe whose last run failed or took
+  // kBatchSlowRunSeconds or more queries on its own in its turn instead.
+  void runBatch(const std::vector<size_t>& probes, const std::atomic<bool>* cancelled = nullptr);
+  static constexpr double kBatchSlowRunSeconds = 0.1;
+
   // Called with every recorded run, on the thread that ran it (the SLO engine
   // listens here), never with null; the result is the one the probe's slot and
   // the store hold, so an observer keeps it without a copy. Set before the
@@ -78,11 +90,21 @@ class Runtime {
  private:
   struct Slot {
     std::unique_ptr<Probe> probe;
+    bool batchable = false;  // see batchable()
     mutable Mutex mu;
     // Immutable results, shared (last_measured is often the same run as last).
     std::shared_ptr<const ProbeResult> last GUARDED_BY(mu);
     std::shared_ptr<const ProbeResult> last_measured GUARDED_BY(mu);
   };
+  struct Pending;  // a run between begin() and complete() (runtime.cpp)
+  // The run's context at the clock's now, and what it starts from.
+  void begin(Pending& p, size_t i, const std::atomic<bool>* cancelled);
+  // Stamps, records and logs the run's result (the deadline checked again).
+  std::shared_ptr<const ProbeResult> complete(Pending& p, ProbeResult r);
+  bool joinsBatch(const Pending& p, size_t i) const;
+  // source.queryBatch(batch); nothing (each run then queries itself) if it throws.
+  std::vector<Result<QueryResult>> sendAhead(SqlSource& source,
+                                             const std::vector<BatchQuery>& batch) const;
   // Stores, publishes and remembers a finished run; logs what throws.
   void record(Slot& slot, const std::shared_ptr<const ProbeResult>& r);
   // The probe's run, a thrown exception turned into an error result.

@@ -21,7 +21,9 @@ class SqlFreshnessProbe final : public Probe {
     const std::string filter = spec_.filter ? "(" + *spec_.filter + ")" : "";
     // max(column) / min(column): one index probe when the column is indexed.
     const std::string agg = spec_.oldest ? "min(" : "max(";
-    edge_sql_ = "SELECT " + agg + col + ")" + from + (filter.empty() ? "" : " WHERE " + filter);
+    edge_.source = &src_;
+    edge_.sql = "SELECT " + agg + col + ")" + from + (filter.empty() ? "" : " WHERE " + filter);
+    edge_.with_user_sql = spec_.filter.has_value();
     // Only when the newest row is in the future (clock skew, preloaded rows): the
     // newest row at or before `now`.
     not_after_sql_ = "SELECT max(" + col + ")" + from + " WHERE " + col +
@@ -30,9 +32,10 @@ class SqlFreshnessProbe final : public Probe {
   }
 
   const config::ProbeConfig& config() const override { return cfg_; }
+  const PlannedQuery* plan() const override { return &edge_; }
 
   ProbeResult run(const RunContext& ctx) override {
-    auto q = src_.query(edge_sql_, {}, builtQuery(ctx.limits, spec_.filter.has_value()));
+    auto q = runPlanned(ctx, edge_);
     if (!q) return ProbeResult::error(q.error());
     if (q->rows.size() != 1 || q->rows[0].size() != 1)
       return ProbeResult::error("unexpected result shape from freshness query");
@@ -109,7 +112,7 @@ class SqlFreshnessProbe final : public Probe {
   config::ProbeConfig cfg_;
   const config::FreshnessSpec& spec_;
   SqlSource& src_;
-  std::string edge_sql_;  // max(column), or min(column) with `oldest`
+  PlannedQuery edge_;  // max(column), or min(column) with `oldest`
   std::string not_after_sql_;
 };
 

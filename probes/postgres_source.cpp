@@ -108,6 +108,61 @@ std::string describe(const PgError& e) {
   return "query failed: " + msg + (st.empty() ? "" : " [SQLSTATE " + st + "]");
 }
 
+// Parameters as libpq takes them: text, null for SQL NULL (PostgreSQL infers
+// each one's type from where it is used). `raw` points into `storage`.
+struct TextParams {
+  explicit TextParams(const std::vector<SqlValue>& params) {
+    storage.reserve(params.size());
+    for (const auto& p : params) {
+      if (std::holds_alternative<std::monostate>(p))
+        storage.emplace_back(std::nullopt);
+      else
+        storage.emplace_back(sqlValueToString(p));
+    }
+    raw.reserve(storage.size());
+    for (const auto& s : storage) raw.push_back(s ? s->c_str() : nullptr);
+  }
+  TextParams(const TextParams&) = delete;
+  TextParams& operator=(const TextParams&) = delete;
+  std::vector<std::optional<std::string>> storage;
+  std::vector<const char*> raw;
+};
+
+QueryResult collectRows(const PGresult* r) {
+  QueryResult out;
+  const int cols = PQnfields(r);
+  const int rows = PQntuples(r);
+  for (int c = 0; c < cols; ++c) out.columns.push_back(toValidUtf8(PQfname(r, c)));
+  out.rows.reserve(static_cast<size_t>(rows));
+  for (int row = 0; row < rows; ++row) {
+    std::vector<SqlValue> values;
+    values.reserve(static_cast<size_t>(cols));
+    for (int c = 0; c < cols; ++c) values.push_back(toSqlValue(r, row, c));
+    out.rows.push_back(std::move(values));
+  }
+  return out;
+}
+
+// A failed statement's message for the probe; the password never in it.
+std::string failureText(const PgConnection& conn, const PgError& e) {
+  if (conn.broken())
+    return "lost the connection to PostgreSQL: " +
+           toValidUtf8(Redactor::redactDsn(pgFirstLine(e.message)));
+  return toValidUtf8(Redactor::redactDsn(describe(e)));
+}
+
+// A result's error, or none for a statement that succeeded.
+std::optional<PgError> errorOf(PGconn* c, const PGresult* r) {
+  const ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK || st == PGRES_EMPTY_QUERY)
+    return std::nullopt;
+  if (!r) return PgError{"", PQerrorMessage(c)};
+  if (st != PGRES_FATAL_ERROR && st != PGRES_NONFATAL_ERROR)  // COPY, pipeline states
+    return PgError{"", std::string("unsupported result: ") + PQresStatus(st)};
+  const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+  return PgError{state != nullptr ? state : "", PQresultErrorMessage(r)};
+}
+
 // Runs `sql` (PQexec: the simple protocol, several statements allowed) or, with
 // `params`, PQexecParams (text parameters, text results). The result, or the error.
 std::variant<PgResult, PgError> run(PGconn* c, const std::string& sql,
@@ -116,13 +171,30 @@ std::variant<PgResult, PgError> run(PGconn* c, const std::string& sql,
                                : PQexecParams(c, sql.c_str(), static_cast<int>(params->size()),
                                               nullptr, params->data(), nullptr, nullptr, 0),
              &PQclear);
-  const ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-  if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK || st == PGRES_EMPTY_QUERY) return r;
-  if (!r) return PgError{"", PQerrorMessage(c)};
-  if (st != PGRES_FATAL_ERROR && st != PGRES_NONFATAL_ERROR)  // COPY, pipeline states
-    return PgError{"", std::string("unsupported result: ") + PQresStatus(st)};
-  const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
-  return PgError{state != nullptr ? state : "", PQresultErrorMessage(r.get())};
+  if (auto e = errorOf(c, r.get())) return std::move(*e);
+  return r;
+}
+
+// Reads a pipeline of `sent` statements (`chunk`'s first) and its Sync: the
+// rows of those that succeeded into `answers`, the errors into `errors`; a
+// statement aborted after another's error is left unanswered. False when the
+// results stop short (a lost connection).
+bool readPipeline(PGconn* pc, const std::vector<size_t>& chunk, size_t sent,
+                  std::vector<std::optional<Result<QueryResult>>>& answers,
+                  std::vector<std::pair<size_t, PgError>>& errors) {
+  for (size_t j = 0; j < sent; ++j) {
+    PgResult r(PQgetResult(pc), &PQclear);
+    if (!r) return false;
+    if (PQresultStatus(r.get()) != PGRES_PIPELINE_ABORTED) {
+      if (auto e = errorOf(pc, r.get()))
+        errors.emplace_back(chunk[j], std::move(*e));
+      else
+        answers[chunk[j]] = collectRows(r.get());
+    }
+    for (PGresult* more; (more = PQgetResult(pc)) != nullptr;) PQclear(more);  // a null ends each
+  }
+  PgResult sync(PQgetResult(pc), &PQclear);
+  return sync && PQresultStatus(sync.get()) == PGRES_PIPELINE_SYNC;
 }
 
 }  // namespace
@@ -214,12 +286,9 @@ Result<QueryResult> PostgresSource::query(const std::string& sql,
   using R = Result<QueryResult>;
   if (limits.cancelled && limits.cancelled->load())
     return R::Error("query cancelled: the agent is shutting down");
-  std::unique_ptr<PgConnection> conn = takeIdle();
-  if (!conn) {
-    auto c = connect();
-    if (!c) return c.status();
-    conn = std::move(c).value();
-  }
+  auto acquired = acquire();
+  if (!acquired) return acquired.status();
+  std::unique_ptr<PgConnection> conn = std::move(acquired).value();
   // The statement may use what is left of the probe's time, within the source's limit.
   auto timeout = statement_timeout_;
   if (limits.deadline != MonoTime::max()) {
@@ -248,55 +317,123 @@ Result<QueryResult> PostgresSource::query(const std::string& sql,
   return std::move(attempt.result);
 }
 
+Result<std::unique_ptr<PgConnection>> PostgresSource::acquire() {
+  if (auto conn = takeIdle()) return Result<std::unique_ptr<PgConnection>>(std::move(conn));
+  return connect();
+}
+
+bool PostgresSource::needsShorterTimeout(Duration timeout) const {
+  return timeout + std::chrono::milliseconds(1000) < statement_timeout_;
+}
+
+bool PostgresSource::pipelinable(const QueryLimits& limits) const {
+  if (!limits.generated || (limits.cancelled && limits.cancelled->load())) return false;
+  if (limits.deadline == MonoTime::max()) return true;
+  const auto left = std::chrono::duration_cast<Duration>(limits.deadline - clock_.monotonic());
+  return left > Duration{0} && !needsShorterTimeout(left);
+}
+
+std::vector<Result<QueryResult>> PostgresSource::queryBatch(const std::vector<BatchQuery>& batch) {
+  Answers answers(batch.size());
+  std::vector<size_t> piped;  // one statement datawatch built, under the session's timeout
+  for (size_t k = 0; k < batch.size(); ++k)
+    if (pipelinable(batch[k].limits)) piped.push_back(k);
+  for (size_t from = 0; from + 1 < piped.size(); from += kMaxPipeline) {
+    const size_t to = std::min(piped.size(), from + kMaxPipeline);
+    pipeline(batch, std::vector<size_t>(piped.begin() + from, piped.begin() + to), answers);
+  }
+  // The rest, and what a pipeline left unanswered, one by one.
+  std::vector<Result<QueryResult>> out;
+  out.reserve(batch.size());
+  for (size_t k = 0; k < batch.size(); ++k) {
+    const BatchQuery& q = batch[k];
+    out.push_back(answers[k] ? std::move(*answers[k]) : query(*q.sql, *q.params, q.limits));
+  }
+  return out;
+}
+
+void PostgresSource::pipeline(const std::vector<BatchQuery>& batch,
+                              const std::vector<size_t>& chunk, Answers& answers) {
+  auto acquired = acquire();
+  if (!acquired) return;  // each query then tries on its own, and says why it failed
+  std::unique_ptr<PgConnection> conn = std::move(acquired).value();
+  MonoTime deadline = MonoTime::max();
+  const std::atomic<bool>* cancelled = nullptr;
+  for (size_t k : chunk) {
+    deadline = std::min(deadline, batch[k].limits.deadline);
+    if (cancelled == nullptr) cancelled = batch[k].limits.cancelled;
+  }
+  bool clean = false;
+  QueryWatcher::Reason fired = QueryWatcher::Reason::None;
+  {
+    PgConnection* c = conn.get();
+    auto watch = watcher_.watch([c] { c->cancel(); }, deadline, cancelled);
+    clean = exchange(*conn, batch, chunk, answers);
+    fired = watch.finish();  // no cancel can reach the connection after this
+  }
+  if (fired != QueryWatcher::Reason::None) {
+    // The earliest deadline (or the stop) cancelled whatever statement was
+    // running: an error now may not be that query's own. Those are asked again
+    // one by one, each against its own deadline. The connection is not pooled
+    // (a cancel request may land on a later statement).
+    for (size_t k : chunk)
+      if (answers[k] && !answers[k]->ok()) answers[k].reset();
+    return;
+  }
+  if (clean) release(std::move(conn));
+}
+
+bool PostgresSource::exchange(PgConnection& conn, const std::vector<BatchQuery>& batch,
+                              const std::vector<size_t>& chunk, Answers& answers) {
+  PGconn* pc = conn.get();
+  if (PQenterPipelineMode(pc) != 1) return false;
+  size_t sent = 0;
+  for (size_t k : chunk) {
+    const TextParams text(*batch[k].params);  // libpq copies them into its buffer
+    if (PQsendQueryParams(pc, batch[k].sql->c_str(), static_cast<int>(text.raw.size()), nullptr,
+                          text.raw.data(), nullptr, nullptr, 0) != 1)
+      break;
+    ++sent;
+  }
+  // One Sync after the last: one implicit transaction (read-only, the
+  // session's default) in which an error aborts the statements after it.
+  if (sent == 0 || PQpipelineSync(pc) != 1) return false;
+  std::vector<std::pair<size_t, PgError>> errors;  // in the order read
+  const bool synced = readPipeline(pc, chunk, sent, answers, errors);
+  // Messages last: libpq may notice that the server closed the connection
+  // only after its error. Then, as with one query() after another, the first
+  // error is "lost the connection" and the later ones are asked again.
+  for (size_t e = 0; e < errors.size(); ++e) {
+    auto& answer = answers[errors[e].first];
+    if (e > 0 && conn.broken())
+      answer.reset();
+    else
+      answer = Result<QueryResult>::Error(failureText(conn, errors[e].second));
+  }
+  return synced && PQexitPipelineMode(pc) == 1 && conn.idle();
+}
+
 PostgresSource::Attempt PostgresSource::execute(PgConnection& conn, const std::string& sql,
                                                 const std::vector<SqlValue>& params, bool generated,
                                                 Duration timeout) {
   using R = Result<QueryResult>;
-  // Text parameters; PostgreSQL infers each one's type from where it is used.
-  std::vector<std::optional<std::string>> storage;
-  storage.reserve(params.size());
-  for (const auto& p : params) {
-    if (std::holds_alternative<std::monostate>(p))
-      storage.emplace_back(std::nullopt);
-    else
-      storage.emplace_back(sqlValueToString(p));
-  }
-  std::vector<const char*> raw;
-  raw.reserve(storage.size());
-  for (const auto& s : storage) raw.push_back(s ? s->c_str() : nullptr);
+  const TextParams text(params);
+  const auto& raw = text.raw;
   PGconn* pc = conn.get();
-  QueryResult out;
-  auto collect = [&](const PGresult* r) {
-    const int cols = PQnfields(r);
-    const int rows = PQntuples(r);
-    for (int c = 0; c < cols; ++c) out.columns.push_back(toValidUtf8(PQfname(r, c)));
-    out.rows.reserve(static_cast<size_t>(rows));
-    for (int row = 0; row < rows; ++row) {
-      std::vector<SqlValue> values;
-      values.reserve(static_cast<size_t>(cols));
-      for (int c = 0; c < cols; ++c) values.push_back(toSqlValue(r, row, c));
-      out.rows.push_back(std::move(values));
-    }
-  };
   // A failed statement leaves the connection poolable only when it is idle
   // again (any transaction rolled back, no COPY in progress); a lost one is
   // dropped.
   auto failed = [&](const PgError& e) -> Attempt {
-    if (conn.broken())
-      return {R::Error("lost the connection to PostgreSQL: " +
-                       toValidUtf8(Redactor::redactDsn(pgFirstLine(e.message)))),
-              false};
-    return {R::Error(toValidUtf8(Redactor::redactDsn(describe(e)))), conn.idle()};
+    return {R::Error(failureText(conn, e)), conn.idle()};
   };
-  const bool shorter = timeout + std::chrono::milliseconds(1000) < statement_timeout_;
+  const bool shorter = needsShorterTimeout(timeout);
   if (generated && !shorter) {
     // One round trip: a datawatch-built SELECT as a single statement, in a
     // session whose transactions default to READ ONLY with the statement timeout.
     // Without parameters, the simple protocol: one message each way, as psql does.
     auto r = raw.empty() ? run(pc, sql) : run(pc, sql, &raw);
     if (const auto* e = std::get_if<PgError>(&r)) return failed(*e);
-    collect(std::get<PgResult>(r).get());
-    return {R(std::move(out)), conn.idle()};
+    return {R(collectRows(std::get<PgResult>(r).get())), conn.idle()};
   }
   // Three: BEGIN READ ONLY (+ SET LOCAL when the deadline is nearer), the query
   // (the extended protocol: one statement only), COMMIT. The explicit READ ONLY
@@ -319,8 +456,7 @@ PostgresSource::Attempt PostgresSource::execute(PgConnection& conn, const std::s
     (void)run(pc, "ROLLBACK");
     return failed(std::get<PgError>(c));
   }
-  collect(std::get<PgResult>(r).get());
-  return {R(std::move(out)), conn.idle()};
+  return {R(collectRows(std::get<PgResult>(r).get())), conn.idle()};
 }
 
 }  // namespace datawatch

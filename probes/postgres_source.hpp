@@ -20,6 +20,13 @@
 // - Sessions run with TimeZone UTC, client_encoding UTF8 (unless the database is
 //   SQL_ASCII), application_name=datawatch and, unless the DSN says otherwise,
 //   connect_timeout=10; TLS and other libpq options pass through.
+// - queryBatch (issue 19) sends the statements datawatch built (no user SQL, no
+//   shorter timeout needed) together in libpq's pipeline mode: one connection,
+//   one Sync after the last (one implicit read-only transaction, as each would
+//   have had), one round trip and one wake-up for the lot. An error aborts the
+//   statements after it in the pipeline; those, the rest (user SQL), and any a
+//   deadline or the stop cut short are asked again one by one through query(),
+//   each against its own deadline: every answer is the one query() would give.
 // - Failures (connection refused, authentication, timeout, missing table or
 //   column, permission denied, a write attempt) are Status errors with the DSN
 //   password redacted. Thread-safe.
@@ -50,6 +57,12 @@ class PostgresSource final : public SqlSource {
                             const QueryLimits& limits) override;
   const Dialect& dialect() const override { return dialect_; }
   std::string placeholder(int n) const override { return numberedMarker('$', n); }
+  // See the top: pipelines of at most kMaxPipeline statements.
+  std::vector<Result<QueryResult>> queryBatch(const std::vector<BatchQuery>& batch) override;
+  bool batchesQueries() const override { return true; }
+  // A blocking connection that sends many statements before reading could
+  // deadlock with a server whose output buffer is full (libpq's pipeline docs).
+  static constexpr size_t kMaxPipeline = 64;
 
   // The DSN with application_name and connect_timeout added (for tests).
   static std::string effectiveDsn(const std::string& dsn);
@@ -60,7 +73,22 @@ class PostgresSource final : public SqlSource {
     Result<QueryResult> result;
     bool reusable;
   };
+  using Answers = std::vector<std::optional<Result<QueryResult>>>;
   Result<std::unique_ptr<PgConnection>> connect() EXCLUDES(mu_);
+  // An idle pooled connection, or a new one.
+  Result<std::unique_ptr<PgConnection>> acquire() EXCLUDES(mu_);
+  // Whether a statement with `timeout` left needs SET LOCAL statement_timeout.
+  bool needsShorterTimeout(Duration timeout) const;
+  // A statement datawatch built that the session's defaults cover: it may go in a pipeline.
+  bool pipelinable(const QueryLimits& limits) const;
+  // The statements `chunk` (indices into `batch`) in one pipeline on one
+  // connection, under one QueryWatcher watch at their earliest deadline; fills
+  // the answers it got for sure and leaves the others empty.
+  void pipeline(const std::vector<BatchQuery>& batch, const std::vector<size_t>& chunk,
+                Answers& answers);
+  // Sends and reads one pipeline; true when the connection is idle again.
+  bool exchange(PgConnection& conn, const std::vector<BatchQuery>& batch,
+                const std::vector<size_t>& chunk, Answers& answers);
   std::unique_ptr<PgConnection> takeIdle() EXCLUDES(mu_);
   void release(std::unique_ptr<PgConnection> c) EXCLUDES(mu_);
   Attempt execute(PgConnection& conn, const std::string& sql, const std::vector<SqlValue>& params,

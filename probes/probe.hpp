@@ -7,6 +7,14 @@
 // ProbeResult::error values. The runner fills identity, observed_at and duration.
 // run() may be called from any worker thread, but never concurrently for one
 // probe (the scheduler guarantees it).
+//
+// Planned queries (issue 19): a probe whose every run begins with the same
+// query says which in plan(). The runner may then send that query ahead,
+// batched with other probes' on the same source (SqlSource::queryBatch), and
+// hand the run its answer in RunContext::planned. A run gets the answer to
+// exactly its planned query, with its own limits, or nothing (then it queries
+// as usual): runPlanned() is the one place that chooses, so the query a probe
+// plans and the one it runs cannot differ.
 
 #include <memory>
 
@@ -27,6 +35,21 @@ struct RunContext {
   // Other processes (HA replicas) run this probe too and write the same
   // snapshots: state kept in memory between runs must be reloaded each run.
   bool shared_snapshots = false;
+  // The answer to the probe's plan() query when the runner sent it ahead;
+  // taken (moved from) by runPlanned. Null: the run queries itself.
+  Result<QueryResult>* planned = nullptr;
+};
+
+// The query every run of a probe begins with, fixed when the probe is built.
+struct PlannedQuery {
+  SqlSource* source = nullptr;
+  std::string sql;
+  std::vector<SqlValue> params;
+  bool with_user_sql = false;  // a user's `filter` is part of it (builtQuery)
+
+  BatchQuery forRun(const RunContext& ctx) const {
+    return {&sql, &params, builtQuery(ctx.limits, with_user_sql)};
+  }
 };
 
 class Probe {
@@ -34,7 +57,16 @@ class Probe {
   virtual ~Probe() = default;
   virtual const config::ProbeConfig& config() const = 0;
   virtual ProbeResult run(const RunContext& ctx) = 0;
+  // The query each run begins with, if the probe has one (see the top); the
+  // pointer lives as long as the probe.
+  virtual const PlannedQuery* plan() const { return nullptr; }
 };
+
+// The answer to the planned query `q`: the one sent ahead, or a query now.
+inline Result<QueryResult> runPlanned(const RunContext& ctx, const PlannedQuery& q) {
+  if (ctx.planned != nullptr) return std::move(*ctx.planned);
+  return q.source->query(q.sql, q.params, q.forRun(ctx).limits);
+}
 
 // The usual factory body: a `P(cfg, s)` when `source` is an `S` (SqlSource,
 // StreamSource), else the error `needs` ("values probes need a SQL source").

@@ -5,6 +5,13 @@
 
 namespace datawatch {
 
+std::vector<Result<QueryResult>> SqlSource::queryBatch(const std::vector<BatchQuery>& batch) {
+  std::vector<Result<QueryResult>> out;
+  out.reserve(batch.size());
+  for (const auto& q : batch) out.push_back(query(*q.sql, *q.params, q.limits));
+  return out;
+}
+
 std::string numberedMarker(char prefix, int n) {
   std::string s = std::to_string(n);
   s.insert(s.begin(), prefix);

@@ -56,6 +56,13 @@ inline QueryLimits builtQuery(QueryLimits limits, bool with_user_sql = false) {
   return limits;
 }
 
+// One query of a batch (SqlSource::queryBatch); the pointers outlive the call.
+struct BatchQuery {
+  const std::string* sql;
+  const std::vector<SqlValue>* params;
+  QueryLimits limits;
+};
+
 class Source {
  public:
   virtual ~Source() = default;
@@ -77,6 +84,13 @@ class SqlSource : public Source {
   Placeholder placeholders() const {
     return [this](int n) { return placeholder(n); };
   }
+  // Several queries, answered in order exactly as if each were query()'d in
+  // turn with its own limits (its own deadline, its own error). The default
+  // does just that. A source that can send them together says so with
+  // batchesQueries() (PostgreSQL: libpq's pipeline mode, one round trip and one
+  // wake-up for the lot instead of one each; issue 19).
+  virtual std::vector<Result<QueryResult>> queryBatch(const std::vector<BatchQuery>& batch);
+  virtual bool batchesQueries() const { return false; }
 };
 
 // "$3", "?3": a numbered parameter marker (out of line: GCC 12's -O2 reports a

@@ -39,6 +39,7 @@ class SqlVolumeProbe final : public Probe {
       // them is refused by validate (config::dialectLimitation).
       estimate_ =
           src_.dialect().rowEstimate(src_.dialect().tableRef(cfg_.table), src_.placeholders());
+      if (estimate_) planned_ = PlannedQuery{&src_, estimate_->sql, estimate_->params, false};
       return;
     }
     std::string where;
@@ -51,9 +52,11 @@ class SqlVolumeProbe final : public Probe {
       where += (where.empty() ? "" : " AND ") + filter_;
     }
     sql_ = "SELECT count(*)" + from + (where.empty() ? "" : " WHERE " + where);
+    if (!window_) planned_ = PlannedQuery{&src_, sql_, {}, !filter_.empty()};
   }
 
   const config::ProbeConfig& config() const override { return cfg_; }
+  const PlannedQuery* plan() const override { return planned_ ? &*planned_ : nullptr; }
 
   ProbeResult run(const RunContext& ctx) override {
     nlohmann::json details = nlohmann::json::object();
@@ -62,7 +65,7 @@ class SqlVolumeProbe final : public Probe {
       if (!estimate_)
         return ProbeResult::error(std::string("method estimate is not available on ") +
                                   src_.dialect().name());
-      auto q = src_.query(estimate_->sql, estimate_->params, builtQuery(ctx.limits));
+      auto q = runPlanned(ctx, *planned_);
       if (!q) return ProbeResult::error(q.error());
       if (q->rows.empty())
         return ProbeResult::error("table " + cfg_.table +
@@ -93,7 +96,8 @@ class SqlVolumeProbe final : public Probe {
       if (empty_window) {
         rows = 0;
       } else {
-        auto q = src_.query(sql_, params, builtQuery(ctx.limits, !filter_.empty()));
+        auto q = planned_ ? runPlanned(ctx, *planned_)
+                          : src_.query(sql_, params, builtQuery(ctx.limits, !filter_.empty()));
         if (!q) return ProbeResult::error(q.error());
         if (q->rows.size() != 1 || q->rows[0].size() != 1)
           return ProbeResult::error("unexpected result shape from volume query");
@@ -162,6 +166,8 @@ class SqlVolumeProbe final : public Probe {
   std::string sql_;
   std::string filter_;
   std::optional<CatalogQuery> estimate_;  // method: estimate
+  // The estimate's query, or the count's when it has no window (no bounds to compute).
+  std::optional<PlannedQuery> planned_;
   std::optional<TimeWindow> window_;
   VolumeJudge judge_;  // after everything it reads
 };
