@@ -192,13 +192,14 @@ size_t ProbeLoop::workersFor(size_t n) const {
 }
 
 void ProbeLoop::takeBatchmates(std::vector<Job>& jobs) {
-  const Job& first = jobs[0];
-  if (!first.rt->batchable(first.d.index)) return;
-  const std::string& source = first.rt->probeConfig(first.d.index).source;
+  // Not a reference into `jobs`: it grows.
+  Runtime* const rt = jobs[0].rt.get();
+  if (!rt->batchable(jobs[0].d.index)) return;
+  const std::string& source = rt->probeConfig(jobs[0].d.index).source;
   size_t looked = 0;
   for (auto it = queue_.begin();
        it != queue_.end() && jobs.size() < kMaxBatch && looked < kBatchLookahead; ++looked) {
-    if (it->rt == first.rt && it->rt->batchable(it->d.index) &&
+    if (it->rt.get() == rt && rt->batchable(it->d.index) &&
         it->rt->probeConfig(it->d.index).source == source) {
       jobs.push_back(std::move(*it));
       it = queue_.erase(it);
