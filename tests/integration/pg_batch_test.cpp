@@ -22,29 +22,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A schema of its own (tests run in parallel), dropped afterwards.
-class Schema {
- public:
-  explicit Schema(std::string dsn) : dsn_(std::move(dsn)) {
-    std::random_device rd;
-    name_ = "dw_batch" + std::to_string(getpid()) + "_" + std::to_string(rd() % 100000);
-    pgExec(dsn_, "CREATE SCHEMA " + name_);
-  }
-  ~Schema() {
-    try {
-      pgExec(dsn_, "DROP SCHEMA " + name_ + " CASCADE");
-    } catch (const std::exception&) {
-    }
-  }
-  Schema(const Schema&) = delete;
-  Schema& operator=(const Schema&) = delete;
-  const std::string& name() const { return name_; }
-
- private:
-  std::string dsn_;
-  std::string name_;
-};
-
 // The queries of a batch and the storage its pointers refer to.
 struct Batch {
   std::vector<std::string> sql;
@@ -89,7 +66,7 @@ int64_t sessions(const std::string& app) {
 TEST_CASE("a batch on PostgreSQL is answered as query() answers, in order, in one pipeline",
           "[postgres][batch]") {
   const auto dsn = testPgDsn();
-  Schema s(dsn);
+  PgSchema s(dsn, "dw_batch");
   const std::string t = s.name() + ".t";
   pgExec(dsn, "CREATE TABLE " + t + " (id int); INSERT INTO " + t + " SELECT generate_series(1,7)");
   SystemClock clock;
@@ -223,7 +200,7 @@ TEST_CASE("a batch on a connection the server closed goes on on a new one", "[po
 TEST_CASE("PostgreSQL probes run as a batch: one pipeline, each its own result",
           "[postgres][batch][probes]") {
   const auto dsn = testPgDsn();
-  Schema s(dsn);
+  PgSchema s(dsn, "dw_batch");
   const std::string v = s.name() + ".v";
   // Each statement sees the newest row as its transaction's start, less an hour.
   pgExec(dsn, "CREATE VIEW " + v + " AS SELECT now() - interval '1 hour' AS at");

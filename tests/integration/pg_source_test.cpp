@@ -21,29 +21,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A schema of its own (tests run in parallel), dropped afterwards.
-class Schema {
- public:
-  explicit Schema(std::string dsn) : dsn_(std::move(dsn)) {
-    std::random_device rd;
-    name_ = "dw_src" + std::to_string(getpid()) + "_" + std::to_string(rd() % 100000);
-    pgExec(dsn_, "CREATE SCHEMA " + name_);
-  }
-  ~Schema() {
-    try {
-      pgExec(dsn_, "DROP SCHEMA " + name_ + " CASCADE");
-    } catch (const std::exception&) {
-    }
-  }
-  Schema(const Schema&) = delete;
-  Schema& operator=(const Schema&) = delete;
-  const std::string& name() const { return name_; }
-
- private:
-  std::string dsn_;
-  std::string name_;
-};
-
 int64_t count(PostgresSource& src, const std::string& table) {
   auto r = src.query("SELECT count(*) FROM " + table, {}, {});
   REQUIRE(r.ok());
@@ -55,7 +32,7 @@ int64_t count(PostgresSource& src, const std::string& table) {
 TEST_CASE("built-in probes on PostgreSQL cannot write through a view's function",
           "[postgres][security][readonly]") {
   const auto dsn = testPgDsn();
-  Schema s(dsn);
+  PgSchema s(dsn, "dw_src");
   const std::string n = s.name();
   // A view whose columns call a function that inserts a row per call.
   pgExec(dsn, "SET search_path TO " + n +

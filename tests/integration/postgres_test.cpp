@@ -19,32 +19,6 @@ namespace {
 
 const TimePoint kNow = *parseTimestamp("2026-11-26T10:00:00Z");
 
-// A schema of its own for each test (tests run in parallel), dropped afterwards.
-class PgSchema {
- public:
-  explicit PgSchema(std::string dsn) : dsn_(std::move(dsn)) {
-    std::random_device rd;
-    name_ = "dw_t" + std::to_string(getpid()) + "_" + std::to_string(rd() % 100000);
-    pgExec(dsn_, "CREATE SCHEMA " + name_);
-  }
-  ~PgSchema() {
-    try {
-      pgExec(dsn_, "DROP SCHEMA " + name_ + " CASCADE");
-    } catch (const std::exception&) {
-    }
-  }
-  PgSchema(const PgSchema&) = delete;
-  PgSchema& operator=(const PgSchema&) = delete;
-  const std::string& name() const { return name_; }
-  void exec(const std::string& sql) const {
-    pgExec(dsn_, "SET search_path TO " + name_ + "; " + sql);
-  }
-
- private:
-  std::string dsn_;
-  std::string name_;
-};
-
 // The built-in probes against source "pg" (the DSN through ${PGDSN}, as users write it).
 struct PgHarness : ProbeHarness {
   PgHarness(const std::string& dsn, const std::string& probes_yaml)

@@ -199,6 +199,23 @@ void pgExec(const std::string& dsn, const std::string& sql) {
   if (r.exit_code != 0) throw std::runtime_error("psql failed: " + r.err + " in: " + sql);
 }
 
+PgSchema::PgSchema(std::string dsn, const std::string& prefix) : dsn_(std::move(dsn)) {
+  std::random_device rd;
+  name_ = prefix + std::to_string(getpid()) + "_" + std::to_string(rd() % 100000);
+  pgExec(dsn_, "CREATE SCHEMA " + name_);
+}
+
+PgSchema::~PgSchema() {
+  try {
+    pgExec(dsn_, "DROP SCHEMA " + name_ + " CASCADE");
+  } catch (const std::exception&) {
+  }
+}
+
+void PgSchema::exec(const std::string& sql) const {
+  pgExec(dsn_, "SET search_path TO " + name_ + "; " + sql);
+}
+
 }  // namespace datawatch::testing
 
 #include <catch2/catch.hpp>

@@ -132,6 +132,23 @@ class PgServer {
 // Runs SQL on PostgreSQL with psql (arranging test data); throws on failure.
 void pgExec(const std::string& dsn, const std::string& sql);
 
+// A schema of its own for a test (tests run in parallel: "<prefix><pid>_<n>"),
+// dropped with everything in it afterwards.
+class PgSchema {
+ public:
+  explicit PgSchema(std::string dsn, const std::string& prefix = "dw_t");
+  ~PgSchema();
+  PgSchema(const PgSchema&) = delete;
+  PgSchema& operator=(const PgSchema&) = delete;
+  const std::string& name() const { return name_; }
+  // Runs `sql` with the schema first on the search path.
+  void exec(const std::string& sql) const;
+
+ private:
+  std::string dsn_;
+  std::string name_;
+};
+
 }  // namespace datawatch::testing
 
 #include "agent/runtime.hpp"
