@@ -150,9 +150,11 @@ void ProbeLoop::work() {
     jobs.push_back(std::move(queue_.front()));
     queue_.pop_front();
     // A run that waited kSlowQueue: its batch is slow, another worker takes the
-    // rest (and, finding the next run late too, wakes one more).
-    const bool spread = !queue_.empty() && realTime() - jobs[0].queued >= kSlowQueue;
+    // rest (and, finding the next run late too, wakes one more). So does the
+    // rest of the queue behind a batch of runs sent together.
+    const bool late = realTime() - jobs[0].queued >= kSlowQueue;
     takeBatchmates(jobs);
+    const bool spread = !queue_.empty() && (late || jobs.size() > 1);
     for (const auto& job : jobs) {
       if (observer_) observer_(job.d, clock_.now());
       executing_.insert(job.name);
@@ -168,8 +170,8 @@ void ProbeLoop::work() {
     // a worker (this one) and maybe a source slot. No hand-off to the
     // dispatcher and back (two context switches per run); this worker takes
     // the front of the queue next, other workers are woken for the rest.
-    const size_t n = enqueueDue(clock_.now());
-    for (size_t i = 1; i < workersFor(n); ++i) work_cv_.notifyOne();
+    const size_t wake = workersFor(enqueueDue(clock_.now()));
+    for (size_t i = 1; i < wake; ++i) work_cv_.notifyOne();
     wakeDispatcherIfEarlier();
   }
 }
@@ -178,28 +180,33 @@ size_t ProbeLoop::workersFor(size_t n) const {
   // The queue's last n runs: one worker each, but one for all the batchable
   // ones (the first worker to take one takes its batchmates too).
   size_t alone = 0;
-  std::vector<const std::string*> batches;  // by source
+  std::vector<std::pair<const std::string*, size_t>> batches;  // runs by source
   for (auto it = queue_.end() - static_cast<std::ptrdiff_t>(n); it != queue_.end(); ++it) {
-    if (!it->rt->batchable(it->d.index)) {
+    if (!it->rt->wouldJoinBatch(it->d.index)) {
       ++alone;
       continue;
     }
     const std::string* source = &it->rt->probeConfig(it->d.index).source;
-    if (std::none_of(batches.begin(), batches.end(), [&](auto* b) { return *b == *source; }))
-      batches.push_back(source);
+    auto b = std::find_if(batches.begin(), batches.end(),
+                          [&](const auto& e) { return *e.first == *source; });
+    if (b == batches.end())
+      batches.emplace_back(source, 1);
+    else
+      ++b->second;
   }
-  return alone + batches.size();
+  for (const auto& b : batches) alone += (b.second + kMaxBatch - 1) / kMaxBatch;
+  return alone;
 }
 
 void ProbeLoop::takeBatchmates(std::vector<Job>& jobs) {
   // Not a reference into `jobs`: it grows.
   Runtime* const rt = jobs[0].rt.get();
-  if (!rt->batchable(jobs[0].d.index)) return;
+  if (!rt->wouldJoinBatch(jobs[0].d.index)) return;
   const std::string& source = rt->probeConfig(jobs[0].d.index).source;
   size_t looked = 0;
   for (auto it = queue_.begin();
        it != queue_.end() && jobs.size() < kMaxBatch && looked < kBatchLookahead; ++looked) {
-    if (it->rt.get() == rt && rt->batchable(it->d.index) &&
+    if (it->rt.get() == rt && rt->wouldJoinBatch(it->d.index) &&
         it->rt->probeConfig(it->d.index).source == source) {
       jobs.push_back(std::move(*it));
       it = queue_.erase(it);

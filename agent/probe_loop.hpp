@@ -31,12 +31,14 @@
 //   than kHandOff (plus wake-ups).
 //   Waiting is measured in real time (threads, not the schedule: a simulated
 //   Clock would not move it);
-// - runs of batchable probes on one source (Runtime::batchable: PostgreSQL
-//   probes whose query datawatch builds) queued together go to one worker as a
-//   batch (at most kMaxBatch; the queue's first kBatchLookahead runs looked at):
-//   their queries are sent in one round trip (Runtime::runBatch). A batch
-//   holds the scheduler's source slots of all its runs while it runs (on one
-//   connection): never more connections than max_connections;
+// - queued runs that would join a batch on one source (Runtime::wouldJoinBatch:
+//   PostgreSQL probes whose query datawatch builds, whose last run was quick
+//   and did not fail) go to one worker together (at most kMaxBatch; the
+//   queue's first kBatchLookahead runs looked at): their queries are sent in
+//   one round trip (Runtime::runBatch), and another worker is woken for what
+//   is left in the queue. A batch holds the scheduler's source slots of all
+//   its runs and uses one connection at a time: never more connections than
+//   max_connections;
 // - an exception never leaves a thread of the loop: a run that throws is an
 //   error result (Runtime::runProbe), anything else is logged at error level
 //   and the loop goes on.
@@ -129,7 +131,8 @@ class ProbeLoop {
   void work();
   // Runs `body` until it returns normally, logging what it throws.
   void guarded(const char* thread, const std::function<void()>& body) const;
-  // How many workers the last `n` queued runs need (batchable ones share one).
+  // How many workers the last `n` queued runs need (runs that would join a
+  // batch share one per source and kMaxBatch).
   size_t workersFor(size_t n) const REQUIRES(mu_);
   // Moves queued runs that may share a batch with jobs[0] into `jobs`.
   void takeBatchmates(std::vector<Job>& jobs) REQUIRES(mu_);

@@ -68,7 +68,7 @@ Runtime::Runtime(std::shared_ptr<const config::Config> cfg, const Clock& clock,
       slot->probe = probes.create(pc, it == sources_.end() ? nullptr : it->second.get());
     }
     const PlannedQuery* q = slot->probe->plan();
-    slot->batchable = q != nullptr && !q->with_user_sql && q->source->batchesQueries();
+    slot->batchable = q != nullptr && !q->with_user_sql && q->source->batchesQueries(pc.timeout);
     by_name_[slot->probe->config().name] = slots_.size();
     slots_.push_back(std::move(slot));
   }
@@ -140,34 +140,41 @@ bool Runtime::batchable(size_t i) const {
 }
 
 void Runtime::runBatch(const std::vector<size_t>& probes, const std::atomic<bool>* cancelled) {
-  std::vector<Pending> runs(probes.size());  // not resized: each ctx points into its Pending
-  std::vector<BatchQuery> batch;
-  std::vector<size_t> asked;  // runs[asked[k]] planned batch[k]
+  std::vector<size_t> joined, alone;
   SqlSource* source = nullptr;
-  for (size_t k = 0; k < probes.size(); ++k) {
-    begin(runs[k], probes[k], cancelled);
-    if (!joinsBatch(runs[k], probes[k])) continue;
-    const PlannedQuery* q = runs[k].slot->probe->plan();
-    if (source == nullptr) source = q->source;
-    if (q->source != source) continue;  // the loop batches one source; run on its own
-    batch.push_back(q->forRun(runs[k].ctx));
-    asked.push_back(k);
+  for (size_t i : probes) {
+    SqlSource* s = wouldJoinBatch(i) ? slots_[i]->probe->plan()->source : nullptr;
+    if (s != nullptr && source == nullptr) source = s;
+    (s != nullptr && s == source ? joined : alone).push_back(i);
   }
-  std::vector<Result<QueryResult>> answers;
-  if (batch.size() > 1) answers = sendAhead(*source, batch);
-  if (answers.size() == batch.size())
-    for (size_t k = 0; k < asked.size(); ++k) runs[asked[k]].ctx.planned = &answers[k];
+  if (joined.size() < 2) {
+    for (size_t i : probes) (void)run(i, cancelled);
+    return;
+  }
+  std::vector<Pending> runs(joined.size());  // not resized: each ctx points into its Pending
+  std::vector<BatchQuery> batch;
+  for (size_t k = 0; k < joined.size(); ++k) {
+    begin(runs[k], joined[k], cancelled);
+    batch.push_back(runs[k].slot->probe->plan()->forRun(runs[k].ctx));
+  }
+  std::vector<std::optional<Result<QueryResult>>> answers;
+  for (auto& a : sendAhead(*source, batch)) answers.emplace_back(std::move(a));
+  if (answers.size() == runs.size())
+    for (size_t k = 0; k < runs.size(); ++k) runs[k].ctx.planned = &answers[k];
   for (auto& p : runs) complete(p, measure(*p.slot, p.ctx));
+  // Those that could not join start now, each from its own clock (as run()).
+  for (size_t i : alone) (void)run(i, cancelled);
 }
 
-bool Runtime::joinsBatch(const Pending& p, size_t i) const {
-  // A batch is answered when its slowest query is, and on PostgreSQL an error
-  // aborts the queries after it (they are then re-run one by one): a probe
-  // whose last run failed or was slow runs on its own. A run in a batch takes
-  // as long as the batch: a slow query makes its batchmates slow once, then
-  // they batch again without it (it stays slow on its own).
-  return batchable(i) && (!p.last || (p.last->status != ProbeStatus::Error &&
-                                      p.last->duration_seconds < kBatchSlowRunSeconds));
+bool Runtime::wouldJoinBatch(size_t i) const {
+  // A run in a batch takes as long as the batch: a slow query makes its
+  // batchmates slow once, then they batch again without it (it stays slow on
+  // its own).
+  const Slot& slot = *slots_[i];
+  if (!slot.batchable) return false;
+  MutexLock lock(slot.mu);
+  return !slot.last || (slot.last->status != ProbeStatus::Error &&
+                        slot.last->duration_seconds < kBatchSlowRunSeconds);
 }
 
 std::vector<Result<QueryResult>> Runtime::sendAhead(SqlSource& source,

@@ -56,15 +56,19 @@ class Runtime {
 
   // Batches (issue 19). A probe is batchable when it plans its first query
   // (Probe::plan), that query holds no user SQL, and its source sends batches
-  // together (SqlSource::batchesQueries: PostgreSQL).
+  // for its timeout (SqlSource::batchesQueries: PostgreSQL).
   bool batchable(size_t i) const;
-  // Runs `probes` (distinct, all batchable on one source) as run() would, one
-  // after another, but first sends their planned queries ahead as one batch.
-  // Each run gets its own deadline, result, record and log line; its duration
-  // counts from the batch's start. A probe whose last run failed or took
-  // kBatchSlowRunSeconds or more queries on its own in its turn instead.
-  void runBatch(const std::vector<size_t>& probes, const std::atomic<bool>* cancelled = nullptr);
+  // ... and joins a batch now: batchable, and its last run neither failed nor
+  // took kBatchSlowRunSeconds or more (a batch is answered at its slowest
+  // query's pace; on PostgreSQL an error aborts the queries after it).
+  bool wouldJoinBatch(size_t i) const;
   static constexpr double kBatchSlowRunSeconds = 0.1;
+  // Runs `probes` (distinct) as run() would, but first sends the planned
+  // queries of those that would join a batch on one source ahead, together
+  // (SqlSource::queryBatch); each such run then gets its own deadline, result,
+  // record and log line, its duration counted from the batch's start. The
+  // others run after, one by one, each from its own start (as run()).
+  void runBatch(const std::vector<size_t>& probes, const std::atomic<bool>* cancelled = nullptr);
 
   // Called with every recorded run, on the thread that ran it (the SLO engine
   // listens here), never with null; the result is the one the probe's slot and
@@ -101,7 +105,6 @@ class Runtime {
   void begin(Pending& p, size_t i, const std::atomic<bool>* cancelled);
   // Stamps, records and logs the run's result (the deadline checked again).
   std::shared_ptr<const ProbeResult> complete(Pending& p, ProbeResult r);
-  bool joinsBatch(const Pending& p, size_t i) const;
   // source.queryBatch(batch); nothing (each run then queries itself) if it throws.
   std::vector<Result<QueryResult>> sendAhead(SqlSource& source,
                                              const std::vector<BatchQuery>& batch) const;

@@ -1,6 +1,7 @@
 #include "probes/postgres_source.hpp"
 
 #include <libpq-fe.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <charconv>
@@ -41,6 +42,13 @@ class PgConnection {
   void cancel() const {
     char err[256];
     if (cancel_ != nullptr) (void)PQcancel(cancel_, err, sizeof err);  // ends at its timeout anyway
+  }
+  // Ends a pipeline from another thread: the cancel stops the running
+  // statement on the server; the shutdown wakes the reader and ends the rest
+  // (the server ignores a cancel that lands between two statements).
+  void abort() const {
+    cancel();
+    (void)shutdown(PQsocket(c_), SHUT_RDWR);
   }
 
  private:
@@ -144,12 +152,22 @@ QueryResult collectRows(const PGresult* r) {
 }
 
 // A failed statement's message for the probe; the password never in it.
-std::string failureText(const PgConnection& conn, const PgError& e) {
-  if (conn.broken())
+// `lost`: the connection is gone with it.
+std::string failureText(const PgError& e, bool lost) {
+  if (lost)
     return "lost the connection to PostgreSQL: " +
            toValidUtf8(Redactor::redactDsn(pgFirstLine(e.message)));
   return toValidUtf8(Redactor::redactDsn(describe(e)));
 }
+
+// An error of the connection rather than of the statement (none, class 08
+// connection exception, 57P operator intervention).
+bool connectionError(const PgError& e) {
+  return e.sqlstate.empty() || e.sqlstate.rfind("08", 0) == 0 || e.sqlstate.rfind("57P", 0) == 0;
+}
+
+constexpr const char* kTimedOut = "query timed out (deadline exceeded) and was cancelled";
+constexpr const char* kStopped = "query cancelled: the agent is shutting down";
 
 // A result's error, or none for a statement that succeeded.
 std::optional<PgError> errorOf(PGconn* c, const PGresult* r) {
@@ -284,8 +302,7 @@ Result<QueryResult> PostgresSource::query(const std::string& sql,
                                           const std::vector<SqlValue>& params,
                                           const QueryLimits& limits) {
   using R = Result<QueryResult>;
-  if (limits.cancelled && limits.cancelled->load())
-    return R::Error("query cancelled: the agent is shutting down");
+  if (limits.cancelled && limits.cancelled->load()) return R::Error(kStopped);
   auto acquired = acquire();
   if (!acquired) return acquired.status();
   std::unique_ptr<PgConnection> conn = std::move(acquired).value();
@@ -309,9 +326,7 @@ Result<QueryResult> PostgresSource::query(const std::string& sql,
   if (fired != QueryWatcher::Reason::None) {
     // A cancel request may land on a later statement: never pool this connection.
     if (attempt.result.ok()) return std::move(attempt.result);
-    return R::Error(fired == QueryWatcher::Reason::Cancelled
-                        ? "query cancelled: the agent is shutting down"
-                        : "query timed out (deadline exceeded) and was cancelled");
+    return R::Error(fired == QueryWatcher::Reason::Cancelled ? kStopped : kTimedOut);
   }
   if (attempt.reusable) release(std::move(conn));
   return std::move(attempt.result);
@@ -320,6 +335,10 @@ Result<QueryResult> PostgresSource::query(const std::string& sql,
 Result<std::unique_ptr<PgConnection>> PostgresSource::acquire() {
   if (auto conn = takeIdle()) return Result<std::unique_ptr<PgConnection>>(std::move(conn));
   return connect();
+}
+
+bool PostgresSource::batchesQueries(Duration timeout) const {
+  return dialect_.id() == config::DialectId::Postgres && !needsShorterTimeout(timeout);
 }
 
 bool PostgresSource::needsShorterTimeout(Duration timeout) const {
@@ -338,46 +357,61 @@ std::vector<Result<QueryResult>> PostgresSource::queryBatch(const std::vector<Ba
   std::vector<size_t> piped;  // one statement datawatch built, under the session's timeout
   for (size_t k = 0; k < batch.size(); ++k)
     if (pipelinable(batch[k].limits)) piped.push_back(k);
+  std::vector<size_t> retry_last;
   for (size_t from = 0; from + 1 < piped.size(); from += kMaxPipeline) {
     const size_t to = std::min(piped.size(), from + kMaxPipeline);
-    pipeline(batch, std::vector<size_t>(piped.begin() + from, piped.begin() + to), answers);
+    pipeline(batch, std::vector<size_t>(piped.begin() + from, piped.begin() + to), answers,
+             retry_last);
   }
-  // The rest, and what a pipeline left unanswered, one by one.
+  // The rest, and what a pipeline left unanswered, one by one; a statement a
+  // cut stopped while it ran after the others (it may be slow again).
+  auto ask = [&](size_t k) {
+    const BatchQuery& q = batch[k];
+    answers[k] =
+        q.limits.deadline <= clock_.monotonic() && !(q.limits.cancelled && *q.limits.cancelled)
+            ? Result<QueryResult>::Error(kTimedOut)  // as query() says of it
+            : query(*q.sql, *q.params, q.limits);
+  };
+  for (size_t k = 0; k < batch.size(); ++k)
+    if (!answers[k] && std::find(retry_last.begin(), retry_last.end(), k) == retry_last.end())
+      answers[k] = query(*batch[k].sql, *batch[k].params, batch[k].limits);
+  for (size_t k : retry_last) ask(k);
   std::vector<Result<QueryResult>> out;
   out.reserve(batch.size());
-  for (size_t k = 0; k < batch.size(); ++k) {
-    const BatchQuery& q = batch[k];
-    out.push_back(answers[k] ? std::move(*answers[k]) : query(*q.sql, *q.params, q.limits));
-  }
+  for (auto& a : answers) out.push_back(std::move(*a));
   return out;
 }
 
 void PostgresSource::pipeline(const std::vector<BatchQuery>& batch,
-                              const std::vector<size_t>& chunk, Answers& answers) {
+                              const std::vector<size_t>& chunk, Answers& answers,
+                              std::vector<size_t>& retry_last) {
   auto acquired = acquire();
   if (!acquired) return;  // each query then tries on its own, and says why it failed
   std::unique_ptr<PgConnection> conn = std::move(acquired).value();
-  MonoTime deadline = MonoTime::max();
+  MonoTime cut = clock_.monotonic() + kPipelineBudget;
   const std::atomic<bool>* cancelled = nullptr;
   for (size_t k : chunk) {
-    deadline = std::min(deadline, batch[k].limits.deadline);
+    cut = std::min(cut, batch[k].limits.deadline);
     if (cancelled == nullptr) cancelled = batch[k].limits.cancelled;
   }
   bool clean = false;
   QueryWatcher::Reason fired = QueryWatcher::Reason::None;
   {
     PgConnection* c = conn.get();
-    auto watch = watcher_.watch([c] { c->cancel(); }, deadline, cancelled);
+    auto watch = watcher_.watch([c] { c->abort(); }, cut, cancelled);
     clean = exchange(*conn, batch, chunk, answers);
     fired = watch.finish();  // no cancel can reach the connection after this
   }
   if (fired != QueryWatcher::Reason::None) {
-    // The earliest deadline (or the stop) cancelled whatever statement was
-    // running: an error now may not be that query's own. Those are asked again
-    // one by one, each against its own deadline. The connection is not pooled
-    // (a cancel request may land on a later statement).
-    for (size_t k : chunk)
-      if (answers[k] && !answers[k]->ok()) answers[k].reset();
+    // Cut short: an error now may not be that statement's own. It is asked
+    // again after the others, against its own deadline; the connection is
+    // dropped.
+    for (size_t k : chunk) {
+      if (answers[k] && !answers[k]->ok()) {
+        answers[k].reset();
+        retry_last.push_back(k);
+      }
+    }
     return;
   }
   if (clean) release(std::move(conn));
@@ -405,10 +439,11 @@ bool PostgresSource::exchange(PgConnection& conn, const std::vector<BatchQuery>&
   // error is "lost the connection" and the later ones are asked again.
   for (size_t e = 0; e < errors.size(); ++e) {
     auto& answer = answers[errors[e].first];
+    const PgError& err = errors[e].second;
     if (e > 0 && conn.broken())
       answer.reset();
     else
-      answer = Result<QueryResult>::Error(failureText(conn, errors[e].second));
+      answer = Result<QueryResult>::Error(failureText(err, conn.broken() && connectionError(err)));
   }
   return synced && PQexitPipelineMode(pc) == 1 && conn.idle();
 }
@@ -424,7 +459,7 @@ PostgresSource::Attempt PostgresSource::execute(PgConnection& conn, const std::s
   // again (any transaction rolled back, no COPY in progress); a lost one is
   // dropped.
   auto failed = [&](const PgError& e) -> Attempt {
-    return {R::Error(failureText(conn, e)), conn.idle()};
+    return {R::Error(failureText(e, conn.broken())), conn.idle()};
   };
   const bool shorter = needsShorterTimeout(timeout);
   if (generated && !shorter) {

@@ -26,7 +26,12 @@
 //   have had), one round trip and one wake-up for the lot. An error aborts the
 //   statements after it in the pipeline; those, the rest (user SQL), and any a
 //   deadline or the stop cut short are asked again one by one through query(),
-//   each against its own deadline: every answer is the one query() would give.
+//   each against its own deadline, the statement a cut stopped while it ran
+//   last: every answer is the one query() would give (the ones after a slow
+//   statement get it at most kPipelineBudget later). A cut (a deadline, the
+//   budget, the stop) cancels the statement on the server and shuts the
+//   socket down: a cancel that lands between two statements is ignored by the
+//   server, the shutdown is not.
 // - Failures (connection refused, authentication, timeout, missing table or
 //   column, permission denied, a write attempt) are Status errors with the DSN
 //   password redacted. Thread-safe.
@@ -59,10 +64,16 @@ class PostgresSource final : public SqlSource {
   std::string placeholder(int n) const override { return numberedMarker('$', n); }
   // See the top: pipelines of at most kMaxPipeline statements.
   std::vector<Result<QueryResult>> queryBatch(const std::vector<BatchQuery>& batch) override;
-  bool batchesQueries() const override { return true; }
+  // The postgres dialect (not Redshift: untested there), when the session's
+  // statement_timeout covers `timeout` (no SET LOCAL needed).
+  bool batchesQueries(Duration timeout) const override;
   // A blocking connection that sends many statements before reading could
   // deadlock with a server whose output buffer is full (libpq's pipeline docs).
   static constexpr size_t kMaxPipeline = 64;
+  // A pipeline still unanswered after this is cut (its statements answered at
+  // the slowest one's pace; batched probes took under 100 ms last time): the
+  // rest are asked one by one, the statement that was running last.
+  static constexpr Duration kPipelineBudget{std::chrono::seconds(1)};
 
   // The DSN with application_name and connect_timeout added (for tests).
   static std::string effectiveDsn(const std::string& dsn);
@@ -84,8 +95,9 @@ class PostgresSource final : public SqlSource {
   // The statements `chunk` (indices into `batch`) in one pipeline on one
   // connection, under one QueryWatcher watch at their earliest deadline; fills
   // the answers it got for sure and leaves the others empty.
+  // `retry_last` gets the statements a cut stopped while they ran.
   void pipeline(const std::vector<BatchQuery>& batch, const std::vector<size_t>& chunk,
-                Answers& answers);
+                Answers& answers, std::vector<size_t>& retry_last);
   // Sends and reads one pipeline; true when the connection is idle again.
   bool exchange(PgConnection& conn, const std::vector<BatchQuery>& batch,
                 const std::vector<size_t>& chunk, Answers& answers);

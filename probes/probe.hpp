@@ -17,6 +17,7 @@
 // plans and the one it runs cannot differ.
 
 #include <memory>
+#include <optional>
 
 #include "config/types.hpp"
 #include "probes/result.hpp"
@@ -36,8 +37,9 @@ struct RunContext {
   // snapshots: state kept in memory between runs must be reloaded each run.
   bool shared_snapshots = false;
   // The answer to the probe's plan() query when the runner sent it ahead;
-  // taken (moved from) by runPlanned. Null: the run queries itself.
-  Result<QueryResult>* planned = nullptr;
+  // taken by runPlanned (once: it is then empty). Null or empty: the run
+  // queries itself.
+  std::optional<Result<QueryResult>>* planned = nullptr;
 };
 
 // The query every run of a probe begins with, fixed when the probe is built.
@@ -64,7 +66,11 @@ class Probe {
 
 // The answer to the planned query `q`: the one sent ahead, or a query now.
 inline Result<QueryResult> runPlanned(const RunContext& ctx, const PlannedQuery& q) {
-  if (ctx.planned != nullptr) return std::move(*ctx.planned);
+  if (ctx.planned != nullptr && ctx.planned->has_value()) {
+    Result<QueryResult> answer = std::move(**ctx.planned);
+    ctx.planned->reset();
+    return answer;
+  }
   return q.source->query(q.sql, q.params, q.forRun(ctx).limits);
 }
 

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "agent/probe_loop.hpp"
@@ -21,11 +22,12 @@ const TimePoint kStart = *parseTimestamp("2026-11-26T00:00:00Z");
 // Answers every query with one row holding 1; records what came how.
 class BatchingSource final : public SqlSource {
  public:
+  explicit BatchingSource(std::string name) : name_(std::move(name)) {}
   const std::string& name() const override { return name_; }
   config::SourceType type() const override { return config::SourceType::Sqlite; }
   const Dialect& dialect() const override { return dialectFor(config::DialectId::Sqlite); }
   std::string placeholder(int n) const override { return numberedMarker('?', n); }
-  bool batchesQueries() const override { return true; }
+  bool batchesQueries(Duration) const override { return true; }
   Result<QueryResult> query(const std::string& sql, const std::vector<SqlValue>&,
                             const QueryLimits&) override {
     MutexLock lock(mu_);
@@ -54,18 +56,19 @@ class BatchingSource final : public SqlSource {
 
  private:
   static QueryResult answer() { return QueryResult{{"n"}, {{SqlValue(int64_t{1})}}}; }
-  std::string name_ = "db";
+  std::string name_;
   mutable Mutex mu_;
   std::vector<std::vector<std::string>> batches_ GUARDED_BY(mu_);
   std::vector<std::string> singles_ GUARDED_BY(mu_);
 };
 
-// Plans "SELECT <its name>" unless its name starts with "plain"; passes on a 1.
+// Plans "<source> <name>" unless its name starts with "plain"; passes on a 1,
+// but one named "bad..." always reports an error.
 class PlannedProbe final : public Probe {
  public:
   PlannedProbe(config::ProbeConfig cfg, SqlSource& src) : cfg_(std::move(cfg)) {
     q_.source = &src;
-    q_.sql = "SELECT " + cfg_.name;
+    q_.sql = cfg_.source + " " + cfg_.name;
   }
   const config::ProbeConfig& config() const override { return cfg_; }
   const PlannedQuery* plan() const override {
@@ -74,6 +77,7 @@ class PlannedProbe final : public Probe {
   ProbeResult run(const RunContext& ctx) override {
     auto r = runPlanned(ctx, q_);
     if (!r) return ProbeResult::error(r.error());
+    if (cfg_.name.rfind("bad", 0) == 0) return ProbeResult::error("bad by name");
     return ProbeResult::pass(1, "rows", "ok");
   }
 
@@ -88,56 +92,76 @@ TEST_CASE("the loop runs a due group of batchable probes as batches within the s
           "[scheduler][probe_loop][batch][threads]") {
   SimulatedClock clock{kStart};
   SourceRegistry sources;
-  BatchingSource* source = nullptr;
+  std::map<std::string, BatchingSource*> made;
   sources.add("sqlite",
-              [&](const config::SourceConfig&, const Clock&) -> Result<std::unique_ptr<Source>> {
-                auto s = std::make_unique<BatchingSource>();
-                source = s.get();
+              [&](const config::SourceConfig& sc, const Clock&) -> Result<std::unique_ptr<Source>> {
+                auto s = std::make_unique<BatchingSource>(sc.name);
+                made[sc.name] = s.get();
                 return std::unique_ptr<Source>(std::move(s));
               });
   ProbeRegistry probes;
   probes.add("volume", [](const config::ProbeConfig& pc, Source& s) {
     return makeProbeOn<PlannedProbe, SqlSource>(pc, s, "needs SQL");
   });
-  std::string yaml = "sources:\n  db: {type: sqlite, path: w.db, max_connections: 3}\nprobes:\n";
-  std::vector<std::string> names;
-  for (int i = 0; i < 12; ++i) names.push_back((i % 4 == 3 ? "plain" : "p") + std::to_string(i));
-  for (const auto& n : names)
-    yaml += "  - {name: " + n + ", type: volume, source: db, table: t, min: 1, every: 1s}\n";
+  std::string yaml =
+      "sources:\n  db: {type: sqlite, path: w.db, max_connections: 3}\n"
+      "  db2: {type: sqlite, path: w2.db, max_connections: 3}\nprobes:\n";
+  // On db: p0..p11 (every fourth "plain": no plan) and bad0, bad1 (errors); on db2: q0..q3.
+  std::vector<std::pair<std::string, std::string>> names;
+  for (int i = 0; i < 12; ++i)
+    names.emplace_back((i % 4 == 3 ? "plain" : "p") + std::to_string(i), "db");
+  for (int i = 0; i < 2; ++i) names.emplace_back("bad" + std::to_string(i), "db");
+  for (int i = 0; i < 4; ++i) names.emplace_back("q" + std::to_string(i), "db2");
+  for (const auto& [n, src] : names)
+    yaml +=
+        "  - {name: " + n + ", type: volume, source: " + src + ", table: t, min: 1, every: 1s}\n";
   auto loaded = config::loadConfigFromString(yaml, "/t/c.yaml", "", testing::envFrom({}));
   REQUIRE(loaded.ok());
   auto rt = std::make_shared<Runtime>(std::make_shared<config::Config>(std::move(*loaded.config)),
                                       clock, sources, probes, nullptr, nullptr,
                                       std::make_shared<spdlog::logger>("t"));
-  REQUIRE(source != nullptr);
+  REQUIRE(made.size() == 2);
   ProbeLoop loop(rt, clock, 8, nullptr);
   loop.start();
   // First runs fall in [0, 1s): a second on, every probe is due at once.
-  for (int round = 1; round <= 3; ++round) {
+  const uint64_t per_round = names.size();
+  auto badInBatches = [&] {
+    size_t n = 0;
+    for (const auto& b : made["db"]->batches())
+      for (const auto& sql : b) n += sql.find("bad") != std::string::npos ? 1 : 0;
+    return n;
+  };
+  size_t bad_after_first_round = 0;
+  for (uint64_t round = 1; round <= 4; ++round) {
     clock.advance(1s);
     loop.wake();
-    REQUIRE(testing::eventually([&] { return loop.completedRuns() >= 12u * round; }, 5s));
+    REQUIRE(testing::eventually([&] { return loop.completedRuns() >= per_round * round; }, 5s));
+    if (round == 1) bad_after_first_round = badInBatches();
   }
   CHECK(loop.stop(0s));
 
-  const auto batches = source->batches();
-  const auto singles = source->singles();
-  size_t batched = 0;
-  for (const auto& b : batches) {
-    CHECK(b.size() >= 2);
-    CHECK(b.size() <= 3);  // never more than the source's runs in flight
-    for (const auto& sql : b) CHECK(sql.find("plain") == std::string::npos);
-    batched += b.size();
+  size_t batched = 0, asked = 0;
+  for (const auto& [name, source] : made) {
+    for (const auto& b : source->batches()) {
+      CHECK(b.size() >= 2);
+      CHECK(b.size() <= 3);  // never more than the source's runs in flight
+      for (const auto& sql : b) {
+        CHECK(sql.rfind(name + " ", 0) == 0);  // one source per batch
+        CHECK(sql.find("plain") == std::string::npos);
+      }
+      batched += b.size();
+    }
+    asked += source->singles().size();
   }
   CHECK(batched > 0);
-  // Every run asked exactly once, one way or the other; plain ones on their own.
-  CHECK(batched + singles.size() == loop.completedRuns());
-  CHECK(std::count_if(singles.begin(), singles.end(), [](const std::string& s) {
-          return s.find("plain") != std::string::npos;
-        }) == static_cast<std::ptrdiff_t>(loop.completedRuns() / 4));
+  // A probe whose last run failed runs on its own.
+  CHECK(badInBatches() == bad_after_first_round);
+  // Every run asked exactly once, one way or the other.
+  CHECK(batched + asked == loop.completedRuns());
   for (size_t i = 0; i < names.size(); ++i) {
     auto r = rt->lastResult(i);
     REQUIRE(r);
-    CHECK(r->status == ProbeStatus::Pass);
+    CHECK(r->status ==
+          (names[i].first.rfind("bad", 0) == 0 ? ProbeStatus::Error : ProbeStatus::Pass));
   }
 }
