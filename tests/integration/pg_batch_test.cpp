@@ -138,7 +138,9 @@ TEST_CASE("a batch's deadline and the agent's stop cut only what they must",
     const auto answers = src.queryBatch(b.queries());
     CHECK(std::chrono::steady_clock::now() - t0 < 2800ms);
     REQUIRE_FALSE(answers[0].ok());
-    CHECK_THAT(answers[0].error(), Catch::Contains("deadline exceeded"));
+    // Asked again after the cut with 1.2 s left: query() sets a statement_timeout
+    // that close to the deadline, so either limit may be the one that fires.
+    CHECK_THAT(answers[0].error(), Catch::Contains("timed out"));
     CHECK(text(answers[1]) == "2");
     CHECK(text(answers[2]) == "3");
   }
