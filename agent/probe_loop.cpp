@@ -161,10 +161,12 @@ void ProbeLoop::work() {
     }
     lock.unlock();
     if (spread) work_cv_.notifyOne();
-    runJobs(jobs);
+    const std::vector<size_t> left = runJobs(jobs);
+    std::vector<Job> back = takeLeft(jobs, left);
     for (auto& job : jobs) job.rt.reset();  // an old Runtime's last run ends here, unlocked
     lock.lock();
     for (const auto& job : jobs) finish(job);
+    requeue(std::move(back));
     if (stopping_) continue;
     // What is due now is queued here, on this thread: the run that ended freed
     // a worker (this one) and maybe a source slot. No hand-off to the
@@ -201,12 +203,12 @@ size_t ProbeLoop::workersFor(size_t n) const {
 void ProbeLoop::takeBatchmates(std::vector<Job>& jobs) {
   // Not a reference into `jobs`: it grows.
   Runtime* const rt = jobs[0].rt.get();
-  if (!rt->wouldJoinBatch(jobs[0].d.index)) return;
+  if (jobs[0].alone || !rt->wouldJoinBatch(jobs[0].d.index)) return;
   const std::string& source = rt->probeConfig(jobs[0].d.index).source;
   size_t looked = 0;
   for (auto it = queue_.begin();
        it != queue_.end() && jobs.size() < kMaxBatch && looked < kBatchLookahead; ++looked) {
-    if (it->rt.get() == rt && rt->wouldJoinBatch(it->d.index) &&
+    if (it->rt.get() == rt && !it->alone && rt->wouldJoinBatch(it->d.index) &&
         it->rt->probeConfig(it->d.index).source == source) {
       jobs.push_back(std::move(*it));
       it = queue_.erase(it);
@@ -216,15 +218,43 @@ void ProbeLoop::takeBatchmates(std::vector<Job>& jobs) {
   }
 }
 
-void ProbeLoop::runJobs(const std::vector<Job>& jobs) const {
+std::vector<ProbeLoop::Job> ProbeLoop::takeLeft(std::vector<Job>& jobs,
+                                                const std::vector<size_t>& left) {
+  std::vector<Job> back;
+  for (auto it = jobs.begin(); it != jobs.end();) {
+    if (std::find(left.begin(), left.end(), it->d.index) == left.end()) {
+      ++it;
+      continue;
+    }
+    it->alone = true;
+    back.push_back(std::move(*it));
+    it = jobs.erase(it);
+  }
+  return back;
+}
+
+void ProbeLoop::requeue(std::vector<Job> back) {
+  for (auto it = back.rbegin(); it != back.rend(); ++it) {
+    if (stopping_) {
+      finish(*it);  // never started: nothing to record
+      continue;
+    }
+    executing_.erase(it->name);
+    queue_.push_front(std::move(*it));
+  }
+  // This worker takes the first; the others get one each.
+  for (size_t i = 1; i < back.size() && !stopping_; ++i) work_cv_.notifyOne();
+}
+
+std::vector<size_t> ProbeLoop::runJobs(const std::vector<Job>& jobs) const {
   try {
     if (jobs.size() == 1) {
       (void)jobs[0].rt->run(jobs[0].d.index, &cancelled_);
-      return;
+      return {};
     }
     std::vector<size_t> probes;
     for (const auto& job : jobs) probes.push_back(job.d.index);
-    jobs[0].rt->runBatch(probes, &cancelled_);
+    return jobs[0].rt->runBatch(probes, &cancelled_);
   } catch (...) {
     // Runtime::run records a throwing probe as an error result; this is the
     // backstop for anything else.
@@ -232,6 +262,7 @@ void ProbeLoop::runJobs(const std::vector<Job>& jobs) const {
              ": the run failed with " + describe(std::current_exception()) +
              "; the loop carries on");
   }
+  return {};
 }
 
 void ProbeLoop::finish(const Job& job) {

@@ -36,9 +36,10 @@
 //   and did not fail) go to one worker together (at most kMaxBatch; the
 //   queue's first kBatchLookahead runs looked at): their queries are sent in
 //   one round trip (Runtime::runBatch), and another worker is woken for what
-//   is left in the queue. A batch holds the scheduler's source slots of all
-//   its runs and uses one connection at a time: never more connections than
-//   max_connections;
+//   is left in the queue. Runs the batch did not answer (after another's
+//   error, cut short) go back to the front of the queue, to run alone. A batch holds the
+//   scheduler's source slots of all its runs and uses one connection at a time: never more
+//   connections than max_connections;
 // - an exception never leaves a thread of the loop: a run that throws is an
 //   error result (Runtime::runProbe), anything else is logged at error level
 //   and the loop goes on.
@@ -110,7 +111,8 @@ class ProbeLoop {
     std::shared_ptr<Runtime> rt;  // the Runtime it was dispatched for
     uint64_t generation;          // ... counted in replaceRuntime calls
     std::string name;
-    MonoTime queued;  // real time (kSlowQueue)
+    MonoTime queued;     // real time (kSlowQueue)
+    bool alone = false;  // left by a batch: runs on its own
   };
 
   void dispatcher();
@@ -136,8 +138,12 @@ class ProbeLoop {
   size_t workersFor(size_t n) const REQUIRES(mu_);
   // Moves queued runs that may share a batch with jobs[0] into `jobs`.
   void takeBatchmates(std::vector<Job>& jobs) REQUIRES(mu_);
-  // One run, or a batch (Runtime::runBatch).
-  void runJobs(const std::vector<Job>& jobs) const;
+  // One run, or a batch (Runtime::runBatch); returns the probes a batch left.
+  std::vector<size_t> runJobs(const std::vector<Job>& jobs) const;
+  // Moves the jobs of the probes in `left` out of `jobs`, marked alone.
+  static std::vector<Job> takeLeft(std::vector<Job>& jobs, const std::vector<size_t>& left);
+  // Queues jobs a batch left at the front (finishes them when stopping).
+  void requeue(std::vector<Job> back) REQUIRES(mu_);
   void finish(const Job& job) REQUIRES(mu_);
   bool idle() const REQUIRES(mu_) { return in_flight_ == 0; }
   void logError(const std::string& what) const;

@@ -36,6 +36,7 @@ struct Runtime::Pending {
   std::shared_ptr<const ProbeResult> previous;  // ctx.previous
   std::shared_ptr<const ProbeResult> last;      // for the log: an error repeated is not news
   std::optional<SnapshotsSeen> snapshots;       // ctx.snapshots
+  std::optional<MonoTime::duration> took;       // set by a batch: the run's own time
 };
 
 Runtime::Runtime(std::shared_ptr<const config::Config> cfg, const Clock& clock,
@@ -68,7 +69,7 @@ Runtime::Runtime(std::shared_ptr<const config::Config> cfg, const Clock& clock,
       slot->probe = probes.create(pc, it == sources_.end() ? nullptr : it->second.get());
     }
     const PlannedQuery* q = slot->probe->plan();
-    slot->batchable = q != nullptr && !q->with_user_sql && q->source->batchesQueries(pc.timeout);
+    slot->batchable = q != nullptr && !q->with_user_sql && q->source->batchesQueries();
     by_name_[slot->probe->config().name] = slots_.size();
     slots_.push_back(std::move(slot));
   }
@@ -139,31 +140,39 @@ bool Runtime::batchable(size_t i) const {
   return slots_[i]->batchable;
 }
 
-void Runtime::runBatch(const std::vector<size_t>& probes, const std::atomic<bool>* cancelled) {
-  std::vector<size_t> joined, alone;
+std::vector<size_t> Runtime::runBatch(const std::vector<size_t>& probes,
+                                      const std::atomic<bool>* cancelled) {
+  std::vector<size_t> joined, left;
   SqlSource* source = nullptr;
   for (size_t i : probes) {
     SqlSource* s = wouldJoinBatch(i) ? slots_[i]->probe->plan()->source : nullptr;
     if (s != nullptr && source == nullptr) source = s;
-    (s != nullptr && s == source ? joined : alone).push_back(i);
+    (s != nullptr && s == source ? joined : left).push_back(i);
   }
-  if (joined.size() < 2) {
-    for (size_t i : probes) (void)run(i, cancelled);
-    return;
-  }
+  if (joined.size() < 2) return probes;
   std::vector<Pending> runs(joined.size());  // not resized: each ctx points into its Pending
   std::vector<BatchQuery> batch;
   for (size_t k = 0; k < joined.size(); ++k) {
     begin(runs[k], joined[k], cancelled);
     batch.push_back(runs[k].slot->probe->plan()->forRun(runs[k].ctx));
   }
-  std::vector<std::optional<Result<QueryResult>>> answers;
-  for (auto& a : sendAhead(*source, batch)) answers.emplace_back(std::move(a));
-  if (answers.size() == runs.size())
-    for (size_t k = 0; k < runs.size(); ++k) runs[k].ctx.planned = &answers[k];
-  for (auto& p : runs) complete(p, measure(*p.slot, p.ctx));
-  // Those that could not join start now, each from its own clock (as run()).
-  for (size_t i : alone) (void)run(i, cancelled);
+  auto answers = sendAhead(*source, batch);
+  const MonoTime answered = clock_.monotonic();
+  for (size_t k = 0; k < runs.size(); ++k) {
+    if (answers.size() != runs.size() || !answers[k]) {
+      left.push_back(joined[k]);  // not answered in the batch: it runs on its own
+      continue;
+    }
+    Pending& p = runs[k];
+    p.ctx.planned = &answers[k];
+    const MonoTime judged = clock_.monotonic();
+    ProbeResult r = measure(*p.slot, p.ctx);
+    // Its own time: the batch's round trip and its own judging, not the
+    // batchmates' judging and recording before it.
+    p.took = (answered - p.start) + (clock_.monotonic() - judged);
+    complete(p, std::move(r));
+  }
+  return left;
 }
 
 bool Runtime::wouldJoinBatch(size_t i) const {
@@ -177,8 +186,8 @@ bool Runtime::wouldJoinBatch(size_t i) const {
                         slot.last->duration_seconds < kBatchSlowRunSeconds);
 }
 
-std::vector<Result<QueryResult>> Runtime::sendAhead(SqlSource& source,
-                                                    const std::vector<BatchQuery>& batch) const {
+SqlSource::BatchAnswers Runtime::sendAhead(SqlSource& source,
+                                           const std::vector<BatchQuery>& batch) const {
   try {
     return source.queryBatch(batch);
   } catch (const std::exception& ex) {  // as measure(): a bug, not a reason to stop
@@ -212,7 +221,7 @@ std::shared_ptr<const ProbeResult> Runtime::complete(Pending& p, ProbeResult r) 
   Slot& slot = *p.slot;
   const auto& cfg = slot.probe->config();
   const RunContext& ctx = p.ctx;
-  const auto took = clock_.monotonic() - p.start;
+  const auto took = p.took ? *p.took : clock_.monotonic() - p.start;
   if (r.status != ProbeStatus::Error && clock_.monotonic() > ctx.limits.deadline) {
     // The source did not notice the deadline: a late answer is not a measurement.
     r = ProbeResult::error("timed out after " +

@@ -56,19 +56,21 @@ class Runtime {
 
   // Batches (issue 19). A probe is batchable when it plans its first query
   // (Probe::plan), that query holds no user SQL, and its source sends batches
-  // for its timeout (SqlSource::batchesQueries: PostgreSQL).
+  // (SqlSource::batchesQueries: PostgreSQL).
   bool batchable(size_t i) const;
   // ... and joins a batch now: batchable, and its last run neither failed nor
   // took kBatchSlowRunSeconds or more (a batch is answered at its slowest
   // query's pace; on PostgreSQL an error aborts the queries after it).
   bool wouldJoinBatch(size_t i) const;
   static constexpr double kBatchSlowRunSeconds = 0.1;
-  // Runs `probes` (distinct) as run() would, but first sends the planned
-  // queries of those that would join a batch on one source ahead, together
-  // (SqlSource::queryBatch); each such run then gets its own deadline, result,
-  // record and log line, its duration counted from the batch's start. The
-  // others run after, one by one, each from its own start (as run()).
-  void runBatch(const std::vector<size_t>& probes, const std::atomic<bool>* cancelled = nullptr);
+  // Sends the planned queries of those of `probes` (distinct) that would join
+  // a batch on one source ahead, together (SqlSource::queryBatch), and runs
+  // each that got its answer as run() would: its own deadline, result, record
+  // and log line; its duration the batch's round trip plus its own judging.
+  // Returns the probes it did not run (not joining, or not answered in the
+  // batch: after another's error, cut short): run each on its own.
+  std::vector<size_t> runBatch(const std::vector<size_t>& probes,
+                               const std::atomic<bool>* cancelled = nullptr);
 
   // Called with every recorded run, on the thread that ran it (the SLO engine
   // listens here), never with null; the result is the one the probe's slot and
@@ -106,8 +108,7 @@ class Runtime {
   // Stamps, records and logs the run's result (the deadline checked again).
   std::shared_ptr<const ProbeResult> complete(Pending& p, ProbeResult r);
   // source.queryBatch(batch); nothing (each run then queries itself) if it throws.
-  std::vector<Result<QueryResult>> sendAhead(SqlSource& source,
-                                             const std::vector<BatchQuery>& batch) const;
+  SqlSource::BatchAnswers sendAhead(SqlSource& source, const std::vector<BatchQuery>& batch) const;
   // Stores, publishes and remembers a finished run; logs what throws.
   void record(Slot& slot, const std::shared_ptr<const ProbeResult>& r);
   // The probe's run, a thrown exception turned into an error result.

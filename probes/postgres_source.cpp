@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -42,13 +43,6 @@ class PgConnection {
   void cancel() const {
     char err[256];
     if (cancel_ != nullptr) (void)PQcancel(cancel_, err, sizeof err);  // ends at its timeout anyway
-  }
-  // Ends a pipeline from another thread: the cancel stops the running
-  // statement on the server; the shutdown wakes the reader and ends the rest
-  // (the server ignores a cancel that lands between two statements).
-  void abort() const {
-    cancel();
-    (void)shutdown(PQsocket(c_), SHUT_RDWR);
   }
 
  private:
@@ -337,8 +331,8 @@ Result<std::unique_ptr<PgConnection>> PostgresSource::acquire() {
   return connect();
 }
 
-bool PostgresSource::batchesQueries(Duration timeout) const {
-  return dialect_.id() == config::DialectId::Postgres && !needsShorterTimeout(timeout);
+bool PostgresSource::batchesQueries() const {
+  return dialect_.id() == config::DialectId::Postgres;
 }
 
 bool PostgresSource::needsShorterTimeout(Duration timeout) const {
@@ -346,45 +340,26 @@ bool PostgresSource::needsShorterTimeout(Duration timeout) const {
 }
 
 bool PostgresSource::pipelinable(const QueryLimits& limits) const {
+  // No SET LOCAL statement_timeout in a pipeline: the watch ends it at the
+  // earliest deadline (kPipelineBudget at most) whatever the server's limit.
   if (!limits.generated || (limits.cancelled && limits.cancelled->load())) return false;
-  if (limits.deadline == MonoTime::max()) return true;
-  const auto left = std::chrono::duration_cast<Duration>(limits.deadline - clock_.monotonic());
-  return left > Duration{0} && !needsShorterTimeout(left);
+  return limits.deadline > clock_.monotonic();
 }
 
-std::vector<Result<QueryResult>> PostgresSource::queryBatch(const std::vector<BatchQuery>& batch) {
-  Answers answers(batch.size());
-  std::vector<size_t> piped;  // one statement datawatch built, under the session's timeout
+SqlSource::BatchAnswers PostgresSource::queryBatch(const std::vector<BatchQuery>& batch) {
+  BatchAnswers answers(batch.size());
+  std::vector<size_t> piped;
   for (size_t k = 0; k < batch.size(); ++k)
     if (pipelinable(batch[k].limits)) piped.push_back(k);
-  std::vector<size_t> retry_last;
   for (size_t from = 0; from + 1 < piped.size(); from += kMaxPipeline) {
     const size_t to = std::min(piped.size(), from + kMaxPipeline);
-    pipeline(batch, std::vector<size_t>(piped.begin() + from, piped.begin() + to), answers,
-             retry_last);
+    pipeline(batch, std::vector<size_t>(piped.begin() + from, piped.begin() + to), answers);
   }
-  // The rest, and what a pipeline left unanswered, one by one; a statement a
-  // cut stopped while it ran after the others (it may be slow again).
-  auto ask = [&](size_t k) {
-    const BatchQuery& q = batch[k];
-    answers[k] =
-        q.limits.deadline <= clock_.monotonic() && !(q.limits.cancelled && *q.limits.cancelled)
-            ? Result<QueryResult>::Error(kTimedOut)  // as query() says of it
-            : query(*q.sql, *q.params, q.limits);
-  };
-  for (size_t k = 0; k < batch.size(); ++k)
-    if (!answers[k] && std::find(retry_last.begin(), retry_last.end(), k) == retry_last.end())
-      answers[k] = query(*batch[k].sql, *batch[k].params, batch[k].limits);
-  for (size_t k : retry_last) ask(k);
-  std::vector<Result<QueryResult>> out;
-  out.reserve(batch.size());
-  for (auto& a : answers) out.push_back(std::move(*a));
-  return out;
+  return answers;
 }
 
 void PostgresSource::pipeline(const std::vector<BatchQuery>& batch,
-                              const std::vector<size_t>& chunk, Answers& answers,
-                              std::vector<size_t>& retry_last) {
+                              const std::vector<size_t>& chunk, BatchAnswers& answers) {
   auto acquired = acquire();
   if (!acquired) return;  // each query then tries on its own, and says why it failed
   std::unique_ptr<PgConnection> conn = std::move(acquired).value();
@@ -394,31 +369,35 @@ void PostgresSource::pipeline(const std::vector<BatchQuery>& batch,
     cut = std::min(cut, batch[k].limits.deadline);
     if (cancelled == nullptr) cancelled = batch[k].limits.cancelled;
   }
+  // The watcher shuts down a duplicate of the socket: libpq may close its own
+  // descriptor (a lost connection) while the watch is still alive.
+  const int fd = dup(PQsocket(conn->get()));
   bool clean = false;
   QueryWatcher::Reason fired = QueryWatcher::Reason::None;
   {
     PgConnection* c = conn.get();
-    auto watch = watcher_.watch([c] { c->abort(); }, cut, cancelled);
+    auto watch = watcher_.watch(
+        [c, fd] {
+          if (fd >= 0) (void)shutdown(fd, SHUT_RDWR);
+          c->cancel();
+        },
+        cut, cancelled);
     clean = exchange(*conn, batch, chunk, answers);
     fired = watch.finish();  // no cancel can reach the connection after this
   }
+  if (fd >= 0) close(fd);
   if (fired != QueryWatcher::Reason::None) {
-    // Cut short: an error now may not be that statement's own. It is asked
-    // again after the others, against its own deadline; the connection is
-    // dropped.
-    for (size_t k : chunk) {
-      if (answers[k] && !answers[k]->ok()) {
-        answers[k].reset();
-        retry_last.push_back(k);
-      }
-    }
+    // Cut short: an error now may not be that statement's own; it is left to
+    // be asked on its own. The connection is dropped.
+    for (size_t k : chunk)
+      if (answers[k] && !answers[k]->ok()) answers[k].reset();
     return;
   }
   if (clean) release(std::move(conn));
 }
 
 bool PostgresSource::exchange(PgConnection& conn, const std::vector<BatchQuery>& batch,
-                              const std::vector<size_t>& chunk, Answers& answers) {
+                              const std::vector<size_t>& chunk, BatchAnswers& answers) {
   PGconn* pc = conn.get();
   if (PQenterPipelineMode(pc) != 1) return false;
   size_t sent = 0;

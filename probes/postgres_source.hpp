@@ -20,18 +20,16 @@
 // - Sessions run with TimeZone UTC, client_encoding UTF8 (unless the database is
 //   SQL_ASCII), application_name=datawatch and, unless the DSN says otherwise,
 //   connect_timeout=10; TLS and other libpq options pass through.
-// - queryBatch (issue 19) sends the statements datawatch built (no user SQL, no
-//   shorter timeout needed) together in libpq's pipeline mode: one connection,
-//   one Sync after the last (one implicit read-only transaction, as each would
-//   have had), one round trip and one wake-up for the lot. An error aborts the
-//   statements after it in the pipeline; those, the rest (user SQL), and any a
-//   deadline or the stop cut short are asked again one by one through query(),
-//   each against its own deadline, the statement a cut stopped while it ran
-//   last: every answer is the one query() would give (the ones after a slow
-//   statement get it at most kPipelineBudget later). A cut (a deadline, the
-//   budget, the stop) cancels the statement on the server and shuts the
-//   socket down: a cancel that lands between two statements is ignored by the
-//   server, the shutdown is not.
+// - queryBatch (issue 19) sends the statements datawatch built (no user SQL)
+//   together in libpq's pipeline mode: one connection, one Sync after the last
+//   (one implicit read-only transaction, as each would have had), one round
+//   trip and one wake-up for the lot. Every answer given is the one query()
+//   would give. Left empty, to be asked on their own: user SQL, the statements
+//   after an error (the pipeline aborts them), and whatever a cut left
+//   unanswered. A cut (kPipelineBudget, the earliest deadline, the stop) shuts
+//   the socket down and cancels the running statement on the server (a
+//   cancel that lands between two statements is ignored by the server; the
+//   shutdown is not); that connection is dropped.
 // - Failures (connection refused, authentication, timeout, missing table or
 //   column, permission denied, a write attempt) are Status errors with the DSN
 //   password redacted. Thread-safe.
@@ -63,16 +61,15 @@ class PostgresSource final : public SqlSource {
   const Dialect& dialect() const override { return dialect_; }
   std::string placeholder(int n) const override { return numberedMarker('$', n); }
   // See the top: pipelines of at most kMaxPipeline statements.
-  std::vector<Result<QueryResult>> queryBatch(const std::vector<BatchQuery>& batch) override;
-  // The postgres dialect (not Redshift: untested there), when the session's
-  // statement_timeout covers `timeout` (no SET LOCAL needed).
-  bool batchesQueries(Duration timeout) const override;
+  BatchAnswers queryBatch(const std::vector<BatchQuery>& batch) override;
+  // The postgres dialect (not Redshift: untested there).
+  bool batchesQueries() const override;
   // A blocking connection that sends many statements before reading could
   // deadlock with a server whose output buffer is full (libpq's pipeline docs).
   static constexpr size_t kMaxPipeline = 64;
   // A pipeline still unanswered after this is cut (its statements answered at
-  // the slowest one's pace; batched probes took under 100 ms last time): the
-  // rest are asked one by one, the statement that was running last.
+  // the slowest one's pace; batched probes took under 100 ms last time); what
+  // it had not answered is left to be asked on its own.
   static constexpr Duration kPipelineBudget{std::chrono::seconds(1)};
 
   // The DSN with application_name and connect_timeout added (for tests).
@@ -84,23 +81,21 @@ class PostgresSource final : public SqlSource {
     Result<QueryResult> result;
     bool reusable;
   };
-  using Answers = std::vector<std::optional<Result<QueryResult>>>;
   Result<std::unique_ptr<PgConnection>> connect() EXCLUDES(mu_);
   // An idle pooled connection, or a new one.
   Result<std::unique_ptr<PgConnection>> acquire() EXCLUDES(mu_);
   // Whether a statement with `timeout` left needs SET LOCAL statement_timeout.
   bool needsShorterTimeout(Duration timeout) const;
-  // A statement datawatch built that the session's defaults cover: it may go in a pipeline.
+  // A statement datawatch built, not cancelled, with time left: it may go in a pipeline.
   bool pipelinable(const QueryLimits& limits) const;
   // The statements `chunk` (indices into `batch`) in one pipeline on one
-  // connection, under one QueryWatcher watch at their earliest deadline; fills
-  // the answers it got for sure and leaves the others empty.
-  // `retry_last` gets the statements a cut stopped while they ran.
+  // connection, under one QueryWatcher watch at min(kPipelineBudget, their
+  // earliest deadline); fills the answers it got for sure, leaves the others.
   void pipeline(const std::vector<BatchQuery>& batch, const std::vector<size_t>& chunk,
-                Answers& answers, std::vector<size_t>& retry_last);
+                BatchAnswers& answers);
   // Sends and reads one pipeline; true when the connection is idle again.
   bool exchange(PgConnection& conn, const std::vector<BatchQuery>& batch,
-                const std::vector<size_t>& chunk, Answers& answers);
+                const std::vector<size_t>& chunk, BatchAnswers& answers);
   std::unique_ptr<PgConnection> takeIdle() EXCLUDES(mu_);
   void release(std::unique_ptr<PgConnection> c) EXCLUDES(mu_);
   Attempt execute(PgConnection& conn, const std::string& sql, const std::vector<SqlValue>& params,

@@ -5,10 +5,10 @@
 
 namespace datawatch {
 
-std::vector<Result<QueryResult>> SqlSource::queryBatch(const std::vector<BatchQuery>& batch) {
-  std::vector<Result<QueryResult>> out;
+SqlSource::BatchAnswers SqlSource::queryBatch(const std::vector<BatchQuery>& batch) {
+  BatchAnswers out;
   out.reserve(batch.size());
-  for (const auto& q : batch) out.push_back(query(*q.sql, *q.params, q.limits));
+  for (const auto& q : batch) out.emplace_back(query(*q.sql, *q.params, q.limits));
   return out;
 }
 

@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -84,18 +85,16 @@ class SqlSource : public Source {
   Placeholder placeholders() const {
     return [this](int n) { return placeholder(n); };
   }
-  // Several queries, answered in order as if each were query()'d in turn with
-  // its own limits (its own deadline, its own error). The default does just
-  // that. A source that can send them together says so with batchesQueries()
+  // Several queries sent together, answered in order. An answer given is the
+  // one query() would give that query with its limits; an empty one was not
+  // answered in the batch (not sendable together, aborted after another's
+  // error, cut short): ask it on its own. The default answers each with
+  // query(). A source that sends them together says so with batchesQueries()
   // (PostgreSQL: libpq's pipeline mode, one round trip and one wake-up for the
   // lot instead of one each; issue 19).
-  virtual std::vector<Result<QueryResult>> queryBatch(const std::vector<BatchQuery>& batch);
-  // Whether queries datawatch builds (QueryLimits::generated) whose probe has
-  // `timeout` to run are sent together by queryBatch.
-  virtual bool batchesQueries(Duration timeout) const {
-    (void)timeout;
-    return false;
-  }
+  using BatchAnswers = std::vector<std::optional<Result<QueryResult>>>;
+  virtual BatchAnswers queryBatch(const std::vector<BatchQuery>& batch);
+  virtual bool batchesQueries() const { return false; }
 };
 
 // "$3", "?3": a numbered parameter marker (out of line: GCC 12's -O2 reports a

@@ -51,14 +51,10 @@ std::string text(const Result<QueryResult>& r) {
   return sqlValueToString(r->rows[0].at(0));
 }
 
-// The server's sessions with this application_name.
-int64_t sessions(const std::string& app) {
-  SystemClock clock;
-  PostgresSource probe("pg", {testPgDsn()}, 1, 10s, clock);
-  auto r = probe.query("SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
-                       {SqlValue(app)}, {});
-  REQUIRE(r.ok());
-  return std::get<int64_t>(r->rows.at(0).at(0));
+// The answer a batch gave (it must have given one).
+std::string text(const std::optional<Result<QueryResult>>& a) {
+  REQUIRE(a.has_value());
+  return text(*a);
 }
 
 }  // namespace
@@ -70,13 +66,10 @@ TEST_CASE("a batch on PostgreSQL is answered as query() answers, in order, in on
   const std::string t = s.name() + ".t";
   pgExec(dsn, "CREATE TABLE " + t + " (id int); INSERT INTO " + t + " SELECT generate_series(1,7)");
   SystemClock clock;
-  const std::string app = "dw_batch_" + std::to_string(getpid());
-  const std::string sep = dsn.find('?') == std::string::npos ? "?" : "&";
-  PostgresSource src("pg", {dsn + sep + "application_name=" + app}, 4, 30s, clock);
-  REQUIRE(src.batchesQueries(30s));
-  CHECK_FALSE(src.batchesQueries(10s));  // would need SET LOCAL statement_timeout
-  CHECK_FALSE(
-      PostgresSource("rs", {dsn}, 1, 30s, clock, config::DialectId::Redshift).batchesQueries(30s));
+  PostgresSource src("pg", {dsn}, 4, 30s, clock);
+  REQUIRE(src.batchesQueries());
+  CHECK_FALSE(PostgresSource("rs", {dsn}, 1, 30s, clock, config::DialectId::Redshift)
+                  .batchesQueries());  // untested there
 
   Batch b;
   b.add("SELECT now()::text");
@@ -85,29 +78,32 @@ TEST_CASE("a batch on PostgreSQL is answered as query() answers, in order, in on
   b.add("SELECT now()::text");
   b.add("SELECT 'user sql'::text", {}, false);  // never in a pipeline
   b.add("SELECT max(id) FROM " + s.name() + ".missing");
-  b.add("SELECT now()::text");  // after the error: aborted in the pipeline, asked again
+  b.add("SELECT now()::text");  // after the error: aborted in the pipeline
   b.add("SELECT $1::text IS NULL", {SqlValue(std::monostate{})});
   const auto answers = src.queryBatch(b.queries());
   REQUIRE(answers.size() == 8);
   CHECK(text(answers[1]) == "7");
   CHECK(text(answers[2]) == "42");
-  CHECK(text(answers[4]) == "user sql");
-  REQUIRE_FALSE(answers[5].ok());
-  CHECK(answers[5].error() ==
+  REQUIRE(answers[5]);
+  REQUIRE_FALSE(answers[5]->ok());
+  CHECK(answers[5]->error() ==
         src.query(b.sql[5], {}, b.limits[5]).error());  // the message query() gives
-  CHECK_THAT(answers[5].error(), Catch::Contains("does not exist"));
-  CHECK(text(answers[7]) == "1");
-  // 0 and 3 shared the pipeline's transaction; 6 was asked again on its own.
+  CHECK_THAT(answers[5]->error(), Catch::Contains("does not exist"));
+  // Left to be asked on their own: the user's SQL, what the error aborted.
+  CHECK_FALSE(answers[4]);
+  CHECK_FALSE(answers[6]);
+  CHECK_FALSE(answers[7]);
+  // 0 and 3 shared the pipeline's transaction.
   CHECK(text(answers[0]) == text(answers[3]));
-  CHECK(text(answers[6]) != text(answers[0]));
 
-  // Without the error, the statements after it share the transaction too.
+  // Without the error, the statements after it are answered too.
   Batch ok;
   for (int k = 0; k < 3; ++k) ok.add("SELECT now()::text");
+  ok.add("SELECT pg_backend_pid()::text");
   const auto again = src.queryBatch(ok.queries());
   CHECK(text(again[0]) == text(again[1]));
   CHECK(text(again[1]) == text(again[2]));
-  // One query() each would not (the control: the trick can tell).
+  // One query() each would not share it (the control: the trick can tell).
   CHECK(text(src.query(ok.sql[0], {}, ok.limits[0])) !=
         text(src.query(ok.sql[0], {}, ok.limits[0])));
 
@@ -119,53 +115,48 @@ TEST_CASE("a batch on PostgreSQL is answered as query() answers, in order, in on
   REQUIRE(many.size() == n);
   for (size_t k = 0; k < n; ++k) CHECK(text(many[k]) == std::to_string(k));
 
-  // Every batch went back to the pool: the source holds one connection, idle.
-  CHECK(sessions(app) == 1);
+  // The pipeline's connection went back to the pool: the next batch uses it.
+  Batch pid;
+  pid.add("SELECT pg_backend_pid()::text");
+  pid.add("SELECT pg_backend_pid()::text");
+  CHECK(text(src.queryBatch(pid.queries())[0]) == text(again[3]));
 }
 
-TEST_CASE("a batch's deadline and the agent's stop cut only what they must",
+TEST_CASE("a batch's deadline, a slow statement and the agent's stop cut it short",
           "[postgres][batch][timeout][threads]") {
   SystemClock clock;
-  // statement_timeout 3 s: a query with more than 2 s left needs no SET LOCAL
-  // and goes in the pipeline; only the watcher stops one at 2.2 s.
-  PostgresSource src("pg", {testPgDsn()}, 2, 3s, clock);
-  SECTION("the first query passes its deadline: the later ones are still answered") {
+  PostgresSource src("pg", {testPgDsn()}, 2, 30s, clock);
+  SECTION("at the earliest deadline: the batch is cut, what it had not answered is left") {
     Batch b;
-    b.add("SELECT pg_sleep(40)", {}, true, clock.monotonic() + 2200ms);
-    b.add("SELECT 2", {}, true, clock.monotonic() + 20s);
+    b.add("SELECT 1", {}, true, clock.monotonic() + 20s);
+    b.add("SELECT pg_sleep(40)", {}, true, clock.monotonic() + 500ms);
     b.add("SELECT 3", {}, true, clock.monotonic() + 20s);
     const auto t0 = std::chrono::steady_clock::now();
     const auto answers = src.queryBatch(b.queries());
-    CHECK(std::chrono::steady_clock::now() - t0 < 2800ms);
-    REQUIRE_FALSE(answers[0].ok());
-    // Asked again after the cut with 1.2 s left: query() sets a statement_timeout
-    // that close to the deadline, so either limit may be the one that fires.
-    CHECK_THAT(answers[0].error(), Catch::Contains("timed out"));
-    CHECK(text(answers[1]) == "2");
-    CHECK(text(answers[2]) == "3");
+    const auto took = std::chrono::steady_clock::now() - t0;
+    CHECK(took >= 500ms);
+    CHECK(took < 1s);
+    // The server sends a pipeline's results at its Sync: a cut usually leaves
+    // every statement unanswered, each then asked on its own.
+    if (answers[0]) CHECK(text(answers[0]) == "1");
+    CHECK_FALSE(answers[1]);
+    CHECK_FALSE(answers[2]);
   }
-  SECTION("a slow statement holds the ones after it up for the budget, not its whole run") {
-    // Each answers the server's clock when it ended.
-    const std::string at = "SELECT extract(epoch FROM clock_timestamp())::text";
+  SECTION("a slow statement holds the batch up for kPipelineBudget, not its whole run") {
     Batch b;
-    b.add(at);
-    b.add(at + " FROM pg_sleep(2.6)", {}, true, clock.monotonic() + 20s);
-    b.add(at);
-    b.add(at);
+    b.add("SELECT 1");
+    b.add("SELECT 'slept' FROM pg_sleep(5)", {}, true, clock.monotonic() + 20s);
+    b.add("SELECT 3");
     const auto t0 = std::chrono::steady_clock::now();
     const auto answers = src.queryBatch(b.queries());
     const auto took = std::chrono::steady_clock::now() - t0;
-    std::vector<double> ended;
-    for (const auto& a : answers) ended.push_back(std::stod(text(a)));
-    // Cut at kPipelineBudget (1 s): 2 and 3 asked again at once, the slow one
-    // asked again last, against its own deadline (it is not blamed for the cut).
-    CHECK(ended[2] < ended[1] - 2.0);
-    CHECK(ended[3] < ended[1] - 2.0);
-    CHECK(ended[2] - ended[0] >= 0.9);
-    CHECK(ended[2] - ended[0] < 2.0);
-    CHECK(took > 3500ms);  // 1 s in the pipeline, then 2.6 s on its own
+    CHECK(took >= 1s);
+    CHECK(took < 2s);
+    if (answers[0]) CHECK(text(answers[0]) == "1");
+    CHECK_FALSE(answers[1]);
+    CHECK_FALSE(answers[2]);
   }
-  SECTION("the stop cancels the batch within ~100 ms") {
+  SECTION("the stop cuts the batch within ~100 ms") {
     std::atomic<bool> cancelled{false};
     Batch b;
     b.add("SELECT pg_sleep(40)", {}, true, clock.monotonic() + 30s, &cancelled);
@@ -180,39 +171,42 @@ TEST_CASE("a batch's deadline and the agent's stop cut only what they must",
     const auto end = std::chrono::steady_clock::now();
     stopper.join();
     CHECK(end - flipped < 150ms);
-    for (const auto& a : answers) {
-      REQUIRE_FALSE(a.ok());
-      CHECK_THAT(a.error(), Catch::Contains("cancelled"));
-    }
+    CHECK_FALSE(answers[0]);
+    CHECK_FALSE(answers[1]);
+    // Asked on their own now, they say so as query() does.
+    CHECK_THAT(src.query(b.sql[0], {}, b.limits[0]).error(), Catch::Contains("cancelled"));
   }
   CHECK(text(src.query("SELECT 41 + 1", {}, {})) == "42");  // the source still answers
 }
 
-TEST_CASE("a batch on a connection the server closed goes on on a new one", "[postgres][batch]") {
+TEST_CASE("a batch on a connection the server closed: the first says so, the rest are left",
+          "[postgres][batch]") {
   SystemClock clock;
   const std::string app = "dw_batch_kill_" + std::to_string(getpid());
   const auto dsn = testPgDsn();
   const std::string sep = dsn.find('?') == std::string::npos ? "?" : "&";
   PostgresSource src("pg", {dsn + sep + "application_name=" + app}, 1, 30s, clock);
   REQUIRE(text(src.query("SELECT 1", {}, {})) == "1");  // one pooled connection
-  pgExec(dsn,
-         "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = '" +
-             app + "'");
+  const std::string kill =
+      "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = '" +
+      app + "'";
+  pgExec(dsn, kill);
   Batch b;
   for (int k = 0; k < 4; ++k) b.add("SELECT $1::int", {SqlValue(int64_t{k})});
   const auto answers = src.queryBatch(b.queries());
-  // As one query() after another: the first finds the connection lost, the
-  // next ones open a new one.
-  REQUIRE_FALSE(answers[0].ok());
-  CHECK_THAT(answers[0].error(), Catch::Contains("lost the connection"));
-  for (int k = 1; k < 4; ++k) CHECK(text(answers[static_cast<size_t>(k)]) == std::to_string(k));
+  // As one query() after another: the first finds the connection lost.
+  REQUIRE(answers[0]);
+  REQUIRE_FALSE(answers[0]->ok());
+  CHECK_THAT(answers[0]->error(), Catch::Contains("lost the connection"));
+  for (size_t k = 1; k < 4; ++k) CHECK_FALSE(answers[k]);
   // The control: query() alone says the same of a connection the server closed.
-  pgExec(dsn,
-         "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = '" +
-             app + "'");
+  REQUIRE(text(src.query("SELECT 1", {}, {})) == "1");
+  pgExec(dsn, kill);
   auto alone = src.query(b.sql[0], b.params[0], b.limits[0]);
   REQUIRE_FALSE(alone.ok());
   CHECK_THAT(alone.error(), Catch::Contains("lost the connection"));
+  // And the next batch opens a new connection.
+  CHECK(text(src.queryBatch(b.queries())[3]) == "3");
 }
 
 TEST_CASE("PostgreSQL probes run as a batch: one pipeline, each its own result",
@@ -249,11 +243,16 @@ TEST_CASE("PostgreSQL probes run as a batch: one pipeline, each its own result",
     REQUIRE(r->status == ProbeStatus::Pass);
     return r->details.at("newest_timestamp_seconds").get<double>();
   };
-  rt.runBatch({0, 1, 2, 3, 4, 5});
+  // The filtered one does not join; `rows`, after `gone`'s error, is aborted.
+  const auto left = rt.runBatch({0, 1, 2, 3, 4, 5});
+  CHECK(left == std::vector<size_t>{4, 5});
+  CHECK_FALSE(rt.lastResult(4));  // left to its caller: not run
+  CHECK_FALSE(rt.lastResult(5));
+  for (size_t i : left) (void)rt.run(i);  // as the probe loop does, on their own
   const double first = newest(0);
   CHECK(newest(1) == first);  // one transaction: one pipeline
   CHECK(newest(2) == first);
-  CHECK(newest(4) != first);  // the filtered one queried on its own
+  CHECK(newest(4) != first);
   auto gone = rt.lastResult(3);
   REQUIRE(gone);
   CHECK(gone->status == ProbeStatus::Error);
@@ -270,7 +269,8 @@ TEST_CASE("PostgreSQL probes run as a batch: one pipeline, each its own result",
   // `gone` failed last time: it now runs on its own. Were it first in the
   // pipeline, its error would abort a, b and c (each then asked again, in a
   // transaction of its own).
-  rt.runBatch({3, 0, 1, 2});
+  CHECK(rt.runBatch({3, 0, 1, 2}) == std::vector<size_t>{3});
+  (void)rt.run(3);
   CHECK(newest(0) != first);
   CHECK(newest(1) == newest(0));
   CHECK(newest(2) == newest(0));

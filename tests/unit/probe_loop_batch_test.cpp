@@ -19,7 +19,8 @@ namespace {
 
 const TimePoint kStart = *parseTimestamp("2026-11-26T00:00:00Z");
 
-// Answers every query with one row holding 1; records what came how.
+// Answers every query with one row holding 1, except that a batch leaves
+// "...left..." queries unanswered (as a cut pipeline would); records what came how.
 class BatchingSource final : public SqlSource {
  public:
   explicit BatchingSource(std::string name) : name_(std::move(name)) {}
@@ -27,23 +28,32 @@ class BatchingSource final : public SqlSource {
   config::SourceType type() const override { return config::SourceType::Sqlite; }
   const Dialect& dialect() const override { return dialectFor(config::DialectId::Sqlite); }
   std::string placeholder(int n) const override { return numberedMarker('?', n); }
-  bool batchesQueries(Duration) const override { return true; }
+  bool batchesQueries() const override { return true; }
   Result<QueryResult> query(const std::string& sql, const std::vector<SqlValue>&,
                             const QueryLimits&) override {
     MutexLock lock(mu_);
     singles_.push_back(sql);
     return answer();
   }
-  std::vector<Result<QueryResult>> queryBatch(const std::vector<BatchQuery>& batch) override {
+  BatchAnswers queryBatch(const std::vector<BatchQuery>& batch) override {
     MutexLock lock(mu_);
     std::vector<std::string> sql;
-    std::vector<Result<QueryResult>> out;
+    BatchAnswers out;
     for (const auto& q : batch) {
       sql.push_back(*q.sql);
-      out.emplace_back(answer());
+      if (q.sql->find("left") != std::string::npos) {
+        out.emplace_back();
+      } else {
+        out.emplace_back(answer());
+        ++answered_;
+      }
     }
     batches_.push_back(std::move(sql));
     return out;
+  }
+  size_t answeredInBatches() const {
+    MutexLock lock(mu_);
+    return answered_;
   }
   std::vector<std::vector<std::string>> batches() const {
     MutexLock lock(mu_);
@@ -60,6 +70,7 @@ class BatchingSource final : public SqlSource {
   mutable Mutex mu_;
   std::vector<std::vector<std::string>> batches_ GUARDED_BY(mu_);
   std::vector<std::string> singles_ GUARDED_BY(mu_);
+  size_t answered_ GUARDED_BY(mu_) = 0;
 };
 
 // Plans "<source> <name>" unless its name starts with "plain"; passes on a 1,
@@ -106,11 +117,13 @@ TEST_CASE("the loop runs a due group of batchable probes as batches within the s
   std::string yaml =
       "sources:\n  db: {type: sqlite, path: w.db, max_connections: 3}\n"
       "  db2: {type: sqlite, path: w2.db, max_connections: 3}\nprobes:\n";
-  // On db: p0..p11 (every fourth "plain": no plan) and bad0, bad1 (errors); on db2: q0..q3.
+  // On db: p0..p11 (every fourth "plain": no plan), bad0 and bad1 (errors) and
+  // left0; on db2: q0..q3.
   std::vector<std::pair<std::string, std::string>> names;
   for (int i = 0; i < 12; ++i)
     names.emplace_back((i % 4 == 3 ? "plain" : "p") + std::to_string(i), "db");
   for (int i = 0; i < 2; ++i) names.emplace_back("bad" + std::to_string(i), "db");
+  names.emplace_back("left0", "db");  // its batches never answer it
   for (int i = 0; i < 4; ++i) names.emplace_back("q" + std::to_string(i), "db2");
   for (const auto& [n, src] : names)
     yaml +=
@@ -140,7 +153,7 @@ TEST_CASE("the loop runs a due group of batchable probes as batches within the s
   }
   CHECK(loop.stop(0s));
 
-  size_t batched = 0, asked = 0;
+  size_t batched = 0, answered = 0, asked = 0, left_alone = 0;
   for (const auto& [name, source] : made) {
     for (const auto& b : source->batches()) {
       CHECK(b.size() >= 2);
@@ -151,17 +164,62 @@ TEST_CASE("the loop runs a due group of batchable probes as batches within the s
       }
       batched += b.size();
     }
+    answered += source->answeredInBatches();
+    for (const auto& sql : source->singles()) left_alone += sql == "db left0" ? 1 : 0;
     asked += source->singles().size();
   }
-  CHECK(batched > 0);
+  CHECK(batched >= answered);
   // A probe whose last run failed runs on its own.
   CHECK(badInBatches() == bad_after_first_round);
-  // Every run asked exactly once, one way or the other.
-  CHECK(batched + asked == loop.completedRuns());
+  // Every run answered exactly once, in a batch or on its own; left0 on its
+  // own each round (its batch left it: the loop ran it alone).
+  CHECK(answered + asked == loop.completedRuns());
+  CHECK(left_alone == 4);
   for (size_t i = 0; i < names.size(); ++i) {
     auto r = rt->lastResult(i);
     REQUIRE(r);
     CHECK(r->status ==
           (names[i].first.rfind("bad", 0) == 0 ? ProbeStatus::Error : ProbeStatus::Pass));
   }
+}
+
+TEST_CASE("runs a batch left unanswered run again on their own", "[probe_loop][batch][threads]") {
+  SimulatedClock clock{kStart};
+  SourceRegistry sources;
+  BatchingSource* source = nullptr;
+  sources.add("sqlite",
+              [&](const config::SourceConfig& sc, const Clock&) -> Result<std::unique_ptr<Source>> {
+                auto s = std::make_unique<BatchingSource>(sc.name);
+                source = s.get();
+                return std::unique_ptr<Source>(std::move(s));
+              });
+  ProbeRegistry probes;
+  probes.add("volume", [](const config::ProbeConfig& pc, Source& s) {
+    return makeProbeOn<PlannedProbe, SqlSource>(pc, s, "needs SQL");
+  });
+  // Three probes, three runs in flight: all due at once, one worker takes all.
+  std::string yaml = "sources:\n  db: {type: sqlite, path: w.db, max_connections: 3}\nprobes:\n";
+  for (const char* n : {"p0", "left0", "p1"})
+    yaml += std::string("  - {name: ") + n +
+            ", type: volume, source: db, table: t, min: 1, every: 1s}\n";
+  auto loaded = config::loadConfigFromString(yaml, "/t/c.yaml", "", testing::envFrom({}));
+  REQUIRE(loaded.ok());
+  auto rt = std::make_shared<Runtime>(std::make_shared<config::Config>(std::move(*loaded.config)),
+                                      clock, sources, probes, nullptr, nullptr,
+                                      std::make_shared<spdlog::logger>("t"));
+  ProbeLoop loop(rt, clock, 4, nullptr);
+  loop.start();
+  for (uint64_t round = 1; round <= 3; ++round) {
+    clock.advance(1s);
+    loop.wake();
+    REQUIRE(testing::eventually([&] { return loop.completedRuns() >= 3 * round; }, 5s));
+  }
+  CHECK(loop.stop(0s));
+  const auto batches = source->batches();
+  REQUIRE(batches.size() == 3);
+  for (const auto& b : batches) CHECK(b.size() == 3);
+  CHECK(source->answeredInBatches() == 6);
+  CHECK(source->singles() == std::vector<std::string>(3, "db left0"));
+  CHECK(loop.completedRuns() == 9);
+  for (size_t i = 0; i < 3; ++i) CHECK(rt->lastResult(i)->status == ProbeStatus::Pass);
 }
