@@ -69,7 +69,7 @@ Runtime::Runtime(std::shared_ptr<const config::Config> cfg, const Clock& clock,
       slot->probe = probes.create(pc, it == sources_.end() ? nullptr : it->second.get());
     }
     const PlannedQuery* q = slot->probe->plan();
-    slot->batchable = q != nullptr && !q->with_user_sql && q->source->batchesQueries();
+    batchable_.push_back(q != nullptr && !q->with_user_sql && q->source->batchesQueries());
     by_name_[slot->probe->config().name] = slots_.size();
     slots_.push_back(std::move(slot));
   }
@@ -137,7 +137,7 @@ std::shared_ptr<const ProbeResult> Runtime::run(size_t i, const std::atomic<bool
 }
 
 bool Runtime::batchable(size_t i) const {
-  return slots_[i]->batchable;
+  return batchable_[i] != 0;
 }
 
 std::vector<size_t> Runtime::runBatch(const std::vector<size_t>& probes,
@@ -179,8 +179,8 @@ bool Runtime::wouldJoinBatch(size_t i) const {
   // A run in a batch takes as long as the batch: a slow query makes its
   // batchmates slow once, then they batch again without it (it stays slow on
   // its own).
+  if (!batchable_[i]) return false;  // before touching the slot (a cache miss)
   const Slot& slot = *slots_[i];
-  if (!slot.batchable) return false;
   MutexLock lock(slot.mu);
   return !slot.last || (slot.last->status != ProbeStatus::Error &&
                         slot.last->duration_seconds < kBatchSlowRunSeconds);

@@ -7,6 +7,7 @@
 #include <spdlog/logger.h>
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -96,7 +97,6 @@ class Runtime {
  private:
   struct Slot {
     std::unique_ptr<Probe> probe;
-    bool batchable = false;  // see batchable()
     mutable Mutex mu;
     // Immutable results, shared (last_measured is often the same run as last).
     std::shared_ptr<const ProbeResult> last GUARDED_BY(mu);
@@ -122,6 +122,8 @@ class Runtime {
   bool shared_snapshots_ = false;
   std::map<std::string, std::unique_ptr<Source>> sources_;
   std::vector<std::unique_ptr<Slot>> slots_;
+  // batchable(i), by slot; in one array: every queued run is asked (ProbeLoop).
+  std::vector<uint8_t> batchable_;
   std::map<std::string, size_t> by_name_;  // into slots_
 };
 

@@ -33,6 +33,14 @@ Duration Scheduler::jitterFor(const std::string& name, Duration every, Duration 
 void Scheduler::add(ScheduledProbe p, TimePoint start, int64_t phases) {
   State s;
   s.due = start + jitterFor(p.name, p.every, opts_.max_jitter, phases);
+  auto [src, added] = source_index_.try_emplace(p.source, sources_.size());
+  if (added) {
+    SourceState st;
+    if (auto lim = opts_.source_limits.find(p.source); lim != opts_.source_limits.end())
+      st.limit = lim->second;
+    sources_.push_back(std::move(st));
+  }
+  s.source = src->second;
   s.cfg = std::move(p);
   by_name_[s.cfg.name] = probes_.size();
   probes_.push_back(std::move(s));
@@ -70,7 +78,7 @@ Scheduler::Scheduler(Options options, std::vector<ScheduledProbe> probes, TimePo
     if (in_flight.count(s.cfg.name)) {  // its old run holds the slots until it finishes
       s.running = true;
       ++running_;
-      ++in_flight_[s.cfg.source];
+      ++sources_[s.source].in_flight;
     } else {
       ready_.push({s.due, i});
     }
@@ -83,13 +91,6 @@ std::optional<size_t> Scheduler::find(const std::string& name) const {
   return it->second;
 }
 
-bool Scheduler::sourceFull(const std::string& source) const {
-  auto lim = opts_.source_limits.find(source);
-  if (lim == opts_.source_limits.end()) return false;
-  auto cur = in_flight_.find(source);
-  return cur != in_flight_.end() && cur->second >= lim->second;
-}
-
 std::vector<Dispatch> Scheduler::takeDue(TimePoint now) {
   std::vector<Dispatch> out;
   while (!ready_.empty() && running_ < static_cast<size_t>(opts_.max_concurrent)) {
@@ -97,8 +98,9 @@ std::vector<Dispatch> Scheduler::takeDue(TimePoint now) {
     if (top.due > now) break;
     ready_.pop();
     State& s = probes_[top.index];
-    if (sourceFull(s.cfg.source)) {
-      blocked_[s.cfg.source].push_back(top.index);
+    SourceState& src = sources_[s.source];
+    if (src.full()) {
+      src.blocked.push(top);
       continue;
     }
     // Ticks of the interval that passed while it could not start are missed, not stacked.
@@ -109,7 +111,7 @@ std::vector<Dispatch> Scheduler::takeDue(TimePoint now) {
     s.due = due;
     s.running = true;
     ++running_;
-    ++in_flight_[s.cfg.source];
+    ++src.in_flight;
     out.push_back({top.index, due, missed});
   }
   return out;
@@ -120,7 +122,8 @@ void Scheduler::finished(size_t index, TimePoint now) {
   if (!s.running) return;
   s.running = false;
   --running_;
-  if (--in_flight_[s.cfg.source] < 0) in_flight_[s.cfg.source] = 0;
+  SourceState& src = sources_[s.source];
+  src.in_flight = std::max(0, src.in_flight - 1);
   s.due += s.cfg.every;
   if (now > s.due) {
     const auto passed = static_cast<uint64_t>((now - s.due) / s.cfg.every) + 1;
@@ -128,10 +131,10 @@ void Scheduler::finished(size_t index, TimePoint now) {
     s.due += passed * s.cfg.every;
   }
   ready_.push({s.due, index});
-  // A slot on this source opened: the probes waiting for it are eligible again.
-  if (auto it = blocked_.find(s.cfg.source); it != blocked_.end()) {
-    for (size_t i : it->second) ready_.push({probes_[i].due, i});
-    blocked_.erase(it);
+  // A slot on this source opened: the earliest probe waiting for it is eligible again.
+  if (!src.blocked.empty()) {
+    ready_.push(src.blocked.top());
+    src.blocked.pop();
   }
 }
 

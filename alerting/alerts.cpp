@@ -113,7 +113,10 @@ std::vector<AlertChange> AlertTracker::restore(const std::vector<Alert>& firing,
     // A firing probe alert had a streak of at least `after`: the next failing
     // run keeps it firing (a continuous outage is one firing, restart or not).
     const auto* p = a.kind == "probe" && cfg_ ? cfg_->findProbe(a.subject) : nullptr;
-    if (p && p->alert) fail_streak_[a.subject] = std::max(fail_streak_[a.subject], p->alert->after);
+    if (p && p->alert) {
+      int& streak = probes_[a.subject].fail_streak;
+      streak = std::max(streak, p->alert->after);
+    }
   }
   // Exactly what a reload does with an alert whose definition is gone.
   return resolveUnconfigured(now);
@@ -152,11 +155,10 @@ AlertChange AlertTracker::resolve(std::map<std::string, Alert>::iterator it, Tim
 std::vector<AlertChange> AlertTracker::configure(std::shared_ptr<const config::Config> cfg,
                                                  TimePoint now) {
   cfg_ = std::move(cfg);
-  probe_cfg_.clear();
-  for (const auto& p : cfg_->probes) probe_cfg_.emplace(p.name, &p);
+  for (auto& [name, st] : probes_) st.cfg = nullptr;
+  for (const auto& p : cfg_->probes) probes_[p.name].cfg = &p;
   auto out = resolveUnconfigured(now);
-  std::erase_if(fail_streak_, [&](const auto& kv) { return !probe_cfg_.count(kv.first); });
-  std::erase_if(last_run_, [&](const auto& kv) { return !probe_cfg_.count(kv.first); });
+  std::erase_if(probes_, [](const auto& kv) { return kv.second.cfg == nullptr; });
   return out;
 }
 
@@ -264,13 +266,13 @@ std::vector<AlertChange> AlertTracker::observeProbe(std::shared_ptr<const ProbeR
   std::vector<AlertChange> out;
   if (!cfg_ || !shared) return out;
   const ProbeResult& run = *shared;
-  last_run_[run.probe] = std::move(shared);
-  const auto cfg = probe_cfg_.find(run.probe);
-  if (cfg == probe_cfg_.end()) return out;
-  const config::ProbeConfig* p = cfg->second;
+  ProbeState& state = probes_[run.probe];
+  state.last_run = std::move(shared);
+  const config::ProbeConfig* p = state.cfg;
+  if (p == nullptr) return out;
   // Counted whether or not it alerts, so an `alert:` added by a reload sees
   // the streak so far.
-  int& streak = fail_streak_[run.probe];
+  int& streak = state.fail_streak;
   streak = run.status == ProbeStatus::Pass ? 0 : streak + 1;
   if (!p->alert) return out;
   Alert a;
@@ -288,8 +290,8 @@ std::vector<AlertChange> AlertTracker::observeProbe(std::shared_ptr<const ProbeR
 }
 
 const ProbeResult* AlertTracker::lastRun(const std::string& probe) const {
-  auto it = last_run_.find(probe);
-  return it == last_run_.end() ? nullptr : it->second.get();
+  auto it = probes_.find(probe);
+  return it == probes_.end() ? nullptr : it->second.last_run.get();
 }
 
 bool AlertTracker::failing(const std::string& probe) const {

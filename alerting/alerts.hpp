@@ -162,10 +162,15 @@ class AlertTracker {
   void threadChange(const Alert& a, const std::string& change, TimePoint now,
                     std::vector<Outgoing>& out) const;
 
-  // Per probe, hashed: observeProbe runs once per probe run (issue 19).
-  std::unordered_map<std::string, const config::ProbeConfig*> probe_cfg_;  // into *cfg_
-  std::unordered_map<std::string, int> fail_streak_;  // consecutive runs not passing
-  std::unordered_map<std::string, std::shared_ptr<const ProbeResult>> last_run_;  // never null
+  // Per probe, in one hashed map: observeProbe runs once per probe run and
+  // looks the probe up once (issue 19: three maps were three lookups, ~3 us a
+  // run at 1,000 probes). After configure(), only probes of *cfg_ are in it.
+  struct ProbeState {
+    const config::ProbeConfig* cfg = nullptr;     // into *cfg_; null: not configured
+    int fail_streak = 0;                          // consecutive runs not passing
+    std::shared_ptr<const ProbeResult> last_run;  // null until its first run
+  };
+  std::unordered_map<std::string, ProbeState> probes_;
   std::map<std::string, TimePoint> last_resolved_;  // per alert id: when it last resolved
 };
 

@@ -1,5 +1,8 @@
 #include "core/utf8.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 namespace datawatch {
 namespace {
 
@@ -41,6 +44,16 @@ size_t sequenceAt(std::string_view text, size_t i, size_t& consumed) {
 bool isValidUtf8(std::string_view text) {
   size_t consumed = 0;
   for (size_t i = 0; i < text.size();) {
+    // ASCII, eight bytes at a time: most text is (every run's message and
+    // details are checked; issue 19).
+    uint64_t word = 0;
+    if (text.size() - i >= sizeof word) {
+      std::memcpy(&word, text.data() + i, sizeof word);
+      if ((word & 0x8080808080808080ULL) == 0) {
+        i += sizeof word;
+        continue;
+      }
+    }
     const size_t n = sequenceAt(text, i, consumed);
     if (n == 0) return false;
     i += n;

@@ -41,7 +41,10 @@ class SqlFreshnessProbe final : public Probe {
       return ProbeResult::error("unexpected result shape from freshness query");
     if (spec_.oldest) return judgeOldest(ctx, q->rows[0][0]);
     SqlValue raw = q->rows[0][0];
-    nlohmann::json details = {{"column", spec_.column}};
+    // Not an initializer list: nlohmann builds those as a vector of pairs
+    // first (every run; issue 19).
+    nlohmann::json details(nlohmann::json::value_t::object);
+    details["column"] = spec_.column;
     auto noRows = [&](const std::string& why) {
       auto r = ProbeResult::fail(std::nullopt, "seconds", why);
       r.threshold = freshnessThreshold(spec_, ctx.now);

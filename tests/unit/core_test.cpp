@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <ctime>
+
 #include "core/cron.hpp"
 #include "core/duration.hpp"
 #include "core/redact.hpp"
@@ -69,6 +71,43 @@ TEST_CASE("timestamps parse with and without zones", "[core][time]") {
   CHECK_FALSE(parseTimestamp("2026-11-26 10:00:00  +02:00"));
   CHECK(formatRfc3339Millis(base + 5ms) == "2026-11-26T10:00:00.005Z");
   CHECK(formatCompactDate(base) == "20261126");
+}
+
+TEST_CASE("RFC 3339 formatting agrees with gmtime and strftime", "[core][time]") {
+  // The reference is the C library's: gmtime_r + strftime, on whole seconds
+  // over TimePoint's range, years 1678 to 2261 (a fixed-seed walk; leap days,
+  // year ends and centuries among the fixed ones), plus sub-second instants,
+  // which are truncated.
+  const auto reference = [](int64_t secs) {
+    const time_t t = static_cast<time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(buf);
+  };
+  const int64_t first = -9214560000;  // 1678-01-01T00:00:00Z
+  const int64_t last = 9214646399;    // 2261-12-31T23:59:59Z
+  std::vector<int64_t> instants{first,
+                                last,
+                                0,
+                                951782400 /* 2000-02-29 */,
+                                4107456000 /* 2100-02-28 */,
+                                1798761599 /* 2026-12-31T23:59:59 */,
+                                -2203977600 /* 1900-02-28 */};
+  uint64_t x = 0x9E3779B97F4A7C15ULL;
+  for (int i = 0; i < 2000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    instants.push_back(first + static_cast<int64_t>(x % static_cast<uint64_t>(last - first)));
+  }
+  for (int64_t secs : instants) {
+    const TimePoint t{std::chrono::seconds(secs)};
+    INFO(secs);
+    CHECK(formatRfc3339(t) == reference(secs));
+    CHECK(formatRfc3339(t + 999ms) == reference(secs));
+  }
 }
 
 TEST_CASE("cron expressions find the previous and next run", "[core][cron]") {

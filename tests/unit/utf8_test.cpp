@@ -45,6 +45,31 @@ TEST_CASE("toValidUtf8 replaces each ill-formed sequence by U+FFFD", "[core][utf
   CHECK(isValidUtf8(toValidUtf8("\xFE\xFF\xC0\x80\xED\xA0\x80\xF8\x88\x80\x80\x80")));
 }
 
+TEST_CASE("isValidUtf8 finds a bad byte or checks a character at any offset", "[core][utf8]") {
+  // isValidUtf8 skips ASCII eight bytes at a time: every offset of a 40-byte
+  // text, so each one falls before, across and after a word boundary.
+  const std::string ascii(40, 'a');
+  for (size_t k = 0; k < ascii.size(); ++k) {
+    INFO(k);
+    std::string bad = ascii;
+    bad[k] = '\xFF';
+    CHECK_FALSE(isValidUtf8(bad));
+    bad[k] = '\x80';  // a lone continuation byte
+    CHECK_FALSE(isValidUtf8(bad));
+    for (const std::string& ch :
+         {std::string("\xC3\xA9"), std::string("\xE2\x82\xAC"), std::string("\xF0\x9F\x98\x80")}) {
+      std::string good = ascii;
+      good.insert(k, ch);
+      CHECK(isValidUtf8(good));
+      std::string cut = ascii.substr(0, k) + ch.substr(0, ch.size() - 1);  // truncated at the end
+      CHECK_FALSE(isValidUtf8(cut));
+      std::string surrogate = ascii;
+      surrogate.insert(k, "\xED\xA0\x80");
+      CHECK_FALSE(isValidUtf8(surrogate));
+    }
+  }
+}
+
 TEST_CASE("dumpJson never throws on invalid UTF-8", "[core][utf8]") {
   nlohmann::json j = {{"k", std::string("ba\xFF"
                                         "d")}};
