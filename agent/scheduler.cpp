@@ -30,10 +30,11 @@ Duration Scheduler::jitterFor(const std::string& name, Duration every, Duration 
   return Duration{slot * span / slots / step * step};
 }
 
-void Scheduler::add(ScheduledProbe p, TimePoint start, int64_t phases) {
+void Scheduler::add(ScheduledProbe p, TimePoint start, int64_t phases,
+                    std::map<std::string, size_t>& sources) {
   State s;
   s.due = start + jitterFor(p.name, p.every, opts_.max_jitter, phases);
-  auto [src, added] = source_index_.try_emplace(p.source, sources_.size());
+  auto [src, added] = sources.try_emplace(p.source, sources_.size());
   if (added) {
     SourceState st;
     if (auto lim = opts_.source_limits.find(p.source); lim != opts_.source_limits.end())
@@ -50,9 +51,10 @@ Scheduler::Scheduler(Options options, std::vector<ScheduledProbe> probes, TimePo
     : opts_(std::move(options)) {
   probes_.reserve(probes.size());
   const auto phases = phasesByInterval(probes);
+  std::map<std::string, size_t> sources;
   for (auto& p : probes) {
     const int64_t n = phases.at(p.every);
-    add(std::move(p), start, n);
+    add(std::move(p), start, n, sources);
   }
   for (size_t i = 0; i < probes_.size(); ++i) ready_.push({probes_[i].due, i});
 }
@@ -62,9 +64,10 @@ Scheduler::Scheduler(Options options, std::vector<ScheduledProbe> probes, TimePo
     : opts_(std::move(options)) {
   probes_.reserve(probes.size());
   const auto phases = phasesByInterval(probes);
+  std::map<std::string, size_t> sources;
   for (auto& p : probes) {
     const int64_t n = phases.at(p.every);
-    add(std::move(p), start, n);
+    add(std::move(p), start, n, sources);
   }
   for (size_t i = 0; i < probes_.size(); ++i) {
     State& s = probes_[i];

@@ -45,7 +45,9 @@ class Scheduler final : public RunSchedule {
   static constexpr Duration kMaxJitter{std::chrono::seconds(30)};
   struct Options {
     int max_concurrent = 8;
-    std::map<std::string, int> source_limits;  // absent source: unlimited
+    // Runs in flight per source; absent: unlimited (config: 1 to 1024; 0
+    // would start nothing, as FleetSchedule).
+    std::map<std::string, int> source_limits;
     Duration max_jitter = kMaxJitter;
   };
 
@@ -106,7 +108,9 @@ class Scheduler final : public RunSchedule {
     }
   };
 
-  void add(ScheduledProbe p, TimePoint start, int64_t phases);
+  // `sources`: source name -> index into sources_, of the probes added so far.
+  void add(ScheduledProbe p, TimePoint start, int64_t phases,
+           std::map<std::string, size_t>& sources);
 
   Options opts_;
   std::vector<State> probes_;
@@ -115,17 +119,16 @@ class Scheduler final : public RunSchedule {
   DueQueue ready_;  // idle probes by due time
   // Per source, by index (each run looks its source up; no string compares).
   struct SourceState {
-    int limit = 0;  // <= 0: unlimited (absent from Options::source_limits)
+    int limit = -1;  // < 0: unlimited (absent from Options::source_limits)
     int in_flight = 0;
     // Due, but the source is at its limit, by due time. A run that finishes
     // frees one slot, so one goes back to ready_, the earliest due (all of
     // them went back on every finish: at 1,000 probes a second on a source
     // with 4 connections, six heap pushes and pops per run for nothing).
     DueQueue blocked;
-    bool full() const { return limit > 0 && in_flight >= limit; }
+    bool full() const { return limit >= 0 && in_flight >= limit; }
   };
   std::vector<SourceState> sources_;
-  std::map<std::string, size_t> source_index_;  // into sources_
   size_t running_ = 0;
 };
 

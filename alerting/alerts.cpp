@@ -156,7 +156,10 @@ std::vector<AlertChange> AlertTracker::configure(std::shared_ptr<const config::C
                                                  TimePoint now) {
   cfg_ = std::move(cfg);
   for (auto& [name, st] : probes_) st.cfg = nullptr;
-  for (const auto& p : cfg_->probes) probes_[p.name].cfg = &p;
+  for (const auto& p : cfg_->probes) {
+    ProbeState& st = probes_[p.name];
+    if (st.cfg == nullptr) st.cfg = &p;  // the first of a name, as findProbe()
+  }
   auto out = resolveUnconfigured(now);
   std::erase_if(probes_, [](const auto& kv) { return kv.second.cfg == nullptr; });
   return out;

@@ -110,9 +110,9 @@ class AlertTracker {
 
   // The SLO's severities that started or stopped breaching.
   std::vector<AlertChange> observeSlo(const SloStatus& st, TimePoint now);
-  // A probe run, for probes with an `alert:` block (others are ignored). The
-  // run is kept (lastRun) by pointer: the agent's hot path shares it, the
-  // reference overload copies it once.
+  // A probe run: kept (lastRun) and counted in its probe's streak; it fires or
+  // resolves only a probe with an `alert:` block. The run is kept by pointer: the agent's hot path
+  // shares it, the reference overload copies it once.
   std::vector<AlertChange> observeProbe(std::shared_ptr<const ProbeResult> run);
   std::vector<AlertChange> observeProbe(const ProbeResult& run) {
     return observeProbe(std::make_shared<const ProbeResult>(run));
@@ -164,7 +164,9 @@ class AlertTracker {
 
   // Per probe, in one hashed map: observeProbe runs once per probe run and
   // looks the probe up once (issue 19: three maps were three lookups, ~3 us a
-  // run at 1,000 probes). After configure(), only probes of *cfg_ are in it.
+  // run at 1,000 probes). configure() drops the probes *cfg_ does not name; a
+  // run of one (an old Runtime's, finishing after a reload) is kept with a
+  // null cfg until the next configure().
   struct ProbeState {
     const config::ProbeConfig* cfg = nullptr;     // into *cfg_; null: not configured
     int fail_streak = 0;                          // consecutive runs not passing

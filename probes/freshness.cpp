@@ -80,7 +80,9 @@ class SqlFreshnessProbe final : public Probe {
   // is kept too long. A future oldest row is 0 old.
   ProbeResult judgeOldest(const RunContext& ctx, const SqlValue& raw) const {
     const Duration retention = spec_.max_age.value_or(Duration::zero());
-    nlohmann::json details = {{"column", spec_.column}, {"oldest_row", true}};
+    nlohmann::json details(nlohmann::json::value_t::object);
+    details["column"] = spec_.column;
+    details["oldest_row"] = true;
     const nlohmann::json threshold = {{"max", std::chrono::duration<double>(retention).count()}};
     if (std::holds_alternative<std::monostate>(raw)) {
       details["empty"] = true;

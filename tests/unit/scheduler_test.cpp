@@ -179,38 +179,6 @@ TEST_CASE("a source at its limit does not block other sources", "[scheduler]") {
   CHECK(d2[0].due == kStart);
 }
 
-TEST_CASE("a slot freed on a full source goes to the earliest run waiting for it", "[scheduler]") {
-  std::vector<ScheduledProbe> probes;
-  for (int i = 0; i < 6; ++i) probes.push_back({"p" + std::to_string(i), "s", 1min});
-  Scheduler s({8, {{"s", 2}}, 0s}, probes, kStart);  // all due at kStart
-  auto first = s.takeDue(kStart);
-  REQUIRE(first.size() == 2);
-  CHECK(first[0].index == 0);
-  CHECK(first[1].index == 1);
-  CHECK_FALSE(s.nextWakeup());  // the other four wait for a slot, not for time
-  // Each finish frees one slot: exactly one more starts, in due (then index) order.
-  std::vector<size_t> order;
-  std::vector<size_t> running{0, 1};
-  for (int step = 0; step < 4; ++step) {
-    s.finished(running.front(), kStart + 1s);
-    running.erase(running.begin());
-    auto next = s.takeDue(kStart + 1s);
-    REQUIRE(next.size() == 1);
-    CHECK(next[0].due == kStart);
-    order.push_back(next[0].index);
-    running.push_back(next[0].index);
-  }
-  CHECK(order == std::vector<size_t>{2, 3, 4, 5});
-  // Over several intervals, never more than two at once and everyone runs each minute.
-  Sim sim{s, 10s};
-  for (size_t i : running) sim.running.emplace_back(kStart + 10s, i);
-  sim.until(kStart + 5min);
-  CHECK(sim.max_concurrent_seen <= 2);
-  std::map<size_t, int> count;
-  for (auto [i, t] : sim.started) count[i]++;
-  for (size_t i = 0; i < probes.size(); ++i) CHECK(count[i] >= 4);
-}
-
 TEST_CASE("a long pause skips to the latest tick and counts the missed ones", "[scheduler]") {
   Scheduler s({8, {}, 0s}, {{"p", "db", 1min}}, kStart);
   auto d = s.takeDue(kStart + 10min + 30s);  // e.g. the host was suspended

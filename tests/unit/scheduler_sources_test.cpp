@@ -1,0 +1,100 @@
+// Scheduler: per-source limits (max_connections). A run that ends frees one
+// slot of its source, which goes to the earliest run waiting for it.
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "agent/scheduler.hpp"
+#include "core/time_format.hpp"
+
+using namespace datawatch;
+using namespace std::chrono_literals;
+
+namespace {
+
+const TimePoint kStart = *parseTimestamp("2026-11-26T00:00:00Z");
+
+std::vector<ScheduledProbe> onSource(const std::string& source, const std::string& prefix, int n,
+                                     Duration every = 1min) {
+  std::vector<ScheduledProbe> out;
+  for (int i = 0; i < n; ++i) out.push_back({prefix + std::to_string(i), source, every});
+  return out;
+}
+
+std::vector<size_t> indices(const std::vector<Dispatch>& ds) {
+  std::vector<size_t> out;
+  for (const auto& d : ds) out.push_back(d.index);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a slot freed on a full source goes to the earliest run waiting for it", "[scheduler]") {
+  // Jittered first runs: the eight probes are due at different times (some
+  // share one), all within the first minute.
+  const auto probes = onSource("s", "p", 8);
+  Scheduler s({16, {{"s", 2}}, 1min}, probes, kStart);
+  std::vector<size_t> expected(probes.size());
+  for (size_t i = 0; i < expected.size(); ++i) expected[i] = i;
+  std::sort(expected.begin(), expected.end(), [&](size_t a, size_t b) {
+    return std::pair(s.nextDue(a), a) < std::pair(s.nextDue(b), b);
+  });
+  REQUIRE(s.nextDue(expected.front()) < s.nextDue(expected.back()));
+
+  const TimePoint now = kStart + 59s;  // every first run is due (jitter < 1 min), none missed
+  std::vector<size_t> order = indices(s.takeDue(now));
+  REQUIRE(order.size() == 2);
+  CHECK_FALSE(s.nextWakeup());  // the others wait for a slot, not for time
+  // Each run that ends lets exactly one more start: the earliest due waiting.
+  for (size_t k = 0; k + 2 < probes.size(); ++k) {
+    s.finished(order[k], now);
+    auto next = s.takeDue(now);
+    REQUIRE(next.size() == 1);
+    CHECK(next[0].missed == 0);
+    order.push_back(next[0].index);
+  }
+  CHECK(order == expected);
+}
+
+TEST_CASE("slots freed before the scheduler is asked again each start one waiting run",
+          "[scheduler]") {
+  // s0..s2 on a source of one connection, o0 and o1 on another; two workers.
+  auto probes = onSource("s", "s", 3);
+  for (auto& p : onSource("o", "o", 2)) probes.push_back(p);
+  Scheduler s({2, {{"s", 1}}, 0s}, probes, kStart);                // all due at kStart
+  CHECK(indices(s.takeDue(kStart)) == std::vector<size_t>{0, 3});  // s0, o0: workers full
+  CHECK(s.running() == 2);
+  // Both end before the next takeDue: s1 (the first waiting for "s") and o1
+  // start; s2 still waits for s1's slot.
+  s.finished(0, kStart + 1s);
+  s.finished(3, kStart + 1s);
+  CHECK(indices(s.takeDue(kStart + 1s)) == std::vector<size_t>{1, 4});
+  CHECK(s.takeDue(kStart + 2s).empty());
+  s.finished(4, kStart + 2s);  // a worker frees, but "s" is still full
+  CHECK(s.takeDue(kStart + 2s).empty());
+  s.finished(1, kStart + 3s);
+  CHECK(indices(s.takeDue(kStart + 3s)) == std::vector<size_t>{2});
+}
+
+TEST_CASE("a reload that lowers a source's limit starts nothing there until runs end below it",
+          "[scheduler][reload]") {
+  const auto probes = onSource("s", "p", 5);
+  Scheduler before({8, {{"s", 3}}, 0s}, probes, kStart);
+  const auto started = indices(before.takeDue(kStart));  // p0, p1, p2
+  REQUIRE(started.size() == 3);
+  std::set<std::string> in_flight;
+  for (size_t i : started) in_flight.insert(before.probe(i).name);
+  Scheduler after({8, {{"s", 1}}, 0s}, probes, kStart + 1s, before, in_flight);
+  CHECK(after.takeDue(kStart + 1s).empty());  // 3 in flight, limit 1
+  after.finished(started[0], kStart + 2s);
+  CHECK(after.takeDue(kStart + 2s).empty());  // 2 in flight
+  after.finished(started[1], kStart + 3s);
+  CHECK(after.takeDue(kStart + 3s).empty());  // 1 in flight
+  after.finished(started[2], kStart + 4s);
+  const auto next = after.takeDue(kStart + 4s);
+  REQUIRE(next.size() == 1);
+  CHECK(next[0].index == 3);  // the earliest waiting (due at kStart, first by index)
+  CHECK(after.takeDue(kStart + 5s).empty());
+}
