@@ -156,7 +156,8 @@ void ProbeLoop::work() {
     takeBatchmates(jobs);
     const bool spread = !queue_.empty() && (late || jobs.size() > 1);
     for (const auto& job : jobs) {
-      if (observer_) observer_(job.d, clock_.now());
+      // Once per run: a run a batch left was observed when the batch took it.
+      if (observer_ && !job.alone) observer_(job.d, clock_.now());
       executing_.insert(job.name);
     }
     lock.unlock();

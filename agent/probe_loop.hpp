@@ -75,8 +75,9 @@ class ProbeLoop {
   static constexpr size_t kMaxBatch = 64;
   static constexpr size_t kBatchLookahead = 256;
 
-  // Observes each run as a worker starts it (for the benchmark: the lag from
-  // its due time to its start, queueing included). Called under the loop's
+  // Observes each run once, as a worker starts it (for the benchmark: the lag
+  // from its due time to its start, queueing included; a run a batch left is
+  // not observed again when it starts on its own). Called under the loop's
   // lock, on the worker; keep it cheap.
   using DispatchObserver = std::function<void(const Dispatch&, TimePoint started)>;
   // Builds the schedule of a Runtime: `previous` is the schedule being replaced

@@ -97,23 +97,43 @@ class PlannedProbe final : public Probe {
   PlannedQuery q_;
 };
 
+// A Runtime of PlannedProbes ("volume") on BatchingSources ("sqlite") at a
+// simulated clock; `yaml` names the sources and probes.
+struct BatchRig {
+  SimulatedClock clock{kStart};
+  SourceRegistry sources;
+  ProbeRegistry probes;
+  std::map<std::string, BatchingSource*> made;  // by source name
+  std::shared_ptr<Runtime> rt;
+
+  explicit BatchRig(const std::string& yaml) {
+    sources.add(
+        "sqlite",
+        [this](const config::SourceConfig& sc, const Clock&) -> Result<std::unique_ptr<Source>> {
+          auto s = std::make_unique<BatchingSource>(sc.name);
+          made[sc.name] = s.get();
+          return std::unique_ptr<Source>(std::move(s));
+        });
+    probes.add("volume", [](const config::ProbeConfig& pc, Source& s) {
+      return makeProbeOn<PlannedProbe, SqlSource>(pc, s, "needs SQL");
+    });
+    auto loaded = config::loadConfigFromString(yaml, "/t/c.yaml", "", testing::envFrom({}));
+    REQUIRE(loaded.ok());
+    rt = std::make_shared<Runtime>(std::make_shared<config::Config>(std::move(*loaded.config)),
+                                   clock, sources, probes, nullptr, nullptr,
+                                   std::make_shared<spdlog::logger>("t"));
+  }
+};
+
+std::string volumeProbe(const std::string& name, const std::string& source) {
+  return "  - {name: " + name + ", type: volume, source: " + source +
+         ", table: t, min: 1, every: 1s}\n";
+}
+
 }  // namespace
 
 TEST_CASE("the loop runs a due group of batchable probes as batches within the source's limit",
           "[scheduler][probe_loop][batch][threads]") {
-  SimulatedClock clock{kStart};
-  SourceRegistry sources;
-  std::map<std::string, BatchingSource*> made;
-  sources.add("sqlite",
-              [&](const config::SourceConfig& sc, const Clock&) -> Result<std::unique_ptr<Source>> {
-                auto s = std::make_unique<BatchingSource>(sc.name);
-                made[sc.name] = s.get();
-                return std::unique_ptr<Source>(std::move(s));
-              });
-  ProbeRegistry probes;
-  probes.add("volume", [](const config::ProbeConfig& pc, Source& s) {
-    return makeProbeOn<PlannedProbe, SqlSource>(pc, s, "needs SQL");
-  });
   std::string yaml =
       "sources:\n  db: {type: sqlite, path: w.db, max_connections: 3}\n"
       "  db2: {type: sqlite, path: w2.db, max_connections: 3}\nprobes:\n";
@@ -125,14 +145,11 @@ TEST_CASE("the loop runs a due group of batchable probes as batches within the s
   for (int i = 0; i < 2; ++i) names.emplace_back("bad" + std::to_string(i), "db");
   names.emplace_back("left0", "db");  // its batches never answer it
   for (int i = 0; i < 4; ++i) names.emplace_back("q" + std::to_string(i), "db2");
-  for (const auto& [n, src] : names)
-    yaml +=
-        "  - {name: " + n + ", type: volume, source: " + src + ", table: t, min: 1, every: 1s}\n";
-  auto loaded = config::loadConfigFromString(yaml, "/t/c.yaml", "", testing::envFrom({}));
-  REQUIRE(loaded.ok());
-  auto rt = std::make_shared<Runtime>(std::make_shared<config::Config>(std::move(*loaded.config)),
-                                      clock, sources, probes, nullptr, nullptr,
-                                      std::make_shared<spdlog::logger>("t"));
+  for (const auto& [n, src] : names) yaml += volumeProbe(n, src);
+  BatchRig rig(yaml);
+  auto& clock = rig.clock;
+  auto& made = rig.made;
+  auto& rt = rig.rt;
   REQUIRE(made.size() == 2);
   ProbeLoop loop(rt, clock, 8, nullptr);
   loop.start();
@@ -184,30 +201,21 @@ TEST_CASE("the loop runs a due group of batchable probes as batches within the s
 }
 
 TEST_CASE("runs a batch left unanswered run again on their own", "[probe_loop][batch][threads]") {
-  SimulatedClock clock{kStart};
-  SourceRegistry sources;
-  BatchingSource* source = nullptr;
-  sources.add("sqlite",
-              [&](const config::SourceConfig& sc, const Clock&) -> Result<std::unique_ptr<Source>> {
-                auto s = std::make_unique<BatchingSource>(sc.name);
-                source = s.get();
-                return std::unique_ptr<Source>(std::move(s));
-              });
-  ProbeRegistry probes;
-  probes.add("volume", [](const config::ProbeConfig& pc, Source& s) {
-    return makeProbeOn<PlannedProbe, SqlSource>(pc, s, "needs SQL");
-  });
   // Three probes, three runs in flight: all due at once, one worker takes all.
   std::string yaml = "sources:\n  db: {type: sqlite, path: w.db, max_connections: 3}\nprobes:\n";
-  for (const char* n : {"p0", "left0", "p1"})
-    yaml += std::string("  - {name: ") + n +
-            ", type: volume, source: db, table: t, min: 1, every: 1s}\n";
-  auto loaded = config::loadConfigFromString(yaml, "/t/c.yaml", "", testing::envFrom({}));
-  REQUIRE(loaded.ok());
-  auto rt = std::make_shared<Runtime>(std::make_shared<config::Config>(std::move(*loaded.config)),
-                                      clock, sources, probes, nullptr, nullptr,
-                                      std::make_shared<spdlog::logger>("t"));
-  ProbeLoop loop(rt, clock, 4, nullptr);
+  for (const char* n : {"p0", "left0", "p1"}) yaml += volumeProbe(n, "db");
+  BatchRig rig(yaml);
+  auto& clock = rig.clock;
+  auto& rt = rig.rt;
+  BatchingSource* source = rig.made.at("db");
+  // The dispatch observer sees each run once, left0's too (taken by the batch,
+  // then started again on its own).
+  Mutex observed_mu;
+  std::map<size_t, int> observed;
+  ProbeLoop loop(rt, clock, 4, nullptr, [&](const Dispatch& d, TimePoint) {
+    MutexLock lock(observed_mu);
+    ++observed[d.index];
+  });
   // First runs fall in [0, 1s) (one may be due at 0): advanced before the loop
   // starts, its first look finds all three due at once.
   clock.advance(1s);
@@ -227,4 +235,6 @@ TEST_CASE("runs a batch left unanswered run again on their own", "[probe_loop][b
   CHECK(source->singles() == std::vector<std::string>(3, "db left0"));
   CHECK(loop.completedRuns() == 9);
   for (size_t i = 0; i < 3; ++i) CHECK(rt->lastResult(i)->status == ProbeStatus::Pass);
+  MutexLock lock(observed_mu);
+  CHECK(observed == std::map<size_t, int>{{0, 3}, {1, 3}, {2, 3}});
 }
