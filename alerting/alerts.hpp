@@ -111,8 +111,8 @@ class AlertTracker {
   // The SLO's severities that started or stopped breaching.
   std::vector<AlertChange> observeSlo(const SloStatus& st, TimePoint now);
   // A probe run: kept (lastRun) and counted in its probe's streak; it fires or
-  // resolves only a probe with an `alert:` block. The run is kept by pointer: the agent's hot path
-  // shares it, the reference overload copies it once.
+  // resolves only a probe with an `alert:` block. The run is kept by pointer:
+  // the agent's hot path shares it, the reference overload copies it once.
   std::vector<AlertChange> observeProbe(std::shared_ptr<const ProbeResult> run);
   std::vector<AlertChange> observeProbe(const ProbeResult& run) {
     return observeProbe(std::make_shared<const ProbeResult>(run));

@@ -73,7 +73,8 @@ TEST_CASE("timestamps parse with and without zones", "[core][time]") {
   CHECK(formatCompactDate(base) == "20261126");
 }
 
-TEST_CASE("RFC 3339 formatting agrees with gmtime and strftime", "[core][time]") {
+TEST_CASE("RFC 3339 formatting (and with milliseconds) agrees with gmtime and strftime",
+          "[core][time]") {
   // The reference is the C library's: gmtime_r + strftime, on whole seconds
   // over TimePoint's range, years 1678 to 2261 (a fixed-seed walk; leap days,
   // year ends and centuries among the fixed ones), plus sub-second instants,
@@ -107,6 +108,9 @@ TEST_CASE("RFC 3339 formatting agrees with gmtime and strftime", "[core][time]")
     INFO(secs);
     CHECK(formatRfc3339(t) == reference(secs));
     CHECK(formatRfc3339(t + 999ms) == reference(secs));
+    std::string millis = reference(secs);
+    millis.insert(millis.size() - 1, ".007");
+    CHECK(formatRfc3339Millis(t + 7ms + 999us) == millis);
   }
 }
 

@@ -98,3 +98,14 @@ TEST_CASE("a reload that lowers a source's limit starts nothing there until runs
   CHECK(next[0].index == 3);  // the earliest waiting (due at kStart, first by index)
   CHECK(after.takeDue(kStart + 5s).empty());
 }
+
+TEST_CASE("a source limit of 0 starts nothing on that source, as the fleet's zero slots",
+          "[scheduler]") {
+  // Not reachable from a config file (max_connections is 1 to 1024).
+  auto probes = onSource("none", "n", 2);
+  for (auto& p : onSource("other", "o", 1)) probes.push_back(p);
+  Scheduler s({8, {{"none", 0}}, 0s}, probes, kStart);
+  CHECK(indices(s.takeDue(kStart)) == std::vector<size_t>{2});
+  s.finished(2, kStart + 1s);
+  CHECK(s.takeDue(kStart + 2min).size() == 1);  // o0 again; n0 and n1 never
+}
