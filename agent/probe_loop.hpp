@@ -76,8 +76,10 @@ class ProbeLoop {
   static constexpr size_t kBatchLookahead = 256;
 
   // Observes each run once, as a worker starts it (for the benchmark: the lag
-  // from its due time to its start, queueing included; a run a batch left is
-  // not observed again when it starts on its own). Called under the loop's
+  // from its due time to its start, queueing included). A run a batch left is
+  // observed when the batch took it, not again when it starts on its own;
+  // unless a reload drops it from the queue first: the new schedule hands it
+  // out again, and that dispatch is observed too. Called under the loop's
   // lock, on the worker; keep it cheap.
   using DispatchObserver = std::function<void(const Dispatch&, TimePoint started)>;
   // Builds the schedule of a Runtime: `previous` is the schedule being replaced

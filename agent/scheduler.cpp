@@ -38,7 +38,7 @@ void Scheduler::add(ScheduledProbe p, TimePoint start, int64_t phases,
   if (added) {
     SourceState st;
     if (auto lim = opts_.source_limits.find(p.source); lim != opts_.source_limits.end())
-      st.limit = lim->second;
+      st.limit = std::max(lim->second, 0);
     sources_.push_back(std::move(st));
   }
   s.source = src->second;

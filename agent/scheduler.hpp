@@ -26,6 +26,7 @@
 // Not thread-safe: the owner serialises calls.
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <queue>
@@ -45,8 +46,8 @@ class Scheduler final : public RunSchedule {
   static constexpr Duration kMaxJitter{std::chrono::seconds(30)};
   struct Options {
     int max_concurrent = 8;
-    // Runs in flight per source; absent: unlimited (config: 1 to 1024; 0
-    // would start nothing, as FleetSchedule).
+    // Runs in flight per source; absent: unlimited. Config gives 1 to 1024;
+    // below 1 starts nothing on that source (as FleetClaimer's zero slots).
     std::map<std::string, int> source_limits;
     Duration max_jitter = kMaxJitter;
   };
@@ -119,14 +120,14 @@ class Scheduler final : public RunSchedule {
   DueQueue ready_;  // idle probes by due time
   // Per source, by index (each run looks its source up; no string compares).
   struct SourceState {
-    int limit = -1;  // < 0: unlimited (absent from Options::source_limits)
+    int limit = std::numeric_limits<int>::max();  // absent from Options::source_limits
     int in_flight = 0;
     // Due, but the source is at its limit, by due time. A run that finishes
     // frees one slot, so one goes back to ready_, the earliest due (all of
     // them went back on every finish: at 1,000 probes a second on a source
     // with 4 connections, six heap pushes and pops per run for nothing).
     DueQueue blocked;
-    bool full() const { return limit >= 0 && in_flight >= limit; }
+    bool full() const { return in_flight >= limit; }
   };
   std::vector<SourceState> sources_;
   size_t running_ = 0;

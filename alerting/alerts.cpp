@@ -158,7 +158,8 @@ std::vector<AlertChange> AlertTracker::configure(std::shared_ptr<const config::C
   for (auto& [name, st] : probes_) st.cfg = nullptr;
   for (const auto& p : cfg_->probes) {
     ProbeState& st = probes_[p.name];
-    if (st.cfg == nullptr) st.cfg = &p;  // the first of a name, as findProbe()
+    // The first of a name, as findProbe() (config validation rejects repeats).
+    if (st.cfg == nullptr) st.cfg = &p;
   }
   auto out = resolveUnconfigured(now);
   std::erase_if(probes_, [](const auto& kv) { return kv.second.cfg == nullptr; });

@@ -57,7 +57,10 @@ char* putRfc3339(char* p, TimePoint t, bool millis) {
   p = putDigits(p, static_cast<unsigned>(hms.seconds().count()), 2);
   if (millis) {
     *p++ = '.';
-    p = putDigits(p, static_cast<unsigned>(duration_cast<milliseconds>(t - secs).count()), 3);
+    // From the count, not t - secs: that overflows in TimePoint's first second.
+    auto ns = t.time_since_epoch().count() % 1'000'000'000;
+    if (ns < 0) ns += 1'000'000'000;
+    p = putDigits(p, static_cast<unsigned>(ns / 1'000'000), 3);
   }
   *p++ = 'Z';
   return p;

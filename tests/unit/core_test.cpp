@@ -108,10 +108,16 @@ TEST_CASE("RFC 3339 formatting (and with milliseconds) agrees with gmtime and st
     INFO(secs);
     CHECK(formatRfc3339(t) == reference(secs));
     CHECK(formatRfc3339(t + 999ms) == reference(secs));
-    std::string millis = reference(secs);
-    millis.insert(millis.size() - 1, ".007");
-    CHECK(formatRfc3339Millis(t + 7ms + 999us) == millis);
+    for (const auto& [add, text] :
+         {std::pair{0us, ".000"}, std::pair{7999us, ".007"}, std::pair{999999us, ".999"}}) {
+      std::string millis = reference(secs);
+      millis.insert(millis.size() - 1, text);
+      CHECK(formatRfc3339Millis(t + add) == millis);
+    }
   }
+  // TimePoint's first instant: its milliseconds from the count (t - floor(t)
+  // would overflow there).
+  CHECK(formatRfc3339Millis(TimePoint::min()) == "1677-09-21T00:12:43.145Z");
 }
 
 TEST_CASE("cron expressions find the previous and next run", "[core][cron]") {

@@ -106,6 +106,8 @@ struct BatchRig {
   std::map<std::string, BatchingSource*> made;  // by source name
   std::shared_ptr<Runtime> rt;
 
+  BatchRig(const BatchRig&) = delete;  // the factories and the Runtime point into it
+  BatchRig& operator=(const BatchRig&) = delete;
   explicit BatchRig(const std::string& yaml) {
     sources.add(
         "sqlite",

@@ -99,13 +99,24 @@ TEST_CASE("a reload that lowers a source's limit starts nothing there until runs
   CHECK(after.takeDue(kStart + 5s).empty());
 }
 
-TEST_CASE("a source limit of 0 starts nothing on that source, as the fleet's zero slots",
+TEST_CASE("a source limit below 1 starts nothing on that source, as the fleet's zero slots",
           "[scheduler]") {
   // Not reachable from a config file (max_connections is 1 to 1024).
-  auto probes = onSource("none", "n", 2);
+  auto probes = onSource("none", "n", 1);
+  for (auto& p : onSource("negative", "m", 1)) probes.push_back(p);
   for (auto& p : onSource("other", "o", 1)) probes.push_back(p);
-  Scheduler s({8, {{"none", 0}}, 0s}, probes, kStart);
+  Scheduler s({8, {{"none", 0}, {"negative", -3}}, 0s}, probes, kStart);
   CHECK(indices(s.takeDue(kStart)) == std::vector<size_t>{2});
   s.finished(2, kStart + 1s);
-  CHECK(s.takeDue(kStart + 2min).size() == 1);  // o0 again; n0 and n1 never
+  CHECK(indices(s.takeDue(kStart + 2min)) == std::vector<size_t>{2});  // o0; n0, n1 never
+}
+
+TEST_CASE("two slots of one source freed before the next takeDue start two waiting runs",
+          "[scheduler]") {
+  Scheduler s({8, {{"s", 2}}, 0s}, onSource("s", "p", 5), kStart);
+  CHECK(indices(s.takeDue(kStart)) == std::vector<size_t>{0, 1});
+  s.finished(0, kStart + 1s);
+  s.finished(1, kStart + 1s);
+  CHECK(indices(s.takeDue(kStart + 1s)) == std::vector<size_t>{2, 3});
+  CHECK(s.takeDue(kStart + 1s).empty());  // p4 waits for one of them
 }
