@@ -136,9 +136,12 @@ ProbeLoop::ScheduleFactory Agent::fleetScheduleFactory() {
   return [this](const Runtime& rt, int max_concurrent, TimePoint, const RunSchedule*,
                 const std::set<std::string>&) -> std::unique_ptr<RunSchedule> {
     auto probes = rt.schedule();
+    // The fleet's claims are per run (FleetSchedule does not ride()): its
+    // batches stay within the source's limit, so its phases hold kBatch.
+    for (auto& p : probes) p.batches = false;
     std::vector<FleetProbe> shared;
     const auto phases = Scheduler::phasesByInterval(probes);
-    for (const auto& p : probes) shared.push_back(fleetProbe(p, phases.at(p.every)));
+    for (const auto& p : probes) shared.push_back(fleetProbe(p, Scheduler::phasesOf(phases, p)));
     fleet_->claimer().configure(std::move(shared), rt.sourceLimits(), max_concurrent);
     return std::make_unique<FleetSchedule>(fleet_->claimer(), std::move(probes));
   };

@@ -153,7 +153,8 @@ void ProbeLoop::work() {
     // rest (and, finding the next run late too, wakes one more). So does the
     // rest of the queue behind a batch of runs sent together.
     const bool late = realTime() - jobs[0].queued >= kSlowQueue;
-    takeBatchmates(jobs);
+    takeBatch(jobs);
+    const bool rode = std::any_of(jobs.begin(), jobs.end(), [](const Job& j) { return j.riding; });
     const bool spread = !queue_.empty() && (late || jobs.size() > 1);
     for (const auto& job : jobs) {
       // Once per run: a run a batch left was observed when the batch took it.
@@ -164,10 +165,17 @@ void ProbeLoop::work() {
     if (spread) work_cv_.notifyOne();
     const std::vector<size_t> left = runJobs(jobs);
     std::vector<Job> back = takeLeft(jobs, left);
+    if (rode && !back.empty()) runLeftInTurn(jobs, back);
     for (auto& job : jobs) job.rt.reset();  // an old Runtime's last run ends here, unlocked
+    if (rode)
+      for (auto& job : back) job.rt.reset();
     lock.lock();
     for (const auto& job : jobs) finish(job);
-    requeue(std::move(back));
+    if (rode) {
+      for (const auto& job : back) finish(job);
+    } else {
+      requeue(std::move(back));
+    }
     if (stopping_) continue;
     // What is due now is queued here, on this thread: the run that ended freed
     // a worker (this one) and maybe a source slot. No hand-off to the
@@ -199,6 +207,48 @@ size_t ProbeLoop::workersFor(size_t n) const {
   }
   for (const auto& b : batches) alone += (b.second + kMaxBatch - 1) / kMaxBatch;
   return alone;
+}
+
+void ProbeLoop::takeBatch(std::vector<Job>& jobs) {
+  // Riders free their slots (Scheduler::ride), so more runs of the source may
+  // start now: queued, they join too, up to kMaxBatch.
+  for (size_t shared = 1;;) {
+    takeBatchmates(jobs);
+    bool freed = false;
+    for (; shared < jobs.size(); ++shared) {
+      Job& j = jobs[shared];
+      j.riding = j.generation == generation_ && scheduler_->ride(j.d.index);
+      freed = freed || j.riding;
+    }
+    if (!freed || jobs.size() >= kMaxBatch || enqueueDue(clock_.now()) == 0) return;
+  }
+}
+
+void ProbeLoop::runLeftInTurn(std::vector<Job>& done, const std::vector<Job>& left) {
+  // The answered riders end now: their next runs are not held up by the rest.
+  std::vector<Job> riders;
+  for (auto it = done.begin(); it != done.end();) {
+    if (!it->riding) {
+      ++it;
+      continue;
+    }
+    it->rt.reset();  // unlocked (a Runtime's last run may end here)
+    riders.push_back(std::move(*it));
+    it = done.erase(it);
+  }
+  {
+    MutexLock lock(mu_);
+    for (const auto& job : riders) finish(job);
+  }
+  // One after another on this worker: the batch's one connection slot, held
+  // by its first run (not riding, finished by the caller after these).
+  for (const auto& job : left) {
+    {
+      MutexLock lock(mu_);
+      if (stopping_) return;  // the rest never start: nothing to record
+    }
+    (void)runJobs({job});
+  }
 }
 
 void ProbeLoop::takeBatchmates(std::vector<Job>& jobs) {

@@ -36,10 +36,16 @@
 //   and did not fail) go to one worker together (at most kMaxBatch; the
 //   queue's first kBatchLookahead runs looked at): their queries are sent in
 //   one round trip (Runtime::runBatch), and another worker is woken for what
-//   is left in the queue. Runs the batch did not answer (after another's
-//   error, cut short) go back to the front of the queue, to run alone. A batch holds the
-//   scheduler's source slots of all its runs and uses one connection at a time: never more
-//   connections than max_connections;
+//   is left in the queue. A batch is one worker and one connection: its runs
+//   after the first ride on the first's slots (RunSchedule::ride), so the
+//   runs of the source those slots let start join it too (takeBatch; a due
+//   group of 50 is one batch, not one per max_connections runs). Runs the
+//   batch did not answer (after another's error, cut short) then run alone,
+//   one after another, on the same worker, and the first run's slots are
+//   freed after them: never more connections than max_connections. Under a
+//   schedule that does not share slots (a fleet's claims) each run of a
+//   batch holds its own slots, and those left go back to the front of the
+//   queue, to run alone;
 // - an exception never leaves a thread of the loop: a run that throws is an
 //   error result (Runtime::runProbe), anything else is logged at error level
 //   and the loop goes on.
@@ -114,8 +120,9 @@ class ProbeLoop {
     std::shared_ptr<Runtime> rt;  // the Runtime it was dispatched for
     uint64_t generation;          // ... counted in replaceRuntime calls
     std::string name;
-    MonoTime queued;     // real time (kSlowQueue)
-    bool alone = false;  // left by a batch: runs on its own
+    MonoTime queued;      // real time (kSlowQueue)
+    bool alone = false;   // left by a batch: runs on its own
+    bool riding = false;  // in a batch, on its first run's slots (RunSchedule::ride)
   };
 
   void dispatcher();
@@ -141,6 +148,14 @@ class ProbeLoop {
   size_t workersFor(size_t n) const REQUIRES(mu_);
   // Moves queued runs that may share a batch with jobs[0] into `jobs`.
   void takeBatchmates(std::vector<Job>& jobs) REQUIRES(mu_);
+  // takeBatchmates, the batchmates riding on jobs[0]'s slots when the
+  // schedule lets them, and then the runs their freed slots made due.
+  void takeBatch(std::vector<Job>& jobs) REQUIRES(mu_);
+  // A batch whose runs rode on its first run's slots left `left` unanswered:
+  // finishes the answered riders in `done` (moved out of it), then runs
+  // `left` alone, one after another, until the loop stops. The caller
+  // finishes the rest.
+  void runLeftInTurn(std::vector<Job>& done, const std::vector<Job>& left) EXCLUDES(mu_);
   // One run, or a batch (Runtime::runBatch); returns the probes a batch left.
   std::vector<size_t> runJobs(const std::vector<Job>& jobs) const;
   // Moves the jobs of the probes in `left` out of `jobs`, marked alone.

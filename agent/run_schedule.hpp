@@ -5,7 +5,8 @@
 // - FleetSchedule (agent/fleet_schedule.hpp): the fleet decides: runs this
 //   replica claimed in the shared PostgreSQL schedule (HA replicas).
 // Both guarantee: never two runs of one probe at once from this process, at
-// most max_concurrent runs in flight, at most the source's limit per source.
+// most max_concurrent runs in flight, at most the source's limit per source
+// (runs riding on another's slots, ride(), count as that one run).
 // Not thread-safe: ProbeLoop calls it under its mutex.
 
 #include <chrono>
@@ -22,6 +23,10 @@ struct ScheduledProbe {
   std::string source;
   Duration every{std::chrono::minutes(5)};
   Duration timeout{std::chrono::seconds(30)};
+  // Its source may send its run with others due at the same moment, on one
+  // connection in one round trip (Runtime: a query datawatch builds, on
+  // PostgreSQL): its interval's phases hold more runs (Scheduler::kSharedBatch).
+  bool batches = false;
 };
 
 struct Dispatch {
@@ -37,6 +42,15 @@ class RunSchedule {
   virtual std::vector<Dispatch> takeDue(TimePoint now) = 0;
   // Marks a run finished at `now`.
   virtual void finished(size_t index, TimePoint now) = 0;
+  // The running `index` goes along with another run of its source that this
+  // schedule handed out (a batch: one worker, one connection): its worker and
+  // source slots are free from now on, and finished() for it frees none.
+  // False when the schedule does not share slots (FleetSchedule: its claims
+  // are per run); the run then keeps its own.
+  virtual bool ride(size_t index) {
+    (void)index;
+    return false;
+  }
   // A run handed out by a previous schedule ended, or will never start (a
   // reload dropped it from the queue), and this schedule does not track it.
   virtual void finishedUnscheduled(const std::string& name) { (void)name; }

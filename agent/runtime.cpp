@@ -77,9 +77,9 @@ Runtime::Runtime(std::shared_ptr<const config::Config> cfg, const Clock& clock,
 
 std::vector<ScheduledProbe> Runtime::schedule() const {
   std::vector<ScheduledProbe> out;
-  for (const auto& s : slots_) {
-    const auto& c = s->probe->config();
-    out.push_back({c.name, c.source, c.every, c.timeout});
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    const auto& c = slots_[i]->probe->config();
+    out.push_back({c.name, c.source, c.every, c.timeout, batchable_[i] != 0});
   }
   return out;
 }

@@ -4,10 +4,11 @@
 
 namespace datawatch {
 
-std::map<Duration, int64_t> Scheduler::phasesByInterval(const std::vector<ScheduledProbe>& probes) {
-  std::map<Duration, int64_t> n;
-  for (const auto& p : probes) ++n[p.every];
-  for (auto& [every, count] : n) count = std::max(kMinPhases, count / kBatch);
+Scheduler::Phases Scheduler::phasesByInterval(const std::vector<ScheduledProbe>& probes) {
+  Phases n;
+  for (const auto& p : probes) ++n[{p.every, p.batches}];
+  for (auto& [key, count] : n)
+    count = std::max(kMinPhases, count / (key.second ? kSharedBatch : kBatch));
   return n;
 }
 
@@ -53,7 +54,7 @@ Scheduler::Scheduler(Options options, std::vector<ScheduledProbe> probes, TimePo
   const auto phases = phasesByInterval(probes);
   std::map<std::string, size_t> sources;
   for (auto& p : probes) {
-    const int64_t n = phases.at(p.every);
+    const int64_t n = phasesOf(phases, p);
     add(std::move(p), start, n, sources);
   }
   for (size_t i = 0; i < probes_.size(); ++i) ready_.push({probes_[i].due, i});
@@ -66,7 +67,7 @@ Scheduler::Scheduler(Options options, std::vector<ScheduledProbe> probes, TimePo
   const auto phases = phasesByInterval(probes);
   std::map<std::string, size_t> sources;
   for (auto& p : probes) {
-    const int64_t n = phases.at(p.every);
+    const int64_t n = phasesOf(phases, p);
     add(std::move(p), start, n, sources);
   }
   for (size_t i = 0; i < probes_.size(); ++i) {
@@ -120,13 +121,33 @@ std::vector<Dispatch> Scheduler::takeDue(TimePoint now) {
   return out;
 }
 
+void Scheduler::freeSlots(const State& s) {
+  --running_;
+  SourceState& src = sources_[s.source];
+  src.in_flight = std::max(0, src.in_flight - 1);
+  // A slot on this source opened: the earliest probe waiting for it is eligible again.
+  if (!src.blocked.empty()) {
+    ready_.push(src.blocked.top());
+    src.blocked.pop();
+  }
+}
+
+bool Scheduler::ride(size_t index) {
+  State& s = probes_[index];
+  if (!s.running || s.riding) return false;
+  s.riding = true;
+  freeSlots(s);
+  return true;
+}
+
 void Scheduler::finished(size_t index, TimePoint now) {
   State& s = probes_[index];
   if (!s.running) return;
   s.running = false;
-  --running_;
-  SourceState& src = sources_[s.source];
-  src.in_flight = std::max(0, src.in_flight - 1);
+  if (s.riding)
+    s.riding = false;  // its slots were freed when it started riding
+  else
+    freeSlots(s);
   s.due += s.cfg.every;
   if (now > s.due) {
     const auto passed = static_cast<uint64_t>((now - s.due) / s.cfg.every) + 1;
@@ -134,11 +155,6 @@ void Scheduler::finished(size_t index, TimePoint now) {
     s.due += passed * s.cfg.every;
   }
   ready_.push({s.due, index});
-  // A slot on this source opened: the earliest probe waiting for it is eligible again.
-  if (!src.blocked.empty()) {
-    ready_.push(src.blocked.top());
-    src.blocked.pop();
-  }
 }
 
 std::optional<TimePoint> Scheduler::nextWakeup() const {

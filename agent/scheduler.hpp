@@ -7,13 +7,19 @@
 // - each probe runs every `every`, its first run offset by a stable jitter in
 //   [0, min(every, max_jitter)) derived from its name, on one of `phases` slots
 //   (phasesByInterval: kMinPhases, or one per kBatch probes sharing the
-//   interval; slots at least kJitterGrid, 10 ms, apart): probes spread out,
-//   keep their phase across restarts (of one configuration) and start in
-//   batches. A batch costs the loop one wake-up, and one worker starts its runs
-//   one after another (ProbeLoop; issue 19: 100 PostgreSQL probes at 1 s went
-//   from 4.7 to 1.7 context switches per run); batches of about kBatch keep the
-//   lag from due to start of 1,000 runs/s low (p99 ~1 ms, queueing included;
-//   batches of 50 had the lag to dispatch at 3.4-5.6 ms);
+//   interval, one per kSharedBatch of those whose source batches; slots at
+//   least kJitterGrid, 10 ms, apart): probes spread out, keep their phase
+//   across restarts (of one configuration) and start in batches. A batch costs
+//   the loop one wake-up, and one worker starts its runs one after another
+//   (ProbeLoop; issue 19: 100 PostgreSQL probes at 1 s went from 4.7 to 1.7
+//   context switches per run); batches of about kBatch keep the lag from due
+//   to start of 1,000 runs/s low (p99 ~1 ms, queueing included; batches of 50
+//   had the lag to dispatch at 3.4-5.6 ms). Runs sent together in one round
+//   trip (ScheduledProbe::batches) start together, so their phases hold
+//   kSharedBatch (1,000 PostgreSQL probes at 1 s: 20 round trips a second
+//   instead of ~290, the agent's CPU a run about halved);
+// - a run riding on another's slots (ride(): one worker and one connection for
+//   a batch) frees its own at once; finished() for it frees nothing;
 // - never two runs of one probe at once;
 // - at most `max_concurrent` runs in flight, and at most the source's limit per source;
 // - a probe that falls behind (overrun, no free worker) runs once when it can and
@@ -71,6 +77,7 @@ class Scheduler final : public RunSchedule {
   // interval waits for the next tick instead of starting again at once, so a slow
   // query never runs back to back on a struggling database.
   void finished(size_t index, TimePoint now) override;
+  bool ride(size_t index) override;
   // The earliest time a call to takeDue() can return something, or nullopt when
   // nothing can start until a running probe finishes.
   std::optional<TimePoint> nextWakeup() const override;
@@ -87,8 +94,15 @@ class Scheduler final : public RunSchedule {
   static constexpr Duration kJitterGrid{10};
   static constexpr int64_t kMinPhases = 20;  // first-run offsets per interval, at least
   static constexpr int64_t kBatch = 10;      // probes per offset beyond kMinPhases offsets
-  // The number of first-run offsets of each interval among `probes`.
-  static std::map<Duration, int64_t> phasesByInterval(const std::vector<ScheduledProbe>& probes);
+  // ... for probes whose source batches (below ProbeLoop's 64 a batch).
+  static constexpr int64_t kSharedBatch = 50;
+  // The number of first-run offsets of each interval among `probes`, apart
+  // for the probes that batch and the others (key: interval, batches).
+  using Phases = std::map<std::pair<Duration, bool>, int64_t>;
+  static Phases phasesByInterval(const std::vector<ScheduledProbe>& probes);
+  static int64_t phasesOf(const Phases& phases, const ScheduledProbe& p) {
+    return phases.at({p.every, p.batches});
+  }
   // The stable offset of a probe's first run (exposed for tests).
   static Duration jitterFor(const std::string& name, Duration every, Duration max_jitter,
                             int64_t phases = kMinPhases);
@@ -99,6 +113,7 @@ class Scheduler final : public RunSchedule {
     size_t source = 0;  // into sources_
     TimePoint due;
     bool running = false;
+    bool riding = false;  // running on another run's slots (ride)
     uint64_t missed_total = 0;
   };
   struct QueueItem {
@@ -112,6 +127,8 @@ class Scheduler final : public RunSchedule {
   // `sources`: source name -> index into sources_, of the probes added so far.
   void add(ScheduledProbe p, TimePoint start, int64_t phases,
            std::map<std::string, size_t>& sources);
+  // A run of probe `s` gave its worker and source slots back.
+  void freeSlots(const State& s);
 
   Options opts_;
   std::vector<State> probes_;

@@ -1,5 +1,5 @@
 // ProbeLoop batches (issue 19): runs of batchable probes on one source queued
-// together go to one worker as one batch, within the source's limit; other
+// together go to one worker as one batch on one connection; other
 // probes run on their own. A fake source that sends batches records them.
 
 #include <catch2/catch.hpp>
@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "agent/probe_loop.hpp"
 #include "core/time_format.hpp"
@@ -31,11 +32,13 @@ class BatchingSource final : public SqlSource {
   bool batchesQueries() const override { return true; }
   Result<QueryResult> query(const std::string& sql, const std::vector<SqlValue>&,
                             const QueryLimits&) override {
+    Call call(*this);
     MutexLock lock(mu_);
     singles_.push_back(sql);
     return answer();
   }
   BatchAnswers queryBatch(const std::vector<BatchQuery>& batch) override {
+    Call call(*this);
     MutexLock lock(mu_);
     std::vector<std::string> sql;
     BatchAnswers out;
@@ -63,14 +66,35 @@ class BatchingSource final : public SqlSource {
     MutexLock lock(mu_);
     return singles_;
   }
+  // The most calls (a query, a batch: a connection each) at once.
+  int mostAtOnce() const {
+    MutexLock lock(mu_);
+    return most_at_once_;
+  }
 
  private:
+  // A call holds a connection for a moment (real time, so that the calls of
+  // other workers can overlap it) and is counted while it does.
+  struct Call {
+    explicit Call(BatchingSource& s) : s_(s) {
+      MutexLock lock(s_.mu_);
+      s_.most_at_once_ = std::max(s_.most_at_once_, ++s_.at_once_);
+    }
+    ~Call() {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      MutexLock lock(s_.mu_);
+      --s_.at_once_;
+    }
+    BatchingSource& s_;
+  };
   static QueryResult answer() { return QueryResult{{"n"}, {{SqlValue(int64_t{1})}}}; }
   std::string name_;
   mutable Mutex mu_;
   std::vector<std::vector<std::string>> batches_ GUARDED_BY(mu_);
   std::vector<std::string> singles_ GUARDED_BY(mu_);
   size_t answered_ GUARDED_BY(mu_) = 0;
+  int at_once_ GUARDED_BY(mu_) = 0;
+  int most_at_once_ GUARDED_BY(mu_) = 0;
 };
 
 // Plans "<source> <name>" unless its name starts with "plain"; passes on a 1,
@@ -134,8 +158,9 @@ std::string volumeProbe(const std::string& name, const std::string& source) {
 
 }  // namespace
 
-TEST_CASE("the loop runs a due group of batchable probes as batches within the source's limit",
-          "[scheduler][probe_loop][batch][threads]") {
+TEST_CASE(
+    "the loop runs a due group of batchable probes as batches within the source's connections",
+    "[scheduler][probe_loop][batch][threads]") {
   std::string yaml =
       "sources:\n  db: {type: sqlite, path: w.db, max_connections: 3}\n"
       "  db2: {type: sqlite, path: w2.db, max_connections: 3}\nprobes:\n";
@@ -172,11 +197,15 @@ TEST_CASE("the loop runs a due group of batchable probes as batches within the s
   }
   CHECK(loop.stop(0s));
 
-  size_t batched = 0, answered = 0, asked = 0, left_alone = 0;
+  size_t batched = 0, answered = 0, asked = 0, left_alone = 0, biggest = 0;
   for (const auto& [name, source] : made) {
+    // Never more connections than max_connections: a batch is one.
+    CHECK(source->mostAtOnce() >= 1);
+    CHECK(source->mostAtOnce() <= 3);
     for (const auto& b : source->batches()) {
       CHECK(b.size() >= 2);
-      CHECK(b.size() <= 3);  // never more than the source's runs in flight
+      CHECK(b.size() <= ProbeLoop::kMaxBatch);
+      biggest = std::max(biggest, b.size());
       for (const auto& sql : b) {
         CHECK(sql.rfind(name + " ", 0) == 0);  // one source per batch
         CHECK(sql.find("plain") == std::string::npos);
@@ -188,6 +217,9 @@ TEST_CASE("the loop runs a due group of batchable probes as batches within the s
     asked += source->singles().size();
   }
   CHECK(batched >= answered);
+  // Runs ride on the batch's slots: a due group beyond the source's three
+  // runs in flight still goes in one batch (db has 12 batchable probes).
+  CHECK(biggest > 3);
   // A probe whose last run failed runs on its own.
   CHECK(badInBatches() == bad_after_first_round);
   // Every run answered exactly once, in a batch or on its own; left0 on its

@@ -1,5 +1,7 @@
 // Scheduler: per-source limits (max_connections). A run that ends frees one
-// slot of its source, which goes to the earliest run waiting for it.
+// slot of its source, which goes to the earliest run waiting for it. Runs in
+// one batch share one run's slots (ride), and probes whose source batches
+// share fewer, fuller phases.
 
 #include <catch2/catch.hpp>
 
@@ -119,4 +121,92 @@ TEST_CASE("two slots of one source freed before the next takeDue start two waiti
   s.finished(1, kStart + 1s);
   CHECK(indices(s.takeDue(kStart + 1s)) == std::vector<size_t>{2, 3});
   CHECK(s.takeDue(kStart + 1s).empty());  // p4 waits for one of them
+}
+
+TEST_CASE("a run riding on another's slots frees its own at once and none when it ends",
+          "[scheduler][batch]") {
+  // One source with 2 slots, 3 workers, 6 probes due together (max_jitter 0).
+  Scheduler s({3, {{"s", 2}}, 0s}, onSource("s", "p", 6), kStart);
+  auto first = indices(s.takeDue(kStart));
+  REQUIRE(first.size() == 2);  // the source's limit
+  CHECK_FALSE(s.ride(5));      // not running: nothing to ride on
+  // first[1] goes along with first[0] (one batch, one connection): its
+  // source slot is free, so one more run starts.
+  CHECK(s.ride(first[1]));
+  CHECK_FALSE(s.ride(first[1]));  // once
+  CHECK(s.running() == 1);
+  auto second = indices(s.takeDue(kStart));
+  REQUIRE(second.size() == 1);
+  // Three riders: the worker limit (3) no longer counts them either.
+  CHECK(s.ride(second[0]));
+  auto third = indices(s.takeDue(kStart));
+  REQUIRE(third.size() == 1);
+  CHECK(s.ride(third[0]));
+  CHECK(indices(s.takeDue(kStart)).size() == 1);  // the 4th joins; two of six wait
+  // A rider that ends frees nothing: nothing more starts.
+  s.finished(first[1], kStart + 10ms);
+  CHECK(s.takeDue(kStart + 10ms).empty());
+  CHECK_FALSE(s.isRunning(first[1]));
+  // Its next run is one interval on, as any run's.
+  CHECK(s.nextDue(first[1]) == kStart + 1min);
+  // The holder ends: its slot goes to the earliest waiting run.
+  s.finished(first[0], kStart + 20ms);
+  CHECK(indices(s.takeDue(kStart + 20ms)).size() == 1);
+}
+
+TEST_CASE("a reload counts each run still riding as holding slots until it ends",
+          "[scheduler][batch]") {
+  const auto probes = onSource("s", "p", 6);
+  Scheduler old({8, {{"s", 2}}, 0s}, probes, kStart);
+  auto taken = indices(old.takeDue(kStart));
+  REQUIRE(taken.size() == 2);
+  // A batch: taken[0] holds the slots, the others ride (as ProbeLoop takes them).
+  for (size_t k = 1; k < 4; ++k) {
+    REQUIRE(old.ride(taken[k]));
+    auto more = indices(old.takeDue(kStart));
+    REQUIRE(more.size() == 1);
+    taken.push_back(more[0]);
+  }
+  std::set<std::string> in_flight;
+  for (size_t i : taken) in_flight.insert(probes[i].name);
+  REQUIRE(in_flight.size() == 5);
+  // The new schedule does not know who rode: each run in flight holds a slot,
+  // so the source (limit 2) starts nothing until all but one have ended.
+  Scheduler next({8, {{"s", 2}}, 0s}, probes, kStart, old, in_flight);
+  CHECK(next.takeDue(kStart).empty());
+  for (size_t k = 0; k < 3; ++k) {
+    next.finished(*next.find(probes[taken[k]].name), kStart + 5ms);
+    CHECK(next.takeDue(kStart + 5ms).empty());
+  }
+  next.finished(*next.find(probes[taken[3]].name), kStart + 5ms);
+  CHECK(indices(next.takeDue(kStart + 5ms)).size() == 1);  // the sixth probe, at last
+}
+
+TEST_CASE("an interval shared by many probes gets one phase per kBatch of them", "[scheduler]") {
+  std::vector<ScheduledProbe> probes;
+  for (int i = 0; i < 1000; ++i) probes.push_back({"fast_" + std::to_string(i), "db", 1s});
+  for (int i = 0; i < 100; ++i) probes.push_back({"slow_" + std::to_string(i), "db", 1min});
+  // Probes sent together in one round trip (their source batches): 50 a phase.
+  for (int i = 0; i < 1000; ++i) probes.push_back({"pg_" + std::to_string(i), "pg", 1s, 30s, true});
+  const auto phases = Scheduler::phasesByInterval(probes);
+  CHECK(phases.at({1s, false}) == 100);   // 1000 / kBatch
+  CHECK(phases.at({1min, false}) == 20);  // kMinPhases
+  CHECK(phases.at({1s, true}) == 20);     // 1000 / kSharedBatch
+  CHECK(phases.size() == 3);
+  CHECK(Scheduler::phasesOf(phases, probes.back()) == 20);
+  std::set<int64_t> fast;
+  for (int i = 0; i < 1000; ++i)
+    fast.insert(
+        Scheduler::jitterFor("fast_" + std::to_string(i), 1s, 30s, phases.at({1s, false})).count());
+  CHECK(fast.size() == 100);  // every 10 ms slot: batches of about 10
+  // More phases than 10 ms slots: the grid holds (5000 probes at 1 s: 100 slots).
+  CHECK(Scheduler::jitterFor("fast_7", 1s, 30s, 500).count() % 10 == 0);
+  // The scheduler places them so: first runs of the 1 s probes on 10 ms slots.
+  Scheduler s({8, {}, 30s}, probes, kStart);
+  std::set<int64_t> due, pg_due;
+  for (size_t i = 0; i < 1000; ++i) due.insert((s.nextDue(i) - kStart).count());
+  for (size_t i = 1100; i < 2100; ++i) pg_due.insert((s.nextDue(i) - kStart).count());
+  CHECK(due.size() == 100);
+  CHECK(pg_due.size() == 20);  // every 50 ms: batches of about 50
+  for (auto d : pg_due) CHECK(d % 50 == 0);
 }

@@ -103,26 +103,6 @@ TEST_CASE("jitter spreads many probes across the interval, in kMinPhases slots",
   CHECK(Scheduler::jitterFor("x", 5ms, 30s) == 0ms);               // shorter than one slot
 }
 
-TEST_CASE("an interval shared by many probes gets one phase per kBatch of them", "[scheduler]") {
-  std::vector<ScheduledProbe> probes;
-  for (int i = 0; i < 1000; ++i) probes.push_back({"fast_" + std::to_string(i), "db", 1s});
-  for (int i = 0; i < 100; ++i) probes.push_back({"slow_" + std::to_string(i), "db", 1min});
-  const auto phases = Scheduler::phasesByInterval(probes);
-  CHECK(phases.at(1s) == 100);   // 1000 / kBatch
-  CHECK(phases.at(1min) == 20);  // kMinPhases
-  std::set<int64_t> fast;
-  for (int i = 0; i < 1000; ++i)
-    fast.insert(Scheduler::jitterFor("fast_" + std::to_string(i), 1s, 30s, phases.at(1s)).count());
-  CHECK(fast.size() == 100);  // every 10 ms slot: batches of about 10
-  // More phases than 10 ms slots: the grid holds (5000 probes at 1 s: 100 slots).
-  CHECK(Scheduler::jitterFor("fast_7", 1s, 30s, 500).count() % 10 == 0);
-  // The scheduler places them so: first runs of the 1 s probes on 10 ms slots.
-  Scheduler s({8, {}, 30s}, probes, kStart);
-  std::set<int64_t> due;
-  for (size_t i = 0; i < 1000; ++i) due.insert((s.nextDue(i) - kStart).count());
-  CHECK(due.size() == 100);
-}
-
 TEST_CASE("a probe never overlaps itself: overruns are counted as missed, not stacked",
           "[scheduler]") {
   Scheduler s({8, {}, 0s}, {{"slow", "db", 1min}}, kStart);
