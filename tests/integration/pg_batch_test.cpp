@@ -1,6 +1,7 @@
 // Batches on the real test PostgreSQL (issue 19): PostgresSource::queryBatch
 // sends the queries datawatch built in one pipeline, and every answer is the
-// one query() gives; Runtime::runBatch runs probes over it.
+// one query() gives; Runtime::runBatch runs probes over it; ProbeLoop sends
+// a due group larger than the source's max_connections as one batch.
 //
 // How a test sees that statements shared a pipeline: they share its one
 // implicit transaction, so now() (the transaction's start) is the same for
@@ -11,8 +12,11 @@
 
 #include <atomic>
 #include <random>
+#include <set>
 #include <thread>
 
+#include "agent/probe_loop.hpp"
+#include "core/time_format.hpp"
 #include "probes/postgres_source.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -280,4 +284,55 @@ TEST_CASE("PostgreSQL probes run as a batch: one pipeline, each its own result",
   (void)rt.run(0);
   (void)rt.run(1);
   CHECK(newest(0) != newest(1));
+}
+
+TEST_CASE("the probe loop sends 30 PostgreSQL probes due together in one pipeline, not 15",
+          "[postgres][batch][probe_loop][threads]") {
+  const auto dsn = testPgDsn();
+  PgSchema s(dsn, "dw_batch_loop");
+  // The newest row: a fixed hour before the simulated start, plus the
+  // fraction of a second of the transaction's start, so that the runs that
+  // shared a pipeline (one transaction) report the same value.
+  const std::string v = s.name() + ".v";
+  pgExec(dsn, "CREATE VIEW " + v +
+                  " AS SELECT timestamptz '2026-11-25 23:00:00+00' + "
+                  "(extract(epoch FROM now()) - floor(extract(epoch FROM now()))) * "
+                  "interval '1 second' AS at");
+  TempDir dir;
+  std::string yaml =
+      "sources:\n  pg: {type: postgres, dsn: \"" + dsn + "\", max_connections: 2}\nprobes:\n";
+  constexpr size_t kProbes = 30;
+  for (size_t i = 0; i < kProbes; ++i)
+    yaml += "  - {name: f" + std::to_string(i) + ", type: freshness, source: pg, table: " + v +
+            ", column: at, max_age: 2h, every: 1s}\n";
+  auto cfg = loadTestConfig(yaml, (dir / "datawatch.yaml").string());
+  SimulatedClock clock(*parseTimestamp("2026-11-26T00:00:00Z"));
+  SourceRegistry sources;
+  ProbeRegistry probes;
+  registerBuiltinSources(sources);
+  registerBuiltinProbes(probes);
+  auto rt = std::make_shared<Runtime>(cfg, clock, sources, probes, nullptr, nullptr,
+                                      std::make_shared<spdlog::logger>("t"));
+  ProbeLoop loop(rt, clock, 8, nullptr);
+  loop.start();
+  // First runs fall in [0, 1s): each second on, all 30 are due at once.
+  for (uint64_t round = 1; round <= 3; ++round) {
+    clock.advance(1s);
+    loop.wake();
+    REQUIRE(eventually([&] { return loop.completedRuns() >= kProbes * round; }, 10s));
+    if (round == 1) continue;  // first runs: their phases differ
+    std::set<double> transactions;
+    for (size_t i = 0; i < kProbes; ++i) {
+      auto r = rt->lastResult(i);
+      REQUIRE(r);
+      INFO(r->probe << ": " << r->message);
+      REQUIRE(r->status == ProbeStatus::Pass);
+      transactions.insert(r->details.at("newest_timestamp_seconds").get<double>());
+    }
+    // Runs ride on the batch's one connection slot: one pipeline (two, were
+    // the group split between two wake-ups), where batches within the
+    // source's two runs in flight would need 15.
+    CHECK(transactions.size() <= 2);
+  }
+  CHECK(loop.stop(0s));
 }
