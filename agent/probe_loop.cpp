@@ -210,45 +210,69 @@ size_t ProbeLoop::workersFor(size_t n) const {
 }
 
 void ProbeLoop::takeBatch(std::vector<Job>& jobs) {
-  // Riders free their slots (Scheduler::ride), so more runs of the source may
-  // start now: queued, they join too, up to kMaxBatch.
-  for (size_t shared = 1;;) {
-    takeBatchmates(jobs);
-    bool freed = false;
-    for (; shared < jobs.size(); ++shared) {
-      Job& j = jobs[shared];
-      j.riding = j.generation == generation_ && scheduler_->ride(j.d.index);
-      freed = freed || j.riding;
-    }
-    if (!freed || jobs.size() >= kMaxBatch || enqueueDue(clock_.now()) == 0) return;
+  takeBatchmates(jobs);
+  const Job& holder = jobs[0];
+  if (holder.alone || holder.generation != generation_ ||
+      !holder.rt->wouldJoinBatch(holder.d.index))
+    return;
+  // The batchmates give their slots back; the runs of the source that may
+  // start now and would join come along on the holder's (those waiting for a
+  // slot of the source first), so a source of one connection batches too.
+  bool rode = false;
+  for (size_t k = 1; k < jobs.size(); ++k) {
+    jobs[k].riding = scheduler_->ride(jobs[k].d.index);
+    rode = rode || jobs[k].riding;
   }
+  if (jobs.size() < kMaxBatch) {
+    Runtime* const rt = holder.rt.get();
+    const auto riders =
+        scheduler_->takeRiders(holder.d.index, clock_.now(), kMaxBatch - jobs.size(),
+                               [rt](size_t i) { return rt->wouldJoinBatch(i); });
+    for (const auto& d : riders) {
+      const std::string& name = scheduler_->probe(d.index).name;
+      if (d.missed > 0 && metrics_) metrics_->addMissedRuns(name, d.missed);
+      jobs.push_back({d, runtime_, generation_, name, realTime(), false, true});
+      ++in_flight_;
+    }
+  }
+  // Freed slots may let other runs start (the dispatcher may sleep untimed).
+  if (rode) wakeDispatcherIfEarlier();
 }
 
-void ProbeLoop::runLeftInTurn(std::vector<Job>& done, const std::vector<Job>& left) {
+void ProbeLoop::runLeftInTurn(std::vector<Job>& done, std::vector<Job>& left) {
   // The answered riders end now: their next runs are not held up by the rest.
-  std::vector<Job> riders;
+  std::vector<Job> ended;
   for (auto it = done.begin(); it != done.end();) {
     if (!it->riding) {
       ++it;
       continue;
     }
     it->rt.reset();  // unlocked (a Runtime's last run may end here)
-    riders.push_back(std::move(*it));
+    ended.push_back(std::move(*it));
     it = done.erase(it);
   }
-  {
-    MutexLock lock(mu_);
-    for (const auto& job : riders) finish(job);
-  }
   // One after another on this worker: the batch's one connection slot, held
-  // by its first run (not riding, finished by the caller after these).
-  for (const auto& job : left) {
+  // by its first run (not riding: the caller finishes it after these). Each
+  // rider ends as soon as it has run (after a reload the new schedule counts
+  // it as holding slots until then).
+  std::vector<Job> rest;  // for the caller: the holder, and runs never started
+  size_t k = 0;
+  for (bool more = true; more;) {
     {
       MutexLock lock(mu_);
-      if (stopping_) return;  // the rest never start: nothing to record
+      for (const auto& job : ended) finish(job);
+      wakeDispatcherIfEarlier();
+      more = k < left.size() && !stopping_;  // stopping: the rest never start
     }
+    ended.clear();
+    if (!more) break;
+    Job job = std::move(left[k++]);
     (void)runJobs({job});
+    if (job.riding) job.rt.reset();
+    (job.riding ? ended : rest).push_back(std::move(job));
   }
+  for (; k < left.size(); ++k) rest.push_back(std::move(left[k]));
+  left = std::move(rest);
 }
 
 void ProbeLoop::takeBatchmates(std::vector<Job>& jobs) {

@@ -148,14 +148,16 @@ class ProbeLoop {
   size_t workersFor(size_t n) const REQUIRES(mu_);
   // Moves queued runs that may share a batch with jobs[0] into `jobs`.
   void takeBatchmates(std::vector<Job>& jobs) REQUIRES(mu_);
-  // takeBatchmates, the batchmates riding on jobs[0]'s slots when the
-  // schedule lets them, and then the runs their freed slots made due.
+  // takeBatchmates; then, when the schedule shares slots (RunSchedule::ride,
+  // takeRiders), the batchmates ride on jobs[0]'s slots and the runs of its
+  // source that may start now and would join come along, up to kMaxBatch.
   void takeBatch(std::vector<Job>& jobs) REQUIRES(mu_);
   // A batch whose runs rode on its first run's slots left `left` unanswered:
-  // finishes the answered riders in `done` (moved out of it), then runs
-  // `left` alone, one after another, until the loop stops. The caller
-  // finishes the rest.
-  void runLeftInTurn(std::vector<Job>& done, const std::vector<Job>& left) EXCLUDES(mu_);
+  // finishes the answered riders (moved out of `done`), then runs `left`
+  // alone, one after another, finishing each rider as it ends, until the
+  // loop stops. Leaves in `left` what the caller finishes: the first run (it
+  // holds the slots) and the runs never started.
+  void runLeftInTurn(std::vector<Job>& done, std::vector<Job>& left) EXCLUDES(mu_);
   // One run, or a batch (Runtime::runBatch); returns the probes a batch left.
   std::vector<size_t> runJobs(const std::vector<Job>& jobs) const;
   // Moves the jobs of the probes in `left` out of `jobs`, marked alone.

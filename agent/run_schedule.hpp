@@ -11,8 +11,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/clock.hpp"
 
@@ -50,6 +52,15 @@ class RunSchedule {
   virtual bool ride(size_t index) {
     (void)index;
     return false;
+  }
+  // Up to `max` runs of `holder`'s source that may start at `now` and that
+  // `joins` accepts, handed out riding on `holder`'s slots (a batch: they
+  // take no worker and no source slot, waiting ones first). Empty when the
+  // schedule does not share slots.
+  virtual std::vector<Dispatch> takeRiders(size_t holder, TimePoint now, size_t max,
+                                           const std::function<bool(size_t)>& joins) {
+    (void)holder, (void)now, (void)max, (void)joins;
+    return {};
   }
   // A run handed out by a previous schedule ended, or will never start (a
   // reload dropped it from the queue), and this schedule does not track it.

@@ -101,23 +101,49 @@ std::vector<Dispatch> Scheduler::takeDue(TimePoint now) {
     const QueueItem top = ready_.top();
     if (top.due > now) break;
     ready_.pop();
-    State& s = probes_[top.index];
-    SourceState& src = sources_[s.source];
+    SourceState& src = sources_[probes_[top.index].source];
     if (src.full()) {
       src.blocked.push(top);
       continue;
     }
-    // Ticks of the interval that passed while it could not start are missed, not stacked.
-    const auto behind = now - s.due;
-    const uint64_t missed = static_cast<uint64_t>(behind / s.cfg.every);
-    s.missed_total += missed;
-    const TimePoint due = s.due + missed * s.cfg.every;
-    s.due = due;
-    s.running = true;
     ++running_;
     ++src.in_flight;
-    out.push_back({top.index, due, missed});
+    out.push_back(start(top, now));
   }
+  return out;
+}
+
+Dispatch Scheduler::start(const QueueItem& item, TimePoint now) {
+  State& s = probes_[item.index];
+  // Ticks of the interval that passed while it could not start are missed, not stacked.
+  const uint64_t missed = static_cast<uint64_t>((now - s.due) / s.cfg.every);
+  s.missed_total += missed;
+  s.due += missed * s.cfg.every;
+  s.running = true;
+  return {item.index, s.due, missed};
+}
+
+std::vector<Dispatch> Scheduler::takeRiders(size_t holder, TimePoint now, size_t max,
+                                            const std::function<bool(size_t)>& joins) {
+  std::vector<Dispatch> out;
+  const size_t source = probes_[holder].source;
+  std::vector<QueueItem> keep;
+  auto take = [&](DueQueue& q, bool mine) {
+    while (!q.empty() && out.size() < max && q.top().due <= now) {
+      const QueueItem item = q.top();
+      q.pop();
+      if ((mine || probes_[item.index].source == source) && joins(item.index)) {
+        out.push_back(start(item, now));
+        probes_[item.index].riding = true;
+      } else {
+        keep.push_back(item);
+      }
+    }
+    for (const auto& k : keep) q.push(k);
+    keep.clear();
+  };
+  take(sources_[source].blocked, true);  // waiting for a slot of this source
+  take(ready_, false);                   // due, not looked at yet
   return out;
 }
 

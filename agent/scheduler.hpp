@@ -78,6 +78,8 @@ class Scheduler final : public RunSchedule {
   // query never runs back to back on a struggling database.
   void finished(size_t index, TimePoint now) override;
   bool ride(size_t index) override;
+  std::vector<Dispatch> takeRiders(size_t holder, TimePoint now, size_t max,
+                                   const std::function<bool(size_t)>& joins) override;
   // The earliest time a call to takeDue() can return something, or nullopt when
   // nothing can start until a running probe finishes.
   std::optional<TimePoint> nextWakeup() const override;
@@ -129,6 +131,8 @@ class Scheduler final : public RunSchedule {
            std::map<std::string, size_t>& sources);
   // A run of probe `s` gave its worker and source slots back.
   void freeSlots(const State& s);
+  // Marks `item`'s probe running at `now` (missed ticks counted), slots aside.
+  Dispatch start(const QueueItem& item, TimePoint now);
 
   Options opts_;
   std::vector<State> probes_;

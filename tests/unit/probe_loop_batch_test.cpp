@@ -179,8 +179,10 @@ TEST_CASE(
   auto& rt = rig.rt;
   REQUIRE(made.size() == 2);
   ProbeLoop loop(rt, clock, 8, nullptr);
+  // First runs fall in [0, 1s) (one may be due at 0): advanced before the loop
+  // starts, its first look finds every probe due at once.
+  clock.advance(1s);
   loop.start();
-  // First runs fall in [0, 1s): a second on, every probe is due at once.
   const uint64_t per_round = names.size();
   auto badInBatches = [&] {
     size_t n = 0;
@@ -190,8 +192,10 @@ TEST_CASE(
   };
   size_t bad_after_first_round = 0;
   for (uint64_t round = 1; round <= 4; ++round) {
-    clock.advance(1s);
-    loop.wake();
+    if (round > 1) {
+      clock.advance(1s);
+      loop.wake();
+    }
     REQUIRE(testing::eventually([&] { return loop.completedRuns() >= per_round * round; }, 5s));
     if (round == 1) bad_after_first_round = badInBatches();
   }
@@ -234,16 +238,22 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("runs a batch left unanswered run again on their own", "[probe_loop][batch][threads]") {
-  // Three probes, three runs in flight: all due at once, one worker takes all.
-  std::string yaml = "sources:\n  db: {type: sqlite, path: w.db, max_connections: 3}\nprobes:\n";
-  for (const char* n : {"p0", "left0", "p1"}) yaml += volumeProbe(n, "db");
+TEST_CASE("runs a batch left unanswered run again on their own, in turn on its one connection",
+          "[probe_loop][batch][threads]") {
+  // Five probes on a source of two connections, all due at once: one worker
+  // takes them all (the runs after the first ride on its slots), and the
+  // three the batch leaves run alone one after another on that one slot.
+  std::string yaml = "sources:\n  db: {type: sqlite, path: w.db, max_connections: 2}\nprobes:\n";
+  // plain0 and plain1 do not batch: each needs a slot of its own, so the
+  // source is at its limit whenever the batch's slot were freed too early.
+  for (const char* n : {"p0", "left0", "left1", "left2", "p1", "plain0", "plain1"})
+    yaml += volumeProbe(n, "db");
   BatchRig rig(yaml);
   auto& clock = rig.clock;
   auto& rt = rig.rt;
   BatchingSource* source = rig.made.at("db");
-  // The dispatch observer sees each run once, left0's too (taken by the batch,
-  // then started again on its own).
+  // The dispatch observer sees each run once, the left ones' too (taken by
+  // the batch, then started again on their own).
   Mutex observed_mu;
   std::map<size_t, int> observed;
   ProbeLoop loop(rt, clock, 4, nullptr, [&](const Dispatch& d, TimePoint) {
@@ -251,7 +261,7 @@ TEST_CASE("runs a batch left unanswered run again on their own", "[probe_loop][b
     ++observed[d.index];
   });
   // First runs fall in [0, 1s) (one may be due at 0): advanced before the loop
-  // starts, its first look finds all three due at once.
+  // starts, its first look finds all seven due at once.
   clock.advance(1s);
   loop.start();
   for (uint64_t round = 1; round <= 3; ++round) {
@@ -259,16 +269,25 @@ TEST_CASE("runs a batch left unanswered run again on their own", "[probe_loop][b
       clock.advance(1s);
       loop.wake();
     }
-    REQUIRE(testing::eventually([&] { return loop.completedRuns() >= 3 * round; }, 5s));
+    REQUIRE(testing::eventually([&] { return loop.completedRuns() >= 7 * round; }, 5s));
   }
   CHECK(loop.stop(0s));
   const auto batches = source->batches();
   REQUIRE(batches.size() == 3);
-  for (const auto& b : batches) CHECK(b.size() == 3);
+  for (const auto& b : batches) CHECK(b.size() == 5);
   CHECK(source->answeredInBatches() == 6);
-  CHECK(source->singles() == std::vector<std::string>(3, "db left0"));
-  CHECK(loop.completedRuns() == 9);
-  for (size_t i = 0; i < 3; ++i) CHECK(rt->lastResult(i)->status == ProbeStatus::Pass);
+  std::map<std::string, int> singles;
+  for (const auto& sql : source->singles()) ++singles[sql];
+  CHECK(singles ==
+        std::map<std::string, int>{
+            {"db left0", 3}, {"db left1", 3}, {"db left2", 3}, {"db plain0", 3}, {"db plain1", 3}});
+  // Never more than the source's two connections: the batch's slot is held
+  // until its last left run has ended.
+  CHECK(source->mostAtOnce() <= 2);
+  CHECK(loop.completedRuns() == 21);
+  for (size_t i = 0; i < 7; ++i) CHECK(rt->lastResult(i)->status == ProbeStatus::Pass);
   MutexLock lock(observed_mu);
-  CHECK(observed == std::map<size_t, int>{{0, 3}, {1, 3}, {2, 3}});
+  std::map<size_t, int> each_thrice;
+  for (size_t i = 0; i < 7; ++i) each_thrice[i] = 3;
+  CHECK(observed == each_thrice);
 }

@@ -154,6 +154,52 @@ TEST_CASE("a run riding on another's slots frees its own at once and none when i
   CHECK(indices(s.takeDue(kStart + 20ms)).size() == 1);
 }
 
+TEST_CASE("runs that would join a batch come along on its first run's slots, waiting ones first",
+          "[scheduler][batch]") {
+  // Source s has one slot; t another source. All due at once (max_jitter 0).
+  auto probes = onSource("s", "p", 6);
+  for (auto& p : onSource("t", "q", 2)) probes.push_back(p);
+  Scheduler s({2, {{"s", 1}}, 0s}, probes, kStart);
+  auto first = s.takeDue(kStart);
+  REQUIRE(first.size() == 2);  // one of s, one of t: the workers' limit
+  const size_t holder = probes[first[0].index].source == "s" ? first[0].index : first[1].index;
+  // Every other probe of s but p5 would join; t's never come along.
+  auto joins = [&](size_t i) { return probes[i].name != "p5"; };
+  auto riders = s.takeRiders(holder, kStart, 2, joins);
+  CHECK(riders.size() == 2);  // `max` bounds them
+  for (const auto& d : s.takeRiders(holder, kStart, 64, joins)) riders.push_back(d);
+  std::set<std::string> names;
+  for (const auto& d : riders) {
+    names.insert(probes[d.index].name);
+    CHECK(d.missed == 0);
+    CHECK(s.isRunning(d.index));
+  }
+  std::set<std::string> expected{"p0", "p1", "p2", "p3", "p4"};
+  expected.erase(probes[holder].name);
+  CHECK(names == expected);
+  CHECK(s.running() == 2);                                 // riders take no worker
+  CHECK(s.takeRiders(holder, kStart, 64, joins).empty());  // and come once
+  // A rider that ends frees nothing; the holder frees s's one slot, for p5
+  // (were the riders holding slots of s, it could not start).
+  s.finished(riders[0].index, kStart + 1ms);
+  CHECK(s.takeDue(kStart + 1ms).empty());
+  s.finished(holder, kStart + 2ms);
+  auto next = s.takeDue(kStart + 2ms);
+  REQUIRE(next.size() == 1);
+  CHECK(probes[next[0].index].name == "p5");
+  // A schedule that does not share slots (RunSchedule's default) gives none.
+  struct NoSharing : RunSchedule {
+    std::vector<Dispatch> takeDue(TimePoint) override { return {}; }
+    void finished(size_t, TimePoint) override {}
+    std::optional<TimePoint> nextWakeup() const override { return std::nullopt; }
+    const ScheduledProbe& probe(size_t) const override { return p; }
+    std::optional<size_t> find(const std::string&) const override { return std::nullopt; }
+    ScheduledProbe p;
+  } none;
+  CHECK_FALSE(none.ride(0));
+  CHECK(none.takeRiders(0, kStart, 64, joins).empty());
+}
+
 TEST_CASE("a reload counts each run still riding as holding slots until it ends",
           "[scheduler][batch]") {
   const auto probes = onSource("s", "p", 6);
