@@ -211,23 +211,17 @@ size_t ProbeLoop::workersFor(size_t n) const {
 
 void ProbeLoop::takeBatch(std::vector<Job>& jobs) {
   takeBatchmates(jobs);
-  const Job& holder = jobs[0];
-  if (holder.alone || holder.generation != generation_ ||
-      !holder.rt->wouldJoinBatch(holder.d.index))
-    return;
+  // Not a reference into `jobs`: it grows.
+  Runtime* const rt = jobs[0].rt.get();
+  const size_t holder = jobs[0].d.index;
+  if (jobs[0].alone || jobs[0].generation != generation_ || !rt->wouldJoinBatch(holder)) return;
   // The batchmates give their slots back; the runs of the source that may
   // start now and would join come along on the holder's (those waiting for a
   // slot of the source first), so a source of one connection batches too.
-  bool rode = false;
-  for (size_t k = 1; k < jobs.size(); ++k) {
-    jobs[k].riding = scheduler_->ride(jobs[k].d.index);
-    rode = rode || jobs[k].riding;
-  }
+  for (size_t k = 1; k < jobs.size(); ++k) jobs[k].riding = scheduler_->ride(jobs[k].d.index);
   if (jobs.size() < kMaxBatch) {
-    Runtime* const rt = holder.rt.get();
-    const auto riders =
-        scheduler_->takeRiders(holder.d.index, clock_.now(), kMaxBatch - jobs.size(),
-                               [rt](size_t i) { return rt->wouldJoinBatch(i); });
+    const auto riders = scheduler_->takeRiders(holder, clock_.now(), kMaxBatch - jobs.size(),
+                                               [rt](size_t i) { return rt->wouldJoinBatch(i); });
     for (const auto& d : riders) {
       const std::string& name = scheduler_->probe(d.index).name;
       if (d.missed > 0 && metrics_) metrics_->addMissedRuns(name, d.missed);
@@ -236,7 +230,7 @@ void ProbeLoop::takeBatch(std::vector<Job>& jobs) {
     }
   }
   // Freed slots may let other runs start (the dispatcher may sleep untimed).
-  if (rode) wakeDispatcherIfEarlier();
+  wakeDispatcherIfEarlier();
 }
 
 void ProbeLoop::runLeftInTurn(std::vector<Job>& done, std::vector<Job>& left) {
@@ -252,19 +246,35 @@ void ProbeLoop::runLeftInTurn(std::vector<Job>& done, std::vector<Job>& left) {
     it = done.erase(it);
   }
   // One after another on this worker: the batch's one connection slot, held
-  // by its first run (not riding: the caller finishes it after these). Each
-  // rider ends as soon as it has run (after a reload the new schedule counts
-  // it as holding slots until then).
-  std::vector<Job> rest;  // for the caller: the holder, and runs never started
+  // by its first run (not riding: the caller finishes it after these). A left
+  // run counts as executing only once it starts, and each rider ends as soon
+  // as it has run, so a reload during the chain sees it as it is: the runs
+  // not started move to the new Runtime (its schedule has them due at once).
+  // After a reload during the batch itself, the new schedule counts them all
+  // as running: they run here, each ended as it has run.
+  std::vector<Job> rest;     // for the caller: the holder, and runs never started
+  std::vector<Job> dropped;  // moved to the new Runtime by a reload; released unlocked
+  bool counted = false;      // by a schedule that replaced the batch's
   size_t k = 0;
   for (bool more = true; more;) {
     {
       MutexLock lock(mu_);
+      if (k == 0) {
+        counted = left.front().generation != generation_;
+        if (!counted)
+          for (const auto& job : left) executing_.erase(job.name);
+      }
       for (const auto& job : ended) finish(job);
       wakeDispatcherIfEarlier();
+      for (; !counted && k < left.size() && !stopping_ && left[k].generation != generation_; ++k) {
+        --in_flight_;  // as replaceRuntime does for the queue: never started here
+        dropped.push_back(std::move(left[k]));
+      }
       more = k < left.size() && !stopping_;  // stopping: the rest never start
+      if (more) executing_.insert(left[k].name);
     }
     ended.clear();
+    dropped.clear();
     if (!more) break;
     Job job = std::move(left[k++]);
     (void)runJobs({job});

@@ -128,8 +128,8 @@ std::vector<Dispatch> Scheduler::takeRiders(size_t holder, TimePoint now, size_t
   std::vector<Dispatch> out;
   const size_t source = probes_[holder].source;
   std::vector<QueueItem> keep;
-  auto take = [&](DueQueue& q, bool mine) {
-    while (!q.empty() && out.size() < max && q.top().due <= now) {
+  auto take = [&](DueQueue& q, bool mine, size_t look) {
+    for (; look > 0 && !q.empty() && out.size() < max && q.top().due <= now; --look) {
       const QueueItem item = q.top();
       q.pop();
       if ((mine || probes_[item.index].source == source) && joins(item.index)) {
@@ -142,8 +142,15 @@ std::vector<Dispatch> Scheduler::takeRiders(size_t holder, TimePoint now, size_t
     for (const auto& k : keep) q.push(k);
     keep.clear();
   };
-  take(sources_[source].blocked, true);  // waiting for a slot of this source
-  take(ready_, false);                   // due, not looked at yet
+  SourceState& src = sources_[source];
+  take(src.blocked, true, src.blocked.size());  // waiting for a slot of this source
+  take(ready_, false, kRiderLookahead);         // due, not looked at yet
+  // What still waits for a slot (it would not join) gets the slots free now
+  // (the riders' own went to riders): back to ready_, as many as are free.
+  for (int free = src.limit - src.in_flight; free > 0 && !src.blocked.empty(); --free) {
+    ready_.push(src.blocked.top());
+    src.blocked.pop();
+  }
   return out;
 }
 

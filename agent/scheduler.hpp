@@ -16,8 +16,9 @@
 //   to start of 1,000 runs/s low (p99 ~1 ms, queueing included; batches of 50
 //   had the lag to dispatch at 3.4-5.6 ms). Runs sent together in one round
 //   trip (ScheduledProbe::batches) start together, so their phases hold
-//   kSharedBatch (1,000 PostgreSQL probes at 1 s: 20 round trips a second
-//   instead of ~290, the agent's CPU a run about halved);
+//   kSharedBatch (1,000 PostgreSQL probes of one source at 1 s: 20 round
+//   trips a second instead of ~290, the agent's CPU a run ~40% less; phases
+//   are per interval, not per source, and a slot may draw more than 64);
 // - a run riding on another's slots (ride(): one worker and one connection for
 //   a batch) frees its own at once; finished() for it frees nothing;
 // - never two runs of one probe at once;
@@ -48,7 +49,8 @@ namespace datawatch {
 class Scheduler final : public RunSchedule {
  public:
   // The agent's bound on a first run's offset (one for every schedule: a
-  // fleet's replicas and a single agent place a probe at the same phase).
+  // fleet's replicas and a single agent place a probe at the same phase,
+  // unless it batches: the fleet's phases count it as any other).
   static constexpr Duration kMaxJitter{std::chrono::seconds(30)};
   struct Options {
     int max_concurrent = 8;
@@ -98,6 +100,9 @@ class Scheduler final : public RunSchedule {
   static constexpr int64_t kBatch = 10;      // probes per offset beyond kMinPhases offsets
   // ... for probes whose source batches (below ProbeLoop's 64 a batch).
   static constexpr int64_t kSharedBatch = 50;
+  // How many due runs of ready_ takeRiders looks at (those of other sources
+  // go back: a backlog behind busy workers is not walked per batch).
+  static constexpr size_t kRiderLookahead = 256;
   // The number of first-run offsets of each interval among `probes`, apart
   // for the probes that batch and the others (key: interval, batches).
   using Phases = std::map<std::pair<Duration, bool>, int64_t>;

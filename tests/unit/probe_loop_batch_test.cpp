@@ -35,7 +35,26 @@ class BatchingSource final : public SqlSource {
     Call call(*this);
     MutexLock lock(mu_);
     singles_.push_back(sql);
+    if (!held_.empty() && sql.find(held_) != std::string::npos) {
+      holding_ = true;
+      gate_.notifyAll();
+      gate_.wait(lock, [&]() REQUIRES(mu_) { return held_.empty(); });
+    }
     return answer();
+  }
+  // query() of SQL holding `part` waits for release(); waitHolding() waits until one does.
+  void hold(std::string part) {
+    MutexLock lock(mu_);
+    held_ = std::move(part);
+  }
+  bool waitHolding() {
+    MutexLock lock(mu_);
+    return gate_.waitFor(lock, std::chrono::seconds(5), [&]() REQUIRES(mu_) { return holding_; });
+  }
+  void release() {
+    MutexLock lock(mu_);
+    held_.clear();
+    gate_.notifyAll();
   }
   BatchAnswers queryBatch(const std::vector<BatchQuery>& batch) override {
     Call call(*this);
@@ -93,6 +112,9 @@ class BatchingSource final : public SqlSource {
   std::vector<std::vector<std::string>> batches_ GUARDED_BY(mu_);
   std::vector<std::string> singles_ GUARDED_BY(mu_);
   size_t answered_ GUARDED_BY(mu_) = 0;
+  CondVar gate_;
+  std::string held_ GUARDED_BY(mu_);
+  bool holding_ GUARDED_BY(mu_) = false;
   int at_once_ GUARDED_BY(mu_) = 0;
   int most_at_once_ GUARDED_BY(mu_) = 0;
 };
@@ -143,11 +165,15 @@ struct BatchRig {
     probes.add("volume", [](const config::ProbeConfig& pc, Source& s) {
       return makeProbeOn<PlannedProbe, SqlSource>(pc, s, "needs SQL");
     });
+    rt = runtime(yaml);
+  }
+  // A Runtime of `yaml` (its sources replace those in `made`).
+  std::shared_ptr<Runtime> runtime(const std::string& yaml) {
     auto loaded = config::loadConfigFromString(yaml, "/t/c.yaml", "", testing::envFrom({}));
     REQUIRE(loaded.ok());
-    rt = std::make_shared<Runtime>(std::make_shared<config::Config>(std::move(*loaded.config)),
-                                   clock, sources, probes, nullptr, nullptr,
-                                   std::make_shared<spdlog::logger>("t"));
+    return std::make_shared<Runtime>(std::make_shared<config::Config>(std::move(*loaded.config)),
+                                     clock, sources, probes, nullptr, nullptr,
+                                     std::make_shared<spdlog::logger>("t"));
   }
 };
 
@@ -290,4 +316,49 @@ TEST_CASE("runs a batch left unanswered run again on their own, in turn on its o
   std::map<size_t, int> each_thrice;
   for (size_t i = 0; i < 7; ++i) each_thrice[i] = 3;
   CHECK(observed == each_thrice);
+}
+
+TEST_CASE("a reload during a batch's left runs moves those not started to the new Runtime",
+          "[probe_loop][batch][threads]") {
+  std::string yaml = "sources:\n  db: {type: sqlite, path: w.db, max_connections: 1}\nprobes:\n";
+  const std::vector<std::string> left{"left0", "left1", "left2"};
+  for (const auto& n : {"p0", "left0", "left1", "left2"}) yaml += volumeProbe(n, "db");
+  BatchRig rig(yaml);
+  BatchingSource* old_source = rig.made.at("db");
+  old_source->hold("left");  // the chain's first left run waits
+  ProbeLoop loop(rig.rt, rig.clock, 4, nullptr);
+  rig.clock.advance(1s);  // all four due at once at the loop's first look
+  loop.start();
+  REQUIRE(old_source->waitHolding());
+  // The chain holds one left run; the two others have not started: the
+  // reload takes them (due at once in its schedule) while the held one ends
+  // on the old Runtime.
+  auto next = rig.runtime(yaml);
+  BatchingSource* new_source = rig.made.at("db");
+  REQUIRE(new_source != old_source);
+  loop.replaceRuntime(next, 4);
+  old_source->release();
+  const auto ran_old = old_source->singles();
+  REQUIRE(ran_old.size() == 1);
+  const std::string held = ran_old[0];
+  auto ranNew = [&] {
+    std::set<std::string> out;
+    for (const auto& sql : new_source->singles()) out.insert(sql);
+    return out;
+  };
+  std::set<std::string> moved;
+  for (const auto& n : left)
+    if ("db " + n != held) moved.insert("db " + n);
+  REQUIRE(moved.size() == 2);
+  // The new Runtime runs the two (its batch leaves them too: alone again);
+  // the held one ran on the old Runtime and is not due again yet.
+  REQUIRE(testing::eventually([&] { return ranNew() == moved; }, 5s));
+  CHECK(loop.stop(0s));
+  CHECK(old_source->singles() == ran_old);
+  const auto batches = old_source->batches();
+  REQUIRE(batches.size() == 1);
+  CHECK(batches[0].size() == 4);
+  CHECK(ranNew() == moved);
+  CHECK(new_source->mostAtOnce() <= 1);
+  CHECK(old_source->mostAtOnce() <= 1);
 }

@@ -142,7 +142,7 @@ TEST_CASE("a run riding on another's slots frees its own at once and none when i
   auto third = indices(s.takeDue(kStart));
   REQUIRE(third.size() == 1);
   CHECK(s.ride(third[0]));
-  CHECK(indices(s.takeDue(kStart)).size() == 1);  // the 4th joins; two of six wait
+  CHECK(indices(s.takeDue(kStart)).size() == 1);  // a fifth starts, on a slot; the sixth waits
   // A rider that ends frees nothing: nothing more starts.
   s.finished(first[1], kStart + 10ms);
   CHECK(s.takeDue(kStart + 10ms).empty());
