@@ -18,6 +18,7 @@
 #include "agent/probe_loop.hpp"
 #include "core/time_format.hpp"
 #include "probes/postgres_source.hpp"
+#include "tests/support/loop_rounds.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace datawatch;
@@ -314,16 +315,8 @@ TEST_CASE("the probe loop sends 30 PostgreSQL probes due together in one pipelin
   auto rt = std::make_shared<Runtime>(cfg, clock, sources, probes, nullptr, nullptr,
                                       std::make_shared<spdlog::logger>("t"));
   ProbeLoop loop(rt, clock, 8, nullptr);
-  // First runs fall in [0, 1s) (one may be due at 0): advanced before the loop
-  // starts, its first look finds all 30 due at once, and so each second on.
-  clock.advance(1s);
-  loop.start();
-  for (uint64_t round = 1; round <= 3; ++round) {
-    if (round > 1) {
-      clock.advance(1s);
-      loop.wake();
-    }
-    REQUIRE(eventually([&] { return loop.completedRuns() >= kProbes * round; }, 10s));
+  // All 30 due at once, each second.
+  REQUIRE(runRounds(loop, clock, 3, kProbes, 10s, [&](uint64_t) {
     std::set<double> transactions;
     for (size_t i = 0; i < kProbes; ++i) {
       auto r = rt->lastResult(i);
@@ -335,6 +328,6 @@ TEST_CASE("the probe loop sends 30 PostgreSQL probes due together in one pipelin
     // Runs ride on the batch's one connection slot: one pipeline, where
     // batches within the source's two runs in flight would need 15.
     CHECK(transactions.size() == 1);
-  }
+  }));
   CHECK(loop.stop(0s));
 }

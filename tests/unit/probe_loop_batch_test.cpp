@@ -11,6 +11,7 @@
 
 #include "agent/probe_loop.hpp"
 #include "core/time_format.hpp"
+#include "tests/support/loop_rounds.hpp"
 #include "tests/support/test_support.hpp"
 
 using namespace datawatch;
@@ -205,10 +206,6 @@ TEST_CASE(
   auto& rt = rig.rt;
   REQUIRE(made.size() == 2);
   ProbeLoop loop(rt, clock, 8, nullptr);
-  // First runs fall in [0, 1s) (one may be due at 0): advanced before the loop
-  // starts, its first look finds every probe due at once.
-  clock.advance(1s);
-  loop.start();
   const uint64_t per_round = names.size();
   auto badInBatches = [&] {
     size_t n = 0;
@@ -217,14 +214,9 @@ TEST_CASE(
     return n;
   };
   size_t bad_after_first_round = 0;
-  for (uint64_t round = 1; round <= 4; ++round) {
-    if (round > 1) {
-      clock.advance(1s);
-      loop.wake();
-    }
-    REQUIRE(testing::eventually([&] { return loop.completedRuns() >= per_round * round; }, 5s));
+  REQUIRE(testing::runRounds(loop, clock, 4, per_round, 5s, [&](uint64_t round) {
     if (round == 1) bad_after_first_round = badInBatches();
-  }
+  }));
   CHECK(loop.stop(0s));
 
   size_t batched = 0, answered = 0, asked = 0, left_alone = 0, biggest = 0;
@@ -286,17 +278,8 @@ TEST_CASE("runs a batch left unanswered run again on their own, in turn on its o
     MutexLock lock(observed_mu);
     ++observed[d.index];
   });
-  // First runs fall in [0, 1s) (one may be due at 0): advanced before the loop
-  // starts, its first look finds all seven due at once.
-  clock.advance(1s);
-  loop.start();
-  for (uint64_t round = 1; round <= 3; ++round) {
-    if (round > 1) {
-      clock.advance(1s);
-      loop.wake();
-    }
-    REQUIRE(testing::eventually([&] { return loop.completedRuns() >= 7 * round; }, 5s));
-  }
+  // All seven due at once, each second.
+  REQUIRE(testing::runRounds(loop, clock, 3, 7, 5s));
   CHECK(loop.stop(0s));
   const auto batches = source->batches();
   REQUIRE(batches.size() == 3);
