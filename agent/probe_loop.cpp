@@ -106,13 +106,15 @@ void ProbeLoop::dispatcher() {
 
 size_t ProbeLoop::enqueueDue(TimePoint now) {
   const auto due = scheduler_->takeDue(now);
-  for (const auto& d : due) {
-    const std::string& name = scheduler_->probe(d.index).name;
-    if (d.missed > 0 && metrics_) metrics_->addMissedRuns(name, d.missed);
-    queue_.push_back({d, runtime_, generation_, name, realTime()});
-    ++in_flight_;
-  }
+  for (const auto& d : due) queue_.push_back(handedOut(d));
   return due.size();
+}
+
+ProbeLoop::Job ProbeLoop::handedOut(const Dispatch& d) {
+  const std::string& name = scheduler_->probe(d.index).name;
+  if (d.missed > 0 && metrics_) metrics_->addMissedRuns(name, d.missed);
+  ++in_flight_;
+  return {d, runtime_, generation_, name, realTime()};
 }
 
 void ProbeLoop::wakeDispatcherIfEarlier() {
@@ -223,10 +225,8 @@ void ProbeLoop::takeBatch(std::vector<Job>& jobs) {
     const auto riders = scheduler_->takeRiders(holder, clock_.now(), kMaxBatch - jobs.size(),
                                                [rt](size_t i) { return rt->wouldJoinBatch(i); });
     for (const auto& d : riders) {
-      const std::string& name = scheduler_->probe(d.index).name;
-      if (d.missed > 0 && metrics_) metrics_->addMissedRuns(name, d.missed);
-      jobs.push_back({d, runtime_, generation_, name, realTime(), false, true});
-      ++in_flight_;
+      jobs.push_back(handedOut(d));
+      jobs.back().riding = true;
     }
   }
   // Freed slots may let other runs start (the dispatcher may sleep untimed).

@@ -136,6 +136,9 @@ class ProbeLoop {
   MonoTime realTime() const { return real_clock_.monotonic(); }
   // Queues every run the schedule has due at `now`; returns how many.
   size_t enqueueDue(TimePoint now) REQUIRES(mu_);
+  // The job of a run the schedule handed out (counted in flight; its missed
+  // runs counted in the metrics).
+  Job handedOut(const Dispatch& d) REQUIRES(mu_);
   // Wakes the dispatcher when the schedule's next deadline is earlier than
   // the one it sleeps until.
   void wakeDispatcherIfEarlier() REQUIRES(mu_);
