@@ -8,6 +8,8 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <memory>
+#include <utility>
 #include <variant>
 
 #include "core/duration.hpp"
@@ -20,17 +22,22 @@ namespace datawatch {
 // One libpq connection. Plain libpq, not libpqxx: libpqxx's transaction and exec
 // wrappers read the socket for notifications before and after every statement
 // (two recv() calls that return EAGAIN: 2 of a probe query's 5 system calls,
-// issue 19). Used by one thread at a time (the pool hands it out); cancel() may
-// be called from any thread while a statement runs (PQcancel is thread-safe).
+// issue 19). Used by one thread at a time (the pool hands it out); interrupt()
+// may be called from any thread while a statement runs.
 class PgConnection {
  public:
-  explicit PgConnection(PGconn* c) : c_(c), cancel_(PQgetCancel(c)) {
+  // `fd_` duplicates libpq's socket for the connection's lifetime: libpq may
+  // close its own descriptor (a lost connection) while a watch is alive, and
+  // the number could then name another socket; the duplicate keeps it ours.
+  explicit PgConnection(PGconn* c)
+      : c_(c), cancel_(PQgetCancel(c)), fd_(PQsocket(c) >= 0 ? dup(PQsocket(c)) : -1) {
     // Server notices (a RAISE NOTICE in a view's function) are not ours to print.
     PQsetNoticeProcessor(
         c_, [](void*, const char*) {}, nullptr);
   }
   ~PgConnection() {
     if (cancel_ != nullptr) PQfreeCancel(cancel_);
+    if (fd_ >= 0) close(fd_);
     PQfinish(c_);
   }
   PgConnection(const PgConnection&) = delete;
@@ -40,14 +47,26 @@ class PgConnection {
   bool broken() const { return PQstatus(c_) != CONNECTION_OK; }
   // Connected, with no statement or transaction in progress: fit for the pool.
   bool idle() const { return !broken() && PQtransactionStatus(c_) == PQTRANS_IDLE; }
-  void cancel() const {
-    char err[256];
-    if (cancel_ != nullptr) (void)PQcancel(cancel_, err, sizeof err);  // ends at its timeout anyway
+  // Stops the statement in flight, from another thread (the QueryWatcher's),
+  // without waiting for the server: shuts the socket down, so the libpq call
+  // blocked on it returns at once whatever the server does (frozen, gone, a
+  // network that drops packets), and posts to `cancels` a cancel request that
+  // stops the statement on the server too (PQcancel has no timeout: never on
+  // the watcher's thread). Once per connection; unusable after: never pooled.
+  void interrupt(BackgroundQueue& cancels) {
+    if (fd_ >= 0) (void)shutdown(fd_, SHUT_RDWR);
+    if (cancel_ == nullptr) return;
+    std::shared_ptr<PGcancel> cancel(std::exchange(cancel_, nullptr), PQfreeCancel);
+    cancels.post([cancel] {
+      char err[256];
+      (void)PQcancel(cancel.get(), err, sizeof err);  // the statement ends at its timeout anyway
+    });
   }
 
  private:
   PGconn* c_;
-  PGcancel* cancel_;
+  PGcancel* cancel_;  // null once interrupt() handed it to the cancel queue
+  int fd_;
 };
 
 namespace {
@@ -311,9 +330,10 @@ Result<QueryResult> PostgresSource::query(const std::string& sql,
   Attempt attempt{R::Error("query not run"), false};
   QueryWatcher::Reason fired = QueryWatcher::Reason::None;
   {
-    // From another thread, PQcancel on this connection at the deadline or on stop.
+    // From the watcher's thread, at the deadline or on stop.
     PgConnection* c = conn.get();
-    auto watch = watcher_.watch([c] { c->cancel(); }, limits.deadline, limits.cancelled);
+    auto watch =
+        watcher_.watch([this, c] { c->interrupt(cancels_); }, limits.deadline, limits.cancelled);
     attempt = execute(*conn, sql, params, limits.generated, timeout);
     fired = watch.finish();  // no cancel can reach the connection after this
   }
@@ -369,23 +389,14 @@ void PostgresSource::pipeline(const std::vector<BatchQuery>& batch,
     cut = std::min(cut, batch[k].limits.deadline);
     if (cancelled == nullptr) cancelled = batch[k].limits.cancelled;
   }
-  // The watcher shuts down a duplicate of the socket: libpq may close its own
-  // descriptor (a lost connection) while the watch is still alive.
-  const int fd = dup(PQsocket(conn->get()));
   bool clean = false;
   QueryWatcher::Reason fired = QueryWatcher::Reason::None;
   {
     PgConnection* c = conn.get();
-    auto watch = watcher_.watch(
-        [c, fd] {
-          if (fd >= 0) (void)shutdown(fd, SHUT_RDWR);
-          c->cancel();
-        },
-        cut, cancelled);
+    auto watch = watcher_.watch([this, c] { c->interrupt(cancels_); }, cut, cancelled);
     clean = exchange(*conn, batch, chunk, answers);
     fired = watch.finish();  // no cancel can reach the connection after this
   }
-  if (fd >= 0) close(fd);
   if (fired != QueryWatcher::Reason::None) {
     // Cut short: an error now may not be that statement's own; it is left to
     // be asked on its own. The connection is dropped.

@@ -14,9 +14,13 @@
 //   built itself runs as one statement (one round trip) when no shorter timeout
 //   is needed. Either way nothing can write.
 // - A statement still running at the probe's deadline, or when QueryLimits::cancelled
-//   is set (agent stop), is cancelled on the server (PQcancel from a QueryWatcher
-//   thread) within ~100 ms; the query returns "timed out" / "cancelled" and its
-//   connection is discarded, never pooled.
+//   is set (agent stop), is interrupted within ~100 ms (the QueryWatcher's
+//   thread): its socket is shut down, so the query returns "timed out" /
+//   "cancelled" at once whatever the server's state (frozen, unreachable: a
+//   dead database never holds a probe past its deadline), and a cancel request
+//   goes to the server from the source's cancel thread (PQcancel waits for the
+//   server without a timeout: on the watcher's thread, one frozen server held
+//   every later deadline of the source). The connection is discarded, never pooled.
 // - Sessions run with TimeZone UTC, client_encoding UTF8 (unless the database is
 //   SQL_ASCII), application_name=datawatch and, unless the DSN says otherwise,
 //   connect_timeout=10; TLS and other libpq options pass through.
@@ -26,10 +30,9 @@
 //   trip and one wake-up for the lot. Every answer given is the one query()
 //   would give. Left empty, to be asked on their own: user SQL, the statements
 //   after an error (the pipeline aborts them), and whatever a cut left
-//   unanswered. A cut (kPipelineBudget, the earliest deadline, the stop) shuts
-//   the socket down and cancels the running statement on the server (a
-//   cancel that lands between two statements is ignored by the server; the
-//   shutdown is not); that connection is dropped.
+//   unanswered. A cut (kPipelineBudget, the earliest deadline, the stop)
+//   interrupts the connection as above (a cancel that lands between two
+//   statements is ignored by the server; the shutdown is not); it is dropped.
 // - Failures (connection refused, authentication, timeout, missing table or
 //   column, permission denied, a write attempt) are Status errors with the DSN
 //   password redacted. Thread-safe.
@@ -39,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include "core/background_queue.hpp"
 #include "core/mutex.hpp"
 #include "probes/query_watcher.hpp"
 #include "probes/source.hpp"
@@ -71,6 +75,12 @@ class PostgresSource final : public SqlSource {
   // the slowest one's pace; batched probes took under 100 ms last time); what
   // it had not answered is left to be asked on its own.
   static constexpr Duration kPipelineBudget{std::chrono::seconds(1)};
+  // Cancel requests waiting for the cancel thread at most (more are dropped:
+  // the server's statement_timeout, within 1 s of a probe's deadline, ends
+  // those statements anyway), and how long the source's destruction lets them
+  // reach the server (a stop's cancels) before it leaves the thread to them.
+  static constexpr size_t kMaxPendingCancels = 64;
+  static constexpr Duration kCancelDrain{std::chrono::seconds(2)};
 
   // The DSN with application_name and connect_timeout added (for tests).
   static std::string effectiveDsn(const std::string& dsn);
@@ -116,7 +126,8 @@ class PostgresSource final : public SqlSource {
   MonoTime retry_after_ GUARDED_BY(mu_){};
   Duration backoff_ GUARDED_BY(mu_){0};
   std::string last_connect_error_ GUARDED_BY(mu_);
-  QueryWatcher watcher_;  // declared last: destroyed (joined) first
+  BackgroundQueue cancels_{"dw-pg-cancel", kMaxPendingCancels, kCancelDrain};
+  QueryWatcher watcher_;  // declared last: destroyed (joined) first, before cancels_
 };
 
 }  // namespace datawatch

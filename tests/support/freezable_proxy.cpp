@@ -1,0 +1,120 @@
+#include "tests/support/freezable_proxy.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "tests/support/tcp.hpp"
+
+namespace datawatch::testing {
+
+namespace {
+constexpr int kPollMs = 10;  // how soon a relay or the acceptor sees a freeze or the close
+}  // namespace
+
+FreezableProxy::FreezableProxy(int target_port) : target_port_(target_port) {
+  listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::listen(listen_fd_, 64) != 0 ||
+      ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    ::close(listen_fd_);
+    throw std::runtime_error("FreezableProxy: cannot listen on 127.0.0.1");
+  }
+  port_ = ntohs(a.sin_port);
+  acceptor_ = std::thread([this] { acceptLoop(); });
+}
+
+FreezableProxy::~FreezableProxy() {
+  std::vector<std::thread> relays;
+  {
+    MutexLock lock(mu_);
+    closing_ = true;
+    frozen_ = false;
+    for (const auto& [a, b] : open_) {
+      ::shutdown(a, SHUT_RDWR);
+      ::shutdown(b, SHUT_RDWR);
+    }
+    cv_.notifyAll();
+  }
+  acceptor_.join();  // no relay starts after this
+  {
+    MutexLock lock(mu_);
+    relays.swap(relays_);
+  }
+  for (auto& t : relays) t.join();
+  ::close(listen_fd_);
+}
+
+void FreezableProxy::freeze() {
+  MutexLock lock(mu_);
+  frozen_ = true;
+}
+
+void FreezableProxy::thaw() {
+  MutexLock lock(mu_);
+  frozen_ = false;
+  cv_.notifyAll();
+}
+
+bool FreezableProxy::waitThawed() {
+  MutexLock lock(mu_);
+  cv_.wait(lock, [&]() REQUIRES(mu_) { return closing_ || !frozen_; });
+  return !closing_;
+}
+
+void FreezableProxy::acceptLoop() {
+  while (waitThawed()) {
+    pollfd p{listen_fd_, POLLIN, 0};
+    if (::poll(&p, 1, kPollMs) <= 0) continue;
+    {
+      MutexLock lock(mu_);
+      if (frozen_) continue;  // frozen while polling: the connection waits in the backlog
+    }
+    const int client = ::accept(listen_fd_, nullptr, nullptr);
+    if (client < 0) continue;
+    const int server = connectTo(target_port_);
+    if (server < 0) {
+      ::close(client);
+      continue;
+    }
+    ++accepted_;
+    MutexLock lock(mu_);
+    open_.emplace_back(client, server);
+    relays_.emplace_back([this, client, server] { relay(client, server); });
+  }
+}
+
+void FreezableProxy::relay(int client, int server) {
+  char buf[16384];
+  while (waitThawed()) {
+    pollfd p[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
+    if (::poll(p, 2, kPollMs) <= 0) continue;
+    {
+      MutexLock lock(mu_);
+      if (frozen_) continue;  // what arrived waits for the thaw
+    }
+    bool ended = false;
+    for (int k = 0; k < 2 && !ended; ++k) {
+      if (p[k].revents == 0) continue;
+      const ssize_t n = ::read(p[k].fd, buf, sizeof buf);
+      const int to = k == 0 ? server : client;
+      ended = n <= 0 || ::send(to, buf, static_cast<size_t>(n), MSG_NOSIGNAL) != n;
+    }
+    if (ended) break;
+  }
+  MutexLock lock(mu_);
+  open_.erase(std::find(open_.begin(), open_.end(), std::make_pair(client, server)));
+  ::close(client);
+  ::close(server);
+}
+
+}  // namespace datawatch::testing
