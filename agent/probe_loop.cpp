@@ -72,6 +72,15 @@ void ProbeLoop::logError(const std::string& what) const {
   if (log_) log_->error("{}", what);
 }
 
+void ProbeLoop::observe(const Dispatch& d) const {
+  if (!observer_) return;
+  try {
+    observer_(d, clock_.now());
+  } catch (...) {
+    logError("dispatch observer: " + describe(std::current_exception()) + "; ignored");
+  }
+}
+
 void ProbeLoop::guarded(const char* thread, const std::function<void()>& body) const {
   while (true) {
     try {
@@ -160,7 +169,7 @@ void ProbeLoop::work() {
     const bool spread = !queue_.empty() && (late || jobs.size() > 1);
     for (const auto& job : jobs) {
       // Once per run: a run a batch left was observed when the batch took it.
-      if (observer_ && !job.alone) observer_(job.d, clock_.now());
+      if (!job.alone) observe(job.d);
       executing_.insert(job.name);
     }
     lock.unlock();

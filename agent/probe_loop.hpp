@@ -86,7 +86,8 @@ class ProbeLoop {
   // observed when the batch took it, not again when it starts on its own;
   // unless a reload drops it from the queue first: the new schedule hands it
   // out again, and that dispatch is observed too. Called under the loop's
-  // lock, on the worker; keep it cheap.
+  // lock, on the worker; keep it cheap. What it throws is logged and ignored
+  // (the run goes on: thrown through the worker, it lost the runs it had taken).
   using DispatchObserver = std::function<void(const Dispatch&, TimePoint started)>;
   // Builds the schedule of a Runtime: `previous` is the schedule being replaced
   // (null at start) and `in_flight` the probes whose run of it is still going.
@@ -170,6 +171,8 @@ class ProbeLoop {
   void finish(const Job& job) REQUIRES(mu_);
   bool idle() const REQUIRES(mu_) { return in_flight_ == 0; }
   void logError(const std::string& what) const;
+  // Calls the DispatchObserver (if any) for a run starting now; never throws.
+  void observe(const Dispatch& d) const REQUIRES(mu_);
 
   const Clock& clock_;
   const SystemClock real_clock_;  // how long runs wait for a thread: kSlowQueue, kHandOff

@@ -338,6 +338,10 @@ Sample sample(ChildProcess& c, const Agent& a, pqxx::connection& db, pid_t postm
 struct Figures {
   double window = 0, cpu = 0, runs = 0, self_runs = 0, errors = 0, sessions = 0, server_cpu = -1;
   long hwm_kb = -1;
+  // RSS at the window's end, split: private (heap, stacks) and mapped from
+  // files (the binary's and shared libraries' text: a shared library mapped by
+  // other processes too counts in full here).
+  long anon_kb = -1, file_kb = -1;
 };
 
 Figures measure(const Agent& a, pqxx::connection& db, const Server& server, int seconds,
@@ -351,6 +355,8 @@ Figures measure(const Agent& a, pqxx::connection& db, const Server& server, int 
   const Sample s1 = sample(child, a, db, server.postmaster(), true);
   Figures f;
   f.hwm_kb = statusKb("VmHWM:", child.pid());
+  f.anon_kb = statusKb("RssAnon:", child.pid());
+  f.file_kb = statusKb("RssFile:", child.pid());
   if (!child.alive()) throw std::runtime_error(a.name + " exited during the run:\n" + tail(a.log));
   f.window = std::chrono::duration<double>(s1.t - s0.t).count();
   f.cpu = s1.cpu - s0.cpu;
@@ -370,7 +376,8 @@ void printRow(const Agent& a, const Figures& f) {
   std::printf("  %-13s %7.1f %8.0f µs %6.1f %% %7.1f MB %9.0f", a.name.c_str(), f.runs / f.window,
               perRunUs(f.cpu, f.runs), 100 * f.cpu / f.window, f.hwm_kb / 1024.0, f.sessions);
   if (f.server_cpu >= 0) std::printf(" %9.0f µs", perRunUs(f.server_cpu, f.runs));
-  std::printf("\n");
+  std::printf("\n    RSS at the end: %.1f MB anonymous + %.1f MB file-backed\n", f.anon_kb / 1024.0,
+              f.file_kb / 1024.0);
   std::ifstream in(a.log);
   std::string line, last;
   int lines = 0;
@@ -403,7 +410,8 @@ void printResults(int n, const Agent& dw, const Figures& d, const Agent& ex, con
   const double rss = static_cast<double>(d.hwm_kb) / static_cast<double>(e.hwm_kb);
   std::printf("  datawatch / sql_exporter: CPU per run %.2fx (target <= 0.6x) %s, ", cpu,
               verdict(cpu, 0.6));
-  std::printf("peak RSS %.2fx (target <= 1.0x) %s\n", rss, verdict(rss, 1.0));
+  std::printf("peak RSS %.2fx (target <= 1.0x) %s; anonymous RSS at the end %.2fx\n", rss,
+              verdict(rss, 1.0), static_cast<double>(d.anon_kb) / static_cast<double>(e.anon_kb));
 }
 
 void printSetup(const Options& o, const Server& server, pqxx::connection& db) {
@@ -437,12 +445,14 @@ double median(std::vector<double> v) {
 
 // The medians over the rounds, and the range of each round's ratio.
 void printMedians(const std::vector<Figures>& d, const std::vector<Figures>& e) {
-  std::vector<double> dc, ec, dr, er, ratios;
+  std::vector<double> dc, ec, dr, er, da, ea, ratios;
   for (size_t i = 0; i < d.size(); ++i) {
     dc.push_back(perRunUs(d[i].cpu, d[i].runs));
     ec.push_back(perRunUs(e[i].cpu, e[i].runs));
     dr.push_back(static_cast<double>(d[i].hwm_kb) / 1024.0);
     er.push_back(static_cast<double>(e[i].hwm_kb) / 1024.0);
+    da.push_back(static_cast<double>(d[i].anon_kb) / 1024.0);
+    ea.push_back(static_cast<double>(e[i].anon_kb) / 1024.0);
     ratios.push_back(dc.back() / ec.back());
   }
   const auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
@@ -451,9 +461,10 @@ void printMedians(const std::vector<Figures>& d, const std::vector<Figures>& e) 
   std::printf(
       "  medians over %zu rounds: CPU per run %.0f / %.0f µs, peak RSS %.1f / %.1f MB\n"
       "  datawatch / sql_exporter (medians): CPU per run %.2fx (rounds %.2f-%.2fx; target <= "
-      "0.6x) %s, peak RSS %.2fx (target <= 1.0x) %s\n",
+      "0.6x) %s, peak RSS %.2fx (target <= 1.0x) %s\n"
+      "  anonymous RSS at the end (medians): %.1f / %.1f MB = %.2fx\n",
       d.size(), median(dc), median(ec), median(dr), median(er), cpu, *lo, *hi, verdict(cpu, 0.6),
-      rss, verdict(rss, 1.0));
+      rss, verdict(rss, 1.0), median(da), median(ea), median(da) / median(ea));
 }
 
 void benchN(int n, const Options& o, const Server& server, pqxx::connection& db,

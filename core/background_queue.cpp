@@ -1,5 +1,7 @@
 #include "core/background_queue.hpp"
 
+#include <utility>
+
 #include "core/thread_name.hpp"
 
 namespace datawatch {
@@ -27,6 +29,7 @@ BackgroundQueue::~BackgroundQueue() {
 
 void BackgroundQueue::post(std::function<void()> task) {
   State& s = *state_;
+  bool start = false;
   {
     MutexLock lock(s.mu);
     if (s.tasks.size() >= max_pending_) {
@@ -34,14 +37,20 @@ void BackgroundQueue::post(std::function<void()> task) {
       return;
     }
     s.tasks.push_back(std::move(task));
+    start = !std::exchange(s.started, true);
     s.cv.notifyAll();
   }
-  std::call_once(started_, [this] {
+  if (!start) return;
+  try {
     thread_ = std::thread([state = state_, name = name_] {
       nameThisThread(name);
       loop(*state);
     });
-  });
+  } catch (...) {
+    MutexLock lock(s.mu);
+    s.started = false;  // the next post() tries again
+    throw;
+  }
 }
 
 void BackgroundQueue::loop(State& s) {

@@ -20,13 +20,13 @@
 //   them on its own (detached: it owns the tasks and the state it touches,
 //   nothing of the queue's owner).
 // - A task must not throw; one that does is dropped, and the queue goes on.
-// Thread-safe: post() and dropped() from any thread.
+// Thread-safe: post(), dropped() and pending() from any thread, but not while
+// the queue is being destroyed (its owner stops posting first).
 
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
@@ -42,6 +42,7 @@ class BackgroundQueue {
   BackgroundQueue(const BackgroundQueue&) = delete;
   BackgroundQueue& operator=(const BackgroundQueue&) = delete;
 
+  // Throws only what allocating the task's slot or starting the thread throws.
   void post(std::function<void()> task);
   // Tasks dropped because max_pending were waiting.
   uint64_t dropped() const;
@@ -55,6 +56,7 @@ class BackgroundQueue {
     CondVar cv;
     std::deque<std::function<void()>> tasks GUARDED_BY(mu);
     bool running GUARDED_BY(mu) = false;  // a task taken from `tasks` runs
+    bool started GUARDED_BY(mu) = false;  // a post() has started (or is starting) the thread
     bool stop GUARDED_BY(mu) = false;     // the owner is gone: exit once `tasks` is empty
     bool exited GUARDED_BY(mu) = false;
     uint64_t dropped GUARDED_BY(mu) = 0;
@@ -65,8 +67,7 @@ class BackgroundQueue {
   const size_t max_pending_;
   const Duration drain_;
   const std::shared_ptr<State> state_ = std::make_shared<State>();
-  std::once_flag started_;
-  std::thread thread_;  // started by the first post() (call_once)
+  std::thread thread_;  // set by the post() that set State::started
 };
 
 }  // namespace datawatch

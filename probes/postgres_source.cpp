@@ -1,5 +1,6 @@
 #include "probes/postgres_source.hpp"
 
+#include <fcntl.h>
 #include <libpq-fe.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -30,7 +31,9 @@ class PgConnection {
   // close its own descriptor (a lost connection) while a watch is alive, and
   // the number could then name another socket; the duplicate keeps it ours.
   explicit PgConnection(PGconn* c)
-      : c_(c), cancel_(PQgetCancel(c)), fd_(PQsocket(c) >= 0 ? dup(PQsocket(c)) : -1) {
+      : c_(c),
+        cancel_(PQgetCancel(c)),
+        fd_(PQsocket(c) >= 0 ? fcntl(PQsocket(c), F_DUPFD_CLOEXEC, 0) : -1) {
     // Server notices (a RAISE NOTICE in a view's function) are not ours to print.
     PQsetNoticeProcessor(
         c_, [](void*, const char*) {}, nullptr);
@@ -53,14 +56,20 @@ class PgConnection {
   // network that drops packets), and posts to `cancels` a cancel request that
   // stops the statement on the server too (PQcancel has no timeout: never on
   // the watcher's thread). Once per connection; unusable after: never pooled.
-  void interrupt(BackgroundQueue& cancels) {
+  // Never throws (the watcher's cancel functions must not): a cancel request
+  // that cannot be posted is dropped.
+  void interrupt(BackgroundQueue& cancels) noexcept {
     if (fd_ >= 0) (void)shutdown(fd_, SHUT_RDWR);
     if (cancel_ == nullptr) return;
-    std::shared_ptr<PGcancel> cancel(std::exchange(cancel_, nullptr), PQfreeCancel);
-    cancels.post([cancel] {
-      char err[256];
-      (void)PQcancel(cancel.get(), err, sizeof err);  // the statement ends at its timeout anyway
-    });
+    try {
+      std::shared_ptr<PGcancel> cancel(std::exchange(cancel_, nullptr), PQfreeCancel);
+      cancels.post([cancel] {
+        char err[256];
+        (void)PQcancel(cancel.get(), err, sizeof err);  // the statement ends at its timeout anyway
+      });
+    } catch (...) {
+      // Out of memory or threads: the statement ends at the server's statement_timeout.
+    }
   }
 
  private:
@@ -247,7 +256,8 @@ PostgresSource::PostgresSource(std::string name, config::PostgresSourceConfig cf
 
 PostgresSource::~PostgresSource() = default;
 
-Result<std::unique_ptr<PgConnection>> PostgresSource::connect() {
+Result<std::unique_ptr<PgConnection>> PostgresSource::connect(MonoTime deadline,
+                                                              const std::atomic<bool>* cancelled) {
   using R = Result<std::unique_ptr<PgConnection>>;
   {
     MutexLock lock(mu_);
@@ -258,9 +268,20 @@ Result<std::unique_ptr<PgConnection>> PostgresSource::connect() {
                       "): " + last_connect_error_);
     }
   }
-  auto c = std::make_unique<PgConnection>(PQconnectdb(dsn_.c_str()));
-  const auto failure =
-      c->broken() ? std::optional<std::string>(PQerrorMessage(c->get())) : setUpSession(*c);
+  auto c = std::make_unique<PgConnection>(PQconnectdb(dsn_.c_str()));  // connect_timeout bounds it
+  std::optional<std::string> failure;
+  if (c->broken()) {
+    failure = PQerrorMessage(c->get());
+  } else {
+    // Watched as a query is: a server that froze after the handshake holds no run.
+    PgConnection* pc = c.get();
+    auto watch = watcher_.watch([this, pc] { pc->interrupt(cancels_); }, deadline, cancelled);
+    failure = setUpSession(*c);
+    const auto fired = watch.finish();
+    if (fired == QueryWatcher::Reason::Cancelled) return R::Error(kStopped);
+    if (fired == QueryWatcher::Reason::Deadline)
+      failure = "no answer while setting up the session (deadline exceeded)";
+  }
   if (!failure) {
     MutexLock lock(mu_);
     backoff_ = Duration{0};
@@ -316,7 +337,7 @@ Result<QueryResult> PostgresSource::query(const std::string& sql,
                                           const QueryLimits& limits) {
   using R = Result<QueryResult>;
   if (limits.cancelled && limits.cancelled->load()) return R::Error(kStopped);
-  auto acquired = acquire();
+  auto acquired = acquire(limits.deadline, limits.cancelled);
   if (!acquired) return acquired.status();
   std::unique_ptr<PgConnection> conn = std::move(acquired).value();
   // The statement may use what is left of the probe's time, within the source's limit.
@@ -346,9 +367,10 @@ Result<QueryResult> PostgresSource::query(const std::string& sql,
   return std::move(attempt.result);
 }
 
-Result<std::unique_ptr<PgConnection>> PostgresSource::acquire() {
+Result<std::unique_ptr<PgConnection>> PostgresSource::acquire(MonoTime deadline,
+                                                              const std::atomic<bool>* cancelled) {
   if (auto conn = takeIdle()) return Result<std::unique_ptr<PgConnection>>(std::move(conn));
-  return connect();
+  return connect(deadline, cancelled);
 }
 
 bool PostgresSource::batchesQueries() const {
@@ -380,15 +402,15 @@ SqlSource::BatchAnswers PostgresSource::queryBatch(const std::vector<BatchQuery>
 
 void PostgresSource::pipeline(const std::vector<BatchQuery>& batch,
                               const std::vector<size_t>& chunk, BatchAnswers& answers) {
-  auto acquired = acquire();
-  if (!acquired) return;  // each query then tries on its own, and says why it failed
-  std::unique_ptr<PgConnection> conn = std::move(acquired).value();
   MonoTime cut = clock_.monotonic() + kPipelineBudget;
   const std::atomic<bool>* cancelled = nullptr;
   for (size_t k : chunk) {
     cut = std::min(cut, batch[k].limits.deadline);
     if (cancelled == nullptr) cancelled = batch[k].limits.cancelled;
   }
+  auto acquired = acquire(cut, cancelled);
+  if (!acquired) return;  // each query then tries on its own, and says why it failed
+  std::unique_ptr<PgConnection> conn = std::move(acquired).value();
   bool clean = false;
   QueryWatcher::Reason fired = QueryWatcher::Reason::None;
   {

@@ -37,6 +37,7 @@
 //   column, permission denied, a write attempt) are Status errors with the DSN
 //   password redacted. Thread-safe.
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,11 +77,14 @@ class PostgresSource final : public SqlSource {
   // it had not answered is left to be asked on its own.
   static constexpr Duration kPipelineBudget{std::chrono::seconds(1)};
   // Cancel requests waiting for the cancel thread at most (more are dropped:
-  // the server's statement_timeout, within 1 s of a probe's deadline, ends
-  // those statements anyway), and how long the source's destruction lets them
-  // reach the server (a stop's cancels) before it leaves the thread to them.
+  // the server's statement_timeout ends those statements anyway — within 1 s
+  // of a lone query's deadline, the session's for a pipeline's), and how long
+  // the source's destruction lets them reach the server (a stop's cancels
+  // take a millisecond each on a server that answers) before it leaves the
+  // thread to them: short, as sources are destroyed one after another at a
+  // stop or reload and a frozen server's cancel never returns.
   static constexpr size_t kMaxPendingCancels = 64;
-  static constexpr Duration kCancelDrain{std::chrono::seconds(2)};
+  static constexpr Duration kCancelDrain{std::chrono::milliseconds(250)};
 
   // The DSN with application_name and connect_timeout added (for tests).
   static std::string effectiveDsn(const std::string& dsn);
@@ -91,9 +95,13 @@ class PostgresSource final : public SqlSource {
     Result<QueryResult> result;
     bool reusable;
   };
-  Result<std::unique_ptr<PgConnection>> connect() EXCLUDES(mu_);
+  // A new connection; its session set-up is watched up to `deadline` and
+  // `cancelled` as a query is (PQconnectdb itself is bounded by connect_timeout).
+  Result<std::unique_ptr<PgConnection>> connect(MonoTime deadline,
+                                                const std::atomic<bool>* cancelled) EXCLUDES(mu_);
   // An idle pooled connection, or a new one.
-  Result<std::unique_ptr<PgConnection>> acquire() EXCLUDES(mu_);
+  Result<std::unique_ptr<PgConnection>> acquire(MonoTime deadline,
+                                                const std::atomic<bool>* cancelled) EXCLUDES(mu_);
   // Whether a statement with `timeout` left needs SET LOCAL statement_timeout.
   bool needsShorterTimeout(Duration timeout) const;
   // A statement datawatch built, not cancelled, with time left: it may go in a pipeline.

@@ -90,7 +90,7 @@ void QueryWatcher::loop() {
     while (const uint64_t id = due(next_deadline)) {
       auto& e = entries_.at(id);  // stays: unwatch() waits while calling
       lock.unlock();
-      e.cancel();  // a network round trip: not under the lock
+      e.cancel();  // may take a network round trip (ODBC): not under the lock
       lock.lock();
       e.calling = false;
       cv_.notifyAll();

@@ -24,8 +24,11 @@
 // - A cancel function runs at most once, on the watcher thread, and only while
 //   its Watch is alive: ~Watch waits for a call in progress, so what the
 //   function refers to (a connection) may be released right after the Watch.
-// - `cancelled` is noticed within kPoll (50 ms) plus the cancel's own round trip:
-//   the ~100 ms of the SqlSource contract.
+// - `cancelled` is noticed within kPoll (50 ms) plus the cancel function's own
+//   time: the ~100 ms of the SqlSource contract. A cancel function that blocks
+//   holds every later one of this watcher (and its query, through ~Watch):
+//   PostgreSQL's shuts its socket down and posts the cancel request elsewhere
+//   (postgres_source.hpp); ODBC's waits for the driver's SQLCancel or KILL QUERY.
 // - A deadline is acted on when it passes (plus the thread's wake-up), not at
 //   the next poll: the watcher's wait ends at the earliest deadline it knows,
 //   and watch() wakes it for a deadline earlier than the end of its wait.

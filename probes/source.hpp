@@ -12,8 +12,9 @@
 //   valid UTF-8, each invalid sequence in the data replaced by U+FFFD (toValidUtf8,
 //   core/utf8.hpp). Probes may put source text in results as it comes.
 // - Limits honoured: a statement still running at QueryLimits::deadline is
-//   interrupted (PostgreSQL: cancelled on the server), and QueryLimits::cancelled
-//   is honoured within ~100 ms; either way query() returns a Status error saying
+//   interrupted (PostgreSQL: at once, whatever the server's state, and a cancel
+//   request sent to the server), and QueryLimits::cancelled is honoured within
+//   ~100 ms; either way query() returns a Status error saying
 //   "timed out" or "cancelled", and the source stays usable (the connection is
 //   reset or discarded).
 
