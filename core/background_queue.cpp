@@ -32,25 +32,27 @@ void BackgroundQueue::post(std::function<void()> task) {
   bool start = false;
   {
     MutexLock lock(s.mu);
-    if (s.tasks.size() >= max_pending_) {
-      ++s.dropped;
-      return;
-    }
-    s.tasks.push_back(std::move(task));
     start = !std::exchange(s.started, true);
-    s.cv.notifyAll();
   }
-  if (!start) return;
-  try {
-    thread_ = std::thread([state = state_, name = name_] {
-      nameThisThread(name);
-      loop(*state);
-    });
-  } catch (...) {
-    MutexLock lock(s.mu);
-    s.started = false;  // the next post() tries again
-    throw;
+  if (start) {
+    try {
+      thread_ = std::thread([state = state_, name = name_] {
+        nameThisThread(name);
+        loop(*state);
+      });
+    } catch (...) {
+      MutexLock lock(s.mu);
+      s.started = false;  // the next post() tries again; this task was not queued
+      throw;
+    }
   }
+  MutexLock lock(s.mu);
+  if (s.tasks.size() >= max_pending_) {
+    ++s.dropped;
+    return;
+  }
+  s.tasks.push_back(std::move(task));
+  s.cv.notifyAll();
 }
 
 void BackgroundQueue::loop(State& s) {

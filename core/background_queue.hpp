@@ -42,7 +42,9 @@ class BackgroundQueue {
   BackgroundQueue(const BackgroundQueue&) = delete;
   BackgroundQueue& operator=(const BackgroundQueue&) = delete;
 
-  // Throws only what allocating the task's slot or starting the thread throws.
+  // Throws what starting the thread or queueing the task throws; the task is
+  // then not queued. (A post() meanwhile on another thread may queue its task
+  // before any thread runs; the next post() starts one.)
   void post(std::function<void()> task);
   // Tasks dropped because max_pending were waiting.
   uint64_t dropped() const;

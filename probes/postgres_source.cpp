@@ -268,6 +268,8 @@ Result<std::unique_ptr<PgConnection>> PostgresSource::connect(MonoTime deadline,
                       "): " + last_connect_error_);
     }
   }
+  if (clock_.monotonic() >= deadline)
+    return R::Error("query timed out (deadline exceeded before connecting)");
   auto c = std::make_unique<PgConnection>(PQconnectdb(dsn_.c_str()));  // connect_timeout bounds it
   std::optional<std::string> failure;
   if (c->broken()) {
@@ -277,10 +279,11 @@ Result<std::unique_ptr<PgConnection>> PostgresSource::connect(MonoTime deadline,
     PgConnection* pc = c.get();
     auto watch = watcher_.watch([this, pc] { pc->interrupt(cancels_); }, deadline, cancelled);
     failure = setUpSession(*c);
+    // Cut by the run's own limits: not the server's failure, no backoff.
     const auto fired = watch.finish();
     if (fired == QueryWatcher::Reason::Cancelled) return R::Error(kStopped);
     if (fired == QueryWatcher::Reason::Deadline)
-      failure = "no answer while setting up the session (deadline exceeded)";
+      return R::Error("query timed out (deadline exceeded while connecting)");
   }
   if (!failure) {
     MutexLock lock(mu_);
@@ -402,15 +405,17 @@ SqlSource::BatchAnswers PostgresSource::queryBatch(const std::vector<BatchQuery>
 
 void PostgresSource::pipeline(const std::vector<BatchQuery>& batch,
                               const std::vector<size_t>& chunk, BatchAnswers& answers) {
-  MonoTime cut = clock_.monotonic() + kPipelineBudget;
+  MonoTime earliest = MonoTime::max();
   const std::atomic<bool>* cancelled = nullptr;
   for (size_t k : chunk) {
-    cut = std::min(cut, batch[k].limits.deadline);
+    earliest = std::min(earliest, batch[k].limits.deadline);
     if (cancelled == nullptr) cancelled = batch[k].limits.cancelled;
   }
-  auto acquired = acquire(cut, cancelled);
+  // Connecting is the probes' time, not the pipeline's budget.
+  auto acquired = acquire(earliest, cancelled);
   if (!acquired) return;  // each query then tries on its own, and says why it failed
   std::unique_ptr<PgConnection> conn = std::move(acquired).value();
+  const MonoTime cut = std::min(earliest, clock_.monotonic() + kPipelineBudget);
   bool clean = false;
   QueryWatcher::Reason fired = QueryWatcher::Reason::None;
   {

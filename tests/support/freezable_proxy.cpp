@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
 
 #include "tests/support/tcp.hpp"
 
@@ -65,6 +66,19 @@ void FreezableProxy::thaw() {
   cv_.notifyAll();
 }
 
+void FreezableProxy::freezeAtNextQuery() {
+  MutexLock lock(mu_);
+  at_query_ = true;
+}
+
+bool FreezableProxy::freezesAt(const char* chunk, ssize_t n) {
+  MutexLock lock(mu_);
+  if (!at_query_ || n <= 0 || chunk[0] != 'Q') return false;
+  at_query_ = false;
+  frozen_ = true;
+  return true;
+}
+
 bool FreezableProxy::waitThawed() {
   MutexLock lock(mu_);
   cv_.wait(lock, [&]() REQUIRES(mu_) { return closing_ || !frozen_; });
@@ -95,21 +109,31 @@ void FreezableProxy::acceptLoop() {
 
 void FreezableProxy::relay(int client, int server) {
   char buf[16384];
-  while (waitThawed()) {
+  std::string held;  // read from the client as it froze the proxy: sent at the thaw
+  bool ended = false;
+  while (!ended && waitThawed()) {
+    if (!held.empty()) {
+      ended = ::send(server, held.data(), held.size(), MSG_NOSIGNAL) !=
+              static_cast<ssize_t>(held.size());
+      held.clear();
+      continue;
+    }
     pollfd p[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
     if (::poll(p, 2, kPollMs) <= 0) continue;
     {
       MutexLock lock(mu_);
       if (frozen_) continue;  // what arrived waits for the thaw
     }
-    bool ended = false;
-    for (int k = 0; k < 2 && !ended; ++k) {
+    for (int k = 0; k < 2 && !ended && held.empty(); ++k) {
       if (p[k].revents == 0) continue;
       const ssize_t n = ::read(p[k].fd, buf, sizeof buf);
+      if (k == 0 && freezesAt(buf, n)) {
+        held.assign(buf, static_cast<size_t>(n));
+        continue;
+      }
       const int to = k == 0 ? server : client;
       ended = n <= 0 || ::send(to, buf, static_cast<size_t>(n), MSG_NOSIGNAL) != n;
     }
-    if (ended) break;
   }
   MutexLock lock(mu_);
   open_.erase(std::find(open_.begin(), open_.end(), std::make_pair(client, server)));

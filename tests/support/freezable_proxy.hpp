@@ -7,6 +7,8 @@
 // in the backlog, as a frozen server's would); thawed, it carries on. A side
 // that closes ends its connection (once thawed).
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <thread>
 #include <utility>
@@ -27,6 +29,10 @@ class FreezableProxy {
   int port() const { return port_; }
   void freeze();
   void thaw();
+  // Freezes as a client sends its next simple Query message (PostgreSQL's
+  // 'Q': after the handshake, a session's first statement); the message
+  // reaches the server at the thaw.
+  void freezeAtNextQuery();
   // Connections accepted so far.
   int accepted() const { return accepted_.load(); }
 
@@ -35,6 +41,8 @@ class FreezableProxy {
   void relay(int client, int server);
   // Waits while frozen; false once the proxy is closing.
   bool waitThawed();
+  // Whether this chunk from a client freezes the proxy (freezeAtNextQuery).
+  bool freezesAt(const char* chunk, ssize_t n);
 
   const int target_port_;
   int listen_fd_ = -1;
@@ -44,6 +52,7 @@ class FreezableProxy {
   CondVar cv_;
   bool frozen_ GUARDED_BY(mu_) = false;
   bool closing_ GUARDED_BY(mu_) = false;
+  bool at_query_ GUARDED_BY(mu_) = false;                  // freezeAtNextQuery() armed
   std::vector<std::pair<int, int>> open_ GUARDED_BY(mu_);  // relayed pairs, to shut down
   std::vector<std::thread> relays_ GUARDED_BY(mu_);
   std::thread acceptor_;
