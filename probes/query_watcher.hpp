@@ -17,8 +17,9 @@
 // (kPoll was 25 ms). Why kPoll is 50 ms: the polls were still 5% of the agent's
 // CPU at 100 PostgreSQL probes a second (perf), and a deadline needs no poll to
 // be met on time (the wait ends at it); only the `cancelled` flag, set at
-// shutdown, waits for a poll, and 50 ms plus the cancel's round trip keeps the
-// SqlSource contract's ~100 ms.
+// shutdown, waits for a poll, and 50 ms plus the cancel function's own time
+// (PostgreSQL: a shutdown(); ODBC: the driver's cancel) keeps the SqlSource
+// contract's ~100 ms.
 //
 // Invariants:
 // - A cancel function runs at most once, on the watcher thread, and only while
