@@ -43,10 +43,7 @@ FleetMember::~FleetMember() {
 void FleetMember::start(std::function<void()> role_changed) {
   role_changed_ = std::move(role_changed);
   beatOnce();
-  thread_ = std::thread([this] {
-    nameThisThread("dw-fleet-beat");
-    beatLoop();
-  });
+  thread_ = startNamedThread("dw-fleet-beat", [this] { beatLoop(); });
 }
 
 void FleetMember::stop() {

@@ -24,10 +24,7 @@ FleetClaimer::~FleetClaimer() {
 
 void FleetClaimer::start(std::function<void()> wake_loop) {
   wake_loop_ = std::move(wake_loop);
-  thread_ = std::thread([this] {
-    nameThisThread("dw-fleet-sched");
-    loop();
-  });
+  thread_ = startNamedThread("dw-fleet-sched", [this] { loop(); });
 }
 
 void FleetClaimer::stop() {

@@ -366,10 +366,7 @@ Result<int> HttpServer::start(const std::string& listen) {
   auto bound = core_->listen(host, port, listen);
   if (!bound) return bound;
   core_->accept();
-  thread_ = std::thread([this] {
-    nameThisThread("dw-http");
-    core_->run();
-  });
+  thread_ = startNamedThread("dw-http", [this] { core_->run(); });
   return bound;
 }
 

@@ -50,11 +50,8 @@ ProbeLoop::~ProbeLoop() {
 }
 
 void ProbeLoop::start() {
-  for (int i = 0; i < workers_; ++i) worker_threads_.emplace_back([this] { worker(); });
-  dispatcher_thread_ = std::thread([this] {
-    nameThisThread("dw-dispatch");
-    dispatcher();
-  });
+  for (int i = 0; i < workers_; ++i) startWorker();
+  dispatcher_thread_ = startNamedThread("dw-dispatch", [this] { dispatcher(); });
 }
 
 uint64_t ProbeLoop::completedRuns() const {
@@ -147,9 +144,9 @@ void ProbeLoop::waitForNext(MutexLock& lock) {
   if (wait > nanoseconds::zero()) wake_.waitFor(lock, wait, news);
 }
 
-void ProbeLoop::worker() {
-  nameThisThread("dw-probe");
-  guarded("probe worker", [this] { work(); });
+void ProbeLoop::startWorker() {
+  worker_threads_.push_back(
+      startNamedThread("dw-probe", [this] { guarded("probe worker", [this] { work(); }); }));
 }
 
 void ProbeLoop::work() {
@@ -391,7 +388,7 @@ void ProbeLoop::replaceRuntime(std::shared_ptr<Runtime> runtime, int max_concurr
     woken_ = true;
     wake_.notifyAll();
   }
-  for (; workers_ < max_concurrent; ++workers_) worker_threads_.emplace_back([this] { worker(); });
+  for (; workers_ < max_concurrent; ++workers_) startWorker();
 }
 
 bool ProbeLoop::stop(Duration grace) {

@@ -143,7 +143,8 @@ class ProbeLoop {
   // Wakes the dispatcher when the schedule's next deadline is earlier than
   // the one it sleeps until.
   void wakeDispatcherIfEarlier() REQUIRES(mu_);
-  void worker();
+  // Starts one more worker thread ("dw-probe") running work().
+  void startWorker();
   void work();
   // Runs `body` until it returns normally, logging what it throws.
   void guarded(const char* thread, const std::function<void()>& body) const;

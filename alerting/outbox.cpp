@@ -255,10 +255,7 @@ void Dispatcher::configure(const config::Config& cfg) {
                                                       observer_, policy_, gate_));
   }
   for (auto& q : queues_)
-    threads_.emplace_back([this, qp = q.get()] {
-      nameThisThread("dw-notify");
-      work(*qp);
-    });
+    threads_.push_back(startNamedThread("dw-notify", [this, qp = q.get()] { work(*qp); }));
 }
 
 void Dispatcher::wake() {

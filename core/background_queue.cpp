@@ -36,10 +36,7 @@ void BackgroundQueue::post(std::function<void()> task) {
   }
   if (start) {
     try {
-      thread_ = std::thread([state = state_, name = name_] {
-        nameThisThread(name);
-        loop(*state);
-      });
+      thread_ = startNamedThread(name_, [state = state_] { loop(*state); });
     } catch (...) {
       MutexLock lock(s.mu);
       s.started = false;  // the next post() tries again; this task was not queued

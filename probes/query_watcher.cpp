@@ -31,11 +31,7 @@ QueryWatcher::Watch QueryWatcher::watch(std::function<void()> cancel, MonoTime d
   const uint64_t id = next_id_++;
   entries_.emplace(id, Entry{std::move(cancel), deadline, cancelled});
   watched_ = true;
-  if (!thread_.joinable())
-    thread_ = std::thread([this] {
-      nameThisThread("dw-query-watch");
-      loop();
-    });
+  if (!thread_.joinable()) thread_ = startNamedThread("dw-query-watch", [this] { loop(); });
   // Only a sleeping watcher, or one whose wait ends after this deadline, needs
   // waking; a polling one (lingering) sees the new query within kPoll.
   if (sleeping_) {

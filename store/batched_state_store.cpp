@@ -16,10 +16,7 @@ BatchedStateStore::BatchedStateStore(std::unique_ptr<StateStore> inner, Options 
       max_queued_(std::max<size_t>(options.max_queued, 1)),
       poison_budget_(options.poison_budget),
       on_error_(std::move(options.on_error)) {
-  writer_ = std::thread([this] {
-    nameThisThread("dw-store-write");
-    writerLoop();
-  });
+  writer_ = startNamedThread("dw-store-write", [this] { writerLoop(); });
 }
 
 BatchedStateStore::~BatchedStateStore() {
