@@ -73,8 +73,8 @@ class PgFleet final : public Fleet {
       : opts_(std::move(options)),
         log_(std::move(log)),
         margin_(opts_.leader_lease / 5),
-        beat_link_(opts_.dsn, opts_.statement_timeout, beatStatements()),
-        work_link_(opts_.dsn, opts_.statement_timeout, workStatements()),
+        beat_link_(opts_.dsn, opts_.statement_timeout, beatStatements(), watcher_),
+        work_link_(opts_.dsn, opts_.statement_timeout, workStatements(), watcher_),
         config_hash_(opts_.config_hash) {}
 
   Status start() {
@@ -126,6 +126,9 @@ class PgFleet final : public Fleet {
   const FleetOptions opts_;
   const std::shared_ptr<spdlog::logger> log_;
   const Duration margin_;
+  // Cuts a link's call that the database leaves unanswered (pg_link.hpp); real time.
+  SystemClock real_clock_;
+  QueryWatcher watcher_{real_clock_, QueryWatcher::kLinger, "dw-fleet-watch"};
 
   Mutex beat_mu_;
   PgLink beat_link_ GUARDED_BY(beat_mu_);

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "core/duration.hpp"
 #include "core/pg_text.hpp"
 #include "core/redact.hpp"
+#include "core/socket_cutter.hpp"
 
 namespace datawatch {
 
@@ -26,14 +28,16 @@ std::string pgTextArray(const std::vector<std::string>& values) {
   return out;
 }
 
-PgLink::PgLink(std::string dsn, Duration statement_timeout, Prepared prepared)
+PgLink::PgLink(std::string dsn, Duration statement_timeout, Prepared prepared,
+               QueryWatcher& watcher)
     : dsn_(pgDsnWithDefaults(
           dsn, "datawatch-fleet",
           static_cast<int>(std::clamp<int64_t>(
               std::chrono::duration_cast<std::chrono::seconds>(statement_timeout).count(), 2,
               10)))),
       statement_timeout_(statement_timeout),
-      prepared_(std::move(prepared)) {}
+      prepared_(std::move(prepared)),
+      watcher_(watcher) {}
 
 PgLink::~PgLink() = default;
 
@@ -56,10 +60,12 @@ Status PgLink::connect() {
     std::string setup = "SET statement_timeout = " + std::to_string(statement_timeout_.count()) +
                         "; SET lock_timeout = 1000" +
                         "; SET idle_in_transaction_session_timeout = " + std::to_string(ms);
-    pqxx::nontransaction tx(*c);
-    tx.exec(setup);
-    tx.commit();
-    for (const auto& [name, sql] : prepared_) c->prepare(name, sql);
+    runCutAt(watcher_, c->sock(), answerDeadline(), [&] {
+      pqxx::nontransaction tx(*c);
+      tx.exec(setup);
+      tx.commit();
+      for (const auto& [name, sql] : prepared_) c->prepare(name, sql);
+    });
     conn_ = std::move(c);
     backoff_ = Duration{0};
     retry_after_ = MonoTime{};
@@ -89,8 +95,13 @@ Status PgLink::fail(const std::string& what, const std::string& why, bool broken
 Status PgLink::run(const std::string& what, const std::function<void(pqxx::connection&)>& fn) {
   if (Status s = connect(); !s.ok()) return Status::Error("fleet " + what + ": " + s.message());
   try {
-    fn(*conn_);
+    runCutAt(watcher_, conn_->sock(), answerDeadline(), [&] { fn(*conn_); });
     return Status::Ok();
+  } catch (const SocketCut&) {
+    return fail(what,
+                "the server answered nothing within " + humanDuration(callLimit()) +
+                    "; the connection was dropped",
+                true);
   } catch (const pqxx::broken_connection& e) {
     return fail(what, std::string("lost the connection: ") + e.what(), true);
   } catch (const pqxx::sql_error& e) {

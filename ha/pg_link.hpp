@@ -7,6 +7,13 @@
 //   cannot hold the claim lock for ever), and its prepared statements.
 // - A broken connection is dropped; the next call reconnects. Failed connects
 //   back off (100 ms doubling to 2 s); calls during the backoff fail fast.
+// - A call (and a new session's set-up) ends within callLimit(), 2 x
+//   statement_timeout + 1 s, whatever the server does: the watcher cuts the
+//   socket of a call a frozen server leaves unanswered (core/socket_cutter.hpp),
+//   the call fails ("the server answered nothing within ...") and the
+//   connection is dropped. A heartbeat on a frozen fleet database fails like
+//   one on a dead one; the leader's lease lapses on its local deadline either
+//   way (fleet.hpp).
 // - Never throws: pqxx exceptions become Status values with the DSN's password
 //   masked.
 // Not thread-safe: the owner guards it with its own Mutex.
@@ -20,6 +27,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/query_watcher.hpp"
 #include "core/result.hpp"
 
 namespace datawatch {
@@ -27,7 +35,8 @@ namespace datawatch {
 class PgLink {
  public:
   using Prepared = std::vector<std::pair<std::string, std::string>>;  // name, SQL
-  PgLink(std::string dsn, Duration statement_timeout, Prepared prepared);
+  // `watcher` (real time) outlives the link.
+  PgLink(std::string dsn, Duration statement_timeout, Prepared prepared, QueryWatcher& watcher);
   ~PgLink();
   PgLink(const PgLink&) = delete;
   PgLink& operator=(const PgLink&) = delete;
@@ -38,13 +47,16 @@ class PgLink {
   Status run(const std::string& what, const std::function<void(pqxx::connection&)>& fn);
   // Connects now (when not connected).
   Status connect();
+  Duration callLimit() const { return statement_timeout_ * 2 + std::chrono::seconds(1); }
 
  private:
   Status fail(const std::string& what, const std::string& why, bool broken);
+  MonoTime answerDeadline() const { return std::chrono::steady_clock::now() + callLimit(); }
 
   const std::string dsn_;
   const Duration statement_timeout_;
   const Prepared prepared_;
+  QueryWatcher& watcher_;
   std::unique_ptr<pqxx::connection> conn_;
   Duration backoff_{0};
   MonoTime retry_after_{};

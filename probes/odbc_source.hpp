@@ -66,7 +66,7 @@
 
 #include "core/mutex.hpp"
 #include "core/redact.hpp"
-#include "probes/query_watcher.hpp"
+#include "core/query_watcher.hpp"
 #include "probes/source.hpp"
 
 namespace datawatch {

@@ -1,9 +1,6 @@
 #include "probes/postgres_source.hpp"
 
-#include <fcntl.h>
 #include <libpq-fe.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -16,6 +13,7 @@
 #include "core/duration.hpp"
 #include "core/pg_text.hpp"
 #include "core/redact.hpp"
+#include "core/socket_cutter.hpp"
 #include "core/utf8.hpp"
 
 namespace datawatch {
@@ -27,20 +25,15 @@ namespace datawatch {
 // may be called from any thread while a statement runs.
 class PgConnection {
  public:
-  // `fd_` duplicates libpq's socket for the connection's lifetime: libpq may
-  // close its own descriptor (a lost connection) while a watch is alive, and
-  // the number could then name another socket; the duplicate keeps it ours.
-  explicit PgConnection(PGconn* c)
-      : c_(c),
-        cancel_(PQgetCancel(c)),
-        fd_(PQsocket(c) >= 0 ? fcntl(PQsocket(c), F_DUPFD_CLOEXEC, 0) : -1) {
+  // `socket_` holds a duplicate of libpq's socket for the connection's life
+  // (core/socket_cutter.hpp).
+  explicit PgConnection(PGconn* c) : c_(c), cancel_(PQgetCancel(c)), socket_(PQsocket(c)) {
     // Server notices (a RAISE NOTICE in a view's function) are not ours to print.
     PQsetNoticeProcessor(
         c_, [](void*, const char*) {}, nullptr);
   }
   ~PgConnection() {
     if (cancel_ != nullptr) PQfreeCancel(cancel_);
-    if (fd_ >= 0) close(fd_);
     PQfinish(c_);
   }
   PgConnection(const PgConnection&) = delete;
@@ -59,7 +52,7 @@ class PgConnection {
   // Never throws (the watcher's cancel functions must not): a cancel request
   // that cannot be posted is dropped.
   void interrupt(BackgroundQueue& cancels) noexcept {
-    if (fd_ >= 0) (void)shutdown(fd_, SHUT_RDWR);
+    socket_.cut();
     if (cancel_ == nullptr) return;
     try {
       std::shared_ptr<PGcancel> cancel(std::exchange(cancel_, nullptr), PQfreeCancel);
@@ -75,7 +68,7 @@ class PgConnection {
  private:
   PGconn* c_;
   PGcancel* cancel_;  // null once interrupt() handed it to the cancel queue
-  int fd_;
+  SocketCutter socket_;
 };
 
 namespace {

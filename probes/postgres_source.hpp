@@ -45,7 +45,7 @@
 
 #include "core/background_queue.hpp"
 #include "core/mutex.hpp"
-#include "probes/query_watcher.hpp"
+#include "core/query_watcher.hpp"
 #include "probes/source.hpp"
 
 namespace datawatch {

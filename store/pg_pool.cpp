@@ -4,6 +4,7 @@
 
 #include "core/duration.hpp"
 #include "core/pg_text.hpp"
+#include "core/socket_cutter.hpp"
 #include "probes/postgres_source.hpp"
 
 namespace datawatch {
@@ -63,7 +64,7 @@ Result<std::unique_ptr<pqxx::connection>> PgPool::connect() {
   }
   try {
     auto c = std::make_unique<pqxx::connection>(dsn_);
-    {
+    runCutAt(watcher_, c->sock(), answerDeadline(callLimit()), [&] {
       pqxx::nontransaction setup(*c);
       // A session paused or cut off inside a transaction (a fenced write holds
       // the leader row FOR SHARE) is ended by the server, so it cannot block a
@@ -72,7 +73,7 @@ Result<std::unique_ptr<pqxx::connection>> PgPool::connect() {
       setup.exec("SET statement_timeout = " + ms + "; SET idle_in_transaction_session_timeout = " +
                  ms + "; SET application_name = 'datawatch'");
       setup.commit();
-    }
+    });
     MutexLock lock(mu_);
     backoff_ = Duration{0};
     retry_after_ = MonoTime{};
@@ -131,7 +132,20 @@ void PgPool::release(std::unique_ptr<pqxx::connection> c, bool broken) {
   // `c` and `dead` close outside the lock.
 }
 
+Duration PgPool::callLimit() const {
+  return options_.statement_timeout * 2 + std::chrono::seconds(1);
+}
+
+MonoTime PgPool::answerDeadline(Duration limit) const {
+  return system_clock_.monotonic() + limit;
+}
+
 Status PgPool::run(const std::string& what, const std::function<Status(pqxx::connection&)>& fn) {
+  return run(what, callLimit(), fn);
+}
+
+Status PgPool::run(const std::string& what, Duration limit,
+                   const std::function<Status(pqxx::connection&)>& fn) {
   auto acquired = acquire();
   if (!acquired) return acquired.status();
   std::unique_ptr<pqxx::connection> c = std::move(acquired).value();
@@ -140,9 +154,14 @@ Status PgPool::run(const std::string& what, const std::function<Status(pqxx::con
     return Status::Error(redact(message));
   };
   try {
-    Status st = fn(*c);
+    Status st = Status::Ok();
+    runCutAt(watcher_, c->sock(), answerDeadline(limit), [&] { st = fn(*c); });
     release(std::move(c), false);
     return st;
+  } catch (const SocketCut&) {
+    return fail("state store unreachable (" + what + "): the server answered nothing within " +
+                    humanDuration(limit) + "; the connection was dropped",
+                true);
   } catch (const pqxx::broken_connection& e) {
     return fail("state store unreachable (" + what + "): " + pgFirstLine(e.what()), true);
   } catch (const pqxx::in_doubt_error& e) {

@@ -7,6 +7,17 @@
 //   idle one (they are most likely dead too); that call fails, the next reconnects.
 // - Failed connects back off exponentially (100 ms doubling to 2 s); calls during
 //   the backoff fail fast: "state store unreachable (retrying in …): <why>".
+// - A call ends within its limit whatever the server does: run()'s call (and a
+//   new connection's session set-up) gets callLimit(), 2 x statement_timeout +
+//   1 s -- a server that answers ends each statement within statement_timeout
+//   -- after which its socket is cut (core/socket_cutter.hpp) and it fails as
+//   "state store unreachable (<what>): the server answered nothing within ...";
+//   the connection is discarded like any broken one. So a frozen server (a
+//   stopped process, a paused VM, a network that drops packets) is an
+//   unreachable store, never a thread of the agent blocked for ever. The limit
+//   is measured in real time (the watcher's SystemClock), not on the
+//   injected clock: it bounds I/O. Connecting itself is bounded by
+//   connect_timeout (10 s unless the DSN sets it).
 // - Never throws: every pqxx exception becomes a Status whose message has the
 //   DSN's password masked.
 // Thread-safe.
@@ -20,6 +31,7 @@
 
 #include "core/clock.hpp"
 #include "core/mutex.hpp"
+#include "core/query_watcher.hpp"
 #include "core/redact.hpp"
 #include "core/result.hpp"
 
@@ -43,6 +55,11 @@ class PgPool {
   // Runs `fn` on a pooled connection. `what` names the operation in errors
   // ("state store <what> failed: ..."). fn's own Status is returned as is.
   Status run(const std::string& what, const std::function<Status(pqxx::connection&)>& fn);
+  // The same with its own limit (a migration that waits for another replica's lock).
+  Status run(const std::string& what, Duration limit,
+             const std::function<Status(pqxx::connection&)>& fn);
+  // A call's limit: 2 x statement_timeout + 1 s.
+  Duration callLimit() const;
 
   // `text` with the DSN's password (and any URL credential) masked.
   std::string redact(const std::string& text) const;
@@ -53,6 +70,7 @@ class PgPool {
   Result<std::unique_ptr<pqxx::connection>> acquire() EXCLUDES(mu_);
   Result<std::unique_ptr<pqxx::connection>> connect() EXCLUDES(mu_);
   void release(std::unique_ptr<pqxx::connection> c, bool broken) EXCLUDES(mu_);
+  MonoTime answerDeadline(Duration limit) const;
 
   const std::string dsn_;
   const std::string redacted_dsn_;
@@ -60,6 +78,7 @@ class PgPool {
   const PgPoolOptions options_;
   SystemClock system_clock_;
   const Clock& clock_;
+  QueryWatcher watcher_{system_clock_, QueryWatcher::kLinger, "dw-store-watch"};
 
   Mutex mu_;
   CondVar freed_;

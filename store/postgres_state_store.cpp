@@ -15,6 +15,9 @@
 namespace datawatch {
 namespace {
 
+// How long opening the store may spend migrating it (PgPool::run's limit).
+constexpr Duration kMigrationLimit = std::chrono::minutes(10);
+
 constexpr const char* kPgRunColumns =
     "probe, type, source, target, owner, status, value, unit, message, threshold, details, "
     "observed_at_ms, duration_seconds";
@@ -130,7 +133,9 @@ Result<std::unique_ptr<PostgresStateStore>> PostgresStateStore::open(const std::
   pool_options.clock = options.clock;
   auto pool = std::make_unique<PgPool>(url, pool_options);
   const Duration timeout = options.statement_timeout;
-  Status st = pool->run("migration", [timeout](pqxx::connection& c) {
+  // Its statements run under 120 s of statement_timeout (the lock wait of
+  // another replica's migration, DDL on a large table): the call gets minutes.
+  Status st = pool->run("migration", kMigrationLimit, [timeout](pqxx::connection& c) {
     return migratePostgresStateStore(c, timeout);
   });
   if (!st) return R::Error("cannot open state store " + pool->redactedDsn() + ": " + st.message());

@@ -7,7 +7,6 @@
 
 #include <unistd.h>
 #include <future>
-#include <regex>
 #include <thread>
 
 #include "probes/postgres_source.hpp"
@@ -19,23 +18,6 @@ using namespace datawatch::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-// The test server's port in its DSN (postgresql://user:pw@host:port/db).
-int dsnPort(const std::string& dsn) {
-  std::smatch m;
-  REQUIRE(std::regex_search(dsn, m, std::regex(R"(@([^:/@]+):(\d+)/)")));
-  REQUIRE(m[1] == "127.0.0.1");  // the proxy connects there
-  return std::stoi(m[2]);
-}
-
-// The DSN with the proxy's port instead, and a short connect timeout.
-std::string viaProxy(const std::string& dsn, int port) {
-  std::smatch m;
-  REQUIRE(std::regex_search(dsn, m, std::regex(R"(@[^:/@]+:(\d+)/)")));
-  std::string out = m.prefix().str() + m.str().substr(0, m.str().size() - m[1].length() - 1) +
-                    std::to_string(port) + "/" + m.suffix().str();
-  return out + (out.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=2";
-}
 
 // Backends of the test server running a statement that mentions `tag` (read
 // directly, not through the proxy).
@@ -54,8 +36,8 @@ int running(const std::string& dsn, const std::string& tag) {
 struct FrozenRig {
   explicit FrozenRig(int max_connections)
       : dsn(testPgDsn()),
-        proxy(dsnPort(dsn)),
-        src("pg", {viaProxy(dsn, proxy.port())}, max_connections, 60s, clock) {}
+        proxy(FreezableProxy::dsnPort(dsn)),
+        src("pg", {proxy.dsnThrough(dsn)}, max_connections, 60s, clock) {}
   const std::string dsn;
   SystemClock clock;
   FreezableProxy proxy;

@@ -6,7 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
+
 #include <algorithm>
+#include <regex>
 #include <stdexcept>
 #include <string>
 
@@ -17,6 +20,21 @@ namespace datawatch::testing {
 namespace {
 constexpr int kPollMs = 10;  // how soon a relay or the acceptor sees a freeze or the close
 }  // namespace
+
+int FreezableProxy::dsnPort(const std::string& dsn) {
+  std::smatch m;
+  REQUIRE(std::regex_search(dsn, m, std::regex(R"(@([^:/@]+):(\d+)/)")));
+  REQUIRE(m[1] == "127.0.0.1");  // the proxy connects there
+  return std::stoi(m[2]);
+}
+
+std::string FreezableProxy::dsnThrough(const std::string& dsn) const {
+  std::smatch m;
+  REQUIRE(std::regex_search(dsn, m, std::regex(R"(@[^:/@]+:(\d+)/)")));
+  std::string out = m.prefix().str() + m.str().substr(0, m.str().size() - m[1].length() - 1) +
+                    std::to_string(port_) + "/" + m.suffix().str();
+  return out + (out.find('?') == std::string::npos ? "?" : "&") + "connect_timeout=2";
+}
 
 FreezableProxy::FreezableProxy(int target_port) : target_port_(target_port) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -27,6 +28,10 @@ class FreezableProxy {
   FreezableProxy& operator=(const FreezableProxy&) = delete;
 
   int port() const { return port_; }
+  // The test PostgreSQL's port in its DSN (postgresql://user:pw@127.0.0.1:port/db).
+  static int dsnPort(const std::string& dsn);
+  // `dsn` through this proxy instead, with connect_timeout=2.
+  std::string dsnThrough(const std::string& dsn) const;
   void freeze();
   void thaw();
   // Freezes as a client sends its next simple Query message (PostgreSQL's

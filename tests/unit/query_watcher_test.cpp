@@ -8,7 +8,7 @@
 #include <mutex>
 
 #include "core/time_format.hpp"
-#include "probes/query_watcher.hpp"
+#include "core/query_watcher.hpp"
 
 using namespace datawatch;
 using namespace std::chrono_literals;

@@ -1,6 +1,8 @@
 #pragma once
 // QueryWatcher: stops statements that run past their probe's deadline or that
-// the agent abandons on shutdown, for sources whose driver blocks (libpq).
+// the agent abandons on shutdown, for sources whose driver blocks (libpq), and
+// the state store's and fleet's libpqxx calls that a server leaves unanswered
+// (store/pg_pool.hpp, ha/pg_link.hpp).
 //
 // A query registers a cancel function for as long as it runs (a Watch). One
 // watcher thread, started with the first Watch and joined on destruction, polls
@@ -38,7 +40,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <string>
 #include <thread>
+#include <utility>
 
 #include "core/clock.hpp"
 #include "core/mutex.hpp"
@@ -70,9 +74,11 @@ class QueryWatcher {
     uint64_t id_;
   };
 
-  // `linger`: empty polls before sleeping (kLinger; tests pass 0).
-  explicit QueryWatcher(const Clock& clock, int linger = kLinger)
-      : clock_(clock), linger_(linger) {}
+  // `linger`: empty polls before sleeping (kLinger; tests pass 0). `thread_name`
+  // names the watcher thread (top -H).
+  explicit QueryWatcher(const Clock& clock, int linger = kLinger,
+                        std::string thread_name = "dw-query-watch")
+      : clock_(clock), linger_(linger), thread_name_(std::move(thread_name)) {}
   ~QueryWatcher();
   QueryWatcher(const QueryWatcher&) = delete;
   QueryWatcher& operator=(const QueryWatcher&) = delete;
@@ -103,6 +109,7 @@ class QueryWatcher {
 
   const Clock& clock_;
   const int linger_;
+  const std::string thread_name_;
   mutable Mutex mu_;
   CondVar cv_;
   std::map<uint64_t, Entry> entries_ GUARDED_BY(mu_);

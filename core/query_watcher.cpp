@@ -1,4 +1,4 @@
-#include "probes/query_watcher.hpp"
+#include "core/query_watcher.hpp"
 
 #include <algorithm>
 
@@ -31,7 +31,7 @@ QueryWatcher::Watch QueryWatcher::watch(std::function<void()> cancel, MonoTime d
   const uint64_t id = next_id_++;
   entries_.emplace(id, Entry{std::move(cancel), deadline, cancelled});
   watched_ = true;
-  if (!thread_.joinable()) thread_ = startNamedThread("dw-query-watch", [this] { loop(); });
+  if (!thread_.joinable()) thread_ = startNamedThread(thread_name_, [this] { loop(); });
   // Only a sleeping watcher, or one whose wait ends after this deadline, needs
   // waking; a polling one (lingering) sees the new query within kPoll.
   if (sleeping_) {

@@ -1,0 +1,125 @@
+// The PostgreSQL state store and the fleet database freezing (answering
+// nothing, closing nothing) behind a FreezableProxy: every call ends within
+// its limit (2 x statement_timeout + 1 s) as "unreachable", and the store and
+// the fleet go on once the server answers again. Before, a frozen store held
+// the agent's alert commits for as long as it stayed frozen.
+
+#include <catch2/catch.hpp>
+
+#include <future>
+
+#include "store/postgres_state_store.hpp"
+#include "tests/integration/fleet_support.hpp"
+#include "tests/support/freezable_proxy.hpp"
+#include "tests/support/state_store_under_test.hpp"
+#include "tests/support/test_support.hpp"
+
+using namespace datawatch;
+using namespace datawatch::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+using Steady = std::chrono::steady_clock;
+const TimePoint kT0 = TimePoint(std::chrono::seconds(1'700'000'000));
+
+OutboxItem queued(const std::string& id) {
+  OutboxItem it;
+  it.delivery_id = id;
+  it.notifier = "hook";
+  it.alert_id = "a";
+  it.payload = {{"id", id}};
+  it.created_at = kT0;
+  it.next_attempt = it.created_at;
+  return it;
+}
+
+// Runs `call` on its own thread and returns its result and how long it took.
+// A call still going after `bound` (the class this file tests) thaws the proxy,
+// so the stuck call ends and the test fails instead of hanging.
+template <class Call>
+auto timed(FreezableProxy& proxy, std::chrono::milliseconds bound, Call call) {
+  const auto start = Steady::now();
+  auto f = std::async(std::launch::async, call);
+  const bool ended = f.wait_for(bound) == std::future_status::ready;
+  if (!ended) proxy.thaw();
+  auto result = f.get();
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - start);
+  INFO("the call took " << took.count() << " ms");
+  CHECK(ended);
+  return std::make_pair(std::move(result), took);
+}
+
+}  // namespace
+
+TEST_CASE("a frozen state store fails an alert commit within its limit, and the store goes on",
+          "[store][postgres][frozen][threads]") {
+  StoreUnderTest db("postgres");
+  FreezableProxy proxy(FreezableProxy::dsnPort(db.url()));
+  PostgresStateStore::Options options;
+  options.statement_timeout = 500ms;  // a call's limit: 2 x 500 ms + 1 s
+  options.pool_size = 1;
+  auto store = std::move(PostgresStateStore::open(proxy.dsnThrough(db.url()), options)).value();
+  REQUIRE(store->commitAlerts("alerts/firing", {{"v", 1}}, {queued("d1")}));
+
+  proxy.freeze();
+  auto [st, took] = timed(proxy, 6s, [&] {
+    return store->commitAlerts("alerts/firing", {{"v", 2}}, {queued("d2")});
+  });
+  REQUIRE_FALSE(st.ok());
+  CHECK_THAT(st.message(), Catch::StartsWith("state store unreachable (write (alerts))") &&
+                               Catch::Contains("the server answered nothing within 2s"));
+  CHECK(took >= 1900ms);
+  CHECK(took < 4s);
+  // While it stays frozen, the next call fails too (a new connection meets
+  // connect_timeout), and within its limit.
+  auto [again, took_again] = timed(proxy, 6s, [&] { return store->ping(); });
+  CHECK_FALSE(again.ok());
+  CHECK(took_again < 4s);
+
+  proxy.thaw();
+  REQUIRE(eventually([&] { return store->ping().ok(); }, 10s));
+  REQUIRE(store->commitAlerts("alerts/firing", {{"v", 3}}, {queued("d3")}));
+  CHECK((**store->loadSnapshot("alerts/firing"))["v"] == 3);
+  // The cut commit never committed (its transaction ended with its connection).
+  auto due = store->dueNotifications("hook", kT0 + 24h, 10);
+  REQUIRE(due.ok());
+  std::vector<std::string> ids;
+  for (const auto& it : *due) ids.push_back(it.delivery_id);
+  CHECK(ids == std::vector<std::string>{"d1", "d3"});
+}
+
+TEST_CASE("a frozen fleet database fails a heartbeat within its limit; the lease lapses locally",
+          "[ha][postgres][frozen][threads]") {
+  FleetDb db;
+  FreezableProxy proxy(FreezableProxy::dsnPort(db.dsn()));
+  FleetOptions o = db.options("r1", 2s);
+  o.dsn = proxy.dsnThrough(db.dsn());
+  o.statement_timeout = 500ms;  // a call's limit: 2 s
+  auto opened = Fleet::open(o, std::make_shared<spdlog::logger>("fleet"));
+  REQUIRE(opened.ok());
+  auto fleet = std::move(opened).value();
+  auto first = fleet->beat();
+  REQUIRE(first.ok());
+  REQUIRE(first->leader);
+
+  proxy.freeze();
+  auto [beat, took] = timed(proxy, 6s, [&] { return fleet->beat(); });
+  REQUIRE_FALSE(beat.ok());
+  CHECK_THAT(beat.error(), Catch::Contains("fleet heartbeat failed") &&
+                               Catch::Contains("the server answered nothing within 2s"));
+  CHECK(took >= 1900ms);
+  CHECK(took < 4s);
+  // The lease (2 s, local deadline 1.6 s after the last renewal was sent) is over.
+  CHECK_FALSE(fleet->leaderValidNow());
+
+  proxy.thaw();
+  REQUIRE(eventually([&] { return fleet->beat().ok(); }, 10s));
+  REQUIRE(eventually(
+      [&] {
+        auto b = fleet->beat();
+        return b.ok() && b->leader;
+      },
+      10s));
+  CHECK(fleet->leaderValidNow());
+}
