@@ -24,14 +24,7 @@ using Steady = std::chrono::steady_clock;
 const TimePoint kT0 = TimePoint(std::chrono::seconds(1'700'000'000));
 
 OutboxItem queued(const std::string& id) {
-  OutboxItem it;
-  it.delivery_id = id;
-  it.notifier = "hook";
-  it.alert_id = "a";
-  it.payload = {{"id", id}};
-  it.created_at = kT0;
-  it.next_attempt = it.created_at;
-  return it;
+  return hookItem(id, kT0);
 }
 
 // Runs `call` on its own thread and returns its result and how long it took.

@@ -28,14 +28,7 @@ ProbeResult run(const std::string& probe, TimePoint at) {
 }
 
 OutboxItem item(const std::string& id) {
-  OutboxItem it;
-  it.delivery_id = id;
-  it.notifier = "hook";
-  it.alert_id = "a";
-  it.payload = {{"id", id}};
-  it.created_at = kT0;
-  it.next_attempt = kT0;
-  return it;
+  return testing::hookItem(id, kT0);
 }
 
 int64_t pgCount(const std::string& dsn, const std::string& sql) {

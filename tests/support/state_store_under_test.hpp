@@ -31,6 +31,18 @@ inline constexpr const char* kSqliteUndoRecentRuns =
     "ALTER TABLE probe_run_history RENAME TO probe_runs;"
     "DELETE FROM schema_migrations WHERE version = 7";
 
+// An outbox item for notifier "hook" (alert "a"), created and due at `at`.
+inline OutboxItem hookItem(const std::string& id, TimePoint at) {
+  OutboxItem it;
+  it.delivery_id = id;
+  it.notifier = "hook";
+  it.alert_id = "a";
+  it.payload = {{"id", id}};
+  it.created_at = at;
+  it.next_attempt = at;
+  return it;
+}
+
 // A stored probe run with every field set, as the store tests write them.
 inline ProbeResult storedRun(const std::string& probe, TimePoint at,
                              ProbeStatus st = ProbeStatus::Pass, std::optional<double> v = 1.0) {
