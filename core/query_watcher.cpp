@@ -26,14 +26,16 @@ QueryWatcher::~QueryWatcher() {
 }
 
 QueryWatcher::Watch QueryWatcher::watch(std::function<void()> cancel, MonoTime deadline,
-                                        const std::atomic<bool>* cancelled) {
+                                        const std::atomic<bool>* cancelled, Renew renew) {
   MutexLock lock(mu_);
-  const uint64_t id = next_id_++;
-  entries_.emplace(id, Entry{std::move(cancel), deadline, cancelled});
-  watched_ = true;
+  // Started before the entry is added: a failed start leaves no entry whose
+  // cancel function refers to its caller's (unwound) state.
   if (!thread_.joinable()) thread_ = startNamedThread(thread_name_, [this] { loop(); });
+  const uint64_t id = next_id_++;
+  entries_.emplace(id, Entry{std::move(cancel), deadline, cancelled, std::move(renew)});
+  watched_ = true;
   // Only a sleeping watcher, or one whose wait ends after this deadline, needs
-  // waking; a polling one (lingering) sees the new query within kPoll.
+  // waking; a polling one (lingering) sees the new query within max_wait_.
   if (sleeping_) {
     cv_.notifyAll();
   } else if (deadline < wait_until_) {
@@ -53,6 +55,8 @@ uint64_t QueryWatcher::due(MonoTime& next_deadline) {
   next_deadline = MonoTime::max();
   for (auto& [id, e] : entries_) {
     if (e.fired != Reason::None) continue;
+    if (e.renew && !(e.cancelled && e.cancelled->load()) && now >= e.deadline)
+      e.deadline = std::max(e.deadline, e.renew(now));
     if (e.cancelled && e.cancelled->load()) {
       e.fired = Reason::Cancelled;
     } else if (now >= e.deadline) {
@@ -92,7 +96,7 @@ void QueryWatcher::loop() {
       cv_.notifyAll();
     }
     const MonoTime now = clock_.monotonic();
-    const Duration wait = waitAfterPoll(now, next_deadline);
+    const Duration wait = waitAfterPoll(now, next_deadline, max_wait_);
     wait_until_ = now + wait;
     cv_.waitFor(lock, wait, [&]() REQUIRES(mu_) { return stop_ || repoll_; });
     wait_until_ = MonoTime::min();
@@ -100,11 +104,11 @@ void QueryWatcher::loop() {
   }
 }
 
-Duration QueryWatcher::waitAfterPoll(MonoTime now, MonoTime next_deadline) {
-  if (next_deadline == MonoTime::max()) return kPoll;
+Duration QueryWatcher::waitAfterPoll(MonoTime now, MonoTime next_deadline, Duration max_wait) {
+  if (next_deadline == MonoTime::max()) return max_wait;
   // Rounded up: waking a little before the deadline would only poll twice.
   const auto left = std::chrono::ceil<Duration>(next_deadline - now);
-  return std::clamp(left, Duration{1}, Duration{kPoll});
+  return std::clamp(left, Duration{1}, max_wait);
 }
 
 QueryWatcher::Reason QueryWatcher::unwatch(uint64_t id) {

@@ -75,29 +75,39 @@ class QueryWatcher {
   };
 
   // `linger`: empty polls before sleeping (kLinger; tests pass 0). `thread_name`
-  // names the watcher thread (top -H).
+  // names the watcher thread (top -H). `max_wait`: the longest wait between
+  // polls (kPoll). Polls are for `cancelled` flags and for a simulated clock's
+  // jumps; a watcher on the real clock whose watches have no flag needs none
+  // between deadlines, and may pass a long one (the state store's: hours).
   explicit QueryWatcher(const Clock& clock, int linger = kLinger,
-                        std::string thread_name = "dw-query-watch")
-      : clock_(clock), linger_(linger), thread_name_(std::move(thread_name)) {}
+                        std::string thread_name = "dw-query-watch", Duration max_wait = kPoll)
+      : clock_(clock), linger_(linger), thread_name_(std::move(thread_name)), max_wait_(max_wait) {}
   ~QueryWatcher();
   QueryWatcher(const QueryWatcher&) = delete;
   QueryWatcher& operator=(const QueryWatcher&) = delete;
 
-  // Watches one query until the returned Watch is destroyed. `cancel` must not throw.
-  Watch watch(std::function<void()> cancel, MonoTime deadline, const std::atomic<bool>* cancelled)
-      EXCLUDES(mu_);
+  // At a watch's deadline: a later deadline to keep watching (the query is
+  // making progress), or one not after `now` to cancel it. Called on the
+  // watcher thread under its lock: quick, and never throws.
+  using Renew = std::function<MonoTime(MonoTime now)>;
+
+  // Watches one query until the returned Watch is destroyed. `cancel` must not
+  // throw. A watch() that throws (no thread could be started) registers nothing.
+  Watch watch(std::function<void()> cancel, MonoTime deadline, const std::atomic<bool>* cancelled,
+              Renew renew = {}) EXCLUDES(mu_);
   // True while the watcher thread sleeps untimed (for tests and diagnostics).
   bool sleeping() const EXCLUDES(mu_);
   // How long the watcher waits after a poll at `now` when the earliest deadline
-  // not yet passed is `next_deadline` (MonoTime::max(): none): kPoll, or until
-  // that deadline when it is sooner (rounded up to whole ms, at least 1 ms).
-  static Duration waitAfterPoll(MonoTime now, MonoTime next_deadline);
+  // not yet passed is `next_deadline` (MonoTime::max(): none): `max_wait`, or
+  // until that deadline when it is sooner (rounded up to whole ms, at least 1 ms).
+  static Duration waitAfterPoll(MonoTime now, MonoTime next_deadline, Duration max_wait = kPoll);
 
  private:
   struct Entry {
     std::function<void()> cancel;
     MonoTime deadline;
     const std::atomic<bool>* cancelled;
+    Renew renew;
     Reason fired = Reason::None;
     bool calling = false;  // cancel() is running on the watcher thread
   };
@@ -110,6 +120,7 @@ class QueryWatcher {
   const Clock& clock_;
   const int linger_;
   const std::string thread_name_;
+  const Duration max_wait_;
   mutable Mutex mu_;
   CondVar cv_;
   std::map<uint64_t, Entry> entries_ GUARDED_BY(mu_);

@@ -15,16 +15,19 @@
 //   may be called from any thread, any number of times, and never throws.
 // - An invalid descriptor (< 0, or a failed dup) makes cut() do nothing.
 //
-// runCutAt(watcher, fd, deadline, fn) runs a blocking call under a
-// QueryWatcher: its socket is cut if the call has not returned by `deadline`,
-// and then SocketCut is thrown once the call is over, whatever it returned or
-// threw (a call that swallowed the error would otherwise look answered).
+// CutWatch watches a blocking call on a socket: it cuts the socket once the
+// server has sent nothing for `quiet` while the call waits (the kernel's
+// TCP_INFO last_data_recv: a call that runs many statements, each answered,
+// is never cut, however long it takes; a socket without TCP_INFO -- a Unix
+// socket -- is cut `quiet` after the watch began).
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <stdexcept>
+#include <optional>
 
 #include "core/query_watcher.hpp"
 
@@ -42,27 +45,50 @@ class SocketCutter {
   void cut() const noexcept {
     if (fd_ >= 0) (void)shutdown(fd_, SHUT_RDWR);
   }
+  // How long the peer has sent no data (TCP_INFO), or nullopt when the socket
+  // does not say (not TCP, invalid).
+  std::optional<Duration> quietFor() const noexcept {
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    if (fd_ < 0 || getsockopt(fd_, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return std::nullopt;
+    return std::chrono::milliseconds(info.tcpi_last_data_recv);
+  }
 
  private:
   const int fd_;
 };
 
-// Thrown by runCutAt when the call's socket was cut at its deadline.
-struct SocketCut : std::runtime_error {
-  SocketCut() : std::runtime_error("the server answered nothing in time: the connection was cut") {}
-};
+class CutWatch {
+ public:
+  // `watcher` measures real time (a SystemClock); `now` is its current time.
+  CutWatch(QueryWatcher& watcher, int fd, MonoTime now, Duration quiet)
+      : cutter_(fd),
+        quiet_(quiet),
+        watch_(watcher.watch([this] { cutter_.cut(); }, now + quiet, nullptr,
+                             [this](MonoTime at) { return renewAt(at); })) {}
+  CutWatch(const CutWatch&) = delete;
+  CutWatch& operator=(const CutWatch&) = delete;
 
-template <class Fn>
-void runCutAt(QueryWatcher& watcher, int fd, MonoTime deadline, Fn&& fn) {
-  SocketCutter cutter(fd);
-  auto watch = watcher.watch([&cutter] { cutter.cut(); }, deadline, nullptr);
-  try {
-    fn();
-  } catch (...) {
-    if (watch.finish() != QueryWatcher::Reason::None) throw SocketCut();
-    throw;
+  // Ends the watch (waiting for a cut in progress) and says whether the socket
+  // was cut: then the connection is unusable and its owner drops it. A call
+  // that returned before the cut keeps its result. Idempotent.
+  bool finish() {
+    if (!cut_) cut_ = watch_.finish() != QueryWatcher::Reason::None;
+    return *cut_;
   }
-  if (watch.finish() != QueryWatcher::Reason::None) throw SocketCut();
-}
+
+ private:
+  // At the deadline: later when the server sent data less than quiet_ ago.
+  MonoTime renewAt(MonoTime now) const {
+    const std::optional<Duration> quiet = cutter_.quietFor();
+    if (!quiet || *quiet >= quiet_) return now;
+    return now + (quiet_ - *quiet);
+  }
+
+  const SocketCutter cutter_;  // outlives watch_: declared first
+  const Duration quiet_;
+  QueryWatcher::Watch watch_;
+  std::optional<bool> cut_;
+};
 
 }  // namespace datawatch

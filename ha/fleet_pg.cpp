@@ -128,7 +128,7 @@ class PgFleet final : public Fleet {
   const Duration margin_;
   // Cuts a link's call that the database leaves unanswered (pg_link.hpp); real time.
   SystemClock real_clock_;
-  QueryWatcher watcher_{real_clock_, QueryWatcher::kLinger, "dw-fleet-watch"};
+  QueryWatcher watcher_{real_clock_, 0, "dw-fleet-watch", std::chrono::hours(1)};  // pg_pool.hpp
 
   Mutex beat_mu_;
   PgLink beat_link_ GUARDED_BY(beat_mu_);

@@ -1,9 +1,11 @@
 #include "ha/pg_link.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "core/duration.hpp"
 #include "core/pg_text.hpp"
+#include "core/pqxx_session.hpp"
 #include "core/redact.hpp"
 #include "core/socket_cutter.hpp"
 
@@ -60,12 +62,18 @@ Status PgLink::connect() {
     std::string setup = "SET statement_timeout = " + std::to_string(statement_timeout_.count()) +
                         "; SET lock_timeout = 1000" +
                         "; SET idle_in_transaction_session_timeout = " + std::to_string(ms);
-    runCutAt(watcher_, c->sock(), answerDeadline(), [&] {
+    inhibitReactivation(*c);
+    CutWatch watch(watcher_, c->sock(), std::chrono::steady_clock::now(), callLimit());
+    try {
       pqxx::nontransaction tx(*c);
       tx.exec(setup);
       tx.commit();
       for (const auto& [name, sql] : prepared_) c->prepare(name, sql);
-    });
+    } catch (const std::exception&) {
+      if (!watch.finish()) throw;
+    }
+    if (watch.finish())
+      throw std::runtime_error("the server answered nothing for " + humanDuration(callLimit()));
     conn_ = std::move(c);
     backoff_ = Duration{0};
     retry_after_ = MonoTime{};
@@ -94,16 +102,32 @@ Status PgLink::fail(const std::string& what, const std::string& why, bool broken
 
 Status PgLink::run(const std::string& what, const std::function<void(pqxx::connection&)>& fn) {
   if (Status s = connect(); !s.ok()) return Status::Error("fleet " + what + ": " + s.message());
+  // The call and fail()'s ROLLBACK are watched: a server that freezes after
+  // an error holds neither.
+  CutWatch watch(watcher_, conn_->sock(), std::chrono::steady_clock::now(), callLimit());
+  bool in_doubt = false;
+  Status st = attempt(what, fn, in_doubt);
+  if (watch.finish()) {
+    conn_.reset();
+    // A call that returned before the cut keeps its result; a commit whose
+    // outcome is unknown says so (it may have reached the server).
+    if (!st.ok() && !in_doubt)
+      st = Status::Error("fleet " + what + " failed: the server answered nothing for " +
+                         humanDuration(callLimit()) + "; the connection was dropped");
+  }
+  return st;
+}
+
+Status PgLink::attempt(const std::string& what, const std::function<void(pqxx::connection&)>& fn,
+                       bool& in_doubt) {
   try {
-    runCutAt(watcher_, conn_->sock(), answerDeadline(), [&] { fn(*conn_); });
+    fn(*conn_);
     return Status::Ok();
-  } catch (const SocketCut&) {
-    return fail(what,
-                "the server answered nothing within " + humanDuration(callLimit()) +
-                    "; the connection was dropped",
-                true);
   } catch (const pqxx::broken_connection& e) {
     return fail(what, std::string("lost the connection: ") + e.what(), true);
+  } catch (const pqxx::in_doubt_error& e) {
+    in_doubt = true;
+    return fail(what, std::string("commit outcome unknown: ") + e.what(), true);
   } catch (const pqxx::sql_error& e) {
     std::string why = e.what();
     if (e.sqlstate() == "57014") why = "statement timed out (statement_timeout)";

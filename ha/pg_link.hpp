@@ -7,13 +7,16 @@
 //   cannot hold the claim lock for ever), and its prepared statements.
 // - A broken connection is dropped; the next call reconnects. Failed connects
 //   back off (100 ms doubling to 2 s); calls during the backoff fail fast.
-// - A call (and a new session's set-up) ends within callLimit(), 2 x
-//   statement_timeout + 1 s, whatever the server does: the watcher cuts the
-//   socket of a call a frozen server leaves unanswered (core/socket_cutter.hpp),
-//   the call fails ("the server answered nothing within ...") and the
-//   connection is dropped. A heartbeat on a frozen fleet database fails like
-//   one on a dead one; the leader's lease lapses on its local deadline either
-//   way (fleet.hpp).
+// - No call waits for ever on a server that stops answering: while a call (or
+//   a new session's set-up, or the ROLLBACK after an error) waits, a server
+//   that sends nothing for callLimit(), 2 x statement_timeout + 1 s, has the
+//   socket cut (core/socket_cutter.hpp: CutWatch); the call fails ("the server
+//   answered nothing for ...", or "commit outcome unknown" once COMMIT was
+//   sent) and the connection is dropped; a call that returned before the cut
+//   keeps its result. A heartbeat on a frozen fleet database fails like one on
+//   a dead one; the leader's lease lapses on its local deadline either way
+//   (fleet.hpp). libpqxx's reactivation is inhibited: a broken connection never
+//   reopens unwatched, without the settings above.
 // - Never throws: pqxx exceptions become Status values with the DSN's password
 //   masked.
 // Not thread-safe: the owner guards it with its own Mutex.
@@ -51,7 +54,9 @@ class PgLink {
 
  private:
   Status fail(const std::string& what, const std::string& why, bool broken);
-  MonoTime answerDeadline() const { return std::chrono::steady_clock::now() + callLimit(); }
+  // One call of fn on conn_, its exceptions made a Status (fail()).
+  Status attempt(const std::string& what, const std::function<void(pqxx::connection&)>& fn,
+                 bool& in_doubt);
 
   const std::string dsn_;
   const Duration statement_timeout_;

@@ -1,9 +1,11 @@
 #include "store/pg_pool.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "core/duration.hpp"
 #include "core/pg_text.hpp"
+#include "core/pqxx_session.hpp"
 #include "core/socket_cutter.hpp"
 #include "probes/postgres_source.hpp"
 
@@ -64,7 +66,9 @@ Result<std::unique_ptr<pqxx::connection>> PgPool::connect() {
   }
   try {
     auto c = std::make_unique<pqxx::connection>(dsn_);
-    runCutAt(watcher_, c->sock(), answerDeadline(callLimit()), [&] {
+    inhibitReactivation(*c);  // broken stays broken (core/pqxx_session.hpp)
+    CutWatch watch(watcher_, c->sock(), system_clock_.monotonic(), callLimit());
+    try {
       pqxx::nontransaction setup(*c);
       // A session paused or cut off inside a transaction (a fenced write holds
       // the leader row FOR SHARE) is ended by the server, so it cannot block a
@@ -73,7 +77,11 @@ Result<std::unique_ptr<pqxx::connection>> PgPool::connect() {
       setup.exec("SET statement_timeout = " + ms + "; SET idle_in_transaction_session_timeout = " +
                  ms + "; SET application_name = 'datawatch'");
       setup.commit();
-    });
+    } catch (const std::exception&) {
+      if (!watch.finish()) throw;
+    }
+    if (watch.finish())
+      throw std::runtime_error("the server answered nothing within " + humanDuration(callLimit()));
     MutexLock lock(mu_);
     backoff_ = Duration{0};
     retry_after_ = MonoTime{};
@@ -136,10 +144,6 @@ Duration PgPool::callLimit() const {
   return options_.statement_timeout * 2 + std::chrono::seconds(1);
 }
 
-MonoTime PgPool::answerDeadline(Duration limit) const {
-  return system_clock_.monotonic() + limit;
-}
-
 Status PgPool::run(const std::string& what, const std::function<Status(pqxx::connection&)>& fn) {
   return run(what, callLimit(), fn);
 }
@@ -149,37 +153,51 @@ Status PgPool::run(const std::string& what, Duration limit,
   auto acquired = acquire();
   if (!acquired) return acquired.status();
   std::unique_ptr<pqxx::connection> c = std::move(acquired).value();
-  auto fail = [&](const std::string& message, bool broken) {
-    release(std::move(c), broken);
-    return Status::Error(redact(message));
-  };
+  Outcome out;
+  {
+    CutWatch watch(watcher_, c->sock(), system_clock_.monotonic(), limit);
+    out = attempt(what, *c, fn);
+    if (watch.finish()) {
+      // A call that returned before the cut keeps its result; one the cut
+      // ended says so, except a commit whose outcome is unknown (it may have
+      // reached the server before the cut: the caller must know that).
+      if (!out.status.ok() && !out.in_doubt)
+        out.status = Status::Error("state store unreachable (" + what +
+                                   "): the server answered nothing for " + humanDuration(limit) +
+                                   "; the connection was dropped");
+      out.broken = true;
+    }
+  }
+  release(std::move(c), out.broken);
+  if (out.status.ok()) return out.status;
+  return Status::Error(redact(out.status.message()));
+}
+
+PgPool::Outcome PgPool::attempt(const std::string& what, pqxx::connection& c,
+                                const std::function<Status(pqxx::connection&)>& fn) const {
   try {
-    Status st = Status::Ok();
-    runCutAt(watcher_, c->sock(), answerDeadline(limit), [&] { st = fn(*c); });
-    release(std::move(c), false);
-    return st;
-  } catch (const SocketCut&) {
-    return fail("state store unreachable (" + what + "): the server answered nothing within " +
-                    humanDuration(limit) + "; the connection was dropped",
-                true);
+    return {fn(c), false, false};
   } catch (const pqxx::broken_connection& e) {
-    return fail("state store unreachable (" + what + "): " + pgFirstLine(e.what()), true);
+    return {Status::Error("state store unreachable (" + what + "): " + pgFirstLine(e.what())), true,
+            false};
   } catch (const pqxx::in_doubt_error& e) {
-    return fail("state store " + what + ": commit outcome unknown: " + pgFirstLine(e.what()), true);
+    return {
+        Status::Error("state store " + what + ": commit outcome unknown: " + pgFirstLine(e.what())),
+        true, true};
   } catch (const pqxx::sql_error& e) {
-    const bool lost = connectionLost(*c, e.sqlstate());
+    const bool lost = connectionLost(c, e.sqlstate());
     if (e.sqlstate() == "57014")
-      return fail("state store " + what + " timed out (statement_timeout " +
-                      humanDuration(options_.statement_timeout) + ")",
-                  lost);
-    return fail(
-        (lost ? "state store unreachable (" + what + "): " : "state store " + what + " failed: ") +
-            pgFirstLine(e.what()) +
-            (e.sqlstate().empty() ? "" : " [SQLSTATE " + e.sqlstate() + "]"),
-        lost);
+      return {Status::Error("state store " + what + " timed out (statement_timeout " +
+                            humanDuration(options_.statement_timeout) + ")"),
+              lost, false};
+    return {Status::Error((lost ? "state store unreachable (" + what + "): "
+                                : "state store " + what + " failed: ") +
+                          pgFirstLine(e.what()) +
+                          (e.sqlstate().empty() ? "" : " [SQLSTATE " + e.sqlstate() + "]")),
+            lost, false};
   } catch (const std::exception& e) {
-    const bool lost = !c->is_open();
-    return fail("state store " + what + " failed: " + pgFirstLine(e.what()), lost);
+    return {Status::Error("state store " + what + " failed: " + pgFirstLine(e.what())),
+            !c.is_open(), false};
   }
 }
 

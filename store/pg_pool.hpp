@@ -7,17 +7,22 @@
 //   idle one (they are most likely dead too); that call fails, the next reconnects.
 // - Failed connects back off exponentially (100 ms doubling to 2 s); calls during
 //   the backoff fail fast: "state store unreachable (retrying in …): <why>".
-// - A call ends within its limit whatever the server does: run()'s call (and a
-//   new connection's session set-up) gets callLimit(), 2 x statement_timeout +
-//   1 s -- a server that answers ends each statement within statement_timeout
-//   -- after which its socket is cut (core/socket_cutter.hpp) and it fails as
-//   "state store unreachable (<what>): the server answered nothing within ...";
-//   the connection is discarded like any broken one. So a frozen server (a
-//   stopped process, a paused VM, a network that drops packets) is an
-//   unreachable store, never a thread of the agent blocked for ever. The limit
-//   is measured in real time (the watcher's SystemClock), not on the
-//   injected clock: it bounds I/O. Connecting itself is bounded by
-//   connect_timeout (10 s unless the DSN sets it).
+// - No call waits for ever on a server that stops answering: while run()'s
+//   call (or a new connection's session set-up) waits, a server that sends
+//   nothing for callLimit(), 2 x statement_timeout + 1 s (a server that
+//   answers ends each statement within statement_timeout), has the socket cut
+//   (core/socket_cutter.hpp: CutWatch; a call of many statements, each
+//   answered, is never cut). The call then fails as "state store unreachable
+//   (<what>): the server answered nothing for ..." -- or, if COMMIT was sent,
+//   "commit outcome unknown" (it may have reached the server) -- and the
+//   connection is discarded like any broken one; a call that returned before
+//   the cut keeps its result. So a frozen server (a stopped process, a paused
+//   VM, a network that drops packets) is an unreachable store, never a thread
+//   of the agent blocked for ever. Measured in real time (the watcher's
+//   SystemClock), not on the injected clock: it bounds I/O. Connecting is
+//   bounded by connect_timeout (10 s unless the DSN sets it), waiting for a
+//   free connection by 4 x statement_timeout. libpqxx's reactivation is
+//   inhibited: a broken connection never reopens unwatched.
 // - Never throws: every pqxx exception becomes a Status whose message has the
 //   DSN's password masked.
 // Thread-safe.
@@ -70,7 +75,15 @@ class PgPool {
   Result<std::unique_ptr<pqxx::connection>> acquire() EXCLUDES(mu_);
   Result<std::unique_ptr<pqxx::connection>> connect() EXCLUDES(mu_);
   void release(std::unique_ptr<pqxx::connection> c, bool broken) EXCLUDES(mu_);
-  MonoTime answerDeadline(Duration limit) const;
+  // One call of fn, its exceptions made a Status; `broken`: drop the connection;
+  // `in_doubt`: a commit whose outcome is unknown.
+  struct Outcome {
+    Status status = Status::Ok();
+    bool broken = false;
+    bool in_doubt = false;
+  };
+  Outcome attempt(const std::string& what, pqxx::connection& c,
+                  const std::function<Status(pqxx::connection&)>& fn) const;
 
   const std::string dsn_;
   const std::string redacted_dsn_;
@@ -78,7 +91,9 @@ class PgPool {
   const PgPoolOptions options_;
   SystemClock system_clock_;
   const Clock& clock_;
-  QueryWatcher watcher_{system_clock_, QueryWatcher::kLinger, "dw-store-watch"};
+  // Cuts calls a server leaves unanswered. Real time, no `cancelled` flags:
+  // no linger and no polls between deadlines (one wake-up per deadline).
+  QueryWatcher watcher_{system_clock_, 0, "dw-store-watch", std::chrono::hours(1)};
 
   Mutex mu_;
   CondVar freed_;

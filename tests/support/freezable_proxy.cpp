@@ -12,6 +12,8 @@
 #include <regex>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "tests/support/tcp.hpp"
 
@@ -84,14 +86,17 @@ void FreezableProxy::thaw() {
   cv_.notifyAll();
 }
 
-void FreezableProxy::freezeAtNextQuery() {
+void FreezableProxy::freezeAtNextQuery(std::string text) {
   MutexLock lock(mu_);
   at_query_ = true;
+  at_text_ = std::move(text);
 }
 
 bool FreezableProxy::freezesAt(const char* chunk, ssize_t n) {
   MutexLock lock(mu_);
   if (!at_query_ || n <= 0 || chunk[0] != 'Q') return false;
+  if (std::string_view(chunk, static_cast<size_t>(n)).find(at_text_) == std::string_view::npos)
+    return false;
   at_query_ = false;
   frozen_ = true;
   return true;

@@ -35,9 +35,9 @@ class FreezableProxy {
   void freeze();
   void thaw();
   // Freezes as a client sends its next simple Query message (PostgreSQL's
-  // 'Q': after the handshake, a session's first statement); the message
-  // reaches the server at the thaw.
-  void freezeAtNextQuery();
+  // 'Q': after the handshake, a session's first statement) that contains
+  // `text` ("COMMIT"; empty: any); the message reaches the server at the thaw.
+  void freezeAtNextQuery(std::string text = "");
   // Connections accepted so far.
   int accepted() const { return accepted_.load(); }
 
@@ -58,6 +58,7 @@ class FreezableProxy {
   bool frozen_ GUARDED_BY(mu_) = false;
   bool closing_ GUARDED_BY(mu_) = false;
   bool at_query_ GUARDED_BY(mu_) = false;                  // freezeAtNextQuery() armed
+  std::string at_text_ GUARDED_BY(mu_);                    // ... for a query containing this
   std::vector<std::pair<int, int>> open_ GUARDED_BY(mu_);  // relayed pairs, to shut down
   std::vector<std::thread> relays_ GUARDED_BY(mu_);
   std::thread acceptor_;

@@ -3,12 +3,14 @@
 // that went to sleep (no queries for its linger) wakes for the next query.
 // Time: deadlines are on a SimulatedClock; only the watcher's polling is real
 // (kPoll, 50 ms), so each wait below is bounded by a few polls.
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
-#include "core/time_format.hpp"
 #include "core/query_watcher.hpp"
+#include "core/time_format.hpp"
 
 using namespace datawatch;
 using namespace std::chrono_literals;
@@ -120,6 +122,32 @@ TEST_CASE("query watcher: it waits a poll, or until the earliest deadline when t
         milliseconds(21));
   CHECK(QueryWatcher::waitAfterPoll(now, now + std::chrono::microseconds(10)) == milliseconds(1));
   CHECK(QueryWatcher::waitAfterPoll(now, now - 5ms) == milliseconds(1));
+  // A watcher with a longer max_wait (real clock, no flags) waits until the deadline.
+  CHECK(QueryWatcher::waitAfterPoll(now, now + 1h, 2h) == 1h);
+  CHECK(QueryWatcher::waitAfterPoll(now, MonoTime::max(), 2h) == 2h);
+}
+
+TEST_CASE("query watcher: a Renew keeps a query watched past its deadline until it says due",
+          "[threads][query_watcher]") {
+  SimulatedClock clock(kWatcherStart);
+  QueryWatcher w(clock);
+  CancelProbe cancel;
+  std::atomic<int> renewals{0};
+  std::atomic<bool> progressing{true};
+  auto watch = w.watch(cancel.fn(), clock.monotonic() + 1s, nullptr, [&](MonoTime now) {
+    ++renewals;
+    return progressing.load() ? now + 1s : now;
+  });
+  clock.advance(2s);
+  for (int i = 0; i < 200 && renewals.load() == 0; ++i)
+    std::this_thread::sleep_for(QueryWatcher::kPoll / 5);  // real time: the watcher polls in it
+  REQUIRE(renewals.load() >= 1);
+  CHECK_FALSE(cancel.waitCalled(4 * QueryWatcher::kPoll));  // renewed: not cancelled
+  progressing = false;
+  clock.advance(2s);
+  REQUIRE(cancel.waitCalled(20 * QueryWatcher::kPoll));
+  CHECK(watch.finish() == QueryWatcher::Reason::Deadline);
+  CHECK(cancel.count() == 1);
 }
 
 TEST_CASE("query watcher: a query due at once among later ones is cancelled alone",
