@@ -44,7 +44,7 @@ struct TcpPair {
 
 }  // namespace
 
-TEST_CASE("CutWatch: a peer that keeps sending is never cut; a silent one is cut after quiet",
+TEST_CASE("CutWatch: a peer that keeps sending is never cut, a silent one is cut after quiet",
           "[threads][socket_cutter]") {
   TcpPair tcp;
   SystemClock clock;
