@@ -6,12 +6,16 @@
 //
 // A query registers a cancel function for as long as it runs (a Watch). One
 // watcher thread, started with the first Watch and joined on destruction, polls
-// the registered queries every kPoll (sooner when the earliest deadline falls
-// before the next poll) while any is registered and for more than kLinger polls
-// after the last one ended, then sleeps until the next watch() wakes it; a query
-// whose `cancelled` flag is set or whose deadline (on the injected Clock) has
-// passed gets its cancel function called, once. watch() wakes the watcher only
-// when it sleeps untimed or the new deadline falls before the end of its wait.
+// the registered queries every max_wait (kPoll unless the owner says; sooner
+// when the earliest deadline falls before the next poll) while any is
+// registered and for more than `linger` polls (kLinger) after the last one
+// ended, then sleeps until the next watch() wakes it; a query whose `cancelled`
+// flag is set or whose deadline (on the injected Clock) has passed -- and whose
+// Renew, if it has one, gives no later deadline -- gets its cancel function
+// called, once. watch() wakes the watcher only when it sleeps untimed or the
+// new deadline falls before the end of its wait. The probes' watchers use
+// kPoll and kLinger; the state store's and the fleet's (real clock, no flags,
+// CutWatch's Renew: core/socket_cutter.hpp) no linger and an hour.
 //
 // Why the linger (issue 19): a steady load of short queries (100 a second, each
 // a millisecond) leaves the watcher idle between most of them; waking it for
@@ -27,8 +31,11 @@
 // - A cancel function runs at most once, on the watcher thread, and only while
 //   its Watch is alive: ~Watch waits for a call in progress, so what the
 //   function refers to (a connection) may be released right after the Watch.
-// - `cancelled` is noticed within kPoll (50 ms) plus the cancel function's own
-//   time: the ~100 ms of the SqlSource contract. A cancel function that blocks
+//   A Renew runs on the watcher thread under its lock, also only while its
+//   Watch is alive.
+// - `cancelled` is noticed within max_wait (kPoll: 50 ms) plus the cancel
+//   function's own time: the ~100 ms of the SqlSource contract. A watcher with
+//   a long max_wait must not be given `cancelled` flags. A cancel function that blocks
 //   holds every later one of this watcher (and its query, through ~Watch):
 //   PostgreSQL's shuts its socket down and posts the cancel request elsewhere
 //   (postgres_source.hpp); ODBC's waits for the driver's SQLCancel or KILL QUERY.

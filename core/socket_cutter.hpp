@@ -15,11 +15,17 @@
 //   may be called from any thread, any number of times, and never throws.
 // - An invalid descriptor (< 0, or a failed dup) makes cut() do nothing.
 //
-// CutWatch watches a blocking call on a socket: it cuts the socket once the
-// server has sent nothing for `quiet` while the call waits (the kernel's
-// TCP_INFO last_data_recv: a call that runs many statements, each answered,
-// is never cut, however long it takes; a socket without TCP_INFO -- a Unix
-// socket -- is cut `quiet` after the watch began).
+// CutWatch watches a blocking call on a socket: it cuts the socket once no
+// data has gone either way for `quiet` while the call waits (the kernel's
+// TCP_INFO last_data_recv and last_data_sent: a call that runs many
+// statements, each answered, is never cut, however long it takes, nor one
+// still sending a large statement). Its limits:
+// - the client's own pauses count as silence (a caller that computes for
+//   `quiet` between two statements would be cut; ours only run SQL);
+// - a socket without TCP_INFO (a Unix socket: host=/var/run/postgresql) is
+//   cut `quiet` after the watch began, answered or not;
+// - a CutWatch whose socket could not be duplicated (no descriptor left) is
+//   not armed(): it could cut nothing, and its owner must not start the call.
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -27,6 +33,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "core/query_watcher.hpp"
@@ -45,13 +52,14 @@ class SocketCutter {
   void cut() const noexcept {
     if (fd_ >= 0) (void)shutdown(fd_, SHUT_RDWR);
   }
-  // How long the peer has sent no data (TCP_INFO), or nullopt when the socket
-  // does not say (not TCP, invalid).
+  bool valid() const { return fd_ >= 0; }
+  // How long no data has gone either way (TCP_INFO), or nullopt when the
+  // socket does not say (not TCP, invalid).
   std::optional<Duration> quietFor() const noexcept {
     tcp_info info{};
     socklen_t len = sizeof info;
     if (fd_ < 0 || getsockopt(fd_, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return std::nullopt;
-    return std::chrono::milliseconds(info.tcpi_last_data_recv);
+    return std::chrono::milliseconds(std::min(info.tcpi_last_data_recv, info.tcpi_last_data_sent));
   }
 
  private:
@@ -69,6 +77,8 @@ class CutWatch {
   CutWatch(const CutWatch&) = delete;
   CutWatch& operator=(const CutWatch&) = delete;
 
+  // Whether it can cut the socket (see the top of this file).
+  bool armed() const { return cutter_.valid(); }
   // Ends the watch (waiting for a cut in progress) and says whether the socket
   // was cut: then the connection is unusable and its owner drops it. A call
   // that returned before the cut keeps its result. Idempotent.

@@ -64,6 +64,8 @@ Status PgLink::connect() {
                         "; SET idle_in_transaction_session_timeout = " + std::to_string(ms);
     inhibitReactivation(*c);
     CutWatch watch(watcher_, c->sock(), std::chrono::steady_clock::now(), callLimit());
+    if (!watch.armed())
+      throw std::runtime_error("cannot watch the connection (no file descriptor)");
     try {
       pqxx::nontransaction tx(*c);
       tx.exec(setup);
@@ -105,13 +107,17 @@ Status PgLink::run(const std::string& what, const std::function<void(pqxx::conne
   // The call and fail()'s ROLLBACK are watched: a server that freezes after
   // an error holds neither.
   CutWatch watch(watcher_, conn_->sock(), std::chrono::steady_clock::now(), callLimit());
-  bool in_doubt = false;
-  Status st = attempt(what, fn, in_doubt);
+  if (!watch.armed())
+    return Status::Error("fleet " + what +
+                         " failed: cannot watch the call (no file descriptor left)");
+  bool answered = false;
+  Status st = attempt(what, fn, answered);
   if (watch.finish()) {
     conn_.reset();
-    // A call that returned before the cut keeps its result; a commit whose
-    // outcome is unknown says so (it may have reached the server).
-    if (!st.ok() && !in_doubt)
+    // A call that returned, or that the server answered with an error, before
+    // the cut keeps its result; so does a commit whose outcome is unknown (it
+    // may have reached the server).
+    if (!answered)
       st = Status::Error("fleet " + what + " failed: the server answered nothing for " +
                          humanDuration(callLimit()) + "; the connection was dropped");
   }
@@ -119,16 +125,18 @@ Status PgLink::run(const std::string& what, const std::function<void(pqxx::conne
 }
 
 Status PgLink::attempt(const std::string& what, const std::function<void(pqxx::connection&)>& fn,
-                       bool& in_doubt) {
+                       bool& answered) {
   try {
     fn(*conn_);
+    answered = true;
     return Status::Ok();
   } catch (const pqxx::broken_connection& e) {
     return fail(what, std::string("lost the connection: ") + e.what(), true);
   } catch (const pqxx::in_doubt_error& e) {
-    in_doubt = true;
+    answered = true;  // not "answered nothing": the COMMIT may have been applied
     return fail(what, std::string("commit outcome unknown: ") + e.what(), true);
   } catch (const pqxx::sql_error& e) {
+    answered = conn_ && conn_->is_open();  // the server's own error
     std::string why = e.what();
     if (e.sqlstate() == "57014") why = "statement timed out (statement_timeout)";
     return fail(what, why, false);

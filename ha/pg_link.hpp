@@ -54,9 +54,10 @@ class PgLink {
 
  private:
   Status fail(const std::string& what, const std::string& why, bool broken);
-  // One call of fn on conn_, its exceptions made a Status (fail()).
+  // One call of fn on conn_, its exceptions made a Status (fail()). `answered`:
+  // fn returned, the server answered with an error, or the commit is in doubt.
   Status attempt(const std::string& what, const std::function<void(pqxx::connection&)>& fn,
-                 bool& in_doubt);
+                 bool& answered);
 
   const std::string dsn_;
   const Duration statement_timeout_;

@@ -68,6 +68,8 @@ Result<std::unique_ptr<pqxx::connection>> PgPool::connect() {
     auto c = std::make_unique<pqxx::connection>(dsn_);
     inhibitReactivation(*c);  // broken stays broken (core/pqxx_session.hpp)
     CutWatch watch(watcher_, c->sock(), system_clock_.monotonic(), callLimit());
+    if (!watch.armed())
+      throw std::runtime_error("cannot watch the connection (no file descriptor)");
     try {
       pqxx::nontransaction setup(*c);
       // A session paused or cut off inside a transaction (a fenced write holds
@@ -81,7 +83,7 @@ Result<std::unique_ptr<pqxx::connection>> PgPool::connect() {
       if (!watch.finish()) throw;
     }
     if (watch.finish())
-      throw std::runtime_error("the server answered nothing within " + humanDuration(callLimit()));
+      throw std::runtime_error("the server answered nothing for " + humanDuration(callLimit()));
     MutexLock lock(mu_);
     backoff_ = Duration{0};
     retry_after_ = MonoTime{};
@@ -156,12 +158,18 @@ Status PgPool::run(const std::string& what, Duration limit,
   Outcome out;
   {
     CutWatch watch(watcher_, c->sock(), system_clock_.monotonic(), limit);
+    if (!watch.armed()) {
+      release(std::move(c), false);
+      return Status::Error("state store " + what +
+                           " failed: cannot watch the call (no file "
+                           "descriptor left)");
+    }
     out = attempt(what, *c, fn);
     if (watch.finish()) {
-      // A call that returned before the cut keeps its result; one the cut
-      // ended says so, except a commit whose outcome is unknown (it may have
-      // reached the server before the cut: the caller must know that).
-      if (!out.status.ok() && !out.in_doubt)
+      // A call that returned (or that the server answered with an error)
+      // before the cut keeps its result; one the cut ended says so, except a
+      // commit whose outcome is unknown (it may have reached the server).
+      if (!out.answered && !out.in_doubt)
         out.status = Status::Error("state store unreachable (" + what +
                                    "): the server answered nothing for " + humanDuration(limit) +
                                    "; the connection was dropped");
@@ -176,7 +184,7 @@ Status PgPool::run(const std::string& what, Duration limit,
 PgPool::Outcome PgPool::attempt(const std::string& what, pqxx::connection& c,
                                 const std::function<Status(pqxx::connection&)>& fn) const {
   try {
-    return {fn(c), false, false};
+    return {fn(c), false, false, true};
   } catch (const pqxx::broken_connection& e) {
     return {Status::Error("state store unreachable (" + what + "): " + pgFirstLine(e.what())), true,
             false};
@@ -189,12 +197,12 @@ PgPool::Outcome PgPool::attempt(const std::string& what, pqxx::connection& c,
     if (e.sqlstate() == "57014")
       return {Status::Error("state store " + what + " timed out (statement_timeout " +
                             humanDuration(options_.statement_timeout) + ")"),
-              lost, false};
+              lost, false, !lost};
     return {Status::Error((lost ? "state store unreachable (" + what + "): "
                                 : "state store " + what + " failed: ") +
                           pgFirstLine(e.what()) +
                           (e.sqlstate().empty() ? "" : " [SQLSTATE " + e.sqlstate() + "]")),
-            lost, false};
+            lost, false, !lost};
   } catch (const std::exception& e) {
     return {Status::Error("state store " + what + " failed: " + pgFirstLine(e.what())),
             !c.is_open(), false};

@@ -16,7 +16,9 @@
 //   (<what>): the server answered nothing for ..." -- or, if COMMIT was sent,
 //   "commit outcome unknown" (it may have reached the server) -- and the
 //   connection is discarded like any broken one; a call that returned before
-//   the cut keeps its result. So a frozen server (a stopped process, a paused
+//   the cut keeps its result. A call whose socket cannot be watched (no file
+//   descriptor left to duplicate) is not run: "cannot watch the call". So a
+//   frozen server (a stopped process, a paused
 //   VM, a network that drops packets) is an unreachable store, never a thread
 //   of the agent blocked for ever. Measured in real time (the watcher's
 //   SystemClock), not on the injected clock: it bounds I/O. Connecting is
@@ -58,7 +60,9 @@ class PgPool {
   PgPool& operator=(const PgPool&) = delete;
 
   // Runs `fn` on a pooled connection. `what` names the operation in errors
-  // ("state store <what> failed: ..."). fn's own Status is returned as is.
+  // ("state store <what> failed: ..."). fn's own Status is returned with the
+  // DSN's password masked, whatever happened after it (a cut during the
+  // ROLLBACK that followed keeps it: a fenced write stays "fenced").
   Status run(const std::string& what, const std::function<Status(pqxx::connection&)>& fn);
   // The same with its own limit (a migration that waits for another replica's lock).
   Status run(const std::string& what, Duration limit,
@@ -76,11 +80,13 @@ class PgPool {
   Result<std::unique_ptr<pqxx::connection>> connect() EXCLUDES(mu_);
   void release(std::unique_ptr<pqxx::connection> c, bool broken) EXCLUDES(mu_);
   // One call of fn, its exceptions made a Status; `broken`: drop the connection;
-  // `in_doubt`: a commit whose outcome is unknown.
+  // `in_doubt`: a commit whose outcome is unknown; `answered`: fn returned, or
+  // the server answered with an error (a cut after it does not hide it).
   struct Outcome {
     Status status = Status::Ok();
     bool broken = false;
     bool in_doubt = false;
+    bool answered = false;
   };
   Outcome attempt(const std::string& what, pqxx::connection& c,
                   const std::function<Status(pqxx::connection&)>& fn) const;

@@ -122,6 +122,29 @@ TEST_CASE("a state store frozen as COMMIT is sent reports the commit's outcome u
   CHECK(ids == std::vector<std::string>{"d1", "d2"});
 }
 
+TEST_CASE("a state store call keeps its own error when the ROLLBACK after it is cut",
+          "[store][postgres][frozen][threads]") {
+  StoreUnderTest db("postgres");
+  FreezableProxy proxy(FreezableProxy::dsnPort(db.url()));
+  PgPoolOptions options;
+  options.statement_timeout = 500ms;  // the limit: 2 s without an answer
+  options.size = 1;
+  PgPool pool(proxy.dsnThrough(db.url()), options);
+  auto [st, took] = timed(proxy, 6s, [&] {
+    return pool.run("write (alerts)", [&](pqxx::connection& c) {
+      pqxx::work tx(c);
+      tx.exec("SELECT 1");
+      proxy.freezeAtNextQuery("ROLLBACK");  // sent by ~work: the server freezes then
+      return Status::Error("fenced: epoch 7 is over");
+    });
+  });
+  CHECK(took >= 1900ms);                             // the ROLLBACK was cut
+  CHECK(st.message() == "fenced: epoch 7 is over");  // not "answered nothing"
+  proxy.thaw();
+  CHECK(eventually(
+      [&] { return pool.run("ping", [](pqxx::connection&) { return Status::Ok(); }).ok(); }, 10s));
+}
+
 TEST_CASE("a state store call of many statements, each answered, is not cut at the limit",
           "[store][postgres][frozen]") {
   StoreUnderTest db("postgres");
