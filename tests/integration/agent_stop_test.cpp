@@ -55,15 +55,9 @@ long msSince(SteadyClock::time_point t0) {
 class SilentReceiver {
  public:
   SilentReceiver() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), len) != 0 || ::listen(fd_, 16) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
-      throw std::runtime_error("cannot listen on 127.0.0.1");
-    port_ = ntohs(a.sin_port);
+    const testing::Listener listener = testing::listenOnLoopback(16);
+    fd_ = listener.fd;
+    port_ = listener.port;
   }
   ~SilentReceiver() {
     for (int c : conns_) ::close(c);

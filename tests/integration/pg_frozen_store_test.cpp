@@ -28,6 +28,27 @@ OutboxItem queued(const std::string& id) {
   return hookItem(id, kT0);
 }
 
+// The delivery ids queued for notifier "hook", oldest first.
+std::vector<std::string> queuedIds(StateStore& store) {
+  auto due = store.dueNotifications("hook", kT0 + 24h, 10);
+  REQUIRE(due.ok());
+  std::vector<std::string> ids;
+  for (const auto& it : *due) ids.push_back(it.delivery_id);
+  return ids;
+}
+
+// The store through `proxy`: statement_timeout 500 ms (a call's limit: 2 x
+// 500 ms + 1 s), one connection.
+std::unique_ptr<PostgresStateStore> storeThrough(const FreezableProxy& proxy,
+                                                 const StoreUnderTest& db) {
+  PostgresStateStore::Options options;
+  options.statement_timeout = 500ms;
+  options.pool_size = 1;
+  auto store = PostgresStateStore::open(proxy.dsnThrough(db.url()), options);
+  REQUIRE(store.ok());
+  return std::move(store).value();
+}
+
 // Runs `call` on its own thread and returns its result and how long it took.
 // A call still going after `bound` (the class this file tests) thaws the proxy,
 // so the stuck call ends and the test fails instead of hanging.
@@ -50,10 +71,7 @@ TEST_CASE("a frozen state store fails an alert commit within its limit, and the 
           "[store][postgres][frozen][threads]") {
   StoreUnderTest db("postgres");
   FreezableProxy proxy(FreezableProxy::dsnPort(db.url()));
-  PostgresStateStore::Options options;
-  options.statement_timeout = 500ms;  // a call's limit: 2 x 500 ms + 1 s
-  options.pool_size = 1;
-  auto store = std::move(PostgresStateStore::open(proxy.dsnThrough(db.url()), options)).value();
+  auto store = storeThrough(proxy, db);
   REQUIRE(store->commitAlerts("alerts/firing", {{"v", 1}}, {queued("d1")}));
 
   proxy.freeze();
@@ -76,21 +94,14 @@ TEST_CASE("a frozen state store fails an alert commit within its limit, and the 
   REQUIRE(store->commitAlerts("alerts/firing", {{"v", 3}}, {queued("d3")}));
   CHECK((**store->loadSnapshot("alerts/firing"))["v"] == 3);
   // The cut commit never committed (its transaction ended with its connection).
-  auto due = store->dueNotifications("hook", kT0 + 24h, 10);
-  REQUIRE(due.ok());
-  std::vector<std::string> ids;
-  for (const auto& it : *due) ids.push_back(it.delivery_id);
-  CHECK(ids == std::vector<std::string>{"d1", "d3"});
+  CHECK(queuedIds(*store) == std::vector<std::string>{"d1", "d3"});
 }
 
 TEST_CASE("a state store frozen as COMMIT is sent reports the commit's outcome unknown",
           "[store][postgres][frozen][threads]") {
   StoreUnderTest db("postgres");
   FreezableProxy proxy(FreezableProxy::dsnPort(db.url()));
-  PostgresStateStore::Options options;
-  options.statement_timeout = 500ms;
-  options.pool_size = 1;
-  auto store = std::move(PostgresStateStore::open(proxy.dsnThrough(db.url()), options)).value();
+  auto store = storeThrough(proxy, db);
   REQUIRE(store->commitAlerts("alerts/firing", {{"v", 1}}, {queued("d1")}));
 
   proxy.freezeAtNextQuery("COMMIT");
@@ -115,11 +126,7 @@ TEST_CASE("a state store frozen as COMMIT is sent reports the commit's outcome u
   REQUIRE(store->commitAlerts("alerts/firing", {{"v", 2}}, {queued("d2")}));
   REQUIRE(store->commitAlerts("alerts/firing", {{"v", 2}}, {queued("d2")}));
   CHECK((**store->loadSnapshot("alerts/firing"))["v"] == 2);
-  auto due = store->dueNotifications("hook", kT0 + 24h, 10);
-  REQUIRE(due.ok());
-  std::vector<std::string> ids;
-  for (const auto& it : *due) ids.push_back(it.delivery_id);
-  CHECK(ids == std::vector<std::string>{"d1", "d2"});
+  CHECK(queuedIds(*store) == std::vector<std::string>{"d1", "d2"});
 }
 
 TEST_CASE("a state store call keeps its own error when the ROLLBACK after it is cut",

@@ -39,18 +39,9 @@ std::string FreezableProxy::dsnThrough(const std::string& dsn) const {
 }
 
 FreezableProxy::FreezableProxy(int target_port) : target_port_(target_port) {
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::listen(listen_fd_, 64) != 0 ||
-      ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(listen_fd_);
-    throw std::runtime_error("FreezableProxy: cannot listen on 127.0.0.1");
-  }
-  port_ = ntohs(a.sin_port);
+  const Listener listener = listenOnLoopback(64);
+  listen_fd_ = listener.fd;
+  port_ = listener.port;
   acceptor_ = std::thread([this] { acceptLoop(); });
 }
 

@@ -23,15 +23,9 @@ using Steady = std::chrono::steady_clock;
 // A connected pair of TCP sockets on 127.0.0.1, closed at the end.
 struct TcpPair {
   TcpPair() {
-    listener = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(listener, 1) == 0);
-    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-    client = testing::connectTo(ntohs(a.sin_port));
+    const testing::Listener l = testing::listenOnLoopback(1);
+    listener = l.fd;
+    client = testing::connectTo(l.port);
     REQUIRE(client >= 0);
     server = ::accept(listener, nullptr, nullptr);
     REQUIRE(server >= 0);
