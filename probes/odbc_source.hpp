@@ -65,8 +65,8 @@
 #include <vector>
 
 #include "core/mutex.hpp"
-#include "core/redact.hpp"
 #include "core/query_watcher.hpp"
+#include "core/redact.hpp"
 #include "probes/source.hpp"
 
 namespace datawatch {
