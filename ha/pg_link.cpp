@@ -1,7 +1,6 @@
 #include "ha/pg_link.hpp"
 
 #include <algorithm>
-#include <stdexcept>
 
 #include "core/duration.hpp"
 #include "core/pg_text.hpp"
@@ -43,6 +42,10 @@ PgLink::PgLink(std::string dsn, Duration statement_timeout, Prepared prepared,
 
 PgLink::~PgLink() = default;
 
+Duration PgLink::callLimit() const {
+  return silenceLimit(statement_timeout_);
+}
+
 Status PgLink::connect() {
   if (conn_ && conn_->is_open()) return Status::Ok();
   conn_.reset();
@@ -62,20 +65,12 @@ Status PgLink::connect() {
     std::string setup = "SET statement_timeout = " + std::to_string(statement_timeout_.count()) +
                         "; SET lock_timeout = 1000" +
                         "; SET idle_in_transaction_session_timeout = " + std::to_string(ms);
-    inhibitReactivation(*c);
-    CutWatch watch(watcher_, c->sock(), std::chrono::steady_clock::now(), callLimit());
-    if (!watch.armed())
-      throw std::runtime_error("cannot watch the connection (no file descriptor)");
-    try {
+    setUpWatched(watcher_, *c, std::chrono::steady_clock::now(), callLimit(), [&] {
       pqxx::nontransaction tx(*c);
       tx.exec(setup);
       tx.commit();
       for (const auto& [name, sql] : prepared_) c->prepare(name, sql);
-    } catch (const std::exception&) {
-      if (!watch.finish()) throw;
-    }
-    if (watch.finish())
-      throw std::runtime_error("the server answered nothing for " + humanDuration(callLimit()));
+    });
     conn_ = std::move(c);
     backoff_ = Duration{0};
     retry_after_ = MonoTime{};

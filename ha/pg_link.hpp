@@ -50,7 +50,7 @@ class PgLink {
   Status run(const std::string& what, const std::function<void(pqxx::connection&)>& fn);
   // Connects now (when not connected).
   Status connect();
-  Duration callLimit() const { return statement_timeout_ * 2 + std::chrono::seconds(1); }
+  Duration callLimit() const;
 
  private:
   Status fail(const std::string& what, const std::string& why, bool broken);

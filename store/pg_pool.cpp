@@ -1,7 +1,6 @@
 #include "store/pg_pool.hpp"
 
 #include <algorithm>
-#include <stdexcept>
 
 #include "core/duration.hpp"
 #include "core/pg_text.hpp"
@@ -66,11 +65,7 @@ Result<std::unique_ptr<pqxx::connection>> PgPool::connect() {
   }
   try {
     auto c = std::make_unique<pqxx::connection>(dsn_);
-    inhibitReactivation(*c);  // broken stays broken (core/pqxx_session.hpp)
-    CutWatch watch(watcher_, c->sock(), system_clock_.monotonic(), callLimit());
-    if (!watch.armed())
-      throw std::runtime_error("cannot watch the connection (no file descriptor)");
-    try {
+    setUpWatched(watcher_, *c, system_clock_.monotonic(), callLimit(), [&] {
       pqxx::nontransaction setup(*c);
       // A session paused or cut off inside a transaction (a fenced write holds
       // the leader row FOR SHARE) is ended by the server, so it cannot block a
@@ -79,11 +74,7 @@ Result<std::unique_ptr<pqxx::connection>> PgPool::connect() {
       setup.exec("SET statement_timeout = " + ms + "; SET idle_in_transaction_session_timeout = " +
                  ms + "; SET application_name = 'datawatch'");
       setup.commit();
-    } catch (const std::exception&) {
-      if (!watch.finish()) throw;
-    }
-    if (watch.finish())
-      throw std::runtime_error("the server answered nothing for " + humanDuration(callLimit()));
+    });
     MutexLock lock(mu_);
     backoff_ = Duration{0};
     retry_after_ = MonoTime{};
@@ -143,7 +134,7 @@ void PgPool::release(std::unique_ptr<pqxx::connection> c, bool broken) {
 }
 
 Duration PgPool::callLimit() const {
-  return options_.statement_timeout * 2 + std::chrono::seconds(1);
+  return silenceLimit(options_.statement_timeout);
 }
 
 Status PgPool::run(const std::string& what, const std::function<Status(pqxx::connection&)>& fn) {

@@ -129,6 +129,25 @@ TEST_CASE("a state store frozen as COMMIT is sent reports the commit's outcome u
   CHECK(queuedIds(*store) == std::vector<std::string>{"d1", "d2"});
 }
 
+TEST_CASE("a state store frozen during a new session's set-up fails the call within its limit",
+          "[store][postgres][frozen][threads]") {
+  StoreUnderTest db("postgres");
+  FreezableProxy proxy(FreezableProxy::dsnPort(db.url()));
+  PgPoolOptions options;
+  options.statement_timeout = 500ms;  // the limit: 2 s without an answer
+  PgPool pool(proxy.dsnThrough(db.url()), options);
+  proxy.freezeAtNextQuery("SET statement_timeout");  // the session set-up, after the handshake
+  auto [st, took] = timed(
+      proxy, 6s, [&] { return pool.run("ping", [](pqxx::connection&) { return Status::Ok(); }); });
+  CHECK_THAT(st.message(), Catch::Contains("cannot connect") &&
+                               Catch::Contains("the server answered nothing for 2s"));
+  CHECK(took >= 1900ms);
+  CHECK(took < 4s);
+  proxy.thaw();
+  CHECK(eventually(
+      [&] { return pool.run("ping", [](pqxx::connection&) { return Status::Ok(); }).ok(); }, 10s));
+}
+
 TEST_CASE("a state store call keeps its own error when the ROLLBACK after it is cut",
           "[store][postgres][frozen][threads]") {
   StoreUnderTest db("postgres");
