@@ -49,6 +49,20 @@ std::unique_ptr<PostgresStateStore> storeThrough(const FreezableProxy& proxy,
   return std::move(store).value();
 }
 
+// A pool on `dsn` with statement_timeout 500 ms (a call's limit: 2 s without
+// an answer) and one connection.
+std::unique_ptr<PgPool> pool500ms(const std::string& dsn) {
+  PgPoolOptions options;
+  options.statement_timeout = 500ms;
+  options.size = 1;
+  return std::make_unique<PgPool>(dsn, options);
+}
+
+// One round trip's worth of call: the pool connects if it must.
+Status ping(PgPool& pool) {
+  return pool.run("ping", [](pqxx::connection&) { return Status::Ok(); });
+}
+
 // Runs `call` on its own thread and returns its result and how long it took.
 // A call still going after `bound` (the class this file tests) thaws the proxy,
 // so the stuck call ends and the test fails instead of hanging.
@@ -133,31 +147,24 @@ TEST_CASE("a state store frozen during a new session's set-up fails the call wit
           "[store][postgres][frozen][threads]") {
   StoreUnderTest db("postgres");
   FreezableProxy proxy(FreezableProxy::dsnPort(db.url()));
-  PgPoolOptions options;
-  options.statement_timeout = 500ms;  // the limit: 2 s without an answer
-  PgPool pool(proxy.dsnThrough(db.url()), options);
+  auto pool = pool500ms(proxy.dsnThrough(db.url()));
   proxy.freezeAtNextQuery("SET statement_timeout");  // the session set-up, after the handshake
-  auto [st, took] = timed(
-      proxy, 6s, [&] { return pool.run("ping", [](pqxx::connection&) { return Status::Ok(); }); });
+  auto [st, took] = timed(proxy, 6s, [&] { return ping(*pool); });
   CHECK_THAT(st.message(), Catch::Contains("cannot connect") &&
                                Catch::Contains("the server answered nothing for 2s"));
   CHECK(took >= 1900ms);
   CHECK(took < 4s);
   proxy.thaw();
-  CHECK(eventually(
-      [&] { return pool.run("ping", [](pqxx::connection&) { return Status::Ok(); }).ok(); }, 10s));
+  CHECK(eventually([&] { return ping(*pool).ok(); }, 10s));
 }
 
 TEST_CASE("a state store call keeps its own error when the ROLLBACK after it is cut",
           "[store][postgres][frozen][threads]") {
   StoreUnderTest db("postgres");
   FreezableProxy proxy(FreezableProxy::dsnPort(db.url()));
-  PgPoolOptions options;
-  options.statement_timeout = 500ms;  // the limit: 2 s without an answer
-  options.size = 1;
-  PgPool pool(proxy.dsnThrough(db.url()), options);
+  auto pool = pool500ms(proxy.dsnThrough(db.url()));
   auto [st, took] = timed(proxy, 6s, [&] {
-    return pool.run("write (alerts)", [&](pqxx::connection& c) {
+    return pool->run("write (alerts)", [&](pqxx::connection& c) {
       pqxx::work tx(c);
       tx.exec("SELECT 1");
       proxy.freezeAtNextQuery("ROLLBACK");  // sent by ~work: the server freezes then
@@ -167,19 +174,15 @@ TEST_CASE("a state store call keeps its own error when the ROLLBACK after it is 
   CHECK(took >= 1900ms);                             // the ROLLBACK was cut
   CHECK(st.message() == "fenced: epoch 7 is over");  // not "answered nothing"
   proxy.thaw();
-  CHECK(eventually(
-      [&] { return pool.run("ping", [](pqxx::connection&) { return Status::Ok(); }).ok(); }, 10s));
+  CHECK(eventually([&] { return ping(*pool).ok(); }, 10s));
 }
 
 TEST_CASE("a state store call of many statements, each answered, is not cut at the limit",
           "[store][postgres][frozen]") {
   StoreUnderTest db("postgres");
-  PgPoolOptions options;
-  options.statement_timeout = 500ms;  // the limit: 2 s without an answer
-  options.size = 1;
-  PgPool pool(db.url(), options);
+  auto pool = pool500ms(db.url());
   const auto start = Steady::now();
-  Status st = pool.run("slow", [](pqxx::connection& c) {
+  Status st = pool->run("slow", [](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     for (int i = 0; i < 9; ++i) tx.exec("SELECT pg_sleep(0.3)");
     return Status::Ok();
